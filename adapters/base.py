@@ -1,0 +1,76 @@
+"""The interface every warehouse adapter offers, and the URL that picks one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Protocol, runtime_checkable
+from urllib.parse import urlparse
+
+import pyarrow as pa
+
+
+class WarehouseError(Exception):
+    """The warehouse could not be reached or refused a statement; says which, in Chinese too."""
+
+    def __init__(self, message_zh: str, message_en: str) -> None:
+        super().__init__(f"{message_zh} / {message_en}")
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+
+@runtime_checkable
+class Warehouse(Protocol):
+    """A connection to one warehouse.
+
+    `dialect` names the sqlglot dialect its SQL is compiled for. Reading
+    (`query`) never changes anything; `load` and `write` touch only tables
+    the engine owns (its ledger, or a demo warehouse it builds) — never a
+    county's source tables.
+    """
+
+    url: str
+    dialect: str
+
+    def query(self, sql: str) -> pa.Table:
+        """Run one SELECT and return its rows."""
+        ...
+
+    def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
+        """Run one SELECT and return its rows a batch at a time, for large results."""
+        ...
+
+    def has_table(self, name: str) -> bool:
+        """Whether a table or view of that (possibly schema-qualified) name exists."""
+        ...
+
+    def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
+        """Create table `name` from Arrow data (replacing it when asked) and fill it."""
+        ...
+
+    def append(self, name: str, table: pa.Table) -> None:
+        """Add rows to an existing table of the engine's own."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Everything inside commits together or not at all."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def connect(url: str, read_only: bool = False, must_exist: bool = False) -> Warehouse:
+    """Open the warehouse a URL names: duckdb:///PATH (the default), sqlite:///PATH, …
+
+    `must_exist` refuses to create an empty database where a county's
+    warehouse was expected (a mistyped path would otherwise run on nothing).
+    """
+    scheme = urlparse(url).scheme.split("+")[0]
+    if scheme == "duckdb":
+        from adapters.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse(url, read_only=read_only, must_exist=must_exist)
+    raise WarehouseError(
+        f"不支持的数据仓库地址「{url}」",
+        f"unsupported warehouse URL {url!r}; use duckdb:///PATH",
+    )

@@ -1,0 +1,101 @@
+"""DuckDB, the embedded default warehouse: `duckdb:///path/to/file.duckdb` or `duckdb:///:memory:`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from adapters.base import WarehouseError
+
+
+def database_path(url: str) -> str:
+    """The file a URL names, as SQLAlchemy reads it.
+
+    `duckdb:///demo.duckdb` is relative to the working directory,
+    `duckdb:////srv/county.duckdb` absolute, `duckdb://` or
+    `duckdb:///:memory:` an in-memory database.
+    """
+    rest = url.split("://", 1)[1] if "://" in url else url
+    if rest.startswith("/"):
+        rest = rest[1:]
+    return rest or ":memory:"
+
+
+class DuckDBWarehouse:
+    """One DuckDB database; Arrow in and out without copies where DuckDB allows."""
+
+    dialect = "duckdb"
+
+    def __init__(self, url: str, read_only: bool = False, must_exist: bool = False) -> None:
+        self.url = url
+        path = database_path(url)
+        if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
+            raise WarehouseError(f"找不到数据仓库文件 {path}", f"no DuckDB file at {path}")
+        try:
+            self.connection = duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}") \
+                from None
+
+    def query(self, sql: str) -> pa.Table:
+        try:
+            return self.connection.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise WarehouseError("查询执行失败", str(exc)) from None
+
+    def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self.connection.sql(sql).to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            raise WarehouseError("查询执行失败", str(exc)) from None
+
+    def has_table(self, name: str) -> bool:
+        table = exp.to_table(name)
+        sql = (
+            exp.select(exp.Count(this=exp.Star()))
+            .from_("information_schema.tables")
+            .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
+        )
+        if table.db:
+            sql = sql.where(exp.column("table_schema").eq(exp.Literal.string(table.db)))
+        return bool(self.connection.sql(sql.sql("duckdb")).fetchall()[0][0])
+
+    def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
+        rows = exp.select("*").from_("__oversight_arrow")
+        create = exp.Create(
+            this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace
+        )
+        self._with_arrow(table, create.sql("duckdb"))
+
+    def append(self, name: str, table: pa.Table) -> None:
+        insert = exp.insert(exp.select("*").from_("__oversight_arrow"), exp.to_table(name))
+        self._with_arrow(table, insert.sql("duckdb"))
+
+    def _with_arrow(self, table: pa.Table, statement: str) -> None:
+        """Run a statement that reads the Arrow table under the name __oversight_arrow."""
+        self.connection.register("__oversight_arrow", table)
+        try:
+            self.connection.execute(statement)
+        except duckdb.Error as exc:
+            raise WarehouseError("写入数据失败", str(exc)) from None
+        finally:
+            self.connection.unregister("__oversight_arrow")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.connection.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,1 @@
+"""The policy language: grammar, parser, AST, checker and diagnostics."""

@@ -1,0 +1,321 @@
+"""The syntax tree of a rule file: frozen dataclasses, each with the span it came from.
+
+The parser produces these and nothing else reads Lark trees. The tree says
+what was written, not what it means: names are unresolved and unchecked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from dsl.diagnostics import Span
+
+# ---- expressions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A constant as written: kind is string, int, decimal, date, timestamp, bool or null."""
+
+    span: Span
+    kind: str
+    value: str | int | Decimal | date | datetime | bool | None
+
+
+@dataclass(frozen=True)
+class Name:
+    """A bare name: a `let`, or an argument inside a `define`."""
+
+    span: Span
+    name: str
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """`alias.column`."""
+
+    span: Span
+    alias: str
+    column: str
+    column_span: Span
+
+
+@dataclass(frozen=True)
+class ParamRef:
+    """`$name`, a parameter declared in pack.yaml."""
+
+    span: Span
+    name: str
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """`as_of`, the day a run is evaluated for."""
+
+    span: Span
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    span: Span
+    expr: Expr
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function, aggregate or shared definition applied to arguments."""
+
+    span: Span
+    name: str
+    name_span: Span
+    args: tuple[Expr, ...]
+    star: bool = False
+    distinct: bool = False
+    order_by: tuple[OrderItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unary:
+    """`not x` or `-x`."""
+
+    span: Span
+    op: str
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Binary:
+    """Arithmetic (+ - * /), comparison (= != < <= > >=) or logic (and, or)."""
+
+    span: Span
+    op: str
+    left: Expr
+    right: Expr
+    op_span: Span
+
+
+@dataclass(frozen=True)
+class IsNull:
+    span: Span
+    operand: Expr
+    negated: bool
+
+
+@dataclass(frozen=True)
+class InList:
+    span: Span
+    operand: Expr
+    items: tuple[Expr, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Between:
+    span: Span
+    operand: Expr
+    low: Expr
+    high: Expr
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """A source (or shared relation) with the alias it goes by in this query."""
+
+    span: Span
+    source: str
+    alias: str
+    source_span: Span
+
+
+@dataclass(frozen=True)
+class Join:
+    span: Span
+    left: bool
+    source: SourceRef
+    on: Expr
+
+
+@dataclass(frozen=True)
+class Query:
+    """`source alias join … where …`: the rows a model or a subquery ranges over."""
+
+    span: Span
+    source: SourceRef
+    joins: tuple[Join, ...]
+    where: Expr | None
+
+
+@dataclass(frozen=True)
+class Exists:
+    span: Span
+    query: Query
+
+
+@dataclass(frozen=True)
+class Subquery:
+    """`(from … where … select aggregate)`: one value computed over other rows."""
+
+    span: Span
+    query: Query
+    select: Expr
+
+
+Expr = (
+    Literal | Name | ColumnRef | ParamRef | AsOf | Call | Unary | Binary | IsNull | InList | Between | Exists | Subquery
+)
+
+# ---- message templates ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TemplateText:
+    text: str
+
+
+@dataclass(frozen=True)
+class TemplateHole:
+    """`{expr}` inside a message; `expr` may be wrapped in a formatter such as wan()."""
+
+    span: Span
+    expr: Expr
+    text: str
+
+
+@dataclass(frozen=True)
+class Template:
+    span: Span
+    parts: tuple[TemplateText | TemplateHole, ...]
+
+
+# ---- model clauses -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A clause of a model: `kind` names it (domain, from, where, key, …)."""
+
+    span: Span
+    kind: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Let:
+    span: Span
+    name: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class GivenRow:
+    """One row of a source in an example; omitted columns are null."""
+
+    span: Span
+    source: str
+    source_span: Span
+    fields: tuple[tuple[str, Literal, Span], ...]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    span: Span
+    key: str
+    township: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class Example:
+    """An inline example: data as of a day and the exact warnings it must raise."""
+
+    span: Span
+    title: str
+    as_of: Literal | None
+    given: tuple[GivenRow, ...]
+    params: tuple[tuple[str, Literal, Span], ...]
+    expect: tuple[Expectation, ...]
+    expect_none: bool
+
+
+@dataclass(frozen=True)
+class Model:
+    span: Span
+    id: str
+    id_span: Span
+    title: str | None
+    clauses: tuple[Clause, ...]
+
+
+@dataclass(frozen=True)
+class Param:
+    span: Span
+    name: str
+    type_name: str
+    type_span: Span
+
+
+@dataclass(frozen=True)
+class Define:
+    """A named expression with typed arguments, shared by many models."""
+
+    span: Span
+    name: str
+    name_span: Span
+    title: str | None
+    params: tuple[Param, ...]
+    body: Expr
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    span: Span
+    expr: Expr
+    name: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    span: Span
+    query: Query
+    select: tuple[SelectItem, ...]
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A named set of rows (a union of queries) that models use like a source."""
+
+    span: Span
+    name: str
+    name_span: Span
+    title: str | None
+    branches: tuple[Branch, ...]
+
+
+Item = Model | Define | Relation
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    path: str
+    text: str
+    items: tuple[Item, ...] = field(default=())
+
+
+def to_json(node: Any) -> Any:
+    """Plain JSON-able data for any AST node, for debugging and golden files."""
+    if is_dataclass(node) and not isinstance(node, type):
+        data: dict[str, Any] = {"node": type(node).__name__}
+        for f in fields(node):
+            if f.name == "text":
+                continue
+            data[f.name] = to_json(getattr(node, f.name))
+        return data
+    if isinstance(node, tuple | list):
+        return [to_json(item) for item in node]
+    if isinstance(node, date | datetime | Decimal):
+        return str(node)
+    return node

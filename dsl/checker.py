@@ -1,0 +1,1003 @@
+"""Stage 2, check: parsed rule files and pack.yaml to a typed `CheckedPack`, or diagnostics.
+
+Resolves every name against the source catalog, parameters, shared
+definitions and relations; types every expression; enforces the rules of
+grouping and of inline examples. Collects every problem in every file
+before giving up, and never raises for a problem in the rules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dsl import ast, ir
+from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, Span
+from dsl.functions import FORMATTERS, SIGNATURES, check_arguments
+from dsl.pack import SEVERITY_ALIASES, Pack, coerce_value, load_pack
+from dsl.parser import parse_file
+from dsl.types import NUMERIC, Type, parse_type_name, unify
+
+STATUSES = {"draft": "draft", "active": "active", "deprecated": "deprecated",
+            "草稿": "draft", "启用": "active", "停用": "deprecated"}
+MODEL_ID = re.compile(r"[A-Z]{2,6}\d{2,3}")
+REQUIRED_CLAUSES = {
+    "from": ("from 来源 别名", "from SOURCE ALIAS"),
+    "key": ("key 预警键", "key EXPR"),
+    "township": ("township 乡镇", "township EXPR"),
+    "severity": ("severity red|yellow|blue", "severity red|yellow|blue"),
+    "domain": ("domain 领域", "domain NAME"),
+    "message": ('message "预警内容"', 'message "TEXT"'),
+}
+SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {"where", "group_by", "having", "status", "note"}
+KEY_TYPES = frozenset({Type.STRING, Type.INT, Type.DATE, Type.NULL})
+
+
+@dataclass
+class CheckResult:
+    """What `check_pack` found: the checked pack (None when there are errors) and diagnostics."""
+
+    pack: ir.CheckedPack | None
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str] = field(default_factory=dict)  # file -> text, for rendering
+    files: list[str] = field(default_factory=list)
+
+
+def rule_files(root: Path) -> list[Path]:
+    """The pack's rule files, in a stable order."""
+    return sorted(root.rglob("*.rule"), key=lambda p: p.relative_to(root).as_posix())
+
+
+def check_pack(root: str | Path) -> CheckResult:
+    """Parse and check every rule file of the pack at `root` against its pack.yaml."""
+    root = Path(root)
+    try:
+        pack = load_pack(root)
+    except DiagnosticError as err:
+        return CheckResult(None, err.diagnostics)
+    diagnostics: list[Diagnostic] = []
+    texts: dict[str, str] = {}
+    parsed: list[ast.RuleFile] = []
+    files = rule_files(root)
+    for path in files:
+        shown = _shown_path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            texts[shown] = text
+        try:
+            parsed.append(parse_file(shown, text))
+        except DiagnosticError as err:
+            diagnostics.extend(err.diagnostics)
+    if not files:
+        diagnostics.append(Diagnostic("E600", f"{root} 下没有任何 .rule 规则文件",
+                                      f"no .rule files under {root}", None))
+    checker = Checker(pack, diagnostics)
+    checked = checker.check(parsed)
+    errors = [d for d in diagnostics if d.severity is not Severity.WARNING]
+    return CheckResult(None if errors else checked, diagnostics, texts, [_shown_path(p) for p in files])
+
+
+def _shown_path(path: Path) -> str:
+    """A path as diagnostics show it: relative to the working directory when below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _suggest(name: str, candidates: list[str] | set[str] | dict[str, Any]) -> tuple[str, ...]:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    if close:
+        return (f"是否要写 {close[0]}？ / did you mean {close[0]}?",)
+    return ()
+
+
+@dataclass
+class Scope:
+    """Names visible in one query level; `parent` is the enclosing query (correlation)."""
+
+    bindings: dict[str, ir.Binding] = field(default_factory=dict)
+    parent: Scope | None = None
+    lets: dict[str, ir.Expr] = field(default_factory=dict)
+    args: dict[str, Type] = field(default_factory=dict)
+
+    def find_alias(self, alias: str) -> ir.Binding | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if alias in scope.bindings:
+                return scope.bindings[alias]
+            scope = scope.parent
+        return None
+
+    def all_aliases(self) -> list[str]:
+        names: list[str] = []
+        scope: Scope | None = self
+        while scope is not None:
+            names.extend(scope.bindings)
+            scope = scope.parent
+        return names
+
+    def find_let(self, name: str) -> ir.Expr | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.lets:
+                return scope.lets[name]
+            scope = scope.parent
+        return None
+
+    def find_arg(self, name: str) -> Type | None:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.args:
+                return scope.args[name]
+            scope = scope.parent
+        return None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where an expression stands: may it hold aggregates, is it inside one."""
+
+    aggregates: bool = False
+    inside_aggregate: bool = False
+    first_allowed: bool = False
+    clause: str = "where"
+
+
+class Checker:
+    """Checks one pack's parsed files; appends problems to `diagnostics`."""
+
+    def __init__(self, pack: Pack, diagnostics: list[Diagnostic]) -> None:
+        self.pack = pack
+        self.diagnostics = diagnostics
+        self._uid = 0
+        self.define_asts: dict[str, ast.Define] = {}
+        self.relation_asts: dict[str, ast.Relation] = {}
+        self.defines: dict[str, ir.Define | None] = {}
+        self.relations: dict[str, ir.Relation | None] = {}
+        self._in_progress: list[str] = []
+
+    # ---- reporting
+
+    def error(self, code: str, span: Span | None, zh: str, en: str, *hints: str) -> None:
+        self.diagnostics.append(Diagnostic(code, zh, en, span, tuple(h for h in hints if h)))
+
+    def warn(self, code: str, span: Span | None, zh: str, en: str, *hints: str) -> None:
+        self.diagnostics.append(
+            Diagnostic(code, zh, en, span, tuple(h for h in hints if h), Severity.WARNING)
+        )
+
+    # ---- the pack
+
+    def check(self, files: list[ast.RuleFile]) -> ir.CheckedPack:
+        model_asts: dict[str, ast.Model] = {}
+        for rule_file in files:
+            for item in rule_file.items:
+                if isinstance(item, ast.Model):
+                    if item.id in model_asts:
+                        first = model_asts[item.id].id_span
+                        self.error("E207", item.id_span, f"模型编号 {item.id} 重复",
+                                   f"model id {item.id} is used twice",
+                                   f"首次定义于 {first.file}:{first.line} / first defined at "
+                                   f"{first.file}:{first.line}")
+                    else:
+                        model_asts[item.id] = item
+                else:
+                    table = self.define_asts if isinstance(item, ast.Define) else self.relation_asts
+                    if item.name in self.define_asts or item.name in self.relation_asts:
+                        self.error("E209", item.name_span, f"共享定义 {item.name} 重复",
+                                   f"shared definition {item.name} is defined twice")
+                    elif item.name in SIGNATURES or item.name in self.pack.sources:
+                        self.error("E209", item.name_span,
+                                   f"共享定义不能与内置函数或来源同名：{item.name}",
+                                   f"{item.name} is already a built-in function or a source")
+                    else:
+                        table[item.name] = item  # type: ignore[assignment]
+        for name in self.relation_asts:
+            self.relation(name)
+        for name in self.define_asts:
+            self.define(name)
+        models = {}
+        for model_id, model_ast in model_asts.items():
+            checked = self.model(model_ast)
+            if checked is not None:
+                models[model_id] = checked
+        return ir.CheckedPack(
+            self.pack,
+            models,
+            {k: v for k, v in self.defines.items() if v is not None},
+            {k: v for k, v in self.relations.items() if v is not None},
+        )
+
+    def _cycle(self, name: str, span: Span) -> bool:
+        if name in self._in_progress:
+            chain = " → ".join([*self._in_progress[self._in_progress.index(name):], name])
+            self.error("E213", span, f"共享定义循环引用：{chain}",
+                       f"shared definitions refer to each other in a cycle: {chain}")
+            return True
+        return False
+
+    def relation(self, name: str, span: Span | None = None) -> ir.Relation | None:
+        if name in self.relations:
+            return self.relations[name]
+        node = self.relation_asts[name]
+        if self._cycle(name, span or node.name_span):
+            return None
+        self._in_progress.append(name)
+        branches = []
+        columns: list[tuple[str, Type]] | None = None
+        for branch in node.branches:
+            scope = Scope()
+            query = self.query(branch.query, scope)
+            items = []
+            for item in branch.select:
+                items.append((item.name, self.expr(item.expr, scope, Context(clause="select"))))
+            names = [n for n, _ in items]
+            if len(set(names)) != len(names):
+                self.error("E402", branch.span, "关系的列名重复", "a relation column is named twice")
+            if columns is None:
+                columns = [(n, e.type) for n, e in items]
+            elif [n for n, _ in columns] != names:
+                self.error("E402", branch.span,
+                           f"union 的各部分列名须一致：{', '.join(n for n, _ in columns)}",
+                           "every part of a union must select the same column names in order")
+            else:
+                merged = []
+                for (n, t), (_, e) in zip(columns, items, strict=True):
+                    joined = unify(t, e.type)
+                    if joined is None:
+                        self.error("E402", branch.span, f"列 {n} 在各部分中类型不一致",
+                                   f"column {n} has different types in the union's parts")
+                        joined = Type.ERROR
+                    merged.append((n, joined))
+                columns = merged
+            branches.append((query, tuple(items)))
+        self._in_progress.pop()
+        sources = frozenset().union(*(self.sources_of(b) for b in branches))
+        checked = ir.Relation(name, node.title, tuple(columns or ()), tuple(branches), sources,
+                              node.span)
+        self.relations[name] = checked
+        return checked
+
+    def define(self, name: str, span: Span | None = None) -> ir.Define | None:
+        if name in self.defines:
+            return self.defines[name]
+        node = self.define_asts[name]
+        if self._cycle(name, span or node.name_span):
+            return None
+        self._in_progress.append(name)
+        params: list[tuple[str, Type]] = []
+        for p in node.params:
+            try:
+                params.append((p.name, parse_type_name(p.type_name)))
+            except ValueError:
+                self.error("E301", p.type_span, f"未知类型「{p.type_name}」",
+                           f"unknown type {p.type_name!r}",
+                           "类型可为 string、int、decimal、float、date、timestamp、bool")
+                params.append((p.name, Type.ERROR))
+        scope = Scope(args=dict(params))
+        body = self.expr(node.body, scope, Context(clause="define"))
+        self._in_progress.pop()
+        checked = ir.Define(name, node.title, tuple(params), body, body.type,
+                            self.sources_of(body), node.span)
+        self.defines[name] = checked
+        return checked
+
+    def sources_of(self, node: Any) -> frozenset[str]:
+        """Every catalog source that `node` reads, through relations and definitions too."""
+        found: set[str] = set()
+        for n in ir.walk(node):
+            if isinstance(n, ir.From):
+                if n.binding.is_relation:
+                    rel = self.relations.get(n.binding.source)
+                    found |= rel.sources if rel else set()
+                else:
+                    found.add(n.binding.source)
+            elif isinstance(n, ir.DefCall):
+                d = self.defines.get(n.name)
+                found |= d.sources if d else set()
+            elif isinstance(n, ir.Func) and n.name == "workdays":
+                found.add("ref_calendar")
+        return frozenset(found)
+
+    # ---- models
+
+    def model(self, node: ast.Model) -> ir.Model | None:
+        start = len(self.diagnostics)
+        if not MODEL_ID.fullmatch(node.id):
+            self.error("E214", node.id_span, f"模型编号「{node.id}」格式不对",
+                       f"model id {node.id!r} is not of the form ENG01",
+                       "编号由 2–6 个大写字母加 2–3 位数字组成，例如 ENG01")
+        clauses: dict[str, list[ast.Clause]] = {}
+        for clause in node.clauses:
+            clauses.setdefault(clause.kind, []).append(clause)
+        for kind, found in clauses.items():
+            if kind in SINGLE_CLAUSES and len(found) > 1:
+                self.error("E401", found[1].span, f"模型中 {kind} 只能写一次",
+                           f"a model has at most one '{kind}'")
+        for kind, (zh, en) in REQUIRED_CLAUSES.items():
+            if kind not in clauses:
+                self.error("E400", node.id_span, f"模型 {node.id} 缺少 {kind}",
+                           f"model {node.id} has no '{kind}'", f"加上一行：{zh} / add: {en}")
+
+        def one(kind: str) -> Any:
+            return clauses[kind][0].value if kind in clauses else None
+
+        domain = self._domain(one("domain"))
+        severity = self._severity(one("severity"))
+        status = self._status(one("status"))
+
+        scope = Scope()
+        from_ref = one("from")
+        query = ir.Query((), None)
+        if from_ref is not None:
+            joins = tuple(c.value for c in clauses.get("join", []))
+            query = self.query(ast.Query(from_ref.span, from_ref, joins, None), scope)
+
+        for clause in clauses.get("let", []):
+            let: ast.Let = clause.value
+            if let.name in scope.lets:
+                self.error("E208", let.span, f"let {let.name} 重复定义",
+                           f"let {let.name} is defined twice")
+            if let.name in scope.bindings:
+                self.error("E208", let.span, f"let {let.name} 与来源别名同名",
+                           f"let {let.name} has the name of an alias")
+            value = self.expr(let.expr, scope, Context(aggregates=True, clause="let"))
+            scope.lets[let.name] = value
+
+        grouped = "group_by" in clauses
+        where = None
+        if "where" in clauses:
+            where = self.condition(one("where"), scope, Context(clause="where"))
+            self._no_aggregate_lets(where, scope, "where")
+            query = ir.Query(query.sources, where)
+        group_by = None
+        if grouped:
+            group_by = tuple(self.expr(e, scope, Context(clause="group by"))
+                             for e in one("group_by"))
+            for g in group_by:
+                self._no_aggregate_lets(g, scope, "group by")
+        output_ctx = Context(aggregates=grouped, first_allowed=grouped, clause="output")
+        having = None
+        if "having" in clauses:
+            if not grouped:
+                self.error("E305", clauses["having"][0].span, "having 只能与 group by 一起使用",
+                           "'having' needs a 'group by'")
+            having = self.condition(one("having"), scope, output_ctx)
+        key: tuple[ir.Expr, ...] = ()
+        if "key" in clauses:
+            key = tuple(self.expr(e, scope, output_ctx) for e in one("key"))
+            for part, part_ast in zip(key, one("key"), strict=True):
+                if part.type not in KEY_TYPES | {Type.ERROR}:
+                    self.error("E308", part_ast.span, f"预警键的组成部分不能是{part.type.zh}",
+                               f"a key part cannot be of type {part.type.value}",
+                               "键由编号、年份、年月(year_month)等文本、整数或日期组成")
+        township = ir.Lit(None, Type.NULL)
+        if "township" in clauses:
+            township = self.expr(one("township"), scope, output_ctx)
+            if township.type not in (Type.STRING, Type.NULL, Type.ERROR):
+                self.error("E309", one("township").span,
+                           f"township 应为乡镇代码（文本），这里是{township.type.zh}",
+                           f"township must be a township code (string), not {township.type.value}")
+        message: tuple[str | ir.Hole, ...] = ()
+        if "message" in clauses:
+            message = self.template(one("message"), scope, output_ctx)
+
+        if grouped and group_by is not None:
+            groups = set(group_by)
+            top = set(scope.bindings.values())
+            for expr in [having, *key, township, *[h.expr for h in message
+                                                     if isinstance(h, ir.Hole)]]:
+                if expr is not None:
+                    self.grouping(expr, groups, top, scope)
+        else:
+            for expr in [*key, township, *[h.expr for h in message if isinstance(h, ir.Hole)]]:
+                self._no_aggregate_lets(expr, scope, "key/township/message")
+
+        examples = tuple(
+            e for e in (self.example(c.value, node) for c in clauses.get("example", [])) if e
+        )
+        if status == "active" and not any(c for c in clauses.get("example", [])):
+            self.error("E420", node.id_span, f"模型 {node.id} 没有示例",
+                       f"model {node.id} has no examples",
+                       "至少写一个必须预警的示例(expect \"键\")和一个不应预警的近似示例(expect none)")
+        elif status == "active" and examples:
+            if not any(e.expect for e in examples):
+                self.error("E420", node.id_span, f"模型 {node.id} 没有必须预警的示例",
+                           f"model {node.id} has no example that must raise a warning",
+                           '加一个 expect "键" 的示例')
+            if not any(not e.expect for e in examples):
+                self.error("E420", node.id_span, f"模型 {node.id} 没有不应预警的近似示例",
+                           f"model {node.id} has no near-miss example (expect none)",
+                           "加一个恰在阈值另一侧、不应预警的示例，写 expect none")
+
+        if len(self.diagnostics) > start and any(
+            d.severity is not Severity.WARNING for d in self.diagnostics[start:]
+        ):
+            return None
+        lets = tuple(scope.lets.items())
+        body = (query, lets, group_by, having, key, township, message)
+        return ir.Model(
+            id=node.id,
+            title=node.title or node.id,
+            domain=domain or "",
+            severity=severity or "",
+            status=status,
+            query=query,
+            lets=lets,
+            group_by=group_by,
+            having=having,
+            key=key,
+            township=township,
+            message=message,
+            examples=examples,
+            note=one("note"),
+            sources=self.sources_of(body),
+            parameters=frozenset(n.name for n in ir.walk(body) if isinstance(n, ir.Param)),
+            revision=revision_of(node),
+            file=node.span.file,
+            span=node.span,
+        )
+
+    def _domain(self, value: tuple[str, Span] | None) -> str | None:
+        if value is None:
+            return None
+        text, span = value
+        code = self.pack.domain_code(text)
+        if code is None:
+            names = [*self.pack.domains, *self.pack.domains.values()]
+            self.error("E210", span, f"未知领域「{text}」", f"unknown domain {text!r}",
+                       *_suggest(text, names),
+                       "领域可为 " + "、".join(f"{v}({k})" for k, v in self.pack.domains.items()))
+        return code
+
+    def _severity(self, value: tuple[str, Span] | None) -> str | None:
+        if value is None:
+            return None
+        text, span = value
+        if text not in SEVERITY_ALIASES:
+            self.error("E211", span, f"未知预警等级「{text}」", f"unknown severity {text!r}",
+                       "可为 red(红色)、yellow(黄色)、blue(蓝色)")
+            return None
+        return SEVERITY_ALIASES[text]
+
+    def _status(self, value: tuple[str, Span] | None) -> str:
+        if value is None:
+            return "active"
+        text, span = value
+        if text not in STATUSES:
+            self.error("E212", span, f"未知模型状态「{text}」", f"unknown status {text!r}",
+                       "可为 draft(草稿)、active(启用)、deprecated(停用)")
+            return "active"
+        return STATUSES[text]
+
+    def _no_aggregate_lets(self, expr: ir.Expr, scope: Scope, clause: str) -> None:
+        for node in ir.walk(expr):
+            if isinstance(node, ir.LetRef):
+                value = scope.find_let(node.name)
+                if value is not None and _has_aggregate(value):
+                    self.error("E305", node.span,
+                               f"let {node.name} 含有聚合函数，不能用在 {clause} 中",
+                               f"let {node.name} holds an aggregate and cannot be used in {clause}")
+
+    def grouping(
+        self, expr: ir.Expr, groups: set[ir.Expr], top: set[ir.Binding], scope: Scope
+    ) -> None:
+        """Report columns of the model's rows used outside `group by` and outside aggregates."""
+        if expr in groups or isinstance(expr, ir.Agg):
+            return
+        if isinstance(expr, ir.Col):
+            if expr.binding in top:
+                self.error("E306", expr.span,
+                           f"{expr.binding.alias}.{expr.column} 既不在 group by 中，也不在聚合函数内",
+                           f"{expr.binding.alias}.{expr.column} is neither grouped nor aggregated",
+                           "把它加进 group by，或放进 min()、max()、first(… order by …) 等聚合函数")
+            return
+        if isinstance(expr, ir.LetRef):
+            value = scope.find_let(expr.name)
+            if value is not None:
+                self.grouping(value, groups, top, scope)
+            return
+        for child in _children(expr):
+            self.grouping(child, groups, top, scope)
+
+    # ---- queries
+
+    def query(self, node: ast.Query, scope: Scope) -> ir.Query:
+        froms = [ir.From(self.bind(node.source, scope), None, None)]
+        for join in node.joins:
+            binding = self.bind(join.source, scope)
+            on = self.condition(join.on, scope, Context(clause="on"))
+            froms.append(ir.From(binding, "left" if join.left else "inner", on))
+        where = self.condition(node.where, scope, Context(clause="where")) if node.where else None
+        return ir.Query(tuple(froms), where)
+
+    def bind(self, ref: ast.SourceRef, scope: Scope) -> ir.Binding:
+        self._uid += 1
+        is_relation = ref.source in self.relation_asts
+        if not is_relation and ref.source not in self.pack.sources:
+            options = [*self.pack.sources, *self.relation_asts]
+            self.error("E200", ref.source_span, f"未知数据来源「{ref.source}」",
+                       f"unknown source {ref.source!r}", *_suggest(ref.source, options),
+                       "来源须是 pack.yaml 中 sources 下的名称或共享的 relation")
+        elif is_relation:
+            self.relation(ref.source, ref.source_span)
+        if ref.alias in scope.bindings:
+            self.error("E206", ref.span, f"别名 {ref.alias} 在同一查询中用了两次",
+                       f"alias {ref.alias} is used twice in one query", "给第二个来源换一个别名")
+        binding = ir.Binding(self._uid, ref.alias, ref.source, is_relation)
+        scope.bindings[ref.alias] = binding
+        return binding
+
+    def columns_of(self, binding: ir.Binding) -> dict[str, Type] | None:
+        if binding.is_relation:
+            rel = self.relations.get(binding.source)
+            return dict(rel.columns) if rel else None
+        source = self.pack.sources.get(binding.source)
+        return {n: c.type for n, c in source.columns.items()} if source else None
+
+    # ---- expressions
+
+    def condition(self, node: ast.Expr, scope: Scope, ctx: Context) -> ir.Expr:
+        value = self.expr(node, scope, ctx)
+        if value.type not in (Type.BOOL, Type.ERROR, Type.NULL):
+            self.error("E303", node.span, f"这里需要一个条件（是/否），而不是{value.type.zh}",
+                       f"a condition is needed here, not a {value.type.value}",
+                       "例如 p.investment >= $tender_threshold")
+        return value
+
+    def expr(self, node: ast.Expr, scope: Scope, ctx: Context) -> ir.Expr:
+        method = getattr(self, "_" + type(node).__name__.lower())
+        return method(node, scope, ctx)
+
+    def _literal(self, node: ast.Literal, scope: Scope, ctx: Context) -> ir.Expr:
+        return ir.Lit(node.value, Type(node.kind), node.span)
+
+    def _asof(self, node: ast.AsOf, scope: Scope, ctx: Context) -> ir.Expr:
+        return ir.AsOf(span=node.span)
+
+    def _paramref(self, node: ast.ParamRef, scope: Scope, ctx: Context) -> ir.Expr:
+        param = self.pack.parameters.get(node.name)
+        if param is None:
+            self.error("E203", node.span, f"未知参数 ${node.name}", f"unknown parameter ${node.name}",
+                       *_suggest(node.name, self.pack.parameters),
+                       "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）")
+            return ir.Param(node.name, Type.ERROR, node.span)
+        return ir.Param(node.name, param.type, node.span)
+
+    def _columnref(self, node: ast.ColumnRef, scope: Scope, ctx: Context) -> ir.Expr:
+        binding = scope.find_alias(node.alias)
+        if binding is None:
+            hints = list(_suggest(node.alias, scope.all_aliases()))
+            if node.alias in self.pack.sources:
+                hints.append(f"来源 {node.alias} 须先在 from 或 join 中引入并起别名")
+            self.error("E202", Span(node.span.file, node.span.line, node.span.column,
+                                    node.span.line, node.span.column + len(node.alias)),
+                       f"未知别名「{node.alias}」", f"unknown alias {node.alias!r}", *hints)
+            return ir.Col(ir.Binding(0, node.alias, "", False), node.column, Type.ERROR, node.span)
+        columns = self.columns_of(binding)
+        if columns is None:
+            return ir.Col(binding, node.column, Type.ERROR, node.span)
+        if node.column not in columns:
+            self.error("E201", node.column_span,
+                       f"{binding.source} 没有列「{node.column}」",
+                       f"{binding.source} has no column {node.column!r}",
+                       *(_suggest(node.column, columns)
+                         or (f"{binding.source} 的列：{', '.join(list(columns)[:12])}",)))
+            return ir.Col(binding, node.column, Type.ERROR, node.span)
+        return ir.Col(binding, node.column, columns[node.column], node.span)
+
+    def _name(self, node: ast.Name, scope: Scope, ctx: Context) -> ir.Expr:
+        let = scope.find_let(node.name)
+        if let is not None:
+            return ir.LetRef(node.name, let.type, node.span)
+        arg = scope.find_arg(node.name)
+        if arg is not None:
+            return ir.Arg(node.name, arg, node.span)
+        hints = list(_suggest(node.name, [*scope.lets, *scope.args]))
+        if scope.find_alias(node.name):
+            hints.append(f"{node.name} 是来源的别名；列写成 {node.name}.列名")
+        else:
+            owners = [a for a in scope.all_aliases()
+                      if node.name in (self.columns_of(scope.find_alias(a)) or {})]
+            if owners:
+                hints.append(f"列名前要写别名，例如 {owners[0]}.{node.name}")
+        self.error("E205", node.span, f"未知名称「{node.name}」", f"unknown name {node.name!r}",
+                   *hints)
+        return ir.Lit(None, Type.ERROR, node.span)
+
+    def _unary(self, node: ast.Unary, scope: Scope, ctx: Context) -> ir.Expr:
+        if node.op == "not":
+            return ir.Not(self.condition(node.operand, scope, ctx), span=node.span)
+        operand = self.expr(node.operand, scope, ctx)
+        if operand.type not in NUMERIC | {Type.ERROR, Type.NULL}:
+            self.error("E304", node.span, f"负号只能用于数值，这里是{operand.type.zh}",
+                       f"'-' needs a number, not a {operand.type.value}")
+        return ir.Neg(operand, operand.type, node.span)
+
+    def _binary(self, node: ast.Binary, scope: Scope, ctx: Context) -> ir.Expr:
+        if node.op in ("and", "or"):
+            items: list[ir.Expr] = []
+            for side in (node.left, node.right):
+                value = self.condition(side, scope, ctx)
+                if isinstance(value, ir.Logic) and value.op == node.op:
+                    items.extend(value.items)
+                else:
+                    items.append(value)
+            return ir.Logic(node.op, tuple(items), span=node.span)
+        left = self.expr(node.left, scope, ctx)
+        right = self.expr(node.right, scope, ctx)
+        if node.op in ("=", "!=", "<", "<=", ">", ">="):
+            self._comparable(left, right, node.op_span, node.op)
+            return ir.Compare(node.op, left, right, span=node.span)
+        return self._arith(node, left, right)
+
+    def _comparable(self, left: ir.Expr, right: ir.Expr, span: Span, op: str) -> None:
+        if unify(left.type, right.type) is not None:
+            if op not in ("=", "!=") and left.type is Type.BOOL:
+                self.error("E300", span, "是/否的值不能比较大小", "booleans have no order")
+            return
+        hints = []
+        pair = {left.type, right.type}
+        if pair == {Type.DATE, Type.TIMESTAMP}:
+            hints.append("用 date(x) 取时间戳的日期再比较 / compare date(x) with the date")
+        elif Type.STRING in pair and pair & NUMERIC:
+            hints.append("文本与数字不能直接比较；数字不加引号，编号要加引号")
+        elif Type.STRING in pair and Type.DATE in pair:
+            hints.append("日期直接写作 2021-04-20，不加引号")
+        elif Type.DATE in pair and pair & NUMERIC:
+            hints.append("日期与数字不能比较；求天数用 days_between(a, b)")
+        self.error("E300", span, f"不能比较{left.type.zh}和{right.type.zh}",
+                   f"cannot compare {left.type.value} with {right.type.value}", *hints)
+
+    def _arith(self, node: ast.Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
+        op, lt, rt = node.op, left.type, right.type
+        if Type.ERROR in (lt, rt):
+            return ir.Arith(op, left, right, Type.ERROR, node.span)
+        if op in ("+", "-") and lt is Type.DATE and rt in (Type.INT, Type.NULL):
+            return ir.Arith(op, left, right, Type.DATE, node.span)
+        if op == "+" and rt is Type.DATE and lt is Type.INT:
+            return ir.Arith(op, right, left, Type.DATE, node.span)
+        if lt in NUMERIC | {Type.NULL} and rt in NUMERIC | {Type.NULL}:
+            if op == "/":
+                result = Type.FLOAT
+            else:
+                result = unify(lt, rt) or Type.DECIMAL
+                if result is Type.NULL:
+                    result = Type.INT
+            return ir.Arith(op, left, right, result, node.span)
+        hints = []
+        if lt is Type.DATE and rt is Type.DATE and op == "-":
+            hints.append("两个日期相差的天数用 days_between(a, b)")
+        elif lt is Type.DATE:
+            hints.append("日期只能加减整数天数，月份用 add_months(d, n)")
+        elif Type.STRING in (lt, rt):
+            hints.append("文字请在消息模板中拼接，例如 \"{p.name}工程\"")
+        self.error("E304", node.op_span, f"不能对{lt.zh}和{rt.zh}做「{op}」运算",
+                   f"cannot apply '{op}' to {lt.value} and {rt.value}", *hints)
+        return ir.Arith(op, left, right, Type.ERROR, node.span)
+
+    def _isnull(self, node: ast.IsNull, scope: Scope, ctx: Context) -> ir.Expr:
+        return ir.IsNull(self.expr(node.operand, scope, ctx), node.negated, span=node.span)
+
+    def _inlist(self, node: ast.InList, scope: Scope, ctx: Context) -> ir.Expr:
+        operand = self.expr(node.operand, scope, ctx)
+        items = tuple(self.expr(i, scope, ctx) for i in node.items)
+        for item, item_ast in zip(items, node.items, strict=True):
+            if unify(operand.type, item.type) is None:
+                self.error("E310", item_ast.span,
+                           f"列表中的{item.type.zh}不能与{operand.type.zh}比较",
+                           f"a {item.type.value} in the list cannot match a {operand.type.value}")
+        return ir.In(operand, items, node.negated, span=node.span)
+
+    def _between(self, node: ast.Between, scope: Scope, ctx: Context) -> ir.Expr:
+        operand = self.expr(node.operand, scope, ctx)
+        low = self.expr(node.low, scope, ctx)
+        high = self.expr(node.high, scope, ctx)
+        self._comparable(operand, low, node.low.span, "between")
+        self._comparable(operand, high, node.high.span, "between")
+        return ir.Between(operand, low, high, span=node.span)
+
+    def _exists(self, node: ast.Exists, scope: Scope, ctx: Context) -> ir.Expr:
+        inner = Scope(parent=scope)
+        return ir.Exists(self.query(node.query, inner), span=node.span)
+
+    def _subquery(self, node: ast.Subquery, scope: Scope, ctx: Context) -> ir.Expr:
+        inner = Scope(parent=scope)
+        query = self.query(node.query, inner)
+        select = self.expr(node.select, inner, Context(aggregates=True, clause="select"))
+        own = set(inner.bindings.values())
+        if not any(isinstance(n, ir.Agg) for n in ir.walk(select)):
+            self.error("E307", node.select.span, "子查询的 select 须是聚合值",
+                       "the select of a subquery must be an aggregate",
+                       "例如 select sum(f.amount)、select min(a.accepted_on)、select count(*)")
+        else:
+            before = len(self.diagnostics)
+            self.grouping(select, set(), own, inner)
+            for i in range(before, len(self.diagnostics)):
+                d = self.diagnostics[i]
+                self.diagnostics[i] = Diagnostic("E307", d.message_zh, d.message_en, d.span,
+                                                 ("子查询只返回一个值：把列放进 sum()、min()、max()、"
+                                                  "count() 等聚合函数",))
+        return ir.Scalar(query, select, select.type, node.span)
+
+    def _call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
+        sig = SIGNATURES.get(node.name)
+        if sig is None and node.name in self.define_asts:
+            return self._define_call(node, scope, ctx)
+        if sig is None:
+            options = [*SIGNATURES, *self.define_asts]
+            self.error("E204", node.name_span, f"未知函数「{node.name}」",
+                       f"unknown function {node.name!r}", *_suggest(node.name, options),
+                       "函数须是内置函数或 policies 中的 define 共享定义")
+            return ir.Lit(None, Type.ERROR, node.span)
+        if sig.kind == "formatter":
+            self.error("E311", node.name_span, f"{node.name}() 只能直接用在消息模板的花括号里",
+                       f"{node.name}() formats a message hole and is only allowed as {{{node.name}(…)}}")
+            return ir.Lit(None, Type.ERROR, node.span)
+        if sig.kind == "aggregate":
+            return self._aggregate(node, sig, scope, ctx)
+        if node.star or node.distinct or node.order_by:
+            self.error("E302", node.span, f"{node.name} 不接受 *、distinct 或 order by",
+                       f"{node.name} takes no '*', 'distinct' or 'order by'")
+        args = tuple(self.expr(a, scope, ctx) for a in node.args)
+        result = check_arguments(sig, [a.type for a in args])
+        if not isinstance(result, Type):
+            zh, _, en = result.partition(" / ")
+            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
+            result = Type.ERROR
+        if node.name == "if":
+            args = (args[0], *args[1:])
+        return ir.Func(node.name, args, result, node.span)
+
+    def _aggregate(self, node: ast.Call, sig: Any, scope: Scope, ctx: Context) -> ir.Expr:
+        if not ctx.aggregates:
+            where = "where、on、group by" if ctx.clause != "output" else "没有 group by 的模型"
+            self.error("E305", node.name_span, f"聚合函数 {node.name}() 不能用在{where}中",
+                       f"aggregate {node.name}() is not allowed in {ctx.clause}",
+                       "聚合只能用于 group by 模型的 having/key/township/message，"
+                       "或子查询的 select，例如 (from fin_payment f where … select sum(f.amount))")
+        if ctx.inside_aggregate:
+            self.error("E305", node.name_span, "聚合函数不能嵌套", "aggregates cannot be nested")
+        inner = Context(aggregates=False, inside_aggregate=True, clause=ctx.clause)
+        args = tuple(self.expr(a, scope, inner) for a in node.args)
+        order = tuple((self.expr(o.expr, scope, inner), o.descending) for o in node.order_by)
+        if node.star and node.name != "count":
+            self.error("E302", node.span, "只有 count 可以写 (*)", "only count takes (*)")
+        if node.name == "first":
+            if not order:
+                self.error("E302", node.span, "first() 需要 order by 指明哪一行在前",
+                           "first() needs 'order by' to say which row comes first",
+                           f"例如 {sig.example}")
+            if not ctx.first_allowed:
+                self.error("E305", node.name_span, "first() 只能用在 group by 模型中",
+                           "first() is only allowed in a grouped model",
+                           "子查询中请用 min() 或 max()")
+        elif order:
+            self.error("E302", node.span, f"{node.name}() 不接受 order by",
+                       f"{node.name}() takes no 'order by'")
+        if node.star:
+            return ir.Agg("count", (), Type.INT, star=True, span=node.span)
+        result = check_arguments(sig, [a.type for a in args])
+        if not isinstance(result, Type):
+            zh, _, en = result.partition(" / ")
+            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
+            result = Type.ERROR
+        return ir.Agg(node.name, args, result, node.distinct, False, order, node.span)
+
+    def _define_call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
+        target = self.define(node.name, node.name_span)
+        args = tuple(self.expr(a, scope, ctx) for a in node.args)
+        if target is None:
+            return ir.Lit(None, Type.ERROR, node.span)
+        if len(args) != len(target.params):
+            self.error("E302", node.span,
+                       f"{node.name} 需要 {len(target.params)} 个参数，这里有 {len(args)} 个",
+                       f"{node.name} takes {len(target.params)} arguments, got {len(args)}",
+                       f"定义：{node.name}(" + ", ".join(f"{n}: {t.value}" for n, t in
+                                                        target.params) + ")")
+            return ir.Lit(None, Type.ERROR, node.span)
+        for (pname, ptype), arg, arg_ast in zip(target.params, args, node.args, strict=True):
+            if arg.type in (Type.ERROR, Type.NULL, ptype) or (
+                ptype in NUMERIC and arg.type in NUMERIC
+            ):
+                continue
+            self.error("E301", arg_ast.span,
+                       f"{node.name} 的参数 {pname} 应为{ptype.zh}，这里是{arg.type.zh}",
+                       f"argument {pname} of {node.name} must be {ptype.value}, not {arg.type.value}")
+        return ir.DefCall(node.name, args, target.type, node.span)
+
+    # ---- messages
+
+    def template(self, node: ast.Template, scope: Scope, ctx: Context) -> tuple[str | ir.Hole, ...]:
+        parts: list[str | ir.Hole] = []
+        for part in node.parts:
+            if isinstance(part, ast.TemplateText):
+                parts.append(part.text)
+                continue
+            expr = part.expr
+            if isinstance(expr, ast.Call) and expr.name in FORMATTERS:
+                if len(expr.args) != 1:
+                    self.error("E311", expr.span, f"{expr.name}() 只接受一个参数",
+                               f"{expr.name}() takes one argument")
+                    continue
+                value = self.expr(expr.args[0], scope, ctx)
+                result = check_arguments(SIGNATURES[expr.name], [value.type])
+                if not isinstance(result, Type):
+                    zh, _, en = result.partition(" / ")
+                    self.error("E311", expr.span, zh, en)
+                parts.append(ir.Hole(value, expr.name, part.text))
+            else:
+                parts.append(ir.Hole(self.expr(expr, scope, ctx), None, part.text))
+        return tuple(parts)
+
+    # ---- examples
+
+    def example(self, node: ast.Example, model: ast.Model) -> ir.Example | None:
+        ok = True
+        if node.as_of is None:
+            self.error("E503", node.span, f"示例「{node.title}」缺少 as_of 日期",
+                       f"example {node.title!r} has no as_of date", "例如 as_of 2021-11-15")
+            ok = False
+        if not node.expect and not node.expect_none:
+            self.error("E504", node.span, f"示例「{node.title}」没有写期望结果",
+                       f"example {node.title!r} says nothing about what it expects",
+                       '写 expect "预警键"（必须预警）或 expect none（不应预警）')
+            ok = False
+        if node.expect and node.expect_none:
+            self.error("E504", node.span, f"示例「{node.title}」同时写了 expect 和 expect none",
+                       f"example {node.title!r} expects both warnings and none")
+            ok = False
+        keys = [e.key for e in node.expect]
+        for e in node.expect:
+            if keys.count(e.key) > 1:
+                self.error("E507", e.span, f"期望的预警键 {e.key} 重复", f"key {e.key} expected twice")
+                ok = False
+                break
+        rows: list[tuple[str, tuple[tuple[str, Any], ...]]] = []
+        for row in node.given:
+            source = self.pack.sources.get(row.source)
+            if source is None:
+                self.error("E500", row.source_span, f"示例中的未知来源「{row.source}」",
+                           f"unknown source {row.source!r} in an example",
+                           *_suggest(row.source, self.pack.sources))
+                ok = False
+                continue
+            values: list[tuple[str, Any]] = []
+            seen: set[str] = set()
+            for col_name, literal, span in row.fields:
+                column = source.columns.get(col_name)
+                if column is None:
+                    self.error("E501", span, f"{row.source} 没有列「{col_name}」",
+                               f"{row.source} has no column {col_name!r}",
+                               *_suggest(col_name, source.columns))
+                    ok = False
+                    continue
+                if col_name in seen:
+                    self.error("E501", span, f"列 {col_name} 写了两次", f"{col_name} given twice")
+                    ok = False
+                seen.add(col_name)
+                value = self._example_value(literal, column.type, f"{row.source}.{col_name}")
+                if value is _BAD:
+                    ok = False
+                    continue
+                values.append((col_name, value))
+            rows.append((row.source, tuple(values)))
+        params: list[tuple[str, Any]] = []
+        for name, literal, span in node.params:
+            param = self.pack.parameters.get(name)
+            if param is None:
+                self.error("E506", span, f"示例中的未知参数 ${name}", f"unknown parameter ${name}",
+                           *_suggest(name, self.pack.parameters))
+                ok = False
+                continue
+            try:
+                params.append((name, coerce_value(literal.value, param.type)))
+            except ValueError as exc:
+                self.error("E502", literal.span, f"参数 ${name} 的值不符合类型：{exc}",
+                           f"the value of ${name} does not fit its type {param.type.value}")
+                ok = False
+        if not ok or node.as_of is None:
+            return None
+        as_of = node.as_of.value
+        as_of = as_of.date() if isinstance(as_of, datetime) else as_of
+        expectations = tuple(ir.Expectation(e.key, e.township, e.message, e.span)
+                             for e in node.expect)
+        return ir.Example(node.title, as_of, tuple(rows), tuple(params), expectations, node.span)
+
+    def _example_value(self, literal: ast.Literal, wanted: Type, column: str) -> Any:
+        kind = Type(literal.kind)
+        if kind is Type.NULL:
+            return None
+        fits = (
+            kind is wanted
+            or (wanted in (Type.DECIMAL, Type.FLOAT) and kind in (Type.INT, Type.DECIMAL))
+            or (wanted is Type.TIMESTAMP and kind is Type.DATE)
+        )
+        if fits:
+            value = literal.value
+            if wanted is Type.TIMESTAMP and isinstance(value, date) and not isinstance(
+                value, datetime
+            ):
+                value = datetime(value.year, value.month, value.day)
+            if wanted in (Type.DECIMAL, Type.FLOAT):
+                value = Decimal(value)  # type: ignore[arg-type]
+            return value
+        hint = ""
+        if kind is Type.STRING and wanted in (Type.DATE, Type.TIMESTAMP):
+            hint = "日期不加引号，例如 2021-04-20"
+        elif kind is Type.STRING and wanted in NUMERIC:
+            hint = "数字不加引号"
+        elif kind in NUMERIC and wanted is Type.STRING:
+            hint = "编号等文本要加引号，例如 \"P1\""
+        self.error("E502", literal.span, f"{column} 应为{wanted.zh}，这里写的是{kind.zh}",
+                   f"{column} is {wanted.value}; the example gives a {kind.value}", hint)
+        return _BAD
+
+
+_BAD = object()
+
+
+def _children(value: Any) -> list[ir.Expr]:
+    """The direct sub-expressions of an IR node, those of its subqueries included."""
+    out: list[ir.Expr] = []
+
+    def collect(item: Any) -> None:
+        if isinstance(item, ir.Query):
+            out.extend(src.on for src in item.sources if src.on is not None)
+            if item.where is not None:
+                out.append(item.where)
+        elif isinstance(item, tuple):
+            for element in item:
+                collect(element)
+        elif is_dataclass(item) and not isinstance(item, ir.Binding | ir.From | Type):
+            out.append(item)
+
+    for f in fields(value):
+        if f.name not in ("span", "type", "binding"):
+            collect(getattr(value, f.name))
+    return out
+
+
+def _has_aggregate(expr: ir.Expr) -> bool:
+    """Whether `expr` aggregates at its own level (aggregates inside subqueries don't count)."""
+    if isinstance(expr, ir.Agg):
+        return True
+    if isinstance(expr, ir.Scalar | ir.Exists):
+        return False
+    return any(_has_aggregate(child) for child in _children(expr))
+
+
+def _strip_spans(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _strip_spans(v) for k, v in data.items()
+                if k not in ("span", "column_span", "source_span", "name_span", "id_span",
+                             "op_span", "type_span")}
+    if isinstance(data, list):
+        return [_strip_spans(v) for v in data]
+    return data
+
+
+def revision_of(node: ast.Model) -> str:
+    """A model's revision: a hash of what it says, not of how it is laid out.
+
+    Comments, spacing and examples don't change it (examples don't change
+    what a model raises); any change to the rule itself does.
+    """
+    body = [c for c in node.clauses if c.kind != "example"]
+    content = _strip_spans(ast.to_json(ast.Model(node.span, node.id, node.id_span, node.title,
+                                                 tuple(body))))
+    digest = hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True,
+                                       default=str).encode("utf-8"))
+    return digest.hexdigest()[:12]
+

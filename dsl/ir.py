@@ -1,0 +1,332 @@
+"""The checked, typed form of a pack: what the checker hands to the compiler.
+
+Every name is resolved (a column knows its binding and type, a call knows
+whether it is a built-in or a shared definition) and every expression has a
+type. Spans are kept for compile errors but left out of equality, so two
+expressions written alike compare equal — the compiler relies on that to
+match `group by` expressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from dsl.diagnostics import Span
+from dsl.pack import Pack
+from dsl.types import Type
+
+NO_SPAN = Span("", 0, 0, 0, 0)
+
+
+def _span() -> Any:
+    return field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One use of a source or relation in one query; `uid` tells uses apart."""
+
+    uid: int
+    alias: str
+    source: str
+    is_relation: bool
+
+
+@dataclass(frozen=True)
+class Col:
+    binding: Binding
+    column: str
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Lit:
+    value: str | int | Decimal | date | datetime | bool | None
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class AsOf:
+    type: Type = Type.DATE
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """An argument of a shared definition, inside that definition's body."""
+
+    name: str
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LetRef:
+    name: str
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Func:
+    """A built-in scalar function."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Agg:
+    """An aggregate: count, sum, min, max, avg, first."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: Type
+    distinct: bool = False
+    star: bool = False
+    order_by: tuple[tuple[Expr, bool], ...] = ()  # (expression, descending)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class DefCall:
+    """A call of a shared definition (`define`)."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Arith:
+    """+ - * / on numbers; + and - also add days to a date."""
+
+    op: str
+    left: Expr
+    right: Expr
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Neg:
+    operand: Expr
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # = != < <= > >=
+    left: Expr
+    right: Expr
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Logic:
+    op: str  # and | or
+    items: tuple[Expr, ...]
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IsNull:
+    operand: Expr
+    negated: bool
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class In:
+    operand: Expr
+    items: tuple[Expr, ...]
+    negated: bool
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Between:
+    operand: Expr
+    low: Expr
+    high: Expr
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class From:
+    """A binding in a query: the first one, or a join with its condition."""
+
+    binding: Binding
+    join: str | None  # None for the first, else "inner" or "left"
+    on: Expr | None
+
+
+@dataclass(frozen=True)
+class Query:
+    sources: tuple[From, ...]
+    where: Expr | None
+
+
+@dataclass(frozen=True)
+class Exists:
+    query: Query
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A subquery that gives one value: `(from … where … select aggregate)`."""
+
+    query: Query
+    select: Expr
+    type: Type
+    span: Span = _span()
+
+
+Expr = (
+    Col | Lit | Param | AsOf | Arg | LetRef | Func | Agg | DefCall | Arith | Neg | Compare | Logic | Not | IsNull | In | Between | Exists | Scalar
+)
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A `{…}` in a message: an expression, and the formatter that writes it (or None)."""
+
+    expr: Expr
+    formatter: str | None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    key: str
+    township: str | None
+    message: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Example:
+    title: str
+    as_of: date
+    rows: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]  # (source, ((column, value), …))
+    params: tuple[tuple[str, Any], ...]
+    expect: tuple[Expectation, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    title: str
+    domain: str
+    severity: str
+    status: str
+    query: Query
+    lets: tuple[tuple[str, Expr], ...]
+    group_by: tuple[Expr, ...] | None
+    having: Expr | None
+    key: tuple[Expr, ...]
+    township: Expr
+    message: tuple[str | Hole, ...]
+    examples: tuple[Example, ...]
+    note: str | None
+    sources: frozenset[str]
+    parameters: frozenset[str]
+    revision: str
+    file: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Define:
+    name: str
+    title: str | None
+    params: tuple[tuple[str, Type], ...]
+    body: Expr
+    type: Type
+    sources: frozenset[str]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str
+    title: str | None
+    columns: tuple[tuple[str, Type], ...]
+    branches: tuple[tuple[Query, tuple[tuple[str, Expr], ...]], ...]
+    sources: frozenset[str]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CheckedPack:
+    """A pack whose every rule file parsed and checked without errors."""
+
+    pack: Pack
+    models: dict[str, Model]
+    defines: dict[str, Define]
+    relations: dict[str, Relation]
+
+
+def walk(node: Any):
+    """Every IR expression node under `node` (itself included), depth first."""
+    if is_dataclass(node) and not isinstance(node, type):
+        if not isinstance(node, Binding):
+            yield node
+        for f in fields(node):
+            if f.name in ("span", "type"):
+                continue
+            yield from walk(getattr(node, f.name))
+    elif isinstance(node, tuple | list):
+        for item in node:
+            yield from walk(item)
+
+
+def to_json(node: Any) -> Any:
+    """Plain JSON-able data for any IR node, for `oversight explain --ir` and debugging."""
+    if is_dataclass(node) and not isinstance(node, type):
+        data: dict[str, Any] = {"node": type(node).__name__}
+        for f in fields(node):
+            if f.name == "span" or isinstance(getattr(node, f.name), Pack):
+                continue
+            data[f.name] = to_json(getattr(node, f.name))
+        return data
+    if isinstance(node, Type):
+        return node.value
+    if isinstance(node, tuple | list | frozenset):
+        return [to_json(item) for item in (sorted(node) if isinstance(node, frozenset) else node)]
+    if isinstance(node, dict):
+        return {str(k): to_json(v) for k, v in node.items()}
+    if isinstance(node, date | datetime | Decimal):
+        return str(node)
+    return node

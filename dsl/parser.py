@@ -1,0 +1,631 @@
+"""Stage 1, parse: rule-file text to a `RuleFile` of AST nodes, or diagnostics.
+
+Lark trees stay in this module. Full-width punctuation that Chinese input
+methods produce (，（）：＝ and “…”) is read as its ASCII twin before lexing,
+without moving any character, so positions in diagnostics stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from dsl import ast
+from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.syntax_errors import FRIENDLY_ERRORS, describe_expected, hint_for_character
+
+GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
+
+# Full-width characters read as their ASCII twin outside strings and comments.
+# Each maps one character to one character, so no column moves.
+FULL_WIDTH = str.maketrans(
+    {
+        "，": ",", "（": "(", "）": ")", "：": ":", "＝": "=", "＜": "<", "＞": ">",
+        "！": "!", "＋": "+", "－": "-", "＊": "*", "／": "/", "＄": "$", "｛": "{",
+        "｝": "}", "．": ".", "　": " ", "＃": "#",
+        **{chr(0xFF10 + d): str(d) for d in range(10)},
+    }
+)
+
+
+@cache
+def _lark(strict: bool = False) -> Lark:
+    """The parser, built once per process (and cached on disk by Lark between processes)."""
+    return Lark(
+        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        parser="lalr",
+        start=["start", "expr"],
+        propagate_positions=True,
+        maybe_placeholders=True,
+        strict=strict,
+        cache=not strict,
+    )
+
+
+def normalise_full_width(text: str) -> str:
+    """Read full-width punctuation and digits as ASCII outside strings and comments.
+
+    A string may also be quoted with “ and ”, as Chinese input methods type them.
+    """
+    out: list[str] = []
+    quote: str | None = None  # the character that closes the current string
+    in_comment = False
+    escaped = False
+    for ch in text:
+        if in_comment:
+            out.append(ch)
+            in_comment = ch != "\n"
+            continue
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote or (quote == "”" and ch == '"'):
+                quote = None
+                out.append('"' if ch == "”" else ch)
+                continue
+            elif ch == "\n":
+                quote = None
+            out.append(ch)
+            continue
+        if ch in "\"'":
+            quote = ch
+            out.append(ch)
+        elif ch == "“":
+            quote = "”"
+            out.append('"')
+        elif ch in "#＃":
+            in_comment = True
+            out.append("#")
+        else:
+            out.append(ch.translate(FULL_WIDTH))
+    return "".join(out)
+
+
+def parse_file(path: str | Path, text: str | None = None) -> ast.RuleFile:
+    """Parse one rule file; raise DiagnosticError with every syntax error located."""
+    path = str(path)
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E100",
+                        "文件不是 UTF-8 编码",
+                        "the file is not UTF-8 encoded",
+                        Span.point(path, 1, 1),
+                        (f"第 {exc.start} 字节无法按 UTF-8 解码；请用 UTF-8 保存文件",),
+                    )
+                ]
+            ) from None
+    normalised = normalise_full_width(text.lstrip("\ufeff"))
+    try:
+        tree = _lark().parse(normalised, start="start")
+    except UnexpectedInput as exc:
+        raise DiagnosticError([_syntax_diagnostic(exc, path, normalised, text)]) from None
+    builder = _AstBuilder(path)
+    items = tuple(builder.transform(tree).children)
+    if builder.diagnostics:
+        raise DiagnosticError(builder.diagnostics)
+    return ast.RuleFile(path=path, text=text, items=items)
+
+
+def parse_expression(text: str, file: str = "<expr>", line: int = 1, column: int = 1) -> ast.Expr:
+    """Parse a lone expression, as if it started at `line`:`column` of `file`."""
+    normalised = normalise_full_width(text)
+    try:
+        tree = _lark().parse(normalised, start="expr")
+    except UnexpectedInput as exc:
+        raise DiagnosticError(
+            [_syntax_diagnostic(exc, file, normalised, text, line - 1, column - 1)]
+        ) from None
+    builder = _AstBuilder(file, line - 1, column - 1)
+    result = builder.transform(tree)
+    if builder.diagnostics:
+        raise DiagnosticError(builder.diagnostics)
+    return result
+
+
+# ---- syntax errors -----------------------------------------------------------
+
+
+def _syntax_diagnostic(
+    exc: UnexpectedInput,
+    path: str,
+    normalised: str,
+    original: str,
+    line_shift: int = 0,
+    column_shift: int = 0,
+) -> Diagnostic:
+    line = getattr(exc, "line", 1) or 1
+    column = getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        lines = normalised.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    width = 1
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        width = len(str(exc.token))
+    col = column + (column_shift if line == 1 else 0)
+    span = Span.point(path, line + line_shift, col, width)
+
+    label = _match_friendly(exc)
+    if label is not None:
+        code, zh, en, hint, _ = FRIENDLY_ERRORS[label]
+        return Diagnostic(code, zh, en, span, (hint,))
+
+    if isinstance(exc, UnexpectedCharacters):
+        bad = original[exc.pos_in_stream] if exc.pos_in_stream < len(original) else "?"
+        zh, en, hint = hint_for_character(bad)
+        return Diagnostic("E101", zh, en, span, (hint,) if hint else ())
+
+    expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+    expected_text_zh, expected_text_en = describe_expected(expected)
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        got = str(exc.token)
+        return Diagnostic(
+            "E102",
+            f"此处不应出现「{got}」",
+            f"unexpected '{got}' here",
+            span,
+            (f"此处应为 {expected_text_zh} / expected {expected_text_en}",),
+        )
+    return Diagnostic(
+        "E103",
+        "文件意外结束（缺少右括号或右花括号？）",
+        "the file ends too early (a missing ')' or '}'?)",
+        span,
+        (f"此处应为 {expected_text_zh} / expected {expected_text_en}",),
+    )
+
+
+def _match_friendly(exc: UnexpectedInput) -> str | None:
+    """The label of a known mistake that fails in the same parser state on the same kind of token.
+
+    Like Lark's `match_examples`, but a label is only taken when the offending
+    token is of the same type, so an unrelated error in a shared state keeps the
+    generic wording.
+    """
+    if not isinstance(exc, UnexpectedToken):
+        return None
+    for label, (*_, example) in FRIENDLY_ERRORS.items():
+        try:
+            _lark().parse(example, start="start")
+        except UnexpectedToken as known:
+            if known.state == exc.state and known.token.type == exc.token.type:
+                return label
+        except UnexpectedInput:
+            continue
+    return None
+
+
+# ---- tree to AST -------------------------------------------------------------
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
+
+
+def _unquote(raw: str) -> str:
+    body = raw[1:-1]
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
+
+
+@v_args(tree=True)
+class _AstBuilder(Transformer):
+    """Shapes Lark's tree into AST dataclasses; judges nothing (that is the checker's job)."""
+
+    def __init__(self, file: str, line_shift: int = 0, column_shift: int = 0) -> None:
+        super().__init__()
+        self.file = file
+        self.line_shift = line_shift
+        self.column_shift = column_shift
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- positions
+
+    def _col(self, line: int, column: int) -> int:
+        return column + (self.column_shift if line == 1 else 0)
+
+    def span(self, node: Tree | Token) -> Span:
+        if isinstance(node, Token):
+            line, col, end_line, end_col = node.line, node.column, node.end_line, node.end_column
+        else:
+            meta = node.meta
+            if getattr(meta, "empty", True):
+                return Span.point(self.file, 1, 1)
+            line, col, end_line, end_col = meta.line, meta.column, meta.end_line, meta.end_column
+        return Span(
+            self.file,
+            line + self.line_shift,
+            self._col(line, col),
+            end_line + self.line_shift,
+            self._col(end_line, end_col),
+        )
+
+    # -- literals
+
+    def _literal(self, token: Token, negative: bool = False) -> ast.Literal:
+        span = self.span(token)
+        kind = token.type
+        text = str(token)
+        if kind == "STRING":
+            return ast.Literal(span, "string", _unquote(text))
+        if kind == "NUMBER":
+            digits = ("-" if negative else "") + text.replace("_", "")
+            if "." in digits:
+                return ast.Literal(span, "decimal", Decimal(digits))
+            return ast.Literal(span, "int", int(digits))
+        if kind == "DATE":
+            try:
+                return ast.Literal(span, "date", date.fromisoformat(text))
+            except ValueError:
+                return self._bad_date(span, text)
+        if kind == "DATETIME":
+            try:
+                return ast.Literal(span, "timestamp", datetime.fromisoformat(text))
+            except ValueError:
+                return self._bad_date(span, text)
+        if kind in ("TRUE", "FALSE"):
+            return ast.Literal(span, "bool", kind == "TRUE")
+        return ast.Literal(span, "null", None)
+
+    def _bad_date(self, span: Span, text: str) -> ast.Literal:
+        self.diagnostics.append(
+            Diagnostic(
+                "E104",
+                f"日期「{text}」不存在",
+                f"'{text}' is not a real date",
+                span,
+                ("日期写成 YYYY-MM-DD，例如 2021-04-20",),
+            )
+        )
+        return ast.Literal(span, "null", None)
+
+    def literal(self, tree: Tree) -> ast.Literal:
+        return self._literal(tree.children[0])
+
+    def value(self, tree: Tree) -> ast.Literal:
+        if len(tree.children) == 2:  # MINUS NUMBER
+            return self._literal(tree.children[1], negative=True)
+        return self._literal(tree.children[0])
+
+    # -- expressions
+
+    def param_ref(self, tree: Tree) -> ast.ParamRef:
+        token = tree.children[0]
+        return ast.ParamRef(self.span(token), str(token)[1:])
+
+    def as_of(self, tree: Tree) -> ast.AsOf:
+        return ast.AsOf(self.span(tree))
+
+    def column(self, tree: Tree) -> ast.ColumnRef:
+        alias, column = tree.children
+        return ast.ColumnRef(self.span(tree), str(alias), str(column), self.span(column))
+
+    def name(self, tree: Tree) -> ast.Name:
+        return ast.Name(self.span(tree), str(tree.children[0]))
+
+    def call(self, tree: Tree) -> ast.Call:
+        name, args = tree.children
+        span, name_span = self.span(tree), self.span(name)
+        if args is None:
+            return ast.Call(span, str(name), name_span, ())
+        if args.data == "star_arg":
+            return ast.Call(span, str(name), name_span, (), star=True)
+        if args.data == "distinct_arg":
+            return ast.Call(span, str(name), name_span, (args.children[1],), distinct=True)
+        exprs = [c for c in args.children if not isinstance(c, tuple)]
+        order = next((c for c in args.children if isinstance(c, tuple)), ())
+        return ast.Call(span, str(name), name_span, tuple(exprs), order_by=order)
+
+    def order_by(self, tree: Tree) -> tuple[ast.OrderItem, ...]:
+        return tuple(c for c in tree.children if isinstance(c, ast.OrderItem))
+
+    def order_item(self, tree: Tree) -> ast.OrderItem:
+        expr, direction = tree.children
+        descending = direction is not None and direction.type == "DESC"
+        return ast.OrderItem(self.span(tree), expr, descending)
+
+    def not_(self, tree: Tree) -> ast.Unary:
+        return ast.Unary(self.span(tree), "not", tree.children[1])
+
+    def neg(self, tree: Tree) -> ast.Expr:
+        operand = tree.children[1]
+        if isinstance(operand, ast.Literal) and operand.kind in ("int", "decimal"):
+            return ast.Literal(self.span(tree), operand.kind, -operand.value)  # type: ignore[operator]
+        return ast.Unary(self.span(tree), "-", operand)
+
+    def _chain(self, tree: Tree, op_name: str) -> ast.Expr:
+        children = [c for c in tree.children if not isinstance(c, Token)]
+        ops = [c for c in tree.children if isinstance(c, Token)]
+        result = children[0]
+        for op, right in zip(ops, children[1:], strict=True):
+            span = _join_spans(result.span, right.span)
+            result = ast.Binary(span, op_name, result, right, self.span(op))
+        return result
+
+    def or_expr(self, tree: Tree) -> ast.Expr:
+        return self._chain(tree, "or")
+
+    def and_expr(self, tree: Tree) -> ast.Expr:
+        return self._chain(tree, "and")
+
+    def arith(self, tree: Tree) -> ast.Binary:
+        left, op, right = tree.children
+        return ast.Binary(self.span(tree), str(op), left, right, self.span(op))
+
+    def compare(self, tree: Tree) -> ast.Binary:
+        left, op, right = tree.children
+        text = "!=" if str(op) == "<>" else str(op)
+        return ast.Binary(self.span(tree), text, left, right, self.span(op))
+
+    def is_null(self, tree: Tree) -> ast.IsNull:
+        return ast.IsNull(self.span(tree), tree.children[0], negated=False)
+
+    def is_not_null(self, tree: Tree) -> ast.IsNull:
+        return ast.IsNull(self.span(tree), tree.children[0], negated=True)
+
+    def _in(self, tree: Tree, negated: bool) -> ast.InList:
+        exprs = [c for c in tree.children if not isinstance(c, Token)]
+        return ast.InList(self.span(tree), exprs[0], tuple(exprs[1:]), negated)
+
+    def in_list(self, tree: Tree) -> ast.InList:
+        return self._in(tree, negated=False)
+
+    def not_in_list(self, tree: Tree) -> ast.InList:
+        return self._in(tree, negated=True)
+
+    def between(self, tree: Tree) -> ast.Between:
+        exprs = [c for c in tree.children if not isinstance(c, Token)]
+        return ast.Between(self.span(tree), exprs[0], exprs[1], exprs[2])
+
+    def exists(self, tree: Tree) -> ast.Exists:
+        return ast.Exists(self.span(tree), tree.children[1])
+
+    def _query_parts(self, children: list) -> ast.Query:
+        source = next(c for c in children if isinstance(c, ast.SourceRef))
+        joins = tuple(c for c in children if isinstance(c, ast.Join))
+        where = None
+        for i, c in enumerate(children):
+            if isinstance(c, Token) and c.type == "WHERE":
+                where = children[i + 1]
+        first = children[0] if not isinstance(children[0], Token) else source
+        last = where or (joins[-1] if joins else source)
+        return ast.Query(_join_spans(first.span, last.span), source, joins, where)
+
+    def query(self, tree: Tree) -> ast.Query:
+        return self._query_parts([c for c in tree.children if c is not None])
+
+    def subquery(self, tree: Tree) -> ast.Subquery:
+        children = [c for c in tree.children if c is not None]
+        select_at = next(
+            i for i, c in enumerate(children) if isinstance(c, Token) and c.type == "SELECT"
+        )
+        query = self._query_parts(children[1:select_at])
+        return ast.Subquery(self.span(tree), query, children[select_at + 1])
+
+    def source(self, tree: Tree) -> ast.SourceRef:
+        name, alias = tree.children
+        return ast.SourceRef(
+            self.span(tree), str(name), str(alias) if alias is not None else str(name),
+            self.span(name),
+        )
+
+    def join(self, tree: Tree) -> ast.Join:
+        left_kw, _, source, _, on = tree.children
+        return ast.Join(self.span(tree), left_kw is not None, source, on)
+
+    # -- model clauses
+
+    def _clause(self, tree: Tree, kind: str, value: object) -> ast.Clause:
+        return ast.Clause(self.span(tree), kind, value)
+
+    def domain(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        text = _unquote(str(token)) if token.type == "STRING" else str(token)
+        return self._clause(tree, "domain", (text, self.span(token)))
+
+    def severity(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "severity", (str(token), self.span(token)))
+
+    def status(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "status", (str(token), self.span(token)))
+
+    def note(self, tree: Tree) -> ast.Clause:
+        return self._clause(tree, "note", _unquote(str(tree.children[1])))
+
+    def from_clause(self, tree: Tree) -> ast.Clause:
+        return self._clause(tree, "from", tree.children[1])
+
+    def let(self, tree: Tree) -> ast.Clause:
+        name, expr = tree.children[1], tree.children[2]
+        return self._clause(tree, "let", ast.Let(self.span(name), str(name), expr))
+
+    def where(self, tree: Tree) -> ast.Clause:
+        return self._clause(tree, "where", tree.children[1])
+
+    def group_by(self, tree: Tree) -> ast.Clause:
+        exprs = tuple(c for c in tree.children if not isinstance(c, Token))
+        return self._clause(tree, "group_by", exprs)
+
+    def having(self, tree: Tree) -> ast.Clause:
+        return self._clause(tree, "having", tree.children[1])
+
+    def key(self, tree: Tree) -> ast.Clause:
+        exprs = tuple(c for c in tree.children if not isinstance(c, Token))
+        return self._clause(tree, "key", exprs)
+
+    def township(self, tree: Tree) -> ast.Clause:
+        return self._clause(tree, "township", tree.children[1])
+
+    def message(self, tree: Tree) -> ast.Clause:
+        return self._clause(tree, "message", self._template(tree.children[1]))
+
+    def _template(self, token: Token) -> ast.Template:
+        """Split a message string into text and `{expr}` holes, each hole parsed in place."""
+        raw = str(token)[1:-1]
+        parts: list[ast.TemplateText | ast.TemplateHole] = []
+        text: list[str] = []
+        i = 0
+        while i < len(raw):
+            ch = raw[i]
+            if ch == "\\" and i + 1 < len(raw):
+                text.append(_ESCAPES.get(raw[i + 1], raw[i + 1]))
+                i += 2
+            elif raw.startswith("{{", i) or raw.startswith("}}", i):
+                text.append(ch)
+                i += 2
+            elif ch == "{":
+                end = raw.find("}", i)
+                hole_column = token.column + 1 + i + 1
+                if end < 0:
+                    self.diagnostics.append(
+                        Diagnostic(
+                            "E105",
+                            "消息模板中的「{」没有对应的「}」",
+                            "a '{' in the message has no closing '}'",
+                            Span.point(self.file, token.line + self.line_shift,
+                                       self._col(token.line, hole_column - 1)),
+                            ("要在消息中写花括号本身，请写成 {{ 或 }}",),
+                        )
+                    )
+                    break
+                if text:
+                    parts.append(ast.TemplateText("".join(text)))
+                    text = []
+                hole = raw[i + 1 : end]
+                line = token.line + self.line_shift
+                column = self._col(token.line, hole_column)
+                try:
+                    expr = parse_expression(hole, self.file, line, column)
+                    span = Span(self.file, line, column - 1, line, column + len(hole) + 1)
+                    parts.append(ast.TemplateHole(span, expr, hole.strip()))
+                except DiagnosticError as err:
+                    self.diagnostics.extend(err.diagnostics)
+                i = end + 1
+            else:
+                text.append(ch)
+                i += 1
+        if text:
+            parts.append(ast.TemplateText("".join(text)))
+        return ast.Template(self.span(token), tuple(parts))
+
+    # -- examples
+
+    def example(self, tree: Tree) -> ast.Clause:
+        title = _unquote(str(tree.children[1]))
+        as_of = None
+        given: list[ast.GivenRow] = []
+        params: list[tuple[str, ast.Literal, Span]] = []
+        expect: list[ast.Expectation] = []
+        expect_none = False
+        for item in tree.children[2:]:
+            if isinstance(item, ast.Literal):
+                as_of = item
+            elif isinstance(item, ast.GivenRow):
+                given.append(item)
+            elif isinstance(item, ast.Expectation):
+                expect.append(item)
+            elif item == "expect_none":
+                expect_none = True
+            elif isinstance(item, tuple):
+                params.append(item)
+        example = ast.Example(
+            self.span(tree), title, as_of, tuple(given), tuple(params), tuple(expect), expect_none
+        )
+        return self._clause(tree, "example", example)
+
+    def as_of_line(self, tree: Tree) -> ast.Literal:
+        return self._literal(tree.children[1])
+
+    def param_line(self, tree: Tree) -> tuple[str, ast.Literal, Span]:
+        token, value = tree.children
+        return (str(token)[1:], value, self.span(token))
+
+    def given(self, tree: Tree) -> ast.GivenRow:
+        name = tree.children[1]
+        fields = tuple(c for c in tree.children[2:] if isinstance(c, tuple))
+        return ast.GivenRow(self.span(tree), str(name), self.span(name), fields)
+
+    def field(self, tree: Tree) -> tuple[str, ast.Literal, Span]:
+        name, value = tree.children
+        return (str(name), value, self.span(name))
+
+    def expect(self, tree: Tree) -> ast.Expectation:
+        children = list(tree.children)
+        key = _unquote(str(children[1]))
+        township = message = None
+        for i, c in enumerate(children):
+            if isinstance(c, Token) and c.type == "TOWNSHIP":
+                township = _unquote(str(children[i + 1]))
+            if isinstance(c, Token) and c.type == "MESSAGE":
+                message = _unquote(str(children[i + 1]))
+        return ast.Expectation(self.span(tree), key, township, message)
+
+    def expect_none(self, tree: Tree) -> str:
+        return "expect_none"
+
+    # -- items
+
+    def model(self, tree: Tree) -> ast.Model:
+        name = tree.children[1]
+        title = tree.children[2]
+        clauses = tuple(c for c in tree.children[3:] if isinstance(c, ast.Clause))
+        return ast.Model(
+            self.span(tree), str(name), self.span(name),
+            _unquote(str(title)) if title is not None else None, clauses,
+        )
+
+    def param(self, tree: Tree) -> ast.Param:
+        name, type_name = tree.children
+        return ast.Param(self.span(tree), str(name), str(type_name), self.span(type_name))
+
+    def define(self, tree: Tree) -> ast.Define:
+        children = list(tree.children)
+        name = children[1]
+        params = tuple(c for c in children if isinstance(c, ast.Param))
+        title_token = next(
+            (c for c in children[2:] if isinstance(c, Token) and c.type == "STRING"), None
+        )
+        body = children[-1]
+        return ast.Define(
+            self.span(tree), str(name), self.span(name),
+            _unquote(str(title_token)) if title_token else None, params, body,
+        )
+
+    def select_item(self, tree: Tree) -> ast.SelectItem:
+        expr, _, name = tree.children
+        return ast.SelectItem(self.span(tree), expr, str(name))
+
+    def branch(self, tree: Tree) -> ast.Branch:
+        children = [c for c in tree.children if c is not None]
+        select_at = next(
+            i for i, c in enumerate(children) if isinstance(c, Token) and c.type == "SELECT"
+        )
+        query = self._query_parts(children[:select_at])
+        items = tuple(c for c in children[select_at + 1 :] if isinstance(c, ast.SelectItem))
+        return ast.Branch(self.span(tree), query, items)
+
+    def relation(self, tree: Tree) -> ast.Relation:
+        children = list(tree.children)
+        name, title = children[1], children[2]
+        branches = tuple(c for c in children if isinstance(c, ast.Branch))
+        return ast.Relation(
+            self.span(tree), str(name), self.span(name),
+            _unquote(str(title)) if title is not None else None, branches,
+        )
+
+
+def _join_spans(first: Span, last: Span) -> Span:
+    return Span(first.file, first.line, first.column, last.end_line, last.end_column)

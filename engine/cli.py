@@ -1,0 +1,257 @@
+"""The `oversight` command: thin click commands over engine/api.py.
+
+Payload goes to stdout, diagnostics and progress to stderr. Exit codes are
+in engine/exit_codes.py. A problem in the rules or the data is reported in
+words, never as a traceback; `--debug` shows the traceback of a bug.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from adapters.base import WarehouseError
+from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
+from engine import __version__, api
+from engine.compile import DIALECTS
+from engine.exit_codes import ExitCode
+
+FORMAT = click.option(
+    "--format", "output_format", type=click.Choice(["human", "json"]), default="human",
+    show_default=True, help="human: for people; json: for machines",
+)
+POLICIES = click.option(
+    "--policies", type=click.Path(path_type=Path), default=None,
+    help=f"the policy pack directory (default: ${api.POLICIES_ENV} or ./policies)",
+)
+DEPLOYMENT = click.option(
+    "--deployment", type=click.Path(path_type=Path), default=None,
+    help="a deployment YAML: warehouse URL, table mapping, parameter overrides",
+)
+SELECT = click.option(
+    "--select", "select", multiple=True,
+    help="only these models, domains or severities (ENG01, ENG, 工程管理, red); repeatable",
+)
+
+
+class Failure(Exception):
+    """Ends a command with an exit code after its output has been written."""
+
+    def __init__(self, code: ExitCode) -> None:
+        super().__init__(code.name)
+        self.code = code
+
+
+def _emit_diagnostics(
+    diagnostics: list[Diagnostic], output_format: str, sources: dict[str, str] | None = None
+) -> None:
+    if not diagnostics:
+        return
+    if output_format == "json":
+        click.echo(render_json(diagnostics), err=True)
+    else:
+        click.echo(render_human(diagnostics, sources), err=True)
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"「{value}」不是 YYYY-MM-DD 格式的日期 / not a date") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="oversight")
+@click.option("--debug", is_flag=True, help="show the traceback of an internal error")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """oversight: supervision models (监督模型) as rules, compiled to SQL, run on a warehouse."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@POLICIES
+@FORMAT
+@click.option("--no-examples", is_flag=True, help="parse and type-check only")
+def check(policies: Path | None, output_format: str, no_examples: bool) -> None:
+    """Parse, type-check and run every inline example of the pack."""
+    report = api.check(policies, examples=not no_examples)
+    _emit_diagnostics(report.diagnostics, output_format, report.sources)
+    models = len(report.pack.models) if report.pack else 0
+    passed = sum(1 for e in report.examples if e.passed)
+    if output_format == "json":
+        click.echo(json.dumps({"ok": report.ok, "models": models, "examples": len(report.examples),
+                               "examples_passed": passed}, ensure_ascii=False))
+    elif report.ok:
+        click.echo(f"✓ {models} 个模型检查通过，{passed}/{len(report.examples)} 个示例通过 "
+                   f"/ {models} models checked, {passed} examples passed")
+    else:
+        errors = sum(1 for d in report.diagnostics if d.severity.value != "warning")
+        click.echo(f"✗ 发现 {errors} 个问题 / {errors} problems found", err=True)
+    if not report.ok:
+        raise Failure(ExitCode.INVALID_POLICY)
+
+
+@cli.command(name="compile")
+@POLICIES
+@DEPLOYMENT
+@SELECT
+@click.option("--dialect", type=click.Choice(DIALECTS), default="duckdb", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write DIR/MODEL.sql per model instead of printing")
+@click.option("--as-of", "as_of", default=None, help="fix the day (default: a :as_of placeholder)")
+def compile_command(
+    policies: Path | None, deployment: Path | None, select: tuple[str, ...], dialect: str,
+    out: Path | None, as_of: str | None,
+) -> None:
+    """Print (or write) the SQL of every model for one warehouse dialect."""
+    pack = api.load_pack(policies)
+    setup = api.deployment_for(pack, deployment)
+    compiled = api.compile_pack(pack, dialect, select, _parse_date(as_of) if as_of else None, setup)
+    if out is None:
+        for c in compiled:
+            click.echo(api.sql_file(c, pack))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for c in compiled:
+        (out / f"{c.model.id}.sql").write_text(api.sql_file(c, pack), encoding="utf-8")
+    click.echo(f"wrote {len(compiled)} files to {out}", err=True)
+
+
+@cli.command()
+@POLICIES
+@DEPLOYMENT
+@SELECT
+@FORMAT
+@click.option("--as-of", "as_of", required=True, help="the day to evaluate for, YYYY-MM-DD")
+@click.option("--warehouse", default=None, help="duckdb:///PATH (default), …")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="write this run's warnings to FILE.parquet")
+def run(
+    policies: Path | None, deployment: Path | None, select: tuple[str, ...], output_format: str,
+    as_of: str, warehouse: str | None, output: Path | None,
+) -> None:
+    """Evaluate every model as of a day and write the warnings it raises."""
+    day = _parse_date(as_of)
+    pack = api.load_pack(policies)
+    setup = api.deployment_for(pack, deployment)
+    result = api.run(pack, day, warehouse, select, setup)
+    if output is not None:
+        api.write_parquet(result.warnings, output)
+    summary = {
+        "as_of": day.isoformat(),
+        "warnings": result.warnings.num_rows,
+        "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
+        "skipped": {o.model_id: list(o.missing_sources) for o in result.skipped},
+        "failed": {o.model_id: o.error for o in result.failed},
+        "output": str(output) if output else None,
+    }
+    if output_format == "json":
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(f"as of {day}: {summary['warnings']} 条预警 warnings from "
+                   f"{summary['models_run']} models" + (f" → {output}" if output else ""))
+        for model_id, missing in summary["skipped"].items():
+            click.echo(f"  跳过 skipped {model_id}: 数据仓库中缺少来源 missing sources "
+                       f"{', '.join(missing)}", err=True)
+        for model_id, error in summary["failed"].items():
+            click.echo(f"  失败 failed {model_id}: {error}", err=True)
+    if result.failed:
+        raise Failure(ExitCode.MODELS_FAILED)
+
+
+@cli.command()
+@POLICIES
+@DEPLOYMENT
+@FORMAT
+@click.argument("model_id")
+@click.option("--dialect", type=click.Choice(DIALECTS), default="duckdb", show_default=True)
+def explain(
+    policies: Path | None, deployment: Path | None, output_format: str, model_id: str,
+    dialect: str,
+) -> None:
+    """Show a model's parameters, the sources it reads, and its SQL."""
+    pack = api.load_pack(policies)
+    info = api.explain(pack, model_id, dialect, api.deployment_for(pack, deployment))
+    if output_format == "json":
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    click.echo(_explain_text(info))
+
+
+def _explain_text(info: dict[str, Any]) -> str:
+    lines = [
+        f"{info['id']} {info['title']}",
+        f"  领域 domain: {info['domain']}   等级 severity: {info['severity']}   "
+        f"状态 status: {info['status']}",
+        f"  修订 revision: {info['revision']}   文件 file: {info['file']}",
+    ]
+    if info["note"]:
+        lines.append(f"  说明 note: {info['note']}")
+    lines.append("参数 parameters:")
+    for p in info["parameters"] or [{"name": "（无）", "value": "", "unit": "", "description": ""}]:
+        unit = f" {p['unit']}" if p.get("unit") else ""
+        lines.append(f"  ${p['name']} = {p['value']}{unit}  {p['description']}".rstrip())
+    lines.append("数据来源 sources:")
+    for s in info["sources"]:
+        event = f", event_date {s['event_date']}" if s["event_date"] else ""
+        lines.append(f"  {s['name']} ({s['label']}, {s['department']}{event}) → {s['table']}")
+    if info["lets"]:
+        lines.append("计算项 lets: " + ", ".join(info["lets"]))
+    lines.append(f"示例 examples: {len(info['examples'])}")
+    lines.append(f"SQL ({info['dialect']}):")
+    lines.append(info["sql"])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return its exit code instead of raising."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="oversight", standalone_mode=False)
+    except Failure as failure:
+        return failure.code
+    except DiagnosticError as err:
+        output_format = "json" if _wants_json(argv) else "human"
+        _emit_diagnostics(err.diagnostics, output_format)
+        return ExitCode.INVALID_POLICY
+    except WarehouseError as err:
+        click.echo(f"数据仓库错误 warehouse error: {err}", err=True)
+        return ExitCode.WAREHOUSE_UNREACHABLE
+    except click.exceptions.Abort:
+        click.echo("已中断 interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as err:
+        err.show()
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        click.echo("已中断 interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+        click.echo(f"内部错误 internal error: {type(exc).__name__}: {exc}", err=True)
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo("请用 --debug 重新运行并报告此问题 / rerun with --debug and report it",
+                       err=True)
+        return ExitCode.INTERNAL
+    return ExitCode.OK
+
+
+def _wants_json(argv: list[str] | None) -> bool:
+    args = list(argv if argv is not None else sys.argv[1:])
+    pairs = zip(args, [*args[1:], ""], strict=True)
+    return "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairs)
+
+
+def entry_point() -> None:
+    """The console script."""
+    sys.exit(main())

@@ -1,0 +1,565 @@
+"""Stage 3, compile: a checked model to one sqlglot SELECT tree, and that tree to SQL text.
+
+The contract's common meaning is applied here once, for every model:
+the as-of rule (rows whose event_date is after as_of are invisible), two-
+valued logic (a comparison with null is false; `!=` and `not in` hold for
+null), sums over no rows being 0, true division. What functions mean is in
+engine/functions.py.
+
+A model compiles to a query whose columns are `key_1 … key_n`, `township`,
+and `hole_1 … hole_m` (the values of the message's `{…}`); the runner turns
+those rows into warnings. A grouped model compiles to two levels: the rows
+with their group values and what the aggregates need, then the groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+
+from dsl import ir
+from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.types import Type
+from engine import functions as fn
+
+DIALECTS: tuple[str, ...] = (
+    "duckdb", "sqlite", "postgres", "spark", "trino", "bigquery", "snowflake", "mysql",
+    "clickhouse", "doris", "starrocks", "hive",
+)  # fmt: skip
+
+# What a statement may contain: a read-only query. Anything else is a bug in the compiler.
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
+           exp.Merge, exp.TruncateTable)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and for when a model is compiled.
+
+    `as_of` None leaves a placeholder (`:as_of`), as in the reviewed files of
+    compiled/. `parameters` overrides the pack's defaults; `tables` maps
+    logical source names to physical ones (`schema.table` allowed).
+    """
+
+    dialect: str = "duckdb"
+    as_of: date | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    tables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """One model's query for one warehouse, and what its columns mean."""
+
+    model: ir.Model
+    dialect: str
+    tree: exp.Expression
+    key_columns: tuple[str, ...]
+    hole_columns: tuple[str, ...]
+
+    def sql(self, pretty: bool = False) -> str:
+        """The query as text for this model's warehouse; raises DiagnosticError if it can't be."""
+        try:
+            return self.tree.sql(
+                dialect=self.dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE
+            )
+        except UnsupportedError as exc:
+            raise DiagnosticError([_unsupported(self.model, str(exc), self.dialect)]) from None
+
+
+def _unsupported(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
+    return Diagnostic(
+        "E700",
+        f"模型 {model.id} 无法在 {dialect} 上表达：{construct}",
+        f"model {model.id} cannot be expressed on {dialect}: {construct}",
+        model.span,
+        ("换用该数据仓库支持的写法，或不在此仓库上运行该模型",),
+    )
+
+
+def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> CompiledModel:
+    """Build the query of `model` for `target`; raise DiagnosticError if the warehouse can't."""
+    if target.dialect not in DIALECTS:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E701",
+                    f"不支持的数据仓库方言「{target.dialect}」",
+                    f"unknown dialect {target.dialect!r}",
+                    None,
+                    ("可用方言：" + "、".join(DIALECTS),),
+                )
+            ]
+        )
+    compiler = _Compiler(pack, target, model)
+    try:
+        tree = compiler.model_query()
+    except fn.Unsupported as exc:
+        raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
+    assert_read_only(tree)
+    keys = tuple(f"key_{i + 1}" for i in range(len(model.key)))
+    holes = tuple(f"hole_{i + 1}" for i in range(compiler.hole_count))
+    return CompiledModel(model, target.dialect, tree, keys, holes)
+
+
+def assert_read_only(tree: exp.Expression) -> None:
+    """Refuse anything but a SELECT: the engine never writes to the warehouse through a model."""
+    if not isinstance(tree, exp.Select | exp.Union):
+        raise AssertionError(f"compiled statement is a {type(tree).__name__}, not a SELECT")
+    for node in tree.walk():
+        if isinstance(node, _WRITES):
+            raise AssertionError(f"compiled statement contains {type(node).__name__}")
+
+
+def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
+    """SQL text of any tree built here, for one dialect."""
+    return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+
+
+def parses_back(sql: str, dialect: str) -> bool:
+    """Whether `sql` parses again in `dialect` as one SELECT (used by tests and `compile`)."""
+    statements = sqlglot.parse(sql, read=dialect)
+    return len(statements) == 1 and isinstance(statements[0], exp.Select | exp.Union)
+
+
+class _Compiler:
+    """Builds one model's tree; holds the alias frames and what stage 2 substitutes."""
+
+    def __init__(self, pack: ir.CheckedPack, target: Target, model: ir.Model) -> None:
+        self.pack = pack
+        self.target = target
+        self.dialect = target.dialect
+        self.model = model
+        self.lets = dict(model.lets)
+        self.frames: list[dict[int, str]] = []
+        self.used_aliases: set[str] = set()
+        self.arg_frames: list[dict[str, exp.Expression]] = []
+        self.group_map: dict[Any, exp.Expression] = {}
+        self.agg_map: dict[ir.Agg, exp.Expression] = {}
+        self.hole_count = 0
+        self.builders = fn.Builders(self.dialect, self._calendar_count)
+
+    # ---- names
+
+    def fresh_alias(self, wanted: str) -> str:
+        alias, n = wanted, 1
+        while alias in self.used_aliases:
+            n += 1
+            alias = f"{wanted}_{n}"
+        self.used_aliases.add(alias)
+        return alias
+
+    def alias_of(self, binding: ir.Binding) -> str:
+        for frame in reversed(self.frames):
+            if binding.uid in frame:
+                return frame[binding.uid]
+        raise AssertionError(f"binding {binding.alias} is not in scope")
+
+    def table(self, source: str) -> exp.Table:
+        return exp.to_table(self.target.tables.get(source, source))
+
+    # ---- constants
+
+    def as_of(self) -> exp.Expression:
+        if self.target.as_of is None:
+            placeholder = exp.Placeholder(this="as_of")
+            return placeholder if self.dialect == "sqlite" else exp.cast(placeholder, "date")
+        return fn.date_literal(self.target.as_of.isoformat(), self.dialect)
+
+    def literal(self, value: Any, type_: Type) -> exp.Expression:
+        if value is None:
+            return exp.null()
+        if type_ is Type.BOOL:
+            return exp.Boolean(this=bool(value))
+        if type_ is Type.STRING:
+            return exp.Literal.string(str(value))
+        if type_ is Type.DATE:
+            return fn.date_literal(value.isoformat(), self.dialect)
+        if type_ is Type.TIMESTAMP:
+            text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
+            return fn.timestamp_literal(text, self.dialect)
+        if isinstance(value, Decimal):
+            text = format(value, "f")
+        else:
+            text = str(value)
+        if text.startswith("-"):
+            return exp.Neg(this=exp.Literal.number(text[1:]))
+        return exp.Literal.number(text)
+
+    def parameter(self, name: str) -> Any:
+        if name in self.target.parameters:
+            return self.target.parameters[name]
+        return self.pack.pack.parameters[name].default
+
+    # ---- queries
+
+    @contextmanager
+    def query(self, query: ir.Query) -> Iterator[exp.Select]:
+        """A SELECT over `query`'s rows (no projections yet), with its aliases in scope."""
+        self.frames.append({})
+        try:
+            select = exp.Select()
+            conditions: list[exp.Expression] = []
+            for src in query.sources:
+                alias = self.fresh_alias(src.binding.alias)
+                self.frames[-1][src.binding.uid] = alias
+                relation = self.relation_or_table(src.binding, alias)
+                visible = self.visibility(src.binding, alias)
+                if src.join is None:
+                    select = select.from_(relation)
+                    if visible is not None:
+                        conditions.append(visible)
+                else:
+                    on = [self.condition(src.on)] if src.on is not None else []
+                    if visible is not None:
+                        on.append(visible)
+                    select = select.join(
+                        relation,
+                        on=exp.and_(*on) if on else exp.true(),
+                        join_type="left" if src.join == "left" else "inner",
+                    )
+            if query.where is not None:
+                conditions.append(self.condition(query.where))
+            if conditions:
+                select = select.where(exp.and_(*conditions))
+            yield select
+        finally:
+            self.frames.pop()
+
+    def relation_or_table(self, binding: ir.Binding, alias: str) -> exp.Expression:
+        if not binding.is_relation:
+            return exp.alias_(self.table(binding.source), alias, table=True)
+        relation = self.pack.relations[binding.source]
+        saved, self.frames = self.frames, []  # a relation sees nothing of the query using it
+        try:
+            selects = []
+            for query, items in relation.branches:
+                with self.query(query) as select:
+                    selects.append(
+                        select.select(*(exp.alias_(self.value(e), n) for n, e in items))
+                    )
+        finally:
+            self.frames = saved
+        union = selects[0]
+        for other in selects[1:]:
+            union = exp.union(union, other, distinct=True)
+        return exp.alias_(exp.Subquery(this=union), alias, table=True)
+
+    def visibility(self, binding: ir.Binding, alias: str) -> exp.Expression | None:
+        """The as-of rule: a row whose event_date is after as_of is invisible; null is visible."""
+        if binding.is_relation:
+            return None
+        source = self.pack.pack.sources[binding.source]
+        if source.event_date is None:
+            return None
+        column: exp.Expression = exp.column(source.event_date, table=alias)
+        if source.columns[source.event_date].type is Type.TIMESTAMP:
+            column = fn.FUNCTIONS["date"].build("date", [column], self.builders)
+        return exp.paren(
+            exp.or_(
+                exp.LTE(this=column, expression=self.as_of()),
+                exp.Is(this=column.copy(), expression=exp.null()),
+            )
+        )
+
+    def _calendar_count(self, start: exp.Expression, end: exp.Expression) -> exp.Expression:
+        """workdays(a, b): ref_calendar days d with a < d <= b that are workdays."""
+        alias = self.fresh_alias("cal")
+        day = exp.column("day", table=alias)
+        select = (
+            exp.select(exp.Count(this=exp.Star()))
+            .from_(exp.alias_(self.table("ref_calendar"), alias, table=True))
+            .where(
+                exp.and_(
+                    exp.GT(this=day, expression=start),
+                    exp.LTE(this=day.copy(), expression=end),
+                    exp.column("is_workday", table=alias),
+                )
+            )
+        )
+        return exp.Subquery(this=select)
+
+    # ---- the model
+
+    def model_query(self) -> exp.Expression:
+        model = self.model
+        if model.group_by is None:
+            with self.query(model.query) as select:
+                return select.select(*self.outputs())
+        return self.grouped_query()
+
+    def outputs(self) -> list[exp.Expression]:
+        model = self.model
+        columns = [exp.alias_(self.value(k), f"key_{i + 1}") for i, k in enumerate(model.key)]
+        columns.append(exp.alias_(self.value(model.township), "township"))
+        holes = [p for p in model.message if isinstance(p, ir.Hole)]
+        self.hole_count = len(holes)
+        columns += [exp.alias_(self.value(h.expr), f"hole_{i + 1}") for i, h in enumerate(holes)]
+        return columns
+
+    def grouped_query(self) -> exp.Expression:
+        """Rows (group values, aggregate inputs, row numbers for first()) then the groups."""
+        model = self.model
+        assert model.group_by is not None
+        outputs: list[ir.Expr] = [*model.key, model.township]
+        outputs += [p.expr for p in model.message if isinstance(p, ir.Hole)]
+        if model.having is not None:
+            outputs.append(model.having)
+        aggregates = list(dict.fromkeys(a for e in outputs for a in self._aggregates(e)))
+
+        rows_alias = self.fresh_alias("grouped_rows")
+        with self.query(model.query) as inner:
+            columns: list[exp.Expression] = []
+            group_values = [self.value(g) for g in model.group_by]
+            for i, value in enumerate(group_values):
+                columns.append(exp.alias_(value, f"group_{i + 1}"))
+            plan: list[tuple[ir.Agg, list[str], str | None]] = []
+            for j, agg in enumerate(aggregates):
+                names = []
+                for k, arg in enumerate(agg.args):
+                    name = f"agg_{j + 1}_{k + 1}"
+                    columns.append(exp.alias_(self.value(arg), name))
+                    names.append(name)
+                row_number = None
+                if agg.name == "first":
+                    row_number = f"agg_{j + 1}_rank"
+                    order = [
+                        exp.Ordered(this=self.value(e), desc=desc, nulls_first=False)
+                        for e, desc in agg.order_by
+                    ]
+                    window = exp.Window(
+                        this=exp.RowNumber(),
+                        partition_by=[v.copy() for v in group_values],
+                        order=exp.Order(expressions=order),
+                    )
+                    columns.append(exp.alias_(window, row_number))
+                plan.append((agg, names, row_number))
+            inner = inner.select(*columns)
+
+        def grouped_col(name: str) -> exp.Column:
+            return exp.column(name, table=rows_alias)
+
+        self.group_map = {g: grouped_col(f"group_{i + 1}") for i, g in enumerate(model.group_by)}
+        for agg, names, row_number in plan:
+            self.agg_map[agg] = self._aggregate(agg, [grouped_col(n) for n in names], row_number,
+                                                rows_alias)
+        outer = (
+            exp.select(*self.outputs())
+            .from_(exp.alias_(exp.Subquery(this=inner), rows_alias, table=True))
+            .group_by(*(grouped_col(f"group_{i + 1}") for i in range(len(model.group_by))))
+        )
+        if model.having is not None:
+            outer = outer.having(self.condition(model.having))
+        return outer
+
+    def _aggregates(self, expr: ir.Expr) -> Iterator[ir.Agg]:
+        """Aggregates of the model's own level in `expr`, through lets, not into subqueries."""
+        if expr in self.group_map:
+            return
+        if isinstance(expr, ir.Agg):
+            yield expr
+            return
+        if isinstance(expr, ir.LetRef):
+            yield from self._aggregates(self.lets[expr.name])
+            return
+        if isinstance(expr, ir.Scalar | ir.Exists):
+            return
+        for child in _children(expr):
+            yield from self._aggregates(child)
+
+    def _aggregate(
+        self, agg: ir.Agg, args: list[exp.Expression], row_number: str | None, rows_alias: str
+    ) -> exp.Expression:
+        if agg.name == "first":
+            first_row = exp.EQ(
+                this=exp.column(row_number, table=rows_alias), expression=exp.Literal.number(1)
+            )
+            return exp.Max(this=exp.Case(ifs=[exp.If(this=first_row, true=args[0])]))
+        return self._plain_aggregate(agg, args)
+
+    def _plain_aggregate(self, agg: ir.Agg, args: list[exp.Expression]) -> exp.Expression:
+        if agg.star:
+            return exp.Count(this=exp.Star())
+        value = args[0]
+        if agg.distinct:
+            value = exp.Distinct(expressions=[value])
+        if agg.name == "count":
+            return exp.Count(this=value)
+        if agg.name == "sum":
+            return fn.sum_of(value)
+        if agg.name == "avg":
+            return fn.average_of(value)
+        if agg.name == "min":
+            return exp.Min(this=value)
+        if agg.name == "max":
+            return exp.Max(this=value)
+        raise fn.Unsupported(f"{agg.name}() here", self.dialect)
+
+    # ---- expressions
+
+    def condition(self, expr: ir.Expr) -> exp.Expression:
+        """A condition; may be NULL in SQL where the language means false (see `_not`)."""
+        return self.value(expr)
+
+    def value(self, expr: ir.Expr) -> exp.Expression:
+        if self.group_map and expr in self.group_map:
+            return self.group_map[expr].copy()
+        method = getattr(self, "_" + type(expr).__name__.lower())
+        return method(expr)
+
+    def _col(self, e: ir.Col) -> exp.Expression:
+        return exp.column(e.column, table=self.alias_of(e.binding))
+
+    def _lit(self, e: ir.Lit) -> exp.Expression:
+        return self.literal(e.value, e.type)
+
+    def _param(self, e: ir.Param) -> exp.Expression:
+        return self.literal(self.parameter(e.name), e.type)
+
+    def _asof(self, e: ir.AsOf) -> exp.Expression:
+        return self.as_of()
+
+    def _arg(self, e: ir.Arg) -> exp.Expression:
+        return self.arg_frames[-1][e.name].copy()
+
+    def _letref(self, e: ir.LetRef) -> exp.Expression:
+        return self.value(self.lets[e.name])
+
+    def _func(self, e: ir.Func) -> exp.Expression:
+        args = [self.value(a) for a in e.args]
+        if e.name == "if":
+            args[0] = self.condition(e.args[0])
+        return fn.FUNCTIONS[e.name].build(e.name, args, self.builders)
+
+    def _agg(self, e: ir.Agg) -> exp.Expression:
+        if e in self.agg_map:
+            return self.agg_map[e].copy()
+        if e.name == "first":
+            raise fn.Unsupported("first() outside a grouped model", self.dialect)
+        return self._plain_aggregate(e, [self.value(a) for a in e.args])
+
+    def _defcall(self, e: ir.DefCall) -> exp.Expression:
+        define = self.pack.defines[e.name]
+        frame = {name: self.value(arg) for (name, _), arg in zip(define.params, e.args,
+                                                                 strict=True)}
+        self.arg_frames.append(frame)
+        try:
+            return _paren(self.value(define.body))
+        finally:
+            self.arg_frames.pop()
+
+    def _arith(self, e: ir.Arith) -> exp.Expression:
+        left, right = self.value(e.left), self.value(e.right)
+        if e.type is Type.DATE:
+            if e.op == "-":
+                right = exp.Neg(this=_paren(right))
+            return fn.FUNCTIONS["add_days"].build("add_days", [left, right], self.builders)
+        if e.op == "/":
+            return fn.divide(_paren(left), right, self.dialect)
+        node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
+        return exp.paren(node(this=_paren(left), expression=_paren(right)))
+
+    def _neg(self, e: ir.Neg) -> exp.Expression:
+        return exp.Neg(this=_paren(self.value(e.operand)))
+
+    def _compare(self, e: ir.Compare) -> exp.Expression:
+        left, right = self.value(e.left), self.value(e.right)
+        if e.op == "!=":
+            # "is not" holds for a missing value: a project with no status is not 终止.
+            parts: list[exp.Expression] = [exp.NEQ(this=left, expression=right)]
+            for side, node in ((e.left, left), (e.right, right)):
+                if not _never_null(side):
+                    parts.append(exp.Is(this=node.copy(), expression=exp.null()))
+            return exp.paren(exp.or_(*parts)) if len(parts) > 1 else parts[0]
+        node = {"=": exp.EQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[e.op]
+        return node(this=left, expression=right)
+
+    def _logic(self, e: ir.Logic) -> exp.Expression:
+        items = [self.condition(i) for i in e.items]
+        joined = exp.and_(*items) if e.op == "and" else exp.or_(*items)
+        return exp.paren(joined)
+
+    def _not(self, e: ir.Not) -> exp.Expression:
+        # A condition on a missing value is false, so its negation is true: NOT over NULL
+        # would stay NULL in SQL, hence COALESCE unless the operand can't be NULL.
+        inner = self.condition(e.operand)
+        if not _never_null(e.operand):
+            inner = exp.Coalesce(this=inner, expressions=[exp.false()])
+        return exp.Not(this=_paren(inner))
+
+    def _isnull(self, e: ir.IsNull) -> exp.Expression:
+        test = exp.Is(this=self.value(e.operand), expression=exp.null())
+        return exp.Not(this=test) if e.negated else test
+
+    def _in(self, e: ir.In) -> exp.Expression:
+        operand = self.value(e.operand)
+        test = exp.In(this=operand, expressions=[self.value(i) for i in e.items])
+        if not e.negated:
+            return test
+        result: exp.Expression = exp.Not(this=test)
+        if not _never_null(e.operand):
+            result = exp.paren(exp.or_(exp.Is(this=operand.copy(), expression=exp.null()), result))
+        return result
+
+    def _between(self, e: ir.Between) -> exp.Expression:
+        return exp.Between(this=self.value(e.operand), low=self.value(e.low),
+                           high=self.value(e.high))
+
+    def _exists(self, e: ir.Exists) -> exp.Expression:
+        with self.query(e.query) as select:
+            return exp.Exists(this=select.select(exp.Literal.number(1)))
+
+    def _scalar(self, e: ir.Scalar) -> exp.Expression:
+        with self.query(e.query) as select:
+            return exp.Subquery(this=select.select(self.value(e.select)))
+
+
+def _paren(e: exp.Expression) -> exp.Expression:
+    simple = exp.Column | exp.Literal | exp.Paren | exp.Func | exp.Subquery | exp.Cast | exp.Null
+    return e if isinstance(e, simple) else exp.paren(e)
+
+
+def _never_null(e: ir.Expr) -> bool:
+    """Whether a condition or value can never be NULL in the SQL we generate for it."""
+    if isinstance(e, ir.Exists | ir.IsNull | ir.Not | ir.AsOf):
+        return True
+    if isinstance(e, ir.Lit):
+        return e.value is not None
+    if isinstance(e, ir.Param):
+        return True
+    if isinstance(e, ir.Logic):
+        return all(_never_null(i) for i in e.items)
+    if isinstance(e, ir.Compare) and e.op == "!=":
+        return True
+    if isinstance(e, ir.Func) and e.name == "blank":
+        return True
+    if isinstance(e, ir.Agg) and e.name in ("count", "sum"):
+        return True
+    return False
+
+
+def _children(expr: Any) -> list[Any]:
+    """Direct sub-expressions of an IR expression (not into subqueries)."""
+    from dataclasses import fields, is_dataclass
+
+    out: list[Any] = []
+
+    def collect(item: Any) -> None:
+        if isinstance(item, tuple):
+            for element in item:
+                collect(element)
+        elif is_dataclass(item) and not isinstance(item, ir.Binding | ir.Query | ir.From):
+            out.append(item)
+
+    for f in fields(expr):
+        if f.name not in ("span", "type"):
+            collect(getattr(expr, f.name))
+    return out

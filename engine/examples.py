@@ -1,0 +1,118 @@
+"""Run every model's inline examples on an in-memory DuckDB and say which fail, and how.
+
+Each example starts from empty sources (every source of the catalog, typed
+as the catalog says), adds its given rows, runs its model as of its day,
+and must raise exactly the warnings it expects — no more, no fewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from adapters.duckdb import DuckDBWarehouse
+from dsl import ir
+from dsl.diagnostics import Diagnostic, DiagnosticError
+from engine.run import run_models
+from engine.schema import source_schema
+
+
+@dataclass(frozen=True)
+class ExampleOutcome:
+    model_id: str
+    title: str
+    passed: bool
+    problems: tuple[Diagnostic, ...] = ()
+
+
+def run_examples(pack: ir.CheckedPack, models: list[ir.Model] | None = None) -> list[ExampleOutcome]:
+    """Every example of `models` (default all), each on fresh empty sources."""
+    models = sorted(pack.models.values(), key=lambda m: m.id) if models is None else models
+    warehouse = DuckDBWarehouse("duckdb:///:memory:")
+    try:
+        for name, source in pack.pack.sources.items():
+            warehouse.load(name, source_schema(source).empty_table())
+        return [_run_one(pack, warehouse, model, ex) for model in models for ex in model.examples]
+    finally:
+        warehouse.close()
+
+
+def _rows(pack: ir.CheckedPack, example: ir.Example) -> dict[str, pa.Table]:
+    grouped: dict[str, list[dict[str, object]]] = {}
+    for source, values in example.rows:
+        grouped.setdefault(source, []).append(dict(values))
+    tables = {}
+    for source, rows in grouped.items():
+        schema = source_schema(pack.pack.sources[source])
+        tables[source] = pa.Table.from_pylist(rows, schema=schema)
+    return tables
+
+
+def _run_one(
+    pack: ir.CheckedPack, warehouse: DuckDBWarehouse, model: ir.Model, example: ir.Example
+) -> ExampleOutcome:
+    with_example = f"示例「{example.title}」"
+    try:
+        with warehouse.transaction():
+            for source, table in _rows(pack, example).items():
+                warehouse.append(source, table)
+            result = run_models(pack, warehouse, example.as_of, [model], dict(example.params))
+            raise _Rollback(result)
+    except _Rollback as done:
+        result = done.result
+    except (DiagnosticError, pa.ArrowException) as exc:
+        problem = Diagnostic("E513", f"{with_example}无法运行：{exc}",
+                             f"example {example.title!r} could not run: {exc}", example.span)
+        return ExampleOutcome(model.id, example.title, False, (problem,))
+    if result.failed:
+        error = result.failed[0].error or ""
+        problem = Diagnostic("E513", f"{with_example}运行失败", f"example failed to run: {error}",
+                             example.span)
+        return ExampleOutcome(model.id, example.title, False, (problem,))
+
+    got = {row["warning_key"]: row for row in result.warnings.to_pylist()}
+    expected = {e.key: e for e in example.expect}
+    problems: list[Diagnostic] = []
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    if missing or extra:
+        said_zh = "、".join(expected) or "无预警"
+        got_zh = "、".join(sorted(got)) or "无预警"
+        hints = []
+        if missing:
+            hints.append("未预警 missing: " + "、".join(missing))
+        if extra:
+            hints.append("多出 unexpected: " + "、".join(extra))
+        problems.append(
+            Diagnostic("E510", f"{with_example}期望 {said_zh}，实际得到 {got_zh}",
+                       f"example {example.title!r} expected {sorted(expected) or 'none'}, "
+                       f"got {sorted(got) or 'none'}", example.span, tuple(hints))
+        )
+    for key, expectation in expected.items():
+        row = got.get(key)
+        if row is None:
+            continue
+        if expectation.township is not None and row["township"] != expectation.township:
+            problems.append(
+                Diagnostic("E511", f"{with_example}预警 {key} 应派给 {expectation.township}，"
+                           f"实际为 {row['township']}",
+                           f"warning {key} is routed to {row['township']}, "
+                           f"not {expectation.township}", expectation.span)
+            )
+        if expectation.message is not None and row["message"] != expectation.message:
+            problems.append(
+                Diagnostic("E512", f"{with_example}预警 {key} 的消息与期望不同",
+                           f"the message of warning {key} differs from the expected one",
+                           expectation.span,
+                           (f"实际 got: {row['message']}", f"期望 expected: {expectation.message}"))
+            )
+    return ExampleOutcome(model.id, example.title, not problems, tuple(problems))
+
+
+class _Rollback(Exception):
+    """Leaves the example's transaction without keeping its rows, carrying the result out."""
+
+    def __init__(self, result: object) -> None:
+        super().__init__("rollback")
+        self.result = result

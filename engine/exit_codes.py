@@ -1,0 +1,17 @@
+"""The exit codes of every command, in one place; schedulers rely on them."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented in README; add new codes, never renumber."""
+
+    OK = 0
+    MODELS_FAILED = 1  # the run finished, but at least one model failed
+    INVALID_POLICY = 2  # a rule file, pack.yaml or deployment file has errors
+    WAREHOUSE_UNREACHABLE = 3  # the warehouse could not be opened or queried
+    USAGE = 64  # the command line itself is wrong
+    INTERNAL = 70  # a bug in oversight: please report it with --debug output
+    INTERRUPTED = 130  # stopped by SIGINT/SIGTERM; nothing half-written was left

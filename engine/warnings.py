@@ -1,0 +1,152 @@
+"""Rows of a model's query to warnings: keys and messages written the same on every warehouse.
+
+Values are written by the type the checker gave them, not by what the
+driver returned: SQLite hands back dates as text and money as floats,
+DuckDB as date and Decimal; both must give the same key and the same
+message.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from dsl import ir
+from dsl.pack import Pack
+from dsl.types import Type
+from engine.compile import CompiledModel
+from engine.schema import WARNINGS_SCHEMA
+
+NULL_TEXT = "空"
+KEY_SEPARATOR = "|"
+_TWO_PLACES = Decimal("0.01")
+_FOUR_PLACES = Decimal("0.0001")
+
+
+def normalise(value: Any, type_: Type) -> Any:
+    """A driver's value as the Python value of the language type (None stays None)."""
+    if value is None:
+        return None
+    if type_ is Type.DATE:
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, str):
+            return date.fromisoformat(value[:10])
+        return value
+    if type_ is Type.TIMESTAMP:
+        if isinstance(value, str):
+            return datetime.fromisoformat(value)
+        return value
+    if type_ is Type.INT:
+        return int(value)
+    if type_ in (Type.DECIMAL, Type.FLOAT):
+        return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if type_ is Type.BOOL:
+        return bool(value)
+    return str(value)
+
+
+def _plain(number: Decimal, places: Decimal) -> str:
+    """A number rounded (halves up) to `places`, without trailing zeros or exponent."""
+    rounded = number.quantize(places, rounding=ROUND_HALF_UP)
+    text = format(rounded, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def write_value(value: Any, type_: Type) -> str:
+    """How a value reads in a message or a key."""
+    value = normalise(value, type_)
+    if value is None:
+        return NULL_TEXT
+    if type_ is Type.DECIMAL:
+        return _plain(value, _TWO_PLACES)
+    if type_ is Type.FLOAT:
+        return _plain(value, _FOUR_PLACES)
+    if type_ is Type.DATE:
+        return value.isoformat()
+    if type_ is Type.TIMESTAMP:
+        return value.isoformat(sep=" ", timespec="seconds")
+    if type_ is Type.BOOL:
+        return "是" if value else "否"
+    return str(value)
+
+
+def wan(value: Any, type_: Type) -> str:
+    """An amount in 万元 (10,000 yuan), two places at most, no trailing zeros: 88320000 → 8832."""
+    number = normalise(value, type_)
+    if number is None:
+        return NULL_TEXT
+    return _plain(Decimal(number) / 10000, _TWO_PLACES)
+
+
+FORMATTERS = {"wan": wan}
+
+
+def _evidence_value(value: Any, type_: Type) -> Any:
+    value = normalise(value, type_)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return write_value(value, type_)
+
+
+def to_warnings(
+    compiled: CompiledModel, rows: pa.Table, pack: Pack, as_of: date
+) -> tuple[pa.Table, int]:
+    """Warnings from a model's rows: one per key, deterministic when rows share a key.
+
+    Returns the warnings and the number of rows dropped because a key part
+    was missing (a warning without a key could never be disposed of).
+    """
+    model = compiled.model
+    holes = [p for p in model.message if isinstance(p, ir.Hole)]
+    key_types = [k.type for k in model.key]
+    columns = {name: rows.column(name).to_pylist() for name in rows.column_names}
+    best: dict[str, tuple[str, str, str]] = {}
+    dropped = 0
+    for i in range(rows.num_rows):
+        key_values = [columns[c][i] for c in compiled.key_columns]
+        if any(v is None for v in key_values):
+            dropped += 1
+            continue
+        key = KEY_SEPARATOR.join(write_value(v, t) for v, t in zip(key_values, key_types,
+                                                                    strict=True))
+        hole_values = [columns[c][i] for c in compiled.hole_columns]
+        text: list[str] = []
+        evidence: dict[str, Any] = {}
+        values = iter(hole_values)
+        for part in model.message:
+            if isinstance(part, str):
+                text.append(part)
+                continue
+            value = next(values)
+            if part.formatter:
+                text.append(FORMATTERS[part.formatter](value, part.expr.type))
+            else:
+                text.append(write_value(value, part.expr.type))
+            evidence[part.text] = _evidence_value(value, part.expr.type)
+        township = normalise(columns["township"][i], Type.STRING)
+        candidate = (township or "", "".join(text),
+                     json.dumps(evidence, ensure_ascii=False, sort_keys=True))
+        if key not in best or candidate < best[key]:
+            best[key] = candidate
+    keys = sorted(best)
+    data = {
+        "model_id": [model.id] * len(keys),
+        "warning_key": keys,
+        "township": [best[k][0] or None for k in keys],
+        "severity": [model.severity] * len(keys),
+        "domain": [model.domain] * len(keys),
+        "message": [best[k][1] for k in keys],
+        "as_of": [as_of] * len(keys),
+        "model_title": [model.title] * len(keys),
+        "model_revision": [model.revision] * len(keys),
+        "pack_version": [pack.version] * len(keys),
+        "evidence": [best[k][2] for k in keys],
+    }
+    return pa.Table.from_pydict(data, schema=WARNINGS_SCHEMA), dropped
