@@ -60,7 +60,7 @@ class Warehouse(Protocol):
 
 
 def connect(url: str, read_only: bool = False, must_exist: bool = False) -> Warehouse:
-    """Open the warehouse a URL names: duckdb:///PATH (the default), sqlite:///PATH, …
+    """Open the warehouse a URL names: duckdb:///PATH (the default), sqlite:///PATH, ….
 
     `must_exist` refuses to create an empty database where a county's
     warehouse was expected (a mistyped path would otherwise run on nothing).

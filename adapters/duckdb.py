@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
 
 import duckdb
 import pyarrow as pa
@@ -40,8 +39,9 @@ class DuckDBWarehouse:
         try:
             self.connection = duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
-            raise WarehouseError(f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}") \
-                from None
+            raise WarehouseError(
+                f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}"
+            ) from None
 
     def query(self, sql: str) -> pa.Table:
         try:
@@ -68,9 +68,7 @@ class DuckDBWarehouse:
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         rows = exp.select("*").from_("__oversight_arrow")
-        create = exp.Create(
-            this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace
-        )
+        create = exp.Create(this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace)
         self._with_arrow(table, create.sql("duckdb"))
 
     def append(self, name: str, table: pa.Table) -> None:

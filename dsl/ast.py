@@ -165,7 +165,19 @@ class Subquery:
 
 
 Expr = (
-    Literal | Name | ColumnRef | ParamRef | AsOf | Call | Unary | Binary | IsNull | InList | Between | Exists | Subquery
+    Literal
+    | Name
+    | ColumnRef
+    | ParamRef
+    | AsOf
+    | Call
+    | Unary
+    | Binary
+    | IsNull
+    | InList
+    | Between
+    | Exists
+    | Subquery
 )
 
 # ---- message templates ---------------------------------------------------------

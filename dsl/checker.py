@@ -25,8 +25,14 @@ from dsl.pack import SEVERITY_ALIASES, Pack, coerce_value, load_pack
 from dsl.parser import parse_file
 from dsl.types import NUMERIC, Type, parse_type_name, unify
 
-STATUSES = {"draft": "draft", "active": "active", "deprecated": "deprecated",
-            "草稿": "draft", "启用": "active", "停用": "deprecated"}
+STATUSES = {
+    "draft": "draft",
+    "active": "active",
+    "deprecated": "deprecated",
+    "草稿": "draft",
+    "启用": "active",
+    "停用": "deprecated",
+}
 MODEL_ID = re.compile(r"[A-Z]{2,6}\d{2,3}")
 REQUIRED_CLAUSES = {
     "from": ("from 来源 别名", "from SOURCE ALIAS"),
@@ -79,12 +85,17 @@ def check_pack(root: str | Path) -> CheckResult:
         except DiagnosticError as err:
             diagnostics.extend(err.diagnostics)
     if not files:
-        diagnostics.append(Diagnostic("E600", f"{root} 下没有任何 .rule 规则文件",
-                                      f"no .rule files under {root}", None))
+        diagnostics.append(
+            Diagnostic(
+                "E600", f"{root} 下没有任何 .rule 规则文件", f"no .rule files under {root}", None
+            )
+        )
     checker = Checker(pack, diagnostics)
     checked = checker.check(parsed)
     errors = [d for d in diagnostics if d.severity is not Severity.WARNING]
-    return CheckResult(None if errors else checked, diagnostics, texts, [_shown_path(p) for p in files])
+    return CheckResult(
+        None if errors else checked, diagnostics, texts, [_shown_path(p) for p in files]
+    )
 
 
 def _shown_path(path: Path) -> str:
@@ -186,21 +197,32 @@ class Checker:
                 if isinstance(item, ast.Model):
                     if item.id in model_asts:
                         first = model_asts[item.id].id_span
-                        self.error("E207", item.id_span, f"模型编号 {item.id} 重复",
-                                   f"model id {item.id} is used twice",
-                                   f"首次定义于 {first.file}:{first.line} / first defined at "
-                                   f"{first.file}:{first.line}")
+                        self.error(
+                            "E207",
+                            item.id_span,
+                            f"模型编号 {item.id} 重复",
+                            f"model id {item.id} is used twice",
+                            f"首次定义于 {first.file}:{first.line} / first defined at "
+                            f"{first.file}:{first.line}",
+                        )
                     else:
                         model_asts[item.id] = item
                 else:
                     table = self.define_asts if isinstance(item, ast.Define) else self.relation_asts
                     if item.name in self.define_asts or item.name in self.relation_asts:
-                        self.error("E209", item.name_span, f"共享定义 {item.name} 重复",
-                                   f"shared definition {item.name} is defined twice")
+                        self.error(
+                            "E209",
+                            item.name_span,
+                            f"共享定义 {item.name} 重复",
+                            f"shared definition {item.name} is defined twice",
+                        )
                     elif item.name in SIGNATURES or item.name in self.pack.sources:
-                        self.error("E209", item.name_span,
-                                   f"共享定义不能与内置函数或来源同名：{item.name}",
-                                   f"{item.name} is already a built-in function or a source")
+                        self.error(
+                            "E209",
+                            item.name_span,
+                            f"共享定义不能与内置函数或来源同名：{item.name}",
+                            f"{item.name} is already a built-in function or a source",
+                        )
                     else:
                         table[item.name] = item  # type: ignore[assignment]
         for name in self.relation_asts:
@@ -221,9 +243,13 @@ class Checker:
 
     def _cycle(self, name: str, span: Span) -> bool:
         if name in self._in_progress:
-            chain = " → ".join([*self._in_progress[self._in_progress.index(name):], name])
-            self.error("E213", span, f"共享定义循环引用：{chain}",
-                       f"shared definitions refer to each other in a cycle: {chain}")
+            chain = " → ".join([*self._in_progress[self._in_progress.index(name) :], name])
+            self.error(
+                "E213",
+                span,
+                f"共享定义循环引用：{chain}",
+                f"shared definitions refer to each other in a cycle: {chain}",
+            )
             return True
         return False
 
@@ -244,28 +270,38 @@ class Checker:
                 items.append((item.name, self.expr(item.expr, scope, Context(clause="select"))))
             names = [n for n, _ in items]
             if len(set(names)) != len(names):
-                self.error("E402", branch.span, "关系的列名重复", "a relation column is named twice")
+                self.error(
+                    "E402", branch.span, "关系的列名重复", "a relation column is named twice"
+                )
             if columns is None:
                 columns = [(n, e.type) for n, e in items]
             elif [n for n, _ in columns] != names:
-                self.error("E402", branch.span,
-                           f"union 的各部分列名须一致：{', '.join(n for n, _ in columns)}",
-                           "every part of a union must select the same column names in order")
+                self.error(
+                    "E402",
+                    branch.span,
+                    f"union 的各部分列名须一致：{', '.join(n for n, _ in columns)}",
+                    "every part of a union must select the same column names in order",
+                )
             else:
                 merged = []
                 for (n, t), (_, e) in zip(columns, items, strict=True):
                     joined = unify(t, e.type)
                     if joined is None:
-                        self.error("E402", branch.span, f"列 {n} 在各部分中类型不一致",
-                                   f"column {n} has different types in the union's parts")
+                        self.error(
+                            "E402",
+                            branch.span,
+                            f"列 {n} 在各部分中类型不一致",
+                            f"column {n} has different types in the union's parts",
+                        )
                         joined = Type.ERROR
                     merged.append((n, joined))
                 columns = merged
             branches.append((query, tuple(items)))
         self._in_progress.pop()
         sources = frozenset().union(*(self.sources_of(b) for b in branches))
-        checked = ir.Relation(name, node.title, tuple(columns or ()), tuple(branches), sources,
-                              node.span)
+        checked = ir.Relation(
+            name, node.title, tuple(columns or ()), tuple(branches), sources, node.span
+        )
         self.relations[name] = checked
         return checked
 
@@ -281,15 +317,20 @@ class Checker:
             try:
                 params.append((p.name, parse_type_name(p.type_name)))
             except ValueError:
-                self.error("E301", p.type_span, f"未知类型「{p.type_name}」",
-                           f"unknown type {p.type_name!r}",
-                           "类型可为 string、int、decimal、float、date、timestamp、bool")
+                self.error(
+                    "E301",
+                    p.type_span,
+                    f"未知类型「{p.type_name}」",
+                    f"unknown type {p.type_name!r}",
+                    "类型可为 string、int、decimal、float、date、timestamp、bool",
+                )
                 params.append((p.name, Type.ERROR))
         scope = Scope(args=dict(params))
         body = self.expr(node.body, scope, Context(clause="define"))
         self._in_progress.pop()
-        checked = ir.Define(name, node.title, tuple(params), body, body.type,
-                            self.sources_of(body), node.span)
+        checked = ir.Define(
+            name, node.title, tuple(params), body, body.type, self.sources_of(body), node.span
+        )
         self.defines[name] = checked
         return checked
 
@@ -315,20 +356,33 @@ class Checker:
     def model(self, node: ast.Model) -> ir.Model | None:
         start = len(self.diagnostics)
         if not MODEL_ID.fullmatch(node.id):
-            self.error("E214", node.id_span, f"模型编号「{node.id}」格式不对",
-                       f"model id {node.id!r} is not of the form ENG01",
-                       "编号由 2–6 个大写字母加 2–3 位数字组成，例如 ENG01")
+            self.error(
+                "E214",
+                node.id_span,
+                f"模型编号「{node.id}」格式不对",
+                f"model id {node.id!r} is not of the form ENG01",
+                "编号由 2–6 个大写字母加 2–3 位数字组成，例如 ENG01",
+            )
         clauses: dict[str, list[ast.Clause]] = {}
         for clause in node.clauses:
             clauses.setdefault(clause.kind, []).append(clause)
         for kind, found in clauses.items():
             if kind in SINGLE_CLAUSES and len(found) > 1:
-                self.error("E401", found[1].span, f"模型中 {kind} 只能写一次",
-                           f"a model has at most one '{kind}'")
+                self.error(
+                    "E401",
+                    found[1].span,
+                    f"模型中 {kind} 只能写一次",
+                    f"a model has at most one '{kind}'",
+                )
         for kind, (zh, en) in REQUIRED_CLAUSES.items():
             if kind not in clauses:
-                self.error("E400", node.id_span, f"模型 {node.id} 缺少 {kind}",
-                           f"model {node.id} has no '{kind}'", f"加上一行：{zh} / add: {en}")
+                self.error(
+                    "E400",
+                    node.id_span,
+                    f"模型 {node.id} 缺少 {kind}",
+                    f"model {node.id} has no '{kind}'",
+                    f"加上一行：{zh} / add: {en}",
+                )
 
         def one(kind: str) -> Any:
             return clauses[kind][0].value if kind in clauses else None
@@ -347,11 +401,16 @@ class Checker:
         for clause in clauses.get("let", []):
             let: ast.Let = clause.value
             if let.name in scope.lets:
-                self.error("E208", let.span, f"let {let.name} 重复定义",
-                           f"let {let.name} is defined twice")
+                self.error(
+                    "E208", let.span, f"let {let.name} 重复定义", f"let {let.name} is defined twice"
+                )
             if let.name in scope.bindings:
-                self.error("E208", let.span, f"let {let.name} 与来源别名同名",
-                           f"let {let.name} has the name of an alias")
+                self.error(
+                    "E208",
+                    let.span,
+                    f"let {let.name} 与来源别名同名",
+                    f"let {let.name} has the name of an alias",
+                )
             value = self.expr(let.expr, scope, Context(aggregates=True, clause="let"))
             scope.lets[let.name] = value
 
@@ -363,32 +422,44 @@ class Checker:
             query = ir.Query(query.sources, where)
         group_by = None
         if grouped:
-            group_by = tuple(self.expr(e, scope, Context(clause="group by"))
-                             for e in one("group_by"))
+            group_by = tuple(
+                self.expr(e, scope, Context(clause="group by")) for e in one("group_by")
+            )
             for g in group_by:
                 self._no_aggregate_lets(g, scope, "group by")
         output_ctx = Context(aggregates=grouped, first_allowed=grouped, clause="output")
         having = None
         if "having" in clauses:
             if not grouped:
-                self.error("E305", clauses["having"][0].span, "having 只能与 group by 一起使用",
-                           "'having' needs a 'group by'")
+                self.error(
+                    "E305",
+                    clauses["having"][0].span,
+                    "having 只能与 group by 一起使用",
+                    "'having' needs a 'group by'",
+                )
             having = self.condition(one("having"), scope, output_ctx)
         key: tuple[ir.Expr, ...] = ()
         if "key" in clauses:
             key = tuple(self.expr(e, scope, output_ctx) for e in one("key"))
             for part, part_ast in zip(key, one("key"), strict=True):
                 if part.type not in KEY_TYPES | {Type.ERROR}:
-                    self.error("E308", part_ast.span, f"预警键的组成部分不能是{part.type.zh}",
-                               f"a key part cannot be of type {part.type.value}",
-                               "键由编号、年份、年月(year_month)等文本、整数或日期组成")
+                    self.error(
+                        "E308",
+                        part_ast.span,
+                        f"预警键的组成部分不能是{part.type.zh}",
+                        f"a key part cannot be of type {part.type.value}",
+                        "键由编号、年份、年月(year_month)等文本、整数或日期组成",
+                    )
         township = ir.Lit(None, Type.NULL)
         if "township" in clauses:
             township = self.expr(one("township"), scope, output_ctx)
             if township.type not in (Type.STRING, Type.NULL, Type.ERROR):
-                self.error("E309", one("township").span,
-                           f"township 应为乡镇代码（文本），这里是{township.type.zh}",
-                           f"township must be a township code (string), not {township.type.value}")
+                self.error(
+                    "E309",
+                    one("township").span,
+                    f"township 应为乡镇代码（文本），这里是{township.type.zh}",
+                    f"township must be a township code (string), not {township.type.value}",
+                )
         message: tuple[str | ir.Hole, ...] = ()
         if "message" in clauses:
             message = self.template(one("message"), scope, output_ctx)
@@ -396,8 +467,12 @@ class Checker:
         if grouped and group_by is not None:
             groups = set(group_by)
             top = set(scope.bindings.values())
-            for expr in [having, *key, township, *[h.expr for h in message
-                                                     if isinstance(h, ir.Hole)]]:
+            for expr in [
+                having,
+                *key,
+                township,
+                *[h.expr for h in message if isinstance(h, ir.Hole)],
+            ]:
                 if expr is not None:
                     self.grouping(expr, groups, top, scope)
         else:
@@ -408,18 +483,30 @@ class Checker:
             e for e in (self.example(c.value, node) for c in clauses.get("example", [])) if e
         )
         if status == "active" and not any(c for c in clauses.get("example", [])):
-            self.error("E420", node.id_span, f"模型 {node.id} 没有示例",
-                       f"model {node.id} has no examples",
-                       "至少写一个必须预警的示例(expect \"键\")和一个不应预警的近似示例(expect none)")
+            self.error(
+                "E420",
+                node.id_span,
+                f"模型 {node.id} 没有示例",
+                f"model {node.id} has no examples",
+                '至少写一个必须预警的示例(expect "键")和一个不应预警的近似示例(expect none)',
+            )
         elif status == "active" and examples:
             if not any(e.expect for e in examples):
-                self.error("E420", node.id_span, f"模型 {node.id} 没有必须预警的示例",
-                           f"model {node.id} has no example that must raise a warning",
-                           '加一个 expect "键" 的示例')
+                self.error(
+                    "E420",
+                    node.id_span,
+                    f"模型 {node.id} 没有必须预警的示例",
+                    f"model {node.id} has no example that must raise a warning",
+                    '加一个 expect "键" 的示例',
+                )
             if not any(not e.expect for e in examples):
-                self.error("E420", node.id_span, f"模型 {node.id} 没有不应预警的近似示例",
-                           f"model {node.id} has no near-miss example (expect none)",
-                           "加一个恰在阈值另一侧、不应预警的示例，写 expect none")
+                self.error(
+                    "E420",
+                    node.id_span,
+                    f"模型 {node.id} 没有不应预警的近似示例",
+                    f"model {node.id} has no near-miss example (expect none)",
+                    "加一个恰在阈值另一侧、不应预警的示例，写 expect none",
+                )
 
         if len(self.diagnostics) > start and any(
             d.severity is not Severity.WARNING for d in self.diagnostics[start:]
@@ -456,9 +543,14 @@ class Checker:
         code = self.pack.domain_code(text)
         if code is None:
             names = [*self.pack.domains, *self.pack.domains.values()]
-            self.error("E210", span, f"未知领域「{text}」", f"unknown domain {text!r}",
-                       *_suggest(text, names),
-                       "领域可为 " + "、".join(f"{v}({k})" for k, v in self.pack.domains.items()))
+            self.error(
+                "E210",
+                span,
+                f"未知领域「{text}」",
+                f"unknown domain {text!r}",
+                *_suggest(text, names),
+                "领域可为 " + "、".join(f"{v}({k})" for k, v in self.pack.domains.items()),
+            )
         return code
 
     def _severity(self, value: tuple[str, Span] | None) -> str | None:
@@ -466,8 +558,13 @@ class Checker:
             return None
         text, span = value
         if text not in SEVERITY_ALIASES:
-            self.error("E211", span, f"未知预警等级「{text}」", f"unknown severity {text!r}",
-                       "可为 red(红色)、yellow(黄色)、blue(蓝色)")
+            self.error(
+                "E211",
+                span,
+                f"未知预警等级「{text}」",
+                f"unknown severity {text!r}",
+                "可为 red(红色)、yellow(黄色)、blue(蓝色)",
+            )
             return None
         return SEVERITY_ALIASES[text]
 
@@ -476,8 +573,13 @@ class Checker:
             return "active"
         text, span = value
         if text not in STATUSES:
-            self.error("E212", span, f"未知模型状态「{text}」", f"unknown status {text!r}",
-                       "可为 draft(草稿)、active(启用)、deprecated(停用)")
+            self.error(
+                "E212",
+                span,
+                f"未知模型状态「{text}」",
+                f"unknown status {text!r}",
+                "可为 draft(草稿)、active(启用)、deprecated(停用)",
+            )
             return "active"
         return STATUSES[text]
 
@@ -486,9 +588,12 @@ class Checker:
             if isinstance(node, ir.LetRef):
                 value = scope.find_let(node.name)
                 if value is not None and _has_aggregate(value):
-                    self.error("E305", node.span,
-                               f"let {node.name} 含有聚合函数，不能用在 {clause} 中",
-                               f"let {node.name} holds an aggregate and cannot be used in {clause}")
+                    self.error(
+                        "E305",
+                        node.span,
+                        f"let {node.name} 含有聚合函数，不能用在 {clause} 中",
+                        f"let {node.name} holds an aggregate and cannot be used in {clause}",
+                    )
 
     def grouping(
         self, expr: ir.Expr, groups: set[ir.Expr], top: set[ir.Binding], scope: Scope
@@ -498,10 +603,13 @@ class Checker:
             return
         if isinstance(expr, ir.Col):
             if expr.binding in top:
-                self.error("E306", expr.span,
-                           f"{expr.binding.alias}.{expr.column} 既不在 group by 中，也不在聚合函数内",
-                           f"{expr.binding.alias}.{expr.column} is neither grouped nor aggregated",
-                           "把它加进 group by，或放进 min()、max()、first(… order by …) 等聚合函数")
+                self.error(
+                    "E306",
+                    expr.span,
+                    f"{expr.binding.alias}.{expr.column} 既不在 group by 中，也不在聚合函数内",
+                    f"{expr.binding.alias}.{expr.column} is neither grouped nor aggregated",
+                    "把它加进 group by，或放进 min()、max()、first(… order by …) 等聚合函数",
+                )
             return
         if isinstance(expr, ir.LetRef):
             value = scope.find_let(expr.name)
@@ -527,14 +635,24 @@ class Checker:
         is_relation = ref.source in self.relation_asts
         if not is_relation and ref.source not in self.pack.sources:
             options = [*self.pack.sources, *self.relation_asts]
-            self.error("E200", ref.source_span, f"未知数据来源「{ref.source}」",
-                       f"unknown source {ref.source!r}", *_suggest(ref.source, options),
-                       "来源须是 pack.yaml 中 sources 下的名称或共享的 relation")
+            self.error(
+                "E200",
+                ref.source_span,
+                f"未知数据来源「{ref.source}」",
+                f"unknown source {ref.source!r}",
+                *_suggest(ref.source, options),
+                "来源须是 pack.yaml 中 sources 下的名称或共享的 relation",
+            )
         elif is_relation:
             self.relation(ref.source, ref.source_span)
         if ref.alias in scope.bindings:
-            self.error("E206", ref.span, f"别名 {ref.alias} 在同一查询中用了两次",
-                       f"alias {ref.alias} is used twice in one query", "给第二个来源换一个别名")
+            self.error(
+                "E206",
+                ref.span,
+                f"别名 {ref.alias} 在同一查询中用了两次",
+                f"alias {ref.alias} is used twice in one query",
+                "给第二个来源换一个别名",
+            )
         binding = ir.Binding(self._uid, ref.alias, ref.source, is_relation)
         scope.bindings[ref.alias] = binding
         return binding
@@ -551,9 +669,13 @@ class Checker:
     def condition(self, node: ast.Expr, scope: Scope, ctx: Context) -> ir.Expr:
         value = self.expr(node, scope, ctx)
         if value.type not in (Type.BOOL, Type.ERROR, Type.NULL):
-            self.error("E303", node.span, f"这里需要一个条件（是/否），而不是{value.type.zh}",
-                       f"a condition is needed here, not a {value.type.value}",
-                       "例如 p.investment >= $tender_threshold")
+            self.error(
+                "E303",
+                node.span,
+                f"这里需要一个条件（是/否），而不是{value.type.zh}",
+                f"a condition is needed here, not a {value.type.value}",
+                "例如 p.investment >= $tender_threshold",
+            )
         return value
 
     def expr(self, node: ast.Expr, scope: Scope, ctx: Context) -> ir.Expr:
@@ -569,9 +691,14 @@ class Checker:
     def _paramref(self, node: ast.ParamRef, scope: Scope, ctx: Context) -> ir.Expr:
         param = self.pack.parameters.get(node.name)
         if param is None:
-            self.error("E203", node.span, f"未知参数 ${node.name}", f"unknown parameter ${node.name}",
-                       *_suggest(node.name, self.pack.parameters),
-                       "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）")
+            self.error(
+                "E203",
+                node.span,
+                f"未知参数 ${node.name}",
+                f"unknown parameter ${node.name}",
+                *_suggest(node.name, self.pack.parameters),
+                "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）",
+            )
             return ir.Param(node.name, Type.ERROR, node.span)
         return ir.Param(node.name, param.type, node.span)
 
@@ -581,19 +708,34 @@ class Checker:
             hints = list(_suggest(node.alias, scope.all_aliases()))
             if node.alias in self.pack.sources:
                 hints.append(f"来源 {node.alias} 须先在 from 或 join 中引入并起别名")
-            self.error("E202", Span(node.span.file, node.span.line, node.span.column,
-                                    node.span.line, node.span.column + len(node.alias)),
-                       f"未知别名「{node.alias}」", f"unknown alias {node.alias!r}", *hints)
+            self.error(
+                "E202",
+                Span(
+                    node.span.file,
+                    node.span.line,
+                    node.span.column,
+                    node.span.line,
+                    node.span.column + len(node.alias),
+                ),
+                f"未知别名「{node.alias}」",
+                f"unknown alias {node.alias!r}",
+                *hints,
+            )
             return ir.Col(ir.Binding(0, node.alias, "", False), node.column, Type.ERROR, node.span)
         columns = self.columns_of(binding)
         if columns is None:
             return ir.Col(binding, node.column, Type.ERROR, node.span)
         if node.column not in columns:
-            self.error("E201", node.column_span,
-                       f"{binding.source} 没有列「{node.column}」",
-                       f"{binding.source} has no column {node.column!r}",
-                       *(_suggest(node.column, columns)
-                         or (f"{binding.source} 的列：{', '.join(list(columns)[:12])}",)))
+            self.error(
+                "E201",
+                node.column_span,
+                f"{binding.source} 没有列「{node.column}」",
+                f"{binding.source} has no column {node.column!r}",
+                *(
+                    _suggest(node.column, columns)
+                    or (f"{binding.source} 的列：{', '.join(list(columns)[:12])}",)
+                ),
+            )
             return ir.Col(binding, node.column, Type.ERROR, node.span)
         return ir.Col(binding, node.column, columns[node.column], node.span)
 
@@ -608,12 +750,16 @@ class Checker:
         if scope.find_alias(node.name):
             hints.append(f"{node.name} 是来源的别名；列写成 {node.name}.列名")
         else:
-            owners = [a for a in scope.all_aliases()
-                      if node.name in (self.columns_of(scope.find_alias(a)) or {})]
+            owners = [
+                a
+                for a in scope.all_aliases()
+                if node.name in (self.columns_of(scope.find_alias(a)) or {})
+            ]
             if owners:
                 hints.append(f"列名前要写别名，例如 {owners[0]}.{node.name}")
-        self.error("E205", node.span, f"未知名称「{node.name}」", f"unknown name {node.name!r}",
-                   *hints)
+        self.error(
+            "E205", node.span, f"未知名称「{node.name}」", f"unknown name {node.name!r}", *hints
+        )
         return ir.Lit(None, Type.ERROR, node.span)
 
     def _unary(self, node: ast.Unary, scope: Scope, ctx: Context) -> ir.Expr:
@@ -621,8 +767,12 @@ class Checker:
             return ir.Not(self.condition(node.operand, scope, ctx), span=node.span)
         operand = self.expr(node.operand, scope, ctx)
         if operand.type not in NUMERIC | {Type.ERROR, Type.NULL}:
-            self.error("E304", node.span, f"负号只能用于数值，这里是{operand.type.zh}",
-                       f"'-' needs a number, not a {operand.type.value}")
+            self.error(
+                "E304",
+                node.span,
+                f"负号只能用于数值，这里是{operand.type.zh}",
+                f"'-' needs a number, not a {operand.type.value}",
+            )
         return ir.Neg(operand, operand.type, node.span)
 
     def _binary(self, node: ast.Binary, scope: Scope, ctx: Context) -> ir.Expr:
@@ -657,8 +807,13 @@ class Checker:
             hints.append("日期直接写作 2021-04-20，不加引号")
         elif Type.DATE in pair and pair & NUMERIC:
             hints.append("日期与数字不能比较；求天数用 days_between(a, b)")
-        self.error("E300", span, f"不能比较{left.type.zh}和{right.type.zh}",
-                   f"cannot compare {left.type.value} with {right.type.value}", *hints)
+        self.error(
+            "E300",
+            span,
+            f"不能比较{left.type.zh}和{right.type.zh}",
+            f"cannot compare {left.type.value} with {right.type.value}",
+            *hints,
+        )
 
     def _arith(self, node: ast.Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
         op, lt, rt = node.op, left.type, right.type
@@ -682,9 +837,14 @@ class Checker:
         elif lt is Type.DATE:
             hints.append("日期只能加减整数天数，月份用 add_months(d, n)")
         elif Type.STRING in (lt, rt):
-            hints.append("文字请在消息模板中拼接，例如 \"{p.name}工程\"")
-        self.error("E304", node.op_span, f"不能对{lt.zh}和{rt.zh}做「{op}」运算",
-                   f"cannot apply '{op}' to {lt.value} and {rt.value}", *hints)
+            hints.append('文字请在消息模板中拼接，例如 "{p.name}工程"')
+        self.error(
+            "E304",
+            node.op_span,
+            f"不能对{lt.zh}和{rt.zh}做「{op}」运算",
+            f"cannot apply '{op}' to {lt.value} and {rt.value}",
+            *hints,
+        )
         return ir.Arith(op, left, right, Type.ERROR, node.span)
 
     def _isnull(self, node: ast.IsNull, scope: Scope, ctx: Context) -> ir.Expr:
@@ -695,9 +855,12 @@ class Checker:
         items = tuple(self.expr(i, scope, ctx) for i in node.items)
         for item, item_ast in zip(items, node.items, strict=True):
             if unify(operand.type, item.type) is None:
-                self.error("E310", item_ast.span,
-                           f"列表中的{item.type.zh}不能与{operand.type.zh}比较",
-                           f"a {item.type.value} in the list cannot match a {operand.type.value}")
+                self.error(
+                    "E310",
+                    item_ast.span,
+                    f"列表中的{item.type.zh}不能与{operand.type.zh}比较",
+                    f"a {item.type.value} in the list cannot match a {operand.type.value}",
+                )
         return ir.In(operand, items, node.negated, span=node.span)
 
     def _between(self, node: ast.Between, scope: Scope, ctx: Context) -> ir.Expr:
@@ -718,17 +881,25 @@ class Checker:
         select = self.expr(node.select, inner, Context(aggregates=True, clause="select"))
         own = set(inner.bindings.values())
         if not any(isinstance(n, ir.Agg) for n in ir.walk(select)):
-            self.error("E307", node.select.span, "子查询的 select 须是聚合值",
-                       "the select of a subquery must be an aggregate",
-                       "例如 select sum(f.amount)、select min(a.accepted_on)、select count(*)")
+            self.error(
+                "E307",
+                node.select.span,
+                "子查询的 select 须是聚合值",
+                "the select of a subquery must be an aggregate",
+                "例如 select sum(f.amount)、select min(a.accepted_on)、select count(*)",
+            )
         else:
             before = len(self.diagnostics)
             self.grouping(select, set(), own, inner)
             for i in range(before, len(self.diagnostics)):
                 d = self.diagnostics[i]
-                self.diagnostics[i] = Diagnostic("E307", d.message_zh, d.message_en, d.span,
-                                                 ("子查询只返回一个值：把列放进 sum()、min()、max()、"
-                                                  "count() 等聚合函数",))
+                self.diagnostics[i] = Diagnostic(
+                    "E307",
+                    d.message_zh,
+                    d.message_en,
+                    d.span,
+                    ("子查询只返回一个值：把列放进 sum()、min()、max()、count() 等聚合函数",),
+                )
         return ir.Scalar(query, select, select.type, node.span)
 
     def _call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
@@ -737,19 +908,32 @@ class Checker:
             return self._define_call(node, scope, ctx)
         if sig is None:
             options = [*SIGNATURES, *self.define_asts]
-            self.error("E204", node.name_span, f"未知函数「{node.name}」",
-                       f"unknown function {node.name!r}", *_suggest(node.name, options),
-                       "函数须是内置函数或 policies 中的 define 共享定义")
+            self.error(
+                "E204",
+                node.name_span,
+                f"未知函数「{node.name}」",
+                f"unknown function {node.name!r}",
+                *_suggest(node.name, options),
+                "函数须是内置函数或 policies 中的 define 共享定义",
+            )
             return ir.Lit(None, Type.ERROR, node.span)
         if sig.kind == "formatter":
-            self.error("E311", node.name_span, f"{node.name}() 只能直接用在消息模板的花括号里",
-                       f"{node.name}() formats a message hole and is only allowed as {{{node.name}(…)}}")
+            self.error(
+                "E311",
+                node.name_span,
+                f"{node.name}() 只能直接用在消息模板的花括号里",
+                f"{node.name}() formats a message hole and is only allowed as {{{node.name}(…)}}",
+            )
             return ir.Lit(None, Type.ERROR, node.span)
         if sig.kind == "aggregate":
             return self._aggregate(node, sig, scope, ctx)
         if node.star or node.distinct or node.order_by:
-            self.error("E302", node.span, f"{node.name} 不接受 *、distinct 或 order by",
-                       f"{node.name} takes no '*', 'distinct' or 'order by'")
+            self.error(
+                "E302",
+                node.span,
+                f"{node.name} 不接受 *、distinct 或 order by",
+                f"{node.name} takes no '*', 'distinct' or 'order by'",
+            )
         args = tuple(self.expr(a, scope, ctx) for a in node.args)
         result = check_arguments(sig, [a.type for a in args])
         if not isinstance(result, Type):
@@ -763,10 +947,14 @@ class Checker:
     def _aggregate(self, node: ast.Call, sig: Any, scope: Scope, ctx: Context) -> ir.Expr:
         if not ctx.aggregates:
             where = "where、on、group by" if ctx.clause != "output" else "没有 group by 的模型"
-            self.error("E305", node.name_span, f"聚合函数 {node.name}() 不能用在{where}中",
-                       f"aggregate {node.name}() is not allowed in {ctx.clause}",
-                       "聚合只能用于 group by 模型的 having/key/township/message，"
-                       "或子查询的 select，例如 (from fin_payment f where … select sum(f.amount))")
+            self.error(
+                "E305",
+                node.name_span,
+                f"聚合函数 {node.name}() 不能用在{where}中",
+                f"aggregate {node.name}() is not allowed in {ctx.clause}",
+                "聚合只能用于 group by 模型的 having/key/township/message，"
+                "或子查询的 select，例如 (from fin_payment f where … select sum(f.amount))",
+            )
         if ctx.inside_aggregate:
             self.error("E305", node.name_span, "聚合函数不能嵌套", "aggregates cannot be nested")
         inner = Context(aggregates=False, inside_aggregate=True, clause=ctx.clause)
@@ -776,16 +964,28 @@ class Checker:
             self.error("E302", node.span, "只有 count 可以写 (*)", "only count takes (*)")
         if node.name == "first":
             if not order:
-                self.error("E302", node.span, "first() 需要 order by 指明哪一行在前",
-                           "first() needs 'order by' to say which row comes first",
-                           f"例如 {sig.example}")
+                self.error(
+                    "E302",
+                    node.span,
+                    "first() 需要 order by 指明哪一行在前",
+                    "first() needs 'order by' to say which row comes first",
+                    f"例如 {sig.example}",
+                )
             if not ctx.first_allowed:
-                self.error("E305", node.name_span, "first() 只能用在 group by 模型中",
-                           "first() is only allowed in a grouped model",
-                           "子查询中请用 min() 或 max()")
+                self.error(
+                    "E305",
+                    node.name_span,
+                    "first() 只能用在 group by 模型中",
+                    "first() is only allowed in a grouped model",
+                    "子查询中请用 min() 或 max()",
+                )
         elif order:
-            self.error("E302", node.span, f"{node.name}() 不接受 order by",
-                       f"{node.name}() takes no 'order by'")
+            self.error(
+                "E302",
+                node.span,
+                f"{node.name}() 不接受 order by",
+                f"{node.name}() takes no 'order by'",
+            )
         if node.star:
             return ir.Agg("count", (), Type.INT, star=True, span=node.span)
         result = check_arguments(sig, [a.type for a in args])
@@ -801,20 +1001,27 @@ class Checker:
         if target is None:
             return ir.Lit(None, Type.ERROR, node.span)
         if len(args) != len(target.params):
-            self.error("E302", node.span,
-                       f"{node.name} 需要 {len(target.params)} 个参数，这里有 {len(args)} 个",
-                       f"{node.name} takes {len(target.params)} arguments, got {len(args)}",
-                       f"定义：{node.name}(" + ", ".join(f"{n}: {t.value}" for n, t in
-                                                        target.params) + ")")
+            self.error(
+                "E302",
+                node.span,
+                f"{node.name} 需要 {len(target.params)} 个参数，这里有 {len(args)} 个",
+                f"{node.name} takes {len(target.params)} arguments, got {len(args)}",
+                f"定义：{node.name}("
+                + ", ".join(f"{n}: {t.value}" for n, t in target.params)
+                + ")",
+            )
             return ir.Lit(None, Type.ERROR, node.span)
         for (pname, ptype), arg, arg_ast in zip(target.params, args, node.args, strict=True):
             if arg.type in (Type.ERROR, Type.NULL, ptype) or (
                 ptype in NUMERIC and arg.type in NUMERIC
             ):
                 continue
-            self.error("E301", arg_ast.span,
-                       f"{node.name} 的参数 {pname} 应为{ptype.zh}，这里是{arg.type.zh}",
-                       f"argument {pname} of {node.name} must be {ptype.value}, not {arg.type.value}")
+            self.error(
+                "E301",
+                arg_ast.span,
+                f"{node.name} 的参数 {pname} 应为{ptype.zh}，这里是{arg.type.zh}",
+                f"argument {pname} of {node.name} must be {ptype.value}, not {arg.type.value}",
+            )
         return ir.DefCall(node.name, args, target.type, node.span)
 
     # ---- messages
@@ -828,8 +1035,12 @@ class Checker:
             expr = part.expr
             if isinstance(expr, ast.Call) and expr.name in FORMATTERS:
                 if len(expr.args) != 1:
-                    self.error("E311", expr.span, f"{expr.name}() 只接受一个参数",
-                               f"{expr.name}() takes one argument")
+                    self.error(
+                        "E311",
+                        expr.span,
+                        f"{expr.name}() 只接受一个参数",
+                        f"{expr.name}() takes one argument",
+                    )
                     continue
                 value = self.expr(expr.args[0], scope, ctx)
                 result = check_arguments(SIGNATURES[expr.name], [value.type])
@@ -846,31 +1057,50 @@ class Checker:
     def example(self, node: ast.Example, model: ast.Model) -> ir.Example | None:
         ok = True
         if node.as_of is None:
-            self.error("E503", node.span, f"示例「{node.title}」缺少 as_of 日期",
-                       f"example {node.title!r} has no as_of date", "例如 as_of 2021-11-15")
+            self.error(
+                "E503",
+                node.span,
+                f"示例「{node.title}」缺少 as_of 日期",
+                f"example {node.title!r} has no as_of date",
+                "例如 as_of 2021-11-15",
+            )
             ok = False
         if not node.expect and not node.expect_none:
-            self.error("E504", node.span, f"示例「{node.title}」没有写期望结果",
-                       f"example {node.title!r} says nothing about what it expects",
-                       '写 expect "预警键"（必须预警）或 expect none（不应预警）')
+            self.error(
+                "E504",
+                node.span,
+                f"示例「{node.title}」没有写期望结果",
+                f"example {node.title!r} says nothing about what it expects",
+                '写 expect "预警键"（必须预警）或 expect none（不应预警）',
+            )
             ok = False
         if node.expect and node.expect_none:
-            self.error("E504", node.span, f"示例「{node.title}」同时写了 expect 和 expect none",
-                       f"example {node.title!r} expects both warnings and none")
+            self.error(
+                "E504",
+                node.span,
+                f"示例「{node.title}」同时写了 expect 和 expect none",
+                f"example {node.title!r} expects both warnings and none",
+            )
             ok = False
         keys = [e.key for e in node.expect]
         for e in node.expect:
             if keys.count(e.key) > 1:
-                self.error("E507", e.span, f"期望的预警键 {e.key} 重复", f"key {e.key} expected twice")
+                self.error(
+                    "E507", e.span, f"期望的预警键 {e.key} 重复", f"key {e.key} expected twice"
+                )
                 ok = False
                 break
         rows: list[tuple[str, tuple[tuple[str, Any], ...]]] = []
         for row in node.given:
             source = self.pack.sources.get(row.source)
             if source is None:
-                self.error("E500", row.source_span, f"示例中的未知来源「{row.source}」",
-                           f"unknown source {row.source!r} in an example",
-                           *_suggest(row.source, self.pack.sources))
+                self.error(
+                    "E500",
+                    row.source_span,
+                    f"示例中的未知来源「{row.source}」",
+                    f"unknown source {row.source!r} in an example",
+                    *_suggest(row.source, self.pack.sources),
+                )
                 ok = False
                 continue
             values: list[tuple[str, Any]] = []
@@ -878,9 +1108,13 @@ class Checker:
             for col_name, literal, span in row.fields:
                 column = source.columns.get(col_name)
                 if column is None:
-                    self.error("E501", span, f"{row.source} 没有列「{col_name}」",
-                               f"{row.source} has no column {col_name!r}",
-                               *_suggest(col_name, source.columns))
+                    self.error(
+                        "E501",
+                        span,
+                        f"{row.source} 没有列「{col_name}」",
+                        f"{row.source} has no column {col_name!r}",
+                        *_suggest(col_name, source.columns),
+                    )
                     ok = False
                     continue
                 if col_name in seen:
@@ -897,22 +1131,32 @@ class Checker:
         for name, literal, span in node.params:
             param = self.pack.parameters.get(name)
             if param is None:
-                self.error("E506", span, f"示例中的未知参数 ${name}", f"unknown parameter ${name}",
-                           *_suggest(name, self.pack.parameters))
+                self.error(
+                    "E506",
+                    span,
+                    f"示例中的未知参数 ${name}",
+                    f"unknown parameter ${name}",
+                    *_suggest(name, self.pack.parameters),
+                )
                 ok = False
                 continue
             try:
                 params.append((name, coerce_value(literal.value, param.type)))
             except ValueError as exc:
-                self.error("E502", literal.span, f"参数 ${name} 的值不符合类型：{exc}",
-                           f"the value of ${name} does not fit its type {param.type.value}")
+                self.error(
+                    "E502",
+                    literal.span,
+                    f"参数 ${name} 的值不符合类型：{exc}",
+                    f"the value of ${name} does not fit its type {param.type.value}",
+                )
                 ok = False
         if not ok or node.as_of is None:
             return None
         as_of = node.as_of.value
         as_of = as_of.date() if isinstance(as_of, datetime) else as_of
-        expectations = tuple(ir.Expectation(e.key, e.township, e.message, e.span)
-                             for e in node.expect)
+        expectations = tuple(
+            ir.Expectation(e.key, e.township, e.message, e.span) for e in node.expect
+        )
         return ir.Example(node.title, as_of, tuple(rows), tuple(params), expectations, node.span)
 
     def _example_value(self, literal: ast.Literal, wanted: Type, column: str) -> Any:
@@ -926,8 +1170,10 @@ class Checker:
         )
         if fits:
             value = literal.value
-            if wanted is Type.TIMESTAMP and isinstance(value, date) and not isinstance(
-                value, datetime
+            if (
+                wanted is Type.TIMESTAMP
+                and isinstance(value, date)
+                and not isinstance(value, datetime)
             ):
                 value = datetime(value.year, value.month, value.day)
             if wanted in (Type.DECIMAL, Type.FLOAT):
@@ -939,9 +1185,14 @@ class Checker:
         elif kind is Type.STRING and wanted in NUMERIC:
             hint = "数字不加引号"
         elif kind in NUMERIC and wanted is Type.STRING:
-            hint = "编号等文本要加引号，例如 \"P1\""
-        self.error("E502", literal.span, f"{column} 应为{wanted.zh}，这里写的是{kind.zh}",
-                   f"{column} is {wanted.value}; the example gives a {kind.value}", hint)
+            hint = '编号等文本要加引号，例如 "P1"'
+        self.error(
+            "E502",
+            literal.span,
+            f"{column} 应为{wanted.zh}，这里写的是{kind.zh}",
+            f"{column} is {wanted.value}; the example gives a {kind.value}",
+            hint,
+        )
         return _BAD
 
 
@@ -980,9 +1231,20 @@ def _has_aggregate(expr: ir.Expr) -> bool:
 
 def _strip_spans(data: Any) -> Any:
     if isinstance(data, dict):
-        return {k: _strip_spans(v) for k, v in data.items()
-                if k not in ("span", "column_span", "source_span", "name_span", "id_span",
-                             "op_span", "type_span")}
+        return {
+            k: _strip_spans(v)
+            for k, v in data.items()
+            if k
+            not in (
+                "span",
+                "column_span",
+                "source_span",
+                "name_span",
+                "id_span",
+                "op_span",
+                "type_span",
+            )
+        }
     if isinstance(data, list):
         return [_strip_spans(v) for v in data]
     return data
@@ -995,9 +1257,10 @@ def revision_of(node: ast.Model) -> str:
     what a model raises); any change to the rule itself does.
     """
     body = [c for c in node.clauses if c.kind != "example"]
-    content = _strip_spans(ast.to_json(ast.Model(node.span, node.id, node.id_span, node.title,
-                                                 tuple(body))))
-    digest = hashlib.sha256(json.dumps(content, ensure_ascii=False, sort_keys=True,
-                                       default=str).encode("utf-8"))
+    content = _strip_spans(
+        ast.to_json(ast.Model(node.span, node.id, node.id_span, node.title, tuple(body)))
+    )
+    digest = hashlib.sha256(
+        json.dumps(content, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
+    )
     return digest.hexdigest()[:12]
-

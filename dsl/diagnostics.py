@@ -69,6 +69,7 @@ class DiagnosticError(Exception):
 
 
 def has_errors(diagnostics: list[Diagnostic]) -> bool:
+    """Whether any diagnostic is worse than a warning."""
     return any(d.severity is not Severity.WARNING for d in diagnostics)
 
 

@@ -213,7 +213,25 @@ class Scalar:
 
 
 Expr = (
-    Col | Lit | Param | AsOf | Arg | LetRef | Func | Agg | DefCall | Arith | Neg | Compare | Logic | Not | IsNull | In | Between | Exists | Scalar
+    Col
+    | Lit
+    | Param
+    | AsOf
+    | Arg
+    | LetRef
+    | Func
+    | Agg
+    | DefCall
+    | Arith
+    | Neg
+    | Compare
+    | Logic
+    | Not
+    | IsNull
+    | In
+    | Between
+    | Exists
+    | Scalar
 )
 
 

@@ -25,6 +25,8 @@ SEVERITY_ALIASES = {**{v: k for k, v in SEVERITIES.items()}, **{k: k for k in SE
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a source: its type, whether the contract requires it, its label."""
+
     name: str
     type: Type
     required: bool = False
@@ -60,6 +62,8 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Township:
+    """One of the county's townships (乡镇/街道) from the reference list."""
+
     code: str
     name: str
     kind: str | None
@@ -165,8 +169,14 @@ def load_pack(root: str | Path) -> Pack:
         mark = exc.problem_mark
         span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
         raise DiagnosticError(
-            [Diagnostic("E600", "pack.yaml 不是有效的 YAML", f"pack.yaml is not valid YAML: "
-                        f"{exc.problem}", span)]
+            [
+                Diagnostic(
+                    "E600",
+                    "pack.yaml 不是有效的 YAML",
+                    f"pack.yaml is not valid YAML: {exc.problem}",
+                    span,
+                )
+            ]
         ) from None
 
     problems: list[Diagnostic] = []
@@ -175,8 +185,16 @@ def load_pack(root: str | Path) -> Pack:
         problems.append(Diagnostic(code, zh, en, _span(shown, node, key), (hint,) if hint else ()))
 
     if not isinstance(data, dict):
-        raise DiagnosticError([Diagnostic("E600", "pack.yaml 应为映射", "pack.yaml must be a "
-                                          "mapping", Span.point(shown, 1, 1))])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E600",
+                    "pack.yaml 应为映射",
+                    "pack.yaml must be a mapping",
+                    Span.point(shown, 1, 1),
+                )
+            ]
+        )
     for section in ("pack", "domains", "parameters", "sources"):
         if not isinstance(data.get(section), dict):
             problem("E601", f"pack.yaml 缺少 {section} 部分", f"pack.yaml lacks '{section}'", data)
@@ -186,39 +204,67 @@ def load_pack(root: str | Path) -> Pack:
     meta = data["pack"]
     version = str(meta.get("version", ""))
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
-        problem("E601", "pack.version 应为 主.次.修订 形式，如 1.2.0",
-                "pack.version must look like 1.2.0", meta, "version" if "version" in meta else None)
+        problem(
+            "E601",
+            "pack.version 应为 主.次.修订 形式，如 1.2.0",
+            "pack.version must look like 1.2.0",
+            meta,
+            "version" if "version" in meta else None,
+        )
 
     parameters: dict[str, Parameter] = {}
     for name, spec in data["parameters"].items():
         if not isinstance(spec, dict):
-            problem("E602", f"参数 {name} 的声明应为映射", f"parameter {name} must be a mapping",
-                    data["parameters"], name)
+            problem(
+                "E602",
+                f"参数 {name} 的声明应为映射",
+                f"parameter {name} must be a mapping",
+                data["parameters"],
+                name,
+            )
             continue
         try:
             type_ = parse_type_name(str(spec.get("type")))
         except ValueError:
-            problem("E602", f"参数 {name} 的类型「{spec.get('type')}」未知",
-                    f"parameter {name} has unknown type {spec.get('type')!r}", spec,
-                    "type" if "type" in spec else None,
-                    "类型可为 int、decimal、float、string、date、bool")
+            problem(
+                "E602",
+                f"参数 {name} 的类型「{spec.get('type')}」未知",
+                f"parameter {name} has unknown type {spec.get('type')!r}",
+                spec,
+                "type" if "type" in spec else None,
+                "类型可为 int、decimal、float、string、date、bool",
+            )
             continue
         if "description" not in spec or "default" not in spec:
-            problem("E602", f"参数 {name} 需要 default 和 description",
-                    f"parameter {name} needs a default and a description", data["parameters"],
-                    name)
+            problem(
+                "E602",
+                f"参数 {name} 需要 default 和 description",
+                f"parameter {name} needs a default and a description",
+                data["parameters"],
+                name,
+            )
             continue
         try:
             default = coerce_value(spec["default"], type_)
             minimum = coerce_value(spec["min"], type_) if "min" in spec else None
             maximum = coerce_value(spec["max"], type_) if "max" in spec else None
         except ValueError as exc:
-            problem("E602", f"参数 {name} 的取值不符合类型 {type_.value}：{exc}",
-                    f"parameter {name}: a value does not fit type {type_.value}", spec)
+            problem(
+                "E602",
+                f"参数 {name} 的取值不符合类型 {type_.value}：{exc}",
+                f"parameter {name}: a value does not fit type {type_.value}",
+                spec,
+            )
             continue
         parameters[str(name)] = Parameter(
-            str(name), type_, default, spec.get("unit"), str(spec["description"]),
-            minimum, maximum, _span(shown, data["parameters"], name),
+            str(name),
+            type_,
+            default,
+            spec.get("unit"),
+            str(spec["description"]),
+            minimum,
+            maximum,
+            _span(shown, data["parameters"], name),
         )
         _check_range(parameters[str(name)], default, problems, _span(shown, spec, "default"))
 
@@ -229,21 +275,33 @@ def load_pack(root: str | Path) -> Pack:
             try:
                 col_type = parse_type_name(str(col.get("type")))
             except ValueError:
-                problem("E603", f"{name}.{col_name} 的类型「{col.get('type')}」未知",
-                        f"{name}.{col_name} has unknown type {col.get('type')!r}", col)
+                problem(
+                    "E603",
+                    f"{name}.{col_name} 的类型「{col.get('type')}」未知",
+                    f"{name}.{col_name} has unknown type {col.get('type')!r}",
+                    col,
+                )
                 continue
             columns[str(col_name)] = Column(
                 str(col_name), col_type, bool(col.get("required", False)), col.get("label")
             )
         event_date = spec.get("event_date")
         if event_date is not None and event_date not in columns:
-            problem("E603", f"{name} 的 event_date「{event_date}」不是它的列",
-                    f"event_date {event_date!r} of {name} is not one of its columns", spec,
-                    "event_date")
+            problem(
+                "E603",
+                f"{name} 的 event_date「{event_date}」不是它的列",
+                f"event_date {event_date!r} of {name} is not one of its columns",
+                spec,
+                "event_date",
+            )
             event_date = None
         sources[str(name)] = Source(
-            str(name), str(spec.get("label", name)), str(spec.get("department", "")),
-            tuple(str(k) for k in spec.get("key", [])), event_date, columns,
+            str(name),
+            str(spec.get("label", name)),
+            str(spec.get("department", "")),
+            tuple(str(k) for k in spec.get("key", [])),
+            event_date,
+            columns,
             _span(shown, data["sources"], name),
         )
 
@@ -274,9 +332,13 @@ def _check_range(param: Parameter, value: Any, problems: list[Diagnostic], span:
 def range_problem(param: Parameter, value: Any) -> tuple[str, str] | None:
     """Chinese and English text saying why `value` is out of the parameter's range, if it is."""
     if param.minimum is not None and value < param.minimum:
-        return (f"参数 {param.name} 的值 {value} 小于下限 {param.minimum}",
-                f"{param.name} = {value} is below its minimum {param.minimum}")
+        return (
+            f"参数 {param.name} 的值 {value} 小于下限 {param.minimum}",
+            f"{param.name} = {value} is below its minimum {param.minimum}",
+        )
     if param.maximum is not None and value > param.maximum:
-        return (f"参数 {param.name} 的值 {value} 大于上限 {param.maximum}",
-                f"{param.name} = {value} is above its maximum {param.maximum}")
+        return (
+            f"参数 {param.name} 的值 {value} 大于上限 {param.maximum}",
+            f"{param.name} = {value} is above its maximum {param.maximum}",
+        )
     return None

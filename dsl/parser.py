@@ -26,9 +26,24 @@ GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 # Each maps one character to one character, so no column moves.
 FULL_WIDTH = str.maketrans(
     {
-        "，": ",", "（": "(", "）": ")", "：": ":", "＝": "=", "＜": "<", "＞": ">",
-        "！": "!", "＋": "+", "－": "-", "＊": "*", "／": "/", "＄": "$", "｛": "{",
-        "｝": "}", "．": ".", "　": " ", "＃": "#",
+        "，": ",",
+        "（": "(",
+        "）": ")",
+        "：": ":",
+        "＝": "=",
+        "＜": "<",
+        "＞": ">",
+        "！": "!",
+        "＋": "+",
+        "－": "-",
+        "＊": "*",
+        "／": "/",
+        "＄": "$",
+        "｛": "{",
+        "｝": "}",
+        "．": ".",
+        "　": " ",
+        "＃": "#",
         **{chr(0xFF10 + d): str(d) for d in range(10)},
     }
 )
@@ -416,7 +431,9 @@ class _AstBuilder(Transformer):
     def source(self, tree: Tree) -> ast.SourceRef:
         name, alias = tree.children
         return ast.SourceRef(
-            self.span(tree), str(name), str(alias) if alias is not None else str(name),
+            self.span(tree),
+            str(name),
+            str(alias) if alias is not None else str(name),
             self.span(name),
         )
 
@@ -495,8 +512,11 @@ class _AstBuilder(Transformer):
                             "E105",
                             "消息模板中的「{」没有对应的「}」",
                             "a '{' in the message has no closing '}'",
-                            Span.point(self.file, token.line + self.line_shift,
-                                       self._col(token.line, hole_column - 1)),
+                            Span.point(
+                                self.file,
+                                token.line + self.line_shift,
+                                self._col(token.line, hole_column - 1),
+                            ),
                             ("要在消息中写花括号本身，请写成 {{ 或 }}",),
                         )
                     )
@@ -581,10 +601,17 @@ class _AstBuilder(Transformer):
     def model(self, tree: Tree) -> ast.Model:
         name = tree.children[1]
         title = tree.children[2]
-        clauses = tuple(c for c in tree.children[3:] if isinstance(c, ast.Clause))
+        clauses = tuple(
+            ast.Clause(c.span, "join", c) if isinstance(c, ast.Join) else c
+            for c in tree.children[3:]
+            if isinstance(c, ast.Clause | ast.Join)
+        )
         return ast.Model(
-            self.span(tree), str(name), self.span(name),
-            _unquote(str(title)) if title is not None else None, clauses,
+            self.span(tree),
+            str(name),
+            self.span(name),
+            _unquote(str(title)) if title is not None else None,
+            clauses,
         )
 
     def param(self, tree: Tree) -> ast.Param:
@@ -600,8 +627,12 @@ class _AstBuilder(Transformer):
         )
         body = children[-1]
         return ast.Define(
-            self.span(tree), str(name), self.span(name),
-            _unquote(str(title_token)) if title_token else None, params, body,
+            self.span(tree),
+            str(name),
+            self.span(name),
+            _unquote(str(title_token)) if title_token else None,
+            params,
+            body,
         )
 
     def select_item(self, tree: Tree) -> ast.SelectItem:
@@ -622,8 +653,11 @@ class _AstBuilder(Transformer):
         name, title = children[1], children[2]
         branches = tuple(c for c in children if isinstance(c, ast.Branch))
         return ast.Relation(
-            self.span(tree), str(name), self.span(name),
-            _unquote(str(title)) if title is not None else None, branches,
+            self.span(tree),
+            str(name),
+            self.span(name),
+            _unquote(str(title)) if title is not None else None,
+            branches,
         )
 
 

@@ -20,7 +20,7 @@ FRIENDLY_ERRORS: dict[str, tuple[str, str, str, str, str]] = {
         "E111",
         "相等比较只写一个等号「=」",
         "equality is written with a single '='",
-        "把 == 改为 =，例如 p.status = \"终止\"",
+        '把 == 改为 =，例如 p.status = "终止"',
         "model M { where p.a == 1 }",
     ),
     "missing_alias_dot": (
@@ -123,19 +123,22 @@ def describe_expected(terminals: list[str]) -> tuple[str, str]:
             zh.append(z)
             en.append(e)
     if len(zh) > 8:
-        zh, en = zh[:8] + ["…"], en[:8] + ["…"]
+        zh, en = [*zh[:8], "…"], [*en[:8], "…"]
     return "、".join(zh) or "（无）", ", ".join(en) or "(nothing)"
 
 
 _CHARACTER_HINTS: dict[str, tuple[str, str]] = {
     "、": ("顿号「、」不能分隔各项，请用半角逗号「,」", "use ',' to separate items"),
-    "。": ("句号「。」不能出现在规则中，写在引号内的消息里则可以", "a full stop belongs inside a string"),
+    "。": (
+        "句号「。」不能出现在规则中，写在引号内的消息里则可以",
+        "a full stop belongs inside a string",
+    ),
     "；": ("规则中不需要分号", "rules need no semicolons"),
     ";": ("规则中不需要分号", "rules need no semicolons"),
     "【": ("请用半角括号「(」「)」", "use ASCII brackets"),
     "】": ("请用半角括号「(」「)」", "use ASCII brackets"),
-    "‘": ("字符串请用双引号「\"」括起", "quote strings with '\"'"),
-    "’": ("字符串请用双引号「\"」括起", "quote strings with '\"'"),
+    "‘": ('字符串请用双引号「"」括起', "quote strings with '\"'"),
+    "’": ('字符串请用双引号「"」括起', "quote strings with '\"'"),
     '"': ("字符串缺少结尾的引号（字符串不能跨行）", "the string has no closing quote on its line"),
     "'": ("字符串缺少结尾的引号（字符串不能跨行）", "the string has no closing quote on its line"),
     "&": ("逻辑运算写作 and、or", "write 'and' / 'or'"),

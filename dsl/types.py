@@ -39,8 +39,15 @@ NUMERIC = frozenset({Type.INT, Type.DECIMAL, Type.FLOAT})
 TEMPORAL = frozenset({Type.DATE, Type.TIMESTAMP})
 ORDERED = NUMERIC | TEMPORAL | {Type.STRING}
 
-_ALIASES = {"integer": "int", "text": "string", "str": "string", "boolean": "bool",
-            "double": "float", "number": "decimal", "datetime": "timestamp"}
+_ALIASES = {
+    "integer": "int",
+    "text": "string",
+    "str": "string",
+    "boolean": "bool",
+    "double": "float",
+    "number": "decimal",
+    "datetime": "timestamp",
+}
 
 
 def parse_type_name(text: str) -> Type:

@@ -72,6 +72,7 @@ def load_pack(policies: str | Path | None = None) -> ir.CheckedPack:
 
 
 def deployment_for(pack: ir.CheckedPack, path: str | Path | None) -> Deployment:
+    """The deployment file at `path` checked against `pack` (defaults when `path` is None)."""
     return load_deployment(path, pack.pack)
 
 
@@ -133,8 +134,7 @@ def run(
     connection = connect(url, must_exist=True)
     try:
         models = select_models(pack, select)
-        return run_models(pack, connection, as_of, models, deployment.parameters,
-                          deployment.tables)
+        return run_models(pack, connection, as_of, models, deployment.parameters, deployment.tables)
     finally:
         connection.close()
 
@@ -154,7 +154,9 @@ def write_parquet(table: pa.Table, path: str | Path) -> None:
 
 
 def explain(
-    pack: ir.CheckedPack, model_id: str, dialect: str = "duckdb",
+    pack: ir.CheckedPack,
+    model_id: str,
+    dialect: str = "duckdb",
     deployment: Deployment | None = None,
 ) -> dict[str, Any]:
     """What a model reads, which parameters it uses with their values, and its SQL."""
@@ -163,22 +165,43 @@ def explain(
     if model is None:
         from dsl.checker import _suggest
 
-        raise DiagnosticError([Diagnostic("E215", f"没有编号为 {model_id} 的模型",
-                                          f"no model {model_id}", None,
-                                          _suggest(model_id, pack.models))])
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E215",
+                    f"没有编号为 {model_id} 的模型",
+                    f"no model {model_id}",
+                    None,
+                    _suggest(model_id, pack.models),
+                )
+            ]
+        )
     compiled = compile_pack(pack, dialect, [model_id], None, deployment)[0]
     parameters = []
     for name in sorted(model.parameters):
         param = pack.pack.parameters[name]
         value = deployment.parameters.get(name, param.default)
-        parameters.append({"name": name, "value": str(value), "default": str(param.default),
-                           "unit": param.unit, "description": param.description})
+        parameters.append(
+            {
+                "name": name,
+                "value": str(value),
+                "default": str(param.default),
+                "unit": param.unit,
+                "description": param.description,
+            }
+        )
     sources = []
     for name in sorted(model.sources):
         source = pack.pack.sources[name]
-        sources.append({"name": name, "label": source.label, "department": source.department,
-                        "event_date": source.event_date,
-                        "table": deployment.tables.get(name, name)})
+        sources.append(
+            {
+                "name": name,
+                "label": source.label,
+                "department": source.department,
+                "event_date": source.event_date,
+                "table": deployment.tables.get(name, name),
+            }
+        )
     return {
         "id": model.id,
         "title": model.title,

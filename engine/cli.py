@@ -23,19 +23,29 @@ from engine.compile import DIALECTS
 from engine.exit_codes import ExitCode
 
 FORMAT = click.option(
-    "--format", "output_format", type=click.Choice(["human", "json"]), default="human",
-    show_default=True, help="human: for people; json: for machines",
+    "--format",
+    "output_format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="human: for people; json: for machines",
 )
 POLICIES = click.option(
-    "--policies", type=click.Path(path_type=Path), default=None,
+    "--policies",
+    type=click.Path(path_type=Path),
+    default=None,
     help=f"the policy pack directory (default: ${api.POLICIES_ENV} or ./policies)",
 )
 DEPLOYMENT = click.option(
-    "--deployment", type=click.Path(path_type=Path), default=None,
+    "--deployment",
+    type=click.Path(path_type=Path),
+    default=None,
     help="a deployment YAML: warehouse URL, table mapping, parameter overrides",
 )
 SELECT = click.option(
-    "--select", "select", multiple=True,
+    "--select",
+    "select",
+    multiple=True,
     help="only these models, domains or severities (ENG01, ENG, 工程管理, red); repeatable",
 )
 
@@ -86,11 +96,22 @@ def check(policies: Path | None, output_format: str, no_examples: bool) -> None:
     models = len(report.pack.models) if report.pack else 0
     passed = sum(1 for e in report.examples if e.passed)
     if output_format == "json":
-        click.echo(json.dumps({"ok": report.ok, "models": models, "examples": len(report.examples),
-                               "examples_passed": passed}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "models": models,
+                    "examples": len(report.examples),
+                    "examples_passed": passed,
+                },
+                ensure_ascii=False,
+            )
+        )
     elif report.ok:
-        click.echo(f"✓ {models} 个模型检查通过，{passed}/{len(report.examples)} 个示例通过 "
-                   f"/ {models} models checked, {passed} examples passed")
+        click.echo(
+            f"✓ {models} 个模型检查通过，{passed}/{len(report.examples)} 个示例通过 "
+            f"/ {models} models checked, {passed} examples passed"
+        )
     else:
         errors = sum(1 for d in report.diagnostics if d.severity.value != "warning")
         click.echo(f"✗ 发现 {errors} 个问题 / {errors} problems found", err=True)
@@ -103,12 +124,20 @@ def check(policies: Path | None, output_format: str, no_examples: bool) -> None:
 @DEPLOYMENT
 @SELECT
 @click.option("--dialect", type=click.Choice(DIALECTS), default="duckdb", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="write DIR/MODEL.sql per model instead of printing")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="write DIR/MODEL.sql per model instead of printing",
+)
 @click.option("--as-of", "as_of", default=None, help="fix the day (default: a :as_of placeholder)")
 def compile_command(
-    policies: Path | None, deployment: Path | None, select: tuple[str, ...], dialect: str,
-    out: Path | None, as_of: str | None,
+    policies: Path | None,
+    deployment: Path | None,
+    select: tuple[str, ...],
+    dialect: str,
+    out: Path | None,
+    as_of: str | None,
 ) -> None:
     """Print (or write) the SQL of every model for one warehouse dialect."""
     pack = api.load_pack(policies)
@@ -131,11 +160,20 @@ def compile_command(
 @FORMAT
 @click.option("--as-of", "as_of", required=True, help="the day to evaluate for, YYYY-MM-DD")
 @click.option("--warehouse", default=None, help="duckdb:///PATH (default), …")
-@click.option("--output", type=click.Path(path_type=Path), default=None,
-              help="write this run's warnings to FILE.parquet")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="write this run's warnings to FILE.parquet",
+)
 def run(
-    policies: Path | None, deployment: Path | None, select: tuple[str, ...], output_format: str,
-    as_of: str, warehouse: str | None, output: Path | None,
+    policies: Path | None,
+    deployment: Path | None,
+    select: tuple[str, ...],
+    output_format: str,
+    as_of: str,
+    warehouse: str | None,
+    output: Path | None,
 ) -> None:
     """Evaluate every model as of a day and write the warnings it raises."""
     day = _parse_date(as_of)
@@ -155,11 +193,16 @@ def run(
     if output_format == "json":
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
-        click.echo(f"as of {day}: {summary['warnings']} 条预警 warnings from "
-                   f"{summary['models_run']} models" + (f" → {output}" if output else ""))
+        click.echo(
+            f"as of {day}: {summary['warnings']} 条预警 warnings from "
+            f"{summary['models_run']} models" + (f" → {output}" if output else "")
+        )
         for model_id, missing in summary["skipped"].items():
-            click.echo(f"  跳过 skipped {model_id}: 数据仓库中缺少来源 missing sources "
-                       f"{', '.join(missing)}", err=True)
+            click.echo(
+                f"  跳过 skipped {model_id}: 数据仓库中缺少来源 missing sources "
+                f"{', '.join(missing)}",
+                err=True,
+            )
         for model_id, error in summary["failed"].items():
             click.echo(f"  失败 failed {model_id}: {error}", err=True)
     if result.failed:
@@ -173,7 +216,10 @@ def run(
 @click.argument("model_id")
 @click.option("--dialect", type=click.Choice(DIALECTS), default="duckdb", show_default=True)
 def explain(
-    policies: Path | None, deployment: Path | None, output_format: str, model_id: str,
+    policies: Path | None,
+    deployment: Path | None,
+    output_format: str,
+    model_id: str,
     dialect: str,
 ) -> None:
     """Show a model's parameters, the sources it reads, and its SQL."""
@@ -235,13 +281,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("已中断 interrupted", err=True)
         return ExitCode.INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes a message
+    except Exception as exc:
         click.echo(f"内部错误 internal error: {type(exc).__name__}: {exc}", err=True)
         if debug:
             traceback.print_exc()
         else:
-            click.echo("请用 --debug 重新运行并报告此问题 / rerun with --debug and report it",
-                       err=True)
+            click.echo(
+                "请用 --debug 重新运行并报告此问题 / rerun with --debug and report it", err=True
+            )
         return ExitCode.INTERNAL
     return ExitCode.OK
 

@@ -243,9 +243,7 @@ class _Compiler:
             selects = []
             for query, items in relation.branches:
                 with self.query(query) as select:
-                    selects.append(
-                        select.select(*(exp.alias_(self.value(e), n) for n, e in items))
-                    )
+                    selects.append(select.select(*(exp.alias_(self.value(e), n) for n, e in items)))
         finally:
             self.frames = saved
         union = selects[0]
@@ -349,8 +347,9 @@ class _Compiler:
 
         self.group_map = {g: grouped_col(f"group_{i + 1}") for i, g in enumerate(model.group_by)}
         for agg, names, row_number in plan:
-            self.agg_map[agg] = self._aggregate(agg, [grouped_col(n) for n in names], row_number,
-                                                rows_alias)
+            self.agg_map[agg] = self._aggregate(
+                agg, [grouped_col(n) for n in names], row_number, rows_alias
+            )
         outer = (
             exp.select(*self.outputs())
             .from_(exp.alias_(exp.Subquery(this=inner), rows_alias, table=True))
@@ -448,8 +447,9 @@ class _Compiler:
 
     def _defcall(self, e: ir.DefCall) -> exp.Expression:
         define = self.pack.defines[e.name]
-        frame = {name: self.value(arg) for (name, _), arg in zip(define.params, e.args,
-                                                                 strict=True)}
+        frame = {
+            name: self.value(arg) for (name, _), arg in zip(define.params, e.args, strict=True)
+        }
         self.arg_frames.append(frame)
         try:
             return _paren(self.value(define.body))
@@ -510,8 +510,9 @@ class _Compiler:
         return result
 
     def _between(self, e: ir.Between) -> exp.Expression:
-        return exp.Between(this=self.value(e.operand), low=self.value(e.low),
-                           high=self.value(e.high))
+        return exp.Between(
+            this=self.value(e.operand), low=self.value(e.low), high=self.value(e.high)
+        )
 
     def _exists(self, e: ir.Exists) -> exp.Expression:
         with self.query(e.query) as select:

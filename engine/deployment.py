@@ -26,6 +26,8 @@ DEFAULT_WAREHOUSE = "duckdb:///oversight.duckdb"
 
 @dataclass(frozen=True)
 class Deployment:
+    """What one county sets: its warehouse, its table names, its parameter values."""
+
     warehouse: str | None = None
     tables: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -48,21 +50,34 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
     try:
         data = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise DiagnosticError([Diagnostic("E620", f"找不到部署文件 {shown}",
-                                          f"no deployment file at {shown}")]) from None
+        raise DiagnosticError(
+            [Diagnostic("E620", f"找不到部署文件 {shown}", f"no deployment file at {shown}")]
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
-        raise DiagnosticError([Diagnostic("E620", "部署文件不是有效的 YAML",
-                                          f"the deployment file is not valid YAML: {exc.problem}",
-                                          span)]) from None
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E620",
+                    "部署文件不是有效的 YAML",
+                    f"the deployment file is not valid YAML: {exc.problem}",
+                    span,
+                )
+            ]
+        ) from None
     problems: list[Diagnostic] = []
     tables: dict[str, str] = {}
     for logical, physical in (data.get("tables") or {}).items():
         if logical not in pack.sources:
-            problems.append(Diagnostic("E621", f"部署文件映射了未知来源 {logical}",
-                                       f"the deployment maps unknown source {logical}",
-                                       _span(shown, data["tables"], logical)))
+            problems.append(
+                Diagnostic(
+                    "E621",
+                    f"部署文件映射了未知来源 {logical}",
+                    f"the deployment maps unknown source {logical}",
+                    _span(shown, data["tables"], logical),
+                )
+            )
         else:
             tables[str(logical)] = str(physical)
     parameters: dict[str, Any] = {}
@@ -70,14 +85,26 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
         param = pack.parameters.get(name)
         span = _span(shown, data["parameters"], name)
         if param is None:
-            problems.append(Diagnostic("E622", f"部署文件覆盖了未知参数 {name}",
-                                       f"the deployment overrides unknown parameter {name}", span))
+            problems.append(
+                Diagnostic(
+                    "E622",
+                    f"部署文件覆盖了未知参数 {name}",
+                    f"the deployment overrides unknown parameter {name}",
+                    span,
+                )
+            )
             continue
         try:
             parameters[str(name)] = coerce_value(value, param.type)
         except ValueError as exc:
-            problems.append(Diagnostic("E623", f"参数 {name} 的值不符合类型 {param.type.value}：{exc}",
-                                       f"{name} must be a {param.type.value}", span))
+            problems.append(
+                Diagnostic(
+                    "E623",
+                    f"参数 {name} 的值不符合类型 {param.type.value}：{exc}",
+                    f"{name} must be a {param.type.value}",
+                    span,
+                )
+            )
             continue
         out_of_range = range_problem(param, parameters[str(name)])
         if out_of_range:

@@ -20,13 +20,17 @@ from engine.schema import source_schema
 
 @dataclass(frozen=True)
 class ExampleOutcome:
+    """One example's verdict, with the diagnostics that explain a failure."""
+
     model_id: str
     title: str
     passed: bool
     problems: tuple[Diagnostic, ...] = ()
 
 
-def run_examples(pack: ir.CheckedPack, models: list[ir.Model] | None = None) -> list[ExampleOutcome]:
+def run_examples(
+    pack: ir.CheckedPack, models: list[ir.Model] | None = None
+) -> list[ExampleOutcome]:
     """Every example of `models` (default all), each on fresh empty sources."""
     models = sorted(pack.models.values(), key=lambda m: m.id) if models is None else models
     warehouse = DuckDBWarehouse("duckdb:///:memory:")
@@ -62,13 +66,18 @@ def _run_one(
     except _Rollback as done:
         result = done.result
     except (DiagnosticError, pa.ArrowException) as exc:
-        problem = Diagnostic("E513", f"{with_example}无法运行：{exc}",
-                             f"example {example.title!r} could not run: {exc}", example.span)
+        problem = Diagnostic(
+            "E513",
+            f"{with_example}无法运行：{exc}",
+            f"example {example.title!r} could not run: {exc}",
+            example.span,
+        )
         return ExampleOutcome(model.id, example.title, False, (problem,))
     if result.failed:
         error = result.failed[0].error or ""
-        problem = Diagnostic("E513", f"{with_example}运行失败", f"example failed to run: {error}",
-                             example.span)
+        problem = Diagnostic(
+            "E513", f"{with_example}运行失败", f"example failed to run: {error}", example.span
+        )
         return ExampleOutcome(model.id, example.title, False, (problem,))
 
     got = {row["warning_key"]: row for row in result.warnings.to_pylist()}
@@ -85,9 +94,14 @@ def _run_one(
         if extra:
             hints.append("多出 unexpected: " + "、".join(extra))
         problems.append(
-            Diagnostic("E510", f"{with_example}期望 {said_zh}，实际得到 {got_zh}",
-                       f"example {example.title!r} expected {sorted(expected) or 'none'}, "
-                       f"got {sorted(got) or 'none'}", example.span, tuple(hints))
+            Diagnostic(
+                "E510",
+                f"{with_example}期望 {said_zh}，实际得到 {got_zh}",
+                f"example {example.title!r} expected {sorted(expected) or 'none'}, "
+                f"got {sorted(got) or 'none'}",
+                example.span,
+                tuple(hints),
+            )
         )
     for key, expectation in expected.items():
         row = got.get(key)
@@ -95,17 +109,23 @@ def _run_one(
             continue
         if expectation.township is not None and row["township"] != expectation.township:
             problems.append(
-                Diagnostic("E511", f"{with_example}预警 {key} 应派给 {expectation.township}，"
-                           f"实际为 {row['township']}",
-                           f"warning {key} is routed to {row['township']}, "
-                           f"not {expectation.township}", expectation.span)
+                Diagnostic(
+                    "E511",
+                    f"{with_example}预警 {key} 应派给 {expectation.township}，"
+                    f"实际为 {row['township']}",
+                    f"warning {key} is routed to {row['township']}, not {expectation.township}",
+                    expectation.span,
+                )
             )
         if expectation.message is not None and row["message"] != expectation.message:
             problems.append(
-                Diagnostic("E512", f"{with_example}预警 {key} 的消息与期望不同",
-                           f"the message of warning {key} differs from the expected one",
-                           expectation.span,
-                           (f"实际 got: {row['message']}", f"期望 expected: {expectation.message}"))
+                Diagnostic(
+                    "E512",
+                    f"{with_example}预警 {key} 的消息与期望不同",
+                    f"the message of warning {key} differs from the expected one",
+                    expectation.span,
+                    (f"实际 got: {row['message']}", f"期望 expected: {expectation.message}"),
+                )
             )
     return ExampleOutcome(model.id, example.title, not problems, tuple(problems))
 

@@ -180,8 +180,10 @@ def _extreme(op: type[exp.Binary]) -> Builder:
     # LEAST/GREATEST disagree on nulls (PostgreSQL skips them, most others return null);
     # the language says null when any argument is null, so spell it out.
     def pick(a: exp.Expression, c: exp.Expression) -> exp.Expression:
-        any_null = exp.or_(exp.Is(this=a.copy(), expression=exp.null()),
-                           exp.Is(this=c.copy(), expression=exp.null()))
+        any_null = exp.or_(
+            exp.Is(this=a.copy(), expression=exp.null()),
+            exp.Is(this=c.copy(), expression=exp.null()),
+        )
         return exp.Case(
             ifs=[
                 exp.If(this=any_null, true=exp.null()),
@@ -240,9 +242,7 @@ def _round_postgres(args: list[exp.Expression], b: Builders) -> exp.Expression:
 
 
 FUNCTIONS: dict[str, Meaning] = {
-    "add_months": Meaning(
-        _add_months, {"sqlite": _add_months_sqlite, "hive": _add_months_hive}
-    ),
+    "add_months": Meaning(_add_months, {"sqlite": _add_months_sqlite, "hive": _add_months_hive}),
     "add_days": Meaning(_add_days, {"sqlite": _add_days_sqlite}),
     "days_between": Meaning(_days_between, {"postgres": _days_between_postgres}),
     "workdays": Meaning(_workdays),
@@ -303,4 +303,5 @@ def sum_of(value: exp.Expression) -> exp.Expression:
 
 
 def average_of(value: exp.Expression) -> exp.Expression:
+    """AVG in floating point (integer averages truncate on some engines)."""
     return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))

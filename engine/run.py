@@ -38,6 +38,8 @@ class ModelOutcome:
 
 @dataclass
 class RunResult:
+    """All warnings of one run, and how each model went."""
+
     as_of: date
     warnings: pa.Table
     outcomes: list[ModelOutcome] = field(default_factory=list)
@@ -62,9 +64,13 @@ def select_models(
     wanted = [s.strip() for s in selectors if s.strip()]
     for model in sorted(pack.models.values(), key=lambda m: m.id):
         named = model.id in wanted
-        if wanted and not named and not any(
-            s in (model.domain, pack.pack.domains.get(model.domain), model.severity)
-            for s in wanted
+        if (
+            wanted
+            and not named
+            and not any(
+                s in (model.domain, pack.pack.domains.get(model.domain), model.severity)
+                for s in wanted
+            )
         ):
             continue
         if model.status != "active" and not (named or include_inactive):
@@ -96,7 +102,9 @@ def run_models(
             if not present[source]:
                 missing.append(source)
         if missing:
-            result.outcomes.append(ModelOutcome(model.id, "skipped", missing_sources=tuple(missing)))
+            result.outcomes.append(
+                ModelOutcome(model.id, "skipped", missing_sources=tuple(missing))
+            )
             continue
         started = time.perf_counter()
         try:
@@ -104,13 +112,22 @@ def run_models(
             rows = warehouse.query(compiled.sql())
             warnings, dropped = to_warnings(compiled, rows, pack.pack, as_of)
         except (WarehouseError, DiagnosticError) as exc:
-            result.outcomes.append(ModelOutcome(model.id, "failed", error=str(exc),
-                                                seconds=time.perf_counter() - started))
+            result.outcomes.append(
+                ModelOutcome(
+                    model.id, "failed", error=str(exc), seconds=time.perf_counter() - started
+                )
+            )
             continue
         parts.append(warnings)
         result.outcomes.append(
-            ModelOutcome(model.id, "ran", warnings.num_rows, rows.num_rows, dropped,
-                         time.perf_counter() - started)
+            ModelOutcome(
+                model.id,
+                "ran",
+                warnings.num_rows,
+                rows.num_rows,
+                dropped,
+                time.perf_counter() - started,
+            )
         )
     if parts:
         result.warnings = pa.concat_tables(parts)

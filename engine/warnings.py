@@ -104,7 +104,6 @@ def to_warnings(
     was missing (a warning without a key could never be disposed of).
     """
     model = compiled.model
-    holes = [p for p in model.message if isinstance(p, ir.Hole)]
     key_types = [k.type for k in model.key]
     columns = {name: rows.column(name).to_pylist() for name in rows.column_names}
     best: dict[str, tuple[str, str, str]] = {}
@@ -114,8 +113,9 @@ def to_warnings(
         if any(v is None for v in key_values):
             dropped += 1
             continue
-        key = KEY_SEPARATOR.join(write_value(v, t) for v, t in zip(key_values, key_types,
-                                                                    strict=True))
+        key = KEY_SEPARATOR.join(
+            write_value(v, t) for v, t in zip(key_values, key_types, strict=True)
+        )
         hole_values = [columns[c][i] for c in compiled.hole_columns]
         text: list[str] = []
         evidence: dict[str, Any] = {}
@@ -131,8 +131,11 @@ def to_warnings(
                 text.append(write_value(value, part.expr.type))
             evidence[part.text] = _evidence_value(value, part.expr.type)
         township = normalise(columns["township"][i], Type.STRING)
-        candidate = (township or "", "".join(text),
-                     json.dumps(evidence, ensure_ascii=False, sort_keys=True))
+        candidate = (
+            township or "",
+            "".join(text),
+            json.dumps(evidence, ensure_ascii=False, sort_keys=True),
+        )
         if key not in best or candidate < best[key]:
             best[key] = candidate
     keys = sorted(best)
