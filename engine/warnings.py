@@ -15,7 +15,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from dsl import ir
 from dsl.pack import Pack
 from dsl.types import Type
 from engine.compile import CompiledModel
