@@ -56,14 +56,15 @@ class DuckDBWarehouse:
             raise WarehouseError("查询执行失败", str(exc)) from None
 
     def has_table(self, name: str) -> bool:
+        # An unqualified name means the current schema, as it would in a query.
         table = exp.to_table(name)
+        schema = exp.Literal.string(table.db) if table.db else exp.Anonymous(this="current_schema")
         sql = (
             exp.select(exp.Count(this=exp.Star()))
             .from_("information_schema.tables")
             .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
+            .where(exp.column("table_schema").eq(schema))
         )
-        if table.db:
-            sql = sql.where(exp.column("table_schema").eq(exp.Literal.string(table.db)))
         return bool(self.connection.sql(sql.sql("duckdb")).fetchall()[0][0])
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:

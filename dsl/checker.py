@@ -107,9 +107,24 @@ def _shown_path(path: Path) -> str:
 
 
 def _suggest(name: str, candidates: list[str] | set[str] | dict[str, Any]) -> tuple[str, ...]:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    if close:
-        return (f"是否要写 {close[0]}？ / did you mean {close[0]}?",)
+    """A "did you mean …?" hint for the closest candidate, if one is close enough.
+
+    Similarity of the whole name, with a bonus for a shared beginning: people
+    misremember how a name ends (tender_limit for tender_threshold) more often
+    than how it starts.
+    """
+
+    def score(candidate: str) -> float:
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(name, candidate, strict=False)) if a != b),
+            min(len(name), len(candidate)),
+        )
+        ratio = difflib.SequenceMatcher(None, name, candidate).ratio()
+        return ratio + 0.4 * shared / max(len(name), 1)
+
+    best = max(candidates, key=score, default=None)
+    if best is not None and score(best) >= 0.6:
+        return (f"是否要写 {best}？ / did you mean {best}?",)
     return ()
 
 

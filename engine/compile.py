@@ -170,7 +170,8 @@ class _Compiler:
 
     def as_of(self) -> exp.Expression:
         if self.target.as_of is None:
-            placeholder = exp.Placeholder(this="as_of")
+            # ClickHouse placeholders carry their type: {as_of: Date}.
+            placeholder = exp.Placeholder(this="as_of", kind=exp.DataType.build("date"))
             return placeholder if self.dialect == "sqlite" else exp.cast(placeholder, "date")
         return fn.date_literal(self.target.as_of.isoformat(), self.dialect)
 
