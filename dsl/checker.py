@@ -12,7 +12,7 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -631,7 +631,7 @@ class Checker:
             if value is not None:
                 self.grouping(value, groups, top, scope)
             return
-        for child in _children(expr):
+        for child in ir.children(expr):
             self.grouping(child, groups, top, scope)
 
     # ---- queries
@@ -1214,34 +1214,13 @@ class Checker:
 _BAD = object()
 
 
-def _children(value: Any) -> list[ir.Expr]:
-    """The direct sub-expressions of an IR node, those of its subqueries included."""
-    out: list[ir.Expr] = []
-
-    def collect(item: Any) -> None:
-        if isinstance(item, ir.Query):
-            out.extend(src.on for src in item.sources if src.on is not None)
-            if item.where is not None:
-                out.append(item.where)
-        elif isinstance(item, tuple):
-            for element in item:
-                collect(element)
-        elif is_dataclass(item) and not isinstance(item, ir.Binding | ir.From | Type):
-            out.append(item)
-
-    for f in fields(value):
-        if f.name not in ("span", "type", "binding"):
-            collect(getattr(value, f.name))
-    return out
-
-
 def _has_aggregate(expr: ir.Expr) -> bool:
     """Whether `expr` aggregates at its own level (aggregates inside subqueries don't count)."""
     if isinstance(expr, ir.Agg):
         return True
     if isinstance(expr, ir.Scalar | ir.Exists):
         return False
-    return any(_has_aggregate(child) for child in _children(expr))
+    return any(_has_aggregate(child) for child in ir.children(expr))
 
 
 def _strip_spans(data: Any) -> Any:

@@ -330,6 +330,27 @@ def walk(node: Any):
             yield from walk(item)
 
 
+def children(node: Any) -> list[Any]:
+    """The direct sub-expressions of an IR node (a subquery's conditions and select too)."""
+    out: list[Any] = []
+
+    def collect(item: Any) -> None:
+        if isinstance(item, Query):
+            out.extend(src.on for src in item.sources if src.on is not None)
+            if item.where is not None:
+                out.append(item.where)
+        elif isinstance(item, tuple):
+            for element in item:
+                collect(element)
+        elif is_dataclass(item) and not isinstance(item, Binding | From | Type):
+            out.append(item)
+
+    for f in fields(node):
+        if f.name not in ("span", "type", "binding"):
+            collect(getattr(node, f.name))
+    return out
+
+
 def to_json(node: Any) -> Any:
     """Plain JSON-able data for any IR node, for `oversight explain --ir` and debugging."""
     if is_dataclass(node) and not isinstance(node, type):

@@ -372,7 +372,7 @@ class _Compiler:
             return
         if isinstance(expr, ir.Scalar | ir.Exists):
             return
-        for child in _children(expr):
+        for child in ir.children(expr):
             yield from self._aggregates(child)
 
     def _aggregate(
@@ -546,22 +546,3 @@ def _never_null(e: ir.Expr) -> bool:
     if isinstance(e, ir.Agg) and e.name in ("count", "sum"):
         return True
     return False
-
-
-def _children(expr: Any) -> list[Any]:
-    """Direct sub-expressions of an IR expression (not into subqueries)."""
-    from dataclasses import fields, is_dataclass
-
-    out: list[Any] = []
-
-    def collect(item: Any) -> None:
-        if isinstance(item, tuple):
-            for element in item:
-                collect(element)
-        elif is_dataclass(item) and not isinstance(item, ir.Binding | ir.Query | ir.From):
-            out.append(item)
-
-    for f in fields(expr):
-        if f.name not in ("span", "type"):
-            collect(getattr(expr, f.name))
-    return out
