@@ -48,6 +48,10 @@ class Warehouse(Protocol):
         """Create table `name` from Arrow data (replacing it when asked) and fill it."""
         ...
 
+    def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
+        """Create table `name` from a Parquet file (or a glob of files)."""
+        ...
+
     def append(self, name: str, table: pa.Table) -> None:
         """Add rows to an existing table of the engine's own."""
         ...

@@ -72,6 +72,17 @@ class DuckDBWarehouse:
         create = exp.Create(this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace)
         self._with_arrow(table, create.sql("duckdb"))
 
+    def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
+        # DuckDB reads Parquet itself, in parallel, without going through Python.
+        rows = exp.select("*").from_(
+            exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))])
+        )
+        create = exp.Create(this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace)
+        try:
+            self.connection.execute(create.sql("duckdb"))
+        except duckdb.Error as exc:
+            raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
+
     def append(self, name: str, table: pa.Table) -> None:
         insert = exp.insert(exp.select("*").from_("__oversight_arrow"), exp.to_table(name))
         self._with_arrow(table, insert.sql("duckdb"))

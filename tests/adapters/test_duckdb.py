@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from adapters import WarehouseError, connect
@@ -35,6 +36,16 @@ def test_load_query_and_append_round_trip_arrow():
     assert result.schema.field("amount").type == pa.decimal128(18, 2)
     batches = list(warehouse.query_batches("SELECT * FROM t", batch_rows=1))
     assert sum(b.num_rows for b in batches) == 3
+
+
+def test_parquet_files_load_as_sources(tmp_path: Path):
+    path = tmp_path / "dr_project's file.parquet"
+    pq.write_table(pa.table({"project_id": ["P1", "P2"]}), path)
+    warehouse = DuckDBWarehouse("duckdb://")
+    warehouse.load_parquet("dr_project", str(path))
+    assert warehouse.query("SELECT count(*) AS n FROM dr_project").column("n")[0].as_py() == 2
+    with pytest.raises(WarehouseError):
+        warehouse.load_parquet("other", str(tmp_path / "missing.parquet"))
 
 
 def test_has_table_understands_schemas():
