@@ -413,6 +413,7 @@ class Checker:
             joins = tuple(c.value for c in clauses.get("join", []))
             query = self.query(ast.Query(from_ref.span, from_ref, joins, None), scope)
 
+        grouped = "group_by" in clauses
         for clause in clauses.get("let", []):
             let: ast.Let = clause.value
             if let.name in scope.lets:
@@ -426,10 +427,11 @@ class Checker:
                     f"let {let.name} 与来源别名同名",
                     f"let {let.name} has the name of an alias",
                 )
-            value = self.expr(let.expr, scope, Context(aggregates=True, clause="let"))
+            value = self.expr(
+                let.expr, scope, Context(aggregates=True, first_allowed=grouped, clause="let")
+            )
             scope.lets[let.name] = value
 
-        grouped = "group_by" in clauses
         where = None
         if "where" in clauses:
             where = self.condition(one("where"), scope, Context(clause="where"))
@@ -1191,8 +1193,10 @@ class Checker:
                 and not isinstance(value, datetime)
             ):
                 value = datetime(value.year, value.month, value.day)
-            if wanted in (Type.DECIMAL, Type.FLOAT):
+            if wanted is Type.DECIMAL:
                 value = Decimal(value)  # type: ignore[arg-type]
+            elif wanted is Type.FLOAT:
+                value = float(value)  # type: ignore[arg-type]
             return value
         hint = ""
         if kind is Type.STRING and wanted in (Type.DATE, Type.TIMESTAMP):
