@@ -601,10 +601,10 @@ class Checker:
         return STATUSES[text]
 
     def _no_aggregate_lets(self, expr: ir.Expr, scope: Scope, clause: str) -> None:
+        aggregating = ir.aggregate_lets(list(scope.lets.items()))
         for node in ir.walk(expr):
             if isinstance(node, ir.LetRef):
-                value = scope.find_let(node.name)
-                if value is not None and _has_aggregate(value):
+                if node.name in aggregating:
                     self.error(
                         "E305",
                         node.span,
@@ -1216,15 +1216,6 @@ class Checker:
 
 
 _BAD = object()
-
-
-def _has_aggregate(expr: ir.Expr) -> bool:
-    """Whether `expr` aggregates at its own level (aggregates inside subqueries don't count)."""
-    if isinstance(expr, ir.Agg):
-        return True
-    if isinstance(expr, ir.Scalar | ir.Exists):
-        return False
-    return any(_has_aggregate(child) for child in ir.children(expr))
 
 
 def _strip_spans(data: Any) -> Any:

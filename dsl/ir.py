@@ -351,6 +351,26 @@ def children(node: Any) -> list[Any]:
     return out
 
 
+def has_aggregate(expr: Any) -> bool:
+    """Whether `expr` aggregates at its own level (aggregates inside subqueries don't count)."""
+    if isinstance(expr, Agg):
+        return True
+    if isinstance(expr, Scalar | Exists):
+        return False
+    return any(has_aggregate(child) for child in children(expr))
+
+
+def aggregate_lets(lets: tuple[tuple[str, Any], ...] | list[tuple[str, Any]]) -> set[str]:
+    """The lets that aggregate, directly or through a let that does (lets in order)."""
+    found: set[str] = set()
+    for name, expr in lets:
+        if has_aggregate(expr) or any(
+            isinstance(n, LetRef) and n.name in found for n in walk(expr)
+        ):
+            found.add(name)
+    return found
+
+
 def to_json(node: Any) -> Any:
     """Plain JSON-able data for any IR node, for `oversight explain --ir` and debugging."""
     if is_dataclass(node) and not isinstance(node, type):

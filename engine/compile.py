@@ -144,6 +144,10 @@ class _Compiler:
         self.arg_frames: list[dict[str, exp.Expression]] = []
         self.group_map: dict[Any, exp.Expression] = {}
         self.agg_map: dict[ir.Agg, exp.Expression] = {}
+        # Once the model's rows are a derived table (see `rows`), its columns and lets are
+        # read from there: (binding uid, column) or let name -> column name, and the alias.
+        self.row_columns: dict[tuple[int, str] | str, str] = {}
+        self.rows_alias: str | None = None
         self.hole_count = 0
         self.builders = fn.Builders(self.dialect, self._calendar_count)
 
@@ -291,9 +295,76 @@ class _Compiler:
     def model_query(self) -> exp.Expression:
         model = self.model
         if model.group_by is None:
-            with self.query(model.query) as select:
+            with self.rows() as select:
                 return select.select(*self.outputs())
         return self.grouped_query()
+
+    @contextmanager
+    def rows(self) -> Iterator[exp.Select]:
+        """A SELECT over the model's rows, filtered by its `where` (no projections yet).
+
+        Without lets this is the query itself. With lets, each let is computed
+        once, as a column of a derived table (one level per step of lets that use
+        lets), instead of being repeated wherever it is used; the parts of
+        `where` that need no let filter the rows before any let is computed.
+        """
+        model = self.model
+        aggregating = ir.aggregate_lets(model.lets)
+        row_lets = tuple((n, e) for n, e in model.lets if n not in aggregating)
+        if not row_lets:
+            with self.query(model.query) as select:
+                yield select
+            return
+        conjuncts = _conjuncts(model.query.where)
+        early = [c for c in conjuncts if not _uses_lets(c)]
+        late = [c for c in conjuncts if _uses_lets(c)]
+        top = {src.binding.uid for src in model.query.sources}
+        uses: list[Any] = [e for _, e in model.lets] + late + self._model_outputs()
+        needed = sorted(
+            {
+                (n.binding.uid, n.binding.alias, n.column)
+                for n in ir.walk(uses)
+                if isinstance(n, ir.Col) and n.binding.uid in top
+            }
+        )
+        levels = _let_levels(row_lets)
+        first_rows = ir.Query(model.query.sources, _and_all(early))
+        alias = self.fresh_alias("model_rows")
+        with self.query(first_rows) as layer:
+            columns = []
+            for uid, binding_alias, column in needed:
+                name = f"{binding_alias}__{column}"
+                self.row_columns[(uid, column)] = name
+                table = self.alias_of(
+                    next(s.binding for s in model.query.sources if s.binding.uid == uid)
+                )
+                columns.append(exp.alias_(exp.column(column, table=table), name))
+            columns += [exp.alias_(self.value(e), n) for n, e in row_lets if levels[n] == 0]
+            layer = layer.select(*columns)
+        current = exp.alias_(exp.Subquery(this=layer), alias, table=True)
+        self.rows_alias = alias
+        self.row_columns.update({n: n for n, _ in row_lets if levels[n] == 0})
+        for level in range(1, max(levels.values()) + 1):
+            kept = [exp.column(name, table=alias) for name in self.row_columns.values()]
+            added = [exp.alias_(self.value(e), n) for n, e in row_lets if levels[n] == level]
+            alias = self.fresh_alias("model_rows")
+            layer = exp.select(*kept, *added).from_(current)
+            current = exp.alias_(exp.Subquery(this=layer), alias, table=True)
+            self.rows_alias = alias
+            self.row_columns.update({n: n for n, _ in row_lets if levels[n] == level})
+        select = exp.select().from_(current)
+        if late:
+            select = select.where(exp.and_(*(self.condition(c) for c in late)))
+        yield select
+
+    def _model_outputs(self) -> list[Any]:
+        model = self.model
+        found: list[Any] = [*model.key, model.township]
+        found += [p.expr for p in model.message if isinstance(p, ir.Hole)]
+        found += list(model.group_by or ())
+        if model.having is not None:
+            found.append(model.having)
+        return found
 
     def outputs(self) -> list[exp.Expression]:
         model = self.model
@@ -315,7 +386,7 @@ class _Compiler:
         aggregates = list(dict.fromkeys(a for e in outputs for a in self._aggregates(e)))
 
         rows_alias = self.fresh_alias("grouped_rows")
-        with self.query(model.query) as inner:
+        with self.rows() as inner:
             columns: list[exp.Expression] = []
             group_values = [self.value(g) for g in model.group_by]
             for i, value in enumerate(group_values):
@@ -345,6 +416,8 @@ class _Compiler:
 
         def grouped_col(name: str) -> exp.Column:
             return exp.column(name, table=rows_alias)
+
+        self.row_columns, self.rows_alias = {}, None  # from here on, only groups are in scope
 
         self.group_map = {g: grouped_col(f"group_{i + 1}") for i, g in enumerate(model.group_by)}
         for agg, names, row_number in plan:
@@ -416,6 +489,9 @@ class _Compiler:
         return method(expr)
 
     def _col(self, e: ir.Col) -> exp.Expression:
+        name = self.row_columns.get((e.binding.uid, e.column))
+        if name is not None:
+            return exp.column(name, table=self.rows_alias)
         return exp.column(e.column, table=self.alias_of(e.binding))
 
     def _lit(self, e: ir.Lit) -> exp.Expression:
@@ -431,6 +507,8 @@ class _Compiler:
         return self.arg_frames[-1][e.name].copy()
 
     def _letref(self, e: ir.LetRef) -> exp.Expression:
+        if e.name in self.row_columns:
+            return exp.column(self.row_columns[e.name], table=self.rows_alias)
         return self.value(self.lets[e.name])
 
     def _func(self, e: ir.Func) -> exp.Expression:
@@ -546,3 +624,30 @@ def _never_null(e: ir.Expr) -> bool:
     if isinstance(e, ir.Agg) and e.name in ("count", "sum"):
         return True
     return False
+
+
+def _conjuncts(expr: ir.Expr | None) -> list[ir.Expr]:
+    if expr is None:
+        return []
+    if isinstance(expr, ir.Logic) and expr.op == "and":
+        return [c for item in expr.items for c in _conjuncts(item)]
+    return [expr]
+
+
+def _and_all(items: list[ir.Expr]) -> ir.Expr | None:
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else ir.Logic("and", tuple(items))
+
+
+def _uses_lets(expr: Any) -> bool:
+    return any(isinstance(n, ir.LetRef) for n in ir.walk(expr))
+
+
+def _let_levels(lets: tuple[tuple[str, ir.Expr], ...]) -> dict[str, int]:
+    """How many lets deep each let is: 0 when it uses none, else one more than those it uses."""
+    levels: dict[str, int] = {}
+    for name, expr in lets:
+        used = [n.name for n in ir.walk(expr) if isinstance(n, ir.LetRef)]
+        levels[name] = 1 + max((levels[u] for u in used), default=-1)
+    return levels
