@@ -331,18 +331,21 @@ class _Compiler:
         first_rows = ir.Query(model.query.sources, _and_all(early))
         alias = self.fresh_alias("model_rows")
         with self.query(first_rows) as layer:
+            base: dict[tuple[int, str] | str, str] = {}
             columns = []
             for uid, binding_alias, column in needed:
                 name = f"{binding_alias}__{column}"
-                self.row_columns[(uid, column)] = name
+                base[(uid, column)] = name
                 table = self.alias_of(
                     next(s.binding for s in model.query.sources if s.binding.uid == uid)
                 )
                 columns.append(exp.alias_(exp.column(column, table=table), name))
+            # Lets of this first level read the sources themselves, not the columns above.
             columns += [exp.alias_(self.value(e), n) for n, e in row_lets if levels[n] == 0]
             layer = layer.select(*columns)
         current = exp.alias_(exp.Subquery(this=layer), alias, table=True)
         self.rows_alias = alias
+        self.row_columns = base
         self.row_columns.update({n: n for n, _ in row_lets if levels[n] == 0})
         for level in range(1, max(levels.values()) + 1):
             kept = [exp.column(name, table=alias) for name in self.row_columns.values()]
@@ -542,7 +545,7 @@ class _Compiler:
                 right = exp.Neg(this=_paren(right))
             return fn.FUNCTIONS["add_days"].build("add_days", [left, right], self.builders)
         if e.op == "/":
-            return fn.divide(_paren(left), right, self.dialect)
+            return fn.divide(_paren(left), right, self.builders)
         node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
         return exp.paren(node(this=_paren(left), expression=_paren(right)))
 

@@ -5,6 +5,21 @@ contract, and overrides for the warehouses whose defaults disagree. An
 override of `UNSUPPORTED` becomes a compile error naming the model and the
 construct, never a silently different query. Keep a comment with a link
 beside each override saying which default it corrects.
+
+tests/engine/test_function_semantics.py runs every meaning on DuckDB and
+SQLite against a Python reference, and pins the SQL text of the other
+warehouses. Decisions the contract leaves to us, taken here:
+
+- `round(x, n)` rounds halves away from zero, of `x` taken to 9 decimal
+  places first. Decimals and integers are therefore exact; a binary float
+  rounds as its decimal reading does (`round(1.005, 2)` is 1.01 even though
+  the double nearest 1.005 lies just below it). `n` must be a constant.
+- `blank(x)`: null, or nothing but spaces, tabs, line breaks, no-break
+  spaces (U+00A0) and ideographic spaces (U+3000, the full-width space of
+  Chinese input methods). `trim(x)` removes spaces (U+0020) only.
+- `upper`/`lower` are exact for ASCII letters (codes, ID numbers) and leave
+  Chinese unchanged; letters such as é follow the warehouse (SQLite without
+  ICU changes ASCII letters only).
 """
 
 from __future__ import annotations
@@ -51,40 +66,86 @@ class Meaning:
         return builder([a.copy() for a in args], b)
 
 
-def _date(e: exp.Expression) -> exp.Expression:
-    return exp.cast(e, exp.DataType.Type.DATE)
+def _date_type(dialect: str) -> exp.DataType.Type:
+    # ClickHouse's Date only holds 1970-01-01..2149-06-06, so a birth date or an old
+    # homestead registration would wrap; Date32 holds 1900..2299
+    # (https://clickhouse.com/docs/en/sql-reference/data-types/date32).
+    return exp.DataType.Type.DATE32 if dialect == "clickhouse" else exp.DataType.Type.DATE
+
+
+def _date(e: exp.Expression, dialect: str) -> exp.Expression:
+    return exp.cast(e, _date_type(dialect))
 
 
 def _paren(e: exp.Expression) -> exp.Expression:
     return e if isinstance(e, exp.Column | exp.Literal | exp.Paren) else exp.paren(e)
 
 
+def _constant_int(e: exp.Expression) -> int | None:
+    """The value of an integer constant (`6`, `-13`, `(6)`), or None for anything else."""
+    if isinstance(e, exp.Paren):
+        return _constant_int(e.this)
+    if isinstance(e, exp.Neg):
+        inner = _constant_int(e.this)
+        return None if inner is None else -inner
+    if isinstance(e, exp.Literal) and not e.is_string:
+        try:
+            return int(e.this)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_int(n: exp.Expression) -> exp.Expression:
+    """`n` as a 32-bit INT, for functions that refuse a BIGINT column (constants are INT)."""
+    if _constant_int(n) is not None:
+        return n
+    return exp.cast(n, exp.DataType.Type.INT)
+
+
 # ---- dates ----------------------------------------------------------------------
 
 
 def _add_months(args: list[exp.Expression], b: Builders) -> exp.Expression:
-    # Same day n months later, clamped to the month's end (DuckDB, PostgreSQL, Spark 3,
-    # Trino, BigQuery, MySQL, ClickHouse clamp). Some return a timestamp: cast back.
-    return _date(exp.DateAdd(this=args[0], expression=args[1], unit=exp.var("MONTH")))
+    # Same day n months later, clamped to the month's end, month ends NOT kept
+    # (2021-02-28 + 1 → 2021-03-28): DuckDB, PostgreSQL, Trino, BigQuery, MySQL, Doris,
+    # StarRocks and ClickHouse do this with their interval addition, Spark 3 with ADD_MONTHS
+    # (Spark 2 kept month ends), Snowflake with DATEADD (its ADD_MONTHS keeps month ends;
+    # sqlglot writes DATEADD, https://docs.snowflake.com/en/sql-reference/functions/add_months).
+    # Some give a timestamp: cast back.
+    d, n = args
+    return _date(exp.DateAdd(this=d, expression=n, unit=exp.var("MONTH")), b.dialect)
+
+
+def _add_months_spark(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Spark 3's ADD_MONTHS no longer keeps month ends (https://spark.apache.org/docs/latest/
+    # sql-migration-guide.html, "add_months"), but takes only an INT month count: a BIGINT
+    # column is an analysis error (https://spark.apache.org/docs/latest/api/sql/#add_months).
+    d, n = args
+    return _add_months([d, _as_int(n)], b)
 
 
 def _sqlite_modifier(n: exp.Expression, unit: str) -> exp.Expression:
-    """`'+6 months'`-style modifier text for SQLite's date(): printf('%+d months', n)."""
-    if isinstance(n, exp.Literal) and not n.is_string:
-        return exp.Literal.string(f"{int(n.this):+d} {unit}")
-    if isinstance(n, exp.Neg) and isinstance(n.this, exp.Literal):
-        return exp.Literal.string(f"{-int(n.this.this):+d} {unit}")
-    return exp.Anonymous(this="printf", expressions=[exp.Literal.string(f"%+d {unit}"), n])
+    """The modifier of SQLite's date(): `'+6 months'` for a constant, else `n || ' months'`.
+
+    Not printf('%+d months', n): printf writes NULL as 0 (https://www.sqlite.org/printf.html),
+    so a missing n would move the date by nothing; `NULL || …` is NULL and so is the date.
+    """
+    constant = _constant_int(n)
+    if constant is not None:
+        return exp.Literal.string(f"{constant:+d} {unit}")
+    return exp.DPipe(this=_paren(n), expression=exp.Literal.string(f" {unit}"), safe=True)
 
 
 def _add_months_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
     # SQLite's date(d, '+1 months') overflows instead of clamping (2021-01-31 → 2021-03-03;
     # https://www.sqlite.org/lang_datefunc.html#modifiers), so take the earlier of that and
-    # the last day of the target month.
+    # the last day of the target month. ISO text compares as dates do.
     d, n = args
     plain = exp.Anonymous(this="date", expressions=[d, _sqlite_modifier(n, "months")])
-    if isinstance(n, exp.Literal) and not n.is_string:
-        next_n: exp.Expression = exp.Literal.number(int(n.this) + 1)
+    constant = _constant_int(n)
+    if constant is not None:
+        next_n: exp.Expression = exp.Literal.number(constant + 1)
     else:
         next_n = exp.Add(this=_paren(n.copy()), expression=exp.Literal.number(1))
     month_end = exp.Anonymous(
@@ -101,12 +162,13 @@ def _add_months_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expressio
 
 def _add_months_hive(args: list[exp.Expression], b: Builders) -> exp.Expression:
     # Hive's add_months keeps month ends (2021-02-28 + 1 → 2021-03-31;
-    # https://cwiki.apache.org/confluence/display/Hive/LanguageManual+UDF#DateFunctions).
-    # When the result's day is later than the start's, step back to the start's day.
+    # https://cwiki.apache.org/confluence/display/Hive/LanguageManual+UDF#LanguageManualUDF-DateFunctions),
+    # takes an INT count and returns a string. When the result's day is later than the
+    # start's, step back to the start's day; cast the result to a date.
     d, n = args
-    moved = exp.Anonymous(this="ADD_MONTHS", expressions=[d, n])
+    moved = exp.Anonymous(this="ADD_MONTHS", expressions=[d, _as_int(n)])
     back = exp.Sub(this=exp.Day(this=moved.copy()), expression=exp.Day(this=d.copy()))
-    return exp.Case(
+    stepped = exp.Case(
         ifs=[
             exp.If(
                 this=exp.GT(this=exp.Day(this=moved.copy()), expression=exp.Day(this=d.copy())),
@@ -115,10 +177,20 @@ def _add_months_hive(args: list[exp.Expression], b: Builders) -> exp.Expression:
         ],
         default=moved.copy(),
     )
+    return _date(stepped, b.dialect)
 
 
 def _add_days(args: list[exp.Expression], b: Builders) -> exp.Expression:
-    return _date(exp.DateAdd(this=args[0], expression=args[1], unit=exp.var("DAY")))
+    d, n = args
+    return _date(exp.DateAdd(this=d, expression=n, unit=exp.var("DAY")), b.dialect)
+
+
+def _add_days_int(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Spark's and Hive's DATE_ADD take an INT (or smaller) day count; a BIGINT column is an
+    # analysis error (https://spark.apache.org/docs/latest/api/sql/#date_add,
+    # https://cwiki.apache.org/confluence/display/Hive/LanguageManual+UDF#LanguageManualUDF-DateFunctions).
+    d, n = args
+    return _add_days([d, _as_int(n)], b)
 
 
 def _add_days_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
@@ -131,8 +203,25 @@ def _days_between(args: list[exp.Expression], b: Builders) -> exp.Expression:
 
 
 def _days_between_postgres(args: list[exp.Expression], b: Builders) -> exp.Expression:
-    # date − date is an integer number of days in PostgreSQL.
+    # date − date is an integer number of days in PostgreSQL
+    # (https://www.postgresql.org/docs/current/functions-datetime.html).
     return exp.paren(exp.Sub(this=_paren(args[1]), expression=_paren(args[0])))
+
+
+def _days_between_spark(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # sqlglot writes Spark's DATEDIFF(DAY, a, b), an alias of TIMESTAMPDIFF that exists only
+    # from Spark 3.3 (SPARK-38389); DATEDIFF(b, a) means b − a in days on every version
+    # (https://spark.apache.org/docs/latest/api/sql/#datediff).
+    a, later = args
+    return exp.DateDiff(this=later, expression=a)
+
+
+def _days_between_starrocks(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # sqlglot writes DATE_DIFF('DAY', b, a), which StarRocks has only from 3.1; DATEDIFF(b, a)
+    # is b − a in days on every version
+    # (https://docs.starrocks.io/docs/sql-reference/sql-functions/date-time-functions/datediff/).
+    a, later = args
+    return exp.Anonymous(this="DATEDIFF", expressions=[later, a])
 
 
 def _workdays(args: list[exp.Expression], b: Builders) -> exp.Expression:
@@ -160,8 +249,15 @@ def _year_month(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return exp.TimeToStr(this=args[0], format=exp.Literal.string("%Y-%m"))
 
 
+def _year_month_bigquery(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # sqlglot writes FORMAT_DATE, which takes a DATE only: a DATETIME or TIMESTAMP argument
+    # has no matching signature
+    # (https://cloud.google.com/bigquery/docs/reference/standard-sql/date_functions#format_date).
+    return _year_month([_date(args[0], b.dialect)], b)
+
+
 def _to_date(args: list[exp.Expression], b: Builders) -> exp.Expression:
-    return _date(args[0])
+    return _date(args[0], b.dialect)
 
 
 # ---- conditions and nulls ---------------------------------------------------------
@@ -177,32 +273,87 @@ def _if(args: list[exp.Expression], b: Builders) -> exp.Expression:
 
 
 def _extreme(op: type[exp.Binary]) -> Builder:
-    # LEAST/GREATEST disagree on nulls (PostgreSQL skips them, most others return null);
-    # the language says null when any argument is null, so spell it out.
-    def pick(a: exp.Expression, c: exp.Expression) -> exp.Expression:
-        any_null = exp.or_(
-            exp.Is(this=a.copy(), expression=exp.null()),
-            exp.Is(this=c.copy(), expression=exp.null()),
-        )
-        return exp.Case(
-            ifs=[
-                exp.If(this=any_null, true=exp.null()),
-                exp.If(this=op(this=a.copy(), expression=c.copy()), true=a.copy()),
-            ],
-            default=c.copy(),
-        )
+    # LEAST/GREATEST disagree on nulls (PostgreSQL and Spark skip them, most others return
+    # null); the language says null when any argument is null, so spell it out: the first
+    # value that is ≤ (≥) every later one is the least (greatest).
+    def build(args: list[exp.Expression], b: Builders) -> exp.Expression:
+        if len(args) == 1:
+            return args[0]
+        maybe_null = [a for a in args if not isinstance(a, exp.Literal)]
+        ifs = []
+        if maybe_null:
+            nulls = [exp.Is(this=a.copy(), expression=exp.null()) for a in maybe_null]
+            ifs.append(exp.If(this=reduce(exp.or_, nulls), true=exp.null()))
+        for i, a in enumerate(args[:-1]):
+            beats = [op(this=a.copy(), expression=c.copy()) for c in args[i + 1 :]]
+            ifs.append(exp.If(this=reduce(exp.and_, beats), true=a.copy()))
+        return exp.Case(ifs=ifs, default=args[-1].copy())
 
-    return lambda args, b: reduce(pick, args)
+    return build
+
+
+# ---- text -------------------------------------------------------------------------
+
+# White space for blank(): TRIM removes spaces only on most warehouses (and every Unicode
+# space on BigQuery and Trino), so remove these characters one by one instead, which reads
+# the same everywhere.
+BLANK_CHARACTERS = (" ", "\t", "\n", "\r", "\u00a0", "\u3000")
+
+# Where CHAR(n) gives bytes rather than a character; their literals take backslash escapes,
+# which sqlglot writes ('\t'). Elsewhere a control character is written CHR(n), so that the
+# SQL text has no raw tab or line break in a literal.
+_CHAR_IS_BYTES = frozenset({"mysql", "doris", "starrocks"})
+
+
+def _character(character: str, dialect: str) -> exp.Expression:
+    if ord(character) >= 32 or dialect in _CHAR_IS_BYTES:
+        return exp.Literal.string(character)
+    return exp.Chr(expressions=[exp.Literal.number(ord(character))])
 
 
 def _blank(args: list[exp.Expression], b: Builders) -> exp.Expression:
     value = args[0]
+    stripped = value.copy()
+    for character in BLANK_CHARACTERS:
+        stripped = exp.Replace(
+            this=stripped,
+            expression=_character(character, b.dialect),
+            replacement=exp.Literal.string(""),
+        )
     return exp.paren(
         exp.or_(
             exp.Is(this=value, expression=exp.null()),
-            exp.EQ(this=exp.Trim(this=value.copy()), expression=exp.Literal.string("")),
+            exp.EQ(this=stripped, expression=exp.Literal.string("")),
         )
     )
+
+
+def _trim(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    return exp.Trim(this=args[0])
+
+
+def _trim_spaces(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # TRIM(x) removes every Unicode white space on BigQuery
+    # (https://cloud.google.com/bigquery/docs/reference/standard-sql/string_functions#trim)
+    # and on Trino (Java's Character.isWhitespace; https://trino.io/docs/current/functions/
+    # string.html#trim); the language removes spaces only, as everywhere else.
+    return exp.Trim(this=args[0], expression=exp.Literal.string(" "))
+
+
+def _utf8(name: str) -> Builder:
+    # ClickHouse's upper/lower change ASCII letters only and substring counts bytes, which
+    # cuts a Chinese character in three; the *UTF8 functions work on code points
+    # (https://clickhouse.com/docs/en/sql-reference/functions/string-functions).
+    return lambda args, b: exp.Anonymous(this=name, expressions=args)
+
+
+def _substring(
+    text: exp.Expression, start: exp.Expression, length: exp.Expression | None, dialect: str
+) -> exp.Expression:
+    if dialect == "clickhouse":  # see _utf8
+        rest = [length] if length is not None else []
+        return exp.Anonymous(this="substringUTF8", expressions=[text, start, *rest])
+    return exp.Substring(this=text, start=start, length=length)
 
 
 def _contains(args: list[exp.Expression], b: Builders) -> exp.Expression:
@@ -212,15 +363,15 @@ def _contains(args: list[exp.Expression], b: Builders) -> exp.Expression:
 
 
 def _starts_with(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # The prefix's length in characters (sqlglot writes CHAR_LENGTH where LENGTH counts
+    # bytes), so the substring must count characters too (see _utf8).
     text, prefix = args
-    head = exp.Substring(
-        this=text, start=exp.Literal.number(1), length=exp.Length(this=prefix.copy())
-    )
+    head = _substring(text, exp.Literal.number(1), exp.Length(this=prefix.copy()), b.dialect)
     return exp.EQ(this=head, expression=prefix)
 
 
 def _substr(args: list[exp.Expression], b: Builders) -> exp.Expression:
-    return exp.Substring(this=args[0], start=args[1], length=args[2] if len(args) > 2 else None)
+    return _substring(args[0], args[1], args[2] if len(args) > 2 else None, b.dialect)
 
 
 # ---- numbers ----------------------------------------------------------------------
@@ -230,42 +381,103 @@ def _to_int(e: exp.Expression) -> exp.Expression:
     return exp.cast(e, exp.DataType.Type.BIGINT)
 
 
+def _floor_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # FLOOR/CEIL exist in SQLite only when it is built with SQLITE_ENABLE_MATH_FUNCTIONS
+    # (https://www.sqlite.org/lang_mathfunc.html). CAST(x AS INTEGER) truncates toward zero
+    # (https://www.sqlite.org/lang_expr.html#castexpr): step down when that went up.
+    x = args[0]
+    whole = _to_int(x.copy())
+    return exp.paren(
+        exp.Sub(this=whole, expression=exp.paren(exp.LT(this=_paren(x), expression=whole.copy())))
+    )
+
+
+def _ceil_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # See _floor_sqlite: step up when truncation went down.
+    x = args[0]
+    whole = _to_int(x.copy())
+    return exp.paren(
+        exp.Add(this=whole, expression=exp.paren(exp.GT(this=_paren(x), expression=whole.copy())))
+    )
+
+
+def _digits(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    digits = args[1] if len(args) > 1 else exp.Literal.number(0)
+    if _constant_int(digits) is None:
+        # DuckDB cannot round a DECIMAL to a column's number of digits, Spark and ClickHouse
+        # want a constant scale: keep the meaning the same everywhere by refusing it.
+        raise Unsupported("round() with a number of digits that is not a constant", b.dialect)
+    return digits
+
+
 def _round(args: list[exp.Expression], b: Builders) -> exp.Expression:
-    digits = args[1] if len(args) > 1 else exp.Literal.number(0)
-    return exp.Round(this=args[0], decimals=digits)
+    # Halves away from zero, of the value taken to 9 decimal places (see the module doc).
+    # Rounding a DOUBLE differs by warehouse: half-even in MySQL (https://dev.mysql.com/doc/
+    # refman/8.0/en/precision-math-rounding.html), ClickHouse (https://clickhouse.com/docs/
+    # en/sql-reference/functions/rounding-functions#round) and usually PostgreSQL, x·10ⁿ
+    # rounded in DuckDB (round(1.005, 2) = 1.0, round(0.285, 2) = 0.28); each of them rounds
+    # DECIMAL halves away from zero. DECIMAL(38, 9) is NUMERIC on BigQuery.
+    digits = _digits(args, b)
+    value = exp.cast(args[0], exp.DataType.build("DECIMAL(38, 9)"))
+    return exp.Round(this=value, decimals=digits)
 
 
-def _round_postgres(args: list[exp.Expression], b: Builders) -> exp.Expression:
-    # PostgreSQL rounds double precision halves to even; numeric rounds halves away from zero.
-    digits = args[1] if len(args) > 1 else exp.Literal.number(0)
-    return exp.Round(this=exp.cast(args[0], exp.DataType.Type.DECIMAL), decimals=digits)
+def _round_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # SQLite has no decimals; its round() formats the value in decimal with its own printf
+    # (https://www.sqlite.org/lang_corefunc.html#round), which rounds halves away from zero of
+    # the decimal reading (1.005 → 1.01). Take the value to 9 places first, as elsewhere. It
+    # reads negative digits as 0, so round to tens, hundreds … as round(x / 100) * 100.
+    digits = _digits(args, b)
+    places = _constant_int(digits)
+    value = args[0]
+    if places is not None and places < 9:
+        value = exp.Round(this=value, decimals=exp.Literal.number(9))
+    if places is None or places >= 0:
+        return exp.Round(this=value, decimals=digits)
+    scale = exp.Literal.number(10**-places)
+    shifted = exp.Div(this=value, expression=exp.Literal.number(f"{10**-places}.0"))
+    return exp.paren(exp.Mul(this=exp.Round(this=shifted), expression=scale))
 
 
 FUNCTIONS: dict[str, Meaning] = {
-    "add_months": Meaning(_add_months, {"sqlite": _add_months_sqlite, "hive": _add_months_hive}),
-    "add_days": Meaning(_add_days, {"sqlite": _add_days_sqlite}),
-    "days_between": Meaning(_days_between, {"postgres": _days_between_postgres}),
+    "add_months": Meaning(
+        _add_months,
+        {"sqlite": _add_months_sqlite, "hive": _add_months_hive, "spark": _add_months_spark},
+    ),
+    "add_days": Meaning(
+        _add_days, {"sqlite": _add_days_sqlite, "spark": _add_days_int, "hive": _add_days_int}
+    ),
+    "days_between": Meaning(
+        _days_between,
+        {
+            "postgres": _days_between_postgres,
+            "spark": _days_between_spark,
+            "starrocks": _days_between_starrocks,
+        },
+    ),
     "workdays": Meaning(_workdays),
     "year": Meaning(_year, {"sqlite": _strftime_sqlite("%Y")}),
     "month": Meaning(_month, {"sqlite": _strftime_sqlite("%m")}),
-    "year_month": Meaning(_year_month),
+    "year_month": Meaning(_year_month, {"bigquery": _year_month_bigquery}),
+    # sqlglot writes SQLite's CAST(ts AS DATE) as DATE(ts): a real CAST would have NUMERIC
+    # affinity and make '2021-03-05 10:00:00' 2021 (https://www.sqlite.org/datatype3.html).
     "date": Meaning(_to_date),
     "coalesce": Meaning(_coalesce),
     "if": Meaning(_if),
     "least": Meaning(_extreme(exp.LTE)),
     "greatest": Meaning(_extreme(exp.GTE)),
     "blank": Meaning(_blank),
-    "trim": Meaning(lambda a, b: exp.Trim(this=a[0])),
-    "upper": Meaning(lambda a, b: exp.Upper(this=a[0])),
-    "lower": Meaning(lambda a, b: exp.Lower(this=a[0])),
+    "trim": Meaning(_trim, {"bigquery": _trim_spaces, "trino": _trim_spaces}),
+    "upper": Meaning(lambda a, b: exp.Upper(this=a[0]), {"clickhouse": _utf8("upperUTF8")}),
+    "lower": Meaning(lambda a, b: exp.Lower(this=a[0]), {"clickhouse": _utf8("lowerUTF8")}),
     "length": Meaning(lambda a, b: exp.Length(this=a[0])),
     "contains": Meaning(_contains),
     "starts_with": Meaning(_starts_with),
     "substr": Meaning(_substr),
     "abs": Meaning(lambda a, b: exp.Abs(this=a[0])),
-    "floor": Meaning(lambda a, b: _to_int(exp.Floor(this=a[0]))),
-    "ceil": Meaning(lambda a, b: _to_int(exp.Ceil(this=a[0]))),
-    "round": Meaning(_round, {"postgres": _round_postgres}),
+    "floor": Meaning(lambda a, b: _to_int(exp.Floor(this=a[0])), {"sqlite": _floor_sqlite}),
+    "ceil": Meaning(lambda a, b: _to_int(exp.Ceil(this=a[0])), {"sqlite": _ceil_sqlite}),
+    "round": Meaning(_round, {"sqlite": _round_sqlite}),
 }
 
 
@@ -276,7 +488,7 @@ def date_literal(value: str, dialect: str) -> exp.Expression:
     """A date constant; SQLite keeps dates as ISO text, so there it stays a string."""
     if dialect == "sqlite":
         return exp.Literal.string(value)
-    return _date(exp.Literal.string(value))
+    return _date(exp.Literal.string(value), dialect)
 
 
 def timestamp_literal(value: str, dialect: str) -> exp.Expression:
@@ -286,15 +498,19 @@ def timestamp_literal(value: str, dialect: str) -> exp.Expression:
     return exp.cast(exp.Literal.string(value), exp.DataType.Type.TIMESTAMP)
 
 
-def divide(left: exp.Expression, right: exp.Expression, dialect: str) -> exp.Expression:
-    """True division, null when dividing by zero.
+def divide(left: exp.Expression, right: exp.Expression, b: Builders) -> exp.Expression:
+    """True division to 9 decimal places, null when dividing by zero.
 
     Engines disagree: integer division truncates in PostgreSQL, SQLite and
-    MySQL's DIV; division by zero errors in PostgreSQL and null elsewhere.
+    Trino; division by zero is an error in PostgreSQL, BigQuery, Snowflake and
+    ANSI Spark, infinity on ClickHouse, null elsewhere. The quotient is taken
+    to 9 places as `round` does, so that 500.10 / 5 is exactly 100.02 and a
+    threshold of 100.02 is not exceeded (in binary floating point it is).
     """
     numerator = exp.cast(left, exp.DataType.Type.DOUBLE)
     denominator = exp.Nullif(this=_paren(right), expression=exp.Literal.number(0))
-    return exp.Div(this=numerator, expression=denominator)
+    quotient = exp.Div(this=numerator, expression=denominator)
+    return FUNCTIONS["round"].build("round", [quotient, exp.Literal.number(9)], b)
 
 
 def sum_of(value: exp.Expression) -> exp.Expression:
