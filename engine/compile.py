@@ -219,7 +219,7 @@ class _Compiler:
                 relation = self.relation_or_table(src.binding, alias)
                 visible = self.visibility(src.binding, alias)
                 if src.join is None:
-                    select = select.from_(relation)
+                    select = select.from_(relation, copy=False)
                     if visible is not None:
                         conditions.append(visible)
                 else:
@@ -228,33 +228,39 @@ class _Compiler:
                         on.append(visible)
                     select = select.join(
                         relation,
-                        on=exp.and_(*on) if on else exp.true(),
+                        on=exp.and_(*on, copy=False) if on else exp.true(),
                         join_type="left" if src.join == "left" else "inner",
+                        copy=False,
                     )
             if query.where is not None:
                 conditions.append(self.condition(query.where))
             if conditions:
-                select = select.where(exp.and_(*conditions))
+                select = select.where(exp.and_(*conditions, copy=False), copy=False)
             yield select
         finally:
             self.frames.pop()
 
     def relation_or_table(self, binding: ir.Binding, alias: str) -> exp.Expression:
         if not binding.is_relation:
-            return exp.alias_(self.table(binding.source), alias, table=True)
+            return exp.alias_(self.table(binding.source), alias, table=True, copy=False)
         relation = self.pack.relations[binding.source]
         saved, self.frames = self.frames, []  # a relation sees nothing of the query using it
         try:
             selects = []
             for query, items in relation.branches:
                 with self.query(query) as select:
-                    selects.append(select.select(*(exp.alias_(self.value(e), n) for n, e in items)))
+                    selects.append(
+                        select.select(
+                            *(exp.alias_(self.value(e), n, copy=False) for n, e in items),
+                            copy=False,
+                        )
+                    )
         finally:
             self.frames = saved
         union = selects[0]
         for other in selects[1:]:
             union = exp.union(union, other, distinct=True)
-        return exp.alias_(exp.Subquery(this=union), alias, table=True)
+        return exp.alias_(exp.Subquery(this=union), alias, table=True, copy=False)
 
     def visibility(self, binding: ir.Binding, alias: str) -> exp.Expression | None:
         """The as-of rule: a row whose event_date is after as_of is invisible; null is visible."""
@@ -270,6 +276,7 @@ class _Compiler:
             exp.or_(
                 exp.LTE(this=column, expression=self.as_of()),
                 exp.Is(this=column.copy(), expression=exp.null()),
+                copy=False,
             )
         )
 
@@ -279,13 +286,17 @@ class _Compiler:
         day = exp.column("day", table=alias)
         select = (
             exp.select(exp.Count(this=exp.Star()))
-            .from_(exp.alias_(self.table("ref_calendar"), alias, table=True))
+            .from_(
+                exp.alias_(self.table("ref_calendar"), alias, table=True, copy=False), copy=False
+            )
             .where(
                 exp.and_(
                     exp.GT(this=day, expression=start),
                     exp.LTE(this=day.copy(), expression=end),
                     exp.column("is_workday", table=alias),
-                )
+                    copy=False,
+                ),
+                copy=False,
             )
         )
         return exp.Subquery(this=select)
@@ -296,7 +307,7 @@ class _Compiler:
         model = self.model
         if model.group_by is None:
             with self.rows() as select:
-                return select.select(*self.outputs())
+                return select.select(*self.outputs(), copy=False)
         return self.grouped_query()
 
     @contextmanager
@@ -339,25 +350,31 @@ class _Compiler:
                 table = self.alias_of(
                     next(s.binding for s in model.query.sources if s.binding.uid == uid)
                 )
-                columns.append(exp.alias_(exp.column(column, table=table), name))
+                columns.append(exp.alias_(exp.column(column, table=table), name, copy=False))
             # Lets of this first level read the sources themselves, not the columns above.
-            columns += [exp.alias_(self.value(e), n) for n, e in row_lets if levels[n] == 0]
-            layer = layer.select(*columns)
-        current = exp.alias_(exp.Subquery(this=layer), alias, table=True)
+            columns += [
+                exp.alias_(self.value(e), n, copy=False) for n, e in row_lets if levels[n] == 0
+            ]
+            layer = layer.select(*columns, copy=False)
+        current = exp.alias_(exp.Subquery(this=layer), alias, table=True, copy=False)
         self.rows_alias = alias
         self.row_columns = base
         self.row_columns.update({n: n for n, _ in row_lets if levels[n] == 0})
         for level in range(1, max(levels.values()) + 1):
             kept = [exp.column(name, table=alias) for name in self.row_columns.values()]
-            added = [exp.alias_(self.value(e), n) for n, e in row_lets if levels[n] == level]
+            added = [
+                exp.alias_(self.value(e), n, copy=False) for n, e in row_lets if levels[n] == level
+            ]
             alias = self.fresh_alias("model_rows")
-            layer = exp.select(*kept, *added).from_(current)
-            current = exp.alias_(exp.Subquery(this=layer), alias, table=True)
+            layer = exp.select(*kept, *added).from_(current, copy=False)
+            current = exp.alias_(exp.Subquery(this=layer), alias, table=True, copy=False)
             self.rows_alias = alias
             self.row_columns.update({n: n for n, _ in row_lets if levels[n] == level})
-        select = exp.select().from_(current)
+        select = exp.select().from_(current, copy=False)
         if late:
-            select = select.where(exp.and_(*(self.condition(c) for c in late)))
+            select = select.where(
+                exp.and_(*(self.condition(c) for c in late), copy=False), copy=False
+            )
         yield select
 
     def _model_outputs(self) -> list[Any]:
@@ -371,11 +388,15 @@ class _Compiler:
 
     def outputs(self) -> list[exp.Expression]:
         model = self.model
-        columns = [exp.alias_(self.value(k), f"key_{i + 1}") for i, k in enumerate(model.key)]
-        columns.append(exp.alias_(self.value(model.township), "township"))
+        columns = [
+            exp.alias_(self.value(k), f"key_{i + 1}", copy=False) for i, k in enumerate(model.key)
+        ]
+        columns.append(exp.alias_(self.value(model.township), "township", copy=False))
         holes = [p for p in model.message if isinstance(p, ir.Hole)]
         self.hole_count = len(holes)
-        columns += [exp.alias_(self.value(h.expr), f"hole_{i + 1}") for i, h in enumerate(holes)]
+        columns += [
+            exp.alias_(self.value(h.expr), f"hole_{i + 1}", copy=False) for i, h in enumerate(holes)
+        ]
         return columns
 
     def grouped_query(self) -> exp.Expression:
@@ -393,13 +414,13 @@ class _Compiler:
             columns: list[exp.Expression] = []
             group_values = [self.value(g) for g in model.group_by]
             for i, value in enumerate(group_values):
-                columns.append(exp.alias_(value, f"group_{i + 1}"))
+                columns.append(exp.alias_(value, f"group_{i + 1}", copy=False))
             plan: list[tuple[ir.Agg, list[str], str | None]] = []
             for j, agg in enumerate(aggregates):
                 names = []
                 for k, arg in enumerate(agg.args):
                     name = f"agg_{j + 1}_{k + 1}"
-                    columns.append(exp.alias_(self.value(arg), name))
+                    columns.append(exp.alias_(self.value(arg), name, copy=False))
                     names.append(name)
                 row_number = None
                 if agg.name == "first":
@@ -413,9 +434,9 @@ class _Compiler:
                         partition_by=[v.copy() for v in group_values],
                         order=exp.Order(expressions=order),
                     )
-                    columns.append(exp.alias_(window, row_number))
+                    columns.append(exp.alias_(window, row_number, copy=False))
                 plan.append((agg, names, row_number))
-            inner = inner.select(*columns)
+            inner = inner.select(*columns, copy=False)
 
         def grouped_col(name: str) -> exp.Column:
             return exp.column(name, table=rows_alias)
@@ -429,11 +450,15 @@ class _Compiler:
             )
         outer = (
             exp.select(*self.outputs())
-            .from_(exp.alias_(exp.Subquery(this=inner), rows_alias, table=True))
-            .group_by(*(grouped_col(f"group_{i + 1}") for i in range(len(model.group_by))))
+            .from_(
+                exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False), copy=False
+            )
+            .group_by(
+                *(grouped_col(f"group_{i + 1}") for i in range(len(model.group_by))), copy=False
+            )
         )
         if model.having is not None:
-            outer = outer.having(self.condition(model.having))
+            outer = outer.having(self.condition(model.having), copy=False)
         return outer
 
     def _aggregates(self, expr: ir.Expr) -> Iterator[ir.Agg]:
@@ -560,13 +585,13 @@ class _Compiler:
             for side, node in ((e.left, left), (e.right, right)):
                 if not _never_null(side):
                     parts.append(exp.Is(this=node.copy(), expression=exp.null()))
-            return exp.paren(exp.or_(*parts)) if len(parts) > 1 else parts[0]
+            return exp.paren(exp.or_(*parts, copy=False)) if len(parts) > 1 else parts[0]
         node = {"=": exp.EQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[e.op]
         return node(this=left, expression=right)
 
     def _logic(self, e: ir.Logic) -> exp.Expression:
         items = [self.condition(i) for i in e.items]
-        joined = exp.and_(*items) if e.op == "and" else exp.or_(*items)
+        joined = exp.and_(*items, copy=False) if e.op == "and" else exp.or_(*items, copy=False)
         return exp.paren(joined)
 
     def _not(self, e: ir.Not) -> exp.Expression:
@@ -588,7 +613,9 @@ class _Compiler:
             return test
         result: exp.Expression = exp.Not(this=test)
         if not _never_null(e.operand):
-            result = exp.paren(exp.or_(exp.Is(this=operand.copy(), expression=exp.null()), result))
+            result = exp.paren(
+                exp.or_(exp.Is(this=operand.copy(), expression=exp.null()), result, copy=False)
+            )
         return result
 
     def _between(self, e: ir.Between) -> exp.Expression:
@@ -598,11 +625,11 @@ class _Compiler:
 
     def _exists(self, e: ir.Exists) -> exp.Expression:
         with self.query(e.query) as select:
-            return exp.Exists(this=select.select(exp.Literal.number(1)))
+            return exp.Exists(this=select.select(exp.Literal.number(1), copy=False))
 
     def _scalar(self, e: ir.Scalar) -> exp.Expression:
         with self.query(e.query) as select:
-            return exp.Subquery(this=select.select(self.value(e.select)))
+            return exp.Subquery(this=select.select(self.value(e.select), copy=False))
 
 
 def _paren(e: exp.Expression) -> exp.Expression:
