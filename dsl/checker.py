@@ -84,6 +84,8 @@ def check_pack(root: str | Path) -> CheckResult:
             parsed.append(parse_file(shown, text))
         except DiagnosticError as err:
             diagnostics.extend(err.diagnostics)
+            if err.partial is not None:  # a bad date or message brace: check the rest as well
+                parsed.append(err.partial)
     if not files:
         diagnostics.append(
             Diagnostic(
@@ -106,7 +108,9 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def _suggest(name: str, candidates: list[str] | set[str] | dict[str, Any]) -> tuple[str, ...]:
+def _suggest(
+    name: str, candidates: list[str] | set[str] | dict[str, Any], prefix: str = ""
+) -> tuple[str, ...]:
     """A "did you mean …?" hint for the closest candidate, if one is close enough.
 
     Similarity of the whole name, with a bonus for a shared beginning: people
@@ -124,7 +128,7 @@ def _suggest(name: str, candidates: list[str] | set[str] | dict[str, Any]) -> tu
 
     best = max(candidates, key=score, default=None)
     if best is not None and score(best) >= 0.6:
-        return (f"是否要写 {best}？ / did you mean {best}?",)
+        return (f"是否要写 {prefix}{best}？ / did you mean {prefix}{best}?",)
     return ()
 
 
@@ -453,8 +457,13 @@ class Checker:
                     clauses["having"][0].span,
                     "having 只能与 group by 一起使用",
                     "'having' needs a 'group by'",
+                    "having 是分组之后的条件：加上 group by（例如 group by r.claimant_id）；"
+                    "不分组的条件写在 where 中",
                 )
-            having = self.condition(one("having"), scope, output_ctx)
+            # Without group by the having is reported above: check its names and
+            # types here, but don't report its aggregates a second time.
+            having_ctx = output_ctx if grouped else Context(aggregates=True, clause="having")
+            having = self.condition(one("having"), scope, having_ctx)
         key: tuple[ir.Expr, ...] = ()
         if "key" in clauses:
             key = tuple(self.expr(e, scope, output_ctx) for e in one("key"))
@@ -496,10 +505,9 @@ class Checker:
             for expr in [*key, township, *[h.expr for h in message if isinstance(h, ir.Hole)]]:
                 self._no_aggregate_lets(expr, scope, "key/township/message")
 
-        examples = tuple(
-            e for e in (self.example(c.value, node) for c in clauses.get("example", [])) if e
-        )
-        if status == "active" and not any(c for c in clauses.get("example", [])):
+        written: list[ast.Example] = [c.value for c in clauses.get("example", [])]
+        examples = tuple(e for e in (self.example(x, node) for x in written) if e)
+        if status == "active" and not written:
             self.error(
                 "E420",
                 node.id_span,
@@ -507,8 +515,10 @@ class Checker:
                 f"model {node.id} has no examples",
                 '至少写一个必须预警的示例(expect "键")和一个不应预警的近似示例(expect none)',
             )
-        elif status == "active" and examples:
-            if not any(e.expect for e in examples):
+        elif status == "active":
+            # Judged on what the examples say, checked or not: an example with a
+            # mistake is reported for its mistake, not as missing.
+            if not any(e.expect for e in written):
                 self.error(
                     "E420",
                     node.id_span,
@@ -516,7 +526,7 @@ class Checker:
                     f"model {node.id} has no example that must raise a warning",
                     '加一个 expect "键" 的示例',
                 )
-            if not any(not e.expect for e in examples):
+            if not any(not e.expect for e in written):
                 self.error(
                     "E420",
                     node.id_span,
@@ -713,7 +723,7 @@ class Checker:
                 node.span,
                 f"未知参数 ${node.name}",
                 f"unknown parameter ${node.name}",
-                *_suggest(node.name, self.pack.parameters),
+                *_suggest(node.name, self.pack.parameters, "$"),
                 "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）",
             )
             return ir.Param(node.name, Type.ERROR, node.span)
@@ -723,7 +733,13 @@ class Checker:
         binding = scope.find_alias(node.alias)
         if binding is None:
             hints = list(_suggest(node.alias, scope.all_aliases()))
-            if node.alias in self.pack.sources:
+            named = [a for a in scope.all_aliases() if scope.find_alias(a).source == node.alias]
+            if named:
+                hints = [
+                    f"{node.alias} 在这里的别名是 {named[0]}，写成 {named[0]}.{node.column} / "
+                    f"{node.alias} is called {named[0]} here: write {named[0]}.{node.column}"
+                ]
+            elif node.alias in self.pack.sources:
                 hints.append(f"来源 {node.alias} 须先在 from 或 join 中引入并起别名")
             self.error(
                 "E202",
@@ -822,6 +838,8 @@ class Checker:
             hints.append("文本与数字不能直接比较；数字不加引号，编号要加引号")
         elif Type.STRING in pair and Type.DATE in pair:
             hints.append("日期直接写作 2021-04-20，不加引号")
+        elif Type.DATE in pair and pair & NUMERIC and (_date_typo(left) or _date_typo(right)):
+            hints.append("日期写成 YYYY-MM-DD（月、日各两位，不加引号），例如 2021-01-01")
         elif Type.DATE in pair and pair & NUMERIC:
             hints.append("日期与数字不能比较；求天数用 days_between(a, b)")
         self.error(
@@ -963,12 +981,16 @@ class Checker:
 
     def _aggregate(self, node: ast.Call, sig: Any, scope: Scope, ctx: Context) -> ir.Expr:
         if not ctx.aggregates:
-            where = "where、on、group by" if ctx.clause != "output" else "没有 group by 的模型"
+            where_zh, where_en = (
+                (" where、on、group by ", ctx.clause)
+                if ctx.clause != "output"
+                else ("没有 group by 的模型", "a model without 'group by'")
+            )
             self.error(
                 "E305",
                 node.name_span,
-                f"聚合函数 {node.name}() 不能用在{where}中",
-                f"aggregate {node.name}() is not allowed in {ctx.clause}",
+                f"聚合函数 {node.name}() 不能用在{where_zh}中",
+                f"aggregate {node.name}() is not allowed in {where_en}",
                 "聚合只能用于 group by 模型的 having/key/township/message，"
                 "或子查询的 select，例如 (from fin_payment f where … select sum(f.amount))",
             )
@@ -1216,6 +1238,16 @@ class Checker:
 
 
 _BAD = object()
+
+
+def _date_typo(expr: ir.Expr) -> bool:
+    """Whether `expr` divides or subtracts whole numbers as if writing a date (2021/1/1)."""
+    if not isinstance(expr, ir.Arith) or expr.op not in ("/", "-"):
+        return False
+    return all(
+        _date_typo(part) or (isinstance(part, ir.Lit) and part.type is Type.INT)
+        for part in (expr.left, expr.right)
+    )
 
 
 def _strip_spans(data: Any) -> Any:

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 class Severity(StrEnum):
@@ -63,6 +64,9 @@ class DiagnosticError(Exception):
     """Raised by a stage that cannot go on; carries every diagnostic found so far."""
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # What the stage could still produce despite the errors (a rule file whose bad date
+    # was read as null), so that later stages can report that file's other problems too.
+    partial: Any = None
 
     def __str__(self) -> str:
         return render_human(self.diagnostics)

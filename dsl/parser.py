@@ -8,6 +8,7 @@ without moving any character, so positions in diagnostics stay exact.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -18,7 +19,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from dsl import ast
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
-from dsl.syntax_errors import FRIENDLY_ERRORS, describe_expected, hint_for_character
+from dsl.syntax_errors import (
+    FRIENDLY_ERRORS,
+    INCOMPLETE_HOLE,
+    describe_expected,
+    hint_for_character,
+    hint_for_token,
+)
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
@@ -49,6 +56,21 @@ FULL_WIDTH = str.maketrans(
 )
 
 
+class _WholeWords:
+    """Keeps NAME in every state of Lark's contextual lexer.
+
+    Where no name may follow (after `p` in `where p investment`, after a
+    complete condition), a lexer without NAME reads a keyword at the start of
+    a longer word: "in" + "vestment", "key" + "s". With NAME always there, a
+    word is read whole, and a keyword only when it is the whole word.
+    """
+
+    always_accept = ("NAME",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        return stream
+
+
 @cache
 def _lark(strict: bool = False) -> Lark:
     """The parser, built once per process (and cached on disk by Lark between processes)."""
@@ -58,6 +80,7 @@ def _lark(strict: bool = False) -> Lark:
         start=["start", "expr"],
         propagate_positions=True,
         maybe_placeholders=True,
+        postlex=_WholeWords(),
         strict=strict,
         cache=not strict,
     )
@@ -129,9 +152,12 @@ def parse_file(path: str | Path, text: str | None = None) -> ast.RuleFile:
         raise DiagnosticError([_syntax_diagnostic(exc, path, normalised, text)]) from None
     builder = _AstBuilder(path)
     items = tuple(builder.transform(tree).children)
+    rule_file = ast.RuleFile(path=path, text=text, items=items)
     if builder.diagnostics:
-        raise DiagnosticError(builder.diagnostics)
-    return ast.RuleFile(path=path, text=text, items=items)
+        # A bad date (read as null) or a bad message brace leaves a whole tree:
+        # hand it on, so that the checker reports this file's other problems too.
+        raise DiagnosticError(builder.diagnostics, partial=rule_file)
+    return rule_file
 
 
 def parse_expression(text: str, file: str = "<expr>", line: int = 1, column: int = 1) -> ast.Expr:
@@ -184,16 +210,25 @@ def _syntax_diagnostic(
         zh, en, hint = hint_for_character(bad)
         return Diagnostic("E101", zh, en, span, (hint,) if hint else ())
 
-    expected = sorted(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or [])
+    expected = sorted(
+        getattr(exc, "accepts", None)  # what the parser would really take here
+        or getattr(exc, "expected", None)
+        or getattr(exc, "allowed", None)
+        or []
+    )
     expected_text_zh, expected_text_en = describe_expected(expected)
     if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
         got = str(exc.token)
+        hints = (
+            hint_for_token(got, expected),
+            f"此处应为 {expected_text_zh} / expected {expected_text_en}",
+        )
         return Diagnostic(
             "E102",
             f"此处不应出现「{got}」",
             f"unexpected '{got}' here",
             span,
-            (f"此处应为 {expected_text_zh} / expected {expected_text_en}",),
+            tuple(h for h in hints if h),
         )
     return Diagnostic(
         "E103",
@@ -217,11 +252,21 @@ def _match_friendly(exc: UnexpectedInput) -> str | None:
         try:
             _lark().parse(example, start="start")
         except UnexpectedToken as known:
-            if known.state == exc.state and known.token.type == exc.token.type:
+            if _state(known) == _state(exc) and known.token.type == exc.token.type:
                 return label
         except UnexpectedInput:
             continue
     return None
+
+
+def _state(exc: UnexpectedToken) -> object:
+    """The LALR state the parser stopped in.
+
+    Not `exc.state` itself: two ParserStates are equal only when their stacks
+    are equally deep too, so `p.a == 1` right after `where` and after `and`
+    would be different mistakes.
+    """
+    return getattr(exc.state, "position", exc.state)
 
 
 # ---- tree to AST -------------------------------------------------------------
@@ -532,7 +577,7 @@ class _AstBuilder(Transformer):
                     span = Span(self.file, line, column - 1, line, column + len(hole) + 1)
                     parts.append(ast.TemplateHole(span, expr, hole.strip()))
                 except DiagnosticError as err:
-                    self.diagnostics.extend(err.diagnostics)
+                    self.diagnostics.extend(_in_hole(d) for d in err.diagnostics)
                 i = end + 1
             else:
                 text.append(ch)
@@ -659,6 +704,14 @@ class _AstBuilder(Transformer):
             _unquote(str(title)) if title is not None else None,
             branches,
         )
+
+
+def _in_hole(diagnostic: Diagnostic) -> Diagnostic:
+    """A message hole that ends too early: say so, not that the file ends too early."""
+    if diagnostic.code != "E103":
+        return diagnostic
+    code, zh, en, hint = INCOMPLETE_HOLE
+    return Diagnostic(code, zh, en, diagnostic.span, (hint, *diagnostic.hints))
 
 
 def _join_spans(first: Span, last: Span) -> Span:

@@ -46,39 +46,7 @@ UPDATE = os.environ.get("OVERSIGHT_UPDATE_GOLDENS") == "1"
 EXPECT = re.compile(r"^# expect: (E\d{3}) (\d+):(\d+)[ \t]*$", re.MULTILINE)
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
-KNOWN_BUGS = {
-    "04_source_name_as_alias": (
-        "checker: for dr_project.investment the hint says to bring dr_project in with from/join, "
-        "though it is there as p; it should say to write p.investment"
-    ),
-    "09_date_with_slashes": (
-        "checker: 2021/01/01 is read as a division and the hint suggests days_between(); "
-        "it should say that dates are written YYYY-MM-DD"
-    ),
-    "18_having_without_group_by": (
-        "checker: 'having' without 'group by' is reported twice, the second time as "
-        "'count() is not allowed in output'"
-    ),
-    "25_broken_example_still_counts": (
-        "checker: E420 'no example that must raise a warning' is also reported when that "
-        "example is there but has a mistake"
-    ),
-    "31_exists_after_and": (
-        "parser: friendly syntax errors only match at the nesting depth of their example, "
-        "so 'exists' without brackets after 'and' gets the generic E102"
-    ),
-    "44_keyword_typo": (
-        "parser: the contextual lexer reads 'keys' as the keyword 'key' and a name 's', "
-        "so the error lands on the next word"
-    ),
-    "49_invalid_date_and_more": (
-        "parser/checker: a file with a bad date is not checked any further, so its "
-        "other mistakes are only reported on the next run"
-    ),
-    "50_empty_message_hole": (
-        "parser: an empty {} in a message is reported as 'the file ends too early'"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _cases() -> list[object]:

@@ -58,7 +58,7 @@ def test_check_json_is_a_list_of_diagnostics(pack_copy: Path, capsys):
     [problem] = json.loads(captured.err)
     assert problem["code"] == "E203"
     assert problem["span"]["line"] == 6
-    assert problem["hints"][0].endswith("did you mean tender_threshold?")
+    assert problem["hints"][0].endswith("did you mean $tender_threshold?")
     assert json.loads(captured.out)["ok"] is False
 
 
