@@ -107,6 +107,10 @@ def check(policies: Path | None, output_format: str, no_examples: bool) -> None:
                 ensure_ascii=False,
             )
         )
+    elif report.ok and no_examples:
+        click.echo(
+            f"✓ {models} 个模型检查通过（未运行示例）/ {models} models checked, examples not run"
+        )
     elif report.ok:
         click.echo(
             f"✓ {models} 个模型检查通过，{passed}/{len(report.examples)} 个示例通过 "
