@@ -44,6 +44,10 @@ class Warehouse(Protocol):
         """Whether a table or view of that (possibly schema-qualified) name exists."""
         ...
 
+    def execute(self, sql: str) -> None:
+        """Run one statement that changes a table of the engine's own (DDL or DML)."""
+        ...
+
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         """Create table `name` from Arrow data (replacing it when asked) and fill it."""
         ...

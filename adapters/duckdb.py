@@ -67,6 +67,12 @@ class DuckDBWarehouse:
         )
         return bool(self.connection.sql(sql.sql("duckdb")).fetchall()[0][0])
 
+    def execute(self, sql: str) -> None:
+        try:
+            self.connection.execute(sql)
+        except duckdb.Error as exc:
+            raise WarehouseError("语句执行失败", str(exc)) from None
+
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         rows = exp.select("*").from_("__oversight_arrow")
         create = exp.Create(this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace)

@@ -10,7 +10,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from adapters import connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
-from engine import __version__
+from engine import __version__, ledger
 from engine.compile import CompiledModel, Target, compile_model
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.examples import ExampleOutcome, run_examples
@@ -127,14 +127,29 @@ def run(
     warehouse: str | None = None,
     select: Iterable[str] = (),
     deployment: Deployment | None = None,
+    record: bool = True,
 ) -> RunResult:
-    """Evaluate the selected models as of `as_of` on a warehouse."""
+    """Evaluate the selected models as of `as_of`; record new warnings in the ledger."""
     deployment = deployment or Deployment()
     url = warehouse_url(warehouse, deployment)
+    started = datetime.now(UTC).replace(tzinfo=None)
     connection = connect(url, must_exist=True)
     try:
         models = select_models(pack, select)
-        return run_models(pack, connection, as_of, models, deployment.parameters, deployment.tables)
+        result = run_models(
+            pack, connection, as_of, models, deployment.parameters, deployment.tables
+        )
+        if record:
+            facts = {
+                "started_at": started,
+                "pack_version": pack.pack.version,
+                "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
+                "models_failed": len(result.failed),
+                "models_skipped": len(result.skipped),
+            }
+            tables = ledger.Tables(deployment.ledger_schema)
+            result.recorded = ledger.record(connection, result.warnings, as_of, facts, tables)
+        return result
     finally:
         connection.close()
 

@@ -170,6 +170,9 @@ def compile_command(
     default=None,
     help="write this run's warnings to FILE.parquet",
 )
+@click.option(
+    "--no-ledger", is_flag=True, help="do not record the warnings in the ledger (a dry run)"
+)
 def run(
     policies: Path | None,
     deployment: Path | None,
@@ -178,17 +181,20 @@ def run(
     as_of: str,
     warehouse: str | None,
     output: Path | None,
+    no_ledger: bool,
 ) -> None:
-    """Evaluate every model as of a day and write the warnings it raises."""
+    """Evaluate every model as of a day, write its warnings, record new ones in the ledger."""
     day = _parse_date(as_of)
     pack = api.load_pack(policies)
     setup = api.deployment_for(pack, deployment)
-    result = api.run(pack, day, warehouse, select, setup)
+    result = api.run(pack, day, warehouse, select, setup, record=not no_ledger)
     if output is not None:
         api.write_parquet(result.warnings, output)
     summary = {
         "as_of": day.isoformat(),
         "warnings": result.warnings.num_rows,
+        "new_in_ledger": result.recorded.new if result.recorded else None,
+        "run_id": result.recorded.run_id if result.recorded else None,
         "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
         "skipped": {o.model_id: list(o.missing_sources) for o in result.skipped},
         "failed": {o.model_id: o.error for o in result.failed},
@@ -199,7 +205,13 @@ def run(
     else:
         click.echo(
             f"as of {day}: {summary['warnings']} 条预警 warnings from "
-            f"{summary['models_run']} models" + (f" → {output}" if output else "")
+            f"{summary['models_run']} models"
+            + (
+                f", {summary['new_in_ledger']} 条新预警 new in the ledger"
+                if result.recorded
+                else ""
+            )
+            + (f" → {output}" if output else "")
         )
         for model_id, missing in summary["skipped"].items():
             click.echo(

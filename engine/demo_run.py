@@ -1,10 +1,10 @@
 """`oversight demo`: build the demo county's warehouse and run the whole chain on it.
 
 The county comes from engine/demo (deterministic for a seed, with planted
-violations); every model runs as of each month end of 2021, and the
-warnings of those runs taken together — each (model, key) once, with the
-township and day of the first run that raised it — are what the demo
-reports.
+violations); every model runs as of each month end of 2021, each run
+recorded in the warehouse's ledger, so that the ledger ends up holding each
+(model, key) once, with the township and day of the first run that raised
+it — which is what the demo reports.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import pyarrow as pa
 
 from adapters import connect
 from dsl import ir
+from engine import ledger
 from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
 from engine.run import ModelOutcome, run_models, select_models
-from engine.schema import WARNINGS_SCHEMA
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -39,7 +39,7 @@ class DemoResult:
     size: float
     seed: int
     rows: dict[str, int]
-    warnings: pa.Table  # each (model_id, warning_key) once, from its first month-end run
+    warnings: pa.Table  # the ledger: each (model_id, warning_key) once, as first issued
     truth: pa.Table
     seconds: dict[str, float] = field(default_factory=dict)
     failures: list[ModelOutcome] = field(default_factory=list)
@@ -62,36 +62,31 @@ def build_warehouse(url: str, county: DemoCounty, progress: Progress = _quiet) -
     return {name: table.num_rows for name, table in county.tables.items()}
 
 
-def first_seen(runs: Iterable[pa.Table]) -> pa.Table:
-    """Warnings of several runs, in run order: each (model, key) once, as first raised."""
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
-    for table in runs:
-        for row in table.to_pylist():
-            seen.setdefault((row["model_id"], row["warning_key"]), row)
-    rows = [seen[k] for k in sorted(seen)]
-    return pa.Table.from_pylist(rows, schema=WARNINGS_SCHEMA)
-
-
 def run_month_ends(
     pack: ir.CheckedPack,
     url: str,
     month_ends: Iterable[date] = MONTH_ENDS,
     progress: Progress = _quiet,
 ) -> tuple[pa.Table, list[ModelOutcome]]:
-    """Every active model as of each month end; the union of their warnings, first seen."""
+    """Every active model as of each month end, each run recorded; returns the ledger."""
     days = list(month_ends)
     models = select_models(pack)
     warehouse = connect(url, must_exist=True)
-    runs, failures = [], []
+    failures = []
     try:
         for done, day in enumerate(days, 1):
             result = run_models(pack, warehouse, day, models)
-            runs.append(result.warnings)
+            facts = {
+                "pack_version": pack.pack.version,
+                "models_run": len(models),
+                "models_failed": len(result.failed),
+            }
+            ledger.record(warehouse, result.warnings, day, facts)
             failures.extend(result.failed)
             progress("run", done, len(days))
+        return ledger.read(warehouse), failures
     finally:
         warehouse.close()
-    return first_seen(runs), failures
 
 
 def demo(

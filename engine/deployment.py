@@ -6,6 +6,7 @@ tables:            # logical source -> physical table (default: the same name)
   dr_project: ods.fgj_project_approval
 parameters:        # overrides of pack.yaml defaults
   tender_threshold: 3000000
+ledger_schema: oversight   # where the engine keeps its own tables (default: the warehouse itself)
 ```
 """
 
@@ -32,6 +33,7 @@ class Deployment:
     tables: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
+    ledger_schema: str | None = None
 
 
 def _span(path: str, node: Any, key: Any) -> Span | None:
@@ -112,4 +114,11 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
     if problems:
         raise DiagnosticError(problems)
     warehouse = data.get("warehouse")
-    return Deployment(str(warehouse) if warehouse else None, tables, parameters, shown)
+    schema = data.get("ledger_schema")
+    return Deployment(
+        str(warehouse) if warehouse else None,
+        tables,
+        parameters,
+        shown,
+        str(schema) if schema else None,
+    )

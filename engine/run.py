@@ -43,6 +43,7 @@ class RunResult:
     as_of: date
     warnings: pa.Table
     outcomes: list[ModelOutcome] = field(default_factory=list)
+    recorded: Any = None  # engine.ledger.Recorded, when the run was recorded in the ledger
 
     @property
     def failed(self) -> list[ModelOutcome]:

@@ -47,7 +47,10 @@ def test_the_model_finds_exactly_what_was_planted(found_and_planted, model_id: s
     }
     for key in planted_keys:
         warning, truth = found[(model_id, key)], planted[(model_id, key)]
-        assert (warning["township"], warning["as_of"]) == (truth["township"], truth["first_as_of"])
+        assert (warning["township"], warning["issued_on"]) == (
+            truth["township"],
+            truth["first_as_of"],
+        )
 
 
 def test_hundreds_of_warnings_from_the_whole_county(found_and_planted):

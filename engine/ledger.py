@@ -1,0 +1,256 @@
+"""The warnings ledger: every warning the engine has issued, kept in the warehouse.
+
+A warning is issued once: its `issued_on` and township are those of the
+first run that raised it, whatever later runs say; a later run that raises
+it again only moves `last_seen_on` forward, and a warning that stops firing
+stays. Each run also leaves a row in the runs table. A run writes all of
+that in one transaction, so a run that fails or is killed leaves the ledger
+exactly as it was, and running the same as_of again adds nothing.
+
+Every statement is a sqlglot tree rendered for the warehouse's dialect.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+from sqlglot import exp
+
+from adapters.base import Warehouse
+from engine import __version__
+from engine.functions import date_literal
+
+LEDGER = "oversight_ledger"
+RUNS = "oversight_runs"
+_STAGING = "oversight_staging"
+
+LEDGER_SCHEMA = pa.schema(
+    [
+        pa.field("model_id", pa.string(), nullable=False),
+        pa.field("warning_key", pa.string(), nullable=False),
+        pa.field("township", pa.string()),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("domain", pa.string(), nullable=False),
+        pa.field("model_title", pa.string(), nullable=False),
+        pa.field("message", pa.string(), nullable=False),
+        pa.field("issued_on", pa.date32(), nullable=False),
+        pa.field("last_seen_on", pa.date32(), nullable=False),
+        pa.field("model_revision", pa.string(), nullable=False),
+        pa.field("pack_version", pa.string(), nullable=False),
+        pa.field("evidence", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+    ]
+)
+"""One row per (model_id, warning_key), as first issued; `last_seen_on` moves on."""
+
+RUNS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("as_of", pa.date32(), nullable=False),
+        pa.field("started_at", pa.timestamp("us"), nullable=False),
+        pa.field("finished_at", pa.timestamp("us"), nullable=False),
+        pa.field("pack_version", pa.string(), nullable=False),
+        pa.field("engine_version", pa.string(), nullable=False),
+        pa.field("models_run", pa.int64(), nullable=False),
+        pa.field("models_failed", pa.int64(), nullable=False),
+        pa.field("models_skipped", pa.int64(), nullable=False),
+        pa.field("warnings", pa.int64(), nullable=False),
+        pa.field("new_warnings", pa.int64(), nullable=False),
+    ]
+)
+
+_SQL_TYPES = {
+    pa.string(): exp.DataType.Type.TEXT,
+    pa.date32(): exp.DataType.Type.DATE,
+    pa.timestamp("us"): exp.DataType.Type.TIMESTAMP,
+    pa.int64(): exp.DataType.Type.BIGINT,
+}
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Where the engine's own tables live: a schema the deployment names, or the default."""
+
+    schema: str | None = None
+
+    def name(self, table: str) -> str:
+        return f"{self.schema}.{table}" if self.schema else table
+
+    def table(self, table: str) -> exp.Table:
+        return exp.to_table(self.name(table))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What one run did to the ledger."""
+
+    run_id: str
+    raised: int
+    new: int
+
+
+def new_run_id() -> str:
+    """A fresh run id: random, so two runs started at once never share one."""
+    return uuid.uuid4().hex[:16]
+
+
+def _create(table: exp.Table, schema: pa.Schema, key: tuple[str, ...]) -> exp.Create:
+    columns: list[exp.Expression] = []
+    for field in schema:
+        constraints = (
+            [] if field.nullable else [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
+        )
+        columns.append(
+            exp.ColumnDef(
+                this=exp.to_identifier(field.name),
+                kind=exp.DataType(this=_SQL_TYPES[field.type]),
+                constraints=constraints,
+            )
+        )
+    if key:
+        columns.append(exp.PrimaryKey(expressions=[exp.to_identifier(k) for k in key]))
+    return exp.Create(this=exp.Schema(this=table, expressions=columns), kind="TABLE", exists=True)
+
+
+def ensure_tables(warehouse: Warehouse, tables: Tables) -> None:
+    """Create the ledger and runs tables if they are missing (and their schema, if named)."""
+    if tables.schema:
+        create_schema = exp.Create(this=exp.to_table(tables.schema), kind="SCHEMA", exists=True)
+        warehouse.execute(create_schema.sql(warehouse.dialect))
+    for name, schema, key in (
+        (LEDGER, LEDGER_SCHEMA, ("model_id", "warning_key")),
+        (RUNS, RUNS_SCHEMA, ("run_id",)),
+    ):
+        warehouse.execute(_create(tables.table(name), schema, key).sql(warehouse.dialect))
+
+
+def _same_warning(left: str, right: str) -> exp.Expression:
+    return exp.and_(
+        exp.EQ(
+            this=exp.column("model_id", table=left), expression=exp.column("model_id", table=right)
+        ),
+        exp.EQ(
+            this=exp.column("warning_key", table=left),
+            expression=exp.column("warning_key", table=right),
+        ),
+    )
+
+
+def record(
+    warehouse: Warehouse,
+    warnings: pa.Table,
+    as_of: date,
+    run: dict[str, object],
+    tables: Tables = Tables(),
+) -> Recorded:
+    """Record one run's warnings and the run itself, all or nothing.
+
+    `warnings` has the columns of engine.schema.WARNINGS_SCHEMA; `run` the
+    counts of RUNS_SCHEMA that only the caller knows (models run, failed,
+    skipped, started_at).
+    """
+    ensure_tables(warehouse, tables)
+    run_id = str(run.get("run_id") or new_run_id())
+    dialect = warehouse.dialect
+    ledger = tables.table(LEDGER)
+    staging_name = tables.name(f"{_STAGING}_{run_id}")
+    staged = _staged(warnings, as_of, run_id)
+    columns = [exp.column(f.name, table="s") for f in LEDGER_SCHEMA]
+    already = exp.select(exp.Literal.number(1)).from_(exp.alias_(ledger.copy(), "l", table=True))
+    insert_new = exp.insert(
+        exp.select(*columns)
+        .from_(exp.alias_(exp.to_table(staging_name), "s", table=True))
+        .where(exp.not_(exp.Exists(this=already.where(_same_warning("l", "s"))))),
+        ledger.copy(),
+    )
+    seen_again = (
+        exp.select(exp.Literal.number(1))
+        .from_(exp.alias_(exp.to_table(staging_name), "s", table=True))
+        .where(_same_warning("s", ledger.name))
+    )
+    move_last_seen = exp.Update(
+        this=ledger.copy(),
+        expressions=[exp.EQ(this=exp.column("last_seen_on"), expression=_date(as_of, dialect))],
+        where=exp.Where(
+            this=exp.and_(
+                exp.LT(this=exp.column("last_seen_on"), expression=_date(as_of, dialect)),
+                exp.Exists(this=seen_again),
+            )
+        ),
+    )
+    drop_staging = exp.Drop(tables=[exp.to_table(staging_name)], kind="TABLE", exists=True)
+    count_new = (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(exp.alias_(exp.to_table(staging_name), "s", table=True))
+        .where(exp.not_(exp.Exists(this=already.copy().where(_same_warning("l", "s")))))
+    )
+    with warehouse.transaction():
+        warehouse.load(staging_name, staged)
+        new = int(warehouse.query(count_new.sql(dialect)).column(0)[0].as_py())
+        warehouse.execute(insert_new.sql(dialect))
+        warehouse.execute(move_last_seen.sql(dialect))
+        warehouse.execute(drop_staging.sql(dialect))
+        warehouse.append(tables.name(RUNS), _run_row(run, run_id, as_of, warnings, new))
+    return Recorded(run_id, warnings.num_rows, new)
+
+
+def _date(day: date, dialect: str) -> exp.Expression:
+    return date_literal(day.isoformat(), dialect)
+
+
+def _staged(warnings: pa.Table, as_of: date, run_id: str) -> pa.Table:
+    rows = warnings.num_rows
+    columns = {
+        name: warnings.column(name)
+        for name in (
+            "model_id",
+            "warning_key",
+            "township",
+            "severity",
+            "domain",
+            "model_title",
+            "message",
+            "model_revision",
+            "pack_version",
+            "evidence",
+        )
+    }
+    columns["issued_on"] = pa.array([as_of] * rows, pa.date32())
+    columns["last_seen_on"] = pa.array([as_of] * rows, pa.date32())
+    columns["run_id"] = pa.array([run_id] * rows, pa.string())
+    return pa.table({f.name: columns[f.name] for f in LEDGER_SCHEMA}, schema=LEDGER_SCHEMA)
+
+
+def _run_row(
+    run: dict[str, object], run_id: str, as_of: date, warnings: pa.Table, new: int
+) -> pa.Table:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    row = {
+        "run_id": run_id,
+        "as_of": as_of,
+        "started_at": run.get("started_at") or now,
+        "finished_at": now,
+        "pack_version": run.get("pack_version", ""),
+        "engine_version": __version__,
+        "models_run": run.get("models_run", 0),
+        "models_failed": run.get("models_failed", 0),
+        "models_skipped": run.get("models_skipped", 0),
+        "warnings": warnings.num_rows,
+        "new_warnings": new,
+    }
+    return pa.Table.from_pylist([row], schema=RUNS_SCHEMA)
+
+
+def read(warehouse: Warehouse, tables: Tables = Tables()) -> pa.Table:
+    """The whole ledger, ordered by model and key; empty when the engine has not run here."""
+    if not warehouse.has_table(tables.name(LEDGER)):
+        return LEDGER_SCHEMA.empty_table()
+    query = (
+        exp.select(*(exp.column(f.name) for f in LEDGER_SCHEMA))
+        .from_(tables.table(LEDGER))
+        .order_by(exp.column("model_id"), exp.column("warning_key"))
+    )
+    return warehouse.query(query.sql(warehouse.dialect)).cast(LEDGER_SCHEMA)
