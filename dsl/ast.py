@@ -76,6 +76,7 @@ class Call:
     star: bool = False
     distinct: bool = False
     order_by: tuple[OrderItem, ...] = ()
+    filter: Expr | None = None  # count(* where …): only the rows for which it holds
 
 
 @dataclass(frozen=True)
@@ -307,7 +308,56 @@ class Relation:
     branches: tuple[Branch, ...]
 
 
-Item = Model | Define | Relation
+@dataclass(frozen=True)
+class Indicator:
+    """`indicator name "中文" = expr when divisor = 0 then value …`."""
+
+    span: Span
+    name: str
+    title: str
+    expr: Expr
+    cases: tuple[tuple[Expr, Expr], ...]
+
+
+@dataclass(frozen=True)
+class PartItem:
+    span: Span
+    points: Decimal
+    indicator: str
+    indicator_span: Span
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class Part:
+    span: Span
+    id: str
+    title: str
+    items: tuple[PartItem, ...]
+
+
+@dataclass(frozen=True)
+class Band:
+    """A colour of the map, and when a township's rank gets it (None: the rest)."""
+
+    span: Span
+    colour: str
+    title: str
+    condition: Expr | None
+
+
+@dataclass(frozen=True)
+class Index:
+    """The integrity index: measures, indicators, parts and points, ranking and colours."""
+
+    span: Span
+    name: str
+    name_span: Span
+    title: str | None
+    clauses: tuple[Clause, ...]
+
+
+Item = Model | Define | Relation | Index
 
 
 @dataclass(frozen=True)

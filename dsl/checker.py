@@ -44,6 +44,25 @@ REQUIRED_CLAUSES = {
 }
 SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {"where", "group_by", "having", "status", "note"}
 KEY_TYPES = frozenset({Type.STRING, Type.INT, Type.DATE, Type.NULL})
+BAND_COLOURS = ("red", "yellow", "green")
+
+# What an index counts: the warnings of one township first issued in the period (from
+# the ledger), each with the columns of its disposal record (null when it has none).
+PERIOD_WARNINGS = "warnings"
+PERIOD_WARNING_COLUMNS: dict[str, Type] = {
+    "model_id": Type.STRING,
+    "warning_key": Type.STRING,
+    "township": Type.STRING,
+    "severity": Type.STRING,
+    "domain": Type.STRING,
+    "issued_on": Type.DATE,
+    "last_seen_on": Type.DATE,
+    "verified_on": Type.DATE,
+    "outcome": Type.STRING,
+    "rectified_on": Type.DATE,
+    "persons_disposed": Type.INT,
+    "funds_recovered": Type.DECIMAL,
+}
 
 
 @dataclass
@@ -196,6 +215,7 @@ class Checker:
         self.defines: dict[str, ir.Define | None] = {}
         self.relations: dict[str, ir.Relation | None] = {}
         self._in_progress: list[str] = []
+        self.builtin_bindings: set[int] = set()
 
     # ---- reporting
 
@@ -211,9 +231,12 @@ class Checker:
 
     def check(self, files: list[ast.RuleFile]) -> ir.CheckedPack:
         model_asts: dict[str, ast.Model] = {}
+        index_asts: list[ast.Index] = []
         for rule_file in files:
             for item in rule_file.items:
-                if isinstance(item, ast.Model):
+                if isinstance(item, ast.Index):
+                    index_asts.append(item)
+                elif isinstance(item, ast.Model):
                     if item.id in model_asts:
                         first = model_asts[item.id].id_span
                         self.error(
@@ -253,11 +276,23 @@ class Checker:
             checked = self.model(model_ast)
             if checked is not None:
                 models[model_id] = checked
+        for extra in index_asts[1:]:
+            first = index_asts[0].name_span
+            self.error(
+                "E440",
+                extra.name_span,
+                "一个策略包只能有一个指数",
+                "a pack has one index",
+                f"首个指数定义于 {first.file}:{first.line} / the first is at "
+                f"{first.file}:{first.line}",
+            )
+        index = self.index(index_asts[0]) if index_asts else None
         return ir.CheckedPack(
             self.pack,
             models,
             {k: v for k, v in self.defines.items() if v is not None},
             {k: v for k, v in self.relations.items() if v is not None},
+            index,
         )
 
     def _cycle(self, name: str, span: Span) -> bool:
@@ -646,6 +681,273 @@ class Checker:
         for child in ir.children(expr):
             self.grouping(child, groups, top, scope)
 
+    # ---- the integrity index
+
+    def index(self, node: ast.Index) -> ir.Index | None:
+        start = len(self.diagnostics)
+        clauses: dict[str, list[ast.Clause]] = {}
+        for clause in node.clauses:
+            clauses.setdefault(clause.kind, []).append(clause)
+        for kind in ("from", "scale", "rounding", "ties", "note"):
+            for extra in clauses.get(kind, [])[1:]:
+                self.error(
+                    "E401",
+                    extra.span,
+                    f"指数中 {kind} 只能写一次",
+                    f"an index has at most one '{kind}'",
+                )
+
+        # The rows: the period's warnings of one township, each with its disposal record.
+        self._uid += 1
+        warnings = ir.Binding(self._uid, "w", PERIOD_WARNINGS, False)
+        self.builtin_bindings.add(warnings.uid)
+        from_ref = clauses["from"][0].value if "from" in clauses else None
+        if from_ref is None:
+            self.error(
+                "E400",
+                node.name_span,
+                "指数缺少 from warnings w",
+                "the index needs 'from warnings w'",
+                "指数按乡镇统计本期预警：写 from warnings w",
+            )
+        elif from_ref.source != PERIOD_WARNINGS:
+            self.error(
+                "E200",
+                from_ref.source_span,
+                f"指数只能统计 {PERIOD_WARNINGS}",
+                f"an index reads '{PERIOD_WARNINGS}' only",
+                "warnings：本期内首次发出的预警，每条带有其核查处置记录",
+            )
+        else:
+            warnings = ir.Binding(warnings.uid, from_ref.alias, PERIOD_WARNINGS, False)
+        measures_scope = Scope(bindings={warnings.alias: warnings}, args={"staff": Type.INT})
+        measures: dict[str, ir.Expr] = {}
+        for clause in clauses.get("let", []):
+            let: ast.Let = clause.value
+            if let.name in measures:
+                self.error(
+                    "E208", let.span, f"let {let.name} 重复定义", f"let {let.name} is defined twice"
+                )
+            value = self.expr(let.expr, measures_scope, Context(aggregates=True, clause="let"))
+            self.grouping(value, set(), {warnings}, measures_scope)
+            measures[let.name] = value
+            measures_scope.lets[let.name] = value
+
+        base = Scope(lets=dict(measures), args={"staff": Type.INT})
+        indicators: list[ir.Indicator] = []
+        for clause in clauses.get("indicator", []):
+            indicator = self._indicator(clause.value, base, measures)
+            if any(i.name == indicator.name for i in indicators):
+                self.error(
+                    "E208",
+                    clause.value.span,
+                    f"指标 {indicator.name} 重复定义",
+                    f"indicator {indicator.name} is defined twice",
+                )
+            indicators.append(indicator)
+
+        parts = self._parts(clauses.get("part", []), {i.name: i.span for i in indicators})
+        bands = self._bands(clauses.get("band", []), node)
+        consequences: dict[str, str] = {}
+        for clause in clauses.get("consequence", []):
+            colour, span, text = clause.value
+            if colour not in {b.colour for b in bands}:
+                self.error(
+                    "E435",
+                    span,
+                    f"后果所指的颜色「{colour}」没有对应的 band",
+                    f"no band has the colour {colour!r}",
+                    *_suggest(colour, [b.colour for b in bands]),
+                )
+            consequences[colour] = text
+        scale = self._index_word(clauses, "scale", "minmax", {"minmax"})
+        ties = self._index_word(clauses, "ties", "shared", {"shared", "dense"})
+        rounding = 2
+        if "rounding" in clauses:
+            text, span = clauses["rounding"][0].value
+            if not text.isdigit() or int(text) > 6:
+                self.error(
+                    "E433", span, "rounding 取 0 到 6 位小数", "rounding takes 0 to 6 decimals"
+                )
+            else:
+                rounding = int(text)
+        if len(self.diagnostics) > start and any(
+            d.severity is not Severity.WARNING for d in self.diagnostics[start:]
+        ):
+            return None
+        return ir.Index(
+            name=node.name,
+            title=node.title or node.name,
+            warnings=warnings,
+            measures=tuple(measures.items()),
+            indicators=tuple(indicators),
+            parts=parts,
+            scale=scale,
+            rounding=rounding,
+            ties=ties,
+            bands=bands,
+            consequences=consequences,
+            revision=revision_of(node),
+            file=node.span.file,
+            span=node.span,
+        )
+
+    def _indicator(
+        self, node: ast.Indicator, scope: Scope, measures: dict[str, ir.Expr]
+    ) -> ir.Indicator:
+        value = self.expr(node.expr, scope, Context(clause="indicator"))
+        if value.type not in NUMERIC | {Type.ERROR}:
+            self.error(
+                "E303",
+                node.expr.span,
+                f"指标 {node.name} 应为数值",
+                f"indicator {node.name} must be a number",
+            )
+        cases = []
+        for condition, result in node.cases:
+            checked = self.condition(condition, scope, Context(clause="indicator"))
+            outcome = self.expr(result, scope, Context(clause="indicator"))
+            if outcome.type not in NUMERIC | {Type.ERROR}:
+                self.error(
+                    "E303",
+                    result.span,
+                    "空情形的取值应为数值",
+                    "the value of an empty case must be a number",
+                )
+            cases.append((checked, outcome))
+        for division in (n for n in ir.walk(value) if isinstance(n, ir.Arith) and n.op == "/"):
+            divisor = division.right
+            declared = any(
+                isinstance(c, ir.Compare)
+                and c.op == "="
+                and c.left == divisor
+                and isinstance(c.right, ir.Lit)
+                and c.right.value == 0
+                for c, _ in cases
+            )
+            if not declared and not _never_zero(divisor, measures):
+                shown = _divisor_name(division)
+                self.error(
+                    "E432",
+                    division.span,
+                    f"指标 {node.name} 中的除法没有声明除数为 0 时的取值",
+                    f"indicator {node.name} divides without saying what it is "
+                    "when the divisor is 0",
+                    f"在指标后加上 when {shown} = 0 then 取值，例如 when W = 0 then 1",
+                )
+        return ir.Indicator(node.name, node.title, value, tuple(cases), node.span)
+
+    def _parts(self, clauses: list[ast.Clause], indicators: dict[str, Span]) -> tuple[ir.Part, ...]:
+        parts: list[ir.Part] = []
+        used: dict[str, Span] = {}
+        total = Decimal(0)
+        for clause in clauses:
+            part: ast.Part = clause.value
+            items = []
+            for item in part.items:
+                if item.indicator not in indicators:
+                    self.error(
+                        "E431",
+                        item.indicator_span,
+                        f"未知指标「{item.indicator}」",
+                        f"unknown indicator {item.indicator!r}",
+                        *_suggest(item.indicator, indicators),
+                    )
+                elif item.indicator in used:
+                    self.error(
+                        "E434",
+                        item.indicator_span,
+                        f"指标 {item.indicator} 已计入别的部分",
+                        f"indicator {item.indicator} already earns points elsewhere",
+                    )
+                used[item.indicator] = item.indicator_span
+                if item.points <= 0:
+                    self.error("E430", item.span, "分值应为正数", "points must be positive")
+                total += item.points
+                items.append(ir.PartItem(item.indicator, item.points, item.higher_is_better))
+            if any(p.id == part.id for p in parts):
+                self.error(
+                    "E208",
+                    part.span,
+                    f"部分 {part.id} 重复定义",
+                    f"part {part.id} is defined twice",
+                )
+            parts.append(ir.Part(part.id, part.title, tuple(items)))
+        if not clauses:
+            self.error("E430", None, "指数没有任何计分部分", "the index has no parts")
+        elif total != 100:
+            self.error(
+                "E430",
+                clauses[0].span,
+                f"各部分分值合计应为 100，这里是 {total}",
+                f"the points of all parts must add up to 100, not {total}",
+            )
+        for name in sorted(set(indicators) - set(used)):
+            self.warn(
+                "W431",
+                indicators[name],
+                f"指标 {name} 没有计入任何部分",
+                f"indicator {name} earns no points",
+                "在某个 part 中给它分值，或删去这个指标",
+            )
+        return tuple(parts)
+
+    def _bands(self, clauses: list[ast.Clause], node: ast.Index) -> tuple[ir.Band, ...]:
+        scope = Scope(args={"rank": Type.INT, "townships": Type.INT})
+        bands: list[ir.Band] = []
+        for i, clause in enumerate(clauses):
+            band: ast.Band = clause.value
+            if band.colour not in BAND_COLOURS:
+                self.error(
+                    "E435",
+                    band.span,
+                    f"未知颜色「{band.colour}」",
+                    f"unknown colour {band.colour!r}",
+                    "颜色可为 red、yellow、green",
+                )
+            last = i == len(clauses) - 1
+            if last and band.condition is not None:
+                self.error(
+                    "E436",
+                    band.span,
+                    "最后一个 band 不写条件，表示其余的乡镇",
+                    "the last band takes no condition: it is every township left",
+                )
+            if not last and band.condition is None:
+                self.error(
+                    "E436",
+                    band.span,
+                    "除最后一个外，每个 band 都要写 when 条件",
+                    "every band but the last needs a 'when'",
+                    '例如 band red "红色" when rank > townships - 2',
+                )
+            condition = (
+                self.condition(band.condition, scope, Context(clause="band"))
+                if band.condition is not None
+                else None
+            )
+            bands.append(ir.Band(band.colour, band.title, condition))
+        if not clauses:
+            self.error("E436", node.name_span, "指数没有颜色分档 band", "the index has no bands")
+        return tuple(bands)
+
+    def _index_word(
+        self, clauses: dict[str, list[ast.Clause]], kind: str, default: str, allowed: set[str]
+    ) -> str:
+        if kind not in clauses:
+            return default
+        text, span = clauses[kind][0].value
+        if text not in allowed:
+            self.error(
+                "E433",
+                span,
+                f"{kind} 不支持「{text}」",
+                f"{kind} cannot be {text!r}",
+                f"可为 {'、'.join(sorted(allowed))}",
+            )
+            return default
+        return text
+
     # ---- queries
 
     def query(self, node: ast.Query, scope: Scope) -> ir.Query:
@@ -685,6 +987,8 @@ class Checker:
         return binding
 
     def columns_of(self, binding: ir.Binding) -> dict[str, Type] | None:
+        if binding.source == PERIOD_WARNINGS and binding.uid in self.builtin_bindings:
+            return dict(PERIOD_WARNING_COLUMNS)
         if binding.is_relation:
             rel = self.relations.get(binding.source)
             return dict(rel.columns) if rel else None
@@ -962,7 +1266,7 @@ class Checker:
             return ir.Lit(None, Type.ERROR, node.span)
         if sig.kind == "aggregate":
             return self._aggregate(node, sig, scope, ctx)
-        if node.star or node.distinct or node.order_by:
+        if node.star or node.distinct or node.order_by or node.filter:
             self.error(
                 "E302",
                 node.span,
@@ -1025,14 +1329,15 @@ class Checker:
                 f"{node.name}() 不接受 order by",
                 f"{node.name}() takes no 'order by'",
             )
+        condition = self.condition(node.filter, scope, inner) if node.filter else None
         if node.star:
-            return ir.Agg("count", (), Type.INT, star=True, span=node.span)
+            return ir.Agg("count", (), Type.INT, star=True, filter=condition, span=node.span)
         result = check_arguments(sig, [a.type for a in args])
         if not isinstance(result, Type):
             zh, _, en = result.partition(" / ")
             self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
             result = Type.ERROR
-        return ir.Agg(node.name, args, result, node.distinct, False, order, node.span)
+        return ir.Agg(node.name, args, result, node.distinct, False, order, condition, node.span)
 
     def _define_call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
         target = self.define(node.name, node.name_span)
@@ -1240,6 +1545,19 @@ class Checker:
 _BAD = object()
 
 
+def _never_zero(divisor: ir.Expr, measures: dict[str, ir.Expr]) -> bool:
+    """Whether a divisor is a township's staff count, which the engine keeps above zero."""
+    if isinstance(divisor, ir.LetRef) and divisor.name in measures:
+        return _never_zero(measures[divisor.name], measures)
+    return isinstance(divisor, ir.Arg) and divisor.name == "staff"
+
+
+def _divisor_name(division: ir.Arith) -> str:
+    """A short way to name a divisor in a hint."""
+    right = division.right
+    return right.name if isinstance(right, ir.LetRef | ir.Arg) else "除数"
+
+
 def _date_typo(expr: ir.Expr) -> bool:
     """Whether `expr` divides or subtracts whole numbers as if writing a date (2021/1/1)."""
     if not isinstance(expr, ir.Arith) or expr.op not in ("/", "-"):
@@ -1271,16 +1589,15 @@ def _strip_spans(data: Any) -> Any:
     return data
 
 
-def revision_of(node: ast.Model) -> str:
-    """A model's revision: a hash of what it says, not of how it is laid out.
+def revision_of(node: ast.Model | ast.Index) -> str:
+    """A model's (or the index's) revision: a hash of what it says, not of how it is laid out.
 
     Comments, spacing and examples don't change it (examples don't change
     what a model raises); any change to the rule itself does.
     """
-    body = [c for c in node.clauses if c.kind != "example"]
-    content = _strip_spans(
-        ast.to_json(ast.Model(node.span, node.id, node.id_span, node.title, tuple(body)))
-    )
+    body = tuple(c for c in node.clauses if c.kind != "example")
+    name = node.id if isinstance(node, ast.Model) else node.name
+    content = _strip_spans({"name": name, "title": node.title, "clauses": ast.to_json(body)})
     digest = hashlib.sha256(
         json.dumps(content, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
     )

@@ -99,6 +99,7 @@ class Agg:
     distinct: bool = False
     star: bool = False
     order_by: tuple[tuple[Expr, bool], ...] = ()  # (expression, descending)
+    filter: Expr | None = None  # only rows for which this holds are aggregated
     span: Span = _span()
 
 
@@ -307,6 +308,65 @@ class Relation:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    name: str
+    title: str
+    expr: Expr
+    cases: tuple[tuple[Expr, Expr], ...]  # (condition, value): the declared empty cases
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PartItem:
+    indicator: str
+    points: Decimal
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class Part:
+    id: str
+    title: str
+    items: tuple[PartItem, ...]
+
+    @property
+    def points(self) -> Decimal:
+        return sum((i.points for i in self.items), Decimal(0))
+
+
+@dataclass(frozen=True)
+class Band:
+    colour: str  # red | yellow | green
+    title: str
+    condition: Expr | None  # over `rank` and `townships`; None: every township left
+
+
+@dataclass(frozen=True)
+class Index:
+    """The integrity index, checked: what the compiler turns into one scoring query.
+
+    `measures` are aggregates over the period's warnings of a township (the
+    binding `warnings`), with `staff` its staff count; `indicators` combine
+    them; `parts` give points; `bands` colour the ranking from the bottom.
+    """
+
+    name: str
+    title: str
+    warnings: Binding
+    measures: tuple[tuple[str, Expr], ...]
+    indicators: tuple[Indicator, ...]
+    parts: tuple[Part, ...]
+    scale: str
+    rounding: int
+    ties: str  # shared (1, 2, 2, 4) | dense (1, 2, 2, 3)
+    bands: tuple[Band, ...]
+    consequences: dict[str, str]
+    revision: str
+    file: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class CheckedPack:
     """A pack whose every rule file parsed and checked without errors."""
 
@@ -314,6 +374,7 @@ class CheckedPack:
     models: dict[str, Model]
     defines: dict[str, Define]
     relations: dict[str, Relation]
+    index: Index | None = None
 
 
 def walk(node: Any):

@@ -379,13 +379,18 @@ class _AstBuilder(Transformer):
         span, name_span = self.span(tree), self.span(name)
         if args is None:
             return ast.Call(span, str(name), name_span, ())
+        parts = [c for c in args.children if c is not None and not isinstance(c, Token)]
+        condition = next((c.value for c in parts if isinstance(c, _Filter)), None)
+        exprs = tuple(c for c in parts if not isinstance(c, tuple | _Filter))
         if args.data == "star_arg":
-            return ast.Call(span, str(name), name_span, (), star=True)
+            return ast.Call(span, str(name), name_span, (), star=True, filter=condition)
         if args.data == "distinct_arg":
-            return ast.Call(span, str(name), name_span, (args.children[1],), distinct=True)
-        exprs = [c for c in args.children if not isinstance(c, tuple)]
-        order = next((c for c in args.children if isinstance(c, tuple)), ())
-        return ast.Call(span, str(name), name_span, tuple(exprs), order_by=order)
+            return ast.Call(span, str(name), name_span, exprs, distinct=True, filter=condition)
+        order = next((c for c in parts if isinstance(c, tuple)), ())
+        return ast.Call(span, str(name), name_span, exprs, order_by=order, filter=condition)
+
+    def agg_filter(self, tree: Tree) -> _Filter:
+        return _Filter(tree.children[1])
 
     def order_by(self, tree: Tree) -> tuple[ast.OrderItem, ...]:
         return tuple(c for c in tree.children if isinstance(c, ast.OrderItem))
@@ -693,6 +698,66 @@ class _AstBuilder(Transformer):
         items = tuple(c for c in children[select_at + 1 :] if isinstance(c, ast.SelectItem))
         return ast.Branch(self.span(tree), query, items)
 
+    # -- the index
+
+    def index(self, tree: Tree) -> ast.Index:
+        children = list(tree.children)
+        name, title = children[1], children[2]
+        clauses = tuple(c for c in children[3:] if isinstance(c, ast.Clause))
+        return ast.Index(
+            self.span(tree),
+            str(name),
+            self.span(name),
+            _unquote(str(title)) if title is not None else None,
+            clauses,
+        )
+
+    def indicator(self, tree: Tree) -> ast.Clause:
+        _, name, title, expr, *cases = tree.children
+        value = ast.Indicator(self.span(name), str(name), _unquote(str(title)), expr, tuple(cases))
+        return self._clause(tree, "indicator", value)
+
+    def empty_case(self, tree: Tree) -> tuple[ast.Expr, ast.Expr]:
+        return (tree.children[1], tree.children[3])
+
+    def part(self, tree: Tree) -> ast.Clause:
+        _, name, title, *items = tree.children
+        value = ast.Part(self.span(name), str(name), _unquote(str(title)), tuple(items))
+        return self._clause(tree, "part", value)
+
+    def part_item(self, tree: Tree) -> ast.PartItem:
+        points, _, name, direction = tree.children
+        return ast.PartItem(
+            self.span(tree),
+            Decimal(str(points).replace("_", "")),
+            str(name),
+            self.span(name),
+            direction.type == "HIGHER",
+        )
+
+    def scale(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "scale", (str(token), self.span(token)))
+
+    def rounding(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "rounding", (str(token), self.span(token)))
+
+    def ties(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "ties", (str(token), self.span(token)))
+
+    def band(self, tree: Tree) -> ast.Clause:
+        _, colour, title, _, condition = tree.children
+        value = ast.Band(self.span(colour), str(colour), _unquote(str(title)), condition)
+        return self._clause(tree, "band", value)
+
+    def consequence(self, tree: Tree) -> ast.Clause:
+        _, colour, text = tree.children
+        return self._clause(
+            tree, "consequence", (str(colour), self.span(colour), _unquote(str(text)))
+        )
+
     def relation(self, tree: Tree) -> ast.Relation:
         children = list(tree.children)
         name, title = children[1], children[2]
@@ -712,6 +777,13 @@ def _in_hole(diagnostic: Diagnostic) -> Diagnostic:
         return diagnostic
     code, zh, en, hint = INCOMPLETE_HOLE
     return Diagnostic(code, zh, en, diagnostic.span, (hint, *diagnostic.hints))
+
+
+class _Filter:
+    """The `where …` of an aggregate, on its way into ast.Call."""
+
+    def __init__(self, value: ast.Expr) -> None:
+        self.value = value
 
 
 def _join_spans(first: Span, last: Span) -> Span:

@@ -16,8 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlglot import exp
 
-from adapters import connect
+from adapters import Warehouse, connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
@@ -26,6 +27,8 @@ from engine.compile import CompiledModel, Target, compile_model
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.examples import ExampleOutcome, run_examples
 from engine.run import RunResult, run_models, select_models
+from engine.schema import source_schema
+from engine.score import Period, ScoreResult, ScoreTables, run_score
 
 POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
@@ -152,6 +155,83 @@ def run(
         return result
     finally:
         connection.close()
+
+
+def score(
+    pack: ir.CheckedPack,
+    period: Period,
+    warehouse: str | None = None,
+    deployment: Deployment | None = None,
+    disposal: pa.Table | None = None,
+) -> ScoreResult:
+    """The index for every township with staff in `period`, ranked and coloured.
+
+    Disposal records come from the warehouse's sup_disposal, or from
+    `disposal` (a table loaded from a file), which is put in a scratch table
+    of the engine's own for the query and dropped afterwards.
+    """
+    deployment = deployment or Deployment()
+    url = warehouse_url(warehouse, deployment)
+    connection = connect(url, must_exist=True)
+    tables = ledger.Tables(deployment.ledger_schema)
+    try:
+        if not connection.has_table(tables.name(ledger.LEDGER)):
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E650",
+                        "数据仓库中还没有预警台账",
+                        "the warehouse has no warnings ledger yet",
+                        None,
+                        ("先运行 oversight run --as-of 日期，把预警记入台账",),
+                    )
+                ]
+            )
+        physical = {name: deployment.tables.get(name, name) for name in pack.pack.sources}
+        if not connection.has_table(physical["town_staffing"]):
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E651",
+                        "数据仓库中没有乡镇在岗人数（town_staffing）",
+                        "the warehouse has no town_staffing",
+                        None,
+                        ("廉情指数按在岗人数计算预警率等指标",),
+                    )
+                ]
+            )
+        scratch = None
+        if disposal is None and connection.has_table(physical["sup_disposal"]):
+            disposal_table = physical["sup_disposal"]
+        else:
+            scratch = tables.name(f"oversight_scratch_disposal_{ledger.new_run_id()}")
+            schema = source_schema(pack.pack.sources["sup_disposal"])
+            connection.load(scratch, disposal if disposal is not None else schema.empty_table())
+            disposal_table = scratch
+        try:
+            names = township_names(connection, pack, physical["ref_township"])
+            return run_score(
+                pack,
+                connection,
+                period,
+                ScoreTables(tables.name(ledger.LEDGER), disposal_table, physical["town_staffing"]),
+                names,
+            )
+        finally:
+            if scratch is not None:
+                drop = exp.Drop(tables=[exp.to_table(scratch)], kind="TABLE", exists=True)
+                connection.execute(drop.sql(connection.dialect))
+    finally:
+        connection.close()
+
+
+def township_names(connection: Warehouse, pack: ir.CheckedPack, table: str) -> dict[str, str]:
+    """Code -> name of every township: the warehouse's ref_township, else the pack's list."""
+    if connection.has_table(table):
+        query = exp.select("township", "name").from_(exp.to_table(table))
+        rows = connection.query(query.sql(connection.dialect)).to_pylist()
+        return {str(r["township"]): str(r["name"]) for r in rows if r["township"]}
+    return {t.code: t.name for t in pack.pack.townships}
 
 
 def write_parquet(table: pa.Table, path: str | Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_js
 from engine import __version__, api
 from engine.compile import DIALECTS
 from engine.exit_codes import ExitCode
+from engine.score import Period
 
 FORMAT = click.option(
     "--format",
@@ -270,6 +272,80 @@ def _explain_text(info: dict[str, Any]) -> str:
     lines.append(f"SQL ({info['dialect']}):")
     lines.append(info["sql"])
     return "\n".join(lines)
+
+
+@cli.command()
+@POLICIES
+@DEPLOYMENT
+@FORMAT
+@click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
+@click.option("--warehouse", default=None, help="duckdb:///PATH (default), …")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="write the scores to FILE.parquet",
+)
+def score(
+    policies: Path | None,
+    deployment: Path | None,
+    output_format: str,
+    period: str,
+    warehouse: str | None,
+    output: Path | None,
+) -> None:
+    """Score, rank and colour every township for a quarter or a year (廉情指数)."""
+    try:
+        chosen = Period.parse(period)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    pack = api.load_pack(policies)
+    result = api.score(pack, chosen, warehouse, api.deployment_for(pack, deployment))
+    if output is not None:
+        api.write_parquet(result.table, output)
+    rows = result.table.to_pylist()
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {"period": chosen.label, "scores": rows, "left_out": result.left_out},
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+    else:
+        click.echo(_score_text(pack, chosen, rows))
+    for code in result.left_out:
+        click.echo(
+            f"  未参评 left out: {code}（本年度没有在岗人数 no staffing row for {chosen.year}）",
+            err=True,
+        )
+
+
+def _score_text(pack: Any, period: Period, rows: list[dict[str, Any]]) -> str:
+    index = pack.index
+    colours = {"green": "绿", "yellow": "黄", "red": "红"}
+    head = ["名次", "乡镇(街道)", "总分", "颜色", *(p.title for p in index.parts)]
+    lines = [f"{index.title} {period.label}", "  ".join(head)]
+    for row in rows:
+        parts = [f"{float(row[f'part_{p.id}']):.2f}" for p in index.parts]
+        lines.append(
+            "  ".join(
+                [
+                    f"{row['rank']:>4}",
+                    _pad(row["name"], 12),
+                    f"{float(row['total']):6.2f}",
+                    colours.get(row["colour"], row["colour"]),
+                    *parts,
+                ]
+            )
+        )
+    return "\n".join(lines)
+
+
+def _pad(text: str, width: int) -> str:
+    """Pad to `width` terminal columns, CJK characters counting two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
 
 
 DEMO_WAREHOUSE = "duckdb:///oversight-demo.duckdb"

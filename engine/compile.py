@@ -133,12 +133,15 @@ def parses_back(sql: str, dialect: str) -> bool:
 class _Compiler:
     """Builds one model's tree; holds the alias frames and what stage 2 substitutes."""
 
-    def __init__(self, pack: ir.CheckedPack, target: Target, model: ir.Model) -> None:
+    def __init__(self, pack: ir.CheckedPack, target: Target, model: ir.Model | None = None) -> None:
         self.pack = pack
         self.target = target
         self.dialect = target.dialect
-        self.model = model
-        self.lets = dict(model.lets)
+        self.model = model  # type: ignore[assignment]  # None only for the index (engine/score.py)
+        self.lets = dict(model.lets) if model else {}
+        # What count(*) counts: every row, or (in the index, over a left join) a column
+        # that is null only where there is no row.
+        self.star_value: exp.Expression | None = None
         self.frames: list[dict[int, str]] = []
         self.used_aliases: set[str] = set()
         self.arg_frames: list[dict[str, exp.Expression]] = []
@@ -422,6 +425,10 @@ class _Compiler:
                     name = f"agg_{j + 1}_{k + 1}"
                     columns.append(exp.alias_(self.value(arg), name, copy=False))
                     names.append(name)
+                if agg.filter is not None:
+                    name = f"agg_{j + 1}_when"
+                    columns.append(exp.alias_(self.condition(agg.filter), name, copy=False))
+                    names.append(name)
                 row_number = None
                 if agg.name == "first":
                     row_number = f"agg_{j + 1}_rank"
@@ -479,17 +486,30 @@ class _Compiler:
     def _aggregate(
         self, agg: ir.Agg, args: list[exp.Expression], row_number: str | None, rows_alias: str
     ) -> exp.Expression:
+        when = args.pop() if agg.filter is not None else None
         if agg.name == "first":
-            first_row = exp.EQ(
+            first_row: exp.Expression = exp.EQ(
                 this=exp.column(row_number, table=rows_alias), expression=exp.Literal.number(1)
             )
+            if when is not None:
+                first_row = exp.and_(first_row, when, copy=False)
             return exp.Max(this=exp.Case(ifs=[exp.If(this=first_row, true=args[0])]))
-        return self._plain_aggregate(agg, args)
+        return self._plain_aggregate(agg, args, when)
 
-    def _plain_aggregate(self, agg: ir.Agg, args: list[exp.Expression]) -> exp.Expression:
+    def _plain_aggregate(
+        self, agg: ir.Agg, args: list[exp.Expression], when: exp.Expression | None = None
+    ) -> exp.Expression:
+        """An aggregate over `args`; with `when`, only over the rows where it holds."""
         if agg.star:
-            return exp.Count(this=exp.Star())
+            if when is None and self.star_value is None:
+                return exp.Count(this=exp.Star())
+            counted = self.star_value.copy() if self.star_value else exp.Literal.number(1)
+            if when is None:
+                return exp.Count(this=counted)
+            return exp.Count(this=exp.Case(ifs=[exp.If(this=when, true=counted)]))
         value = args[0]
+        if when is not None:
+            value = exp.Case(ifs=[exp.If(this=when, true=value)])
         if agg.distinct:
             value = exp.Distinct(expressions=[value])
         if agg.name == "count":
@@ -550,7 +570,8 @@ class _Compiler:
             return self.agg_map[e].copy()
         if e.name == "first":
             raise fn.Unsupported("first() outside a grouped model", self.dialect)
-        return self._plain_aggregate(e, [self.value(a) for a in e.args])
+        when = self.condition(e.filter) if e.filter is not None else None
+        return self._plain_aggregate(e, [self.value(a) for a in e.args], when)
 
     def _defcall(self, e: ir.DefCall) -> exp.Expression:
         define = self.pack.defines[e.name]
