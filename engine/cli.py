@@ -427,6 +427,16 @@ def _demo_text(facts: dict[str, Any]) -> str:
         "预警示例 sample warnings:",
     ]
     lines += [f"  [{s['model_id']} {s['township']}] {s['message']}" for s in facts["samples"]]
+    colour_names = {"green": "绿", "yellow": "黄", "red": "红"}
+    for label, rows in facts["scores"].items():
+        by_colour = {c: [r["township"] for r in rows if r["colour"] == c] for c in colour_names}
+        lines.append(
+            f"廉情指数 {label}: "
+            + "；".join(
+                f"{colour_names[c]} {len(t)}" + (f"（{'、'.join(t)}）" if c != "green" else "")
+                for c, t in by_colour.items()
+            )
+        )
     if facts["failed_models"]:
         lines.append("失败的模型 failed models: " + ", ".join(facts["failed_models"]))
     timing = ", ".join(f"{k} {v}s" for k, v in facts["seconds"].items())

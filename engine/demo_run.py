@@ -20,9 +20,10 @@ import pyarrow as pa
 
 from adapters import connect
 from dsl import ir
-from engine import ledger
+from engine import api, ledger
 from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
 from engine.run import ModelOutcome, run_models, select_models
+from engine.score import Period, ScoreResult
 
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -43,6 +44,7 @@ class DemoResult:
     truth: pa.Table
     seconds: dict[str, float] = field(default_factory=dict)
     failures: list[ModelOutcome] = field(default_factory=list)
+    scores: dict[str, ScoreResult] = field(default_factory=dict)  # 2021Q1 … 2021Q4, 2021
 
     @property
     def total_rows(self) -> int:
@@ -109,7 +111,16 @@ def demo(
     started = time.perf_counter()
     warnings, failures = run_month_ends(pack, url, MONTH_ENDS, progress)
     seconds["run"] = time.perf_counter() - started
-    return DemoResult(url, size, seed, rows, warnings, county.truth, seconds, failures)
+    started = time.perf_counter()
+    scores = score_year(pack, url, MONTH_ENDS[-1].year)
+    seconds["score"] = time.perf_counter() - started
+    return DemoResult(url, size, seed, rows, warnings, county.truth, seconds, failures, scores)
+
+
+def score_year(pack: ir.CheckedPack, url: str, year: int) -> dict[str, ScoreResult]:
+    """The index for each quarter of `year` and for the year, keyed by period label."""
+    periods = [*Period.parse(str(year)).quarters(), Period.parse(str(year))]
+    return {p.label: api.score(pack, p, url) for p in periods}
 
 
 def summary(result: DemoResult, pack: ir.CheckedPack, samples: int = 5) -> dict[str, Any]:
@@ -148,6 +159,18 @@ def summary(result: DemoResult, pack: ir.CheckedPack, samples: int = 5) -> dict[
             }
             for w in picked
         ],
+        "scores": {
+            label: [
+                {
+                    "rank": r["rank"],
+                    "township": r["name"],
+                    "total": float(r["total"]),
+                    "colour": r["colour"],
+                }
+                for r in scored.table.to_pylist()
+            ]
+            for label, scored in result.scores.items()
+        },
         "failed_models": sorted({f.model_id for f in result.failures}),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
     }
