@@ -317,6 +317,8 @@ class Indicator:
     title: str
     expr: Expr
     cases: tuple[tuple[Expr, Expr], ...]
+    unit: str | None = None  # "percent": a ratio shown as a percentage
+    unit_span: Span | None = None
 
 
 @dataclass(frozen=True)

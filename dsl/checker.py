@@ -835,7 +835,17 @@ class Checker:
                     "when the divisor is 0",
                     f"在指标后加上 when {shown} = 0 then 取值，例如 when W = 0 then 1",
                 )
-        return ir.Indicator(node.name, node.title, value, tuple(cases), node.span)
+        if node.unit not in (None, "percent"):
+            self.error(
+                "E433",
+                node.unit_span,
+                f"未知的指标单位「{node.unit}」",
+                f"unknown indicator unit {node.unit!r}",
+                "可写 percent（比率，按百分比显示），或不写",
+            )
+        return ir.Indicator(
+            node.name, node.title, value, tuple(cases), node.unit == "percent", node.span
+        )
 
     def _parts(self, clauses: list[ast.Clause], indicators: dict[str, Span]) -> tuple[ir.Part, ...]:
         parts: list[ir.Part] = []

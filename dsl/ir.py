@@ -313,6 +313,7 @@ class Indicator:
     title: str
     expr: Expr
     cases: tuple[tuple[Expr, Expr], ...]  # (condition, value): the declared empty cases
+    percent: bool = False  # a ratio, shown as a percentage
     span: Span = _span()
 
 

@@ -81,6 +81,7 @@ class Pack:
     parameters: dict[str, Parameter]
     sources: dict[str, Source]
     townships: tuple[Township, ...]
+    county: str = ""
 
     def domain_code(self, text: str) -> str | None:
         """The code of a domain given by code (ENG) or by name (工程管理)."""
@@ -320,6 +321,7 @@ def load_pack(root: str | Path) -> Pack:
         parameters=parameters,
         sources=sources,
         townships=townships,
+        county=str(meta.get("county", "")),
     )
 
 

@@ -713,8 +713,16 @@ class _AstBuilder(Transformer):
         )
 
     def indicator(self, tree: Tree) -> ast.Clause:
-        _, name, title, expr, *cases = tree.children
-        value = ast.Indicator(self.span(name), str(name), _unquote(str(title)), expr, tuple(cases))
+        _, name, title, unit, expr, *cases = tree.children
+        value = ast.Indicator(
+            self.span(name),
+            str(name),
+            _unquote(str(title)),
+            expr,
+            tuple(cases),
+            str(unit) if unit is not None else None,
+            self.span(unit) if unit is not None else None,
+        )
         return self._clause(tree, "indicator", value)
 
     def empty_case(self, tree: Tree) -> tuple[ast.Expr, ast.Expr]:

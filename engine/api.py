@@ -25,7 +25,10 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from engine import __version__, ledger
 from engine.compile import CompiledModel, Target, compile_model
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
+from engine.disposal import read_disposal, with_disposal
 from engine.examples import ExampleOutcome, run_examples
+from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
+from engine.report import render as render_report
 from engine.run import RunResult, run_models, select_models
 from engine.schema import source_schema
 from engine.score import Period, ScoreResult, ScoreTables, run_score
@@ -223,6 +226,117 @@ def score(
                 connection.execute(drop.sql(connection.dialect))
     finally:
         connection.close()
+
+
+def report(
+    pack: ir.CheckedPack,
+    period: Period,
+    output: str | Path,
+    warehouse: str | None = None,
+    deployment: Deployment | None = None,
+    disposal: pa.Table | None = None,
+) -> Path:
+    """Write the self-contained HTML report of `period` to `output`; return its path.
+
+    It shows the period's scores and the year's quarters up to it (and the
+    year itself on an annual report), and the period's warnings with their
+    disposal.
+    """
+    deployment = deployment or Deployment()
+    periods = [q for q in period.quarters() if q.end <= period.end]
+    if period.is_year:
+        periods.append(period)
+    scores = {p.label: score(pack, p, warehouse, deployment, disposal) for p in periods}
+    connection = connect(warehouse_url(warehouse, deployment), read_only=True, must_exist=True)
+    try:
+        tables = ledger.Tables(deployment.ledger_schema)
+        issued = ledger.read(connection, tables)
+        records = disposal
+        if records is None:
+            records = read_disposal(connection, pack.pack, deployment.tables)
+        names = township_names(
+            connection, pack, deployment.tables.get("ref_township", "ref_township")
+        )
+    finally:
+        connection.close()
+    days = issued.column("issued_on").to_pylist()
+    in_period = [i for i, d in enumerate(days) if period.start <= d <= period.end]
+    warnings = with_disposal(issued.take(in_period), records)
+    data = report_data(pack, period, scores, warnings, names)
+    path = Path(output)
+    write_text_atomically(path, render_report(data))
+    return path
+
+
+def report_data(
+    pack: ir.CheckedPack,
+    period: Period,
+    scores: dict[str, ScoreResult],
+    warnings: pa.Table,
+    names: dict[str, str],
+) -> ReportData:
+    """What the report page shows, gathered from the pack, the scores and the ledger."""
+    index = pack.index
+    assert index is not None
+    part_of = {item.indicator: (part, item) for part in index.parts for item in part.items}
+    indicators = [
+        IndicatorInfo(
+            i.name,
+            i.title,
+            part_of[i.name][0].id,
+            float(part_of[i.name][1].points),
+            part_of[i.name][1].higher_is_better,
+            i.percent,
+        )
+        for i in index.indicators
+        if i.name in part_of
+    ]
+    models = []
+    for model in sorted(pack.models.values(), key=lambda m: m.id):
+        try:
+            text = Path(model.file).read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        models.append(
+            ModelInfo(
+                model.id,
+                model.title,
+                pack.pack.domains.get(model.domain, ""),
+                model.severity,
+                model.revision,
+                model.file,
+                text,
+            )
+        )
+    return ReportData(
+        period=period.label,
+        county=pack.pack.county,
+        pack_version=pack.pack.version,
+        engine_version=__version__,
+        generated_at=datetime.now().astimezone().isoformat(timespec="seconds"),
+        townships=sorted(names.items()),
+        indicators=indicators,
+        parts=[PartInfo(p.id, p.title, float(p.points)) for p in index.parts],
+        bands=[(b.colour, b.title) for b in index.bands],
+        consequences=dict(index.consequences),
+        scores={label: result.table for label, result in scores.items()},
+        warnings=warnings,
+        models=models,
+        domains=dict(pack.pack.domains),
+    )
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def township_names(connection: Warehouse, pack: ir.CheckedPack, table: str) -> dict[str, str]:

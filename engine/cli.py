@@ -20,7 +20,9 @@ import click
 from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
 from engine import __version__, api
+from engine.cli_warnings import warnings_command
 from engine.compile import DIALECTS
+from engine.disposal import load_disposal_file
 from engine.exit_codes import ExitCode
 from engine.score import Period
 
@@ -43,6 +45,12 @@ DEPLOYMENT = click.option(
     type=click.Path(path_type=Path),
     default=None,
     help="a deployment YAML: warehouse URL, table mapping, parameter overrides",
+)
+DISPOSAL = click.option(
+    "--disposal",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="disposal records (CSV or Parquet) to use instead of the warehouse's sup_disposal",
 )
 SELECT = click.option(
     "--select",
@@ -286,6 +294,7 @@ def _explain_text(info: dict[str, Any]) -> str:
     default=None,
     help="write the scores to FILE.parquet",
 )
+@DISPOSAL
 def score(
     policies: Path | None,
     deployment: Path | None,
@@ -293,14 +302,13 @@ def score(
     period: str,
     warehouse: str | None,
     output: Path | None,
+    disposal: Path | None,
 ) -> None:
     """Score, rank and colour every township for a quarter or a year (廉情指数)."""
-    try:
-        chosen = Period.parse(period)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--period") from None
+    chosen = _parse_period(period)
     pack = api.load_pack(policies)
-    result = api.score(pack, chosen, warehouse, api.deployment_for(pack, deployment))
+    records = load_disposal_file(disposal, pack.pack) if disposal else None
+    result = api.score(pack, chosen, warehouse, api.deployment_for(pack, deployment), records)
     if output is not None:
         api.write_parquet(result.table, output)
     rows = result.table.to_pylist()
@@ -348,6 +356,46 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(width - used, 0)
 
 
+def _parse_period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+
+
+@cli.command()
+@POLICIES
+@DEPLOYMENT
+@click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
+@click.option("--warehouse", default=None, help="duckdb:///PATH (default), …")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="the HTML file to write (default: 廉情报告-PERIOD.html)",
+)
+@DISPOSAL
+def report(
+    policies: Path | None,
+    deployment: Path | None,
+    period: str,
+    warehouse: str | None,
+    output: Path | None,
+    disposal: Path | None,
+) -> None:
+    """Write the 廉情地图 report of a period: one HTML file that needs no network."""
+    chosen = _parse_period(period)
+    pack = api.load_pack(policies)
+    records = load_disposal_file(disposal, pack.pack) if disposal else None
+    target = output or Path(f"廉情报告-{chosen.label}.html")
+    path = api.report(
+        pack, chosen, target, warehouse, api.deployment_for(pack, deployment), records
+    )
+    click.echo(str(path))
+
+
+cli.add_command(warnings_command, name="warnings")
+
 DEMO_WAREHOUSE = "duckdb:///oversight-demo.duckdb"
 _STEPS = {
     "generate": "生成演示数据 generating the county",
@@ -378,6 +426,14 @@ def _terminal_progress(step: str, done: int, total: int) -> None:
 )
 @click.option("--seed", type=int, default=2021, show_default=True)
 @click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    default=Path("oversight-demo-report.html"),
+    show_default=True,
+    help="where to write the year's 廉情地图 report",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["auto", "human", "json"]),
@@ -385,14 +441,21 @@ def _terminal_progress(step: str, done: int, total: int) -> None:
     show_default=True,
     help="auto: human on a terminal, JSON otherwise",
 )
-def demo(policies: Path | None, warehouse: str, size: float, seed: int, output_format: str) -> None:
+def demo(
+    policies: Path | None,
+    warehouse: str,
+    size: float,
+    seed: int,
+    report_path: Path,
+    output_format: str,
+) -> None:
     """Build the demo county (14 townships, every source) and run the whole chain on it."""
     from engine import demo_run
 
     pack = api.load_pack(policies)
     on_terminal = sys.stderr.isatty()
     progress = _terminal_progress if on_terminal else demo_run._quiet
-    result = demo_run.demo(pack, warehouse, size, seed, progress)
+    result = demo_run.demo(pack, warehouse, size, seed, progress, report_path)
     facts = demo_run.summary(result, pack)
     if output_format == "json" or (output_format == "auto" and not sys.stdout.isatty()):
         click.echo(json.dumps(facts, ensure_ascii=False))
@@ -441,6 +504,8 @@ def _demo_text(facts: dict[str, Any]) -> str:
         lines.append("失败的模型 failed models: " + ", ".join(facts["failed_models"]))
     timing = ", ".join(f"{k} {v}s" for k, v in facts["seconds"].items())
     lines.append(f"用时 time: {timing}")
+    if facts["report"]:
+        lines.append(f"廉情地图报告 report: {Path(facts['report']).resolve()}")
     return "\n".join(lines)
 
 

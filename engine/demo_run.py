@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -45,6 +46,7 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
     failures: list[ModelOutcome] = field(default_factory=list)
     scores: dict[str, ScoreResult] = field(default_factory=dict)  # 2021Q1 … 2021Q4, 2021
+    report: Path | None = None
 
     @property
     def total_rows(self) -> int:
@@ -97,8 +99,13 @@ def demo(
     size: float = 1.0,
     seed: int = 2021,
     progress: Progress = _quiet,
+    report: Path | None = None,
 ) -> DemoResult:
-    """Generate the county, load it into `url`, run every model at each month end of 2021."""
+    """Generate the county and run the whole chain on it in the warehouse at `url`.
+
+    Every model runs at each month end of 2021, each quarter and the year are
+    scored, and the year's report is written to `report` (when given).
+    """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     progress("generate", 0, 1)
@@ -112,9 +119,17 @@ def demo(
     warnings, failures = run_month_ends(pack, url, MONTH_ENDS, progress)
     seconds["run"] = time.perf_counter() - started
     started = time.perf_counter()
-    scores = score_year(pack, url, MONTH_ENDS[-1].year)
+    year = MONTH_ENDS[-1].year
+    scores = score_year(pack, url, year)
     seconds["score"] = time.perf_counter() - started
-    return DemoResult(url, size, seed, rows, warnings, county.truth, seconds, failures, scores)
+    written = None
+    if report is not None:
+        started = time.perf_counter()
+        written = api.report(pack, Period.parse(str(year)), report, url)
+        seconds["report"] = time.perf_counter() - started
+    return DemoResult(
+        url, size, seed, rows, warnings, county.truth, seconds, failures, scores, written
+    )
 
 
 def score_year(pack: ir.CheckedPack, url: str, year: int) -> dict[str, ScoreResult]:
@@ -171,6 +186,7 @@ def summary(result: DemoResult, pack: ir.CheckedPack, samples: int = 5) -> dict[
             ]
             for label, scored in result.scores.items()
         },
+        "report": str(result.report) if result.report else None,
         "failed_models": sorted({f.model_id for f in result.failures}),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
     }

@@ -1,0 +1,374 @@
+"""`oversight warnings`: the ledger with each warning's disposal status, for case handlers.
+
+Registered on the `oversight` group by engine/cli.py. It only reads: the
+warehouse is opened read-only, and disposal records from `--disposal FILE`
+are used for this listing, never written back.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import shutil
+import sys
+import unicodedata
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+import pyarrow as pa
+
+from adapters import connect
+from dsl.pack import SEVERITIES, Pack
+from engine import api, disposal, ledger
+
+OUTPUT_COLUMNS = (
+    "model_id",
+    "warning_key",
+    "township",
+    "township_name",
+    "severity",
+    "domain",
+    "domain_name",
+    "model_title",
+    "message",
+    "issued_on",
+    "last_seen_on",
+    "status",
+    "status_label",
+    "verified_on",
+    "outcome",
+    "rectified_on",
+    "persons_disposed",
+    "funds_recovered",
+    "model_revision",
+    "pack_version",
+    "run_id",
+    "evidence",
+)
+"""Columns of CSV and JSON output. The names are those `--disposal` reads back (a handler
+fills in verified_on … funds_recovered in the export and loads it again)."""
+
+# (column, Chinese header, English header); the message goes last and takes what is left.
+# English headers are kept as narrow as the Chinese, so that 80 columns leave room for the message.
+_TABLE_COLUMNS = (
+    ("issued_on", "预警日期", "issued_on"),
+    ("model_id", "模型", "model"),
+    ("severity_label", "等级", "level"),
+    ("township_label", "乡镇", "town"),
+    ("status_label", "状态", "status"),
+    ("warning_key", "预警编号", "key"),
+    ("message", "预警内容", "message"),
+)
+_MIN_MESSAGE_WIDTH = 24
+_ELLIPSIS = "..."  # ASCII: "…" is of ambiguous width, two columns on many Chinese terminals
+
+
+class _Day(click.ParamType):
+    """A day on the command line, written as in a disposal file (2021-11-20, 2021/11/20 …)."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return disposal.parse_date(value)
+        except ValueError:
+            self.fail(f"「{value}」不是日期，应写作 2021-11-20 / not a date", param, ctx)
+
+
+def _bad_option(err: disposal.FilterError) -> click.BadParameter:
+    message = f"{err.message_zh} / {err.message_en}"
+    if err.hint:
+        message += f"\n  = 提示 hint: {err.hint}"
+    return click.BadParameter(message, param_hint=f"--{err.option}")
+
+
+@click.command(name="warnings")
+@click.option(
+    "--policies",
+    type=click.Path(path_type=Path),
+    default=None,
+    help=f"the policy pack directory (default: ${api.POLICIES_ENV} or ./policies)",
+)
+@click.option(
+    "--deployment",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="a deployment YAML: warehouse URL, table mapping, ledger schema",
+)
+@click.option(
+    "--warehouse",
+    default=None,
+    help="duckdb:///PATH (default: the deployment's, else $OVERSIGHT_WAREHOUSE, else "
+    "duckdb:///oversight.duckdb)",
+)
+@click.option(
+    "--disposal",
+    "disposal_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="a CSV or Parquet of disposal records, used instead of the warehouse's sup_disposal",
+)
+@click.option("--township", multiple=True, help="乡镇 by code or name (分水镇); repeatable")
+@click.option("--model", multiple=True, help="model id (ENG01); repeatable")
+@click.option("--domain", multiple=True, help="domain by code or name (ENG, 工程管理); repeatable")
+@click.option("--severity", multiple=True, help="red, yellow, blue (红色 …); repeatable")
+@click.option(
+    "--status",
+    multiple=True,
+    help="pending 待核查, confirmed 属实, partly 部分属实, unfounded 不属实, "
+    "rectified 已整改; repeatable",
+)
+@click.option("--from", "issued_from", type=_Day(), default=None, help="issued on or after DATE")
+@click.option("--to", "issued_to", type=_Day(), default=None, help="issued on or before DATE")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["auto", "table", "csv", "json"]),
+    default="auto",
+    show_default=True,
+    help="auto: a table on a terminal, CSV otherwise (`> list.csv` opens in Excel)",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="only the N most recently issued"
+)
+def warnings_command(
+    policies: Path | None,
+    deployment: Path | None,
+    warehouse: str | None,
+    disposal_file: Path | None,
+    township: tuple[str, ...],
+    model: tuple[str, ...],
+    domain: tuple[str, ...],
+    severity: tuple[str, ...],
+    status: tuple[str, ...],
+    issued_from: date | None,
+    issued_to: date | None,
+    output_format: str,
+    limit: int | None,
+) -> None:
+    """List the warnings (预警台账) with their disposal status, newest first, for case handlers."""
+    if issued_from and issued_to and issued_from > issued_to:
+        raise click.BadParameter(
+            f"--from {issued_from} 晚于 --to {issued_to} / --from is after --to",
+            param_hint="--from",
+        )
+    pack = api.load_pack(policies)
+    setup = api.deployment_for(pack, deployment)
+    # Resolve names to codes first, so that a typo is reported before the warehouse is opened.
+    try:
+        filters = {
+            "township": disposal.township_codes(pack.pack, township),
+            "domain": disposal.domain_codes(pack.pack, domain),
+            "severity": disposal.severities(severity),
+            "status": disposal.status_ids(status),
+        }
+    except disposal.FilterError as err:
+        raise _bad_option(err) from None
+    records = disposal.load_disposal_file(disposal_file, pack.pack) if disposal_file else None
+    tables = ledger.Tables(setup.ledger_schema)
+    connection = connect(api.warehouse_url(warehouse, setup), read_only=True, must_exist=True)
+    try:
+        has_ledger = connection.has_table(tables.name(ledger.LEDGER))
+        issued = ledger.read(connection, tables)
+        if records is None:
+            records = disposal.read_disposal(connection, pack.pack, setup.tables)
+    finally:
+        connection.close()
+    models = disposal.model_ids(model)
+    known = set(pack.models) | set(issued.column("model_id").to_pylist())
+    for model_id in sorted(models - known):
+        close = difflib.get_close_matches(model_id, sorted(known), n=1, cutoff=0.6)
+        hint = f"\n  = 提示 hint: 是否应为 {close[0]}？/ did you mean {close[0]}?" if close else ""
+        raise click.BadParameter(
+            f"没有模型「{model_id}」/ unknown model {model_id!r}{hint}", param_hint="--model"
+        )
+
+    joined = disposal.with_disposal(issued, records)
+    chosen = disposal.filter_warnings(
+        joined,
+        pack.pack,
+        model=models,
+        issued_from=issued_from,
+        issued_to=issued_to,
+        **filters,
+    ).sort_by(
+        [("issued_on", "descending"), ("model_id", "ascending"), ("warning_key", "ascending")]
+    )
+    shown = chosen.slice(0, limit) if limit else chosen
+    rows = records_for_output(shown, pack.pack)
+
+    on_terminal = sys.stdout.isatty()
+    if output_format == "auto":
+        output_format = "table" if on_terminal else "csv"
+    if output_format == "csv":
+        _write_bytes(render_csv(rows))
+    elif output_format == "json":
+        click.echo(render_json(rows))
+    else:
+        width = shutil.get_terminal_size((100, 24)).columns if on_terminal else None
+        click.echo(render_table(rows, width))
+        click.echo(count_line(chosen, shown.num_rows))
+
+    if not has_ledger:
+        click.echo(
+            "该数据仓库还没有预警台账，请先运行 oversight run / "
+            "no warnings ledger in this warehouse yet: run `oversight run` first",
+            err=True,
+        )
+        return
+    orphans = disposal.unmatched_disposal(issued, records)
+    if orphans:
+        sample = "; ".join(f"{m} {k}" for m, k in orphans[:5]) + ("; …" if len(orphans) > 5 else "")
+        click.echo(
+            f"注意：{len(orphans)} 条处置记录没有对应的预警（模型或预警编号有误？）/ "
+            f"note: {len(orphans)} disposal records match no warning: {sample}",
+            err=True,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Output. Nothing is masked here: case handlers need full ids (resident id numbers included)
+# to find the people and records behind a warning. The HTML report (engine/report.py), which
+# travels further, masks them.
+
+
+def records_for_output(table: pa.Table, pack: Pack) -> list[dict[str, Any]]:
+    """The rows of a ledger-with-disposal table as dicts of OUTPUT_COLUMNS, in table order."""
+    names = {t.code: t.name for t in pack.townships}
+    out = []
+    for row in table.to_pylist():
+        row["township_name"] = names.get(row["township"]) if row["township"] else None
+        row["domain_name"] = pack.domains.get(row["domain"])
+        out.append({column: row.get(column) for column in OUTPUT_COLUMNS})
+    return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def render_csv(rows: list[dict[str, Any]]) -> bytes:
+    """CSV as Excel wants it: UTF-8 with a BOM, CRLF line ends, dates as 2021-11-20.
+
+    Without the BOM, Excel on a Chinese Windows reads a CSV as GBK and shows the
+    Chinese as mojibake; with it, Excel knows the file is UTF-8. `--disposal`
+    reads the BOM back, so an export filled in by a handler loads as it is.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(OUTPUT_COLUMNS)
+    for row in rows:
+        writer.writerow([_text(row[column]) for column in OUTPUT_COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _json_value(column: str, value: Any) -> Any:
+    if column == "evidence" and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, date | Decimal):
+        # Money as a string keeps its cents exact, as the ledger writes it in messages.
+        return _text(value)
+    return value
+
+
+def render_json(rows: list[dict[str, Any]]) -> str:
+    """One JSON array of objects, dates ISO, money as a decimal string, evidence as an object."""
+    data = [{column: _json_value(column, row[column]) for column in OUTPUT_COLUMNS} for row in rows]
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives `text`: CJK and full-width characters two, combining marks none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+    return width
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to at most `width` columns, ending in "..." when something was cut."""
+    if display_width(text) <= width:
+        return text
+    room = max(width - len(_ELLIPSIS), 0)
+    kept, used = [], 0
+    for ch in text:
+        w = display_width(ch)
+        if used + w > room:
+            break
+        kept.append(ch)
+        used += w
+    return "".join(kept) + _ELLIPSIS
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
+def render_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+    """An aligned table, a Chinese and an English header line; messages clipped to `width`.
+
+    `width` is the terminal's; None (output not on a terminal) clips nothing.
+    """
+    if not rows:
+        return "没有符合条件的预警 / no warnings match"
+    cells = []
+    for row in rows:
+        shown = dict(row)
+        shown["severity_label"] = SEVERITIES.get(row["severity"], row["severity"])
+        shown["township_label"] = row["township_name"] or row["township"] or ""
+        shown["message"] = " ".join(str(row["message"]).split())
+        cells.append([_text(shown[column]) for column, _, _ in _TABLE_COLUMNS])
+    headers = [[zh for _, zh, _ in _TABLE_COLUMNS], [en for _, _, en in _TABLE_COLUMNS]]
+    widths = [
+        max(display_width(line[i]) for line in [*headers, *cells])
+        for i in range(len(_TABLE_COLUMNS))
+    ]
+    if width is not None:
+        fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
+        widths[-1] = min(widths[-1], max(width - fixed - 1, _MIN_MESSAGE_WIDTH))
+    rule = ["-" * w for w in widths]
+    lines = []
+    for line in [*headers, rule, *cells]:
+        parts = [_pad(clip(text, w), w) for text, w in zip(line, widths, strict=True)]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def count_line(chosen: pa.Table, shown: int) -> str:
+    """How many warnings matched, how many are shown, and how many are in each status."""
+    total = chosen.num_rows
+    head = f"共 {total} 条预警 / {total} warnings"
+    if shown < total:
+        head = (
+            f"共 {total} 条预警，显示最近 {shown} 条 / {total} warnings, the {shown} latest shown"
+        )
+    counts = Counter(chosen.column("status").to_pylist()) if total else Counter()
+    parts = [f"{label} {counts[sid]}" for sid, label in disposal.STATUSES.items() if counts[sid]]
+    return head + (" — " + " · ".join(parts) if parts else "")
+
+
+def _write_bytes(data: bytes) -> None:
+    """Bytes to stdout as they are: the console's encoding must not re-encode the CSV."""
+    sys.stdout.flush()
+    stream = click.get_binary_stream("stdout")
+    stream.write(data)
+    stream.flush()
