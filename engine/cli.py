@@ -555,3 +555,7 @@ def _wants_json(argv: list[str] | None) -> bool:
 def entry_point() -> None:
     """The console script."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()
