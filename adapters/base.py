@@ -31,6 +31,7 @@ class Warehouse(Protocol):
 
     url: str
     dialect: str
+    transactional: bool  # whether transaction() really rolls back (Spark's does not)
 
     def query(self, sql: str) -> pa.Table:
         """Run one SELECT and return its rows."""
@@ -74,11 +75,30 @@ def connect(url: str, read_only: bool = False, must_exist: bool = False) -> Ware
     warehouse was expected (a mistyped path would otherwise run on nothing).
     """
     scheme = urlparse(url).scheme.split("+")[0]
+    if urlparse(url).scheme.startswith("adbc+"):
+        scheme = "adbc"
     if scheme == "duckdb":
         from adapters.duckdb import DuckDBWarehouse
 
         return DuckDBWarehouse(url, read_only=read_only, must_exist=must_exist)
+    if scheme == "sqlite":
+        from adapters.adbc import connect_sqlite
+
+        return connect_sqlite(url, read_only=read_only, must_exist=must_exist)
+    if scheme in ("postgresql", "postgres"):
+        from adapters.adbc import connect_postgres
+
+        return connect_postgres(url)
+    if scheme == "spark":
+        from adapters.spark import connect_spark
+
+        return connect_spark(url, must_exist=must_exist)
+    if scheme == "adbc":
+        from adapters.adbc import connect_generic
+
+        return connect_generic(url)
     raise WarehouseError(
         f"不支持的数据仓库地址「{url}」",
-        f"unsupported warehouse URL {url!r}; use duckdb:///PATH",
+        f"unsupported warehouse URL {url!r}; use duckdb:///PATH, sqlite:///PATH, "
+        "postgresql://…, spark://local or adbc+DRIVER://…?dialect=NAME",
     )

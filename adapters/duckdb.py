@@ -30,6 +30,7 @@ class DuckDBWarehouse:
     """One DuckDB database; Arrow in and out without copies where DuckDB allows."""
 
     dialect = "duckdb"
+    transactional = True
 
     def __init__(self, url: str, read_only: bool = False, must_exist: bool = False) -> None:
         self.url = url

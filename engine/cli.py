@@ -145,6 +145,12 @@ def check(policies: Path | None, output_format: str, no_examples: bool) -> None:
     help="write DIR/MODEL.sql per model instead of printing",
 )
 @click.option("--as-of", "as_of", default=None, help="fix the day (default: a :as_of placeholder)")
+@click.option(
+    "--all",
+    "every_dialect",
+    is_flag=True,
+    help="write compiled/DIALECT/MODEL.sql for every dialect (what `check` keeps current)",
+)
 def compile_command(
     policies: Path | None,
     deployment: Path | None,
@@ -152,9 +158,15 @@ def compile_command(
     dialect: str,
     out: Path | None,
     as_of: str | None,
+    every_dialect: bool,
 ) -> None:
     """Print (or write) the SQL of every model for one warehouse dialect."""
     pack = api.load_pack(policies)
+    if every_dialect:
+        target = out or api.compiled_dir(policies)
+        written = api.write_compiled(pack, target)
+        click.echo(f"wrote {written} files to {target}", err=True)
+        return
     setup = api.deployment_for(pack, deployment)
     compiled = api.compile_pack(pack, dialect, select, _parse_date(as_of) if as_of else None, setup)
     if out is None:

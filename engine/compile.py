@@ -450,13 +450,24 @@ class _Compiler:
 
         self.row_columns, self.rows_alias = {}, None  # from here on, only groups are in scope
 
-        self.group_map = {g: grouped_col(f"group_{i + 1}") for i, g in enumerate(model.group_by)}
-        for agg, names, row_number in plan:
-            self.agg_map[agg] = self._aggregate(
-                agg, [grouped_col(n) for n in names], row_number, rows_alias
+        # The groups: only group values and aggregates, so that every warehouse accepts it
+        # (Spark refuses a correlated subquery or an aggregate inside one in a grouped
+        # SELECT); the outputs, `having` and their subqueries read these as plain columns.
+        groups_alias = self.fresh_alias("model_groups")
+        group_columns = [
+            exp.alias_(grouped_col(f"group_{i + 1}"), f"group_{i + 1}", copy=False)
+            for i in range(len(model.group_by))
+        ]
+        aggregate_columns = [
+            exp.alias_(
+                self._aggregate(agg, [grouped_col(n) for n in names], row_number, rows_alias),
+                f"agg_{j + 1}",
+                copy=False,
             )
-        outer = (
-            exp.select(*self.outputs())
+            for j, (agg, names, row_number) in enumerate(plan)
+        ]
+        groups = (
+            exp.select(*group_columns, *aggregate_columns)
             .from_(
                 exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False), copy=False
             )
@@ -464,8 +475,17 @@ class _Compiler:
                 *(grouped_col(f"group_{i + 1}") for i in range(len(model.group_by))), copy=False
             )
         )
+        self.group_map = {
+            g: exp.column(f"group_{i + 1}", table=groups_alias)
+            for i, g in enumerate(model.group_by)
+        }
+        for j, (agg, _, _) in enumerate(plan):
+            self.agg_map[agg] = exp.column(f"agg_{j + 1}", table=groups_alias)
+        outer = exp.select(*self.outputs()).from_(
+            exp.alias_(exp.Subquery(this=groups), groups_alias, table=True, copy=False), copy=False
+        )
         if model.having is not None:
-            outer = outer.having(self.condition(model.having), copy=False)
+            outer = outer.where(self.condition(model.having), copy=False)
         return outer
 
     def _aggregates(self, expr: ir.Expr) -> Iterator[ir.Agg]:
@@ -598,8 +618,20 @@ class _Compiler:
     def _neg(self, e: ir.Neg) -> exp.Expression:
         return exp.Neg(this=_paren(self.value(e.operand)))
 
+    def _compared(self, *operands: ir.Expr) -> list[exp.Expression]:
+        """Operands of a comparison, taken to fixed places where decimals are binary floats."""
+        values = [self.value(o) for o in operands]
+        if fn.exact_decimals(self.dialect) or all(
+            o.type not in (Type.DECIMAL, Type.FLOAT) for o in operands
+        ):
+            return values
+        return [
+            fn.comparable_decimal(v, o.type, self.dialect)
+            for v, o in zip(values, operands, strict=True)
+        ]
+
     def _compare(self, e: ir.Compare) -> exp.Expression:
-        left, right = self.value(e.left), self.value(e.right)
+        left, right = self._compared(e.left, e.right)
         if e.op == "!=":
             # "is not" holds for a missing value: a project with no status is not 终止.
             parts: list[exp.Expression] = [exp.NEQ(this=left, expression=right)]
@@ -640,9 +672,8 @@ class _Compiler:
         return result
 
     def _between(self, e: ir.Between) -> exp.Expression:
-        return exp.Between(
-            this=self.value(e.operand), low=self.value(e.low), high=self.value(e.high)
-        )
+        operand, low, high = self._compared(e.operand, e.low, e.high)
+        return exp.Between(this=operand, low=low, high=high)
 
     def _exists(self, e: ir.Exists) -> exp.Expression:
         with self.query(e.query) as select:

@@ -1,8 +1,10 @@
-"""Run every model's inline examples on an in-memory DuckDB and say which fail, and how.
+"""Run every model's inline examples and say which fail, and how.
 
 Each example starts from empty sources (every source of the catalog, typed
 as the catalog says), adds its given rows, runs its model as of its day,
-and must raise exactly the warnings it expects — no more, no fewer.
+and must raise exactly the warnings it expects — no more, no fewer. They
+run on an in-memory DuckDB unless another warehouse is given (the
+conformance tests run them on every warehouse we claim).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from adapters.base import Warehouse
 from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
@@ -29,17 +32,25 @@ class ExampleOutcome:
 
 
 def run_examples(
-    pack: ir.CheckedPack, models: list[ir.Model] | None = None
+    pack: ir.CheckedPack,
+    models: list[ir.Model] | None = None,
+    warehouse: Warehouse | None = None,
 ) -> list[ExampleOutcome]:
-    """Every example of `models` (default all), each on fresh empty sources."""
+    """Every example of `models` (default all), each on fresh empty sources.
+
+    The sources are (re)created empty in `warehouse` — never give it a
+    county's warehouse.
+    """
     models = sorted(pack.models.values(), key=lambda m: m.id) if models is None else models
-    warehouse = DuckDBWarehouse("duckdb:///:memory:")
+    own = warehouse is None
+    target: Warehouse = warehouse or DuckDBWarehouse("duckdb:///:memory:")
     try:
         for name, source in pack.pack.sources.items():
-            warehouse.load(name, source_schema(source).empty_table())
-        return [_run_one(pack, warehouse, model, ex) for model in models for ex in model.examples]
+            target.load(name, source_schema(source).empty_table(), replace=True)
+        return [_run_one(pack, target, model, ex) for model in models for ex in model.examples]
     finally:
-        warehouse.close()
+        if own:
+            target.close()
 
 
 def _rows(pack: ir.CheckedPack, example: ir.Example) -> dict[str, pa.Table]:
@@ -54,17 +65,22 @@ def _rows(pack: ir.CheckedPack, example: ir.Example) -> dict[str, pa.Table]:
 
 
 def _run_one(
-    pack: ir.CheckedPack, warehouse: DuckDBWarehouse, model: ir.Model, example: ir.Example
+    pack: ir.CheckedPack, warehouse: Warehouse, model: ir.Model, example: ir.Example
 ) -> ExampleOutcome:
     with_example = f"示例「{example.title}」"
+    rows = _rows(pack, example)
     try:
         with warehouse.transaction():
-            for source, table in _rows(pack, example).items():
+            for source, table in rows.items():
                 warehouse.append(source, table)
             result = run_models(pack, warehouse, example.as_of, [model], dict(example.params))
             raise _Rollback(result)
     except _Rollback as done:
         result = done.result
+        if not warehouse.transactional:  # nothing rolled back: empty what the example filled
+            for source in rows:
+                empty = source_schema(pack.pack.sources[source]).empty_table()
+                warehouse.load(source, empty, replace=True)
     except (DiagnosticError, pa.ArrowException) as exc:
         problem = Diagnostic(
             "E513",

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
+from typing import Any
 
 from sqlglot import exp
 
@@ -416,9 +417,11 @@ def _round(args: list[exp.Expression], b: Builders) -> exp.Expression:
     # refman/8.0/en/precision-math-rounding.html), ClickHouse (https://clickhouse.com/docs/
     # en/sql-reference/functions/rounding-functions#round) and usually PostgreSQL, x·10ⁿ
     # rounded in DuckDB (round(1.005, 2) = 1.0, round(0.285, 2) = 0.28); each of them rounds
-    # DECIMAL halves away from zero. DECIMAL(38, 9) is NUMERIC on BigQuery.
+    # DECIMAL halves away from zero. DECIMAL(28, 9) leaves room for arithmetic on the
+    # result: at 38 digits Spark would give up scale (to 6 places, rounding) on a product
+    # (https://spark.apache.org/docs/latest/sql-ref-ansi-compliance.html, allowPrecisionLoss).
     digits = _digits(args, b)
-    value = exp.cast(args[0], exp.DataType.build("DECIMAL(38, 9)"))
+    value = exp.cast(args[0], exp.DataType.build("DECIMAL(28, 9)"))
     return exp.Round(this=value, decimals=digits)
 
 
@@ -482,6 +485,29 @@ FUNCTIONS: dict[str, Meaning] = {
 
 
 # ---- operations the language has without a function name ---------------------------
+
+
+# Warehouses whose decimals are binary floating point: SQLite stores DECIMAL columns as
+# REAL (https://www.sqlite.org/datatype3.html), where 0.10 + 0.20 is 0.30000000000000004.
+INEXACT_DECIMALS = frozenset({"sqlite"})
+COMPARED_PLACES = 6
+
+
+def exact_decimals(dialect: str) -> bool:
+    """Whether decimal arithmetic is exact on the warehouse (it is everywhere but SQLite)."""
+    return dialect not in INEXACT_DECIMALS
+
+
+def comparable_decimal(value: exp.Expression, type_: Any, dialect: str) -> exp.Expression:
+    """A number as compared where decimals are binary: rounded to 6 places.
+
+    Money has 2 places and ratios a few more, so two values equal as decimals
+    round to the same float, and a sum or product one rounding error off its
+    decimal value compares as that value. Integers need nothing.
+    """
+    if dialect in INEXACT_DECIMALS and str(type_) in ("decimal", "float"):
+        return exp.Round(this=value, decimals=exp.Literal.number(COMPARED_PLACES))
+    return value
 
 
 def date_literal(value: str, dialect: str) -> exp.Expression:

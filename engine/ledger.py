@@ -152,8 +152,10 @@ def record(
     counts of RUNS_SCHEMA that only the caller knows (models run, failed,
     skipped, started_at).
     """
-    ensure_tables(warehouse, tables)
     run_id = str(run.get("run_id") or new_run_id())
+    if not getattr(warehouse, "supports_dml", True):
+        return _record_by_merge(warehouse, warnings, as_of, run, run_id, tables)
+    ensure_tables(warehouse, tables)
     dialect = warehouse.dialect
     ledger = tables.table(LEDGER)
     staging_name = tables.name(f"{_STAGING}_{run_id}")
@@ -195,6 +197,42 @@ def record(
         warehouse.execute(drop_staging.sql(dialect))
         warehouse.append(tables.name(RUNS), _run_row(run, run_id, as_of, warnings, new))
     return Recorded(run_id, warnings.num_rows, new)
+
+
+def _record_by_merge(
+    warehouse: Warehouse,
+    warnings: pa.Table,
+    as_of: date,
+    run: dict[str, object],
+    run_id: str,
+    tables: Tables,
+) -> Recorded:
+    """The same record for a warehouse without UPDATE (Spark on Parquet): merge in Python.
+
+    The ledger is small (a county's warnings, thousands a year); the merged
+    ledger replaces the old one in one step (the adapter renames a directory).
+    """
+    if warehouse.has_table(tables.name(LEDGER)):
+        current = read(warehouse, tables).to_pylist()
+    else:
+        current = []
+    known = {(r["model_id"], r["warning_key"]): r for r in current}
+    staged = _staged(warnings, as_of, run_id).to_pylist()
+    new = [r for r in staged if (r["model_id"], r["warning_key"]) not in known]
+    for row in staged:
+        entry = known.get((row["model_id"], row["warning_key"]))
+        if entry is not None and entry["last_seen_on"] < as_of:
+            entry["last_seen_on"] = as_of
+    merged = sorted([*current, *new], key=lambda r: (r["model_id"], r["warning_key"]))
+    warehouse.load(
+        tables.name(LEDGER), pa.Table.from_pylist(merged, schema=LEDGER_SCHEMA), replace=True
+    )
+    row = _run_row(run, run_id, as_of, warnings, len(new))
+    if warehouse.has_table(tables.name(RUNS)):
+        warehouse.append(tables.name(RUNS), row)
+    else:
+        warehouse.load(tables.name(RUNS), row)
+    return Recorded(run_id, warnings.num_rows, len(new))
 
 
 def _date(day: date, dialect: str) -> exp.Expression:

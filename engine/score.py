@@ -82,9 +82,13 @@ def score_columns(index: ir.Index) -> list[str]:
 
 
 def compile_score(
-    pack: ir.CheckedPack, target: Target, period: Period, tables: ScoreTables
+    pack: ir.CheckedPack, target: Target, period: Period | None, tables: ScoreTables
 ) -> exp.Select:
-    """The index's query for one period on one warehouse."""
+    """The index's query for one period on one warehouse.
+
+    Without a period it keeps placeholders (:period_start, :period_end,
+    :staffing_year), as in the reviewed file compiled/DIALECT/index.sql.
+    """
     index = pack.index
     if index is None:
         raise DiagnosticError(
@@ -101,8 +105,16 @@ def compile_score(
     c = _Compiler(pack, target)
     dialect = target.dialect
 
-    def day(value: date) -> exp.Expression:
+    def day(value: date | None, placeholder: str) -> exp.Expression:
+        if value is None:
+            return _placeholder(placeholder, "date", dialect)
         return fn.date_literal(value.isoformat(), dialect)
+
+    staffing_year = (
+        exp.Literal.number(period.year)
+        if period is not None
+        else _placeholder("staffing_year", "int", dialect)
+    )
 
     def col(name: str, table: str | None = None) -> exp.Column:
         return exp.column(name, table=table)
@@ -139,8 +151,14 @@ def compile_score(
         )
         .where(
             exp.and_(
-                exp.GTE(this=col("issued_on", "l"), expression=day(period.start)),
-                exp.LTE(this=col("issued_on", "l"), expression=day(period.end)),
+                exp.GTE(
+                    this=col("issued_on", "l"),
+                    expression=day(period.start if period else None, "period_start"),
+                ),
+                exp.LTE(
+                    this=col("issued_on", "l"),
+                    expression=day(period.end if period else None, "period_end"),
+                ),
             )
         )
     )
@@ -151,7 +169,7 @@ def compile_score(
         .from_(exp.to_table(tables.staffing))
         .where(
             exp.and_(
-                exp.EQ(this=col("year"), expression=exp.Literal.number(period.year)),
+                exp.EQ(this=col("year"), expression=staffing_year),
                 exp.GT(this=col("staff_count"), expression=exp.Literal.number(0)),
             )
         )
@@ -263,7 +281,7 @@ def compile_score(
     )
     c.arg_frames.pop()
     consequence: exp.Expression = exp.null()
-    if period.is_year and index.consequences:
+    if (period is None or period.is_year) and index.consequences:
         consequence = exp.Case(
             ifs=[
                 exp.If(
@@ -303,6 +321,12 @@ def compile_score(
         final = final.with_(name, as_=query)
     assert_read_only(final)
     return final
+
+
+def _placeholder(name: str, type_name: str, dialect: str) -> exp.Expression:
+    kind = exp.DataType.build(type_name)
+    placeholder = exp.Placeholder(this=name, kind=kind)
+    return placeholder if dialect == "sqlite" else exp.cast(placeholder, kind)
 
 
 def _sum(items: list[exp.Expression]) -> exp.Expression:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,6 +16,10 @@ from engine.schema import source_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
+
+# Shared test helpers (tests/index_fixture.py …) import as top-level modules.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +54,122 @@ def duckdb_warehouse(tmp_path: Path, pack: ir.CheckedPack) -> WarehouseBuilder:
 @pytest.fixture
 def townships(pack: ir.CheckedPack) -> list[dict]:
     return [{"township": t.code, "name": t.name, "kind": t.kind} for t in pack.pack.townships]
+
+
+# ---- warehouses that need a server or a JVM: started here, for the whole session -------------
+
+POSTGRES_ENV = "OVERSIGHT_TEST_POSTGRES"  # a postgresql:// URL to use instead of starting one
+
+
+def _postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[str]:
+    """A PostgreSQL server on loopback for the session: $OVERSIGHT_TEST_POSTGRES, or one
+    started from Debian's binaries in a temporary folder (as user postgres when root,
+    since initdb refuses to run as root)."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+
+    if os.environ.get(POSTGRES_ENV):
+        yield os.environ[POSTGRES_ENV]
+        return
+    binaries = _postgres_bin()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server binaries (Debian's postgresql package) on this machine")
+    # Not under pytest's tmp_path: the postgres user must be able to reach the folder.
+    folder = Path(tempfile.mkdtemp(prefix="oversight-postgres-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        folder.chmod(0o700)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", _free_port()
+    subprocess.run(
+        [
+            *as_postgres,
+            str(binaries / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_postgres,
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(folder / "log"),
+            "-o",
+            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        time.sleep(0.2)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_postgres, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped afterwards."""
+    import uuid
+
+    import adbc_driver_postgresql.dbapi as postgres
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres.connect(postgres_server, autocommit=True)
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def spark_available() -> str | None:
+    """Why Spark cannot run here, or None when it can."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install -e '.[test]')"
+    if shutil.which("java") is None:
+        return "Spark needs a Java runtime (java on PATH)"
+    return None

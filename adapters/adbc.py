@@ -1,0 +1,294 @@
+"""Warehouses reached through ADBC: SQLite, PostgreSQL, and any other ADBC driver.
+
+Arrow goes in with `adbc_ingest` and comes out with `fetch_arrow_table`; what
+each driver cannot take or give as Arrow types is converted here, in one
+table per warehouse (`_Quirks`), so the rest of the engine sees the catalog's
+types.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse, urlunparse
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from adapters.base import WarehouseError
+
+_TEN_PLACES = Decimal("1e-10")
+
+
+@dataclass(frozen=True)
+class _Quirks:
+    """What one warehouse needs done to Arrow data on the way in and out."""
+
+    dialect: str
+    # Arrow type -> conversion of a column before ingest (None: keep)
+    inbound: dict[str, Callable[[pa.ChunkedArray], pa.ChunkedArray]]
+    tables_query: Callable[[str | None, str], exp.Select]
+
+
+def _iso_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # SQLite keeps dates as ISO text, which sorts and compares as dates do
+    # (https://www.sqlite.org/lang_datefunc.html).
+    return pc.strftime(column, format="%Y-%m-%d")
+
+
+def _iso_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.strftime(column, format="%Y-%m-%d %H:%M:%S")
+
+
+def _to_double(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # The SQLite driver cannot ingest decimals; SQLite stores them as REAL anyway
+    # (https://www.sqlite.org/datatype3.html), and the compiler compares them rounded.
+    return pc.cast(column, pa.float64())
+
+
+def _null_to_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.cast(column, pa.string())
+
+
+def _sqlite_tables(schema: str | None, name: str) -> exp.Select:
+    return (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_("sqlite_master")
+        .where(exp.column("type").isin("table", "view"))
+        .where(exp.EQ(this=exp.column("name"), expression=exp.Literal.string(name)))
+    )
+
+
+def _information_schema(schema: str | None, name: str) -> exp.Select:
+    where = exp.EQ(
+        this=exp.column("table_schema"),
+        expression=exp.Literal.string(schema) if schema else exp.Anonymous(this="current_schema"),
+    )
+    return (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_("information_schema.tables")
+        .where(exp.EQ(this=exp.column("table_name"), expression=exp.Literal.string(name)))
+        .where(where)
+    )
+
+
+_QUIRKS = {
+    "sqlite": _Quirks(
+        "sqlite",
+        {
+            "date": _iso_dates,
+            "timestamp": _iso_timestamps,
+            "decimal": _to_double,
+            "null": _null_to_text,
+        },
+        _sqlite_tables,
+    ),
+    "postgres": _Quirks("postgres", {"null": _null_to_text}, _information_schema),
+}
+
+
+def _kind(type_: pa.DataType) -> str:
+    if pa.types.is_date(type_):
+        return "date"
+    if pa.types.is_timestamp(type_):
+        return "timestamp"
+    if pa.types.is_decimal(type_):
+        return "decimal"
+    if pa.types.is_null(type_):
+        return "null"
+    return str(type_)
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Results without driver metadata; PostgreSQL NUMERIC (text in an opaque type) as decimal."""
+    columns, fields = [], []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if isinstance(field.type, pa.ExtensionType):
+            text = pa.chunked_array(
+                [chunk.storage for chunk in column.chunks], field.type.storage_type
+            )
+            values = [
+                None if v is None else Decimal(v).quantize(_TEN_PLACES) for v in text.to_pylist()
+            ]
+            column = pa.chunked_array([pa.array(values, pa.decimal128(38, 10))])
+        columns.append(column)
+        fields.append(pa.field(field.name, column.type))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+class ADBCWarehouse:
+    """A warehouse behind an ADBC DB-API connection."""
+
+    transactional = True
+
+    def __init__(self, url: str, dialect: str, connection: Any) -> None:
+        self.url = url
+        self.dialect = dialect
+        self.quirks = _QUIRKS.get(dialect, _Quirks(dialect, {}, _information_schema))
+        self.connection = connection
+        self._depth = 0
+
+    # ---- reading
+
+    def query(self, sql: str) -> pa.Table:
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(sql)
+                table = cursor.fetch_arrow_table()
+        except Exception as exc:
+            self._after_error()
+            raise WarehouseError("查询执行失败", f"{type(exc).__name__}: {exc}") from None
+        self._after_statement()
+        return _plain(table)
+
+    def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
+        yield from self.query(sql).to_batches(max_chunksize=batch_rows)
+
+    def has_table(self, name: str) -> bool:
+        table = exp.to_table(name)
+        query = self.quirks.tables_query(table.db or None, table.name)
+        return bool(self.query(query.sql(self.dialect)).column(0)[0].as_py())
+
+    # ---- writing the engine's own tables
+
+    def execute(self, sql: str) -> None:
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(sql)
+        except Exception as exc:
+            self._after_error()
+            raise WarehouseError("语句执行失败", f"{type(exc).__name__}: {exc}") from None
+        self._after_statement()
+
+    def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
+        self._ingest(name, table, "replace" if replace else "create")
+
+    def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
+        self.load(name, table, replace)
+
+    def append(self, name: str, table: pa.Table) -> None:
+        self._ingest(name, table, "append")
+
+    def _ingest(self, name: str, table: pa.Table, mode: str) -> None:
+        target = exp.to_table(name)
+        converted = self._inbound(table)
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.adbc_ingest(
+                    target.name, converted, mode=mode, db_schema_name=target.db or None
+                )
+        except Exception as exc:
+            self._after_error()
+            raise WarehouseError(f"写入表 {name} 失败", f"{type(exc).__name__}: {exc}") from None
+        self._after_statement()
+
+    def _inbound(self, table: pa.Table) -> pa.Table:
+        columns = []
+        for column in table.columns:
+            convert = self.quirks.inbound.get(_kind(column.type))
+            columns.append(convert(column) if convert else column)
+        return pa.Table.from_arrays(columns, names=table.column_names)
+
+    # ---- transactions: DB-API connections run in one; commit after each statement
+    # unless inside `transaction()`.
+
+    def _after_statement(self) -> None:
+        if self._depth == 0:
+            self.connection.commit()
+
+    def _after_error(self) -> None:
+        if self._depth == 0:
+            self.connection.rollback()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self.connection.rollback()
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self.connection.commit()
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def sqlite_path(url: str) -> str:
+    """The file a sqlite:// URL names, read as SQLAlchemy reads it (:memory: when none)."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    if rest.startswith("/"):
+        rest = rest[1:]
+    return rest or ":memory:"
+
+
+def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) -> ADBCWarehouse:
+    """SQLite through its ADBC driver: sqlite:///relative.db, sqlite:////abs.db, sqlite://."""
+    import adbc_driver_sqlite.dbapi as sqlite
+
+    path = sqlite_path(url)
+    if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
+        raise WarehouseError(f"找不到数据仓库文件 {path}", f"no SQLite file at {path}")
+    try:
+        connection = sqlite.connect(path)
+    except Exception as exc:
+        raise WarehouseError(f"无法打开 SQLite 数据库 {path}", str(exc)) from None
+    return ADBCWarehouse(url, "sqlite", connection)
+
+
+def connect_postgres(url: str) -> ADBCWarehouse:
+    """PostgreSQL through its ADBC driver: postgresql://user:password@host:port/database."""
+    import adbc_driver_postgresql.dbapi as postgres
+
+    uri = url.replace("postgres://", "postgresql://", 1)
+    try:
+        connection = postgres.connect(uri)
+    except Exception as exc:
+        shown = urlparse(uri)._replace(netloc=urlparse(uri).hostname or "")
+        raise WarehouseError(
+            f"无法连接 PostgreSQL {urlunparse(shown)}", f"cannot connect: {exc}"
+        ) from None
+    return ADBCWarehouse(url, "postgres", connection)
+
+
+def connect_generic(url: str) -> ADBCWarehouse:
+    """`adbc+DRIVER://…?dialect=NAME`: any ADBC driver package, SQL in a sqlglot dialect.
+
+    DRIVER names the Python package `adbc_driver_DRIVER` (e.g. flightsql,
+    snowflake, bigquery); the rest of the URL is the driver's URI.
+    """
+    parsed = urlparse(url)
+    driver = parsed.scheme.split("+", 1)[1]
+    options = parse_qs(parsed.query)
+    dialect = options.pop("dialect", [""])[0]
+    if not dialect:
+        raise WarehouseError("通用 ADBC 地址需要 ?dialect=方言", "add ?dialect=NAME to the URL")
+    try:
+        module = importlib.import_module(f"adbc_driver_{driver}.dbapi")
+    except ImportError:
+        raise WarehouseError(
+            f"没有安装 ADBC 驱动 adbc-driver-{driver}", f"pip install adbc-driver-{driver}"
+        ) from None
+    query = "&".join(f"{k}={v[0]}" for k, v in options.items())
+    uri = urlunparse(parsed._replace(scheme=driver, query=query))
+    try:
+        connection = module.connect(uri)
+    except Exception as exc:
+        raise WarehouseError(f"无法连接 {driver}", str(exc)) from None
+    return ADBCWarehouse(url, dialect, connection)

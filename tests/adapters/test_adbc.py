@@ -1,0 +1,101 @@
+"""SQLite and PostgreSQL through ADBC: Arrow in and out, schemas, transactions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from adapters import WarehouseError, connect
+from adapters.adbc import sqlite_path
+
+ROWS = pa.table(
+    {
+        "id": ["a", "b"],
+        "day": pa.array([date(2021, 1, 31), None], pa.date32()),
+        "at": pa.array([datetime(2021, 5, 20, 9, 30), None], pa.timestamp("us")),
+        "amount": pa.array([Decimal("1234.50"), Decimal("0.10")], pa.decimal128(18, 2)),
+        "flag": [True, None],
+        "nothing": pa.array([None, None], pa.null()),
+    }
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def warehouse(request, tmp_path: Path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    w = connect(url)
+    yield w
+    w.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [("sqlite://", ":memory:"), ("sqlite:///w.sqlite", "w.sqlite"), ("sqlite:////srv/w", "/srv/w")],
+)
+def test_sqlite_urls_name_files_as_sqlalchemy_does(url: str, path: str):
+    assert sqlite_path(url) == path
+
+
+def test_arrow_goes_in_and_comes_out(warehouse):
+    warehouse.load("t", ROWS)
+    rows = warehouse.query("SELECT id, day, at, amount, flag FROM t ORDER BY id").to_pylist()
+    first = rows[0]
+    assert first["id"] == "a"
+    # SQLite keeps dates and timestamps as ISO text and decimals as REAL; PostgreSQL types.
+    assert str(first["day"]) == "2021-01-31"
+    assert str(first["at"]).replace("T", " ").startswith("2021-05-20 09:30")
+    assert Decimal(str(first["amount"])) == Decimal("1234.5")
+    assert rows[1]["day"] is None and rows[1]["flag"] is None
+
+
+def test_append_and_has_table(warehouse):
+    warehouse.load("t", ROWS)
+    warehouse.append("t", ROWS.slice(0, 1))
+    assert warehouse.query("SELECT count(*) AS n FROM t").column(0)[0].as_py() == 3
+    assert warehouse.has_table("t") and not warehouse.has_table("missing")
+
+
+def test_a_failed_transaction_leaves_nothing_behind(warehouse):
+    warehouse.load("ledger", pa.table({"key": ["K1"]}))
+    with pytest.raises(RuntimeError), warehouse.transaction():
+        warehouse.append("ledger", pa.table({"key": ["K2"]}))
+        warehouse.execute("CREATE TABLE scratch (x INTEGER)")
+        raise RuntimeError("killed midway")
+    assert warehouse.query("SELECT key FROM ledger").column(0).to_pylist() == ["K1"]
+    assert not warehouse.has_table("scratch")
+
+
+def test_errors_are_warehouse_errors(warehouse):
+    with pytest.raises(WarehouseError):
+        warehouse.query("SELECT nope FROM nowhere")
+    # and the connection is still usable afterwards
+    assert warehouse.query("SELECT 1 AS one").column(0)[0].as_py() == 1
+
+
+def test_postgres_schemas(postgres_database):
+    w = connect(postgres_database)
+    try:
+        w.execute("CREATE SCHEMA ods")
+        w.load("ods.dr_project", pa.table({"project_id": ["P1"]}))
+        assert w.has_table("ods.dr_project") and not w.has_table("dr_project")
+        assert w.query("SELECT project_id FROM ods.dr_project").column(0).to_pylist() == ["P1"]
+    finally:
+        w.close()
+
+
+def test_a_missing_sqlite_file_is_not_invented(tmp_path: Path):
+    with pytest.raises(WarehouseError):
+        connect(f"sqlite:///{tmp_path / 'missing.sqlite'}", must_exist=True)
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_an_unreachable_postgres_is_a_warehouse_error():
+    with pytest.raises(WarehouseError):
+        connect("postgresql://postgres@127.0.0.1:1/none")
