@@ -1,0 +1,109 @@
+"""A county's deployment: its own table names (schema-qualified too) and parameter values."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from adapters import connect
+from engine import api, ledger
+from engine.cli import main
+from engine.schema import source_schema
+
+PROJECT = {
+    "project_id": "P1",
+    "township": "330122102",
+    "name": "农村自来水工程",
+    "investment": Decimal("3500000"),
+    "approved_on": date(2021, 4, 20),
+    "status": "在建",
+}
+
+
+def county_in_schema(url: str, pack) -> None:
+    """The sources ENG01 reads, under other names in a schema `ods`."""
+    warehouse = connect(url)
+    try:
+        warehouse.execute("CREATE SCHEMA ods")
+        for logical, physical, rows in (
+            ("dr_project", "ods.fgw_xmlx", [PROJECT]),
+            ("trade_tender", "ods.ggzy_zbgg", []),
+            ("ref_township", "ods.dim_xz", [{"township": "330122102", "name": "分水镇"}]),
+        ):
+            schema = source_schema(pack.pack.sources[logical])
+            warehouse.load(physical, pa.Table.from_pylist(rows, schema=schema))
+    finally:
+        warehouse.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def url(request, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_database")
+    return f"duckdb:///{tmp_path / 'county.duckdb'}"
+
+
+def test_sources_mapped_to_schema_tables_and_a_lower_threshold(url, pack, tmp_path: Path):
+    county_in_schema(url, pack)
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text(
+        f"""# 分水县的部署
+warehouse: {url}
+tables:
+  dr_project: ods.fgw_xmlx
+  trade_tender: ods.ggzy_zbgg
+  ref_township: ods.dim_xz
+parameters:
+  tender_threshold: 3000000   # 本县放低到300万元
+ledger_schema: oversight
+""",
+        encoding="utf-8",
+    )
+    output = tmp_path / "w.parquet"
+    code = main(
+        [
+            "run",
+            "--as-of",
+            "2021-11-15",
+            "--deployment",
+            str(deployment),
+            "--select",
+            "ENG01",
+            "--output",
+            str(output),
+        ]
+    )
+    assert code == 0
+    [warning] = pq.read_table(output).to_pylist()
+    assert warning["warning_key"] == "P1"
+    assert warning["message"].startswith("投资额为350万元的分水镇农村自来水工程")
+    warehouse = connect(url)
+    try:
+        assert warehouse.has_table("oversight.oversight_ledger")
+        assert len(ledger.read(warehouse, ledger.Tables("oversight"))) == 1
+    finally:
+        warehouse.close()
+
+
+def test_a_deployment_naming_an_unknown_source_or_parameter_is_refused(pack, tmp_path: Path):
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text(
+        "tables:\n  dr_projects: x\nparameters:\n  tender_treshold: 1\n", encoding="utf-8"
+    )
+    with pytest.raises(api.DiagnosticError) as raised:
+        api.deployment_for(pack, deployment)
+    assert [d.code for d in raised.value.diagnostics] == ["E621", "E622"]
+    assert raised.value.diagnostics[0].span.line == 2
+
+
+def test_a_parameter_out_of_its_range_is_refused(pack, tmp_path: Path):
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text("parameters:\n  prepay_ratio: 1.5\n", encoding="utf-8")
+    with pytest.raises(api.DiagnosticError) as raised:
+        api.deployment_for(pack, deployment)
+    assert raised.value.diagnostics[0].code == "E623"
