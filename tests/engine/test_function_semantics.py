@@ -711,8 +711,10 @@ def test_decimal_arithmetic_is_exact_at_a_boundary():
     assert matching("p.x + p.y = 0.3", rows) == both(["r"])
     # A rent exactly at 70% of its appraisal is not below it: 0.7 × 1.90 = 1.33, though in
     # binary floating point 0.7 × 1.9 is 1.3299999999999998.
-    ratio = {"at": {"x": Decimal("1.90"), "y": Decimal("1.33")},
-             "below": {"x": Decimal("1.90"), "y": Decimal("1.32")}}
+    ratio = {
+        "at": {"x": Decimal("1.90"), "y": Decimal("1.33")},
+        "below": {"x": Decimal("1.90"), "y": Decimal("1.32")},
+    }
     assert matching("p.y < 0.70 * p.x", ratio) == both(["below"])
 
 
