@@ -80,11 +80,14 @@ def rule_files(root: Path) -> list[Path]:
     return sorted(root.rglob("*.rule"), key=lambda p: p.relative_to(root).as_posix())
 
 
-def check_pack(root: str | Path) -> CheckResult:
-    """Parse and check every rule file of the pack at `root` against its pack.yaml."""
+def check_pack(root: str | Path, engine_version: str | None = None) -> CheckResult:
+    """Parse and check every rule file of the pack at `root` against its pack.yaml.
+
+    With `engine_version`, a pack made for another engine is refused (E604).
+    """
     root = Path(root)
     try:
-        pack = load_pack(root)
+        pack = load_pack(root, engine_version)
     except DiagnosticError as err:
         return CheckResult(None, err.diagnostics)
     diagnostics: list[Diagnostic] = []
@@ -354,7 +357,13 @@ class Checker:
         self._in_progress.pop()
         sources = frozenset().union(*(self.sources_of(b) for b in branches))
         checked = ir.Relation(
-            name, node.title, tuple(columns or ()), tuple(branches), sources, node.span
+            name,
+            node.title,
+            tuple(columns or ()),
+            tuple(branches),
+            sources,
+            revision_of(node),
+            node.span,
         )
         self.relations[name] = checked
         return checked
@@ -383,7 +392,14 @@ class Checker:
         body = self.expr(node.body, scope, Context(clause="define"))
         self._in_progress.pop()
         checked = ir.Define(
-            name, node.title, tuple(params), body, body.type, self.sources_of(body), node.span
+            name,
+            node.title,
+            tuple(params),
+            body,
+            body.type,
+            self.sources_of(body),
+            revision_of(node),
+            node.span,
         )
         self.defines[name] = checked
         return checked
@@ -1589,15 +1605,19 @@ def _strip_spans(data: Any) -> Any:
     return data
 
 
-def revision_of(node: ast.Model | ast.Index) -> str:
-    """A model's (or the index's) revision: a hash of what it says, not of how it is laid out.
+def revision_of(node: ast.Item) -> str:
+    """A rule's revision: a hash of what it says, not of how it is laid out.
 
     Comments, spacing and examples don't change it (examples don't change
-    what a model raises); any change to the rule itself does.
+    what a model raises); any change to the rule itself does. Models, the
+    index, shared definitions and relations all have one.
     """
-    body = tuple(c for c in node.clauses if c.kind != "example")
-    name = node.id if isinstance(node, ast.Model) else node.name
-    content = _strip_spans({"name": name, "title": node.title, "clauses": ast.to_json(body)})
+    if isinstance(node, ast.Model | ast.Index):
+        body = tuple(c for c in node.clauses if c.kind != "example")
+        name = node.id if isinstance(node, ast.Model) else node.name
+        content = _strip_spans({"name": name, "title": node.title, "clauses": ast.to_json(body)})
+    else:
+        content = _strip_spans(ast.to_json(node))
     digest = hashlib.sha256(
         json.dumps(content, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
     )

@@ -294,6 +294,7 @@ class Define:
     body: Expr
     type: Type
     sources: frozenset[str]
+    revision: str = ""
     span: Span = _span()
 
 
@@ -304,6 +305,7 @@ class Relation:
     columns: tuple[tuple[str, Type], ...]
     branches: tuple[tuple[Query, tuple[tuple[str, Expr], ...]], ...]
     sources: frozenset[str]
+    revision: str = ""
     span: Span = _span()
 
 

@@ -147,8 +147,12 @@ def coerce_value(value: Any, type_: Type) -> Any:
     return str(value)
 
 
-def load_pack(root: str | Path) -> Pack:
-    """Read and check `root/pack.yaml`; raise DiagnosticError listing every problem."""
+def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
+    """Read and check `root/pack.yaml`; raise DiagnosticError listing every problem.
+
+    With `engine_version`, a pack whose `engine:` range excludes it is refused:
+    a pack written for another engine may mean something else here.
+    """
     root = Path(root)
     path = root / "pack.yaml"
     shown = str(path)
@@ -204,6 +208,18 @@ def load_pack(root: str | Path) -> Pack:
 
     meta = data["pack"]
     version = str(meta.get("version", ""))
+    engine_spec = str(meta.get("engine", ""))
+    if engine_version is not None and engine_spec:
+        why = engine_problem(engine_spec, engine_version)
+        if why:
+            problem(
+                "E604",
+                f"策略包不适用于本引擎：{why}",
+                f"this pack needs engine {engine_spec}; this is oversight {engine_version}",
+                meta,
+                "engine",
+                "升级或降级 oversight 到策略包要求的版本，或由维护者确认后修改 pack.yaml 的 engine",
+            )
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
         problem(
             "E601",
@@ -323,6 +339,35 @@ def load_pack(root: str | Path) -> Pack:
         townships=townships,
         county=str(meta.get("county", "")),
     )
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """1.2.0 -> (1, 2, 0); a part that is not a number counts as 0."""
+    return tuple(int(p) if p.isdigit() else 0 for p in text.strip().split("."))
+
+
+def engine_problem(spec: str, engine_version: str) -> str | None:
+    """Why `engine_version` does not satisfy the pack's `engine:` spec (">=0.1,<1"), or None."""
+    operators = {
+        ">=": lambda a, b: a >= b,
+        "<=": lambda a, b: a <= b,
+        "==": lambda a, b: a == b,
+        "!=": lambda a, b: a != b,
+        ">": lambda a, b: a > b,
+        "<": lambda a, b: a < b,
+    }
+    have = version_tuple(engine_version)
+    for clause in (c.strip() for c in spec.split(",") if c.strip()):
+        match = re.fullmatch(r"(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)", clause)
+        if match is None:
+            return f"无法理解的版本要求「{clause}」"
+        op, wanted = match.groups()
+        width = max(len(have), len(version_tuple(wanted)))
+        left = have + (0,) * (width - len(have))
+        right = version_tuple(wanted) + (0,) * (width - len(version_tuple(wanted)))
+        if not operators[op](left, right):
+            return f"引擎版本 {engine_version} 不满足 {clause}"
+    return None
 
 
 def _check_range(param: Parameter, value: Any, problems: list[Diagnostic], span: Span) -> None:

@@ -27,6 +27,7 @@ from engine.compile import DIALECTS, CompiledModel, Target, compile_model, rende
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.disposal import read_disposal, with_disposal
 from engine.examples import ExampleOutcome, run_examples
+from engine.lifecycle import check_against
 from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.report import render as render_report
 from engine.run import RunResult, run_models, select_models
@@ -58,14 +59,22 @@ class CheckReport:
         )
 
 
-def check(policies: str | Path | None = None, examples: bool = True) -> CheckReport:
-    """Parse and type-check the pack, then run every inline example."""
-    result = check_pack(policies or default_policies())
+def check(
+    policies: str | Path | None = None, examples: bool = True, against: str | None = None
+) -> CheckReport:
+    """Check the pack: types, every inline example, compiled/ current.
+
+    With `against` (a git revision), rules changed since then must come with a
+    higher pack version and a CHANGELOG entry.
+    """
+    result = check_pack(policies or default_policies(), __version__)
     report = CheckReport(list(result.diagnostics), result.sources, result.pack)
     if result.pack is not None and examples:
         report.examples = run_examples(result.pack)
         for outcome in report.examples:
             report.diagnostics.extend(outcome.problems)
+    if result.pack is not None and against:
+        report.diagnostics.extend(check_against(against, result.pack))
     out = compiled_dir(policies)
     if result.pack is not None and out.is_dir():
         stale = stale_compiled(result.pack, out)
@@ -85,7 +94,7 @@ def check(policies: str | Path | None = None, examples: bool = True) -> CheckRep
 
 def load_pack(policies: str | Path | None = None) -> ir.CheckedPack:
     """A checked pack, or DiagnosticError with every problem (examples are not run)."""
-    result = check_pack(policies or default_policies())
+    result = check_pack(policies or default_policies(), __version__)
     if result.pack is None:
         raise DiagnosticError(result.diagnostics)
     return result.pack

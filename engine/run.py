@@ -57,24 +57,26 @@ class RunResult:
 def select_models(
     pack: ir.CheckedPack, selectors: Iterable[str] = (), include_inactive: bool = False
 ) -> list[ir.Model]:
-    """Models picked by id (ENG01), domain (ENG or 工程管理) or severity (red); all when none.
+    """Models picked by id, domain, severity or status; every active model when none is picked.
 
-    Draft and deprecated models are left out unless named by id.
+    Selectors: ENG01, ENG or 工程管理, red, draft|active|deprecated. Draft and
+    deprecated models are left out unless picked by id or status: a deprecated
+    model no longer runs, while its warnings stay in the ledger.
     """
     chosen = []
     wanted = [s.strip() for s in selectors if s.strip()]
     for model in sorted(pack.models.values(), key=lambda m: m.id):
-        named = model.id in wanted
+        picked = model.id in wanted or model.status in wanted
         if (
             wanted
-            and not named
+            and not picked
             and not any(
                 s in (model.domain, pack.pack.domains.get(model.domain), model.severity)
                 for s in wanted
             )
         ):
             continue
-        if model.status != "active" and not (named or include_inactive):
+        if model.status != "active" and not (picked or include_inactive):
             continue
         chosen.append(model)
     return chosen
