@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from adapters.base import Warehouse, WarehouseError, connect
+from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost, connect
 
-__all__ = ["Warehouse", "WarehouseError", "connect"]
+__all__ = ["QueryTimeout", "Warehouse", "WarehouseError", "WarehouseLost", "connect"]

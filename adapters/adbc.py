@@ -9,6 +9,7 @@ types.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from adapters.base import WarehouseError
+from adapters.base import QueryTimeout, WarehouseError, WarehouseLost
 
 _TEN_PLACES = Decimal("1e-10")
 
@@ -93,6 +94,25 @@ _QUIRKS = {
 }
 
 
+# What a driver says when the server or the network went away, as opposed to a bad query.
+_LOST = (
+    "server closed the connection",
+    "terminating connection",
+    "connection refused",
+    "no connection to the server",
+    "could not receive data",
+    "could not send data",
+    "connection is closed",
+    "broken pipe",
+    "connection reset",
+)
+
+
+def _is_lost(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(signal in text for signal in _LOST)
+
+
 def _kind(type_: pa.DataType) -> str:
     if pa.types.is_date(type_):
         return "date"
@@ -136,16 +156,42 @@ class ADBCWarehouse:
 
     # ---- reading
 
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
+        cancelled = threading.Event()
         try:
             with self.connection.cursor() as cursor:
-                cursor.execute(sql)
-                table = cursor.fetch_arrow_table()
+                timer = None
+                if timeout:
+
+                    def cancel() -> None:
+                        cancelled.set()
+                        cursor.adbc_cancel()
+
+                    timer = threading.Timer(timeout, cancel)
+                    timer.start()
+                try:
+                    cursor.execute(sql)
+                    table = cursor.fetch_arrow_table()
+                finally:
+                    if timer is not None:
+                        timer.cancel()
         except Exception as exc:
-            self._after_error()
-            raise WarehouseError("查询执行失败", f"{type(exc).__name__}: {exc}") from None
+            raise self._failure(exc, "查询执行失败", cancelled.is_set(), timeout) from None
         self._after_statement()
         return _plain(table)
+
+    def _failure(
+        self, exc: Exception, zh: str, cancelled: bool = False, timeout: float | None = None
+    ) -> WarehouseError:
+        """The warehouse error an exception from the driver means."""
+        text = f"{type(exc).__name__}: {exc}"
+        if cancelled:
+            self._after_error()
+            return QueryTimeout(f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s")
+        if _is_lost(exc):
+            return WarehouseLost("与数据仓库的连接中断", text)
+        self._after_error()
+        return WarehouseError(zh, text)
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         yield from self.query(sql).to_batches(max_chunksize=batch_rows)
@@ -162,8 +208,7 @@ class ADBCWarehouse:
             with self.connection.cursor() as cursor:
                 cursor.execute(sql)
         except Exception as exc:
-            self._after_error()
-            raise WarehouseError("语句执行失败", f"{type(exc).__name__}: {exc}") from None
+            raise self._failure(exc, "语句执行失败") from None
         self._after_statement()
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
@@ -190,8 +235,7 @@ class ADBCWarehouse:
                     target.name, converted, mode=mode, db_schema_name=target.db or None
                 )
         except Exception as exc:
-            self._after_error()
-            raise WarehouseError(f"写入表 {name} 失败", f"{type(exc).__name__}: {exc}") from None
+            raise self._failure(exc, f"写入表 {name} 失败") from None
         self._after_statement()
 
     def _inbound(self, table: pa.Table) -> pa.Table:
@@ -210,7 +254,10 @@ class ADBCWarehouse:
 
     def _after_error(self) -> None:
         if self._depth == 0:
-            self.connection.rollback()
+            try:
+                self.connection.rollback()
+            except Exception as exc:  # the connection itself is gone
+                raise WarehouseLost("与数据仓库的连接中断", str(exc)) from None
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

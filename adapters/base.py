@@ -19,6 +19,14 @@ class WarehouseError(Exception):
         self.message_en = message_en
 
 
+class WarehouseLost(WarehouseError):
+    """The connection to the warehouse went away: the run stops, and can be run again."""
+
+
+class QueryTimeout(WarehouseError):
+    """A query ran past its time limit and was cancelled."""
+
+
 @runtime_checkable
 class Warehouse(Protocol):
     """A connection to one warehouse.
@@ -33,8 +41,8 @@ class Warehouse(Protocol):
     dialect: str
     transactional: bool  # whether transaction() really rolls back (Spark's does not)
 
-    def query(self, sql: str) -> pa.Table:
-        """Run one SELECT and return its rows."""
+    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
+        """Run one SELECT and return its rows; cancel it after `timeout` seconds."""
         ...
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:

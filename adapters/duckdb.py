@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +12,9 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import WarehouseError
+from adapters.base import QueryTimeout, WarehouseError
+
+LOCK_WAIT_SECONDS = 120.0
 
 
 def database_path(url: str) -> str:
@@ -37,18 +41,48 @@ class DuckDBWarehouse:
         path = database_path(url)
         if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
             raise WarehouseError(f"找不到数据仓库文件 {path}", f"no DuckDB file at {path}")
-        try:
-            self.connection = duckdb.connect(path, read_only=read_only)
-        except duckdb.Error as exc:
-            raise WarehouseError(
-                f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}"
-            ) from None
+        self.connection = self._open(path, read_only)
 
-    def query(self, sql: str) -> pa.Table:
+    @staticmethod
+    def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting while another process holds it.
+
+        DuckDB lets one process write a file at a time; a second run started
+        at the same moment waits for the first rather than failing
+        (https://duckdb.org/docs/connect/concurrency).
+        """
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = 0.1
+        while True:
+            try:
+                return duckdb.connect(path, read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise WarehouseError(
+                        f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}"
+                    ) from None
+            except duckdb.Error as exc:
+                raise WarehouseError(
+                    f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}"
+                ) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
+        timer = threading.Timer(timeout, self.connection.interrupt) if timeout else None
+        if timer is not None:
+            timer.start()
         try:
             return self.connection.sql(sql).to_arrow_table()
+        except duckdb.InterruptException:
+            raise QueryTimeout(
+                f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s"
+            ) from None
         except duckdb.Error as exc:
             raise WarehouseError("查询执行失败", str(exc)) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from adapters.base import WarehouseError
+from adapters.base import QueryTimeout, WarehouseError, WarehouseLost
 
 # A Spark 4 optimizer bug: a filter over a column computed by a correlated scalar
 # subquery with a non-equality correlation (ENG07's `paid`) is pushed below the
@@ -142,18 +143,40 @@ class SparkWarehouse:
 
     # ---- reading
 
-    def query(self, sql: str) -> pa.Table:
+    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
+        cancelled = threading.Event()
+
+        def cancel() -> None:
+            cancelled.set()
+            self.spark.sparkContext.cancelAllJobs()
+
+        timer = threading.Timer(timeout, cancel) if timeout else None
+        if timer is not None:
+            timer.start()
         try:
-            return self.spark.sql(sql).toArrow()
-        except Exception:  # retried below; a query that is really wrong fails again there
-            pass
-        self.spark.conf.set("spark.sql.optimizer.excludedRules", _RETRY_WITHOUT)
-        try:
-            return self.spark.sql(sql).toArrow()
-        except Exception as exc:
-            raise WarehouseError("查询执行失败", _first_line(exc)) from None
+            try:
+                return self.spark.sql(sql).toArrow()
+            except Exception as exc:  # retried below; a query really wrong fails again there
+                if cancelled.is_set() or _is_lost(exc):
+                    raise self._failure(exc, cancelled.is_set(), timeout) from None
+            self.spark.conf.set("spark.sql.optimizer.excludedRules", _RETRY_WITHOUT)
+            try:
+                return self.spark.sql(sql).toArrow()
+            except Exception as exc:
+                raise self._failure(exc, cancelled.is_set(), timeout) from None
+            finally:
+                self.spark.conf.unset("spark.sql.optimizer.excludedRules")
         finally:
-            self.spark.conf.unset("spark.sql.optimizer.excludedRules")
+            if timer is not None:
+                timer.cancel()
+
+    @staticmethod
+    def _failure(exc: Exception, cancelled: bool, timeout: float | None) -> WarehouseError:
+        if cancelled:
+            return QueryTimeout(f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s")
+        if _is_lost(exc):
+            return WarehouseLost("与 Spark 的连接中断", _first_line(exc))
+        return WarehouseError("查询执行失败", _first_line(exc))
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         yield from self.query(sql).to_batches(max_chunksize=batch_rows)
@@ -207,6 +230,13 @@ class SparkWarehouse:
 
     def close(self) -> None:
         """The session stays up for the process: starting Spark again costs seconds."""
+
+
+def _is_lost(exc: Exception) -> bool:
+    """Whether the JVM behind the session is gone (not a bad query)."""
+    return type(exc).__name__ in ("Py4JNetworkError", "ConnectionRefusedError") or (
+        "Answer from Java side is empty" in str(exc)
+    )
 
 
 def _first_line(exc: Exception) -> str:

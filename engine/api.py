@@ -6,6 +6,7 @@ The CLI in engine/cli.py only parses arguments, calls these and prints.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from adapters import Warehouse, connect
+from adapters import Warehouse, WarehouseError, WarehouseLost, connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
@@ -27,10 +28,12 @@ from engine.compile import DIALECTS, CompiledModel, Target, compile_model, rende
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.disposal import read_disposal, with_disposal
 from engine.examples import ExampleOutcome, run_examples
+from engine.ledger import new_run_id
 from engine.lifecycle import check_against
+from engine.manifest import RunFacts, redact
 from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.report import render as render_report
-from engine.run import RunResult, run_models, select_models
+from engine.run import Events, RunResult, run_models, select_models
 from engine.schema import source_schema
 from engine.score import Period, ScoreResult, ScoreTables, compile_score, run_score
 
@@ -250,30 +253,107 @@ def run(
     select: Iterable[str] = (),
     deployment: Deployment | None = None,
     record: bool = True,
+    timeout: float | None = None,
+    events: Events | None = None,
+    manifest: str | Path | None = None,
+    output: str | Path | None = None,
 ) -> RunResult:
-    """Evaluate the selected models as of `as_of`; record new warnings in the ledger."""
+    """Evaluate the selected models as of `as_of`; record new warnings in the ledger.
+
+    Every run has a manifest (engine/manifest.py): kept in the runs table with
+    the ledger, written to `manifest` when given — also when the run is
+    interrupted or loses its warehouse, so a scheduler can tell what happened.
+    The warnings go to `output` (Parquet) only when the run finished.
+    """
     deployment = deployment or Deployment()
+    events = events or (lambda event, facts: None)
     url = warehouse_url(warehouse, deployment)
-    started = datetime.now(UTC).replace(tzinfo=None)
-    connection = connect(url, must_exist=True)
+    facts = RunFacts(pack, as_of, url, new_run_id(), datetime.now(UTC).replace(tzinfo=None))
+    events(
+        "run.started",
+        {
+            "run_id": facts.run_id,
+            "as_of": as_of.isoformat(),
+            "warehouse": redact(url),
+            "pack_version": pack.pack.version,
+        },
+    )
+    result: RunResult | None = None
     try:
-        models = select_models(pack, select)
-        result = run_models(
-            pack, connection, as_of, models, deployment.parameters, deployment.tables
-        )
-        if record:
-            facts = {
-                "started_at": started,
-                "pack_version": pack.pack.version,
-                "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
-                "models_failed": len(result.failed),
-                "models_skipped": len(result.skipped),
-            }
-            tables = ledger.Tables(deployment.ledger_schema)
-            result.recorded = ledger.record(connection, result.warnings, as_of, facts, tables)
-        return result
-    finally:
-        connection.close()
+        connection = connect(url, must_exist=True)
+        try:
+            models = select_models(pack, select)
+            result = run_models(
+                pack,
+                connection,
+                as_of,
+                models,
+                deployment.parameters,
+                deployment.tables,
+                timeout=timeout,
+                events=events,
+                count_rows=True,
+            )
+            result.run_id = facts.run_id
+            if output is not None:
+                write_parquet(result.warnings, output)
+                events("output.written", {"path": str(output), "rows": result.warnings.num_rows})
+            if record:
+                result.recorded = ledger.record(
+                    connection,
+                    result.warnings,
+                    as_of,
+                    {
+                        **facts.counts(result),
+                        "run_id": facts.run_id,
+                        "manifest": json.dumps(
+                            facts.manifest(result, "pending"), ensure_ascii=False, default=str
+                        ),
+                    },
+                    ledger.Tables(deployment.ledger_schema),
+                )
+                events(
+                    "ledger.recorded",
+                    {
+                        "run_id": facts.run_id,
+                        "new": result.recorded.new,
+                        "raised": result.recorded.raised,
+                    },
+                )
+        finally:
+            connection.close()
+    except WarehouseError as exc:  # unreachable from the start, or lost midway
+        outcome = "warehouse_lost" if isinstance(exc, WarehouseLost) else "warehouse_unreachable"
+        events("warehouse.lost", {"run_id": facts.run_id, "outcome": outcome, "error": str(exc)})
+        _write_manifest(manifest, facts.manifest(result, outcome, str(exc)), events)
+        raise
+    except KeyboardInterrupt:
+        events("run.interrupted", {"run_id": facts.run_id})
+        _write_manifest(manifest, facts.manifest(result, "interrupted"), events)
+        raise
+    outcome = "models_failed" if result.failed else "ok"
+    document = facts.manifest(result, outcome)
+    _write_manifest(manifest, document, events)
+    events(
+        "run.finished",
+        {
+            "run_id": facts.run_id,
+            "outcome": outcome,
+            "warnings": result.warnings.num_rows,
+            "seconds": document["seconds"],
+        },
+    )
+    result.manifest = document
+    return result
+
+
+def _write_manifest(path: str | Path | None, document: dict[str, Any], events: Events) -> None:
+    if path is None:
+        return
+    write_text_atomically(
+        Path(path), json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
+    )
+    events("manifest.written", {"path": str(path)})
 
 
 def score(

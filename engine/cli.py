@@ -8,7 +8,9 @@ words, never as a traceback; `--debug` shows the traceback of a bug.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import traceback
 import unicodedata
 from datetime import date
@@ -20,11 +22,13 @@ import click
 from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
 from engine import __version__, api
+from engine.cli_params import param_group
 from engine.cli_warnings import warnings_command
 from engine.compile import DIALECTS
 from engine.disposal import load_disposal_file
 from engine.exit_codes import ExitCode
 from engine.lifecycle import impact
+from engine.logs import EventLog
 from engine.score import Period
 
 FORMAT = click.option(
@@ -204,6 +208,25 @@ def compile_command(
 @click.option(
     "--no-ledger", is_flag=True, help="do not record the warnings in the ledger (a dry run)"
 )
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="write the run's manifest (JSON) to FILE, whatever the outcome",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="cancel a model's query after this many seconds (the model fails, the others run)",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="json: one event per line on stderr, with stable codes (OV1xx)",
+)
 def run(
     policies: Path | None,
     deployment: Path | None,
@@ -213,23 +236,37 @@ def run(
     warehouse: str | None,
     output: Path | None,
     no_ledger: bool,
+    manifest: Path | None,
+    timeout: float | None,
+    log_format: str,
 ) -> None:
     """Evaluate every model as of a day, write its warnings, record new ones in the ledger."""
     day = _parse_date(as_of)
     pack = api.load_pack(policies)
     setup = api.deployment_for(pack, deployment)
-    result = api.run(pack, day, warehouse, select, setup, record=not no_ledger)
-    if output is not None:
-        api.write_parquet(result.warnings, output)
+    result = api.run(
+        pack,
+        day,
+        warehouse,
+        select,
+        setup,
+        record=not no_ledger,
+        timeout=timeout,
+        events=EventLog(log_format),
+        manifest=manifest,
+        output=output,
+    )
     summary = {
         "as_of": day.isoformat(),
+        "run_id": result.run_id,
+        "outcome": result.manifest["outcome"] if result.manifest else None,
         "warnings": result.warnings.num_rows,
         "new_in_ledger": result.recorded.new if result.recorded else None,
-        "run_id": result.recorded.run_id if result.recorded else None,
         "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
         "skipped": {o.model_id: list(o.missing_sources) for o in result.skipped},
         "failed": {o.model_id: o.error for o in result.failed},
         "output": str(output) if output else None,
+        "manifest": str(manifest) if manifest else None,
     }
     if output_format == "json":
         click.echo(json.dumps(summary, ensure_ascii=False))
@@ -244,14 +281,6 @@ def run(
             )
             + (f" → {output}" if output else "")
         )
-        for model_id, missing in summary["skipped"].items():
-            click.echo(
-                f"  跳过 skipped {model_id}: 数据仓库中缺少来源 missing sources "
-                f"{', '.join(missing)}",
-                err=True,
-            )
-        for model_id, error in summary["failed"].items():
-            click.echo(f"  失败 failed {model_id}: {error}", err=True)
     if result.failed:
         raise Failure(ExitCode.MODELS_FAILED)
 
@@ -481,6 +510,7 @@ def _impact_text(preview: Any) -> str:
 
 
 cli.add_command(warnings_command, name="warnings")
+cli.add_command(param_group, name="param")
 
 DEMO_WAREHOUSE = "duckdb:///oversight-demo.duckdb"
 _STEPS = {
@@ -595,8 +625,15 @@ def _demo_text(facts: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM as SIGINT: unwind, roll back, leave no half-written file."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return its exit code instead of raising."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="oversight", standalone_mode=False)

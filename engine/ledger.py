@@ -12,6 +12,7 @@ Every statement is a sqlglot tree rendered for the warehouse's dialect.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,7 +20,7 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import Warehouse
+from adapters.base import Warehouse, WarehouseError
 from engine import __version__
 from engine.functions import date_literal
 
@@ -59,6 +60,7 @@ RUNS_SCHEMA = pa.schema(
         pa.field("models_skipped", pa.int64(), nullable=False),
         pa.field("warnings", pa.int64(), nullable=False),
         pa.field("new_warnings", pa.int64(), nullable=False),
+        pa.field("manifest", pa.string()),  # the run's manifest as JSON (engine/manifest.py)
     ]
 )
 
@@ -155,6 +157,46 @@ def record(
     run_id = str(run.get("run_id") or new_run_id())
     if not getattr(warehouse, "supports_dml", True):
         return _record_by_merge(warehouse, warnings, as_of, run, run_id, tables)
+    # Two runs recording at once (two schedulers, a retry overlapping a slow run): the
+    # second one's insert meets the first one's rows and fails on the key, or finds the
+    # database locked; recorded again, it sees those rows and adds nothing twice.
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return _record(warehouse, warnings, as_of, run, run_id, tables)
+        except WarehouseError as exc:
+            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+CONFLICT_RETRIES = 5
+_CONFLICTS = (
+    "duplicate key",
+    "unique constraint",
+    "constraint error",
+    "primary key",
+    "database is locked",
+    "could not serialize",
+    "conflict",
+    "lock",
+)
+
+
+def _is_conflict(exc: WarehouseError) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _CONFLICTS)
+
+
+def _record(
+    warehouse: Warehouse,
+    warnings: pa.Table,
+    as_of: date,
+    run: dict[str, object],
+    run_id: str,
+    tables: Tables,
+) -> Recorded:
+    """One attempt at recording, in one transaction."""
     ensure_tables(warehouse, tables)
     dialect = warehouse.dialect
     ledger = tables.table(LEDGER)
@@ -278,6 +320,7 @@ def _run_row(
         "models_skipped": run.get("models_skipped", 0),
         "warnings": warnings.num_rows,
         "new_warnings": new,
+        "manifest": run.get("manifest"),
     }
     return pa.Table.from_pylist([row], schema=RUNS_SCHEMA)
 

@@ -1,20 +1,23 @@
 """Stage 4, run: every selected model as of a day on one warehouse, to one table of warnings.
 
 A model whose source is missing from the warehouse is skipped and reported
-by name; a model whose query fails is reported; the others still run.
+by name; a model whose query fails or runs past its time limit is reported;
+the others still run. A warehouse that is lost midway stops the run
+(WarehouseLost): nothing of it is recorded, and it can simply be run again.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
-from adapters.base import Warehouse, WarehouseError
+from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost
 from dsl import ir
 from dsl.diagnostics import DiagnosticError
 from engine.compile import Target, compile_model
@@ -27,13 +30,29 @@ class ModelOutcome:
     """How one model's run went: ran, skipped (missing sources) or failed (with why)."""
 
     model_id: str
-    status: str  # ran | skipped | failed
+    status: str  # ran | skipped | failed | timed_out
     warnings: int = 0
-    rows: int = 0
+    rows: int = 0  # rows the model's query returned
     dropped_rows: int = 0
     seconds: float = 0.0
     missing_sources: tuple[str, ...] = ()
     error: str | None = None
+    revision: str = ""
+    rows_scanned: int | None = None  # rows of the sources it read, when counted
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.model_id,
+            "revision": self.revision,
+            "status": self.status,
+            "rows_scanned": self.rows_scanned,
+            "rows_returned": self.rows,
+            "rows_dropped": self.dropped_rows,
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+            "missing_sources": list(self.missing_sources),
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -44,10 +63,12 @@ class RunResult:
     warnings: pa.Table
     outcomes: list[ModelOutcome] = field(default_factory=list)
     recorded: Any = None  # engine.ledger.Recorded, when the run was recorded in the ledger
+    run_id: str | None = None
+    manifest: dict[str, Any] | None = None
 
     @property
     def failed(self) -> list[ModelOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        return [o for o in self.outcomes if o.status in ("failed", "timed_out")]
 
     @property
     def skipped(self) -> list[ModelOutcome]:
@@ -82,6 +103,13 @@ def select_models(
     return chosen
 
 
+Events = Callable[[str, dict[str, Any]], None]
+
+
+def _silent(event: str, facts: dict[str, Any]) -> None:
+    """No one is listening."""
+
+
 def run_models(
     pack: ir.CheckedPack,
     warehouse: Warehouse,
@@ -89,12 +117,21 @@ def run_models(
     models: list[ir.Model] | None = None,
     parameters: Mapping[str, Any] | None = None,
     tables: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    events: Events = _silent,
+    count_rows: bool = False,
 ) -> RunResult:
-    """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`."""
+    """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
+
+    `timeout` limits each model's query (seconds); `events` hears what happens
+    (engine/logs.py names the events); `count_rows` counts the rows of every
+    source a model reads, for the run's manifest.
+    """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
     target = Target(warehouse.dialect, as_of, dict(parameters or {}), tables)
     present: dict[str, bool] = {}
+    counted: dict[str, int] = {}
     parts: list[pa.Table] = []
     result = RunResult(as_of, WARNINGS_SCHEMA.empty_table())
     for model in models:
@@ -105,33 +142,61 @@ def run_models(
             if not present[source]:
                 missing.append(source)
         if missing:
-            result.outcomes.append(
-                ModelOutcome(model.id, "skipped", missing_sources=tuple(missing))
+            outcome = ModelOutcome(
+                model.id, "skipped", missing_sources=tuple(missing), revision=model.revision
             )
+            result.outcomes.append(outcome)
+            events("model.skipped", outcome.to_json())
             continue
+        scanned = None
+        if count_rows:
+            for source in model.sources:
+                if source not in counted:
+                    counted[source] = _count(warehouse, tables.get(source, source))
+            scanned = sum(counted[s] for s in model.sources)
         started = time.perf_counter()
         try:
             compiled = compile_model(model, pack, target)
-            rows = warehouse.query(compiled.sql())
+            rows = warehouse.query(compiled.sql(), timeout=timeout)
             warnings, dropped = to_warnings(compiled, rows, pack.pack, as_of)
+        except WarehouseLost:
+            raise
         except (WarehouseError, DiagnosticError) as exc:
-            result.outcomes.append(
-                ModelOutcome(
-                    model.id, "failed", error=str(exc), seconds=time.perf_counter() - started
-                )
+            timed_out = isinstance(exc, QueryTimeout)
+            outcome = ModelOutcome(
+                model.id,
+                "timed_out" if timed_out else "failed",
+                error=str(exc),
+                seconds=time.perf_counter() - started,
+                revision=model.revision,
+                rows_scanned=scanned,
             )
+            result.outcomes.append(outcome)
+            events("model.timed_out" if timed_out else "model.failed", outcome.to_json())
             continue
         parts.append(warnings)
-        result.outcomes.append(
-            ModelOutcome(
-                model.id,
-                "ran",
-                warnings.num_rows,
-                rows.num_rows,
-                dropped,
-                time.perf_counter() - started,
-            )
+        outcome = ModelOutcome(
+            model.id,
+            "ran",
+            warnings.num_rows,
+            rows.num_rows,
+            dropped,
+            time.perf_counter() - started,
+            revision=model.revision,
+            rows_scanned=scanned,
         )
+        result.outcomes.append(outcome)
+        events("model.finished", outcome.to_json())
     if parts:
         result.warnings = pa.concat_tables(parts)
     return result
+
+
+def _count(warehouse: Warehouse, table: str) -> int:
+    query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))
+    try:
+        return int(warehouse.query(query.sql(warehouse.dialect)).column(0)[0].as_py())
+    except WarehouseLost:
+        raise
+    except WarehouseError:
+        return 0
