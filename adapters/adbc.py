@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from adapters.base import QueryTimeout, WarehouseError, WarehouseLost
+from adapters.base import QueryTimeout, WarehouseError, WarehouseLost, read_parquet_file
 
 _TEN_PLACES = Decimal("1e-10")
 
@@ -215,13 +215,7 @@ class ADBCWarehouse:
         self._ingest(name, table, "replace" if replace else "create")
 
     def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(path)
-        except (OSError, pa.ArrowException) as exc:
-            raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
-        self.load(name, table, replace)
+        self.load(name, read_parquet_file(path), replace)
 
     def append(self, name: str, table: pa.Table) -> None:
         self._ingest(name, table, "append")

@@ -76,6 +76,16 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
+def read_parquet_file(path: str) -> pa.Table:
+    """A Parquet file (or glob) as Arrow, for warehouses that cannot read Parquet themselves."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
+
+
 def connect(url: str, read_only: bool = False, must_exist: bool = False) -> Warehouse:
     """Open the warehouse a URL names: duckdb:///PATH (the default), sqlite:///PATH, ….
 

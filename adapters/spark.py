@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from adapters.base import QueryTimeout, WarehouseError, WarehouseLost
+from adapters.base import QueryTimeout, WarehouseError, WarehouseLost, read_parquet_file
 
 # A Spark 4 optimizer bug: a filter over a column computed by a correlated scalar
 # subquery with a non-equality correlation (ENG07's `paid`) is pushed below the
@@ -208,11 +208,7 @@ class SparkWarehouse:
         self._register(name)
 
     def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
-        try:
-            table = pq.read_table(path)
-        except (OSError, pa.ArrowException) as exc:
-            raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
-        self.load(name, table, replace)
+        self.load(name, read_parquet_file(path), replace)
 
     def append(self, name: str, table: pa.Table) -> None:
         location = self._location(name)

@@ -51,6 +51,13 @@ DEPLOYMENT = click.option(
     default=None,
     help="a deployment YAML: warehouse URL, table mapping, parameter overrides",
 )
+WAREHOUSE = click.option(
+    "--warehouse",
+    default=None,
+    help=f"duckdb:///PATH, sqlite:///PATH, postgresql://…, spark:///DIR (default: "
+    f"${api.WAREHOUSE_ENV} or the deployment's, else duckdb:///oversight.duckdb)",
+)
+PERIOD = click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
 DISPOSAL = click.option(
     "--disposal",
     type=click.Path(path_type=Path),
@@ -198,7 +205,7 @@ def compile_command(
 @SELECT
 @FORMAT
 @click.option("--as-of", "as_of", required=True, help="the day to evaluate for, YYYY-MM-DD")
-@click.option("--warehouse", default=None, help="duckdb:///PATH (default), …")
+@WAREHOUSE
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
@@ -336,8 +343,8 @@ def _explain_text(info: dict[str, Any]) -> str:
 @POLICIES
 @DEPLOYMENT
 @FORMAT
-@click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
-@click.option("--warehouse", default=None, help="duckdb:///PATH (default), …")
+@PERIOD
+@WAREHOUSE
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
@@ -416,8 +423,8 @@ def _parse_period(text: str) -> Period:
 @cli.command()
 @POLICIES
 @DEPLOYMENT
-@click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
-@click.option("--warehouse", default=None, help="duckdb:///PATH (default), …")
+@PERIOD
+@WAREHOUSE
 @click.option(
     "--output",
     type=click.Path(path_type=Path),
