@@ -1506,7 +1506,7 @@ class Checker:
                     span,
                     f"示例中的未知参数 ${name}",
                     f"unknown parameter ${name}",
-                    *_suggest(name, self.pack.parameters),
+                    *_suggest(name, self.pack.parameters, "$"),
                 )
                 ok = False
                 continue

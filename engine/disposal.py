@@ -316,7 +316,12 @@ def _columns(header: Sequence[_Cell], source: Source, problems: _Problems) -> di
             continue
         if not name or name in EXPORT_COLUMNS:
             continue
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        # Chinese headers are close to a Chinese alias (整改日起 for 整改日期), English ones to a
+        # column name: either way the column would be dropped in silence, so name it.
+        aliases = [a for a, target in HEADER_ALIASES.items() if target in source.columns]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8) or [
+            HEADER_ALIASES[a] for a in difflib.get_close_matches(name, aliases, n=1, cutoff=0.6)
+        ]
         if close:
             problems.add(
                 "E643",

@@ -76,12 +76,18 @@ def write_value(value: Any, type_: Type) -> str:
     return str(value)
 
 
+_SIX_PLACES = Decimal("0.000001")
+
+
 def wan(value: Any, type_: Type) -> str:
-    """An amount in 万元 (10,000 yuan), two places at most, no trailing zeros: 88320000 → 8832."""
+    """An amount in 万元 (10,000 yuan), exact to the fen, no trailing zeros: 88320000 → 8832.
+
+    Not rounded to fewer places: 3,999,999.99 yuan must not read as 400万元.
+    """
     number = normalise(value, type_)
     if number is None:
         return NULL_TEXT
-    return _plain(Decimal(number) / 10000, _TWO_PLACES)
+    return _plain(Decimal(number) / 10000, _SIX_PLACES)
 
 
 FORMATTERS = {"wan": wan}
