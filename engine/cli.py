@@ -22,6 +22,7 @@ import click
 from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
 from engine import __version__, api
+from engine.cli_fmt import fmt_command
 from engine.cli_params import param_group
 from engine.cli_warnings import warnings_command
 from engine.compile import DIALECTS
@@ -518,6 +519,7 @@ def _impact_text(preview: Any) -> str:
 
 cli.add_command(warnings_command, name="warnings")
 cli.add_command(param_group, name="param")
+cli.add_command(fmt_command, name="fmt")
 
 DEMO_WAREHOUSE = "duckdb:///oversight-demo.duckdb"
 _STEPS = {
@@ -643,7 +645,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="oversight", standalone_mode=False)
+        outcome = cli.main(args=argv, prog_name="oversight", standalone_mode=False)
+        if isinstance(outcome, int):  # click returns ctx.exit(code) when not standalone
+            return outcome
     except Failure as failure:
         return failure.code
     except DiagnosticError as err:

@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     MODELS_FAILED = 1  # the run finished, but at least one model failed
+    NOT_FORMATTED = 1  # fmt --check: some rule files are not in the canonical layout
     INVALID_POLICY = 2  # a rule file, pack.yaml or deployment file has errors
     WAREHOUSE_UNREACHABLE = 3  # the warehouse could not be opened or queried
     USAGE = 64  # the command line itself is wrong
