@@ -27,32 +27,7 @@ from adapters import connect
 from dsl.pack import SEVERITIES, Pack
 from engine import api, disposal, ledger
 
-OUTPUT_COLUMNS = (
-    "model_id",
-    "warning_key",
-    "township",
-    "township_name",
-    "severity",
-    "domain",
-    "domain_name",
-    "model_title",
-    "message",
-    "issued_on",
-    "last_seen_on",
-    "status",
-    "status_label",
-    "verified_on",
-    "outcome",
-    "rectified_on",
-    "persons_disposed",
-    "funds_recovered",
-    "model_revision",
-    "pack_version",
-    "run_id",
-    "evidence",
-)
-"""Columns of CSV and JSON output. The names are those `--disposal` reads back (a handler
-fills in verified_on … funds_recovered in the export and loads it again)."""
+OUTPUT_COLUMNS = disposal.WARNINGS_EXPORT_COLUMNS
 
 # (column, Chinese header, English header); the message goes last and takes what is left.
 # English headers are kept as narrow as the Chinese, so that 80 columns leave room for the message.

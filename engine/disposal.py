@@ -69,27 +69,31 @@ HEADER_ALIASES: dict[str, str] = {
     "追回资金": "funds_recovered",
 }
 
-# Columns of `oversight warnings --format csv` that are not disposal columns: a handler fills in
-# that export and loads it back, so these are skipped without a word.
-EXPORT_COLUMNS = frozenset(
-    {
-        "township",
-        "township_name",
-        "severity",
-        "domain",
-        "domain_name",
-        "model_title",
-        "message",
-        "issued_on",
-        "last_seen_on",
-        "status",
-        "status_label",
-        "model_revision",
-        "pack_version",
-        "evidence",
-        "run_id",
-    }
+WARNINGS_EXPORT_COLUMNS = (
+    "model_id",
+    "warning_key",
+    "township",
+    "township_name",
+    "severity",
+    "domain",
+    "domain_name",
+    "model_title",
+    "message",
+    "issued_on",
+    "last_seen_on",
+    "status",
+    "status_label",
+    *DISPOSAL_COLUMNS,
+    "model_revision",
+    "pack_version",
+    "run_id",
+    "evidence",
 )
+"""Columns of `oversight warnings --format csv|json`. A handler fills in the disposal columns of
+that export and loads it back with --disposal, so the names are the ones read here."""
+
+# The export's other columns are skipped without a word when a filled-in export is read back.
+EXPORT_COLUMNS = frozenset(WARNINGS_EXPORT_COLUMNS) - {"model_id", "warning_key", *DISPOSAL_COLUMNS}
 
 MAX_PROBLEMS = 100
 """More than this many problems means the wrong file or format: list these and count the rest."""
