@@ -80,10 +80,14 @@ def rule_files(root: Path) -> list[Path]:
     return sorted(root.rglob("*.rule"), key=lambda p: p.relative_to(root).as_posix())
 
 
-def check_pack(root: str | Path, engine_version: str | None = None) -> CheckResult:
+def check_pack(
+    root: str | Path, engine_version: str | None = None, examples: bool = True
+) -> CheckResult:
     """Parse and check every rule file of the pack at `root` against its pack.yaml.
 
     With `engine_version`, a pack made for another engine is refused (E604).
+    With `examples` false, inline examples are neither parsed nor required:
+    for commands that only compile or run the models.
     """
     root = Path(root)
     try:
@@ -103,7 +107,7 @@ def check_pack(root: str | Path, engine_version: str | None = None) -> CheckResu
         if text is not None:
             texts[shown] = text
         try:
-            parsed.append(parse_file(shown, text))
+            parsed.append(parse_file(shown, text, examples))
         except DiagnosticError as err:
             diagnostics.extend(err.diagnostics)
             if err.partial is not None:  # a bad date or message brace: check the rest as well
@@ -114,7 +118,7 @@ def check_pack(root: str | Path, engine_version: str | None = None) -> CheckResu
                 "E600", f"{root} 下没有任何 .rule 规则文件", f"no .rule files under {root}", None
             )
         )
-    checker = Checker(pack, diagnostics)
+    checker = Checker(pack, diagnostics, examples)
     checked = checker.check(parsed)
     errors = [d for d in diagnostics if d.severity is not Severity.WARNING]
     return CheckResult(
@@ -209,9 +213,10 @@ class Context:
 class Checker:
     """Checks one pack's parsed files; appends problems to `diagnostics`."""
 
-    def __init__(self, pack: Pack, diagnostics: list[Diagnostic]) -> None:
+    def __init__(self, pack: Pack, diagnostics: list[Diagnostic], examples: bool = True) -> None:
         self.pack = pack
         self.diagnostics = diagnostics
+        self.examples = examples  # whether the files were parsed with their examples
         self._uid = 0
         self.define_asts: dict[str, ast.Define] = {}
         self.relation_asts: dict[str, ast.Relation] = {}
@@ -558,7 +563,7 @@ class Checker:
 
         written: list[ast.Example] = [c.value for c in clauses.get("example", [])]
         examples = tuple(e for e in (self.example(x, node) for x in written) if e)
-        if status == "active" and not written:
+        if status == "active" and not written and self.examples:
             self.error(
                 "E420",
                 node.id_span,
@@ -566,7 +571,7 @@ class Checker:
                 f"model {node.id} has no examples",
                 '至少写一个必须预警的示例(expect "键")和一个不应预警的近似示例(expect none)',
             )
-        elif status == "active":
+        elif status == "active" and self.examples:
             # Judged on what the examples say, checked or not: an example with a
             # mistake is reported for its mistake, not as missing.
             if not any(e.expect for e in written):

@@ -127,8 +127,53 @@ def normalise_full_width(text: str) -> str:
     return "".join(out)
 
 
-def parse_file(path: str | Path, text: str | None = None) -> ast.RuleFile:
-    """Parse one rule file; raise DiagnosticError with every syntax error located."""
+# What the example-skipping scan needs to see in normalised text: strings (one line each, as
+# normalise_full_width reads them), comments, braces, and the word `example` opening a block.
+_EXAMPLE_SCAN = re.compile(
+    r'"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|#[^\n]*|[{}]|(?<![\w.$])example(?=\s+")'
+)
+
+
+def without_examples(normalised: str) -> str:
+    """The text with every model's and the index's `example "…" { … }` blocks blanked out.
+
+    Commands that don't run examples need not parse them, and they are most of
+    a rule file. Each character of a block becomes a space (line breaks stay),
+    so that every line and column of what is left is where it was. A block
+    whose braces don't close is left in; parse_file then reports any syntax
+    error from the whole text, as `check` does.
+    """
+    blanks: list[tuple[int, int]] = []
+    depth = 0
+    start: int | None = None
+    for match in _EXAMPLE_SCAN.finditer(normalised):
+        token = match.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            if start is not None and depth == 1:
+                blanks.append((start, match.end()))
+                start = None
+        elif token == "example" and depth == 1 and start is None:
+            start = match.start()
+    if not blanks:
+        return normalised
+    out: list[str] = []
+    done = 0
+    for begin, end in blanks:
+        out.append(normalised[done:begin])
+        out.append(re.sub(r"[^\n]", " ", normalised[begin:end]))
+        done = end
+    out.append(normalised[done:])
+    return "".join(out)
+
+
+def parse_file(path: str | Path, text: str | None = None, examples: bool = True) -> ast.RuleFile:
+    """Parse one rule file; raise DiagnosticError with every syntax error located.
+
+    With `examples` false the file's inline examples are skipped, not parsed.
+    """
     path = str(path)
     if text is None:
         try:
@@ -147,8 +192,10 @@ def parse_file(path: str | Path, text: str | None = None) -> ast.RuleFile:
             ) from None
     normalised = normalise_full_width(text.lstrip("\ufeff"))
     try:
-        tree = _lark().parse(normalised, start="start")
+        tree = _lark().parse(normalised if examples else without_examples(normalised), "start")
     except UnexpectedInput as exc:
+        if not examples:  # a file that doesn't parse is reported as `check` reports it
+            return parse_file(path, text)
         raise DiagnosticError([_syntax_diagnostic(exc, path, normalised, text)]) from None
     builder = _AstBuilder(path)
     items = tuple(builder.transform(tree).children)

@@ -95,9 +95,13 @@ def check(
     return report
 
 
-def load_pack(policies: str | Path | None = None) -> ir.CheckedPack:
-    """A checked pack, or DiagnosticError with every problem (examples are not run)."""
-    result = check_pack(policies or default_policies(), __version__)
+def load_pack(policies: str | Path | None = None, examples: bool = False) -> ir.CheckedPack:
+    """A checked pack, or DiagnosticError with every problem.
+
+    Examples are not run; unless `examples` is true they are not even parsed
+    (they are most of a rule file, and only `check` and `explain` need them).
+    """
+    result = check_pack(policies or default_policies(), __version__, examples)
     if result.pack is None:
         raise DiagnosticError(result.diagnostics)
     return result.pack

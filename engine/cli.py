@@ -307,7 +307,7 @@ def explain(
     dialect: str,
 ) -> None:
     """Show a model's parameters, the sources it reads, and its SQL."""
-    pack = api.load_pack(policies)
+    pack = api.load_pack(policies, examples=True)
     info = api.explain(pack, model_id, dialect, api.deployment_for(pack, deployment))
     if output_format == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))

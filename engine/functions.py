@@ -295,10 +295,14 @@ def _extreme(op: type[exp.Binary]) -> Builder:
 
 # ---- text -------------------------------------------------------------------------
 
-# White space for blank(): TRIM removes spaces only on most warehouses (and every Unicode
-# space on BigQuery and Trino), so remove these characters one by one instead, which reads
-# the same everywhere.
+# White space for blank(). TRIM(x, characters) removes any of a set of characters on these
+# warehouses, which makes blank() one call per value. MySQL, Doris and StarRocks remove a
+# whole string instead of a set, Hive has no second argument, and ClickHouse removes bytes
+# (so that 〠, E3 80 A0, would read as blank): there each character is removed one by one.
 BLANK_CHARACTERS = (" ", "\t", "\n", "\r", "\u00a0", "\u3000")
+_TRIM_TAKES_A_SET = frozenset(
+    {"duckdb", "sqlite", "postgres", "spark", "trino", "bigquery", "snowflake"}
+)
 
 # Where CHAR(n) gives bytes rather than a character; their literals take backslash escapes,
 # which sqlglot writes ('\t'). Elsewhere a control character is written CHR(n), so that the
@@ -312,15 +316,33 @@ def _character(character: str, dialect: str) -> exp.Expression:
     return exp.Chr(expressions=[exp.Literal.number(ord(character))])
 
 
+def _blank_characters(dialect: str) -> exp.Expression:
+    """All of BLANK_CHARACTERS as one string expression: ' ' || CHR(9) || … || ' 　'."""
+    pieces: list[exp.Expression] = []
+    for character in BLANK_CHARACTERS:
+        piece = _character(character, dialect)
+        last = pieces[-1] if pieces else None
+        if isinstance(piece, exp.Literal) and isinstance(last, exp.Literal):
+            pieces[-1] = exp.Literal.string(last.this + character)
+        else:
+            pieces.append(piece)
+    return reduce(lambda left, right: exp.DPipe(this=left, expression=right), pieces)
+
+
 def _blank(args: list[exp.Expression], b: Builders) -> exp.Expression:
     value = args[0]
-    stripped = value.copy()
-    for character in BLANK_CHARACTERS:
-        stripped = exp.Replace(
-            this=stripped,
-            expression=_character(character, b.dialect),
-            replacement=exp.Literal.string(""),
+    if b.dialect in _TRIM_TAKES_A_SET:
+        stripped: exp.Expression = exp.Trim(
+            this=value.copy(), expression=_blank_characters(b.dialect)
         )
+    else:
+        stripped = value.copy()
+        for character in BLANK_CHARACTERS:
+            stripped = exp.Replace(
+                this=stripped,
+                expression=_character(character, b.dialect),
+                replacement=exp.Literal.string(""),
+            )
     return exp.paren(
         exp.or_(
             exp.Is(this=value, expression=exp.null()),

@@ -189,19 +189,7 @@ FROM (
                 a_2.tender_id = t.tender_id
                 AND NOT (
                   pa_2.person_id IS NULL
-                  OR REPLACE(
-                    REPLACE(
-                      REPLACE(
-                        REPLACE(REPLACE(REPLACE(pa_2.person_id, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-                        CHR(  13),
-                        ''
-                      ),
-                      ' ',
-                      ''
-                    ),
-                    '　',
-                    ''
-                  ) = ''
+                  OR TRIM(pa_2.person_id, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
                 )
               )
           ) AS person
@@ -268,19 +256,7 @@ FROM (
                 a.tender_id = t.tender_id
                 AND NOT (
                   pa.person_id IS NULL
-                  OR REPLACE(
-                    REPLACE(
-                      REPLACE(
-                        REPLACE(REPLACE(REPLACE(pa.person_id, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-                        CHR(  13),
-                        ''
-                      ),
-                      ' ',
-                      ''
-                    ),
-                    '　',
-                    ''
-                  ) = ''
+                  OR TRIM(pa.person_id, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
                 )
               )
           )

@@ -41,19 +41,7 @@ FROM (
       )
       AND NOT (
         r.vendor_name IS NULL
-        OR REPLACE(
-          REPLACE(
-            REPLACE(
-              REPLACE(REPLACE(REPLACE(r.vendor_name, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-              CHR(  13),
-              ''
-            ),
-            ' ',
-            ''
-          ),
-          '　',
-          ''
-        ) = ''
+        OR TRIM(r.vendor_name, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
       )
   ) AS grouped_rows
   GROUP BY

@@ -19,19 +19,7 @@ SELECT
   CASE
     WHEN (
       p.contract_id IS NULL
-      OR REPLACE(
-        REPLACE(
-          REPLACE(
-            REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHR(9), ''), CHR(10), ''),
-            CHR(13),
-            ''
-          ),
-          ' ',
-          ''
-        ),
-        '　',
-        ''
-      ) = ''
+      OR TRIM(p.contract_id, ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
     )
     THEN '无'
     ELSE p.contract_id
@@ -62,54 +50,18 @@ WHERE
             (
               NOT (
                 p.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHR(9), ''), CHR(10), ''),
-                      CHR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
+                OR TRIM(p.contract_id, ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
               )
               AND d.contract_id = p.contract_id
             )
             OR (
               (
                 p.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHR(9), ''), CHR(10), ''),
-                      CHR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
+                OR TRIM(p.contract_id, ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
               )
               AND (
                 d.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(d.contract_id, ' ', ''), CHR(9), ''), CHR(10), ''),
-                      CHR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
+                OR TRIM(d.contract_id, ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
               )
               AND d.amount >= p.amount
               AND d.decided_on >= CAST(p.paid_on + INTERVAL (-180) DAY AS DATE)

@@ -40,15 +40,7 @@ FROM (
       )
       AND NOT (
         s.period IS NULL
-        OR REPLACE(
-          REPLACE(
-            REPLACE(REPLACE(REPLACE(REPLACE(s.period, ' ', ''), CHR(9), ''), CHR(10), ''), CHR(13), ''),
-            ' ',
-            ''
-          ),
-          '　',
-          ''
-        ) = ''
+        OR TRIM(s.period, ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
       )
   ) AS grouped_rows
   GROUP BY

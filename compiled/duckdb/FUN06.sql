@@ -29,19 +29,7 @@ FROM (
       )
       AND NOT (
         s.account_no IS NULL
-        OR REPLACE(
-          REPLACE(
-            REPLACE(
-              REPLACE(REPLACE(REPLACE(s.account_no, ' ', ''), CHR(9), ''), CHR(10), ''),
-              CHR(13),
-              ''
-            ),
-            ' ',
-            ''
-          ),
-          '　',
-          ''
-        ) = ''
+        OR TRIM(s.account_no, ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
       )
   ) AS grouped_rows
   GROUP BY

@@ -38,38 +38,14 @@ WHERE
           (
             NOT (
               a.contact_phone IS NULL
-              OR REPLACE(
-                REPLACE(
-                  REPLACE(
-                    REPLACE(REPLACE(REPLACE(a.contact_phone, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-                    CHR(  13),
-                    ''
-                  ),
-                  ' ',
-                  ''
-                ),
-                '　',
-                ''
-              ) = ''
+              OR TRIM(a.contact_phone, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
             )
             AND a.contact_phone = b.contact_phone
           )
           OR (
             NOT (
               a.ip_address IS NULL
-              OR REPLACE(
-                REPLACE(
-                  REPLACE(
-                    REPLACE(REPLACE(REPLACE(a.ip_address, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-                    CHR(  13),
-                    ''
-                  ),
-                  ' ',
-                  ''
-                ),
-                '　',
-                ''
-              ) = ''
+              OR TRIM(a.ip_address, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
             )
             AND a.ip_address = b.ip_address
           )

@@ -54,35 +54,11 @@ FROM (
         AND (
           (
             c.tender_id IS NULL
-            OR REPLACE(
-              REPLACE(
-                REPLACE(
-                  REPLACE(REPLACE(REPLACE(c.tender_id, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-                  CHR(  13),
-                  ''
-                ),
-                ' ',
-                ''
-              ),
-              '　',
-              ''
-            ) = ''
+            OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM c.tender_id) = ''
           )
           AND NOT (
             c.project_id IS NULL
-            OR REPLACE(
-              REPLACE(
-                REPLACE(
-                  REPLACE(REPLACE(REPLACE(c.project_id, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-                  CHR(  13),
-                  ''
-                ),
-                ' ',
-                ''
-              ),
-              '　',
-              ''
-            ) = ''
+            OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM c.project_id) = ''
           )
         )
     ) AS model_rows

@@ -35,18 +35,6 @@ WHERE
     AND t.amount >= 50000
     AND NOT (
       a.township IS NULL
-      OR REPLACE(
-        REPLACE(
-          REPLACE(
-            REPLACE(REPLACE(REPLACE(a.township, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-            CHR(  13),
-            ''
-          ),
-          ' ',
-          ''
-        ),
-        '　',
-        ''
-      ) = ''
+      OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM a.township) = ''
     )
   );

@@ -40,19 +40,7 @@ FROM (
       )
       AND NOT (
         s.period IS NULL
-        OR REPLACE(
-          REPLACE(
-            REPLACE(
-              REPLACE(REPLACE(REPLACE(s.period, ' ', ''), CHR(  9), ''), CHR(  10), ''),
-              CHR(  13),
-              ''
-            ),
-            ' ',
-            ''
-          ),
-          '　',
-          ''
-        ) = ''
+        OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM s.period) = ''
       )
   ) AS grouped_rows
   GROUP BY

@@ -36,38 +36,14 @@ WHERE
           (
             NOT (
               a.contact_phone IS NULL
-              OR REPLACE(
-                REPLACE(
-                  REPLACE(
-                    REPLACE(REPLACE(REPLACE(a.contact_phone, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                    CHAR(13),
-                    ''
-                  ),
-                  ' ',
-                  ''
-                ),
-                '　',
-                ''
-              ) = ''
+              OR TRIM(a.contact_phone, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
             )
             AND a.contact_phone = b.contact_phone
           )
           OR (
             NOT (
               a.ip_address IS NULL
-              OR REPLACE(
-                REPLACE(
-                  REPLACE(
-                    REPLACE(REPLACE(REPLACE(a.ip_address, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                    CHAR(13),
-                    ''
-                  ),
-                  ' ',
-                  ''
-                ),
-                '　',
-                ''
-              ) = ''
+              OR TRIM(a.ip_address, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
             )
             AND a.ip_address = b.ip_address
           )

@@ -183,19 +183,7 @@ FROM (
                 a_2.tender_id = t.tender_id
                 AND NOT (
                   pa_2.person_id IS NULL
-                  OR REPLACE(
-                    REPLACE(
-                      REPLACE(
-                        REPLACE(REPLACE(REPLACE(pa_2.person_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                        CHAR(13),
-                        ''
-                      ),
-                      ' ',
-                      ''
-                    ),
-                    '　',
-                    ''
-                  ) = ''
+                  OR TRIM(pa_2.person_id, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
                 )
               )
           ) AS person
@@ -260,19 +248,7 @@ FROM (
                 a.tender_id = t.tender_id
                 AND NOT (
                   pa.person_id IS NULL
-                  OR REPLACE(
-                    REPLACE(
-                      REPLACE(
-                        REPLACE(REPLACE(REPLACE(pa.person_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                        CHAR(13),
-                        ''
-                      ),
-                      ' ',
-                      ''
-                    ),
-                    '　',
-                    ''
-                  ) = ''
+                  OR TRIM(pa.person_id, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
                 )
               )
           )

@@ -35,18 +35,6 @@ WHERE
     AND ROUND(t.amount, 6) >= ROUND(50000, 6)
     AND NOT (
       a.township IS NULL
-      OR REPLACE(
-        REPLACE(
-          REPLACE(
-            REPLACE(REPLACE(REPLACE(a.township, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-            CHAR(13),
-            ''
-          ),
-          ' ',
-          ''
-        ),
-        '　',
-        ''
-      ) = ''
+      OR TRIM(a.township, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
     )
   );

@@ -41,19 +41,7 @@ FROM (
       )
       AND NOT (
         r.vendor_name IS NULL
-        OR REPLACE(
-          REPLACE(
-            REPLACE(
-              REPLACE(REPLACE(REPLACE(r.vendor_name, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-              CHAR(13),
-              ''
-            ),
-            ' ',
-            ''
-          ),
-          '　',
-          ''
-        ) = ''
+        OR TRIM(r.vendor_name, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
       )
   ) AS grouped_rows
   GROUP BY

@@ -19,19 +19,7 @@ SELECT
   CASE
     WHEN (
       p.contract_id IS NULL
-      OR REPLACE(
-        REPLACE(
-          REPLACE(
-            REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-            CHAR(13),
-            ''
-          ),
-          ' ',
-          ''
-        ),
-        '　',
-        ''
-      ) = ''
+      OR TRIM(p.contract_id, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
     )
     THEN '无'
     ELSE p.contract_id
@@ -62,54 +50,18 @@ WHERE
             (
               NOT (
                 p.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                      CHAR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
+                OR TRIM(p.contract_id, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
               )
               AND d.contract_id = p.contract_id
             )
             OR (
               (
                 p.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                      CHAR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
+                OR TRIM(p.contract_id, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
               )
               AND (
                 d.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(d.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                      CHAR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
+                OR TRIM(d.contract_id, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
               )
               AND ROUND(d.amount, 6) >= ROUND(p.amount, 6)
               AND d.decided_on >= DATE(p.paid_on, '-180 days')

@@ -40,19 +40,7 @@ FROM (
       )
       AND NOT (
         s.period IS NULL
-        OR REPLACE(
-          REPLACE(
-            REPLACE(
-              REPLACE(REPLACE(REPLACE(s.period, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-              CHAR(13),
-              ''
-            ),
-            ' ',
-            ''
-          ),
-          '　',
-          ''
-        ) = ''
+        OR TRIM(s.period, ' ' || CHAR(9) || CHAR(10) || CHAR(13) || ' 　') = ''
       )
   ) AS grouped_rows
   GROUP BY

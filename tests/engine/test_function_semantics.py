@@ -509,10 +509,12 @@ def test_blank_is_missing_or_only_white_space():
         "x": {"s": "x"},
         "spaced x": {"s": " x "},
         "分水镇": {"s": "分水镇"},
+        # U+3020 is E3 80 A0 in UTF-8: every byte of it is also a byte of a blank character
+        "postal mark 〠": {"s": "\u3020"},
     }
     blank = ["empty", "full-width space", "no-break space", "null", "spaces", "tab and line break"]
     assert matching("blank(p.s)", rows) == both(blank)
-    assert matching("not blank(p.s)", rows) == both(["spaced x", "x", "分水镇"])
+    assert matching("not blank(p.s)", rows) == both(["postal mark 〠", "spaced x", "x", "分水镇"])
 
 
 def test_trim_removes_spaces_only():
@@ -730,6 +732,10 @@ _BLANK = (
     "(p.s IS NULL OR REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(p.s, ' ', ''), "
     "{tab}, ''), {lf}, ''), {cr}, ''), '\u00a0', ''), '\u3000', '') = '')"
 )
+# Where TRIM takes a set of characters to remove (engine/functions.py says which).
+_BLANK_CHARACTERS = "' ' || {chr}(9) || {chr}(10) || {chr}(13) || '\u00a0\u3000'"
+_BLANK_TRIM_ARGUMENTS = "(p.s IS NULL OR TRIM(p.s, " + _BLANK_CHARACTERS + ") = '')"
+_BLANK_TRIM_FROM = "(p.s IS NULL OR TRIM(" + _BLANK_CHARACTERS + " FROM p.s) = '')"
 
 # Arguments are probe columns (d, e: date; ts: timestamp; n, k: int; x: decimal;
 # s, t: string; b: bool) or constants. workdays() is the compiler's subquery, run above.
@@ -836,8 +842,12 @@ PINNED: dict[str, dict[str, str]] = {
         " WHEN p.n >= p.k AND p.n >= 0 THEN p.n WHEN p.k >= 0 THEN p.k ELSE 0 END",
     ),
     "blank(s)": same(
-        _BLANK.format(tab="CHR(9)", lf="CHR(10)", cr="CHR(13)"),
-        sqlite=_BLANK.format(tab="CHAR(9)", lf="CHAR(10)", cr="CHAR(13)"),
+        _BLANK_TRIM_ARGUMENTS.format(chr="CHR"),
+        sqlite=_BLANK_TRIM_ARGUMENTS.format(chr="CHAR"),
+        postgres=_BLANK_TRIM_FROM.format(chr="CHR"),
+        spark=_BLANK_TRIM_FROM.format(chr="CHR"),
+        trino=_BLANK_TRIM_FROM.format(chr="CHR"),
+        hive=_BLANK.format(tab="CHR(9)", lf="CHR(10)", cr="CHR(13)"),
         mysql=_BLANK.format(tab="'\\t'", lf="'\\n'", cr="'\\r'"),
         clickhouse=_BLANK.format(tab="CHAR(9)", lf="CHAR(10)", cr="CHAR(13)"),
         doris=_BLANK.format(tab="'\\t'", lf="'\\n'", cr="'\\r'"),
