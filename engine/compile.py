@@ -101,7 +101,7 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
         )
     compiler = _Compiler(pack, target, model)
     try:
-        tree = compiler.model_query()
+        tree = compiler.with_relations(compiler.model_query())
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
     assert_read_only(tree)
@@ -153,6 +153,8 @@ class _Compiler:
         self.rows_alias: str | None = None
         self.hole_count = 0
         self.builders = fn.Builders(self.dialect, self._calendar_count)
+        # Each relation the query reads, built once and named in a WITH (see `with_relations`).
+        self.relations: dict[str, exp.Expression] = {}
 
     # ---- names
 
@@ -246,7 +248,15 @@ class _Compiler:
     def relation_or_table(self, binding: ir.Binding, alias: str) -> exp.Expression:
         if not binding.is_relation:
             return exp.alias_(self.table(binding.source), alias, table=True, copy=False)
-        relation = self.pack.relations[binding.source]
+        if binding.source not in self.relations:
+            self.relations[binding.source] = self._relation_query(binding.source)
+        return exp.alias_(
+            exp.to_table(_relation_name(binding.source)), alias, table=True, copy=False
+        )
+
+    def _relation_query(self, name: str) -> exp.Expression:
+        """A relation's rows: the union of its branches (relations it reads come first)."""
+        relation = self.pack.relations[name]
         saved, self.frames = self.frames, []  # a relation sees nothing of the query using it
         try:
             selects = []
@@ -260,10 +270,21 @@ class _Compiler:
                     )
         finally:
             self.frames = saved
-        union = selects[0]
+        union: exp.Expression = selects[0]
         for other in selects[1:]:
             union = exp.union(union, other, distinct=True)
-        return exp.alias_(exp.Subquery(this=union), alias, table=True, copy=False)
+        return union
+
+    def with_relations(self, tree: exp.Select) -> exp.Select:
+        """`tree` with a WITH naming each relation it reads.
+
+        A relation read in several places (the persons of the two bidders, and
+        again in the message) is written, and can be computed, once. It depends
+        on nothing but as_of, so it can stand at the top of the query.
+        """
+        for name, query in self.relations.items():
+            tree = tree.with_(_relation_name(name), as_=query, copy=False)
+        return tree
 
     def visibility(self, binding: ir.Binding, alias: str) -> exp.Expression | None:
         """The as-of rule: a row whose event_date is after as_of is invisible; null is visible."""
@@ -314,17 +335,21 @@ class _Compiler:
         return self.grouped_query()
 
     @contextmanager
-    def rows(self) -> Iterator[exp.Select]:
+    def rows(self, only: set[str] | None = None) -> Iterator[exp.Select]:
         """A SELECT over the model's rows, filtered by its `where` (no projections yet).
 
         Without lets this is the query itself. With lets, each let is computed
         once, as a column of a derived table (one level per step of lets that use
         lets), instead of being repeated wherever it is used; the parts of
         `where` that need no let filter the rows before any let is computed.
+        `only` names the lets the rows need (default: every let that does not
+        aggregate); a grouped model computes the others once per group.
         """
         model = self.model
         aggregating = ir.aggregate_lets(model.lets)
-        row_lets = tuple((n, e) for n, e in model.lets if n not in aggregating)
+        row_lets = tuple(
+            (n, e) for n, e in model.lets if n not in aggregating and (only is None or n in only)
+        )
         if not row_lets:
             with self.query(model.query) as select:
                 yield select
@@ -413,7 +438,8 @@ class _Compiler:
         aggregates = list(dict.fromkeys(a for e in outputs for a in self._aggregates(e)))
 
         rows_alias = self.fresh_alias("grouped_rows")
-        with self.rows() as inner:
+        row_level = self._lets_used([model.query.where, *model.group_by, *aggregates])
+        with self.rows(only=row_level) as inner:
             columns: list[exp.Expression] = []
             group_values = [self.value(g) for g in model.group_by]
             for i, value in enumerate(group_values):
@@ -475,18 +501,81 @@ class _Compiler:
                 *(grouped_col(f"group_{i + 1}") for i in range(len(model.group_by))), copy=False
             )
         )
-        self.group_map = {
-            g: exp.column(f"group_{i + 1}", table=groups_alias)
-            for i, g in enumerate(model.group_by)
-        }
-        for j, (agg, _, _) in enumerate(plan):
-            self.agg_map[agg] = exp.column(f"agg_{j + 1}", table=groups_alias)
-        outer = exp.select(*self.outputs()).from_(
-            exp.alias_(exp.Subquery(this=groups), groups_alias, table=True, copy=False), copy=False
-        )
+        current = exp.alias_(exp.Subquery(this=groups), groups_alias, table=True, copy=False)
+        self._read_groups_from(groups_alias, aggregates, [])
+        # Lets read outside aggregates (a subquery per group, say) are computed once per
+        # group, as columns of one more derived table per step of lets that use lets,
+        # instead of once wherever `having` and the message use them.
+        group_lets = self._group_level_lets(outputs)
+        levels = _let_levels(group_lets)
+        computed: list[str] = []
+        current_alias = groups_alias
+        for level in sorted(set(levels.values())):
+            kept = [
+                exp.column(name, table=current_alias)
+                for name in [
+                    *(f"group_{i + 1}" for i in range(len(model.group_by))),
+                    *(f"agg_{j + 1}" for j in range(len(plan))),
+                    *computed,
+                ]
+            ]
+            added = [
+                exp.alias_(self.value(e), n, copy=False)
+                for n, e in group_lets
+                if levels[n] == level
+            ]
+            computed += [n for n, _ in group_lets if levels[n] == level]
+            current_alias = self.fresh_alias("model_groups")
+            layer = exp.select(*kept, *added).from_(current, copy=False)
+            current = exp.alias_(exp.Subquery(this=layer), current_alias, table=True, copy=False)
+            self._read_groups_from(current_alias, aggregates, computed)
+        outer = exp.select(*self.outputs()).from_(current, copy=False)
         if model.having is not None:
             outer = outer.where(self.condition(model.having), copy=False)
         return outer
+
+    def _read_groups_from(self, alias: str, aggregates: list[ir.Agg], lets: list[str]) -> None:
+        """Group values, aggregates and the lets computed so far are columns of `alias`."""
+        model = self.model
+        assert model.group_by is not None
+        self.group_map = {
+            g: exp.column(f"group_{i + 1}", table=alias) for i, g in enumerate(model.group_by)
+        }
+        self.agg_map = {
+            agg: exp.column(f"agg_{j + 1}", table=alias) for j, agg in enumerate(aggregates)
+        }
+        self.row_columns = {name: name for name in lets}
+        self.rows_alias = alias if lets else None
+
+    def _lets_used(self, exprs: list[Any]) -> set[str]:
+        """The lets `exprs` read, directly or through other lets."""
+        used: set[str] = set()
+        pending = [n.name for n in ir.walk(exprs) if isinstance(n, ir.LetRef)]
+        while pending:
+            name = pending.pop()
+            if name not in used:
+                used.add(name)
+                pending += [n.name for n in ir.walk(self.lets[name]) if isinstance(n, ir.LetRef)]
+        return used
+
+    def _group_level_lets(self, outputs: list[ir.Expr]) -> list[tuple[str, ir.Expr]]:
+        """The lets `outputs` read outside aggregates, in the model's order."""
+        wanted: set[str] = set()
+
+        def visit(expr: Any) -> None:
+            if expr in self.group_map or isinstance(expr, ir.Agg):
+                return
+            if isinstance(expr, ir.LetRef):
+                if expr.name not in wanted:
+                    wanted.add(expr.name)
+                    visit(self.lets[expr.name])
+                return
+            for child in ir.children(expr):
+                visit(child)
+
+        for output in outputs:
+            visit(output)
+        return [(n, e) for n, e in self.model.lets if n in wanted]
 
     def _aggregates(self, expr: ir.Expr) -> Iterator[ir.Agg]:
         """Aggregates of the model's own level in `expr`, through lets, not into subqueries."""
@@ -684,6 +773,11 @@ class _Compiler:
             return exp.Subquery(this=select.select(self.value(e.select), copy=False))
 
 
+def _relation_name(relation: str) -> str:
+    """The WITH name of a relation: apart from any source table's name."""
+    return f"{relation}__relation"
+
+
 def _paren(e: exp.Expression) -> exp.Expression:
     simple = exp.Column | exp.Literal | exp.Paren | exp.Func | exp.Subquery | exp.Cast | exp.Null
     return e if isinstance(e, simple) else exp.paren(e)
@@ -731,5 +825,5 @@ def _let_levels(lets: tuple[tuple[str, ir.Expr], ...]) -> dict[str, int]:
     levels: dict[str, int] = {}
     for name, expr in lets:
         used = [n.name for n in ir.walk(expr) if isinstance(n, ir.LetRef)]
-        levels[name] = 1 + max((levels[u] for u in used), default=-1)
+        levels[name] = 1 + max((levels.get(u, -1) for u in used), default=-1)
     return levels

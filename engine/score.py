@@ -309,6 +309,7 @@ def compile_score(
         .from_(exp.to_table("coloured"))
         .order_by(col("rank"), col("township"))
     )
+    final = c.with_relations(final)  # any relation an indicator reads, first
     for name, query in (
         ("period_warnings", period_warnings),
         ("measures", measures),

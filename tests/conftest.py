@@ -24,7 +24,7 @@ if str(Path(__file__).parent) not in sys.path:
 
 @pytest.fixture(scope="session")
 def pack() -> ir.CheckedPack:
-    return api.load_pack(POLICIES)
+    return api.load_pack(POLICIES, examples=True)
 
 
 WarehouseBuilder = Callable[[dict[str, list[dict]]], str]

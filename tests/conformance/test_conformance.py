@@ -76,7 +76,7 @@ def new_warehouse(request, tmp_path_factory) -> Iterator[UrlFactory]:
 
 @pytest.fixture(scope="module")
 def pack() -> ir.CheckedPack:
-    return api.load_pack(ROOT / "policies")
+    return api.load_pack(ROOT / "policies", examples=True)
 
 
 def test_every_example_passes(new_warehouse: UrlFactory, pack: ir.CheckedPack):

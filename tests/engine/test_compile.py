@@ -109,3 +109,24 @@ def test_a_construct_a_warehouse_cannot_express_is_a_compile_error(
     [problem] = raised.value.diagnostics
     assert problem.code == "E700"
     assert "ENG01" in problem.message_en and "add_months" in problem.message_en
+
+
+def _tables_read(tree: exp.Expression) -> list[str]:
+    return [t.name for t in tree.find_all(exp.Table)]
+
+
+def test_a_relation_read_in_several_places_is_written_once(pack: ir.CheckedPack):
+    """ENG04 reads the persons of an enterprise six times: one WITH, read by name."""
+    tree = compile_model(pack.models["ENG04"], pack, Target("duckdb", date(2021, 11, 15))).tree
+    (cte,) = tree.args["with_"].expressions
+    assert cte.alias == "enterprise_person__relation"
+    reads = _tables_read(tree)
+    assert reads.count("enterprise_person__relation") >= 6
+    assert reads.count("mkt_shareholder") == 1  # only in the relation's own query
+
+
+def test_a_grouped_model_computes_a_let_once_per_group(pack: ir.CheckedPack):
+    """INV02's tax is read by `having` and twice by the message: one subquery."""
+    tree = compile_model(pack.models["INV02"], pack, Target("duckdb", date(2021, 11, 15))).tree
+    assert _tables_read(tree).count("tax_annual") == 1
+    assert _tables_read(tree).count("mkt_enterprise") == 1
