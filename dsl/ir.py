@@ -9,6 +9,8 @@ match `group by` expressions.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -413,6 +415,32 @@ def children(node: Any) -> list[Any]:
         if f.name not in ("span", "type", "binding"):
             collect(getattr(node, f.name))
     return out
+
+
+def rewrite(node: Any, replace: Callable[[Any], Any | None]) -> Any:
+    """`node` with every sub-expression for which `replace` gives a value replaced by it.
+
+    `replace` sees each node before its children; where it returns None the
+    node is kept and its children are rewritten. Nodes that do not change
+    are returned as they are.
+    """
+    replaced = replace(node)
+    if replaced is not None:
+        return replaced
+    if isinstance(node, tuple):
+        items = tuple(rewrite(item, replace) for item in node)
+        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
+    if not is_dataclass(node) or isinstance(node, type | Binding | Span):
+        return node
+    changes = {}
+    for f in fields(node):
+        if f.name in ("span", "type", "binding"):
+            continue
+        value = getattr(node, f.name)
+        new = rewrite(value, replace)
+        if new is not value:
+            changes[f.name] = new
+    return dataclasses.replace(node, **changes) if changes else node
 
 
 def has_aggregate(expr: Any) -> bool:

@@ -14,6 +14,7 @@ with their group values and what the aggregates need, then the groups.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -329,6 +330,9 @@ class _Compiler:
 
     def model_query(self) -> exp.Expression:
         model = self.model
+        self.row_where, hoisted = _hoist_outer_calls(model)
+        self.row_lets = (*model.lets, *hoisted)
+        self.lets.update(hoisted)
         if model.group_by is None:
             with self.rows() as select:
                 return select.select(*self.outputs(), copy=False)
@@ -346,19 +350,19 @@ class _Compiler:
         aggregate); a grouped model computes the others once per group.
         """
         model = self.model
-        aggregating = ir.aggregate_lets(model.lets)
+        aggregating = ir.aggregate_lets(self.row_lets)
         row_lets = tuple(
-            (n, e) for n, e in model.lets if n not in aggregating and (only is None or n in only)
+            (n, e) for n, e in self.row_lets if n not in aggregating and (only is None or n in only)
         )
         if not row_lets:
             with self.query(model.query) as select:
                 yield select
             return
-        conjuncts = _conjuncts(model.query.where)
+        conjuncts = _conjuncts(self.row_where)
         early = [c for c in conjuncts if not _uses_lets(c)]
         late = [c for c in conjuncts if _uses_lets(c)]
         top = {src.binding.uid for src in model.query.sources}
-        uses: list[Any] = [e for _, e in model.lets] + late + self._model_outputs()
+        uses: list[Any] = [e for _, e in self.row_lets] + late + self._model_outputs()
         needed = sorted(
             {
                 (n.binding.uid, n.binding.alias, n.column)
@@ -438,7 +442,7 @@ class _Compiler:
         aggregates = list(dict.fromkeys(a for e in outputs for a in self._aggregates(e)))
 
         rows_alias = self.fresh_alias("grouped_rows")
-        row_level = self._lets_used([model.query.where, *model.group_by, *aggregates])
+        row_level = self._lets_used([self.row_where, *model.group_by, *aggregates])
         with self.rows(only=row_level) as inner:
             columns: list[exp.Expression] = []
             group_values = [self.value(g) for g in model.group_by]
@@ -771,6 +775,46 @@ class _Compiler:
     def _scalar(self, e: ir.Scalar) -> exp.Expression:
         with self.query(e.query) as select:
             return exp.Subquery(this=select.select(self.value(e.select), copy=False))
+
+
+def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str, ir.Expr]]]:
+    """The model's `where` with function calls on its own rows taken out of subqueries.
+
+    In `not exists(town_decision d where … not blank(p.contract_id) …)` the
+    warehouse would evaluate blank(p.contract_id) once for every pair of a
+    payment and a decision; as a let of the model's rows (`hoisted__1`) it is
+    evaluated once per payment, and the subquery reads the column. A call is
+    taken out when every column it reads is of the model's own sources and it
+    holds no subquery, aggregate or let. Returns the new `where` and the lets.
+    """
+    top = {src.binding.uid for src in model.query.sources}
+    hoisted: dict[ir.Expr, str] = {}
+
+    def on_own_rows(expr: ir.Expr) -> bool:
+        nodes = list(ir.walk(expr))
+        columns = [n for n in nodes if isinstance(n, ir.Col)]
+        opaque = (ir.Exists, ir.Scalar, ir.Agg, ir.LetRef, ir.Arg, ir.DefCall)
+        return (
+            bool(columns)
+            and all(c.binding.uid in top for c in columns)
+            and not any(isinstance(n, opaque) for n in nodes)
+        )
+
+    def inside_subquery(node: Any) -> Any:
+        if isinstance(node, ir.Func) and on_own_rows(node):
+            name = hoisted.setdefault(node, f"hoisted__{len(hoisted) + 1}")
+            return ir.LetRef(name, node.type, node.span)
+        return None
+
+    def at_top(node: Any) -> Any:
+        if isinstance(node, ir.Exists | ir.Scalar):
+            parts = ("query", "select") if isinstance(node, ir.Scalar) else ("query",)
+            changes = {part: ir.rewrite(getattr(node, part), inside_subquery) for part in parts}
+            return dataclasses.replace(node, **changes)
+        return None
+
+    where = ir.rewrite(model.query.where, at_top)
+    return where, [(name, expr) for expr, name in hoisted.items()]
 
 
 def _relation_name(relation: str) -> str:

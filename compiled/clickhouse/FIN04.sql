@@ -3,21 +3,51 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  p.payment_id AS key_1,
-  p.township AS township,
+  model_rows.p__payment_id AS key_1,
+  model_rows.p__township AS township,
   (
     SELECT
       MIN(t.name)
     FROM ref_township AS t
     WHERE
-      t.township = p.township
+      t.township = model_rows.p__township
   ) AS hole_1,
-  p.paid_on AS hole_2,
-  COALESCE(p.payee_name, p.payee_code, '未知收款方') AS hole_3,
-  p.amount AS hole_4,
-  p.payment_id AS hole_5,
+  model_rows.p__paid_on AS hole_2,
+  COALESCE(model_rows.p__payee_name, model_rows.p__payee_code, '未知收款方') AS hole_3,
+  model_rows.p__amount AS hole_4,
+  model_rows.p__payment_id AS hole_5,
   CASE
     WHEN (
+      model_rows.p__contract_id IS NULL
+      OR REPLACE(
+        REPLACE(
+          REPLACE(
+            REPLACE(REPLACE(REPLACE(model_rows.p__contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
+            CHAR(13),
+            ''
+          ),
+          ' ',
+          ''
+        ),
+        '　',
+        ''
+      ) = ''
+    )
+    THEN '无'
+    ELSE model_rows.p__contract_id
+  END AS hole_6,
+  COALESCE(model_rows.p__purpose, '未填') AS hole_7
+FROM (
+  SELECT
+    p.amount AS p__amount,
+    p.contract_id AS p__contract_id,
+    p.paid_on AS p__paid_on,
+    p.payee_code AS p__payee_code,
+    p.payee_name AS p__payee_name,
+    p.payment_id AS p__payment_id,
+    p.purpose AS p__purpose,
+    p.township AS p__township,
+    (
       p.contract_id IS NULL
       OR REPLACE(
         REPLACE(
@@ -32,90 +62,58 @@ SELECT
         '　',
         ''
       ) = ''
+    ) AS hoisted__1
+  FROM fin_payment AS p
+  WHERE
+    (
+      p.paid_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE)) OR p.paid_on IS NULL
     )
-    THEN '无'
-    ELSE p.contract_id
-  END AS hole_6,
-  COALESCE(p.purpose, '未填') AS hole_7
-FROM fin_payment AS p
-WHERE
-  (
-    p.paid_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE)) OR p.paid_on IS NULL
-  )
-  AND (
-    p.amount >= 300000
     AND (
-      p.economic_class <> '工资福利' OR p.economic_class IS NULL
+      p.amount >= 300000
+      AND (
+        p.economic_class <> '工资福利' OR p.economic_class IS NULL
+      )
     )
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM town_decision AS d
-      WHERE
-        (
-          d.decided_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
-          OR d.decided_on IS NULL
-        )
+) AS model_rows
+WHERE
+  NOT EXISTS(
+    SELECT
+      1
+    FROM town_decision AS d
+    WHERE
+      (
+        d.decided_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+        OR d.decided_on IS NULL
+      )
+      AND (
+        d.township = model_rows.p__township
+        AND d.decided_on <= model_rows.p__paid_on
         AND (
-          d.township = p.township
-          AND d.decided_on <= p.paid_on
-          AND (
-            (
-              NOT (
-                p.contract_id IS NULL
-                OR REPLACE(
+          (
+            NOT COALESCE(model_rows.hoisted__1, FALSE)
+            AND d.contract_id = model_rows.p__contract_id
+          )
+          OR (
+            model_rows.hoisted__1
+            AND (
+              d.contract_id IS NULL
+              OR REPLACE(
+                REPLACE(
                   REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                      CHAR(13),
-                      ''
-                    ),
-                    ' ',
+                    REPLACE(REPLACE(REPLACE(d.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
+                    CHAR(13),
                     ''
                   ),
-                  '　',
+                  ' ',
                   ''
-                ) = ''
-              )
-              AND d.contract_id = p.contract_id
+                ),
+                '　',
+                ''
+              ) = ''
             )
-            OR (
-              (
-                p.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(p.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                      CHAR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
-              )
-              AND (
-                d.contract_id IS NULL
-                OR REPLACE(
-                  REPLACE(
-                    REPLACE(
-                      REPLACE(REPLACE(REPLACE(d.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
-                      CHAR(13),
-                      ''
-                    ),
-                    ' ',
-                    ''
-                  ),
-                  '　',
-                  ''
-                ) = ''
-              )
-              AND d.amount >= p.amount
-              AND d.decided_on >= CAST(DATE_ADD(DAY, -180, p.paid_on) AS Nullable(Date32))
-            )
+            AND d.amount >= model_rows.p__amount
+            AND d.decided_on >= CAST(DATE_ADD(DAY, -180, model_rows.p__paid_on) AS Nullable(Date32))
           )
         )
-    )
+      )
   );
