@@ -1,0 +1,281 @@
+"""One measurement in a fresh process: `python3 benchmarks/worker.py TASK --…`, JSON on stdout.
+
+benchmarks/run.py starts this once per measurement and repetition, so that
+each figure has its own process: the imports are cold, and the peak RSS
+the parent reads with os.wait4 is this measurement's alone. The worker
+times its own phases with perf_counter (the parent times the whole
+process) and prints one JSON object as its last line of output.
+
+Tasks:
+  compile  import the compiler, parse + type-check the pack (no examples), compile for duckdb
+  engine   `engine.run.run_models` on the DuckDB file as of a day (no ledger)
+  split    the same loop as run_models, with each step timed (has_table, compile, query, …)
+  hand     the hand-written SQL (benchmarks/hand_sql.py) on the same file and day
+  pandas   the pandas models (benchmarks/pandas_models.py) on the county's Parquet files
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.abc
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+STARTED = time.perf_counter()
+
+ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+for path in (ROOT, HERE):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+
+def _policies(args: argparse.Namespace) -> Path:
+    return Path(args.policies or ROOT / "policies")
+
+
+def task_compile(args: argparse.Namespace) -> dict[str, Any]:
+    """Parse, type-check and compile the whole pack for duckdb, as a cold process would.
+
+    The compiler's stages only (dsl.checker, engine.compile), inline examples
+    excluded as the target says: what `engine.api.load_pack` and `compile_pack`
+    do, without the engine's facade importing pyarrow and the warehouse
+    drivers. run.py times `oversight compile` as a user types it beside this.
+    """
+    started = time.perf_counter()
+    from dsl.checker import check_pack
+    from engine import __version__
+    from engine.compile import Target, compile_model
+
+    imported = time.perf_counter()
+    result = check_pack(_policies(args), __version__, examples=False)
+    assert result.pack is not None, [d.to_json() for d in result.diagnostics]
+    pack = result.pack
+    checked = time.perf_counter()
+    target = Target("duckdb")
+    sql = [compile_model(model, pack, target).sql() for model in pack.models.values()]
+    done = time.perf_counter()
+    return {
+        "models": len(sql),
+        "seconds": {
+            "import": imported - started,
+            "check": checked - imported,
+            "compile": done - checked,
+            "in_process": done - STARTED,
+        },
+    }
+
+
+def _engine_keys(warnings: Any) -> dict[str, dict[str, str]]:
+    keys: dict[str, dict[str, str]] = {}
+    for model_id, key, township in zip(
+        warnings.column("model_id").to_pylist(),
+        warnings.column("warning_key").to_pylist(),
+        warnings.column("township").to_pylist(),
+        strict=True,
+    ):
+        keys.setdefault(model_id, {})[key] = str(township)
+    return keys
+
+
+def task_engine(args: argparse.Namespace) -> dict[str, Any]:
+    """All (or the selected) models through engine.run.run_models, as `oversight run` does."""
+    started = time.perf_counter()
+    from adapters.duckdb import DuckDBWarehouse
+    from engine import api
+    from engine.run import run_models, select_models
+
+    imported = time.perf_counter()
+    pack = api.load_pack(_policies(args))
+    models = select_models(pack, args.models.split(",") if args.models else ())
+    checked = time.perf_counter()
+    warehouse = DuckDBWarehouse(f"duckdb:///{args.db}", read_only=True, must_exist=True)
+    try:
+        result = run_models(pack, warehouse, args.as_of, models)
+    finally:
+        warehouse.close()
+    done = time.perf_counter()
+    problems = [
+        f"{o.model_id}: {o.status} {o.error or o.missing_sources}"
+        for o in result.outcomes
+        if o.status != "ran"
+    ]
+    return {
+        "models": len(models),
+        "problems": problems,
+        "seconds": {
+            "import": imported - started,
+            "check": checked - imported,
+            "models": done - checked,
+            "in_process": done - STARTED,
+        },
+        "per_model": {o.model_id: o.seconds for o in result.outcomes},
+        "rows": {o.model_id: o.rows for o in result.outcomes},
+        "keys": _engine_keys(result.warnings),
+    }
+
+
+def task_split(args: argparse.Namespace) -> dict[str, Any]:
+    """run_models' loop with each step timed, to say where the engine's time goes.
+
+    Mirrors engine/run.py: has_table for each source once, then per model
+    compile_model, render the SQL, run it, turn the rows into warnings. The
+    first compile also pays for importing sqlglot's duckdb dialect, which
+    `load_pack` does not need; that is timed on its own first.
+    """
+    from adapters.duckdb import DuckDBWarehouse
+    from engine import api
+    from engine.compile import Target, compile_model
+    from engine.run import select_models
+    from engine.warnings import to_warnings
+
+    pack = api.load_pack(_policies(args))
+    models = select_models(pack, args.models.split(",") if args.models else ())
+    steps = dict.fromkeys(
+        ("dialect_import", "has_table", "compile", "render", "query", "warnings"), 0.0
+    )
+    per_model: dict[str, dict[str, float]] = {}
+    began = time.perf_counter()
+    warehouse = DuckDBWarehouse(f"duckdb:///{args.db}", read_only=True, must_exist=True)
+    connected = time.perf_counter()
+    steps["connect"] = connected - began
+    started = time.perf_counter()
+    import sqlglot.dialects.duckdb  # noqa: F401  (what the first render would import)
+
+    steps["dialect_import"] = time.perf_counter() - started
+    target = Target(warehouse.dialect, args.as_of)
+    present: dict[str, bool] = {}
+    try:
+        for model in models:
+            started = time.perf_counter()
+            for source in sorted(model.sources):
+                if source not in present:
+                    present[source] = warehouse.has_table(source)
+            t_tables = time.perf_counter()
+            compiled = compile_model(model, pack, target)
+            t_compiled = time.perf_counter()
+            sql = compiled.sql()
+            t_rendered = time.perf_counter()
+            rows = warehouse.query(sql)
+            t_queried = time.perf_counter()
+            to_warnings(compiled, rows, pack.pack, args.as_of)
+            t_done = time.perf_counter()
+            times = {
+                "has_table": t_tables - started,
+                "compile": t_compiled - t_tables,
+                "render": t_rendered - t_compiled,
+                "query": t_queried - t_rendered,
+                "warnings": t_done - t_queried,
+            }
+            per_model[model.id] = times
+            for step, seconds in times.items():
+                steps[step] += seconds
+    finally:
+        warehouse.close()
+    steps["total"] = time.perf_counter() - began
+    return {"models": len(models), "seconds": steps, "per_model": per_model}
+
+
+def task_hand(args: argparse.Namespace) -> dict[str, Any]:
+    """The hand-written SQL of the same models on the same file, as of the same day."""
+    started = time.perf_counter()
+    import duckdb
+    import hand_sql
+
+    models = args.models.split(",") if args.models else hand_sql.model_ids()
+    imported = time.perf_counter()
+    con = duckdb.connect(str(args.db), read_only=True)
+    try:
+        hand_sql.prepare(con, args.as_of)
+        keys, per_model = hand_sql.run(con, args.as_of, models)
+    finally:
+        con.close()
+    done = time.perf_counter()
+    return {
+        "models": len(models),
+        "seconds": {
+            "import": imported - started,
+            "models": done - imported,
+            "in_process": done - STARTED,
+        },
+        "per_model": per_model,
+        "keys": keys,
+    }
+
+
+def task_pandas(args: argparse.Namespace) -> dict[str, Any]:
+    """The pandas models: read what they need from Parquet, then compute each."""
+    started = time.perf_counter()
+    import pandas as pd
+    import pandas_models
+
+    models = args.models.split(",") if args.models else sorted(pandas_models.MODELS)
+    imported = time.perf_counter()
+    tables = pandas_models.load(Path(args.parquet), models)
+    loaded = time.perf_counter()
+    keys: dict[str, dict[str, str]] = {}
+    per_model: dict[str, float] = {}
+    for model_id in models:
+        begun = time.perf_counter()
+        keys[model_id] = pandas_models.run(tables, args.as_of, [model_id])[model_id]
+        per_model[model_id] = time.perf_counter() - begun
+    done = time.perf_counter()
+    return {
+        "models": len(models),
+        "pandas": pd.__version__,
+        "seconds": {
+            "import": imported - started,
+            "read": loaded - imported,
+            "compute": done - loaded,
+            "models": done - imported,
+            "in_process": done - STARTED,
+        },
+        "per_model": per_model,
+        "keys": {m: {str(k): str(v) for k, v in found.items()} for m, found in keys.items()},
+    }
+
+
+TASKS = {
+    "compile": task_compile,
+    "engine": task_engine,
+    "split": task_split,
+    "hand": task_hand,
+    "pandas": task_pandas,
+}
+
+
+class _WithoutPandas(importlib.abc.MetaPathFinder):
+    """An import finder for which pandas is not installed."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+def main() -> None:
+    """Run one task and print its figures as JSON (the parent reads the last line)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("task", choices=sorted(TASKS))
+    parser.add_argument("--db", type=Path, help="the DuckDB file")
+    parser.add_argument("--parquet", type=Path, help="the folder of the county's Parquet files")
+    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2021, 12, 31))
+    parser.add_argument("--models", default="", help="comma-separated model ids (default: all)")
+    parser.add_argument("--policies", default=None)
+    args = parser.parse_args()
+    if args.task != "pandas":
+        # pandas is installed here for the pandas baseline only; oversight does not depend on
+        # it. With pandas importable, pyarrow imports it at its first conversion of Python
+        # values (0.2 s; https://github.com/apache/arrow/issues/34994), a cost an engine
+        # installed without pandas never pays. Make it unimportable, as on such an install.
+        sys.meta_path.insert(0, _WithoutPandas())
+    result = TASKS[args.task](args)
+    print(json.dumps(result, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    main()
