@@ -18,7 +18,7 @@ from dsl.parser import normalise_full_width, parse_file, without_examples
 ROOT = Path(__file__).resolve().parents[2]
 
 MODEL = """\
-model T01 "示例" {
+model ENG91 "示例" {
   domain   工程管理
   severity red
   from dr_project p   # the word example in a comment: { is not a brace here
@@ -64,27 +64,37 @@ def test_the_model_without_examples_is_the_model_with_them_less_its_examples():
     assert sum(c.kind == "example" for c in model.clauses) == 2
 
 
-def test_an_error_after_an_example_is_reported_at_the_same_line_and_column():
-    broken = MODEL.replace("  }\n}\n", "  }\n  key ,\n}\n")
-    places = []
+def test_an_error_after_the_examples_is_reported_at_the_same_line_and_column(
+    tmp_path: Path, pack_with
+):
+    """The blanked examples keep their lines: a misspelt column below them is found in place."""
+    second = (
+        'model ENG92 "第二个" {\n  domain 工程管理\n  severity red\n  from dr_project p\n'
+        "  where p.investmnt > 1\n  key p.project_id\n  township p.township\n"
+        '  message "x"\n}\n'
+    )
+    rule = tmp_path / "ENG91.rule"
+    rule.write_text(MODEL + second, encoding="utf-8")
+    pack = pack_with(rule)
+    reported = {}
     for examples in (True, False):
-        with pytest.raises(DiagnosticError) as caught:
-            parse_file("t.rule", broken, examples=examples)
-        (diagnostic,) = caught.value.diagnostics
-        places.append((diagnostic.code, diagnostic.span.line, diagnostic.span.column))
-    assert places[0] == places[1]
-    assert places[0][1] == MODEL.count("\n")  # the line of `key ,`
+        result = check_pack(pack, examples=examples)
+        reported[examples] = [
+            (d.span.line, d.span.column) for d in result.diagnostics if d.code == "E201"
+        ]
+    assert reported[True] == reported[False] == [(MODEL.count("\n") + 5, 11)]  # p.investmnt
+
+
+def _diagnostics(text: str, examples: bool) -> list[dict]:
+    with pytest.raises(DiagnosticError) as caught:
+        parse_file("t.rule", text, examples=examples)
+    return [d.to_json() for d in caught.value.diagnostics]
 
 
 def test_a_file_that_does_not_parse_is_reported_as_check_reports_it():
     """An example whose braces never close swallows what follows: report from the whole text."""
     broken = MODEL.replace('expect "P1"\n  }\n', 'expect "P1"\n')
-    reported = []
-    for examples in (True, False):
-        with pytest.raises(DiagnosticError) as caught:
-            parse_file("t.rule", broken, examples=examples)
-        reported.append([d.to_json() for d in caught.value.diagnostics])
-    assert reported[0] == reported[1]
+    assert _diagnostics(broken, examples=False) == _diagnostics(broken, examples=True)
 
 
 def test_the_pack_without_examples_has_the_same_models_and_revisions():
