@@ -1035,7 +1035,7 @@ class Checker:
                 "E303",
                 node.span,
                 f"这里需要一个条件（是/否），而不是{value.type.zh}",
-                f"a condition is needed here, not a {value.type.value}",
+                f"a condition is needed here, not {_a(value.type)}",
                 "例如 p.investment >= $tender_threshold",
             )
         return value
@@ -1139,7 +1139,7 @@ class Checker:
                 "E304",
                 node.span,
                 f"负号只能用于数值，这里是{operand.type.zh}",
-                f"'-' needs a number, not a {operand.type.value}",
+                f"'-' needs a number, not {_a(operand.type)}",
             )
         return ir.Neg(operand, operand.type, node.span)
 
@@ -1229,7 +1229,7 @@ class Checker:
                     "E310",
                     item_ast.span,
                     f"列表中的{item.type.zh}不能与{operand.type.zh}比较",
-                    f"a {item.type.value} in the list cannot match a {operand.type.value}",
+                    f"{_a(item.type)} in the list cannot match {_a(operand.type)}",
                 )
         return ir.In(operand, items, node.negated, span=node.span)
 
@@ -1567,7 +1567,7 @@ class Checker:
             "E502",
             literal.span,
             f"{column} 应为{wanted.zh}，这里写的是{kind.zh}",
-            f"{column} is {wanted.value}; the example gives a {kind.value}",
+            f"{column} is {wanted.value}; the example gives {_a(kind)}",
             hint,
         )
         return _BAD
@@ -1608,6 +1608,11 @@ def _strip_spans(data: Any) -> Any:
     if isinstance(data, list):
         return [_strip_spans(v) for v in data]
     return data
+
+
+def _a(type_: Type) -> str:
+    """A type's name with its English article: "an int", "a string"."""
+    return ("an " if type_.value[0] in "aeiou" else "a ") + type_.value
 
 
 def revision_of(node: ast.Item) -> str:
