@@ -260,11 +260,15 @@ class Checker:
                 else:
                     table = self.define_asts if isinstance(item, ast.Define) else self.relation_asts
                     if item.name in self.define_asts or item.name in self.relation_asts:
+                        earlier = self.define_asts.get(item.name) or self.relation_asts[item.name]
+                        first = earlier.name_span
                         self.error(
                             "E209",
                             item.name_span,
                             f"共享定义 {item.name} 重复",
                             f"shared definition {item.name} is defined twice",
+                            f"首次定义于 {first.file}:{first.line} / first defined at "
+                            f"{first.file}:{first.line}",
                         )
                     elif item.name in SIGNATURES or item.name in self.pack.sources:
                         self.error(
