@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -24,6 +23,7 @@ from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from engine import __version__, ledger
+from engine.atomic import replace_file
 from engine.compile import DIALECTS, CompiledModel, Target, compile_model, render
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.disposal import read_disposal, with_disposal
@@ -529,14 +529,7 @@ def report_data(
 def write_text_atomically(path: Path, text: str) -> None:
     """Write `text` to `path` so that readers see the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(path, lambda out: out.write(text.encode("utf-8")))
 
 
 def township_names(connection: Warehouse, pack: ir.CheckedPack, table: str) -> dict[str, str]:
@@ -552,14 +545,7 @@ def write_parquet(table: pa.Table, path: str | Path) -> None:
     """Write `table` to `path` atomically: readers see the old file or the whole new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        pq.write_table(table, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(path, lambda out: pq.write_table(table, out))
 
 
 def explain(

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import os
 import stat
-import tempfile
 from pathlib import Path
 
 import click
@@ -23,6 +21,7 @@ import click
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human
 from dsl.format import FormatterBug, format_file
 from engine import api
+from engine.atomic import replace_file
 from engine.exit_codes import ExitCode
 
 
@@ -124,18 +123,7 @@ def _diff(path: Path, formatted: str) -> str:
 def _write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step, keeping its permissions."""
     mode = stat.S_IMODE(path.stat().st_mode)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    replace_file(path, lambda out: out.write(text.encode("utf-8")), mode)
 
 
 def _summary(total: int, changed: int, check: bool, invalid: int, bugs: int) -> str:

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -38,6 +37,7 @@ from dsl.checker import _suggest, check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import Pack, Parameter, coerce_value, range_problem
 from dsl.types import NUMERIC, Type
+from engine.atomic import replace_file
 from engine.deployment import Deployment
 from engine.examples import ExampleOutcome, run_examples
 
@@ -625,19 +625,7 @@ def _write(source: _Source, text: str) -> None:
                 umask = os.umask(0)
                 os.umask(umask)
                 mode = 0o666 & ~umask
-            handle, temporary = tempfile.mkstemp(
-                prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-            )
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.chmod(temporary, mode)
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            replace_file(target, lambda out: out.write(data), mode)
             return
         except OSError as exc:
             problem = (f"无法写入：{exc.strerror}", f"cannot write it: {exc.strerror}")

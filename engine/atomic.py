@@ -1,0 +1,36 @@
+"""Replacing a file in one step, so that no reader ever sees half of it.
+
+Reports, warnings files, formatted rule files and edited YAML are all read by
+someone else while we write them (a browser, a scheduler, an editor, CI): the
+new content goes to a temporary file in the same folder, reaches the disk,
+and is renamed over the old one. A failure or a signal midway leaves the old
+file as it was and no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | None = None) -> None:
+    """Replace `path` with what `write` writes to the binary file it is given.
+
+    `mode` sets the new file's permissions (the temporary file's own are
+    0600). The folder must exist.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
