@@ -23,6 +23,7 @@ from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
 from engine import __version__, api
 from engine.cli_fmt import fmt_command
+from engine.cli_options import FORMAT, POLICIES
 from engine.cli_params import param_group
 from engine.cli_warnings import warnings_command
 from engine.compile import DIALECTS
@@ -32,20 +33,6 @@ from engine.lifecycle import impact
 from engine.logs import EventLog
 from engine.score import Period
 
-FORMAT = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["human", "json"]),
-    default="human",
-    show_default=True,
-    help="human: for people; json: for machines",
-)
-POLICIES = click.option(
-    "--policies",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=f"the policy pack directory (default: ${api.POLICIES_ENV} or ./policies)",
-)
 DEPLOYMENT = click.option(
     "--deployment",
     type=click.Path(path_type=Path),

@@ -22,15 +22,13 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, render_human
 from dsl.format import FormatterBug, format_file
 from engine import api
 from engine.atomic import replace_file
+from engine.cli_options import policies_option
 from engine.exit_codes import ExitCode
 
 
 @click.command(name="fmt")
-@click.option(
-    "--policies",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="the pack whose rule files to format (default: $OVERSIGHT_POLICIES, else ./policies)",
+@policies_option(
+    help_text="the pack whose rule files to format (default: $OVERSIGHT_POLICIES, else ./policies)"
 )
 @click.option(
     "--check",

@@ -24,6 +24,7 @@ from dsl import ir
 from dsl.checker import check_pack
 from dsl.pack import Pack, load_pack
 from engine import api
+from engine.cli_options import FORMAT, POLICIES
 from engine.cli_warnings import clip, display_width
 from engine.deployment import load_deployment
 from engine.params import (
@@ -35,13 +36,6 @@ from engine.params import (
     set_parameter,
     value_text,
     with_unit,
-)
-
-POLICIES = click.option(
-    "--policies",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=f"the policy pack directory (default: ${api.POLICIES_ENV} or ./policies)",
 )
 
 
@@ -198,14 +192,7 @@ def render_table(views: list[ParameterView], width: int | None = None) -> str:
     help="write the override into this deployment file (created when missing) "
     "instead of changing pack.yaml's default",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["human", "json"]),
-    default="human",
-    show_default=True,
-    help="human: for people; json: for machines",
-)
+@FORMAT
 @click.option(
     "--no-examples",
     is_flag=True,

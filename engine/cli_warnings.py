@@ -26,6 +26,7 @@ import pyarrow as pa
 from adapters import connect
 from dsl.pack import SEVERITIES, Pack
 from engine import api, disposal, ledger
+from engine.cli_options import POLICIES
 
 OUTPUT_COLUMNS = disposal.WARNINGS_EXPORT_COLUMNS
 
@@ -66,12 +67,7 @@ def _bad_option(err: disposal.FilterError) -> click.BadParameter:
 
 
 @click.command(name="warnings")
-@click.option(
-    "--policies",
-    type=click.Path(path_type=Path),
-    default=None,
-    help=f"the policy pack directory (default: ${api.POLICIES_ENV} or ./policies)",
-)
+@POLICIES
 @click.option(
     "--deployment",
     type=click.Path(path_type=Path),

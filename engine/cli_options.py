@@ -1,0 +1,34 @@
+"""Command-line options that several commands share, written once.
+
+engine/cli.py and the commands in their own modules (cli_params, cli_warnings,
+cli_fmt) take them from here: cli.py imports those modules, so they cannot
+import it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.api import POLICIES_ENV
+
+
+def policies_option(
+    help_text: str = f"the policy pack directory (default: ${POLICIES_ENV} or ./policies)",
+) -> Any:
+    """--policies DIR: the pack to read, else $OVERSIGHT_POLICIES, else ./policies."""
+    return click.option("--policies", type=click.Path(path_type=Path), default=None, help=help_text)
+
+
+POLICIES = policies_option()
+
+FORMAT = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["human", "json"]),
+    default="human",
+    show_default=True,
+    help="human: for people; json: for machines",
+)
