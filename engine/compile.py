@@ -370,7 +370,13 @@ class _Compiler:
                 if isinstance(n, ir.Col) and n.binding.uid in top
             }
         )
-        levels = _let_levels(row_lets)
+        # Lets the late conditions read are computed before those filter; the others (read
+        # only by the message, say) after, for the rows that are left.
+        filtering = self._lets_used(late)
+        levels = _let_levels(tuple((n, e) for n, e in row_lets if n in filtering))
+        filtered_at = max(levels.values(), default=-1) + 1 if late else 0
+        afterwards = _let_levels(tuple((n, e) for n, e in row_lets if n not in filtering))
+        levels.update({n: filtered_at + level for n, level in afterwards.items()})
         first_rows = ir.Query(model.query.sources, _and_all(early))
         alias = self.fresh_alias("model_rows")
         with self.query(first_rows) as layer:
@@ -397,17 +403,20 @@ class _Compiler:
             added = [
                 exp.alias_(self.value(e), n, copy=False) for n, e in row_lets if levels[n] == level
             ]
-            alias = self.fresh_alias("model_rows")
             layer = exp.select(*kept, *added).from_(current, copy=False)
+            if late and level == filtered_at:
+                layer = layer.where(self._all_of(late), copy=False)
+            alias = self.fresh_alias("model_rows")
             current = exp.alias_(exp.Subquery(this=layer), alias, table=True, copy=False)
             self.rows_alias = alias
             self.row_columns.update({n: n for n, _ in row_lets if levels[n] == level})
         select = exp.select().from_(current, copy=False)
-        if late:
-            select = select.where(
-                exp.and_(*(self.condition(c) for c in late), copy=False), copy=False
-            )
+        if late and filtered_at > max(levels.values()):
+            select = select.where(self._all_of(late), copy=False)
         yield select
+
+    def _all_of(self, conditions: list[ir.Expr]) -> exp.Expression:
+        return exp.and_(*(self.condition(c) for c in conditions), copy=False)
 
     def _model_outputs(self) -> list[Any]:
         model = self.model
@@ -510,8 +519,14 @@ class _Compiler:
         # Lets read outside aggregates (a subquery per group, say) are computed once per
         # group, as columns of one more derived table per step of lets that use lets,
         # instead of once wherever `having` and the message use them.
+        # As for the rows: the lets `having` reads come before it filters, the others after.
         group_lets = self._group_level_lets(outputs)
-        levels = _let_levels(group_lets)
+        having = [model.having] if model.having is not None else []
+        filtering = {n for n, _ in self._group_level_lets(having)}
+        levels = _let_levels(tuple((n, e) for n, e in group_lets if n in filtering))
+        filtered_at = max(levels.values(), default=-1) + 1 if having else 0
+        afterwards = _let_levels(tuple((n, e) for n, e in group_lets if n not in filtering))
+        levels.update({n: filtered_at + level for n, level in afterwards.items()})
         computed: list[str] = []
         current_alias = groups_alias
         for level in sorted(set(levels.values())):
@@ -529,13 +544,15 @@ class _Compiler:
                 if levels[n] == level
             ]
             computed += [n for n, _ in group_lets if levels[n] == level]
-            current_alias = self.fresh_alias("model_groups")
             layer = exp.select(*kept, *added).from_(current, copy=False)
+            if having and level == filtered_at:
+                layer = layer.where(self._all_of(having), copy=False)
+            current_alias = self.fresh_alias("model_groups")
             current = exp.alias_(exp.Subquery(this=layer), current_alias, table=True, copy=False)
             self._read_groups_from(current_alias, aggregates, computed)
         outer = exp.select(*self.outputs()).from_(current, copy=False)
-        if model.having is not None:
-            outer = outer.where(self.condition(model.having), copy=False)
+        if having and filtered_at > max(levels.values(), default=-1):
+            outer = outer.where(self._all_of(having), copy=False)
         return outer
 
     def _read_groups_from(self, alias: str, aggregates: list[ir.Agg], lets: list[str]) -> None:

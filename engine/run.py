@@ -135,33 +135,31 @@ def run_models(
     parts: list[pa.Table] = []
     result = RunResult(as_of, WARNINGS_SCHEMA.empty_table())
     for model in models:
-        missing = []
-        for source in sorted(model.sources):
-            if source not in present:
-                present[source] = warehouse.has_table(tables.get(source, source))
-            if not present[source]:
-                missing.append(source)
-        if missing:
-            outcome = ModelOutcome(
-                model.id, "skipped", missing_sources=tuple(missing), revision=model.revision
-            )
-            result.outcomes.append(outcome)
-            events("model.skipped", outcome.to_json())
-            continue
         scanned = None
-        if count_rows:
-            for source in model.sources:
-                if source not in counted:
-                    counted[source] = _count(warehouse, tables.get(source, source))
-            scanned = sum(counted[s] for s in model.sources)
         started = time.perf_counter()
         try:
+            if count_rows:
+                for source in model.sources:
+                    if source not in counted:
+                        counted[source] = _count(warehouse, tables.get(source, source))
+                scanned = sum(counted[s] for s in model.sources)
             compiled = compile_model(model, pack, target)
             rows = warehouse.query(compiled.sql(), timeout=timeout)
             warnings, dropped = to_warnings(compiled, rows, pack.pack, as_of)
         except WarehouseLost:
             raise
         except (WarehouseError, DiagnosticError) as exc:
+            # The catalog is asked only when something failed: a source that is not
+            # there makes the model skipped rather than failed. Asking before every
+            # model would cost a catalog query per source on every run.
+            missing = _missing(model, warehouse, tables, present)
+            if missing:
+                outcome = ModelOutcome(
+                    model.id, "skipped", missing_sources=missing, revision=model.revision
+                )
+                result.outcomes.append(outcome)
+                events("model.skipped", outcome.to_json())
+                continue
             timed_out = isinstance(exc, QueryTimeout)
             outcome = ModelOutcome(
                 model.id,
@@ -190,6 +188,16 @@ def run_models(
     if parts:
         result.warnings = pa.concat_tables(parts)
     return result
+
+
+def _missing(
+    model: ir.Model, warehouse: Warehouse, tables: Mapping[str, str], present: dict[str, bool]
+) -> tuple[str, ...]:
+    """The sources of `model` the warehouse does not have (`present` remembers answers)."""
+    for source in model.sources:
+        if source not in present:
+            present[source] = warehouse.has_table(tables.get(source, source))
+    return tuple(sorted(s for s in model.sources if not present[s]))
 
 
 def _count(warehouse: Warehouse, table: str) -> int:

@@ -84,6 +84,6 @@ FROM (
       grouped_rows.group_1,
       grouped_rows.group_2
   ) AS model_groups
-) AS model_groups_2
-WHERE
-  model_groups_2.agg_3 >= 2;
+  WHERE
+    model_groups.agg_3 >= 2
+) AS model_groups_2;
