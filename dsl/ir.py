@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from dsl.diagnostics import Span
@@ -384,16 +385,20 @@ class CheckedPack:
 
 def walk(node: Any):
     """Every IR expression node under `node` (itself included), depth first."""
-    if is_dataclass(node) and not isinstance(node, type):
-        if not isinstance(node, Binding):
-            yield node
-        for f in fields(node):
-            if f.name in ("span", "type"):
-                continue
-            yield from walk(getattr(node, f.name))
-    elif isinstance(node, tuple | list):
+    if isinstance(node, tuple | list):
         for item in node:
             yield from walk(item)
+    elif is_dataclass(node) and not isinstance(node, type):
+        if not isinstance(node, Binding):
+            yield node
+        for name in _walked_fields(type(node)):
+            yield from walk(getattr(node, name))
+
+
+@cache
+def _walked_fields(cls: type) -> tuple[str, ...]:
+    """The fields `walk` descends into (the compiler walks the IR often; fields() is slow)."""
+    return tuple(f.name for f in fields(cls) if f.name not in ("span", "type"))
 
 
 def children(node: Any) -> list[Any]:

@@ -15,6 +15,7 @@ with their group values and what the aggregates need, then the groups.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ DIALECTS: tuple[str, ...] = (
     "duckdb", "sqlite", "postgres", "spark", "trino", "bigquery", "snowflake", "mysql",
     "clickhouse", "doris", "starrocks", "hive",
 )  # fmt: skip
+
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # What a statement may contain: a read-only query. Anything else is a bug in the compiler.
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
@@ -115,9 +118,17 @@ def assert_read_only(tree: exp.Expression) -> None:
     """Refuse anything but a SELECT: the engine never writes to the warehouse through a model."""
     if not isinstance(tree, exp.Select | exp.Union):
         raise AssertionError(f"compiled statement is a {type(tree).__name__}, not a SELECT")
-    for node in tree.walk():
+    # An explicit stack over the arguments: sqlglot's walk() costs a millisecond a model.
+    pending = [tree]
+    while pending:
+        node = pending.pop()
         if isinstance(node, _WRITES):
             raise AssertionError(f"compiled statement contains {type(node).__name__}")
+        for value in node.args.values():
+            if isinstance(value, exp.Expression):
+                pending.append(value)
+            elif isinstance(value, list):
+                pending += [v for v in value if isinstance(v, exp.Expression)]
 
 
 def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
@@ -174,7 +185,10 @@ class _Compiler:
         raise AssertionError(f"binding {binding.alias} is not in scope")
 
     def table(self, source: str) -> exp.Table:
-        return exp.to_table(self.target.tables.get(source, source))
+        name = self.target.tables.get(source, source)
+        if _PLAIN_NAME.fullmatch(name):
+            return exp.Table(this=exp.to_identifier(name))  # to_table would parse it
+        return exp.to_table(name)
 
     # ---- constants
 
@@ -232,12 +246,12 @@ class _Compiler:
                     on = [self.condition(src.on)] if src.on is not None else []
                     if visible is not None:
                         on.append(visible)
-                    select = select.join(
-                        relation,
+                    join = exp.Join(
+                        this=relation,
                         on=exp.and_(*on, copy=False) if on else exp.true(),
-                        join_type="left" if src.join == "left" else "inner",
-                        copy=False,
+                        **({"side": "LEFT"} if src.join == "left" else {"kind": "INNER"}),
                     )
+                    select = select.join(join, copy=False)
             if query.where is not None:
                 conditions.append(self.condition(query.where))
             if conditions:
@@ -297,8 +311,8 @@ class _Compiler:
         column: exp.Expression = exp.column(source.event_date, table=alias)
         if source.columns[source.event_date].type is Type.TIMESTAMP:
             column = fn.FUNCTIONS["date"].build("date", [column], self.builders)
-        return exp.paren(
-            exp.or_(
+        return exp.Paren(
+            this=exp.or_(
                 exp.LTE(this=column, expression=self.as_of()),
                 exp.Is(this=column.copy(), expression=exp.null()),
                 copy=False,
@@ -457,7 +471,8 @@ class _Compiler:
             group_values = [self.value(g) for g in model.group_by]
             for i, value in enumerate(group_values):
                 columns.append(exp.alias_(value, f"group_{i + 1}", copy=False))
-            plan: list[tuple[ir.Agg, list[str], str | None]] = []
+            # first(): the order's values (a warehouse with ordered aggregates) or a row number.
+            plan: list[tuple[ir.Agg, list[str], list[tuple[str, bool]] | str | None]] = []
             for j, agg in enumerate(aggregates):
                 names = []
                 for k, arg in enumerate(agg.args):
@@ -468,9 +483,15 @@ class _Compiler:
                     name = f"agg_{j + 1}_when"
                     columns.append(exp.alias_(self.condition(agg.filter), name, copy=False))
                     names.append(name)
-                row_number = None
-                if agg.name == "first":
-                    row_number = f"agg_{j + 1}_rank"
+                first_by: list[tuple[str, bool]] | str | None = None
+                if agg.name == "first" and agg.filter is None and fn.ordered_first(self.dialect):
+                    first_by = []
+                    for k, (e, desc) in enumerate(agg.order_by):
+                        name = f"agg_{j + 1}_by_{k + 1}"
+                        columns.append(exp.alias_(self.value(e), name, copy=False))
+                        first_by.append((name, desc))
+                elif agg.name == "first":
+                    first_by = f"agg_{j + 1}_rank"
                     order = [
                         exp.Ordered(this=self.value(e), desc=desc, nulls_first=False)
                         for e, desc in agg.order_by
@@ -480,8 +501,8 @@ class _Compiler:
                         partition_by=[v.copy() for v in group_values],
                         order=exp.Order(expressions=order),
                     )
-                    columns.append(exp.alias_(window, row_number, copy=False))
-                plan.append((agg, names, row_number))
+                    columns.append(exp.alias_(window, first_by, copy=False))
+                plan.append((agg, names, first_by))
             inner = inner.select(*columns, copy=False)
 
         def grouped_col(name: str) -> exp.Column:
@@ -499,11 +520,11 @@ class _Compiler:
         ]
         aggregate_columns = [
             exp.alias_(
-                self._aggregate(agg, [grouped_col(n) for n in names], row_number, rows_alias),
+                self._aggregate(agg, [grouped_col(n) for n in names], first_by, rows_alias),
                 f"agg_{j + 1}",
                 copy=False,
             )
-            for j, (agg, names, row_number) in enumerate(plan)
+            for j, (agg, names, first_by) in enumerate(plan)
         ]
         groups = (
             exp.select(*group_columns, *aggregate_columns)
@@ -614,12 +635,23 @@ class _Compiler:
             yield from self._aggregates(child)
 
     def _aggregate(
-        self, agg: ir.Agg, args: list[exp.Expression], row_number: str | None, rows_alias: str
+        self,
+        agg: ir.Agg,
+        args: list[exp.Expression],
+        first_by: list[tuple[str, bool]] | str | None,
+        rows_alias: str,
     ) -> exp.Expression:
+        """One aggregate over the grouped rows; `first_by` is what first() orders by (above)."""
         when = args.pop() if agg.filter is not None else None
-        if agg.name == "first":
+        if isinstance(first_by, list):
+            order = [
+                exp.Ordered(this=exp.column(n, table=rows_alias), desc=desc, nulls_first=False)
+                for n, desc in first_by
+            ]
+            return exp.First(this=exp.Order(this=args[0], expressions=order))
+        if first_by is not None:
             first_row: exp.Expression = exp.EQ(
-                this=exp.column(row_number, table=rows_alias), expression=exp.Literal.number(1)
+                this=exp.column(first_by, table=rows_alias), expression=exp.Literal.number(1)
             )
             if when is not None:
                 first_row = exp.and_(first_row, when, copy=False)
@@ -723,7 +755,7 @@ class _Compiler:
         if e.op == "/":
             return fn.divide(_paren(left), right, self.builders)
         node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
-        return exp.paren(node(this=_paren(left), expression=_paren(right)))
+        return exp.Paren(this=node(this=_paren(left), expression=_paren(right)))
 
     def _neg(self, e: ir.Neg) -> exp.Expression:
         return exp.Neg(this=_paren(self.value(e.operand)))
@@ -748,14 +780,14 @@ class _Compiler:
             for side, node in ((e.left, left), (e.right, right)):
                 if not _never_null(side):
                     parts.append(exp.Is(this=node.copy(), expression=exp.null()))
-            return exp.paren(exp.or_(*parts, copy=False)) if len(parts) > 1 else parts[0]
+            return exp.Paren(this=exp.or_(*parts, copy=False)) if len(parts) > 1 else parts[0]
         node = {"=": exp.EQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[e.op]
         return node(this=left, expression=right)
 
     def _logic(self, e: ir.Logic) -> exp.Expression:
         items = [self.condition(i) for i in e.items]
         joined = exp.and_(*items, copy=False) if e.op == "and" else exp.or_(*items, copy=False)
-        return exp.paren(joined)
+        return exp.Paren(this=joined)
 
     def _not(self, e: ir.Not) -> exp.Expression:
         # A condition on a missing value is false, so its negation is true: NOT over NULL
@@ -776,8 +808,8 @@ class _Compiler:
             return test
         result: exp.Expression = exp.Not(this=test)
         if not _never_null(e.operand):
-            result = exp.paren(
-                exp.or_(exp.Is(this=operand.copy(), expression=exp.null()), result, copy=False)
+            result = exp.Paren(
+                this=exp.or_(exp.Is(this=operand.copy(), expression=exp.null()), result, copy=False)
             )
         return result
 
@@ -841,7 +873,7 @@ def _relation_name(relation: str) -> str:
 
 def _paren(e: exp.Expression) -> exp.Expression:
     simple = exp.Column | exp.Literal | exp.Paren | exp.Func | exp.Subquery | exp.Cast | exp.Null
-    return e if isinstance(e, simple) else exp.paren(e)
+    return e if isinstance(e, simple) else exp.Paren(this=e)
 
 
 def _never_null(e: ir.Expr) -> bool:

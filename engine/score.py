@@ -334,7 +334,7 @@ def _sum(items: list[exp.Expression]) -> exp.Expression:
     result = items[0]
     for item in items[1:]:
         result = exp.Add(this=result, expression=item)
-    return exp.paren(result) if len(items) > 1 else result
+    return exp.Paren(this=result) if len(items) > 1 else result
 
 
 def _scaled(x: exp.Expression, item: ir.PartItem, b: fn.Builders) -> exp.Expression:
@@ -348,7 +348,7 @@ def _scaled(x: exp.Expression, item: ir.PartItem, b: fn.Builders) -> exp.Express
         else exp.Sub(this=high.copy(), expression=x.copy())
     )
     points = exp.Literal.number(format(Decimal(item.points), "f"))
-    share = fn.divide(exp.paren(gained), spread, b)
+    share = fn.divide(exp.Paren(this=gained), spread, b)
     return exp.Case(
         ifs=[exp.If(this=exp.EQ(this=high.copy(), expression=low.copy()), true=points.copy())],
         default=exp.Mul(this=points, expression=share),

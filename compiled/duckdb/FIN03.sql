@@ -18,7 +18,9 @@ FROM (
     grouped_rows.group_1 AS group_1,
     grouped_rows.group_2 AS group_2,
     grouped_rows.group_3 AS group_3,
-    MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
+    FIRST(
+      grouped_rows.agg_1_1 ORDER BY grouped_rows.agg_1_by_1 DESC, grouped_rows.agg_1_by_2 ASC
+    ) AS agg_1,
     COUNT(*) AS agg_2,
     COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3,
     MAX(grouped_rows.agg_4_1) AS agg_4
@@ -28,10 +30,8 @@ FROM (
       r.vendor_name AS group_2,
       STRFTIME(r.expense_on, '%Y-%m') AS group_3,
       r.township AS agg_1_1,
-      ROW_NUMBER() OVER (
-        PARTITION BY r.claimant_id, r.vendor_name, STRFTIME(r.expense_on, '%Y-%m')
-        ORDER BY r.expense_on DESC, r.township ASC
-      ) AS agg_1_rank,
+      r.expense_on AS agg_1_by_1,
+      r.township AS agg_1_by_2,
       r.amount AS agg_3_1,
       r.amount AS agg_4_1
     FROM town_reimbursement AS r

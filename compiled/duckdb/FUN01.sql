@@ -16,7 +16,9 @@ FROM (
   SELECT
     grouped_rows.group_1 AS group_1,
     grouped_rows.group_2 AS group_2,
-    MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
+    FIRST(
+      grouped_rows.agg_1_1 ORDER BY grouped_rows.agg_1_by_1 DESC, grouped_rows.agg_1_by_2 ASC
+    ) AS agg_1,
     MIN(grouped_rows.agg_2_1) AS agg_2,
     MIN(grouped_rows.agg_3_1) AS agg_3,
     COUNT(*) AS agg_4,
@@ -27,7 +29,8 @@ FROM (
       s.recipient_id AS group_1,
       s.program AS group_2,
       s.township AS agg_1_1,
-      ROW_NUMBER() OVER (PARTITION BY s.recipient_id, s.program ORDER BY s.paid_on DESC, s.township ASC) AS agg_1_rank,
+      s.paid_on AS agg_1_by_1,
+      s.township AS agg_1_by_2,
       d.name AS agg_2_1,
       d.died_on AS agg_3_1,
       s.amount AS agg_5_1,

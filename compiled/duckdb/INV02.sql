@@ -57,7 +57,9 @@ FROM (
       SELECT
         grouped_rows.group_1 AS group_1,
         grouped_rows.group_2 AS group_2,
-        MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
+        FIRST(
+          grouped_rows.agg_1_1 ORDER BY grouped_rows.agg_1_by_1 DESC, grouped_rows.agg_1_by_2 ASC
+        ) AS agg_1,
         COUNT(*) AS agg_2,
         COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3
       FROM (
@@ -65,7 +67,8 @@ FROM (
           i.enterprise_code AS group_1,
           i.year AS group_2,
           i.township AS agg_1_1,
-          ROW_NUMBER() OVER (PARTITION BY i.enterprise_code, i.year ORDER BY i.amount DESC, i.township ASC) AS agg_1_rank,
+          i.amount AS agg_1_by_1,
+          i.township AS agg_1_by_2,
           i.amount AS agg_3_1
         FROM com_incentive AS i
         WHERE

@@ -35,7 +35,9 @@ FROM (
   FROM (
     SELECT
       grouped_rows.group_1 AS group_1,
-      MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
+      FIRST(
+        grouped_rows.agg_1_1 ORDER BY grouped_rows.agg_1_by_1 ASC, grouped_rows.agg_1_by_2 ASC
+      ) AS agg_1,
       MIN(grouped_rows.agg_2_1) AS agg_2,
       MIN(grouped_rows.agg_3_1) AS agg_3,
       COUNT(*) AS agg_4,
@@ -46,7 +48,8 @@ FROM (
       SELECT
         i.enterprise_code AS group_1,
         i.township AS agg_1_1,
-        ROW_NUMBER() OVER (PARTITION BY i.enterprise_code ORDER BY i.paid_on ASC, i.township ASC) AS agg_1_rank,
+        i.paid_on AS agg_1_by_1,
+        i.township AS agg_1_by_2,
         e.name AS agg_2_1,
         i.paid_on AS agg_3_1,
         i.amount AS agg_5_1,

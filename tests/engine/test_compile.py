@@ -13,7 +13,7 @@ from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import DiagnosticError
 from engine import functions
-from engine.compile import DIALECTS, Target, compile_model, parses_back
+from engine.compile import DIALECTS, Target, assert_read_only, compile_model, parses_back
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_IDS = sorted(p.stem for p in (ROOT / "policies" / "models").rglob("*.rule"))
@@ -141,3 +141,21 @@ def test_a_function_of_the_models_own_rows_leaves_the_subquery(pack: ir.CheckedP
     assert "hoisted__1" in {c.name for c in subquery.find_all(exp.Column)}
     model_rows = tree.args["from_"].this.this  # the derived table of the payments
     assert "hoisted__1" in {s.alias for s in model_rows.selects}
+
+
+def test_a_plain_select_passes_the_read_only_check():
+    assert_read_only(sqlglot.parse_one("SELECT a FROM t WHERE EXISTS (SELECT 1 FROM u)"))
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        sqlglot.parse_one("INSERT INTO sup_ledger SELECT 1"),
+        # a write in a WITH, and one deep inside a list of select expressions
+        sqlglot.parse_one("WITH w AS (DELETE FROM t RETURNING *) SELECT * FROM w", read="postgres"),
+        exp.select("a", exp.Subquery(this=sqlglot.parse_one("UPDATE u SET b = 1"))).from_("t"),
+    ],
+)
+def test_a_statement_that_writes_anywhere_fails_the_read_only_check(tree):
+    with pytest.raises(AssertionError, match=r"Insert|Delete|Update"):
+        assert_read_only(tree)

@@ -707,6 +707,26 @@ def test_grouped_sum_and_count_distinct():
     assert got == both([("A", 4, 2), ("C", 0, 0)])
 
 
+def test_first_takes_the_value_on_the_first_row_in_its_order_nulls_last():
+    # DuckDB compiles first() to FIRST(x ORDER BY …), SQLite to a ROW_NUMBER() window.
+    items = [
+        {"item_id": "i1", "owner": "A", "tag": "x", "amount": Decimal("1.50")},
+        {"item_id": "i2", "owner": "A", "tag": "y", "amount": Decimal("2.50")},
+        {"item_id": "i3", "owner": "A", "tag": "z"},  # no amount: last either way
+        {"item_id": "i4", "owner": "B", "amount": Decimal("9")},  # first, but no tag
+        {"item_id": "i5", "owner": "B", "tag": "v", "amount": Decimal("1")},
+        {"item_id": "i6", "owner": "C", "tag": "t2", "amount": Decimal("5")},  # a tie,
+        {"item_id": "i7", "owner": "C", "tag": "t1", "amount": Decimal("5")},  # broken by id
+    ]
+    p = probe(
+        "  from item i\n  group by i.owner\n  key i.owner\n  township i.owner\n"
+        '  message "{first(i.tag order by i.amount desc, i.item_id)}'
+        ' {first(i.tag order by i.amount, i.item_id desc)}"'
+    )
+    got = run(p, {"item": items})
+    assert got == both([("A", "y", "x"), ("B", None, "v"), ("C", "t2", "t1")])
+
+
 def test_decimal_arithmetic_is_exact_at_a_boundary():
     rows = {"r": {"x": Decimal("0.10"), "y": Decimal("0.20")}}
     assert matching("p.x + p.y <= 0.3", rows) == both(["r"])
