@@ -76,31 +76,45 @@ FROM (
     )
 ) AS model_rows
 WHERE
-  NOT EXISTS(
-    SELECT
-      1
-    FROM town_decision AS d
-    WHERE
-      (
-        d.decided_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
-        OR d.decided_on IS NULL
-      )
-      AND (
-        d.township = model_rows.p__township
-        AND d.decided_on <= model_rows.p__paid_on
+  NOT (
+    EXISTS(
+      SELECT
+        1
+      FROM town_decision AS d
+      WHERE
+        (
+          d.decided_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+          OR d.decided_on IS NULL
+        )
         AND (
-          (
+          d.township = model_rows.p__township
+          AND d.decided_on <= model_rows.p__paid_on
+          AND (
             NOT COALESCE(model_rows.hoisted__1, FALSE)
             AND d.contract_id = model_rows.p__contract_id
           )
-          OR (
+        )
+    )
+    OR EXISTS(
+      SELECT
+        1
+      FROM town_decision AS d_2
+      WHERE
+        (
+          d_2.decided_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+          OR d_2.decided_on IS NULL
+        )
+        AND (
+          d_2.township = model_rows.p__township
+          AND d_2.decided_on <= model_rows.p__paid_on
+          AND (
             model_rows.hoisted__1
             AND (
-              d.contract_id IS NULL
+              d_2.contract_id IS NULL
               OR REPLACE(
                 REPLACE(
                   REPLACE(
-                    REPLACE(REPLACE(REPLACE(d.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
+                    REPLACE(REPLACE(REPLACE(d_2.contract_id, ' ', ''), CHAR(9), ''), CHAR(10), ''),
                     CHAR(13),
                     ''
                   ),
@@ -111,9 +125,9 @@ WHERE
                 ''
               ) = ''
             )
-            AND d.amount >= model_rows.p__amount
-            AND d.decided_on >= CAST(DATE_ADD(DAY, -180, model_rows.p__paid_on) AS Nullable(Date32))
+            AND d_2.amount >= model_rows.p__amount
+            AND d_2.decided_on >= CAST(DATE_ADD(DAY, -180, model_rows.p__paid_on) AS Nullable(Date32))
           )
         )
-      )
+    )
   );

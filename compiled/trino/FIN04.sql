@@ -52,31 +52,44 @@ FROM (
     )
 ) AS model_rows
 WHERE
-  NOT EXISTS(
-    SELECT
-      1
-    FROM town_decision AS d
-    WHERE
-      (
-        d.decided_on <= CAST(:as_of AS DATE) OR d.decided_on IS NULL
-      )
-      AND (
-        d.township = model_rows.p__township
-        AND d.decided_on <= model_rows.p__paid_on
+  NOT (
+    EXISTS(
+      SELECT
+        1
+      FROM town_decision AS d
+      WHERE
+        (
+          d.decided_on <= CAST(:as_of AS DATE) OR d.decided_on IS NULL
+        )
         AND (
-          (
+          d.township = model_rows.p__township
+          AND d.decided_on <= model_rows.p__paid_on
+          AND (
             NOT COALESCE(model_rows.hoisted__1, FALSE)
             AND d.contract_id = model_rows.p__contract_id
           )
-          OR (
+        )
+    )
+    OR EXISTS(
+      SELECT
+        1
+      FROM town_decision AS d_2
+      WHERE
+        (
+          d_2.decided_on <= CAST(:as_of AS DATE) OR d_2.decided_on IS NULL
+        )
+        AND (
+          d_2.township = model_rows.p__township
+          AND d_2.decided_on <= model_rows.p__paid_on
+          AND (
             model_rows.hoisted__1
             AND (
-              d.contract_id IS NULL
-              OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM d.contract_id) = ''
+              d_2.contract_id IS NULL
+              OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM d_2.contract_id) = ''
             )
-            AND d.amount >= model_rows.p__amount
-            AND d.decided_on >= CAST(DATE_ADD('DAY', -180, model_rows.p__paid_on) AS DATE)
+            AND d_2.amount >= model_rows.p__amount
+            AND d_2.decided_on >= CAST(DATE_ADD('DAY', -180, model_rows.p__paid_on) AS DATE)
           )
         )
-      )
+    )
   );

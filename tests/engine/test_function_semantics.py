@@ -727,6 +727,34 @@ def test_first_takes_the_value_on_the_first_row_in_its_order_nulls_last():
     assert got == both([("A", "y", "x"), ("B", None, "v"), ("C", "t2", "t1")])
 
 
+EXISTS_ITEMS = [
+    {"item_id": "i1", "owner": "A", "tag": "x", "amount": Decimal("2")},
+    {"item_id": "i2", "tag": "y", "amount": Decimal("2")},
+    {"item_id": "i3", "owner": "C", "tag": "z", "amount": Decimal("0.5")},
+]
+EXISTS_ROWS = {"A": {}, "B": {"t": "y"}, "C": {"t": "z"}, "D": {}}
+
+
+@pytest.mark.parametrize(
+    ("negated", "expected"), [("", ["A", "B"]), ("not ", ["C", "D"])], ids=["exists", "not"]
+)
+def test_exists_with_an_or_of_outer_equalities_means_the_same_when_split(negated, expected):
+    # A: its own item; B: an item with its tag; C: both, but the amount is too small; D: none.
+    # The compiler writes this as two EXISTS, one per branch (engine/compile.py says why).
+    condition = f"{negated}exists(item i where i.amount > 1 and (i.owner = p.id or i.tag = p.t))"
+    assert matching(condition, EXISTS_ROWS, item=EXISTS_ITEMS) == both(expected)
+    sql = probe(f'  from probe p\n  where {condition}\n  key p.id\n  township p.id\n  message "x"')
+    assert sql.compiled["duckdb"].sql().count("EXISTS") == 2
+
+
+def test_an_or_without_an_outer_equality_stays_one_exists():
+    condition = "exists(item i where i.owner = p.id and (i.tag is null or i.amount > p.x))"
+    rows = {"A": {"x": Decimal("1")}, "C": {"x": Decimal("1")}, "D": {}}
+    assert matching(condition, rows, item=EXISTS_ITEMS) == both(["A"])
+    sql = probe(f'  from probe p\n  where {condition}\n  key p.id\n  township p.id\n  message "x"')
+    assert sql.compiled["duckdb"].sql().count("EXISTS") == 1
+
+
 def test_decimal_arithmetic_is_exact_at_a_boundary():
     rows = {"r": {"x": Decimal("0.10"), "y": Decimal("0.20")}}
     assert matching("p.x + p.y <= 0.3", rows) == both(["r"])
