@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -244,7 +244,15 @@ class ADBCWarehouse:
 
     def _after_statement(self) -> None:
         if self._depth == 0:
+            self._commit()
+
+    def _commit(self) -> None:
+        # A connection lost between a statement and its commit fails here, not in the
+        # statement: it must still read as lost (exit 3, run again), not as a crash.
+        try:
             self.connection.commit()
+        except Exception as exc:
+            raise self._failure(exc, "提交失败") from None
 
     def _after_error(self) -> None:
         if self._depth == 0:
@@ -261,11 +269,14 @@ class ADBCWarehouse:
         except BaseException:
             self._depth -= 1
             if self._depth == 0:
-                self.connection.rollback()
+                # The connection may be gone (which is then the error being raised);
+                # the warehouse rolls back an unfinished transaction by itself.
+                with suppress(Exception):
+                    self.connection.rollback()
             raise
         self._depth -= 1
         if self._depth == 0:
-            self.connection.commit()
+            self._commit()
 
     def close(self) -> None:
         self.connection.close()

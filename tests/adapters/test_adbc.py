@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from adapters import WarehouseError, connect
+from adapters import WarehouseError, WarehouseLost, connect
 from adapters.adbc import sqlite_path
 
 ROWS = pa.table(
@@ -77,6 +77,37 @@ def test_errors_are_warehouse_errors(warehouse):
         warehouse.query("SELECT nope FROM nowhere")
     # and the connection is still usable afterwards
     assert warehouse.query("SELECT 1 AS one").column(0)[0].as_py() == 1
+
+
+class _LostAtCommit:
+    """A connection whose server goes away between a statement and its commit."""
+
+    def __init__(self, connection):
+        self._connection = connection
+
+    def __getattr__(self, name):
+        return getattr(self._connection, name)
+
+    def commit(self):
+        raise OSError(
+            "IO: [libpq] Failed to commit: FATAL:  terminating connection due to "
+            "administrator command\nserver closed the connection unexpectedly"
+        )
+
+
+def test_a_connection_lost_at_commit_is_lost_not_a_crash(warehouse):
+    warehouse.load("ledger", pa.table({"key": ["K1"]}))
+    real = warehouse.connection
+    warehouse.connection = _LostAtCommit(real)
+    try:
+        with pytest.raises(WarehouseLost):
+            warehouse.query("SELECT key FROM ledger")
+        with pytest.raises(WarehouseLost), warehouse.transaction():
+            warehouse.append("ledger", pa.table({"key": ["K2"]}))
+    finally:
+        warehouse.connection = real
+    real.rollback()
+    assert warehouse.query("SELECT key FROM ledger").column(0).to_pylist() == ["K1"]
 
 
 def test_postgres_schemas(postgres_database):
