@@ -39,6 +39,10 @@ DIALECTS: tuple[str, ...] = (
 
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
+# What first(x order by …) reads on the grouped rows: the columns of its order, each with
+# whether it descends (a warehouse with ordered aggregates), or the column of a ROW_NUMBER().
+_FirstBy = list[tuple[str, bool]] | str | None
+
 # What a statement may contain: a read-only query. Anything else is a bug in the compiler.
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
            exp.Merge, exp.TruncateTable)  # fmt: skip
@@ -384,13 +388,7 @@ class _Compiler:
                 if isinstance(n, ir.Col) and n.binding.uid in top
             }
         )
-        # Lets the late conditions read are computed before those filter; the others (read
-        # only by the message, say) after, for the rows that are left.
-        filtering = self._lets_used(late)
-        levels = _let_levels(tuple((n, e) for n, e in row_lets if n in filtering))
-        filtered_at = max(levels.values(), default=-1) + 1 if late else 0
-        afterwards = _let_levels(tuple((n, e) for n, e in row_lets if n not in filtering))
-        levels.update({n: filtered_at + level for n, level in afterwards.items()})
+        levels, filtered_at = _levels_around(row_lets, self._lets_used(late), bool(late))
         first_rows = ir.Query(model.query.sources, _and_all(early))
         alias = self.fresh_alias("model_rows")
         with self.query(first_rows) as layer:
@@ -471,8 +469,7 @@ class _Compiler:
             group_values = [self.value(g) for g in model.group_by]
             for i, value in enumerate(group_values):
                 columns.append(exp.alias_(value, f"group_{i + 1}", copy=False))
-            # first(): the order's values (a warehouse with ordered aggregates) or a row number.
-            plan: list[tuple[ir.Agg, list[str], list[tuple[str, bool]] | str | None]] = []
+            plan: list[tuple[ir.Agg, list[str], _FirstBy]] = []
             for j, agg in enumerate(aggregates):
                 names = []
                 for k, arg in enumerate(agg.args):
@@ -483,7 +480,7 @@ class _Compiler:
                     name = f"agg_{j + 1}_when"
                     columns.append(exp.alias_(self.condition(agg.filter), name, copy=False))
                     names.append(name)
-                first_by: list[tuple[str, bool]] | str | None = None
+                first_by: _FirstBy = None
                 if agg.name == "first" and agg.filter is None and fn.ordered_first(self.dialect):
                     first_by = []
                     for k, (e, desc) in enumerate(agg.order_by):
@@ -540,14 +537,10 @@ class _Compiler:
         # Lets read outside aggregates (a subquery per group, say) are computed once per
         # group, as columns of one more derived table per step of lets that use lets,
         # instead of once wherever `having` and the message use them.
-        # As for the rows: the lets `having` reads come before it filters, the others after.
-        group_lets = self._group_level_lets(outputs)
+        group_lets = tuple(self._group_level_lets(outputs))
         having = [model.having] if model.having is not None else []
         filtering = {n for n, _ in self._group_level_lets(having)}
-        levels = _let_levels(tuple((n, e) for n, e in group_lets if n in filtering))
-        filtered_at = max(levels.values(), default=-1) + 1 if having else 0
-        afterwards = _let_levels(tuple((n, e) for n, e in group_lets if n not in filtering))
-        levels.update({n: filtered_at + level for n, level in afterwards.items()})
+        levels, filtered_at = _levels_around(group_lets, filtering, bool(having))
         computed: list[str] = []
         current_alias = groups_alias
         for level in sorted(set(levels.values())):
@@ -638,7 +631,7 @@ class _Compiler:
         self,
         agg: ir.Agg,
         args: list[exp.Expression],
-        first_by: list[tuple[str, bool]] | str | None,
+        first_by: _FirstBy,
         rows_alias: str,
     ) -> exp.Expression:
         """One aggregate over the grouped rows; `first_by` is what first() orders by (above)."""
@@ -949,6 +942,22 @@ def _and_all(items: list[ir.Expr]) -> ir.Expr | None:
 
 def _uses_lets(expr: Any) -> bool:
     return any(isinstance(n, ir.LetRef) for n in ir.walk(expr))
+
+
+def _levels_around(
+    lets: tuple[tuple[str, ir.Expr], ...], filtering: set[str], filters: bool
+) -> tuple[dict[str, int], int]:
+    """Levels of lets around a filter, and the level at which the filter applies.
+
+    The lets the filter reads (`filtering`) come first; the others (read only
+    by the message, say) come after it, so they are computed only for the
+    rows or groups that are left.
+    """
+    levels = _let_levels(tuple((n, e) for n, e in lets if n in filtering))
+    filtered_at = max(levels.values(), default=-1) + 1 if filters else 0
+    afterwards = _let_levels(tuple((n, e) for n, e in lets if n not in filtering))
+    levels.update({n: filtered_at + level for n, level in afterwards.items()})
+    return levels, filtered_at
 
 
 def _let_levels(lets: tuple[tuple[str, ir.Expr], ...]) -> dict[str, int]:
