@@ -48,13 +48,17 @@ MODELS: dict[str, str] = {
                g.root, g.n, 4000000, g.total
         FROM g""",
     # Two bidders (different codes) of one tender share a non-empty phone or IP address.
+    # As with the rules' `!=` (true when either side is missing), a bid with no bidder code
+    # counts as a different bidder from every bid, itself included.
     "ENG03": f"""
         WITH hit AS (
           SELECT tender_id FROM v_trade_bid WHERE NOT {_blank("contact_phone")}
-          GROUP BY tender_id, contact_phone HAVING count(DISTINCT bidder_code) >= 2
+          GROUP BY tender_id, contact_phone
+          HAVING count(DISTINCT bidder_code) >= 2 OR count(*) > count(bidder_code)
           UNION
           SELECT tender_id FROM v_trade_bid WHERE NOT {_blank("ip_address")}
-          GROUP BY tender_id, ip_address HAVING count(DISTINCT bidder_code) >= 2)
+          GROUP BY tender_id, ip_address
+          HAVING count(DISTINCT bidder_code) >= 2 OR count(*) > count(bidder_code))
         SELECT t.tender_id, t.township, coalesce(t.title, t.tender_id), t.tender_id
         FROM v_trade_tender t JOIN hit USING (tender_id)""",
     # Two bidders of one tender share a (non-blank) person. The message names the smallest
