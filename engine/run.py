@@ -144,7 +144,7 @@ def run_models(
                         counted[source] = _count(warehouse, tables.get(source, source))
                 scanned = sum(counted[s] for s in model.sources)
             compiled = compile_model(model, pack, target)
-            rows = warehouse.query(compiled.sql(), timeout=timeout)
+            rows = warehouse.query(compiled.sql(last_use=True), timeout=timeout)
             warnings, dropped = to_warnings(compiled, rows, pack.pack, as_of)
         except WarehouseLost:
             raise
