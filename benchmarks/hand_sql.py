@@ -25,8 +25,10 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parent / "tests" / "demo" / "demo_reference.py"
@@ -81,3 +83,25 @@ def run(
         rows[model] = con.execute(texts[model].format(D=day)).fetchall()
         seconds[model] = time.perf_counter() - started
     return rows, seconds
+
+
+def as_warnings(compiled: Any, rows: pa.Table | list[tuple], pack: Any, as_of: dt.date) -> pa.Table:
+    """A hand-written query's rows read as the engine's warnings of that model.
+
+    The query's columns are, by position, the key parts, the township and the
+    values of the message (`compiled`, the engine's CompiledModel, names them);
+    the engine's own to_warnings writes the messages out, so that they compare
+    with the engine's word for word.
+    """
+    from engine.warnings import to_warnings
+
+    names = [*compiled.key_columns, "township", *compiled.hole_columns]
+    if isinstance(rows, pa.Table):
+        if rows.num_columns != len(names):
+            raise ValueError(f"{compiled.model.id}: {rows.num_columns} columns, not {len(names)}")
+        table = rows.rename_columns(names)
+    elif rows:
+        table = pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
+    else:
+        table = pa.table({name: pa.array([], pa.null()) for name in names})
+    return to_warnings(compiled, table, pack.pack, as_of)[0]

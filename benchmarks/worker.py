@@ -226,22 +226,18 @@ def task_hand(args: argparse.Namespace) -> dict[str, Any]:
 
 def _as_warnings(args: argparse.Namespace, rows: dict[str, list[tuple]]) -> Any:
     """The hand-written rows as the engine's warnings (its compiler says what each column is)."""
+    import hand_sql
     import pyarrow as pa
 
     from engine import api
     from engine.compile import Target, compile_model
     from engine.schema import WARNINGS_SCHEMA
-    from engine.warnings import to_warnings
 
     pack = api.load_pack(_policies(args))
     parts = [WARNINGS_SCHEMA.empty_table()]
     for model_id, got in rows.items():
         compiled = compile_model(pack.models[model_id], pack, Target("duckdb", args.as_of))
-        names = [*compiled.key_columns, "township", *compiled.hole_columns]
-        table = pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in got])
-        if not got:
-            table = pa.table({name: pa.array([], pa.null()) for name in names})
-        parts.append(to_warnings(compiled, table, pack.pack, args.as_of)[0])
+        parts.append(hand_sql.as_warnings(compiled, got, pack, args.as_of))
     return pa.concat_tables(parts)
 
 
