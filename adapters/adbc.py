@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from decimal import Decimal
@@ -156,7 +156,9 @@ class ADBCWarehouse:
 
     # ---- reading
 
-    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
+    def query(
+        self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
+    ) -> pa.Table:
         cancelled = threading.Event()
         try:
             with self.connection.cursor() as cursor:
@@ -170,7 +172,7 @@ class ADBCWarehouse:
                     timer = threading.Timer(timeout, cancel)
                     timer.start()
                 try:
-                    cursor.execute(sql)
+                    cursor.execute(sql, self._bound(parameters))
                     table = cursor.fetch_arrow_table()
                 finally:
                     if timer is not None:
@@ -179,6 +181,17 @@ class ADBCWarehouse:
             raise self._failure(exc, "查询执行失败", cancelled.is_set(), timeout) from None
         self._after_statement()
         return _plain(table)
+
+    def _bound(self, parameters: Mapping[str, Any] | None) -> pa.RecordBatch | None:
+        """Parameters as one Arrow row, in the order given, converted as ingest converts.
+
+        ADBC binds a row's columns to placeholders by position; SQLite gives every
+        `:as_of` of a statement the same position, and PostgreSQL numbers them `$1`.
+        """
+        if not parameters:
+            return None
+        row = pa.Table.from_pydict({name: [value] for name, value in parameters.items()})
+        return self._inbound(row).to_batches()[0]
 
     def _failure(
         self, exc: Exception, zh: str, cancelled: bool = False, timeout: float | None = None

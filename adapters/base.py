@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -41,8 +41,16 @@ class Warehouse(Protocol):
     dialect: str
     transactional: bool  # whether transaction() really rolls back (Spark's does not)
 
-    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
-        """Run one SELECT and return its rows; cancel it after `timeout` seconds."""
+    def query(
+        self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
+    ) -> pa.Table:
+        """Run one SELECT and return its rows; cancel it after `timeout` seconds.
+
+        `parameters` are bound to the statement's placeholders by the driver,
+        never pasted into its text: by name where the warehouse names them
+        (`$as_of`, `:as_of`), in the mapping's order where it numbers them
+        (PostgreSQL's `$1`).
+        """
         ...
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:

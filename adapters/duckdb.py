@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -68,12 +69,15 @@ class DuckDBWarehouse:
             time.sleep(pause)
             pause = min(pause * 2, 2.0)
 
-    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
+    def query(
+        self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
+    ) -> pa.Table:
         timer = threading.Timer(timeout, self.connection.interrupt) if timeout else None
         if timer is not None:
             timer.start()
         try:
-            return self.connection.sql(sql).to_arrow_table()
+            bound = dict(parameters) if parameters else None
+            return self.connection.sql(sql, params=bound).to_arrow_table()
         except duckdb.InterruptException:
             raise QueryTimeout(
                 f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s"

@@ -14,7 +14,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -143,25 +143,28 @@ class SparkWarehouse:
 
     # ---- reading
 
-    def query(self, sql: str, timeout: float | None = None) -> pa.Table:
+    def query(
+        self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
+    ) -> pa.Table:
         cancelled = threading.Event()
 
         def cancel() -> None:
             cancelled.set()
             self.spark.sparkContext.cancelAllJobs()
 
+        bound = dict(parameters) if parameters else None  # named markers, :as_of
         timer = threading.Timer(timeout, cancel) if timeout else None
         if timer is not None:
             timer.start()
         try:
             try:
-                return self.spark.sql(sql).toArrow()
+                return self.spark.sql(sql, args=bound).toArrow()
             except Exception as exc:  # retried below; a query really wrong fails again there
                 if cancelled.is_set() or _is_lost(exc):
                     raise self._failure(exc, cancelled.is_set(), timeout) from None
             self.spark.conf.set("spark.sql.optimizer.excludedRules", _RETRY_WITHOUT)
             try:
-                return self.spark.sql(sql).toArrow()
+                return self.spark.sql(sql, args=bound).toArrow()
             except Exception as exc:
                 raise self._failure(exc, cancelled.is_set(), timeout) from None
             finally:

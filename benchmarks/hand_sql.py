@@ -104,4 +104,4 @@ def as_warnings(compiled: Any, rows: pa.Table | list[tuple], pack: Any, as_of: d
         table = pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
     else:
         table = pa.table({name: pa.array([], pa.null()) for name in names})
-    return to_warnings(compiled, table, pack.pack, as_of)[0]
+    return to_warnings(compiled.model, table, pack.pack, as_of)[0]

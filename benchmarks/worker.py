@@ -8,8 +8,9 @@ process) and prints one JSON object as its last line of output.
 
 Tasks:
   compile  import the compiler, parse + type-check the pack (no examples), compile for duckdb
-  engine   `engine.run.run_models` on the DuckDB file as of a day (no ledger)
-  split    the same loop as run_models, with each step timed (has_table, compile, query, …)
+  engine   `engine.run.run_models` on the DuckDB file as of a day (no ledger); with
+           `--sql compile`, compiling every model as a run does when compiled/ is not current
+  split    the same loop as run_models, with each step timed (reviewed files, query, …)
   hand     a hand-written SQL baseline (benchmarks/hand_sql.py) on the same file and day
   pandas   the pandas models (benchmarks/pandas_models.py) on the county's Parquet files
 """
@@ -102,7 +103,7 @@ def task_engine(args: argparse.Namespace) -> dict[str, Any]:
     checked = time.perf_counter()
     warehouse = DuckDBWarehouse(f"duckdb:///{args.db}", read_only=True, must_exist=True)
     try:
-        result = run_models(pack, warehouse, args.as_of, models)
+        result = run_models(pack, warehouse, args.as_of, models, reviewed=args.sql == "reviewed")
     finally:
         warehouse.close()
     done = time.perf_counter()
@@ -129,47 +130,55 @@ def task_engine(args: argparse.Namespace) -> dict[str, Any]:
 def task_split(args: argparse.Namespace) -> dict[str, Any]:
     """run_models' loop with each step timed, to say where the engine's time goes.
 
-    Mirrors engine/run.py: per model compile_model, render the SQL, run it,
-    turn the rows into warnings (the catalog is asked only when a query
-    fails). The first compile also pays for importing sqlglot's duckdb
-    dialect, which `load_pack` does not need; that is timed on its own first.
+    Mirrors engine/run.py: read the reviewed files of compiled/ that are
+    current, then per model run its file (or compile it and render the SQL,
+    with `--sql compile` or when its file is not current) and turn the rows
+    into warnings. The first compile also pays for importing sqlglot's duckdb
+    dialect, which `load_pack` does not need; that is timed on its own.
     """
     from adapters.duckdb import DuckDBWarehouse
     from engine import api
     from engine.compile import Target, compile_model
+    from engine.reviewed import reviewed_queries
     from engine.run import select_models
     from engine.warnings import to_warnings
 
     pack = api.load_pack(_policies(args))
     models = select_models(pack, args.models.split(",") if args.models else ())
-    steps = dict.fromkeys(("dialect_import", "compile", "render", "query", "warnings"), 0.0)
+    steps = dict.fromkeys(
+        ("reviewed", "dialect_import", "compile", "render", "query", "warnings"), 0.0
+    )
     per_model: dict[str, dict[str, float]] = {}
     began = time.perf_counter()
     warehouse = DuckDBWarehouse(f"duckdb:///{args.db}", read_only=True, must_exist=True)
     connected = time.perf_counter()
     steps["connect"] = connected - began
-    started = time.perf_counter()
-    import sqlglot.dialects.duckdb  # noqa: F401  (what the first render would import)
-
-    steps["dialect_import"] = time.perf_counter() - started
+    queries = reviewed_queries(pack, warehouse.dialect) if args.sql == "reviewed" else {}
+    steps["reviewed"] = time.perf_counter() - connected
     target = Target(warehouse.dialect, args.as_of)
     try:
         for model in models:
-            t_tables = time.perf_counter()
-            compiled = compile_model(model, pack, target)
-            t_compiled = time.perf_counter()
-            sql = compiled.sql()
+            times = dict.fromkeys(("compile", "render"), 0.0)
+            if model.id in queries:
+                sql, bound = queries[model.id], {"as_of": args.as_of}
+            else:
+                if "sqlglot.dialects.duckdb" not in sys.modules:
+                    started = time.perf_counter()
+                    import sqlglot.dialects.duckdb  # noqa: F401  (what the first render imports)
+
+                    steps["dialect_import"] = time.perf_counter() - started
+                t_started = time.perf_counter()
+                compiled = compile_model(model, pack, target)
+                t_compiled = time.perf_counter()
+                sql, bound = compiled.sql(last_use=True), None
+                times["compile"] = t_compiled - t_started
+                times["render"] = time.perf_counter() - t_compiled
             t_rendered = time.perf_counter()
-            rows = warehouse.query(sql)
+            rows = warehouse.query(sql, None, bound)
             t_queried = time.perf_counter()
-            to_warnings(compiled, rows, pack.pack, args.as_of)
-            t_done = time.perf_counter()
-            times = {
-                "compile": t_compiled - t_tables,
-                "render": t_rendered - t_compiled,
-                "query": t_queried - t_rendered,
-                "warnings": t_done - t_queried,
-            }
+            to_warnings(model, rows, pack.pack, args.as_of)
+            times["query"] = t_queried - t_rendered
+            times["warnings"] = time.perf_counter() - t_queried
             per_model[model.id] = times
             for step, seconds in times.items():
                 steps[step] += seconds
@@ -302,6 +311,12 @@ def main() -> None:
     parser.add_argument("--policies", default=None)
     parser.add_argument(
         "--baseline", choices=("messages", "keys"), default="messages", help="for `hand`"
+    )
+    parser.add_argument(
+        "--sql",
+        choices=("reviewed", "compile"),
+        default="reviewed",
+        help="for `engine` and `split`: run compiled/'s current files, or compile every model",
     )
     args = parser.parse_args()
     if args.task != "pandas":

@@ -22,7 +22,8 @@ from adapters import Warehouse, WarehouseError, WarehouseLost, connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
-from engine import __version__, ledger
+from engine import __version__, ledger, reviewed
+from engine import functions as fn
 from engine.atomic import replace_file
 from engine.compile import DIALECTS, CompiledModel, Target, compile_model, render
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
@@ -185,7 +186,8 @@ def sql_file(compiled: CompiledModel, pack: ir.CheckedPack) -> str:
         _source(pack, model.file),
         model.revision,
         pack,
-        ":as_of is the day a run is evaluated for",
+        f"{render(fn.as_of_placeholder(compiled.dialect), compiled.dialect)} is the day a run"
+        " is evaluated for",
     )
     return header + compiled.sql(pretty=True) + ";\n"
 
@@ -215,12 +217,13 @@ def compiled_files(pack: ir.CheckedPack, dialects: Iterable[str] = DIALECTS) -> 
             files[f"{dialect}/{compiled.model.id}.sql"] = sql_file(compiled, pack)
         if pack.index is not None:
             files[f"{dialect}/index.sql"] = index_sql_file(pack, dialect)
+    files[reviewed.FINGERPRINT] = reviewed.fingerprint(pack, files)
     return files
 
 
 def compiled_dir(policies: str | Path | None = None) -> Path:
     """Where the pack's compiled SQL lives: `compiled/` beside the policies folder."""
-    return Path(policies or default_policies()).resolve().parent / "compiled"
+    return reviewed.compiled_folder(policies or default_policies())
 
 
 def write_compiled(pack: ir.CheckedPack, out: Path) -> int:

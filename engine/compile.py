@@ -121,9 +121,18 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
     assert_read_only(tree)
-    keys = tuple(f"key_{i + 1}" for i in range(len(model.key)))
-    holes = tuple(f"hole_{i + 1}" for i in range(compiler.hole_count))
-    return CompiledModel(model, target.dialect, tree, keys, holes)
+    return CompiledModel(model, target.dialect, tree, key_columns(model), hole_columns(model))
+
+
+def key_columns(model: ir.Model) -> tuple[str, ...]:
+    """The columns of a model's query that hold its key: key_1 … key_n."""
+    return tuple(f"key_{i + 1}" for i in range(len(model.key)))
+
+
+def hole_columns(model: ir.Model) -> tuple[str, ...]:
+    """The columns that hold the values of its message's `{…}`: hole_1 … hole_m."""
+    count = sum(isinstance(part, ir.Hole) for part in model.message)
+    return tuple(f"hole_{i + 1}" for i in range(count))
 
 
 def assert_read_only(tree: exp.Expression) -> None:
@@ -175,7 +184,6 @@ class _Compiler:
         # read from there: (binding uid, column) or let name -> column name, and the alias.
         self.row_columns: dict[tuple[int, str] | str, str] = {}
         self.rows_alias: str | None = None
-        self.hole_count = 0
         self.builders = fn.Builders(self.dialect, self._calendar_count)
         # Each relation the query reads, built once and named in a WITH (see `with_relations`).
         self.relations: dict[str, exp.Expression] = {}
@@ -206,8 +214,7 @@ class _Compiler:
 
     def as_of(self) -> exp.Expression:
         if self.target.as_of is None:
-            # ClickHouse placeholders carry their type: {as_of: Date}.
-            placeholder = exp.Placeholder(this="as_of", kind=exp.DataType.build("date"))
+            placeholder = fn.as_of_placeholder(self.dialect)
             return placeholder if self.dialect == "sqlite" else exp.cast(placeholder, "date")
         return fn.date_literal(self.target.as_of.isoformat(), self.dialect)
 
@@ -450,13 +457,14 @@ class _Compiler:
     def outputs(self) -> list[exp.Expression]:
         model = self.model
         columns = [
-            exp.alias_(self.value(k), f"key_{i + 1}", copy=False) for i, k in enumerate(model.key)
+            exp.alias_(self.value(k), name, copy=False)
+            for k, name in zip(model.key, key_columns(model), strict=True)
         ]
         columns.append(exp.alias_(self.value(model.township), "township", copy=False))
         holes = [p for p in model.message if isinstance(p, ir.Hole)]
-        self.hole_count = len(holes)
         columns += [
-            exp.alias_(self.value(h.expr), f"hole_{i + 1}", copy=False) for i, h in enumerate(holes)
+            exp.alias_(self.value(h.expr), name, copy=False)
+            for h, name in zip(holes, hole_columns(model), strict=True)
         ]
         return columns
 

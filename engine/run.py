@@ -21,6 +21,7 @@ from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost
 from dsl import ir
 from dsl.diagnostics import DiagnosticError
 from engine.compile import Target, compile_model
+from engine.reviewed import reviewed_queries
 from engine.schema import WARNINGS_SCHEMA
 from engine.warnings import to_warnings
 
@@ -39,6 +40,8 @@ class ModelOutcome:
     error: str | None = None
     revision: str = ""
     rows_scanned: int | None = None  # rows of the sources it read, when counted
+    # The statement it ran: a reviewed file (compiled/duckdb/ENG01.sql) or "compiled at run time".
+    sql: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class ModelOutcome:
             "seconds": round(self.seconds, 3),
             "missing_sources": list(self.missing_sources),
             "error": self.error,
+            "sql": self.sql,
         }
 
 
@@ -120,22 +124,32 @@ def run_models(
     timeout: float | None = None,
     events: Events = _silent,
     count_rows: bool = False,
+    reviewed: bool = True,
 ) -> RunResult:
     """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
 
     `timeout` limits each model's query (seconds); `events` hears what happens
     (engine/logs.py names the events); `count_rows` counts the rows of every
-    source a model reads, for the run's manifest.
+    source a model reads, for the run's manifest. A model whose reviewed file
+    in the pack's compiled/ is current runs that file (engine/reviewed.py)
+    unless `reviewed` is false; the others, and every model when parameters
+    or tables are given, are compiled here.
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
     target = Target(warehouse.dialect, as_of, dict(parameters or {}), tables)
+    as_reviewed = (
+        reviewed_queries(pack, warehouse.dialect)
+        if reviewed and not parameters and not tables
+        else {}
+    )
     present: dict[str, bool] = {}
     counted: dict[str, int] = {}
     parts: list[pa.Table] = []
     result = RunResult(as_of, WARNINGS_SCHEMA.empty_table())
     for model in models:
         scanned = None
+        sql_from = ""
         started = time.perf_counter()
         try:
             if count_rows:
@@ -143,9 +157,14 @@ def run_models(
                     if source not in counted:
                         counted[source] = _count(warehouse, tables.get(source, source))
                 scanned = sum(counted[s] for s in model.sources)
-            compiled = compile_model(model, pack, target)
-            rows = warehouse.query(compiled.sql(last_use=True), timeout=timeout)
-            warnings, dropped = to_warnings(compiled, rows, pack.pack, as_of)
+            if model.id in as_reviewed:
+                sql_from = f"compiled/{warehouse.dialect}/{model.id}.sql"
+                rows = warehouse.query(as_reviewed[model.id], timeout, {"as_of": as_of})
+            else:
+                sql_from = "compiled at run time"
+                query = compile_model(model, pack, target).sql(last_use=True)
+                rows = warehouse.query(query, timeout)
+            warnings, dropped = to_warnings(model, rows, pack.pack, as_of)
         except WarehouseLost:
             raise
         except (WarehouseError, DiagnosticError) as exc:
@@ -168,6 +187,7 @@ def run_models(
                 seconds=time.perf_counter() - started,
                 revision=model.revision,
                 rows_scanned=scanned,
+                sql=sql_from,
             )
             result.outcomes.append(outcome)
             events("model.timed_out" if timed_out else "model.failed", outcome.to_json())
@@ -182,6 +202,7 @@ def run_models(
             time.perf_counter() - started,
             revision=model.revision,
             rows_scanned=scanned,
+            sql=sql_from,
         )
         result.outcomes.append(outcome)
         events("model.finished", outcome.to_json())

@@ -15,9 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from dsl import ir
 from dsl.pack import Pack
 from dsl.types import Type
-from engine.compile import CompiledModel
+from engine.compile import hole_columns, key_columns
 from engine.schema import WARNINGS_SCHEMA
 
 NULL_TEXT = "空"
@@ -100,28 +101,26 @@ def _evidence_value(value: Any, type_: Type) -> Any:
     return write_value(value, type_)
 
 
-def to_warnings(
-    compiled: CompiledModel, rows: pa.Table, pack: Pack, as_of: date
-) -> tuple[pa.Table, int]:
+def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tuple[pa.Table, int]:
     """Warnings from a model's rows: one per key, deterministic when rows share a key.
 
     Returns the warnings and the number of rows dropped because a key part
     was missing (a warning without a key could never be disposed of).
     """
-    model = compiled.model
+    keys_in, holes_in = key_columns(model), hole_columns(model)
     key_types = [k.type for k in model.key]
     columns = {name: rows.column(name).to_pylist() for name in rows.column_names}
     best: dict[str, tuple[str, str, str]] = {}
     dropped = 0
     for i in range(rows.num_rows):
-        key_values = [columns[c][i] for c in compiled.key_columns]
+        key_values = [columns[c][i] for c in keys_in]
         if any(v is None for v in key_values):
             dropped += 1
             continue
         key = KEY_SEPARATOR.join(
             write_value(v, t) for v, t in zip(key_values, key_types, strict=True)
         )
-        hole_values = [columns[c][i] for c in compiled.hole_columns]
+        hole_values = [columns[c][i] for c in holes_in]
         text: list[str] = []
         evidence: dict[str, Any] = {}
         values = iter(hole_values)

@@ -63,7 +63,7 @@ def test_the_hand_written_query_gives_the_engines_warnings_word_for_word(county,
         set_as_of(con, tables, day)
         compiled = compile_model(pack.models[model_id], pack, Target("duckdb", day))
         rows = con.sql(compiled.sql()).to_arrow_table()
-        engine = _triples(to_warnings(compiled, rows, pack.pack, day)[0])
+        engine = _triples(to_warnings(compiled.model, rows, pack.pack, day)[0])
         width = len(compiled.key_columns) + 1 + len(compiled.hole_columns)
         hand_rows = con.sql(HAND[model_id].format(D=f"DATE '{day}'")).to_arrow_table()
         assert hand_rows.num_columns == width, f"{model_id} returns the wrong columns"

@@ -68,7 +68,7 @@ def test_compile_writes_one_file_per_model_with_a_header(tmp_path: Path, capsys)
     text = (out / "ENG01.sql").read_text(encoding="utf-8")
     assert text.startswith("-- ENG01 应招未招 | dialect: postgres")
     assert "do not edit" in text
-    assert "%(as_of)s" in text
+    assert "-- $1 is the day a run is evaluated for" in text and "CAST($1 AS DATE)" in text
 
 
 def test_explain_names_parameters_sources_and_sql(capsys):

@@ -34,8 +34,11 @@ def test_compiles_and_parses_back(pack: ir.CheckedPack, model_id: str, dialect: 
 
 
 def test_without_a_day_the_query_keeps_an_as_of_placeholder(pack: ir.CheckedPack):
-    sql = compile_model(pack.models["ENG01"], pack, Target("postgres")).sql()
-    assert "%(as_of)s" in sql and "2021" not in sql
+    duckdb = compile_model(pack.models["ENG01"], pack, Target("duckdb")).sql()
+    assert "CAST($as_of AS DATE)" in duckdb and "2021" not in duckdb
+    # PostgreSQL's server numbers its parameters: the as-of day is $1.
+    postgres = compile_model(pack.models["ENG01"], pack, Target("postgres")).sql()
+    assert "CAST($1 AS DATE)" in postgres and "as_of" not in postgres and "2021" not in postgres
 
 
 def test_the_as_of_rule_is_applied_to_every_source_with_an_event_date(pack: ir.CheckedPack):

@@ -68,6 +68,7 @@ def test_the_manifest_says_what_ran_on_what(county: str, tmp_path: Path, capsys,
     eng01 = models["ENG01"]
     assert eng01["revision"] == pack.models["ENG01"].revision
     assert eng01["status"] == "ran" and eng01["rows_scanned"] > 0 and eng01["seconds"] >= 0
+    assert eng01["sql"] == "compiled/duckdb/ENG01.sql"  # the reviewed file, compiled/ being current
     assert sum(m["warnings"] for m in models.values()) == document["warnings"]["raised"]
     # the same manifest is kept with the run in the warehouse
     warehouse = connect(county)

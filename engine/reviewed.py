@@ -1,0 +1,105 @@
+"""The reviewed SQL of compiled/, run as it was reviewed whenever it is current.
+
+compiled/ holds what every model compiles to on every warehouse, committed
+so that reviewers see what runs. A run reads those files instead of
+compiling again when nothing they were made from has changed since:
+`compiled/fingerprint.json` records a digest of everything compiling reads
+(the pack's rule files and pack.yaml, the compiler's own source, the
+versions of oversight and sqlglot) and the digest of each file written. A
+run that finds the inputs unchanged and a file as it was written binds the
+as-of day to the file's placeholder and runs it; anything else (a rule
+edited since the last `oversight compile --all`, a file edited by hand, a
+deployment that overrides parameters or maps tables) is compiled as before.
+Either way the warehouse gets the same statement: the tests compare both.
+
+Why not always compile: compiling and writing out the 35 queries is a
+tenth of a second of every run, as long as a small county's whole run on
+DuckDB takes in its warehouse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import sqlglot
+
+import dsl
+from dsl import ir
+from dsl.checker import rule_files
+from engine import __version__
+
+FINGERPRINT = "fingerprint.json"
+
+# The compiler: what turns rule files into SQL text. A change to any of them may change
+# the SQL, so it makes compiled/ out of date until `oversight compile --all` runs.
+_COMPILER_FILES = ("compile.py", "functions.py")
+
+
+def _compiler_sources() -> list[Path]:
+    dsl_folder = Path(dsl.__file__).parent
+    engine_folder = Path(__file__).parent
+    return [
+        *sorted(dsl_folder.glob("*.py")),
+        *sorted(dsl_folder.glob("*.lark")),
+        *(engine_folder / name for name in _COMPILER_FILES),
+    ]
+
+
+def inputs_digest(pack: ir.CheckedPack) -> str:
+    """A digest of everything the compiled files of `pack` are made from."""
+    root = pack.pack.root
+    digest = hashlib.sha256(f"oversight {__version__} sqlglot {sqlglot.__version__}\n".encode())
+    named = [(f"pack/{p.relative_to(root).as_posix()}", p) for p in rule_files(root)]
+    named.append(("pack/pack.yaml", root / "pack.yaml"))
+    named += [(f"compiler/{p.name}", p) for p in _compiler_sources()]
+    for name, path in named:
+        digest.update(name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _file_digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
+def fingerprint(pack: ir.CheckedPack, files: dict[str, str]) -> str:
+    """compiled/fingerprint.json for the compiled `files` (name → text) of `pack`."""
+    record = {
+        "about": "what the SQL files beside it were compiled from; written by oversight compile",
+        "inputs": inputs_digest(pack),
+        "files": {name: _file_digest(text.encode()) for name, text in sorted(files.items())},
+    }
+    return json.dumps(record, ensure_ascii=False, indent=1) + "\n"
+
+
+def compiled_folder(policies: str | Path) -> Path:
+    """Where a pack's compiled SQL lives: `compiled/` beside its policies folder."""
+    return Path(policies).resolve().parent / "compiled"
+
+
+def reviewed_queries(pack: ir.CheckedPack, dialect: str) -> dict[str, str]:
+    """Model id → the SQL text of compiled/DIALECT/ID.sql, for every file that is current.
+
+    Empty when compiled/ is missing, out of date, or unreadable: the caller compiles.
+    """
+    compiled = compiled_folder(pack.pack.root)
+    try:
+        record = json.loads((compiled / FINGERPRINT).read_text(encoding="utf-8"))
+        if record.get("inputs") != inputs_digest(pack):
+            return {}
+        expected: dict[str, str] = record["files"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    queries = {}
+    for model_id in pack.models:
+        name = f"{dialect}/{model_id}.sql"
+        try:
+            text = (compiled / name).read_bytes()
+        except OSError:
+            continue
+        if expected.get(name) == _file_digest(text):
+            # The statement without its closing semicolon, which not every driver takes.
+            queries[model_id] = text.decode("utf-8").rstrip().removesuffix(";")
+    return queries
