@@ -76,8 +76,11 @@ class DuckDBWarehouse:
         if timer is not None:
             timer.start()
         try:
-            bound = dict(parameters) if parameters else None
-            return self.connection.sql(sql, params=bound).to_arrow_table()
+            if parameters:
+                # execute, the way DuckDB documents parameters: sql(…, params=…) runs the
+                # statement at once into a materialised relation, then converts that.
+                return self.connection.execute(sql, dict(parameters)).to_arrow_table()
+            return self.connection.sql(sql).to_arrow_table()
         except duckdb.InterruptException:
             raise QueryTimeout(
                 f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s"
