@@ -85,23 +85,24 @@ def run(
     return rows, seconds
 
 
-def as_warnings(compiled: Any, rows: pa.Table | list[tuple], pack: Any, as_of: dt.date) -> pa.Table:
+def as_warnings(model: Any, rows: pa.Table | list[tuple], pack: Any, as_of: dt.date) -> pa.Table:
     """A hand-written query's rows read as the engine's warnings of that model.
 
     The query's columns are, by position, the key parts, the township and the
-    values of the message (`compiled`, the engine's CompiledModel, names them);
-    the engine's own to_warnings writes the messages out, so that they compare
+    values of the message, named as the engine's compiler names them; the
+    engine's own to_warnings writes the messages out, so that they compare
     with the engine's word for word.
     """
+    from engine.compile import hole_columns, key_columns
     from engine.warnings import to_warnings
 
-    names = [*compiled.key_columns, "township", *compiled.hole_columns]
+    names = [*key_columns(model), "township", *hole_columns(model)]
     if isinstance(rows, pa.Table):
         if rows.num_columns != len(names):
-            raise ValueError(f"{compiled.model.id}: {rows.num_columns} columns, not {len(names)}")
+            raise ValueError(f"{model.id}: {rows.num_columns} columns, not {len(names)}")
         table = rows.rename_columns(names)
     elif rows:
         table = pa.Table.from_pylist([dict(zip(names, row, strict=True)) for row in rows])
     else:
         table = pa.table({name: pa.array([], pa.null()) for name in names})
-    return to_warnings(compiled.model, table, pack.pack, as_of)[0]
+    return to_warnings(model, table, pack.pack, as_of)[0]

@@ -239,14 +239,12 @@ def _as_warnings(args: argparse.Namespace, rows: dict[str, list[tuple]]) -> Any:
     import pyarrow as pa
 
     from engine import api
-    from engine.compile import Target, compile_model
     from engine.schema import WARNINGS_SCHEMA
 
     pack = api.load_pack(_policies(args))
     parts = [WARNINGS_SCHEMA.empty_table()]
     for model_id, got in rows.items():
-        compiled = compile_model(pack.models[model_id], pack, Target("duckdb", args.as_of))
-        parts.append(hand_sql.as_warnings(compiled, got, pack, args.as_of))
+        parts.append(hand_sql.as_warnings(pack.models[model_id], got, pack, args.as_of))
     return pa.concat_tables(parts)
 
 

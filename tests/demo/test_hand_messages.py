@@ -67,7 +67,7 @@ def test_the_hand_written_query_gives_the_engines_warnings_word_for_word(county,
         width = len(compiled.key_columns) + 1 + len(compiled.hole_columns)
         hand_rows = con.sql(HAND[model_id].format(D=f"DATE '{day}'")).to_arrow_table()
         assert hand_rows.num_columns == width, f"{model_id} returns the wrong columns"
-        hand = _triples(HAND_SQL.as_warnings(compiled, hand_rows, pack, day))
+        hand = _triples(HAND_SQL.as_warnings(compiled.model, hand_rows, pack, day))
         assert hand == engine, f"{model_id} as of {day}"
         raised += len(engine)
     assert raised > 0, f"{model_id} raised nothing on the demo county: the comparison is empty"
