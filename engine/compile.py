@@ -70,8 +70,14 @@ class CompiledModel:
     model: ir.Model
     dialect: str
     tree: exp.Expression
-    key_columns: tuple[str, ...]
-    hole_columns: tuple[str, ...]
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return key_columns(self.model)
+
+    @property
+    def hole_columns(self) -> tuple[str, ...]:
+        return hole_columns(self.model)
 
     def sql(self, pretty: bool = False, last_use: bool = False) -> str:
         """The query as text for this model's warehouse; raises DiagnosticError if it can't be.
@@ -121,7 +127,7 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
     assert_read_only(tree)
-    return CompiledModel(model, target.dialect, tree, key_columns(model), hole_columns(model))
+    return CompiledModel(model, target.dialect, tree)
 
 
 def key_columns(model: ir.Model) -> tuple[str, ...]:
