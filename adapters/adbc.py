@@ -153,6 +153,7 @@ class ADBCWarehouse:
         self.quirks = _QUIRKS.get(dialect, _Quirks(dialect, {}, _information_schema))
         self.connection = connection
         self._depth = 0
+        self._running: Any = None  # the cursor of the query running now, for interrupt()
 
     # ---- reading
 
@@ -160,21 +161,22 @@ class ADBCWarehouse:
         self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
     ) -> pa.Table:
         cancelled = threading.Event()
+
+        def expire() -> None:
+            cancelled.set()
+            self.interrupt()
+
         try:
             with self.connection.cursor() as cursor:
-                timer = None
-                if timeout:
-
-                    def cancel() -> None:
-                        cancelled.set()
-                        cursor.adbc_cancel()
-
-                    timer = threading.Timer(timeout, cancel)
+                timer = threading.Timer(timeout, expire) if timeout else None
+                self._running = cursor
+                if timer is not None:
                     timer.start()
                 try:
                     cursor.execute(sql, self._bound(parameters))
                     table = cursor.fetch_arrow_table()
                 finally:
+                    self._running = None
                     if timer is not None:
                         timer.cancel()
         except Exception as exc:
@@ -208,6 +210,11 @@ class ADBCWarehouse:
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         yield from self.query(sql).to_batches(max_chunksize=batch_rows)
+
+    def interrupt(self) -> None:
+        cursor = self._running
+        if cursor is not None:
+            cursor.adbc_cancel()
 
     def has_table(self, name: str) -> bool:
         table = exp.to_table(name)

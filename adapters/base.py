@@ -57,6 +57,14 @@ class Warehouse(Protocol):
         """Run one SELECT and return its rows a batch at a time, for large results."""
         ...
 
+    def interrupt(self) -> None:
+        """Cancel the statement running now; called from another thread (a timer, a signal).
+
+        The statement then fails with a WarehouseError (QueryTimeout when its
+        own time limit ran out); with nothing running, nothing happens.
+        """
+        ...
+
     def has_table(self, name: str) -> bool:
         """Whether a table or view of that (possibly schema-qualified) name exists."""
         ...

@@ -72,7 +72,13 @@ class DuckDBWarehouse:
     def query(
         self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
     ) -> pa.Table:
-        timer = threading.Timer(timeout, self.connection.interrupt) if timeout else None
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            self.interrupt()
+
+        timer = threading.Timer(timeout, expire) if timeout else None
         if timer is not None:
             timer.start()
         try:
@@ -82,9 +88,11 @@ class DuckDBWarehouse:
                 return self.connection.execute(sql, dict(parameters)).to_arrow_table()
             return self.connection.sql(sql).to_arrow_table()
         except duckdb.InterruptException:
-            raise QueryTimeout(
-                f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s"
-            ) from None
+            if expired.is_set():
+                raise QueryTimeout(
+                    f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s"
+                ) from None
+            raise WarehouseError("查询已被取消", "the query was cancelled") from None
         except duckdb.Error as exc:
             raise WarehouseError("查询执行失败", str(exc)) from None
         finally:
@@ -96,6 +104,10 @@ class DuckDBWarehouse:
             yield from self.connection.sql(sql).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
             raise WarehouseError("查询执行失败", str(exc)) from None
+
+    def interrupt(self) -> None:
+        # https://duckdb.org/docs/api/python/reference/#duckdb.DuckDBPyConnection.interrupt
+        self.connection.interrupt()
 
     def has_table(self, name: str) -> bool:
         # An unqualified name means the current schema, as it would in a query.

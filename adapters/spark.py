@@ -150,7 +150,7 @@ class SparkWarehouse:
 
         def cancel() -> None:
             cancelled.set()
-            self.spark.sparkContext.cancelAllJobs()
+            self.interrupt()
 
         bound = dict(parameters) if parameters else None  # named markers, :as_of
         timer = threading.Timer(timeout, cancel) if timeout else None
@@ -183,6 +183,9 @@ class SparkWarehouse:
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         yield from self.query(sql).to_batches(max_chunksize=batch_rows)
+
+    def interrupt(self) -> None:
+        self.spark.sparkContext.cancelAllJobs()
 
     def has_table(self, name: str) -> bool:
         return bool(self.spark.catalog.tableExists(exp.to_table(name).sql("spark")))

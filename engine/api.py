@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,16 +23,16 @@ from adapters import Warehouse, WarehouseError, WarehouseLost, connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
-from engine import __version__, ledger, reviewed
+from engine import __version__, ledger, reviewed, signals
 from engine import functions as fn
-from engine.atomic import replace_file
+from engine.atomic import replace_file, replacing_file
 from engine.compile import DIALECTS, CompiledModel, Target, compile_model, render
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.disposal import read_disposal, with_disposal
 from engine.examples import ExampleOutcome, run_examples
 from engine.ledger import new_run_id
 from engine.lifecycle import check_against
-from engine.manifest import RunFacts, redact
+from engine.manifest import RunFacts, redact, write_document
 from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.report import render as render_report
 from engine.run import Events, RunResult, run_models, select_models
@@ -253,6 +254,10 @@ def stale_compiled(pack: ir.CheckedPack, out: Path) -> list[str]:
     return stale + extra
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM before its commit; its manifest is written."""
+
+
 def run(
     pack: ir.CheckedPack,
     as_of: date,
@@ -270,7 +275,12 @@ def run(
     Every run has a manifest (engine/manifest.py): kept in the runs table with
     the ledger, written to `manifest` when given — also when the run is
     interrupted or loses its warehouse, so a scheduler can tell what happened.
-    The warnings go to `output` (Parquet) only when the run finished.
+
+    The run's results — the warnings file `output`, the ledger and the run's
+    row with its manifest — are committed together at the end: the file is
+    written aside and put in place once the ledger has committed. Until then a
+    signal stops the run with nothing written (RunInterrupted); from then on
+    the run finishes and its manifest names the signal (engine/signals.py).
     """
     deployment = deployment or Deployment()
     events = events or (lambda event, facts: None)
@@ -287,59 +297,47 @@ def run(
     )
     result: RunResult | None = None
     try:
+        signals.point("run.started")
         connection = connect(url, must_exist=True)
         try:
-            models = select_models(pack, select)
-            result = run_models(
-                pack,
-                connection,
-                as_of,
-                models,
-                deployment.parameters,
-                deployment.tables,
-                timeout=timeout,
-                events=events,
-                count_rows=True,
-            )
-            result.run_id = facts.run_id
-            if output is not None:
-                write_parquet(result.warnings, output)
-                events("output.written", {"path": str(output), "rows": result.warnings.num_rows})
-            if record:
-                result.recorded = ledger.record(
+            with signals.cancelling(connection.interrupt):
+                models = select_models(pack, select)
+                result = run_models(
+                    pack,
                     connection,
-                    result.warnings,
                     as_of,
-                    {
-                        **facts.counts(result),
-                        "run_id": facts.run_id,
-                        "manifest": json.dumps(
-                            facts.manifest(result, "pending"), ensure_ascii=False, default=str
-                        ),
-                    },
-                    ledger.Tables(deployment.ledger_schema),
+                    models,
+                    deployment.parameters,
+                    deployment.tables,
+                    timeout=timeout,
+                    events=events,
+                    count_rows=True,
                 )
-                events(
-                    "ledger.recorded",
-                    {
-                        "run_id": facts.run_id,
-                        "new": result.recorded.new,
-                        "raised": result.recorded.raised,
-                    },
-                )
+                result.run_id = facts.run_id
+                outcome = "models_failed" if result.failed else "ok"
+                signals.hold()
+                _commit(connection, result, facts, outcome, record, output, deployment, events)
         finally:
             connection.close()
-    except WarehouseError as exc:  # unreachable from the start, or lost midway
-        outcome = "warehouse_lost" if isinstance(exc, WarehouseLost) else "warehouse_unreachable"
-        events("warehouse.lost", {"run_id": facts.run_id, "outcome": outcome, "error": str(exc)})
-        _write_manifest(manifest, facts.manifest(result, outcome, str(exc)), events)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt) or (
+            isinstance(exc, Exception) and signals.received() and not signals.holding()
+        ):
+            signals.hold()  # a second signal must not cut the manifest short
+            events("run.interrupted", {"run_id": facts.run_id, "signal": signals.received()})
+            _write_manifest(
+                manifest, facts.manifest(result, "interrupted", signal=signals.received()), events
+            )
+            raise RunInterrupted(signals.received() or "interrupted") from None
+        if isinstance(exc, WarehouseError):  # unreachable from the start, or lost midway
+            lost = isinstance(exc, WarehouseLost)
+            outcome = "warehouse_lost" if lost else "warehouse_unreachable"
+            events(
+                "warehouse.lost", {"run_id": facts.run_id, "outcome": outcome, "error": str(exc)}
+            )
+            _write_manifest(manifest, facts.manifest(result, outcome, str(exc)), events)
         raise
-    except KeyboardInterrupt:
-        events("run.interrupted", {"run_id": facts.run_id})
-        _write_manifest(manifest, facts.manifest(result, "interrupted"), events)
-        raise
-    outcome = "models_failed" if result.failed else "ok"
-    document = facts.manifest(result, outcome)
+    document = facts.manifest(result, outcome, signal=signals.received())
     _write_manifest(manifest, document, events)
     events(
         "run.finished",
@@ -354,13 +352,63 @@ def run(
     return result
 
 
+def _commit(
+    connection: Warehouse,
+    result: RunResult,
+    facts: RunFacts,
+    outcome: str,
+    record: bool,
+    output: str | Path | None,
+    deployment: Deployment,
+    events: Events,
+) -> None:
+    """Write the warnings file and the ledger, the file in place only once the ledger is."""
+    written = (
+        replacing_file(_prepared(output), lambda out: pq.write_table(result.warnings, out))
+        if output is not None
+        else nullcontext()
+    )
+    with written:
+        if record:
+            result.recorded = ledger.record(
+                connection,
+                result.warnings,
+                facts.as_of,
+                {
+                    **facts.counts(result),
+                    "run_id": facts.run_id,
+                    "manifest": json.dumps(
+                        facts.manifest(result, outcome), ensure_ascii=False, default=str
+                    ),
+                },
+                ledger.Tables(deployment.ledger_schema),
+            )
+    if output is not None:
+        events("output.written", {"path": str(output), "rows": result.warnings.num_rows})
+    if result.recorded is not None:
+        events(
+            "ledger.recorded",
+            {
+                "run_id": facts.run_id,
+                "new": result.recorded.new,
+                "raised": result.recorded.raised,
+            },
+        )
+
+
+def _prepared(path: str | Path) -> Path:
+    """The path of a file about to be written, its folder made."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _write_manifest(path: str | Path | None, document: dict[str, Any], events: Events) -> None:
     if path is None:
         return
-    write_text_atomically(
-        Path(path), json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
-    )
+    write_document(Path(path), document)
     events("manifest.written", {"path": str(path)})
+    signals.point("manifest.written")
 
 
 def score(
@@ -546,9 +594,7 @@ def township_names(connection: Warehouse, pack: ir.CheckedPack, table: str) -> d
 
 def write_parquet(table: pa.Table, path: str | Path) -> None:
     """Write `table` to `path` atomically: readers see the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, lambda out: pq.write_table(table, out))
+    replace_file(_prepared(path), lambda out: pq.write_table(table, out))
 
 
 def explain(

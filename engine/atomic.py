@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +23,20 @@ def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | No
     `mode` sets the new file's permissions (the temporary file's own are
     0600). The folder must exist.
     """
+    with replacing_file(path, write, mode):
+        pass
+
+
+@contextmanager
+def replacing_file(
+    path: Path, write: Callable[[BinaryIO], object], mode: int | None = None
+) -> Iterator[None]:
+    """Write the new content now; put it in place only when the block ends without error.
+
+    A run writes its warnings file this way around the ledger's commit: the
+    file appears only once the ledger holds the same run, and a run that
+    fails before that leaves neither.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as out:
@@ -30,6 +45,7 @@ def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | No
             os.fsync(out.fileno())
         if mode is not None:
             os.chmod(temporary, mode)
+        yield
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

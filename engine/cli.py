@@ -8,9 +8,7 @@ words, never as a traceback; `--debug` shows the traceback of a bug.
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 import traceback
 import unicodedata
 from datetime import date
@@ -21,7 +19,7 @@ import click
 
 from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
-from engine import __version__, api
+from engine import __version__, api, signals
 from engine.cli_fmt import fmt_command
 from engine.cli_options import FORMAT, POLICIES
 from engine.cli_params import param_group
@@ -31,6 +29,7 @@ from engine.disposal import load_disposal_file
 from engine.exit_codes import ExitCode
 from engine.lifecycle import impact
 from engine.logs import EventLog
+from engine.manifest import write_unstarted
 from engine.score import Period
 
 DEPLOYMENT = click.option(
@@ -621,41 +620,41 @@ def _demo_text(facts: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM as SIGINT: unwind, roll back, leave no half-written file."""
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return its exit code instead of raising."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Run the command line; return its exit code instead of raising.
+
+    Signal handlers are installed by the process's entry point
+    (engine/__main__.py), not here: a test calling main() keeps its own.
+    """
+    signals.reset()
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
     try:
-        outcome = cli.main(args=argv, prog_name="oversight", standalone_mode=False)
+        outcome = cli.main(args=args, prog_name="oversight", standalone_mode=False)
         if isinstance(outcome, int):  # click returns ctx.exit(code) when not standalone
             return outcome
     except Failure as failure:
-        return failure.code
+        return _finished(failure.code)
     except DiagnosticError as err:
-        output_format = "json" if _wants_json(argv) else "human"
+        output_format = "json" if _wants_json(args) else "human"
         _emit_diagnostics(err.diagnostics, output_format)
+        write_unstarted(args, "invalid_policy", _first_problem(err.diagnostics))
         return ExitCode.INVALID_POLICY
     except WarehouseError as err:
+        if signals.received() and not signals.holding():
+            return _interrupted(args, err)
         click.echo(f"数据仓库错误 warehouse error: {err}", err=True)
         return ExitCode.WAREHOUSE_UNREACHABLE
-    except click.exceptions.Abort:
-        click.echo("已中断 interrupted", err=True)
-        return ExitCode.INTERRUPTED
+    except (KeyboardInterrupt, click.exceptions.Abort) as stop:
+        return _interrupted(args, stop)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.ClickException as err:
         err.show()
         return ExitCode.USAGE
-    except KeyboardInterrupt:
-        click.echo("已中断 interrupted", err=True)
-        return ExitCode.INTERRUPTED
     except Exception as exc:
+        if signals.received():  # a driver's own error for a query a signal cut short
+            return _interrupted(args, exc)
         click.echo(f"内部错误 internal error: {type(exc).__name__}: {exc}", err=True)
         if debug:
             traceback.print_exc()
@@ -664,7 +663,33 @@ def main(argv: list[str] | None = None) -> int:
                 "请用 --debug 重新运行并报告此问题 / rerun with --debug and report it", err=True
             )
         return ExitCode.INTERNAL
-    return ExitCode.OK
+    return _finished(ExitCode.OK)
+
+
+def _finished(code: int) -> int:
+    """A command that ran to its end, whether or not a signal came while it committed."""
+    if signals.received():
+        click.echo(
+            f"收到 {signals.received()} 时结果已在提交，本次运行照常结束 / "
+            f"{signals.received()} came while the results were committing; the run finished",
+            err=True,
+        )
+    return code
+
+
+def _interrupted(args: list[str], stop: BaseException) -> int:
+    """Exit 130 after a signal; a run stopped before it started still leaves its manifest."""
+    signals.hold()  # a second signal must not cut this short
+    if not isinstance(stop, api.RunInterrupted):
+        write_unstarted(args, "interrupted")
+    name = signals.received()
+    click.echo("已中断 interrupted" + (f" ({name})" if name else ""), err=True)
+    return ExitCode.INTERRUPTED
+
+
+def _first_problem(diagnostics: list[Diagnostic]) -> str:
+    first = diagnostics[0] if diagnostics else None
+    return f"{first.code}: {first.message_en}" if first else "invalid policy"
 
 
 def _wants_json(argv: list[str] | None) -> bool:
@@ -673,10 +698,6 @@ def _wants_json(argv: list[str] | None) -> bool:
     return "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairs)
 
 
-def entry_point() -> None:
-    """The console script."""
+if __name__ == "__main__":  # python -m engine.cli; `oversight` itself is engine/__main__.py
+    signals.install()
     sys.exit(main())
-
-
-if __name__ == "__main__":
-    entry_point()

@@ -21,7 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import Warehouse, WarehouseError
-from engine import __version__
+from engine import __version__, signals
 from engine.functions import date_literal
 
 LEDGER = "oversight_ledger"
@@ -238,6 +238,8 @@ def _record(
         warehouse.execute(move_last_seen.sql(dialect))
         warehouse.execute(drop_staging.sql(dialect))
         warehouse.append(tables.name(RUNS), _run_row(run, run_id, as_of, warnings, new))
+        signals.point("ledger.staged")
+    signals.point("ledger.committed")
     return Recorded(run_id, warnings.num_rows, new)
 
 

@@ -7,13 +7,29 @@ are documented in README and only ever added to.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse, urlunparse
 
-from dsl import ir
-from engine import __version__
+from engine import __version__, signals
+from engine.atomic import replace_file
+
+if TYPE_CHECKING:  # this module is imported at start-up, before the language is
+    from dsl import ir
+
+OUTCOMES = (
+    "ok",
+    "models_failed",
+    "warehouse_unreachable",
+    "warehouse_lost",
+    "interrupted",
+    "invalid_policy",
+)
+"""Every outcome a manifest can state; README lists them."""
 
 
 def redact(url: str) -> str:
@@ -45,14 +61,20 @@ class RunFacts:
             "models_skipped": len(result.skipped),
         }
 
-    def manifest(self, result: Any, outcome: str, error: str | None = None) -> dict[str, Any]:
-        """The manifest as JSON-able data; `result` is None when the run never got going."""
+    def manifest(
+        self, result: Any, outcome: str, error: str | None = None, signal: str | None = None
+    ) -> dict[str, Any]:
+        """The manifest as JSON-able data; `result` is None when the run never got going.
+
+        `signal` names a signal that came while the results were being committed:
+        the run finished all the same (see engine/signals.py).
+        """
+        assert outcome in OUTCOMES, outcome
         finished = datetime.now(UTC).replace(tzinfo=None)
         outcomes = result.outcomes if result is not None else []
         recorded = getattr(result, "recorded", None)
         return {
             "run_id": self.run_id,
-            # ok | models_failed | warehouse_unreachable | warehouse_lost | interrupted
             "outcome": outcome,
             "error": error,
             "as_of": self.as_of.isoformat(),
@@ -67,4 +89,70 @@ class RunFacts:
                 "new_in_ledger": recorded.new if recorded is not None else None,
             },
             "models": [o.to_json() for o in outcomes],
+            "signal": signal,
         }
+
+
+def requested_path(argv: Sequence[str]) -> Path | None:
+    """The `--manifest FILE` of an `oversight run` command line, read before click parses it.
+
+    A signal can come while oversight is still starting (importing the
+    language and the drivers takes a moment) or while the pack loads; the
+    scheduler that asked for a manifest gets one then too.
+    """
+    words = [w for w in argv if w != "--debug"]
+    if not words or words[0] != "run":
+        return None
+    for i, word in enumerate(words):
+        if word == "--manifest" and i + 1 < len(words):
+            return Path(words[i + 1])
+        if word.startswith("--manifest="):
+            return Path(word.split("=", 1)[1])
+    return None
+
+
+def _requested_option(argv: Sequence[str], name: str) -> str | None:
+    for i, word in enumerate(argv):
+        if word == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith(name + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def write_unstarted(argv: Sequence[str], outcome: str, error: str | None = None) -> Path | None:
+    """Write the manifest of a run that ended before it started, if its command line asks.
+
+    Nothing ran and nothing was recorded; the pack and run id are unknown.
+    Returns the file written, or None when no manifest was asked for.
+    """
+    path = requested_path(argv)
+    if path is None:
+        return None
+    assert outcome in OUTCOMES, outcome
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    warehouse = _requested_option(argv, "--warehouse")
+    document = {
+        "run_id": None,
+        "outcome": outcome,
+        "error": error,
+        "as_of": _requested_option(argv, "--as-of"),
+        "warehouse": redact(warehouse) if warehouse else None,
+        "engine_version": __version__,
+        "pack": None,
+        "started_at": now,
+        "finished_at": now,
+        "seconds": 0.0,
+        "warnings": {"raised": 0, "new_in_ledger": None},
+        "models": [],
+        "signal": signals.received(),
+    }
+    write_document(path, document)
+    return path
+
+
+def write_document(path: Path, document: dict[str, Any]) -> None:
+    """Write a manifest so that a reader sees the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
+    replace_file(path, lambda out: out.write(text.encode("utf-8")))

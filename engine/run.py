@@ -20,6 +20,7 @@ from sqlglot import exp
 from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost
 from dsl import ir
 from dsl.diagnostics import DiagnosticError
+from engine import signals
 from engine.compile import Target, compile_model
 from engine.reviewed import reviewed_queries
 from engine.schema import WARNINGS_SCHEMA
@@ -157,6 +158,7 @@ def run_models(
                     if source not in counted:
                         counted[source] = _count(warehouse, tables.get(source, source))
                 scanned = sum(counted[s] for s in model.sources)
+            signals.point("model.query")
             if model.id in as_reviewed:
                 sql_from = f"compiled/{warehouse.dialect}/{model.id}.sql"
                 rows = warehouse.query(as_reviewed[model.id], timeout, {"as_of": as_of})
@@ -168,6 +170,7 @@ def run_models(
         except WarehouseLost:
             raise
         except (WarehouseError, DiagnosticError) as exc:
+            signals.raise_if_received()  # a driver that turned a signal into its own error
             # The catalog is asked only when something failed: a source that is not
             # there makes the model skipped rather than failed. Asking before every
             # model would cost a catalog query per source on every run.

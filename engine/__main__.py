@@ -1,0 +1,42 @@
+"""The `oversight` command (and `python -m engine`): signal handlers first, then the CLI.
+
+Importing the command line takes a moment (sqlglot, pyarrow, the drivers);
+a scheduler's SIGTERM or a person's Ctrl-C in that moment must end the
+command as any other interrupted one does — exit 130, and the manifest a run
+asked for — so the handlers are installed before anything heavy is imported.
+Only a signal in the interpreter's own start, before this module runs, ends
+the process the operating system's way (README, "Signals").
+"""
+
+from __future__ import annotations
+
+import sys
+
+from engine import signals
+
+signals.install()
+
+
+def entry_point() -> None:
+    """The console script: exit with the command's code."""
+    args = sys.argv[1:]
+    try:
+        signals.point("start")
+        from engine.cli import main
+    except KeyboardInterrupt:
+        signals.hold()
+        from engine.manifest import write_unstarted
+
+        write_unstarted(args, "interrupted")
+        print(f"已中断 interrupted ({signals.received()})", file=sys.stderr)
+        sys.exit(130)
+    try:
+        code = main(args)
+    except KeyboardInterrupt:  # a signal after main() had answered, before it returned
+        code = 130
+    signals.hold()  # the command has ended; a signal now does not change how
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    entry_point()

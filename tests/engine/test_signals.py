@@ -1,0 +1,268 @@
+"""SIGINT, SIGTERM and SIGKILL at every instant of a run: the exit code, the manifest, the ledger
+and the warnings file always tell the same story.
+
+The instants are fault-injection points (engine/signals.py): the run sends itself the
+signal at a named place, so no test guesses how long anything takes. A sweep over delays
+adds real signals from outside and accepts every legal outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from adapters.duckdb import DuckDBWarehouse
+from engine import demo_run
+from engine.demo.generator import generate
+from engine.schema import source_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+BEFORE_COMMIT = ["start", "run.started", "model.query", "model.query~"]
+WHILE_COMMITTING = ["ledger.staged", "ledger.committed"]
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("signals") / "pristine.duckdb"
+    demo_run.build_warehouse(f"duckdb:///{path}", generate(size=0.05, seed=11))
+    return path
+
+
+@dataclass
+class Ended:
+    """What a run left behind."""
+
+    code: int
+    stderr: str
+    manifest: dict | None
+    ledger_rows: int
+    stored_outcomes: list[str]
+    output_written: bool
+    leftovers: list[str]
+
+
+def start_run(folder: Path, fault: str | None = None, *extra: str) -> subprocess.Popen:
+    environment = dict(os.environ)
+    environment.pop("OVERSIGHT_FAULT", None)
+    if fault:
+        environment["OVERSIGHT_FAULT"] = fault
+        environment["OVERSIGHT_FAULT_DIR"] = str(folder)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "run",
+            "--as-of",
+            "2021-12-31",
+            "--warehouse",
+            f"duckdb:///{folder / 'county.duckdb'}",
+            "--policies",
+            str(ROOT / "policies"),
+            "--manifest",
+            str(folder / "run.json"),
+            "--output",
+            str(folder / "warnings.parquet"),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        start_new_session=True,
+    )
+
+
+def ended(folder: Path, process: subprocess.Popen) -> Ended:
+    code = process.wait(timeout=300)
+    stderr = process.stderr.read() if process.stderr else ""
+    manifest_file = folder / "run.json"
+    manifest = (
+        json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.exists() else None
+    )
+    with duckdb.connect(str(folder / "county.duckdb"), read_only=True) as con:
+        tables = {
+            row[0] for row in con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        rows = (
+            con.sql("SELECT count(*) FROM oversight_ledger").fetchone()[0]
+            if "oversight_ledger" in tables
+            else 0
+        )
+        stored = (
+            [
+                json.loads(m)["outcome"]
+                for (m,) in con.sql("SELECT manifest FROM oversight_runs").fetchall()
+            ]
+            if "oversight_runs" in tables
+            else []
+        )
+    leftovers = sorted(p.name for p in folder.glob(".warnings.parquet.*"))
+    return Ended(
+        code, stderr, manifest, rows, stored, (folder / "warnings.parquet").exists(), leftovers
+    )
+
+
+def fresh_county(pristine: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(pristine, folder / "county.duckdb")
+    return folder
+
+
+def assert_stopped_with_nothing_written(run: Ended, name: str) -> None:
+    assert run.code == 130, run.stderr
+    assert run.manifest is not None and run.manifest["outcome"] == "interrupted"
+    assert run.manifest["signal"] == name
+    assert run.ledger_rows == 0 and run.stored_outcomes == []
+    assert not run.output_written and run.leftovers == []
+    assert "已中断 interrupted" in run.stderr and "Traceback" not in run.stderr
+
+
+def assert_finished_and_committed(run: Ended, leftovers: list[str] | None = None) -> None:
+    assert run.code == 0, run.stderr
+    assert run.manifest is not None and run.manifest["outcome"] == "ok"
+    assert run.manifest["warnings"]["new_in_ledger"] == run.ledger_rows > 0
+    assert run.stored_outcomes == ["ok"]  # never "pending"
+    assert run.output_written and run.leftovers == (leftovers or [])
+
+
+@pytest.mark.parametrize("point", BEFORE_COMMIT)
+def test_sigterm_before_the_commit_stops_the_run_with_nothing_written(pristine, tmp_path, point):
+    folder = fresh_county(pristine, tmp_path)
+    run = ended(folder, start_run(folder, f"SIGTERM@{point}"))
+    assert_stopped_with_nothing_written(run, "SIGTERM")
+
+
+@pytest.mark.parametrize("point", ["run.started", "model.query~"])
+def test_sigint_is_sigterm(pristine, tmp_path, point):
+    folder = fresh_county(pristine, tmp_path)
+    run = ended(folder, start_run(folder, f"SIGINT@{point}"))
+    assert_stopped_with_nothing_written(run, "SIGINT")
+
+
+@pytest.mark.parametrize("point", WHILE_COMMITTING)
+def test_a_signal_while_committing_lets_the_run_finish_and_says_so(pristine, tmp_path, point):
+    folder = fresh_county(pristine, tmp_path)
+    run = ended(folder, start_run(folder, f"SIGTERM@{point}"))
+    assert_finished_and_committed(run)
+    assert run.manifest["signal"] == "SIGTERM"
+    assert "SIGTERM came while the results were committing" in run.stderr
+
+
+def test_a_signal_after_the_manifest_changes_nothing(pristine, tmp_path):
+    folder = fresh_county(pristine, tmp_path)
+    run = ended(folder, start_run(folder, "SIGTERM@manifest.written"))
+    assert_finished_and_committed(run)
+
+
+def test_sigkill_before_the_commit_leaves_the_ledger_as_it_was(pristine, tmp_path):
+    folder = fresh_county(pristine, tmp_path)
+    run = ended(folder, start_run(folder, "SIGKILL@ledger.staged"))
+    assert run.code == -signal.SIGKILL
+    assert run.ledger_rows == 0 and run.stored_outcomes == [] and not run.output_written
+    # and the same day, run again, goes through as if nothing had happened (SIGKILL gives
+    # no chance to remove the warnings file written aside; it never took the file's name)
+    again = ended(folder, start_run(folder))
+    assert_finished_and_committed(again, leftovers=run.leftovers)
+
+
+def test_sigkill_just_after_the_commit_leaves_a_committed_run(pristine, tmp_path):
+    folder = fresh_county(pristine, tmp_path)
+    run = ended(folder, start_run(folder, "SIGKILL@ledger.committed"))
+    assert run.code == -signal.SIGKILL
+    assert run.ledger_rows > 0 and run.stored_outcomes == ["ok"]
+    # the warnings file is put in place after the commit: killed there, it never appeared
+    assert not run.output_written
+    again = ended(folder, start_run(folder))
+    assert again.code == 0 and again.manifest["warnings"]["new_in_ledger"] == 0
+
+
+def test_a_signal_at_a_paused_instant_from_outside(pristine, tmp_path):
+    """A real SIGTERM from another process, at a known instant: the run waits there for it."""
+    folder = fresh_county(pristine, tmp_path)
+    process = start_run(folder, "pause@model.query")
+    paused = folder / "paused"
+    while not paused.exists():  # the run writes this file when it reaches the point
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGTERM)
+    assert_stopped_with_nothing_written(ended(folder, process), "SIGTERM")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.2, 0.5, 1.0, 2.0, 4.0])
+def test_sigterm_at_any_moment_has_a_legal_outcome(pristine, tmp_path, delay):
+    """Whenever the signal lands, the run is either stopped clean or finished and committed.
+
+    Which of the two depends on the machine's speed; both are legal, and so is the
+    interpreter's own start (before oversight's code runs), where the signal ends the
+    process the operating system's way with nothing written.
+    """
+    folder = fresh_county(pristine, tmp_path)
+    process = start_run(folder)
+    time.sleep(delay)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    run = ended(folder, process)
+    if run.code == -signal.SIGTERM:
+        assert run.manifest is None and run.ledger_rows == 0 and not run.output_written
+    elif run.code == 130:
+        assert_stopped_with_nothing_written(run, "SIGTERM")
+    else:
+        assert_finished_and_committed(run)
+
+
+@pytest.fixture(scope="module")
+def endless_county(tmp_path_factory, pack) -> Path:
+    """A county where ENG03 compares a million bids with each other: hours of work."""
+    path = tmp_path_factory.mktemp("endless") / "county.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "CREATE TABLE trade_tender AS SELECT 'T1' AS tender_id, 'P1' AS project_id,"
+            " '330122101' AS township, NULL::VARCHAR AS title, '公开招标' AS method,"
+            " NULL::DECIMAL(18,2) AS budget, DATE '2021-01-01' AS published_on,"
+            " NULL::DATE AS bid_deadline_on"
+        )
+        # one bidder, so every pair of bids is compared and none ever matches
+        con.execute(
+            "CREATE TABLE trade_bid AS SELECT 'B' || i AS bid_id, 'T1' AS tender_id,"
+            " 'C1' AS bidder_code, NULL::VARCHAR AS bidder_name, NULL::DECIMAL(18,2) AS amount,"
+            " TIMESTAMP '2021-01-02 00:00:00' AS submitted_at, 'p' || i AS contact_phone,"
+            " 'i' || i AS ip_address FROM range(1000000) t(i)"
+        )
+        con.execute("CREATE TABLE ref_township (township VARCHAR, name VARCHAR, kind VARCHAR)")
+    warehouse = DuckDBWarehouse(f"duckdb:///{path}")
+    warehouse.load("dr_project", source_schema(pack.pack.sources["dr_project"]).empty_table())
+    warehouse.close()
+    return path
+
+
+def test_a_signal_reaches_a_query_running_in_the_driver(endless_county, tmp_path):
+    """The main thread is inside DuckDB for hours; the signal must still stop the run."""
+    shutil.copy(endless_county, tmp_path / "county.duckdb")
+    run = ended(tmp_path, start_run(tmp_path, "SIGTERM@model.query~", "--select", "ENG03"))
+    assert_stopped_with_nothing_written(run, "SIGTERM")
+
+
+def test_a_model_past_its_time_limit_fails_alone(endless_county, tmp_path):
+    shutil.copy(endless_county, tmp_path / "county.duckdb")
+    selected = ("--select", "ENG01", "--select", "ENG03", "--select", "INV01")
+    run = ended(tmp_path, start_run(tmp_path, None, *selected, "--timeout", "2"))
+    assert run.code == 1, run.stderr
+    models = {m["id"]: m for m in run.manifest["models"]}
+    # ENG03 cannot finish in 2 s on any machine; ENG01 reads an empty table, and whether a
+    # loaded machine lets it finish in time is not this test's business
+    assert models["ENG03"]["status"] == "timed_out" and "2.0" in models["ENG03"]["error"]
+    assert models["ENG01"]["status"] in ("ran", "timed_out")
+    assert models["INV01"]["status"] == "skipped"  # the run went on after ENG03
+    assert run.manifest["outcome"] == "models_failed" and run.stored_outcomes == ["models_failed"]
