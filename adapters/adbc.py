@@ -213,7 +213,11 @@ class ADBCWarehouse:
 
     def interrupt(self) -> None:
         cursor = self._running
-        if cursor is not None:
+        if cursor is None:
+            return
+        # Best effort: the SQLite driver cannot cancel (NOT_IMPLEMENTED), so there a query
+        # runs to its end, and a time limit or a signal takes effect only then (README).
+        with suppress(Exception):
             cursor.adbc_cancel()
 
     def has_table(self, name: str) -> bool:

@@ -266,3 +266,59 @@ def test_a_model_past_its_time_limit_fails_alone(endless_county, tmp_path):
     assert models["ENG01"]["status"] in ("ran", "timed_out")
     assert models["INV01"]["status"] == "skipped"  # the run went on after ENG03
     assert run.manifest["outcome"] == "models_failed" and run.stored_outcomes == ["models_failed"]
+
+
+def test_a_signal_cancels_a_postgres_query(postgres_database, pack, tmp_path):
+    """On PostgreSQL the watcher cancels the statement on the server (ADBC's cancel)."""
+    import pyarrow as pa
+
+    from adapters import connect
+
+    bids = 200_000  # one bidder again: 4·10¹⁰ pairs for the server to compare
+    tables = {
+        "trade_tender": [
+            {"tender_id": "T1", "project_id": "P1", "township": "330122101", "method": "公开招标"}
+        ],
+        "trade_bid": [
+            {
+                "bid_id": f"B{i}",
+                "tender_id": "T1",
+                "bidder_code": "C1",
+                "contact_phone": f"p{i}",
+                "ip_address": f"i{i}",
+            }
+            for i in range(bids)
+        ],
+        "ref_township": [],
+    }
+    warehouse = connect(postgres_database)
+    for name, rows in tables.items():
+        schema = source_schema(pack.pack.sources[name])
+        warehouse.load(name, pa.Table.from_pylist(rows, schema=schema))
+    warehouse.close()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engine",
+            "run",
+            "--as-of",
+            "2021-12-31",
+            "--warehouse",
+            postgres_database,
+            "--select",
+            "ENG03",
+            "--no-ledger",
+            "--manifest",
+            str(tmp_path / "run.json"),
+            "--policies",
+            str(ROOT / "policies"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OVERSIGHT_FAULT": "SIGTERM@model.query~"},
+    )
+    assert process.wait(timeout=300) == 130, process.stderr.read()
+    manifest = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    assert manifest["outcome"] == "interrupted" and manifest["signal"] == "SIGTERM"
