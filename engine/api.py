@@ -425,58 +425,68 @@ def score(
     of the engine's own for the query and dropped afterwards.
     """
     deployment = deployment or Deployment()
-    url = warehouse_url(warehouse, deployment)
-    connection = connect(url, must_exist=True)
-    tables = ledger.Tables(deployment.ledger_schema)
+    connection = connect(warehouse_url(warehouse, deployment), must_exist=True)
     try:
-        if not connection.has_table(tables.name(ledger.LEDGER)):
-            raise DiagnosticError(
-                [
-                    Diagnostic(
-                        "E650",
-                        "数据仓库中还没有预警台账",
-                        "the warehouse has no warnings ledger yet",
-                        None,
-                        ("先运行 oversight run --as-of 日期，把预警记入台账",),
-                    )
-                ]
-            )
-        physical = {name: deployment.tables.get(name, name) for name in pack.pack.sources}
-        if not connection.has_table(physical["town_staffing"]):
-            raise DiagnosticError(
-                [
-                    Diagnostic(
-                        "E651",
-                        "数据仓库中没有乡镇在岗人数（town_staffing）",
-                        "the warehouse has no town_staffing",
-                        None,
-                        ("廉情指数按在岗人数计算预警率等指标",),
-                    )
-                ]
-            )
-        scratch = None
-        if disposal is None and connection.has_table(physical["sup_disposal"]):
-            disposal_table = physical["sup_disposal"]
-        else:
-            scratch = tables.name(f"oversight_scratch_disposal_{ledger.new_run_id()}")
-            schema = source_schema(pack.pack.sources["sup_disposal"])
-            connection.load(scratch, disposal if disposal is not None else schema.empty_table())
-            disposal_table = scratch
-        try:
-            names = township_names(connection, pack, physical["ref_township"])
-            return run_score(
-                pack,
-                connection,
-                period,
-                ScoreTables(tables.name(ledger.LEDGER), disposal_table, physical["town_staffing"]),
-                names,
-            )
-        finally:
-            if scratch is not None:
-                drop = exp.Drop(tables=[exp.to_table(scratch)], kind="TABLE", exists=True)
-                connection.execute(drop.sql(connection.dialect))
+        with signals.cancelling(connection.interrupt):
+            return _score(connection, pack, period, deployment, disposal)
     finally:
         connection.close()
+
+
+def _score(
+    connection: Warehouse,
+    pack: ir.CheckedPack,
+    period: Period,
+    deployment: Deployment,
+    disposal: pa.Table | None,
+) -> ScoreResult:
+    tables = ledger.Tables(deployment.ledger_schema)
+    if not connection.has_table(tables.name(ledger.LEDGER)):
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E650",
+                    "数据仓库中还没有预警台账",
+                    "the warehouse has no warnings ledger yet",
+                    None,
+                    ("先运行 oversight run --as-of 日期，把预警记入台账",),
+                )
+            ]
+        )
+    physical = {name: deployment.tables.get(name, name) for name in pack.pack.sources}
+    if not connection.has_table(physical["town_staffing"]):
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E651",
+                    "数据仓库中没有乡镇在岗人数（town_staffing）",
+                    "the warehouse has no town_staffing",
+                    None,
+                    ("廉情指数按在岗人数计算预警率等指标",),
+                )
+            ]
+        )
+    scratch = None
+    if disposal is None and connection.has_table(physical["sup_disposal"]):
+        disposal_table = physical["sup_disposal"]
+    else:
+        scratch = tables.name(f"oversight_scratch_disposal_{ledger.new_run_id()}")
+        schema = source_schema(pack.pack.sources["sup_disposal"])
+        connection.load(scratch, disposal if disposal is not None else schema.empty_table())
+        disposal_table = scratch
+    try:
+        names = township_names(connection, pack, physical["ref_township"])
+        return run_score(
+            pack,
+            connection,
+            period,
+            ScoreTables(tables.name(ledger.LEDGER), disposal_table, physical["town_staffing"]),
+            names,
+        )
+    finally:
+        if scratch is not None:
+            drop = exp.Drop(tables=[exp.to_table(scratch)], kind="TABLE", exists=True)
+            connection.execute(drop.sql(connection.dialect))
 
 
 def report(
