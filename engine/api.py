@@ -22,6 +22,7 @@ from adapters import Warehouse, WarehouseError, WarehouseLost, connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from dsl.suggest import did_you_mean
 from engine import __version__, ledger, reviewed
 from engine import functions as fn
 from engine.atomic import replace_file
@@ -561,8 +562,6 @@ def explain(
     deployment = deployment or Deployment()
     model = pack.models.get(model_id)
     if model is None:
-        from dsl.checker import _suggest
-
         raise DiagnosticError(
             [
                 Diagnostic(
@@ -570,7 +569,7 @@ def explain(
                     f"没有编号为 {model_id} 的模型",
                     f"no model {model_id}",
                     None,
-                    _suggest(model_id, pack.models),
+                    did_you_mean(model_id, pack.models),
                 )
             ]
         )
