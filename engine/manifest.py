@@ -25,6 +25,16 @@ def redact(url: str) -> str:
     return url
 
 
+def model_counts(result: Any) -> dict[str, int]:
+    """How many models ran, failed (or timed out) and were skipped; zeros before any ran."""
+    outcomes = result.outcomes if result is not None else []
+    return {
+        "models_run": sum(1 for o in outcomes if o.status == "ran"),
+        "models_failed": sum(1 for o in outcomes if o.status in ("failed", "timed_out")),
+        "models_skipped": sum(1 for o in outcomes if o.status == "skipped"),
+    }
+
+
 @dataclass(frozen=True)
 class RunFacts:
     """What is known of a run before it starts."""
@@ -40,9 +50,7 @@ class RunFacts:
         return {
             "started_at": self.started_at,
             "pack_version": self.pack.pack.version,
-            "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
-            "models_failed": len(result.failed),
-            "models_skipped": len(result.skipped),
+            **model_counts(result),
         }
 
     def manifest(self, result: Any, outcome: str, error: str | None = None) -> dict[str, Any]:
@@ -52,7 +60,8 @@ class RunFacts:
         recorded = getattr(result, "recorded", None)
         return {
             "run_id": self.run_id,
-            # ok | models_failed | warehouse_unreachable | warehouse_lost | interrupted
+            # ok | models_failed | models_skipped | warehouse_unreachable | warehouse_lost
+            # | interrupted
             "outcome": outcome,
             "error": error,
             "as_of": self.as_of.isoformat(),
@@ -66,5 +75,6 @@ class RunFacts:
                 "raised": result.warnings.num_rows if result is not None else 0,
                 "new_in_ledger": recorded.new if recorded is not None else None,
             },
+            **model_counts(result),
             "models": [o.to_json() for o in outcomes],
         }
