@@ -69,12 +69,22 @@ def readme_commands() -> set[str]:
     return set(re.findall(r"`oversight ([a-z]+)", table))
 
 
+def readme_next_steps() -> list[str]:
+    """The commands README shows right after the demo (its first ```sh block after it)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("The demo builds `oversight.duckdb`", 1)[1].split("```sh\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    return [line.split("#", 1)[0].split(None, 1)[1].strip() for line in lines]
+
+
 def test_demo_then_every_command_of_the_readme_as_typed(fresh_folder: Path, capsys):
     first = demo_summary(capsys)
     assert first["warehouse"] == "duckdb:///oversight.duckdb"
     assert (fresh_folder / "oversight.duckdb").exists()
     assert {c.split()[0] for c in AS_TYPED} | {"demo"} == readme_commands()
-    for command in AS_TYPED:
+    next_steps = readme_next_steps()
+    assert next_steps[0] == "run --as-of 2021-12-31" and len(next_steps) == 5
+    for command in [*next_steps, *AS_TYPED]:
         code = main(command.split())
         captured = capsys.readouterr()
         assert code == ExitCode.OK, f"oversight {command}: exit {code}\n{captured.err}"
