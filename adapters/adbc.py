@@ -315,7 +315,7 @@ def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) 
 
     path = sqlite_path(url)
     if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
-        raise WarehouseNotFound(path, "SQLite")
+        raise WarehouseNotFound(path, "SQLite database")
     try:
         connection = sqlite.connect(path)
     except Exception as exc:

@@ -31,7 +31,7 @@ class WarehouseNotFound(WarehouseError):
     file, when the default was expected), or how to name one.
     """
 
-    def __init__(self, path: str, scheme: str) -> None:
+    def __init__(self, path: str, what: str) -> None:
         others = warehouses_beside(path)
         if others:
             shown = "、".join(others[:3])
@@ -44,7 +44,7 @@ class WarehouseNotFound(WarehouseError):
             )
         super().__init__(
             f"找不到数据仓库 {path}",
-            f"warehouse not found: no {scheme} database at {path}\n  = 提示 hint: {hint}",
+            f"warehouse not found: no {what} at {path}\n  = 提示 hint: {hint}",
         )
 
 

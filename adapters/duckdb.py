@@ -41,7 +41,7 @@ class DuckDBWarehouse:
         self.url = url
         path = database_path(url)
         if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
-            raise WarehouseNotFound(path, "DuckDB")
+            raise WarehouseNotFound(path, "DuckDB database")
         self.connection = self._open(path, read_only)
 
     @staticmethod

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from adapters import WarehouseNotFound, connect
 from engine.cli import main
 from engine.exit_codes import ExitCode
 
@@ -263,3 +264,14 @@ def test_a_missing_default_warehouse_names_the_duckdb_files_beside_it(
     assert "did you mean duckdb:///county-2021.duckdb?" in err
     assert "lost" not in err and "中断" not in err
     assert not (tmp_path / "oversight.duckdb").exists()
+
+
+def test_a_missing_sqlite_file_names_what_is_in_its_folder_as_absolute_urls(tmp_path: Path):
+    for name in ("a.duckdb", "b.sqlite", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(WarehouseNotFound) as raised:
+        connect(f"sqlite:///{tmp_path / 'county.sqlite'}", must_exist=True)
+    text = str(raised.value)
+    assert f"no SQLite database at {tmp_path / 'county.sqlite'}" in text
+    assert f"duckdb:///{tmp_path / 'a.duckdb'}、sqlite:///{tmp_path / 'b.sqlite'}" in text
+    assert "notes.txt" not in text and not (tmp_path / "county.sqlite").exists()
