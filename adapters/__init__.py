@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
-from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost, connect
+from adapters.base import (
+    QueryTimeout,
+    Warehouse,
+    WarehouseError,
+    WarehouseLost,
+    WarehouseNotFound,
+    connect,
+)
 
-__all__ = ["QueryTimeout", "Warehouse", "WarehouseError", "WarehouseLost", "connect"]
+__all__ = [
+    "QueryTimeout",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseLost",
+    "WarehouseNotFound",
+    "connect",
+]

@@ -22,7 +22,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlglot import exp
 
-from adapters.base import QueryTimeout, WarehouseError, WarehouseLost, read_parquet_file
+from adapters.base import (
+    QueryTimeout,
+    WarehouseError,
+    WarehouseLost,
+    WarehouseNotFound,
+    read_parquet_file,
+)
 
 _TEN_PLACES = Decimal("1e-10")
 
@@ -320,7 +326,7 @@ def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) 
 
     path = sqlite_path(url)
     if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
-        raise WarehouseError(f"找不到数据仓库文件 {path}", f"no SQLite file at {path}")
+        raise WarehouseNotFound(path, "SQLite database")
     try:
         connection = sqlite.connect(path)
     except Exception as exc:

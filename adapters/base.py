@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
@@ -21,6 +22,47 @@ class WarehouseError(Exception):
 
 class WarehouseLost(WarehouseError):
     """The connection to the warehouse went away: the run stops, and can be run again."""
+
+
+class WarehouseNotFound(WarehouseError):
+    """The database file or folder a URL names is not there; nothing was created in its place.
+
+    Its text ends with a hint: the warehouses that are in that folder (the demo's
+    file, when the default was expected), or how to name one.
+    """
+
+    def __init__(self, path: str, what: str) -> None:
+        others = warehouses_beside(path)
+        if others:
+            shown = "、".join(others[:3])
+            hint = f"同一目录下有 {shown}，可用 --warehouse 指定 / did you mean {others[0]}?"
+        else:
+            hint = (
+                "用 --warehouse、部署文件的 warehouse: 或 $OVERSIGHT_WAREHOUSE 指定数据仓库；"
+                "oversight demo 会建一个演示数据仓库 / name the warehouse with --warehouse, "
+                "or build the demo's with `oversight demo`"
+            )
+        super().__init__(
+            f"找不到数据仓库 {path}",
+            f"warehouse not found: no {what} at {path}\n  = 提示 hint: {hint}",
+        )
+
+
+WAREHOUSE_SUFFIXES = {".duckdb": "duckdb", ".sqlite": "sqlite", ".sqlite3": "sqlite"}
+
+
+def warehouses_beside(path: str) -> list[str]:
+    """URLs of the database files in the folder of `path`, written as `path` is (relative or not).
+
+    So that a mistyped or defaulted file name is answered with the files that
+    are really there, such as duckdb:///oversight-demo.duckdb.
+    """
+    folder = Path(path).parent
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix in WAREHOUSE_SUFFIXES)
+    except OSError:
+        return []
+    return [f"{WAREHOUSE_SUFFIXES[p.suffix]}:///{folder / p.name}" for p in files]
 
 
 class QueryTimeout(WarehouseError):

@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import QueryTimeout, WarehouseError
+from adapters.base import QueryTimeout, WarehouseError, WarehouseNotFound
 
 LOCK_WAIT_SECONDS = 120.0
 
@@ -41,7 +41,7 @@ class DuckDBWarehouse:
         self.url = url
         path = database_path(url)
         if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
-            raise WarehouseError(f"找不到数据仓库文件 {path}", f"no DuckDB file at {path}")
+            raise WarehouseNotFound(path, "DuckDB database")
         self.connection = self._open(path, read_only)
 
     @staticmethod

@@ -24,7 +24,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from adapters.base import QueryTimeout, WarehouseError, WarehouseLost, read_parquet_file
+from adapters.base import (
+    QueryTimeout,
+    WarehouseError,
+    WarehouseLost,
+    WarehouseNotFound,
+    read_parquet_file,
+)
 
 # A Spark 4 optimizer bug: a filter over a column computed by a correlated scalar
 # subquery with a non-equality correlation (ENG07's `paid`) is pushed below the
@@ -84,9 +90,7 @@ class SparkWarehouse:
         self.url = url
         self.root = warehouse_dir(url)
         if must_exist and not self.root.is_dir():
-            raise WarehouseError(
-                f"找不到 Spark 数据仓库目录 {self.root}", f"no directory {self.root}"
-            )
+            raise WarehouseNotFound(str(self.root), "Spark warehouse directory")
         self.root.mkdir(parents=True, exist_ok=True)
         master = parse_qs(urlparse(url).query).get("master", ["local[2]"])[0]
         try:

@@ -137,7 +137,9 @@ def worker(task: str, env: dict[str, str], **options: Any) -> Run:
     return spawn(command, task, env)
 
 
-_CLI = "import sys; from engine.__main__ import entry_point; sys.argv[0] = 'oversight'; entry_point()"
+_CLI = (
+    "import sys; from engine.__main__ import entry_point; sys.argv[0] = 'oversight'; entry_point()"
+)
 
 
 def cli_check(env: dict[str, str]) -> Run:

@@ -8,7 +8,6 @@ before giving up, and never raises for a problem in the rules.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -23,6 +22,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, Span
 from dsl.functions import FORMATTERS, SIGNATURES, check_arguments
 from dsl.pack import SEVERITY_ALIASES, Pack, coerce_value, load_pack
 from dsl.parser import parse_file
+from dsl.suggest import did_you_mean
 from dsl.types import NUMERIC, Type, parse_type_name, unify
 
 STATUSES = {
@@ -134,28 +134,8 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def _suggest(
-    name: str, candidates: list[str] | set[str] | dict[str, Any], prefix: str = ""
-) -> tuple[str, ...]:
-    """A "did you mean …?" hint for the closest candidate, if one is close enough.
-
-    Similarity of the whole name, with a bonus for a shared beginning: people
-    misremember how a name ends (tender_limit for tender_threshold) more often
-    than how it starts.
-    """
-
-    def score(candidate: str) -> float:
-        shared = next(
-            (i for i, (a, b) in enumerate(zip(name, candidate, strict=False)) if a != b),
-            min(len(name), len(candidate)),
-        )
-        ratio = difflib.SequenceMatcher(None, name, candidate).ratio()
-        return ratio + 0.4 * shared / max(len(name), 1)
-
-    best = max(candidates, key=score, default=None)
-    if best is not None and score(best) >= 0.6:
-        return (f"是否要写 {prefix}{best}？ / did you mean {prefix}{best}?",)
-    return ()
+# The checker's name for the shared helper (engine/api.py imports it too).
+_suggest = did_you_mean
 
 
 @dataclass

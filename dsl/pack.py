@@ -22,6 +22,28 @@ from dsl.types import Type, parse_type_name
 SEVERITIES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
 SEVERITY_ALIASES = {**{v: k for k, v in SEVERITIES.items()}, **{k: k for k in SEVERITIES}}
 
+# A plain identifier: what a rule file can write as a name (NAME in dsl/grammar.lark) —
+# ASCII letters, digits and underscores, and the CJK ideographs of a Chinese table or column
+# name (项目表), not starting with a digit. Names of tables, schemas and columns must be
+# plain so that every dialect reads them the same way; quotes, semicolons, spaces and dashes
+# are refused where the name is written (E605, E624) rather than reaching a warehouse.
+_NAME_START = "A-Za-z_\u3400-\u4dbf\u4e00-\u9fff"
+IDENTIFIER = re.compile(f"[{_NAME_START}][{_NAME_START}0-9]*")
+IDENTIFIER_HINT = (
+    "名称只能由字母、数字、下划线和汉字组成，且不以数字开头 / "
+    "a name is letters, digits, underscores and Chinese characters, not starting with a digit"
+)
+
+
+def is_identifier(text: object) -> bool:
+    """Whether `text` is a plain identifier (see IDENTIFIER)."""
+    return isinstance(text, str) and IDENTIFIER.fullmatch(text) is not None
+
+
+def is_table_name(text: object) -> bool:
+    """Whether `text` is a plain identifier or `schema.table` of two of them."""
+    return isinstance(text, str) and all(is_identifier(part) for part in text.split(".", 1))
+
 
 @dataclass(frozen=True)
 class Column:
@@ -287,8 +309,27 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
 
     sources: dict[str, Source] = {}
     for name, spec in data["sources"].items():
+        if not is_identifier(name):
+            problem(
+                "E605",
+                f"来源名「{name}」不是普通标识符",
+                f"source name {str(name)!r} is not a plain identifier",
+                data["sources"],
+                name,
+                IDENTIFIER_HINT,
+            )
         columns: dict[str, Column] = {}
         for col_name, col in (spec.get("columns") or {}).items():
+            if not is_identifier(col_name):
+                problem(
+                    "E605",
+                    f"{name} 的列名「{col_name}」不是普通标识符",
+                    f"column name {str(col_name)!r} of {name} is not a plain identifier",
+                    spec["columns"],
+                    col_name,
+                    IDENTIFIER_HINT,
+                )
+                continue
             try:
                 col_type = parse_type_name(str(col.get("type")))
             except ValueError:
@@ -302,6 +343,15 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             columns[str(col_name)] = Column(
                 str(col_name), col_type, bool(col.get("required", False)), col.get("label")
             )
+        for key_column in spec.get("key", []):
+            if key_column not in columns:
+                problem(
+                    "E603",
+                    f"{name} 的键「{key_column}」不是它的列",
+                    f"key {str(key_column)!r} of {name} is not one of its columns",
+                    spec,
+                    "key",
+                )
         event_date = spec.get("event_date")
         if event_date is not None and event_date not in columns:
             problem(

@@ -23,6 +23,7 @@ from adapters import Warehouse, WarehouseError, WarehouseLost, connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from dsl.suggest import did_you_mean
 from engine import __version__, ledger, reviewed, signals
 from engine import functions as fn
 from engine.atomic import replace_file, replacing_file
@@ -32,6 +33,7 @@ from engine.disposal import read_disposal, with_disposal
 from engine.examples import ExampleOutcome, run_examples
 from engine.ledger import new_run_id
 from engine.lifecycle import check_against
+from engine.logs import Progress
 from engine.manifest import RunFacts, redact, write_document
 from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.report import render as render_report
@@ -41,6 +43,10 @@ from engine.score import Period, ScoreResult, ScoreTables, compile_score, run_sc
 
 POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    """No one is watching."""
 
 
 def default_policies() -> Path:
@@ -65,24 +71,36 @@ class CheckReport:
 
 
 def check(
-    policies: str | Path | None = None, examples: bool = True, against: str | None = None
+    policies: str | Path | None = None,
+    examples: bool = True,
+    against: str | None = None,
+    progress: Progress | None = None,
 ) -> CheckReport:
     """Check the pack: types, every inline example, compiled/ current.
 
     With `against` (a git revision), rules changed since then must come with a
-    higher pack version and a CHANGELOG entry.
+    higher pack version and a CHANGELOG entry. `progress` hears each step
+    (check, examples per model, against, compiled per dialect): it takes
+    seconds, and a person at a terminal should see it move.
     """
+    progress = progress or _no_progress
+    progress("check", 0, 1)
     result = check_pack(policies or default_policies(), __version__)
+    progress("check", 1, 1)
     report = CheckReport(list(result.diagnostics), result.sources, result.pack)
     if result.pack is not None and examples:
-        report.examples = run_examples(result.pack)
+        report.examples = run_examples(
+            result.pack, progress=lambda done, total: progress("examples", done, total)
+        )
         for outcome in report.examples:
             report.diagnostics.extend(outcome.problems)
     if result.pack is not None and against:
+        progress("against", 0, 1)
         report.diagnostics.extend(check_against(against, result.pack))
+        progress("against", 1, 1)
     out = compiled_dir(policies)
     if result.pack is not None and out.is_dir():
-        stale = stale_compiled(result.pack, out)
+        stale = stale_compiled(result.pack, out, progress)
         if stale:
             shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
             report.diagnostics.append(
@@ -210,14 +228,19 @@ def index_sql_file(pack: ir.CheckedPack, dialect: str) -> str:
     return header + render(query, dialect, pretty=True) + ";\n"
 
 
-def compiled_files(pack: ir.CheckedPack, dialects: Iterable[str] = DIALECTS) -> dict[str, str]:
+def compiled_files(
+    pack: ir.CheckedPack, dialects: Iterable[str] = DIALECTS, progress: Progress | None = None
+) -> dict[str, str]:
     """Every file of compiled/: DIALECT/MODEL.sql for each model, and DIALECT/index.sql."""
     files: dict[str, str] = {}
-    for dialect in dialects:
+    dialects = list(dialects)
+    for done, dialect in enumerate(dialects, 1):
         for compiled in compile_pack(pack, dialect):
             files[f"{dialect}/{compiled.model.id}.sql"] = sql_file(compiled, pack)
         if pack.index is not None:
             files[f"{dialect}/index.sql"] = index_sql_file(pack, dialect)
+        if progress is not None:
+            progress("compiled", done, len(dialects))
     files[reviewed.FINGERPRINT] = reviewed.fingerprint(pack, files)
     return files
 
@@ -238,9 +261,9 @@ def write_compiled(pack: ir.CheckedPack, out: Path) -> int:
     return len(files)
 
 
-def stale_compiled(pack: ir.CheckedPack, out: Path) -> list[str]:
+def stale_compiled(pack: ir.CheckedPack, out: Path, progress: Progress | None = None) -> list[str]:
     """The files of compiled/ that differ from what the pack compiles to now (or are extra)."""
-    files = compiled_files(pack)
+    files = compiled_files(pack, progress=progress)
     stale = sorted(
         name
         for name, text in files.items()
@@ -314,7 +337,13 @@ def run(
                     count_rows=True,
                 )
                 result.run_id = facts.run_id
-                outcome = "models_failed" if result.failed else "ok"
+                outcome = (
+                    "models_failed"
+                    if result.failed
+                    else "models_skipped"
+                    if result.skipped
+                    else "ok"
+                )
                 signals.hold()
                 _commit(connection, result, facts, outcome, record, output, deployment, events)
         finally:
@@ -617,8 +646,6 @@ def explain(
     deployment = deployment or Deployment()
     model = pack.models.get(model_id)
     if model is None:
-        from dsl.checker import _suggest
-
         raise DiagnosticError(
             [
                 Diagnostic(
@@ -626,7 +653,7 @@ def explain(
                     f"没有编号为 {model_id} 的模型",
                     f"no model {model_id}",
                     None,
-                    _suggest(model_id, pack.models),
+                    did_you_mean(model_id, pack.models),
                 )
             ]
         )

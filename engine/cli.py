@@ -25,11 +25,13 @@ from engine.cli_options import FORMAT, POLICIES
 from engine.cli_params import param_group
 from engine.cli_warnings import warnings_command
 from engine.compile import DIALECTS
+from engine.deployment import DEFAULT_WAREHOUSE
 from engine.disposal import load_disposal_file
 from engine.exit_codes import ExitCode
 from engine.lifecycle import impact
 from engine.logs import EventLog
-from engine.manifest import write_unstarted
+from engine.manifest import model_counts, write_unstarted
+from engine.run import UnknownSelector, select_models
 from engine.score import Period
 
 DEPLOYMENT = click.option(
@@ -85,6 +87,20 @@ def _parse_date(value: str) -> date:
         raise click.BadParameter(f"「{value}」不是 YYYY-MM-DD 格式的日期 / not a date") from None
 
 
+def _on_terminal() -> bool:
+    """Whether a person is watching stderr: progress is shown only then (tests set it)."""
+    return sys.stderr.isatty()
+
+
+def _selected(pack: Any, select: tuple[str, ...], include_inactive: bool = False) -> list[Any]:
+    """The models --select picks; a name that picks nothing is a usage error, with the closest."""
+    try:
+        return select_models(pack, select, include_inactive)
+    except UnknownSelector as err:
+        hints = "".join(f"\n  = 提示 hint: {hint}" for hint in err.hints)
+        raise click.BadParameter(f"{err}{hints}", param_hint="--select") from None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="oversight")
 @click.option("--debug", is_flag=True, help="show the traceback of an internal error")
@@ -108,7 +124,8 @@ def check(
     policies: Path | None, output_format: str, no_examples: bool, against: str | None
 ) -> None:
     """Parse, type-check and run every inline example of the pack."""
-    report = api.check(policies, examples=not no_examples, against=against)
+    progress = _terminal_progress if _on_terminal() else None
+    report = api.check(policies, examples=not no_examples, against=against, progress=progress)
     _emit_diagnostics(report.diagnostics, output_format, report.sources)
     models = len(report.pack.models) if report.pack else 0
     passed = sum(1 for e in report.examples if e.passed)
@@ -175,6 +192,7 @@ def compile_command(
         click.echo(f"wrote {written} files to {target}", err=True)
         return
     setup = api.deployment_for(pack, deployment)
+    _selected(pack, select, include_inactive=True)
     compiled = api.compile_pack(pack, dialect, select, _parse_date(as_of) if as_of else None, setup)
     if out is None:
         for c in compiled:
@@ -234,10 +252,16 @@ def run(
     timeout: float | None,
     log_format: str,
 ) -> None:
-    """Evaluate every model as of a day, write its warnings, record new ones in the ledger."""
+    """Evaluate every model as of a day, write its warnings, record new ones in the ledger.
+
+    Exit 0 when every model ran, 1 when one failed, 4 when none failed but
+    one was skipped because a source it reads is not in the warehouse.
+    """
     day = _parse_date(as_of)
     pack = api.load_pack(policies)
     setup = api.deployment_for(pack, deployment)
+    models = _selected(pack, select)
+    showing = log_format == "human" and _on_terminal()
     result = api.run(
         pack,
         day,
@@ -246,37 +270,64 @@ def run(
         setup,
         record=not no_ledger,
         timeout=timeout,
-        events=EventLog(log_format),
+        events=EventLog(log_format, titles={m.id: m.title for m in models} if showing else None),
         manifest=manifest,
         output=output,
     )
+    counts = model_counts(result)
     summary = {
         "as_of": day.isoformat(),
         "run_id": result.run_id,
         "outcome": result.manifest["outcome"] if result.manifest else None,
         "warnings": result.warnings.num_rows,
         "new_in_ledger": result.recorded.new if result.recorded else None,
-        "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
+        **counts,
         "skipped": {o.model_id: list(o.missing_sources) for o in result.skipped},
         "failed": {o.model_id: o.error for o in result.failed},
         "output": str(output) if output else None,
         "manifest": str(manifest) if manifest else None,
+        "seconds": result.manifest["seconds"] if result.manifest else None,
     }
     if output_format == "json":
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
-        click.echo(
-            f"as of {day}: {summary['warnings']} 条预警 warnings from "
-            f"{summary['models_run']} models"
-            + (
-                f", {summary['new_in_ledger']} 条新预警 new in the ledger"
-                if result.recorded
-                else ""
-            )
-            + (f" → {output}" if output else "")
-        )
+        click.echo(_run_text(summary))
     if result.failed:
         raise Failure(ExitCode.MODELS_FAILED)
+    if result.skipped:
+        raise Failure(ExitCode.MODELS_SKIPPED)
+
+
+def _run_text(summary: dict[str, Any]) -> str:
+    """What a run says to a person: the day and its warnings, then one `Done.` line.
+
+    The `Done.` line keeps one shape (key=value) so that a log can be grepped.
+    """
+    new = summary["new_in_ledger"]
+    first = (
+        f"as of {summary['as_of']}: {summary['warnings']} 条预警 warnings from "
+        f"{summary['models_run']} models"
+        + (
+            f", {summary['models_skipped']} 个模型跳过 skipped (缺少来源 missing sources: "
+            + ", ".join(summary["skipped"])
+            + ")"
+            if summary["models_skipped"]
+            else ""
+        )
+        + (
+            f", {summary['models_failed']} 个模型失败 failed: " + ", ".join(summary["failed"])
+            if summary["models_failed"]
+            else ""
+        )
+        + (f", {new} 条新预警 new in the ledger" if new is not None else "")
+        + (f" → {summary['output']}" if summary["output"] else "")
+    )
+    done = (
+        f"Done. ran={summary['models_run']} failed={summary['models_failed']} "
+        f"skipped={summary['models_skipped']} warnings={summary['warnings']} "
+        f"new={'-' if new is None else new} in {summary['seconds'] or 0:.1f} s"
+    )
+    return f"{first}\n{done}"
 
 
 @cli.command()
@@ -507,11 +558,17 @@ cli.add_command(warnings_command, name="warnings")
 cli.add_command(param_group, name="param")
 cli.add_command(fmt_command, name="fmt")
 
-DEMO_WAREHOUSE = "duckdb:///oversight-demo.duckdb"
+# The demo builds the default warehouse, so that every command after it works as typed in the
+# same folder; it refuses to replace a warehouse there that it did not build itself.
+DEMO_WAREHOUSE = DEFAULT_WAREHOUSE
 _STEPS = {
     "generate": "生成演示数据 generating the county",
     "load": "写入数据仓库 loading",
     "run": "按月末运行35个模型 running every model at each month end",
+    "check": "解析与类型检查 parsing and type-checking",
+    "examples": "运行示例 running the examples of each model",
+    "against": "与 git 版本比较 comparing with the git revision",
+    "compiled": "核对 compiled/ checking compiled/ for each dialect",
 }
 
 
@@ -526,7 +583,8 @@ def _terminal_progress(step: str, done: int, total: int) -> None:
     "--warehouse",
     default=DEMO_WAREHOUSE,
     show_default=True,
-    help="where to build the demo warehouse (its tables are replaced)",
+    help="where to build the demo warehouse (its tables, ledger included, are replaced; "
+    "a warehouse the demo did not build is refused)",
 )
 @click.option(
     "--size",
@@ -564,9 +622,11 @@ def demo(
     from engine import demo_run
 
     pack = api.load_pack(policies)
-    on_terminal = sys.stderr.isatty()
-    progress = _terminal_progress if on_terminal else demo_run._quiet
-    result = demo_run.demo(pack, warehouse, size, seed, progress, report_path)
+    progress = _terminal_progress if _on_terminal() else demo_run._quiet
+    try:
+        result = demo_run.demo(pack, warehouse, size, seed, progress, report_path)
+    except demo_run.NotADemoWarehouse as err:
+        raise click.UsageError(str(err)) from None
     facts = demo_run.summary(result, pack)
     if output_format == "json" or (output_format == "auto" and not sys.stdout.isatty()):
         click.echo(json.dumps(facts, ensure_ascii=False))

@@ -8,7 +8,6 @@ are used for this listing, never written back.
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import shutil
@@ -25,6 +24,7 @@ import pyarrow as pa
 
 from adapters import connect
 from dsl.pack import SEVERITIES, Pack
+from dsl.suggest import did_you_mean
 from engine import api, disposal, ledger
 from engine.cli_options import POLICIES
 
@@ -102,10 +102,11 @@ def _bad_option(err: disposal.FilterError) -> click.BadParameter:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["auto", "table", "csv", "json"]),
+    type=click.Choice(["auto", "table", "csv", "json", "jsonl"]),
     default="auto",
     show_default=True,
-    help="auto: a table on a terminal, CSV otherwise (`> list.csv` opens in Excel)",
+    help="auto: a table on a terminal, CSV otherwise (`> list.csv` opens in Excel); "
+    "jsonl: one JSON object per line",
 )
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="only the N most recently issued"
@@ -156,8 +157,7 @@ def warnings_command(
     models = disposal.model_ids(model)
     known = set(pack.models) | set(issued.column("model_id").to_pylist())
     for model_id in sorted(models - known):
-        close = difflib.get_close_matches(model_id, sorted(known), n=1, cutoff=0.6)
-        hint = f"\n  = 提示 hint: 是否应为 {close[0]}？/ did you mean {close[0]}?" if close else ""
+        hint = "".join(f"\n  = 提示 hint: {h}" for h in did_you_mean(model_id, sorted(known)))
         raise click.BadParameter(
             f"没有模型「{model_id}」/ unknown model {model_id!r}{hint}", param_hint="--model"
         )
@@ -183,6 +183,9 @@ def warnings_command(
         _write_bytes(render_csv(rows))
     elif output_format == "json":
         click.echo(render_json(rows))
+    elif output_format == "jsonl":
+        for line in render_jsonl(rows):
+            click.echo(line)
     else:
         width = shutil.get_terminal_size((100, 24)).columns if on_terminal else None
         click.echo(render_table(rows, width))
@@ -259,10 +262,18 @@ def _json_value(column: str, value: Any) -> Any:
     return value
 
 
+def _json_object(row: dict[str, Any]) -> dict[str, Any]:
+    return {column: _json_value(column, row[column]) for column in OUTPUT_COLUMNS}
+
+
 def render_json(rows: list[dict[str, Any]]) -> str:
     """One JSON array of objects, dates ISO, money as a decimal string, evidence as an object."""
-    data = [{column: _json_value(column, row[column]) for column in OUTPUT_COLUMNS} for row in rows]
-    return json.dumps(data, ensure_ascii=False, indent=2)
+    return json.dumps([_json_object(row) for row in rows], ensure_ascii=False, indent=2)
+
+
+def render_jsonl(rows: list[dict[str, Any]]) -> list[str]:
+    """The objects of render_json, one per line: for tools that read a stream (jq, log shippers)."""
+    return [json.dumps(_json_object(row), ensure_ascii=False) for row in rows]
 
 
 def display_width(text: str) -> int:

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from adapters import connect
 from dsl import ir
 from engine import api, ledger
 from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
+from engine.logs import Progress
 from engine.run import ModelOutcome, run_models, select_models
 from engine.score import Period, ScoreResult
-
-Progress = Callable[[str, int, int], None]  # (step, done, total)
 
 
 def _quiet(step: str, done: int, total: int) -> None:
@@ -64,6 +64,48 @@ def build_warehouse(url: str, county: DemoCounty, progress: Progress = _quiet) -
     finally:
         warehouse.close()
     return {name: table.num_rows for name, table in county.tables.items()}
+
+
+DEMO_MARKER = "oversight_demo"
+"""A table the demo leaves in the warehouse it builds: the sign that it may build it again."""
+
+
+class NotADemoWarehouse(ValueError):
+    """The demo was pointed at a warehouse it did not build; it replaces nothing there."""
+
+    def __init__(self, url: str, tables: list[str]) -> None:
+        self.url = url
+        self.tables = tables
+        shown = ", ".join(tables[:3]) + (" …" if len(tables) > 3 else "")
+        super().__init__(
+            f"{url} 已有数据（{shown}），不是演示程序建的，演示不会替换它 / "
+            f"{url} holds tables the demo did not build ({shown}); the demo replaces nothing "
+            "there\n  = 提示 hint: 用 --warehouse 给演示另选一个文件，如 "
+            "--warehouse duckdb:///demo.duckdb / choose another file with --warehouse"
+        )
+
+
+def start_afresh(url: str, sources: Iterable[str]) -> None:
+    """Make `url` ready for a new demo: the ledger and runs of earlier runs are dropped.
+
+    The demo's summary is the ledger, so a ledger kept from earlier runs (at
+    other days) would be counted in it: the demo run twice must say the same.
+    A warehouse with the county's tables or a ledger but without the demo's
+    mark is someone's data, maybe at the default path: NotADemoWarehouse.
+    """
+    warehouse = connect(url)
+    try:
+        if not warehouse.has_table(DEMO_MARKER):
+            found = [t for t in (ledger.LEDGER, *sorted(sources)) if warehouse.has_table(t)]
+            if found:
+                raise NotADemoWarehouse(url, found)
+        for table in (ledger.LEDGER, ledger.RUNS):
+            drop = exp.Drop(tables=[exp.to_table(table)], kind="TABLE", exists=True)
+            warehouse.execute(drop.sql(warehouse.dialect))
+        note = "built by `oversight demo`: the next demo replaces every table of it"
+        warehouse.load(DEMO_MARKER, pa.table({"note": [note]}), replace=True)
+    finally:
+        warehouse.close()
 
 
 def run_month_ends(
@@ -106,6 +148,7 @@ def demo(
     Every model runs at each month end of 2021, each quarter and the year are
     scored, and the year's report is written to `report` (when given).
     """
+    start_afresh(url, pack.pack.sources)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     progress("generate", 0, 1)

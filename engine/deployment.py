@@ -20,7 +20,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
-from dsl.pack import Pack, coerce_value, range_problem
+from dsl.pack import (
+    IDENTIFIER_HINT,
+    Pack,
+    coerce_value,
+    is_identifier,
+    is_table_name,
+    range_problem,
+)
+from dsl.suggest import did_you_mean
 
 DEFAULT_WAREHOUSE = "duckdb:///oversight.duckdb"
 
@@ -42,6 +50,37 @@ def _span(path: str, node: Any, key: Any) -> Span | None:
         return Span.point(path, line + 1, col + 1, len(str(key)))
     except (AttributeError, KeyError, TypeError):
         return None
+
+
+def _not_a_name(path: str, node: Any, key: Any, value: Any, source: str | None) -> Diagnostic:
+    """E624: the table name of `source` (or, with None, the ledger schema) is not plain.
+
+    Such a name would reach the warehouse as SQL text (`t; DROP TABLE y`), so it
+    is refused here, before anything is opened; the caret points at the value.
+    """
+    text = "" if value is None else str(value)
+    span = _span(path, node, key)  # an empty value has no place of its own: point at its key
+    if text:
+        try:
+            line, col = node.lc.value(key)
+            span = Span.point(path, line + 1, col + 1, len(text))
+        except (AttributeError, KeyError, TypeError):
+            pass
+    if source is None:
+        return Diagnostic(
+            "E624",
+            f"ledger_schema 的模式名「{text}」不是普通标识符",
+            f"ledger_schema {text!r} is not a plain identifier",
+            span,
+            (IDENTIFIER_HINT,),
+        )
+    return Diagnostic(
+        "E624",
+        f"{source} 的表名「{text}」不是普通标识符",
+        f"the table name {text!r} of {source} is not a plain identifier",
+        span,
+        (IDENTIFIER_HINT, "表名写作 表 或 模式.表，如 ods.fgw_xmlx / write TABLE or SCHEMA.TABLE"),
+    )
 
 
 def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
@@ -68,6 +107,22 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
                 )
             ]
         ) from None
+    if not isinstance(data, dict):
+        raise DiagnosticError(
+            [Diagnostic("E620", "部署文件应为映射", "the deployment file must be a mapping")]
+        )
+    for section in ("tables", "parameters"):
+        if not isinstance(data.get(section) or {}, dict):
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E620",
+                        f"部署文件的 {section} 应为映射（名称: 值）",
+                        f"'{section}' of the deployment file must be a mapping (name: value)",
+                        _span(shown, data, section),
+                    )
+                ]
+            )
     problems: list[Diagnostic] = []
     tables: dict[str, str] = {}
     for logical, physical in (data.get("tables") or {}).items():
@@ -78,8 +133,11 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
                     f"部署文件映射了未知来源 {logical}",
                     f"the deployment maps unknown source {logical}",
                     _span(shown, data["tables"], logical),
+                    did_you_mean(str(logical), pack.sources),
                 )
             )
+        elif not is_table_name(physical):
+            problems.append(_not_a_name(shown, data["tables"], logical, physical, str(logical)))
         else:
             tables[str(logical)] = str(physical)
     parameters: dict[str, Any] = {}
@@ -111,10 +169,12 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
         out_of_range = range_problem(param, parameters[str(name)])
         if out_of_range:
             problems.append(Diagnostic("E623", out_of_range[0], out_of_range[1], span))
+    schema = data.get("ledger_schema")
+    if schema is not None and not is_identifier(schema):
+        problems.append(_not_a_name(shown, data, "ledger_schema", schema, None))
     if problems:
         raise DiagnosticError(problems)
     warehouse = data.get("warehouse")
-    schema = data.get("ledger_schema")
     return Deployment(
         str(warehouse) if warehouse else None,
         tables,

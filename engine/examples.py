@@ -9,6 +9,7 @@ conformance tests run them on every warehouse we claim).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -35,11 +36,12 @@ def run_examples(
     pack: ir.CheckedPack,
     models: list[ir.Model] | None = None,
     warehouse: Warehouse | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[ExampleOutcome]:
     """Every example of `models` (default all), each on fresh empty sources.
 
     The sources are (re)created empty in `warehouse` — never give it a
-    county's warehouse.
+    county's warehouse. `progress` hears (models done, models) after each model.
     """
     models = sorted(pack.models.values(), key=lambda m: m.id) if models is None else models
     own = warehouse is None
@@ -47,7 +49,12 @@ def run_examples(
     try:
         for name, source in pack.pack.sources.items():
             target.load(name, source_schema(source).empty_table(), replace=True)
-        return [_run_one(pack, target, model, ex) for model in models for ex in model.examples]
+        outcomes = []
+        for done, model in enumerate(models, 1):
+            outcomes += [_run_one(pack, target, model, example) for example in model.examples]
+            if progress is not None:
+                progress(done, len(models))
+        return outcomes
     finally:
         if own:
             target.close()

@@ -13,6 +13,10 @@ class ExitCode(IntEnum):
     NOT_FORMATTED = 1  # fmt --check: some rule files are not in the canonical layout
     INVALID_POLICY = 2  # a rule file, pack.yaml or deployment file has errors
     WAREHOUSE_UNREACHABLE = 3  # the warehouse could not be opened or queried
+    # The run finished and no model failed, but some were skipped: a source they read is not in
+    # the warehouse (a department has not delivered it, or the deployment maps it wrongly).
+    # Not 1, so that a scheduler can tell "data missing" from "a model is broken".
+    MODELS_SKIPPED = 4
     USAGE = 64  # the command line itself is wrong
     INTERNAL = 70  # a bug in oversight: please report it with --debug output
     INTERRUPTED = 130  # stopped by SIGINT/SIGTERM; nothing half-written was left

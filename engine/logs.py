@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -27,17 +28,29 @@ EVENT_CODES: dict[str, str] = {
 }
 
 
+Progress = Callable[[str, int, int], None]
+"""(step, done, total): how far a long command is, for a person watching a terminal."""
+
+
 class EventLog:
     """Receives the events of a run and writes them as the user asked.
 
-    Human mode says only what a person must act on (skipped, failed and timed
-    out models); the summary comes from the command. JSON mode writes every
-    event.
+    Human mode says what a person must act on (skipped, failed and timed out
+    models); given `titles` (model id -> title, the models of the run: on a
+    terminal), it shows every model as it finishes, numbered. The summary
+    comes from the command. JSON mode writes every event.
     """
 
-    def __init__(self, log_format: str = "human", stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        log_format: str = "human",
+        stream: TextIO | None = None,
+        titles: Mapping[str, str] | None = None,
+    ) -> None:
         self.log_format = log_format
         self.stream = stream or sys.stderr
+        self.titles = titles
+        self.finished = 0
 
     def __call__(self, event: str, facts: dict[str, Any]) -> None:
         if self.log_format == "json":
@@ -51,11 +64,28 @@ class EventLog:
             return
         if event == "model.skipped":
             missing = ", ".join(facts.get("missing_sources", []))
-            self._say(f"  跳过 skipped {facts['id']}: 数据仓库中缺少来源 missing sources {missing}")
+            self._model(facts, "跳过 skipped", f"数据仓库中缺少来源 missing sources {missing}")
         elif event in ("model.failed", "model.timed_out"):
-            self._say(f"  失败 failed {facts['id']}: {facts.get('error')}")
-        elif event == "warehouse.lost":
-            self._say(f"  数据仓库连接中断，本次运行未记录 warehouse lost: {facts.get('error')}")
+            self._model(facts, "失败 failed", str(facts.get("error")))
+        elif event == "model.finished" and self.titles is not None:
+            self._model(facts, "", f"{facts['warnings']} 条预警 warnings  {facts['seconds']:.2f} s")
+        elif event == "warehouse.lost" and facts.get("outcome") == "warehouse_lost":
+            # What was lost is said once, by the command's error; this says what it means.
+            self._say(
+                "  数据仓库连接中断，本次运行未记录，可直接重新运行 / "
+                "the warehouse was lost midway: nothing was recorded, run again"
+            )
+
+    def _model(self, facts: dict[str, Any], label: str, detail: str) -> None:
+        """One line for a model; numbered and with its title when showing progress."""
+        if self.titles is None:
+            self._say(f"  {label} {facts['id']}: {detail}")
+            return
+        self.finished += 1
+        total = len(self.titles)
+        title = self.titles.get(facts["id"], "")
+        said = f"{label}: {detail}" if label else detail
+        self._say(f"  [{self.finished:>{len(str(total))}}/{total}] {facts['id']} {title}  {said}")
 
     def _say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)

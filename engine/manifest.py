@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # this module is imported at start-up, before the language is
 OUTCOMES = (
     "ok",
     "models_failed",
+    "models_skipped",
     "warehouse_unreachable",
     "warehouse_lost",
     "interrupted",
@@ -41,6 +42,16 @@ def redact(url: str) -> str:
     return url
 
 
+def model_counts(result: Any) -> dict[str, int]:
+    """How many models ran, failed (or timed out) and were skipped; zeros before any ran."""
+    outcomes = result.outcomes if result is not None else []
+    return {
+        "models_run": sum(1 for o in outcomes if o.status == "ran"),
+        "models_failed": sum(1 for o in outcomes if o.status in ("failed", "timed_out")),
+        "models_skipped": sum(1 for o in outcomes if o.status == "skipped"),
+    }
+
+
 @dataclass(frozen=True)
 class RunFacts:
     """What is known of a run before it starts."""
@@ -56,9 +67,7 @@ class RunFacts:
         return {
             "started_at": self.started_at,
             "pack_version": self.pack.pack.version,
-            "models_run": sum(1 for o in result.outcomes if o.status == "ran"),
-            "models_failed": len(result.failed),
-            "models_skipped": len(result.skipped),
+            **model_counts(result),
         }
 
     def manifest(
@@ -88,6 +97,7 @@ class RunFacts:
                 "raised": result.warnings.num_rows if result is not None else 0,
                 "new_in_ledger": recorded.new if recorded is not None else None,
             },
+            **model_counts(result),
             "models": [o.to_json() for o in outcomes],
             "signal": signal,
         }

@@ -19,7 +19,10 @@ from sqlglot import exp
 
 from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost
 from dsl import ir
+from dsl.checker import STATUSES
 from dsl.diagnostics import DiagnosticError
+from dsl.pack import SEVERITY_ALIASES
+from dsl.suggest import closest
 from engine import signals
 from engine.compile import Target, compile_model
 from engine.reviewed import reviewed_queries
@@ -80,27 +83,60 @@ class RunResult:
         return [o for o in self.outcomes if o.status == "skipped"]
 
 
+class UnknownSelector(ValueError):
+    """A name to select models by that is no model, domain, severity or status.
+
+    Selecting nothing by mistake would "succeed" with 0 models; the command
+    line reports it as a usage error instead, with the closest name.
+    """
+
+    def __init__(self, name: str, suggestion: str | None) -> None:
+        self.name = name
+        self.suggestion = suggestion
+        self.message_zh = f"「{name}」不是模型编号、领域、等级或状态"
+        self.message_en = f"{name!r} is no model, domain, severity or status"
+        self.hints = (
+            (f"是否要写 {suggestion}？ / did you mean {suggestion}?",) if suggestion else ()
+        )
+        super().__init__(f"{self.message_zh} / {self.message_en}")
+
+
+def _selector(pack: ir.CheckedPack, text: str) -> str:
+    """A selector in its canonical form (domain code, severity, status, model id), or raise."""
+    canonical = (
+        (text if text in pack.models else None)
+        or pack.pack.domain_code(text)
+        or SEVERITY_ALIASES.get(text)
+        or STATUSES.get(text)
+    )
+    if canonical is not None:
+        return canonical
+    names = [
+        *pack.models,
+        *pack.pack.domains,
+        *pack.pack.domains.values(),
+        *SEVERITY_ALIASES,
+        *STATUSES,
+    ]
+    same_but_case = next((n for n in names if n.casefold() == text.casefold()), None)
+    raise UnknownSelector(text, same_but_case or closest(text, names))
+
+
 def select_models(
     pack: ir.CheckedPack, selectors: Iterable[str] = (), include_inactive: bool = False
 ) -> list[ir.Model]:
     """Models picked by id, domain, severity or status; every active model when none is picked.
 
-    Selectors: ENG01, ENG or 工程管理, red, draft|active|deprecated. Draft and
-    deprecated models are left out unless picked by id or status: a deprecated
-    model no longer runs, while its warnings stay in the ledger.
+    Selectors: ENG01, ENG or 工程管理, red or 红色, draft|active|deprecated (草稿 …).
+    Draft and deprecated models are left out unless picked by id or status: a
+    deprecated model no longer runs, while its warnings stay in the ledger. A
+    selector that names nothing raises UnknownSelector.
     """
     chosen = []
-    wanted = [s.strip() for s in selectors if s.strip()]
+    wanted = {_selector(pack, s.strip()) for s in selectors if s.strip()}
     for model in sorted(pack.models.values(), key=lambda m: m.id):
         picked = model.id in wanted or model.status in wanted
-        if (
-            wanted
-            and not picked
-            and not any(
-                s in (model.domain, pack.pack.domains.get(model.domain), model.severity)
-                for s in wanted
-            )
-        ):
+        if wanted and not picked and not ({model.domain, model.severity} & wanted):
             continue
         if model.status != "active" and not (picked or include_inactive):
             continue

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from adapters import connect
 from engine import api, ledger
 from engine.cli import main
+from engine.exit_codes import ExitCode
 from engine.schema import source_schema
 
 PROJECT = {
@@ -107,3 +109,76 @@ def test_a_parameter_out_of_its_range_is_refused(pack, tmp_path: Path):
     with pytest.raises(api.DiagnosticError) as raised:
         api.deployment_for(pack, deployment)
     assert raised.value.diagnostics[0].code == "E623"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'dr_project: main.t"; DROP TABLE y; --',  # was a TokenError, exit 70
+        "dr_project: t; DROP TABLE y",  # was "skipped, missing source", exit 0
+        "dr_project: ods.fgw.xmlx",  # three parts: only SCHEMA.TABLE is a table name
+        "dr_project:",  # no name at all
+    ],
+)
+def test_a_table_name_that_is_not_an_identifier_is_an_e624_before_anything_runs(
+    line: str, tmp_path: Path, capsys
+):
+    url = f"duckdb:///{tmp_path / 'county.duckdb'}"
+    connect(url).close()
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text(f"warehouse: {url}\ntables:\n  {line}\n", encoding="utf-8")
+    code = main(["run", "--as-of", "2021-12-31", "--deployment", str(deployment)])
+    err = capsys.readouterr().err
+    assert code == ExitCode.INVALID_POLICY
+    assert f"{deployment}:3:" in err and "error[E624]" in err and "Traceback" not in err
+    warehouse = connect(url)
+    try:  # nothing ran: no ledger was made
+        assert not warehouse.has_table(ledger.LEDGER)
+    finally:
+        warehouse.close()
+
+
+def test_a_ledger_schema_that_is_not_an_identifier_creates_nothing(tmp_path: Path, capsys):
+    url = f"duckdb:///{tmp_path / 'county.duckdb'}"
+    connect(url).close()
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text(
+        f'warehouse: {url}\nledger_schema: "main; DROP TABLE y; --"\n', encoding="utf-8"
+    )
+    code = main(["run", "--as-of", "2021-12-31", "--deployment", str(deployment)])
+    err = capsys.readouterr().err
+    assert code == ExitCode.INVALID_POLICY
+    assert f"{deployment}:2:16: error[E624]: ledger_schema" in err
+    with duckdb.connect(str(tmp_path / "county.duckdb")) as connection:
+        schemas = {
+            r[0] for r in connection.sql("SELECT schema_name FROM duckdb_schemas()").fetchall()
+        }
+    assert not any("DROP" in s for s in schemas)
+
+
+def test_plain_names_schema_qualified_or_chinese_are_accepted(pack, tmp_path: Path):
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text(
+        "tables:\n  dr_project: ods.fgw_xmlx\n  trade_tender: 招标公告\nledger_schema: oversight\n",
+        encoding="utf-8",
+    )
+    setup = api.deployment_for(pack, deployment)
+    assert setup.tables == {"dr_project": "ods.fgw_xmlx", "trade_tender": "招标公告"}
+    assert setup.ledger_schema == "oversight"
+
+
+def test_a_misspelt_source_suggests_the_right_one(pack, tmp_path: Path):
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text("tables:\n  dr_projet: ods.fgw_xmlx\n", encoding="utf-8")
+    with pytest.raises(api.DiagnosticError) as raised:
+        api.deployment_for(pack, deployment)
+    [problem] = raised.value.diagnostics
+    assert problem.code == "E621" and "did you mean dr_project?" in problem.hints[0]
+
+
+def test_tables_that_are_not_a_mapping_are_an_e620(pack, tmp_path: Path):
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text("tables:\n  - dr_project\n", encoding="utf-8")
+    with pytest.raises(api.DiagnosticError) as raised:
+        api.deployment_for(pack, deployment)
+    assert [d.code for d in raised.value.diagnostics] == ["E620"]

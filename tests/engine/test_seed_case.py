@@ -8,6 +8,7 @@ from decimal import Decimal
 import pyarrow.parquet as pq
 
 from engine.cli import main
+from engine.exit_codes import ExitCode
 
 SEED_MESSAGE = (
     "投资额为8832万元的分水镇农村自来水工程，立项至今已超6个月，尚未招标，"
@@ -34,7 +35,7 @@ def run_seed(duckdb_warehouse, townships, tmp_path, as_of: str) -> tuple[int, li
 
 def test_seed_case_raises_the_articles_warning(duckdb_warehouse, townships, tmp_path):
     code, warnings = run_seed(duckdb_warehouse, townships, tmp_path, "2021-11-15")
-    assert code == 0
+    assert code == ExitCode.MODELS_SKIPPED  # the warehouse holds only the sources ENG01 reads
     assert [(w["model_id"], w["warning_key"], w["township"]) for w in warnings] == [
         ("ENG01", "P1", "330122102")
     ]
@@ -46,7 +47,7 @@ def test_seed_case_raises_the_articles_warning(duckdb_warehouse, townships, tmp_
 
 def test_seed_case_is_quiet_before_six_months_have_passed(duckdb_warehouse, townships, tmp_path):
     code, warnings = run_seed(duckdb_warehouse, townships, tmp_path, "2021-10-19")
-    assert code == 0
+    assert code == ExitCode.MODELS_SKIPPED
     assert warnings == []
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from engine import api
-from engine.run import select_models
+from engine.run import UnknownSelector, select_models
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,3 +37,17 @@ def test_draft_and_deprecated_models_run_only_when_picked(tmp_path: Path):
     assert ids(pack, "deprecated") == ["FIN02"]
     assert ids(pack, "FIN02") == ["FIN02"]
     assert "FIN01" not in ids(pack, "FIN")
+
+
+def test_chinese_names_of_severities_and_statuses_select_too(pack):
+    assert ids(pack, "红色") == ids(pack, "red")
+    assert ids(pack, "启用") == ids(pack) and ids(pack, "草稿") == []
+
+
+def test_a_name_that_selects_nothing_is_refused_with_the_closest(pack):
+    with pytest.raises(UnknownSelector) as raised:
+        ids(pack, "ENG01", "FUN6")
+    assert (raised.value.name, raised.value.suggestion) == ("FUN6", "FUN06")
+    with pytest.raises(UnknownSelector) as raised:
+        ids(pack, "Red")
+    assert raised.value.suggestion == "red"

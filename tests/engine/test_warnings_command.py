@@ -163,6 +163,15 @@ def test_json_is_one_array_with_iso_dates(oversight, county, capsys):
     assert data[0]["township"] is None and data[0]["status"] == "pending"
 
 
+def test_jsonl_is_one_object_per_line_as_json_writes_them(oversight, county, capsys):
+    assert oversight("--warehouse", county, "--format", "json") == ExitCode.OK
+    array = json.loads(capsys.readouterr().out)
+    assert oversight("--warehouse", county, "--format", "jsonl") == ExitCode.OK
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert [json.loads(line) for line in lines] == array
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -209,7 +218,7 @@ def test_no_warning_matches(oversight, county, capsys):
 
 def test_a_missing_warehouse_exits_3(oversight, tmp_path, capsys):
     assert oversight("--warehouse", f"duckdb:///{tmp_path / 'nope.duckdb'}") == 3
-    assert "no DuckDB file" in capsys.readouterr().err
+    assert "warehouse not found: no DuckDB database at" in capsys.readouterr().err
     assert not (tmp_path / "nope.duckdb").exists()
 
 
