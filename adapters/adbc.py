@@ -30,8 +30,6 @@ from adapters.base import (
     read_parquet_file,
 )
 
-_TEN_PLACES = Decimal("1e-10")
-
 
 @dataclass(frozen=True)
 class _Quirks:
@@ -56,7 +54,10 @@ def _iso_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
 def _to_double(column: pa.ChunkedArray) -> pa.ChunkedArray:
     # The SQLite driver cannot ingest decimals; SQLite stores them as REAL anyway
     # (https://www.sqlite.org/datatype3.html), and the compiler compares them rounded.
-    return pc.cast(column, pa.float64())
+    # Through the decimal's text: Arrow's decimal-to-double cast scales the integer by a
+    # power of ten and is off by one bit for about one amount in eight (8716.38 becomes
+    # 8716.380000000001), while parsing text gives the double nearest the amount.
+    return pc.cast(pc.cast(column, pa.string()), pa.float64())
 
 
 def _null_to_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -131,18 +132,41 @@ def _kind(type_: pa.DataType) -> str:
     return str(type_)
 
 
+def _is_numeric_text(type_: pa.DataType) -> bool:
+    """PostgreSQL's NUMERIC as the driver returns it: its text in an opaque extension type."""
+    return (
+        isinstance(type_, pa.OpaqueType)
+        and type_.type_name == "numeric"
+        and pa.types.is_string(type_.storage_type)
+    )
+
+
+def _numeric(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """NUMERIC text as decimal128 at the scale PostgreSQL wrote: 8716.38 stays 8716.38.
+
+    The scale is the most places any value has (a numeric(18, 2) column writes every
+    value with 2), so DuckDB's DECIMAL and PostgreSQL's NUMERIC give equal values of
+    equal scale. A column with NaN, or with a value that needs more than 38 digits,
+    stays text, which is exact too and which readers of numbers parse.
+    """
+    text = pa.chunked_array([chunk.storage for chunk in column.chunks], column.type.storage_type)
+    values = [None if v is None else Decimal(v) for v in text.to_pylist()]
+    present = [v for v in values if v is not None]
+    if not all(v.is_finite() for v in present):
+        return text
+    scale = max([0, *(-v.as_tuple().exponent for v in present)])
+    whole_digits = max([1, *(v.adjusted() + 1 for v in present)])
+    if whole_digits + scale > 38:
+        return text
+    return pa.chunked_array([pa.array(values, pa.decimal128(38, scale))])
+
+
 def _plain(table: pa.Table) -> pa.Table:
-    """Results without driver metadata; PostgreSQL NUMERIC (text in an opaque type) as decimal."""
+    """Results without driver metadata; PostgreSQL NUMERIC as decimal."""
     columns, fields = [], []
     for field, column in zip(table.schema, table.columns, strict=True):
-        if isinstance(field.type, pa.ExtensionType):
-            text = pa.chunked_array(
-                [chunk.storage for chunk in column.chunks], field.type.storage_type
-            )
-            values = [
-                None if v is None else Decimal(v).quantize(_TEN_PLACES) for v in text.to_pylist()
-            ]
-            column = pa.chunked_array([pa.array(values, pa.decimal128(38, 10))])
+        if _is_numeric_text(field.type):
+            column = _numeric(column)
         columns.append(column)
         fields.append(pa.field(field.name, column.type))
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))

@@ -30,7 +30,7 @@ from adapters.base import Warehouse
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import SEVERITY_ALIASES, Pack, Source
 from dsl.types import Type
-from engine.schema import ARROW_TYPES, source_schema
+from engine.schema import ARROW_TYPES, decimal_of, fen, source_schema
 
 DISPOSAL = "sup_disposal"
 OUTCOMES = ("属实", "部分属实", "不属实")
@@ -105,7 +105,6 @@ _DATE = re.compile(
 _SEPARATORS = {"-": "-", "/": "/", ".": ".", "年": "月"}
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
-_CENTS = Decimal("0.01")
 _DATE_HINT = "日期写作 2021-11-20、2021/11/20 或 2021年11月20日 / write dates as 2021-11-20"
 
 
@@ -461,10 +460,8 @@ def _number(value: Any) -> Decimal:
     """A number as typed in a spreadsheet: 1,234,567.50, ¥1,234.5, 1234元; ValueError otherwise."""
     if isinstance(value, bool):
         raise ValueError(value)
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
+    if isinstance(value, int | float | Decimal):
+        return decimal_of(value)
     text = unicodedata.normalize("NFKC", str(value)).strip()
     text = text.removeprefix("¥").removesuffix("元").strip()
     if not _NUMBER.fullmatch(text):
@@ -504,10 +501,17 @@ def _convert(value: Any, type_: Type) -> Any:
             raise ValueError(value)
         return int(number)
     if type_ is Type.DECIMAL:
-        # decimal128(18, 2): at most 16 digits before the point and 2 after.
-        if abs(number) >= 10**16 or number != number.quantize(_CENTS):
+        # decimal128(18, 2): at most 16 digits before the point and 2 after. A binary
+        # float (SQLite REAL, double precision, a Parquet double) cannot hold the fen
+        # exactly, so it reads as the amount it stands for: 8716.380000000001 is 8716.38.
+        # Exact values (text, DECIMAL/NUMERIC columns) must be to the fen already:
+        # rounding the 1.005 someone recorded would change the record in silence.
+        if abs(number) >= 10**16:
             raise ValueError(value)
-        return number.quantize(_CENTS)
+        amount = fen(number)
+        if amount != number and not isinstance(value, float):
+            raise ValueError(value)
+        return amount
     return float(number)
 
 

@@ -3,7 +3,8 @@
 Values are written by the type the checker gave them, not by what the
 driver returned: SQLite hands back dates as text and money as floats,
 DuckDB as date and Decimal; both must give the same key and the same
-message.
+message. A decimal value is read to the fen (`engine.schema.fen`) before it
+is written, so that 8716.380000000001 from a REAL column is DuckDB's 8716.38.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from dsl import ir
 from dsl.pack import Pack
 from dsl.types import Type
 from engine.compile import hole_columns, key_columns
-from engine.schema import WARNINGS_SCHEMA
+from engine.schema import FEN, WARNINGS_SCHEMA, decimal_of, fen
 
 NULL_TEXT = "空"
 KEY_SEPARATOR = "|"
-_TWO_PLACES = Decimal("0.01")
 _FOUR_PLACES = Decimal("0.0001")
 
 
@@ -43,8 +43,10 @@ def normalise(value: Any, type_: Type) -> Any:
         return value
     if type_ is Type.INT:
         return int(value)
-    if type_ in (Type.DECIMAL, Type.FLOAT):
-        return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    if type_ is Type.DECIMAL:
+        return fen(value)
+    if type_ is Type.FLOAT:
+        return decimal_of(value)
     if type_ is Type.BOOL:
         return bool(value)
     return str(value)
@@ -65,7 +67,7 @@ def write_value(value: Any, type_: Type) -> str:
     if value is None:
         return NULL_TEXT
     if type_ is Type.DECIMAL:
-        return _plain(value, _TWO_PLACES)
+        return _plain(value, FEN)
     if type_ is Type.FLOAT:
         return _plain(value, _FOUR_PLACES)
     if type_ is Type.DATE:

@@ -55,6 +55,39 @@ def test_arrow_goes_in_and_comes_out(warehouse):
     assert rows[1]["day"] is None and rows[1]["flag"] is None
 
 
+def test_amounts_come_back_as_the_amounts_that_went_in(warehouse):
+    # SQLite keeps the double nearest each amount (Arrow's own decimal-to-double cast
+    # stored 8716.380000000001); PostgreSQL's NUMERIC comes back as Decimal, not text.
+    amounts = [Decimal("8716.38"), Decimal("15590.63"), Decimal("0.10"), None]
+    warehouse.load(
+        "t", pa.table({"id": [1, 2, 3, 4], "amount": pa.array(amounts, pa.decimal128(18, 2))})
+    )
+    back = warehouse.query("SELECT amount FROM t ORDER BY id").column("amount").to_pylist()
+    if warehouse.dialect == "sqlite":
+        assert back == [8716.38, 15590.63, 0.1, None]
+    else:
+        assert back == amounts
+        assert [str(v) for v in back[:3]] == ["8716.38", "15590.63", "0.10"]
+
+
+def test_postgres_numeric_keeps_its_scale_and_what_no_decimal_holds_stays_text(
+    postgres_database,
+):
+    w = connect(postgres_database)
+    try:
+        row = w.query(
+            "SELECT 1::numeric / 3 AS third, 8716.38::numeric(18, 2) AS amount, "
+            "'NaN'::numeric AS nan"
+        ).to_pylist()[0]
+    finally:
+        w.close()
+    assert row == {
+        "third": Decimal("0.33333333333333333333"),
+        "amount": Decimal("8716.38"),
+        "nan": "nan",  # as the driver writes it
+    }
+
+
 def test_append_and_has_table(warehouse):
     warehouse.load("t", ROWS)
     warehouse.append("t", ROWS.slice(0, 1))

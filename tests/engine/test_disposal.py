@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from adapters import connect
 from adapters.duckdb import DuckDBWarehouse
 from dsl.diagnostics import DiagnosticError, render_human
 from dsl.pack import Township
@@ -196,6 +197,43 @@ def test_a_parquet_file_of_text_columns_is_read_like_a_csv(tmp_path, catalog):
     # Parquet: the line is the row number, the column the field's index.
     assert where(problem) == ("E641", 2, 3)
     assert "2021-11-31" in problem.message
+
+
+def test_a_parquet_double_holds_amounts_to_the_fen(tmp_path, catalog):
+    # A double cannot hold 8716.38 exactly: arithmetic leaves 8716.380000000001 and
+    # 0.1 + 0.2 is 0.30000000000000004. Both are amounts to the fen, not sub-fen values.
+    path = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "model_id": ["FIN05", "FUN02"],
+                "warning_key": ["ZF900000000088", "K1"],
+                "funds_recovered": pa.array([8716.380000000001, 0.1 + 0.2], pa.float64()),
+            }
+        ),
+        path,
+    )
+    table = disposal.load_disposal_file(path, catalog)
+    assert table.column("funds_recovered").to_pylist() == [Decimal("8716.38"), Decimal("0.30")]
+
+
+def test_an_exact_amount_with_a_third_decimal_is_still_refused(tmp_path, catalog):
+    # A decimal column keeps every digit it was given: 1.005 was recorded as such, and
+    # rounding it either way would change the record without a word.
+    path = tmp_path / "d.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "model_id": ["FIN05"],
+                "warning_key": ["ZF900000000088"],
+                "funds_recovered": pa.array([Decimal("1.005")], pa.decimal128(18, 3)),
+            }
+        ),
+        path,
+    )
+    [problem] = problems(path, catalog)
+    assert where(problem) == ("E641", 1, 3)
+    assert "1.005" in problem.message
 
 
 def test_a_duplicate_in_parquet_names_the_first_row(tmp_path, catalog):
@@ -412,6 +450,61 @@ def test_bad_warehouse_records_are_named_by_their_key(warehouse, catalog, schema
     messages = [d.message_zh for d in err.value.diagnostics]
     assert messages[0].startswith("数据仓库表 sup_disposal (ENG01, P1)：")
     assert messages[1].startswith("数据仓库表 sup_disposal (ENG01, P2)：")
+
+
+@pytest.fixture(params=["duckdb", "sqlite", "postgres"])
+def any_warehouse(request, tmp_path):
+    """An empty warehouse of each engine the engine reads disposal records from."""
+    url = {
+        "duckdb": "duckdb://",
+        "sqlite": f"sqlite:///{tmp_path / 'w.sqlite'}",
+    }.get(request.param) or request.getfixturevalue("postgres_database")
+    w = connect(url)
+    yield w
+    w.close()
+
+
+def test_amounts_in_a_double_column_read_to_the_fen(any_warehouse, catalog):
+    # SQLite's REAL, DuckDB's DOUBLE and PostgreSQL's double precision: the demo once
+    # stored 8716.380000000001 and then refused to read it back (E641).
+    any_warehouse.load(
+        "sup_disposal",
+        pa.table(
+            {
+                "model_id": ["FIN05", "FUN02", "FUN03"],
+                "warning_key": ["ZF900000000088", "K2", "K3"],
+                "funds_recovered": pa.array([8716.380000000001, 15590.630000000001, 1.005]),
+            }
+        ),
+    )
+    table = disposal.read_disposal(any_warehouse, catalog, {})
+    # 1.005 as a double is 1.00499999999999989…, but it reads as the 1.005 any warehouse
+    # prints for it, rounded halves up, as messages write amounts.
+    assert table.column("funds_recovered").to_pylist() == [
+        Decimal("8716.38"),
+        Decimal("15590.63"),
+        Decimal("1.01"),
+    ]
+
+
+def test_an_exact_amount_below_the_fen_in_the_warehouse_is_refused(any_warehouse, catalog):
+    # DECIMAL(18, 3), or text where decimals are REAL (SQLite): the third decimal is
+    # really there, so it is reported as in a file, by the record's key.
+    exact = pa.array([Decimal("1.005")], pa.decimal128(18, 3))
+    if any_warehouse.dialect == "sqlite":
+        exact = pa.array(["1.005"])
+    any_warehouse.load(
+        "sup_disposal",
+        pa.table(
+            {"model_id": ["FIN05"], "warning_key": ["ZF900000000088"], "funds_recovered": exact}
+        ),
+    )
+    with pytest.raises(DiagnosticError) as err:
+        disposal.read_disposal(any_warehouse, catalog, {})
+    [problem] = err.value.diagnostics
+    assert problem.code == "E641"
+    assert problem.message_zh.startswith("数据仓库表 sup_disposal (FIN05, ZF900000000088)：")
+    assert "1.005" in problem.message_zh
 
 
 # ---- status --------------------------------------------------------------------------------
