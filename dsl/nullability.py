@@ -15,14 +15,17 @@ The analysis is conservative and syntactic, over the checked IR:
   blank(…)` in the model's `where`, in an inner join's `on` or in `having`
   is not null on the rows that raise a warning (a comparison with null is
   false), and neither is anything it was computed from by arithmetic or a
-  function that is null whenever an argument is; the key's parts are not
+  function that is null whenever an argument is; so are the values an
+  `exists(…)` compares, and the arguments a shared definition that holds
+  compares (`in_official_circle(p.payee_code, …)`); the key's parts are not
   null either (rows with a null key part raise nothing);
 - `count` and `sum` are never null (the contract: a sum over no rows is 0);
   `min`, `max`, `avg` and `first` over a group are null only when their
   value is, but over a subquery's rows, or with a `where` filter, there may
   be no rows at all;
-- `coalesce` is null only when every argument is, `if` when a branch is;
-  `/` when the divisor may be 0 (anything but a non-zero literal); any other
+- `coalesce` is null only when every argument is, `if` when the branch taken
+  may be, `workdays` never (it counts days); `/` when the divisor may be 0
+  (anything but a non-zero literal); any other
   function or operator when one of its values is. Conditions used as values
   follow the SQL they compile to: `!=`, `not`, `is null`, `exists` and
   `blank` are never null, other comparisons are null when a side is.
@@ -41,8 +44,9 @@ from dsl.diagnostics import Diagnostic, Severity
 from dsl.pack import Pack
 from dsl.types import NUMERIC, Type
 
-# Functions whose result is not simply "null when an argument is null".
-_NOT_STRICT = frozenset({"coalesce", "if", "blank"})
+# Functions whose result is not simply "null when an argument is null": workdays counts
+# calendar days (0, not null, between missing dates).
+_NOT_STRICT = frozenset({"coalesce", "if", "blank", "workdays"})
 # Conditions that hold only for values that are there: their arguments are not null.
 _NEEDS_VALUES = frozenset({"contains", "starts_with"})
 
@@ -228,7 +232,7 @@ class Nullability:
             return self.may_be_null(
                 then, _knowing(rows, self._facts(condition, lets))
             ) or self.may_be_null(otherwise, _knowing(rows, self._facts(ir.Not(condition), lets)))
-        if func.name == "blank":
+        if func.name in ("blank", "workdays"):
             return False
         return self._any(rows, *func.args)
 

@@ -37,6 +37,7 @@ KEYS = {
     "com_incentive": "incentive_id",
     "trade_contract": "contract_id",
     "fin_payment": "payment_id",
+    "trade_tender": "tender_id",
 }
 
 
@@ -141,6 +142,12 @@ CASES = [
         "from dr_project p",
         "{p.status ?? '未填'}{wan(p.investment)}{wan(p.investment) ?? '未填'}",
         [],
+    ),
+    (
+        "workdays counts days: 0, not null, between missing dates, so it shows nothing",
+        "from trade_tender t\n  where workdays(t.bid_deadline_on, as_of) >= 0",
+        "{t.bid_deadline_on}{workdays(t.bid_deadline_on, as_of)}",
+        ["t.bid_deadline_on"],
     ),
     (
         "division: null when the divisor may be 0",
