@@ -25,7 +25,10 @@ def _blank(x: str) -> str:
 MODELS: dict[str, str] = {
     # A big project, not 终止, approved over 6 months ago, with no visible tender.
     "ENG01": """
-        SELECT p.project_id, p.township, p.investment, n.name, p.name, 6
+        SELECT p.project_id, p.township, p.investment,
+               CASE WHEN starts_with(p.name, coalesce(n.name, p.township)) THEN ''
+                    ELSE coalesce(n.name, p.township) END,
+               p.name, 6
         FROM v_dr_project p
         LEFT JOIN ref_township n ON n.township = p.township
         WHERE p.investment >= 4000000 AND p.status IS DISTINCT FROM '终止'
@@ -91,8 +94,10 @@ MODELS: dict[str, str] = {
     "ENG05": """
         WITH x AS (SELECT contract_id, count(*) AS changes, sum(amount_delta) AS net
                    FROM v_build_change GROUP BY contract_id)
-        SELECT c.contract_id, c.township, n.name, coalesce(c.contractor_name, c.contractor_code),
-               c.contract_id, c.amount, coalesce(x.changes, 0), coalesce(x.net, 0), 10
+        SELECT c.contract_id, c.township, coalesce(n.name, c.township),
+               coalesce(c.contractor_name, c.contractor_code),
+               c.contract_id, c.amount, coalesce(x.changes, 0), coalesce(x.net, 0), 10,
+               coalesce(x.net, 0) - 0.10 * c.amount
         FROM v_trade_contract c
         LEFT JOIN x ON x.contract_id = c.contract_id
         LEFT JOIN ref_township n ON n.township = c.township
@@ -108,7 +113,8 @@ MODELS: dict[str, str] = {
               FROM v_trade_contract c
               LEFT JOIN x ON x.contract_id = c.contract_id
               LEFT JOIN f ON f.contract_id = c.contract_id)
-        SELECT c.contract_id, c.township, n.name, coalesce(c.contractor_name, c.contractor_code),
+        SELECT c.contract_id, c.township, coalesce(n.name, c.township),
+               coalesce(c.contractor_name, c.contractor_code),
                c.contract_id, c.amount, c.net, c.payments, c.paid, c.paid - c.amount - c.net
         FROM c LEFT JOIN ref_township n ON n.township = c.township
         WHERE c.paid > c.amount + c.net""",
@@ -127,15 +133,17 @@ MODELS: dict[str, str] = {
                                 WHERE f.contract_id = c.contract_id
                                   AND (c.accepted IS NULL OR f.paid_on < c.accepted)), 0) AS paid
           FROM c)
-        SELECT p.contract_id, p.township, n.name, coalesce(p.contractor_name, p.contractor_code),
+        SELECT p.contract_id, p.township, coalesce(n.name, p.township),
+               coalesce(p.contractor_name, p.contractor_code),
                p.contract_id, p.amount, p.net, coalesce(p.accepted, {D}),
                CASE WHEN p.accepted IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END,
-               p.paid, 80, 0.80 * (p.amount + p.net)
+               p.paid, 80, 0.80 * (p.amount + p.net), p.paid - 0.80 * (p.amount + p.net)
         FROM p LEFT JOIN ref_township n ON n.township = p.township
         WHERE p.paid > 0.80 * (p.amount + p.net)""",
     # The contractor is related to the contract's township.
     "ENG08": """
-        SELECT c.contract_id, c.township, n.name, coalesce(c.contractor_name, c.contractor_code),
+        SELECT c.contract_id, c.township, coalesce(n.name, c.township),
+               coalesce(c.contractor_name, c.contractor_code),
                c.contract_id, c.amount
         FROM v_trade_contract c
         LEFT JOIN ref_township n ON n.township = c.township
@@ -143,7 +151,7 @@ MODELS: dict[str, str] = {
                       WHERE r.township = c.township AND r.code = c.contractor_code)""",
     # An incentive with no visible agreement, or whose agreement was signed after it was paid.
     "INV01": """
-        SELECT i.incentive_id, i.township, n.name, i.paid_on,
+        SELECT i.incentive_id, i.township, coalesce(n.name, i.township), i.paid_on,
                coalesce(g.enterprise_name, i.enterprise_code), i.amount, i.incentive_id,
                CASE WHEN g.agreement_id IS NULL THEN '未找到对应的招商引资协议'
                     ELSE '协议签订日期晚于兑现日期' END,
@@ -166,7 +174,8 @@ MODELS: dict[str, str] = {
         SELECT g.enterprise_code, g.year, g.town,
                coalesce((SELECT min(e.name) FROM v_mkt_enterprise e
                          WHERE e.enterprise_code = g.enterprise_code), g.enterprise_code),
-               g.enterprise_code, g.year, g.n, g.total, g.tax, 1.0, 1.0 * g.tax
+               g.enterprise_code, g.year, g.n, g.total, g.tax, 1.0, 1.0 * g.tax,
+               g.total - 1.0 * g.tax
         FROM g""",
     # An enterprise, 注销 or 吊销, whose status changed within 365 days of its first incentive.
     "INV03": """
@@ -181,14 +190,15 @@ MODELS: dict[str, str] = {
           GROUP BY i.enterprise_code
           HAVING min(e.status_changed_on) BETWEEN min(i.paid_on) AND min(i.paid_on) + 365)
         SELECT g.enterprise_code, g.town, coalesce(g.name, g.enterprise_code), g.enterprise_code,
-               g.first_paid, n.name, g.n, g.total, g.exited, g.status,
+               g.first_paid, coalesce(n.name, g.town), g.n, g.total, g.exited, g.status,
                g.exited - g.first_paid
         FROM g LEFT JOIN ref_township n ON n.township = g.town""",
     # An agreement with incentives paid whose enterprise is related to its township.
     "INV04": """
         WITH i AS (SELECT agreement_id, count(*) AS payments, sum(amount) AS paid
                    FROM v_com_incentive WHERE agreement_id IS NOT NULL GROUP BY agreement_id)
-        SELECT g.agreement_id, g.township, n.name, coalesce(g.enterprise_name, g.enterprise_code),
+        SELECT g.agreement_id, g.township, coalesce(n.name, g.township),
+               coalesce(g.enterprise_name, g.enterprise_code),
                g.agreement_id, g.signed_on, i.payments, coalesce(i.paid, 0)
         FROM v_com_agreement g
         JOIN i ON i.agreement_id = g.agreement_id
@@ -207,12 +217,14 @@ MODELS: dict[str, str] = {
         SELECT g.enterprise_code, g.year, g.t_min,
                coalesce((SELECT min(e.name) FROM v_mkt_enterprise e
                          WHERE e.enterprise_code = g.enterprise_code), g.enterprise_code),
-               g.enterprise_code, g.year, a.name, b.name, g.towns, g.n, g.total,
+               g.enterprise_code, g.year, coalesce(a.name, g.t_min), coalesce(b.name, g.t_max),
+               g.towns, g.n, g.total,
                g.first_paid, g.last_paid
         FROM g LEFT JOIN ref_township a ON a.township = g.t_min
         LEFT JOIN ref_township b ON b.township = g.t_max""",
     "FIN01": f"""
-        SELECT t.txn_id, a.township, n.name, a.account_no, a.holder_name, t.txn_at, t.channel,
+        SELECT t.txn_id, a.township, coalesce(n.name, a.township), a.account_no,
+               coalesce(a.holder_name, '户名未登记'), t.txn_at, t.channel,
                t.amount, t.txn_id, 50000
         FROM v_bank_txn t
         JOIN v_bank_account a ON a.account_no = t.account_no
@@ -226,7 +238,8 @@ MODELS: dict[str, str] = {
                  CAST(meal_cost / nullif(guest_count + staff_count, 0) AS DECIMAL(28, 9))
                    AS per_head
           FROM v_town_reception)
-        SELECT r.reception_id, r.township, n.name, r.held_on, r.reception_id, r.guest_count,
+        SELECT r.reception_id, r.township, coalesce(n.name, r.township), r.held_on, r.reception_id,
+               r.guest_count,
                r.staff_count, r.staff_limit, r.meal_cost, round(r.per_head, 2), 150, r.has_letter
         FROM r LEFT JOIN ref_township n ON n.township = r.township
         WHERE r.staff_count > r.staff_limit OR r.has_letter = false OR r.per_head > 150""",
@@ -240,7 +253,7 @@ MODELS: dict[str, str] = {
         GROUP BY claimant_id, vendor_name, ym
         HAVING count(*) >= 3 AND max(amount) < 5000 AND sum(amount) >= 5000""",
     "FIN04": f"""
-        SELECT p.payment_id, p.township, n.name, p.paid_on,
+        SELECT p.payment_id, p.township, coalesce(n.name, p.township), p.paid_on,
                coalesce(p.payee_name, p.payee_code, '未知收款方'), p.amount, p.payment_id,
                CASE WHEN {_blank("p.contract_id")} THEN '无' ELSE p.contract_id END,
                coalesce(p.purpose, '未填')
@@ -259,7 +272,8 @@ MODELS: dict[str, str] = {
               AND {_blank("p.contract_id")} AND {_blank("d.contract_id")}
               AND d.amount >= p.amount AND d.decided_on BETWEEN p.paid_on - 180 AND p.paid_on)""",
     "FIN05": """
-        SELECT p.payment_id, p.township, n.name, p.paid_on, coalesce(p.payee_name, ''),
+        SELECT p.payment_id, p.township, coalesce(n.name, p.township), p.paid_on,
+               coalesce(p.payee_name, ''),
                p.payee_code, p.amount, p.payment_id, coalesce(p.purpose, '未填')
         FROM v_fin_payment p
         LEFT JOIN ref_township n ON n.township = p.township
@@ -269,7 +283,8 @@ MODELS: dict[str, str] = {
     "FUN01": """
         SELECT s.recipient_id, s.program,
                first(s.township ORDER BY s.paid_on DESC, s.township),
-               min(d.name), min(d.died_on), count(*), s.program, coalesce(sum(s.amount), 0),
+               coalesce(min(d.name), s.recipient_id), min(d.died_on), count(*), s.program,
+               coalesce(sum(s.amount), 0),
                max(s.paid_on)
         FROM v_fin_subsidy s
         JOIN v_ca_death d ON d.person_id = s.recipient_id
@@ -284,8 +299,9 @@ MODELS: dict[str, str] = {
         GROUP BY recipient_id, program, period
         HAVING count(*) >= 2""",
     "FUN03": """
-        SELECT a.case_id, a.township, n.name, coalesce(a.village, ''), coalesce(a.name, ''),
-               a.person_id, a.start_on, a.kind, a.case_id, a.monthly_amount
+        SELECT a.case_id, a.township, coalesce(n.name, a.township), coalesce(a.village, ''),
+               coalesce(a.name, ''),
+               a.person_id, a.start_on, coalesce(a.kind, '救助'), a.case_id
         FROM v_ca_assistance a
         LEFT JOIN ref_township n ON n.township = a.township
         WHERE EXISTS (SELECT 1 FROM circle c
@@ -301,7 +317,8 @@ MODELS: dict[str, str] = {
                   WHERE ep.pid = a.person_id AND e.status = '存续') AS firms
           FROM v_ca_assistance a
           WHERE a.kind IN ('低保', '特困') AND (a.end_on IS NULL OR a.end_on >= {D}))
-        SELECT a.case_id, a.township, n.name, coalesce(a.village, ''), coalesce(a.name, ''),
+        SELECT a.case_id, a.township, coalesce(n.name, a.township), coalesce(a.village, ''),
+               coalesce(a.name, ''),
                a.person_id, a.start_on, a.kind, a.case_id, a.cars, a.firms
         FROM a LEFT JOIN ref_township n ON n.township = a.township
         WHERE a.cars > 0 OR a.firms > 0""",
@@ -311,8 +328,9 @@ MODELS: dict[str, str] = {
                                 WHERE p.fund_id = f.fund_id), 0) AS spent
           FROM v_fin_fund f
           WHERE f.spend_deadline_on < {D})
-        SELECT f.fund_id, f.township, n.name, f.allocated_on, f.program, f.fund_id, f.amount,
-               f.spend_deadline_on, f.spent, 50
+        SELECT f.fund_id, f.township, coalesce(n.name, f.township), f.allocated_on, f.fund_id,
+               coalesce(f.program, '项目名称未填'), f.amount, f.spend_deadline_on, f.spent, 50,
+               0.5 * f.amount - f.spent
         FROM f LEFT JOIN ref_township n ON n.township = f.township
         WHERE f.spent < 0.5 * f.amount""",
     "FUN06": f"""
@@ -332,21 +350,24 @@ MODELS: dict[str, str] = {
           WHERE a.status = '批准'
           GROUP BY a.application_id)
         SELECT a.application_id, a.township,
-               t.name, a.village, coalesce(a.applicant_name, ''), a.applicant_id, a.application_id,
+               coalesce(t.name, a.township), a.village, coalesce(a.applicant_name, ''),
+               a.applicant_id, a.application_id,
                a.applied_on, a.household_id, e.parcels, e.first_on
         FROM e JOIN v_nr_housing_approval a USING (application_id)
         LEFT JOIN ref_township t ON t.township = a.township""",
     # 超面积审批
     "HOU02": """
         SELECT a.application_id, a.township,
-               t.name, a.village, coalesce(a.applicant_name, ''), a.applicant_id, a.application_id,
+               coalesce(t.name, a.township), a.village, coalesce(a.applicant_name, ''),
+               a.applicant_id, a.application_id,
                a.approved_area, 125
         FROM v_nr_housing_approval a LEFT JOIN ref_township t ON t.township = a.township
         WHERE a.status = '批准' AND a.approved_area > 125""",
     # 非本村村民审批: no agricultural registration in the village, not moved out by applied_on.
     "HOU03": """
         SELECT a.application_id, a.township,
-               t.name, a.village, coalesce(a.applicant_name, ''), a.applicant_id, a.application_id,
+               coalesce(t.name, a.township), a.village, coalesce(a.applicant_name, ''),
+               a.applicant_id, a.application_id,
                a.applied_on
         FROM v_nr_housing_approval a LEFT JOIN ref_township t ON t.township = a.township
         WHERE a.status = '批准' AND NOT EXISTS (
@@ -357,20 +378,23 @@ MODELS: dict[str, str] = {
     # 审批超时: workdays after applied_on up to the earlier of approved_on and D, any status.
     "HOU04": """
         WITH a AS (
-          SELECT application_id, township, village, applicant_name, applied_on,
+          SELECT application_id, township, village, applicant_name, applicant_id, applied_on,
                  least(coalesce(approved_on, {D}), {D}) AS ended
           FROM v_nr_housing_approval),
         u AS (
           SELECT a.*, (SELECT count(*) FROM ref_calendar c
                        WHERE c.is_workday AND c.day > a.applied_on AND c.day <= a.ended) AS used
           FROM a)
-        SELECT application_id, township,
-               village, applicant_name, application_id, applied_on, ended, used, 20
-        FROM u WHERE used > 20""",
+        SELECT u.application_id, u.township, coalesce(t.name, u.township), u.village,
+               coalesce(u.applicant_name, ''), u.applicant_id, u.application_id, u.applied_on,
+               u.ended, u.used, 20
+        FROM u LEFT JOIN ref_township t ON t.township = u.township
+        WHERE u.used > 20""",
     # 公职人员及亲属建房
     "HOU05": """
         SELECT a.application_id, a.township,
-               t.name, a.village, coalesce(a.applicant_name, ''), a.applicant_id, a.application_id,
+               coalesce(t.name, a.township), a.village, coalesce(a.applicant_name, ''),
+               a.applicant_id, a.application_id,
                a.applied_on
         FROM v_nr_housing_approval a LEFT JOIN ref_township t ON t.township = a.township
         WHERE a.status = '批准' AND EXISTS (
@@ -378,7 +402,8 @@ MODELS: dict[str, str] = {
     # 死亡人员获批
     "HOU06": """
         SELECT a.application_id, a.township,
-               t.name, a.village, coalesce(a.applicant_name, d.name, ''), a.applicant_id, d.died_on,
+               coalesce(t.name, a.township), a.village, coalesce(a.applicant_name, d.name, ''),
+               a.applicant_id, d.died_on,
                a.application_id, a.approved_on
         FROM v_nr_housing_approval a
         JOIN v_ca_death d ON d.person_id = a.applicant_id
@@ -387,8 +412,9 @@ MODELS: dict[str, str] = {
     # 低价出租: rent below 70% of the asset's appraised annual rent.
     "AST01": """
         SELECT l.lease_id, l.township,
-               t.name, coalesce(l.village, ''), coalesce(a.kind, '资产'), a.asset_id,
-               coalesce(l.lessee_name, l.lessee_id), l.lease_id, l.annual_rent,
+               coalesce(t.name, l.township), coalesce(l.village, ''), coalesce(a.kind, '资产'),
+               a.asset_id,
+               coalesce(l.lessee_name, l.lessee_id, '未登记的承租方'), l.lease_id, l.annual_rent,
                a.appraised_annual_rent, 70, 0.70 * a.appraised_annual_rent
         FROM v_ag_lease l JOIN ag_asset a ON a.asset_id = l.asset_id
         LEFT JOIN ref_township t ON t.township = l.township
@@ -396,7 +422,8 @@ MODELS: dict[str, str] = {
     # 应公开未公开: negotiated lease with rent >= 50000 or a term over 60 months.
     "AST02": """
         SELECT l.lease_id, l.township,
-               t.name, coalesce(l.village, ''), l.asset_id, coalesce(l.lessee_name, l.lessee_id),
+               coalesce(t.name, l.township), coalesce(l.village, ''), l.asset_id,
+               coalesce(l.lessee_name, l.lessee_id, '未登记的承租方'),
                l.lease_id, l.annual_rent, l.start_on, l.end_on, 50000, 60
         FROM v_ag_lease l LEFT JOIN ref_township t ON t.township = l.township
         WHERE l.method = '协议出租'
@@ -404,7 +431,8 @@ MODELS: dict[str, str] = {
     # 超期租赁: term over 240 months.
     "AST03": """
         SELECT l.lease_id, l.township,
-               t.name, coalesce(l.village, ''), l.asset_id, coalesce(l.lessee_name, l.lessee_id),
+               coalesce(t.name, l.township), coalesce(l.village, ''), l.asset_id,
+               coalesce(l.lessee_name, l.lessee_id, '未登记的承租方'),
                l.lease_id, l.signed_on, l.start_on, l.end_on, 240
         FROM v_ag_lease l LEFT JOIN ref_township t ON t.township = l.township
         WHERE l.end_on > l.start_on + INTERVAL 240 MONTH""",
@@ -419,14 +447,15 @@ MODELS: dict[str, str] = {
                  min(due_on) AS first_due
           FROM r WHERE paid < amount_due GROUP BY lease_id)
         SELECT l.lease_id, l.township,
-               t.name, coalesce(l.village, ''), l.asset_id, l.lease_id,
-               coalesce(l.lessee_name, l.lessee_id), o.periods, 90, o.owed, o.first_due
+               coalesce(t.name, l.township), coalesce(l.village, ''), l.asset_id, l.lease_id,
+               coalesce(l.lessee_name, l.lessee_id, '未登记'), o.periods, 90, o.owed, o.first_due
         FROM o JOIN v_ag_lease l USING (lease_id)
         LEFT JOIN ref_township t ON t.township = l.township""",
     # 出租给关联方
     "AST05": """
         SELECT l.lease_id, l.township,
-               t.name, coalesce(l.village, ''), l.asset_id, coalesce(l.lessee_name, l.lessee_id),
+               coalesce(t.name, l.township), coalesce(l.village, ''), l.asset_id,
+               coalesce(l.lessee_name, l.lessee_id),
                l.lessee_id, l.lease_id, l.method, l.annual_rent
         FROM v_ag_lease l LEFT JOIN ref_township t ON t.township = l.township
         WHERE EXISTS (SELECT 1 FROM related r

@@ -191,11 +191,16 @@ class TemplateText:
 
 @dataclass(frozen=True)
 class TemplateHole:
-    """`{expr}` inside a message; `expr` may be wrapped in a formatter such as wan()."""
+    """`{expr}` inside a message; `expr` may be wrapped in a formatter such as wan().
+
+    `default` is the text written when the value is null: `{g.signed_on ?? '无'}`.
+    `text` is the expression as written, without the default.
+    """
 
     span: Span
     expr: Expr
     text: str
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -370,11 +375,16 @@ class RuleFile:
 
 
 def to_json(node: Any) -> Any:
-    """Plain JSON-able data for any AST node, for debugging and golden files."""
+    """Plain JSON-able data for any AST node, for debugging, golden files and revisions.
+
+    A file's source text and a hole's text as written are left out (they are
+    layout: the items and the hole's expression say what they mean); a
+    message's own words are kept, since rewording a message changes the rule.
+    """
     if is_dataclass(node) and not isinstance(node, type):
         data: dict[str, Any] = {"node": type(node).__name__}
         for f in fields(node):
-            if f.name == "text":
+            if f.name == "text" and isinstance(node, RuleFile | TemplateHole):
                 continue
             data[f.name] = to_json(getattr(node, f.name))
         return data

@@ -20,6 +20,7 @@ from typing import Any
 from dsl import ast, ir
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, Span
 from dsl.functions import FORMATTERS, SIGNATURES, check_arguments
+from dsl.nullability import Nullability
 from dsl.pack import SEVERITY_ALIASES, Pack, coerce_value, load_pack
 from dsl.parser import parse_file
 from dsl.suggest import did_you_mean
@@ -204,6 +205,7 @@ class Checker:
         self.relations: dict[str, ir.Relation | None] = {}
         self._in_progress: list[str] = []
         self.builtin_bindings: set[int] = set()
+        self._nulls: Nullability | None = None
 
     # ---- reporting
 
@@ -581,7 +583,7 @@ class Checker:
             return None
         lets = tuple(scope.lets.items())
         body = (query, lets, group_by, having, key, township, message)
-        return ir.Model(
+        checked = ir.Model(
             id=node.id,
             title=node.title or node.id,
             domain=domain or "",
@@ -602,6 +604,16 @@ class Checker:
             file=node.span.file,
             span=node.span,
         )
+        self.diagnostics.extend(self._nullability().warnings(checked))
+        return checked
+
+    def _nullability(self) -> Nullability:
+        """The null analysis of message holes (W320), once the shared definitions are checked."""
+        if self._nulls is None:
+            defines = {k: v for k, v in self.defines.items() if v is not None}
+            relations = {k: v for k, v in self.relations.items() if v is not None}
+            self._nulls = Nullability(self.pack, defines, relations)
+        return self._nulls
 
     def _domain(self, value: tuple[str, Span] | None) -> str | None:
         if value is None:
@@ -1406,9 +1418,10 @@ class Checker:
                 if not isinstance(result, Type):
                     zh, _, en = result.partition(" / ")
                     self.error("E311", expr.span, zh, en)
-                parts.append(ir.Hole(value, expr.name, part.text))
+                parts.append(ir.Hole(value, expr.name, part.text, part.default, part.span))
             else:
-                parts.append(ir.Hole(self.expr(expr, scope, ctx), None, part.text))
+                value = self.expr(expr, scope, ctx)
+                parts.append(ir.Hole(value, None, part.text, part.default, part.span))
         return tuple(parts)
 
     # ---- examples

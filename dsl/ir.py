@@ -241,11 +241,16 @@ Expr = (
 
 @dataclass(frozen=True)
 class Hole:
-    """A `{…}` in a message: an expression, and the formatter that writes it (or None)."""
+    """A `{…}` in a message: an expression and the formatter that writes it (or None).
+
+    `default` is the text written when the value is null (`{x ?? '未填'}`), None if none.
+    """
 
     expr: Expr
     formatter: str | None
     text: str = ""
+    default: str | None = None
+    span: Span = _span()
 
 
 @dataclass(frozen=True)

@@ -625,9 +625,13 @@ class _AstBuilder(Transformer):
                 line = token.line + self.line_shift
                 column = self._col(token.line, hole_column)
                 try:
-                    expr = parse_expression(hole, self.file, line, column)
+                    value, default = _hole_default(hole)
+                    expr = parse_expression(value, self.file, line, column)
+                    when_null = None
+                    if default is not None:
+                        when_null = self._default_text(hole[default:], line, column + default)
                     span = Span(self.file, line, column - 1, line, column + len(hole) + 1)
-                    parts.append(ast.TemplateHole(span, expr, hole.strip()))
+                    parts.append(ast.TemplateHole(span, expr, value.strip(), when_null))
                 except DiagnosticError as err:
                     self.diagnostics.extend(_in_hole(d) for d in err.diagnostics)
                 i = end + 1
@@ -637,6 +641,26 @@ class _AstBuilder(Transformer):
         if text:
             parts.append(ast.TemplateText("".join(text)))
         return ast.Template(self.span(token), tuple(parts))
+
+    def _default_text(self, written: str, line: int, column: int) -> str:
+        """The text after `??` in a message hole: a quoted text, written when the value is null."""
+        literal = parse_expression(written, self.file, line, column)
+        if not (isinstance(literal, ast.Literal) and literal.kind == "string"):
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E107",
+                        "消息花括号中 ?? 之后应写一段带引号的文字",
+                        "after '??' in a message hole comes a quoted text",
+                        literal.span,
+                        (
+                            "值为空时写这段文字，例如 {g.signed_on ?? '无'} / "
+                            "the text written when the value is null, e.g. {g.signed_on ?? '无'}",
+                        ),
+                    )
+                ]
+            )
+        return str(literal.value)
 
     # -- examples
 
@@ -824,6 +848,22 @@ class _AstBuilder(Transformer):
             _unquote(str(title)) if title is not None else None,
             branches,
         )
+
+
+def _hole_default(hole: str) -> tuple[str, int | None]:
+    """A message hole split at its `??`: the value, and where the default text starts (or None).
+
+    A `??` inside quotes is text, not the split.
+    """
+    quote = None
+    for i, ch in enumerate(hole):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"“‘":
+            quote = {"“": "”", "‘": "’"}.get(ch, ch)
+        elif hole.startswith("??", i):
+            return hole[:i], i + 2
+    return hole, None
 
 
 def _in_hole(diagnostic: Diagnostic) -> Diagnostic:

@@ -25,6 +25,7 @@ from engine.schema import FEN, WARNINGS_SCHEMA, decimal_of, fen
 NULL_TEXT = "空"
 KEY_SEPARATOR = "|"
 _FOUR_PLACES = Decimal("0.0001")
+_HUNDRED_YUAN = Decimal("0.01")  # in 万元: what wan() rounds to
 
 
 def normalise(value: Any, type_: Type) -> Any:
@@ -79,18 +80,19 @@ def write_value(value: Any, type_: Type) -> str:
     return str(value)
 
 
-_SIX_PLACES = Decimal("0.000001")
-
-
 def wan(value: Any, type_: Type) -> str:
-    """An amount in 万元 (10,000 yuan), exact to the fen, no trailing zeros: 88320000 → 8832.
+    """An amount in 万元 (10,000 yuan) as people write it: 88320000 → 8832, 12355 → 1.24.
 
-    Not rounded to fewer places: 3,999,999.99 yuan must not read as 400万元.
+    At most two decimals (the nearest 100 yuan), halves rounded up (away from
+    zero), trailing zeros dropped: "9.999999万元" or "超出0.00005万元" is no way to
+    write to a township. Rounding can make two amounts read alike that the rule
+    told apart (3,999,999.99 yuan reads 400万元, and under 50 yuan reads 0), so a
+    message whose point is the difference writes the difference in 元.
     """
     number = normalise(value, type_)
     if number is None:
         return NULL_TEXT
-    return _plain(Decimal(number) / 10000, _SIX_PLACES)
+    return _plain(Decimal(number) / 10000, _HUNDRED_YUAN)
 
 
 FORMATTERS = {"wan": wan}
@@ -131,7 +133,9 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
                 text.append(part)
                 continue
             value = next(values)
-            if part.formatter:
+            if value is None and part.default is not None:
+                text.append(part.default)
+            elif part.formatter:
                 text.append(FORMATTERS[part.formatter](value, part.expr.type))
             else:
                 text.append(write_value(value, part.expr.type))

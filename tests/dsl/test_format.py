@@ -571,7 +571,7 @@ def test_a_syntax_error_is_reported_like_check_and_the_file_is_left_alone(
 
 
 def test_meaning_of_sees_what_ast_to_json_leaves_out():
-    """Message text is part of the meaning (ast.to_json drops fields named `text`)."""
+    """Message text is part of the meaning (ast.to_json drops a file's and a hole's `text`)."""
     one = parse_file("a.rule", 'model M { message "甲{x}" }')
     other = parse_file("a.rule", 'model M { message "乙{x}" }')
     assert meaning_of(one) != meaning_of(other)

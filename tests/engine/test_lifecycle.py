@@ -13,10 +13,14 @@ import pyarrow as pa
 import pytest
 
 from adapters.duckdb import DuckDBWarehouse
+from dsl.pack import load_pack
 from engine.cli import main
 from engine.schema import source_schema
 
 ROOT = Path(__file__).resolve().parents[2]
+VERSION = load_pack(ROOT / "policies").version
+MAJOR_MINOR, _, PATCH = VERSION.rpartition(".")
+NEXT = f"{MAJOR_MINOR}.{int(PATCH) + 1}"  # the version a one-line fix would get
 
 
 def git(repo: Path, *args: str) -> None:
@@ -54,17 +58,26 @@ def test_editing_a_model_without_bumping_the_version_fails(repo: Path, capsys):
     edit(repo / "policies/models/finance/FIN01.rule", '"柜面现金", "ATM"', '"柜面现金"')
     code, err = check_against(repo, capsys)
     assert code == 2
-    assert "error[E720]" in err and "FIN01" in err and "0.1.1" in err
+    assert "error[E720]" in err and "FIN01" in err and NEXT in err
     assert "error[E721]" in err
 
 
 def test_bumping_the_version_and_the_changelog_passes(repo: Path, capsys):
     edit(repo / "policies/models/finance/FIN01.rule", '"柜面现金", "ATM"', '"柜面现金"')
-    edit(repo / "policies/pack.yaml", "version: 0.1.0", "version: 0.1.1")
+    edit(repo / "policies/pack.yaml", f"version: {VERSION}", f"version: {NEXT}")
     edit(
-        repo / "policies/CHANGELOG.md", "## 0.1.0", "## 0.1.1\n\n- FIN01 只看柜面现金。\n\n## 0.1.0"
+        repo / "policies/CHANGELOG.md",
+        f"## {VERSION}",
+        f"## {NEXT}\n\n- FIN01 只看柜面现金。\n\n## {VERSION}",
     )
     assert check_against(repo, capsys)[0] == 0
+
+
+def test_rewording_a_message_is_a_change(repo: Path, capsys):
+    edit(repo / "policies/models/engineering/ENG08.rule", "中标方与本乡镇", "中标方和本乡镇")
+    code, err = check_against(repo, capsys)
+    assert code == 2
+    assert "error[E720]" in err and "ENG08" in err
 
 
 def test_layout_and_comments_are_not_changes(repo: Path, capsys):
