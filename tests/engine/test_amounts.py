@@ -48,7 +48,7 @@ def test_a_decimal_value_normalises_to_the_fen_and_a_float_keeps_its_digits():
 
 AS_OF = date(2021, 12, 31)
 REIMBURSED = ["1500.35", "1501.12", "1999.99"]  # FIN03: three vouchers under 5,000, 5,001.46 in all
-INVESTMENT = "40000000.01"  # ENG01: 4,000.000001 万元, not tendered
+INVESTMENT = "40000000.01"  # ENG01: just over the threshold, not tendered
 
 
 def _rows(townships: list[dict]) -> dict[str, list[dict]]:
@@ -114,5 +114,6 @@ def test_messages_from_real_columns_read_as_duckdb_decimals(tmp_path, pack, town
 
     assert on_sqlite == on_duckdb
     messages = [message for _, _, message, _ in on_duckdb]
-    assert "投资额为4000.000001万元的分水镇农村自来水工程" in messages[0]
+    assert "投资额为4000万元的分水镇农村自来水工程" in messages[0]  # wan(): two decimals
+    assert '"40000000.01"' in on_duckdb[0][3]  # the evidence keeps the amount to the fen
     assert "合计5001.46元" in messages[1]
