@@ -15,7 +15,6 @@ with their group values and what the aggregates need, then the groups.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from dsl import ir
@@ -37,11 +37,12 @@ DIALECTS: tuple[str, ...] = (
     "clickhouse", "doris", "starrocks", "hive",
 )  # fmt: skip
 
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 # What first(x order by …) reads on the grouped rows: the columns of its order, each with
 # whether it descends (a warehouse with ordered aggregates), or the column of a ROW_NUMBER().
 _FirstBy = list[tuple[str, bool]] | str | None
+
+# Warehouses that fold unquoted names to one case and keep the case of quoted ones.
+_FOLDING = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.UPPERCASE)
 
 # What a statement may contain: a read-only query. Anything else is a bug in the compiler.
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
@@ -127,7 +128,7 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
     assert_read_only(tree)
-    return CompiledModel(model, target.dialect, tree)
+    return CompiledModel(model, target.dialect, quote_identifiers(tree, target.dialect))
 
 
 def key_columns(model: ir.Model) -> tuple[str, ...]:
@@ -158,9 +159,54 @@ def assert_read_only(tree: exp.Expression) -> None:
                 pending += [v for v in value if isinstance(v, exp.Expression)]
 
 
+def quote_identifiers(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """`tree` with every name in it quoted, meaning what it meant unquoted; in place.
+
+    A rule may call an alias or a let `order`, `limit`, `user` or `end`, a
+    pack may name a column so, a deployment a table or schema: each warehouse
+    reserves other words, and no list of them is complete for twelve
+    warehouses and their versions, so every name the engine writes is quoted.
+    Where quoting makes a name case-sensitive while unquoted names are folded
+    (PostgreSQL to lower case, Snowflake to upper case), the name is first
+    folded the same way, so that the query reads the same tables and columns
+    and names its output columns as it did unquoted. Elsewhere quoting changes
+    nothing but the reading of reserved words. A name already quoted (one with
+    Chinese characters, say) is left as it is; function names are not names here.
+    """
+    warehouse = Dialect.get_or_raise(dialect)
+    folds = warehouse.normalization_strategy in _FOLDING
+    # An explicit stack over the arguments, as in assert_read_only: walk() is slower.
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        for value in node.args.values():
+            for child in value if isinstance(value, list) else (value,):
+                if isinstance(child, exp.Identifier):
+                    if not child.quoted and not isinstance(node, exp.Func):
+                        if folds:
+                            warehouse.normalize_identifier(child)
+                        child.set("quoted", True)
+                elif isinstance(child, exp.Expression):
+                    pending.append(child)
+    return tree
+
+
 def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
     """SQL text of any tree built here, for one dialect."""
     return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+
+
+def table_named(name: str) -> exp.Table:
+    """The table `name` (`table`, `schema.table` or `catalog.schema.table`), never parsed as SQL.
+
+    Parsing would read a name such as `order` or `ods.limit` as a keyword.
+    A deployment's table names are checked when it is read (engine/deployment.py).
+    """
+    parts = [exp.to_identifier(part) for part in name.split(".")]
+    if len(parts) > 3:
+        raise ValueError(f"table name {name!r} has more than catalog.schema.table")
+    catalog, db, table = [None] * (3 - len(parts)) + parts
+    return exp.Table(this=table, db=db, catalog=catalog)
 
 
 def parses_back(sql: str, dialect: str) -> bool:
@@ -211,10 +257,7 @@ class _Compiler:
         raise AssertionError(f"binding {binding.alias} is not in scope")
 
     def table(self, source: str) -> exp.Table:
-        name = self.target.tables.get(source, source)
-        if _PLAIN_NAME.fullmatch(name):
-            return exp.Table(this=exp.to_identifier(name))  # to_table would parse it
-        return exp.to_table(name)
+        return table_named(self.target.tables.get(source, source))
 
     # ---- constants
 
@@ -291,7 +334,7 @@ class _Compiler:
         if binding.source not in self.relations:
             self.relations[binding.source] = self._relation_query(binding.source)
         return exp.alias_(
-            exp.to_table(_relation_name(binding.source)), alias, table=True, copy=False
+            table_named(_relation_name(binding.source)), alias, table=True, copy=False
         )
 
     def _relation_query(self, name: str) -> exp.Expression:
