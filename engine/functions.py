@@ -594,5 +594,14 @@ def sum_of(value: exp.Expression) -> exp.Expression:
 
 
 def average_of(value: exp.Expression) -> exp.Expression:
-    """AVG in floating point (integer averages truncate on some engines)."""
+    """AVG in floating point (integer averages truncate on some engines).
+
+    `avg(distinct x)` casts inside the DISTINCT: `CAST(DISTINCT x AS …)` is not SQL.
+    """
+    if isinstance(value, exp.Distinct):
+        return exp.Avg(
+            this=exp.Distinct(
+                expressions=[exp.cast(v, exp.DataType.Type.DOUBLE) for v in value.expressions]
+            )
+        )
     return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))

@@ -707,6 +707,18 @@ def test_grouped_sum_and_count_distinct():
     assert got == both([("A", 4, 2), ("C", 0, 0)])
 
 
+def test_avg_distinct_averages_each_value_once():
+    items = [*ITEMS, {"item_id": "i5", "owner": "A", "tag": "z", "amount": Decimal("1.50")}]
+    p = probe(
+        "  from item i\n  where i.owner is not null\n  group by i.owner\n"
+        '  key i.owner\n  township i.owner\n  message "{avg(distinct i.amount)} {avg(i.amount)}"'
+    )
+    got = run(p, {"item": items})
+    # A: 1.50 and 2.50 once each, then 1.50, 2.50, 1.50; C: no amount at all.
+    average = normalise(5.5 / 3, Type.FLOAT)
+    assert got == both([("A", Decimal(2), average), ("C", None, None)])
+
+
 def test_first_takes_the_value_on_the_first_row_in_its_order_nulls_last():
     # DuckDB compiles first() to FIRST(x ORDER BY …), SQLite to a ROW_NUMBER() window.
     items = [
