@@ -44,6 +44,9 @@ _FirstBy = list[tuple[str, bool]] | str | None
 # Warehouses that fold unquoted names to one case and keep the case of quoted ones.
 _FOLDING = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.UPPERCASE)
 
+# What E702 says when sqlglot ran out of Python's recursion (see _too_large).
+_DEEP = "expressions nested too deeply"
+
 # What a statement may contain: a read-only query. Anything else is a bug in the compiler.
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
            exp.Merge, exp.TruncateTable)  # fmt: skip
@@ -96,6 +99,8 @@ class CompiledModel:
             )
         except UnsupportedError as exc:
             raise DiagnosticError([_unsupported(self.model, str(exc), self.dialect)]) from None
+        except RecursionError:
+            raise DiagnosticError([_too_large(self.model, _DEEP, self.dialect)]) from None
 
 
 def _unsupported(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
@@ -105,6 +110,24 @@ def _unsupported(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
         f"model {model.id} cannot be expressed on {dialect}: {construct}",
         model.span,
         ("换用该数据仓库支持的写法，或不在此仓库上运行该模型",),
+    )
+
+
+def _too_large(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
+    """A model whose SQL nests deeper, or grows larger, than can be written out.
+
+    sqlglot builds and writes SQL by recursion, a few Python frames per level
+    of an expression, and Python stops at about a thousand; and a function
+    that a warehouse writes with an argument twice doubles the SQL at each
+    level of calls nested in it (functions.MAX_SQL_NODES). A let is a column
+    of its own, read by name, so splitting the expression into lets helps.
+    """
+    return Diagnostic(
+        "E702",
+        f"模型 {model.id} 写成 {dialect} 的 SQL 嵌套太深或太大：{construct}",
+        f"model {model.id} nests too deeply or grows too large as SQL for {dialect}: {construct}",
+        model.span,
+        ("把嵌套很深或很长的表达式拆成几个 let，每个 let 算其中一段",),
     )
 
 
@@ -127,6 +150,10 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
         tree = compiler.with_relations(compiler.model_query())
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
+    except fn.TooLarge as exc:
+        raise DiagnosticError([_too_large(model, exc.construct, exc.dialect)]) from None
+    except RecursionError:
+        raise DiagnosticError([_too_large(model, _DEEP, target.dialect)]) from None
     assert_read_only(tree)
     return CompiledModel(model, target.dialect, quote_identifiers(tree, target.dialect))
 
@@ -146,17 +173,9 @@ def assert_read_only(tree: exp.Expression) -> None:
     """Refuse anything but a SELECT: the engine never writes to the warehouse through a model."""
     if not isinstance(tree, exp.Select | exp.Union):
         raise AssertionError(f"compiled statement is a {type(tree).__name__}, not a SELECT")
-    # An explicit stack over the arguments: sqlglot's walk() costs a millisecond a model.
-    pending = [tree]
-    while pending:
-        node = pending.pop()
+    for node in fn.nodes(tree):
         if isinstance(node, _WRITES):
             raise AssertionError(f"compiled statement contains {type(node).__name__}")
-        for value in node.args.values():
-            if isinstance(value, exp.Expression):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending += [v for v in value if isinstance(v, exp.Expression)]
 
 
 def quote_identifiers(tree: exp.Expression, dialect: str) -> exp.Expression:
@@ -175,19 +194,13 @@ def quote_identifiers(tree: exp.Expression, dialect: str) -> exp.Expression:
     """
     warehouse = Dialect.get_or_raise(dialect)
     folds = warehouse.normalization_strategy in _FOLDING
-    # An explicit stack over the arguments, as in assert_read_only: walk() is slower.
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        for value in node.args.values():
-            for child in value if isinstance(value, list) else (value,):
-                if isinstance(child, exp.Identifier):
-                    if not child.quoted and not isinstance(node, exp.Func):
-                        if folds:
-                            warehouse.normalize_identifier(child)
-                        child.set("quoted", True)
-                elif isinstance(child, exp.Expression):
-                    pending.append(child)
+    for node in fn.nodes(tree):
+        if isinstance(node, exp.Identifier) and not node.quoted:
+            if isinstance(node.parent, exp.Func):
+                continue
+            if folds:
+                warehouse.normalize_identifier(node)
+            node.set("quoted", True)
     return tree
 
 
@@ -838,7 +851,9 @@ class _Compiler:
             for side, node in ((e.left, left), (e.right, right)):
                 if not _never_null(side):
                     parts.append(exp.Is(this=node.copy(), expression=exp.null()))
-            return exp.Paren(this=exp.or_(*parts, copy=False)) if len(parts) > 1 else parts[0]
+            if len(parts) == 1:
+                return parts[0]
+            return fn.within_size(exp.Paren(this=exp.or_(*parts, copy=False)), "!=", self.dialect)
         node = {"=": exp.EQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[e.op]
         return node(this=left, expression=right)
 
@@ -869,6 +884,7 @@ class _Compiler:
             result = exp.Paren(
                 this=exp.or_(exp.Is(this=operand.copy(), expression=exp.null()), result, copy=False)
             )
+            fn.within_size(result, "not in", self.dialect)
         return result
 
     def _between(self, e: ir.Between) -> exp.Expression:

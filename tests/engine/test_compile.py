@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlglot import exp
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import DiagnosticError
+from dsl.types import Type
 from engine import functions
 from engine.compile import DIALECTS, Target, assert_read_only, compile_model, parses_back
 
@@ -114,6 +116,48 @@ def test_a_construct_a_warehouse_cannot_express_is_a_compile_error(
     [problem] = raised.value.diagnostics
     assert problem.code == "E700"
     assert "ENG01" in problem.message_en and "add_months" in problem.message_en
+
+
+def test_a_model_nested_deeper_than_sqlglot_can_write_is_a_compile_error(pack: ir.CheckedPack):
+    """check keeps rule files far shallower; were one to get here, E702 names it, no crash."""
+    model = pack.models["ENG01"]
+    project = model.query.sources[0].binding
+    deep: ir.Expr = ir.Col(project, "investment", Type.DECIMAL)
+    for _ in range(1000):
+        deep = ir.Arith("+", deep, ir.Lit(1, Type.INT), Type.DECIMAL)
+    where = ir.Compare(">", deep, ir.Lit(0, Type.INT))
+    too_deep = dataclasses.replace(model, query=dataclasses.replace(model.query, where=where))
+    with pytest.raises(DiagnosticError) as raised:
+        compile_model(too_deep, pack, Target("duckdb")).sql()
+    [problem] = raised.value.diagnostics
+    assert problem.code == "E702" and "ENG01" in problem.message_en
+
+
+def test_sql_that_doubles_at_every_nested_call_stops_with_a_compile_error(tmp_path: Path):
+    """Hive's add_months reads its date four times: ten nested calls would be 7^10 dates."""
+    nested = "p.approved_on"
+    for _ in range(10):
+        nested = f"add_months({nested}, 1)"
+    rule = f"""
+model DEEP01 "嵌套" {{
+  domain ENG
+  severity blue
+  status draft
+  from dr_project p
+  where {nested} < as_of
+  key p.project_id
+  township p.township
+  message "x"
+}}
+"""
+    pack = _tiny_pack(tmp_path, rule)
+    duckdb = compile_model(pack.models["DEEP01"], pack, Target("duckdb")).sql()
+    assert duckdb.count("INTERVAL") == 10  # one interval a call where the date is read once
+    with pytest.raises(DiagnosticError) as raised:
+        compile_model(pack.models["DEEP01"], pack, Target("hive"))
+    [problem] = raised.value.diagnostics
+    assert problem.code == "E702"
+    assert problem.message_en.endswith("grows too large as SQL for hive: add_months()")
 
 
 def _tables_read(tree: exp.Expression) -> list[str]:
