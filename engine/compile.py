@@ -826,7 +826,15 @@ class _Compiler:
         if e.op == "/":
             return fn.divide(_paren(left), right, self.builders)
         node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
-        return exp.Paren(this=node(this=_paren(left), expression=_paren(right)))
+        # `((a + b) + c)` is written `(a + b + c)`: the same, as both operators group to the
+        # left, and a long sum no longer opens a bracket per term, which parsers (sqlglot's
+        # among them) read by recursion, and so could not read a sum of 50 terms back.
+        same_level = (exp.Mul,) if node is exp.Mul else (exp.Add, exp.Sub)
+        if isinstance(left, exp.Paren) and isinstance(left.this, same_level):
+            left = left.this
+        else:
+            left = _paren(left)
+        return exp.Paren(this=node(this=left, expression=_paren(right)))
 
     def _neg(self, e: ir.Neg) -> exp.Expression:
         return exp.Neg(this=_paren(self.value(e.operand)))

@@ -19,9 +19,7 @@ SELECT
   `model_rows_2`.`payments` AS `hole_6`,
   `model_rows_2`.`paid` AS `hole_7`,
   (
-    (
-      `model_rows_2`.`paid` - `model_rows_2`.`c__amount`
-    ) - `model_rows_2`.`net`
+    `model_rows_2`.`paid` - `model_rows_2`.`c__amount` - `model_rows_2`.`net`
   ) AS `hole_8`
 FROM (
   SELECT

@@ -118,6 +118,28 @@ def test_a_construct_a_warehouse_cannot_express_is_a_compile_error(
     assert "ENG01" in problem.message_en and "add_months" in problem.message_en
 
 
+def test_a_long_sum_parses_back_in_every_dialect(tmp_path: Path):
+    """`a + b + c` is not written `((a + b) + c)`: a bracket per term nested 55 deep, too
+    deep for sqlglot's parser to read back (it gave up at 45)."""
+    total = " + ".join(["p.investment"] * 55)
+    rule = f"""
+model SUM01 "长和" {{
+  domain ENG
+  severity blue
+  status draft
+  from dr_project p
+  where {total} > 0
+  key p.project_id
+  township p.township
+  message "x"
+}}
+"""
+    pack = _tiny_pack(tmp_path, rule)
+    for dialect in DIALECTS:
+        sql = compile_model(pack.models["SUM01"], pack, Target(dialect)).sql(pretty=True)
+        assert parses_back(sql, dialect), dialect
+
+
 def test_a_model_nested_deeper_than_sqlglot_can_write_is_a_compile_error(pack: ir.CheckedPack):
     """check keeps rule files far shallower; were one to get here, E702 names it, no crash."""
     model = pack.models["ENG01"]
