@@ -15,6 +15,7 @@ with their group values and what the aggregates need, then the groups.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -242,9 +243,16 @@ class _Compiler:
         self.star_value: exp.Expression | None = None
         self.frames: list[dict[int, str]] = []
         self.used_aliases: set[str] = set()
+        # The columns of the model's derived tables, and the column of each let (see
+        # `fresh_column`).
+        self.used_columns: set[str] = set()
+        self.let_columns: dict[str, str] = {}
         self.arg_frames: list[dict[str, exp.Expression]] = []
         self.group_map: dict[Any, exp.Expression] = {}
         self.agg_map: dict[ir.Agg, exp.Expression] = {}
+        # In a grouped model, the column of each group value and each aggregate.
+        self.group_columns: dict[Any, str] = {}
+        self.agg_columns: dict[ir.Agg, str] = {}
         # Once the model's rows are a derived table (see `rows`), its columns and lets are
         # read from there: (binding uid, column) or let name -> column name, and the alias.
         self.row_columns: dict[tuple[int, str] | str, str] = {}
@@ -256,12 +264,15 @@ class _Compiler:
     # ---- names
 
     def fresh_alias(self, wanted: str) -> str:
-        alias, n = wanted, 1
-        while alias in self.used_aliases:
-            n += 1
-            alias = f"{wanted}_{n}"
-        self.used_aliases.add(alias)
-        return alias
+        return _fresh(wanted, self.used_aliases)
+
+    def fresh_column(self, wanted: str) -> str:
+        """A column name of the model's derived tables that no other column of them has.
+
+        A let keeps its own name (they are named first); the engine's columns
+        (`p__investment`, `group_1`, `agg_1` …) give way to a let so named.
+        """
+        return _fresh(wanted, self.used_columns)
 
     def alias_of(self, binding: ir.Binding) -> str:
         for frame in reversed(self.frames):
@@ -428,6 +439,7 @@ class _Compiler:
         self.row_where, hoisted = _hoist_outer_calls(model)
         self.row_lets = (*model.lets, *hoisted)
         self.lets.update(hoisted)
+        self.let_columns = {n: self.fresh_column(n) for n, _ in self.row_lets}
         if model.group_by is None:
             with self.rows() as select:
                 return select.select(*self.outputs(), copy=False)
@@ -472,7 +484,7 @@ class _Compiler:
             base: dict[tuple[int, str] | str, str] = {}
             columns = []
             for uid, binding_alias, column in needed:
-                name = f"{binding_alias}__{column}"
+                name = self.fresh_column(f"{binding_alias}__{column}")
                 base[(uid, column)] = name
                 table = self.alias_of(
                     next(s.binding for s in model.query.sources if s.binding.uid == uid)
@@ -480,17 +492,21 @@ class _Compiler:
                 columns.append(exp.alias_(exp.column(column, table=table), name, copy=False))
             # Lets of this first level read the sources themselves, not the columns above.
             columns += [
-                exp.alias_(self.value(e), n, copy=False) for n, e in row_lets if levels[n] == 0
+                exp.alias_(self.value(e), self.let_columns[n], copy=False)
+                for n, e in row_lets
+                if levels[n] == 0
             ]
             layer = layer.select(*columns, copy=False)
         current = exp.alias_(exp.Subquery(this=layer), alias, table=True, copy=False)
         self.rows_alias = alias
         self.row_columns = base
-        self.row_columns.update({n: n for n, _ in row_lets if levels[n] == 0})
+        self.row_columns.update({n: self.let_columns[n] for n, _ in row_lets if levels[n] == 0})
         for level in range(1, max(levels.values()) + 1):
             kept = [exp.column(name, table=alias) for name in self.row_columns.values()]
             added = [
-                exp.alias_(self.value(e), n, copy=False) for n, e in row_lets if levels[n] == level
+                exp.alias_(self.value(e), self.let_columns[n], copy=False)
+                for n, e in row_lets
+                if levels[n] == level
             ]
             layer = exp.select(*kept, *added).from_(current, copy=False)
             if late and level == filtered_at:
@@ -498,7 +514,9 @@ class _Compiler:
             alias = self.fresh_alias("model_rows")
             current = exp.alias_(exp.Subquery(this=layer), alias, table=True, copy=False)
             self.rows_alias = alias
-            self.row_columns.update({n: n for n, _ in row_lets if levels[n] == level})
+            self.row_columns.update(
+                {n: self.let_columns[n] for n, _ in row_lets if levels[n] == level}
+            )
         select = exp.select().from_(current, copy=False)
         if late and filtered_at > max(levels.values()):
             select = select.where(self._all_of(late), copy=False)
@@ -542,31 +560,32 @@ class _Compiler:
 
         rows_alias = self.fresh_alias("grouped_rows")
         row_level = self._lets_used([self.row_where, *model.group_by, *aggregates])
+        group_names = [self.fresh_column(f"group_{i + 1}") for i in range(len(model.group_by))]
         with self.rows(only=row_level) as inner:
             columns: list[exp.Expression] = []
             group_values = [self.value(g) for g in model.group_by]
-            for i, value in enumerate(group_values):
-                columns.append(exp.alias_(value, f"group_{i + 1}", copy=False))
+            for value, name in zip(group_values, group_names, strict=True):
+                columns.append(exp.alias_(value, name, copy=False))
             plan: list[tuple[ir.Agg, list[str], _FirstBy]] = []
             for j, agg in enumerate(aggregates):
                 names = []
                 for k, arg in enumerate(agg.args):
-                    name = f"agg_{j + 1}_{k + 1}"
+                    name = self.fresh_column(f"agg_{j + 1}_{k + 1}")
                     columns.append(exp.alias_(self.value(arg), name, copy=False))
                     names.append(name)
                 if agg.filter is not None:
-                    name = f"agg_{j + 1}_when"
+                    name = self.fresh_column(f"agg_{j + 1}_when")
                     columns.append(exp.alias_(self.condition(agg.filter), name, copy=False))
                     names.append(name)
                 first_by: _FirstBy = None
                 if agg.name == "first" and agg.filter is None and fn.ordered_first(self.dialect):
                     first_by = []
                     for k, (e, desc) in enumerate(agg.order_by):
-                        name = f"agg_{j + 1}_by_{k + 1}"
+                        name = self.fresh_column(f"agg_{j + 1}_by_{k + 1}")
                         columns.append(exp.alias_(self.value(e), name, copy=False))
                         first_by.append((name, desc))
                 elif agg.name == "first":
-                    first_by = f"agg_{j + 1}_rank"
+                    first_by = self.fresh_column(f"agg_{j + 1}_rank")
                     order = [
                         exp.Ordered(this=self.value(e), desc=desc, nulls_first=False)
                         for e, desc in agg.order_by
@@ -589,29 +608,27 @@ class _Compiler:
         # (Spark refuses a correlated subquery or an aggregate inside one in a grouped
         # SELECT); the outputs, `having` and their subqueries read these as plain columns.
         groups_alias = self.fresh_alias("model_groups")
-        group_columns = [
-            exp.alias_(grouped_col(f"group_{i + 1}"), f"group_{i + 1}", copy=False)
-            for i in range(len(model.group_by))
-        ]
+        group_columns = [exp.alias_(grouped_col(g), g, copy=False) for g in group_names]
+        agg_names = [self.fresh_column(f"agg_{j + 1}") for j in range(len(plan))]
         aggregate_columns = [
             exp.alias_(
                 self._aggregate(agg, [grouped_col(n) for n in names], first_by, rows_alias),
-                f"agg_{j + 1}",
+                agg_name,
                 copy=False,
             )
-            for j, (agg, names, first_by) in enumerate(plan)
+            for (agg, names, first_by), agg_name in zip(plan, agg_names, strict=True)
         ]
         groups = (
             exp.select(*group_columns, *aggregate_columns)
             .from_(
                 exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False), copy=False
             )
-            .group_by(
-                *(grouped_col(f"group_{i + 1}") for i in range(len(model.group_by))), copy=False
-            )
+            .group_by(*(grouped_col(g) for g in group_names), copy=False)
         )
         current = exp.alias_(exp.Subquery(this=groups), groups_alias, table=True, copy=False)
-        self._read_groups_from(groups_alias, aggregates, [])
+        self.group_columns = dict(zip(model.group_by, group_names, strict=True))
+        self.agg_columns = dict(zip(aggregates, agg_names, strict=True))
+        self._read_groups_from(groups_alias, [])
         # Lets read outside aggregates (a subquery per group, say) are computed once per
         # group, as columns of one more derived table per step of lets that use lets,
         # instead of once wherever `having` and the message use them.
@@ -624,14 +641,10 @@ class _Compiler:
         for level in sorted(set(levels.values())):
             kept = [
                 exp.column(name, table=current_alias)
-                for name in [
-                    *(f"group_{i + 1}" for i in range(len(model.group_by))),
-                    *(f"agg_{j + 1}" for j in range(len(plan))),
-                    *computed,
-                ]
+                for name in [*group_names, *agg_names, *(self.let_columns[n] for n in computed)]
             ]
             added = [
-                exp.alias_(self.value(e), n, copy=False)
+                exp.alias_(self.value(e), self.let_columns[n], copy=False)
                 for n, e in group_lets
                 if levels[n] == level
             ]
@@ -641,23 +654,17 @@ class _Compiler:
                 layer = layer.where(self._all_of(having), copy=False)
             current_alias = self.fresh_alias("model_groups")
             current = exp.alias_(exp.Subquery(this=layer), current_alias, table=True, copy=False)
-            self._read_groups_from(current_alias, aggregates, computed)
+            self._read_groups_from(current_alias, computed)
         outer = exp.select(*self.outputs()).from_(current, copy=False)
         if having and filtered_at > max(levels.values(), default=-1):
             outer = outer.where(self._all_of(having), copy=False)
         return outer
 
-    def _read_groups_from(self, alias: str, aggregates: list[ir.Agg], lets: list[str]) -> None:
+    def _read_groups_from(self, alias: str, lets: list[str]) -> None:
         """Group values, aggregates and the lets computed so far are columns of `alias`."""
-        model = self.model
-        assert model.group_by is not None
-        self.group_map = {
-            g: exp.column(f"group_{i + 1}", table=alias) for i, g in enumerate(model.group_by)
-        }
-        self.agg_map = {
-            agg: exp.column(f"agg_{j + 1}", table=alias) for j, agg in enumerate(aggregates)
-        }
-        self.row_columns = {name: name for name in lets}
+        self.group_map = {g: exp.column(c, table=alias) for g, c in self.group_columns.items()}
+        self.agg_map = {a: exp.column(c, table=alias) for a, c in self.agg_columns.items()}
+        self.row_columns = {name: self.let_columns[name] for name in lets}
         self.rows_alias = alias if lets else None
 
     def _lets_used(self, exprs: list[Any]) -> set[str]:
@@ -925,6 +932,9 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
     """
     top = {src.binding.uid for src in model.query.sources}
     hoisted: dict[ir.Expr, str] = {}
+    # Names apart from the model's own lets (one may be called hoisted__1).
+    taken = {name for name, _ in model.lets}
+    free_names = (f"hoisted__{n}" for n in itertools.count(1) if f"hoisted__{n}" not in taken)
 
     def on_own_rows(expr: ir.Expr) -> bool:
         nodes = list(ir.walk(expr))
@@ -938,7 +948,9 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
 
     def inside_subquery(node: Any) -> Any:
         if isinstance(node, ir.Func) and on_own_rows(node):
-            name = hoisted.setdefault(node, f"hoisted__{len(hoisted) + 1}")
+            if node not in hoisted:
+                hoisted[node] = next(free_names)
+            name = hoisted[node]
             return ir.LetRef(name, node.type, node.span)
         return None
 
@@ -951,6 +963,20 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
 
     where = ir.rewrite(model.query.where, at_top)
     return where, [(name, expr) for expr, name in hoisted.items()]
+
+
+def _fresh(wanted: str, used: set[str]) -> str:
+    """`wanted`, else `wanted_2`, `wanted_3` …: a name not in `used` (which it joins).
+
+    Compared in lower case: DuckDB, SQLite and Spark read quoted names without
+    case too, so lets `a` and `A` would be one column there.
+    """
+    name, n = wanted, 1
+    while name.lower() in used:
+        n += 1
+        name = f"{wanted}_{n}"
+    used.add(name.lower())
+    return name
 
 
 def _relation_name(relation: str) -> str:
