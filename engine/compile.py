@@ -320,8 +320,13 @@ class _Compiler:
 
     @contextmanager
     def query(self, query: ir.Query) -> Iterator[exp.Select]:
-        """A SELECT over `query`'s rows (no projections yet), with its aliases in scope."""
+        """A SELECT over `query`'s rows (no projections yet), with its aliases in scope.
+
+        An aggregate written inside is the query's own: `count(*)` in a subquery
+        is not the groups' `count(*)`, though the two compare equal.
+        """
         self.frames.append({})
+        outer_aggregates, self.agg_map = self.agg_map, {}
         try:
             select = exp.Select()
             conditions: list[exp.Expression] = []
@@ -351,6 +356,7 @@ class _Compiler:
             yield select
         finally:
             self.frames.pop()
+            self.agg_map = outer_aggregates
 
     def relation_or_table(self, binding: ir.Binding, alias: str) -> exp.Expression:
         if not binding.is_relation:

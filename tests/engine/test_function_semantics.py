@@ -720,6 +720,18 @@ def test_grouped_sum_and_count_distinct():
     assert got == both([("A", 4, 2), ("C", 0, 0)])
 
 
+def test_an_aggregate_in_a_subquery_of_a_grouped_model_is_the_subquerys_own():
+    """`count(*)` of the groups and `count(*)` of a subquery are written alike; each counts
+    its own rows."""
+    p = probe(
+        "  from item i\n  where i.owner is not null\n  group by i.owner\n"
+        "  key i.owner\n  township i.owner\n"
+        '  message "{count(*)} {(from probe p where p.id = i.owner select count(*))}"'
+    )
+    got = run(p, {"item": ITEMS, "probe": [{"id": "A"}, {"id": "B"}]})
+    assert got == both([("A", 3, 1), ("C", 1, 0)])
+
+
 def test_lets_over_groups_named_like_the_compilers_columns_are_still_themselves():
     """A grouped model's columns are `group_1`, `agg_1` …; lets so named keep their values."""
     p = probe(
