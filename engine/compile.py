@@ -15,7 +15,7 @@ with their group values and what the aggregates need, then the groups.
 from __future__ import annotations
 
 import dataclasses
-import re
+import itertools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from dsl import ir
@@ -37,11 +38,15 @@ DIALECTS: tuple[str, ...] = (
     "clickhouse", "doris", "starrocks", "hive",
 )  # fmt: skip
 
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
 # What first(x order by …) reads on the grouped rows: the columns of its order, each with
 # whether it descends (a warehouse with ordered aggregates), or the column of a ROW_NUMBER().
 _FirstBy = list[tuple[str, bool]] | str | None
+
+# Warehouses that fold unquoted names to one case and keep the case of quoted ones.
+_FOLDING = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.UPPERCASE)
+
+# What E702 says when sqlglot ran out of Python's recursion (see _too_large).
+_DEEP = "expressions nested too deeply"
 
 # What a statement may contain: a read-only query. Anything else is a bug in the compiler.
 _WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Command,
@@ -95,6 +100,8 @@ class CompiledModel:
             )
         except UnsupportedError as exc:
             raise DiagnosticError([_unsupported(self.model, str(exc), self.dialect)]) from None
+        except RecursionError:
+            raise DiagnosticError([_too_large(self.model, _DEEP, self.dialect)]) from None
 
 
 def _unsupported(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
@@ -104,6 +111,24 @@ def _unsupported(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
         f"model {model.id} cannot be expressed on {dialect}: {construct}",
         model.span,
         ("换用该数据仓库支持的写法，或不在此仓库上运行该模型",),
+    )
+
+
+def _too_large(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
+    """A model whose SQL nests deeper, or grows larger, than can be written out.
+
+    sqlglot builds and writes SQL by recursion, a few Python frames per level
+    of an expression, and Python stops at about a thousand; and a function
+    that a warehouse writes with an argument twice doubles the SQL at each
+    level of calls nested in it (functions.MAX_SQL_NODES). A let is a column
+    of its own, read by name, so splitting the expression into lets helps.
+    """
+    return Diagnostic(
+        "E702",
+        f"模型 {model.id} 写成 {dialect} 的 SQL 嵌套太深或太大：{construct}",
+        f"model {model.id} nests too deeply or grows too large as SQL for {dialect}: {construct}",
+        model.span,
+        ("把嵌套很深或很长的表达式拆成几个 let，每个 let 算其中一段",),
     )
 
 
@@ -126,8 +151,12 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
         tree = compiler.with_relations(compiler.model_query())
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
+    except fn.TooLarge as exc:
+        raise DiagnosticError([_too_large(model, exc.construct, exc.dialect)]) from None
+    except RecursionError:
+        raise DiagnosticError([_too_large(model, _DEEP, target.dialect)]) from None
     assert_read_only(tree)
-    return CompiledModel(model, target.dialect, tree)
+    return CompiledModel(model, target.dialect, quote_identifiers(tree, target.dialect))
 
 
 def key_columns(model: ir.Model) -> tuple[str, ...]:
@@ -145,22 +174,53 @@ def assert_read_only(tree: exp.Expression) -> None:
     """Refuse anything but a SELECT: the engine never writes to the warehouse through a model."""
     if not isinstance(tree, exp.Select | exp.Union):
         raise AssertionError(f"compiled statement is a {type(tree).__name__}, not a SELECT")
-    # An explicit stack over the arguments: sqlglot's walk() costs a millisecond a model.
-    pending = [tree]
-    while pending:
-        node = pending.pop()
+    for node in fn.nodes(tree):
         if isinstance(node, _WRITES):
             raise AssertionError(f"compiled statement contains {type(node).__name__}")
-        for value in node.args.values():
-            if isinstance(value, exp.Expression):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending += [v for v in value if isinstance(v, exp.Expression)]
+
+
+def quote_identifiers(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """`tree` with every name in it quoted, meaning what it meant unquoted; in place.
+
+    A rule may call an alias or a let `order`, `limit`, `user` or `end`, a
+    pack may name a column so, a deployment a table or schema: each warehouse
+    reserves other words, and no list of them is complete for twelve
+    warehouses and their versions, so every name the engine writes is quoted.
+    Where quoting makes a name case-sensitive while unquoted names are folded
+    (PostgreSQL to lower case, Snowflake to upper case), the name is first
+    folded the same way, so that the query reads the same tables and columns
+    and names its output columns as it did unquoted. Elsewhere quoting changes
+    nothing but the reading of reserved words. A name already quoted (one with
+    Chinese characters, say) is left as it is; function names are not names here.
+    """
+    warehouse = Dialect.get_or_raise(dialect)
+    folds = warehouse.normalization_strategy in _FOLDING
+    for node in fn.nodes(tree):
+        if isinstance(node, exp.Identifier) and not node.quoted:
+            if isinstance(node.parent, exp.Func):
+                continue
+            if folds:
+                warehouse.normalize_identifier(node)
+            node.set("quoted", True)
+    return tree
 
 
 def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
     """SQL text of any tree built here, for one dialect."""
     return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+
+
+def table_named(name: str) -> exp.Table:
+    """The table `name` (`table`, `schema.table` or `catalog.schema.table`), never parsed as SQL.
+
+    Parsing would read a name such as `order` or `ods.limit` as a keyword.
+    A deployment's table names are checked when it is read (engine/deployment.py).
+    """
+    parts = [exp.to_identifier(part) for part in name.split(".")]
+    if len(parts) > 3:
+        raise ValueError(f"table name {name!r} has more than catalog.schema.table")
+    catalog, db, table = [None] * (3 - len(parts)) + parts
+    return exp.Table(this=table, db=db, catalog=catalog)
 
 
 def parses_back(sql: str, dialect: str) -> bool:
@@ -183,9 +243,16 @@ class _Compiler:
         self.star_value: exp.Expression | None = None
         self.frames: list[dict[int, str]] = []
         self.used_aliases: set[str] = set()
+        # The columns of the model's derived tables, and the column of each let (see
+        # `fresh_column`).
+        self.used_columns: set[str] = set()
+        self.let_columns: dict[str, str] = {}
         self.arg_frames: list[dict[str, exp.Expression]] = []
         self.group_map: dict[Any, exp.Expression] = {}
         self.agg_map: dict[ir.Agg, exp.Expression] = {}
+        # In a grouped model, the column of each group value and each aggregate.
+        self.group_columns: dict[Any, str] = {}
+        self.agg_columns: dict[ir.Agg, str] = {}
         # Once the model's rows are a derived table (see `rows`), its columns and lets are
         # read from there: (binding uid, column) or let name -> column name, and the alias.
         self.row_columns: dict[tuple[int, str] | str, str] = {}
@@ -197,12 +264,15 @@ class _Compiler:
     # ---- names
 
     def fresh_alias(self, wanted: str) -> str:
-        alias, n = wanted, 1
-        while alias in self.used_aliases:
-            n += 1
-            alias = f"{wanted}_{n}"
-        self.used_aliases.add(alias)
-        return alias
+        return _fresh(wanted, self.used_aliases)
+
+    def fresh_column(self, wanted: str) -> str:
+        """A column name of the model's derived tables that no other column of them has.
+
+        A let keeps its own name (they are named first); the engine's columns
+        (`p__investment`, `group_1`, `agg_1` …) give way to a let so named.
+        """
+        return _fresh(wanted, self.used_columns)
 
     def alias_of(self, binding: ir.Binding) -> str:
         for frame in reversed(self.frames):
@@ -211,10 +281,7 @@ class _Compiler:
         raise AssertionError(f"binding {binding.alias} is not in scope")
 
     def table(self, source: str) -> exp.Table:
-        name = self.target.tables.get(source, source)
-        if _PLAIN_NAME.fullmatch(name):
-            return exp.Table(this=exp.to_identifier(name))  # to_table would parse it
-        return exp.to_table(name)
+        return table_named(self.target.tables.get(source, source))
 
     # ---- constants
 
@@ -253,8 +320,13 @@ class _Compiler:
 
     @contextmanager
     def query(self, query: ir.Query) -> Iterator[exp.Select]:
-        """A SELECT over `query`'s rows (no projections yet), with its aliases in scope."""
+        """A SELECT over `query`'s rows (no projections yet), with its aliases in scope.
+
+        An aggregate written inside is the query's own: `count(*)` in a subquery
+        is not the groups' `count(*)`, though the two compare equal.
+        """
         self.frames.append({})
+        outer_aggregates, self.agg_map = self.agg_map, {}
         try:
             select = exp.Select()
             conditions: list[exp.Expression] = []
@@ -284,6 +356,7 @@ class _Compiler:
             yield select
         finally:
             self.frames.pop()
+            self.agg_map = outer_aggregates
 
     def relation_or_table(self, binding: ir.Binding, alias: str) -> exp.Expression:
         if not binding.is_relation:
@@ -291,7 +364,7 @@ class _Compiler:
         if binding.source not in self.relations:
             self.relations[binding.source] = self._relation_query(binding.source)
         return exp.alias_(
-            exp.to_table(_relation_name(binding.source)), alias, table=True, copy=False
+            table_named(_relation_name(binding.source)), alias, table=True, copy=False
         )
 
     def _relation_query(self, name: str) -> exp.Expression:
@@ -372,6 +445,7 @@ class _Compiler:
         self.row_where, hoisted = _hoist_outer_calls(model)
         self.row_lets = (*model.lets, *hoisted)
         self.lets.update(hoisted)
+        self.let_columns = {n: self.fresh_column(n) for n, _ in self.row_lets}
         if model.group_by is None:
             with self.rows() as select:
                 return select.select(*self.outputs(), copy=False)
@@ -416,7 +490,7 @@ class _Compiler:
             base: dict[tuple[int, str] | str, str] = {}
             columns = []
             for uid, binding_alias, column in needed:
-                name = f"{binding_alias}__{column}"
+                name = self.fresh_column(f"{binding_alias}__{column}")
                 base[(uid, column)] = name
                 table = self.alias_of(
                     next(s.binding for s in model.query.sources if s.binding.uid == uid)
@@ -424,17 +498,21 @@ class _Compiler:
                 columns.append(exp.alias_(exp.column(column, table=table), name, copy=False))
             # Lets of this first level read the sources themselves, not the columns above.
             columns += [
-                exp.alias_(self.value(e), n, copy=False) for n, e in row_lets if levels[n] == 0
+                exp.alias_(self.value(e), self.let_columns[n], copy=False)
+                for n, e in row_lets
+                if levels[n] == 0
             ]
             layer = layer.select(*columns, copy=False)
         current = exp.alias_(exp.Subquery(this=layer), alias, table=True, copy=False)
         self.rows_alias = alias
         self.row_columns = base
-        self.row_columns.update({n: n for n, _ in row_lets if levels[n] == 0})
+        self.row_columns.update({n: self.let_columns[n] for n, _ in row_lets if levels[n] == 0})
         for level in range(1, max(levels.values()) + 1):
             kept = [exp.column(name, table=alias) for name in self.row_columns.values()]
             added = [
-                exp.alias_(self.value(e), n, copy=False) for n, e in row_lets if levels[n] == level
+                exp.alias_(self.value(e), self.let_columns[n], copy=False)
+                for n, e in row_lets
+                if levels[n] == level
             ]
             layer = exp.select(*kept, *added).from_(current, copy=False)
             if late and level == filtered_at:
@@ -442,7 +520,9 @@ class _Compiler:
             alias = self.fresh_alias("model_rows")
             current = exp.alias_(exp.Subquery(this=layer), alias, table=True, copy=False)
             self.rows_alias = alias
-            self.row_columns.update({n: n for n, _ in row_lets if levels[n] == level})
+            self.row_columns.update(
+                {n: self.let_columns[n] for n, _ in row_lets if levels[n] == level}
+            )
         select = exp.select().from_(current, copy=False)
         if late and filtered_at > max(levels.values()):
             select = select.where(self._all_of(late), copy=False)
@@ -486,31 +566,32 @@ class _Compiler:
 
         rows_alias = self.fresh_alias("grouped_rows")
         row_level = self._lets_used([self.row_where, *model.group_by, *aggregates])
+        group_names = [self.fresh_column(f"group_{i + 1}") for i in range(len(model.group_by))]
         with self.rows(only=row_level) as inner:
             columns: list[exp.Expression] = []
             group_values = [self.value(g) for g in model.group_by]
-            for i, value in enumerate(group_values):
-                columns.append(exp.alias_(value, f"group_{i + 1}", copy=False))
+            for value, name in zip(group_values, group_names, strict=True):
+                columns.append(exp.alias_(value, name, copy=False))
             plan: list[tuple[ir.Agg, list[str], _FirstBy]] = []
             for j, agg in enumerate(aggregates):
                 names = []
                 for k, arg in enumerate(agg.args):
-                    name = f"agg_{j + 1}_{k + 1}"
+                    name = self.fresh_column(f"agg_{j + 1}_{k + 1}")
                     columns.append(exp.alias_(self.value(arg), name, copy=False))
                     names.append(name)
                 if agg.filter is not None:
-                    name = f"agg_{j + 1}_when"
+                    name = self.fresh_column(f"agg_{j + 1}_when")
                     columns.append(exp.alias_(self.condition(agg.filter), name, copy=False))
                     names.append(name)
                 first_by: _FirstBy = None
                 if agg.name == "first" and agg.filter is None and fn.ordered_first(self.dialect):
                     first_by = []
                     for k, (e, desc) in enumerate(agg.order_by):
-                        name = f"agg_{j + 1}_by_{k + 1}"
+                        name = self.fresh_column(f"agg_{j + 1}_by_{k + 1}")
                         columns.append(exp.alias_(self.value(e), name, copy=False))
                         first_by.append((name, desc))
                 elif agg.name == "first":
-                    first_by = f"agg_{j + 1}_rank"
+                    first_by = self.fresh_column(f"agg_{j + 1}_rank")
                     order = [
                         exp.Ordered(this=self.value(e), desc=desc, nulls_first=False)
                         for e, desc in agg.order_by
@@ -533,29 +614,27 @@ class _Compiler:
         # (Spark refuses a correlated subquery or an aggregate inside one in a grouped
         # SELECT); the outputs, `having` and their subqueries read these as plain columns.
         groups_alias = self.fresh_alias("model_groups")
-        group_columns = [
-            exp.alias_(grouped_col(f"group_{i + 1}"), f"group_{i + 1}", copy=False)
-            for i in range(len(model.group_by))
-        ]
+        group_columns = [exp.alias_(grouped_col(g), g, copy=False) for g in group_names]
+        agg_names = [self.fresh_column(f"agg_{j + 1}") for j in range(len(plan))]
         aggregate_columns = [
             exp.alias_(
                 self._aggregate(agg, [grouped_col(n) for n in names], first_by, rows_alias),
-                f"agg_{j + 1}",
+                agg_name,
                 copy=False,
             )
-            for j, (agg, names, first_by) in enumerate(plan)
+            for (agg, names, first_by), agg_name in zip(plan, agg_names, strict=True)
         ]
         groups = (
             exp.select(*group_columns, *aggregate_columns)
             .from_(
                 exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False), copy=False
             )
-            .group_by(
-                *(grouped_col(f"group_{i + 1}") for i in range(len(model.group_by))), copy=False
-            )
+            .group_by(*(grouped_col(g) for g in group_names), copy=False)
         )
         current = exp.alias_(exp.Subquery(this=groups), groups_alias, table=True, copy=False)
-        self._read_groups_from(groups_alias, aggregates, [])
+        self.group_columns = dict(zip(model.group_by, group_names, strict=True))
+        self.agg_columns = dict(zip(aggregates, agg_names, strict=True))
+        self._read_groups_from(groups_alias, [])
         # Lets read outside aggregates (a subquery per group, say) are computed once per
         # group, as columns of one more derived table per step of lets that use lets,
         # instead of once wherever `having` and the message use them.
@@ -568,14 +647,10 @@ class _Compiler:
         for level in sorted(set(levels.values())):
             kept = [
                 exp.column(name, table=current_alias)
-                for name in [
-                    *(f"group_{i + 1}" for i in range(len(model.group_by))),
-                    *(f"agg_{j + 1}" for j in range(len(plan))),
-                    *computed,
-                ]
+                for name in [*group_names, *agg_names, *(self.let_columns[n] for n in computed)]
             ]
             added = [
-                exp.alias_(self.value(e), n, copy=False)
+                exp.alias_(self.value(e), self.let_columns[n], copy=False)
                 for n, e in group_lets
                 if levels[n] == level
             ]
@@ -585,23 +660,17 @@ class _Compiler:
                 layer = layer.where(self._all_of(having), copy=False)
             current_alias = self.fresh_alias("model_groups")
             current = exp.alias_(exp.Subquery(this=layer), current_alias, table=True, copy=False)
-            self._read_groups_from(current_alias, aggregates, computed)
+            self._read_groups_from(current_alias, computed)
         outer = exp.select(*self.outputs()).from_(current, copy=False)
         if having and filtered_at > max(levels.values(), default=-1):
             outer = outer.where(self._all_of(having), copy=False)
         return outer
 
-    def _read_groups_from(self, alias: str, aggregates: list[ir.Agg], lets: list[str]) -> None:
+    def _read_groups_from(self, alias: str, lets: list[str]) -> None:
         """Group values, aggregates and the lets computed so far are columns of `alias`."""
-        model = self.model
-        assert model.group_by is not None
-        self.group_map = {
-            g: exp.column(f"group_{i + 1}", table=alias) for i, g in enumerate(model.group_by)
-        }
-        self.agg_map = {
-            agg: exp.column(f"agg_{j + 1}", table=alias) for j, agg in enumerate(aggregates)
-        }
-        self.row_columns = {name: name for name in lets}
+        self.group_map = {g: exp.column(c, table=alias) for g, c in self.group_columns.items()}
+        self.agg_map = {a: exp.column(c, table=alias) for a, c in self.agg_columns.items()}
+        self.row_columns = {name: self.let_columns[name] for name in lets}
         self.rows_alias = alias if lets else None
 
     def _lets_used(self, exprs: list[Any]) -> set[str]:
@@ -770,7 +839,15 @@ class _Compiler:
         if e.op == "/":
             return fn.divide(_paren(left), right, self.builders)
         node = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}[e.op]
-        return exp.Paren(this=node(this=_paren(left), expression=_paren(right)))
+        # `((a + b) + c)` is written `(a + b + c)`: the same, as both operators group to the
+        # left, and a long sum no longer opens a bracket per term, which parsers (sqlglot's
+        # among them) read by recursion, and so could not read a sum of 50 terms back.
+        same_level = (exp.Mul,) if node is exp.Mul else (exp.Add, exp.Sub)
+        if isinstance(left, exp.Paren) and isinstance(left.this, same_level):
+            left = left.this
+        else:
+            left = _paren(left)
+        return exp.Paren(this=node(this=left, expression=_paren(right)))
 
     def _neg(self, e: ir.Neg) -> exp.Expression:
         return exp.Neg(this=_paren(self.value(e.operand)))
@@ -795,7 +872,9 @@ class _Compiler:
             for side, node in ((e.left, left), (e.right, right)):
                 if not _never_null(side):
                     parts.append(exp.Is(this=node.copy(), expression=exp.null()))
-            return exp.Paren(this=exp.or_(*parts, copy=False)) if len(parts) > 1 else parts[0]
+            if len(parts) == 1:
+                return parts[0]
+            return fn.within_size(exp.Paren(this=exp.or_(*parts, copy=False)), "!=", self.dialect)
         node = {"=": exp.EQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[e.op]
         return node(this=left, expression=right)
 
@@ -826,6 +905,7 @@ class _Compiler:
             result = exp.Paren(
                 this=exp.or_(exp.Is(this=operand.copy(), expression=exp.null()), result, copy=False)
             )
+            fn.within_size(result, "not in", self.dialect)
         return result
 
     def _between(self, e: ir.Between) -> exp.Expression:
@@ -858,6 +938,9 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
     """
     top = {src.binding.uid for src in model.query.sources}
     hoisted: dict[ir.Expr, str] = {}
+    # Names apart from the model's own lets (one may be called hoisted__1).
+    taken = {name for name, _ in model.lets}
+    free_names = (f"hoisted__{n}" for n in itertools.count(1) if f"hoisted__{n}" not in taken)
 
     def on_own_rows(expr: ir.Expr) -> bool:
         nodes = list(ir.walk(expr))
@@ -871,7 +954,9 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
 
     def inside_subquery(node: Any) -> Any:
         if isinstance(node, ir.Func) and on_own_rows(node):
-            name = hoisted.setdefault(node, f"hoisted__{len(hoisted) + 1}")
+            if node not in hoisted:
+                hoisted[node] = next(free_names)
+            name = hoisted[node]
             return ir.LetRef(name, node.type, node.span)
         return None
 
@@ -884,6 +969,20 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
 
     where = ir.rewrite(model.query.where, at_top)
     return where, [(name, expr) for expr, name in hoisted.items()]
+
+
+def _fresh(wanted: str, used: set[str]) -> str:
+    """`wanted`, else `wanted_2`, `wanted_3` …: a name not in `used` (which it joins).
+
+    Compared in lower case: DuckDB, SQLite and Spark read quoted names without
+    case too, so lets `a` and `A` would be one column there.
+    """
+    name, n = wanted, 1
+    while name.lower() in used:
+        n += 1
+        name = f"{wanted}_{n}"
+    used.add(name.lower())
+    return name
 
 
 def _relation_name(relation: str) -> str:

@@ -24,7 +24,7 @@ warehouses. Decisions the contract leaves to us, taken here:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
@@ -39,6 +39,44 @@ class Unsupported(Exception):
         super().__init__(f"{construct} on {dialect}")
         self.construct = construct
         self.dialect = dialect
+
+
+class TooLarge(Exception):
+    """SQL for one construct that would grow past MAX_SQL_NODES on the target warehouse."""
+
+    def __init__(self, construct: str, dialect: str) -> None:
+        super().__init__(f"{construct} on {dialect}")
+        self.construct = construct
+        self.dialect = dialect
+
+
+# The most nodes the SQL of one function call or comparison may have. Some warehouses need
+# an argument written more than once (SQLite's and Hive's add_months, least and greatest,
+# `!=` that holds for null), so calls nested in one another grow exponentially: add_months
+# nested six deep is 2 MB of Hive SQL and takes 40 s to write, twelve deep would never
+# finish. The pack's largest call has 50 nodes.
+MAX_SQL_NODES = 20_000
+
+
+def nodes(tree: exp.Expression) -> Iterator[exp.Expression]:
+    """Every node of `tree`, by an explicit stack: no recursion, and faster than walk()."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        for value in node.args.values():
+            if isinstance(value, exp.Expression):
+                pending.append(value)
+            elif isinstance(value, list):
+                pending += [v for v in value if isinstance(v, exp.Expression)]
+
+
+def within_size(tree: exp.Expression, construct: str, dialect: str) -> exp.Expression:
+    """`tree`, or TooLarge when it has more than MAX_SQL_NODES nodes (counted up to that)."""
+    for count, _ in enumerate(nodes(tree), start=1):
+        if count > MAX_SQL_NODES:
+            raise TooLarge(construct, dialect)
+    return tree
 
 
 @dataclass(frozen=True)
@@ -64,7 +102,7 @@ class Meaning:
         builder = self.overrides.get(b.dialect, self.generic)
         if builder is None:
             raise Unsupported(name, b.dialect)
-        return builder([a.copy() for a in args], b)
+        return within_size(builder([a.copy() for a in args], b), f"{name}()", b.dialect)
 
 
 def _date_type(dialect: str) -> exp.DataType.Type:
@@ -594,5 +632,14 @@ def sum_of(value: exp.Expression) -> exp.Expression:
 
 
 def average_of(value: exp.Expression) -> exp.Expression:
-    """AVG in floating point (integer averages truncate on some engines)."""
+    """AVG in floating point (integer averages truncate on some engines).
+
+    `avg(distinct x)` casts inside the DISTINCT: `CAST(DISTINCT x AS …)` is not SQL.
+    """
+    if isinstance(value, exp.Distinct):
+        return exp.Avg(
+            this=exp.Distinct(
+                expressions=[exp.cast(v, exp.DataType.Type.DOUBLE) for v in value.expressions]
+            )
+        )
     return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))

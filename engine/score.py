@@ -24,7 +24,7 @@ from adapters.base import Warehouse, WarehouseError
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import functions as fn
-from engine.compile import Target, _Compiler, assert_read_only
+from engine.compile import Target, _Compiler, assert_read_only, quote_identifiers, table_named
 
 _QUARTERS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
 
@@ -140,9 +140,9 @@ def compile_score(
         exp.select(
             *(col(n, "l") for n in warning_columns), *(col(n, "d") for n in disposal_columns)
         )
-        .from_(exp.alias_(exp.to_table(tables.ledger), "l", table=True))
+        .from_(exp.alias_(table_named(tables.ledger), "l", table=True))
         .join(
-            exp.alias_(exp.to_table(tables.disposal), "d", table=True),
+            exp.alias_(table_named(tables.disposal), "d", table=True),
             on=exp.and_(
                 exp.EQ(this=col("model_id", "d"), expression=col("model_id", "l")),
                 exp.EQ(this=col("warning_key", "d"), expression=col("warning_key", "l")),
@@ -166,7 +166,7 @@ def compile_score(
     # measures: per township with a positive staff count that year.
     staffing = (
         exp.select(col("township"), exp.alias_(exp.Max(this=col("staff_count")), "staff_count"))
-        .from_(exp.to_table(tables.staffing))
+        .from_(table_named(tables.staffing))
         .where(
             exp.and_(
                 exp.EQ(this=col("year"), expression=staffing_year),
@@ -321,7 +321,7 @@ def compile_score(
     ):
         final = final.with_(name, as_=query)
     assert_read_only(final)
-    return final
+    return quote_identifiers(final, dialect)
 
 
 def _placeholder(name: str, type_name: str, dialect: str) -> exp.Expression:

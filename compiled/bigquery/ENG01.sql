@@ -3,68 +3,68 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- @as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  p.project_id AS key_1,
-  p.township AS township,
-  p.investment AS hole_1,
+  `p`.`project_id` AS `key_1`,
+  `p`.`township` AS `township`,
+  `p`.`investment` AS `hole_1`,
   CASE
     WHEN SUBSTRING(
-      p.name,
+      `p`.`name`,
       1,
       LENGTH(
         COALESCE(
           (
             SELECT
-              MIN(t_4.name)
-            FROM ref_township AS t_4
+              MIN(`t_4`.`name`)
+            FROM `ref_township` AS `t_4`
             WHERE
-              t_4.township = p.township
+              `t_4`.`township` = `p`.`township`
           ),
-          p.township
+          `p`.`township`
         )
       )
     ) = COALESCE(
       (
         SELECT
-          MIN(t_4.name)
-        FROM ref_township AS t_4
+          MIN(`t_4`.`name`)
+        FROM `ref_township` AS `t_4`
         WHERE
-          t_4.township = p.township
+          `t_4`.`township` = `p`.`township`
       ),
-      p.township
+      `p`.`township`
     )
     THEN ''
     ELSE COALESCE(
       (
         SELECT
-          MIN(t_3.name)
-        FROM ref_township AS t_3
+          MIN(`t_3`.`name`)
+        FROM `ref_township` AS `t_3`
         WHERE
-          t_3.township = p.township
+          `t_3`.`township` = `p`.`township`
       ),
-      p.township
+      `p`.`township`
     )
-  END AS hole_2,
-  p.name AS hole_3,
-  6 AS hole_4
-FROM dr_project AS p
+  END AS `hole_2`,
+  `p`.`name` AS `hole_3`,
+  6 AS `hole_4`
+FROM `dr_project` AS `p`
 WHERE
   (
-    p.approved_on <= CAST(@as_of AS DATE) OR p.approved_on IS NULL
+    `p`.`approved_on` <= CAST(@as_of AS DATE) OR `p`.`approved_on` IS NULL
   )
   AND (
-    p.investment >= 4000000
+    `p`.`investment` >= 4000000
     AND (
-      p.status <> '终止' OR p.status IS NULL
+      `p`.`status` <> '终止' OR `p`.`status` IS NULL
     )
-    AND CAST(DATE_ADD(p.approved_on, INTERVAL 6 MONTH) AS DATE) < CAST(@as_of AS DATE)
+    AND CAST(DATE_ADD(`p`.`approved_on`, INTERVAL 6 MONTH) AS DATE) < CAST(@as_of AS DATE)
     AND NOT EXISTS(
       SELECT
         1
-      FROM trade_tender AS t
+      FROM `trade_tender` AS `t`
       WHERE
         (
-          t.published_on <= CAST(@as_of AS DATE) OR t.published_on IS NULL
+          `t`.`published_on` <= CAST(@as_of AS DATE) OR `t`.`published_on` IS NULL
         )
-        AND t.project_id = p.project_id
+        AND `t`.`project_id` = `p`.`project_id`
     )
   );

@@ -3,49 +3,49 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- @as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows.i__incentive_id AS key_1,
-  model_rows.i__township AS township,
+  `model_rows`.`i__incentive_id` AS `key_1`,
+  `model_rows`.`i__township` AS `township`,
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN(`t`.`name`)
+      FROM `ref_township` AS `t`
       WHERE
-        t.township = model_rows.i__township
+        `t`.`township` = `model_rows`.`i__township`
     ),
-    model_rows.i__township
-  ) AS hole_1,
-  model_rows.i__paid_on AS hole_2,
-  COALESCE(model_rows.g__enterprise_name, model_rows.i__enterprise_code) AS hole_3,
-  model_rows.i__amount AS hole_4,
-  model_rows.i__incentive_id AS hole_5,
-  model_rows.situation AS hole_6,
-  model_rows.agreement_no AS hole_7,
-  model_rows.g__signed_on AS hole_8
+    `model_rows`.`i__township`
+  ) AS `hole_1`,
+  `model_rows`.`i__paid_on` AS `hole_2`,
+  COALESCE(`model_rows`.`g__enterprise_name`, `model_rows`.`i__enterprise_code`) AS `hole_3`,
+  `model_rows`.`i__amount` AS `hole_4`,
+  `model_rows`.`i__incentive_id` AS `hole_5`,
+  `model_rows`.`situation` AS `hole_6`,
+  `model_rows`.`agreement_no` AS `hole_7`,
+  `model_rows`.`g__signed_on` AS `hole_8`
 FROM (
   SELECT
-    i.agreement_id AS i__agreement_id,
-    i.amount AS i__amount,
-    i.enterprise_code AS i__enterprise_code,
-    i.incentive_id AS i__incentive_id,
-    i.paid_on AS i__paid_on,
-    i.township AS i__township,
-    g.agreement_id AS g__agreement_id,
-    g.enterprise_name AS g__enterprise_name,
-    g.signed_on AS g__signed_on,
-    COALESCE(i.agreement_id, '未填写') AS agreement_no,
-    CASE WHEN g.agreement_id IS NULL THEN '未找到对应的招商引资协议' ELSE '协议签订日期晚于兑现日期' END AS situation
-  FROM com_incentive AS i
-  LEFT JOIN com_agreement AS g
-    ON g.agreement_id = i.agreement_id
+    `i`.`agreement_id` AS `i__agreement_id`,
+    `i`.`amount` AS `i__amount`,
+    `i`.`enterprise_code` AS `i__enterprise_code`,
+    `i`.`incentive_id` AS `i__incentive_id`,
+    `i`.`paid_on` AS `i__paid_on`,
+    `i`.`township` AS `i__township`,
+    `g`.`agreement_id` AS `g__agreement_id`,
+    `g`.`enterprise_name` AS `g__enterprise_name`,
+    `g`.`signed_on` AS `g__signed_on`,
+    COALESCE(`i`.`agreement_id`, '未填写') AS `agreement_no`,
+    CASE WHEN `g`.`agreement_id` IS NULL THEN '未找到对应的招商引资协议' ELSE '协议签订日期晚于兑现日期' END AS `situation`
+  FROM `com_incentive` AS `i`
+  LEFT JOIN `com_agreement` AS `g`
+    ON `g`.`agreement_id` = `i`.`agreement_id`
     AND (
-      g.signed_on <= CAST(@as_of AS DATE) OR g.signed_on IS NULL
+      `g`.`signed_on` <= CAST(@as_of AS DATE) OR `g`.`signed_on` IS NULL
     )
   WHERE
     (
-      i.paid_on <= CAST(@as_of AS DATE) OR i.paid_on IS NULL
+      `i`.`paid_on` <= CAST(@as_of AS DATE) OR `i`.`paid_on` IS NULL
     )
     AND (
-      g.agreement_id IS NULL OR g.signed_on > i.paid_on
+      `g`.`agreement_id` IS NULL OR `g`.`signed_on` > `i`.`paid_on`
     )
-) AS model_rows;
+) AS `model_rows`;

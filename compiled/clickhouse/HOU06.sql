@@ -3,35 +3,36 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- {as_of: Nullable(DATE)} is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  h.application_id AS key_1,
-  h.township AS township,
+  "h"."application_id" AS "key_1",
+  "h"."township" AS "township",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("t"."name")
+      FROM "ref_township" AS "t"
       WHERE
-        t.township = h.township
+        "t"."township" = "h"."township"
     ),
-    h.township
-  ) AS hole_1,
-  h.village AS hole_2,
-  COALESCE(h.applicant_name, d.name, '') AS hole_3,
-  h.applicant_id AS hole_4,
-  d.died_on AS hole_5,
-  h.application_id AS hole_6,
-  h.approved_on AS hole_7
-FROM nr_housing_approval AS h
-INNER JOIN ca_death AS d
-  ON d.person_id = h.applicant_id
+    "h"."township"
+  ) AS "hole_1",
+  "h"."village" AS "hole_2",
+  COALESCE("h"."applicant_name", "d"."name", '') AS "hole_3",
+  "h"."applicant_id" AS "hole_4",
+  "d"."died_on" AS "hole_5",
+  "h"."application_id" AS "hole_6",
+  "h"."approved_on" AS "hole_7"
+FROM "nr_housing_approval" AS "h"
+INNER JOIN "ca_death" AS "d"
+  ON "d"."person_id" = "h"."applicant_id"
   AND (
-    d.died_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE)) OR d.died_on IS NULL
+    "d"."died_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+    OR "d"."died_on" IS NULL
   )
 WHERE
   (
-    h.applied_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
-    OR h.applied_on IS NULL
+    "h"."applied_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+    OR "h"."applied_on" IS NULL
   )
   AND (
-    h.status = '批准' AND d.died_on < h.approved_on
+    "h"."status" = '批准' AND "d"."died_on" < "h"."approved_on"
   );

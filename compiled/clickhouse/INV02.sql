@@ -3,92 +3,97 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- {as_of: Nullable(DATE)} is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups_3.group_1 AS key_1,
-  model_groups_3.group_2 AS key_2,
-  model_groups_3.agg_1 AS township,
-  model_groups_3.ename AS hole_1,
-  model_groups_3.group_1 AS hole_2,
-  model_groups_3.group_2 AS hole_3,
-  model_groups_3.agg_2 AS hole_4,
-  model_groups_3.agg_3 AS hole_5,
-  model_groups_3.tax AS hole_6,
-  1.0 AS hole_7,
+  "model_groups_3"."group_1" AS "key_1",
+  "model_groups_3"."group_2" AS "key_2",
+  "model_groups_3"."agg_1" AS "township",
+  "model_groups_3"."ename" AS "hole_1",
+  "model_groups_3"."group_1" AS "hole_2",
+  "model_groups_3"."group_2" AS "hole_3",
+  "model_groups_3"."agg_2" AS "hole_4",
+  "model_groups_3"."agg_3" AS "hole_5",
+  "model_groups_3"."tax" AS "hole_6",
+  1.0 AS "hole_7",
   (
-    1.0 * model_groups_3.tax
-  ) AS hole_8,
+    1.0 * "model_groups_3"."tax"
+  ) AS "hole_8",
   (
-    model_groups_3.agg_3 - (
-      1.0 * model_groups_3.tax
+    "model_groups_3"."agg_3" - (
+      1.0 * "model_groups_3"."tax"
     )
-  ) AS hole_9
+  ) AS "hole_9"
 FROM (
   SELECT
-    model_groups_2.group_1,
-    model_groups_2.group_2,
-    model_groups_2.agg_1,
-    model_groups_2.agg_2,
-    model_groups_2.agg_3,
-    model_groups_2.tax,
+    "model_groups_2"."group_1",
+    "model_groups_2"."group_2",
+    "model_groups_2"."agg_1",
+    "model_groups_2"."agg_2",
+    "model_groups_2"."agg_3",
+    "model_groups_2"."tax",
     COALESCE(
       (
         SELECT
-          MIN(e.name)
-        FROM mkt_enterprise AS e
+          MIN("e"."name")
+        FROM "mkt_enterprise" AS "e"
         WHERE
           (
-            e.registered_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
-            OR e.registered_on IS NULL
+            "e"."registered_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+            OR "e"."registered_on" IS NULL
           )
-          AND e.enterprise_code = model_groups_2.group_1
+          AND "e"."enterprise_code" = "model_groups_2"."group_1"
       ),
-      model_groups_2.group_1
-    ) AS ename
+      "model_groups_2"."group_1"
+    ) AS "ename"
   FROM (
     SELECT
-      model_groups.group_1,
-      model_groups.group_2,
-      model_groups.agg_1,
-      model_groups.agg_2,
-      model_groups.agg_3,
+      "model_groups"."group_1",
+      "model_groups"."group_2",
+      "model_groups"."agg_1",
+      "model_groups"."agg_2",
+      "model_groups"."agg_3",
       (
         SELECT
-          COALESCE(SUM(x.tax_paid), 0)
-        FROM tax_annual AS x
+          COALESCE(SUM("x"."tax_paid"), 0)
+        FROM "tax_annual" AS "x"
         WHERE
           (
-            x.enterprise_code = model_groups.group_1 AND x.year = model_groups.group_2
+            "x"."enterprise_code" = "model_groups"."group_1"
+            AND "x"."year" = "model_groups"."group_2"
           )
-      ) AS tax
+      ) AS "tax"
     FROM (
       SELECT
-        grouped_rows.group_1 AS group_1,
-        grouped_rows.group_2 AS group_2,
-        MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
-        COUNT(*) AS agg_2,
-        COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3
+        "grouped_rows"."group_1" AS "group_1",
+        "grouped_rows"."group_2" AS "group_2",
+        MAX(CASE WHEN "grouped_rows"."agg_1_rank" = 1 THEN "grouped_rows"."agg_1_1" END) AS "agg_1",
+        COUNT(*) AS "agg_2",
+        COALESCE(SUM("grouped_rows"."agg_3_1"), 0) AS "agg_3"
       FROM (
         SELECT
-          i.enterprise_code AS group_1,
-          i.year AS group_2,
-          i.township AS agg_1_1,
-          ROW_NUMBER() OVER (PARTITION BY i.enterprise_code, i.year ORDER BY i.amount DESC, i.township ASC) AS agg_1_rank,
-          i.amount AS agg_3_1
-        FROM com_incentive AS i
+          "i"."enterprise_code" AS "group_1",
+          "i"."year" AS "group_2",
+          "i"."township" AS "agg_1_1",
+          ROW_NUMBER() OVER (
+            PARTITION BY "i"."enterprise_code", "i"."year"
+            ORDER BY "i"."amount" DESC, "i"."township" ASC
+          ) AS "agg_1_rank",
+          "i"."amount" AS "agg_3_1"
+        FROM "com_incentive" AS "i"
         WHERE
           (
-            i.paid_on <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE)) OR i.paid_on IS NULL
+            "i"."paid_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+            OR "i"."paid_on" IS NULL
           )
           AND NOT (
-            i.year IS NULL
+            "i"."year" IS NULL
           )
-      ) AS grouped_rows
+      ) AS "grouped_rows"
       GROUP BY
-        grouped_rows.group_1,
-        grouped_rows.group_2
-    ) AS model_groups
-  ) AS model_groups_2
+        "grouped_rows"."group_1",
+        "grouped_rows"."group_2"
+    ) AS "model_groups"
+  ) AS "model_groups_2"
   WHERE
-    model_groups_2.agg_3 > (
-      1.0 * model_groups_2.tax
+    "model_groups_2"."agg_3" > (
+      1.0 * "model_groups_2"."tax"
     )
-) AS model_groups_3;
+) AS "model_groups_3";

@@ -3,35 +3,35 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.agg_1 AS township,
-  model_groups.group_1 AS hole_1,
-  model_groups.agg_2 AS hole_2,
-  model_groups.agg_3 AS hole_3,
-  model_groups.agg_4 AS hole_4
+  `model_groups`.`group_1` AS `key_1`,
+  `model_groups`.`agg_1` AS `township`,
+  `model_groups`.`group_1` AS `hole_1`,
+  `model_groups`.`agg_2` AS `hole_2`,
+  `model_groups`.`agg_3` AS `hole_3`,
+  `model_groups`.`agg_4` AS `hole_4`
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    MIN(grouped_rows.agg_1_1) AS agg_1,
-    COUNT(DISTINCT grouped_rows.agg_2_1) AS agg_2,
-    COUNT(*) AS agg_3,
-    COALESCE(SUM(grouped_rows.agg_4_1), 0) AS agg_4
+    `grouped_rows`.`group_1` AS `group_1`,
+    MIN(`grouped_rows`.`agg_1_1`) AS `agg_1`,
+    COUNT(DISTINCT `grouped_rows`.`agg_2_1`) AS `agg_2`,
+    COUNT(*) AS `agg_3`,
+    COALESCE(SUM(`grouped_rows`.`agg_4_1`), 0) AS `agg_4`
   FROM (
     SELECT
-      s.account_no AS group_1,
-      s.township AS agg_1_1,
-      s.recipient_id AS agg_2_1,
-      s.amount AS agg_4_1
-    FROM fin_subsidy AS s
+      `s`.`account_no` AS `group_1`,
+      `s`.`township` AS `agg_1_1`,
+      `s`.`recipient_id` AS `agg_2_1`,
+      `s`.`amount` AS `agg_4_1`
+    FROM `fin_subsidy` AS `s`
     WHERE
       (
-        s.paid_on <= CAST(:as_of AS DATE) OR s.paid_on IS NULL
+        `s`.`paid_on` <= CAST(:as_of AS DATE) OR `s`.`paid_on` IS NULL
       )
       AND NOT (
-        s.account_no IS NULL
+        `s`.`account_no` IS NULL
         OR REPLACE(
           REPLACE(
-            REPLACE(REPLACE(REPLACE(REPLACE(s.account_no, ' ', ''), '\t', ''), '\n', ''), '\r', ''),
+            REPLACE(REPLACE(REPLACE(REPLACE(`s`.`account_no`, ' ', ''), '\t', ''), '\n', ''), '\r', ''),
             ' ',
             ''
           ),
@@ -39,9 +39,9 @@ FROM (
           ''
         ) = ''
       )
-  ) AS grouped_rows
+  ) AS `grouped_rows`
   GROUP BY
-    grouped_rows.group_1
-) AS model_groups
+    `grouped_rows`.`group_1`
+) AS `model_groups`
 WHERE
-  model_groups.agg_2 >= 3;
+  `model_groups`.`agg_2` >= 3;

@@ -3,29 +3,29 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  l.lease_id AS key_1,
-  l.township AS township,
+  "l"."lease_id" AS "key_1",
+  "l"."township" AS "township",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("t"."name")
+      FROM "ref_township" AS "t"
       WHERE
-        t.township = l.township
+        "t"."township" = "l"."township"
     ),
-    l.township
-  ) AS hole_1,
-  COALESCE(l.village, '') AS hole_2,
-  l.asset_id AS hole_3,
-  COALESCE(l.lessee_name, l.lessee_id, '未登记的承租方') AS hole_4,
-  l.lease_id AS hole_5,
-  l.signed_on AS hole_6,
-  l.start_on AS hole_7,
-  l.end_on AS hole_8,
-  240 AS hole_9
-FROM ag_lease AS l
+    "l"."township"
+  ) AS "hole_1",
+  COALESCE("l"."village", '') AS "hole_2",
+  "l"."asset_id" AS "hole_3",
+  COALESCE("l"."lessee_name", "l"."lessee_id", '未登记的承租方') AS "hole_4",
+  "l"."lease_id" AS "hole_5",
+  "l"."signed_on" AS "hole_6",
+  "l"."start_on" AS "hole_7",
+  "l"."end_on" AS "hole_8",
+  240 AS "hole_9"
+FROM "ag_lease" AS "l"
 WHERE
   (
-    l.signed_on <= CAST($as_of AS DATE) OR l.signed_on IS NULL
+    "l"."signed_on" <= CAST($as_of AS DATE) OR "l"."signed_on" IS NULL
   )
-  AND l.end_on > CAST(l.start_on + INTERVAL 240 MONTH AS DATE);
+  AND "l"."end_on" > CAST("l"."start_on" + INTERVAL 240 MONTH AS DATE);

@@ -3,77 +3,78 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows_2.h__application_id AS key_1,
-  model_rows_2.h__township AS township,
+  "model_rows_2"."h__application_id" AS "key_1",
+  "model_rows_2"."h__township" AS "township",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("t"."name")
+      FROM "ref_township" AS "t"
       WHERE
-        t.township = model_rows_2.h__township
+        "t"."township" = "model_rows_2"."h__township"
     ),
-    model_rows_2.h__township
-  ) AS hole_1,
-  model_rows_2.h__village AS hole_2,
-  COALESCE(model_rows_2.h__applicant_name, '') AS hole_3,
-  model_rows_2.h__applicant_id AS hole_4,
-  model_rows_2.h__application_id AS hole_5,
-  model_rows_2.h__applied_on AS hole_6,
-  model_rows_2.h__household_id AS hole_7,
-  model_rows_2.earlier AS hole_8,
-  model_rows_2.first_on AS hole_9
+    "model_rows_2"."h__township"
+  ) AS "hole_1",
+  "model_rows_2"."h__village" AS "hole_2",
+  COALESCE("model_rows_2"."h__applicant_name", '') AS "hole_3",
+  "model_rows_2"."h__applicant_id" AS "hole_4",
+  "model_rows_2"."h__application_id" AS "hole_5",
+  "model_rows_2"."h__applied_on" AS "hole_6",
+  "model_rows_2"."h__household_id" AS "hole_7",
+  "model_rows_2"."earlier" AS "hole_8",
+  "model_rows_2"."first_on" AS "hole_9"
 FROM (
   SELECT
-    model_rows.h__applicant_id,
-    model_rows.h__applicant_name,
-    model_rows.h__application_id,
-    model_rows.h__applied_on,
-    model_rows.h__household_id,
-    model_rows.h__township,
-    model_rows.h__village,
-    model_rows.earlier,
+    "model_rows"."h__applicant_id",
+    "model_rows"."h__applicant_name",
+    "model_rows"."h__application_id",
+    "model_rows"."h__applied_on",
+    "model_rows"."h__household_id",
+    "model_rows"."h__township",
+    "model_rows"."h__village",
+    "model_rows"."earlier",
     (
       SELECT
-        MIN(p_2.registered_on)
-      FROM nr_homestead AS p_2
+        MIN("p_2"."registered_on")
+      FROM "nr_homestead" AS "p_2"
       WHERE
         (
-          p_2.registered_on <= CAST($as_of AS DATE) OR p_2.registered_on IS NULL
+          "p_2"."registered_on" <= CAST($as_of AS DATE) OR "p_2"."registered_on" IS NULL
         )
         AND (
-          p_2.household_id = model_rows.h__household_id
-          AND p_2.registered_on < model_rows.h__applied_on
+          "p_2"."household_id" = "model_rows"."h__household_id"
+          AND "p_2"."registered_on" < "model_rows"."h__applied_on"
         )
-    ) AS first_on
+    ) AS "first_on"
   FROM (
     SELECT
-      h.applicant_id AS h__applicant_id,
-      h.applicant_name AS h__applicant_name,
-      h.application_id AS h__application_id,
-      h.applied_on AS h__applied_on,
-      h.household_id AS h__household_id,
-      h.township AS h__township,
-      h.village AS h__village,
+      "h"."applicant_id" AS "h__applicant_id",
+      "h"."applicant_name" AS "h__applicant_name",
+      "h"."application_id" AS "h__application_id",
+      "h"."applied_on" AS "h__applied_on",
+      "h"."household_id" AS "h__household_id",
+      "h"."township" AS "h__township",
+      "h"."village" AS "h__village",
       (
         SELECT
           COUNT(*)
-        FROM nr_homestead AS p
+        FROM "nr_homestead" AS "p"
         WHERE
           (
-            p.registered_on <= CAST($as_of AS DATE) OR p.registered_on IS NULL
+            "p"."registered_on" <= CAST($as_of AS DATE) OR "p"."registered_on" IS NULL
           )
           AND (
-            p.household_id = h.household_id AND p.registered_on < h.applied_on
+            "p"."household_id" = "h"."household_id"
+            AND "p"."registered_on" < "h"."applied_on"
           )
-      ) AS earlier
-    FROM nr_housing_approval AS h
+      ) AS "earlier"
+    FROM "nr_housing_approval" AS "h"
     WHERE
       (
-        h.applied_on <= CAST($as_of AS DATE) OR h.applied_on IS NULL
+        "h"."applied_on" <= CAST($as_of AS DATE) OR "h"."applied_on" IS NULL
       )
-      AND h.status = '批准'
-  ) AS model_rows
+      AND "h"."status" = '批准'
+  ) AS "model_rows"
   WHERE
-    model_rows.earlier > 0
-) AS model_rows_2;
+    "model_rows"."earlier" > 0
+) AS "model_rows_2";

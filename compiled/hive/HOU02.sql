@@ -3,29 +3,29 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  h.application_id AS key_1,
-  h.township AS township,
+  `h`.`application_id` AS `key_1`,
+  `h`.`township` AS `township`,
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN(`t`.`name`)
+      FROM `ref_township` AS `t`
       WHERE
-        t.township = h.township
+        `t`.`township` = `h`.`township`
     ),
-    h.township
-  ) AS hole_1,
-  h.village AS hole_2,
-  COALESCE(h.applicant_name, '') AS hole_3,
-  h.applicant_id AS hole_4,
-  h.application_id AS hole_5,
-  h.approved_area AS hole_6,
-  125 AS hole_7
-FROM nr_housing_approval AS h
+    `h`.`township`
+  ) AS `hole_1`,
+  `h`.`village` AS `hole_2`,
+  COALESCE(`h`.`applicant_name`, '') AS `hole_3`,
+  `h`.`applicant_id` AS `hole_4`,
+  `h`.`application_id` AS `hole_5`,
+  `h`.`approved_area` AS `hole_6`,
+  125 AS `hole_7`
+FROM `nr_housing_approval` AS `h`
 WHERE
   (
-    h.applied_on <= CAST(:as_of AS DATE) OR h.applied_on IS NULL
+    `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL
   )
   AND (
-    h.status = '批准' AND h.approved_area > 125
+    `h`.`status` = '批准' AND `h`.`approved_area` > 125
   );

@@ -3,116 +3,116 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows_3.c__contract_id AS key_1,
-  model_rows_3.c__township AS township,
+  `model_rows_3`.`c__contract_id` AS `key_1`,
+  `model_rows_3`.`c__township` AS `township`,
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN(`t`.`name`)
+      FROM `ref_township` AS `t`
       WHERE
-        t.township = model_rows_3.c__township
+        `t`.`township` = `model_rows_3`.`c__township`
     ),
-    model_rows_3.c__township
-  ) AS hole_1,
-  COALESCE(model_rows_3.c__contractor_name, model_rows_3.c__contractor_code) AS hole_2,
-  model_rows_3.c__contract_id AS hole_3,
-  model_rows_3.c__amount AS hole_4,
-  model_rows_3.net AS hole_5,
-  COALESCE(model_rows_3.accepted, CAST(:as_of AS DATE)) AS hole_6,
-  model_rows_3.stage AS hole_7,
-  model_rows_3.paid AS hole_8,
+    `model_rows_3`.`c__township`
+  ) AS `hole_1`,
+  COALESCE(`model_rows_3`.`c__contractor_name`, `model_rows_3`.`c__contractor_code`) AS `hole_2`,
+  `model_rows_3`.`c__contract_id` AS `hole_3`,
+  `model_rows_3`.`c__amount` AS `hole_4`,
+  `model_rows_3`.`net` AS `hole_5`,
+  COALESCE(`model_rows_3`.`accepted`, CAST(:as_of AS DATE)) AS `hole_6`,
+  `model_rows_3`.`stage` AS `hole_7`,
+  `model_rows_3`.`paid` AS `hole_8`,
   (
     0.8 * 100
-  ) AS hole_9,
+  ) AS `hole_9`,
   (
     0.8 * (
-      model_rows_3.c__amount + model_rows_3.net
+      `model_rows_3`.`c__amount` + `model_rows_3`.`net`
     )
-  ) AS hole_10,
+  ) AS `hole_10`,
   (
-    model_rows_3.paid - (
+    `model_rows_3`.`paid` - (
       0.8 * (
-        model_rows_3.c__amount + model_rows_3.net
+        `model_rows_3`.`c__amount` + `model_rows_3`.`net`
       )
     )
-  ) AS hole_11
+  ) AS `hole_11`
 FROM (
   SELECT
-    model_rows_2.c__amount,
-    model_rows_2.c__contract_id,
-    model_rows_2.c__contractor_code,
-    model_rows_2.c__contractor_name,
-    model_rows_2.c__township,
-    model_rows_2.accepted,
-    model_rows_2.net,
-    model_rows_2.paid,
-    CASE WHEN model_rows_2.accepted IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END AS stage
+    `model_rows_2`.`c__amount`,
+    `model_rows_2`.`c__contract_id`,
+    `model_rows_2`.`c__contractor_code`,
+    `model_rows_2`.`c__contractor_name`,
+    `model_rows_2`.`c__township`,
+    `model_rows_2`.`accepted`,
+    `model_rows_2`.`net`,
+    `model_rows_2`.`paid`,
+    CASE WHEN `model_rows_2`.`accepted` IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END AS `stage`
   FROM (
     SELECT
-      model_rows.c__amount,
-      model_rows.c__contract_id,
-      model_rows.c__contractor_code,
-      model_rows.c__contractor_name,
-      model_rows.c__township,
-      model_rows.accepted,
-      model_rows.net,
+      `model_rows`.`c__amount`,
+      `model_rows`.`c__contract_id`,
+      `model_rows`.`c__contractor_code`,
+      `model_rows`.`c__contractor_name`,
+      `model_rows`.`c__township`,
+      `model_rows`.`accepted`,
+      `model_rows`.`net`,
       (
         SELECT
-          COALESCE(SUM(f.amount), 0)
-        FROM fin_payment AS f
+          COALESCE(SUM(`f`.`amount`), 0)
+        FROM `fin_payment` AS `f`
         WHERE
           (
-            f.paid_on <= CAST(:as_of AS DATE) OR f.paid_on IS NULL
+            `f`.`paid_on` <= CAST(:as_of AS DATE) OR `f`.`paid_on` IS NULL
           )
           AND (
-            f.contract_id = model_rows.c__contract_id
+            `f`.`contract_id` = `model_rows`.`c__contract_id`
             AND (
-              model_rows.accepted IS NULL OR f.paid_on < model_rows.accepted
+              `model_rows`.`accepted` IS NULL OR `f`.`paid_on` < `model_rows`.`accepted`
             )
           )
-      ) AS paid
+      ) AS `paid`
     FROM (
       SELECT
-        c.amount AS c__amount,
-        c.contract_id AS c__contract_id,
-        c.contractor_code AS c__contractor_code,
-        c.contractor_name AS c__contractor_name,
-        c.township AS c__township,
+        `c`.`amount` AS `c__amount`,
+        `c`.`contract_id` AS `c__contract_id`,
+        `c`.`contractor_code` AS `c__contractor_code`,
+        `c`.`contractor_name` AS `c__contractor_name`,
+        `c`.`township` AS `c__township`,
         (
           SELECT
-            MIN(a.accepted_on)
-          FROM build_acceptance AS a
+            MIN(`a`.`accepted_on`)
+          FROM `build_acceptance` AS `a`
           WHERE
             (
-              a.accepted_on <= CAST(:as_of AS DATE) OR a.accepted_on IS NULL
+              `a`.`accepted_on` <= CAST(:as_of AS DATE) OR `a`.`accepted_on` IS NULL
             )
             AND (
-              a.contract_id = c.contract_id AND a.result = '合格'
+              `a`.`contract_id` = `c`.`contract_id` AND `a`.`result` = '合格'
             )
-        ) AS accepted,
+        ) AS `accepted`,
         (
           SELECT
-            COALESCE(SUM(x.amount_delta), 0)
-          FROM build_change AS x
+            COALESCE(SUM(`x`.`amount_delta`), 0)
+          FROM `build_change` AS `x`
           WHERE
             (
-              x.changed_on <= CAST(:as_of AS DATE) OR x.changed_on IS NULL
+              `x`.`changed_on` <= CAST(:as_of AS DATE) OR `x`.`changed_on` IS NULL
             )
-            AND x.contract_id = c.contract_id
-        ) AS net
-      FROM trade_contract AS c
+            AND `x`.`contract_id` = `c`.`contract_id`
+        ) AS `net`
+      FROM `trade_contract` AS `c`
       WHERE
         (
-          c.signed_on <= CAST(:as_of AS DATE) OR c.signed_on IS NULL
+          `c`.`signed_on` <= CAST(:as_of AS DATE) OR `c`.`signed_on` IS NULL
         )
-        AND c.kind = '工程'
-    ) AS model_rows
-  ) AS model_rows_2
+        AND `c`.`kind` = '工程'
+    ) AS `model_rows`
+  ) AS `model_rows_2`
   WHERE
-    model_rows_2.paid > (
+    `model_rows_2`.`paid` > (
       0.8 * (
-        model_rows_2.c__amount + model_rows_2.net
+        `model_rows_2`.`c__amount` + `model_rows_2`.`net`
       )
     )
-) AS model_rows_3;
+) AS `model_rows_3`;

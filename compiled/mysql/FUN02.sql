@@ -3,46 +3,46 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.group_2 AS key_2,
-  model_groups.group_3 AS key_3,
-  model_groups.agg_1 AS township,
-  model_groups.group_1 AS hole_1,
-  model_groups.group_2 AS hole_2,
-  model_groups.group_3 AS hole_3,
-  model_groups.agg_2 AS hole_4,
-  model_groups.agg_3 AS hole_5,
-  model_groups.agg_4 AS hole_6,
-  model_groups.agg_5 AS hole_7
+  `model_groups`.`group_1` AS `key_1`,
+  `model_groups`.`group_2` AS `key_2`,
+  `model_groups`.`group_3` AS `key_3`,
+  `model_groups`.`agg_1` AS `township`,
+  `model_groups`.`group_1` AS `hole_1`,
+  `model_groups`.`group_2` AS `hole_2`,
+  `model_groups`.`group_3` AS `hole_3`,
+  `model_groups`.`agg_2` AS `hole_4`,
+  `model_groups`.`agg_3` AS `hole_5`,
+  `model_groups`.`agg_4` AS `hole_6`,
+  `model_groups`.`agg_5` AS `hole_7`
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    grouped_rows.group_2 AS group_2,
-    grouped_rows.group_3 AS group_3,
-    MIN(grouped_rows.agg_1_1) AS agg_1,
-    COUNT(*) AS agg_2,
-    COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3,
-    MIN(grouped_rows.agg_4_1) AS agg_4,
-    MAX(grouped_rows.agg_5_1) AS agg_5
+    `grouped_rows`.`group_1` AS `group_1`,
+    `grouped_rows`.`group_2` AS `group_2`,
+    `grouped_rows`.`group_3` AS `group_3`,
+    MIN(`grouped_rows`.`agg_1_1`) AS `agg_1`,
+    COUNT(*) AS `agg_2`,
+    COALESCE(SUM(`grouped_rows`.`agg_3_1`), 0) AS `agg_3`,
+    MIN(`grouped_rows`.`agg_4_1`) AS `agg_4`,
+    MAX(`grouped_rows`.`agg_5_1`) AS `agg_5`
   FROM (
     SELECT
-      s.recipient_id AS group_1,
-      s.program AS group_2,
-      s.period AS group_3,
-      s.township AS agg_1_1,
-      s.amount AS agg_3_1,
-      s.paid_on AS agg_4_1,
-      s.paid_on AS agg_5_1
-    FROM fin_subsidy AS s
+      `s`.`recipient_id` AS `group_1`,
+      `s`.`program` AS `group_2`,
+      `s`.`period` AS `group_3`,
+      `s`.`township` AS `agg_1_1`,
+      `s`.`amount` AS `agg_3_1`,
+      `s`.`paid_on` AS `agg_4_1`,
+      `s`.`paid_on` AS `agg_5_1`
+    FROM `fin_subsidy` AS `s`
     WHERE
       (
-        s.paid_on <= CAST(:as_of AS DATE) OR s.paid_on IS NULL
+        `s`.`paid_on` <= CAST(:as_of AS DATE) OR `s`.`paid_on` IS NULL
       )
       AND NOT (
-        s.period IS NULL
+        `s`.`period` IS NULL
         OR REPLACE(
           REPLACE(
-            REPLACE(REPLACE(REPLACE(REPLACE(s.period, ' ', ''), '\t', ''), '\n', ''), '\r', ''),
+            REPLACE(REPLACE(REPLACE(REPLACE(`s`.`period`, ' ', ''), '\t', ''), '\n', ''), '\r', ''),
             ' ',
             ''
           ),
@@ -50,11 +50,11 @@ FROM (
           ''
         ) = ''
       )
-  ) AS grouped_rows
+  ) AS `grouped_rows`
   GROUP BY
-    grouped_rows.group_1,
-    grouped_rows.group_2,
-    grouped_rows.group_3
-) AS model_groups
+    `grouped_rows`.`group_1`,
+    `grouped_rows`.`group_2`,
+    `grouped_rows`.`group_3`
+) AS `model_groups`
 WHERE
-  model_groups.agg_2 >= 2;
+  `model_groups`.`agg_2` >= 2;

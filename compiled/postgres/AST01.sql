@@ -3,38 +3,38 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $1 is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  l.lease_id AS key_1,
-  l.township AS township,
+  "l"."lease_id" AS "key_1",
+  "l"."township" AS "township",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("t"."name")
+      FROM "ref_township" AS "t"
       WHERE
-        t.township = l.township
+        "t"."township" = "l"."township"
     ),
-    l.township
-  ) AS hole_1,
-  COALESCE(l.village, '') AS hole_2,
-  COALESCE(a.kind, '资产') AS hole_3,
-  a.asset_id AS hole_4,
-  COALESCE(l.lessee_name, l.lessee_id, '未登记的承租方') AS hole_5,
-  l.lease_id AS hole_6,
-  l.annual_rent AS hole_7,
-  a.appraised_annual_rent AS hole_8,
+    "l"."township"
+  ) AS "hole_1",
+  COALESCE("l"."village", '') AS "hole_2",
+  COALESCE("a"."kind", '资产') AS "hole_3",
+  "a"."asset_id" AS "hole_4",
+  COALESCE("l"."lessee_name", "l"."lessee_id", '未登记的承租方') AS "hole_5",
+  "l"."lease_id" AS "hole_6",
+  "l"."annual_rent" AS "hole_7",
+  "a"."appraised_annual_rent" AS "hole_8",
   ROUND(CAST((
     0.7 * 100
-  ) AS DECIMAL(28, 9)), 2) AS hole_9,
+  ) AS DECIMAL(28, 9)), 2) AS "hole_9",
   (
-    0.7 * a.appraised_annual_rent
-  ) AS hole_10
-FROM ag_lease AS l
-INNER JOIN ag_asset AS a
-  ON a.asset_id = l.asset_id
+    0.7 * "a"."appraised_annual_rent"
+  ) AS "hole_10"
+FROM "ag_lease" AS "l"
+INNER JOIN "ag_asset" AS "a"
+  ON "a"."asset_id" = "l"."asset_id"
 WHERE
   (
-    l.signed_on <= CAST($1 AS DATE) OR l.signed_on IS NULL
+    "l"."signed_on" <= CAST($1 AS DATE) OR "l"."signed_on" IS NULL
   )
-  AND l.annual_rent < (
-    0.7 * a.appraised_annual_rent
+  AND "l"."annual_rent" < (
+    0.7 * "a"."appraised_annual_rent"
   );

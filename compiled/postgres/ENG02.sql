@@ -3,72 +3,72 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $1 is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
+  "model_groups"."group_1" AS "key_1",
   COALESCE(
     (
       SELECT
-        MIN(r.township)
-      FROM dr_project AS r
+        MIN("r"."township")
+      FROM "dr_project" AS "r"
       WHERE
         (
-          r.approved_on <= CAST($1 AS DATE) OR r.approved_on IS NULL
+          "r"."approved_on" <= CAST($1 AS DATE) OR "r"."approved_on" IS NULL
         )
-        AND r.project_id = model_groups.group_1
+        AND "r"."project_id" = "model_groups"."group_1"
     ),
-    model_groups.agg_1
-  ) AS township,
-  model_groups.group_1 AS hole_1,
-  model_groups.agg_2 AS hole_2,
-  4000000 AS hole_3,
-  model_groups.agg_3 AS hole_4
+    "model_groups"."agg_1"
+  ) AS "township",
+  "model_groups"."group_1" AS "hole_1",
+  "model_groups"."agg_2" AS "hole_2",
+  4000000 AS "hole_3",
+  "model_groups"."agg_3" AS "hole_4"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    MIN(grouped_rows.agg_1_1) AS agg_1,
-    COUNT(*) AS agg_2,
-    COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3,
-    MAX(grouped_rows.agg_4_1) AS agg_4
+    "grouped_rows"."group_1" AS "group_1",
+    MIN("grouped_rows"."agg_1_1") AS "agg_1",
+    COUNT(*) AS "agg_2",
+    COALESCE(SUM("grouped_rows"."agg_3_1"), 0) AS "agg_3",
+    MAX("grouped_rows"."agg_4_1") AS "agg_4"
   FROM (
     SELECT
-      model_rows.root AS group_1,
-      model_rows.c__township AS agg_1_1,
-      model_rows.c__amount AS agg_3_1,
-      model_rows.c__amount AS agg_4_1
+      "model_rows"."root" AS "group_1",
+      "model_rows"."c__township" AS "agg_1_1",
+      "model_rows"."c__amount" AS "agg_3_1",
+      "model_rows"."c__amount" AS "agg_4_1"
     FROM (
       SELECT
-        c.amount AS c__amount,
-        c.project_id AS c__project_id,
-        c.township AS c__township,
-        p.parent_project_id AS p__parent_project_id,
-        COALESCE(p.parent_project_id, c.project_id) AS root
-      FROM trade_contract AS c
-      LEFT JOIN dr_project AS p
-        ON p.project_id = c.project_id
+        "c"."amount" AS "c__amount",
+        "c"."project_id" AS "c__project_id",
+        "c"."township" AS "c__township",
+        "p"."parent_project_id" AS "p__parent_project_id",
+        COALESCE("p"."parent_project_id", "c"."project_id") AS "root"
+      FROM "trade_contract" AS "c"
+      LEFT JOIN "dr_project" AS "p"
+        ON "p"."project_id" = "c"."project_id"
         AND (
-          p.approved_on <= CAST($1 AS DATE) OR p.approved_on IS NULL
+          "p"."approved_on" <= CAST($1 AS DATE) OR "p"."approved_on" IS NULL
         )
       WHERE
         (
-          c.signed_on <= CAST($1 AS DATE) OR c.signed_on IS NULL
+          "c"."signed_on" <= CAST($1 AS DATE) OR "c"."signed_on" IS NULL
         )
         AND (
           (
-            c.tender_id IS NULL
-            OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM c.tender_id) = ''
+            "c"."tender_id" IS NULL
+            OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "c"."tender_id") = ''
           )
           AND NOT (
-            c.project_id IS NULL
-            OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM c.project_id) = ''
+            "c"."project_id" IS NULL
+            OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "c"."project_id") = ''
           )
         )
-    ) AS model_rows
-  ) AS grouped_rows
+    ) AS "model_rows"
+  ) AS "grouped_rows"
   GROUP BY
-    grouped_rows.group_1
-) AS model_groups
+    "grouped_rows"."group_1"
+) AS "model_groups"
 WHERE
   (
-    model_groups.agg_2 >= 2
-    AND model_groups.agg_4 < 4000000
-    AND model_groups.agg_3 >= 4000000
+    "model_groups"."agg_2" >= 2
+    AND "model_groups"."agg_4" < 4000000
+    AND "model_groups"."agg_3" >= 4000000
   );

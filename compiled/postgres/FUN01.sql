@@ -3,51 +3,51 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $1 is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.group_2 AS key_2,
-  model_groups.agg_1 AS township,
-  COALESCE(model_groups.agg_2, model_groups.group_1) AS hole_1,
-  model_groups.agg_3 AS hole_2,
-  model_groups.agg_4 AS hole_3,
-  model_groups.group_2 AS hole_4,
-  model_groups.agg_5 AS hole_5,
-  model_groups.agg_6 AS hole_6
+  "model_groups"."group_1" AS "key_1",
+  "model_groups"."group_2" AS "key_2",
+  "model_groups"."agg_1" AS "township",
+  COALESCE("model_groups"."agg_2", "model_groups"."group_1") AS "hole_1",
+  "model_groups"."agg_3" AS "hole_2",
+  "model_groups"."agg_4" AS "hole_3",
+  "model_groups"."group_2" AS "hole_4",
+  "model_groups"."agg_5" AS "hole_5",
+  "model_groups"."agg_6" AS "hole_6"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    grouped_rows.group_2 AS group_2,
-    MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
-    MIN(grouped_rows.agg_2_1) AS agg_2,
-    MIN(grouped_rows.agg_3_1) AS agg_3,
-    COUNT(*) AS agg_4,
-    COALESCE(SUM(grouped_rows.agg_5_1), 0) AS agg_5,
-    MAX(grouped_rows.agg_6_1) AS agg_6
+    "grouped_rows"."group_1" AS "group_1",
+    "grouped_rows"."group_2" AS "group_2",
+    MAX(CASE WHEN "grouped_rows"."agg_1_rank" = 1 THEN "grouped_rows"."agg_1_1" END) AS "agg_1",
+    MIN("grouped_rows"."agg_2_1") AS "agg_2",
+    MIN("grouped_rows"."agg_3_1") AS "agg_3",
+    COUNT(*) AS "agg_4",
+    COALESCE(SUM("grouped_rows"."agg_5_1"), 0) AS "agg_5",
+    MAX("grouped_rows"."agg_6_1") AS "agg_6"
   FROM (
     SELECT
-      s.recipient_id AS group_1,
-      s.program AS group_2,
-      s.township AS agg_1_1,
+      "s"."recipient_id" AS "group_1",
+      "s"."program" AS "group_2",
+      "s"."township" AS "agg_1_1",
       ROW_NUMBER() OVER (
-        PARTITION BY s.recipient_id, s.program
-        ORDER BY s.paid_on DESC NULLS LAST, s.township ASC
-      ) AS agg_1_rank,
-      d.name AS agg_2_1,
-      d.died_on AS agg_3_1,
-      s.amount AS agg_5_1,
-      s.paid_on AS agg_6_1
-    FROM fin_subsidy AS s
-    INNER JOIN ca_death AS d
-      ON d.person_id = s.recipient_id
+        PARTITION BY "s"."recipient_id", "s"."program"
+        ORDER BY "s"."paid_on" DESC NULLS LAST, "s"."township" ASC
+      ) AS "agg_1_rank",
+      "d"."name" AS "agg_2_1",
+      "d"."died_on" AS "agg_3_1",
+      "s"."amount" AS "agg_5_1",
+      "s"."paid_on" AS "agg_6_1"
+    FROM "fin_subsidy" AS "s"
+    INNER JOIN "ca_death" AS "d"
+      ON "d"."person_id" = "s"."recipient_id"
       AND (
-        d.died_on <= CAST($1 AS DATE) OR d.died_on IS NULL
+        "d"."died_on" <= CAST($1 AS DATE) OR "d"."died_on" IS NULL
       )
     WHERE
       (
-        s.paid_on <= CAST($1 AS DATE) OR s.paid_on IS NULL
+        "s"."paid_on" <= CAST($1 AS DATE) OR "s"."paid_on" IS NULL
       )
-      AND s.paid_on > CAST(d.died_on + INTERVAL '60 DAY' AS DATE)
-  ) AS grouped_rows
+      AND "s"."paid_on" > CAST("d"."died_on" + INTERVAL '60 DAY' AS DATE)
+  ) AS "grouped_rows"
   GROUP BY
-    grouped_rows.group_1,
-    grouped_rows.group_2
-) AS model_groups;
+    "grouped_rows"."group_1",
+    "grouped_rows"."group_2"
+) AS "model_groups";

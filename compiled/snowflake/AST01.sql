@@ -3,38 +3,38 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  l.lease_id AS key_1,
-  l.township AS township,
+  "L"."LEASE_ID" AS "KEY_1",
+  "L"."TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = l.township
+        "T"."TOWNSHIP" = "L"."TOWNSHIP"
     ),
-    l.township
-  ) AS hole_1,
-  COALESCE(l.village, '') AS hole_2,
-  COALESCE(a.kind, '资产') AS hole_3,
-  a.asset_id AS hole_4,
-  COALESCE(l.lessee_name, l.lessee_id, '未登记的承租方') AS hole_5,
-  l.lease_id AS hole_6,
-  l.annual_rent AS hole_7,
-  a.appraised_annual_rent AS hole_8,
+    "L"."TOWNSHIP"
+  ) AS "HOLE_1",
+  COALESCE("L"."VILLAGE", '') AS "HOLE_2",
+  COALESCE("A"."KIND", '资产') AS "HOLE_3",
+  "A"."ASSET_ID" AS "HOLE_4",
+  COALESCE("L"."LESSEE_NAME", "L"."LESSEE_ID", '未登记的承租方') AS "HOLE_5",
+  "L"."LEASE_ID" AS "HOLE_6",
+  "L"."ANNUAL_RENT" AS "HOLE_7",
+  "A"."APPRAISED_ANNUAL_RENT" AS "HOLE_8",
   ROUND(CAST((
     0.7 * 100
-  ) AS DECIMAL(28, 9)), 2) AS hole_9,
+  ) AS DECIMAL(28, 9)), 2) AS "HOLE_9",
   (
-    0.7 * a.appraised_annual_rent
-  ) AS hole_10
-FROM ag_lease AS l
-INNER JOIN ag_asset AS a
-  ON a.asset_id = l.asset_id
+    0.7 * "A"."APPRAISED_ANNUAL_RENT"
+  ) AS "HOLE_10"
+FROM "AG_LEASE" AS "L"
+INNER JOIN "AG_ASSET" AS "A"
+  ON "A"."ASSET_ID" = "L"."ASSET_ID"
 WHERE
   (
-    l.signed_on <= CAST(:as_of AS DATE) OR l.signed_on IS NULL
+    "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
   )
-  AND l.annual_rent < (
-    0.7 * a.appraised_annual_rent
+  AND "L"."ANNUAL_RENT" < (
+    0.7 * "A"."APPRAISED_ANNUAL_RENT"
   );

@@ -3,35 +3,36 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  l.lease_id AS key_1,
-  l.township AS township,
+  "L"."LEASE_ID" AS "KEY_1",
+  "L"."TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = l.township
+        "T"."TOWNSHIP" = "L"."TOWNSHIP"
     ),
-    l.township
-  ) AS hole_1,
-  COALESCE(l.village, '') AS hole_2,
-  l.asset_id AS hole_3,
-  COALESCE(l.lessee_name, l.lessee_id, '未登记的承租方') AS hole_4,
-  l.lease_id AS hole_5,
-  l.annual_rent AS hole_6,
-  l.start_on AS hole_7,
-  l.end_on AS hole_8,
-  50000 AS hole_9,
-  60 AS hole_10
-FROM ag_lease AS l
+    "L"."TOWNSHIP"
+  ) AS "HOLE_1",
+  COALESCE("L"."VILLAGE", '') AS "HOLE_2",
+  "L"."ASSET_ID" AS "HOLE_3",
+  COALESCE("L"."LESSEE_NAME", "L"."LESSEE_ID", '未登记的承租方') AS "HOLE_4",
+  "L"."LEASE_ID" AS "HOLE_5",
+  "L"."ANNUAL_RENT" AS "HOLE_6",
+  "L"."START_ON" AS "HOLE_7",
+  "L"."END_ON" AS "HOLE_8",
+  50000 AS "HOLE_9",
+  60 AS "HOLE_10"
+FROM "AG_LEASE" AS "L"
 WHERE
   (
-    l.signed_on <= CAST(:as_of AS DATE) OR l.signed_on IS NULL
+    "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
   )
   AND (
-    l.method = '协议出租'
+    "L"."METHOD" = '协议出租'
     AND (
-      l.annual_rent >= 50000 OR l.end_on > CAST(DATEADD(MONTH, 60, l.start_on) AS DATE)
+      "L"."ANNUAL_RENT" >= 50000
+      OR "L"."END_ON" > CAST(DATEADD(MONTH, 60, "L"."START_ON") AS DATE)
     )
   );

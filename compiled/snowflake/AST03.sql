@@ -3,29 +3,29 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  l.lease_id AS key_1,
-  l.township AS township,
+  "L"."LEASE_ID" AS "KEY_1",
+  "L"."TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = l.township
+        "T"."TOWNSHIP" = "L"."TOWNSHIP"
     ),
-    l.township
-  ) AS hole_1,
-  COALESCE(l.village, '') AS hole_2,
-  l.asset_id AS hole_3,
-  COALESCE(l.lessee_name, l.lessee_id, '未登记的承租方') AS hole_4,
-  l.lease_id AS hole_5,
-  l.signed_on AS hole_6,
-  l.start_on AS hole_7,
-  l.end_on AS hole_8,
-  240 AS hole_9
-FROM ag_lease AS l
+    "L"."TOWNSHIP"
+  ) AS "HOLE_1",
+  COALESCE("L"."VILLAGE", '') AS "HOLE_2",
+  "L"."ASSET_ID" AS "HOLE_3",
+  COALESCE("L"."LESSEE_NAME", "L"."LESSEE_ID", '未登记的承租方') AS "HOLE_4",
+  "L"."LEASE_ID" AS "HOLE_5",
+  "L"."SIGNED_ON" AS "HOLE_6",
+  "L"."START_ON" AS "HOLE_7",
+  "L"."END_ON" AS "HOLE_8",
+  240 AS "HOLE_9"
+FROM "AG_LEASE" AS "L"
 WHERE
   (
-    l.signed_on <= CAST(:as_of AS DATE) OR l.signed_on IS NULL
+    "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
   )
-  AND l.end_on > CAST(DATEADD(MONTH, 240, l.start_on) AS DATE);
+  AND "L"."END_ON" > CAST(DATEADD(MONTH, 240, "L"."START_ON") AS DATE);

@@ -3,80 +3,80 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.group_2 AS township,
+  "MODEL_GROUPS"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS"."GROUP_2" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_groups.group_2
+        "T"."TOWNSHIP" = "MODEL_GROUPS"."GROUP_2"
     ),
-    model_groups.group_2
-  ) AS hole_1,
-  model_groups.agg_1 AS hole_2,
-  model_groups.agg_2 AS hole_3,
-  model_groups.group_1 AS hole_4,
-  model_groups.agg_3 AS hole_5,
-  model_groups.agg_4 AS hole_6,
-  90 AS hole_7,
-  model_groups.agg_5 AS hole_8,
-  model_groups.agg_6 AS hole_9
+    "MODEL_GROUPS"."GROUP_2"
+  ) AS "HOLE_1",
+  "MODEL_GROUPS"."AGG_1" AS "HOLE_2",
+  "MODEL_GROUPS"."AGG_2" AS "HOLE_3",
+  "MODEL_GROUPS"."GROUP_1" AS "HOLE_4",
+  "MODEL_GROUPS"."AGG_3" AS "HOLE_5",
+  "MODEL_GROUPS"."AGG_4" AS "HOLE_6",
+  90 AS "HOLE_7",
+  "MODEL_GROUPS"."AGG_5" AS "HOLE_8",
+  "MODEL_GROUPS"."AGG_6" AS "HOLE_9"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    grouped_rows.group_2 AS group_2,
-    MIN(grouped_rows.agg_1_1) AS agg_1,
-    MIN(grouped_rows.agg_2_1) AS agg_2,
-    MIN(grouped_rows.agg_3_1) AS agg_3,
-    COUNT(*) AS agg_4,
-    COALESCE(SUM(grouped_rows.agg_5_1), 0) AS agg_5,
-    MIN(grouped_rows.agg_6_1) AS agg_6
+    "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+    "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
+    MIN("GROUPED_ROWS"."AGG_1_1") AS "AGG_1",
+    MIN("GROUPED_ROWS"."AGG_2_1") AS "AGG_2",
+    MIN("GROUPED_ROWS"."AGG_3_1") AS "AGG_3",
+    COUNT(*) AS "AGG_4",
+    COALESCE(SUM("GROUPED_ROWS"."AGG_5_1"), 0) AS "AGG_5",
+    MIN("GROUPED_ROWS"."AGG_6_1") AS "AGG_6"
   FROM (
     SELECT
-      model_rows.l__lease_id AS group_1,
-      model_rows.l__township AS group_2,
-      COALESCE(model_rows.l__village, '') AS agg_1_1,
-      model_rows.l__asset_id AS agg_2_1,
-      COALESCE(model_rows.l__lessee_name, model_rows.l__lessee_id, '未登记') AS agg_3_1,
+      "MODEL_ROWS"."L__LEASE_ID" AS "GROUP_1",
+      "MODEL_ROWS"."L__TOWNSHIP" AS "GROUP_2",
+      COALESCE("MODEL_ROWS"."L__VILLAGE", '') AS "AGG_1_1",
+      "MODEL_ROWS"."L__ASSET_ID" AS "AGG_2_1",
+      COALESCE("MODEL_ROWS"."L__LESSEE_NAME", "MODEL_ROWS"."L__LESSEE_ID", '未登记') AS "AGG_3_1",
       (
-        model_rows.r__amount_due - model_rows.paid
-      ) AS agg_5_1,
-      model_rows.r__due_on AS agg_6_1
+        "MODEL_ROWS"."R__AMOUNT_DUE" - "MODEL_ROWS"."PAID"
+      ) AS "AGG_5_1",
+      "MODEL_ROWS"."R__DUE_ON" AS "AGG_6_1"
     FROM (
       SELECT
-        l.asset_id AS l__asset_id,
-        l.lease_id AS l__lease_id,
-        l.lessee_id AS l__lessee_id,
-        l.lessee_name AS l__lessee_name,
-        l.township AS l__township,
-        l.village AS l__village,
-        r.amount_due AS r__amount_due,
-        r.amount_paid AS r__amount_paid,
-        r.due_on AS r__due_on,
-        r.paid_on AS r__paid_on,
+        "L"."ASSET_ID" AS "L__ASSET_ID",
+        "L"."LEASE_ID" AS "L__LEASE_ID",
+        "L"."LESSEE_ID" AS "L__LESSEE_ID",
+        "L"."LESSEE_NAME" AS "L__LESSEE_NAME",
+        "L"."TOWNSHIP" AS "L__TOWNSHIP",
+        "L"."VILLAGE" AS "L__VILLAGE",
+        "R"."AMOUNT_DUE" AS "R__AMOUNT_DUE",
+        "R"."AMOUNT_PAID" AS "R__AMOUNT_PAID",
+        "R"."DUE_ON" AS "R__DUE_ON",
+        "R"."PAID_ON" AS "R__PAID_ON",
         CASE
-          WHEN r.paid_on <= CAST(:as_of AS DATE)
-          THEN COALESCE(r.amount_paid, 0)
+          WHEN "R"."PAID_ON" <= CAST(:as_of AS DATE)
+          THEN COALESCE("R"."AMOUNT_PAID", 0)
           ELSE 0
-        END AS paid
-      FROM ag_lease AS l
-      INNER JOIN ag_rent_receipt AS r
-        ON r.lease_id = l.lease_id
+        END AS "PAID"
+      FROM "AG_LEASE" AS "L"
+      INNER JOIN "AG_RENT_RECEIPT" AS "R"
+        ON "R"."LEASE_ID" = "L"."LEASE_ID"
         AND (
-          r.due_on <= CAST(:as_of AS DATE) OR r.due_on IS NULL
+          "R"."DUE_ON" <= CAST(:as_of AS DATE) OR "R"."DUE_ON" IS NULL
         )
       WHERE
         (
-          l.signed_on <= CAST(:as_of AS DATE) OR l.signed_on IS NULL
+          "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
         )
-        AND CAST(DATEADD(DAY, 90, r.due_on) AS DATE) < CAST(:as_of AS DATE)
-    ) AS model_rows
+        AND CAST(DATEADD(DAY, 90, "R"."DUE_ON") AS DATE) < CAST(:as_of AS DATE)
+    ) AS "MODEL_ROWS"
     WHERE
-      model_rows.paid < model_rows.r__amount_due
-  ) AS grouped_rows
+      "MODEL_ROWS"."PAID" < "MODEL_ROWS"."R__AMOUNT_DUE"
+  ) AS "GROUPED_ROWS"
   GROUP BY
-    grouped_rows.group_1,
-    grouped_rows.group_2
-) AS model_groups;
+    "GROUPED_ROWS"."GROUP_1",
+    "GROUPED_ROWS"."GROUP_2"
+) AS "MODEL_GROUPS";

@@ -3,68 +3,68 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  p.project_id AS key_1,
-  p.township AS township,
-  p.investment AS hole_1,
+  "P"."PROJECT_ID" AS "KEY_1",
+  "P"."TOWNSHIP" AS "TOWNSHIP",
+  "P"."INVESTMENT" AS "HOLE_1",
   CASE
     WHEN SUBSTRING(
-      p.name,
+      "P"."NAME",
       1,
       LENGTH(
         COALESCE(
           (
             SELECT
-              MIN(t_4.name)
-            FROM ref_township AS t_4
+              MIN("T_4"."NAME")
+            FROM "REF_TOWNSHIP" AS "T_4"
             WHERE
-              t_4.township = p.township
+              "T_4"."TOWNSHIP" = "P"."TOWNSHIP"
           ),
-          p.township
+          "P"."TOWNSHIP"
         )
       )
     ) = COALESCE(
       (
         SELECT
-          MIN(t_4.name)
-        FROM ref_township AS t_4
+          MIN("T_4"."NAME")
+        FROM "REF_TOWNSHIP" AS "T_4"
         WHERE
-          t_4.township = p.township
+          "T_4"."TOWNSHIP" = "P"."TOWNSHIP"
       ),
-      p.township
+      "P"."TOWNSHIP"
     )
     THEN ''
     ELSE COALESCE(
       (
         SELECT
-          MIN(t_3.name)
-        FROM ref_township AS t_3
+          MIN("T_3"."NAME")
+        FROM "REF_TOWNSHIP" AS "T_3"
         WHERE
-          t_3.township = p.township
+          "T_3"."TOWNSHIP" = "P"."TOWNSHIP"
       ),
-      p.township
+      "P"."TOWNSHIP"
     )
-  END AS hole_2,
-  p.name AS hole_3,
-  6 AS hole_4
-FROM dr_project AS p
+  END AS "HOLE_2",
+  "P"."NAME" AS "HOLE_3",
+  6 AS "HOLE_4"
+FROM "DR_PROJECT" AS "P"
 WHERE
   (
-    p.approved_on <= CAST(:as_of AS DATE) OR p.approved_on IS NULL
+    "P"."APPROVED_ON" <= CAST(:as_of AS DATE) OR "P"."APPROVED_ON" IS NULL
   )
   AND (
-    p.investment >= 4000000
+    "P"."INVESTMENT" >= 4000000
     AND (
-      p.status <> '终止' OR p.status IS NULL
+      "P"."STATUS" <> '终止' OR "P"."STATUS" IS NULL
     )
-    AND CAST(DATEADD(MONTH, 6, p.approved_on) AS DATE) < CAST(:as_of AS DATE)
+    AND CAST(DATEADD(MONTH, 6, "P"."APPROVED_ON") AS DATE) < CAST(:as_of AS DATE)
     AND NOT EXISTS(
       SELECT
         1
-      FROM trade_tender AS t
+      FROM "TRADE_TENDER" AS "T"
       WHERE
         (
-          t.published_on <= CAST(:as_of AS DATE) OR t.published_on IS NULL
+          "T"."PUBLISHED_ON" <= CAST(:as_of AS DATE) OR "T"."PUBLISHED_ON" IS NULL
         )
-        AND t.project_id = p.project_id
+        AND "T"."PROJECT_ID" = "P"."PROJECT_ID"
     )
   );

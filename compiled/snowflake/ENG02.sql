@@ -3,72 +3,72 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
+  "MODEL_GROUPS"."GROUP_1" AS "KEY_1",
   COALESCE(
     (
       SELECT
-        MIN(r.township)
-      FROM dr_project AS r
+        MIN("R"."TOWNSHIP")
+      FROM "DR_PROJECT" AS "R"
       WHERE
         (
-          r.approved_on <= CAST(:as_of AS DATE) OR r.approved_on IS NULL
+          "R"."APPROVED_ON" <= CAST(:as_of AS DATE) OR "R"."APPROVED_ON" IS NULL
         )
-        AND r.project_id = model_groups.group_1
+        AND "R"."PROJECT_ID" = "MODEL_GROUPS"."GROUP_1"
     ),
-    model_groups.agg_1
-  ) AS township,
-  model_groups.group_1 AS hole_1,
-  model_groups.agg_2 AS hole_2,
-  4000000 AS hole_3,
-  model_groups.agg_3 AS hole_4
+    "MODEL_GROUPS"."AGG_1"
+  ) AS "TOWNSHIP",
+  "MODEL_GROUPS"."GROUP_1" AS "HOLE_1",
+  "MODEL_GROUPS"."AGG_2" AS "HOLE_2",
+  4000000 AS "HOLE_3",
+  "MODEL_GROUPS"."AGG_3" AS "HOLE_4"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    MIN(grouped_rows.agg_1_1) AS agg_1,
-    COUNT(*) AS agg_2,
-    COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3,
-    MAX(grouped_rows.agg_4_1) AS agg_4
+    "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+    MIN("GROUPED_ROWS"."AGG_1_1") AS "AGG_1",
+    COUNT(*) AS "AGG_2",
+    COALESCE(SUM("GROUPED_ROWS"."AGG_3_1"), 0) AS "AGG_3",
+    MAX("GROUPED_ROWS"."AGG_4_1") AS "AGG_4"
   FROM (
     SELECT
-      model_rows.root AS group_1,
-      model_rows.c__township AS agg_1_1,
-      model_rows.c__amount AS agg_3_1,
-      model_rows.c__amount AS agg_4_1
+      "MODEL_ROWS"."ROOT" AS "GROUP_1",
+      "MODEL_ROWS"."C__TOWNSHIP" AS "AGG_1_1",
+      "MODEL_ROWS"."C__AMOUNT" AS "AGG_3_1",
+      "MODEL_ROWS"."C__AMOUNT" AS "AGG_4_1"
     FROM (
       SELECT
-        c.amount AS c__amount,
-        c.project_id AS c__project_id,
-        c.township AS c__township,
-        p.parent_project_id AS p__parent_project_id,
-        COALESCE(p.parent_project_id, c.project_id) AS root
-      FROM trade_contract AS c
-      LEFT JOIN dr_project AS p
-        ON p.project_id = c.project_id
+        "C"."AMOUNT" AS "C__AMOUNT",
+        "C"."PROJECT_ID" AS "C__PROJECT_ID",
+        "C"."TOWNSHIP" AS "C__TOWNSHIP",
+        "P"."PARENT_PROJECT_ID" AS "P__PARENT_PROJECT_ID",
+        COALESCE("P"."PARENT_PROJECT_ID", "C"."PROJECT_ID") AS "ROOT"
+      FROM "TRADE_CONTRACT" AS "C"
+      LEFT JOIN "DR_PROJECT" AS "P"
+        ON "P"."PROJECT_ID" = "C"."PROJECT_ID"
         AND (
-          p.approved_on <= CAST(:as_of AS DATE) OR p.approved_on IS NULL
+          "P"."APPROVED_ON" <= CAST(:as_of AS DATE) OR "P"."APPROVED_ON" IS NULL
         )
       WHERE
         (
-          c.signed_on <= CAST(:as_of AS DATE) OR c.signed_on IS NULL
+          "C"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C"."SIGNED_ON" IS NULL
         )
         AND (
           (
-            c.tender_id IS NULL
-            OR TRIM(c.tender_id, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+            "C"."TENDER_ID" IS NULL
+            OR TRIM("C"."TENDER_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
           )
           AND NOT (
-            c.project_id IS NULL
-            OR TRIM(c.project_id, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+            "C"."PROJECT_ID" IS NULL
+            OR TRIM("C"."PROJECT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
           )
         )
-    ) AS model_rows
-  ) AS grouped_rows
+    ) AS "MODEL_ROWS"
+  ) AS "GROUPED_ROWS"
   GROUP BY
-    grouped_rows.group_1
-) AS model_groups
+    "GROUPED_ROWS"."GROUP_1"
+) AS "MODEL_GROUPS"
 WHERE
   (
-    model_groups.agg_2 >= 2
-    AND model_groups.agg_4 < 4000000
-    AND model_groups.agg_3 >= 4000000
+    "MODEL_GROUPS"."AGG_2" >= 2
+    AND "MODEL_GROUPS"."AGG_4" < 4000000
+    AND "MODEL_GROUPS"."AGG_3" >= 4000000
   );

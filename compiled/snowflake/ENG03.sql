@@ -3,51 +3,53 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  t.tender_id AS key_1,
-  t.township AS township,
-  COALESCE(t.title, t.tender_id) AS hole_1,
-  t.tender_id AS hole_2
-FROM trade_tender AS t
+  "T"."TENDER_ID" AS "KEY_1",
+  "T"."TOWNSHIP" AS "TOWNSHIP",
+  COALESCE("T"."TITLE", "T"."TENDER_ID") AS "HOLE_1",
+  "T"."TENDER_ID" AS "HOLE_2"
+FROM "TRADE_TENDER" AS "T"
 WHERE
   (
-    t.published_on <= CAST(:as_of AS DATE) OR t.published_on IS NULL
+    "T"."PUBLISHED_ON" <= CAST(:as_of AS DATE) OR "T"."PUBLISHED_ON" IS NULL
   )
   AND EXISTS(
     SELECT
       1
-    FROM trade_bid AS a
-    INNER JOIN trade_bid AS b
+    FROM "TRADE_BID" AS "A"
+    INNER JOIN "TRADE_BID" AS "B"
       ON (
-        b.tender_id = a.tender_id
+        "B"."TENDER_ID" = "A"."TENDER_ID"
         AND (
-          b.bidder_code <> a.bidder_code OR b.bidder_code IS NULL OR a.bidder_code IS NULL
+          "B"."BIDDER_CODE" <> "A"."BIDDER_CODE"
+          OR "B"."BIDDER_CODE" IS NULL
+          OR "A"."BIDDER_CODE" IS NULL
         )
       )
       AND (
-        CAST(b.submitted_at AS DATE) <= CAST(:as_of AS DATE)
-        OR CAST(b.submitted_at AS DATE) IS NULL
+        CAST("B"."SUBMITTED_AT" AS DATE) <= CAST(:as_of AS DATE)
+        OR CAST("B"."SUBMITTED_AT" AS DATE) IS NULL
       )
     WHERE
       (
-        CAST(a.submitted_at AS DATE) <= CAST(:as_of AS DATE)
-        OR CAST(a.submitted_at AS DATE) IS NULL
+        CAST("A"."SUBMITTED_AT" AS DATE) <= CAST(:as_of AS DATE)
+        OR CAST("A"."SUBMITTED_AT" AS DATE) IS NULL
       )
       AND (
-        a.tender_id = t.tender_id
+        "A"."TENDER_ID" = "T"."TENDER_ID"
         AND (
           (
             NOT (
-              a.contact_phone IS NULL
-              OR TRIM(a.contact_phone, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+              "A"."CONTACT_PHONE" IS NULL
+              OR TRIM("A"."CONTACT_PHONE", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
             )
-            AND a.contact_phone = b.contact_phone
+            AND "A"."CONTACT_PHONE" = "B"."CONTACT_PHONE"
           )
           OR (
             NOT (
-              a.ip_address IS NULL
-              OR TRIM(a.ip_address, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+              "A"."IP_ADDRESS" IS NULL
+              OR TRIM("A"."IP_ADDRESS", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
             )
-            AND a.ip_address = b.ip_address
+            AND "A"."IP_ADDRESS" = "B"."IP_ADDRESS"
           )
         )
       )

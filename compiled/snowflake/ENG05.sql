@@ -3,74 +3,74 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows_2.c__contract_id AS key_1,
-  model_rows_2.c__township AS township,
+  "MODEL_ROWS_2"."C__CONTRACT_ID" AS "KEY_1",
+  "MODEL_ROWS_2"."C__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows_2.c__township
+        "T"."TOWNSHIP" = "MODEL_ROWS_2"."C__TOWNSHIP"
     ),
-    model_rows_2.c__township
-  ) AS hole_1,
-  COALESCE(model_rows_2.c__contractor_name, model_rows_2.c__contractor_code) AS hole_2,
-  model_rows_2.c__contract_id AS hole_3,
-  model_rows_2.c__amount AS hole_4,
-  model_rows_2.changes AS hole_5,
-  model_rows_2.net AS hole_6,
+    "MODEL_ROWS_2"."C__TOWNSHIP"
+  ) AS "HOLE_1",
+  COALESCE("MODEL_ROWS_2"."C__CONTRACTOR_NAME", "MODEL_ROWS_2"."C__CONTRACTOR_CODE") AS "HOLE_2",
+  "MODEL_ROWS_2"."C__CONTRACT_ID" AS "HOLE_3",
+  "MODEL_ROWS_2"."C__AMOUNT" AS "HOLE_4",
+  "MODEL_ROWS_2"."CHANGES" AS "HOLE_5",
+  "MODEL_ROWS_2"."NET" AS "HOLE_6",
   (
     0.1 * 100
-  ) AS hole_7,
+  ) AS "HOLE_7",
   (
-    model_rows_2.net - (
-      0.1 * model_rows_2.c__amount
+    "MODEL_ROWS_2"."NET" - (
+      0.1 * "MODEL_ROWS_2"."C__AMOUNT"
     )
-  ) AS hole_8
+  ) AS "HOLE_8"
 FROM (
   SELECT
-    model_rows.c__amount,
-    model_rows.c__contract_id,
-    model_rows.c__contractor_code,
-    model_rows.c__contractor_name,
-    model_rows.c__township,
-    model_rows.net,
+    "MODEL_ROWS"."C__AMOUNT",
+    "MODEL_ROWS"."C__CONTRACT_ID",
+    "MODEL_ROWS"."C__CONTRACTOR_CODE",
+    "MODEL_ROWS"."C__CONTRACTOR_NAME",
+    "MODEL_ROWS"."C__TOWNSHIP",
+    "MODEL_ROWS"."NET",
     (
       SELECT
         COUNT(*)
-      FROM build_change AS x_2
+      FROM "BUILD_CHANGE" AS "X_2"
       WHERE
         (
-          x_2.changed_on <= CAST(:as_of AS DATE) OR x_2.changed_on IS NULL
+          "X_2"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X_2"."CHANGED_ON" IS NULL
         )
-        AND x_2.contract_id = model_rows.c__contract_id
-    ) AS changes
+        AND "X_2"."CONTRACT_ID" = "MODEL_ROWS"."C__CONTRACT_ID"
+    ) AS "CHANGES"
   FROM (
     SELECT
-      c.amount AS c__amount,
-      c.contract_id AS c__contract_id,
-      c.contractor_code AS c__contractor_code,
-      c.contractor_name AS c__contractor_name,
-      c.township AS c__township,
+      "C"."AMOUNT" AS "C__AMOUNT",
+      "C"."CONTRACT_ID" AS "C__CONTRACT_ID",
+      "C"."CONTRACTOR_CODE" AS "C__CONTRACTOR_CODE",
+      "C"."CONTRACTOR_NAME" AS "C__CONTRACTOR_NAME",
+      "C"."TOWNSHIP" AS "C__TOWNSHIP",
       (
         SELECT
-          COALESCE(SUM(x.amount_delta), 0)
-        FROM build_change AS x
+          COALESCE(SUM("X"."AMOUNT_DELTA"), 0)
+        FROM "BUILD_CHANGE" AS "X"
         WHERE
           (
-            x.changed_on <= CAST(:as_of AS DATE) OR x.changed_on IS NULL
+            "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
           )
-          AND x.contract_id = c.contract_id
-      ) AS net
-    FROM trade_contract AS c
+          AND "X"."CONTRACT_ID" = "C"."CONTRACT_ID"
+      ) AS "NET"
+    FROM "TRADE_CONTRACT" AS "C"
     WHERE
       (
-        c.signed_on <= CAST(:as_of AS DATE) OR c.signed_on IS NULL
+        "C"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C"."SIGNED_ON" IS NULL
       )
-  ) AS model_rows
+  ) AS "MODEL_ROWS"
   WHERE
-    model_rows.net > (
-      0.1 * model_rows.c__amount
+    "MODEL_ROWS"."NET" > (
+      0.1 * "MODEL_ROWS"."C__AMOUNT"
     )
-) AS model_rows_2;
+) AS "MODEL_ROWS_2";

@@ -3,116 +3,116 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows_3.c__contract_id AS key_1,
-  model_rows_3.c__township AS township,
+  "MODEL_ROWS_3"."C__CONTRACT_ID" AS "KEY_1",
+  "MODEL_ROWS_3"."C__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows_3.c__township
+        "T"."TOWNSHIP" = "MODEL_ROWS_3"."C__TOWNSHIP"
     ),
-    model_rows_3.c__township
-  ) AS hole_1,
-  COALESCE(model_rows_3.c__contractor_name, model_rows_3.c__contractor_code) AS hole_2,
-  model_rows_3.c__contract_id AS hole_3,
-  model_rows_3.c__amount AS hole_4,
-  model_rows_3.net AS hole_5,
-  COALESCE(model_rows_3.accepted, CAST(:as_of AS DATE)) AS hole_6,
-  model_rows_3.stage AS hole_7,
-  model_rows_3.paid AS hole_8,
+    "MODEL_ROWS_3"."C__TOWNSHIP"
+  ) AS "HOLE_1",
+  COALESCE("MODEL_ROWS_3"."C__CONTRACTOR_NAME", "MODEL_ROWS_3"."C__CONTRACTOR_CODE") AS "HOLE_2",
+  "MODEL_ROWS_3"."C__CONTRACT_ID" AS "HOLE_3",
+  "MODEL_ROWS_3"."C__AMOUNT" AS "HOLE_4",
+  "MODEL_ROWS_3"."NET" AS "HOLE_5",
+  COALESCE("MODEL_ROWS_3"."ACCEPTED", CAST(:as_of AS DATE)) AS "HOLE_6",
+  "MODEL_ROWS_3"."STAGE" AS "HOLE_7",
+  "MODEL_ROWS_3"."PAID" AS "HOLE_8",
   (
     0.8 * 100
-  ) AS hole_9,
+  ) AS "HOLE_9",
   (
     0.8 * (
-      model_rows_3.c__amount + model_rows_3.net
+      "MODEL_ROWS_3"."C__AMOUNT" + "MODEL_ROWS_3"."NET"
     )
-  ) AS hole_10,
+  ) AS "HOLE_10",
   (
-    model_rows_3.paid - (
+    "MODEL_ROWS_3"."PAID" - (
       0.8 * (
-        model_rows_3.c__amount + model_rows_3.net
+        "MODEL_ROWS_3"."C__AMOUNT" + "MODEL_ROWS_3"."NET"
       )
     )
-  ) AS hole_11
+  ) AS "HOLE_11"
 FROM (
   SELECT
-    model_rows_2.c__amount,
-    model_rows_2.c__contract_id,
-    model_rows_2.c__contractor_code,
-    model_rows_2.c__contractor_name,
-    model_rows_2.c__township,
-    model_rows_2.accepted,
-    model_rows_2.net,
-    model_rows_2.paid,
-    CASE WHEN model_rows_2.accepted IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END AS stage
+    "MODEL_ROWS_2"."C__AMOUNT",
+    "MODEL_ROWS_2"."C__CONTRACT_ID",
+    "MODEL_ROWS_2"."C__CONTRACTOR_CODE",
+    "MODEL_ROWS_2"."C__CONTRACTOR_NAME",
+    "MODEL_ROWS_2"."C__TOWNSHIP",
+    "MODEL_ROWS_2"."ACCEPTED",
+    "MODEL_ROWS_2"."NET",
+    "MODEL_ROWS_2"."PAID",
+    CASE WHEN "MODEL_ROWS_2"."ACCEPTED" IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END AS "STAGE"
   FROM (
     SELECT
-      model_rows.c__amount,
-      model_rows.c__contract_id,
-      model_rows.c__contractor_code,
-      model_rows.c__contractor_name,
-      model_rows.c__township,
-      model_rows.accepted,
-      model_rows.net,
+      "MODEL_ROWS"."C__AMOUNT",
+      "MODEL_ROWS"."C__CONTRACT_ID",
+      "MODEL_ROWS"."C__CONTRACTOR_CODE",
+      "MODEL_ROWS"."C__CONTRACTOR_NAME",
+      "MODEL_ROWS"."C__TOWNSHIP",
+      "MODEL_ROWS"."ACCEPTED",
+      "MODEL_ROWS"."NET",
       (
         SELECT
-          COALESCE(SUM(f.amount), 0)
-        FROM fin_payment AS f
+          COALESCE(SUM("F"."AMOUNT"), 0)
+        FROM "FIN_PAYMENT" AS "F"
         WHERE
           (
-            f.paid_on <= CAST(:as_of AS DATE) OR f.paid_on IS NULL
+            "F"."PAID_ON" <= CAST(:as_of AS DATE) OR "F"."PAID_ON" IS NULL
           )
           AND (
-            f.contract_id = model_rows.c__contract_id
+            "F"."CONTRACT_ID" = "MODEL_ROWS"."C__CONTRACT_ID"
             AND (
-              model_rows.accepted IS NULL OR f.paid_on < model_rows.accepted
+              "MODEL_ROWS"."ACCEPTED" IS NULL OR "F"."PAID_ON" < "MODEL_ROWS"."ACCEPTED"
             )
           )
-      ) AS paid
+      ) AS "PAID"
     FROM (
       SELECT
-        c.amount AS c__amount,
-        c.contract_id AS c__contract_id,
-        c.contractor_code AS c__contractor_code,
-        c.contractor_name AS c__contractor_name,
-        c.township AS c__township,
+        "C"."AMOUNT" AS "C__AMOUNT",
+        "C"."CONTRACT_ID" AS "C__CONTRACT_ID",
+        "C"."CONTRACTOR_CODE" AS "C__CONTRACTOR_CODE",
+        "C"."CONTRACTOR_NAME" AS "C__CONTRACTOR_NAME",
+        "C"."TOWNSHIP" AS "C__TOWNSHIP",
         (
           SELECT
-            MIN(a.accepted_on)
-          FROM build_acceptance AS a
+            MIN("A"."ACCEPTED_ON")
+          FROM "BUILD_ACCEPTANCE" AS "A"
           WHERE
             (
-              a.accepted_on <= CAST(:as_of AS DATE) OR a.accepted_on IS NULL
+              "A"."ACCEPTED_ON" <= CAST(:as_of AS DATE) OR "A"."ACCEPTED_ON" IS NULL
             )
             AND (
-              a.contract_id = c.contract_id AND a.result = '合格'
+              "A"."CONTRACT_ID" = "C"."CONTRACT_ID" AND "A"."RESULT" = '合格'
             )
-        ) AS accepted,
+        ) AS "ACCEPTED",
         (
           SELECT
-            COALESCE(SUM(x.amount_delta), 0)
-          FROM build_change AS x
+            COALESCE(SUM("X"."AMOUNT_DELTA"), 0)
+          FROM "BUILD_CHANGE" AS "X"
           WHERE
             (
-              x.changed_on <= CAST(:as_of AS DATE) OR x.changed_on IS NULL
+              "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
             )
-            AND x.contract_id = c.contract_id
-        ) AS net
-      FROM trade_contract AS c
+            AND "X"."CONTRACT_ID" = "C"."CONTRACT_ID"
+        ) AS "NET"
+      FROM "TRADE_CONTRACT" AS "C"
       WHERE
         (
-          c.signed_on <= CAST(:as_of AS DATE) OR c.signed_on IS NULL
+          "C"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C"."SIGNED_ON" IS NULL
         )
-        AND c.kind = '工程'
-    ) AS model_rows
-  ) AS model_rows_2
+        AND "C"."KIND" = '工程'
+    ) AS "MODEL_ROWS"
+  ) AS "MODEL_ROWS_2"
   WHERE
-    model_rows_2.paid > (
+    "MODEL_ROWS_2"."PAID" > (
       0.8 * (
-        model_rows_2.c__amount + model_rows_2.net
+        "MODEL_ROWS_2"."C__AMOUNT" + "MODEL_ROWS_2"."NET"
       )
     )
-) AS model_rows_3;
+) AS "MODEL_ROWS_3";

@@ -3,41 +3,42 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  t.txn_id AS key_1,
-  a.township AS township,
+  "T"."TXN_ID" AS "KEY_1",
+  "A"."TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t_2.name)
-      FROM ref_township AS t_2
+        MIN("T_2"."NAME")
+      FROM "REF_TOWNSHIP" AS "T_2"
       WHERE
-        t_2.township = a.township
+        "T_2"."TOWNSHIP" = "A"."TOWNSHIP"
     ),
-    a.township
-  ) AS hole_1,
-  a.account_no AS hole_2,
-  COALESCE(a.holder_name, '户名未登记') AS hole_3,
-  t.txn_at AS hole_4,
-  t.channel AS hole_5,
-  t.amount AS hole_6,
-  t.txn_id AS hole_7,
-  50000 AS hole_8
-FROM bank_txn AS t
-INNER JOIN bank_account AS a
-  ON a.account_no = t.account_no
+    "A"."TOWNSHIP"
+  ) AS "HOLE_1",
+  "A"."ACCOUNT_NO" AS "HOLE_2",
+  COALESCE("A"."HOLDER_NAME", '户名未登记') AS "HOLE_3",
+  "T"."TXN_AT" AS "HOLE_4",
+  "T"."CHANNEL" AS "HOLE_5",
+  "T"."AMOUNT" AS "HOLE_6",
+  "T"."TXN_ID" AS "HOLE_7",
+  50000 AS "HOLE_8"
+FROM "BANK_TXN" AS "T"
+INNER JOIN "BANK_ACCOUNT" AS "A"
+  ON "A"."ACCOUNT_NO" = "T"."ACCOUNT_NO"
   AND (
-    a.opened_on <= CAST(:as_of AS DATE) OR a.opened_on IS NULL
+    "A"."OPENED_ON" <= CAST(:as_of AS DATE) OR "A"."OPENED_ON" IS NULL
   )
 WHERE
   (
-    CAST(t.txn_at AS DATE) <= CAST(:as_of AS DATE) OR CAST(t.txn_at AS DATE) IS NULL
+    CAST("T"."TXN_AT" AS DATE) <= CAST(:as_of AS DATE)
+    OR CAST("T"."TXN_AT" AS DATE) IS NULL
   )
   AND (
-    t.direction = '付'
-    AND t.channel IN ('柜面现金', 'ATM')
-    AND t.amount >= 50000
+    "T"."DIRECTION" = '付'
+    AND "T"."CHANNEL" IN ('柜面现金', 'ATM')
+    AND "T"."AMOUNT" >= 50000
     AND NOT (
-      a.township IS NULL
-      OR TRIM(a.township, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+      "A"."TOWNSHIP" IS NULL
+      OR TRIM("A"."TOWNSHIP", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
     )
   );

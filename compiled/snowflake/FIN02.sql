@@ -3,56 +3,58 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows.r__reception_id AS key_1,
-  model_rows.r__township AS township,
+  "MODEL_ROWS"."R__RECEPTION_ID" AS "KEY_1",
+  "MODEL_ROWS"."R__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows.r__township
+        "T"."TOWNSHIP" = "MODEL_ROWS"."R__TOWNSHIP"
     ),
-    model_rows.r__township
-  ) AS hole_1,
-  model_rows.r__held_on AS hole_2,
-  model_rows.r__reception_id AS hole_3,
-  model_rows.r__guest_count AS hole_4,
-  model_rows.r__staff_count AS hole_5,
-  model_rows.staff_limit AS hole_6,
-  model_rows.r__meal_cost AS hole_7,
-  ROUND(CAST(model_rows.per_head AS DECIMAL(28, 9)), 2) AS hole_8,
-  150 AS hole_9,
-  model_rows.r__has_letter AS hole_10
+    "MODEL_ROWS"."R__TOWNSHIP"
+  ) AS "HOLE_1",
+  "MODEL_ROWS"."R__HELD_ON" AS "HOLE_2",
+  "MODEL_ROWS"."R__RECEPTION_ID" AS "HOLE_3",
+  "MODEL_ROWS"."R__GUEST_COUNT" AS "HOLE_4",
+  "MODEL_ROWS"."R__STAFF_COUNT" AS "HOLE_5",
+  "MODEL_ROWS"."STAFF_LIMIT" AS "HOLE_6",
+  "MODEL_ROWS"."R__MEAL_COST" AS "HOLE_7",
+  ROUND(CAST("MODEL_ROWS"."PER_HEAD" AS DECIMAL(28, 9)), 2) AS "HOLE_8",
+  150 AS "HOLE_9",
+  "MODEL_ROWS"."R__HAS_LETTER" AS "HOLE_10"
 FROM (
   SELECT
-    r.guest_count AS r__guest_count,
-    r.has_letter AS r__has_letter,
-    r.held_on AS r__held_on,
-    r.meal_cost AS r__meal_cost,
-    r.reception_id AS r__reception_id,
-    r.staff_count AS r__staff_count,
-    r.township AS r__township,
+    "R"."GUEST_COUNT" AS "R__GUEST_COUNT",
+    "R"."HAS_LETTER" AS "R__HAS_LETTER",
+    "R"."HELD_ON" AS "R__HELD_ON",
+    "R"."MEAL_COST" AS "R__MEAL_COST",
+    "R"."RECEPTION_ID" AS "R__RECEPTION_ID",
+    "R"."STAFF_COUNT" AS "R__STAFF_COUNT",
+    "R"."TOWNSHIP" AS "R__TOWNSHIP",
     CASE
-      WHEN r.guest_count <= 10
+      WHEN "R"."GUEST_COUNT" <= 10
       THEN 3
-      ELSE CAST(FLOOR(ROUND(CAST(CAST(r.guest_count AS DOUBLE) / NULLIF(3, 0) AS DECIMAL(28, 9)), 9)) AS BIGINT)
-    END AS staff_limit,
+      ELSE CAST(FLOOR(
+        ROUND(CAST(CAST("R"."GUEST_COUNT" AS DOUBLE) / NULLIF(3, 0) AS DECIMAL(28, 9)), 9)
+      ) AS BIGINT)
+    END AS "STAFF_LIMIT",
     ROUND(
-      CAST(CAST(r.meal_cost AS DOUBLE) / NULLIF((
-        r.guest_count + r.staff_count
+      CAST(CAST("R"."MEAL_COST" AS DOUBLE) / NULLIF((
+        "R"."GUEST_COUNT" + "R"."STAFF_COUNT"
       ), 0) AS DECIMAL(28, 9)),
       9
-    ) AS per_head
-  FROM town_reception AS r
+    ) AS "PER_HEAD"
+  FROM "TOWN_RECEPTION" AS "R"
   WHERE
     (
-      r.held_on <= CAST(:as_of AS DATE) OR r.held_on IS NULL
+      "R"."HELD_ON" <= CAST(:as_of AS DATE) OR "R"."HELD_ON" IS NULL
     )
-) AS model_rows
+) AS "MODEL_ROWS"
 WHERE
   (
-    model_rows.r__staff_count > model_rows.staff_limit
-    OR model_rows.r__has_letter = FALSE
-    OR model_rows.per_head > 150
+    "MODEL_ROWS"."R__STAFF_COUNT" > "MODEL_ROWS"."STAFF_LIMIT"
+    OR "MODEL_ROWS"."R__HAS_LETTER" = FALSE
+    OR "MODEL_ROWS"."PER_HEAD" > 150
   );

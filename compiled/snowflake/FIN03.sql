@@ -3,55 +3,55 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.group_2 AS key_2,
-  model_groups.group_3 AS key_3,
-  model_groups.agg_1 AS township,
-  model_groups.group_3 AS hole_1,
-  model_groups.group_1 AS hole_2,
-  model_groups.group_2 AS hole_3,
-  model_groups.agg_2 AS hole_4,
-  5000 AS hole_5,
-  model_groups.agg_3 AS hole_6
+  "MODEL_GROUPS"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS"."GROUP_2" AS "KEY_2",
+  "MODEL_GROUPS"."GROUP_3" AS "KEY_3",
+  "MODEL_GROUPS"."AGG_1" AS "TOWNSHIP",
+  "MODEL_GROUPS"."GROUP_3" AS "HOLE_1",
+  "MODEL_GROUPS"."GROUP_1" AS "HOLE_2",
+  "MODEL_GROUPS"."GROUP_2" AS "HOLE_3",
+  "MODEL_GROUPS"."AGG_2" AS "HOLE_4",
+  5000 AS "HOLE_5",
+  "MODEL_GROUPS"."AGG_3" AS "HOLE_6"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    grouped_rows.group_2 AS group_2,
-    grouped_rows.group_3 AS group_3,
-    MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
-    COUNT(*) AS agg_2,
-    COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3,
-    MAX(grouped_rows.agg_4_1) AS agg_4
+    "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+    "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
+    "GROUPED_ROWS"."GROUP_3" AS "GROUP_3",
+    MAX(CASE WHEN "GROUPED_ROWS"."AGG_1_RANK" = 1 THEN "GROUPED_ROWS"."AGG_1_1" END) AS "AGG_1",
+    COUNT(*) AS "AGG_2",
+    COALESCE(SUM("GROUPED_ROWS"."AGG_3_1"), 0) AS "AGG_3",
+    MAX("GROUPED_ROWS"."AGG_4_1") AS "AGG_4"
   FROM (
     SELECT
-      r.claimant_id AS group_1,
-      r.vendor_name AS group_2,
-      TO_CHAR(r.expense_on, 'yyyy-mm') AS group_3,
-      r.township AS agg_1_1,
+      "R"."CLAIMANT_ID" AS "GROUP_1",
+      "R"."VENDOR_NAME" AS "GROUP_2",
+      TO_CHAR("R"."EXPENSE_ON", 'yyyy-mm') AS "GROUP_3",
+      "R"."TOWNSHIP" AS "AGG_1_1",
       ROW_NUMBER() OVER (
-        PARTITION BY r.claimant_id, r.vendor_name, TO_CHAR(r.expense_on, 'yyyy-mm')
-        ORDER BY r.expense_on DESC NULLS LAST, r.township ASC
-      ) AS agg_1_rank,
-      r.amount AS agg_3_1,
-      r.amount AS agg_4_1
-    FROM town_reimbursement AS r
+        PARTITION BY "R"."CLAIMANT_ID", "R"."VENDOR_NAME", TO_CHAR("R"."EXPENSE_ON", 'yyyy-mm')
+        ORDER BY "R"."EXPENSE_ON" DESC NULLS LAST, "R"."TOWNSHIP" ASC
+      ) AS "AGG_1_RANK",
+      "R"."AMOUNT" AS "AGG_3_1",
+      "R"."AMOUNT" AS "AGG_4_1"
+    FROM "TOWN_REIMBURSEMENT" AS "R"
     WHERE
       (
-        r.expense_on <= CAST(:as_of AS DATE) OR r.expense_on IS NULL
+        "R"."EXPENSE_ON" <= CAST(:as_of AS DATE) OR "R"."EXPENSE_ON" IS NULL
       )
       AND NOT (
-        r.vendor_name IS NULL
-        OR TRIM(r.vendor_name, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+        "R"."VENDOR_NAME" IS NULL
+        OR TRIM("R"."VENDOR_NAME", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
       )
-  ) AS grouped_rows
+  ) AS "GROUPED_ROWS"
   GROUP BY
-    grouped_rows.group_1,
-    grouped_rows.group_2,
-    grouped_rows.group_3
-) AS model_groups
+    "GROUPED_ROWS"."GROUP_1",
+    "GROUPED_ROWS"."GROUP_2",
+    "GROUPED_ROWS"."GROUP_3"
+) AS "MODEL_GROUPS"
 WHERE
   (
-    model_groups.agg_2 >= 3
-    AND model_groups.agg_4 < 5000
-    AND model_groups.agg_3 >= 5000
+    "MODEL_GROUPS"."AGG_2" >= 3
+    AND "MODEL_GROUPS"."AGG_4" < 5000
+    AND "MODEL_GROUPS"."AGG_3" >= 5000
   );

@@ -3,95 +3,95 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows.p__payment_id AS key_1,
-  model_rows.p__township AS township,
+  "MODEL_ROWS"."P__PAYMENT_ID" AS "KEY_1",
+  "MODEL_ROWS"."P__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows.p__township
+        "T"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
     ),
-    model_rows.p__township
-  ) AS hole_1,
-  model_rows.p__paid_on AS hole_2,
-  COALESCE(model_rows.p__payee_name, model_rows.p__payee_code, '未知收款方') AS hole_3,
-  model_rows.p__amount AS hole_4,
-  model_rows.p__payment_id AS hole_5,
+    "MODEL_ROWS"."P__TOWNSHIP"
+  ) AS "HOLE_1",
+  "MODEL_ROWS"."P__PAID_ON" AS "HOLE_2",
+  COALESCE("MODEL_ROWS"."P__PAYEE_NAME", "MODEL_ROWS"."P__PAYEE_CODE", '未知收款方') AS "HOLE_3",
+  "MODEL_ROWS"."P__AMOUNT" AS "HOLE_4",
+  "MODEL_ROWS"."P__PAYMENT_ID" AS "HOLE_5",
   CASE
     WHEN (
-      model_rows.p__contract_id IS NULL
-      OR TRIM(model_rows.p__contract_id, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+      "MODEL_ROWS"."P__CONTRACT_ID" IS NULL
+      OR TRIM("MODEL_ROWS"."P__CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
     )
     THEN '无'
-    ELSE model_rows.p__contract_id
-  END AS hole_6,
-  COALESCE(model_rows.p__purpose, '未填') AS hole_7
+    ELSE "MODEL_ROWS"."P__CONTRACT_ID"
+  END AS "HOLE_6",
+  COALESCE("MODEL_ROWS"."P__PURPOSE", '未填') AS "HOLE_7"
 FROM (
   SELECT
-    p.amount AS p__amount,
-    p.contract_id AS p__contract_id,
-    p.paid_on AS p__paid_on,
-    p.payee_code AS p__payee_code,
-    p.payee_name AS p__payee_name,
-    p.payment_id AS p__payment_id,
-    p.purpose AS p__purpose,
-    p.township AS p__township,
+    "P"."AMOUNT" AS "P__AMOUNT",
+    "P"."CONTRACT_ID" AS "P__CONTRACT_ID",
+    "P"."PAID_ON" AS "P__PAID_ON",
+    "P"."PAYEE_CODE" AS "P__PAYEE_CODE",
+    "P"."PAYEE_NAME" AS "P__PAYEE_NAME",
+    "P"."PAYMENT_ID" AS "P__PAYMENT_ID",
+    "P"."PURPOSE" AS "P__PURPOSE",
+    "P"."TOWNSHIP" AS "P__TOWNSHIP",
     (
-      p.contract_id IS NULL
-      OR TRIM(p.contract_id, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
-    ) AS hoisted__1
-  FROM fin_payment AS p
+      "P"."CONTRACT_ID" IS NULL
+      OR TRIM("P"."CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+    ) AS "HOISTED__1"
+  FROM "FIN_PAYMENT" AS "P"
   WHERE
     (
-      p.paid_on <= CAST(:as_of AS DATE) OR p.paid_on IS NULL
+      "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
     )
     AND (
-      p.amount >= 300000
+      "P"."AMOUNT" >= 300000
       AND (
-        p.economic_class <> '工资福利' OR p.economic_class IS NULL
+        "P"."ECONOMIC_CLASS" <> '工资福利' OR "P"."ECONOMIC_CLASS" IS NULL
       )
     )
-) AS model_rows
+) AS "MODEL_ROWS"
 WHERE
   NOT (
     EXISTS(
       SELECT
         1
-      FROM town_decision AS d
+      FROM "TOWN_DECISION" AS "D"
       WHERE
         (
-          d.decided_on <= CAST(:as_of AS DATE) OR d.decided_on IS NULL
+          "D"."DECIDED_ON" <= CAST(:as_of AS DATE) OR "D"."DECIDED_ON" IS NULL
         )
         AND (
-          d.township = model_rows.p__township
-          AND d.decided_on <= model_rows.p__paid_on
+          "D"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
+          AND "D"."DECIDED_ON" <= "MODEL_ROWS"."P__PAID_ON"
           AND (
-            NOT COALESCE(model_rows.hoisted__1, FALSE)
-            AND d.contract_id = model_rows.p__contract_id
+            NOT COALESCE("MODEL_ROWS"."HOISTED__1", FALSE)
+            AND "D"."CONTRACT_ID" = "MODEL_ROWS"."P__CONTRACT_ID"
           )
         )
     )
     OR EXISTS(
       SELECT
         1
-      FROM town_decision AS d_2
+      FROM "TOWN_DECISION" AS "D_2"
       WHERE
         (
-          d_2.decided_on <= CAST(:as_of AS DATE) OR d_2.decided_on IS NULL
+          "D_2"."DECIDED_ON" <= CAST(:as_of AS DATE) OR "D_2"."DECIDED_ON" IS NULL
         )
         AND (
-          d_2.township = model_rows.p__township
-          AND d_2.decided_on <= model_rows.p__paid_on
+          "D_2"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
+          AND "D_2"."DECIDED_ON" <= "MODEL_ROWS"."P__PAID_ON"
           AND (
-            model_rows.hoisted__1
+            "MODEL_ROWS"."HOISTED__1"
             AND (
-              d_2.contract_id IS NULL
-              OR TRIM(d_2.contract_id, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+              "D_2"."CONTRACT_ID" IS NULL
+              OR TRIM("D_2"."CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
             )
-            AND d_2.amount >= model_rows.p__amount
-            AND d_2.decided_on >= CAST(DATEADD(DAY, -180, model_rows.p__paid_on) AS DATE)
+            AND "D_2"."AMOUNT" >= "MODEL_ROWS"."P__AMOUNT"
+            AND "D_2"."DECIDED_ON" >= CAST(DATEADD(DAY, -180, "MODEL_ROWS"."P__PAID_ON") AS DATE)
           )
         )
     )

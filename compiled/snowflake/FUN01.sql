@@ -3,51 +3,51 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.group_2 AS key_2,
-  model_groups.agg_1 AS township,
-  COALESCE(model_groups.agg_2, model_groups.group_1) AS hole_1,
-  model_groups.agg_3 AS hole_2,
-  model_groups.agg_4 AS hole_3,
-  model_groups.group_2 AS hole_4,
-  model_groups.agg_5 AS hole_5,
-  model_groups.agg_6 AS hole_6
+  "MODEL_GROUPS"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS"."GROUP_2" AS "KEY_2",
+  "MODEL_GROUPS"."AGG_1" AS "TOWNSHIP",
+  COALESCE("MODEL_GROUPS"."AGG_2", "MODEL_GROUPS"."GROUP_1") AS "HOLE_1",
+  "MODEL_GROUPS"."AGG_3" AS "HOLE_2",
+  "MODEL_GROUPS"."AGG_4" AS "HOLE_3",
+  "MODEL_GROUPS"."GROUP_2" AS "HOLE_4",
+  "MODEL_GROUPS"."AGG_5" AS "HOLE_5",
+  "MODEL_GROUPS"."AGG_6" AS "HOLE_6"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    grouped_rows.group_2 AS group_2,
-    MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
-    MIN(grouped_rows.agg_2_1) AS agg_2,
-    MIN(grouped_rows.agg_3_1) AS agg_3,
-    COUNT(*) AS agg_4,
-    COALESCE(SUM(grouped_rows.agg_5_1), 0) AS agg_5,
-    MAX(grouped_rows.agg_6_1) AS agg_6
+    "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+    "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
+    MAX(CASE WHEN "GROUPED_ROWS"."AGG_1_RANK" = 1 THEN "GROUPED_ROWS"."AGG_1_1" END) AS "AGG_1",
+    MIN("GROUPED_ROWS"."AGG_2_1") AS "AGG_2",
+    MIN("GROUPED_ROWS"."AGG_3_1") AS "AGG_3",
+    COUNT(*) AS "AGG_4",
+    COALESCE(SUM("GROUPED_ROWS"."AGG_5_1"), 0) AS "AGG_5",
+    MAX("GROUPED_ROWS"."AGG_6_1") AS "AGG_6"
   FROM (
     SELECT
-      s.recipient_id AS group_1,
-      s.program AS group_2,
-      s.township AS agg_1_1,
+      "S"."RECIPIENT_ID" AS "GROUP_1",
+      "S"."PROGRAM" AS "GROUP_2",
+      "S"."TOWNSHIP" AS "AGG_1_1",
       ROW_NUMBER() OVER (
-        PARTITION BY s.recipient_id, s.program
-        ORDER BY s.paid_on DESC NULLS LAST, s.township ASC
-      ) AS agg_1_rank,
-      d.name AS agg_2_1,
-      d.died_on AS agg_3_1,
-      s.amount AS agg_5_1,
-      s.paid_on AS agg_6_1
-    FROM fin_subsidy AS s
-    INNER JOIN ca_death AS d
-      ON d.person_id = s.recipient_id
+        PARTITION BY "S"."RECIPIENT_ID", "S"."PROGRAM"
+        ORDER BY "S"."PAID_ON" DESC NULLS LAST, "S"."TOWNSHIP" ASC
+      ) AS "AGG_1_RANK",
+      "D"."NAME" AS "AGG_2_1",
+      "D"."DIED_ON" AS "AGG_3_1",
+      "S"."AMOUNT" AS "AGG_5_1",
+      "S"."PAID_ON" AS "AGG_6_1"
+    FROM "FIN_SUBSIDY" AS "S"
+    INNER JOIN "CA_DEATH" AS "D"
+      ON "D"."PERSON_ID" = "S"."RECIPIENT_ID"
       AND (
-        d.died_on <= CAST(:as_of AS DATE) OR d.died_on IS NULL
+        "D"."DIED_ON" <= CAST(:as_of AS DATE) OR "D"."DIED_ON" IS NULL
       )
     WHERE
       (
-        s.paid_on <= CAST(:as_of AS DATE) OR s.paid_on IS NULL
+        "S"."PAID_ON" <= CAST(:as_of AS DATE) OR "S"."PAID_ON" IS NULL
       )
-      AND s.paid_on > CAST(DATEADD(DAY, 60, d.died_on) AS DATE)
-  ) AS grouped_rows
+      AND "S"."PAID_ON" > CAST(DATEADD(DAY, 60, "D"."DIED_ON") AS DATE)
+  ) AS "GROUPED_ROWS"
   GROUP BY
-    grouped_rows.group_1,
-    grouped_rows.group_2
-) AS model_groups;
+    "GROUPED_ROWS"."GROUP_1",
+    "GROUPED_ROWS"."GROUP_2"
+) AS "MODEL_GROUPS";

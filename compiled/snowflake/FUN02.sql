@@ -3,50 +3,50 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.group_2 AS key_2,
-  model_groups.group_3 AS key_3,
-  model_groups.agg_1 AS township,
-  model_groups.group_1 AS hole_1,
-  model_groups.group_2 AS hole_2,
-  model_groups.group_3 AS hole_3,
-  model_groups.agg_2 AS hole_4,
-  model_groups.agg_3 AS hole_5,
-  model_groups.agg_4 AS hole_6,
-  model_groups.agg_5 AS hole_7
+  "MODEL_GROUPS"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS"."GROUP_2" AS "KEY_2",
+  "MODEL_GROUPS"."GROUP_3" AS "KEY_3",
+  "MODEL_GROUPS"."AGG_1" AS "TOWNSHIP",
+  "MODEL_GROUPS"."GROUP_1" AS "HOLE_1",
+  "MODEL_GROUPS"."GROUP_2" AS "HOLE_2",
+  "MODEL_GROUPS"."GROUP_3" AS "HOLE_3",
+  "MODEL_GROUPS"."AGG_2" AS "HOLE_4",
+  "MODEL_GROUPS"."AGG_3" AS "HOLE_5",
+  "MODEL_GROUPS"."AGG_4" AS "HOLE_6",
+  "MODEL_GROUPS"."AGG_5" AS "HOLE_7"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    grouped_rows.group_2 AS group_2,
-    grouped_rows.group_3 AS group_3,
-    MIN(grouped_rows.agg_1_1) AS agg_1,
-    COUNT(*) AS agg_2,
-    COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3,
-    MIN(grouped_rows.agg_4_1) AS agg_4,
-    MAX(grouped_rows.agg_5_1) AS agg_5
+    "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+    "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
+    "GROUPED_ROWS"."GROUP_3" AS "GROUP_3",
+    MIN("GROUPED_ROWS"."AGG_1_1") AS "AGG_1",
+    COUNT(*) AS "AGG_2",
+    COALESCE(SUM("GROUPED_ROWS"."AGG_3_1"), 0) AS "AGG_3",
+    MIN("GROUPED_ROWS"."AGG_4_1") AS "AGG_4",
+    MAX("GROUPED_ROWS"."AGG_5_1") AS "AGG_5"
   FROM (
     SELECT
-      s.recipient_id AS group_1,
-      s.program AS group_2,
-      s.period AS group_3,
-      s.township AS agg_1_1,
-      s.amount AS agg_3_1,
-      s.paid_on AS agg_4_1,
-      s.paid_on AS agg_5_1
-    FROM fin_subsidy AS s
+      "S"."RECIPIENT_ID" AS "GROUP_1",
+      "S"."PROGRAM" AS "GROUP_2",
+      "S"."PERIOD" AS "GROUP_3",
+      "S"."TOWNSHIP" AS "AGG_1_1",
+      "S"."AMOUNT" AS "AGG_3_1",
+      "S"."PAID_ON" AS "AGG_4_1",
+      "S"."PAID_ON" AS "AGG_5_1"
+    FROM "FIN_SUBSIDY" AS "S"
     WHERE
       (
-        s.paid_on <= CAST(:as_of AS DATE) OR s.paid_on IS NULL
+        "S"."PAID_ON" <= CAST(:as_of AS DATE) OR "S"."PAID_ON" IS NULL
       )
       AND NOT (
-        s.period IS NULL
-        OR TRIM(s.period, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+        "S"."PERIOD" IS NULL
+        OR TRIM("S"."PERIOD", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
       )
-  ) AS grouped_rows
+  ) AS "GROUPED_ROWS"
   GROUP BY
-    grouped_rows.group_1,
-    grouped_rows.group_2,
-    grouped_rows.group_3
-) AS model_groups
+    "GROUPED_ROWS"."GROUP_1",
+    "GROUPED_ROWS"."GROUP_2",
+    "GROUPED_ROWS"."GROUP_3"
+) AS "MODEL_GROUPS"
 WHERE
-  model_groups.agg_2 >= 2;
+  "MODEL_GROUPS"."AGG_2" >= 2;

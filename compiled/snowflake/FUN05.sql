@@ -3,58 +3,58 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows.f__fund_id AS key_1,
-  model_rows.f__township AS township,
+  "MODEL_ROWS"."F__FUND_ID" AS "KEY_1",
+  "MODEL_ROWS"."F__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows.f__township
+        "T"."TOWNSHIP" = "MODEL_ROWS"."F__TOWNSHIP"
     ),
-    model_rows.f__township
-  ) AS hole_1,
-  model_rows.f__allocated_on AS hole_2,
-  model_rows.f__fund_id AS hole_3,
-  COALESCE(model_rows.f__program, '项目名称未填') AS hole_4,
-  model_rows.f__amount AS hole_5,
-  model_rows.f__spend_deadline_on AS hole_6,
-  model_rows.spent AS hole_7,
+    "MODEL_ROWS"."F__TOWNSHIP"
+  ) AS "HOLE_1",
+  "MODEL_ROWS"."F__ALLOCATED_ON" AS "HOLE_2",
+  "MODEL_ROWS"."F__FUND_ID" AS "HOLE_3",
+  COALESCE("MODEL_ROWS"."F__PROGRAM", '项目名称未填') AS "HOLE_4",
+  "MODEL_ROWS"."F__AMOUNT" AS "HOLE_5",
+  "MODEL_ROWS"."F__SPEND_DEADLINE_ON" AS "HOLE_6",
+  "MODEL_ROWS"."SPENT" AS "HOLE_7",
   (
     0.5 * 100
-  ) AS hole_8,
+  ) AS "HOLE_8",
   (
     (
-      0.5 * model_rows.f__amount
-    ) - model_rows.spent
-  ) AS hole_9
+      0.5 * "MODEL_ROWS"."F__AMOUNT"
+    ) - "MODEL_ROWS"."SPENT"
+  ) AS "HOLE_9"
 FROM (
   SELECT
-    f.allocated_on AS f__allocated_on,
-    f.amount AS f__amount,
-    f.fund_id AS f__fund_id,
-    f.program AS f__program,
-    f.spend_deadline_on AS f__spend_deadline_on,
-    f.township AS f__township,
+    "F"."ALLOCATED_ON" AS "F__ALLOCATED_ON",
+    "F"."AMOUNT" AS "F__AMOUNT",
+    "F"."FUND_ID" AS "F__FUND_ID",
+    "F"."PROGRAM" AS "F__PROGRAM",
+    "F"."SPEND_DEADLINE_ON" AS "F__SPEND_DEADLINE_ON",
+    "F"."TOWNSHIP" AS "F__TOWNSHIP",
     (
       SELECT
-        COALESCE(SUM(p.amount), 0)
-      FROM fin_payment AS p
+        COALESCE(SUM("P"."AMOUNT"), 0)
+      FROM "FIN_PAYMENT" AS "P"
       WHERE
         (
-          p.paid_on <= CAST(:as_of AS DATE) OR p.paid_on IS NULL
+          "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
         )
-        AND p.fund_id = f.fund_id
-    ) AS spent
-  FROM fin_fund AS f
+        AND "P"."FUND_ID" = "F"."FUND_ID"
+    ) AS "SPENT"
+  FROM "FIN_FUND" AS "F"
   WHERE
     (
-      f.allocated_on <= CAST(:as_of AS DATE) OR f.allocated_on IS NULL
+      "F"."ALLOCATED_ON" <= CAST(:as_of AS DATE) OR "F"."ALLOCATED_ON" IS NULL
     )
-    AND f.spend_deadline_on < CAST(:as_of AS DATE)
-) AS model_rows
+    AND "F"."SPEND_DEADLINE_ON" < CAST(:as_of AS DATE)
+) AS "MODEL_ROWS"
 WHERE
-  model_rows.spent < (
-    0.5 * model_rows.f__amount
+  "MODEL_ROWS"."SPENT" < (
+    0.5 * "MODEL_ROWS"."F__AMOUNT"
   );

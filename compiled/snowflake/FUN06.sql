@@ -3,37 +3,37 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.agg_1 AS township,
-  model_groups.group_1 AS hole_1,
-  model_groups.agg_2 AS hole_2,
-  model_groups.agg_3 AS hole_3,
-  model_groups.agg_4 AS hole_4
+  "MODEL_GROUPS"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS"."AGG_1" AS "TOWNSHIP",
+  "MODEL_GROUPS"."GROUP_1" AS "HOLE_1",
+  "MODEL_GROUPS"."AGG_2" AS "HOLE_2",
+  "MODEL_GROUPS"."AGG_3" AS "HOLE_3",
+  "MODEL_GROUPS"."AGG_4" AS "HOLE_4"
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    MIN(grouped_rows.agg_1_1) AS agg_1,
-    COUNT(DISTINCT grouped_rows.agg_2_1) AS agg_2,
-    COUNT(*) AS agg_3,
-    COALESCE(SUM(grouped_rows.agg_4_1), 0) AS agg_4
+    "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+    MIN("GROUPED_ROWS"."AGG_1_1") AS "AGG_1",
+    COUNT(DISTINCT "GROUPED_ROWS"."AGG_2_1") AS "AGG_2",
+    COUNT(*) AS "AGG_3",
+    COALESCE(SUM("GROUPED_ROWS"."AGG_4_1"), 0) AS "AGG_4"
   FROM (
     SELECT
-      s.account_no AS group_1,
-      s.township AS agg_1_1,
-      s.recipient_id AS agg_2_1,
-      s.amount AS agg_4_1
-    FROM fin_subsidy AS s
+      "S"."ACCOUNT_NO" AS "GROUP_1",
+      "S"."TOWNSHIP" AS "AGG_1_1",
+      "S"."RECIPIENT_ID" AS "AGG_2_1",
+      "S"."AMOUNT" AS "AGG_4_1"
+    FROM "FIN_SUBSIDY" AS "S"
     WHERE
       (
-        s.paid_on <= CAST(:as_of AS DATE) OR s.paid_on IS NULL
+        "S"."PAID_ON" <= CAST(:as_of AS DATE) OR "S"."PAID_ON" IS NULL
       )
       AND NOT (
-        s.account_no IS NULL
-        OR TRIM(s.account_no, ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+        "S"."ACCOUNT_NO" IS NULL
+        OR TRIM("S"."ACCOUNT_NO", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
       )
-  ) AS grouped_rows
+  ) AS "GROUPED_ROWS"
   GROUP BY
-    grouped_rows.group_1
-) AS model_groups
+    "GROUPED_ROWS"."GROUP_1"
+) AS "MODEL_GROUPS"
 WHERE
-  model_groups.agg_2 >= 3;
+  "MODEL_GROUPS"."AGG_2" >= 3;

@@ -3,77 +3,78 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows_2.h__application_id AS key_1,
-  model_rows_2.h__township AS township,
+  "MODEL_ROWS_2"."H__APPLICATION_ID" AS "KEY_1",
+  "MODEL_ROWS_2"."H__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows_2.h__township
+        "T"."TOWNSHIP" = "MODEL_ROWS_2"."H__TOWNSHIP"
     ),
-    model_rows_2.h__township
-  ) AS hole_1,
-  model_rows_2.h__village AS hole_2,
-  COALESCE(model_rows_2.h__applicant_name, '') AS hole_3,
-  model_rows_2.h__applicant_id AS hole_4,
-  model_rows_2.h__application_id AS hole_5,
-  model_rows_2.h__applied_on AS hole_6,
-  model_rows_2.h__household_id AS hole_7,
-  model_rows_2.earlier AS hole_8,
-  model_rows_2.first_on AS hole_9
+    "MODEL_ROWS_2"."H__TOWNSHIP"
+  ) AS "HOLE_1",
+  "MODEL_ROWS_2"."H__VILLAGE" AS "HOLE_2",
+  COALESCE("MODEL_ROWS_2"."H__APPLICANT_NAME", '') AS "HOLE_3",
+  "MODEL_ROWS_2"."H__APPLICANT_ID" AS "HOLE_4",
+  "MODEL_ROWS_2"."H__APPLICATION_ID" AS "HOLE_5",
+  "MODEL_ROWS_2"."H__APPLIED_ON" AS "HOLE_6",
+  "MODEL_ROWS_2"."H__HOUSEHOLD_ID" AS "HOLE_7",
+  "MODEL_ROWS_2"."EARLIER" AS "HOLE_8",
+  "MODEL_ROWS_2"."FIRST_ON" AS "HOLE_9"
 FROM (
   SELECT
-    model_rows.h__applicant_id,
-    model_rows.h__applicant_name,
-    model_rows.h__application_id,
-    model_rows.h__applied_on,
-    model_rows.h__household_id,
-    model_rows.h__township,
-    model_rows.h__village,
-    model_rows.earlier,
+    "MODEL_ROWS"."H__APPLICANT_ID",
+    "MODEL_ROWS"."H__APPLICANT_NAME",
+    "MODEL_ROWS"."H__APPLICATION_ID",
+    "MODEL_ROWS"."H__APPLIED_ON",
+    "MODEL_ROWS"."H__HOUSEHOLD_ID",
+    "MODEL_ROWS"."H__TOWNSHIP",
+    "MODEL_ROWS"."H__VILLAGE",
+    "MODEL_ROWS"."EARLIER",
     (
       SELECT
-        MIN(p_2.registered_on)
-      FROM nr_homestead AS p_2
+        MIN("P_2"."REGISTERED_ON")
+      FROM "NR_HOMESTEAD" AS "P_2"
       WHERE
         (
-          p_2.registered_on <= CAST(:as_of AS DATE) OR p_2.registered_on IS NULL
+          "P_2"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "P_2"."REGISTERED_ON" IS NULL
         )
         AND (
-          p_2.household_id = model_rows.h__household_id
-          AND p_2.registered_on < model_rows.h__applied_on
+          "P_2"."HOUSEHOLD_ID" = "MODEL_ROWS"."H__HOUSEHOLD_ID"
+          AND "P_2"."REGISTERED_ON" < "MODEL_ROWS"."H__APPLIED_ON"
         )
-    ) AS first_on
+    ) AS "FIRST_ON"
   FROM (
     SELECT
-      h.applicant_id AS h__applicant_id,
-      h.applicant_name AS h__applicant_name,
-      h.application_id AS h__application_id,
-      h.applied_on AS h__applied_on,
-      h.household_id AS h__household_id,
-      h.township AS h__township,
-      h.village AS h__village,
+      "H"."APPLICANT_ID" AS "H__APPLICANT_ID",
+      "H"."APPLICANT_NAME" AS "H__APPLICANT_NAME",
+      "H"."APPLICATION_ID" AS "H__APPLICATION_ID",
+      "H"."APPLIED_ON" AS "H__APPLIED_ON",
+      "H"."HOUSEHOLD_ID" AS "H__HOUSEHOLD_ID",
+      "H"."TOWNSHIP" AS "H__TOWNSHIP",
+      "H"."VILLAGE" AS "H__VILLAGE",
       (
         SELECT
           COUNT(*)
-        FROM nr_homestead AS p
+        FROM "NR_HOMESTEAD" AS "P"
         WHERE
           (
-            p.registered_on <= CAST(:as_of AS DATE) OR p.registered_on IS NULL
+            "P"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "P"."REGISTERED_ON" IS NULL
           )
           AND (
-            p.household_id = h.household_id AND p.registered_on < h.applied_on
+            "P"."HOUSEHOLD_ID" = "H"."HOUSEHOLD_ID"
+            AND "P"."REGISTERED_ON" < "H"."APPLIED_ON"
           )
-      ) AS earlier
-    FROM nr_housing_approval AS h
+      ) AS "EARLIER"
+    FROM "NR_HOUSING_APPROVAL" AS "H"
     WHERE
       (
-        h.applied_on <= CAST(:as_of AS DATE) OR h.applied_on IS NULL
+        "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
       )
-      AND h.status = '批准'
-  ) AS model_rows
+      AND "H"."STATUS" = '批准'
+  ) AS "MODEL_ROWS"
   WHERE
-    model_rows.earlier > 0
-) AS model_rows_2;
+    "MODEL_ROWS"."EARLIER" > 0
+) AS "MODEL_ROWS_2";

@@ -3,42 +3,42 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  h.application_id AS key_1,
-  h.township AS township,
+  "H"."APPLICATION_ID" AS "KEY_1",
+  "H"."TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = h.township
+        "T"."TOWNSHIP" = "H"."TOWNSHIP"
     ),
-    h.township
-  ) AS hole_1,
-  h.village AS hole_2,
-  COALESCE(h.applicant_name, '') AS hole_3,
-  h.applicant_id AS hole_4,
-  h.application_id AS hole_5,
-  h.applied_on AS hole_6
-FROM nr_housing_approval AS h
+    "H"."TOWNSHIP"
+  ) AS "HOLE_1",
+  "H"."VILLAGE" AS "HOLE_2",
+  COALESCE("H"."APPLICANT_NAME", '') AS "HOLE_3",
+  "H"."APPLICANT_ID" AS "HOLE_4",
+  "H"."APPLICATION_ID" AS "HOLE_5",
+  "H"."APPLIED_ON" AS "HOLE_6"
+FROM "NR_HOUSING_APPROVAL" AS "H"
 WHERE
   (
-    h.applied_on <= CAST(:as_of AS DATE) OR h.applied_on IS NULL
+    "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
   )
   AND (
-    h.status = '批准'
+    "H"."STATUS" = '批准'
     AND NOT EXISTS(
       SELECT
         1
-      FROM ps_household AS r
+      FROM "PS_HOUSEHOLD" AS "R"
       WHERE
         (
-          r.person_id = h.applicant_id
-          AND r.township = h.township
-          AND r.village = h.village
-          AND r.registration_type = '农业'
+          "R"."PERSON_ID" = "H"."APPLICANT_ID"
+          AND "R"."TOWNSHIP" = "H"."TOWNSHIP"
+          AND "R"."VILLAGE" = "H"."VILLAGE"
+          AND "R"."REGISTRATION_TYPE" = '农业'
           AND (
-            r.moved_out_on IS NULL OR r.moved_out_on > h.applied_on
+            "R"."MOVED_OUT_ON" IS NULL OR "R"."MOVED_OUT_ON" > "H"."APPLIED_ON"
           )
         )
     )

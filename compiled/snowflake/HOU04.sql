@@ -3,68 +3,68 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows_2.h__application_id AS key_1,
-  model_rows_2.h__township AS township,
+  "MODEL_ROWS_2"."H__APPLICATION_ID" AS "KEY_1",
+  "MODEL_ROWS_2"."H__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows_2.h__township
+        "T"."TOWNSHIP" = "MODEL_ROWS_2"."H__TOWNSHIP"
     ),
-    model_rows_2.h__township
-  ) AS hole_1,
-  model_rows_2.h__village AS hole_2,
-  COALESCE(model_rows_2.h__applicant_name, '') AS hole_3,
-  model_rows_2.h__applicant_id AS hole_4,
-  model_rows_2.h__application_id AS hole_5,
-  model_rows_2.h__applied_on AS hole_6,
-  model_rows_2.ended AS hole_7,
-  model_rows_2.used AS hole_8,
-  20 AS hole_9
+    "MODEL_ROWS_2"."H__TOWNSHIP"
+  ) AS "HOLE_1",
+  "MODEL_ROWS_2"."H__VILLAGE" AS "HOLE_2",
+  COALESCE("MODEL_ROWS_2"."H__APPLICANT_NAME", '') AS "HOLE_3",
+  "MODEL_ROWS_2"."H__APPLICANT_ID" AS "HOLE_4",
+  "MODEL_ROWS_2"."H__APPLICATION_ID" AS "HOLE_5",
+  "MODEL_ROWS_2"."H__APPLIED_ON" AS "HOLE_6",
+  "MODEL_ROWS_2"."ENDED" AS "HOLE_7",
+  "MODEL_ROWS_2"."USED" AS "HOLE_8",
+  20 AS "HOLE_9"
 FROM (
   SELECT
-    model_rows.h__applicant_id,
-    model_rows.h__applicant_name,
-    model_rows.h__application_id,
-    model_rows.h__applied_on,
-    model_rows.h__approved_on,
-    model_rows.h__township,
-    model_rows.h__village,
-    model_rows.ended,
+    "MODEL_ROWS"."H__APPLICANT_ID",
+    "MODEL_ROWS"."H__APPLICANT_NAME",
+    "MODEL_ROWS"."H__APPLICATION_ID",
+    "MODEL_ROWS"."H__APPLIED_ON",
+    "MODEL_ROWS"."H__APPROVED_ON",
+    "MODEL_ROWS"."H__TOWNSHIP",
+    "MODEL_ROWS"."H__VILLAGE",
+    "MODEL_ROWS"."ENDED",
     (
       SELECT
         COUNT(*)
-      FROM ref_calendar AS cal
+      FROM "REF_CALENDAR" AS "CAL"
       WHERE
-        cal.day > model_rows.h__applied_on
-        AND cal.day <= model_rows.ended
-        AND cal.is_workday
-    ) AS used
+        "CAL"."DAY" > "MODEL_ROWS"."H__APPLIED_ON"
+        AND "CAL"."DAY" <= "MODEL_ROWS"."ENDED"
+        AND "CAL"."IS_WORKDAY"
+    ) AS "USED"
   FROM (
     SELECT
-      h.applicant_id AS h__applicant_id,
-      h.applicant_name AS h__applicant_name,
-      h.application_id AS h__application_id,
-      h.applied_on AS h__applied_on,
-      h.approved_on AS h__approved_on,
-      h.township AS h__township,
-      h.village AS h__village,
+      "H"."APPLICANT_ID" AS "H__APPLICANT_ID",
+      "H"."APPLICANT_NAME" AS "H__APPLICANT_NAME",
+      "H"."APPLICATION_ID" AS "H__APPLICATION_ID",
+      "H"."APPLIED_ON" AS "H__APPLIED_ON",
+      "H"."APPROVED_ON" AS "H__APPROVED_ON",
+      "H"."TOWNSHIP" AS "H__TOWNSHIP",
+      "H"."VILLAGE" AS "H__VILLAGE",
       CASE
-        WHEN COALESCE(h.approved_on, CAST(:as_of AS DATE)) IS NULL
+        WHEN COALESCE("H"."APPROVED_ON", CAST(:as_of AS DATE)) IS NULL
         OR CAST(:as_of AS DATE) IS NULL
         THEN NULL
-        WHEN COALESCE(h.approved_on, CAST(:as_of AS DATE)) <= CAST(:as_of AS DATE)
-        THEN COALESCE(h.approved_on, CAST(:as_of AS DATE))
+        WHEN COALESCE("H"."APPROVED_ON", CAST(:as_of AS DATE)) <= CAST(:as_of AS DATE)
+        THEN COALESCE("H"."APPROVED_ON", CAST(:as_of AS DATE))
         ELSE CAST(:as_of AS DATE)
-      END AS ended
-    FROM nr_housing_approval AS h
+      END AS "ENDED"
+    FROM "NR_HOUSING_APPROVAL" AS "H"
     WHERE
       (
-        h.applied_on <= CAST(:as_of AS DATE) OR h.applied_on IS NULL
+        "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
       )
-  ) AS model_rows
-) AS model_rows_2
+  ) AS "MODEL_ROWS"
+) AS "MODEL_ROWS_2"
 WHERE
-  model_rows_2.used > 20;
+  "MODEL_ROWS_2"."USED" > 20;

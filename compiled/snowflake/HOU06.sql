@@ -3,34 +3,34 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  h.application_id AS key_1,
-  h.township AS township,
+  "H"."APPLICATION_ID" AS "KEY_1",
+  "H"."TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = h.township
+        "T"."TOWNSHIP" = "H"."TOWNSHIP"
     ),
-    h.township
-  ) AS hole_1,
-  h.village AS hole_2,
-  COALESCE(h.applicant_name, d.name, '') AS hole_3,
-  h.applicant_id AS hole_4,
-  d.died_on AS hole_5,
-  h.application_id AS hole_6,
-  h.approved_on AS hole_7
-FROM nr_housing_approval AS h
-INNER JOIN ca_death AS d
-  ON d.person_id = h.applicant_id
+    "H"."TOWNSHIP"
+  ) AS "HOLE_1",
+  "H"."VILLAGE" AS "HOLE_2",
+  COALESCE("H"."APPLICANT_NAME", "D"."NAME", '') AS "HOLE_3",
+  "H"."APPLICANT_ID" AS "HOLE_4",
+  "D"."DIED_ON" AS "HOLE_5",
+  "H"."APPLICATION_ID" AS "HOLE_6",
+  "H"."APPROVED_ON" AS "HOLE_7"
+FROM "NR_HOUSING_APPROVAL" AS "H"
+INNER JOIN "CA_DEATH" AS "D"
+  ON "D"."PERSON_ID" = "H"."APPLICANT_ID"
   AND (
-    d.died_on <= CAST(:as_of AS DATE) OR d.died_on IS NULL
+    "D"."DIED_ON" <= CAST(:as_of AS DATE) OR "D"."DIED_ON" IS NULL
   )
 WHERE
   (
-    h.applied_on <= CAST(:as_of AS DATE) OR h.applied_on IS NULL
+    "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
   )
   AND (
-    h.status = '批准' AND d.died_on < h.approved_on
+    "H"."STATUS" = '批准' AND "D"."DIED_ON" < "H"."APPROVED_ON"
   );

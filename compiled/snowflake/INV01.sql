@@ -3,49 +3,49 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows.i__incentive_id AS key_1,
-  model_rows.i__township AS township,
+  "MODEL_ROWS"."I__INCENTIVE_ID" AS "KEY_1",
+  "MODEL_ROWS"."I__TOWNSHIP" AS "TOWNSHIP",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_rows.i__township
+        "T"."TOWNSHIP" = "MODEL_ROWS"."I__TOWNSHIP"
     ),
-    model_rows.i__township
-  ) AS hole_1,
-  model_rows.i__paid_on AS hole_2,
-  COALESCE(model_rows.g__enterprise_name, model_rows.i__enterprise_code) AS hole_3,
-  model_rows.i__amount AS hole_4,
-  model_rows.i__incentive_id AS hole_5,
-  model_rows.situation AS hole_6,
-  model_rows.agreement_no AS hole_7,
-  model_rows.g__signed_on AS hole_8
+    "MODEL_ROWS"."I__TOWNSHIP"
+  ) AS "HOLE_1",
+  "MODEL_ROWS"."I__PAID_ON" AS "HOLE_2",
+  COALESCE("MODEL_ROWS"."G__ENTERPRISE_NAME", "MODEL_ROWS"."I__ENTERPRISE_CODE") AS "HOLE_3",
+  "MODEL_ROWS"."I__AMOUNT" AS "HOLE_4",
+  "MODEL_ROWS"."I__INCENTIVE_ID" AS "HOLE_5",
+  "MODEL_ROWS"."SITUATION" AS "HOLE_6",
+  "MODEL_ROWS"."AGREEMENT_NO" AS "HOLE_7",
+  "MODEL_ROWS"."G__SIGNED_ON" AS "HOLE_8"
 FROM (
   SELECT
-    i.agreement_id AS i__agreement_id,
-    i.amount AS i__amount,
-    i.enterprise_code AS i__enterprise_code,
-    i.incentive_id AS i__incentive_id,
-    i.paid_on AS i__paid_on,
-    i.township AS i__township,
-    g.agreement_id AS g__agreement_id,
-    g.enterprise_name AS g__enterprise_name,
-    g.signed_on AS g__signed_on,
-    COALESCE(i.agreement_id, '未填写') AS agreement_no,
-    CASE WHEN g.agreement_id IS NULL THEN '未找到对应的招商引资协议' ELSE '协议签订日期晚于兑现日期' END AS situation
-  FROM com_incentive AS i
-  LEFT JOIN com_agreement AS g
-    ON g.agreement_id = i.agreement_id
+    "I"."AGREEMENT_ID" AS "I__AGREEMENT_ID",
+    "I"."AMOUNT" AS "I__AMOUNT",
+    "I"."ENTERPRISE_CODE" AS "I__ENTERPRISE_CODE",
+    "I"."INCENTIVE_ID" AS "I__INCENTIVE_ID",
+    "I"."PAID_ON" AS "I__PAID_ON",
+    "I"."TOWNSHIP" AS "I__TOWNSHIP",
+    "G"."AGREEMENT_ID" AS "G__AGREEMENT_ID",
+    "G"."ENTERPRISE_NAME" AS "G__ENTERPRISE_NAME",
+    "G"."SIGNED_ON" AS "G__SIGNED_ON",
+    COALESCE("I"."AGREEMENT_ID", '未填写') AS "AGREEMENT_NO",
+    CASE WHEN "G"."AGREEMENT_ID" IS NULL THEN '未找到对应的招商引资协议' ELSE '协议签订日期晚于兑现日期' END AS "SITUATION"
+  FROM "COM_INCENTIVE" AS "I"
+  LEFT JOIN "COM_AGREEMENT" AS "G"
+    ON "G"."AGREEMENT_ID" = "I"."AGREEMENT_ID"
     AND (
-      g.signed_on <= CAST(:as_of AS DATE) OR g.signed_on IS NULL
+      "G"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "G"."SIGNED_ON" IS NULL
     )
   WHERE
     (
-      i.paid_on <= CAST(:as_of AS DATE) OR i.paid_on IS NULL
+      "I"."PAID_ON" <= CAST(:as_of AS DATE) OR "I"."PAID_ON" IS NULL
     )
     AND (
-      g.agreement_id IS NULL OR g.signed_on > i.paid_on
+      "G"."AGREEMENT_ID" IS NULL OR "G"."SIGNED_ON" > "I"."PAID_ON"
     )
-) AS model_rows;
+) AS "MODEL_ROWS";

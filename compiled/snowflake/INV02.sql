@@ -3,92 +3,93 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups_3.group_1 AS key_1,
-  model_groups_3.group_2 AS key_2,
-  model_groups_3.agg_1 AS township,
-  model_groups_3.ename AS hole_1,
-  model_groups_3.group_1 AS hole_2,
-  model_groups_3.group_2 AS hole_3,
-  model_groups_3.agg_2 AS hole_4,
-  model_groups_3.agg_3 AS hole_5,
-  model_groups_3.tax AS hole_6,
-  1.0 AS hole_7,
+  "MODEL_GROUPS_3"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS_3"."GROUP_2" AS "KEY_2",
+  "MODEL_GROUPS_3"."AGG_1" AS "TOWNSHIP",
+  "MODEL_GROUPS_3"."ENAME" AS "HOLE_1",
+  "MODEL_GROUPS_3"."GROUP_1" AS "HOLE_2",
+  "MODEL_GROUPS_3"."GROUP_2" AS "HOLE_3",
+  "MODEL_GROUPS_3"."AGG_2" AS "HOLE_4",
+  "MODEL_GROUPS_3"."AGG_3" AS "HOLE_5",
+  "MODEL_GROUPS_3"."TAX" AS "HOLE_6",
+  1.0 AS "HOLE_7",
   (
-    1.0 * model_groups_3.tax
-  ) AS hole_8,
+    1.0 * "MODEL_GROUPS_3"."TAX"
+  ) AS "HOLE_8",
   (
-    model_groups_3.agg_3 - (
-      1.0 * model_groups_3.tax
+    "MODEL_GROUPS_3"."AGG_3" - (
+      1.0 * "MODEL_GROUPS_3"."TAX"
     )
-  ) AS hole_9
+  ) AS "HOLE_9"
 FROM (
   SELECT
-    model_groups_2.group_1,
-    model_groups_2.group_2,
-    model_groups_2.agg_1,
-    model_groups_2.agg_2,
-    model_groups_2.agg_3,
-    model_groups_2.tax,
+    "MODEL_GROUPS_2"."GROUP_1",
+    "MODEL_GROUPS_2"."GROUP_2",
+    "MODEL_GROUPS_2"."AGG_1",
+    "MODEL_GROUPS_2"."AGG_2",
+    "MODEL_GROUPS_2"."AGG_3",
+    "MODEL_GROUPS_2"."TAX",
     COALESCE(
       (
         SELECT
-          MIN(e.name)
-        FROM mkt_enterprise AS e
+          MIN("E"."NAME")
+        FROM "MKT_ENTERPRISE" AS "E"
         WHERE
           (
-            e.registered_on <= CAST(:as_of AS DATE) OR e.registered_on IS NULL
+            "E"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E"."REGISTERED_ON" IS NULL
           )
-          AND e.enterprise_code = model_groups_2.group_1
+          AND "E"."ENTERPRISE_CODE" = "MODEL_GROUPS_2"."GROUP_1"
       ),
-      model_groups_2.group_1
-    ) AS ename
+      "MODEL_GROUPS_2"."GROUP_1"
+    ) AS "ENAME"
   FROM (
     SELECT
-      model_groups.group_1,
-      model_groups.group_2,
-      model_groups.agg_1,
-      model_groups.agg_2,
-      model_groups.agg_3,
+      "MODEL_GROUPS"."GROUP_1",
+      "MODEL_GROUPS"."GROUP_2",
+      "MODEL_GROUPS"."AGG_1",
+      "MODEL_GROUPS"."AGG_2",
+      "MODEL_GROUPS"."AGG_3",
       (
         SELECT
-          COALESCE(SUM(x.tax_paid), 0)
-        FROM tax_annual AS x
+          COALESCE(SUM("X"."TAX_PAID"), 0)
+        FROM "TAX_ANNUAL" AS "X"
         WHERE
           (
-            x.enterprise_code = model_groups.group_1 AND x.year = model_groups.group_2
+            "X"."ENTERPRISE_CODE" = "MODEL_GROUPS"."GROUP_1"
+            AND "X"."YEAR" = "MODEL_GROUPS"."GROUP_2"
           )
-      ) AS tax
+      ) AS "TAX"
     FROM (
       SELECT
-        grouped_rows.group_1 AS group_1,
-        grouped_rows.group_2 AS group_2,
-        MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
-        COUNT(*) AS agg_2,
-        COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3
+        "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+        "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
+        MAX(CASE WHEN "GROUPED_ROWS"."AGG_1_RANK" = 1 THEN "GROUPED_ROWS"."AGG_1_1" END) AS "AGG_1",
+        COUNT(*) AS "AGG_2",
+        COALESCE(SUM("GROUPED_ROWS"."AGG_3_1"), 0) AS "AGG_3"
       FROM (
         SELECT
-          i.enterprise_code AS group_1,
-          i.year AS group_2,
-          i.township AS agg_1_1,
+          "I"."ENTERPRISE_CODE" AS "GROUP_1",
+          "I"."YEAR" AS "GROUP_2",
+          "I"."TOWNSHIP" AS "AGG_1_1",
           ROW_NUMBER() OVER (
-            PARTITION BY i.enterprise_code, i.year
-            ORDER BY i.amount DESC NULLS LAST, i.township ASC
-          ) AS agg_1_rank,
-          i.amount AS agg_3_1
-        FROM com_incentive AS i
+            PARTITION BY "I"."ENTERPRISE_CODE", "I"."YEAR"
+            ORDER BY "I"."AMOUNT" DESC NULLS LAST, "I"."TOWNSHIP" ASC
+          ) AS "AGG_1_RANK",
+          "I"."AMOUNT" AS "AGG_3_1"
+        FROM "COM_INCENTIVE" AS "I"
         WHERE
           (
-            i.paid_on <= CAST(:as_of AS DATE) OR i.paid_on IS NULL
+            "I"."PAID_ON" <= CAST(:as_of AS DATE) OR "I"."PAID_ON" IS NULL
           )
-          AND NOT i.year IS NULL
-      ) AS grouped_rows
+          AND NOT "I"."YEAR" IS NULL
+      ) AS "GROUPED_ROWS"
       GROUP BY
-        grouped_rows.group_1,
-        grouped_rows.group_2
-    ) AS model_groups
-  ) AS model_groups_2
+        "GROUPED_ROWS"."GROUP_1",
+        "GROUPED_ROWS"."GROUP_2"
+    ) AS "MODEL_GROUPS"
+  ) AS "MODEL_GROUPS_2"
   WHERE
-    model_groups_2.agg_3 > (
-      1.0 * model_groups_2.tax
+    "MODEL_GROUPS_2"."AGG_3" > (
+      1.0 * "MODEL_GROUPS_2"."TAX"
     )
-) AS model_groups_3;
+) AS "MODEL_GROUPS_3";

@@ -3,73 +3,73 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups_2.group_1 AS key_1,
-  model_groups_2.agg_1 AS township,
-  COALESCE(model_groups_2.agg_2, model_groups_2.group_1) AS hole_1,
-  model_groups_2.group_1 AS hole_2,
-  model_groups_2.first_paid AS hole_3,
+  "MODEL_GROUPS_2"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS_2"."AGG_1" AS "TOWNSHIP",
+  COALESCE("MODEL_GROUPS_2"."AGG_2", "MODEL_GROUPS_2"."GROUP_1") AS "HOLE_1",
+  "MODEL_GROUPS_2"."GROUP_1" AS "HOLE_2",
+  "MODEL_GROUPS_2"."FIRST_PAID" AS "HOLE_3",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_groups_2.agg_1
+        "T"."TOWNSHIP" = "MODEL_GROUPS_2"."AGG_1"
     ),
-    model_groups_2.agg_1
-  ) AS hole_4,
-  model_groups_2.agg_4 AS hole_5,
-  model_groups_2.agg_5 AS hole_6,
-  model_groups_2.exited AS hole_7,
-  model_groups_2.agg_7 AS hole_8,
-  DATEDIFF(DAY, model_groups_2.first_paid, model_groups_2.exited) AS hole_9
+    "MODEL_GROUPS_2"."AGG_1"
+  ) AS "HOLE_4",
+  "MODEL_GROUPS_2"."AGG_4" AS "HOLE_5",
+  "MODEL_GROUPS_2"."AGG_5" AS "HOLE_6",
+  "MODEL_GROUPS_2"."EXITED" AS "HOLE_7",
+  "MODEL_GROUPS_2"."AGG_7" AS "HOLE_8",
+  DATEDIFF(DAY, "MODEL_GROUPS_2"."FIRST_PAID", "MODEL_GROUPS_2"."EXITED") AS "HOLE_9"
 FROM (
   SELECT
-    model_groups.group_1,
-    model_groups.agg_1,
-    model_groups.agg_2,
-    model_groups.agg_3,
-    model_groups.agg_4,
-    model_groups.agg_5,
-    model_groups.agg_6,
-    model_groups.agg_7,
-    model_groups.agg_3 AS first_paid,
-    model_groups.agg_6 AS exited
+    "MODEL_GROUPS"."GROUP_1",
+    "MODEL_GROUPS"."AGG_1",
+    "MODEL_GROUPS"."AGG_2",
+    "MODEL_GROUPS"."AGG_3",
+    "MODEL_GROUPS"."AGG_4",
+    "MODEL_GROUPS"."AGG_5",
+    "MODEL_GROUPS"."AGG_6",
+    "MODEL_GROUPS"."AGG_7",
+    "MODEL_GROUPS"."AGG_3" AS "FIRST_PAID",
+    "MODEL_GROUPS"."AGG_6" AS "EXITED"
   FROM (
     SELECT
-      grouped_rows.group_1 AS group_1,
-      MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
-      MIN(grouped_rows.agg_2_1) AS agg_2,
-      MIN(grouped_rows.agg_3_1) AS agg_3,
-      COUNT(*) AS agg_4,
-      COALESCE(SUM(grouped_rows.agg_5_1), 0) AS agg_5,
-      MIN(grouped_rows.agg_6_1) AS agg_6,
-      MIN(grouped_rows.agg_7_1) AS agg_7
+      "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+      MAX(CASE WHEN "GROUPED_ROWS"."AGG_1_RANK" = 1 THEN "GROUPED_ROWS"."AGG_1_1" END) AS "AGG_1",
+      MIN("GROUPED_ROWS"."AGG_2_1") AS "AGG_2",
+      MIN("GROUPED_ROWS"."AGG_3_1") AS "AGG_3",
+      COUNT(*) AS "AGG_4",
+      COALESCE(SUM("GROUPED_ROWS"."AGG_5_1"), 0) AS "AGG_5",
+      MIN("GROUPED_ROWS"."AGG_6_1") AS "AGG_6",
+      MIN("GROUPED_ROWS"."AGG_7_1") AS "AGG_7"
     FROM (
       SELECT
-        i.enterprise_code AS group_1,
-        i.township AS agg_1_1,
-        ROW_NUMBER() OVER (PARTITION BY i.enterprise_code ORDER BY i.paid_on ASC, i.township ASC) AS agg_1_rank,
-        e.name AS agg_2_1,
-        i.paid_on AS agg_3_1,
-        i.amount AS agg_5_1,
-        e.status_changed_on AS agg_6_1,
-        e.status AS agg_7_1
-      FROM com_incentive AS i
-      INNER JOIN mkt_enterprise AS e
-        ON e.enterprise_code = i.enterprise_code
+        "I"."ENTERPRISE_CODE" AS "GROUP_1",
+        "I"."TOWNSHIP" AS "AGG_1_1",
+        ROW_NUMBER() OVER (PARTITION BY "I"."ENTERPRISE_CODE" ORDER BY "I"."PAID_ON" ASC, "I"."TOWNSHIP" ASC) AS "AGG_1_RANK",
+        "E"."NAME" AS "AGG_2_1",
+        "I"."PAID_ON" AS "AGG_3_1",
+        "I"."AMOUNT" AS "AGG_5_1",
+        "E"."STATUS_CHANGED_ON" AS "AGG_6_1",
+        "E"."STATUS" AS "AGG_7_1"
+      FROM "COM_INCENTIVE" AS "I"
+      INNER JOIN "MKT_ENTERPRISE" AS "E"
+        ON "E"."ENTERPRISE_CODE" = "I"."ENTERPRISE_CODE"
         AND (
-          e.registered_on <= CAST(:as_of AS DATE) OR e.registered_on IS NULL
+          "E"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E"."REGISTERED_ON" IS NULL
         )
       WHERE
         (
-          i.paid_on <= CAST(:as_of AS DATE) OR i.paid_on IS NULL
+          "I"."PAID_ON" <= CAST(:as_of AS DATE) OR "I"."PAID_ON" IS NULL
         )
-        AND e.status IN ('注销', '吊销')
-    ) AS grouped_rows
+        AND "E"."STATUS" IN ('注销', '吊销')
+    ) AS "GROUPED_ROWS"
     GROUP BY
-      grouped_rows.group_1
-  ) AS model_groups
-) AS model_groups_2
+      "GROUPED_ROWS"."GROUP_1"
+  ) AS "MODEL_GROUPS"
+) AS "MODEL_GROUPS_2"
 WHERE
-  model_groups_2.exited BETWEEN model_groups_2.first_paid AND CAST(DATEADD(DAY, 365, model_groups_2.first_paid) AS DATE);
+  "MODEL_GROUPS_2"."EXITED" BETWEEN "MODEL_GROUPS_2"."FIRST_PAID" AND CAST(DATEADD(DAY, 365, "MODEL_GROUPS_2"."FIRST_PAID") AS DATE);

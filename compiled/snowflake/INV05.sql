@@ -3,93 +3,93 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups_2.group_1 AS key_1,
-  model_groups_2.group_2 AS key_2,
-  model_groups_2.agg_1 AS township,
-  model_groups_2.ename AS hole_1,
-  model_groups_2.group_1 AS hole_2,
-  model_groups_2.group_2 AS hole_3,
+  "MODEL_GROUPS_2"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS_2"."GROUP_2" AS "KEY_2",
+  "MODEL_GROUPS_2"."AGG_1" AS "TOWNSHIP",
+  "MODEL_GROUPS_2"."ENAME" AS "HOLE_1",
+  "MODEL_GROUPS_2"."GROUP_1" AS "HOLE_2",
+  "MODEL_GROUPS_2"."GROUP_2" AS "HOLE_3",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("T"."NAME")
+      FROM "REF_TOWNSHIP" AS "T"
       WHERE
-        t.township = model_groups_2.agg_1
+        "T"."TOWNSHIP" = "MODEL_GROUPS_2"."AGG_1"
     ),
-    model_groups_2.agg_1
-  ) AS hole_4,
+    "MODEL_GROUPS_2"."AGG_1"
+  ) AS "HOLE_4",
   COALESCE(
     (
       SELECT
-        MIN(t_2.name)
-      FROM ref_township AS t_2
+        MIN("T_2"."NAME")
+      FROM "REF_TOWNSHIP" AS "T_2"
       WHERE
-        t_2.township = model_groups_2.agg_2
+        "T_2"."TOWNSHIP" = "MODEL_GROUPS_2"."AGG_2"
     ),
-    model_groups_2.agg_2
-  ) AS hole_5,
-  model_groups_2.agg_3 AS hole_6,
-  model_groups_2.agg_4 AS hole_7,
-  model_groups_2.agg_5 AS hole_8,
-  model_groups_2.agg_6 AS hole_9,
-  model_groups_2.agg_7 AS hole_10
+    "MODEL_GROUPS_2"."AGG_2"
+  ) AS "HOLE_5",
+  "MODEL_GROUPS_2"."AGG_3" AS "HOLE_6",
+  "MODEL_GROUPS_2"."AGG_4" AS "HOLE_7",
+  "MODEL_GROUPS_2"."AGG_5" AS "HOLE_8",
+  "MODEL_GROUPS_2"."AGG_6" AS "HOLE_9",
+  "MODEL_GROUPS_2"."AGG_7" AS "HOLE_10"
 FROM (
   SELECT
-    model_groups.group_1,
-    model_groups.group_2,
-    model_groups.agg_1,
-    model_groups.agg_2,
-    model_groups.agg_3,
-    model_groups.agg_4,
-    model_groups.agg_5,
-    model_groups.agg_6,
-    model_groups.agg_7,
+    "MODEL_GROUPS"."GROUP_1",
+    "MODEL_GROUPS"."GROUP_2",
+    "MODEL_GROUPS"."AGG_1",
+    "MODEL_GROUPS"."AGG_2",
+    "MODEL_GROUPS"."AGG_3",
+    "MODEL_GROUPS"."AGG_4",
+    "MODEL_GROUPS"."AGG_5",
+    "MODEL_GROUPS"."AGG_6",
+    "MODEL_GROUPS"."AGG_7",
     COALESCE(
       (
         SELECT
-          MIN(e.name)
-        FROM mkt_enterprise AS e
+          MIN("E"."NAME")
+        FROM "MKT_ENTERPRISE" AS "E"
         WHERE
           (
-            e.registered_on <= CAST(:as_of AS DATE) OR e.registered_on IS NULL
+            "E"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E"."REGISTERED_ON" IS NULL
           )
-          AND e.enterprise_code = model_groups.group_1
+          AND "E"."ENTERPRISE_CODE" = "MODEL_GROUPS"."GROUP_1"
       ),
-      model_groups.group_1
-    ) AS ename
+      "MODEL_GROUPS"."GROUP_1"
+    ) AS "ENAME"
   FROM (
     SELECT
-      grouped_rows.group_1 AS group_1,
-      grouped_rows.group_2 AS group_2,
-      MIN(grouped_rows.agg_1_1) AS agg_1,
-      MAX(grouped_rows.agg_2_1) AS agg_2,
-      COUNT(DISTINCT grouped_rows.agg_3_1) AS agg_3,
-      COUNT(*) AS agg_4,
-      COALESCE(SUM(grouped_rows.agg_5_1), 0) AS agg_5,
-      MIN(grouped_rows.agg_6_1) AS agg_6,
-      MAX(grouped_rows.agg_7_1) AS agg_7
+      "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+      "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
+      MIN("GROUPED_ROWS"."AGG_1_1") AS "AGG_1",
+      MAX("GROUPED_ROWS"."AGG_2_1") AS "AGG_2",
+      COUNT(DISTINCT "GROUPED_ROWS"."AGG_3_1") AS "AGG_3",
+      COUNT(*) AS "AGG_4",
+      COALESCE(SUM("GROUPED_ROWS"."AGG_5_1"), 0) AS "AGG_5",
+      MIN("GROUPED_ROWS"."AGG_6_1") AS "AGG_6",
+      MAX("GROUPED_ROWS"."AGG_7_1") AS "AGG_7"
     FROM (
       SELECT
-        i.enterprise_code AS group_1,
-        i.year AS group_2,
-        i.township AS agg_1_1,
-        i.township AS agg_2_1,
-        i.township AS agg_3_1,
-        i.amount AS agg_5_1,
-        i.paid_on AS agg_6_1,
-        i.paid_on AS agg_7_1
-      FROM com_incentive AS i
+        "I"."ENTERPRISE_CODE" AS "GROUP_1",
+        "I"."YEAR" AS "GROUP_2",
+        "I"."TOWNSHIP" AS "AGG_1_1",
+        "I"."TOWNSHIP" AS "AGG_2_1",
+        "I"."TOWNSHIP" AS "AGG_3_1",
+        "I"."AMOUNT" AS "AGG_5_1",
+        "I"."PAID_ON" AS "AGG_6_1",
+        "I"."PAID_ON" AS "AGG_7_1"
+      FROM "COM_INCENTIVE" AS "I"
       WHERE
         (
-          i.paid_on <= CAST(:as_of AS DATE) OR i.paid_on IS NULL
+          "I"."PAID_ON" <= CAST(:as_of AS DATE) OR "I"."PAID_ON" IS NULL
         )
-        AND NOT i.year IS NULL
-    ) AS grouped_rows
+        AND NOT "I"."YEAR" IS NULL
+    ) AS "GROUPED_ROWS"
     GROUP BY
-      grouped_rows.group_1,
-      grouped_rows.group_2
-  ) AS model_groups
+      "GROUPED_ROWS"."GROUP_1",
+      "GROUPED_ROWS"."GROUP_2"
+  ) AS "MODEL_GROUPS"
   WHERE
-    model_groups.agg_3 >= 2
-) AS model_groups_2;
+    "MODEL_GROUPS"."AGG_3" >= 2
+) AS "MODEL_GROUPS_2";

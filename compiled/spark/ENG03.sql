@@ -3,51 +3,53 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  t.tender_id AS key_1,
-  t.township AS township,
-  COALESCE(t.title, t.tender_id) AS hole_1,
-  t.tender_id AS hole_2
-FROM trade_tender AS t
+  `t`.`tender_id` AS `key_1`,
+  `t`.`township` AS `township`,
+  COALESCE(`t`.`title`, `t`.`tender_id`) AS `hole_1`,
+  `t`.`tender_id` AS `hole_2`
+FROM `trade_tender` AS `t`
 WHERE
   (
-    t.published_on <= CAST(:as_of AS DATE) OR t.published_on IS NULL
+    `t`.`published_on` <= CAST(:as_of AS DATE) OR `t`.`published_on` IS NULL
   )
   AND EXISTS(
     SELECT
       1
-    FROM trade_bid AS a
-    INNER JOIN trade_bid AS b
+    FROM `trade_bid` AS `a`
+    INNER JOIN `trade_bid` AS `b`
       ON (
-        b.tender_id = a.tender_id
+        `b`.`tender_id` = `a`.`tender_id`
         AND (
-          b.bidder_code <> a.bidder_code OR b.bidder_code IS NULL OR a.bidder_code IS NULL
+          `b`.`bidder_code` <> `a`.`bidder_code`
+          OR `b`.`bidder_code` IS NULL
+          OR `a`.`bidder_code` IS NULL
         )
       )
       AND (
-        CAST(b.submitted_at AS DATE) <= CAST(:as_of AS DATE)
-        OR CAST(b.submitted_at AS DATE) IS NULL
+        CAST(`b`.`submitted_at` AS DATE) <= CAST(:as_of AS DATE)
+        OR CAST(`b`.`submitted_at` AS DATE) IS NULL
       )
     WHERE
       (
-        CAST(a.submitted_at AS DATE) <= CAST(:as_of AS DATE)
-        OR CAST(a.submitted_at AS DATE) IS NULL
+        CAST(`a`.`submitted_at` AS DATE) <= CAST(:as_of AS DATE)
+        OR CAST(`a`.`submitted_at` AS DATE) IS NULL
       )
       AND (
-        a.tender_id = t.tender_id
+        `a`.`tender_id` = `t`.`tender_id`
         AND (
           (
             NOT (
-              a.contact_phone IS NULL
-              OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM a.contact_phone) = ''
+              `a`.`contact_phone` IS NULL
+              OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM `a`.`contact_phone`) = ''
             )
-            AND a.contact_phone = b.contact_phone
+            AND `a`.`contact_phone` = `b`.`contact_phone`
           )
           OR (
             NOT (
-              a.ip_address IS NULL
-              OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM a.ip_address) = ''
+              `a`.`ip_address` IS NULL
+              OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM `a`.`ip_address`) = ''
             )
-            AND a.ip_address = b.ip_address
+            AND `a`.`ip_address` = `b`.`ip_address`
           )
         )
       )

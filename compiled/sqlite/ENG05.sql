@@ -3,74 +3,74 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_rows_2.c__contract_id AS key_1,
-  model_rows_2.c__township AS township,
+  "model_rows_2"."c__contract_id" AS "key_1",
+  "model_rows_2"."c__township" AS "township",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("t"."name")
+      FROM "ref_township" AS "t"
       WHERE
-        t.township = model_rows_2.c__township
+        "t"."township" = "model_rows_2"."c__township"
     ),
-    model_rows_2.c__township
-  ) AS hole_1,
-  COALESCE(model_rows_2.c__contractor_name, model_rows_2.c__contractor_code) AS hole_2,
-  model_rows_2.c__contract_id AS hole_3,
-  model_rows_2.c__amount AS hole_4,
-  model_rows_2.changes AS hole_5,
-  model_rows_2.net AS hole_6,
+    "model_rows_2"."c__township"
+  ) AS "hole_1",
+  COALESCE("model_rows_2"."c__contractor_name", "model_rows_2"."c__contractor_code") AS "hole_2",
+  "model_rows_2"."c__contract_id" AS "hole_3",
+  "model_rows_2"."c__amount" AS "hole_4",
+  "model_rows_2"."changes" AS "hole_5",
+  "model_rows_2"."net" AS "hole_6",
   (
     0.1 * 100
-  ) AS hole_7,
+  ) AS "hole_7",
   (
-    model_rows_2.net - (
-      0.1 * model_rows_2.c__amount
+    "model_rows_2"."net" - (
+      0.1 * "model_rows_2"."c__amount"
     )
-  ) AS hole_8
+  ) AS "hole_8"
 FROM (
   SELECT
-    model_rows.c__amount,
-    model_rows.c__contract_id,
-    model_rows.c__contractor_code,
-    model_rows.c__contractor_name,
-    model_rows.c__township,
-    model_rows.net,
+    "model_rows"."c__amount",
+    "model_rows"."c__contract_id",
+    "model_rows"."c__contractor_code",
+    "model_rows"."c__contractor_name",
+    "model_rows"."c__township",
+    "model_rows"."net",
     (
       SELECT
         COUNT(*)
-      FROM build_change AS x_2
+      FROM "build_change" AS "x_2"
       WHERE
         (
-          x_2.changed_on <= :as_of OR x_2.changed_on IS NULL
+          "x_2"."changed_on" <= :as_of OR "x_2"."changed_on" IS NULL
         )
-        AND x_2.contract_id = model_rows.c__contract_id
-    ) AS changes
+        AND "x_2"."contract_id" = "model_rows"."c__contract_id"
+    ) AS "changes"
   FROM (
     SELECT
-      c.amount AS c__amount,
-      c.contract_id AS c__contract_id,
-      c.contractor_code AS c__contractor_code,
-      c.contractor_name AS c__contractor_name,
-      c.township AS c__township,
+      "c"."amount" AS "c__amount",
+      "c"."contract_id" AS "c__contract_id",
+      "c"."contractor_code" AS "c__contractor_code",
+      "c"."contractor_name" AS "c__contractor_name",
+      "c"."township" AS "c__township",
       (
         SELECT
-          COALESCE(SUM(x.amount_delta), 0)
-        FROM build_change AS x
+          COALESCE(SUM("x"."amount_delta"), 0)
+        FROM "build_change" AS "x"
         WHERE
           (
-            x.changed_on <= :as_of OR x.changed_on IS NULL
+            "x"."changed_on" <= :as_of OR "x"."changed_on" IS NULL
           )
-          AND x.contract_id = c.contract_id
-      ) AS net
-    FROM trade_contract AS c
+          AND "x"."contract_id" = "c"."contract_id"
+      ) AS "net"
+    FROM "trade_contract" AS "c"
     WHERE
       (
-        c.signed_on <= :as_of OR c.signed_on IS NULL
+        "c"."signed_on" <= :as_of OR "c"."signed_on" IS NULL
       )
-  ) AS model_rows
+  ) AS "model_rows"
   WHERE
-    ROUND(model_rows.net, 6) > ROUND((
-      0.1 * model_rows.c__amount
+    ROUND("model_rows"."net", 6) > ROUND((
+      0.1 * "model_rows"."c__amount"
     ), 6)
-) AS model_rows_2;
+) AS "model_rows_2";

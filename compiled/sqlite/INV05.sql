@@ -3,92 +3,92 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups_2.group_1 AS key_1,
-  model_groups_2.group_2 AS key_2,
-  model_groups_2.agg_1 AS township,
-  model_groups_2.ename AS hole_1,
-  model_groups_2.group_1 AS hole_2,
-  model_groups_2.group_2 AS hole_3,
+  "model_groups_2"."group_1" AS "key_1",
+  "model_groups_2"."group_2" AS "key_2",
+  "model_groups_2"."agg_1" AS "township",
+  "model_groups_2"."ename" AS "hole_1",
+  "model_groups_2"."group_1" AS "hole_2",
+  "model_groups_2"."group_2" AS "hole_3",
   COALESCE(
     (
       SELECT
-        MIN(t.name)
-      FROM ref_township AS t
+        MIN("t"."name")
+      FROM "ref_township" AS "t"
       WHERE
-        t.township = model_groups_2.agg_1
+        "t"."township" = "model_groups_2"."agg_1"
     ),
-    model_groups_2.agg_1
-  ) AS hole_4,
+    "model_groups_2"."agg_1"
+  ) AS "hole_4",
   COALESCE(
     (
       SELECT
-        MIN(t_2.name)
-      FROM ref_township AS t_2
+        MIN("t_2"."name")
+      FROM "ref_township" AS "t_2"
       WHERE
-        t_2.township = model_groups_2.agg_2
+        "t_2"."township" = "model_groups_2"."agg_2"
     ),
-    model_groups_2.agg_2
-  ) AS hole_5,
-  model_groups_2.agg_3 AS hole_6,
-  model_groups_2.agg_4 AS hole_7,
-  model_groups_2.agg_5 AS hole_8,
-  model_groups_2.agg_6 AS hole_9,
-  model_groups_2.agg_7 AS hole_10
+    "model_groups_2"."agg_2"
+  ) AS "hole_5",
+  "model_groups_2"."agg_3" AS "hole_6",
+  "model_groups_2"."agg_4" AS "hole_7",
+  "model_groups_2"."agg_5" AS "hole_8",
+  "model_groups_2"."agg_6" AS "hole_9",
+  "model_groups_2"."agg_7" AS "hole_10"
 FROM (
   SELECT
-    model_groups.group_1,
-    model_groups.group_2,
-    model_groups.agg_1,
-    model_groups.agg_2,
-    model_groups.agg_3,
-    model_groups.agg_4,
-    model_groups.agg_5,
-    model_groups.agg_6,
-    model_groups.agg_7,
+    "model_groups"."group_1",
+    "model_groups"."group_2",
+    "model_groups"."agg_1",
+    "model_groups"."agg_2",
+    "model_groups"."agg_3",
+    "model_groups"."agg_4",
+    "model_groups"."agg_5",
+    "model_groups"."agg_6",
+    "model_groups"."agg_7",
     COALESCE(
       (
         SELECT
-          MIN(e.name)
-        FROM mkt_enterprise AS e
+          MIN("e"."name")
+        FROM "mkt_enterprise" AS "e"
         WHERE
           (
-            e.registered_on <= :as_of OR e.registered_on IS NULL
+            "e"."registered_on" <= :as_of OR "e"."registered_on" IS NULL
           )
-          AND e.enterprise_code = model_groups.group_1
+          AND "e"."enterprise_code" = "model_groups"."group_1"
       ),
-      model_groups.group_1
-    ) AS ename
+      "model_groups"."group_1"
+    ) AS "ename"
   FROM (
     SELECT
-      grouped_rows.group_1 AS group_1,
-      grouped_rows.group_2 AS group_2,
-      MIN(grouped_rows.agg_1_1) AS agg_1,
-      MAX(grouped_rows.agg_2_1) AS agg_2,
-      COUNT(DISTINCT grouped_rows.agg_3_1) AS agg_3,
-      COUNT(*) AS agg_4,
-      COALESCE(SUM(grouped_rows.agg_5_1), 0) AS agg_5,
-      MIN(grouped_rows.agg_6_1) AS agg_6,
-      MAX(grouped_rows.agg_7_1) AS agg_7
+      "grouped_rows"."group_1" AS "group_1",
+      "grouped_rows"."group_2" AS "group_2",
+      MIN("grouped_rows"."agg_1_1") AS "agg_1",
+      MAX("grouped_rows"."agg_2_1") AS "agg_2",
+      COUNT(DISTINCT "grouped_rows"."agg_3_1") AS "agg_3",
+      COUNT(*) AS "agg_4",
+      COALESCE(SUM("grouped_rows"."agg_5_1"), 0) AS "agg_5",
+      MIN("grouped_rows"."agg_6_1") AS "agg_6",
+      MAX("grouped_rows"."agg_7_1") AS "agg_7"
     FROM (
       SELECT
-        i.enterprise_code AS group_1,
-        i.year AS group_2,
-        i.township AS agg_1_1,
-        i.township AS agg_2_1,
-        i.township AS agg_3_1,
-        i.amount AS agg_5_1,
-        i.paid_on AS agg_6_1,
-        i.paid_on AS agg_7_1
-      FROM com_incentive AS i
+        "i"."enterprise_code" AS "group_1",
+        "i"."year" AS "group_2",
+        "i"."township" AS "agg_1_1",
+        "i"."township" AS "agg_2_1",
+        "i"."township" AS "agg_3_1",
+        "i"."amount" AS "agg_5_1",
+        "i"."paid_on" AS "agg_6_1",
+        "i"."paid_on" AS "agg_7_1"
+      FROM "com_incentive" AS "i"
       WHERE
         (
-          i.paid_on <= :as_of OR i.paid_on IS NULL
-        ) AND NOT i.year IS NULL
-    ) AS grouped_rows
+          "i"."paid_on" <= :as_of OR "i"."paid_on" IS NULL
+        ) AND NOT "i"."year" IS NULL
+    ) AS "grouped_rows"
     GROUP BY
-      grouped_rows.group_1,
-      grouped_rows.group_2
-  ) AS model_groups
+      "grouped_rows"."group_1",
+      "grouped_rows"."group_2"
+  ) AS "model_groups"
   WHERE
-    model_groups.agg_3 >= 2
-) AS model_groups_2;
+    "model_groups"."agg_3" >= 2
+) AS "model_groups_2";

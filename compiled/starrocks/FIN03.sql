@@ -3,47 +3,47 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  model_groups.group_1 AS key_1,
-  model_groups.group_2 AS key_2,
-  model_groups.group_3 AS key_3,
-  model_groups.agg_1 AS township,
-  model_groups.group_3 AS hole_1,
-  model_groups.group_1 AS hole_2,
-  model_groups.group_2 AS hole_3,
-  model_groups.agg_2 AS hole_4,
-  5000 AS hole_5,
-  model_groups.agg_3 AS hole_6
+  `model_groups`.`group_1` AS `key_1`,
+  `model_groups`.`group_2` AS `key_2`,
+  `model_groups`.`group_3` AS `key_3`,
+  `model_groups`.`agg_1` AS `township`,
+  `model_groups`.`group_3` AS `hole_1`,
+  `model_groups`.`group_1` AS `hole_2`,
+  `model_groups`.`group_2` AS `hole_3`,
+  `model_groups`.`agg_2` AS `hole_4`,
+  5000 AS `hole_5`,
+  `model_groups`.`agg_3` AS `hole_6`
 FROM (
   SELECT
-    grouped_rows.group_1 AS group_1,
-    grouped_rows.group_2 AS group_2,
-    grouped_rows.group_3 AS group_3,
-    MAX(CASE WHEN grouped_rows.agg_1_rank = 1 THEN grouped_rows.agg_1_1 END) AS agg_1,
-    COUNT(*) AS agg_2,
-    COALESCE(SUM(grouped_rows.agg_3_1), 0) AS agg_3,
-    MAX(grouped_rows.agg_4_1) AS agg_4
+    `grouped_rows`.`group_1` AS `group_1`,
+    `grouped_rows`.`group_2` AS `group_2`,
+    `grouped_rows`.`group_3` AS `group_3`,
+    MAX(CASE WHEN `grouped_rows`.`agg_1_rank` = 1 THEN `grouped_rows`.`agg_1_1` END) AS `agg_1`,
+    COUNT(*) AS `agg_2`,
+    COALESCE(SUM(`grouped_rows`.`agg_3_1`), 0) AS `agg_3`,
+    MAX(`grouped_rows`.`agg_4_1`) AS `agg_4`
   FROM (
     SELECT
-      r.claimant_id AS group_1,
-      r.vendor_name AS group_2,
-      DATE_FORMAT(r.expense_on, '%Y-%m') AS group_3,
-      r.township AS agg_1_1,
+      `r`.`claimant_id` AS `group_1`,
+      `r`.`vendor_name` AS `group_2`,
+      DATE_FORMAT(`r`.`expense_on`, '%Y-%m') AS `group_3`,
+      `r`.`township` AS `agg_1_1`,
       ROW_NUMBER() OVER (
-        PARTITION BY r.claimant_id, r.vendor_name, DATE_FORMAT(r.expense_on, '%Y-%m')
-        ORDER BY r.expense_on DESC, CASE WHEN r.township IS NULL THEN 1 ELSE 0 END, r.township ASC
-      ) AS agg_1_rank,
-      r.amount AS agg_3_1,
-      r.amount AS agg_4_1
-    FROM town_reimbursement AS r
+        PARTITION BY `r`.`claimant_id`, `r`.`vendor_name`, DATE_FORMAT(`r`.`expense_on`, '%Y-%m')
+        ORDER BY `r`.`expense_on` DESC, CASE WHEN `r`.`township` IS NULL THEN 1 ELSE 0 END, `r`.`township` ASC
+      ) AS `agg_1_rank`,
+      `r`.`amount` AS `agg_3_1`,
+      `r`.`amount` AS `agg_4_1`
+    FROM `town_reimbursement` AS `r`
     WHERE
       (
-        r.expense_on <= CAST(:as_of AS DATE) OR r.expense_on IS NULL
+        `r`.`expense_on` <= CAST(:as_of AS DATE) OR `r`.`expense_on` IS NULL
       )
       AND NOT (
-        r.vendor_name IS NULL
+        `r`.`vendor_name` IS NULL
         OR REPLACE(
           REPLACE(
-            REPLACE(REPLACE(REPLACE(REPLACE(r.vendor_name, ' ', ''), '\t', ''), '\n', ''), '\r', ''),
+            REPLACE(REPLACE(REPLACE(REPLACE(`r`.`vendor_name`, ' ', ''), '\t', ''), '\n', ''), '\r', ''),
             ' ',
             ''
           ),
@@ -51,15 +51,15 @@ FROM (
           ''
         ) = ''
       )
-  ) AS grouped_rows
+  ) AS `grouped_rows`
   GROUP BY
-    grouped_rows.group_1,
-    grouped_rows.group_2,
-    grouped_rows.group_3
-) AS model_groups
+    `grouped_rows`.`group_1`,
+    `grouped_rows`.`group_2`,
+    `grouped_rows`.`group_3`
+) AS `model_groups`
 WHERE
   (
-    model_groups.agg_2 >= 3
-    AND model_groups.agg_4 < 5000
-    AND model_groups.agg_3 >= 5000
+    `model_groups`.`agg_2` >= 3
+    AND `model_groups`.`agg_4` < 5000
+    AND `model_groups`.`agg_3` >= 5000
   );

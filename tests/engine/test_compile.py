@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlglot import exp
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import DiagnosticError
+from dsl.types import Type
 from engine import functions
 from engine.compile import DIALECTS, Target, assert_read_only, compile_model, parses_back
 
@@ -28,7 +30,8 @@ def test_compiles_and_parses_back(pack: ir.CheckedPack, model_id: str, dialect: 
     tree = sqlglot.parse_one(sql, read=dialect)
     writes = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Command)
     assert not any(isinstance(node, writes) for node in tree.walk())
-    columns = [s.alias_or_name for s in tree.selects]
+    # Snowflake spells them in upper case, as it reads unquoted names (see quote_identifiers).
+    columns = [s.alias_or_name.lower() for s in tree.selects]
     assert columns[: len(compiled.key_columns)] == list(compiled.key_columns)
     assert "township" in columns
 
@@ -43,8 +46,9 @@ def test_without_a_day_the_query_keeps_an_as_of_placeholder(pack: ir.CheckedPack
 
 def test_the_as_of_rule_is_applied_to_every_source_with_an_event_date(pack: ir.CheckedPack):
     sql = compile_model(pack.models["ENG01"], pack, Target("duckdb", date(2021, 11, 15))).sql()
-    assert "p.approved_on <= CAST('2021-11-15' AS DATE) OR p.approved_on IS NULL" in sql
-    assert "t.published_on <= CAST('2021-11-15' AS DATE) OR t.published_on IS NULL" in sql
+    visible = """"{0}"."{1}" <= CAST('2021-11-15' AS DATE) OR "{0}"."{1}" IS NULL"""
+    assert visible.format("p", "approved_on") in sql
+    assert visible.format("t", "published_on") in sql
 
 
 def test_parameters_come_from_the_pack_unless_overridden(pack: ir.CheckedPack):
@@ -53,8 +57,8 @@ def test_parameters_come_from_the_pack_unless_overridden(pack: ir.CheckedPack):
     lowered = compile_model(
         model, pack, Target("duckdb", parameters={"tender_threshold": 3000000})
     ).sql()
-    assert "p.investment >= 4000000" in default
-    assert "p.investment >= 3000000" in lowered
+    assert '"p"."investment" >= 4000000' in default
+    assert '"p"."investment" >= 3000000' in lowered
 
 
 def _tiny_pack(tmp_path: Path, rule: str) -> ir.CheckedPack:
@@ -112,6 +116,70 @@ def test_a_construct_a_warehouse_cannot_express_is_a_compile_error(
     [problem] = raised.value.diagnostics
     assert problem.code == "E700"
     assert "ENG01" in problem.message_en and "add_months" in problem.message_en
+
+
+def test_a_long_sum_parses_back_in_every_dialect(tmp_path: Path):
+    """`a + b + c` is not written `((a + b) + c)`: a bracket per term nested 55 deep, too
+    deep for sqlglot's parser to read back (it gave up at 45)."""
+    total = " + ".join(["p.investment"] * 55)
+    rule = f"""
+model SUM01 "长和" {{
+  domain ENG
+  severity blue
+  status draft
+  from dr_project p
+  where {total} > 0
+  key p.project_id
+  township p.township
+  message "x"
+}}
+"""
+    pack = _tiny_pack(tmp_path, rule)
+    for dialect in DIALECTS:
+        sql = compile_model(pack.models["SUM01"], pack, Target(dialect)).sql(pretty=True)
+        assert parses_back(sql, dialect), dialect
+
+
+def test_a_model_nested_deeper_than_sqlglot_can_write_is_a_compile_error(pack: ir.CheckedPack):
+    """check keeps rule files far shallower; were one to get here, E702 names it, no crash."""
+    model = pack.models["ENG01"]
+    project = model.query.sources[0].binding
+    deep: ir.Expr = ir.Col(project, "investment", Type.DECIMAL)
+    for _ in range(1000):
+        deep = ir.Arith("+", deep, ir.Lit(1, Type.INT), Type.DECIMAL)
+    where = ir.Compare(">", deep, ir.Lit(0, Type.INT))
+    too_deep = dataclasses.replace(model, query=dataclasses.replace(model.query, where=where))
+    with pytest.raises(DiagnosticError) as raised:
+        compile_model(too_deep, pack, Target("duckdb")).sql()
+    [problem] = raised.value.diagnostics
+    assert problem.code == "E702" and "ENG01" in problem.message_en
+
+
+def test_sql_that_doubles_at_every_nested_call_stops_with_a_compile_error(tmp_path: Path):
+    """Hive's add_months reads its date four times: ten nested calls would be 7^10 dates."""
+    nested = "p.approved_on"
+    for _ in range(10):
+        nested = f"add_months({nested}, 1)"
+    rule = f"""
+model DEEP01 "嵌套" {{
+  domain ENG
+  severity blue
+  status draft
+  from dr_project p
+  where {nested} < as_of
+  key p.project_id
+  township p.township
+  message "x"
+}}
+"""
+    pack = _tiny_pack(tmp_path, rule)
+    duckdb = compile_model(pack.models["DEEP01"], pack, Target("duckdb")).sql()
+    assert duckdb.count("INTERVAL") == 10  # one interval a call where the date is read once
+    with pytest.raises(DiagnosticError) as raised:
+        compile_model(pack.models["DEEP01"], pack, Target("hive"))
+    [problem] = raised.value.diagnostics
+    assert problem.code == "E702"
+    assert problem.message_en.endswith("grows too large as SQL for hive: add_months()")
 
 
 def _tables_read(tree: exp.Expression) -> list[str]:

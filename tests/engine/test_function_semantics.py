@@ -423,6 +423,19 @@ def test_a_let_means_what_its_expression_means():
 # ---- missing values and conditions ---------------------------------------------------
 
 
+def test_a_let_named_like_a_column_the_compiler_makes_is_still_itself():
+    """The compiler names columns `p__x` (p.x carried up), `hoisted__1`; lets `a` and `A`
+    would be one column where quoted names have no case. Each let keeps its own value."""
+    p = probe(
+        "  from probe p\n"
+        "  let p__x = p.x * 2\n  let a = p.n + 1\n  let A = p.n + 2\n  let hoisted__1 = p.n + 3\n"
+        "  where not exists(item i where i.owner = p.id and blank(p.s))\n"
+        '  key p.id\n  township p.id\n  message "{p__x} {p.x} {a} {A} {hoisted__1}"'
+    )
+    got = run(p, {"probe": [{"id": "A", "x": Decimal("1.50"), "n": 1, "s": "z"}], "item": ITEMS})
+    assert got == both([("A", Decimal(3), Decimal("1.5"), 2, 3, 4)])
+
+
 def test_coalesce_takes_the_first_value_present():
     rows = {"first": {"s": "a", "t": "b"}, "second": {"t": "b"}, "none": {}}
     expected = {"first": "a", "second": "b", "none": "—"}
@@ -705,6 +718,41 @@ def test_grouped_sum_and_count_distinct():
     )
     got = run(p, {"item": ITEMS})
     assert got == both([("A", 4, 2), ("C", 0, 0)])
+
+
+def test_an_aggregate_in_a_subquery_of_a_grouped_model_is_the_subquerys_own():
+    """`count(*)` of the groups and `count(*)` of a subquery are written alike; each counts
+    its own rows."""
+    p = probe(
+        "  from item i\n  where i.owner is not null\n  group by i.owner\n"
+        "  key i.owner\n  township i.owner\n"
+        '  message "{count(*)} {(from probe p where p.id = i.owner select count(*))}"'
+    )
+    got = run(p, {"item": ITEMS, "probe": [{"id": "A"}, {"id": "B"}]})
+    assert got == both([("A", 3, 1), ("C", 1, 0)])
+
+
+def test_lets_over_groups_named_like_the_compilers_columns_are_still_themselves():
+    """A grouped model's columns are `group_1`, `agg_1` …; lets so named keep their values."""
+    p = probe(
+        "  from item i\n  where i.owner is not null\n"
+        "  let group_1 = count(*) + 10\n  let agg_1 = sum(i.amount) + 100\n  group by i.owner\n"
+        '  key i.owner\n  township i.owner\n  message "{group_1} {agg_1} {sum(i.amount)}"'
+    )
+    got = run(p, {"item": ITEMS})
+    assert got == both([("A", 13, 104, 4), ("C", 11, 100, 0)])
+
+
+def test_avg_distinct_averages_each_value_once():
+    items = [*ITEMS, {"item_id": "i5", "owner": "A", "tag": "z", "amount": Decimal("1.50")}]
+    p = probe(
+        "  from item i\n  where i.owner is not null\n  group by i.owner\n"
+        '  key i.owner\n  township i.owner\n  message "{avg(distinct i.amount)} {avg(i.amount)}"'
+    )
+    got = run(p, {"item": items})
+    # A: 1.50 and 2.50 once each, then 1.50, 2.50, 1.50; C: no amount at all.
+    average = normalise(5.5 / 3, Type.FLOAT)
+    assert got == both([("A", Decimal(2), average), ("C", None, None)])
 
 
 def test_first_takes_the_value_on_the_first_row_in_its_order_nulls_last():

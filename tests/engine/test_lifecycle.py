@@ -141,8 +141,8 @@ def test_diff_shows_the_sql_of_a_changed_model(repo: Path, capsys):
     assert main(["diff", "--policies", str(repo / "policies"), "--against", "HEAD"]) == 0
     out = capsys.readouterr().out
     assert "修改模型 changed: FIN01" in out
-    assert "-    AND t.channel IN ('柜面现金', 'ATM')" in out
-    assert "+    AND t.channel IN ('柜面现金')" in out
+    assert """-    AND "t"."channel" IN ('柜面现金', 'ATM')""" in out
+    assert """+    AND "t"."channel" IN ('柜面现金')""" in out
 
 
 def test_an_unknown_revision_is_a_clear_error(repo: Path, capsys):
