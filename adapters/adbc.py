@@ -29,6 +29,7 @@ from adapters.base import (
     WarehouseNotFound,
     read_parquet_file,
 )
+from adapters.names import table_named
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class ADBCWarehouse:
             cursor.adbc_cancel()
 
     def has_table(self, name: str) -> bool:
-        table = exp.to_table(name)
+        table = table_named(name)
         query = self.quirks.tables_query(table.db or None, table.name)
         return bool(self.query(query.sql(self.dialect)).column(0)[0].as_py())
 
@@ -275,7 +276,7 @@ class ADBCWarehouse:
         self._ingest(name, table, "append")
 
     def _ingest(self, name: str, table: pa.Table, mode: str) -> None:
-        target = exp.to_table(name)
+        target = table_named(name)
         converted = self._inbound(table)
         try:
             with self.connection.cursor() as cursor:

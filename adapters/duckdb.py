@@ -14,6 +14,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import QueryTimeout, WarehouseError, WarehouseNotFound
+from adapters.names import statement, table_named
 
 LOCK_WAIT_SECONDS = 120.0
 
@@ -111,7 +112,7 @@ class DuckDBWarehouse:
 
     def has_table(self, name: str) -> bool:
         # An unqualified name means the current schema, as it would in a query.
-        table = exp.to_table(name)
+        table = table_named(name)
         schema = exp.Literal.string(table.db) if table.db else exp.Anonymous(this="current_schema")
         sql = (
             exp.select(exp.Count(this=exp.Star()))
@@ -119,7 +120,7 @@ class DuckDBWarehouse:
             .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
             .where(exp.column("table_schema").eq(schema))
         )
-        return bool(self.connection.sql(sql.sql("duckdb")).fetchall()[0][0])
+        return bool(self.connection.sql(statement(sql, "duckdb")).fetchall()[0][0])
 
     def execute(self, sql: str) -> None:
         try:
@@ -129,23 +130,23 @@ class DuckDBWarehouse:
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         rows = exp.select("*").from_("__oversight_arrow")
-        create = exp.Create(this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace)
-        self._with_arrow(table, create.sql("duckdb"))
+        create = exp.Create(this=table_named(name), kind="TABLE", expression=rows, replace=replace)
+        self._with_arrow(table, statement(create, "duckdb"))
 
     def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
         # DuckDB reads Parquet itself, in parallel, without going through Python.
         rows = exp.select("*").from_(
             exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))])
         )
-        create = exp.Create(this=exp.to_table(name), kind="TABLE", expression=rows, replace=replace)
+        create = exp.Create(this=table_named(name), kind="TABLE", expression=rows, replace=replace)
         try:
-            self.connection.execute(create.sql("duckdb"))
+            self.connection.execute(statement(create, "duckdb"))
         except duckdb.Error as exc:
             raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
 
     def append(self, name: str, table: pa.Table) -> None:
-        insert = exp.insert(exp.select("*").from_("__oversight_arrow"), exp.to_table(name))
-        self._with_arrow(table, insert.sql("duckdb"))
+        insert = exp.insert(exp.select("*").from_("__oversight_arrow"), table_named(name))
+        self._with_arrow(table, statement(insert, "duckdb"))
 
     def _with_arrow(self, table: pa.Table, statement: str) -> None:
         """Run a statement that reads the Arrow table under the name __oversight_arrow."""

@@ -31,6 +31,7 @@ from adapters.base import (
     WarehouseNotFound,
     read_parquet_file,
 )
+from adapters.names import statement, table_named
 
 # A Spark 4 optimizer bug: a filter over a column computed by a correlated scalar
 # subquery with a non-equality correlation (ENG07's `paid`) is pushed below the
@@ -102,17 +103,18 @@ class SparkWarehouse:
     # ---- the catalog
 
     def _location(self, name: str) -> Path:
-        table = exp.to_table(name)
+        table = table_named(name)
         return self.root / table.db / table.name if table.db else self.root / table.name
 
     def _register(self, name: str) -> None:
         """Make the table's Parquet directory a table of the session's catalog."""
-        table = exp.to_table(name)
+        table = table_named(name)
         if table.db:
-            database = exp.Create(this=exp.to_table(table.db), kind="DATABASE", exists=True)
-            self.spark.sql(database.sql("spark"))
+            database = exp.Create(this=table_named(table.db), kind="DATABASE", exists=True)
+            self.spark.sql(statement(database, "spark"))
         location = exp.Literal.string(str(self._location(name).resolve()))
-        self.spark.sql(exp.Drop(tables=[table.copy()], kind="TABLE", exists=True).sql("spark"))
+        drop = exp.Drop(tables=[table.copy()], kind="TABLE", exists=True)
+        self.spark.sql(statement(drop, "spark"))
         create = exp.Create(
             this=table,
             kind="TABLE",
@@ -123,7 +125,7 @@ class SparkWarehouse:
                 ]
             ),
         )
-        self.spark.sql(create.sql("spark"))
+        self.spark.sql(statement(create, "spark"))
 
     def _register_all(self) -> None:
         # One SparkSession serves the process: forget the tables of a warehouse opened
@@ -134,7 +136,8 @@ class SparkWarehouse:
                     name = exp.Table(
                         this=exp.to_identifier(table.name), db=exp.to_identifier(database.name)
                     )
-                    self.spark.sql(exp.Drop(tables=[name], kind="TABLE", exists=True).sql("spark"))
+                    drop = exp.Drop(tables=[name], kind="TABLE", exists=True)
+                    self.spark.sql(statement(drop, "spark"))
         for entry in sorted(self.root.iterdir()):
             if not entry.is_dir() or entry.name.startswith((".", "_")):
                 continue
@@ -192,7 +195,7 @@ class SparkWarehouse:
         self.spark.sparkContext.cancelAllJobs()
 
     def has_table(self, name: str) -> bool:
-        return bool(self.spark.catalog.tableExists(exp.to_table(name).sql("spark")))
+        return bool(self.spark.catalog.tableExists(statement(table_named(name), "spark")))
 
     # ---- writing the engine's own tables
 
@@ -228,7 +231,7 @@ class SparkWarehouse:
         temporary = location / f".{part.name}.tmp"
         pq.write_table(table, temporary)
         os.replace(temporary, part)
-        self.spark.sql(exp.Refresh(this=exp.to_table(name), kind="TABLE").sql("spark"))
+        self.spark.sql(statement(exp.Refresh(this=table_named(name), kind="TABLE"), "spark"))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

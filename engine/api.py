@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from adapters import Warehouse, WarehouseError, WarehouseLost, connect
+from adapters.names import statement, table_named
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
@@ -514,8 +515,8 @@ def _score(
         )
     finally:
         if scratch is not None:
-            drop = exp.Drop(tables=[exp.to_table(scratch)], kind="TABLE", exists=True)
-            connection.execute(drop.sql(connection.dialect))
+            drop = exp.Drop(tables=[table_named(scratch)], kind="TABLE", exists=True)
+            connection.execute(statement(drop, connection.dialect))
 
 
 def report(
@@ -625,8 +626,8 @@ def write_text_atomically(path: Path, text: str) -> None:
 def township_names(connection: Warehouse, pack: ir.CheckedPack, table: str) -> dict[str, str]:
     """Code -> name of every township: the warehouse's ref_township, else the pack's list."""
     if connection.has_table(table):
-        query = exp.select("township", "name").from_(exp.to_table(table))
-        rows = connection.query(query.sql(connection.dialect)).to_pylist()
+        query = exp.select("township", "name").from_(table_named(table))
+        rows = connection.query(statement(query, connection.dialect)).to_pylist()
         return {str(r["township"]): str(r["name"]) for r in rows if r["township"]}
     return {t.code: t.name for t in pack.pack.townships}
 

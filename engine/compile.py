@@ -25,9 +25,9 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
+from adapters.names import quote_identifiers, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.types import Type
@@ -41,9 +41,6 @@ DIALECTS: tuple[str, ...] = (
 # What first(x order by …) reads on the grouped rows: the columns of its order, each with
 # whether it descends (a warehouse with ordered aggregates), or the column of a ROW_NUMBER().
 _FirstBy = list[tuple[str, bool]] | str | None
-
-# Warehouses that fold unquoted names to one case and keep the case of quoted ones.
-_FOLDING = (NormalizationStrategy.LOWERCASE, NormalizationStrategy.UPPERCASE)
 
 # What E702 says when sqlglot ran out of Python's recursion (see _too_large).
 _DEEP = "expressions nested too deeply"
@@ -179,48 +176,9 @@ def assert_read_only(tree: exp.Expression) -> None:
             raise AssertionError(f"compiled statement contains {type(node).__name__}")
 
 
-def quote_identifiers(tree: exp.Expression, dialect: str) -> exp.Expression:
-    """`tree` with every name in it quoted, meaning what it meant unquoted; in place.
-
-    A rule may call an alias or a let `order`, `limit`, `user` or `end`, a
-    pack may name a column so, a deployment a table or schema: each warehouse
-    reserves other words, and no list of them is complete for twelve
-    warehouses and their versions, so every name the engine writes is quoted.
-    Where quoting makes a name case-sensitive while unquoted names are folded
-    (PostgreSQL to lower case, Snowflake to upper case), the name is first
-    folded the same way, so that the query reads the same tables and columns
-    and names its output columns as it did unquoted. Elsewhere quoting changes
-    nothing but the reading of reserved words. A name already quoted (one with
-    Chinese characters, say) is left as it is; function names are not names here.
-    """
-    warehouse = Dialect.get_or_raise(dialect)
-    folds = warehouse.normalization_strategy in _FOLDING
-    for node in fn.nodes(tree):
-        if isinstance(node, exp.Identifier) and not node.quoted:
-            if isinstance(node.parent, exp.Func):
-                continue
-            if folds:
-                warehouse.normalize_identifier(node)
-            node.set("quoted", True)
-    return tree
-
-
 def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
     """SQL text of any tree built here, for one dialect."""
     return tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
-
-
-def table_named(name: str) -> exp.Table:
-    """The table `name` (`table`, `schema.table` or `catalog.schema.table`), never parsed as SQL.
-
-    Parsing would read a name such as `order` or `ods.limit` as a keyword.
-    A deployment's table names are checked when it is read (engine/deployment.py).
-    """
-    parts = [exp.to_identifier(part) for part in name.split(".")]
-    if len(parts) > 3:
-        raise ValueError(f"table name {name!r} has more than catalog.schema.table")
-    catalog, db, table = [None] * (3 - len(parts)) + parts
-    return exp.Table(this=table, db=db, catalog=catalog)
 
 
 def parses_back(sql: str, dialect: str) -> bool:

@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters import connect
+from adapters.names import statement, table_named
 from dsl import ir
 from engine import api, ledger
 from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
@@ -100,8 +101,8 @@ def start_afresh(url: str, sources: Iterable[str]) -> None:
             if found:
                 raise NotADemoWarehouse(url, found)
         for table in (ledger.LEDGER, ledger.RUNS):
-            drop = exp.Drop(tables=[exp.to_table(table)], kind="TABLE", exists=True)
-            warehouse.execute(drop.sql(warehouse.dialect))
+            drop = exp.Drop(tables=[table_named(table)], kind="TABLE", exists=True)
+            warehouse.execute(statement(drop, warehouse.dialect))
         note = "built by `oversight demo`: the next demo replaces every table of it"
         warehouse.load(DEMO_MARKER, pa.table({"note": [note]}), replace=True)
     finally:

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from adapters.base import Warehouse
+from adapters.names import statement, table_named
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import SEVERITY_ALIASES, Pack, Source
 from dsl.types import Type
@@ -711,8 +712,8 @@ def read_disposal(warehouse: Warehouse, pack: Pack, tables: Mapping[str, str]) -
     physical = tables.get(DISPOSAL, DISPOSAL)
     if not warehouse.has_table(physical):
         return source_schema(source).empty_table()
-    query = exp.select(exp.Star()).from_(exp.to_table(physical))
-    table = warehouse.query(query.sql(warehouse.dialect))
+    query = exp.select(exp.Star()).from_(table_named(physical))
+    table = warehouse.query(statement(query, warehouse.dialect))
     if all(k in table.column_names for k in source.key):
         table = table.sort_by([(k, "ascending") for k in source.key])
     problems = _Problems(None, f"数据仓库表 {physical}", "row")

@@ -24,12 +24,14 @@ warehouses. Decisions the contract leaves to us, taken here:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
 from sqlglot import exp
+
+from adapters.names import nodes
 
 
 class Unsupported(Exception):
@@ -56,19 +58,6 @@ class TooLarge(Exception):
 # nested six deep is 2 MB of Hive SQL and takes 40 s to write, twelve deep would never
 # finish. The pack's largest call has 50 nodes.
 MAX_SQL_NODES = 20_000
-
-
-def nodes(tree: exp.Expression) -> Iterator[exp.Expression]:
-    """Every node of `tree`, by an explicit stack: no recursion, and faster than walk()."""
-    pending = [tree]
-    while pending:
-        node = pending.pop()
-        yield node
-        for value in node.args.values():
-            if isinstance(value, exp.Expression):
-                pending.append(value)
-            elif isinstance(value, list):
-                pending += [v for v in value if isinstance(v, exp.Expression)]
 
 
 def within_size(tree: exp.Expression, construct: str, dialect: str) -> exp.Expression:

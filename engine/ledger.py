@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import Warehouse, WarehouseError
+from adapters.names import statement, table_named
 from engine import __version__, signals
 from engine.functions import date_literal
 
@@ -82,7 +83,7 @@ class Tables:
         return f"{self.schema}.{table}" if self.schema else table
 
     def table(self, table: str) -> exp.Table:
-        return exp.to_table(self.name(table))
+        return table_named(self.name(table))
 
 
 @dataclass(frozen=True)
@@ -120,13 +121,13 @@ def _create(table: exp.Table, schema: pa.Schema, key: tuple[str, ...]) -> exp.Cr
 def ensure_tables(warehouse: Warehouse, tables: Tables) -> None:
     """Create the ledger and runs tables if they are missing (and their schema, if named)."""
     if tables.schema:
-        create_schema = exp.Create(this=exp.to_table(tables.schema), kind="SCHEMA", exists=True)
-        warehouse.execute(create_schema.sql(warehouse.dialect))
+        create_schema = exp.Create(this=table_named(tables.schema), kind="SCHEMA", exists=True)
+        warehouse.execute(statement(create_schema, warehouse.dialect))
     for name, schema, key in (
         (LEDGER, LEDGER_SCHEMA, ("model_id", "warning_key")),
         (RUNS, RUNS_SCHEMA, ("run_id",)),
     ):
-        warehouse.execute(_create(tables.table(name), schema, key).sql(warehouse.dialect))
+        warehouse.execute(statement(_create(tables.table(name), schema, key), warehouse.dialect))
 
 
 def _same_warning(left: str, right: str) -> exp.Expression:
@@ -206,13 +207,13 @@ def _record(
     already = exp.select(exp.Literal.number(1)).from_(exp.alias_(ledger.copy(), "l", table=True))
     insert_new = exp.insert(
         exp.select(*columns)
-        .from_(exp.alias_(exp.to_table(staging_name), "s", table=True))
+        .from_(exp.alias_(table_named(staging_name), "s", table=True))
         .where(exp.not_(exp.Exists(this=already.where(_same_warning("l", "s"))))),
         ledger.copy(),
     )
     seen_again = (
         exp.select(exp.Literal.number(1))
-        .from_(exp.alias_(exp.to_table(staging_name), "s", table=True))
+        .from_(exp.alias_(table_named(staging_name), "s", table=True))
         .where(_same_warning("s", ledger.name))
     )
     move_last_seen = exp.Update(
@@ -225,18 +226,18 @@ def _record(
             )
         ),
     )
-    drop_staging = exp.Drop(tables=[exp.to_table(staging_name)], kind="TABLE", exists=True)
+    drop_staging = exp.Drop(tables=[table_named(staging_name)], kind="TABLE", exists=True)
     count_new = (
         exp.select(exp.Count(this=exp.Star()))
-        .from_(exp.alias_(exp.to_table(staging_name), "s", table=True))
+        .from_(exp.alias_(table_named(staging_name), "s", table=True))
         .where(exp.not_(exp.Exists(this=already.copy().where(_same_warning("l", "s")))))
     )
     with warehouse.transaction():
         warehouse.load(staging_name, staged)
-        new = int(warehouse.query(count_new.sql(dialect)).column(0)[0].as_py())
-        warehouse.execute(insert_new.sql(dialect))
-        warehouse.execute(move_last_seen.sql(dialect))
-        warehouse.execute(drop_staging.sql(dialect))
+        new = int(warehouse.query(statement(count_new, dialect)).column(0)[0].as_py())
+        warehouse.execute(statement(insert_new, dialect))
+        warehouse.execute(statement(move_last_seen, dialect))
+        warehouse.execute(statement(drop_staging, dialect))
         warehouse.append(tables.name(RUNS), _run_row(run, run_id, as_of, warnings, new))
         signals.point("ledger.staged")
     signals.point("ledger.committed")
@@ -336,4 +337,4 @@ def read(warehouse: Warehouse, tables: Tables = Tables()) -> pa.Table:
         .from_(tables.table(LEDGER))
         .order_by(exp.column("model_id"), exp.column("warning_key"))
     )
-    return warehouse.query(query.sql(warehouse.dialect)).cast(LEDGER_SCHEMA)
+    return warehouse.query(statement(query, warehouse.dialect)).cast(LEDGER_SCHEMA)

@@ -30,6 +30,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import adapters.names
 import dsl
 from dsl import ir
 from dsl.checker import rule_files
@@ -40,6 +41,7 @@ FINGERPRINT = "fingerprint.json"
 # The compiler: what turns rule files into SQL text. A change to any of them may change
 # the SQL, so it makes compiled/ out of date until `oversight compile --all` runs.
 _COMPILER_FILES = ("compile.py", "functions.py")
+_NAMES = Path(adapters.names.__file__)  # how every name is quoted
 
 
 def _compiler_sources() -> list[Path]:
@@ -49,6 +51,7 @@ def _compiler_sources() -> list[Path]:
         *sorted(dsl_folder.glob("*.py")),
         *sorted(dsl_folder.glob("*.lark")),
         *(engine_folder / name for name in _COMPILER_FILES),
+        _NAMES,
     ]
 
 

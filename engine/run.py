@@ -18,6 +18,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost
+from adapters.names import statement, table_named
 from dsl import ir
 from dsl.checker import STATUSES
 from dsl.diagnostics import DiagnosticError
@@ -261,9 +262,9 @@ def _missing(
 
 
 def _count(warehouse: Warehouse, table: str) -> int:
-    query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))
+    query = exp.select(exp.Count(this=exp.Star())).from_(table_named(table))
     try:
-        return int(warehouse.query(query.sql(warehouse.dialect)).column(0)[0].as_py())
+        return int(warehouse.query(statement(query, warehouse.dialect)).column(0)[0].as_py())
     except WarehouseLost:
         raise
     except WarehouseError:

@@ -21,10 +21,11 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import Warehouse, WarehouseError
+from adapters.names import quote_identifiers, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import functions as fn
-from engine.compile import Target, _Compiler, assert_read_only, quote_identifiers, table_named
+from engine.compile import Target, _Compiler, assert_read_only
 
 _QUARTERS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
 

@@ -2,7 +2,7 @@
 
 A rule that calls its alias `order` or its let `limit` passes `check`; it
 must then compile for every warehouse and run (issue 13). The engine quotes
-every name it writes (engine/compile.quote_identifiers). Here every reserved
+every name it writes (adapters/names.quote_identifiers). Here every reserved
 word that sqlglot knows for the twelve dialects, and those DuckDB lists as
 not unreserved, is a table alias in one model and a let in another. The pack
 is checked with its examples, every model is compiled for every dialect and
@@ -16,6 +16,7 @@ shows that a rule cannot use them there.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import date
@@ -25,9 +26,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from adapters import connect
+from adapters.names import statement, table_named
 from dsl import ir
 from dsl.diagnostics import Severity
 from engine import api
@@ -286,3 +289,73 @@ def test_postgres_keywords_are_all_covered(postgres_database: str):
         cursor.execute("SELECT word FROM pg_get_keywords() WHERE catcode <> 'U'")
         listed = {row[0] for row in cursor.fetchall()}
     assert listed - set(WORDS) == set()
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "sqlite", "postgres"])
+def test_a_deployment_may_name_its_schemas_and_tables_with_reserved_words(
+    backend: str, pack: ir.CheckedPack, tmp_path: Path, request
+):
+    """Sources in schema `user` as tables `order`, `table`, `check`; the ledger in `select`.
+
+    Every statement the engine sends — the model's query, the row counts, the ledger's —
+    quotes them. SQLite has no schemas: there the tables alone are reserved words.
+    """
+    from engine import ledger
+    from engine.cli import main
+
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_database")
+    else:
+        url = f"{backend}:///{tmp_path / ('w.' + backend)}"
+    schema = "" if backend == "sqlite" else "user."
+    mapped = {"dr_project": "order", "trade_tender": "table", "ref_township": "check"}
+    loaded = 0
+    warehouse = connect(url)
+    try:
+        if schema:
+            warehouse.execute(
+                statement(exp.Create(this=table_named("user"), kind="SCHEMA"), warehouse.dialect)
+            )
+        for source, physical in mapped.items():
+            rows = (
+                ROWS.get(source, [])
+                if source != "ref_township"
+                else [{"township": "330122102", "name": "分水镇", "kind": "镇"}]
+            )
+            table = pa.Table.from_pylist(rows, schema=source_schema(pack.pack.sources[source]))
+            warehouse.load(schema + physical, table)
+            loaded += table.num_rows
+    finally:
+        warehouse.close()
+    deployment = tmp_path / "deployment.yaml"
+    lines = ["tables:", *(f"  {s}: {schema}{t}" for s, t in mapped.items())]
+    if schema:
+        lines.append("ledger_schema: select")
+    deployment.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    manifest = tmp_path / "run.json"
+    code = main(
+        [
+            "run",
+            "--as-of",
+            "2021-11-15",
+            "--warehouse",
+            url,
+            "--deployment",
+            str(deployment),
+            "--select",
+            "ENG01",
+            "--manifest",
+            str(manifest),
+            "--policies",
+            str(ROOT / "policies"),
+        ]
+    )
+    assert code == 0
+    [eng01] = json.loads(manifest.read_text(encoding="utf-8"))["models"]
+    assert eng01["status"] == "ran" and eng01["rows_scanned"] == loaded  # counted in each table
+    warehouse = connect(url)
+    try:
+        recorded = ledger.read(warehouse, ledger.Tables("select" if schema else None))
+    finally:
+        warehouse.close()
+    assert recorded.column("warning_key").to_pylist() == ["P1"]
