@@ -52,7 +52,10 @@ class Ended:
     leftovers: list[str]
 
 
-def start_run(folder: Path, fault: str | None = None, *extra: str) -> subprocess.Popen:
+def start_run(
+    folder: Path, fault: str | None = None, *extra: str, warehouse: str | None = None
+) -> subprocess.Popen:
+    """`oversight run` on the county in `folder` (or on `warehouse`), writing its files there."""
     environment = dict(os.environ)
     environment.pop("OVERSIGHT_FAULT", None)
     if fault:
@@ -67,7 +70,7 @@ def start_run(folder: Path, fault: str | None = None, *extra: str) -> subprocess
             "--as-of",
             "2021-12-31",
             "--warehouse",
-            f"duckdb:///{folder / 'county.duckdb'}",
+            warehouse or f"duckdb:///{folder / 'county.duckdb'}",
             "--policies",
             str(ROOT / "policies"),
             "--manifest",
@@ -296,28 +299,13 @@ def test_a_signal_cancels_a_postgres_query(postgres_database, pack, tmp_path):
         schema = source_schema(pack.pack.sources[name])
         warehouse.load(name, pa.Table.from_pylist(rows, schema=schema))
     warehouse.close()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "engine",
-            "run",
-            "--as-of",
-            "2021-12-31",
-            "--warehouse",
-            postgres_database,
-            "--select",
-            "ENG03",
-            "--no-ledger",
-            "--manifest",
-            str(tmp_path / "run.json"),
-            "--policies",
-            str(ROOT / "policies"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "OVERSIGHT_FAULT": "SIGTERM@model.query~"},
+    process = start_run(
+        tmp_path,
+        "SIGTERM@model.query~",
+        "--select",
+        "ENG03",
+        "--no-ledger",
+        warehouse=postgres_database,
     )
     assert process.wait(timeout=300) == 130, process.stderr.read()
     manifest = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
