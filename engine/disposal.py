@@ -29,7 +29,7 @@ from sqlglot import exp
 from adapters.base import Warehouse
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import SEVERITY_ALIASES, Pack, Source
-from dsl.types import Type
+from dsl.types import CENTS, Type, storage_problem
 from engine.schema import ARROW_TYPES, source_schema
 
 DISPOSAL = "sup_disposal"
@@ -105,7 +105,6 @@ _DATE = re.compile(
 _SEPARATORS = {"-": "-", "/": "/", ".": ".", "年": "月"}
 _NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
-_CENTS = Decimal("0.01")
 _DATE_HINT = "日期写作 2021-11-20、2021/11/20 或 2021年11月20日 / write dates as 2021-11-20"
 
 
@@ -499,15 +498,12 @@ def _convert(value: Any, type_: Type) -> Any:
     number = _number(value)
     if not number.is_finite():
         raise ValueError(value)
+    if storage_problem(number, type_) is not None:
+        raise ValueError(value)
     if type_ is Type.INT:
-        if number != number.to_integral_value() or abs(number) >= 2**63:
-            raise ValueError(value)
         return int(number)
     if type_ is Type.DECIMAL:
-        # decimal128(18, 2): at most 16 digits before the point and 2 after.
-        if abs(number) >= 10**16 or number != number.quantize(_CENTS):
-            raise ValueError(value)
-        return number.quantize(_CENTS)
+        return number.quantize(CENTS)
     return float(number)
 
 
