@@ -940,6 +940,14 @@ class Checker:
                 )
             else:
                 rounding = int(text)
+        # Measures are read by indicators as lets: measured the same way as a model's.
+        self._let_extents = {}
+        for name, value in measures.items():  # in order: a measure may read those before it
+            self._let_extents[name] = ir.extent(value, self._written_out)
+        measured = [(i.expr, i.span) for i in indicators]
+        measured += [(e, i.span) for i in indicators for case in i.cases for e in case]
+        measured += [(b.condition, None) for b in bands]
+        self._measure(measured, node.name_span)
         if len(self.diagnostics) > start and any(
             d.severity is not Severity.WARNING for d in self.diagnostics[start:]
         ):
