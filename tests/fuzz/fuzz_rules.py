@@ -89,6 +89,11 @@ class _Hang(Exception):
     """Raised by the alarm when a case runs past --hang seconds."""
 
 
+# Whether the alarm went off during the current case: DuckDB turns the signal into
+# its own "Query interrupted" error, which is a hang all the same, not a bug.
+_ALARMED = False
+
+
 class Fuzzer:
     """One worker: the pack copied to a scratch folder, its unchanged files parsed once."""
 
@@ -136,6 +141,8 @@ class Fuzzer:
         file, text, applied, rng = self.case(number)
         path = Path(file)
         path.write_text(text, encoding="utf-8")
+        global _ALARMED
+        _ALARMED = False
         if self.hang:
             signal.signal(signal.SIGALRM, _alarm)
             signal.alarm(self.hang)
@@ -153,7 +160,7 @@ class Fuzzer:
         except BaseException as exc:  # whatever escapes is what the fuzzer is after
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            outcome.verdict = "internal"
+            outcome.verdict = "hang" if _ALARMED else "internal"
             outcome.error = "".join(traceback.format_exception(exc))[-4000:]
         finally:
             if self.hang:
@@ -161,6 +168,8 @@ class Fuzzer:
             outcome.cpu = time.process_time() - cpu
             outcome.wall = time.perf_counter() - wall
             path.write_text(self.texts[file], encoding="utf-8")
+        if _ALARMED:  # however the interrupted work ended: DuckDB may report it as failed
+            outcome.verdict = "hang"
         if outcome.verdict in ("ok", "diagnostics") and outcome.cpu > self.limit:
             outcome.verdict = "slow"
         return outcome, text
@@ -204,6 +213,8 @@ class Fuzzer:
 
 
 def _alarm(signum: int, frame: object) -> None:
+    global _ALARMED
+    _ALARMED = True
     raise _Hang
 
 
