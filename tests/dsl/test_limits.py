@@ -234,6 +234,23 @@ def test_limits_hold_inside_a_message_hole():
     assert diagnostic.span.line == 13
 
 
+def test_an_or_of_40_conditions_inside_exists_compiles_to_one_exists():
+    # An `or` with an equality to the outer row is split into one EXISTS per branch (a
+    # join key for each); forty branches took seconds to compile for twelve dialects.
+    inner = "t.project_id = p.project_id"
+    text = edit(ENG01, inner, " or ".join([inner] * 40))
+    diagnostics: list[Diagnostic] = []
+    checked = Checker(load_pack(POLICIES), diagnostics).check(
+        [
+            *(parse_file(p) for p in sorted((POLICIES / "shared").glob("*.rule"))),
+            parse_file("M.rule", text),
+        ]
+    )
+    assert not has_errors(diagnostics)
+    sql = compile_model(checked.models["ENG01"], checked, Target("duckdb")).sql()
+    assert sql.count("EXISTS") == 1
+
+
 # ---- shared definitions and lets, written out in place -----------------------------------------
 
 
