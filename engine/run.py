@@ -184,7 +184,12 @@ def run_models(
             # The catalog is asked only when something failed: a source that is not
             # there makes the model skipped rather than failed. Asking before every
             # model would cost a catalog query per source on every run.
-            missing = _missing(model, warehouse, tables, present)
+            try:
+                missing = _missing(model, warehouse, tables, present)
+            except WarehouseLost:
+                raise
+            except WarehouseError:  # the catalog can't be asked either (an aborted
+                missing = ()  # transaction, as in an example): report the failure itself
             if missing:
                 outcome = ModelOutcome(
                     model.id, "skipped", missing_sources=missing, revision=model.revision

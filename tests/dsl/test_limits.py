@@ -157,6 +157,18 @@ def test_10_to_the_16_guests_fit_an_int_and_the_example_runs(check: Check):
     assert (code, diagnostics) == (ExitCode.OK, [])
 
 
+def test_an_example_whose_numbers_overflow_in_the_rule_says_so_as_E513(check: Check):
+    # 2^63 - 1 staff fits an int, but FIN02 adds guests and staff: the warehouse refuses,
+    # inside the example's transaction. Found by the fuzzer (seed 13, case 19842).
+    text = edit(
+        FIN02, "staff_count: 1, meal_cost: 300", f"staff_count: {2**63 - 1}, meal_cost: 300"
+    )
+    code, diagnostics = check("FIN02", text)
+    assert code == ExitCode.INVALID_POLICY
+    assert codes(diagnostics) == ["E513"]
+    assert "Overflow in addition of INT64" in diagnostics[0]["message_en"]
+
+
 def test_2_to_the_63_guests_do_not_fit_an_int_and_are_E505(check: Check):
     text = edit(FIN02, "guest_count: 10,", f"guest_count: {2**63},")
     code, diagnostics = check("FIN02", text)
