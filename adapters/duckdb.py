@@ -120,7 +120,10 @@ class DuckDBWarehouse:
             .where(exp.column("table_name").eq(exp.Literal.string(table.name)))
             .where(exp.column("table_schema").eq(schema))
         )
-        return bool(self.connection.sql(statement(sql, "duckdb")).fetchall()[0][0])
+        try:
+            return bool(self.connection.sql(statement(sql, "duckdb")).fetchall()[0][0])
+        except duckdb.Error as exc:  # e.g. inside a transaction a failed query has aborted
+            raise WarehouseError("无法查询数据目录", str(exc)) from None
 
     def execute(self, sql: str) -> None:
         try:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,11 +21,12 @@ from typing import Any
 from dsl import ast, ir
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, Span
 from dsl.functions import FORMATTERS, SIGNATURES, check_arguments
+from dsl.limits import written_out_problem
 from dsl.nullability import Nullability
 from dsl.pack import SEVERITY_ALIASES, Pack, coerce_value, load_pack
 from dsl.parser import parse_file
 from dsl.suggest import did_you_mean
-from dsl.types import NUMERIC, Type, parse_type_name, unify
+from dsl.types import CENTS, NUMERIC, Type, parse_type_name, storage_problem, unify
 
 STATUSES = {
     "draft": "draft",
@@ -206,6 +208,17 @@ class Checker:
         self._in_progress: list[str] = []
         self.builtin_bindings: set[int] = set()
         self._nulls: Nullability | None = None
+        # References that close a cycle of shared definitions (caller, callee): reported
+        # (E213) before checking, and not followed, so that no check recurses in a circle.
+        self._cut: set[tuple[str, str]] = set()
+        # How large each shared definition and relation, and each let of the model being
+        # checked, is written out in place (dsl.ir.extent).
+        self.extents: dict[tuple[str, str], ir.Extent] = {}
+        self._let_extents: dict[str, ir.Extent] = {}
+        # Definitions too large written out (reported once): a definition calling one is
+        # left out too, without a second report.
+        self._oversized: set[str] = set()
+        self._calls_oversized = False
 
     # ---- reporting
 
@@ -261,10 +274,11 @@ class Checker:
                         )
                     else:
                         table[item.name] = item  # type: ignore[assignment]
-        for name in self.relation_asts:
-            self.relation(name)
-        for name in self.define_asts:
-            self.define(name)
+        for name in self._definition_order():
+            if name in self.relation_asts:
+                self.relation(name)
+            else:
+                self.define(name)
         models = {}
         for model_id, model_ast in model_asts.items():
             checked = self.model(model_ast)
@@ -289,6 +303,107 @@ class Checker:
             index,
         )
 
+    def _definition_order(self) -> list[str]:
+        """Relations and shared definitions, each after everything it reads.
+
+        Checked in this order, a definition that calls another finds it checked
+        already, so a chain of definitions costs no recursion however long it is.
+        A reference that closes a cycle is reported here (E213) and cut. Depth
+        first over an explicit stack.
+        """
+        reads = {
+            name: _references(node)
+            for name, node in [*self.relation_asts.items(), *self.define_asts.items()]
+        }
+        order: list[str] = []
+        state: dict[str, str] = {}  # "open" while its reads are being followed, then "done"
+        for start in reads:
+            if start in state:
+                continue
+            state[start] = "open"
+            path: list[tuple[str, Iterator[tuple[str, Span]]]] = [(start, iter(reads[start]))]
+            while path:
+                name, pending = path[-1]
+                step = next(pending, None)
+                if step is None:
+                    path.pop()
+                    state[name] = "done"
+                    order.append(name)
+                    continue
+                target, span = step
+                if target not in reads or (name, target) in self._cut:
+                    continue
+                if state.get(target) == "open":
+                    names = [n for n, _ in path]
+                    chain = " → ".join([*names[names.index(target) :], target])
+                    self.error(
+                        "E213",
+                        span,
+                        f"共享定义循环引用：{chain}",
+                        f"shared definitions refer to each other in a cycle: {chain}",
+                    )
+                    self._cut.add((name, target))
+                elif target not in state:
+                    state[target] = "open"
+                    path.append((target, iter(reads[target])))
+        return order
+
+    def _cut_off(self, name: str) -> bool:
+        """Whether reading `name` here closes a cycle already reported."""
+        return bool(self._in_progress) and (self._in_progress[-1], name) in self._cut
+
+    def _written_out(self, node: Any) -> ir.Extent | None:
+        """What a node stands for in the compiled query: a definition's body, a let, relations."""
+        if isinstance(node, ir.DefCall):
+            return self.extents.get(("define", node.name))
+        if isinstance(node, ir.LetRef):
+            return self._let_extents.get(node.name)
+        if isinstance(node, ir.Exists | ir.Scalar):
+            return self._relations_read(node.query)
+        return None
+
+    def _relations_read(self, query: ir.Query) -> ir.Extent | None:
+        """How deep the relations `query` reads are (each is one WITH, so not their size)."""
+        read = [
+            self.extents[("relation", f.binding.source)]
+            for f in query.sources
+            if f.binding.is_relation and ("relation", f.binding.source) in self.extents
+        ]
+        if not read:
+            return None
+        return ir.Extent(max(e.depth for e in read), 0, max(e.subqueries for e in read), 0)
+
+    def _measure(
+        self,
+        parts: list[tuple[Any, Span | None]],
+        whole: Span | None,
+        beside: ir.Extent | None = None,
+    ) -> ir.Extent:
+        """The extent of `parts` together (and `beside`, the relations a model reads).
+
+        Reports E133/E134 for the first part over a limit, or for all of them.
+        """
+        total = beside or ir.Extent()
+        for expr, span in parts:
+            if expr is None:
+                continue
+            part = ir.extent(expr, self._written_out)
+            where = span if span is not None and span.line else whole
+            problem = written_out_problem(where, part.depth, part.size, part.subqueries)
+            if problem is not None:
+                self.diagnostics.append(problem)
+                return part
+            total = ir.Extent(
+                max(total.depth, part.depth),
+                total.size + part.size,
+                max(total.subqueries, part.subqueries),
+                total.uses + part.uses,
+            )
+        problem = written_out_problem(whole, total.depth, total.size, total.subqueries)
+        if problem is not None:
+            self.diagnostics.append(problem)
+        return total
+
     def _cycle(self, name: str, span: Span) -> bool:
         if name in self._in_progress:
             chain = " → ".join([*self._in_progress[self._in_progress.index(name) :], name])
@@ -305,7 +420,7 @@ class Checker:
         if name in self.relations:
             return self.relations[name]
         node = self.relation_asts[name]
-        if self._cycle(name, span or node.name_span):
+        if self._cut_off(name) or self._cycle(name, span or node.name_span):
             return None
         self._in_progress.append(name)
         branches = []
@@ -346,6 +461,14 @@ class Checker:
                 columns = merged
             branches.append((query, tuple(items)))
         self._in_progress.pop()
+        self.extents[("relation", name)] = self._measure(
+            [
+                (e, getattr(e, "span", None))
+                for query, items in branches
+                for e in [*(src.on for src in query.sources), query.where, *(x for _, x in items)]
+            ],
+            node.name_span,
+        )
         sources = frozenset().union(*(self.sources_of(b) for b in branches))
         checked = ir.Relation(
             name,
@@ -363,7 +486,7 @@ class Checker:
         if name in self.defines:
             return self.defines[name]
         node = self.define_asts[name]
-        if self._cycle(name, span or node.name_span):
+        if self._cut_off(name) or self._cycle(name, span or node.name_span):
             return None
         self._in_progress.append(name)
         params: list[tuple[str, Type]] = []
@@ -380,8 +503,17 @@ class Checker:
                 )
                 params.append((p.name, Type.ERROR))
         scope = Scope(args=dict(params))
+        self._calls_oversized = False
         body = self.expr(node.body, scope, Context(clause="define"))
         self._in_progress.pop()
+        before = len(self.diagnostics)
+        if not self._calls_oversized:
+            self.extents[("define", name)] = self._measure([(body, node.name_span)], node.name_span)
+        if self._calls_oversized or len(self.diagnostics) > before:
+            # Too large written out, said once: its callers are left out without a word.
+            self._oversized.add(name)
+            self.defines[name] = None
+            return None
         checked = ir.Define(
             name,
             node.title,
@@ -460,6 +592,7 @@ class Checker:
             query = self.query(ast.Query(from_ref.span, from_ref, joins, None), scope)
 
         grouped = "group_by" in clauses
+        self._let_extents = {}
         for clause in clauses.get("let", []):
             let: ast.Let = clause.value
             if let.name in scope.lets:
@@ -477,6 +610,7 @@ class Checker:
                 let.expr, scope, Context(aggregates=True, first_allowed=grouped, clause="let")
             )
             scope.lets[let.name] = value
+            self._let_extents[let.name] = ir.extent(value, self._written_out)
 
         where = None
         if "where" in clauses:
@@ -546,6 +680,12 @@ class Checker:
         else:
             for expr in [*key, township, *[h.expr for h in message if isinstance(h, ir.Hole)]]:
                 self._no_aggregate_lets(expr, scope, "key/township/message")
+
+        holes = [h.expr for h in message if isinstance(h, ir.Hole)]
+        parts = [*scope.lets.values(), where, *(group_by or ()), having, *key, township, *holes]
+        parts += [src.on for src in query.sources]
+        measured = [(e, getattr(e, "span", None)) for e in parts]
+        self._measure(measured, node.id_span, self._relations_read(query))
 
         written: list[ast.Example] = [c.value for c in clauses.get("example", [])]
         examples = tuple(e for e in (self.example(x, node) for x in written) if e)
@@ -788,6 +928,14 @@ class Checker:
                 )
             else:
                 rounding = int(text)
+        # Measures are read by indicators as lets: measured the same way as a model's.
+        self._let_extents = {}
+        for name, value in measures.items():  # in order: a measure may read those before it
+            self._let_extents[name] = ir.extent(value, self._written_out)
+        measured = [(i.expr, i.span) for i in indicators]
+        measured += [(e, i.span) for i in indicators for case in i.cases for e in case]
+        measured += [(b.condition, None) for b in bands]
+        self._measure(measured, node.name_span)
         if len(self.diagnostics) > start and any(
             d.severity is not Severity.WARNING for d in self.diagnostics[start:]
         ):
@@ -1370,6 +1518,7 @@ class Checker:
         target = self.define(node.name, node.name_span)
         args = tuple(self.expr(a, scope, ctx) for a in node.args)
         if target is None:
+            self._calls_oversized |= node.name in self._oversized
             return ir.Lit(None, Type.ERROR, node.span)
         if len(args) != len(target.params):
             self.error(
@@ -1513,7 +1662,13 @@ class Checker:
                 ok = False
                 continue
             try:
-                params.append((name, coerce_value(literal.value, param.type)))
+                value = coerce_value(literal.value, param.type)
+                problem = storage_problem(value, param.type) if param.type is Type.INT else None
+                if problem is not None:
+                    self._too_large(literal, f"${name}", problem)
+                    ok = False
+                    continue
+                params.append((name, value))
             except ValueError as exc:
                 self.error(
                     "E502",
@@ -1548,8 +1703,13 @@ class Checker:
                 and not isinstance(value, datetime)
             ):
                 value = datetime(value.year, value.month, value.day)
+            if wanted in (Type.INT, Type.DECIMAL):
+                problem = storage_problem(value, wanted)  # type: ignore[arg-type]
+                if problem is not None:
+                    self._too_large(literal, column, problem)
+                    return _BAD
             if wanted is Type.DECIMAL:
-                value = Decimal(value)  # type: ignore[arg-type]
+                value = Decimal(value).quantize(CENTS)  # type: ignore[arg-type]
             elif wanted is Type.FLOAT:
                 value = float(value)  # type: ignore[arg-type]
             return value
@@ -1569,8 +1729,36 @@ class Checker:
         )
         return _BAD
 
+    def _too_large(self, literal: ast.Literal, what: str, problem: tuple[str, str]) -> None:
+        """E505: an example's number that its column or parameter cannot hold."""
+        self.error(
+            "E505",
+            literal.span,
+            f"{what} 的值 {literal.value} {problem[0]}",
+            f"the value {literal.value} of {what} {problem[1]}",
+            "示例中的整数须在 64 位整数范围内，金额整数部分最多 16 位、最多两位小数 / "
+            "ints are 64-bit; amounts have at most 16 digits before the point and 2 after",
+        )
+
 
 _BAD = object()
+
+
+def _references(node: Any) -> list[tuple[str, Span]]:
+    """Every name `node` calls or reads from, with where: calls and sources, in order."""
+    found: list[tuple[str, Span]] = []
+    pending: list[Any] = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, ast.Call):
+            found.append((item.name, item.name_span))
+        elif isinstance(item, ast.SourceRef):
+            found.append((item.source, item.source_span))
+        if isinstance(item, tuple | list):
+            pending.extend(reversed(item))
+        elif is_dataclass(item) and not isinstance(item, Span | type):
+            pending.extend(reversed([getattr(item, f.name) for f in fields(item)]))
+    return found
 
 
 def _never_zero(divisor: ir.Expr, measures: dict[str, ir.Expr]) -> bool:

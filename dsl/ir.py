@@ -427,6 +427,57 @@ def children(node: Any) -> list[Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Extent:
+    """How large an expression is once the compiler has written out what it names.
+
+    The compiler writes a shared definition's body (with its arguments in
+    place) wherever it is called, and a `let` may be written where it is read;
+    a call of a small definition can so stand for a deep or huge query. The
+    checker measures this before anything compiles (dsl/limits.py).
+    """
+
+    depth: int = 0  # levels of the written-out expression
+    size: int = 0  # its nodes
+    subqueries: int = 0  # exists / scalar subqueries inside one another
+    uses: int = 0  # how often a definition's arguments appear in it, written out
+
+
+def extent(root: Any, named: Callable[[Any], Extent | None]) -> Extent:
+    """The Extent of `root`; `named(node)` gives what a DefCall or LetRef stands for.
+
+    For an Exists or Scalar, `named` may give the extent of the relations it
+    reads. Post-order over an explicit stack, so any tree is measured safely.
+    """
+    done: dict[int, Extent] = {}
+    pending: list[tuple[Any, bool]] = [(root, False)]
+    while pending:
+        node, ready = pending.pop()
+        if not ready:
+            pending.append((node, True))
+            pending.extend((child, False) for child in children(node))
+            continue
+        kids = [done[id(child)] for child in children(node)]
+        nested = isinstance(node, Exists | Scalar)
+        depth = 1 + max((k.depth for k in kids), default=0)
+        size = 1 + sum(k.size for k in kids)
+        subqueries = nested + max((k.subqueries for k in kids), default=0)
+        uses = isinstance(node, Arg) + sum(k.uses for k in kids)
+        written = named(node)
+        if written is not None and isinstance(node, DefCall):
+            # The body, each argument copied wherever the body uses its parameter.
+            depth = 1 + written.depth + max((k.depth for k in kids), default=0)
+            size = 1 + written.size + written.uses * max((k.size for k in kids), default=0)
+            subqueries = written.subqueries + max((k.subqueries for k in kids), default=0)
+            uses = written.uses * max((k.uses for k in kids), default=0)
+        elif written is not None:
+            depth = max(depth, 1 + written.depth)
+            size += written.size
+            subqueries = max(subqueries, nested + written.subqueries)
+        done[id(node)] = Extent(depth, size, subqueries, uses)
+    return done[id(root)]
+
+
 def rewrite(node: Any, replace: Callable[[Any], Any | None]) -> Any:
     """`node` with every sub-expression for which `replace` gives a value replaced by it.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from dsl import ast
+from dsl import ast, limits
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.syntax_errors import (
     FRIENDLY_ERRORS,
@@ -190,13 +190,21 @@ def parse_file(path: str | Path, text: str | None = None, examples: bool = True)
                     )
                 ]
             ) from None
+    if len(text) > limits.MAX_FILE_CHARS:  # before even the full-width pass reads it
+        raise DiagnosticError([limits.file_too_large(path, len(text))])
     normalised = normalise_full_width(text.lstrip("\ufeff"))
+    beyond = limits.check_text(normalised, path)
+    if beyond is not None:
+        raise DiagnosticError([beyond])
     try:
         tree = _lark().parse(normalised if examples else without_examples(normalised), "start")
     except UnexpectedInput as exc:
         if not examples:  # a file that doesn't parse is reported as `check` reports it
             return parse_file(path, text)
         raise DiagnosticError([_syntax_diagnostic(exc, path, normalised, text)]) from None
+    beyond = limits.check_tree(tree, path)
+    if beyond is not None:
+        raise DiagnosticError([beyond])
     builder = _AstBuilder(path)
     items = tuple(builder.transform(tree).children)
     rule_file = ast.RuleFile(path=path, text=text, items=items)
@@ -210,12 +218,18 @@ def parse_file(path: str | Path, text: str | None = None, examples: bool = True)
 def parse_expression(text: str, file: str = "<expr>", line: int = 1, column: int = 1) -> ast.Expr:
     """Parse a lone expression, as if it started at `line`:`column` of `file`."""
     normalised = normalise_full_width(text)
+    beyond = limits.check_text(normalised, file, line - 1, column - 1)
+    if beyond is not None:
+        raise DiagnosticError([beyond])
     try:
         tree = _lark().parse(normalised, start="expr")
     except UnexpectedInput as exc:
         raise DiagnosticError(
             [_syntax_diagnostic(exc, file, normalised, text, line - 1, column - 1)]
         ) from None
+    beyond = limits.check_tree(tree, file, line - 1, column - 1)
+    if beyond is not None:
+        raise DiagnosticError([beyond])
     builder = _AstBuilder(file, line - 1, column - 1)
     result = builder.transform(tree)
     if builder.diagnostics:

@@ -10,14 +10,20 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from dsl.limits import MAX_NAME_CHARS
+
 
 def closest(name: str, candidates: Iterable[str]) -> str | None:
     """The candidate most like `name`, if one is close enough to be worth suggesting.
 
     Similarity of the whole name, with a bonus for a shared beginning: people
     misremember how a name ends (tender_limit for tender_threshold) more often
-    than how it starts.
+    than how it starts. A name longer than any name may be (a domain is a
+    string, and strings may be long) gets no suggestion: comparing costs the
+    product of the two lengths.
     """
+    if len(name) > MAX_NAME_CHARS:
+        return None
 
     def score(candidate: str) -> float:
         shared = next(

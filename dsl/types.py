@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
 
@@ -70,4 +71,43 @@ def unify(a: Type, b: Type) -> Type | None:
         if Type.FLOAT in (a, b):
             return Type.FLOAT
         return Type.DECIMAL
+    return None
+
+
+# How a warehouse holds numbers of each type; engine/schema.py builds its Arrow types
+# from these. An int is 64 bits; an amount (decimal) has 18 digits, 2 after the point.
+INT_BITS = 64
+DECIMAL_DIGITS = 18
+DECIMAL_PLACES = 2
+CENTS = Decimal(1).scaleb(-DECIMAL_PLACES)
+
+
+def storage_problem(number: Decimal | int, type_: Type) -> tuple[str, str] | None:
+    """Why `number` cannot be held as an int or an amount, in Chinese and English; None if it can.
+
+    Examples, disposal records and anything else that puts numbers into a source
+    ask this first, so that too large a number or a fraction of a cent is said
+    in words, not met as an Arrow error.
+    """
+    number = Decimal(number)
+    if type_ is Type.INT:
+        if number != number.to_integral_value():
+            return "应为整数", "must be a whole number"
+        if not -(2 ** (INT_BITS - 1)) <= number < 2 ** (INT_BITS - 1):
+            return (
+                f"整数超出范围（绝对值须小于 2^{INT_BITS - 1}）",
+                f"is out of range for an int (below 2^{INT_BITS - 1} in size)",
+            )
+    elif type_ is Type.DECIMAL:
+        whole = DECIMAL_DIGITS - DECIMAL_PLACES
+        if abs(number) >= 10**whole:
+            return (
+                f"金额太大（整数部分最多 {whole} 位）",
+                f"is too large for an amount (at most {whole} digits before the point)",
+            )
+        if number != number.quantize(CENTS):
+            return (
+                f"金额最多 {DECIMAL_PLACES} 位小数",
+                f"has more than {DECIMAL_PLACES} decimal places",
+            )
     return None

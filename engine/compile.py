@@ -980,6 +980,10 @@ def _conjuncts(expr: ir.Expr | None) -> list[ir.Expr]:
     return [expr]
 
 
+# The most branches an `exists` is split into (see _exists_branches); the pack's have two.
+MAX_EXISTS_BRANCHES = 8
+
+
 def _exists_branches(query: ir.Query) -> list[ir.Query]:
     """`exists(… where a and (b or c))` as `exists(… where a and b) or exists(… where a and c)`.
 
@@ -991,7 +995,9 @@ def _exists_branches(query: ir.Query) -> list[ir.Query]:
     (6.1 s at 100 times the demo data; 0.17 s split). So the first `or` with
     such an equality in one of its branches is split, one level. An `or` of
     other conditions (HOU03's `moved_out_on is null or moved_out_on > …`)
-    is kept: splitting it would only read the table twice.
+    is kept: splitting it would only read the table twice. So is an `or` of
+    more than MAX_EXISTS_BRANCHES conditions: each branch repeats the whole
+    subquery, and forty of them took seconds to compile for every dialect.
     """
     own = {src.binding.uid for src in query.sources}
     conjuncts = _conjuncts(query.where)
@@ -1008,7 +1014,11 @@ def _exists_branches(query: ir.Query) -> list[ir.Query]:
         )
 
     for i, conjunct in enumerate(conjuncts):
-        if isinstance(conjunct, ir.Logic) and conjunct.op == "or":
+        if (
+            isinstance(conjunct, ir.Logic)
+            and conjunct.op == "or"
+            and len(conjunct.items) <= MAX_EXISTS_BRANCHES
+        ):
             if any(joins_outer_row(item) for item in conjunct.items):
                 rest = conjuncts[:i] + conjuncts[i + 1 :]
                 return [ir.Query(query.sources, _and_all([*rest, item])) for item in conjunct.items]

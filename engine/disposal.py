@@ -30,7 +30,7 @@ from adapters.base import Warehouse
 from adapters.names import statement, table_named
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import SEVERITY_ALIASES, Pack, Source
-from dsl.types import Type
+from dsl.types import CENTS, Type, storage_problem
 from engine.schema import ARROW_TYPES, decimal_of, fen, source_schema
 
 DISPOSAL = "sup_disposal"
@@ -497,22 +497,18 @@ def _convert(value: Any, type_: Type) -> Any:
     number = _number(value)
     if not number.is_finite():
         raise ValueError(value)
+    if type_ is Type.DECIMAL and isinstance(value, float):
+        # A binary float (SQLite REAL, double precision, a Parquet double) cannot hold
+        # the fen exactly, so it reads as the amount it stands for: 8716.380000000001 is
+        # 8716.38. Exact values (text, DECIMAL/NUMERIC columns) must be to the fen
+        # already: rounding the 1.005 someone recorded would change the record in silence.
+        number = fen(number)
+    if storage_problem(number, type_) is not None:
+        raise ValueError(value)
     if type_ is Type.INT:
-        if number != number.to_integral_value() or abs(number) >= 2**63:
-            raise ValueError(value)
         return int(number)
     if type_ is Type.DECIMAL:
-        # decimal128(18, 2): at most 16 digits before the point and 2 after. A binary
-        # float (SQLite REAL, double precision, a Parquet double) cannot hold the fen
-        # exactly, so it reads as the amount it stands for: 8716.380000000001 is 8716.38.
-        # Exact values (text, DECIMAL/NUMERIC columns) must be to the fen already:
-        # rounding the 1.005 someone recorded would change the record in silence.
-        if abs(number) >= 10**16:
-            raise ValueError(value)
-        amount = fen(number)
-        if amount != number and not isinstance(value, float):
-            raise ValueError(value)
-        return amount
+        return number.quantize(CENTS)
     return float(number)
 
 

@@ -201,17 +201,35 @@ def run_models(
                 rows = warehouse.query(as_reviewed[model.id], timeout, {"as_of": as_of})
             else:
                 sql_from = "compiled at run time"
-                query = compile_model(model, pack, target).sql(last_use=True)
+                query = _compiled_sql(model, pack, target)
                 rows = warehouse.query(query, timeout)
             warnings, dropped = to_warnings(model, rows, pack.pack, as_of)
         except WarehouseLost:
             raise
+        except _CompileBug as bug:
+            outcome = ModelOutcome(
+                model.id,
+                "failed",
+                error=str(bug),
+                seconds=time.perf_counter() - started,
+                revision=model.revision,
+                rows_scanned=scanned,
+                sql=sql_from,
+            )
+            result.outcomes.append(outcome)
+            events("model.failed", outcome.to_json())
+            continue
         except (WarehouseError, DiagnosticError) as exc:
             signals.raise_if_received()  # a driver that turned a signal into its own error
             # The catalog is asked only when something failed: a source that is not
             # there makes the model skipped rather than failed. Asking before every
             # model would cost a catalog query per source on every run.
-            missing = _missing(model, warehouse, tables, present)
+            try:
+                missing = _missing(model, warehouse, tables, present)
+            except WarehouseLost:
+                raise
+            except WarehouseError:  # the catalog can't be asked either (an aborted
+                missing = ()  # transaction, as in an example): report the failure itself
             if missing:
                 outcome = ModelOutcome(
                     model.id, "skipped", missing_sources=missing, revision=model.revision
@@ -249,6 +267,28 @@ def run_models(
     if parts:
         result.warnings = pa.concat_tables(parts)
     return result
+
+
+class _CompileBug(Exception):
+    """A model that checked but could not be compiled: a bug in oversight, not in the rules."""
+
+
+def _compiled_sql(model: ir.Model, pack: ir.CheckedPack, target: Target) -> str:
+    """The SQL of `model`, or _CompileBug when compiling it fails other than with diagnostics.
+
+    The checker's limits (dsl/limits.py) are meant to keep every checked model
+    compilable; should one still fail (a RecursionError, a bug), that model fails
+    and says so, and the other models of the run still run.
+    """
+    try:
+        return compile_model(model, pack, target).sql(last_use=True)
+    except DiagnosticError:
+        raise
+    except Exception as exc:
+        raise _CompileBug(
+            f"内部错误：编译模型 {model.id} 时出错，请报告此问题 / internal error compiling "
+            f"model {model.id}, please report it: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _missing(

@@ -8,12 +8,12 @@ from typing import Any
 import pyarrow as pa
 
 from dsl.pack import Source
-from dsl.types import Type
+from dsl.types import DECIMAL_DIGITS, DECIMAL_PLACES, Type
 
 ARROW_TYPES: dict[Type, pa.DataType] = {
     Type.STRING: pa.string(),
     Type.INT: pa.int64(),
-    Type.DECIMAL: pa.decimal128(18, 2),
+    Type.DECIMAL: pa.decimal128(DECIMAL_DIGITS, DECIMAL_PLACES),
     Type.FLOAT: pa.float64(),
     Type.DATE: pa.date32(),
     Type.TIMESTAMP: pa.timestamp("us"),

@@ -5,6 +5,11 @@ does: characters deleted, inserted or replaced, among them Chinese text,
 full-width punctuation and pieces of the language. Parsing may only raise
 DiagnosticError; the checker never raises; every diagnostic can be rendered
 and points inside the file.
+
+The last test runs cases of the fuzzer (tests/fuzz/fuzz_rules.py, which runs
+20,000 of them): every file of the pack, damaged by tokens lost, doubled and
+swapped, truncation, NUL, BOM, CRLF, 5,000 brackets, huge numbers and names,
+and followed through compile and the examples as `check` would.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fuzz.fuzz_rules import Fuzzer  # tests/ is on the path (tests/conftest.py)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,3 +155,23 @@ def test_a_damaged_rule_file_gives_diagnostics_not_exceptions(
         if d.span is not None and d.span.file == SHOWN:
             assert 1 <= d.span.line <= len(lines) + 1, d
             assert d.span.column >= 1, d
+
+
+@pytest.fixture(scope="module")
+def fuzzer():
+    """The fuzzer's worker, without its time limits: tests never race a clock."""
+    worker = Fuzzer(seed=13, limit=float("inf"), hang=0)
+    yield worker
+    worker.close()
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(number=st.integers(min_value=0, max_value=10**9))
+def test_the_fuzzers_mutations_never_end_in_an_internal_error(fuzzer: Fuzzer, number: int):
+    outcome, _ = fuzzer.run(number)
+    assert outcome.verdict in ("ok", "diagnostics"), outcome
