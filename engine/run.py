@@ -207,15 +207,7 @@ def run_models(
         except WarehouseLost:
             raise
         except _CompileBug as bug:
-            outcome = ModelOutcome(
-                model.id,
-                "failed",
-                error=str(bug),
-                seconds=time.perf_counter() - started,
-                revision=model.revision,
-                rows_scanned=scanned,
-                sql=sql_from,
-            )
+            outcome = _failed(model, "failed", bug, started, scanned, sql_from)
             result.outcomes.append(outcome)
             events("model.failed", outcome.to_json())
             continue
@@ -238,15 +230,8 @@ def run_models(
                 events("model.skipped", outcome.to_json())
                 continue
             timed_out = isinstance(exc, QueryTimeout)
-            outcome = ModelOutcome(
-                model.id,
-                "timed_out" if timed_out else "failed",
-                error=str(exc),
-                seconds=time.perf_counter() - started,
-                revision=model.revision,
-                rows_scanned=scanned,
-                sql=sql_from,
-            )
+            status = "timed_out" if timed_out else "failed"
+            outcome = _failed(model, status, exc, started, scanned, sql_from)
             result.outcomes.append(outcome)
             events("model.timed_out" if timed_out else "model.failed", outcome.to_json())
             continue
@@ -267,6 +252,26 @@ def run_models(
     if parts:
         result.warnings = pa.concat_tables(parts)
     return result
+
+
+def _failed(
+    model: ir.Model,
+    status: str,
+    error: Exception,
+    started: float,
+    scanned: int | None,
+    sql_from: str,
+) -> ModelOutcome:
+    """The outcome of a model that failed or timed out after starting at `started`."""
+    return ModelOutcome(
+        model.id,
+        status,
+        error=str(error),
+        seconds=time.perf_counter() - started,
+        revision=model.revision,
+        rows_scanned=scanned,
+        sql=sql_from,
+    )
 
 
 class _CompileBug(Exception):
