@@ -27,6 +27,7 @@ from dsl.pack import SEVERITIES, Pack
 from dsl.suggest import did_you_mean
 from engine import api, disposal, ledger
 from engine.cli_options import POLICIES
+from engine.values import parse_date
 
 OUTPUT_COLUMNS = disposal.WARNINGS_EXPORT_COLUMNS
 
@@ -54,7 +55,7 @@ class _Day(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return disposal.parse_date(value)
+            return parse_date(value)
         except ValueError:
             self.fail(f"「{value}」不是日期，应写作 2021-11-20 / not a date", param, ctx)
 

@@ -16,8 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,9 @@ from adapters.base import Warehouse
 from adapters.names import statement, table_named
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import SEVERITY_ALIASES, Pack, Source
-from dsl.types import CENTS, Type, storage_problem
-from engine.schema import ARROW_TYPES, decimal_of, fen, source_schema
+from dsl.types import Type
+from engine.schema import ARROW_TYPES, source_schema
+from engine.values import convert, value_hints
 
 DISPOSAL = "sup_disposal"
 OUTCOMES = ("属实", "部分属实", "不属实")
@@ -99,14 +99,7 @@ EXPORT_COLUMNS = frozenset(WARNINGS_EXPORT_COLUMNS) - {"model_id", "warning_key"
 MAX_PROBLEMS = 100
 """More than this many problems means the wrong file or format: list these and count the rest."""
 
-_DATE = re.compile(
-    r"(?P<y>\d{4})\s*(?P<s1>[-/.年])\s*(?P<m>\d{1,2})\s*(?P<s2>[-/.月])\s*(?P<d>\d{1,2})\s*(?P<s3>日?)"
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-)
-_SEPARATORS = {"-": "-", "/": "/", ".": ".", "年": "月"}
-_NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[+-]?\.\d+")
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
-_DATE_HINT = "日期写作 2021-11-20、2021/11/20 或 2021年11月20日 / write dates as 2021-11-20"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,103 +428,14 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def parse_date(value: Any) -> date:
-    """A day as offices write it: 2021-11-20, 2021/11/20, 2021.11.20, 2021年11月20日.
-
-    A time after the day (Excel's "2021/11/20 0:00") is dropped. Raises ValueError.
-    """
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(value)
-    text = unicodedata.normalize("NFKC", value).strip()
-    match = _DATE.fullmatch(text)
-    if (
-        not match
-        or _SEPARATORS[match["s1"]] != match["s2"]
-        or (match["s3"] and match["s1"] != "年")
-    ):
-        raise ValueError(value)
-    return date(int(match["y"]), int(match["m"]), int(match["d"]))
-
-
-def _number(value: Any) -> Decimal:
-    """A number as typed in a spreadsheet: 1,234,567.50, ¥1,234.5, 1234元; ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | float | Decimal):
-        return decimal_of(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    text = text.removeprefix("¥").removesuffix("元").strip()
-    if not _NUMBER.fullmatch(text):
-        raise ValueError(value)
-    try:
-        return Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        raise ValueError(value) from None
-
-
-def _convert(value: Any, type_: Type) -> Any:
-    """A cell as a Python value of the catalog type; ValueError (with Chinese text) if it is not."""
-    if type_ is Type.STRING:
-        return value if isinstance(value, str) else str(value)
-    if type_ is Type.DATE:
-        return parse_date(value)
-    if type_ is Type.TIMESTAMP:
-        if isinstance(value, datetime):
-            return value
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day)
-        return datetime.fromisoformat(unicodedata.normalize("NFKC", str(value)).strip())
-    if type_ is Type.BOOL:
-        if isinstance(value, bool):
-            return value
-        text = unicodedata.normalize("NFKC", str(value)).strip().lower()
-        if text in ("true", "是", "1", "y", "yes"):
-            return True
-        if text in ("false", "否", "0", "n", "no"):
-            return False
-        raise ValueError(value)
-    number = _number(value)
-    if not number.is_finite():
-        raise ValueError(value)
-    if type_ is Type.DECIMAL and isinstance(value, float):
-        # A binary float (SQLite REAL, double precision, a Parquet double) cannot hold
-        # the fen exactly, so it reads as the amount it stands for: 8716.380000000001 is
-        # 8716.38. Exact values (text, DECIMAL/NUMERIC columns) must be to the fen
-        # already: rounding the 1.005 someone recorded would change the record in silence.
-        number = fen(number)
-    if storage_problem(number, type_) is not None:
-        raise ValueError(value)
-    if type_ is Type.INT:
-        return int(number)
-    if type_ is Type.DECIMAL:
-        return number.quantize(CENTS)
-    return float(number)
-
-
 def _bad_value(problems: _Problems, cell: _Cell, name: str, type_: Type) -> None:
     shown = str(cell.value)
-    hints: list[str] = []
-    if type_ is Type.DATE:
-        hints.append(_DATE_HINT)
-        if isinstance(cell.value, int | float) or re.fullmatch(r"\d{5}(\.0+)?", shown.strip()):
-            hints.append(
-                "这像是 Excel 的日期序号：请把该列设为日期格式后重新导出 / "
-                "this looks like an Excel date serial: format the column as a date"
-            )
-    elif type_ is Type.INT:
-        hints.append("应为整数，如 2 或 1,200 / a whole number such as 2 or 1,200")
-    elif type_ is Type.DECIMAL:
-        hints.append("应为金额，最多两位小数，如 12,345.60 / an amount, at most 2 decimals")
     problems.add(
         "E641",
         f"{name}：「{shown}」不是{type_.zh}",
         f"{name}: {shown!r} is not a {type_.value}",
         cell,
-        hints,
+        list(value_hints(cell.value, type_)),
     )
 
 
@@ -562,7 +466,7 @@ def _validated(rows: list[_Row], source: Source, problems: _Problems) -> pa.Tabl
                     )
                 continue
             try:
-                values[column.name] = _convert(raw, column.type)
+                values[column.name] = convert(raw, column.type)
             except (ValueError, TypeError, OverflowError):
                 values[column.name] = None
                 failed.add(column.name)
