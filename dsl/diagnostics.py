@@ -47,6 +47,9 @@ class Diagnostic:
     span: Span | None = None
     hints: tuple[str, ...] = ()
     severity: Severity = Severity.ERROR
+    # Where in a JSON document sent to oversight (a pre-check's `records[3].amount`),
+    # for problems that are not in a file.
+    path: str | None = None
 
     @property
     def message(self) -> str:
@@ -110,6 +113,8 @@ def render_one(diagnostic: Diagnostic, sources: dict[str, str] | None = None) ->
     """`FILE:LINE:COL: severity[CODE]: message`, the offending line, a caret and the hints."""
     span = diagnostic.span
     where = f"{span.file}:{span.line}:{span.column}: " if span else ""
+    if not span and diagnostic.path:
+        where = f"{diagnostic.path}: "
     out = [f"{where}{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
     if span:
         line = _source_line(span, sources)
@@ -137,5 +142,5 @@ def render_json(diagnostics: list[Diagnostic]) -> str:
 
 def _sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     if d.span is None:
-        return ("", 0, 0, d.code)
+        return (d.path or "", 0, 0, d.code)
     return (d.span.file, d.span.line, d.span.column, d.code)

@@ -27,6 +27,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.suggest import did_you_mean
 from engine import __version__, ledger, reviewed, signals
 from engine import functions as fn
+from engine import precheck as prechecks
 from engine.atomic import replace_file, replacing_file
 from engine.compile import DIALECTS, CompiledModel, Target, compile_model, render
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
@@ -517,6 +518,42 @@ def _score(
         if scratch is not None:
             drop = exp.Drop(tables=[table_named(scratch)], kind="TABLE", exists=True)
             connection.execute(statement(drop, connection.dialect))
+
+
+def precheck(
+    pack: ir.CheckedPack,
+    source: str,
+    records: Any,
+    as_of: date | None = None,
+    warehouse: str | None = None,
+    deployment: Deployment | None = None,
+    caller: str = "api",
+) -> pa.Table:
+    """The warnings `records` of `source` would raise before approval (engine/precheck.py).
+
+    Returns the warnings' columns plus `change` (new or changed) and, for a
+    changed warning, `message_now`. Raises DiagnosticError for bad records,
+    WarehouseError when the warehouse fails. Writes one audit row, naming
+    `caller`, in the engine's own table; nothing else in the warehouse changes.
+    """
+    deployment = deployment or Deployment()
+    connection = connect(warehouse_url(warehouse, deployment), must_exist=True)
+    try:
+        with signals.cancelling(connection.interrupt):
+            answer = prechecks.precheck(
+                connection,
+                pack,
+                source,
+                records,
+                as_of,
+                tables=deployment.tables,
+                parameters=deployment.parameters,
+            )
+            row = prechecks.audit_row(answer, caller, pack.pack.version)
+            ledger.record_precheck(connection, row, ledger.Tables(deployment.ledger_schema))
+        return answer.warnings
+    finally:
+        connection.close()
 
 
 def report(

@@ -63,6 +63,10 @@ class Target:
     as_of: date | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, str] = field(default_factory=dict)
+    # Rows a pre-check adds to a source (engine/precheck.py), each a value for every
+    # column of the catalog: the source is read as its stored rows, less those with a
+    # pending row's key, and the pending rows.
+    pending: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,7 @@ class _Compiler:
         self.builders = fn.Builders(self.dialect, self._calendar_count)
         # Each relation the query reads, built once and named in a WITH (see `with_relations`).
         self.relations: dict[str, exp.Expression] = {}
+        self.pending_read: set[str] = set()  # sources read with a pre-check's rows added
 
     # ---- names
 
@@ -239,7 +244,70 @@ class _Compiler:
         raise AssertionError(f"binding {binding.alias} is not in scope")
 
     def table(self, source: str) -> exp.Table:
+        if source in self.target.pending:
+            self.pending_read.add(source)
+            return table_named(_pending_name(source))
         return table_named(self.target.tables.get(source, source))
+
+    def pending_queries(self, source: str) -> tuple[exp.Expression, exp.Expression]:
+        """The pending rows of `source` as a VALUES query, and the source with them added.
+
+        A stored row whose key a pending row has is left out: the pending row amends it.
+        Every value but SQLite's is cast to its column's type, so that a column of the
+        VALUES that is all null has a type, and the union of the two agrees on each.
+        """
+        catalog = self.pack.pack.sources[source]
+        columns = list(catalog.columns.values())
+        cast = self.dialect != "sqlite"  # SQLite's CAST(… AS DATE) would make a date a number
+        rows = [
+            exp.Tuple(
+                expressions=[
+                    exp.cast(self.literal(row[c.name], c.type), _SQL_TYPES[c.type])
+                    if cast
+                    else self.literal(row[c.name], c.type)
+                    for c in columns
+                ]
+            )
+            for row in self.target.pending[source]
+        ]
+        if self.dialect == "sqlite":  # SQLite names a VALUES' columns column1, column2 …
+            records = exp.select(
+                *(exp.alias_(f"column{i}", c.name) for i, c in enumerate(columns, 1))
+            ).from_(exp.Subquery(this=exp.Values(expressions=rows)))
+        else:
+            aliased = exp.Values(
+                expressions=rows,
+                alias=exp.TableAlias(
+                    this=exp.to_identifier("v"),
+                    columns=[exp.to_identifier(c.name) for c in columns],
+                ),
+            )
+            records = exp.select(*(c.name for c in columns)).from_(aliased)
+        stored = table_named(self.target.tables.get(source, source))
+        amended = exp.and_(
+            *(
+                exp.EQ(
+                    this=exp.column(k, table="r"),
+                    expression=exp.column(k, table="s"),
+                )
+                for k in catalog.key
+            )
+        )
+        kept = (
+            exp.select(*(exp.column(c.name, table="s") for c in columns))
+            .from_(exp.alias_(stored, "s", table=True))
+            .where(
+                exp.not_(
+                    exp.Exists(
+                        this=exp.select("1")
+                        .from_(exp.alias_(table_named(_records_name(source)), "r", table=True))
+                        .where(amended)
+                    )
+                )
+            )
+        )
+        added = exp.select(*(c.name for c in columns)).from_(table_named(_records_name(source)))
+        return records, exp.union(kept, added, distinct=False)
 
     # ---- constants
 
@@ -353,6 +421,10 @@ class _Compiler:
         again in the message) is written, and can be computed, once. It depends
         on nothing but as_of, so it can stand at the top of the query.
         """
+        for source in sorted(self.pending_read):  # first: a relation may read them
+            records, pending = self.pending_queries(source)
+            tree = tree.with_(_records_name(source), as_=records, copy=False)
+            tree = tree.with_(_pending_name(source), as_=pending, copy=False)
         for name, query in self.relations.items():
             tree = tree.with_(_relation_name(name), as_=query, copy=False)
         return tree
@@ -946,6 +1018,29 @@ def _fresh(wanted: str, used: set[str]) -> str:
 def _relation_name(relation: str) -> str:
     """The WITH name of a relation: apart from any source table's name."""
     return f"{relation}__relation"
+
+
+def _records_name(source: str) -> str:
+    """The WITH name of a pre-check's rows for `source`."""
+    return f"{source}__records"
+
+
+def _pending_name(source: str) -> str:
+    """The WITH name of `source` read with a pre-check's rows added."""
+    return f"{source}__pending"
+
+
+# The warehouse type of each catalog type, for a pre-check's rows (sqlglot spells it
+# for each dialect).
+_SQL_TYPES = {
+    Type.STRING: exp.DataType.build("TEXT"),
+    Type.INT: exp.DataType.build("BIGINT"),
+    Type.DECIMAL: exp.DataType.build("DECIMAL(18, 2)"),
+    Type.FLOAT: exp.DataType.build("DOUBLE"),
+    Type.DATE: exp.DataType.build("DATE"),
+    Type.TIMESTAMP: exp.DataType.build("TIMESTAMP"),
+    Type.BOOL: exp.DataType.build("BOOLEAN"),
+}
 
 
 def _paren(e: exp.Expression) -> exp.Expression:

@@ -27,6 +27,7 @@ from engine.functions import date_literal
 
 LEDGER = "oversight_ledger"
 RUNS = "oversight_runs"
+PRECHECKS = "oversight_prechecks"
 _STAGING = "oversight_staging"
 
 LEDGER_SCHEMA = pa.schema(
@@ -64,6 +65,27 @@ RUNS_SCHEMA = pa.schema(
         pa.field("manifest", pa.string()),  # the run's manifest as JSON (engine/manifest.py)
     ]
 )
+
+PRECHECKS_SCHEMA = pa.schema(
+    [
+        pa.field("precheck_id", pa.string(), nullable=False),
+        pa.field("checked_at", pa.timestamp("us"), nullable=False),
+        pa.field("caller", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("as_of", pa.date32(), nullable=False),
+        pa.field("records", pa.int64(), nullable=False),
+        pa.field("digest", pa.string(), nullable=False),
+        pa.field("models", pa.string(), nullable=False),  # the models evaluated, comma-separated
+        pa.field("warnings", pa.int64(), nullable=False),
+        pa.field("answer", pa.string(), nullable=False),  # JSON: [{model_id, warning_key, change}]
+        pa.field("pack_version", pa.string(), nullable=False),
+        pa.field("engine_version", pa.string(), nullable=False),
+    ]
+)
+"""One row per pre-check (engine/precheck.py): who asked about what, and what they were told.
+
+The records themselves are not kept (they may hold personal data the matter's own
+system keeps), only their digest: the same records give the same digest."""
 
 _SQL_TYPES = {
     pa.string(): exp.DataType.Type.TEXT,
@@ -128,6 +150,30 @@ def ensure_tables(warehouse: Warehouse, tables: Tables) -> None:
         (RUNS, RUNS_SCHEMA, ("run_id",)),
     ):
         warehouse.execute(statement(_create(tables.table(name), schema, key), warehouse.dialect))
+
+
+def record_precheck(
+    warehouse: Warehouse, row: dict[str, object], tables: Tables = Tables()
+) -> None:
+    """Add one pre-check's audit row (PRECHECKS_SCHEMA), creating the table the first time.
+
+    Pre-checks come many at once: an append that meets another's lock is tried again.
+    """
+    audit = pa.Table.from_pylist([row], schema=PRECHECKS_SCHEMA)
+    create = _create(tables.table(PRECHECKS), PRECHECKS_SCHEMA, ("precheck_id",))
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            with warehouse.transaction():
+                if tables.schema:
+                    schema = exp.Create(this=table_named(tables.schema), kind="SCHEMA", exists=True)
+                    warehouse.execute(statement(schema, warehouse.dialect))
+                warehouse.execute(statement(create, warehouse.dialect))
+                warehouse.append(tables.name(PRECHECKS), audit)
+            return
+        except WarehouseError as exc:
+            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _same_warning(left: str, right: str) -> exp.Expression:

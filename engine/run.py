@@ -163,6 +163,7 @@ def run_models(
     events: Events = _silent,
     count_rows: bool = False,
     reviewed: bool = True,
+    pending: Mapping[str, tuple[Mapping[str, Any], ...]] | None = None,
 ) -> RunResult:
     """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
 
@@ -175,10 +176,10 @@ def run_models(
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
-    target = Target(warehouse.dialect, as_of, dict(parameters or {}), tables)
+    target = Target(warehouse.dialect, as_of, dict(parameters or {}), tables, dict(pending or {}))
     as_reviewed = (
         reviewed_queries(pack, warehouse.dialect)
-        if reviewed and not parameters and not tables
+        if reviewed and not parameters and not tables and not pending
         else {}
     )
     present: dict[str, bool] = {}

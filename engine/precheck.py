@@ -1,0 +1,362 @@
+"""Pre-check (运行端): the warnings a pending matter would raise, before it is approved.
+
+A township clerk about to approve a payment, a subsidy list or a lease asks
+which warnings it would raise. The answer comes from the same models as the
+supervision side's runs: the warnings a run as of that day would give with
+the records committed, less those it gives now, compared by model and key. A
+warning that exists already and whose message would change (a total that
+grows) is returned as `changed`, with the message it has now.
+
+Nothing in the warehouse changes. The records never enter a table: each
+model reads their source as a query — the stored rows, less those a record
+amends (same key), and the records as literal rows (engine/compile.py,
+`Target.pending`) — so concurrent pre-checks cannot see each other's records
+and a read-only login suffices for the models. The one write is an audit row
+in the engine's own table, so that the supervision side can see who probed
+the rules and how often.
+
+Records are checked before any SQL runs, and every problem is reported with
+the JSON path of the field (`records[3].amount`), in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from adapters.base import Warehouse, WarehouseError
+from dsl import ir
+from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.pack import Source
+from dsl.suggest import did_you_mean
+from dsl.types import Type
+from engine import __version__
+from engine.run import run_models, select_models
+from engine.schema import WARNINGS_SCHEMA
+from engine.values import convert, value_hints
+
+MAX_RECORDS = 1000
+"""Records in one pre-check: a township's subsidy list has a few hundred."""
+
+CHANGES = ("new", "changed")
+
+PRECHECK_SCHEMA = pa.schema(
+    [
+        *WARNINGS_SCHEMA,
+        pa.field("change", pa.string(), nullable=False),
+        pa.field("message_now", pa.string()),
+    ]
+)
+"""What `precheck` returns: the warnings' columns, whether each is new or changed, and
+for a changed one the message it has now."""
+
+
+@dataclass(frozen=True)
+class Prechecked:
+    """One pre-check's answer, and what its audit row says."""
+
+    source: str
+    as_of: date
+    records: int
+    digest: str  # sha256 of the records as checked (canonical JSON)
+    models: tuple[str, ...]  # the models evaluated
+    warnings: pa.Table  # PRECHECK_SCHEMA
+
+
+def records_of(source: Source, records: Any) -> tuple[dict[str, Any], ...]:
+    """The records as typed rows of `source`, a value for every column; DiagnosticError if not.
+
+    `records` is what the caller sent: a list of JSON objects (or one object).
+    Every problem is reported at once, each with its JSON path.
+    """
+    if isinstance(records, Mapping):
+        records = [records]
+    if not isinstance(records, Sequence) or isinstance(records, str | bytes) or not records:
+        raise DiagnosticError(
+            [
+                _problem(
+                    "E671",
+                    "records",
+                    "应为一条或多条记录（JSON 对象的列表）",
+                    "must be one record or a list of records (JSON objects)",
+                )
+            ]
+        )
+    if len(records) > MAX_RECORDS:
+        raise DiagnosticError(
+            [
+                _problem(
+                    "E671",
+                    "records",
+                    f"一次预检最多 {MAX_RECORDS} 条记录，这里有 {len(records)} 条",
+                    f"at most {MAX_RECORDS} records in one pre-check; there are {len(records)}",
+                    ("请分批预检 / split them into several pre-checks",),
+                )
+            ]
+        )
+    problems: list[Diagnostic] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for i, record in enumerate(records):
+        path = f"records[{i}]"
+        if not isinstance(record, Mapping):
+            problems.append(
+                _problem("E671", path, "应为 JSON 对象", "must be a JSON object (column: value)")
+            )
+            continue
+        row, failed = _row(source, record, path, problems)
+        if failed:
+            continue
+        key = tuple(row[k] for k in source.key)
+        if key in seen:
+            problems.append(
+                _problem(
+                    "E675",
+                    path,
+                    f"与 records[{seen[key]}] 的键（{_key_text(source, key)}）相同",
+                    f"has the same key as records[{seen[key]}] ({_key_text(source, key)})",
+                    ("同一事项只需提交一次 / send each record once",),
+                )
+            )
+            continue
+        seen[key] = i
+        rows.append(row)
+    if problems:
+        raise DiagnosticError(problems)
+    return tuple(rows)
+
+
+def _row(
+    source: Source, record: Mapping[str, Any], path: str, problems: list[Diagnostic]
+) -> tuple[dict[str, Any], bool]:
+    """One record as a typed row; whether it had a problem (added to `problems`)."""
+    before = len(problems)
+    for name in record:
+        if name not in source.columns:
+            problems.append(
+                _problem(
+                    "E672",
+                    f"{path}.{name}",
+                    f"数据源 {source.name} 没有列 {name}",
+                    f"source {source.name} has no column {name!r}",
+                    did_you_mean(str(name), list(source.columns)),
+                )
+            )
+    row: dict[str, Any] = {}
+    for column in source.columns.values():
+        raw = record.get(column.name)
+        if isinstance(raw, str) and column.type is not Type.STRING:
+            raw = raw.strip() or None
+        if raw is None:
+            if column.required or column.name in source.key:
+                problems.append(
+                    _problem(
+                        "E673",
+                        f"{path}.{column.name}",
+                        f"缺少必填列 {column.name}{f'（{column.label}）' if column.label else ''}",
+                        f"the required column {column.name} is missing or null",
+                    )
+                )
+            row[column.name] = None
+            continue
+        try:
+            row[column.name] = _value(raw, column.type)
+        except ValueError:
+            problems.append(
+                _problem(
+                    "E674",
+                    f"{path}.{column.name}",
+                    f"{column.name}：「{raw}」不是{column.type.zh}",
+                    f"{column.name}: {json.dumps(raw, ensure_ascii=False)} "
+                    f"is not a {column.type.value}",
+                    value_hints(raw, column.type),
+                )
+            )
+    return row, len(problems) > before
+
+
+def _value(raw: Any, type_: Type) -> Any:
+    """A JSON value as `type_`: text must be a JSON string; numbers may be written as text."""
+    if type_ is Type.STRING:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        return raw
+    if isinstance(raw, list | dict):
+        raise ValueError(raw)
+    return convert(raw, type_)
+
+
+def _key_text(source: Source, key: tuple[Any, ...]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in zip(source.key, key, strict=True))
+
+
+def _problem(code: str, path: str, zh: str, en: str, hints: tuple[str, ...] = ()) -> Diagnostic:
+    return Diagnostic(code, zh, en, None, tuple(hints), path=path)
+
+
+def source_of(pack: ir.CheckedPack, name: str) -> Source:
+    """The catalog's source called `name`; DiagnosticError E670 (with a suggestion) if none."""
+    source = pack.pack.sources.get(name)
+    if source is None:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E670",
+                    f"没有数据源 {name}",
+                    f"no source named {name!r}",
+                    None,
+                    did_you_mean(name, list(pack.pack.sources)),
+                    path="source",
+                )
+            ]
+        )
+    return source
+
+
+def models_reading(pack: ir.CheckedPack, source: str) -> list[ir.Model]:
+    """The active models that read `source`, directly or through definitions and relations."""
+    return [m for m in select_models(pack) if source in m.sources]
+
+
+def default_as_of(source: Source, rows: Sequence[Mapping[str, Any]], today: date) -> date:
+    """The day the records become known: the latest event date among them, else today."""
+    if source.event_date is None:
+        return today
+    days = [
+        value.date() if isinstance(value, datetime) else value
+        for row in rows
+        if (value := row.get(source.event_date)) is not None
+    ]
+    return max(days, default=today)
+
+
+def digest(source: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """A fingerprint of the records as checked: the same records give the same digest."""
+    canonical = json.dumps(
+        {"source": source, "records": list(rows)},
+        sort_keys=True,
+        ensure_ascii=False,
+        default=_json_value,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def precheck(
+    warehouse: Warehouse,
+    pack: ir.CheckedPack,
+    source_name: str,
+    records: Any,
+    as_of: date | None = None,
+    *,
+    tables: Mapping[str, str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    today: date | None = None,
+) -> Prechecked:
+    """The warnings `records` of `source_name` would add or change as of `as_of`.
+
+    Raises DiagnosticError for bad records (before any SQL runs) and
+    WarehouseError when the warehouse fails; writes nothing (the audit row is
+    the caller's: engine.api.precheck).
+    """
+    source = source_of(pack, source_name)
+    rows = records_of(source, records)
+    day = as_of or default_as_of(source, rows, today or datetime.now(UTC).date())
+    models = models_reading(pack, source.name)
+    tables = dict(tables or {})
+    now = run_models(pack, warehouse, day, models, parameters, tables)
+    then = run_models(pack, warehouse, day, models, parameters, tables, pending={source.name: rows})
+    for outcome in (*now.outcomes, *then.outcomes):
+        if outcome.status != "ran":  # half an answer would say "no warnings" where there are
+            raise WarehouseError(
+                f"模型 {outcome.model_id} 未能预检：{outcome.error}",
+                f"model {outcome.model_id} could not be pre-checked: {outcome.error}",
+            )
+    return Prechecked(
+        source.name,
+        day,
+        len(rows),
+        digest(source.name, rows),
+        tuple(m.id for m in models),
+        difference(now.warnings, then.warnings),
+    )
+
+
+def audit_row(answer: Prechecked, caller: str, pack_version: str) -> dict[str, object]:
+    """The audit row (engine.ledger.PRECHECKS_SCHEMA) of one pre-check by `caller`."""
+    warnings = answer.warnings
+    told = [
+        {"model_id": m, "warning_key": k, "change": c}
+        for m, k, c in zip(
+            warnings.column("model_id").to_pylist(),
+            warnings.column("warning_key").to_pylist(),
+            warnings.column("change").to_pylist(),
+            strict=True,
+        )
+    ]
+    return {
+        "precheck_id": uuid.uuid4().hex[:16],
+        "checked_at": datetime.now(UTC).replace(tzinfo=None),
+        "caller": caller,
+        "source": answer.source,
+        "as_of": answer.as_of,
+        "records": answer.records,
+        "digest": answer.digest,
+        "models": ",".join(answer.models),
+        "warnings": warnings.num_rows,
+        "answer": json.dumps(told, ensure_ascii=False),
+        "pack_version": pack_version,
+        "engine_version": __version__,
+    }
+
+
+def difference(now: pa.Table, then: pa.Table) -> pa.Table:
+    """The warnings of `then` that `now` lacks (new) or words differently (changed)."""
+    messages = {
+        (m, k): message
+        for m, k, message in zip(
+            now.column("model_id").to_pylist(),
+            now.column("warning_key").to_pylist(),
+            now.column("message").to_pylist(),
+            strict=True,
+        )
+    }
+    keep: list[int] = []
+    change: list[str] = []
+    message_now: list[str | None] = []
+    for i, (m, k, message) in enumerate(
+        zip(
+            then.column("model_id").to_pylist(),
+            then.column("warning_key").to_pylist(),
+            then.column("message").to_pylist(),
+            strict=True,
+        )
+    ):
+        if (m, k) not in messages:
+            keep.append(i)
+            change.append("new")
+            message_now.append(None)
+        elif messages[(m, k)] != message:
+            keep.append(i)
+            change.append("changed")
+            message_now.append(messages[(m, k)])
+    chosen = then.take(pa.array(keep, pa.int64())).cast(WARNINGS_SCHEMA)
+    return pa.Table.from_arrays(
+        [*chosen.columns, pa.array(change, pa.string()), pa.array(message_now, pa.string())],
+        schema=PRECHECK_SCHEMA,
+    )
