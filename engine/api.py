@@ -537,15 +537,14 @@ def precheck(
     `caller`, in the engine's own table; nothing else in the warehouse changes.
     """
     deployment = deployment or Deployment()
+    asked = prechecks.request(pack, source, records, as_of)
     connection = connect(warehouse_url(warehouse, deployment), must_exist=True)
     try:
         with signals.cancelling(connection.interrupt):
             answer = prechecks.precheck(
                 connection,
                 pack,
-                source,
-                records,
-                as_of,
+                asked,
                 tables=deployment.tables,
                 parameters=deployment.parameters,
             )

@@ -113,9 +113,9 @@ def records_of(source: Source, records: Any) -> tuple[dict[str, Any], ...]:
             )
             continue
         row, failed = _row(source, record, path, problems)
-        if failed:
+        key = tuple(row.get(k) for k in source.key)
+        if None in key:  # reported already
             continue
-        key = tuple(row[k] for k in source.key)
         if key in seen:
             problems.append(
                 _problem(
@@ -128,7 +128,8 @@ def records_of(source: Source, records: Any) -> tuple[dict[str, Any], ...]:
             )
             continue
         seen[key] = i
-        rows.append(row)
+        if not failed:
+            rows.append(row)
     if problems:
         raise DiagnosticError(problems)
     return tuple(rows)
@@ -257,41 +258,62 @@ def _json_value(value: Any) -> str:
     raise TypeError(type(value).__name__)
 
 
-def precheck(
-    warehouse: Warehouse,
+@dataclass(frozen=True)
+class Request:
+    """A pre-check's records, checked and typed, and the day they are checked as of."""
+
+    source: str
+    rows: tuple[dict[str, Any], ...]
+    as_of: date
+
+
+def request(
     pack: ir.CheckedPack,
     source_name: str,
     records: Any,
     as_of: date | None = None,
-    *,
-    tables: Mapping[str, str] | None = None,
-    parameters: Mapping[str, Any] | None = None,
     today: date | None = None,
-) -> Prechecked:
-    """The warnings `records` of `source_name` would add or change as of `as_of`.
+) -> Request:
+    """Check what a caller sent, before any warehouse is asked; DiagnosticError if it is bad.
 
-    Raises DiagnosticError for bad records (before any SQL runs) and
-    WarehouseError when the warehouse fails; writes nothing (the audit row is
-    the caller's: engine.api.precheck).
+    `as_of` defaults to the latest event date of the records, else `today`.
     """
     source = source_of(pack, source_name)
     rows = records_of(source, records)
     day = as_of or default_as_of(source, rows, today or datetime.now(UTC).date())
-    models = models_reading(pack, source.name)
+    return Request(source.name, rows, day)
+
+
+def precheck(
+    warehouse: Warehouse,
+    pack: ir.CheckedPack,
+    asked: Request,
+    *,
+    tables: Mapping[str, str] | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Prechecked:
+    """The warnings `asked`'s records would add or change, by the models that read their source.
+
+    Raises WarehouseError when the warehouse fails or a model cannot be
+    evaluated (half an answer would say "no warnings" where there are some);
+    writes nothing (the audit row is the caller's: engine.api.precheck).
+    """
+    models = models_reading(pack, asked.source)
     tables = dict(tables or {})
-    now = run_models(pack, warehouse, day, models, parameters, tables)
-    then = run_models(pack, warehouse, day, models, parameters, tables, pending={source.name: rows})
+    pending = {asked.source: asked.rows}
+    now = run_models(pack, warehouse, asked.as_of, models, parameters, tables)
+    then = run_models(pack, warehouse, asked.as_of, models, parameters, tables, pending=pending)
     for outcome in (*now.outcomes, *then.outcomes):
-        if outcome.status != "ran":  # half an answer would say "no warnings" where there are
+        if outcome.status != "ran":
             raise WarehouseError(
                 f"模型 {outcome.model_id} 未能预检：{outcome.error}",
                 f"model {outcome.model_id} could not be pre-checked: {outcome.error}",
             )
     return Prechecked(
-        source.name,
-        day,
-        len(rows),
-        digest(source.name, rows),
+        asked.source,
+        asked.as_of,
+        len(asked.rows),
+        digest(asked.source, asked.rows),
         tuple(m.id for m in models),
         difference(now.warnings, then.warnings),
     )

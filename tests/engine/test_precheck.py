@@ -1,0 +1,372 @@
+"""Pre-check (运行端): a pending matter is checked by the same models before it is approved.
+
+A township's finance system is about to approve a payment; it asks which
+warnings the payment would raise. The answer is what a run as of that day
+would give with the payment committed, less what it gives now — and the
+warehouse is left exactly as it was, but for one audit row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
+
+from adapters import Warehouse, connect
+from adapters.names import statement
+from dsl import ir
+from dsl.diagnostics import DiagnosticError, render_human
+from engine import api, ledger
+from engine.precheck import MAX_RECORDS, models_reading
+from engine.run import run_models
+from engine.schema import source_schema
+
+BAIJIANG = "330122104"
+FENSHUI = "330122102"
+
+County = Callable[[dict[str, list[dict[str, Any]]]], str]
+
+
+@pytest.fixture(params=["duckdb", "sqlite", "postgres"])
+def county(request, tmp_path: Path, pack: ir.CheckedPack, townships: list[dict]) -> County:
+    """Build a county's warehouse on each kind of warehouse: every source, these rows in them."""
+
+    def build(rows_by_source: dict[str, list[dict[str, Any]]]) -> str:
+        if request.param == "postgres":
+            url = request.getfixturevalue("postgres_database")
+        else:
+            url = f"{request.param}:///{tmp_path / f'county.{request.param}'}"
+        warehouse = connect(url)
+        try:
+            for name, source in pack.pack.sources.items():
+                rows = rows_by_source.get(name, townships if name == "ref_township" else [])
+                table = pa.Table.from_pylist(rows, schema=source_schema(source))
+                warehouse.load(name, table, replace=True)
+        finally:
+            warehouse.close()
+        return url
+
+    return build
+
+
+def payment(payment_id: str, amount: Any, **more: Any) -> dict[str, Any]:
+    """A payment as a township's finance system sends it (amounts and dates as text)."""
+    return {
+        "payment_id": payment_id,
+        "township": BAIJIANG,
+        "payer_unit": "百江镇人民政府",
+        "payee_name": "桐庐县百江建设有限公司",
+        "amount": amount,
+        "paid_on": "2021-08-20",
+        "purpose": "村道硬化工程进度款",
+        "economic_class": "资本性支出",
+        "contract_id": "HT2021-031",
+        **more,
+    }
+
+
+def subsidy(subsidy_id: str, recipient: str, amount: Any = "120.50") -> dict[str, Any]:
+    return {
+        "subsidy_id": subsidy_id,
+        "program": "耕地地力保护补贴",
+        "township": BAIJIANG,
+        "recipient_id": recipient,
+        "account_no": "6228480001",
+        "amount": amount,
+        "paid_on": "2021-04-01",
+    }
+
+
+def stored(record: dict[str, Any], pack: ir.CheckedPack, source: str) -> dict[str, Any]:
+    """The same record as the warehouse holds it (typed values)."""
+    from engine.precheck import records_of
+
+    return records_of(pack.pack.sources[source], [record])[0]
+
+
+FIN04_MESSAGE = (
+    "百江镇于2021-08-20向桐庐县百江建设有限公司支付50万元（支付编号ZF2021088，合同HT2021-031，"
+    "用途：村道硬化工程进度款），未见相应的“三重一大”集体决策，是否存在大额资金支出未经集体决策？请核查。"
+)
+
+
+def test_a_large_payment_without_a_collective_decision_would_raise_FIN04(
+    county: County, pack: ir.CheckedPack
+):
+    url = county({})
+    answer = api.precheck(pack, "fin_payment", payment("ZF2021088", "500,000.00"), warehouse=url)
+    assert answer.select(["model_id", "warning_key", "township", "change"]).to_pylist() == [
+        {"model_id": "FIN04", "warning_key": "ZF2021088", "township": BAIJIANG, "change": "new"}
+    ]
+    assert answer.column("message").to_pylist() == [FIN04_MESSAGE]
+    assert answer.column("as_of").to_pylist() == [date(2021, 8, 20)]  # the payment's own day
+
+
+def test_the_same_payment_after_its_decision_raises_nothing(county: County, pack: ir.CheckedPack):
+    decision = {
+        "decision_id": "JC1",
+        "township": BAIJIANG,
+        "meeting_type": "党委会",
+        "subject": "村道硬化工程合同",
+        "contract_id": "HT2021-031",
+        "decided_on": date(2021, 8, 1),
+    }
+    url = county({"town_decision": [decision]})
+    answer = api.precheck(pack, "fin_payment", payment("ZF2021088", 500000), warehouse=url)
+    assert answer.num_rows == 0
+
+
+def test_a_payment_below_the_threshold_raises_nothing(county: County, pack: ir.CheckedPack):
+    url = county({})
+    answer = api.precheck(pack, "fin_payment", payment("ZF2021088", "299,999.99"), warehouse=url)
+    assert answer.num_rows == 0
+
+
+def test_a_warning_that_exists_already_is_returned_only_if_its_message_changes(
+    county: County, pack: ir.CheckedPack
+):
+    """Three recipients share an account already; a fourth makes FUN06's message change."""
+    shared = [subsidy(f"S{i}", f"33012219600101001{i}") for i in range(1, 4)]
+    url = county({"fin_subsidy": [stored(s, pack, "fin_subsidy") for s in shared]})
+
+    fourth = subsidy("S4", "330122196001010049", "99")
+    answer = api.precheck(pack, "fin_subsidy", fourth, as_of=date(2021, 12, 31), warehouse=url)
+    assert answer.select(["model_id", "warning_key", "change"]).to_pylist() == [
+        {"model_id": "FUN06", "warning_key": "6228480001", "change": "changed"}
+    ]
+    assert answer.column("message_now").to_pylist() == [
+        "账户6228480001收到3名不同对象的补贴共3笔，合计361.5元，是否存在代领、套取补贴？请核查。"
+    ]
+    assert answer.column("message").to_pylist() == [
+        "账户6228480001收到4名不同对象的补贴共4笔，合计460.5元，是否存在代领、套取补贴？请核查。"
+    ]
+
+    # The same subsidy again (an amendment changing nothing) changes nothing.
+    again = api.precheck(pack, "fin_subsidy", shared[0], as_of=date(2021, 12, 31), warehouse=url)
+    assert again.num_rows == 0
+
+
+def test_a_record_with_a_stored_key_amends_the_stored_row(county: County, pack: ir.CheckedPack):
+    """A payment raised from 10万 to 50万 is checked as 50万, not as both."""
+    url = county({"fin_payment": [stored(payment("ZF2021088", 100000), pack, "fin_payment")]})
+    answer = api.precheck(pack, "fin_payment", payment("ZF2021088", 500000), warehouse=url)
+    assert answer.column("message").to_pylist() == [FIN04_MESSAGE]
+
+    # Lowered below the threshold, the stored row's absence of a warning stays: nothing new.
+    lowered = api.precheck(pack, "fin_payment", payment("ZF2021088", 1000), warehouse=url)
+    assert lowered.num_rows == 0
+
+
+def test_a_subsidy_list_is_one_precheck(county: County, pack: ir.CheckedPack):
+    """Three rows of one list share an account: FUN06 fires for the list as a whole."""
+    url = county({})
+    listed = [subsidy(f"S{i}", f"33012219600101001{i}") for i in range(1, 4)]
+    answer = api.precheck(pack, "fin_subsidy", listed, as_of=date(2021, 12, 31), warehouse=url)
+    assert answer.select(["model_id", "warning_key", "change"]).to_pylist() == [
+        {"model_id": "FUN06", "warning_key": "6228480001", "change": "new"}
+    ]
+
+
+def _tables(url: str, pack: ir.CheckedPack) -> dict[str, list[dict[str, Any]]]:
+    warehouse = connect(url)
+    try:
+        out = {}
+        for name in [*pack.pack.sources, ledger.LEDGER, ledger.RUNS]:
+            if warehouse.has_table(name):
+                everything = exp.select("*").from_(exp.to_table(name))
+                rows = warehouse.query(statement(everything, warehouse.dialect)).to_pylist()
+                out[name] = sorted(rows, key=repr)
+        return out
+    finally:
+        warehouse.close()
+
+
+def test_nothing_in_the_warehouse_changes_but_one_audit_row(county: County, pack: ir.CheckedPack):
+    url = county({"fin_payment": [stored(payment("ZF1", 100000), pack, "fin_payment")]})
+    api.run(pack, date(2021, 12, 31), warehouse=url)  # a ledger with a run in it
+    before = _tables(url, pack)
+
+    api.precheck(
+        pack, "fin_payment", payment("ZF1", 500000), warehouse=url, caller="百江镇财务系统"
+    )
+    api.precheck(
+        pack, "fin_payment", payment("ZF2", 600000), warehouse=url, caller="百江镇财务系统"
+    )
+
+    assert _tables(url, pack) == before
+    warehouse = connect(url)
+    try:
+        audit = warehouse.query(
+            statement(exp.select("*").from_(ledger.PRECHECKS), warehouse.dialect)
+        ).to_pylist()
+    finally:
+        warehouse.close()
+    assert [(a["caller"], a["source"], a["records"], a["warnings"]) for a in audit] == [
+        ("百江镇财务系统", "fin_payment", 1, 1),
+        ("百江镇财务系统", "fin_payment", 1, 1),
+    ]
+    assert {a["answer"] for a in audit} == {
+        '[{"model_id": "FIN04", "warning_key": "ZF1", "change": "new"}]',
+        '[{"model_id": "FIN04", "warning_key": "ZF2", "change": "new"}]',
+    }
+    assert all("FIN04" in a["models"].split(",") for a in audit)
+    assert len({a["digest"] for a in audit}) == 2
+
+
+# ---- bad records: clear errors, with the field's JSON path, before any SQL runs --------------
+
+
+def _problems(pack: ir.CheckedPack, source: str, records: Any) -> list[tuple[str, str | None]]:
+    with pytest.raises(DiagnosticError) as caught:
+        api.precheck(pack, source, records, warehouse="duckdb:///nowhere/at/all.duckdb")
+    return [(d.code, d.path) for d in caught.value.diagnostics]
+
+
+def test_an_unknown_source_is_E670_with_a_suggestion(pack: ir.CheckedPack):
+    with pytest.raises(DiagnosticError) as caught:
+        api.precheck(pack, "fin_payments", payment("ZF1", 1), warehouse="duckdb:///x.duckdb")
+    (problem,) = caught.value.diagnostics
+    assert (problem.code, problem.path) == ("E670", "source")
+    assert "fin_payment" in problem.hints[0]
+
+
+@pytest.mark.parametrize("records", [[], "ZF1", 42, None])
+def test_records_that_are_not_records_are_E671(pack: ir.CheckedPack, records: Any):
+    assert _problems(pack, "fin_payment", records) == [("E671", "records")]
+
+
+def test_too_many_records_are_E671(pack: ir.CheckedPack):
+    many = [payment(f"ZF{i}", 1) for i in range(MAX_RECORDS + 1)]
+    assert _problems(pack, "fin_payment", many) == [("E671", "records")]
+
+
+def test_every_bad_field_is_reported_with_its_path(pack: ir.CheckedPack):
+    records = [
+        payment("ZF1", "五十万"),  # not an amount
+        payment("ZF2", 500000, paid_on="2021-02-30"),  # no such day
+        payment("ZF3", 500000, amout=1),  # a misspelt column
+        {**payment("ZF4", 500000), "township": None},  # a required column missing
+        {k: v for k, v in payment("ZF5", 1).items() if k != "payment_id"},  # the key missing
+        payment("ZF6", 500000, township=330122104),  # text sent as a number
+        payment("ZF1", 1),  # the same key as records[0]
+        "ZF8",  # not an object
+        payment("ZF9", "1.005"),  # a fraction of a fen
+    ]
+    with pytest.raises(DiagnosticError) as caught:
+        api.precheck(pack, "fin_payment", records, warehouse="duckdb:///nowhere.duckdb")
+    problems = caught.value.diagnostics
+    assert sorted((d.code, d.path) for d in problems) == sorted(
+        [
+            ("E674", "records[0].amount"),
+            ("E674", "records[1].paid_on"),
+            ("E672", "records[2].amout"),
+            ("E673", "records[3].township"),
+            ("E673", "records[4].payment_id"),
+            ("E674", "records[5].township"),
+            ("E675", "records[6]"),
+            ("E671", "records[7]"),
+            ("E674", "records[8].amount"),
+        ]
+    )
+    shown = render_human(problems)
+    assert "records[2].amout: error[E672]" in shown
+    assert "did you mean amount?" in shown
+    assert "records[0].amount: error[E674]: amount：「五十万」不是金额" in shown
+
+
+# ---- who takes part ---------------------------------------------------------------------------
+
+
+def test_models_reading_a_source_only_through_shared_rules_take_part(pack: ir.CheckedPack):
+    """No model names sup_kinship in its own `from`; the official_circle relation reads it."""
+    reading = {m.id for m in models_reading(pack, "sup_kinship")}
+    named = {
+        m.id
+        for m in pack.models.values()
+        if any(s.binding.source == "sup_kinship" for s in m.query.sources)
+    }
+    assert named == set()
+    assert {"AST05", "ENG08", "FIN05", "FUN03", "HOU05", "INV04"} <= reading
+
+
+# ---- the meaning, as a property: precheck(R) = run(S ∪ R) − run(S) ----------------------------
+
+
+@pytest.fixture
+def property_county(county: County, pack: ir.CheckedPack) -> Iterator[tuple[str, list[dict]]]:
+    base = [
+        stored(payment("ZF1", 400000), pack, "fin_payment"),
+        stored(payment("ZF2", 100000, contract_id=None), pack, "fin_payment"),
+    ]
+    yield county({"fin_payment": base}), base
+
+
+payments = st.builds(
+    lambda n, amount, day, contract: payment(
+        f"ZF{n}", amount, paid_on=f"2021-08-{day:02d}", contract_id=contract
+    ),
+    st.integers(1, 4),
+    st.sampled_from(["1000", "299999.99", "300000", "450000.50", "2,000,000"]),
+    st.integers(1, 28),
+    st.sampled_from([None, "HT2021-031", "HT2021-032"]),
+)
+
+
+@contextmanager
+def rolled_back(warehouse: Warehouse) -> Iterator[None]:
+    """A transaction that is always rolled back: the warehouse as it would be, for a moment."""
+    try:
+        with warehouse.transaction():
+            yield
+            raise _RollBack
+    except _RollBack:
+        pass
+
+
+class _RollBack(Exception):
+    pass
+
+
+def messages(warnings: pa.Table) -> dict[tuple[str, str], str]:
+    """Each warning's message by (model_id, warning_key)."""
+    return {
+        (row["model_id"], row["warning_key"]): row["message"]
+        for row in warnings.select(["model_id", "warning_key", "message"]).to_pylist()
+    }
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=st.lists(payments, min_size=1, max_size=3, unique_by=lambda r: r["payment_id"]))
+def test_precheck_is_the_run_with_the_records_less_the_run_without(
+    property_county: tuple[str, list[dict]], pack: ir.CheckedPack, records: list[dict]
+):
+    url, base = property_county
+    day = date(2021, 8, 31)
+    answer = api.precheck(pack, "fin_payment", records, as_of=day, warehouse=url)
+
+    models = models_reading(pack, "fin_payment")
+    amended = {r["payment_id"] for r in records}
+    union = [row for row in base if row["payment_id"] not in amended]
+    union += [stored(r, pack, "fin_payment") for r in records]
+    schema = source_schema(pack.pack.sources["fin_payment"])
+    warehouse = connect(url)
+    try:
+        now = messages(run_models(pack, warehouse, day, models).warnings)
+        with rolled_back(warehouse):
+            warehouse.load("fin_payment", pa.Table.from_pylist(union, schema=schema), True)
+            then = messages(run_models(pack, warehouse, day, models).warnings)
+    finally:
+        warehouse.close()
+
+    expected = {key: text for key, text in then.items() if now.get(key) != text}
+    assert messages(answer) == expected
