@@ -532,7 +532,9 @@ def precheck(
     """The warnings `records` of `source` would raise before approval (engine/precheck.py).
 
     Returns the warnings' columns plus `change` (new or changed) and, for a
-    changed warning, `message_now`. Raises DiagnosticError for bad records,
+    changed warning, `message_now`; the schema's metadata says what was
+    checked (`oversight.source`, `oversight.as_of`, `oversight.records`,
+    `oversight.models`). Raises DiagnosticError for bad records,
     WarehouseError when the warehouse fails. Writes one audit row, naming
     `caller`, in the engine's own table; nothing else in the warehouse changes.
     """
@@ -550,7 +552,7 @@ def precheck(
             )
             row = prechecks.audit_row(answer, caller, pack.pack.version)
             ledger.record_precheck(connection, row, ledger.Tables(deployment.ledger_schema))
-        return answer.warnings
+        return answer.warnings.replace_schema_metadata(prechecks.metadata(answer))
     finally:
         connection.close()
 

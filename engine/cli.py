@@ -21,8 +21,9 @@ from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
 from engine import __version__, api, signals
 from engine.cli_fmt import fmt_command
-from engine.cli_options import FORMAT, POLICIES
+from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE
 from engine.cli_params import param_group
+from engine.cli_precheck import precheck_command
 from engine.cli_warnings import warnings_command
 from engine.compile import DIALECTS
 from engine.deployment import DEFAULT_WAREHOUSE
@@ -34,18 +35,6 @@ from engine.manifest import model_counts, write_unstarted
 from engine.run import UnknownSelector, select_models
 from engine.score import Period
 
-DEPLOYMENT = click.option(
-    "--deployment",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="a deployment YAML: warehouse URL, table mapping, parameter overrides",
-)
-WAREHOUSE = click.option(
-    "--warehouse",
-    default=None,
-    help=f"duckdb:///PATH, sqlite:///PATH, postgresql://…, spark:///DIR (default: "
-    f"${api.WAREHOUSE_ENV} or the deployment's, else duckdb:///oversight.duckdb)",
-)
 PERIOD = click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
 DISPOSAL = click.option(
     "--disposal",
@@ -557,6 +546,7 @@ def _impact_text(preview: Any) -> str:
 cli.add_command(warnings_command, name="warnings")
 cli.add_command(param_group, name="param")
 cli.add_command(fmt_command, name="fmt")
+cli.add_command(precheck_command, name="precheck")
 
 # The demo builds the default warehouse, so that every command after it works as typed in the
 # same folder; it refuses to replace a warehouse there that it did not build itself.

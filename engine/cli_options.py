@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from engine.api import POLICIES_ENV
+from engine.api import POLICIES_ENV, WAREHOUSE_ENV
 
 
 def policies_option(
@@ -31,4 +31,17 @@ FORMAT = click.option(
     default="human",
     show_default=True,
     help="human: for people; json: for machines",
+)
+
+DEPLOYMENT = click.option(
+    "--deployment",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="a deployment YAML: warehouse URL, table mapping, parameter overrides",
+)
+WAREHOUSE = click.option(
+    "--warehouse",
+    default=None,
+    help=f"duckdb:///PATH, sqlite:///PATH, postgresql://…, spark:///DIR (default: "
+    f"${WAREHOUSE_ENV} or the deployment's, else duckdb:///oversight.duckdb)",
 )

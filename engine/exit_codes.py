@@ -17,6 +17,10 @@ class ExitCode(IntEnum):
     # the warehouse (a department has not delivered it, or the deployment maps it wrongly).
     # Not 1, so that a scheduler can tell "data missing" from "a model is broken".
     MODELS_SKIPPED = 4
+    # precheck: the records are fine, and committing them would raise or change warnings
+    # (listed). 0 means it would raise none.
+    WOULD_WARN = 5
     USAGE = 64  # the command line itself is wrong
+    BAD_RECORDS = 65  # precheck: the records sent are not records of the source (E67x)
     INTERNAL = 70  # a bug in oversight: please report it with --debug output
     INTERRUPTED = 130  # stopped by SIGINT/SIGTERM; nothing half-written was left

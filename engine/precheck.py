@@ -69,6 +69,9 @@ class Prechecked:
     digest: str  # sha256 of the records as checked (canonical JSON)
     models: tuple[str, ...]  # the models evaluated
     warnings: pa.Table  # PRECHECK_SCHEMA
+    # Models that read the source but not evaluated: a source they read is not in the
+    # warehouse (as a run skips them).
+    skipped: tuple[str, ...] = ()
 
 
 def records_of(source: Source, records: Any) -> tuple[dict[str, Any], ...]:
@@ -294,8 +297,9 @@ def precheck(
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
-    Raises WarehouseError when the warehouse fails or a model cannot be
-    evaluated (half an answer would say "no warnings" where there are some);
+    Raises WarehouseError when the warehouse fails or a model fails (half an
+    answer would say "no warnings" where there are some); a model skipped
+    because a source it reads is not in the warehouse is named in `skipped`.
     writes nothing (the audit row is the caller's: engine.api.precheck).
     """
     models = models_reading(pack, asked.source)
@@ -303,8 +307,9 @@ def precheck(
     pending = {asked.source: asked.rows}
     now = run_models(pack, warehouse, asked.as_of, models, parameters, tables)
     then = run_models(pack, warehouse, asked.as_of, models, parameters, tables, pending=pending)
+    skipped = tuple(o.model_id for o in then.outcomes if o.status == "skipped")
     for outcome in (*now.outcomes, *then.outcomes):
-        if outcome.status != "ran":
+        if outcome.status not in ("ran", "skipped"):
             raise WarehouseError(
                 f"模型 {outcome.model_id} 未能预检：{outcome.error}",
                 f"model {outcome.model_id} could not be pre-checked: {outcome.error}",
@@ -314,9 +319,22 @@ def precheck(
         asked.as_of,
         len(asked.rows),
         digest(asked.source, asked.rows),
-        tuple(m.id for m in models),
+        tuple(m.id for m in models if m.id not in skipped),
         difference(now.warnings, then.warnings),
+        skipped,
     )
+
+
+def metadata(answer: Prechecked) -> dict[str, str]:
+    """What was checked, for the schema metadata of the table engine.api.precheck returns."""
+    return {
+        "oversight.source": answer.source,
+        "oversight.as_of": answer.as_of.isoformat(),
+        "oversight.records": str(answer.records),
+        "oversight.models": ",".join(answer.models),
+        "oversight.skipped": ",".join(answer.skipped),
+        "oversight.digest": answer.digest,
+    }
 
 
 def audit_row(answer: Prechecked, caller: str, pack_version: str) -> dict[str, object]:

@@ -8,6 +8,7 @@ warehouse is left exactly as it was, but for one audit row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -25,6 +26,8 @@ from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import DiagnosticError, render_human
 from engine import api, ledger
+from engine.cli import main
+from engine.exit_codes import ExitCode
 from engine.precheck import MAX_RECORDS, models_reading
 from engine.run import run_models
 from engine.schema import source_schema
@@ -370,3 +373,75 @@ def test_precheck_is_the_run_with_the_records_less_the_run_without(
 
     expected = {key: text for key, text in then.items() if now.get(key) != text}
     assert messages(answer) == expected
+
+
+# ---- the command line --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def duckdb_county(duckdb_warehouse, townships: list[dict]) -> str:
+    return duckdb_warehouse({"ref_township": townships, "fin_payment": [], "town_decision": []})
+
+
+def _precheck_command(tmp_path: Path, url: str, records: Any, *options: str) -> list[str]:
+    path = tmp_path / "pending.json"
+    text = records if isinstance(records, str) else json.dumps(records, ensure_ascii=False)
+    path.write_text(text, encoding="utf-8")
+    return [
+        "precheck",
+        "--source",
+        "fin_payment",
+        "--record",
+        str(path),
+        "--warehouse",
+        url,
+        *options,
+    ]
+
+
+def test_the_command_exits_5_and_lists_what_approval_would_raise(
+    duckdb_county: str, tmp_path: Path, capsys
+):
+    args = _precheck_command(tmp_path, duckdb_county, payment("ZF2021088", "500,000.00"))
+    assert main(args) == ExitCode.WOULD_WARN
+    out = capsys.readouterr().out
+    assert "[新增 new] FIN04 大额支出未经集体决策 (red) ZF2021088" in out
+    assert "未评估 not evaluated" in out  # this county has no contracts table: ENG06 is skipped
+    assert "ENG06" in out
+    assert FIN04_MESSAGE in out
+
+
+def test_the_command_exits_0_when_nothing_would_be_raised(
+    duckdb_county: str, tmp_path: Path, capsys
+):
+    args = _precheck_command(
+        tmp_path, duckdb_county, payment("ZF2021088", 1000), "--format", "json"
+    )
+    assert main(args) == ExitCode.OK
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["warnings"] == []
+    assert (answer["source"], answer["as_of"], answer["records"]) == (
+        "fin_payment",
+        "2021-08-20",
+        1,
+    )
+    assert "FIN04" in answer["models"]
+
+
+def test_the_command_exits_65_on_records_that_are_not_json(
+    duckdb_county: str, tmp_path: Path, capsys
+):
+    args = _precheck_command(tmp_path, duckdb_county, '{"payment_id": "ZF1",\n "amount": }')
+    assert main(args) == ExitCode.BAD_RECORDS
+    err = capsys.readouterr().err
+    assert "pending.json:2:12: error[E671]" in err
+
+
+def test_the_command_exits_65_on_bad_records_with_their_paths_in_json(
+    duckdb_county: str, tmp_path: Path, capsys
+):
+    bad = [payment("ZF1", "五十万")]
+    args = _precheck_command(tmp_path, duckdb_county, bad, "--format", "json")
+    assert main(args) == ExitCode.BAD_RECORDS
+    problems = json.loads(capsys.readouterr().err)
+    assert [(p["code"], p["path"]) for p in problems] == [("E674", "records[0].amount")]
