@@ -23,7 +23,7 @@ from engine import __version__, api, signals
 from engine.cli_fmt import fmt_command
 from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE
 from engine.cli_params import param_group
-from engine.cli_precheck import precheck_command
+from engine.cli_precheck import precheck_command, serve_command
 from engine.cli_warnings import warnings_command
 from engine.compile import DIALECTS
 from engine.deployment import DEFAULT_WAREHOUSE
@@ -547,6 +547,7 @@ cli.add_command(warnings_command, name="warnings")
 cli.add_command(param_group, name="param")
 cli.add_command(fmt_command, name="fmt")
 cli.add_command(precheck_command, name="precheck")
+cli.add_command(serve_command, name="serve")
 
 # The demo builds the default warehouse, so that every command after it works as typed in the
 # same folder; it refuses to replace a warehouse there that it did not build itself.

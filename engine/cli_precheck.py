@@ -157,3 +157,50 @@ def answer_text(answer: pa.Table) -> str:
         else:
             lines.append(f"  {row['message']}")
     return "\n".join(lines)
+
+
+@click.command()
+@POLICIES
+@DEPLOYMENT
+@WAREHOUSE
+@click.option("--host", default="127.0.0.1", show_default=True, help="the address to listen on")
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option(
+    "--tokens",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="a file of `name: token` lines; required to listen beyond loopback",
+)
+@click.option(
+    "--connections",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="warehouse connections: pre-checks answered at once",
+)
+def serve_command(
+    policies: Path | None,
+    deployment: Path | None,
+    warehouse: str | None,
+    host: str,
+    port: int,
+    tokens: Path | None,
+    connections: int,
+) -> None:
+    """Serve pre-checks over HTTP for the townships' systems (POST /v1/precheck)."""
+    from engine import server
+
+    directory = Path(policies or api.default_policies())
+    pack = api.load_pack(directory)
+    setup = api.deployment_for(pack, deployment)
+    try:
+        service = server.Service(
+            directory,
+            api.warehouse_url(warehouse, setup),
+            setup,
+            server.read_tokens(tokens) if tokens else None,
+            pool_size=connections,
+        )
+        server.serve(service, host, port)
+    except server.ServeError as err:
+        raise click.UsageError(str(err)) from None

@@ -32,7 +32,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from adapters.base import Warehouse, WarehouseError
+from adapters.base import QueryTimeout, Warehouse, WarehouseError
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.pack import Source
@@ -225,6 +225,11 @@ def source_of(pack: ir.CheckedPack, name: str) -> Source:
     return source
 
 
+def takes_part(model: ir.Model) -> bool:
+    """Whether `model` is evaluated by pre-checks of the sources it reads."""
+    return getattr(model, "precheck", True)
+
+
 def models_reading(pack: ir.CheckedPack, source: str) -> list[ir.Model]:
     """The active models that read `source`, directly or through definitions and relations."""
     return [m for m in select_models(pack) if source in m.sources]
@@ -294,6 +299,7 @@ def precheck(
     *,
     tables: Mapping[str, str] | None = None,
     parameters: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
@@ -305,10 +311,16 @@ def precheck(
     models = models_reading(pack, asked.source)
     tables = dict(tables or {})
     pending = {asked.source: asked.rows}
-    now = run_models(pack, warehouse, asked.as_of, models, parameters, tables)
-    then = run_models(pack, warehouse, asked.as_of, models, parameters, tables, pending=pending)
+    now = run_models(pack, warehouse, asked.as_of, models, parameters, tables, timeout)
+    then = run_models(
+        pack, warehouse, asked.as_of, models, parameters, tables, timeout, pending=pending
+    )
     skipped = tuple(o.model_id for o in then.outcomes if o.status == "skipped")
     for outcome in (*now.outcomes, *then.outcomes):
+        if outcome.status == "timed_out":
+            raise QueryTimeout(
+                f"模型 {outcome.model_id} 超时", f"model {outcome.model_id} timed out"
+            )
         if outcome.status not in ("ran", "skipped"):
             raise WarehouseError(
                 f"模型 {outcome.model_id} 未能预检：{outcome.error}",
