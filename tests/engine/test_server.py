@@ -21,6 +21,7 @@ from adapters.names import statement
 from dsl import ir
 from engine import ledger
 from engine.deployment import Deployment
+from engine.precheck import models_reading
 from engine.schema import source_schema
 from engine.server import ServeError, Service, create_app, read_tokens, serve
 
@@ -340,3 +341,12 @@ def test_the_deployments_ledger_schema_holds_the_audit(county: str):
         assert warehouse.has_table(f"oversight.{ledger.PRECHECKS}")
     finally:
         warehouse.close()
+
+
+def test_the_integration_guide_lists_every_source_that_takes_part(pack: ir.CheckedPack):
+    guide = (ROOT / "docs" / "接入说明.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line for line in guide.splitlines() if "| `" in line}
+    for name, source in pack.pack.sources.items():
+        if models_reading(pack, name) and name != "ref_calendar":
+            assert name in rows, f"docs/接入说明.md does not list {name}"
+            assert ", ".join(source.key) in rows[name]
