@@ -87,6 +87,9 @@ def _information_schema(schema: str | None, name: str) -> exp.Select:
     )
 
 
+SQLITE_BUSY_MS = 30_000
+"""How long a SQLite statement waits for another connection's lock before it fails."""
+
 _QUIRKS = {
     "sqlite": _Quirks(
         "sqlite",
@@ -354,6 +357,14 @@ def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) 
         raise WarehouseNotFound(path, "SQLite database")
     try:
         connection = sqlite.connect(path)
+        # Several connections share one file (the pre-check service holds a pool, a run may
+        # overlap it): a statement that meets another's lock waits for it, up to this long,
+        # instead of failing at once with "database is locked".
+        wait = exp.Pragma(
+            this=exp.EQ(this=exp.var("busy_timeout"), expression=exp.Literal.number(SQLITE_BUSY_MS))
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(wait.sql("sqlite"))
     except Exception as exc:
         raise WarehouseError(f"无法打开 SQLite 数据库 {path}", str(exc)) from None
     return ADBCWarehouse(url, "sqlite", connection)
