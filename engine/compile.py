@@ -63,10 +63,25 @@ class Target:
     as_of: date | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, str] = field(default_factory=dict)
-    # Rows a pre-check adds to a source (engine/precheck.py), each a value for every
-    # column of the catalog: the source is read as its stored rows, less those with a
-    # pending row's key, and the pending rows.
-    pending: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    # A pre-check's rows (engine/precheck.py): the source they belong to is read as
+    # `Pending.read` says, never from a table they were written to.
+    pending: Pending | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Rows a pre-check adds to one source, each a value for every column of the catalog.
+
+    `read` says what a query reads for that source: "all" — the stored rows, less
+    those a pending row amends (the same key), and the pending rows; "records" —
+    the pending rows alone; "amended" — the stored rows the pending rows amend.
+    The last two let a model that reads the source once, row by row, be
+    evaluated on just the rows a pre-check concerns (engine/precheck.py).
+    """
+
+    source: str
+    rows: tuple[Mapping[str, Any], ...]
+    read: str = "all"
 
 
 @dataclass(frozen=True)
@@ -222,7 +237,7 @@ class _Compiler:
         self.builders = fn.Builders(self.dialect, self._calendar_count)
         # Each relation the query reads, built once and named in a WITH (see `with_relations`).
         self.relations: dict[str, exp.Expression] = {}
-        self.pending_read: set[str] = set()  # sources read with a pre-check's rows added
+        self.reads_pending = False  # whether the query reads a pre-check's source
 
     # ---- names
 
@@ -244,18 +259,19 @@ class _Compiler:
         raise AssertionError(f"binding {binding.alias} is not in scope")
 
     def table(self, source: str) -> exp.Table:
-        if source in self.target.pending:
-            self.pending_read.add(source)
-            return table_named(_pending_name(source))
+        pending = self.target.pending
+        if pending is not None and pending.source == source:
+            self.reads_pending = True
+            return table_named(pending_name(source))
         return table_named(self.target.tables.get(source, source))
 
-    def pending_queries(self, source: str) -> tuple[exp.Expression, exp.Expression]:
-        """The pending rows of `source` as a VALUES query, and the source with them added.
+    def pending_queries(self, pending: Pending) -> tuple[exp.Expression, exp.Expression]:
+        """The pending rows as a VALUES query, and what is read for their source (`read`).
 
-        A stored row whose key a pending row has is left out: the pending row amends it.
         Every value but SQLite's is cast to its column's type, so that a column of the
-        VALUES that is all null has a type, and the union of the two agrees on each.
+        VALUES that is all null has a type, and the union with the stored rows agrees.
         """
+        source = pending.source
         catalog = self.pack.pack.sources[source]
         columns = list(catalog.columns.values())
         cast = self.dialect != "sqlite"  # SQLite's CAST(… AS DATE) would make a date a number
@@ -268,7 +284,7 @@ class _Compiler:
                     for c in columns
                 ]
             )
-            for row in self.target.pending[source]
+            for row in pending.rows
         ]
         if self.dialect == "sqlite":  # SQLite names a VALUES' columns column1, column2 …
             records = exp.select(
@@ -293,20 +309,20 @@ class _Compiler:
                 for k in catalog.key
             )
         )
-        kept = (
-            exp.select(*(exp.column(c.name, table="s") for c in columns))
-            .from_(exp.alias_(stored, "s", table=True))
-            .where(
-                exp.not_(
-                    exp.Exists(
-                        this=exp.select("1")
-                        .from_(exp.alias_(table_named(_records_name(source)), "r", table=True))
-                        .where(amended)
-                    )
-                )
-            )
+        has_a_record = exp.Exists(
+            this=exp.select("1")
+            .from_(exp.alias_(table_named(_records_name(source)), "r", table=True))
+            .where(amended)
+        )
+        stored_rows = exp.select(*(exp.column(c.name, table="s") for c in columns)).from_(
+            exp.alias_(stored, "s", table=True)
         )
         added = exp.select(*(c.name for c in columns)).from_(table_named(_records_name(source)))
+        if pending.read == "records":
+            return records, added
+        if pending.read == "amended":
+            return records, stored_rows.where(has_a_record)
+        kept = stored_rows.where(exp.not_(has_a_record))
         return records, exp.union(kept, added, distinct=False)
 
     # ---- constants
@@ -421,10 +437,11 @@ class _Compiler:
         again in the message) is written, and can be computed, once. It depends
         on nothing but as_of, so it can stand at the top of the query.
         """
-        for source in sorted(self.pending_read):  # first: a relation may read them
-            records, pending = self.pending_queries(source)
+        if self.reads_pending and self.target.pending is not None:  # first: relations read it
+            source = self.target.pending.source
+            records, read = self.pending_queries(self.target.pending)
             tree = tree.with_(_records_name(source), as_=records, copy=False)
-            tree = tree.with_(_pending_name(source), as_=pending, copy=False)
+            tree = tree.with_(pending_name(source), as_=read, copy=False)
         for name, query in self.relations.items():
             tree = tree.with_(_relation_name(name), as_=query, copy=False)
         return tree
@@ -1025,8 +1042,8 @@ def _records_name(source: str) -> str:
     return f"{source}__records"
 
 
-def _pending_name(source: str) -> str:
-    """The WITH name of `source` read with a pre-check's rows added."""
+def pending_name(source: str) -> str:
+    """The WITH name of `source` as a pre-check reads it (engine/precheck.py)."""
     return f"{source}__pending"
 
 

@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from adapters.base import QueryTimeout, Warehouse, WarehouseError
 from dsl import ir
@@ -39,7 +40,8 @@ from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__
-from engine.run import run_models, select_models
+from engine.compile import Pending, Target, compile_model, pending_name
+from engine.run import RunResult, run_models, select_models
 from engine.schema import WARNINGS_SCHEMA
 from engine.values import convert, value_hints
 
@@ -303,20 +305,33 @@ def precheck(
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
+    A model that reads the source once, as the rows it warns about, one
+    warning per row (`reads_row_by_row`), is evaluated on the records alone,
+    and on the stored rows they amend: no other row's warning can change. The
+    other models are evaluated in full, without and with the records.
+
     Raises WarehouseError when the warehouse fails or a model fails (half an
     answer would say "no warnings" where there are some); a model skipped
     because a source it reads is not in the warehouse is named in `skipped`.
-    writes nothing (the audit row is the caller's: engine.api.precheck).
+    Writes nothing (the audit row is the caller's: engine.api.precheck).
     """
     models = models_reading(pack, asked.source)
-    tables = dict(tables or {})
-    pending = {asked.source: asked.rows}
-    now = run_models(pack, warehouse, asked.as_of, models, parameters, tables, timeout)
-    then = run_models(
-        pack, warehouse, asked.as_of, models, parameters, tables, timeout, pending=pending
-    )
-    skipped = tuple(o.model_id for o in then.outcomes if o.status == "skipped")
-    for outcome in (*now.outcomes, *then.outcomes):
+    row_wise = [m for m in models if reads_row_by_row(pack, m, asked.source)]
+    whole = [m for m in models if m not in row_wise]
+
+    def run(chosen: list[ir.Model], read: str | None) -> RunResult:
+        pending = None if read is None else Pending(asked.source, asked.rows, read)
+        return run_models(
+            pack, warehouse, asked.as_of, chosen, parameters, dict(tables or {}), timeout,
+            pending=pending,
+        )  # fmt: skip
+
+    results = {
+        "now": [run(whole, None), run(row_wise, "amended")],
+        "then": [run(whole, "all"), run(row_wise, "records")],
+    }
+    outcomes = [o for parts in results.values() for part in parts for o in part.outcomes]
+    for outcome in outcomes:
         if outcome.status == "timed_out":
             raise QueryTimeout(
                 f"模型 {outcome.model_id} 超时", f"model {outcome.model_id} timed out"
@@ -326,15 +341,80 @@ def precheck(
                 f"模型 {outcome.model_id} 未能预检：{outcome.error}",
                 f"model {outcome.model_id} could not be pre-checked: {outcome.error}",
             )
+    skipped = tuple(sorted({o.model_id for o in outcomes if o.status == "skipped"}))
+    now, then = (pa.concat_tables([p.warnings for p in results[k]]) for k in ("now", "then"))
     return Prechecked(
         asked.source,
         asked.as_of,
         len(asked.rows),
         digest(asked.source, asked.rows),
         tuple(m.id for m in models if m.id not in skipped),
-        difference(now.warnings, then.warnings),
+        difference(now, then),
         skipped,
     )
+
+
+_ROW_WISE: dict[tuple[str, str, str], bool] = {}
+
+
+def reads_row_by_row(pack: ir.CheckedPack, model: ir.Model, source: str) -> bool:
+    """Whether `model` reads `source` once, as the rows it warns about, one warning per row.
+
+    That is: `source` is the model's first `from`, read nowhere else (not in a
+    join, a subquery, a shared definition or relation); the model is not
+    grouped and aggregates nothing outside subqueries; its key is the
+    source's key. Then a row's warning depends on that row and on other
+    sources only, so adding or amending rows changes only their own warnings.
+    Answered from the model as compiled, once per model revision.
+    """
+    remembered = (model.id, model.revision, source)
+    if remembered not in _ROW_WISE:
+        _ROW_WISE[remembered] = _row_by_row(pack, model, source)
+    return _ROW_WISE[remembered]
+
+
+def _row_by_row(pack: ir.CheckedPack, model: ir.Model, source: str) -> bool:
+    driver = model.query.sources[0].binding
+    if driver.is_relation or driver.source != source or model.group_by or model.having:
+        return False
+    keys = {(k.binding.uid, k.column) for k in model.key if isinstance(k, ir.Col)}
+    catalog_key = pack.pack.sources[source].key
+    if len(model.key) != len(catalog_key) or keys != {(driver.uid, c) for c in catalog_key}:
+        return False
+    probe = Target("duckdb", date(2000, 1, 1), pending=Pending(source, ()))
+    try:
+        tree = compile_model(model, pack, probe).tree
+    except DiagnosticError:
+        return False
+    read_as = pending_name(source)
+    reads = [t for t in tree.find_all(exp.Table) if t.name == read_as]
+    if len(reads) != 1:
+        return False
+    # From the select reading the source up to the whole query, each select reads the one
+    # below as its FROM (the compiler wraps a model's rows in derived tables), and none of
+    # them groups, de-duplicates or aggregates rows.
+    below: exp.Expression = reads[0]
+    select = reads[0].parent_select
+    while True:
+        if not isinstance(select, exp.Select) or select.args.get("from_") is None:
+            return False
+        if select.args["from_"].this is not below:
+            return False
+        if select.args.get("group") or select.args.get("distinct") or _aggregates(select):
+            return False
+        if select is tree:
+            return True
+        below = select.parent
+        if not isinstance(below, exp.Subquery):
+            return False
+        select = below.parent_select
+
+
+def _aggregates(select: exp.Select) -> bool:
+    """Whether `select` aggregates in its own scope (subqueries and WITH aside)."""
+    scopes = (exp.Subquery, exp.Exists, exp.CTE, exp.With)
+    own = select.walk(prune=lambda node: node is not select and isinstance(node, scopes))
+    return any(isinstance(node, exp.AggFunc) for node in own)
 
 
 def metadata(answer: Prechecked) -> dict[str, str]:

@@ -25,7 +25,7 @@ from dsl.diagnostics import DiagnosticError
 from dsl.pack import SEVERITY_ALIASES
 from dsl.suggest import closest
 from engine import signals
-from engine.compile import Target, compile_model
+from engine.compile import Pending, Target, compile_model
 from engine.reviewed import reviewed_queries
 from engine.schema import WARNINGS_SCHEMA
 from engine.warnings import to_warnings
@@ -163,7 +163,7 @@ def run_models(
     events: Events = _silent,
     count_rows: bool = False,
     reviewed: bool = True,
-    pending: Mapping[str, tuple[Mapping[str, Any], ...]] | None = None,
+    pending: Pending | None = None,
 ) -> RunResult:
     """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
 
@@ -176,10 +176,10 @@ def run_models(
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
-    target = Target(warehouse.dialect, as_of, dict(parameters or {}), tables, dict(pending or {}))
+    target = Target(warehouse.dialect, as_of, dict(parameters or {}), tables, pending)
     as_reviewed = (
         reviewed_queries(pack, warehouse.dialect)
-        if reviewed and not parameters and not tables and not pending
+        if reviewed and not parameters and not tables and pending is None
         else {}
     )
     present: dict[str, bool] = {}

@@ -28,7 +28,7 @@ from dsl.diagnostics import DiagnosticError, render_human
 from engine import api, ledger
 from engine.cli import main
 from engine.exit_codes import ExitCode
-from engine.precheck import MAX_RECORDS, models_reading
+from engine.precheck import MAX_RECORDS, models_reading, reads_row_by_row
 from engine.run import run_models
 from engine.schema import source_schema
 
@@ -445,3 +445,22 @@ def test_the_command_exits_65_on_bad_records_with_their_paths_in_json(
     assert main(args) == ExitCode.BAD_RECORDS
     problems = json.loads(capsys.readouterr().err)
     assert [(p["code"], p["path"]) for p in problems] == [("E674", "records[0].amount")]
+
+
+# ---- which models are evaluated on the records alone ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model_id", "source", "row_by_row"),
+    [
+        ("FIN04", "fin_payment", True),  # from fin_payment p … key p.payment_id
+        ("FUN06", "fin_subsidy", False),  # grouped by account: other rows change its counts
+        ("FIN04", "town_decision", False),  # read in a subquery, not as the rows warned about
+        ("ENG06", "trade_contract", True),  # payments and changes are read in subqueries …
+        ("ENG06", "fin_payment", False),  # … so a new payment may change a contract's warning
+    ],
+)
+def test_a_model_is_evaluated_on_the_records_alone_only_when_that_is_exact(
+    pack: ir.CheckedPack, model_id: str, source: str, row_by_row: bool
+):
+    assert reads_row_by_row(pack, pack.models[model_id], source) is row_by_row
