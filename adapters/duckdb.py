@@ -162,6 +162,27 @@ class DuckDBWarehouse:
             self.connection.unregister("__oversight_arrow")
 
     @contextmanager
+    def registered(self, name: str, table: pa.Table) -> Iterator[None]:
+        """`table` readable by this connection's queries as `name`, until the block ends.
+
+        A temporary table: only this connection sees it, and it lives in memory, not
+        in the database file (a pre-check's records are read so). Not the Arrow table
+        itself: DuckDB cannot push every filter it plans into a scan of one.
+        """
+        temporary = exp.Create(
+            this=table_named(name),
+            kind="TABLE",
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+            expression=exp.select("*").from_("__oversight_arrow"),
+        )
+        self._with_arrow(table, statement(temporary, "duckdb"))
+        try:
+            yield
+        finally:
+            drop = exp.Drop(tables=[table_named(name)], kind="TABLE", exists=True)
+            self.connection.execute(statement(drop, "duckdb"))
+
+    @contextmanager
     def transaction(self) -> Iterator[None]:
         self.connection.execute("BEGIN TRANSACTION")
         try:

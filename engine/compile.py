@@ -80,7 +80,10 @@ class Pending:
     """
 
     source: str
-    rows: tuple[Mapping[str, Any], ...]
+    # None: the warehouse connection provides the rows itself, as a relation named
+    # records_name(source) (DuckDB reads a registered Arrow table), so that the query's
+    # text is the same for every pre-check and can be compiled once.
+    rows: tuple[Mapping[str, Any], ...] | None
     read: str = "all"
 
 
@@ -265,7 +268,7 @@ class _Compiler:
             return table_named(pending_name(source))
         return table_named(self.target.tables.get(source, source))
 
-    def pending_queries(self, pending: Pending) -> tuple[exp.Expression, exp.Expression]:
+    def pending_queries(self, pending: Pending) -> tuple[exp.Expression | None, exp.Expression]:
         """The pending rows as a VALUES query, and what is read for their source (`read`).
 
         Every value but SQLite's is cast to its column's type, so that a column of the
@@ -284,9 +287,12 @@ class _Compiler:
                     for c in columns
                 ]
             )
-            for row in pending.rows
+            for row in pending.rows or ()
         ]
-        if self.dialect == "sqlite":  # SQLite names a VALUES' columns column1, column2 …
+        records: exp.Expression | None = None
+        if pending.rows is None:
+            pass
+        elif self.dialect == "sqlite":  # SQLite names a VALUES' columns column1, column2 …
             records = exp.select(
                 *(exp.alias_(f"column{i}", c.name) for i, c in enumerate(columns, 1))
             ).from_(exp.Subquery(this=exp.Values(expressions=rows)))
@@ -311,13 +317,13 @@ class _Compiler:
         )
         has_a_record = exp.Exists(
             this=exp.select("1")
-            .from_(exp.alias_(table_named(_records_name(source)), "r", table=True))
+            .from_(exp.alias_(table_named(records_name(source)), "r", table=True))
             .where(amended)
         )
         stored_rows = exp.select(*(exp.column(c.name, table="s") for c in columns)).from_(
             exp.alias_(stored, "s", table=True)
         )
-        added = exp.select(*(c.name for c in columns)).from_(table_named(_records_name(source)))
+        added = exp.select(*(c.name for c in columns)).from_(table_named(records_name(source)))
         if pending.read == "records":
             return records, added
         if pending.read == "amended":
@@ -440,7 +446,8 @@ class _Compiler:
         if self.reads_pending and self.target.pending is not None:  # first: relations read it
             source = self.target.pending.source
             records, read = self.pending_queries(self.target.pending)
-            tree = tree.with_(_records_name(source), as_=records, copy=False)
+            if records is not None:
+                tree = tree.with_(records_name(source), as_=records, copy=False)
             tree = tree.with_(pending_name(source), as_=read, copy=False)
         for name, query in self.relations.items():
             tree = tree.with_(_relation_name(name), as_=query, copy=False)
@@ -1037,8 +1044,8 @@ def _relation_name(relation: str) -> str:
     return f"{relation}__relation"
 
 
-def _records_name(source: str) -> str:
-    """The WITH name of a pre-check's rows for `source`."""
+def records_name(source: str) -> str:
+    """The name of a pre-check's rows for `source`: a WITH, or a relation the connection has."""
     return f"{source}__records"
 
 

@@ -25,6 +25,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -40,9 +41,9 @@ from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__
-from engine.compile import Pending, Target, compile_model, pending_name
+from engine.compile import Pending, Target, compile_model, pending_name, records_name
 from engine.run import RunResult, run_models, select_models
-from engine.schema import WARNINGS_SCHEMA
+from engine.schema import WARNINGS_SCHEMA, source_schema
 from engine.values import convert, value_hints
 
 MAX_RECORDS = 1000
@@ -318,18 +319,33 @@ def precheck(
     models = models_reading(pack, asked.source)
     row_wise = [m for m in models if reads_row_by_row(pack, m, asked.source)]
     whole = [m for m in models if m not in row_wise]
+    tables = dict(tables or {})
+    parameters = dict(parameters or {})
+    # DuckDB reads the records as a registered Arrow table: every query's text is then the
+    # same for every pre-check, compiled once. Elsewhere they are literal rows in the query.
+    registers = getattr(warehouse, "registered", None)
+    rows = None if registers else asked.rows
 
     def run(chosen: list[ir.Model], read: str | None) -> RunResult:
-        pending = None if read is None else Pending(asked.source, asked.rows, read)
+        pending = None if read is None else Pending(asked.source, rows, read)
+        prepared = (
+            _prepared(pack, chosen, pending, warehouse.dialect, parameters, tables)
+            if pending is not None and rows is None
+            else None
+        )
         return run_models(
-            pack, warehouse, asked.as_of, chosen, parameters, dict(tables or {}), timeout,
-            pending=pending,
+            pack, warehouse, asked.as_of, chosen, parameters, tables, timeout,
+            pending=pending, prepared=prepared,
         )  # fmt: skip
 
-    results = {
-        "now": [run(whole, None), run(row_wise, "amended")],
-        "then": [run(whole, "all"), run(row_wise, "records")],
-    }
+    records = pa.Table.from_pylist(
+        list(asked.rows), schema=source_schema(source_of(pack, asked.source))
+    )
+    with registers(records_name(asked.source), records) if registers else nullcontext():
+        results = {
+            "now": [run(whole, None), run(row_wise, "amended")],
+            "then": [run(whole, "all"), run(row_wise, "records")],
+        }
     outcomes = [o for parts in results.values() for part in parts for o in part.outcomes]
     for outcome in outcomes:
         if outcome.status == "timed_out":
@@ -354,7 +370,52 @@ def precheck(
     )
 
 
-_ROW_WISE: dict[tuple[str, str, str], bool] = {}
+_REMEMBERED: dict[int, tuple[ir.CheckedPack, dict[tuple[Any, ...], Any]]] = {}
+
+
+def _remembered(pack: ir.CheckedPack) -> dict[tuple[Any, ...], Any]:
+    """What is worked out once per pack (compiled queries, which models are row by row).
+
+    Per pack object, not per model revision: a model's query also depends on the
+    shared definitions it calls and the parameters' values. The last few packs
+    are kept (a server re-reads a changed pack; requests may still hold the old one).
+    """
+    entry = _REMEMBERED.get(id(pack))
+    if entry is None or entry[0] is not pack:
+        if len(_REMEMBERED) >= 4:
+            _REMEMBERED.clear()
+        entry = _REMEMBERED[id(pack)] = (pack, {})
+    return entry[1]
+
+
+def _prepared(
+    pack: ir.CheckedPack,
+    models: list[ir.Model],
+    pending: Pending,
+    dialect: str,
+    parameters: dict[str, Any],
+    tables: dict[str, str],
+) -> dict[str, str]:
+    """Each model's query reading `pending` as the connection provides it, compiled once.
+
+    The as-of day is a placeholder, bound when the query runs. A model that does
+    not compile is left to run_models, which reports it as it reports any model.
+    """
+    prepared = {}
+    cache = _remembered(pack)
+    for model in models:
+        key = (
+            "sql", model.id, pending.source, pending.read, dialect,
+            tuple(sorted(parameters.items())), tuple(sorted(tables.items())),
+        )  # fmt: skip
+        if key not in cache:
+            target = Target(dialect, None, parameters, tables, pending)
+            try:
+                cache[key] = compile_model(model, pack, target).sql(last_use=True)
+            except DiagnosticError:
+                continue
+        prepared[model.id] = cache[key]
+    return prepared
 
 
 def reads_row_by_row(pack: ir.CheckedPack, model: ir.Model, source: str) -> bool:
@@ -365,12 +426,13 @@ def reads_row_by_row(pack: ir.CheckedPack, model: ir.Model, source: str) -> bool
     grouped and aggregates nothing outside subqueries; its key is the
     source's key. Then a row's warning depends on that row and on other
     sources only, so adding or amending rows changes only their own warnings.
-    Answered from the model as compiled, once per model revision.
+    Answered from the model as compiled, once per pack.
     """
-    remembered = (model.id, model.revision, source)
-    if remembered not in _ROW_WISE:
-        _ROW_WISE[remembered] = _row_by_row(pack, model, source)
-    return _ROW_WISE[remembered]
+    cache = _remembered(pack)
+    key = ("row by row", model.id, source)
+    if key not in cache:
+        cache[key] = _row_by_row(pack, model, source)
+    return cache[key]
 
 
 def _row_by_row(pack: ir.CheckedPack, model: ir.Model, source: str) -> bool:
