@@ -226,8 +226,13 @@ def source_of(pack: ir.CheckedPack, name: str) -> Source:
 
 
 def models_reading(pack: ir.CheckedPack, source: str) -> list[ir.Model]:
-    """The active models that read `source`, directly or through definitions and relations."""
-    return [m for m in select_models(pack) if source in m.sources]
+    """The active models that read `source`, directly or through definitions and relations.
+
+    A model that says `precheck no` is left out: it only finds that time has
+    passed without something (a project not tendered six months after approval),
+    which a record being approved today cannot tell.
+    """
+    return [m for m in select_models(pack) if m.precheck and source in m.sources]
 
 
 def default_as_of(source: Source, rows: Sequence[Mapping[str, Any]], today: date) -> date:
@@ -294,19 +299,32 @@ def precheck(
     *,
     tables: Mapping[str, str] | None = None,
     parameters: Mapping[str, Any] | None = None,
+    models: Sequence[ir.Model] | None = None,
+    reviewed: bool = True,
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
+    `models` defaults to models_reading(); an inline example names its own
+    model, and runs it as compiled now (`reviewed` false), as examples do.
     Raises WarehouseError when the warehouse fails or a model fails (half an
     answer would say "no warnings" where there are some); a model skipped
     because a source it reads is not in the warehouse is named in `skipped`.
-    writes nothing (the audit row is the caller's: engine.api.precheck).
+    Writes nothing (the audit row is the caller's: engine.api.precheck).
     """
-    models = models_reading(pack, asked.source)
+    models = models_reading(pack, asked.source) if models is None else list(models)
     tables = dict(tables or {})
     pending = {asked.source: asked.rows}
-    now = run_models(pack, warehouse, asked.as_of, models, parameters, tables)
-    then = run_models(pack, warehouse, asked.as_of, models, parameters, tables, pending=pending)
+    now = run_models(pack, warehouse, asked.as_of, models, parameters, tables, reviewed=reviewed)
+    then = run_models(
+        pack,
+        warehouse,
+        asked.as_of,
+        models,
+        parameters,
+        tables,
+        reviewed=reviewed,
+        pending=pending,
+    )
     skipped = tuple(o.model_id for o in then.outcomes if o.status == "skipped")
     for outcome in (*now.outcomes, *then.outcomes):
         if outcome.status not in ("ran", "skipped"):
