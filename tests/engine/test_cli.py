@@ -92,6 +92,20 @@ def test_explain_names_parameters_sources_and_sql(capsys):
     assert info["sql"].startswith("SELECT")
 
 
+@pytest.mark.parametrize(
+    ("model_id", "takes_part", "shown"),
+    [("ENG01", False, "预检 precheck: 不参加 no"), ("FIN04", True, "预检 precheck: 参加 yes")],
+)
+def test_explain_says_whether_the_pre_check_runs_the_model(
+    model_id: str, takes_part: bool, shown: str, capsys
+):
+    assert main(["explain", model_id]) == ExitCode.OK
+    header = capsys.readouterr().out.splitlines()[1]
+    assert header.endswith(f"状态 status: active   {shown}")
+    assert main(["explain", model_id, "--format", "json"]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["precheck"] is takes_part
+
+
 def test_explain_an_unknown_model_suggests_one(capsys):
     assert main(["explain", "EGN01"]) == ExitCode.INVALID_POLICY
     assert "did you mean ENG01?" in capsys.readouterr().err
