@@ -62,15 +62,15 @@ def test_a_misspelt_column_points_at_it_with_a_suggestion(pack_copy: Path, capsy
 
 def test_check_json_is_a_list_of_diagnostics(pack_copy: Path, capsys):
     rule = pack_copy / "models" / "engineering" / "ENG01.rule"
-    rule.write_text(
-        rule.read_text(encoding="utf-8").replace("$tender_threshold", "$tender_treshold")
-    )
+    text = rule.read_text(encoding="utf-8")
+    rule.write_text(text.replace("$tender_threshold", "$tender_treshold"))
     code = main(["check", "--policies", str(pack_copy), "--format", "json", "--no-examples"])
     captured = capsys.readouterr()
     assert code == ExitCode.INVALID_POLICY
     [problem] = json.loads(captured.err)
     assert problem["code"] == "E203"
-    assert problem["span"]["line"] == 6
+    where = text.splitlines().index("  where p.investment >= $tender_threshold") + 1
+    assert problem["span"]["line"] == where
     assert problem["hints"][0].endswith("did you mean $tender_threshold?")
     assert json.loads(captured.out)["ok"] is False
 
