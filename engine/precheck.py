@@ -2,7 +2,8 @@
 
 A township clerk about to approve a payment, a subsidy list or a lease asks
 which warnings it would raise. The answer comes from the same models as the
-supervision side's runs: the warnings a run as of that day would give with
+supervision side's runs (less those that say `precheck no`: checks that only
+time passing can trip): the warnings a run as of that day would give with
 the records committed, less those it gives now, compared by model and key. A
 warning that exists already and whose message would change (a total that
 grows) is returned as `changed`, with the message it has now.
