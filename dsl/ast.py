@@ -230,7 +230,7 @@ class Let:
 
 @dataclass(frozen=True)
 class GivenRow:
-    """One row of a source in an example; omitted columns are null."""
+    """One row of a source in an example (`given` or `pending`); omitted columns are null."""
 
     span: Span
     source: str
@@ -240,15 +240,26 @@ class GivenRow:
 
 @dataclass(frozen=True)
 class Expectation:
+    """`expect "KEY" [changed] [township "…"] [message "…"]`.
+
+    `changed`: in a pre-check example, the warning exists already and the pending
+    rows change its message (without it, the pending rows raise it anew).
+    """
+
     span: Span
     key: str
     township: str | None
     message: str | None
+    changed: bool = False
 
 
 @dataclass(frozen=True)
 class Example:
-    """An inline example: data as of a day and the exact warnings it must raise."""
+    """An inline example: data as of a day and the exact warnings it must raise.
+
+    With `pending` rows it is a pre-check: the `given` rows are what is stored,
+    and the warnings expected are those the pending rows would add or change.
+    """
 
     span: Span
     title: str
@@ -257,6 +268,7 @@ class Example:
     params: tuple[tuple[str, Literal, Span], ...]
     expect: tuple[Expectation, ...]
     expect_none: bool
+    pending: tuple[GivenRow, ...] = ()
 
 
 @dataclass(frozen=True)

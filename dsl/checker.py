@@ -45,7 +45,15 @@ REQUIRED_CLAUSES = {
     "domain": ("domain 领域", "domain NAME"),
     "message": ('message "预警内容"', 'message "TEXT"'),
 }
-SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {"where", "group_by", "having", "status", "note"}
+SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {
+    "where",
+    "group_by",
+    "having",
+    "status",
+    "note",
+    "precheck",
+}
+PRECHECK = {"yes": True, "no": False}  # `precheck no`: the pre-check leaves the model out
 KEY_TYPES = frozenset({Type.STRING, Type.INT, Type.DATE, Type.NULL})
 BAND_COLOURS = ("red", "yellow", "green")
 
@@ -583,6 +591,7 @@ class Checker:
         domain = self._domain(one("domain"))
         severity = self._severity(one("severity"))
         status = self._status(one("status"))
+        precheck = self._precheck(one("precheck"))
 
         scope = Scope()
         from_ref = one("from")
@@ -687,8 +696,18 @@ class Checker:
         measured = [(e, getattr(e, "span", None)) for e in parts]
         self._measure(measured, node.id_span, self._relations_read(query))
 
+        lets = tuple(scope.lets.items())
+        body = (query, lets, group_by, having, key, township, message)
+        sources = self.sources_of(body)
+        # A model with a mistake may not know all it reads: don't say an example's
+        # pending rows are of a source it doesn't read.
+        judged = not any(d.severity is not Severity.WARNING for d in self.diagnostics[start:])
         written: list[ast.Example] = [c.value for c in clauses.get("example", [])]
-        examples = tuple(e for e in (self.example(x, node) for x in written) if e)
+        examples = tuple(
+            e
+            for e in (self.example(x, sources if judged else None, precheck) for x in written)
+            if e
+        )
         if status == "active" and not written and self.examples:
             self.error(
                 "E420",
@@ -721,8 +740,6 @@ class Checker:
             d.severity is not Severity.WARNING for d in self.diagnostics[start:]
         ):
             return None
-        lets = tuple(scope.lets.items())
-        body = (query, lets, group_by, having, key, township, message)
         checked = ir.Model(
             id=node.id,
             title=node.title or node.id,
@@ -738,10 +755,11 @@ class Checker:
             message=message,
             examples=examples,
             note=one("note"),
-            sources=self.sources_of(body),
+            sources=sources,
             parameters=frozenset(n.name for n in ir.walk(body) if isinstance(n, ir.Param)),
             revision=revision_of(node),
             file=node.span.file,
+            precheck=precheck,
             span=node.span,
         )
         self.diagnostics.extend(self._nullability().warnings(checked))
@@ -801,6 +819,24 @@ class Checker:
             )
             return "active"
         return STATUSES[text]
+
+    def _precheck(self, value: tuple[str, Span] | None) -> bool:
+        """Whether the pre-check runs the model: `precheck yes` or no clause, else `precheck no`."""
+        if value is None:
+            return True
+        text, span = value
+        if text not in PRECHECK:
+            self.error(
+                "E410",
+                span,
+                f"precheck 只能写 yes 或 no，这里写的是「{text}」",
+                f"precheck is yes or no, not {text!r}",
+                "可为 yes(参加预检，不写时即为 yes)、no(不参加预检)",
+                "只因时间推移才会触发、审批一条记录时无从判断的模型（如“立项超过6个月仍未招标”）"
+                "写 precheck no / write 'precheck no' for a model that only time passing can trip",
+            )
+            return True
+        return PRECHECK[text]
 
     def _no_aggregate_lets(self, expr: ir.Expr, scope: Scope, clause: str) -> None:
         aggregating = ir.aggregate_lets(list(scope.lets.items()))
@@ -1575,7 +1611,15 @@ class Checker:
 
     # ---- examples
 
-    def example(self, node: ast.Example, model: ast.Model) -> ir.Example | None:
+    def example(
+        self, node: ast.Example, sources: frozenset[str] | None, precheck: bool
+    ) -> ir.Example | None:
+        """An example, checked; None when it has a mistake (reported).
+
+        `sources` are what its model reads (None: not known, the model has a
+        mistake) and `precheck` whether the model takes part in pre-checks: an
+        example with pending rows must be a pre-check the model could be asked.
+        """
         ok = True
         if node.as_of is None:
             self.error(
@@ -1611,8 +1655,108 @@ class Checker:
                 )
                 ok = False
                 break
+        ok = self._pending(node, sources, precheck) and ok
+        rows, rows_ok = self._example_rows(node.given)
+        pending, pending_ok = self._example_rows(node.pending)
+        ok = ok and rows_ok and pending_ok
+        params: list[tuple[str, Any]] = []
+        for name, literal, span in node.params:
+            param = self.pack.parameters.get(name)
+            if param is None:
+                self.error(
+                    "E506",
+                    span,
+                    f"示例中的未知参数 ${name}",
+                    f"unknown parameter ${name}",
+                    *_suggest(name, self.pack.parameters, "$"),
+                )
+                ok = False
+                continue
+            try:
+                value = coerce_value(literal.value, param.type)
+                problem = storage_problem(value, param.type) if param.type is Type.INT else None
+                if problem is not None:
+                    self._too_large(literal, f"${name}", problem)
+                    ok = False
+                    continue
+                params.append((name, value))
+            except ValueError as exc:
+                self.error(
+                    "E502",
+                    literal.span,
+                    f"参数 ${name} 的值不符合类型：{exc}",
+                    f"the value of ${name} does not fit its type {param.type.value}",
+                )
+                ok = False
+        if not ok or node.as_of is None:
+            return None
+        as_of = node.as_of.value
+        as_of = as_of.date() if isinstance(as_of, datetime) else as_of
+        expectations = tuple(
+            ir.Expectation(e.key, e.township, e.message, e.changed, e.span) for e in node.expect
+        )
+        return ir.Example(node.title, as_of, rows, tuple(params), expectations, pending, node.span)
+
+    def _pending(self, node: ast.Example, sources: frozenset[str] | None, precheck: bool) -> bool:
+        """Whether the example's pending rows (and `changed`) make a pre-check (else reported)."""
+        ok = True
+        if not node.pending:
+            for e in node.expect:
+                if e.changed:
+                    self.error(
+                        "E508",
+                        e.span,
+                        f"示例「{node.title}」没有待审记录（pending），不能写 changed",
+                        f"example {node.title!r} has no pending rows: 'changed' means nothing",
+                        "changed 只用于预检示例：given 是已入库的数据，pending 是待审的记录，"
+                        "changed 表示预警已存在、待审记录使其消息改变 / 'changed' belongs to "
+                        "an example with pending rows",
+                    )
+                    ok = False
+            return ok
+        first = node.pending[0]
+        for row in node.pending[1:]:
+            if row.source != first.source:
+                self.error(
+                    "E508",
+                    row.source_span,
+                    f"示例「{node.title}」的待审记录来自多个来源：{first.source}、{row.source}",
+                    f"the pending rows of example {node.title!r} name several sources: "
+                    f"{first.source}, {row.source}",
+                    "一次预检只预检一个来源的记录：其他来源的数据写成 given（已入库） / "
+                    "a pre-check is of one source's records: write the others as given rows",
+                )
+                return False
+        if not precheck:
+            self.error(
+                "E411",
+                Span.point(first.span.file, first.span.line, first.span.column, len("pending")),
+                f"模型写了 precheck no，不参加预检，示例「{node.title}」却是预检示例",
+                f"the model says 'precheck no', yet example {node.title!r} pre-checks pending rows",
+                "要么去掉 precheck no，要么把 pending 改为 given / drop 'precheck no', "
+                "or make the pending rows given ones",
+            )
+            ok = False
+        if sources is not None and first.source in self.pack.sources:
+            if first.source not in sources:
+                self.error(
+                    "E509",
+                    first.source_span,
+                    f"模型不读取 {first.source}，预检 {first.source} 的记录不会运行它",
+                    f"the model does not read {first.source}: a pre-check of "
+                    f"{first.source} records does not run it",
+                    f"模型读取 the model reads: {'、'.join(sorted(sources))}",
+                    "待审记录应是模型所读来源的记录；其他来源的数据写成 given / "
+                    "pending rows are of a source the model reads; write others as given rows",
+                )
+                ok = False
+        return ok
+
+    def _example_rows(self, written: tuple[ast.GivenRow, ...]) -> tuple[ir.Rows, bool]:
+        """The `given` (or `pending`) rows of an example, typed; whether all were right."""
+        ok = True
         rows: list[tuple[str, tuple[tuple[str, Any], ...]]] = []
-        for row in node.given:
+        for row in written:
             source = self.pack.sources.get(row.source)
             if source is None:
                 self.error(
@@ -1648,43 +1792,7 @@ class Checker:
                     continue
                 values.append((col_name, value))
             rows.append((row.source, tuple(values)))
-        params: list[tuple[str, Any]] = []
-        for name, literal, span in node.params:
-            param = self.pack.parameters.get(name)
-            if param is None:
-                self.error(
-                    "E506",
-                    span,
-                    f"示例中的未知参数 ${name}",
-                    f"unknown parameter ${name}",
-                    *_suggest(name, self.pack.parameters, "$"),
-                )
-                ok = False
-                continue
-            try:
-                value = coerce_value(literal.value, param.type)
-                problem = storage_problem(value, param.type) if param.type is Type.INT else None
-                if problem is not None:
-                    self._too_large(literal, f"${name}", problem)
-                    ok = False
-                    continue
-                params.append((name, value))
-            except ValueError as exc:
-                self.error(
-                    "E502",
-                    literal.span,
-                    f"参数 ${name} 的值不符合类型：{exc}",
-                    f"the value of ${name} does not fit its type {param.type.value}",
-                )
-                ok = False
-        if not ok or node.as_of is None:
-            return None
-        as_of = node.as_of.value
-        as_of = as_of.date() if isinstance(as_of, datetime) else as_of
-        expectations = tuple(
-            ir.Expectation(e.key, e.township, e.message, e.span) for e in node.expect
-        )
-        return ir.Example(node.title, as_of, tuple(rows), tuple(params), expectations, node.span)
+        return tuple(rows), ok
 
     def _example_value(self, literal: ast.Literal, wanted: Type, column: str) -> Any:
         kind = Type(literal.kind)

@@ -59,6 +59,8 @@ class Diagnostic:
         data = asdict(self)
         data["severity"] = self.severity.value
         data["hints"] = list(self.hints)
+        if self.path is None:  # a problem in a file: the JSON it always had
+            del data["path"]
         return data
 
 

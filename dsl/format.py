@@ -5,8 +5,9 @@ re-indentation hides the one condition that changed. So every rule file has
 exactly one layout, the one the hand-written files already follow, and the
 formatter writes it:
 
-- 2-space indentation; `domain`, `severity`, `status`, `note`, `key`,
-  `township` and `message` are padded so their values line up (`key      p.id`).
+- 2-space indentation; `domain`, `severity`, `status`, `precheck`, `note`,
+  `key`, `township` and `message` are padded so their values line up
+  (`key      p.id`).
 - A blank line between clause groups: the header (domain … note), the query
   (from, join, let, where, group by, having), the output (key, township,
   message), and before each example. Top-level items are one blank line apart.
@@ -576,7 +577,7 @@ def _attach(comments: list[_Comment], toks: list[_Tok], eof: _Tok) -> None:
 
 # ---- building the document ------------------------------------------------------------
 
-_HEADER = ("domain", "severity", "status", "note")
+_HEADER = ("domain", "severity", "status", "precheck", "note")
 _QUERY = ("from", "join", "let", "where", "group_by", "having")
 _OUTPUT = ("key", "township", "message")
 _SCORING = ("scale", "rounding", "ties")
@@ -711,7 +712,7 @@ class _Builder:
 
     def clause(self, clause: ast.Clause) -> Doc:
         kind, value, start = clause.kind, clause.value, self.off(clause.span)
-        if kind in ("domain", "severity", "status"):
+        if kind in ("domain", "severity", "status", "precheck"):
             _, span = value
             return [*self._padded(kind, clause), self.tok(self.raw(span), self.off(span))]
         if kind == "note":
@@ -765,6 +766,8 @@ class _Builder:
             items.append((keyword, [self.tok("as_of", keyword), " ", self.value(example.as_of)]))
         for row in example.given:
             items.append((self.off(row.span), self.given(row)))
+        for row in example.pending:
+            items.append((self.off(row.span), self.given(row, "pending")))
         for name, value, span in example.params:
             at = self.off(span)
             items.append((at, [self.tok("$" + name, at), " = ", self.value(value)]))
@@ -796,10 +799,11 @@ class _Builder:
             at += 1
         return -1
 
-    def given(self, row: ast.GivenRow) -> Doc:
+    def given(self, row: ast.GivenRow, keyword: str = "given") -> Doc:
+        """A `given` row, or with `keyword` "pending" a pending one (written alike)."""
         start, end = self.off(row.span), self.end(row.span)
         head: list[Doc] = [
-            self.tok("given", start),
+            self.tok(keyword, start),
             " ",
             self.tok(row.source, self.off(row.source_span)),
             " ",
@@ -824,6 +828,8 @@ class _Builder:
             self.tok(strings[0].text, strings[0].start),
         ]
         rest = strings[1:]
+        if expectation.changed:
+            doc += [" ", self.tok("changed", words.get("changed", -1))]
         if expectation.township is not None:
             string = rest.pop(0)
             township = self.tok("township", words.get("township", -1))

@@ -258,17 +258,33 @@ class Expectation:
     key: str
     township: str | None
     message: str | None
+    changed: bool = False  # a pre-check example: the warning exists and its message changes
     span: Span = _span()
+
+
+Rows = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]  # (source, ((column, value), …)), …
 
 
 @dataclass(frozen=True)
 class Example:
+    """An example, checked; one with `pending` rows is run as a pre-check.
+
+    The pending rows all name one source. `rows` are then what is stored, and
+    `expect` lists the warnings the pending rows would add or change.
+    """
+
     title: str
     as_of: date
-    rows: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]  # (source, ((column, value), …))
+    rows: Rows
     params: tuple[tuple[str, Any], ...]
     expect: tuple[Expectation, ...]
+    pending: Rows = ()
     span: Span = _span()
+
+    @property
+    def pending_source(self) -> str | None:
+        """The source of the pending rows, None for an example that is not a pre-check."""
+        return self.pending[0][0] if self.pending else None
 
 
 @dataclass(frozen=True)
@@ -291,6 +307,9 @@ class Model:
     parameters: frozenset[str]
     revision: str
     file: str
+    # Whether the operation wing's pre-check runs it (`precheck no`: a check that only
+    # time passing can trip, which means nothing while a record is being approved).
+    precheck: bool = True
     span: Span = _span()
 
 

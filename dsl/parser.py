@@ -573,6 +573,10 @@ class _AstBuilder(Transformer):
     def note(self, tree: Tree) -> ast.Clause:
         return self._clause(tree, "note", _unquote(str(tree.children[1])))
 
+    def precheck(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "precheck", (str(token), self.span(token)))
+
     def from_clause(self, tree: Tree) -> ast.Clause:
         return self._clause(tree, "from", tree.children[1])
 
@@ -682,6 +686,7 @@ class _AstBuilder(Transformer):
         title = _unquote(str(tree.children[1]))
         as_of = None
         given: list[ast.GivenRow] = []
+        pending: list[ast.GivenRow] = []
         params: list[tuple[str, ast.Literal, Span]] = []
         expect: list[ast.Expectation] = []
         expect_none = False
@@ -690,6 +695,8 @@ class _AstBuilder(Transformer):
                 as_of = item
             elif isinstance(item, ast.GivenRow):
                 given.append(item)
+            elif isinstance(item, _Pending):
+                pending.append(item.row)
             elif isinstance(item, ast.Expectation):
                 expect.append(item)
             elif item == "expect_none":
@@ -697,7 +704,14 @@ class _AstBuilder(Transformer):
             elif isinstance(item, tuple):
                 params.append(item)
         example = ast.Example(
-            self.span(tree), title, as_of, tuple(given), tuple(params), tuple(expect), expect_none
+            self.span(tree),
+            title,
+            as_of,
+            tuple(given),
+            tuple(params),
+            tuple(expect),
+            expect_none,
+            tuple(pending),
         )
         return self._clause(tree, "example", example)
 
@@ -713,6 +727,9 @@ class _AstBuilder(Transformer):
         fields = tuple(c for c in tree.children[2:] if isinstance(c, tuple))
         return ast.GivenRow(self.span(tree), str(name), self.span(name), fields)
 
+    def pending(self, tree: Tree) -> _Pending:
+        return _Pending(self.given(tree))
+
     def field(self, tree: Tree) -> tuple[str, ast.Literal, Span]:
         name, value = tree.children
         return (str(name), value, self.span(name))
@@ -721,12 +738,15 @@ class _AstBuilder(Transformer):
         children = list(tree.children)
         key = _unquote(str(children[1]))
         township = message = None
+        changed = False
         for i, c in enumerate(children):
+            if isinstance(c, Token) and c.type == "CHANGED":
+                changed = True
             if isinstance(c, Token) and c.type == "TOWNSHIP":
                 township = _unquote(str(children[i + 1]))
             if isinstance(c, Token) and c.type == "MESSAGE":
                 message = _unquote(str(children[i + 1]))
-        return ast.Expectation(self.span(tree), key, township, message)
+        return ast.Expectation(self.span(tree), key, township, message, changed)
 
     def expect_none(self, tree: Tree) -> str:
         return "expect_none"
@@ -886,6 +906,13 @@ def _in_hole(diagnostic: Diagnostic) -> Diagnostic:
         return diagnostic
     code, zh, en, hint = INCOMPLETE_HOLE
     return Diagnostic(code, zh, en, diagnostic.span, (hint, *diagnostic.hints))
+
+
+class _Pending:
+    """A `pending` row of an example, on its way into ast.Example (a `given` row otherwise)."""
+
+    def __init__(self, row: ast.GivenRow) -> None:
+        self.row = row
 
 
 class _Filter:

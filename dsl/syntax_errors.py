@@ -182,6 +182,7 @@ _CLAUSE_KEYWORDS = frozenset(
         "SEVERITY",
         "STATUS",
         "NOTE",
+        "PRECHECK",
         "FROM",
         "JOIN",
         "LEFT",

@@ -728,6 +728,7 @@ def explain(
         "domain": pack.pack.domains.get(model.domain, model.domain),
         "severity": model.severity,
         "status": model.status,
+        "precheck": model.precheck,  # whether the operation wing's pre-check runs it
         "revision": model.revision,
         "file": model.file,
         "note": model.note,

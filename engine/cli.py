@@ -345,7 +345,8 @@ def _explain_text(info: dict[str, Any]) -> str:
     lines = [
         f"{info['id']} {info['title']}",
         f"  领域 domain: {info['domain']}   等级 severity: {info['severity']}   "
-        f"状态 status: {info['status']}",
+        f"状态 status: {info['status']}   "
+        f"预检 precheck: {'参加 yes' if info['precheck'] else '不参加 no'}",
         f"  修订 revision: {info['revision']}   文件 file: {info['file']}",
     ]
     if info["note"]:

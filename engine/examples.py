@@ -2,9 +2,12 @@
 
 Each example starts from empty sources (every source of the catalog, typed
 as the catalog says), adds its given rows, runs its model as of its day,
-and must raise exactly the warnings it expects — no more, no fewer. They
-run on an in-memory DuckDB unless another warehouse is given (the
-conformance tests run them on every warehouse we claim).
+and must raise exactly the warnings it expects — no more, no fewer. An
+example with pending rows is a pre-check of them (engine/precheck.py): the
+given rows are what is stored, and it must get exactly the warnings it
+expects to be new, or changed (`expect "K" changed`). They run on an
+in-memory DuckDB unless another warehouse is given (the conformance tests
+run them on every warehouse we claim).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from adapters.base import Warehouse
+from adapters.base import Warehouse, WarehouseError
 from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from engine.precheck import PRECHECK_SCHEMA, Request, precheck
 from engine.run import run_models
 from engine.schema import source_schema
 
@@ -80,15 +84,9 @@ def _run_one(
         with warehouse.transaction():
             for source, table in rows.items():
                 warehouse.append(source, table)
-            # Compiled here, the as-of day a literal: the examples test the rules as they
-            # compile now, whether or not compiled/ is current (the demo runs the reviewed
-            # files, so that conformance runs both paths on every warehouse).
-            result = run_models(
-                pack, warehouse, example.as_of, [model], dict(example.params), reviewed=False
-            )
-            raise _Rollback(result)
+            raise _Rollback(_evaluate(pack, warehouse, model, example))
     except _Rollback as done:
-        result = done.result
+        warnings, error = done.result
         if not warehouse.transactional:  # nothing rolled back: empty what the example filled
             for source in rows:
                 empty = source_schema(pack.pack.sources[source]).empty_table()
@@ -101,14 +99,13 @@ def _run_one(
             example.span,
         )
         return ExampleOutcome(model.id, example.title, False, (problem,))
-    if result.failed:
-        error = result.failed[0].error or ""
+    if error is not None:
         problem = Diagnostic(
             "E513", f"{with_example}运行失败", f"example failed to run: {error}", example.span
         )
         return ExampleOutcome(model.id, example.title, False, (problem,))
 
-    got = {row["warning_key"]: row for row in result.warnings.to_pylist()}
+    got = {row["warning_key"]: row for row in warnings.to_pylist()}
     expected = {e.key: e for e in example.expect}
     problems: list[Diagnostic] = []
     missing = sorted(set(expected) - set(got))
@@ -121,6 +118,11 @@ def _run_one(
             hints.append("未预警 missing: " + "、".join(missing))
         if extra:
             hints.append("多出 unexpected: " + "、".join(extra))
+        if example.pending:
+            hints.append(
+                "预检示例只比较待审记录新增或改变的预警 / a pre-check example compares the "
+                "warnings its pending rows add or change"
+            )
         problems.append(
             Diagnostic(
                 "E510",
@@ -135,6 +137,8 @@ def _run_one(
         row = got.get(key)
         if row is None:
             continue
+        if example.pending and (row["change"] == "changed") != expectation.changed:
+            problems.append(_change_differs(with_example, key, expectation, row))
         if expectation.township is not None and row["township"] != expectation.township:
             problems.append(
                 Diagnostic(
@@ -156,6 +160,64 @@ def _run_one(
                 )
             )
     return ExampleOutcome(model.id, example.title, not problems, tuple(problems))
+
+
+def _evaluate(
+    pack: ir.CheckedPack, warehouse: Warehouse, model: ir.Model, example: ir.Example
+) -> tuple[pa.Table, str | None]:
+    """The example's warnings, with the given rows stored; or why its model failed.
+
+    An example with pending rows is a pre-check (engine/precheck.py): its
+    warnings are those the pending rows add or change, each with its `change`.
+    Compiled here, the as-of day a literal: the examples test the rules as they
+    compile now, whether or not compiled/ is current (the demo runs the reviewed
+    files, so that conformance runs both paths on every warehouse).
+    """
+    source = example.pending_source
+    if source is None:
+        result = run_models(
+            pack, warehouse, example.as_of, [model], dict(example.params), reviewed=False
+        )
+        error = (result.failed[0].error or "") if result.failed else None
+        return result.warnings, error
+    columns = dict.fromkeys(pack.pack.sources[source].columns)
+    asked = Request(
+        source, tuple(columns | dict(values) for _, values in example.pending), example.as_of
+    )
+    try:
+        answer = precheck(
+            warehouse, pack, asked, parameters=dict(example.params), models=[model], reviewed=False
+        )
+    except WarehouseError as exc:
+        return PRECHECK_SCHEMA.empty_table(), str(exc)
+    return answer.warnings, None
+
+
+def _change_differs(
+    with_example: str, key: str, expectation: ir.Expectation, row: dict[str, object]
+) -> Diagnostic:
+    """E510: a pre-check example expects a new warning and gets a changed one, or the reverse."""
+    if expectation.changed:
+        return Diagnostic(
+            "E510",
+            f"{with_example}期望已有的预警 {key} 消息改变（changed），预检得到的是新增的预警",
+            f"example expects warning {key} to exist and change, but the pre-check raises it anew",
+            expectation.span,
+            (
+                "已入库的数据（given）此时还不发出这条预警：去掉 changed，或补上 given 数据 / "
+                "the given rows don't raise it yet: drop 'changed' or add given rows",
+            ),
+        )
+    return Diagnostic(
+        "E510",
+        f"{with_example}期望新增预警 {key}，预检得到的是已有预警的消息改变",
+        f"example expects warning {key} to be new, but it exists already and its message changes",
+        expectation.span,
+        (
+            f"改变前的消息 message now: {row['message_now']}",
+            f'写成 expect "{key}" changed / write: expect "{key}" changed',
+        ),
+    )
 
 
 class _Rollback(Exception):

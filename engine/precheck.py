@@ -2,7 +2,8 @@
 
 A township clerk about to approve a payment, a subsidy list or a lease asks
 which warnings it would raise. The answer comes from the same models as the
-supervision side's runs: the warnings a run as of that day would give with
+supervision side's runs (less those that say `precheck no`: checks that only
+time passing can trip): the warnings a run as of that day would give with
 the records committed, less those it gives now, compared by model and key. A
 warning that exists already and whose message would change (a total that
 grows) is returned as `changed`, with the message it has now.
@@ -229,13 +230,18 @@ def source_of(pack: ir.CheckedPack, name: str) -> Source:
 
 
 def takes_part(model: ir.Model) -> bool:
-    """Whether `model` is evaluated by pre-checks of the sources it reads."""
-    return getattr(model, "precheck", True)
+    """Whether `model` is evaluated by pre-checks of the sources it reads (not `precheck no`)."""
+    return model.precheck
 
 
 def models_reading(pack: ir.CheckedPack, source: str) -> list[ir.Model]:
-    """The active models that read `source`, directly or through definitions and relations."""
-    return [m for m in select_models(pack) if source in m.sources]
+    """The active models that read `source`, directly or through definitions and relations.
+
+    A model that says `precheck no` is left out: it only finds that time has
+    passed without something (a project not tendered six months after approval),
+    which a record being approved today cannot tell.
+    """
+    return [m for m in select_models(pack) if takes_part(m) and source in m.sources]
 
 
 def default_as_of(source: Source, rows: Sequence[Mapping[str, Any]], today: date) -> date:
@@ -303,6 +309,8 @@ def precheck(
     tables: Mapping[str, str] | None = None,
     parameters: Mapping[str, Any] | None = None,
     timeout: float | None = None,
+    models: Sequence[ir.Model] | None = None,
+    reviewed: bool = True,
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
@@ -311,12 +319,15 @@ def precheck(
     and on the stored rows they amend: no other row's warning can change. The
     other models are evaluated in full, without and with the records.
 
+    `models` defaults to models_reading(); an inline example names its own
+    model, and runs it as compiled now (`reviewed` false), as examples do.
+
     Raises WarehouseError when the warehouse fails or a model fails (half an
     answer would say "no warnings" where there are some); a model skipped
     because a source it reads is not in the warehouse is named in `skipped`.
     Writes nothing (the audit row is the caller's: engine.api.precheck).
     """
-    models = models_reading(pack, asked.source)
+    models = models_reading(pack, asked.source) if models is None else list(models)
     row_wise = [m for m in models if reads_row_by_row(pack, m, asked.source)]
     whole = [m for m in models if m not in row_wise]
     tables = dict(tables or {})
@@ -335,7 +346,7 @@ def precheck(
         )
         return run_models(
             pack, warehouse, asked.as_of, chosen, parameters, tables, timeout,
-            pending=pending, prepared=prepared,
+            reviewed=reviewed, pending=pending, prepared=prepared,
         )  # fmt: skip
 
     records = pa.Table.from_pylist(

@@ -62,15 +62,15 @@ def test_a_misspelt_column_points_at_it_with_a_suggestion(pack_copy: Path, capsy
 
 def test_check_json_is_a_list_of_diagnostics(pack_copy: Path, capsys):
     rule = pack_copy / "models" / "engineering" / "ENG01.rule"
-    rule.write_text(
-        rule.read_text(encoding="utf-8").replace("$tender_threshold", "$tender_treshold")
-    )
+    text = rule.read_text(encoding="utf-8")
+    rule.write_text(text.replace("$tender_threshold", "$tender_treshold"))
     code = main(["check", "--policies", str(pack_copy), "--format", "json", "--no-examples"])
     captured = capsys.readouterr()
     assert code == ExitCode.INVALID_POLICY
     [problem] = json.loads(captured.err)
     assert problem["code"] == "E203"
-    assert problem["span"]["line"] == 6
+    where = text.splitlines().index("  where p.investment >= $tender_threshold") + 1
+    assert problem["span"]["line"] == where
     assert problem["hints"][0].endswith("did you mean $tender_threshold?")
     assert json.loads(captured.out)["ok"] is False
 
@@ -90,6 +90,20 @@ def test_explain_names_parameters_sources_and_sql(capsys):
     assert [p["name"] for p in info["parameters"]] == ["tender_grace_months", "tender_threshold"]
     assert {s["name"] for s in info["sources"]} == {"dr_project", "trade_tender", "ref_township"}
     assert info["sql"].startswith("SELECT")
+
+
+@pytest.mark.parametrize(
+    ("model_id", "takes_part", "shown"),
+    [("ENG01", False, "预检 precheck: 不参加 no"), ("FIN04", True, "预检 precheck: 参加 yes")],
+)
+def test_explain_says_whether_the_pre_check_runs_the_model(
+    model_id: str, takes_part: bool, shown: str, capsys
+):
+    assert main(["explain", model_id]) == ExitCode.OK
+    header = capsys.readouterr().out.splitlines()[1]
+    assert header.endswith(f"状态 status: active   {shown}")
+    assert main(["explain", model_id, "--format", "json"]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["precheck"] is takes_part
 
 
 def test_explain_an_unknown_model_suggests_one(capsys):

@@ -42,7 +42,7 @@ def test_a_wrong_expectation_fails_with_what_was_expected_and_got(tmp_path: Path
     report = api.check(pack_dir)
     assert not report.ok
     codes = [(d.code, d.span.line if d.span else None) for d in report.diagnostics]
-    assert codes == [("E510", 24)]
+    assert codes == [("E510", 26)]
     assert "期望 P1，实际得到 无预警" in report.diagnostics[0].message_zh
 
 
@@ -57,3 +57,153 @@ def test_a_wrong_message_fails_and_shows_both(tmp_path: Path):
     assert (problem.code, other.code) == ("E512", "E512")
     assert any(h.startswith("实际 got: 投资额为8832万元") for h in problem.hints)
     assert any(h.startswith("实际 got: 投资额为950万元的横村镇农民") for h in other.hints)
+
+
+# ---- pre-check examples: `pending` rows are the records waiting for approval ------------------
+
+
+def _pack_of(tmp_path: Path, *models: str, edit: tuple[str, str] | None = None) -> Path:
+    """The repository's pack.yaml and shared rules with only `models` (ids), one text edited."""
+    target = tmp_path / "pack"
+    (target / "models").mkdir(parents=True)
+    shutil.copy(ROOT / "policies" / "pack.yaml", target / "pack.yaml")
+    shutil.copytree(ROOT / "policies" / "shared", target / "shared")
+    edited = 0
+    for model_id in models:
+        [rule] = (ROOT / "policies" / "models").rglob(f"{model_id}.rule")
+        text = rule.read_text(encoding="utf-8")
+        if edit is not None:
+            edited += text.count(edit[0])
+            text = text.replace(*edit)
+        (target / "models" / rule.name).write_text(text, encoding="utf-8")
+    assert edited == (edit is not None), f"the text to edit is not there once: {edit}"
+    return target
+
+
+def test_the_pre_check_examples_of_FIN04_and_FUN06_pass_as_pre_checks(pack: ir.CheckedPack):
+    models = [pack.models["FIN04"], pack.models["FUN06"]]
+    prechecks = [e.title for m in models for e in m.examples if e.pending]
+    assert len(prechecks) == 5
+    outcomes = {o.title: o for o in run_examples(pack, models)}
+    assert all(outcomes[title].passed for title in prechecks)
+
+
+STORED_AND_PENDING = """model FIN04 "大额支出未经集体决策" {
+  domain   财务收支
+  severity red
+  status   草稿
+
+  from fin_payment p
+  where p.amount >= $decision_threshold
+    and not exists(town_decision d where d.contract_id = p.contract_id)
+
+  key      p.payment_id
+  township p.township
+  message  "支付{p.payment_id}未见集体决策，请核查。"
+
+  example "已入库的一笔付款已经预警，待审的一笔也没有决策" {
+    as_of 2021-08-20
+    given fin_payment { payment_id: "ZF1", township: "330122104", amount: 500000,
+                        paid_on: 2021-08-01, contract_id: "HT1" }
+    KIND fin_payment { payment_id: "ZF2", township: "330122104", amount: 500000,
+                       paid_on: 2021-08-20, contract_id: "HT2" }
+    expect "ZF2"
+  }
+}
+"""
+
+
+def test_a_pre_check_example_expects_only_what_its_pending_rows_add(tmp_path: Path):
+    """ZF1 is stored and raises FIN04 already: the pre-check of ZF2 returns ZF2 alone."""
+    root = _pack_of(tmp_path)
+    rule = root / "models" / "FIN04.rule"
+    rule.write_text(STORED_AND_PENDING.replace("KIND", "pending"), encoding="utf-8")
+    assert api.check(root).diagnostics == []
+
+    # Stored too, ZF2 is one more row of a plain run, which raises both.
+    rule.write_text(STORED_AND_PENDING.replace("KIND", "given  "), encoding="utf-8")
+    [problem] = api.check(root).diagnostics
+    assert problem.code == "E510"
+    assert problem.hints == ("多出 unexpected: ZF1",)
+
+
+CHANGED_EXPECTATION = '    expect "6228480001" changed township "330122103"\n'
+# The expectation of the example whose pending subsidy is the account's third recipient's.
+NEW_EXPECTATION = '2021-12-01 }\n    expect "6228480001" township'
+
+
+def test_a_changed_warning_expected_as_new_fails_and_says_how_to_write_it(tmp_path: Path):
+    """FUN06 warns of the account with three recipients already; a fourth changes the message."""
+    plain = CHANGED_EXPECTATION.replace(" changed", "")
+    report = api.check(_pack_of(tmp_path, "FUN06", edit=(CHANGED_EXPECTATION, plain)))
+    [problem] = report.diagnostics
+    assert problem.code == "E510"
+    assert problem.message_zh.endswith("期望新增预警 6228480001，预检得到的是已有预警的消息改变")
+    assert problem.hints == (
+        "改变前的消息 message now: "
+        "账户6228480001收到3名不同对象的补贴共3笔，合计340元，是否存在代领、套取补贴？请核查。",
+        '写成 expect "6228480001" changed / write: expect "6228480001" changed',
+    )
+
+
+def test_a_new_warning_expected_as_changed_fails(tmp_path: Path):
+    """Two recipients stored raise nothing: the third one's subsidy raises FUN06 anew."""
+    claimed = NEW_EXPECTATION.replace("township", "changed township")
+    report = api.check(_pack_of(tmp_path, "FUN06", edit=(NEW_EXPECTATION, claimed)))
+    [problem] = report.diagnostics
+    assert problem.code == "E510"
+    assert "期望已有的预警 6228480001 消息改变（changed），预检得到的是新增的预警" in (
+        problem.message_zh
+    )
+
+
+def test_a_changed_warning_is_compared_with_its_new_message(tmp_path: Path):
+    old = "账户6228480001收到3名不同对象的补贴共3笔，合计340元"
+    new = "账户6228480001收到4名不同对象的补贴共4笔，合计439元"
+    report = api.check(_pack_of(tmp_path, "FUN06", edit=(new, old)))
+    [problem] = report.diagnostics
+    assert problem.code == "E512"
+    assert problem.hints[0].startswith(f"实际 got: {new}")
+
+
+def test_a_pre_check_example_that_expects_none_fails_when_its_pending_rows_raise_one(
+    tmp_path: Path,
+):
+    """Without the stored decision, the pending 50万 payment raises FIN04."""
+    decision = """    given town_decision { decision_id: "JC2021-015", township: "330122104",
+                          subject: "村道硬化工程合同", decided_on: 2021-08-01,
+                          contract_id: "HT2021-031" }
+"""
+    report = api.check(_pack_of(tmp_path, "FIN04", edit=(decision, "")))
+    [problem] = report.diagnostics
+    assert problem.code == "E510"
+    assert "期望 无预警，实际得到 ZF2021088" in problem.message_zh
+    assert problem.hints[-1].startswith("预检示例只比较待审记录新增或改变的预警")
+
+
+@pytest.mark.parametrize(
+    ("written", "rewritten", "codes"),
+    [
+        # The decision pending too: one pre-check is of one source's records.
+        (
+            'given town_decision { decision_id: "JC2021-015"',
+            'pending town_decision { decision_id: "JC2021-015"',
+            ["E508"],
+        ),
+        # FIN04 out of pre-checks, yet both its pre-check examples are left.
+        ("  severity red\n", "  severity red\n  precheck no\n", ["E411", "E411"]),
+        # A pending row is checked like a given one: a contract number is text.
+        (
+            'contract_id: "HT2021-031" }\n    expect none',
+            "contract_id: 2021 }\n    expect none",
+            ["E502"],
+        ),
+    ],
+    ids=["two-sources", "precheck-no", "unquoted-text"],
+)
+def test_a_pre_check_example_written_wrong_is_refused_before_it_runs(
+    tmp_path: Path, written: str, rewritten: str, codes: list[str]
+):
+    report = api.check(_pack_of(tmp_path, "FIN04", edit=(written, rewritten)))
+    assert [d.code for d in report.diagnostics] == codes
+    assert report.pack is None and report.examples == []

@@ -300,6 +300,50 @@ def test_models_reading_a_source_only_through_shared_rules_take_part(pack: ir.Ch
     assert {"AST05", "ENG08", "FIN05", "FUN03", "HOU05", "INV04"} <= reading
 
 
+def test_a_model_that_says_precheck_no_is_left_out_though_it_reads_the_source(
+    pack: ir.CheckedPack,
+):
+    """ENG01 reads dr_project, but "not tendered six months after approval" is no question
+    to ask while a project is being approved."""
+    assert "dr_project" in pack.models["ENG01"].sources
+    assert pack.models["ENG01"].precheck is False
+    assert [m.id for m in models_reading(pack, "dr_project")] == ["ENG02"]
+    # Likewise the other checks that only time passing can trip.
+    assert "AST04" not in {m.id for m in models_reading(pack, "ag_lease")}
+    assert "HOU04" not in {m.id for m in models_reading(pack, "nr_housing_approval")}
+    assert "FUN05" not in {m.id for m in models_reading(pack, "fin_payment")}
+
+
+def test_a_project_approved_long_ago_raises_no_ENG01_when_pre_checked_though_a_run_does(
+    duckdb_warehouse, townships: list[dict], pack: ir.CheckedPack
+):
+    every_source = {n: townships if n == "ref_township" else [] for n in pack.pack.sources}
+    url = duckdb_warehouse(every_source)
+    project = {
+        "project_id": "P1",
+        "township": FENSHUI,
+        "name": "农村自来水工程",
+        "investment": "88320000",
+        "approved_on": "2021-04-20",
+        "status": "在建",
+    }
+    day = date(2021, 11, 15)
+    answer = api.precheck(pack, "dr_project", project, as_of=day, warehouse=url)
+    assert answer.num_rows == 0
+    assert answer.schema.metadata[b"oversight.models"] == b"ENG02"
+
+    # Stored, the same project is what ENG01 is for: the supervision side's run raises it.
+    warehouse = connect(url)
+    try:
+        schema = source_schema(pack.pack.sources["dr_project"])
+        rows = [stored(project, pack, "dr_project")]
+        warehouse.load("dr_project", pa.Table.from_pylist(rows, schema=schema), replace=True)
+        result = run_models(pack, warehouse, day, [pack.models["ENG01"]])
+    finally:
+        warehouse.close()
+    assert result.warnings.column("warning_key").to_pylist() == ["P1"]
+
+
 # ---- the meaning, as a property: precheck(R) = run(S ∪ R) − run(S) ----------------------------
 
 
