@@ -26,6 +26,8 @@ settings.load_profile("oversight")
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
+from county_fixture import WAREHOUSE_KINDS  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def pack() -> ir.CheckedPack:
@@ -54,6 +56,14 @@ def duckdb_warehouse(tmp_path: Path, pack: ir.CheckedPack) -> WarehouseBuilder:
         return url
 
     return build
+
+
+@pytest.fixture(params=WAREHOUSE_KINDS)
+def empty_warehouse(request, tmp_path: Path) -> str:
+    """The URL of an empty warehouse of each kind (on PostgreSQL a fresh database)."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_database")
+    return f"{request.param}:///{tmp_path / f'county.{request.param}'}"
 
 
 @pytest.fixture

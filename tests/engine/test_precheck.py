@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from county_fixture import fill_county
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
@@ -38,24 +39,12 @@ FENSHUI = "330122102"
 County = Callable[[dict[str, list[dict[str, Any]]]], str]
 
 
-@pytest.fixture(params=["duckdb", "sqlite", "postgres"])
-def county(request, tmp_path: Path, pack: ir.CheckedPack, townships: list[dict]) -> County:
+@pytest.fixture
+def county(empty_warehouse: str, pack: ir.CheckedPack, townships: list[dict]) -> County:
     """Build a county's warehouse on each kind of warehouse: every source, these rows in them."""
 
     def build(rows_by_source: dict[str, list[dict[str, Any]]]) -> str:
-        if request.param == "postgres":
-            url = request.getfixturevalue("postgres_database")
-        else:
-            url = f"{request.param}:///{tmp_path / f'county.{request.param}'}"
-        warehouse = connect(url)
-        try:
-            for name, source in pack.pack.sources.items():
-                rows = rows_by_source.get(name, townships if name == "ref_township" else [])
-                table = pa.Table.from_pylist(rows, schema=source_schema(source))
-                warehouse.load(name, table, replace=True)
-        finally:
-            warehouse.close()
-        return url
+        return fill_county(empty_warehouse, pack, townships, rows_by_source)
 
     return build
 

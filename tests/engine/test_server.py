@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyarrow as pa
 import pytest
+from county_fixture import fill_county
 from sqlglot import exp
 
 from adapters import connect
@@ -23,7 +23,6 @@ from dsl import ir
 from engine import api, ledger
 from engine.deployment import Deployment
 from engine.precheck import models_reading
-from engine.schema import source_schema
 from engine.server import ServeError, Service, create_app, read_tokens, serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,15 +49,7 @@ def payment(payment_id: str, amount: Any) -> dict[str, Any]:
 @pytest.fixture
 def county(tmp_path: Path, pack: ir.CheckedPack, townships: list[dict]) -> str:
     """A DuckDB county with every source, the townships and nothing else."""
-    url = f"duckdb:///{tmp_path / 'county.duckdb'}"
-    warehouse = connect(url)
-    try:
-        for name, source in pack.pack.sources.items():
-            rows = townships if name == "ref_township" else []
-            warehouse.load(name, pa.Table.from_pylist(rows, schema=source_schema(source)), True)
-    finally:
-        warehouse.close()
-    return url
+    return fill_county(f"duckdb:///{tmp_path / 'county.duckdb'}", pack, townships)
 
 
 def client(service: Service) -> httpx.AsyncClient:
@@ -257,20 +248,10 @@ def _everything(url: str, pack: ir.CheckedPack) -> dict[str, list]:
         warehouse.close()
 
 
-@pytest.fixture(params=["duckdb", "sqlite", "postgres"])
-def any_county(request, tmp_path: Path, pack: ir.CheckedPack, townships: list[dict]) -> str:
+@pytest.fixture
+def any_county(empty_warehouse: str, pack: ir.CheckedPack, townships: list[dict]) -> str:
     """The county of `county` on each warehouse we claim, with a ledger holding one run."""
-    if request.param == "postgres":
-        url = request.getfixturevalue("postgres_database")
-    else:
-        url = f"{request.param}:///{tmp_path / f'county.{request.param}'}"
-    warehouse = connect(url)
-    try:
-        for name, source in pack.pack.sources.items():
-            rows = townships if name == "ref_township" else []
-            warehouse.load(name, pa.Table.from_pylist(rows, schema=source_schema(source)), True)
-    finally:
-        warehouse.close()
+    url = fill_county(empty_warehouse, pack, townships)
     api.run(pack, date(2021, 12, 31), warehouse=url)
     return url
 
