@@ -37,7 +37,18 @@ AS_TYPED = [
     "param set tender_threshold 4000000",
     "diff --against HEAD --as-of 2021-12-31",
     "warnings --township 分水镇",
+    "precheck --source fin_payment --record 待审付款.json",  # a small payment: nothing to say
 ]
+
+PENDING_PAYMENT = {
+    "payment_id": "ZF2021120002",
+    "township": "330122102",
+    "payer_unit": "分水镇人民政府",
+    "payee_name": "桐庐县分水建设有限公司",
+    "amount": "8,600.00",
+    "paid_on": "2021-12-20",
+    "purpose": "办公用品",
+}
 
 
 @pytest.fixture
@@ -84,6 +95,8 @@ def test_demo_then_every_command_of_the_readme_as_typed(fresh_folder: Path, caps
     assert {c.split()[0] for c in AS_TYPED} | {"demo"} == readme_commands()
     next_steps = readme_next_steps()
     assert next_steps[0] == "run --as-of 2021-12-31" and len(next_steps) == 5
+    pending = json.dumps(PENDING_PAYMENT, ensure_ascii=False)
+    (fresh_folder / "待审付款.json").write_text(pending, encoding="utf-8")
     for command in [*next_steps, *AS_TYPED]:
         code = main(command.split())
         captured = capsys.readouterr()
