@@ -533,8 +533,7 @@ def precheck(
 
     Returns the warnings' columns plus `change` (new or changed) and, for a
     changed warning, `message_now`; the schema's metadata says what was
-    checked (`oversight.source`, `oversight.as_of`, `oversight.records`,
-    `oversight.models`). Raises DiagnosticError for bad records,
+    checked (engine.precheck.answered). Raises DiagnosticError for bad records,
     WarehouseError when the warehouse fails. Writes one audit row, naming
     `caller`, in the engine's own table; nothing else in the warehouse changes.
     """
@@ -543,16 +542,7 @@ def precheck(
     connection = connect(warehouse_url(warehouse, deployment), must_exist=True)
     try:
         with signals.cancelling(connection.interrupt):
-            answer = prechecks.precheck(
-                connection,
-                pack,
-                asked,
-                tables=deployment.tables,
-                parameters=deployment.parameters,
-            )
-            row = prechecks.audit_row(answer, caller, pack.pack.version)
-            ledger.record_precheck(connection, row, ledger.Tables(deployment.ledger_schema))
-        return answer.warnings.replace_schema_metadata(prechecks.metadata(answer))
+            return prechecks.answered(connection, pack, asked, deployment, caller)
     finally:
         connection.close()
 

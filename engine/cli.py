@@ -18,10 +18,10 @@ from typing import Any
 import click
 
 from adapters.base import WarehouseError
-from dsl.diagnostics import Diagnostic, DiagnosticError, render_human, render_json
+from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
 from engine.cli_fmt import fmt_command
-from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE
+from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
 from engine.cli_params import param_group
 from engine.cli_precheck import precheck_command, serve_command
 from engine.cli_warnings import warnings_command
@@ -56,17 +56,6 @@ class Failure(Exception):
     def __init__(self, code: ExitCode) -> None:
         super().__init__(code.name)
         self.code = code
-
-
-def _emit_diagnostics(
-    diagnostics: list[Diagnostic], output_format: str, sources: dict[str, str] | None = None
-) -> None:
-    if not diagnostics:
-        return
-    if output_format == "json":
-        click.echo(render_json(diagnostics), err=True)
-    else:
-        click.echo(render_human(diagnostics, sources), err=True)
 
 
 def _parse_date(value: str) -> date:
@@ -115,7 +104,7 @@ def check(
     """Parse, type-check and run every inline example of the pack."""
     progress = _terminal_progress if _on_terminal() else None
     report = api.check(policies, examples=not no_examples, against=against, progress=progress)
-    _emit_diagnostics(report.diagnostics, output_format, report.sources)
+    emit_diagnostics(report.diagnostics, output_format, report.sources)
     models = len(report.pack.models) if report.pack else 0
     passed = sum(1 for e in report.examples if e.passed)
     if output_format == "json":
@@ -689,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         return _finished(failure.code)
     except DiagnosticError as err:
         output_format = "json" if _wants_json(args) else "human"
-        _emit_diagnostics(err.diagnostics, output_format)
+        emit_diagnostics(err.diagnostics, output_format)
         write_unstarted(args, "invalid_policy", _first_problem(err.diagnostics))
         return ExitCode.INVALID_POLICY
     except WarehouseError as err:

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from dsl.diagnostics import Diagnostic, render_human, render_json
 from engine.api import POLICIES_ENV, WAREHOUSE_ENV
 
 
@@ -45,3 +46,15 @@ WAREHOUSE = click.option(
     help=f"duckdb:///PATH, sqlite:///PATH, postgresql://…, spark:///DIR (default: "
     f"${WAREHOUSE_ENV} or the deployment's, else duckdb:///oversight.duckdb)",
 )
+
+
+def emit_diagnostics(
+    diagnostics: list[Diagnostic], output_format: str, sources: dict[str, str] | None = None
+) -> None:
+    """Diagnostics on stderr, for people (`human`) or machines (`json`)."""
+    if not diagnostics:
+        return
+    if output_format == "json":
+        click.echo(render_json(diagnostics), err=True)
+    else:
+        click.echo(render_human(diagnostics, sources), err=True)

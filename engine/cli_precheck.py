@@ -18,9 +18,10 @@ from typing import Any
 import click
 import pyarrow as pa
 
-from dsl.diagnostics import Diagnostic, DiagnosticError, Span, render_human, render_json
+from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from engine import api
-from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE
+from engine import precheck as prechecks
+from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
 from engine.exit_codes import ExitCode
 
 CHANGE_LABELS = {"new": "新增 new", "changed": "变化 changed"}
@@ -100,50 +101,29 @@ def precheck_command(
         records = read_records(record_path)
         answer = api.precheck(pack, source, records, day, warehouse, setup, caller)
     except DiagnosticError as err:
-        if output_format == "json":
-            click.echo(render_json(err.diagnostics), err=True)
-        else:
-            click.echo(render_human(err.diagnostics), err=True)
+        emit_diagnostics(err.diagnostics, output_format)
         raise click.exceptions.Exit(ExitCode.BAD_RECORDS) from None
     if output_format == "json":
-        click.echo(json.dumps(answer_json(answer), ensure_ascii=False, default=str))
+        click.echo(json.dumps(prechecks.document(answer), ensure_ascii=False))
     else:
         click.echo(answer_text(answer))
     if answer.num_rows:
         raise click.exceptions.Exit(ExitCode.WOULD_WARN)
 
 
-def _facts(answer: pa.Table) -> dict[str, str]:
-    meta = answer.schema.metadata or {}
-    return {k.decode(): v.decode() for k, v in meta.items()}
-
-
-def answer_json(answer: pa.Table) -> dict[str, Any]:
-    """The answer for a machine: what was checked, and each warning with its change."""
-    facts = _facts(answer)
-    return {
-        "source": facts.get("oversight.source"),
-        "as_of": facts.get("oversight.as_of"),
-        "records": int(facts.get("oversight.records", "0")),
-        "models": [m for m in facts.get("oversight.models", "").split(",") if m],
-        "skipped": [m for m in facts.get("oversight.skipped", "").split(",") if m],
-        "warnings": answer.to_pylist(),
-    }
-
-
 def answer_text(answer: pa.Table) -> str:
     """The answer for a person: one line of what was checked, then each warning and its message."""
-    facts = _facts(answer)
-    models = [m for m in facts.get("oversight.models", "").split(",") if m]
+    checked = prechecks.facts(answer)
+    models = [m for m in checked.get("models", "").split(",") if m]
     changes = answer.column("change").to_pylist()
     new, changed = changes.count("new"), changes.count("changed")
     head = (
-        f"预检 {facts.get('oversight.source')} {facts.get('oversight.records')} 条记录，"
-        f"截至 {facts.get('oversight.as_of')}，{len(models)} 个模型：新增 {new} 条、"
+        f"预检 {checked.get('source')} {checked.get('records')} 条记录，"
+        f"截至 {checked.get('as_of')}，{len(models)} 个模型：新增 {new} 条、"
         f"变化 {changed} 条预警 / {new} new and {changed} changed warnings"
     )
     lines = [head]
-    skipped = facts.get("oversight.skipped")
+    skipped = checked.get("skipped")
     if skipped:
         lines.append(f"未评估 not evaluated（数据仓库缺少其数据源 a source is missing）: {skipped}")
     for row in answer.to_pylist():

@@ -41,8 +41,9 @@ from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
-from engine import __version__
+from engine import __version__, ledger
 from engine.compile import Pending, Target, compile_model, pending_name, records_name
+from engine.deployment import Deployment
 from engine.run import RunResult, run_models, select_models
 from engine.schema import WARNINGS_SCHEMA, source_schema
 from engine.values import convert, value_hints
@@ -349,10 +350,13 @@ def precheck(
             reviewed=reviewed, pending=pending, prepared=prepared,
         )  # fmt: skip
 
-    records = pa.Table.from_pylist(
-        list(asked.rows), schema=source_schema(source_of(pack, asked.source))
-    )
-    with registers(records_name(asked.source), records) if registers else nullcontext():
+    if registers:
+        schema = source_schema(pack.pack.sources[asked.source])
+        records = pa.Table.from_pylist(list(asked.rows), schema=schema)
+        registered = registers(records_name(asked.source), records)
+    else:
+        registered = nullcontext()
+    with registered:
         results = {
             "now": [run(whole, None), run(row_wise, "amended")],
             "then": [run(whole, "all"), run(row_wise, "records")],
@@ -490,15 +494,64 @@ def _aggregates(select: exp.Select) -> bool:
     return any(isinstance(node, exp.AggFunc) for node in own)
 
 
-def metadata(answer: Prechecked) -> dict[str, str]:
-    """What was checked, for the schema metadata of the table engine.api.precheck returns."""
-    return {
+def answered(
+    warehouse: Warehouse,
+    pack: ir.CheckedPack,
+    asked: Request,
+    deployment: Deployment,
+    caller: str,
+    timeout: float | None = None,
+) -> pa.Table:
+    """One pre-check as every door answers it: evaluated, its audit row written.
+
+    The warnings (PRECHECK_SCHEMA) carry what was checked in their schema
+    metadata (`oversight.source`, `.as_of`, `.records`, `.models`, `.skipped`,
+    `.digest`, `.pack_version`), read back by `document`.
+    """
+    answer = precheck(
+        warehouse,
+        pack,
+        asked,
+        tables=deployment.tables,
+        parameters=deployment.parameters,
+        timeout=timeout,
+    )
+    row = audit_row(answer, caller, pack.pack.version)
+    ledger.record_precheck(warehouse, row, ledger.Tables(deployment.ledger_schema))
+    facts = {
         "oversight.source": answer.source,
         "oversight.as_of": answer.as_of.isoformat(),
         "oversight.records": str(answer.records),
         "oversight.models": ",".join(answer.models),
         "oversight.skipped": ",".join(answer.skipped),
         "oversight.digest": answer.digest,
+        "oversight.pack_version": pack.pack.version,
+    }
+    return answer.warnings.replace_schema_metadata(facts)
+
+
+def facts(answer: pa.Table) -> dict[str, str]:
+    """What an answer of `answered` says was checked, from its schema metadata."""
+    meta = answer.schema.metadata or {}
+    return {k.decode().removeprefix("oversight."): v.decode() for k, v in meta.items()}
+
+
+def document(answer: pa.Table) -> dict[str, Any]:
+    """An answer of `answered` as JSON values: `precheck --format json` and the HTTP service."""
+    checked = facts(answer)
+    warnings = answer.to_pylist()
+    for row in warnings:
+        for name, value in row.items():
+            if isinstance(value, date):
+                row[name] = value.isoformat()
+    return {
+        "source": checked.get("source"),
+        "as_of": checked.get("as_of"),
+        "records": int(checked.get("records", "0")),
+        "models": [m for m in checked.get("models", "").split(",") if m],
+        "skipped": [m for m in checked.get("skipped", "").split(",") if m],
+        "pack_version": checked.get("pack_version"),
+        "warnings": warnings,
     }
 
 

@@ -41,7 +41,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from sqlglot import exp
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -55,7 +54,7 @@ from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.types import Type
-from engine import api, ledger
+from engine import api
 from engine import precheck as prechecks
 from engine.deployment import Deployment
 from engine.run import select_models
@@ -239,25 +238,10 @@ class Service:
         as_of = _as_of(body.get("as_of"))
         asked = prechecks.request(loaded.pack, _source(body), body.get("records"), as_of)
         with self.pool.connection() as warehouse:
-            answer = prechecks.precheck(
-                warehouse,
-                loaded.pack,
-                asked,
-                tables=self.deployment.tables,
-                parameters=self.deployment.parameters,
-                timeout=self.request_seconds,
+            answer = prechecks.answered(
+                warehouse, loaded.pack, asked, self.deployment, caller, self.request_seconds
             )
-            row = prechecks.audit_row(answer, caller, loaded.pack.pack.version)
-            ledger.record_precheck(warehouse, row, ledger.Tables(self.deployment.ledger_schema))
-        return {
-            "source": answer.source,
-            "as_of": answer.as_of.isoformat(),
-            "records": answer.records,
-            "models": list(answer.models),
-            "skipped": list(answer.skipped),
-            "pack_version": loaded.pack.pack.version,
-            "warnings": _rows(answer.warnings),
-        }
+        return prechecks.document(answer)
 
     def health(self) -> tuple[int, dict[str, Any]]:
         loaded = self.current()
@@ -308,15 +292,6 @@ def _as_of(value: Any) -> date | None:
                 )
             ]
         ) from None
-
-
-def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    rows = table.to_pylist()
-    for row in rows:
-        for name, value in row.items():
-            if isinstance(value, date):
-                row[name] = value.isoformat()
-    return rows
 
 
 def _problems(status: int, diagnostics: list[Diagnostic]) -> JSONResponse:
