@@ -162,20 +162,25 @@ class DuckDBWarehouse:
             self.connection.unregister("__oversight_arrow")
 
     @contextmanager
-    def registered(self, name: str, table: pa.Table) -> Iterator[None]:
-        """`table` readable by this connection's queries as `name`, until the block ends.
+    def registered(self, name: str, rows: pa.Table | exp.Query) -> Iterator[None]:
+        """`rows` (an Arrow table, or a query's) readable as `name` until the block ends.
 
         A temporary table: only this connection sees it, and it lives in memory, not
         in the database file (a pre-check's records are read so). Not the Arrow table
         itself: DuckDB cannot push every filter it plans into a scan of one.
         """
+        arrow = isinstance(rows, pa.Table)
+        query = exp.select("*").from_("__oversight_arrow") if arrow else rows
         temporary = exp.Create(
             this=table_named(name),
             kind="TABLE",
             properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-            expression=exp.select("*").from_("__oversight_arrow"),
+            expression=query,
         )
-        self._with_arrow(table, statement(temporary, "duckdb"))
+        if arrow:
+            self._with_arrow(rows, statement(temporary, "duckdb"))
+        else:
+            self.execute(statement(temporary, "duckdb"))
         try:
             yield
         finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,6 +30,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from adapters.names import quote_identifiers, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.pack import Source
 from dsl.types import Type
 from engine import functions as fn
 
@@ -72,11 +73,12 @@ class Target:
 class Pending:
     """Rows a pre-check adds to one source, each a value for every column of the catalog.
 
-    `read` says what a query reads for that source: "all" — the stored rows, less
-    those a pending row amends (the same key), and the pending rows; "records" —
-    the pending rows alone; "amended" — the stored rows the pending rows amend.
-    The last two let a model that reads the source once, row by row, be
-    evaluated on just the rows a pre-check concerns (engine/precheck.py).
+    `read` says what a query reads for that source: "then" — the stored rows, less
+    those a pending row amends (the same key), and the pending rows; "now" — the
+    stored rows. `within` (columns of the source) narrows both to the rows whose
+    values in those columns equal a pending row's or an amended stored row's: a
+    model whose warnings are each made from the rows of one such value (its key)
+    is evaluated on the few rows a pre-check can change (engine/precheck.py).
     """
 
     source: str
@@ -84,7 +86,11 @@ class Pending:
     # records_name(source) (DuckDB reads a registered Arrow table), so that the query's
     # text is the same for every pre-check and can be compiled once.
     rows: tuple[Mapping[str, Any], ...] | None
-    read: str = "all"
+    read: str = "then"
+    within: tuple[str, ...] = ()
+    # A table holding at least the stored rows that `within` lets through (touched_rows'
+    # rows, made once per pre-check); None: the source's own table.
+    stored: str | None = None
 
 
 @dataclass(frozen=True)
@@ -305,31 +311,8 @@ class _Compiler:
                 ),
             )
             records = exp.select(*(c.name for c in columns)).from_(aliased)
-        stored = table_named(self.target.tables.get(source, source))
-        amended = exp.and_(
-            *(
-                exp.EQ(
-                    this=exp.column(k, table="r"),
-                    expression=exp.column(k, table="s"),
-                )
-                for k in catalog.key
-            )
-        )
-        has_a_record = exp.Exists(
-            this=exp.select("1")
-            .from_(exp.alias_(table_named(records_name(source)), "r", table=True))
-            .where(amended)
-        )
-        stored_rows = exp.select(*(exp.column(c.name, table="s") for c in columns)).from_(
-            exp.alias_(stored, "s", table=True)
-        )
-        added = exp.select(*(c.name for c in columns)).from_(table_named(records_name(source)))
-        if pending.read == "records":
-            return records, added
-        if pending.read == "amended":
-            return records, stored_rows.where(has_a_record)
-        kept = stored_rows.where(exp.not_(has_a_record))
-        return records, exp.union(kept, added, distinct=False)
+        stored = table_named(pending.stored or self.target.tables.get(source, source))
+        return records, _pending_read(catalog, pending, stored)
 
     # ---- constants
 
@@ -340,24 +323,7 @@ class _Compiler:
         return fn.date_literal(self.target.as_of.isoformat(), self.dialect)
 
     def literal(self, value: Any, type_: Type) -> exp.Expression:
-        if value is None:
-            return exp.null()
-        if type_ is Type.BOOL:
-            return exp.Boolean(this=bool(value))
-        if type_ is Type.STRING:
-            return exp.Literal.string(str(value))
-        if type_ is Type.DATE:
-            return fn.date_literal(value.isoformat(), self.dialect)
-        if type_ is Type.TIMESTAMP:
-            text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
-            return fn.timestamp_literal(text, self.dialect)
-        if isinstance(value, Decimal):
-            text = format(value, "f")
-        else:
-            text = str(value)
-        if text.startswith("-"):
-            return exp.Neg(this=exp.Literal.number(text[1:]))
-        return exp.Literal.number(text)
+        return literal(value, type_, self.dialect)
 
     def parameter(self, name: str) -> Any:
         if name in self.target.parameters:
@@ -1044,9 +1010,145 @@ def _relation_name(relation: str) -> str:
     return f"{relation}__relation"
 
 
+def _has_a_record(source: Source, alias: str) -> exp.Exists:
+    """Whether the stored row `alias` is amended: a pending row has its key."""
+    same_key = exp.and_(
+        *(exp.column(k, table="r").eq(exp.column(k, table=alias)) for k in source.key)
+    )
+    return exp.Exists(
+        this=exp.select("1")
+        .from_(exp.alias_(table_named(records_name(source.name)), "r", table=True))
+        .where(same_key)
+    )
+
+
+def _touched(source: Source, within: tuple[str, ...], stored: exp.Table) -> exp.Expression:
+    """The values of `within` a pre-check touches: its rows', and the stored rows' it amends.
+
+    An amendment may move a row from one value to another: both change.
+    """
+    return exp.union(
+        exp.select(*within).from_(table_named(records_name(source.name))),
+        exp.select(*(exp.column(c, table="s") for c in within))
+        .from_(exp.alias_(stored.copy(), "s", table=True))
+        .where(_has_a_record(source, "s")),
+        distinct=True,
+    )
+
+
+def _within_touched(
+    source: Source, within: tuple[str, ...], stored: exp.Table, alias: str
+) -> exp.Exists:
+    """Whether row `alias`'s values of `within` are touched by the pre-check (null as a value)."""
+    same = exp.and_(
+        *(
+            exp.NullSafeEQ(this=exp.column(c, table="t"), expression=exp.column(c, table=alias))
+            for c in within
+        )
+    )
+    touched = exp.alias_(exp.Subquery(this=_touched(source, within, stored)), "t", table=True)
+    return exp.Exists(this=exp.select("1").from_(touched).where(same))
+
+
+def _pending_read(source: Source, pending: Pending, stored: exp.Table) -> exp.Expression:
+    """What a query reads for the pre-check's source, as `pending.read` and `.within` say."""
+    columns = list(source.columns)
+    stored_rows = exp.select(*(exp.column(c, table="s") for c in columns)).from_(
+        exp.alias_(stored.copy(), "s", table=True)
+    )
+    if pending.read == "now":
+        read: exp.Expression = stored_rows
+    else:
+        added = exp.select(*columns).from_(table_named(records_name(source.name)))
+        kept = stored_rows.where(exp.not_(_has_a_record(source, "s")))
+        read = exp.union(kept, added, distinct=False)
+    if not pending.within:
+        return read
+    return (
+        exp.select(*(exp.column(c, table="p") for c in columns))
+        .from_(exp.alias_(exp.Subquery(this=read), "p", table=True))
+        .where(_within_touched(source, pending.within, stored, "p"))
+    )
+
+
+def literal(value: Any, type_: Type, dialect: str) -> exp.Expression:
+    """A value of a language type as a SQL literal of `dialect`."""
+    if value is None:
+        return exp.null()
+    if type_ is Type.BOOL:
+        return exp.Boolean(this=bool(value))
+    if type_ is Type.STRING:
+        return exp.Literal.string(str(value))
+    if type_ is Type.DATE:
+        return fn.date_literal(value.isoformat(), dialect)
+    if type_ is Type.TIMESTAMP:
+        text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
+        return fn.timestamp_literal(text, dialect)
+    text = format(value, "f") if isinstance(value, Decimal) else str(value)
+    if text.startswith("-"):
+        return exp.Neg(this=exp.Literal.number(text[1:]))
+    return exp.Literal.number(text)
+
+
+def _equal_to_one_of(
+    source: Source, column: str, values: Iterable[Any], dialect: str
+) -> exp.Expression:
+    """Whether row `s`'s `column` is one of `values`, literals a warehouse checks as it scans.
+
+    A null among the values matches a null.
+    """
+    values = set(values)
+    present = sorted(v for v in values if v is not None)
+    kind = source.columns[column].type
+    conditions: list[exp.Expression] = []
+    if present:
+        conditions.append(
+            exp.column(column, table="s").isin(*(literal(v, kind, dialect) for v in present))
+        )
+    if None in values:
+        conditions.append(exp.column(column, table="s").is_(exp.null()))
+    return exp.or_(*conditions) if conditions else exp.false()
+
+
+def stored_rows_with(
+    pack: ir.CheckedPack,
+    source: str,
+    values: Mapping[str, Iterable[Any]],
+    dialect: str,
+    tables: Mapping[str, str],
+    columns: Sequence[str] | None = None,
+) -> exp.Query:
+    """The stored rows of `source` that have in some column one of the values given for it.
+
+    All columns of them, or `columns`. A pre-check reads the rows its records
+    amend so (by key), and copies the rows that can matter to a narrowed model
+    into a small table before the models run (DuckDB: a temporary one,
+    `Pending.stored`): a warehouse that pushes a model's filters down into the
+    scan of the whole table would otherwise compute them on every row first.
+    One scan per column, each filtering on literals as it reads.
+    """
+    catalog = pack.pack.sources[source]
+    stored = table_named(tables.get(source, source))
+    scans = [
+        exp.select(*(exp.column(c, table="s") for c in (columns or catalog.columns)))
+        .from_(exp.alias_(stored.copy(), "s", table=True))
+        .where(_equal_to_one_of(catalog, column, column_values, dialect))
+        for column, column_values in values.items()
+    ]
+    union: exp.Query = scans[0]
+    for scan in scans[1:]:
+        union = exp.union(union, scan, distinct=True)
+    return union
+
+
 def records_name(source: str) -> str:
     """The name of a pre-check's rows for `source`: a WITH, or a relation the connection has."""
     return f"{source}__records"
+
+
+def touched_name(source: str) -> str:
+    """The name under which a pre-check's touched stored rows are read (`touched_rows`)."""
+    return f"{source}__touched"
 
 
 def pending_name(source: str) -> str:

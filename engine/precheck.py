@@ -26,7 +26,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -36,13 +36,22 @@ import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import QueryTimeout, Warehouse, WarehouseError
+from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__, ledger
-from engine.compile import Pending, Target, compile_model, pending_name, records_name
+from engine.compile import (
+    Pending,
+    Target,
+    compile_model,
+    pending_name,
+    records_name,
+    stored_rows_with,
+    touched_name,
+)
 from engine.deployment import Deployment
 from engine.run import RunResult, run_models, select_models
 from engine.schema import WARNINGS_SCHEMA, source_schema
@@ -315,10 +324,11 @@ def precheck(
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
-    A model that reads the source once, as the rows it warns about, one
-    warning per row (`reads_row_by_row`), is evaluated on the records alone,
-    and on the stored rows they amend: no other row's warning can change. The
-    other models are evaluated in full, without and with the records.
+    A model whose warnings are each made from the rows of the source that share
+    the warning's key (`narrowed_to`) is evaluated, without and with the
+    records, on just those rows whose key a record touches: no other warning of
+    it can change. The other models are evaluated in full, without and with the
+    records.
 
     `models` defaults to models_reading(); an inline example names its own
     model, and runs it as compiled now (`reviewed` false), as examples do.
@@ -329,20 +339,25 @@ def precheck(
     Writes nothing (the audit row is the caller's: engine.api.precheck).
     """
     models = models_reading(pack, asked.source) if models is None else list(models)
-    row_wise = [m for m in models if reads_row_by_row(pack, m, asked.source)]
-    whole = [m for m in models if m not in row_wise]
+    groups: dict[tuple[str, ...], list[ir.Model]] = {}
+    for model in models:
+        groups.setdefault(narrowed_to(pack, model, asked.source) or (), []).append(model)
     tables = dict(tables or {})
     parameters = dict(parameters or {})
     # DuckDB reads the records as a registered Arrow table: every query's text is then the
     # same for every pre-check, compiled once. Elsewhere they are literal rows in the query.
     registers = getattr(warehouse, "registered", None)
     rows = None if registers else asked.rows
+    # There, too, the stored rows the narrowed models can see are copied first into a
+    # small table: DuckDB would otherwise compute each model's filters on the whole table.
+    narrowed = [within for within in groups if within]
+    stored = touched_name(asked.source) if registers and narrowed else None
 
-    def run(chosen: list[ir.Model], read: str | None) -> RunResult:
-        pending = None if read is None else Pending(asked.source, rows, read)
+    def run(chosen: list[ir.Model], read: str, within: tuple[str, ...]) -> RunResult:
+        pending = Pending(asked.source, rows, read, within, stored if within else None)
         prepared = (
             _prepared(pack, chosen, pending, warehouse.dialect, parameters, tables)
-            if pending is not None and rows is None
+            if rows is None
             else None
         )
         return run_models(
@@ -350,16 +365,18 @@ def precheck(
             reviewed=reviewed, pending=pending, prepared=prepared,
         )  # fmt: skip
 
-    if registers:
-        schema = source_schema(pack.pack.sources[asked.source])
-        records = pa.Table.from_pylist(list(asked.rows), schema=schema)
-        registered = registers(records_name(asked.source), records)
-    else:
-        registered = nullcontext()
-    with registered:
+    with ExitStack() as registered:
+        if registers:
+            schema = source_schema(pack.pack.sources[asked.source])
+            records = pa.Table.from_pylist(list(asked.rows), schema=schema)
+            registered.enter_context(registers(records_name(asked.source), records))
+        if stored:
+            values = _touched_values(warehouse, pack, asked, narrowed, tables)
+            rows_touched = stored_rows_with(pack, asked.source, values, warehouse.dialect, tables)
+            registered.enter_context(registers(stored, rows_touched))
         results = {
-            "now": [run(whole, None), run(row_wise, "amended")],
-            "then": [run(whole, "all"), run(row_wise, "records")],
+            half: [run(chosen, half, within) for within, chosen in groups.items()]
+            for half in ("now", "then")
         }
     outcomes = [o for parts in results.values() for part in parts for o in part.outcomes]
     for outcome in outcomes:
@@ -383,6 +400,29 @@ def precheck(
         difference(now, then),
         skipped,
     )
+
+
+def _touched_values(
+    warehouse: Warehouse,
+    pack: ir.CheckedPack,
+    asked: Request,
+    withins: list[tuple[str, ...]],
+    tables: Mapping[str, str],
+) -> dict[str, set[Any]]:
+    """Values whose stored rows hold every row a narrowed model can see, by column.
+
+    The first column of each `within`, with the records' values and those of
+    the stored rows they amend: a superset of the rows of the values the
+    records touch (each model narrows it exactly).
+    """
+    source = pack.pack.sources[asked.source]
+    columns = sorted({within[0] for within in withins})
+    key = source.key[0]  # the rows amended are among those sharing the first column of the key
+    keys = {row[key] for row in asked.rows}
+    dialect = warehouse.dialect
+    query = stored_rows_with(pack, asked.source, {key: keys}, dialect, tables, columns)
+    amended = warehouse.query(statement(query, dialect)).to_pylist()
+    return {c: {row[c] for row in [*asked.rows, *amended]} for c in columns}
 
 
 _REMEMBERED: dict[int, tuple[ir.CheckedPack, dict[tuple[Any, ...], Any]]] = {}
@@ -420,7 +460,7 @@ def _prepared(
     cache = _remembered(pack)
     for model in models:
         key = (
-            "sql", model.id, pending.source, pending.read, dialect,
+            "sql", model.id, pending.source, pending.read, pending.within, pending.stored, dialect,
             tuple(sorted(parameters.items())), tuple(sorted(tables.items())),
         )  # fmt: skip
         if key not in cache:
@@ -433,65 +473,64 @@ def _prepared(
     return prepared
 
 
-def reads_row_by_row(pack: ir.CheckedPack, model: ir.Model, source: str) -> bool:
-    """Whether `model` reads `source` once, as the rows it warns about, one warning per row.
+def narrowed_to(pack: ir.CheckedPack, model: ir.Model, source: str) -> tuple[str, ...] | None:
+    """The columns of `source` whose values each of `model`'s warnings is made within, or None.
 
-    That is: `source` is the model's first `from`, read nowhere else (not in a
-    join, a subquery, a shared definition or relation); the model is not
-    grouped and aggregates nothing outside subqueries; its key is the
-    source's key. Then a row's warning depends on that row and on other
-    sources only, so adding or amending rows changes only their own warnings.
-    Answered from the model as compiled, once per pack.
+    That is when `source` is the model's first `from`, read nowhere else (not in
+    a join, a subquery, a shared definition or relation), the model's key is
+    columns of it, and no window or limit looks across rows: then a warning
+    depends on the source's rows with its key's values (a group, or one row)
+    and on other sources, so records change only the warnings of the values
+    they touch. Answered from the model as compiled, once per pack.
     """
     cache = _remembered(pack)
-    key = ("row by row", model.id, source)
+    key = ("narrowed", model.id, source)
     if key not in cache:
-        cache[key] = _row_by_row(pack, model, source)
+        cache[key] = _narrowed_to(pack, model, source)
     return cache[key]
 
 
-def _row_by_row(pack: ir.CheckedPack, model: ir.Model, source: str) -> bool:
+def _narrowed_to(pack: ir.CheckedPack, model: ir.Model, source: str) -> tuple[str, ...] | None:
     driver = model.query.sources[0].binding
-    if driver.is_relation or driver.source != source or model.group_by or model.having:
-        return False
-    keys = {(k.binding.uid, k.column) for k in model.key if isinstance(k, ir.Col)}
-    catalog_key = pack.pack.sources[source].key
-    if len(model.key) != len(catalog_key) or keys != {(driver.uid, c) for c in catalog_key}:
-        return False
+    if driver.is_relation or driver.source != source:
+        return None
+    if not all(isinstance(k, ir.Col) and k.binding.uid == driver.uid for k in model.key):
+        return None
+    within = tuple(dict.fromkeys(k.column for k in model.key if isinstance(k, ir.Col)))
     probe = Target("duckdb", date(2000, 1, 1), pending=Pending(source, ()))
     try:
         tree = compile_model(model, pack, probe).tree
     except DiagnosticError:
-        return False
+        return None
     read_as = pending_name(source)
     reads = [t for t in tree.find_all(exp.Table) if t.name == read_as]
     if len(reads) != 1:
-        return False
+        return None
     # From the select reading the source up to the whole query, each select reads the one
-    # below as its FROM (the compiler wraps a model's rows in derived tables), and none of
-    # them groups, de-duplicates or aggregates rows.
+    # below as its FROM (the compiler wraps a model's rows in derived tables) and looks at
+    # one row or one group at a time: no window, no limit.
     below: exp.Expression = reads[0]
     select = reads[0].parent_select
     while True:
         if not isinstance(select, exp.Select) or select.args.get("from_") is None:
-            return False
+            return None
         if select.args["from_"].this is not below:
-            return False
-        if select.args.get("group") or select.args.get("distinct") or _aggregates(select):
-            return False
+            return None
+        if select.args.get("limit") or _own(select, exp.Window):
+            return None
         if select is tree:
-            return True
+            return within
         below = select.parent
         if not isinstance(below, exp.Subquery):
-            return False
+            return None
         select = below.parent_select
 
 
-def _aggregates(select: exp.Select) -> bool:
-    """Whether `select` aggregates in its own scope (subqueries and WITH aside)."""
+def _own(select: exp.Select, kind: type[exp.Expression]) -> bool:
+    """Whether `select` holds a `kind` in its own scope (subqueries and WITH aside)."""
     scopes = (exp.Subquery, exp.Exists, exp.CTE, exp.With)
     own = select.walk(prune=lambda node: node is not select and isinstance(node, scopes))
-    return any(isinstance(node, exp.AggFunc) for node in own)
+    return any(isinstance(node, kind) for node in own)
 
 
 def answered(

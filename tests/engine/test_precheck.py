@@ -29,7 +29,7 @@ from dsl.diagnostics import DiagnosticError, render_human
 from engine import api, ledger
 from engine.cli import main
 from engine.exit_codes import ExitCode
-from engine.precheck import MAX_RECORDS, models_reading, reads_row_by_row
+from engine.precheck import MAX_RECORDS, models_reading, narrowed_to
 from engine.run import run_models
 from engine.schema import source_schema
 
@@ -379,6 +379,27 @@ def messages(warnings: pa.Table) -> dict[tuple[str, str], str]:
     }
 
 
+def run_less_run(
+    url: str, pack: ir.CheckedPack, source: str, base: list[dict], records: list[dict], day: date
+) -> dict[tuple[str, str], str]:
+    """run(S ∪ R) − run(S) by the models reading `source`: the records written, and not."""
+    models = models_reading(pack, source)
+    typed = [stored(r, pack, source) for r in records]
+    key = pack.pack.sources[source].key
+    amended = {tuple(r[k] for k in key) for r in typed}
+    union = [row for row in base if tuple(row[k] for k in key) not in amended] + typed
+    schema = source_schema(pack.pack.sources[source])
+    warehouse = connect(url)
+    try:
+        now = messages(run_models(pack, warehouse, day, models).warnings)
+        with rolled_back(warehouse):
+            warehouse.load(source, pa.Table.from_pylist(union, schema=schema), True)
+            then = messages(run_models(pack, warehouse, day, models).warnings)
+    finally:
+        warehouse.close()
+    return {key: text for key, text in then.items() if now.get(key) != text}
+
+
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -389,23 +410,65 @@ def test_precheck_is_the_run_with_the_records_less_the_run_without(
     url, base = property_county
     day = date(2021, 8, 31)
     answer = api.precheck(pack, "fin_payment", records, as_of=day, warehouse=url)
+    assert messages(answer) == run_less_run(url, pack, "fin_payment", base, records, day)
 
-    models = models_reading(pack, "fin_payment")
-    amended = {r["payment_id"] for r in records}
-    union = [row for row in base if row["payment_id"] not in amended]
-    union += [stored(r, pack, "fin_payment") for r in records]
-    schema = source_schema(pack.pack.sources["fin_payment"])
-    warehouse = connect(url)
-    try:
-        now = messages(run_models(pack, warehouse, day, models).warnings)
-        with rolled_back(warehouse):
-            warehouse.load("fin_payment", pa.Table.from_pylist(union, schema=schema), True)
-            then = messages(run_models(pack, warehouse, day, models).warnings)
-    finally:
-        warehouse.close()
 
-    expected = {key: text for key, text in then.items() if now.get(key) != text}
-    assert messages(answer) == expected
+# Grouped models (FUN01, FUN02, FUN06) are evaluated on the groups the records touch: a record
+# may join a group, start one, or amend a stored row into another group (or out of all).
+SHARED_ACCOUNT, OTHER_ACCOUNT = "6228480001", "6228480002"
+
+
+@pytest.fixture
+def subsidy_county(county: County, pack: ir.CheckedPack) -> Iterator[tuple[str, list[dict]]]:
+    base = [
+        subsidy("S1", "330122196001010011"),
+        subsidy("S2", "330122196001010029"),
+        subsidy("S3", "330122196001010037") | {"account_no": OTHER_ACCOUNT},
+        subsidy("S4", "330122196001010045") | {"account_no": OTHER_ACCOUNT, "period": "2021-04"},
+    ]
+    typed = [stored(r, pack, "fin_subsidy") for r in base]
+    yield county({"fin_subsidy": typed}), typed
+
+
+subsidies = st.builds(
+    lambda n, recipient, account, period, program: (
+        subsidy(f"S{n}", f"33012219600101{recipient}", "99")
+        | {"account_no": account, "period": period, "program": program}
+    ),
+    st.integers(1, 7),
+    st.sampled_from(["0011", "0029", "0037", "0045", "0053"]),
+    st.sampled_from([SHARED_ACCOUNT, OTHER_ACCOUNT, None, " "]),
+    st.sampled_from([None, "2021-04", "2021-05"]),
+    st.sampled_from(["耕地地力保护补贴", "高龄补贴"]),
+)
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(records=st.lists(subsidies, min_size=1, max_size=3, unique_by=lambda r: r["subsidy_id"]))
+def test_precheck_of_grouped_models_is_the_run_with_the_records_less_the_run_without(
+    subsidy_county: tuple[str, list[dict]], pack: ir.CheckedPack, records: list[dict]
+):
+    url, base = subsidy_county
+    day = date(2021, 12, 31)
+    answer = api.precheck(pack, "fin_subsidy", records, as_of=day, warehouse=url)
+    assert messages(answer) == run_less_run(url, pack, "fin_subsidy", base, records, day)
+
+
+def test_an_amendment_that_moves_a_row_to_another_group_is_seen_in_both(
+    subsidy_county: tuple[str, list[dict]], pack: ir.CheckedPack
+):
+    url, _ = subsidy_county
+    moved = subsidy("S3", "330122196001010037") | {"account_no": SHARED_ACCOUNT}
+    joined = subsidy("S5", "330122196001010053") | {"account_no": OTHER_ACCOUNT}
+    answer = api.precheck(pack, "fin_subsidy", [moved], as_of=date(2021, 12, 31), warehouse=url)
+    assert [key for _, key in messages(answer)] == [SHARED_ACCOUNT]  # 3 recipients now
+
+    # S3 leaves the other account as S5 joins it: still two recipients there, no warning.
+    both = [moved, joined]
+    answer = api.precheck(pack, "fin_subsidy", both, as_of=date(2021, 12, 31), warehouse=url)
+    assert [key for _, key in messages(answer)] == [SHARED_ACCOUNT]
 
 
 # ---- the command line --------------------------------------------------------------------------
@@ -480,20 +543,20 @@ def test_the_command_exits_65_on_bad_records_with_their_paths_in_json(
     assert [(p["code"], p["path"]) for p in problems] == [("E674", "records[0].amount")]
 
 
-# ---- which models are evaluated on the records alone ------------------------------------------
+# ---- which models are evaluated on the rows the records touch alone --------------------------
 
 
 @pytest.mark.parametrize(
-    ("model_id", "source", "row_by_row"),
+    ("model_id", "source", "within"),
     [
-        ("FIN04", "fin_payment", True),  # from fin_payment p … key p.payment_id
-        ("FUN06", "fin_subsidy", False),  # grouped by account: other rows change its counts
-        ("FIN04", "town_decision", False),  # read in a subquery, not as the rows warned about
-        ("ENG06", "trade_contract", True),  # payments and changes are read in subqueries …
-        ("ENG06", "fin_payment", False),  # … so a new payment may change a contract's warning
+        ("FIN04", "fin_payment", ("payment_id",)),  # from fin_payment p … key p.payment_id
+        ("FUN06", "fin_subsidy", ("account_no",)),  # grouped by account: its rows alone count
+        ("FIN04", "town_decision", None),  # read in a subquery, not as the rows warned about
+        ("ENG06", "trade_contract", ("contract_id",)),  # payments are read in subqueries …
+        ("ENG06", "fin_payment", None),  # … so a new payment may change any contract's warning
     ],
 )
-def test_a_model_is_evaluated_on_the_records_alone_only_when_that_is_exact(
-    pack: ir.CheckedPack, model_id: str, source: str, row_by_row: bool
+def test_a_model_is_evaluated_on_the_rows_of_the_records_keys_only_when_that_is_exact(
+    pack: ir.CheckedPack, model_id: str, source: str, within: tuple[str, ...] | None
 ):
-    assert reads_row_by_row(pack, pack.models[model_id], source) is row_by_row
+    assert narrowed_to(pack, pack.models[model_id], source) == within
