@@ -7,7 +7,9 @@ it), on a copy of its DuckDB warehouse:
 
 1. draws realistic pending records: rows of every source whose models take
    part in pre-checks, read from the county itself, each given a new key so
-   that it is a new matter (one record per request);
+   that it is a new matter and dated the county's today (`--today`, the last
+   day of the demo year), as a matter waiting for approval is (one record per
+   request);
 2. starts `oversight serve` in its own process on a free loopback port and
    has `--clients` httpx clients post the records as fast as they are
    answered until `--requests` have been answered; every answer must be 200;
@@ -77,8 +79,10 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def pending_records(url: str, per_source: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
-    """(source, record) pairs: stored rows of every taking-part source, each with a new key."""
+def pending_records(
+    url: str, per_source: int, seed: int, today: date
+) -> list[tuple[str, dict[str, Any]]]:
+    """(source, record) pairs: stored rows of every taking-part source, new keys, dated today."""
     pack = api.load_pack()
     rng = random.Random(seed)
     warehouse = connect(url, read_only=True)
@@ -92,6 +96,8 @@ def pending_records(url: str, per_source: int, seed: int) -> list[tuple[str, dic
             ).to_pylist()
             for row in rng.sample(rows, min(per_source, len(rows))):
                 record = {k: _json_value(v) for k, v in row.items() if k in source.columns}
+                if source.event_date:
+                    record[source.event_date] = today.isoformat()
                 for key in source.key:
                     if source.columns[key].type.value == "string":
                         record[key] = f"PC{rng.randrange(10**9)}{record[key]}"
@@ -236,6 +242,7 @@ def main() -> int:
     parser.add_argument("--per-source", type=int, default=40)
     parser.add_argument("--naive-samples", type=int, default=60)
     parser.add_argument("--seed", type=int, default=2021)
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2021, 12, 31))
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
 
@@ -247,7 +254,7 @@ def main() -> int:
             copy = scratch / "county.duckdb"
             shutil.copy(dataset.duckdb, copy)
             url = f"duckdb:///{copy}"
-            records = pending_records(url, args.per_source, args.seed)
+            records = pending_records(url, args.per_source, args.seed, args.today)
             before = table_digests(url)
             naive, ours = naive_and_ours(url, records, args.naive_samples)
             assert table_digests(url) == before, "the naive way left rows behind"

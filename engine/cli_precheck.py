@@ -158,6 +158,14 @@ def answer_text(answer: pa.Table) -> str:
     type=click.IntRange(1, 64),
     help="warehouse connections: pre-checks answered at once",
 )
+@click.option(
+    "--remember",
+    "remember_seconds",
+    default=prechecks.REMEMBER_SECONDS,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="seconds the warnings of models checked in full are remembered as they stand (0: never)",
+)
 def serve_command(
     policies: Path | None,
     deployment: Path | None,
@@ -166,6 +174,7 @@ def serve_command(
     port: int,
     tokens: Path | None,
     connections: int,
+    remember_seconds: float,
 ) -> None:
     """Serve pre-checks over HTTP for the townships' systems (POST /v1/precheck)."""
     from engine import server
@@ -180,6 +189,7 @@ def serve_command(
             setup,
             server.read_tokens(tokens) if tokens else None,
             pool_size=connections,
+            remember_seconds=remember_seconds,
         )
         server.serve(service, host, port)
     except server.ServeError as err:

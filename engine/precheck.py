@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -53,7 +55,7 @@ from engine.compile import (
     touched_name,
 )
 from engine.deployment import Deployment
-from engine.run import RunResult, run_models, select_models
+from engine.run import ModelOutcome, RunResult, run_models, select_models
 from engine.schema import WARNINGS_SCHEMA, source_schema
 from engine.values import convert, value_hints
 
@@ -61,6 +63,10 @@ MAX_RECORDS = 1000
 """Records in one pre-check: a township's subsidy list has a few hundred."""
 
 CHANGES = ("new", "changed")
+
+REMEMBER_SECONDS = 60.0
+"""How long a service remembers the warnings of the models it evaluates in full as they stand
+now (Standing); 0: never."""
 
 PRECHECK_SCHEMA = pa.schema(
     [
@@ -311,6 +317,43 @@ def request(
     return Request(source.name, rows, day)
 
 
+class Standing:
+    """The warnings that models evaluated in full give now, remembered for `seconds`.
+
+    A model that a pre-check cannot narrow (`narrowed_to`) is run twice per
+    pre-check: over the stored rows, and with the records. The first run is the
+    same for every pre-check of the source as of the same day, so a service
+    remembers it: a pre-check then compares against the county's warnings as
+    they stood at most `seconds` ago (the departments' data arrive in batches).
+    Only complete runs are remembered; at most `entries` at once, the oldest
+    forgotten first. One per warehouse; safe to share between threads.
+    """
+
+    def __init__(self, seconds: float, entries: int = 256) -> None:
+        self.seconds = seconds
+        self.entries = entries
+        self._lock = threading.Lock()
+        self._remembered: dict[tuple[Any, ...], tuple[float, ir.CheckedPack, RunResult]] = {}
+
+    def result(
+        self, pack: ir.CheckedPack, key: tuple[Any, ...], run: Callable[[], RunResult]
+    ) -> RunResult:
+        """The remembered result for `key` under `pack`, or `run()`'s, remembered if complete."""
+        now = time.monotonic()
+        with self._lock:
+            entry = self._remembered.get(key)
+        if entry is not None and entry[1] is pack and now - entry[0] <= self.seconds:
+            return entry[2]
+        result = run()
+        if self.seconds > 0 and all(o.status in ("ran", "skipped") for o in result.outcomes):
+            with self._lock:
+                self._remembered.pop(key, None)
+                while len(self._remembered) >= self.entries:
+                    self._remembered.pop(next(iter(self._remembered)))
+                self._remembered[key] = (now, pack, result)
+        return result
+
+
 def precheck(
     warehouse: Warehouse,
     pack: ir.CheckedPack,
@@ -321,6 +364,7 @@ def precheck(
     timeout: float | None = None,
     models: Sequence[ir.Model] | None = None,
     reviewed: bool = True,
+    standing: Standing | None = None,
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
@@ -348,10 +392,9 @@ def precheck(
     # same for every pre-check, compiled once. Elsewhere they are literal rows in the query.
     registers = getattr(warehouse, "registered", None)
     rows = None if registers else asked.rows
-    # There, too, the stored rows the narrowed models can see are copied first into a
-    # small table: DuckDB would otherwise compute each model's filters on the whole table.
     narrowed = [within for within in groups if within]
-    stored = touched_name(asked.source) if registers and narrowed else None
+    stored: str | None = None  # see below
+    nothing_stored = False
 
     def run(chosen: list[ir.Model], read: str, within: tuple[str, ...]) -> RunResult:
         pending = Pending(asked.source, rows, read, within, stored if within else None)
@@ -365,17 +408,39 @@ def precheck(
             reviewed=reviewed, pending=pending, prepared=prepared,
         )  # fmt: skip
 
+    def evaluate(half: str, within: tuple[str, ...], chosen: list[ir.Model]) -> RunResult:
+        if half == "now" and within and nothing_stored:  # the records touch no stored row
+            ran = [ModelOutcome(m.id, "ran") for m in chosen]
+            return RunResult(asked.as_of, WARNINGS_SCHEMA.empty_table(), ran)
+        if standing is None or half == "then" or within:
+            return run(chosen, half, within)
+        ids = tuple(m.id for m in chosen)
+        settings = (tuple(sorted(parameters.items())), tuple(sorted(tables.items())), reviewed)
+        key = (asked.source, asked.as_of, ids, *settings)
+        return standing.result(pack, key, lambda: run(chosen, "now", ()))
+
     with ExitStack() as registered:
         if registers:
             schema = source_schema(pack.pack.sources[asked.source])
             records = pa.Table.from_pylist(list(asked.rows), schema=schema)
             registered.enter_context(registers(records_name(asked.source), records))
-        if stored:
-            values = _touched_values(warehouse, pack, asked, narrowed, tables)
-            rows_touched = stored_rows_with(pack, asked.source, values, warehouse.dialect, tables)
-            registered.enter_context(registers(stored, rows_touched))
+        if registers and narrowed:
+            # There, too, the stored rows the narrowed models can see are copied first into
+            # a small table: DuckDB would otherwise compute each model's filters on the
+            # whole table. With none, the narrowed models give nothing now.
+            try:
+                values = _touched_values(warehouse, pack, asked, narrowed, tables)
+                query = stored_rows_with(pack, asked.source, values, warehouse.dialect, tables)
+                registered.enter_context(registers(touched_name(asked.source), query))
+                count = exp.select(exp.Count(this=exp.Star())).from_(touched_name(asked.source))
+                counted = warehouse.query(statement(count, warehouse.dialect))
+            except WarehouseError:  # the source's table is missing: each model says so
+                pass
+            else:
+                stored = touched_name(asked.source)
+                nothing_stored = counted.column(0)[0].as_py() == 0
         results = {
-            half: [run(chosen, half, within) for within, chosen in groups.items()]
+            half: [evaluate(half, within, chosen) for within, chosen in groups.items()]
             for half in ("now", "then")
         }
     outcomes = [o for parts in results.values() for part in parts for o in part.outcomes]
@@ -540,6 +605,7 @@ def answered(
     deployment: Deployment,
     caller: str,
     timeout: float | None = None,
+    standing: Standing | None = None,
 ) -> pa.Table:
     """One pre-check as every door answers it: evaluated, its audit row written.
 
@@ -554,6 +620,7 @@ def answered(
         tables=deployment.tables,
         parameters=deployment.parameters,
         timeout=timeout,
+        standing=standing,
     )
     row = audit_row(answer, caller, pack.pack.version)
     ledger.record_precheck(warehouse, row, ledger.Tables(deployment.ledger_schema))

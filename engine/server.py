@@ -174,8 +174,10 @@ class Service:
     request_seconds: float = REQUEST_SECONDS
     max_body_bytes: int = MAX_BODY_BYTES
     reload_seconds: float = RELOAD_SECONDS
+    remember_seconds: float = prechecks.REMEMBER_SECONDS
 
     def __post_init__(self) -> None:
+        self.standing = prechecks.Standing(self.remember_seconds)
         self._lock = threading.Lock()
         self._loaded = self._load()
         self._looked_at = time.monotonic()
@@ -239,7 +241,13 @@ class Service:
         asked = prechecks.request(loaded.pack, _source(body), body.get("records"), as_of)
         with self.pool.connection() as warehouse:
             answer = prechecks.answered(
-                warehouse, loaded.pack, asked, self.deployment, caller, self.request_seconds
+                warehouse,
+                loaded.pack,
+                asked,
+                self.deployment,
+                caller,
+                self.request_seconds,
+                self.standing,
             )
         return prechecks.document(answer)
 

@@ -29,8 +29,15 @@ from dsl.diagnostics import DiagnosticError, render_human
 from engine import api, ledger
 from engine.cli import main
 from engine.exit_codes import ExitCode
-from engine.precheck import MAX_RECORDS, models_reading, narrowed_to
-from engine.run import run_models
+from engine.precheck import (
+    MAX_RECORDS,
+    Standing,
+    models_reading,
+    narrowed_to,
+    precheck,
+    request,
+)
+from engine.run import ModelOutcome, RunResult, run_models
 from engine.schema import source_schema
 
 BAIJIANG = "330122104"
@@ -410,7 +417,23 @@ def test_precheck_is_the_run_with_the_records_less_the_run_without(
     url, base = property_county
     day = date(2021, 8, 31)
     answer = api.precheck(pack, "fin_payment", records, as_of=day, warehouse=url)
-    assert messages(answer) == run_less_run(url, pack, "fin_payment", base, records, day)
+    expected = run_less_run(url, pack, "fin_payment", base, records, day)
+    assert messages(answer) == expected
+
+    # A service remembers what the models it runs in full give now: the same answers.
+    warehouse = connect(url)
+    try:
+        asked = request(pack, "fin_payment", records, day)
+        for _ in range(2):
+            standing = STANDINGS.setdefault(url, Standing(seconds=3600))
+            remembered = precheck(warehouse, pack, asked, standing=standing)
+            assert messages(remembered.warnings) == expected
+    finally:
+        warehouse.close()
+
+
+# One per warehouse, shared by the examples: its stored rows never change.
+STANDINGS: dict[str, Standing] = {}
 
 
 # Grouped models (FUN01, FUN02, FUN06) are evaluated on the groups the records touch: a record
@@ -469,6 +492,59 @@ def test_an_amendment_that_moves_a_row_to_another_group_is_seen_in_both(
     both = [moved, joined]
     answer = api.precheck(pack, "fin_subsidy", both, as_of=date(2021, 12, 31), warehouse=url)
     assert [key for _, key in messages(answer)] == [SHARED_ACCOUNT]
+
+
+# ---- what a service remembers ----------------------------------------------------------------
+
+
+def counted(status: str = "ran") -> tuple[list[RunResult], Callable[[], RunResult]]:
+    """A run that records each time it is made, and the runs made."""
+    made: list[RunResult] = []
+
+    def run() -> RunResult:
+        result = RunResult(date(2021, 12, 31), pa.table({}), [ModelOutcome("ENG06", status)])
+        made.append(result)
+        return result
+
+    return made, run
+
+
+def test_a_complete_run_is_remembered_for_the_same_pack_and_key(pack: ir.CheckedPack):
+    standing = Standing(seconds=3600)
+    made, run = counted()
+    first = standing.result(pack, ("fin_payment", 1), run)
+    assert standing.result(pack, ("fin_payment", 1), run) is first
+    assert len(made) == 1
+    standing.result(pack, ("fin_payment", 2), run)  # another day, another run
+    assert len(made) == 2
+
+
+def test_a_new_pack_a_failed_run_or_no_time_to_remember_runs_again(pack: ir.CheckedPack):
+    made, run = counted()
+    standing = Standing(seconds=3600)
+    standing.result(pack, ("k",), run)
+    reread = api.load_pack()  # the same files, read again: another pack
+    standing.result(reread, ("k",), run)
+    assert len(made) == 2
+
+    made, failing = counted("failed")
+    for _ in range(2):
+        standing.result(pack, ("failing",), failing)
+    assert len(made) == 2
+
+    made, run = counted()
+    never = Standing(seconds=0)
+    for _ in range(2):
+        never.result(pack, ("k",), run)
+    assert len(made) == 2
+
+
+def test_the_oldest_entry_is_forgotten_first(pack: ir.CheckedPack):
+    made, run = counted()
+    standing = Standing(seconds=3600, entries=2)
+    for key in ("a", "b", "c", "b", "a"):  # c pushes a out; b is still there; a is run again
+        standing.result(pack, (key,), run)
+    assert len(made) == 4
 
 
 # ---- the command line --------------------------------------------------------------------------
