@@ -7,6 +7,7 @@ demo again after other runs says exactly what it said the first time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -14,10 +15,13 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+import httpx
 import pytest
 
+from engine import api
 from engine.cli import main
 from engine.exit_codes import ExitCode
+from engine.server import Service, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = "0.05"
@@ -104,6 +108,38 @@ def test_demo_then_every_command_of_the_readme_as_typed(fresh_folder: Path, caps
         assert "Traceback" not in captured.err
     # The run at another day added to the ledger; the demo starts again from an empty one.
     assert demo_summary(capsys) == first
+
+
+def readme_curl() -> tuple[dict, dict]:
+    """The body README's `curl` posts to `oversight serve`, and the answer README shows."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Before approval: the operation wing", 1)[1]
+    body = section.split("-d '", 1)[1].split("'\n", 1)[0]
+    answer = section.split("```json\n", 1)[1].split("```", 1)[0]
+    return json.loads(body), json.loads(answer)
+
+
+def test_the_readme_curl_after_the_demo_answers_as_the_readme_shows(fresh_folder: Path, capsys):
+    demo_summary(capsys)
+    body, shown = readme_curl()
+    service = Service(fresh_folder / "policies", "duckdb:///oversight.duckdb")
+
+    async def post() -> httpx.Response:
+        transport = httpx.ASGITransport(app=create_app(service), client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://local") as http:
+            return await http.post("/v1/precheck", json=body)
+
+    try:
+        answer = asyncio.run(post())
+    finally:
+        service.pool.close()
+    assert answer.status_code == 200
+    got = answer.json()
+    for fact in ("source", "as_of", "records", "models", "skipped", "pack_version"):
+        assert got[fact] == shown[fact], fact
+    assert got["pack_version"] == api.load_pack(fresh_folder / "policies").pack.version
+    # README shortens each warning to the fields a reader needs; those are exactly the answer's.
+    assert [{k: w[k] for k in shown["warnings"][0]} for w in got["warnings"]] == shown["warnings"]
 
 
 def test_the_demo_replaces_nothing_it_did_not_build(fresh_folder: Path, capsys):
