@@ -91,6 +91,8 @@ class Pending:
     # A table holding at least the stored rows that `within` lets through (touched_rows'
     # rows, made once per pre-check); None: the source's own table.
     stored: str | None = None
+    # False: no pending row has the key of a stored row, so none is left out for it.
+    amends: bool = True
 
 
 @dataclass(frozen=True)
@@ -1061,7 +1063,7 @@ def _pending_read(source: Source, pending: Pending, stored: exp.Table) -> exp.Ex
     else:
         added = exp.select(*columns).from_(table_named(records_name(source.name)))
         kept = stored_rows.where(exp.not_(_has_a_record(source, "s")))
-        read = exp.union(kept, added, distinct=False)
+        read = exp.union(kept if pending.amends else stored_rows, added, distinct=False)
     if not pending.within:
         return read
     return (

@@ -395,9 +395,10 @@ def precheck(
     narrowed = [within for within in groups if within]
     stored: str | None = None  # see below
     nothing_stored = False
+    amends = True
 
     def run(chosen: list[ir.Model], read: str, within: tuple[str, ...]) -> RunResult:
-        pending = Pending(asked.source, rows, read, within, stored if within else None)
+        pending = Pending(asked.source, rows, read, within, stored if within else None, amends)
         prepared = (
             _prepared(pack, chosen, pending, warehouse.dialect, parameters, tables)
             if rows is None
@@ -424,21 +425,27 @@ def precheck(
             schema = source_schema(pack.pack.sources[asked.source])
             records = pa.Table.from_pylist(list(asked.rows), schema=schema)
             registered.enter_context(registers(records_name(asked.source), records))
-        if registers and narrowed:
-            # There, too, the stored rows the narrowed models can see are copied first into
-            # a small table: DuckDB would otherwise compute each model's filters on the
-            # whole table. With none, the narrowed models give nothing now.
-            try:
-                values = _touched_values(warehouse, pack, asked, narrowed, tables)
+        try:
+            # The stored rows the records amend, if any. Without, each query reads the
+            # stored rows as they are, plus the records.
+            firsts = sorted({within[0] for within in narrowed})
+            amended = _amended(warehouse, pack, asked, firsts, tables)
+            amends = bool(amended)
+            if registers and narrowed:
+                # On DuckDB the stored rows the narrowed models can see are copied first
+                # into a small table (a superset: rows with the values of the first column
+                # of some `within` that the records or the rows they amend have). DuckDB
+                # would otherwise compute each model's filters on the whole table. With
+                # none, the narrowed models give nothing now.
+                values = {c: {row[c] for row in [*asked.rows, *amended]} for c in firsts}
                 query = stored_rows_with(pack, asked.source, values, warehouse.dialect, tables)
                 registered.enter_context(registers(touched_name(asked.source), query))
                 count = exp.select(exp.Count(this=exp.Star())).from_(touched_name(asked.source))
                 counted = warehouse.query(statement(count, warehouse.dialect))
-            except WarehouseError:  # the source's table is missing: each model says so
-                pass
-            else:
                 stored = touched_name(asked.source)
                 nothing_stored = counted.column(0)[0].as_py() == 0
+        except WarehouseError:  # the source's table is missing: each model says so
+            pass
         results = {
             half: [evaluate(half, within, chosen) for within, chosen in groups.items()]
             for half in ("now", "then")
@@ -467,27 +474,22 @@ def precheck(
     )
 
 
-def _touched_values(
+def _amended(
     warehouse: Warehouse,
     pack: ir.CheckedPack,
     asked: Request,
-    withins: list[tuple[str, ...]],
+    columns: Sequence[str],
     tables: Mapping[str, str],
-) -> dict[str, set[Any]]:
-    """Values whose stored rows hold every row a narrowed model can see, by column.
-
-    The first column of each `within`, with the records' values and those of
-    the stored rows they amend: a superset of the rows of the values the
-    records touch (each model narrows it exactly).
-    """
+) -> list[dict[str, Any]]:
+    """The stored rows the records amend (the same key): their key and `columns`."""
     source = pack.pack.sources[asked.source]
-    columns = sorted({within[0] for within in withins})
-    key = source.key[0]  # the rows amended are among those sharing the first column of the key
-    keys = {row[key] for row in asked.rows}
-    dialect = warehouse.dialect
-    query = stored_rows_with(pack, asked.source, {key: keys}, dialect, tables, columns)
-    amended = warehouse.query(statement(query, dialect)).to_pylist()
-    return {c: {row[c] for row in [*asked.rows, *amended]} for c in columns}
+    first = source.key[0]  # filtered on as the table is scanned; the whole key in Python
+    values = {first: {row[first] for row in asked.rows}}
+    wanted = sorted({*source.key, *columns})
+    query = stored_rows_with(pack, asked.source, values, warehouse.dialect, tables, wanted)
+    keys = {tuple(row[k] for k in source.key) for row in asked.rows}
+    rows = warehouse.query(statement(query, warehouse.dialect)).to_pylist()
+    return [row for row in rows if tuple(row[k] for k in source.key) in keys]
 
 
 _REMEMBERED: dict[int, tuple[ir.CheckedPack, dict[tuple[Any, ...], Any]]] = {}
@@ -525,7 +527,8 @@ def _prepared(
     cache = _remembered(pack)
     for model in models:
         key = (
-            "sql", model.id, pending.source, pending.read, pending.within, pending.stored, dialect,
+            "sql", model.id, pending.source, pending.read, pending.within, pending.stored,
+            pending.amends, dialect,
             tuple(sorted(parameters.items())), tuple(sorted(tables.items())),
         )  # fmt: skip
         if key not in cache:
