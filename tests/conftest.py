@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -157,23 +158,37 @@ def postgres_server(tmp_path_factory) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_database(postgres_server: str) -> Iterator[str]:
-    """A fresh, empty database on the session's server, dropped afterwards."""
+@contextmanager
+def _fresh_database(server: str) -> Iterator[str]:
+    """A fresh, empty database on `server` while the block runs, dropped afterwards."""
     import uuid
 
     import adbc_driver_postgresql.dbapi as postgres
 
     name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = postgres.connect(postgres_server, autocommit=True)
+    admin = postgres.connect(server, autocommit=True)
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
+        yield server.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the session's server, dropped afterwards."""
+    with _fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_module_database(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database for a whole test module: a warehouse built once, read by many."""
+    with _fresh_database(postgres_server) as url:
+        yield url
 
 
 def spark_available() -> str | None:

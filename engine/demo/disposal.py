@@ -12,18 +12,21 @@ from decimal import Decimal
 
 import numpy as np
 
+from engine.demo.plants.base import Planted
+
 PERSONS_DISPOSED_TOTAL = 6
 FUNDS_RECOVERED_TOTAL = Decimal("104800.00")
 # Models whose findings can bring money back.
 MONEY_MODELS = ("ENG06", "FUN01", "FUN02", "FUN03", "FUN04", "FIN03", "FIN05", "INV01", "INV02")
 
 
-def disposal_rows(truth: list[tuple[str, str, str, dt.date]], seed: int) -> list[dict]:
+def disposal_rows(truth: list[Planted], seed: int) -> list[dict]:
     """Verification records for most truth rows (about one in eight is not verified yet)."""
     rng = np.random.default_rng([seed, 0xD15])
-    ordered = sorted(truth, key=lambda t: (t[3], t[0], t[1]))
+    ordered = sorted(truth, key=lambda t: (t.first_as_of, t.model, t.key))
     rows: list[dict] = []
-    for model, key, _town, first in ordered:
+    for planted in ordered:
+        model, key, first = planted.model, planted.key, planted.first_as_of
         if rng.random() < 0.12:
             continue
         verified = first + dt.timedelta(days=int(rng.integers(5, 41)))

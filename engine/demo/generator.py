@@ -71,13 +71,13 @@ class _Build:
         self.seed = int(seed)
 
     def truth(self) -> pa.Table:
-        rows = sorted(self.planter.truth, key=lambda t: (t[0], t[1]))
+        rows = sorted(self.planter.truth, key=lambda t: (t.model, t.key))
         return pa.table(
             {
-                "model_id": [r[0] for r in rows],
-                "warning_key": [r[1] for r in rows],
-                "township": [r[2] for r in rows],
-                "first_as_of": pa.array([r[3] for r in rows], pa.date32()),
+                "model_id": [r.model for r in rows],
+                "warning_key": [r.key for r in rows],
+                "township": [r.township for r in rows],
+                "first_as_of": pa.array([r.first_as_of for r in rows], pa.date32()),
             },
             schema=TRUTH_SCHEMA,
         )
@@ -86,9 +86,9 @@ class _Build:
         rows = self.planter.near_misses
         return pa.table(
             {
-                "model_id": [r[0] for r in rows],
-                "description": [r[1] for r in rows],
-                "township": [r[2] for r in rows],
+                "model_id": [r.model for r in rows],
+                "description": [r.description for r in rows],
+                "township": [r.township for r in rows],
             },
             schema=NEAR_MISS_SCHEMA,
         )

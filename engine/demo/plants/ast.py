@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from engine.demo.arrowkit import add_months_date
-from engine.demo.plants.base import D, Person, Planter, first_month_end, month_end_of, yuan
+from engine.demo.plants.base import D, Person, Planter, Row, first_month_end, month_end_of, yuan
 
 
 def lease(
@@ -77,6 +77,11 @@ def lease(
     return lease_id
 
 
+def lease_row(pl: Planter, lease_id: str) -> Row:
+    """A lease's row: the matter a village lets, and so a pre-check's record."""
+    return pl.row("ag_lease", lease_id=lease_id)
+
+
 def plant(pl: Planter) -> None:
     """Plant AST01-AST05."""
     ast01(pl)
@@ -106,11 +111,18 @@ def ast01(pl: Planter) -> None:
         lid = lease(
             pl, town, signed=signed, rent=rent, appraised=appraised, method=method, kind=kind
         )
-        pl.warn("AST01", lid, town, month_end_of(signed))
-    lease(pl, "330122003", signed=D(2021, 4, 6), rent="70000.00", appraised="100000")
-    pl.near("AST01", "rent exactly 70% of the appraised rent", "330122003")
-    lease(pl, "330122105", signed=D(2021, 5, 6), rent="10000", appraised=None)
-    pl.near("AST01", "low rent on an asset never appraised (null)", "330122105")
+        pl.warn("AST01", lid, town, month_end_of(signed), trigger=lease_row(pl, lid))
+    lid = lease(pl, "330122003", signed=D(2021, 4, 6), rent="70000.00", appraised="100000")
+    pl.near(
+        "AST01", "rent exactly 70% of the appraised rent", "330122003", trigger=lease_row(pl, lid)
+    )
+    lid = lease(pl, "330122105", signed=D(2021, 5, 6), rent="10000", appraised=None)
+    pl.near(
+        "AST01",
+        "low rent on an asset never appraised (null)",
+        "330122105",
+        trigger=lease_row(pl, lid),
+    )
 
 
 def ast02(pl: Planter) -> None:
@@ -130,10 +142,10 @@ def ast02(pl: Planter) -> None:
     for town, signed, rent, term in cases:
         start, end = term if term else (None, None)
         lid = lease(pl, town, signed=signed, rent=rent, method="协议出租", start=start, end=end)
-        pl.warn("AST02", lid, town, month_end_of(signed))
-    lease(pl, "330122002", signed=D(2021, 3, 3), rent="49999.99", method="协议出租")
-    pl.near("AST02", "agreed rent 49,999.99", "330122002")
-    lease(
+        pl.warn("AST02", lid, town, month_end_of(signed), trigger=lease_row(pl, lid))
+    lid = lease(pl, "330122002", signed=D(2021, 3, 3), rent="49999.99", method="协议出租")
+    pl.near("AST02", "agreed rent 49,999.99", "330122002", trigger=lease_row(pl, lid))
+    lid = lease(
         pl,
         "330122004",
         signed=D(2020, 2, 20),
@@ -146,9 +158,12 @@ def ast02(pl: Planter) -> None:
         "AST02",
         "agreed lease ending exactly 60 months (clamped to Feb 28) after a Feb 29 start",
         "330122004",
+        trigger=lease_row(pl, lid),
     )
-    lease(pl, "330122203", signed=D(2021, 6, 7), rent="200000", method="公开竞价")
-    pl.near("AST02", "200,000 a year, but let by open bidding", "330122203")
+    lid = lease(pl, "330122203", signed=D(2021, 6, 7), rent="200000", method="公开竞价")
+    pl.near(
+        "AST02", "200,000 a year, but let by open bidding", "330122203", trigger=lease_row(pl, lid)
+    )
 
 
 def ast03(pl: Planter) -> None:
@@ -167,12 +182,14 @@ def ast03(pl: Planter) -> None:
     for town, signed, start, end, kind in cases:
         assert end > add_months_date(start, 240)
         lid = lease(pl, town, signed=signed, rent="12000", start=start, end=end, kind=kind)
-        pl.warn("AST03", lid, town, month_end_of(signed))
-    lease(
+        pl.warn("AST03", lid, town, month_end_of(signed), trigger=lease_row(pl, lid))
+    lid = lease(
         pl, "330122001", signed=D(2021, 4, 1), rent="12000", start=D(2021, 5, 1), end=D(2041, 5, 1)
     )
-    pl.near("AST03", "ends exactly 240 months after the start", "330122001")
-    lease(
+    pl.near(
+        "AST03", "ends exactly 240 months after the start", "330122001", trigger=lease_row(pl, lid)
+    )
+    lid = lease(
         pl,
         "330122104",
         signed=D(2021, 4, 1),
@@ -180,7 +197,12 @@ def ast03(pl: Planter) -> None:
         start=D(2021, 1, 31),
         end=D(2041, 1, 31),
     )
-    pl.near("AST03", "start Jan 31, end exactly 240 months later", "330122104")
+    pl.near(
+        "AST03",
+        "start Jan 31, end exactly 240 months later",
+        "330122104",
+        trigger=lease_row(pl, lid),
+    )
 
 
 def _ast04_first(receipts: list[tuple[dt.date, str, dt.date | None, str | None]]) -> dt.date | None:
@@ -307,9 +329,9 @@ def ast05(pl: Planter) -> None:
         if lessee is not None:
             code, name = lessee.id, lessee.name
         lid = lease(pl, town, signed=signed, rent="36000", lessee_id=code, lessee_name=name)
-        pl.warn("AST05", lid, town, month_end_of(signed))
+        pl.warn("AST05", lid, town, month_end_of(signed), trigger=lease_row(pl, lid))
     official = pl.official("330122003")
-    lease(
+    lid = lease(
         pl,
         "330122003",
         signed=D(2021, 5, 18),
@@ -317,12 +339,20 @@ def ast05(pl: Planter) -> None:
         lessee_id=None,
         lessee_name=official.name,
     )
-    pl.near("AST05", "lessee named like an official, no id recorded", "330122003")
+    pl.near(
+        "AST05",
+        "lessee named like an official, no id recorded",
+        "330122003",
+        trigger=lease_row(pl, lid),
+    )
     official = pl.official("330122104")
     rel = pl.relative(official, "兄弟姐妹")
-    lease(
+    lid = lease(
         pl, "330122202", signed=D(2021, 6, 22), rent="36000", lessee_id=rel.id, lessee_name=rel.name
     )
     pl.near(
-        "AST05", "lessee is a relative of an official of 330122104, lease of 330122202", "330122202"
+        "AST05",
+        "lessee is a relative of an official of 330122104, lease of 330122202",
+        "330122202",
+        trigger=lease_row(pl, lid),
     )

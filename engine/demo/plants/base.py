@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from engine.demo import names
 from engine.demo.background.core import SEQ_PLANTED
@@ -93,6 +94,31 @@ def first_month_end(holds: Callable[[dt.date], bool]) -> dt.date | None:
     return None
 
 
+Part = TypeVar("Part")
+
+
+def last_needed(
+    first: dt.date | None,
+    parts: Sequence[Part],
+    days: Sequence[dt.date],
+    holds: Callable[[list[Part], dt.date], bool],
+) -> int | None:
+    """The trigger of a case built of several parts: the index of the part it needs at ``first``.
+
+    ``days[i]`` is the day part i arrives, ``holds(parts, d)`` whether the case holds
+    as of d with those parts. Of the parts visible at ``first``, the last to arrive
+    without which the case does not hold then (of a day's parts, the one planted
+    later). None if the case can spare each of them: then no single row triggers it.
+    """
+    if first is None:
+        return None
+    latest_first = sorted(range(len(parts)), key=lambda i: (days[i], i), reverse=True)
+    for i in latest_first:
+        if days[i] <= first and not holds([*parts[:i], *parts[i + 1 :]], first):
+            return i
+    return None
+
+
 def at(day: dt.date, hh: int = 10, mm: int = 0, ss: int = 0) -> dt.datetime:
     """A timestamp on a day."""
     return dt.datetime(day.year, day.month, day.day, hh, mm, ss)
@@ -121,14 +147,50 @@ class Enterprise:
     account: str
 
 
+Row = tuple[str, dict]
+"""A planted row and its source: (source, the row as `Planter.add` returned it)."""
+
+
+@dataclass(frozen=True)
+class Planted:
+    """A planted warning: its key, where it is routed, and the first run raising it.
+
+    `trigger` is the row whose arrival makes it fire: without it no run as of
+    `first_as_of` raises the warning, so a pre-check of it, as of that day, must
+    answer the warning as new (tests/engine/test_precheck_planted.py). None where
+    no single row does (the case says why) and for models that take no part in
+    pre-checks.
+    """
+
+    model: str
+    key: str
+    township: str
+    first_as_of: dt.date
+    trigger: Row | None = None
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A near miss planted beside a model's cases: it must not fire.
+
+    `trigger` is the row that, arriving, comes closest to firing it: a
+    pre-check of it must not answer a warning of the model.
+    """
+
+    model: str
+    description: str
+    township: str
+    trigger: Row | None = None
+
+
 @dataclass
 class Planter:
     """Collects planted rows per source, the truth and the near misses."""
 
     workdays: Workdays
     rows: dict[str, list[dict]] = field(default_factory=dict)
-    truth: list[tuple[str, str, str, dt.date]] = field(default_factory=list)
-    near_misses: list[tuple[str, str, str]] = field(default_factory=list)
+    truth: list[Planted] = field(default_factory=list)
+    near_misses: list[NearMiss] = field(default_factory=list)
     _counters: dict[str, int] = field(default_factory=dict)
     _seq: dict[tuple[dt.date, bool], int] = field(default_factory=dict)
     _rand: random.Random = field(default_factory=lambda: random.Random(20211231))
@@ -151,20 +213,44 @@ class Planter:
         self.rows.setdefault(source, []).append(row)
         return row
 
-    def warn(self, model: str, key: str, township: str, first_as_of: dt.date | None) -> None:
-        """Record a planted warning: the key, where it is routed, and the first run raising it."""
-        if first_as_of not in MONTH_ENDS:
+    def row(self, source: str, **match: object) -> Row:
+        """The planted row of `source` whose columns have the values `match` gives (the last such).
+
+        For a trigger: planting helpers return ids, and this finds their row again.
+        """
+        for row in reversed(self.rows.get(source, ())):
+            if all(row.get(column) == value for column, value in match.items()):
+                return source, row
+        raise KeyError(f"no planted {source} row with {match}")
+
+    def warn(
+        self,
+        model: str,
+        key: str,
+        township: str,
+        first_as_of: dt.date | None,
+        *,
+        trigger: Row | None = None,
+    ) -> None:
+        """Record a planted warning (see Planted).
+
+        The key, where it is routed, the first run raising it, and the row whose
+        arrival makes it fire.
+        """
+        if first_as_of is None or first_as_of not in MONTH_ENDS:
             raise ValueError(f"{model} {key}: first_as_of {first_as_of} is not a 2021 month end")
         if township not in T:
             raise ValueError(f"{model} {key}: unknown township {township}")
         if (model, key) in self._keys:
             raise ValueError(f"{model} {key}: planted twice")
         self._keys.add((model, key))
-        self.truth.append((model, key, township, first_as_of))
+        self.truth.append(Planted(model, key, township, first_as_of, trigger))
 
-    def near(self, model: str, description: str, township: str) -> None:
-        """Record a near miss planted beside a model's cases (it must not fire)."""
-        self.near_misses.append((model, description, township))
+    def near(
+        self, model: str, description: str, township: str, *, trigger: Row | None = None
+    ) -> None:
+        """Record a near miss planted beside a model's cases: it must not fire (see NearMiss)."""
+        self.near_misses.append(NearMiss(model, description, township, trigger))
 
     # ---- people -----------------------------------------------------------------------------
 

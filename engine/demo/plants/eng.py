@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 from engine.demo.arrowkit import add_months_date
 from engine.demo.plants.base import (
@@ -19,6 +20,7 @@ from engine.demo.plants.base import (
     Planter,
     at,
     first_month_end,
+    last_needed,
     month_end_of,
     yuan,
 )
@@ -139,12 +141,19 @@ def _untendered(
     return cid
 
 
-def _eng02_first(contracts: list[tuple[str, dt.date]]) -> dt.date | None:
-    def holds(d: dt.date) -> bool:
-        seen = [yuan(a) for a, s in contracts if s <= d]
-        return len(seen) >= 2 and all(a < THRESHOLD for a in seen) and sum(seen) >= THRESHOLD
+def _eng02_holds(contracts: list[tuple[str, dt.date]], d: dt.date) -> bool:
+    seen = [yuan(a) for a, s in contracts if s <= d]
+    return len(seen) >= 2 and all(a < THRESHOLD for a in seen) and sum(seen) >= THRESHOLD
 
-    return first_month_end(holds)
+
+def _eng02_warn(
+    pl: Planter, root: str, town: str, contracts: list[tuple[str, dt.date]], ids: list[str]
+) -> None:
+    """Record an ENG02 case; its trigger is the untendered contract that reaches the threshold."""
+    first = first_month_end(partial(_eng02_holds, contracts))
+    needed = last_needed(first, contracts, [signed for _, signed in contracts], _eng02_holds)
+    trigger = None if needed is None else pl.row("trade_contract", contract_id=ids[needed])
+    pl.warn("ENG02", root, town, first, trigger=trigger)
 
 
 def eng02(pl: Planter) -> None:
@@ -155,6 +164,7 @@ def eng02(pl: Planter) -> None:
         pl, town, "东溪村美丽乡村精品村建设项目", "3800000", D(2021, 2, 1), category="农业农村"
     )
     parts = [("1450000", D(2021, 3, 5)), ("1380000", D(2021, 3, 20)), ("1260000", D(2021, 4, 12))]
+    ids = []
     for i, (amount, signed) in enumerate(parts):
         sub = project(
             pl,
@@ -164,15 +174,14 @@ def eng02(pl: Planter) -> None:
             D(2021, 2, 10),
             parent=root,
         )
-        _untendered(pl, town, sub, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+        ids.append(_untendered(pl, town, sub, amount, signed))
+    _eng02_warn(pl, root, town, parts, ids)
     # Two contracts on the root itself, together exactly 4,000,000.
     town = "330122003"
     root = project(pl, town, "阳山村公厕改造提升工程", "3500000", D(2021, 3, 1))
     parts = [("2000000.00", D(2021, 4, 10)), ("2000000.00", D(2021, 5, 15))]
-    for amount, signed in parts:
-        _untendered(pl, town, root, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
+    _eng02_warn(pl, root, town, parts, ids)
     # Root never registered: routed to the smallest township code among its contracts.
     root = project(pl, "330122101", "", 0, D(2021, 6, 1), add=False)
     parts3 = [
@@ -180,13 +189,13 @@ def eng02(pl: Planter) -> None:
         ("330122100", "1500000", D(2021, 6, 15)),
         ("330122101", "1200000", D(2021, 7, 8)),
     ]
-    for t, amount, signed in parts3:
-        _untendered(pl, t, root, amount, signed)
-    pl.warn("ENG02", root, "330122100", _eng02_first([(a, s) for _, a, s in parts3]))
+    ids = [_untendered(pl, t, root, amount, signed) for t, amount, signed in parts3]
+    _eng02_warn(pl, root, "330122100", [(a, s) for _, a, s in parts3], ids)
     # Two sub-projects crossing the line in February.
     town = "330122201"
     root = project(pl, town, "陇西村农村生活污水治理提标改造工程", "3600000", D(2021, 1, 6))
     parts = [("1900000", D(2021, 2, 8)), ("2150000", D(2021, 2, 25))]
+    ids = []
     for i, (amount, signed) in enumerate(parts):
         sub = project(
             pl,
@@ -196,8 +205,8 @@ def eng02(pl: Planter) -> None:
             D(2021, 1, 20),
             parent=root,
         )
-        _untendered(pl, town, sub, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+        ids.append(_untendered(pl, town, sub, amount, signed))
+    _eng02_warn(pl, root, town, parts, ids)
     # Four small contracts, the fourth makes it.
     town = "330122103"
     root = project(
@@ -209,23 +218,20 @@ def eng02(pl: Planter) -> None:
         ("1050000", D(2021, 10, 11)),
         ("1050000", D(2021, 11, 8)),
     ]
-    for amount, signed in parts:
-        _untendered(pl, town, root, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
+    _eng02_warn(pl, root, town, parts, ids)
     # Two contracts each a cent under the threshold.
     town = "330122002"
     root = project(pl, town, "母岭村村道提升改造工程", "3950000", D(2021, 9, 1), category="交通")
     parts = [("3999999.99", D(2021, 10, 8)), ("3999999.99", D(2021, 10, 20))]
-    for amount, signed in parts:
-        _untendered(pl, town, root, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
+    _eng02_warn(pl, root, town, parts, ids)
     # Contracts of 2020.
     town = "330122104"
     root = project(pl, town, "松村村文化礼堂建设工程", "3700000", D(2020, 10, 12), category="房建")
     parts = [("2500000", D(2020, 11, 16)), ("2500000", D(2020, 12, 14))]
-    for amount, signed in parts:
-        _untendered(pl, town, root, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
+    _eng02_warn(pl, root, town, parts, ids)
     # A tendered contract beside two untendered ones: only the untendered count.
     town = "330122105"
     root = project(pl, town, "环溪村防洪堤加固工程", "3900000", D(2021, 3, 22), category="水利")
@@ -238,43 +244,63 @@ def eng02(pl: Planter) -> None:
         pl, town, "关于防洪堤加固工程合同签订的决定", "1800000", D(2021, 4, 28), contract_id=cid
     )
     parts = [("2100000", D(2021, 5, 6)), ("2000000", D(2021, 5, 27))]
-    for amount, signed in parts:
-        _untendered(pl, town, root, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
+    _eng02_warn(pl, root, town, parts, ids)
     # Two sub-projects a month apart.
     town = "330122100"
     root = project(pl, town, "俞赵村农村自来水工程", "3980000", D(2021, 7, 5), category="水利")
     parts = [("2200000", D(2021, 8, 9)), ("1900000", D(2021, 9, 13))]
+    ids = []
     for i, (amount, signed) in enumerate(parts):
         sub = project(
             pl, town, f"俞赵村农村自来水工程(管网{i + 1})", amount, D(2021, 7, 20), parent=root
         )
-        _untendered(pl, town, sub, amount, signed)
-    pl.warn("ENG02", root, town, _eng02_first(parts))
+        ids.append(_untendered(pl, town, sub, amount, signed))
+    _eng02_warn(pl, root, town, parts, ids)
     # Near misses.
     town = "330122004"
     root = project(
         pl, town, "三鑫村农村饮用水达标提标工程", "3800000", D(2021, 4, 1), category="水利"
     )
     for amount, signed in (("2000000.00", D(2021, 5, 6)), ("1999999.99", D(2021, 6, 3))):
-        _untendered(pl, town, root, amount, signed)
-    pl.near("ENG02", "two untendered contracts summing to 3,999,999.99", town)
+        last = _untendered(pl, town, root, amount, signed)
+    pl.near(
+        "ENG02",
+        "two untendered contracts summing to 3,999,999.99",
+        town,
+        trigger=pl.row("trade_contract", contract_id=last),
+    )
     town = "330122202"
     root = project(
         pl, town, "松山村山塘水库除险加固工程", "4500000", D(2021, 9, 15), category="水利"
     )
     for amount, signed in (("4000000.00", D(2021, 11, 2)), ("500000", D(2021, 11, 9))):
-        _untendered(pl, town, root, amount, signed)
-    pl.near("ENG02", "one of the untendered contracts is exactly 4,000,000 (not below)", town)
+        last = _untendered(pl, town, root, amount, signed)
+    pl.near(
+        "ENG02",
+        "one of the untendered contracts is exactly 4,000,000 (not below)",
+        town,
+        trigger=pl.row("trade_contract", contract_id=last),
+    )
     town = "330122200"
     root = project(pl, town, "戴家山村村道提升改造工程", "3900000", D(2021, 5, 1), category="交通")
-    _untendered(pl, town, root, "3900000", D(2021, 6, 1))
-    pl.near("ENG02", "a single untendered contract of 3,900,000", town)
+    last = _untendered(pl, town, root, "3900000", D(2021, 6, 1))
+    pl.near(
+        "ENG02",
+        "a single untendered contract of 3,900,000",
+        town,
+        trigger=pl.row("trade_contract", contract_id=last),
+    )
     town = "330122203"
     root = project(pl, town, "后溪村公厕改造提升工程", "3900000", D(2021, 9, 1))
     for amount, signed in (("2100000", D(2021, 10, 12)), ("2100000", D(2022, 1, 10))):
-        _untendered(pl, town, root, amount, signed)
-    pl.near("ENG02", "the second untendered contract is signed 2022-01-10 (invisible)", town)
+        last = _untendered(pl, town, root, amount, signed)
+    pl.near(
+        "ENG02",
+        "the second untendered contract is signed 2022-01-10 (invisible)",
+        town,
+        trigger=pl.row("trade_contract", contract_id=last),
+    )
 
 
 def _bidders(pl: Planter, town: str, k: int) -> list:
@@ -375,6 +401,7 @@ def eng03(pl: Planter) -> None:
         ents = _bidders(pl, town, len(times))
         shared_phone = f"1390571{n:04d}"
         shared_ip = f"10.22.{n}.18"
+        bids = []
         for i, (ent, when) in enumerate(zip(ents, times, strict=True)):
             phone = ent.phone
             ip = ent.ip
@@ -386,30 +413,54 @@ def eng03(pl: Planter) -> None:
                 ip = None
             if n == 5 and i == 2:
                 phone = None
-            bid(pl, tid, ent, when, 4_800_000 - 10_000 * i, phone=phone, ip=ip)
-        both_seen = max(times[a], times[b]).date()
-        pl.warn("ENG03", tid, town, month_end_of(both_seen))
+            bids.append(bid(pl, tid, ent, when, 4_800_000 - 10_000 * i, phone=phone, ip=ip))
+        # The second of the two bids sharing a phone or an IP makes the pair.
+        second = max((a, b), key=lambda i: times[i])
+        pl.warn(
+            "ENG03",
+            tid,
+            town,
+            month_end_of(times[second].date()),
+            trigger=pl.row("trade_bid", bid_id=bids[second]),
+        )
     # Near misses.
     town = "330122003"
     pid = project(pl, town, "巧溪村防洪堤加固工程", "4600000", D(2021, 2, 1), category="水利")
     tid = tender(pl, pid, town, D(2021, 3, 2), title="巧溪村防洪堤加固工程施工")
     ent1, ent2 = _bidders(pl, town, 2)
     bid(pl, tid, ent1, at(D(2021, 3, 10)), "4400000")
-    bid(pl, tid, ent1, at(D(2021, 3, 11)), "4390000")
+    again = bid(pl, tid, ent1, at(D(2021, 3, 11)), "4390000")
     bid(pl, tid, ent2, at(D(2021, 3, 12)), "4410000")
-    pl.near("ENG03", "one bidder bidding twice with its own phone and IP", town)
+    pl.near(
+        "ENG03",
+        "one bidder bidding twice with its own phone and IP",
+        town,
+        trigger=pl.row("trade_bid", bid_id=again),
+    )
     tid = tender(pl, pid, town, D(2021, 4, 6), title="巧溪村防洪堤加固工程(二期)施工")
     ents = _bidders(pl, town, 3)
     for i, ent in enumerate(ents):
-        bid(pl, tid, ent, at(D(2021, 4, 15 + i)), 4_300_000 + i, phone=" ", ip=None if i else "")
-    pl.near("ENG03", "bidders share only a blank phone (' ') and empty/null IPs", town)
+        last = bid(
+            pl, tid, ent, at(D(2021, 4, 15 + i)), 4_300_000 + i, phone=" ", ip=None if i else ""
+        )
+    pl.near(
+        "ENG03",
+        "bidders share only a blank phone (' ') and empty/null IPs",
+        town,
+        trigger=pl.row("trade_bid", bid_id=last),
+    )
     town = "330122200"
     pid = project(pl, town, "莪山村农村自来水工程", "4700000", D(2021, 10, 20), category="水利")
     tid = tender(pl, pid, town, D(2021, 12, 20), title="莪山村农村自来水工程施工")
     ents = _bidders(pl, town, 2)
     bid(pl, tid, ents[0], at(D(2021, 12, 28)), "4500000", ip="10.99.0.7")
-    bid(pl, tid, ents[1], at(D(2022, 1, 3)), "4510000", ip="10.99.0.7")
-    pl.near("ENG03", "the second bid sharing the IP comes 2022-01-03 (invisible)", town)
+    late = bid(pl, tid, ents[1], at(D(2022, 1, 3)), "4510000", ip="10.99.0.7")
+    pl.near(
+        "ENG03",
+        "the second bid sharing the IP comes 2022-01-03 (invisible)",
+        town,
+        trigger=pl.row("trade_bid", bid_id=late),
+    )
 
 
 def _holding(pl: Planter, shared: Person, how: str, registered: dt.date, town: str) -> Enterprise:
@@ -504,12 +555,19 @@ def eng04(pl: Planter) -> None:
         ent_b = _holding(pl, shared, how_b, b_registered, town)
         ent_c = pl.enterprise(township=town)
         extra = [pl.enterprise(township=town) for _ in range(len(days) - 3)]
-        for i, (ent, when) in enumerate(zip([ent_a, ent_b, ent_c, *extra], days, strict=True)):
+        bids = [
             bid(pl, tid, ent, at(when, 9 + i), 5_600_000 - 5_000 * i)
-        seen = max(days[0], days[1])
-        if how_b == "rep-late":
-            seen = max(seen, b_registered)
-        pl.warn("ENG04", tid, town, month_end_of(seen))
+            for i, (ent, when) in enumerate(zip([ent_a, ent_b, ent_c, *extra], days, strict=True))
+        ]
+        # The second of A's and B's bids makes the pair, unless B's registration comes later
+        # still: its legal representative counts only once it is registered.
+        second = 0 if days[0] > days[1] else 1
+        seen = days[second]
+        trigger = pl.row("trade_bid", bid_id=bids[second])
+        if how_b == "rep-late" and b_registered > seen:
+            seen = b_registered
+            trigger = pl.row("mkt_enterprise", enterprise_code=ent_b.code)
+        pl.warn("ENG04", tid, town, month_end_of(seen), trigger=trigger)
     # Near misses.
     town = "330122004"
     pid = project(pl, town, "柳岩村农村自来水工程", "4500000", D(2021, 3, 1), category="水利")
@@ -519,8 +577,13 @@ def eng04(pl: Planter) -> None:
     a = pl.enterprise(shareholders=((p1, "股东"),), township=town)
     b = pl.enterprise(shareholders=((p2, "股东"),), township=town)
     bid(pl, tid, a, at(D(2021, 4, 20)), "4300000")
-    bid(pl, tid, b, at(D(2021, 4, 21)), "4310000")
-    pl.near("ENG04", "two bidders' shareholders share a name (王建国) but not an id", town)
+    second = bid(pl, tid, b, at(D(2021, 4, 21)), "4310000")
+    pl.near(
+        "ENG04",
+        "two bidders' shareholders share a name (王建国) but not an id",
+        town,
+        trigger=pl.row("trade_bid", bid_id=second),
+    )
     town = "330122104"
     pid = project(pl, town, "罗山村村道提升改造工程", "4800000", D(2021, 5, 1), category="交通")
     shared = pl.person(town, register=False)
@@ -530,14 +593,22 @@ def eng04(pl: Planter) -> None:
     )
     tid = tender(pl, pid, town, D(2021, 6, 7), title="罗山村村道提升改造工程施工")
     bid(pl, tid, a, at(D(2021, 6, 15)), "4600000")
-    bid(pl, tid, b, at(D(2021, 6, 16)), "4610000")
-    pl.near("ENG04", "shared legal representative of an enterprise registered 2022-01-15", town)
+    second = bid(pl, tid, b, at(D(2021, 6, 16)), "4610000")
+    pl.near(
+        "ENG04",
+        "shared legal representative of an enterprise registered 2022-01-15",
+        town,
+        trigger=pl.row("trade_bid", bid_id=second),
+    )
     tid2 = tender(pl, pid, town, D(2021, 7, 5), title="罗山村村道提升改造工程(二期)施工")
     c = pl.enterprise(shareholders=((shared, "监事"),), township=town)
-    bid(pl, tid2, c, at(D(2021, 7, 12)), "1200000")
+    elsewhere = bid(pl, tid2, c, at(D(2021, 7, 12)), "1200000")
     bid(pl, tid2, pl.enterprise(township=town), at(D(2021, 7, 13)), "1210000")
     pl.near(
-        "ENG04", "the person shared with another tender's bidder bids in a different tender", town
+        "ENG04",
+        "the person shared with another tender's bidder bids in a different tender",
+        town,
+        trigger=pl.row("trade_bid", bid_id=elsewhere),
     )
 
 
@@ -573,6 +644,11 @@ def _contract_with_tender(
             contract_id=cid,
         )
     return cid
+
+
+def _eng05_holds(changes: list[tuple[str, dt.date]], d: dt.date, *, amount: str) -> bool:
+    net = sum((yuan(x) for x, w in changes if w <= d), Decimal(0))
+    return net > Decimal("0.10") * yuan(amount)
 
 
 def eng05(pl: Planter) -> None:
@@ -621,26 +697,54 @@ def eng05(pl: Planter) -> None:
     ]
     for town, amount, signed, changes in cases:
         cid = _contract_with_tender(pl, town, amount, signed, name="美丽乡村精品村建设项目")
-        for delta, when in changes:
-            change(pl, cid, delta, when)
-
-        def holds(d: dt.date, changes: list = changes, amount: str = amount) -> bool:
-            net = sum((yuan(x) for x, w in changes if w <= d), Decimal(0))
-            return net > Decimal("0.10") * yuan(amount)
-
-        pl.warn("ENG05", cid, town, first_month_end(holds))
+        ids = [change(pl, cid, delta, when) for delta, when in changes]
+        holds = partial(_eng05_holds, amount=amount)
+        first = first_month_end(partial(holds, changes))
+        # The change that takes the net above 10% (not a later cut, when it comes first).
+        needed = last_needed(first, changes, [w for _, w in changes], holds)
+        trigger = None if needed is None else pl.row("build_change", change_id=ids[needed])
+        pl.warn("ENG05", cid, town, first, trigger=trigger)
     # Near misses.
     cid = _contract_with_tender(pl, "330122004", "1234500.00", D(2021, 3, 1))
     change(pl, cid, "61725.00", D(2021, 4, 1))
-    change(pl, cid, "61725.00", D(2021, 5, 6))
-    pl.near("ENG05", "net changes exactly 10.00% of the amount", "330122004")
+    second = change(pl, cid, "61725.00", D(2021, 5, 6))
+    pl.near(
+        "ENG05",
+        "net changes exactly 10.00% of the amount",
+        "330122004",
+        trigger=pl.row("build_change", change_id=second),
+    )
     cid = _contract_with_tender(pl, "330122101", "2000000", D(2021, 2, 1))
-    change(pl, cid, "220000", D(2021, 3, 4))
+    rise = change(pl, cid, "220000", D(2021, 3, 4))
     change(pl, cid, "-60000", D(2021, 3, 25))
-    pl.near("ENG05", "+11% and -3% inside March: 8% at every month end", "330122101")
+    pl.near(
+        "ENG05",
+        "+11% and -3% inside March: 8% at every month end",
+        "330122101",
+        trigger=pl.row("build_change", change_id=rise),
+    )
     cid = _contract_with_tender(pl, "330122202", "1500000", D(2021, 9, 1))
-    change(pl, cid, "180000", D(2022, 1, 5))
-    pl.near("ENG05", "a +12% change dated 2022-01-05 (invisible)", "330122202")
+    late = change(pl, cid, "180000", D(2022, 1, 5))
+    pl.near(
+        "ENG05",
+        "a +12% change dated 2022-01-05 (invisible)",
+        "330122202",
+        trigger=pl.row("build_change", change_id=late),
+    )
+
+
+ContractPart = tuple[str, str, dt.date]
+"""A part of a contract's case: ("change", delta, day), ("payment", amount, day) or
+("acceptance", result, day)."""
+
+
+def _sum(parts: list[ContractPart], what: str, d: dt.date) -> Decimal:
+    """The changes' or payments' total as of d."""
+    return sum((yuan(v) for k, v, w in parts if k == what and w <= d), Decimal(0))
+
+
+def _eng06_holds(parts: list[ContractPart], d: dt.date, *, amount: str) -> bool:
+    return _sum(parts, "payment", d) > yuan(amount) + _sum(parts, "change", d)
 
 
 def eng06(pl: Planter) -> None:
@@ -732,12 +836,14 @@ def eng06(pl: Planter) -> None:
         signed = min(w for _, w in pays) - dt.timedelta(days=40)
         cid = _contract_with_tender(pl, town, amount, signed, kind=kind, name="设备采购及安装")
         ent_payee = _payee_of(pl, cid)
-        for delta, when in changes:
-            change(pl, cid, delta, when)
+        rows = [
+            pl.row("build_change", change_id=change(pl, cid, delta, when))
+            for delta, when in changes
+        ]
         if accepted is not None:
             acceptance(pl, cid, accepted)
         for amt, when in pays:
-            payment(
+            pid = payment(
                 pl,
                 town,
                 ent_payee,
@@ -747,21 +853,20 @@ def eng06(pl: Planter) -> None:
                 purpose="合同款",
                 economic_class="资本性支出" if kind == "工程" else "商品服务",
             )
-
-        def holds(
-            d: dt.date, pays: list = pays, changes: list = changes, amount: str = amount
-        ) -> bool:
-            paid = sum((yuan(a) for a, w in pays if w <= d), Decimal(0))
-            net = sum((yuan(x) for x, w in changes if w <= d), Decimal(0))
-            return paid > yuan(amount) + net
-
-        pl.warn("ENG06", cid, town, first_month_end(holds))
+            rows.append(pl.row("fin_payment", payment_id=pid))
+        parts = [("change", x, w) for x, w in changes] + [("payment", a, w) for a, w in pays]
+        holds = partial(_eng06_holds, amount=amount)
+        first = first_month_end(partial(holds, parts))
+        # The payment that goes over, or the cut that brings the limit below what was paid.
+        needed = last_needed(first, parts, [w for _, _, w in parts], holds)
+        trigger = None if needed is None else rows[needed]
+        pl.warn("ENG06", cid, town, first, trigger=trigger)
     # Near misses.
     cid = _contract_with_tender(
         pl, "330122003", "600000", D(2021, 3, 1), kind="服务", name="物业服务"
     )
     change(pl, cid, "20000", D(2021, 5, 1))
-    payment(
+    pid = payment(
         pl,
         "330122003",
         _payee_of(pl, cid),
@@ -770,7 +875,12 @@ def eng06(pl: Planter) -> None:
         contract_id=cid,
         economic_class="商品服务",
     )
-    pl.near("ENG06", "paid exactly the amount plus net changes", "330122003")
+    pl.near(
+        "ENG06",
+        "paid exactly the amount plus net changes",
+        "330122003",
+        trigger=pl.row("fin_payment", payment_id=pid),
+    )
     cid = _contract_with_tender(
         pl, "330122104", "500000", D(2021, 8, 2), kind="货物", name="办公设备采购"
     )
@@ -783,7 +893,7 @@ def eng06(pl: Planter) -> None:
         contract_id=cid,
         economic_class="商品服务",
     )
-    payment(
+    pid = payment(
         pl,
         "330122104",
         _payee_of(pl, cid),
@@ -792,12 +902,27 @@ def eng06(pl: Planter) -> None:
         contract_id=cid,
         economic_class="商品服务",
     )
-    pl.near("ENG06", "the overpaying payment is dated 2022-01-06 (invisible)", "330122104")
+    pl.near(
+        "ENG06",
+        "the overpaying payment is dated 2022-01-06 (invisible)",
+        "330122104",
+        trigger=pl.row("fin_payment", payment_id=pid),
+    )
 
 
 def _payee_of(pl: Planter, contract_id: str) -> Enterprise:
     """The contractor of a planted contract (its payments go to it)."""
     return pl.contractors[contract_id]
+
+
+def _eng07_holds(parts: list[ContractPart], d: dt.date, *, amount: str) -> bool:
+    passed = [w for k, r, w in parts if k == "acceptance" and r == "合格" and w <= d]
+    cut = min(passed, default=None)
+    before = sum(
+        (yuan(a) for k, a, w in parts if k == "payment" and w <= d and (cut is None or w < cut)),
+        Decimal(0),
+    )
+    return before > Decimal("0.80") * (yuan(amount) + _sum(parts, "change", d))
 
 
 def eng07(pl: Planter) -> None:
@@ -855,43 +980,53 @@ def eng07(pl: Planter) -> None:
         signed = min(w for _, w in pays) - dt.timedelta(days=30)
         cid = _contract_with_tender(pl, town, amount, signed, kind="工程", name="农房改造项目")
         payee = _payee_of(pl, cid)
-        for delta, when in changes:
-            change(pl, cid, delta, when)
-        for when, result in accs:
-            acceptance(pl, cid, when, result)
-        for amt, when in pays:
-            payment(pl, town, payee, amt, when, contract_id=cid)
-
-        def holds(
-            d: dt.date,
-            pays: list = pays,
-            changes: list = changes,
-            accs: list = accs,
-            amount: str = amount,
-        ) -> bool:
-            passed = [w for w, r in accs if r == "合格" and w <= d]
-            cut = min(passed) if passed else None
-            before = sum(
-                (yuan(a) for a, w in pays if w <= d and (cut is None or w < cut)), Decimal(0)
-            )
-            net = sum((yuan(x) for x, w in changes if w <= d), Decimal(0))
-            return before > Decimal("0.80") * (yuan(amount) + net)
-
-        pl.warn("ENG07", cid, town, first_month_end(holds))
+        rows = [
+            pl.row("build_change", change_id=change(pl, cid, delta, when))
+            for delta, when in changes
+        ]
+        rows += [
+            pl.row("build_acceptance", acceptance_id=acceptance(pl, cid, when, result))
+            for when, result in accs
+        ]
+        rows += [
+            pl.row("fin_payment", payment_id=payment(pl, town, payee, amt, when, contract_id=cid))
+            for amt, when in pays
+        ]
+        parts = (
+            [("change", x, w) for x, w in changes]
+            + [("acceptance", r, w) for w, r in accs]
+            + [("payment", a, w) for a, w in pays]
+        )
+        holds = partial(_eng07_holds, amount=amount)
+        first = first_month_end(partial(holds, parts))
+        # The payment that goes over 80% (an acceptance after it does not undo it).
+        needed = last_needed(first, parts, [w for _, _, w in parts], holds)
+        trigger = None if needed is None else rows[needed]
+        pl.warn("ENG07", cid, town, first, trigger=trigger)
     # Near misses.
     cid = _contract_with_tender(pl, "330122001", "1000000", D(2021, 2, 1))
-    payment(pl, "330122001", _payee_of(pl, cid), "800000", D(2021, 4, 6), contract_id=cid)
-    pl.near("ENG07", "paid exactly 80% before acceptance", "330122001")
+    pid = payment(pl, "330122001", _payee_of(pl, cid), "800000", D(2021, 4, 6), contract_id=cid)
+    pl.near(
+        "ENG07",
+        "paid exactly 80% before acceptance",
+        "330122001",
+        trigger=pl.row("fin_payment", payment_id=pid),
+    )
     cid = _contract_with_tender(pl, "330122101", "1000000", D(2021, 3, 1))
     payee = _payee_of(pl, cid)
     acceptance(pl, cid, D(2021, 6, 15))
     payment(pl, "330122101", payee, "750000", D(2021, 5, 6), contract_id=cid)
-    payment(pl, "330122101", payee, "200000", D(2021, 6, 15), contract_id=cid)
-    pl.near("ENG07", "75% before acceptance and 20% paid on the acceptance day itself", "330122101")
+    pid = payment(pl, "330122101", payee, "200000", D(2021, 6, 15), contract_id=cid)
+    pl.near(
+        "ENG07",
+        "75% before acceptance and 20% paid on the acceptance day itself",
+        "330122101",
+        trigger=pl.row("fin_payment", payment_id=pid),
+    )
     cid = _contract_with_tender(
         pl, "330122103", "700000", D(2021, 4, 1), kind="服务", name="设计服务"
     )
-    payment(
+    pid = payment(
         pl,
         "330122103",
         _payee_of(pl, cid),
@@ -900,12 +1035,22 @@ def eng07(pl: Planter) -> None:
         contract_id=cid,
         economic_class="商品服务",
     )
-    pl.near("ENG07", "a 服务 contract paid 95% with no acceptance", "330122103")
+    pl.near(
+        "ENG07",
+        "a 服务 contract paid 95% with no acceptance",
+        "330122103",
+        trigger=pl.row("fin_payment", payment_id=pid),
+    )
     cid = _contract_with_tender(
         pl, "330122203", "640000", D(2021, 5, 1), kind=None, name="维修工程"
     )
-    payment(pl, "330122203", _payee_of(pl, cid), "608000", D(2021, 7, 1), contract_id=cid)
-    pl.near("ENG07", "a contract with no kind paid 95% with no acceptance", "330122203")
+    pid = payment(pl, "330122203", _payee_of(pl, cid), "608000", D(2021, 7, 1), contract_id=cid)
+    pl.near(
+        "ENG07",
+        "a contract with no kind paid 95% with no acceptance",
+        "330122203",
+        trigger=pl.row("fin_payment", payment_id=pid),
+    )
 
 
 def eng08(pl: Planter) -> None:
@@ -925,6 +1070,9 @@ def eng08(pl: Planter) -> None:
     ]
     for town, signed, how, amount in specs:
         first = month_end_of(signed)
+        # The contract makes the case, unless the enterprise registers after it is signed:
+        # its legal representative counts only from then on.
+        registers_late = False
         if how == "transfer":
             # The official now serves in 330122001 but once served in this township.
             official = pl.official("330122001", also=(town,))
@@ -945,6 +1093,7 @@ def eng08(pl: Planter) -> None:
                 legal_rep=rel, registered_on=registered, rep_is_shareholder=False, township=town
             )
             first = month_end_of(max(signed, registered))
+            registers_late = registered > signed
         elif how == "child-supervisor":
             rel = pl.relative(official, "子女")
             ent = pl.enterprise(shareholders=((rel, "监事"),), township=town)
@@ -966,15 +1115,30 @@ def eng08(pl: Planter) -> None:
                 category="其他",
             )
             cid = contract(pl, town, ent, amount, signed, project_id=pid, kind="服务")
-        pl.warn("ENG08", cid, town, first)
+        trigger = (
+            pl.row("mkt_enterprise", enterprise_code=ent.code)
+            if registers_late
+            else pl.row("trade_contract", contract_id=cid)
+        )
+        pl.warn("ENG08", cid, town, first, trigger=trigger)
     # Near misses.
     official = pl.official("330122004")
     rel = pl.relative(official, "配偶")
     ent = pl.enterprise(shareholders=((rel, "股东"),), township="330122201")
-    _contract_with_tender(pl, "330122201", "1100000", D(2021, 5, 11), contractor=ent)
-    pl.near("ENG08", "contractor related to 330122004, contract of 330122201", "330122201")
+    cid = _contract_with_tender(pl, "330122201", "1100000", D(2021, 5, 11), contractor=ent)
+    pl.near(
+        "ENG08",
+        "contractor related to 330122004, contract of 330122201",
+        "330122201",
+        trigger=pl.row("trade_contract", contract_id=cid),
+    )
     official = pl.official("330122202")
     namesake = pl.person("330122202", name=official.name, register=False)
     ent = pl.enterprise(shareholders=((namesake, "股东"),), township="330122202")
-    _contract_with_tender(pl, "330122202", "960000", D(2021, 7, 7), contractor=ent)
-    pl.near("ENG08", "contractor's shareholder has an official's name but another id", "330122202")
+    cid = _contract_with_tender(pl, "330122202", "960000", D(2021, 7, 7), contractor=ent)
+    pl.near(
+        "ENG08",
+        "contractor's shareholder has an official's name but another id",
+        "330122202",
+        trigger=pl.row("trade_contract", contract_id=cid),
+    )

@@ -7,9 +7,19 @@ another planted payment (other townships, or before/after the 180-day window).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from engine.demo.ids import uscc
-from engine.demo.plants.base import TOWNSHIP_NAMES, D, Planter, at, month_end_of, yuan
+from engine.demo.plants.base import (
+    TOWNSHIP_NAMES,
+    D,
+    Planter,
+    Row,
+    at,
+    last_needed,
+    month_end_of,
+    yuan,
+)
 from engine.demo.plants.rows import contract, decision, payment, project
 
 
@@ -61,6 +71,10 @@ def _txn(
     return tid
 
 
+def _txn_row(pl: Planter, txn_id: str) -> Row:
+    return pl.row("bank_txn", txn_id=txn_id)
+
+
 def fin01(pl: Planter) -> None:
     """大额提取现金: 50,000 or more in cash out of a township's own account."""
     cases = [
@@ -77,25 +91,40 @@ def fin01(pl: Planter) -> None:
     for town, when, amount, channel in cases:
         acct = _account(pl, town, f"{TOWNSHIP_NAMES[town]}人民政府(专户)")
         tid = _txn(pl, acct, when, amount, channel)
-        pl.warn("FIN01", tid, town, month_end_of(when.date()))
+        pl.warn("FIN01", tid, town, month_end_of(when.date()), trigger=_txn_row(pl, tid))
     acct = _account(pl, "330122003", "城南街道办事处(专户)")
-    _txn(pl, acct, at(D(2021, 4, 9)), "49999.99")
-    pl.near("FIN01", "cash withdrawal of 49,999.99", "330122003")
+    tid = _txn(pl, acct, at(D(2021, 4, 9)), "49999.99")
+    pl.near("FIN01", "cash withdrawal of 49,999.99", "330122003", trigger=_txn_row(pl, tid))
     acct = _account(pl, "330122101", "横村镇人民政府(专户)")
-    _txn(pl, acct, at(D(2021, 5, 10)), "200000", channel="转账")
-    pl.near("FIN01", "200,000 out by transfer, not cash", "330122101")
+    tid = _txn(pl, acct, at(D(2021, 5, 10)), "200000", channel="转账")
+    pl.near("FIN01", "200,000 out by transfer, not cash", "330122101", trigger=_txn_row(pl, tid))
     acct = _account(pl, "330122104", "百江镇人民政府(专户)")
-    _txn(pl, acct, at(D(2021, 6, 10)), "60000", direction="收")
-    pl.near("FIN01", "60,000 cash paid in, not out", "330122104")
+    tid = _txn(pl, acct, at(D(2021, 6, 10)), "60000", direction="收")
+    pl.near("FIN01", "60,000 cash paid in, not out", "330122104", trigger=_txn_row(pl, tid))
     acct = _account(pl, None, pl.name(True), kind="个人")
-    _txn(pl, acct, at(D(2021, 7, 7)), "100000")
-    pl.near("FIN01", "100,000 cash from a personal account (no township)", "330122200")
+    tid = _txn(pl, acct, at(D(2021, 7, 7)), "100000")
+    pl.near(
+        "FIN01",
+        "100,000 cash from a personal account (no township)",
+        "330122200",
+        trigger=_txn_row(pl, tid),
+    )
     acct = _account(pl, None, "新合乡引坑村股份经济合作社")
-    _txn(pl, acct, at(D(2021, 8, 8)), "60000")
-    pl.near("FIN01", "60,000 cash from a village collective's account (no township)", "330122202")
+    tid = _txn(pl, acct, at(D(2021, 8, 8)), "60000")
+    pl.near(
+        "FIN01",
+        "60,000 cash from a village collective's account (no township)",
+        "330122202",
+        trigger=_txn_row(pl, tid),
+    )
     acct = _account(pl, "330122001", "桐君街道办事处(零余额)")
-    _txn(pl, acct, at(D(2022, 1, 1), 0, 0, 1), "80000")
-    pl.near("FIN01", "80,000 cash withdrawn 2022-01-01 00:00:01 (invisible)", "330122001")
+    tid = _txn(pl, acct, at(D(2022, 1, 1), 0, 0, 1), "80000")
+    pl.near(
+        "FIN01",
+        "80,000 cash withdrawn 2022-01-01 00:00:01 (invisible)",
+        "330122001",
+        trigger=_txn_row(pl, tid),
+    )
 
 
 def _reception(
@@ -121,6 +150,10 @@ def _reception(
     return rid
 
 
+def _reception_row(pl: Planter, reception_id: str) -> Row:
+    return pl.row("town_reception", reception_id=reception_id)
+
+
 def fin02(pl: Planter) -> None:
     """公务接待超标: too many escorts, no letter, or above 150 a head."""
     cases = [
@@ -137,23 +170,30 @@ def fin02(pl: Planter) -> None:
     ]
     for town, held, guests, staff, cost, letter in cases:
         rid = _reception(pl, town, held, guests, staff, cost, letter)
-        pl.warn("FIN02", rid, town, month_end_of(held))
-    _reception(pl, "330122004", D(2021, 3, 3), 10, 3, "1300")
-    pl.near("FIN02", "10 guests, 3 escorts", "330122004")
-    _reception(pl, "330122103", D(2021, 4, 4), 12, 4, "1600")
-    pl.near("FIN02", "12 guests, 4 escorts (a third of the guests)", "330122103")
-    _reception(pl, "330122200", D(2021, 5, 5), 6, 3, "1350.00")
-    pl.near("FIN02", "exactly 150 a head", "330122200")
-    _reception(pl, "330122202", D(2021, 6, 6), 5, 2, "700", None)
-    pl.near("FIN02", "no record of a letter (null)", "330122202")
-    _reception(pl, "330122002", D(2021, 7, 7), 4, 1, None)
-    pl.near("FIN02", "meal cost not recorded (null)", "330122002")
+        pl.warn("FIN02", rid, town, month_end_of(held), trigger=_reception_row(pl, rid))
+    for town, held, guests, staff, cost, letter, text in (
+        ("330122004", D(2021, 3, 3), 10, 3, "1300", True, "10 guests, 3 escorts"),
+        (
+            "330122103",
+            D(2021, 4, 4),
+            12,
+            4,
+            "1600",
+            True,
+            "12 guests, 4 escorts (a third of the guests)",
+        ),
+        ("330122200", D(2021, 5, 5), 6, 3, "1350.00", True, "exactly 150 a head"),
+        ("330122202", D(2021, 6, 6), 5, 2, "700", None, "no record of a letter (null)"),
+        ("330122002", D(2021, 7, 7), 4, 1, None, True, "meal cost not recorded (null)"),
+    ):
+        rid = _reception(pl, town, held, guests, staff, cost, letter)
+        pl.near("FIN02", text, town, trigger=_reception_row(pl, rid))
 
 
 def _voucher(
     pl: Planter, town: str, claimant: str, vendor: str | None, amount: str, day: dt.date
-) -> None:
-    pl.add(
+) -> Row:
+    return "town_reimbursement", pl.add(
         "town_reimbursement",
         voucher_id=pl.id("voucher"),
         township=town,
@@ -165,6 +205,13 @@ def _voucher(
         approved_on=day + dt.timedelta(days=5),
         invoice_no=f"{pl.count('invoice') + 33_000_000:08d}",
     )
+
+
+def _fin03_holds(vouchers: list[tuple[str, dt.date]], d: dt.date) -> bool:
+    """Three vouchers or more of one month, each below 5,000, adding up to 5,000 or more."""
+    seen = [yuan(amount) for amount, day in vouchers if day <= d]
+    limit = Decimal("5000")
+    return len(seen) >= 3 and max(seen) < limit and sum(seen) >= limit
 
 
 def fin03(pl: Planter) -> None:
@@ -251,40 +298,50 @@ def fin03(pl: Planter) -> None:
     ]
     for home, vendor, vouchers in cases:
         claimant = pl.official(home)
-        for day, amount, town in vouchers:
-            _voucher(pl, town, claimant.id, vendor, amount, day)
+        rows = [
+            _voucher(pl, town, claimant.id, vendor, amount, day) for day, amount, town in vouchers
+        ]
         latest = max(day for day, _, _ in vouchers)
         town_of = min(t for day, _, t in vouchers if day == latest)
         month = f"{vouchers[0][0]:%Y-%m}"
-        pl.warn("FIN03", f"{claimant.id}|{vendor}|{month}", town_of, month_end_of(latest))
+        first = month_end_of(latest)
+        parts = [(amount, day) for day, amount, _ in vouchers]
+        needed = last_needed(first, parts, [day for _, day in parts], _fin03_holds)
+        trigger = None if needed is None else rows[needed]
+        pl.warn("FIN03", f"{claimant.id}|{vendor}|{month}", town_of, first, trigger=trigger)
     claimant = pl.official("330122004")
     for day in (D(2021, 3, 22), D(2021, 3, 29), D(2021, 4, 1)):
-        _voucher(pl, "330122004", claimant.id, "桐庐县凤川翙岗饭店", "2000", day)
-    pl.near("FIN03", "two vouchers in March and the third on April 1", "330122004")
+        row = _voucher(pl, "330122004", claimant.id, "桐庐县凤川翙岗饭店", "2000", day)
+    pl.near("FIN03", "two vouchers in March and the third on April 1", "330122004", trigger=row)
     claimant = pl.official("330122200")
     for day, amount in (
         (D(2021, 5, 6), "5000.00"),
         (D(2021, 5, 13), "600"),
         (D(2021, 5, 20), "600"),
     ):
-        _voucher(pl, "330122200", claimant.id, "桐庐县莪山新丰农家乐", amount, day)
-    pl.near("FIN03", "one of the vouchers is exactly 5,000", "330122200")
+        row = _voucher(pl, "330122200", claimant.id, "桐庐县莪山新丰农家乐", amount, day)
+    pl.near("FIN03", "one of the vouchers is exactly 5,000", "330122200", trigger=row)
     claimant = pl.official("330122202")
     for day, amount in (
         (D(2021, 6, 3), "1666.66"),
         (D(2021, 6, 10), "1666.66"),
         (D(2021, 6, 17), "1666.67"),
     ):
-        _voucher(pl, "330122202", claimant.id, "桐庐县新合引坑土菜馆", amount, day)
-    pl.near("FIN03", "three vouchers adding up to 4,999.99", "330122202")
+        row = _voucher(pl, "330122202", claimant.id, "桐庐县新合引坑土菜馆", amount, day)
+    pl.near("FIN03", "three vouchers adding up to 4,999.99", "330122202", trigger=row)
     claimant = pl.official("330122101")
     for day, vendor in (
         (D(2021, 9, 2), "桐庐县横村孝门饭店"),
         (D(2021, 9, 9), "桐庐县横村孝门饭店"),
         (D(2021, 9, 16), None),
     ):
-        _voucher(pl, "330122101", claimant.id, vendor, "2000", day)
-    pl.near("FIN03", "the third voucher has no vendor", "330122101")
+        row = _voucher(pl, "330122101", claimant.id, vendor, "2000", day)
+    pl.near("FIN03", "the third voucher has no vendor", "330122101", trigger=row)
+
+
+def _payment_row(pl: Planter, payment_id: str) -> Row:
+    """A payment's row: the matter a township's finance office approves."""
+    return pl.row("fin_payment", payment_id=payment_id)
 
 
 def fin04(pl: Planter) -> None:
@@ -310,7 +367,7 @@ def fin04(pl: Planter) -> None:
             economic_class=eclass,
             purpose="村级道路建设补助",
         )
-        pl.warn("FIN04", pid, town, month_end_of(day))
+        pl.warn("FIN04", pid, town, month_end_of(day), trigger=_payment_row(pl, pid))
         cases.append((town, amount, day, contract_id))
 
     pay("330122001", "500000", D(2021, 3, 16))
@@ -329,7 +386,7 @@ def fin04(pl: Planter) -> None:
     pid = payment(
         pl, "330122101", ent, "600000", D(2021, 8, 18), contract_id=cid, economic_class="商品服务"
     )
-    pl.warn("FIN04", pid, "330122101", D(2021, 8, 31))
+    pl.warn("FIN04", pid, "330122101", D(2021, 8, 31), trigger=_payment_row(pl, pid))
     # The contract's decision came a day after the payment.
     ent = pl.enterprise(township="330122102")
     p = project(pl, "330122102", "分水镇集镇停车场建设工程", "2000000", D(2021, 6, 1))
@@ -340,7 +397,7 @@ def fin04(pl: Planter) -> None:
     decision(
         pl, "330122102", "关于停车场建设合同的决定", "2000000", D(2021, 9, 10), contract_id=cid
     )
-    pl.warn("FIN04", pid, "330122102", D(2021, 9, 30))
+    pl.warn("FIN04", pid, "330122102", D(2021, 9, 30), trigger=_payment_row(pl, pid))
     pay("330122103", "350000", D(2021, 10, 12), eclass=None)
     pay("330122104", "300000.00", D(2021, 11, 4))
     pay("330122105", "320000", D(2020, 12, 8))
@@ -354,19 +411,34 @@ def fin04(pl: Planter) -> None:
     pid = payment(
         pl, "330122200", ent, "500000", D(2021, 4, 21), contract_id=cid, economic_class="商品服务"
     )
-    pl.warn("FIN04", pid, "330122200", D(2021, 4, 30))
+    pl.warn("FIN04", pid, "330122200", D(2021, 4, 30), trigger=_payment_row(pl, pid))
     # Near misses.
     ent = pl.enterprise(township="330122201")
-    payment(pl, "330122201", ent, "299999.99", D(2021, 5, 5))
-    pl.near("FIN04", "payment of 299,999.99 without a decision", "330122201")
+    pid = payment(pl, "330122201", ent, "299999.99", D(2021, 5, 5))
+    pl.near(
+        "FIN04",
+        "payment of 299,999.99 without a decision",
+        "330122201",
+        trigger=_payment_row(pl, pid),
+    )
     decision(pl, "330122202", "关于拨付高山蔬菜基地建设资金的决定", "500000", D(2020, 12, 31))
-    payment(pl, "330122202", pl.enterprise(township="330122202"), "500000", D(2021, 6, 29))
-    pl.near("FIN04", "decision exactly 180 days before, amount equal", "330122202")
+    pid = payment(pl, "330122202", pl.enterprise(township="330122202"), "500000", D(2021, 6, 29))
+    pl.near(
+        "FIN04",
+        "decision exactly 180 days before, amount equal",
+        "330122202",
+        trigger=_payment_row(pl, pid),
+    )
     decision(pl, "330122203", "关于拨付合村乡防洪堤修复资金的决定", "800000", D(2021, 9, 6))
-    payment(pl, "330122203", pl.enterprise(township="330122203"), "780000", D(2021, 9, 6))
-    pl.near("FIN04", "decision taken the day of the payment", "330122203")
+    pid = payment(pl, "330122203", pl.enterprise(township="330122203"), "780000", D(2021, 9, 6))
+    pl.near(
+        "FIN04",
+        "decision taken the day of the payment",
+        "330122203",
+        trigger=_payment_row(pl, pid),
+    )
     official = pl.official("330122004")
-    payment(
+    pid = payment(
         pl,
         "330122004",
         official,
@@ -375,7 +447,12 @@ def fin04(pl: Planter) -> None:
         economic_class="工资福利",
         purpose="年终绩效奖",
     )
-    pl.near("FIN04", "800,000 of 工资福利 without a decision", "330122004")
+    pl.near(
+        "FIN04",
+        "800,000 of 工资福利 without a decision",
+        "330122004",
+        trigger=_payment_row(pl, pid),
+    )
 
 
 def fin05(pl: Planter) -> None:
@@ -400,9 +477,9 @@ def fin05(pl: Planter) -> None:
         else:
             payee = pl.relative(pl.official(town), how)
         pid = payment(pl, town, payee, amount, day, economic_class=eclass, purpose=purpose)
-        pl.warn("FIN05", pid, town, month_end_of(day))
+        pl.warn("FIN05", pid, town, month_end_of(day), trigger=_payment_row(pl, pid))
     official = pl.official("330122105")
-    payment(
+    pid = payment(
         pl,
         "330122105",
         official,
@@ -411,17 +488,25 @@ def fin05(pl: Planter) -> None:
         economic_class="工资福利",
         purpose="3月工资",
     )
-    pl.near("FIN05", "salary (工资福利) to an official", "330122105")
+    pl.near("FIN05", "salary (工资福利) to an official", "330122105", trigger=_payment_row(pl, pid))
     rel = pl.relative(pl.official("330122001"), "配偶", township="330122102")
-    payment(
+    pid = payment(
         pl, "330122102", rel, "6000", D(2021, 5, 25), economic_class="商品服务", purpose="劳务费"
     )
     pl.near(
-        "FIN05", "payee is the spouse of an official of 330122001, paid by 330122102", "330122102"
+        "FIN05",
+        "payee is the spouse of an official of 330122001, paid by 330122102",
+        "330122102",
+        trigger=_payment_row(pl, pid),
     )
     official = pl.official("330122201")
     ent = pl.enterprise(legal_rep=pl.relative(official, "兄弟姐妹"), township="330122201")
-    payment(
+    pid = payment(
         pl, "330122201", ent, "12000", D(2021, 6, 23), economic_class="商品服务", purpose="印刷费"
     )
-    pl.near("FIN05", "payee is an enterprise whose legal rep is an official's brother", "330122201")
+    pl.near(
+        "FIN05",
+        "payee is an enterprise whose legal rep is an official's brother",
+        "330122201",
+        trigger=_payment_row(pl, pid),
+    )

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
-from engine.demo.plants.base import D, Person, Planter, first_month_end, month_end_of, yuan
+from engine.demo.plants.base import (
+    D,
+    Person,
+    Planter,
+    Row,
+    first_month_end,
+    last_needed,
+    month_end_of,
+    yuan,
+)
 from engine.demo.plants.rows import payment
 
 
@@ -24,9 +34,9 @@ def subsidy(
     period: str | None = "paid",
     account: str | None = None,
     amount: str | int = 300,
-) -> None:
+) -> Row:
     """A fin_subsidy row (period defaults to the month paid)."""
-    pl.add(
+    return "fin_subsidy", pl.add(
         "fin_subsidy",
         subsidy_id=pl.id("subsidy"),
         program=program,
@@ -51,8 +61,22 @@ def plant(pl: Planter) -> None:
     fun06(pl)
 
 
-def _death(pl: Planter, p: Person, died: dt.date) -> None:
-    pl.add("ca_death", person_id=p.id, name=p.name, died_on=died)
+def _death(pl: Planter, p: Person, died: dt.date) -> Row:
+    return "ca_death", pl.add("ca_death", person_id=p.id, name=p.name, died_on=died)
+
+
+def _fun01_holds(parts: list[tuple[str, dt.date]], d: dt.date) -> bool:
+    """The death is known and a subsidy paid more than 60 days after it (parts: [(what, day)])."""
+    deaths = [w for k, w in parts if k == "death" and w <= d]
+    if not deaths:
+        return False
+    late = deaths[0] + dt.timedelta(days=60)
+    return any(k == "subsidy" and late < w <= d for k, w in parts)
+
+
+def _paid_at_least(parts: list[tuple[str, dt.date]], d: dt.date, *, times: int) -> bool:
+    """`times` or more of the payments ([(township, day)]) are made as of d."""
+    return sum(1 for _, w in parts if w <= d) >= times
 
 
 def fun01(pl: Planter) -> None:
@@ -107,39 +131,48 @@ def fun01(pl: Planter) -> None:
     ]
     for town, died, program, pays in monthly:
         p = pl.person(town, birth=D(1936, 6, 6))
-        _death(pl, p, died)
+        rows = [_death(pl, p, died)]
         card = pl.card()
         for day, t, period in pays:
-            subsidy(pl, t, p, program, day, account=card, period=period)
+            rows.append(subsidy(pl, t, p, program, day, account=card, period=period))
         late = [(day, t) for day, t, _ in pays if day > died + dt.timedelta(days=60)]
         first = month_end_of(min(day for day, _ in late))
         assert first is not None
         seen = [(day, t) for day, t in late if day <= first]
         latest = max(day for day, _ in seen)
         town_of = min(t for day, t in seen if day == latest)
-        pl.warn("FUN01", f"{p.id}|{program}", town_of, first)
+        # The late payment that reveals it; when two come in the same month, neither alone
+        # is needed, and the death's registration is.
+        parts = [("death", died)] + [("subsidy", day) for day, _, _ in pays]
+        needed = last_needed(first, parts, [w for _, w in parts], _fun01_holds)
+        trigger = None if needed is None else rows[needed]
+        pl.warn("FUN01", f"{p.id}|{program}", town_of, first, trigger=trigger)
     # Two programs of one dead recipient: two keys.
     p = pl.person("330122002", birth=D(1938, 8, 8))
     _death(pl, p, D(2021, 4, 4))
     card = pl.card()
     for program in ("城乡居民基本养老金", "高龄津贴"):
-        for m in range(4, 9):
-            subsidy(pl, "330122002", p, program, D(2021, m, 20), account=card)
-        pl.warn("FUN01", f"{p.id}|{program}", "330122002", D(2021, 6, 30))
+        rows = [
+            subsidy(pl, "330122002", p, program, D(2021, m, 20), account=card) for m in range(4, 9)
+        ]
+        # June's payment is the first more than 60 days after the death.
+        pl.warn("FUN01", f"{p.id}|{program}", "330122002", D(2021, 6, 30), trigger=rows[2])
     # Near misses.
     p = pl.person("330122004", birth=D(1935, 5, 5))
     _death(pl, p, D(2021, 3, 1))
-    subsidy(pl, "330122004", p, "高龄津贴", D(2021, 4, 30), account=pl.card())
-    pl.near("FUN01", "paid exactly 60 days after death", "330122004")
+    row = subsidy(pl, "330122004", p, "高龄津贴", D(2021, 4, 30), account=pl.card())
+    pl.near("FUN01", "paid exactly 60 days after death", "330122004", trigger=row)
     p = pl.person("330122101", birth=D(1935, 5, 5))
     _death(pl, p, D(2021, 11, 15))
-    subsidy(pl, "330122101", p, "高龄津贴", D(2022, 1, 20), account=pl.card())
-    pl.near("FUN01", "paid 66 days after death, on 2022-01-20 (invisible)", "330122101")
+    row = subsidy(pl, "330122101", p, "高龄津贴", D(2022, 1, 20), account=pl.card())
+    pl.near(
+        "FUN01", "paid 66 days after death, on 2022-01-20 (invisible)", "330122101", trigger=row
+    )
     p = pl.person("330122202", birth=D(1937, 7, 7))
     namesake = pl.person("330122202", name=p.name, birth=D(1933, 3, 3))
     _death(pl, namesake, D(2021, 2, 2))
-    subsidy(pl, "330122202", p, "高龄津贴", D(2021, 7, 15), account=pl.card())
-    pl.near("FUN01", "a namesake of the recipient died", "330122202")
+    row = subsidy(pl, "330122202", p, "高龄津贴", D(2021, 7, 15), account=pl.card())
+    pl.near("FUN01", "a namesake of the recipient died", "330122202", trigger=row)
 
 
 def fun02(pl: Planter) -> None:
@@ -196,28 +229,36 @@ def fun02(pl: Planter) -> None:
     for program, period, pays in cases:
         p = pl.person(pays[0][1])
         card = pl.card()
-        for day, town in pays:
-            subsidy(pl, town, p, program, day, period=period, account=card)
-        first = first_month_end(lambda d, pays=pays: sum(1 for day, _ in pays if day <= d) >= 2)
+        rows = [
+            subsidy(pl, town, p, program, day, period=period, account=card) for day, town in pays
+        ]
+        paid = [(town, day) for day, town in pays]
+        twice = partial(_paid_at_least, times=2)
+        first = first_month_end(partial(twice, paid))
         assert first is not None
         town_of = min(t for day, t in pays if day <= first)
-        pl.warn("FUN02", f"{p.id}|{program}|{period}", town_of, first)
+        # The second payment.
+        needed = last_needed(first, paid, [day for day, _ in pays], twice)
+        trigger = None if needed is None else rows[needed]
+        pl.warn("FUN02", f"{p.id}|{program}|{period}", town_of, first, trigger=trigger)
     # Near misses.
     p = pl.person("330122003")
     card = pl.card()
     subsidy(pl, "330122003", p, "高龄津贴", D(2021, 3, 10), account=card)
-    subsidy(pl, "330122003", p, "城乡居民基本养老金", D(2021, 3, 10), account=card)
-    pl.near("FUN02", "same period, two different programs", "330122003")
+    row = subsidy(pl, "330122003", p, "城乡居民基本养老金", D(2021, 3, 10), account=card)
+    pl.near("FUN02", "same period, two different programs", "330122003", trigger=row)
     p = pl.person("330122104")
     card = pl.card()
     subsidy(pl, "330122104", p, "高龄津贴", D(2021, 6, 10), period="2021-06", account=card)
-    subsidy(pl, "330122104", p, "高龄津贴", D(2021, 6, 28), period=None, account=card)
-    pl.near("FUN02", "a second payment with no period", "330122104")
+    row = subsidy(pl, "330122104", p, "高龄津贴", D(2021, 6, 28), period=None, account=card)
+    pl.near("FUN02", "a second payment with no period", "330122104", trigger=row)
     p = pl.person("330122202")
     card = pl.card()
     subsidy(pl, "330122202", p, "高龄津贴", D(2021, 12, 10), period="2021-12", account=card)
-    subsidy(pl, "330122202", p, "高龄津贴", D(2022, 1, 5), period="2021-12", account=card)
-    pl.near("FUN02", "the duplicate payment is dated 2022-01-05 (invisible)", "330122202")
+    row = subsidy(pl, "330122202", p, "高龄津贴", D(2022, 1, 5), period="2021-12", account=card)
+    pl.near(
+        "FUN02", "the duplicate payment is dated 2022-01-05 (invisible)", "330122202", trigger=row
+    )
 
 
 def _case(
@@ -237,6 +278,11 @@ def _case(
         monthly_amount=yuan(1060) if kind == "低保" else yuan(1600) if kind == "特困" else None,
     )
     return cid
+
+
+def _case_row(pl: Planter, case_id: str) -> Row:
+    """An assistance case's row: the matter a township approves, and so a pre-check's record."""
+    return pl.row("ca_assistance", case_id=case_id)
 
 
 def fun03(pl: Planter) -> None:
@@ -264,11 +310,16 @@ def fun03(pl: Planter) -> None:
             p = pl.relative(official, how)
         end = start + dt.timedelta(days=30) if kind == "临时救助" else None
         cid = _case(pl, town, p, kind, start, end)
-        pl.warn("FUN03", cid, town, month_end_of(start))
+        pl.warn("FUN03", cid, town, month_end_of(start), trigger=_case_row(pl, cid))
     official = pl.official("330122003")
     p = pl.relative(official, "父母", township="330122105")
-    _case(pl, "330122105", p, "低保", D(2021, 4, 1))
-    pl.near("FUN03", "parent of an official of 330122003 on 低保 in 330122105", "330122105")
+    cid = _case(pl, "330122105", p, "低保", D(2021, 4, 1))
+    pl.near(
+        "FUN03",
+        "parent of an official of 330122003 on 低保 in 330122105",
+        "330122105",
+        trigger=_case_row(pl, cid),
+    )
 
 
 def _vehicle(
@@ -277,9 +328,9 @@ def _vehicle(
     kind: str | None,
     registered: dt.date,
     deregistered: dt.date | None = None,
-) -> None:
+) -> Row:
     k = pl.count("plate")
-    pl.add(
+    return "ps_vehicle", pl.add(
         "ps_vehicle",
         plate_no=f"浙AZ{k:04d}",
         owner_id=owner,
@@ -324,22 +375,27 @@ def fun04(pl: Planter) -> None:
         p = pl.person(town)
         if how[0] == "car":
             _, vtype, registered, dereg = how
-            _vehicle(pl, p.id, vtype, registered, dereg)
+            holding = _vehicle(pl, p.id, vtype, registered, dereg)
             since = registered
         elif how[0] == "shareholder":
-            pl.enterprise(shareholders=((p, "股东"),), construction=False, township=town)
+            ent = pl.enterprise(shareholders=((p, "股东"),), construction=False, township=town)
+            holding = pl.row("mkt_shareholder", enterprise_code=ent.code, person_id=p.id)
             since = D(2000, 1, 1)
         else:
             since = how[1]
-            pl.enterprise(
+            ent = pl.enterprise(
                 legal_rep=p,
                 registered_on=since,
                 rep_is_shareholder=False,
                 construction=False,
                 township=town,
             )
+            holding = pl.row("mkt_enterprise", enterprise_code=ent.code)
         cid = _case(pl, town, p, kind, start, end)
-        pl.warn("FUN04", cid, town, _fun04_first(start, end, since))
+        # The case approved for someone holding a car or an enterprise, or the car or the
+        # enterprise registered while the case runs.
+        trigger = holding if since > start else _case_row(pl, cid)
+        pl.warn("FUN04", cid, town, _fun04_first(start, end, since), trigger=trigger)
     # Near misses.
     specs = [
         (
@@ -401,8 +457,9 @@ def fun04(pl: Planter) -> None:
     ]
     for town, kind, start, end, how, text in specs:
         p = pl.person(town)
+        car = None
         if how[0] == "car":
-            _vehicle(pl, p.id, how[1], how[2], how[3])
+            car = _vehicle(pl, p.id, how[1], how[2], how[3])
         elif how[0] == "dead-firm":
             pl.enterprise(
                 shareholders=((p, "股东"),),
@@ -419,8 +476,12 @@ def fun04(pl: Planter) -> None:
                 construction=False,
                 township=town,
             )
-        _case(pl, town, p, kind, start, end)
-        pl.near("FUN04", text, town)
+        cid = _case(pl, town, p, kind, start, end)
+        # The car when it comes while the case runs, else the case (an enterprise of 2022
+        # is no 2021 arrival).
+        bought_later = car is not None and car[1]["registered_on"] > start
+        trigger = car if bought_later else _case_row(pl, cid)
+        pl.near("FUN04", text, town, trigger=trigger)
 
 
 def fun05(pl: Planter) -> None:
@@ -579,26 +640,31 @@ def fun06(pl: Planter) -> None:
             ("330122004", D(2021, 2, 8)),
         ],
     ]
+    thrice = partial(_paid_at_least, times=3)
     for recipients in cases:
         card = pl.card()
+        rows = []
         for town, day in recipients:
             p = pl.person(town, birth=D(1949, 1, 1) + dt.timedelta(days=pl.count("fun06")))
-            subsidy(pl, town, p, "耕地地力保护补贴", day, account=card)
-        first = first_month_end(lambda d, r=recipients: sum(1 for _, w in r if w <= d) >= 3)
+            rows.append(subsidy(pl, town, p, "耕地地力保护补贴", day, account=card))
+        first = first_month_end(partial(thrice, recipients))
         assert first is not None
         town_of = min(t for t, w in recipients if w <= first)
-        pl.warn("FUN06", card, town_of, first)
+        # The third recipient; five paid the same day spare any one of them.
+        needed = last_needed(first, recipients, [w for _, w in recipients], thrice)
+        trigger = None if needed is None else rows[needed]
+        pl.warn("FUN06", card, town_of, first, trigger=trigger)
     card = pl.card()
     for i in range(2):
         p = pl.person("330122004")
-        subsidy(pl, "330122004", p, "耕地地力保护补贴", D(2021, 4, 6 + i), account=card)
-    pl.near("FUN06", "a couple's shared account: two recipients", "330122004")
+        row = subsidy(pl, "330122004", p, "耕地地力保护补贴", D(2021, 4, 6 + i), account=card)
+    pl.near("FUN06", "a couple's shared account: two recipients", "330122004", trigger=row)
     for _ in range(4):
         p = pl.person("330122103")
-        subsidy(pl, "330122103", p, "生态公益林补偿", D(2021, 6, 8), account=" ")
-    pl.near("FUN06", "four recipients with a blank account number (' ')", "330122103")
+        row = subsidy(pl, "330122103", p, "生态公益林补偿", D(2021, 6, 8), account=" ")
+    pl.near("FUN06", "four recipients with a blank account number (' ')", "330122103", trigger=row)
     card = pl.card()
     p = pl.person("330122200")
     for m in (3, 4, 5):
-        subsidy(pl, "330122200", p, "高龄津贴", D(2021, m, 10), account=card)
-    pl.near("FUN06", "one recipient paid three times into one account", "330122200")
+        row = subsidy(pl, "330122200", p, "高龄津贴", D(2021, m, 10), account=card)
+    pl.near("FUN06", "one recipient paid three times into one account", "330122200", trigger=row)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from engine.demo.plants.base import D, Person, Planter, first_month_end, month_end_of
+from engine.demo.plants.base import D, Person, Planter, Row, first_month_end, month_end_of
 
 PENDING = None
 
@@ -52,6 +52,11 @@ def application(
         approved_area=area,
     )
     return aid
+
+
+def filed(pl: Planter, application_id: str) -> Row:
+    """An application's row: the matter a township approves, and so a pre-check's record."""
+    return pl.row("nr_housing_approval", application_id=application_id)
 
 
 def parcel(
@@ -109,16 +114,26 @@ def hou01(pl: Planter) -> None:
             owner_id = None
         parcel(pl, p.household_id, owner_id, town, p.village, registered)
         aid = application(pl, town, p, applied, approved=k)
-        pl.warn("HOU01", aid, town, month_end_of(applied))
+        pl.warn("HOU01", aid, town, month_end_of(applied), trigger=filed(pl, aid))
     # Near misses.
     p = pl.person("330122002")
     parcel(pl, p.household_id, p.id, "330122002", p.village, D(2021, 5, 17))
-    application(pl, "330122002", p, D(2021, 5, 17))
-    pl.near("HOU01", "parcel registered on the day of the application (not before)", "330122002")
+    aid = application(pl, "330122002", p, D(2021, 5, 17))
+    pl.near(
+        "HOU01",
+        "parcel registered on the day of the application (not before)",
+        "330122002",
+        trigger=filed(pl, aid),
+    )
     p = pl.person("330122004")
     parcel(pl, p.household_id, p.id, "330122004", p.village, D(2011, 3, 3))
-    application(pl, "330122004", p, D(2021, 8, 2), status="不予批准", area=None)
-    pl.near("HOU01", "household with a parcel whose application was refused", "330122004")
+    aid = application(pl, "330122004", p, D(2021, 8, 2), status="不予批准", area=None)
+    pl.near(
+        "HOU01",
+        "household with a parcel whose application was refused",
+        "330122004",
+        trigger=filed(pl, aid),
+    )
 
 
 def hou02(pl: Planter) -> None:
@@ -138,16 +153,16 @@ def hou02(pl: Planter) -> None:
     for town, applied, area in cases:
         p = pl.person(town)
         aid = application(pl, town, p, applied, area=area, size=6)
-        pl.warn("HOU02", aid, town, month_end_of(applied))
+        pl.warn("HOU02", aid, town, month_end_of(applied), trigger=filed(pl, aid))
     p = pl.person("330122001")
-    application(pl, "330122001", p, D(2021, 4, 6), area=125.0, size=6)
-    pl.near("HOU02", "approved area exactly 125", "330122001")
+    aid = application(pl, "330122001", p, D(2021, 4, 6), area=125.0, size=6)
+    pl.near("HOU02", "approved area exactly 125", "330122001", trigger=filed(pl, aid))
     p = pl.person("330122003")
-    application(pl, "330122003", p, D(2021, 5, 10), status="不予批准", area=140.0)
-    pl.near("HOU02", "140 m2 on a refused application", "330122003")
+    aid = application(pl, "330122003", p, D(2021, 5, 10), status="不予批准", area=140.0)
+    pl.near("HOU02", "140 m2 on a refused application", "330122003", trigger=filed(pl, aid))
     p = pl.person("330122201")
-    application(pl, "330122201", p, D(2021, 7, 12), area=None)
-    pl.near("HOU02", "approved with no area recorded", "330122201")
+    aid = application(pl, "330122201", p, D(2021, 7, 12), area=None)
+    pl.near("HOU02", "approved with no area recorded", "330122201", trigger=filed(pl, aid))
 
 
 def hou03(pl: Planter) -> None:
@@ -188,19 +203,29 @@ def hou03(pl: Planter) -> None:
         else:
             p = pl.person(town, village, moved_out_on=D(2021, 2, 10))
         aid = application(pl, town, p, applied)
-        pl.warn("HOU03", aid, town, month_end_of(applied))
+        pl.warn("HOU03", aid, town, month_end_of(applied), trigger=filed(pl, aid))
     # Near misses.
     applied = D(2021, 6, 14)
     p = pl.person("330122002", moved_out_on=applied + dt.timedelta(days=1))
-    application(pl, "330122002", p, applied)
-    pl.near("HOU03", "moved out the day after applying", "330122002")
+    aid = application(pl, "330122002", p, applied)
+    pl.near("HOU03", "moved out the day after applying", "330122002", trigger=filed(pl, aid))
     p = pl.person("330122004", name="张晓明", register_name="张小明", male=True)
-    application(pl, "330122004", p, D(2021, 7, 5))
-    pl.near("HOU03", "register spells the name 张小明, application 张晓明; same id", "330122004")
+    aid = application(pl, "330122004", p, D(2021, 7, 5))
+    pl.near(
+        "HOU03",
+        "register spells the name 张小明, application 张晓明; same id",
+        "330122004",
+        trigger=filed(pl, aid),
+    )
     applied = D(2021, 9, 1)
     p = pl.person("330122201", moved_in_on=applied + dt.timedelta(days=10))
-    application(pl, "330122201", p, applied)
-    pl.near("HOU03", "moved in after applying (moved_in_on is not part of the rule)", "330122201")
+    aid = application(pl, "330122201", p, applied)
+    pl.near(
+        "HOU03",
+        "moved in after applying (moved_in_on is not part of the rule)",
+        "330122201",
+        trigger=filed(pl, aid),
+    )
 
 
 def _hou04_first(pl: Planter, applied: dt.date, approved: dt.date | None) -> dt.date | None:
@@ -282,25 +307,35 @@ def hou05(pl: Planter) -> None:
             official = pl.official(town)
             p = pl.relative(official, how)
         aid = application(pl, town, p, applied, approved=8)
-        pl.warn("HOU05", aid, town, month_end_of(applied))
+        pl.warn("HOU05", aid, town, month_end_of(applied), trigger=filed(pl, aid))
     # Near misses.
     official = pl.official("330122003")
     p = pl.relative(official, "配偶", township="330122004")
-    application(pl, "330122004", p, D(2021, 5, 6))
-    pl.near("HOU05", "relative of an official of 330122003 applying in 330122004", "330122004")
+    aid = application(pl, "330122004", p, D(2021, 5, 6))
+    pl.near(
+        "HOU05",
+        "relative of an official of 330122003 applying in 330122004",
+        "330122004",
+        trigger=filed(pl, aid),
+    )
     official = pl.official("330122102")
     p = pl.relative(official, "子女")
-    application(pl, "330122102", p, D(2021, 6, 21), status="不予批准", area=None)
-    pl.near("HOU05", "official's child, application refused", "330122102")
+    aid = application(pl, "330122102", p, D(2021, 6, 21), status="不予批准", area=None)
+    pl.near("HOU05", "official's child, application refused", "330122102", trigger=filed(pl, aid))
     official = pl.official("330122104")
     relative = pl.relative(official, "兄弟姐妹")
     namesake = pl.person("330122104", name=relative.name)
-    application(pl, "330122104", namesake, D(2021, 9, 13))
-    pl.near("HOU05", "applicant shares a name with an official's brother, not his id", "330122104")
+    aid = application(pl, "330122104", namesake, D(2021, 9, 13))
+    pl.near(
+        "HOU05",
+        "applicant shares a name with an official's brother, not his id",
+        "330122104",
+        trigger=filed(pl, aid),
+    )
 
 
-def _death(pl: Planter, p: Person, died: dt.date) -> None:
-    pl.add("ca_death", person_id=p.id, name=p.name, died_on=died)
+def _death(pl: Planter, p: Person, died: dt.date) -> Row:
+    return "ca_death", pl.add("ca_death", person_id=p.id, name=p.name, died_on=died)
 
 
 def hou06(pl: Planter) -> None:
@@ -318,20 +353,27 @@ def hou06(pl: Planter) -> None:
     ]
     for town, applied, died, approved in specs:
         p = pl.person(town, birth=D(1944, 2, 2))
-        _death(pl, p, died)
+        death = _death(pl, p, died)
         aid = application(pl, town, p, applied, approved=approved)
-        pl.warn("HOU06", aid, town, month_end_of(max(applied, died)))
+        # Whichever comes last: the death registered after the application, or the reverse.
+        trigger = death if died >= applied else filed(pl, aid)
+        pl.warn("HOU06", aid, town, month_end_of(max(applied, died)), trigger=trigger)
     # Near misses.
     p = pl.person("330122001", birth=D(1944, 2, 2))
-    _death(pl, p, D(2021, 6, 18))
+    death = _death(pl, p, D(2021, 6, 18))
     application(pl, "330122001", p, D(2021, 6, 1), approved=D(2021, 6, 18))
-    pl.near("HOU06", "died on the day of approval (not before)", "330122001")
+    pl.near("HOU06", "died on the day of approval (not before)", "330122001", trigger=death)
     p = pl.person("330122002", birth=D(1944, 2, 2))
-    _death(pl, p, D(2021, 9, 30))
+    death = _death(pl, p, D(2021, 9, 30))
     application(pl, "330122002", p, D(2021, 8, 2), approved=D(2021, 8, 20))
-    pl.near("HOU06", "died after the approval", "330122002")
+    pl.near("HOU06", "died after the approval", "330122002", trigger=death)
     p = pl.person("330122105")
     namesake = pl.person("330122105", name=p.name, birth=D(1940, 1, 9))
     _death(pl, namesake, D(2021, 4, 1))
-    application(pl, "330122105", p, D(2021, 4, 12))
-    pl.near("HOU06", "a namesake of the applicant died before the approval", "330122105")
+    aid = application(pl, "330122105", p, D(2021, 4, 12))
+    pl.near(
+        "HOU06",
+        "a namesake of the applicant died before the approval",
+        "330122105",
+        trigger=filed(pl, aid),
+    )

@@ -8,10 +8,21 @@ township (unless that is the case) and has persons outside every circle.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
-from engine.demo.plants.base import D, Enterprise, Planter, first_month_end, month_end_of, yuan
+from engine.demo.plants.base import (
+    D,
+    Enterprise,
+    Planter,
+    Row,
+    first_month_end,
+    last_needed,
+    month_end_of,
+    yuan,
+)
 
 
 def agreement(pl: Planter, town: str, ent: Enterprise, signed_on: dt.date) -> str:
@@ -52,6 +63,11 @@ def incentive(
         year=year,
     )
     return iid
+
+
+def _incentive_row(pl: Planter, incentive_id: str) -> Row:
+    """An incentive's row: the matter a township pays out, and so a pre-check's record."""
+    return pl.row("com_incentive", incentive_id=incentive_id)
 
 
 def tax(pl: Planter, ent: Enterprise, year: int, paid: str | int) -> None:
@@ -103,21 +119,59 @@ def inv01(pl: Planter) -> None:
             assert isinstance(how, dt.date)
             aid = agreement(pl, town, ent, how)
         iid = incentive(pl, town, ent, 300_000, paid, paid.year - 1, aid)
-        pl.warn("INV01", iid, town, month_end_of(paid))
+        pl.warn(
+            "INV01",
+            iid,
+            town,
+            month_end_of(paid),
+            trigger=_incentive_row(pl, iid),
+        )
     # Near misses.
     ent = _firm(pl, "330122104")
     _rich(pl, ent)
     aid = agreement(pl, "330122104", ent, D(2021, 7, 1))
-    incentive(pl, "330122104", ent, 200_000, D(2021, 7, 1), 2020, aid)
-    pl.near("INV01", "agreement signed the same day the incentive was paid", "330122104")
+    iid = incentive(pl, "330122104", ent, 200_000, D(2021, 7, 1), 2020, aid)
+    pl.near(
+        "INV01",
+        "agreement signed the same day the incentive was paid",
+        "330122104",
+        trigger=_incentive_row(pl, iid),
+    )
     ent = _firm(pl, "330122203")
     _rich(pl, ent)
-    incentive(pl, "330122203", ent, 150_000, D(2022, 1, 5), 2021, None)
-    pl.near("INV01", "incentive without agreement paid 2022-01-05 (invisible)", "330122203")
+    iid = incentive(pl, "330122203", ent, 150_000, D(2022, 1, 5), 2021, None)
+    pl.near(
+        "INV01",
+        "incentive without agreement paid 2022-01-05 (invisible)",
+        "330122203",
+        trigger=_incentive_row(pl, iid),
+    )
 
 
-def _inv02_first(pays: list[tuple[str, dt.date]], taxed: Decimal) -> dt.date | None:
-    return first_month_end(lambda d: sum((yuan(a) for a, w in pays if w <= d), Decimal(0)) > taxed)
+def _inv02_holds(pays: list[tuple[str, dt.date]], d: dt.date, *, taxed: Decimal) -> bool:
+    return sum((yuan(a) for a, w in pays if w <= d), Decimal(0)) > taxed
+
+
+def _inv05_holds(pays: list[tuple[str, dt.date]], d: dt.date) -> bool:
+    """Two townships or more have paid (pays: [(township, day)])."""
+    return len({t for t, w in pays if w <= d}) >= 2
+
+
+def _warn_needed(
+    pl: Planter,
+    model: str,
+    key: str,
+    town: str,
+    pays: list[tuple[str, dt.date]],
+    holds: Callable[[list[tuple[str, dt.date]], dt.date], bool],
+    ids: list[str],
+    first: dt.date | None = None,
+) -> None:
+    """Record a case of incentives (pays[i] paid as ids[i]); the trigger is the one it needs."""
+    first = first or first_month_end(partial(holds, pays))
+    needed = last_needed(first, pays, [w for _, w in pays], holds)
+    trigger = None if needed is None else _incentive_row(pl, ids[needed])
+    pl.warn(model, key, town, first, trigger=trigger)
 
 
 def inv02(pl: Planter) -> None:
@@ -148,9 +202,9 @@ def inv02(pl: Planter) -> None:
                     tax(pl, ent, y, taxed)
             else:
                 tax(pl, ent, y, 20_000_000)
-        for amount, paid in pays:
-            incentive(pl, town, ent, amount, paid, year, aid)
-        pl.warn("INV02", f"{ent.code}|{year}", town, _inv02_first(pays, yuan(taxed or 0)))
+        ids = [incentive(pl, town, ent, amount, paid, year, aid) for amount, paid in pays]
+        holds = partial(_inv02_holds, taxed=yuan(taxed or 0))
+        _warn_needed(pl, "INV02", f"{ent.code}|{year}", town, pays, holds, ids)
     # Largest incentive tied between two townships, a third township smaller: INV02 goes to
     # the smaller code of the tie, INV05 (same key) to the smallest code of all three.
     ent = _firm(pl, "330122103")
@@ -162,11 +216,17 @@ def inv02(pl: Planter) -> None:
         ("330122101", "800000", D(2021, 6, 17)),
         ("330122100", "300000", D(2021, 6, 24)),
     ]
+    ids = []
     for town, amount, paid in pays:
         aid = agreement(pl, town, ent, D(2020, 3, 2))
-        incentive(pl, town, ent, amount, paid, 2020, aid)
-    pl.warn("INV02", f"{ent.code}|2020", "330122101", D(2021, 6, 30))
-    pl.warn("INV05", f"{ent.code}|2020", "330122100", D(2021, 6, 30))
+        ids.append(incentive(pl, town, ent, amount, paid, 2020, aid))
+    key, june = f"{ent.code}|2020", D(2021, 6, 30)
+    amounts = [(amount, paid) for _, amount, paid in pays]
+    holds = partial(_inv02_holds, taxed=yuan(1_500_000))
+    _warn_needed(pl, "INV02", key, "330122101", amounts, holds, ids, june)
+    # Three townships: without any one of them two remain, so no single incentive triggers it.
+    towns = [(town, paid) for town, _, paid in pays]
+    _warn_needed(pl, "INV05", key, "330122100", towns, _inv05_holds, ids, june)
     # Near misses.
     ent = _firm(pl, "330122105")
     aid = agreement(pl, "330122105", ent, D(2019, 6, 1))
@@ -174,17 +234,32 @@ def inv02(pl: Planter) -> None:
         tax(pl, ent, y, 20_000_000)
     tax(pl, ent, 2020, 640_000)
     incentive(pl, "330122105", ent, 400_000, D(2021, 4, 2), 2020, aid)
-    incentive(pl, "330122105", ent, 240_000, D(2021, 9, 2), 2020, aid)
-    pl.near("INV02", "incentives for 2020 exactly equal to the 2020 tax", "330122105")
+    iid = incentive(pl, "330122105", ent, 240_000, D(2021, 9, 2), 2020, aid)
+    pl.near(
+        "INV02",
+        "incentives for 2020 exactly equal to the 2020 tax",
+        "330122105",
+        trigger=_incentive_row(pl, iid),
+    )
     ent = _firm(pl, "330122201")
     aid = agreement(pl, "330122201", ent, D(2019, 6, 1))
-    incentive(pl, "330122201", ent, 900_000, D(2021, 5, 18), None, aid)
-    pl.near("INV02", "a large incentive with no year and no tax rows", "330122201")
+    iid = incentive(pl, "330122201", ent, 900_000, D(2021, 5, 18), None, aid)
+    pl.near(
+        "INV02",
+        "a large incentive with no year and no tax rows",
+        "330122201",
+        trigger=_incentive_row(pl, iid),
+    )
     ent = _firm(pl, "330122203")
     aid = agreement(pl, "330122203", ent, D(2019, 6, 1))
     tax(pl, ent, 2021, 100_000)
-    incentive(pl, "330122203", ent, 500_000, D(2022, 1, 12), 2021, aid)
-    pl.near("INV02", "the incentive above the tax is paid 2022-01-12 (invisible)", "330122203")
+    iid = incentive(pl, "330122203", ent, 500_000, D(2022, 1, 12), 2021, aid)
+    pl.near(
+        "INV02",
+        "the incentive above the tax is paid 2022-01-12 (invisible)",
+        "330122203",
+        trigger=_incentive_row(pl, iid),
+    )
 
 
 def inv03(pl: Planter) -> None:
@@ -208,18 +283,32 @@ def inv03(pl: Planter) -> None:
         ent = _firm(pl, town, status=status, status_changed_on=changed)
         _rich(pl, ent)
         aid = agreement(pl, town, ent, D(2019, 9, 1))
-        incentive(pl, town, ent, 260_000, first, first.year - 1, aid)
+        iid = incentive(pl, town, ent, 260_000, first, first.year - 1, aid)
         for paid in more:
             incentive(pl, town, ent, 120_000, paid, paid.year - 1, aid)
         assert first <= changed <= first + dt.timedelta(days=365)
-        pl.warn("INV03", ent.code, town, month_end_of(first))
+        pl.warn(
+            "INV03",
+            ent.code,
+            town,
+            month_end_of(first),
+            trigger=_incentive_row(pl, iid),
+        )
     # First incentives paid the same day by two townships (different years, so not INV05).
     ent = _firm(pl, "330122104", status="注销", status_changed_on=D(2021, 10, 8))
     _rich(pl, ent)
     for town, year in (("330122104", 2020), ("330122102", 2021)):
         aid = agreement(pl, town, ent, D(2020, 1, 6))
         incentive(pl, town, ent, 180_000, D(2021, 8, 16), year, aid)
-    pl.warn("INV03", ent.code, "330122102", D(2021, 8, 31))
+    # Neither first incentive is needed (the other is as early); the enterprise's record,
+    # with its status 注销, is.
+    pl.warn(
+        "INV03",
+        ent.code,
+        "330122102",
+        D(2021, 8, 31),
+        trigger=pl.row("mkt_enterprise", enterprise_code=ent.code),
+    )
     # Near misses.
     for town, status, changed, text in (
         ("330122101", "注销", D(2022, 3, 6), "deregistered 366 days after the first incentive"),
@@ -230,8 +319,8 @@ def inv03(pl: Planter) -> None:
         ent = _firm(pl, town, status=status, status_changed_on=changed)
         _rich(pl, ent)
         aid = agreement(pl, town, ent, D(2019, 9, 1))
-        incentive(pl, town, ent, 210_000, D(2021, 3, 5), 2020, aid)
-        pl.near("INV03", text, town)
+        iid = incentive(pl, town, ent, 210_000, D(2021, 3, 5), 2020, aid)
+        pl.near("INV03", text, town, trigger=_incentive_row(pl, iid))
 
 
 def inv04(pl: Planter) -> None:
@@ -270,27 +359,37 @@ def inv04(pl: Planter) -> None:
             ent = _firm(pl, town, shareholders=((pl.relative(official, "父母"), "监事"),))
         _rich(pl, ent)
         aid = agreement(pl, town, ent, signed)
-        for day in paid:
-            incentive(pl, town, ent, 320_000, day, day.year - 1, aid)
-        pl.warn("INV04", aid, town, month_end_of(min(paid)))
+        ids = [incentive(pl, town, ent, 320_000, day, day.year - 1, aid) for day in paid]
+        # The first incentive paid under the agreement makes it a rewarded one.
+        pl.warn(
+            "INV04",
+            aid,
+            town,
+            month_end_of(min(paid)),
+            trigger=_incentive_row(pl, ids[paid.index(min(paid))]),
+        )
     # Near misses.
     official = pl.official("330122002")
     ent = _firm(pl, "330122002", shareholders=((pl.relative(official, "配偶"), "股东"),))
     _rich(pl, ent)
     aid = agreement(pl, "330122002", ent, D(2021, 6, 1))
-    incentive(pl, "330122002", ent, 300_000, D(2022, 1, 18), 2021, aid)
+    iid = incentive(pl, "330122002", ent, 300_000, D(2022, 1, 18), 2021, aid)
     pl.near(
-        "INV04", "related enterprise's only incentive is paid 2022-01-18 (invisible)", "330122002"
+        "INV04",
+        "related enterprise's only incentive is paid 2022-01-18 (invisible)",
+        "330122002",
+        trigger=_incentive_row(pl, iid),
     )
     official = pl.official("330122104")
     ent = _firm(pl, "330122202", shareholders=((pl.relative(official, "子女"), "股东"),))
     _rich(pl, ent)
     aid = agreement(pl, "330122202", ent, D(2021, 2, 1))
-    incentive(pl, "330122202", ent, 300_000, D(2021, 6, 1), 2020, aid)
+    iid = incentive(pl, "330122202", ent, 300_000, D(2021, 6, 1), 2020, aid)
     pl.near(
         "INV04",
         "enterprise related to 330122104 rewarded under an agreement of 330122202",
         "330122202",
+        trigger=_incentive_row(pl, iid),
     )
 
 
@@ -316,26 +415,33 @@ def inv05(pl: Planter) -> None:
     for year, pays in cases:
         ent = _firm(pl, pays[0][0])
         _rich(pl, ent)
+        ids = []
         for town, paid in pays:
             aid = agreement(pl, town, ent, D(2019, 5, 6))
-            incentive(pl, town, ent, 150_000, paid, year, aid)
-
-        def holds(d: dt.date, pays: list = pays) -> bool:
-            return len({t for t, w in pays if w <= d}) >= 2
-
-        first = first_month_end(holds)
+            ids.append(incentive(pl, town, ent, 150_000, paid, year, aid))
+        first = first_month_end(partial(_inv05_holds, pays))
         seen = sorted(t for t, w in pays if first is not None and w <= first)
-        pl.warn("INV05", f"{ent.code}|{year}", seen[0], first)
+        _warn_needed(pl, "INV05", f"{ent.code}|{year}", seen[0], pays, _inv05_holds, ids, first)
     # Near misses.
     ent = _firm(pl, "330122001")
     _rich(pl, ent)
     for town, year in (("330122001", 2020), ("330122002", 2021)):
         aid = agreement(pl, town, ent, D(2019, 5, 6))
-        incentive(pl, town, ent, 150_000, D(2021, 5, 6), year, aid)
-    pl.near("INV05", "two townships, but for different years", "330122001")
+        iid = incentive(pl, town, ent, 150_000, D(2021, 5, 6), year, aid)
+    pl.near(
+        "INV05",
+        "two townships, but for different years",
+        "330122001",
+        trigger=_incentive_row(pl, iid),
+    )
     ent = _firm(pl, "330122104")
     _rich(pl, ent)
     for town, year in (("330122104", 2020), ("330122105", None)):
         aid = agreement(pl, town, ent, D(2019, 5, 6))
-        incentive(pl, town, ent, 150_000, D(2021, 6, 6), year, aid)
-    pl.near("INV05", "the second township's incentive has no year", "330122104")
+        iid = incentive(pl, town, ent, 150_000, D(2021, 6, 6), year, aid)
+    pl.near(
+        "INV05",
+        "the second township's incentive has no year",
+        "330122104",
+        trigger=_incentive_row(pl, iid),
+    )

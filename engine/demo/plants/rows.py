@@ -124,16 +124,18 @@ def contract(
     return cid
 
 
-def change(pl: Planter, contract_id: str, delta: str | int | Decimal, changed_on: dt.date) -> None:
+def change(pl: Planter, contract_id: str, delta: str | int | Decimal, changed_on: dt.date) -> str:
     """A build_change row."""
+    cid = pl.id("change")
     pl.add(
         "build_change",
-        change_id=pl.id("change"),
+        change_id=cid,
         contract_id=contract_id,
         amount_delta=yuan(delta),
         changed_on=changed_on,
         reason="设计变更" if Decimal(str(delta)) >= 0 else "取消部分工程内容",
     )
+    return cid
 
 
 def acceptance(
@@ -142,16 +144,18 @@ def acceptance(
     accepted_on: dt.date,
     result: str = "合格",
     project_id: str | None = None,
-) -> None:
+) -> str:
     """A build_acceptance row."""
+    aid = pl.id("acceptance")
     pl.add(
         "build_acceptance",
-        acceptance_id=pl.id("acceptance"),
+        acceptance_id=aid,
         project_id=project_id,
         contract_id=contract_id,
         accepted_on=accepted_on,
         result=result,
     )
+    return aid
 
 
 def payment(
