@@ -371,8 +371,9 @@ def precheck(
     A model whose warnings are each made from the rows of the source that share
     the warning's key (`narrowed_to`) is evaluated, without and with the
     records, on just those rows whose key a record touches: no other warning of
-    it can change. The other models are evaluated in full, without and with the
-    records.
+    it can change. The other models are evaluated in full, with the records and
+    without them (as `standing` remembers it, when one is given). Where no
+    record amends a stored row, the stored rows are read as they are.
 
     `models` defaults to models_reading(); an inline example names its own
     model, and runs it as compiled now (`reviewed` false), as examples do.
@@ -393,7 +394,7 @@ def precheck(
     registers = getattr(warehouse, "registered", None)
     rows = None if registers else asked.rows
     narrowed = [within for within in groups if within]
-    stored: str | None = None  # see below
+    stored: str | None = None  # set below, before the models run
     nothing_stored = False
     amends = True
 
