@@ -145,10 +145,6 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-# The checker's name for the shared helper (engine/api.py imports it too).
-_suggest = did_you_mean
-
-
 @dataclass
 class Scope:
     """Names visible in one query level; `parent` is the enclosing query (correlation)."""
@@ -785,7 +781,7 @@ class Checker:
                 span,
                 f"未知领域「{text}」",
                 f"unknown domain {text!r}",
-                *_suggest(text, names),
+                *did_you_mean(text, names),
                 "领域可为 " + "、".join(f"{v}({k})" for k, v in self.pack.domains.items()),
             )
         return code
@@ -950,7 +946,7 @@ class Checker:
                     span,
                     f"后果所指的颜色「{colour}」没有对应的 band",
                     f"no band has the colour {colour!r}",
-                    *_suggest(colour, [b.colour for b in bands]),
+                    *did_you_mean(colour, [b.colour for b in bands]),
                 )
             consequences[colour] = text
         scale = self._index_word(clauses, "scale", "minmax", {"minmax"})
@@ -1062,7 +1058,7 @@ class Checker:
                         item.indicator_span,
                         f"未知指标「{item.indicator}」",
                         f"unknown indicator {item.indicator!r}",
-                        *_suggest(item.indicator, indicators),
+                        *did_you_mean(item.indicator, indicators),
                     )
                 elif item.indicator in used:
                     self.error(
@@ -1180,7 +1176,7 @@ class Checker:
                 ref.source_span,
                 f"未知数据来源「{ref.source}」",
                 f"unknown source {ref.source!r}",
-                *_suggest(ref.source, options),
+                *did_you_mean(ref.source, options),
                 "来源须是 pack.yaml 中 sources 下的名称或共享的 relation",
             )
         elif is_relation:
@@ -1238,7 +1234,7 @@ class Checker:
                 node.span,
                 f"未知参数 ${node.name}",
                 f"unknown parameter ${node.name}",
-                *_suggest(node.name, self.pack.parameters, "$"),
+                *did_you_mean(node.name, self.pack.parameters, "$"),
                 "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）",
             )
             return ir.Param(node.name, Type.ERROR, node.span)
@@ -1247,7 +1243,7 @@ class Checker:
     def _columnref(self, node: ast.ColumnRef, scope: Scope, ctx: Context) -> ir.Expr:
         binding = scope.find_alias(node.alias)
         if binding is None:
-            hints = list(_suggest(node.alias, scope.all_aliases()))
+            hints = list(did_you_mean(node.alias, scope.all_aliases()))
             named = [a for a in scope.all_aliases() if scope.find_alias(a).source == node.alias]
             if named:
                 hints = [
@@ -1280,7 +1276,7 @@ class Checker:
                 f"{binding.source} 没有列「{node.column}」",
                 f"{binding.source} has no column {node.column!r}",
                 *(
-                    _suggest(node.column, columns)
+                    did_you_mean(node.column, columns)
                     or (f"{binding.source} 的列：{', '.join(list(columns)[:12])}",)
                 ),
             )
@@ -1294,7 +1290,7 @@ class Checker:
         arg = scope.find_arg(node.name)
         if arg is not None:
             return ir.Arg(node.name, arg, node.span)
-        hints = list(_suggest(node.name, [*scope.lets, *scope.args]))
+        hints = list(did_you_mean(node.name, [*scope.lets, *scope.args]))
         if scope.find_alias(node.name):
             hints.append(f"{node.name} 是来源的别名；列写成 {node.name}.列名")
         else:
@@ -1463,7 +1459,7 @@ class Checker:
                 node.name_span,
                 f"未知函数「{node.name}」",
                 f"unknown function {node.name!r}",
-                *_suggest(node.name, options),
+                *did_you_mean(node.name, options),
                 "函数须是内置函数或 policies 中的 define 共享定义",
             )
             return ir.Lit(None, Type.ERROR, node.span)
@@ -1668,7 +1664,7 @@ class Checker:
                     span,
                     f"示例中的未知参数 ${name}",
                     f"unknown parameter ${name}",
-                    *_suggest(name, self.pack.parameters, "$"),
+                    *did_you_mean(name, self.pack.parameters, "$"),
                 )
                 ok = False
                 continue
@@ -1764,7 +1760,7 @@ class Checker:
                     row.source_span,
                     f"示例中的未知来源「{row.source}」",
                     f"unknown source {row.source!r} in an example",
-                    *_suggest(row.source, self.pack.sources),
+                    *did_you_mean(row.source, self.pack.sources),
                 )
                 ok = False
                 continue
@@ -1778,7 +1774,7 @@ class Checker:
                         span,
                         f"{row.source} 没有列「{col_name}」",
                         f"{row.source} has no column {col_name!r}",
-                        *_suggest(col_name, source.columns),
+                        *did_you_mean(col_name, source.columns),
                     )
                     ok = False
                     continue

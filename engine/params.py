@@ -33,9 +33,10 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from dsl import ir
-from dsl.checker import _suggest, check_pack
+from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import Pack, Parameter, coerce_value, range_problem
+from dsl.suggest import did_you_mean
 from dsl.types import NUMERIC, Type
 from engine.atomic import replace_file
 from engine.deployment import Deployment
@@ -183,7 +184,7 @@ def check_value(
                     f"no parameter named {name}",
                     None,
                     (
-                        *_suggest(name, declared.parameters),
+                        *did_you_mean(name, declared.parameters),
                         "oversight param list 列出全部参数 / lists every parameter",
                     ),
                 )

@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 
 from dsl import limits
-from dsl.checker import Checker, _suggest
+from dsl.checker import Checker
 from dsl.diagnostics import Diagnostic, DiagnosticError, has_errors, render_human
 from dsl.format import format_text
 from dsl.pack import load_pack
 from dsl.parser import parse_file
+from dsl.suggest import did_you_mean
 from engine import run as run_module
 from engine.cli import main
 from engine.compile import DIALECTS, Target, compile_model
@@ -225,8 +226,8 @@ def test_a_100000_character_name_is_E131(check: Check, old: str):
 def test_no_did_you_mean_search_for_a_name_longer_than_any_name():
     # The search compares every candidate character by character; a name over the
     # limit (a domain may be a long string) is not compared at all.
-    assert _suggest("tender_threshol", ["tender_threshold"]) != ()
-    assert _suggest("tender_threshold" * 5, ["tender_threshold"]) == ()
+    assert did_you_mean("tender_threshol", ["tender_threshold"]) != ()
+    assert did_you_mean("tender_threshold" * 5, ["tender_threshold"]) == ()
 
 
 def test_a_file_over_the_size_limit_is_E130_whatever_it_holds(tmp_path: Path):
