@@ -5,7 +5,8 @@ a scheduler's SIGTERM or a person's Ctrl-C in that moment must end the
 command as any other interrupted one does — exit 130, and the manifest a run
 asked for — so the handlers are installed before anything heavy is imported.
 Only a signal in the interpreter's own start, before this module runs, ends
-the process the operating system's way (README, "Signals").
+the process the operating system's way (README, "Signals"); once the command
+has ended, signals are ignored until the process is gone.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ def entry_point() -> None:
 
         write_unstarted(args, "interrupted")
         print(f"已中断 interrupted ({signals.received()})", file=sys.stderr)
+        signals.ended()
         sys.exit(130)
     try:
         code = main(args)
     except KeyboardInterrupt:  # a signal after main() had answered, before it returned
         code = 130
-    signals.hold()  # the command has ended; a signal now does not change how
+    signals.ended()  # a signal now changes neither how the command ended nor its exit code
     sys.exit(code)
 
 

@@ -741,4 +741,6 @@ def _wants_json(argv: list[str] | None) -> bool:
 
 if __name__ == "__main__":  # python -m engine.cli; `oversight` itself is engine/__main__.py
     signals.install()
-    sys.exit(main())
+    code = main()
+    signals.ended()
+    sys.exit(code)

@@ -114,6 +114,20 @@ def hold() -> None:
     _held = True
 
 
+def ended() -> None:
+    """The command has ended: from now on a signal is ignored, until the process is gone.
+
+    Holding is not enough: as the interpreter shuts down, CPython puts the
+    default handler back in place of a Python one (not in place of "ignore"), so a
+    SIGTERM in those last milliseconds would end a finished command with status
+    −15, its results committed. Only the main thread may change handlers.
+    """
+    hold()
+    if threading.current_thread() is threading.main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def holding() -> bool:
     """Whether signals are being held (a run is committing)."""
     return _held

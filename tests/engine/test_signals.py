@@ -169,6 +169,28 @@ def test_a_signal_after_the_manifest_changes_nothing(pristine, tmp_path):
     assert_finished_and_committed(run)
 
 
+def test_once_the_command_has_ended_a_signal_is_ignored_until_the_process_is_gone():
+    """A late SIGTERM must not turn a finished command into status −15.
+
+    As it shuts down, CPython puts the default handler back in place of a Python
+    one, but not in place of "ignore"; a signal in those last milliseconds once
+    ended a committed run that way.
+    """
+    late = (
+        "import os, signal\n"
+        "from engine import signals\n"
+        "signals.install()\n"
+        "signals.ended()\n"
+        "assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "print('finished')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", late], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "finished"), done.stderr
+
+
 def test_sigkill_before_the_commit_leaves_the_ledger_as_it_was(pristine, tmp_path):
     folder = fresh_county(pristine, tmp_path)
     run = ended(folder, start_run(folder, "SIGKILL@ledger.staged"))
