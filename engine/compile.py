@@ -88,8 +88,8 @@ class Pending:
     rows: tuple[Mapping[str, Any], ...] | None
     read: str = "then"
     within: tuple[str, ...] = ()
-    # A table holding at least the stored rows that `within` lets through (touched_rows'
-    # rows, made once per pre-check); None: the source's own table.
+    # A table holding at least the stored rows that `within` lets through (made once per
+    # pre-check from stored_rows_with); None: the source's own table.
     stored: str | None = None
     # False: no pending row has the key of a stored row, so none is left out for it.
     amends: bool = True
@@ -284,6 +284,10 @@ class _Compiler:
         """
         source = pending.source
         catalog = self.pack.pack.sources[source]
+        stored = table_named(pending.stored or self.target.tables.get(source, source))
+        read = _pending_read(catalog, pending, stored)
+        if pending.rows is None:  # the connection provides them
+            return None, read
         columns = list(catalog.columns.values())
         cast = self.dialect != "sqlite"  # SQLite's CAST(… AS DATE) would make a date a number
         rows = [
@@ -295,12 +299,9 @@ class _Compiler:
                     for c in columns
                 ]
             )
-            for row in pending.rows or ()
+            for row in pending.rows
         ]
-        records: exp.Expression | None = None
-        if pending.rows is None:
-            pass
-        elif self.dialect == "sqlite":  # SQLite names a VALUES' columns column1, column2 …
+        if self.dialect == "sqlite":  # SQLite names a VALUES' columns column1, column2 …
             records = exp.select(
                 *(exp.alias_(f"column{i}", c.name) for i, c in enumerate(columns, 1))
             ).from_(exp.Subquery(this=exp.Values(expressions=rows)))
@@ -313,8 +314,7 @@ class _Compiler:
                 ),
             )
             records = exp.select(*(c.name for c in columns)).from_(aliased)
-        stored = table_named(pending.stored or self.target.tables.get(source, source))
-        return records, _pending_read(catalog, pending, stored)
+        return records, read
 
     # ---- constants
 
@@ -1149,7 +1149,7 @@ def records_name(source: str) -> str:
 
 
 def touched_name(source: str) -> str:
-    """The name under which a pre-check's touched stored rows are read (`touched_rows`)."""
+    """The name under which a pre-check's touched stored rows are read (`Pending.stored`)."""
     return f"{source}__touched"
 
 

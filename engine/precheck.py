@@ -497,7 +497,7 @@ _REMEMBERED: dict[int, tuple[ir.CheckedPack, dict[tuple[Any, ...], Any]]] = {}
 
 
 def _remembered(pack: ir.CheckedPack) -> dict[tuple[Any, ...], Any]:
-    """What is worked out once per pack (compiled queries, which models are row by row).
+    """What is worked out once per pack (compiled queries, which models are narrowed).
 
     Per pack object, not per model revision: a model's query also depends on the
     shared definitions it calls and the parameters' values. The last few packs
