@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +20,17 @@ from typing import Any
 
 from dsl import ast, ir
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, Span
-from dsl.functions import FORMATTERS, SIGNATURES, check_arguments
+from dsl.functions import FORMATTERS, PCT_DIGITS, PCT_MAX_DIGITS, SIGNATURES, check_arguments
 from dsl.limits import written_out_problem
 from dsl.nullability import Nullability
-from dsl.pack import SEVERITY_ALIASES, Pack, coerce_value, load_pack
+from dsl.pack import (
+    SEVERITY_ALIASES,
+    Pack,
+    coerce_value,
+    load_pack,
+    missing_text_hint,
+    missing_text_problem,
+)
 from dsl.parser import parse_file
 from dsl.suggest import did_you_mean
 from dsl.types import CENTS, NUMERIC, Type, parse_type_name, storage_problem, unify
@@ -52,7 +59,10 @@ SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {
     "status",
     "note",
     "precheck",
+    "missing",
 }
+# `{key}` in a message: the warning's key as the ledger writes it (ir.KeyHole).
+KEY_HOLE = "key"
 PRECHECK = {"yes": True, "no": False}  # `precheck no`: the pre-check leaves the model out
 KEY_TYPES = frozenset({Type.STRING, Type.INT, Type.DATE, Type.NULL})
 BAND_COLOURS = ("red", "yellow", "green")
@@ -667,9 +677,10 @@ class Checker:
                     f"township 应为乡镇代码（文本），这里是{township.type.zh}",
                     f"township must be a township code (string), not {township.type.value}",
                 )
-        message: tuple[str | ir.Hole, ...] = ()
+        message: tuple[str | ir.Hole | ir.KeyHole, ...] = ()
         if "message" in clauses:
             message = self.template(one("message"), scope, output_ctx)
+            message = _with_missing(message, self._missing(one("missing")))
 
         if grouped and group_by is not None:
             groups = set(group_by)
@@ -768,6 +779,18 @@ class Checker:
             relations = {k: v for k, v in self.relations.items() if v is not None}
             self._nulls = Nullability(self.pack, defines, relations)
         return self._nulls
+
+    def _missing(self, value: tuple[str, Span] | None) -> str | None:
+        """What the model's message writes for a null: its `missing "…"`, else the pack's."""
+        if value is None:
+            return self.pack.missing_text
+        text, span = value
+        why = missing_text_problem(text)
+        if why is not None:
+            hint = missing_text_hint('missing "不详"')
+            self.error("E361", span, f"missing {why[0]}", f"missing {why[1]}", hint)
+            return self.pack.missing_text
+        return text
 
     def _domain(self, value: tuple[str, Span] | None) -> str | None:
         if value is None:
@@ -1290,6 +1313,16 @@ class Checker:
         arg = scope.find_arg(node.name)
         if arg is not None:
             return ir.Arg(node.name, arg, node.span)
+        if node.name == KEY_HOLE:
+            self.error(
+                "E261",
+                node.span,
+                "key（预警键）只能单独写在消息的花括号中：{key}",
+                "key (the warning's key) can only be written alone in a message: {key}",
+                "要用键的值计算或比较，写键的表达式，例如 p.project_id / "
+                "to compute with the key, write its expression, e.g. p.project_id",
+            )
+            return ir.Lit(None, Type.ERROR, node.span)
         hints = list(did_you_mean(node.name, [*scope.lets, *scope.args]))
         if scope.find_alias(node.name):
             hints.append(f"{node.name} 是来源的别名；列写成 {node.name}.列名")
@@ -1578,32 +1611,74 @@ class Checker:
 
     # ---- messages
 
-    def template(self, node: ast.Template, scope: Scope, ctx: Context) -> tuple[str | ir.Hole, ...]:
-        parts: list[str | ir.Hole] = []
+    def template(
+        self, node: ast.Template, scope: Scope, ctx: Context
+    ) -> tuple[str | ir.Hole | ir.KeyHole, ...]:
+        parts: list[str | ir.Hole | ir.KeyHole] = []
         for part in node.parts:
             if isinstance(part, ast.TemplateText):
                 parts.append(part.text)
                 continue
             expr = part.expr
-            if isinstance(expr, ast.Call) and expr.name in FORMATTERS:
-                if len(expr.args) != 1:
+            if isinstance(expr, ast.Name) and expr.name == KEY_HOLE:
+                if scope.find_let(KEY_HOLE) is not None:
                     self.error(
-                        "E311",
+                        "E260",
                         expr.span,
-                        f"{expr.name}() 只接受一个参数",
-                        f"{expr.name}() takes one argument",
+                        "消息中的 {key} 是预警键，但模型中另有一个 let key，不知指哪一个",
+                        "{key} in a message is the warning's key, but the model has a let "
+                        "called key too",
+                        "给这个 let 改个名字，例如 let key_value = … / rename the let",
                     )
                     continue
-                value = self.expr(expr.args[0], scope, ctx)
-                result = check_arguments(SIGNATURES[expr.name], [value.type])
-                if not isinstance(result, Type):
-                    zh, _, en = result.partition(" / ")
-                    self.error("E311", expr.span, zh, en)
-                parts.append(ir.Hole(value, expr.name, part.text, part.default, part.span))
+                parts.append(ir.KeyHole(part.text, part.span))
+            elif isinstance(expr, ast.Call) and expr.name in FORMATTERS:
+                hole = self._formatted_hole(part, expr, scope, ctx)
+                if hole is not None:
+                    parts.append(hole)
             else:
                 value = self.expr(expr, scope, ctx)
                 parts.append(ir.Hole(value, None, part.text, part.default, part.span))
         return tuple(parts)
+
+    def _formatted_hole(
+        self, part: ast.TemplateHole, call: ast.Call, scope: Scope, ctx: Context
+    ) -> ir.Hole | None:
+        """`{wan(x)}`, `{pct(x, 1)}`: the value, and the formatter's literal arguments after it."""
+        sig = SIGNATURES[call.name]
+        most = len(sig.args)
+        least = most - sig.optional
+        if not least <= len(call.args) <= most:
+            if most == 1:
+                zh, en = "一个", "one argument"
+            else:
+                zh, en = f" {least} 或 {most} 个", f"{least} or {most} arguments"
+            name = call.name
+            self.error("E311", call.span, f"{name}() 只接受{zh}参数", f"{name}() takes {en}")
+            return None
+        value = self.expr(call.args[0], scope, ctx)
+        result = check_arguments(sig, [value.type])
+        if not isinstance(result, Type):
+            zh, _, en = result.partition(" / ")
+            self.error("E311", call.span, zh, en)
+        digits = tuple(self._pct_digits(arg) for arg in call.args[1:])
+        return ir.Hole(value, call.name, part.text, part.default, part.span, digits)
+
+    def _pct_digits(self, arg: ast.Expr) -> int:
+        """The decimals of `{pct(x, n)}`: a whole number written out, 0 to PCT_MAX_DIGITS."""
+        value = arg.value if isinstance(arg, ast.Literal) and arg.kind == "int" else None
+        if isinstance(value, int) and 0 <= value <= PCT_MAX_DIGITS:
+            return value
+        self.error(
+            "E360",
+            arg.span,
+            f"pct 的第二个参数是小数位数，应写 0 到 {PCT_MAX_DIGITS} 的整数",
+            f"the second argument of pct is how many decimals: a whole number from 0 to "
+            f"{PCT_MAX_DIGITS}",
+            "例如比例为 0.125 时，{pct(x, 1)} 写作 12.5%，{pct(x, 0)} 写作 13% / "
+            "e.g. for 0.125, {pct(x, 1)} reads 12.5% and {pct(x, 0)} reads 13%",
+        )
+        return PCT_DIGITS
 
     # ---- examples
 
@@ -1902,6 +1977,20 @@ def _strip_spans(data: Any) -> Any:
 def _a(type_: Type) -> str:
     """A type's name with its English article: "an int", "a string"."""
     return ("an " if type_.value[0] in "aeiou" else "a ") + type_.value
+
+
+def _with_missing(
+    message: tuple[str | ir.Hole | ir.KeyHole, ...], missing: str | None
+) -> tuple[str | ir.Hole | ir.KeyHole, ...]:
+    """The message with `missing` as the default of every hole that has none of its own."""
+    if missing is None:
+        return message
+    return tuple(
+        replace(part, default=missing)
+        if isinstance(part, ir.Hole) and part.default is None
+        else part
+        for part in message
+    )
 
 
 def revision_of(node: ast.Item) -> str:

@@ -360,8 +360,24 @@ SIGNATURES: dict[str, Signature] = {
             "an amount in units of 10,000 yuan, without trailing zeros",
             "{wan(p.investment)}万元",
         ),
+        Signature(
+            "pct",
+            "formatter",
+            (NUMERIC, frozenset({Type.INT})),
+            _fixed(Type.STRING),
+            "把比例写成百分数（0.3 写作 30%），默认最多两位小数，可指定 0–4 位",
+            "a ratio as a percentage (0.3 reads 30%), at most 2 decimals unless given 0–4",
+            "{pct($prepay_ratio)}",
+            optional=1,
+        ),
     ]
 }
+
+# How many decimals pct(x) writes, and the most pct(x, n) may ask for: a percentage to 4
+# places is a ratio to 6, far inside the 15 digits a float holds, so the value every
+# warehouse computes writes the same.
+PCT_DIGITS = 2
+PCT_MAX_DIGITS = 4
 
 AGGREGATES = frozenset(n for n, s in SIGNATURES.items() if s.kind == "aggregate")
 FORMATTERS = frozenset(n for n, s in SIGNATURES.items() if s.kind == "formatter")

@@ -243,13 +243,31 @@ Expr = (
 class Hole:
     """A `{…}` in a message: an expression and the formatter that writes it (or None).
 
-    `default` is the text written when the value is null (`{x ?? '未填'}`), None if none.
+    `default` is the text written when the value is null: the hole's own
+    (`{x ?? '未填'}`), else the model's (`missing "不详"`), else the pack's
+    (`messages: {missing: …}`); None if none says, and a null then reads 空.
+    `formatter_args` are the formatter's literal arguments after the value
+    (the 1 of `{pct(x, 1)}`).
     """
 
     expr: Expr
     formatter: str | None
     text: str = ""
     default: str | None = None
+    span: Span = _span()
+    formatter_args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyHole:
+    """`{key}` in a message: the warning's key, written as the ledger writes it (`a|b`).
+
+    Not a value of the model's query: the key is written from its parts when
+    the rows become warnings (engine/warnings.py), so the message shows
+    exactly what `expect "…"` and a disposal record name.
+    """
+
+    text: str = "key"
     span: Span = _span()
 
 
@@ -300,7 +318,7 @@ class Model:
     having: Expr | None
     key: tuple[Expr, ...]
     township: Expr
-    message: tuple[str | Hole, ...]
+    message: tuple[str | Hole | KeyHole, ...]
     examples: tuple[Example, ...]
     note: str | None
     sources: frozenset[str]

@@ -4,7 +4,9 @@ A message goes to a township's case handler as written. A hole whose value
 is null writes 空 ("每月空元", "协议签订日期：空"), which reads as a broken
 sentence, so `check` warns (W320) about every hole that may be null and has
 no default: the rule should say what to write instead, either with
-`coalesce(x, 0)` or with a text after `??` (`{g.signed_on ?? '无'}`).
+`coalesce(x, 0)` or with a text after `??` (`{g.signed_on ?? '无'}`), or once
+for the whole model (`missing "不详"`) or pack (`messages: {missing: "不详"}`
+in pack.yaml) — the checker gives such a hole that default, so it has one.
 
 The analysis is conservative and syntactic, over the checked IR:
 
@@ -305,6 +307,9 @@ def _warning(hole: ir.Hole) -> Diagnostic:
         (
             f"写明为空时写什么，例如 {instead}；{{… ?? '文字'}} 在值为空时写这段文字 / "
             f"say what to write when it is null, e.g. {instead}",
+            '也可以为整个模型写一次 missing "不详"，或在 pack.yaml 中写 '
+            'messages: {missing: "不详"} / or say it once for the model (missing "不详") '
+            'or for the pack (messages: {missing: "不详"} in pack.yaml)',
         ),
         Severity.WARNING,
     )

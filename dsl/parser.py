@@ -604,6 +604,10 @@ class _AstBuilder(Transformer):
     def message(self, tree: Tree) -> ast.Clause:
         return self._clause(tree, "message", self._template(tree.children[1]))
 
+    def missing(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "missing", (_unquote(str(token)), self.span(token)))
+
     def _template(self, token: Token) -> ast.Template:
         """Split a message string into text and `{expr}` holes, each hole parsed in place."""
         raw = str(token)[1:-1]

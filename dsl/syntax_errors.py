@@ -193,6 +193,7 @@ _CLAUSE_KEYWORDS = frozenset(
         "KEY",
         "TOWNSHIP",
         "MESSAGE",
+        "MISSING",
         "EXAMPLE",
     }
 )
