@@ -1615,7 +1615,7 @@ class Checker:
         self, node: ast.Template, scope: Scope, ctx: Context
     ) -> tuple[str | ir.Hole | ir.KeyHole, ...]:
         parts: list[str | ir.Hole | ir.KeyHole] = []
-        for part in node.parts:
+        for index, part in enumerate(node.parts):
             if isinstance(part, ast.TemplateText):
                 parts.append(part.text)
                 continue
@@ -1636,6 +1636,19 @@ class Checker:
                 hole = self._formatted_hole(part, expr, scope, ctx)
                 if hole is not None:
                     parts.append(hole)
+                following = node.parts[index + 1] if index + 1 < len(node.parts) else None
+                if (
+                    expr.name == "pct"
+                    and isinstance(following, ast.TemplateText)
+                    and following.text.startswith(("%", "％"))
+                ):
+                    self.warn(
+                        "W321",
+                        part.span,
+                        "pct() 已写出 % 号，后面又写了一个，消息中会是“80%%”",
+                        "pct() writes the % sign itself: the message would read 80%%",
+                        "删去花括号后面的 % / remove the % after the braces",
+                    )
             else:
                 value = self.expr(expr, scope, ctx)
                 parts.append(ir.Hole(value, None, part.text, part.default, part.span))

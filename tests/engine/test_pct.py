@@ -189,3 +189,31 @@ def test_a_pct_hole_is_its_ratio_in_the_sql_of_every_dialect(probe: ir.CheckedPa
         sql = compile_model(model, probe, target).sql()
         assert sql == compile_model(plain, probe, target).sql(), dialect
         assert all(re.search(rf"\b{c}\b", sql, re.I) for c in hole_columns(model)), dialect
+
+
+def _checked(tmp_path: Path, message: str):
+    """The probe pack with PCT01's message replaced, checked without its examples."""
+    root = tmp_path / "pack"
+    (root / "models").mkdir(parents=True)
+    (root / "pack.yaml").write_text(PACK_YAML, encoding="utf-8")
+    [line] = [line for line in RULE.splitlines() if line.startswith("  message")]
+    rule = RULE.replace(line, f'  message  "{message}"')
+    (root / "models" / "PCT01.rule").write_text(rule, encoding="utf-8")
+    return check_pack(root, examples=False)
+
+
+@pytest.mark.parametrize(
+    ("message", "warned"),
+    [
+        ("占{pct(p.x)}%", True),
+        ("占{pct(p.x)}％", True),  # full width, as a Chinese input method types it
+        ("占{pct(p.x)}（{p.x * 100}%）", False),
+        ("占{pct(p.x)}", False),
+        ("{wan(p.x)}%", False),
+    ],
+)
+def test_a_percent_sign_after_pct_is_one_too_many(tmp_path: Path, message: str, warned: bool):
+    result = _checked(tmp_path, message)
+    assert result.pack is not None  # a warning: check passes
+    shown = [d.code for d in result.diagnostics if d.code != "W320"]  # p.x may be null
+    assert shown == (["W321"] if warned else [])
