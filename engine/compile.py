@@ -386,11 +386,14 @@ class _Compiler:
     def _relation_query(self, name: str) -> exp.Expression:
         """A relation's rows: the union of its branches (relations it reads come first)."""
         relation = self.pack.relations[name]
-        saved, self.frames = self.frames, []  # a relation sees nothing of the query using it
+        # A relation sees nothing of the query using it: neither its aliases nor, when it is
+        # first read from a grouped model's groups, their group values and aggregates.
+        saved = self.frames, self.group_map, self.agg_map
+        self.frames, self.group_map, self.agg_map = [], {}, {}
         try:
             selects = [self._relation_branch(branch) for branch in relation.branches]
         finally:
-            self.frames = saved
+            self.frames, self.group_map, self.agg_map = saved
         union: exp.Expression = selects[0]
         for other in selects[1:]:
             union = exp.union(union, other, distinct=True)

@@ -70,7 +70,7 @@ def test_the_pack_uses_each_construct(pack: ir.CheckedPack):
     branches = [b for r in pack.relations.values() for b in r.branches]
     assert any(b.distinct for b in branches)
     assert any(b.group_by and b.having is not None for b in branches)
-    assert sum(len(m.examples) for m in pack.models.values()) == 14
+    assert sum(len(m.examples) for m in pack.models.values()) == 18
 
 
 def test_every_example_holds_on_each_warehouse(pack: ir.CheckedPack, warehouse: Warehouse):
@@ -78,7 +78,7 @@ def test_every_example_holds_on_each_warehouse(pack: ir.CheckedPack, warehouse: 
     failures = {
         f"{o.model_id} {o.title}": [d.message for d in o.problems] for o in outcomes if not o.passed
     }
-    assert len(outcomes) == 14
+    assert len(outcomes) == 18
     assert failures == {}
 
 
