@@ -440,11 +440,8 @@ class Checker:
         branches = []
         columns: list[tuple[str, Type]] | None = None
         for branch in node.branches:
-            scope = Scope()
-            query = self.query(branch.query, scope)
-            items = []
-            for item in branch.select:
-                items.append((item.name, self.expr(item.expr, scope, Context(clause="select"))))
+            checked_branch = self._relation_branch(name, branch)
+            items = checked_branch.items
             names = [n for n, _ in items]
             if len(set(names)) != len(names):
                 self.error(
@@ -473,13 +470,19 @@ class Checker:
                         joined = Type.ERROR
                     merged.append((n, joined))
                 columns = merged
-            branches.append((query, tuple(items)))
+            branches.append(checked_branch)
         self._in_progress.pop()
         self.extents[("relation", name)] = self._measure(
             [
                 (e, getattr(e, "span", None))
-                for query, items in branches
-                for e in [*(src.on for src in query.sources), query.where, *(x for _, x in items)]
+                for b in branches
+                for e in [
+                    *(src.on for src in b.query.sources),
+                    b.query.where,
+                    *(b.group_by or ()),
+                    b.having,
+                    *(x for _, x in b.items),
+                ]
             ],
             node.name_span,
         )
@@ -495,6 +498,60 @@ class Checker:
         )
         self.relations[name] = checked
         return checked
+
+    def _relation_branch(self, relation: str, node: ast.Branch) -> ir.Branch:
+        """One part of a relation, checked: its rows, groups and the values it selects.
+
+        With `group by`, it gives one row per group: what it selects and `having`
+        may read the group values and aggregate the rows, as a grouped model's
+        message does (E461 for a column that is neither). Without, an aggregate
+        has no group to run over (E460).
+        """
+        scope = Scope()
+        query = self.query(node.query, scope)
+        grouped = bool(node.group_by)
+        group_by = None
+        if grouped:
+            group_by = tuple(self.expr(e, scope, Context(clause="group by")) for e in node.group_by)
+        over_groups = Context(aggregates=True, clause="select")
+        items = tuple((i.name, self.expr(i.expr, scope, over_groups)) for i in node.select)
+        having = self.condition(node.having, scope, over_groups) if node.having else None
+        if group_by is not None:
+            before = len(self.diagnostics)
+            groups, top = set(group_by), set(scope.bindings.values())
+            for value in [*(v for _, v in items), having]:
+                if value is not None:
+                    self.grouping(value, groups, top, scope)
+            for i in range(before, len(self.diagnostics)):
+                if self.diagnostics[i].code == "E306":
+                    d = self.diagnostics[i]
+                    self.diagnostics[i] = Diagnostic(
+                        "E461",
+                        d.message_zh,
+                        d.message_en,
+                        d.span,
+                        (
+                            "分组的关系每组只有一行：把它加进 group by，或放进 count()、sum()、"
+                            "min()、max() 等聚合函数 / a grouped relation has one row per group: "
+                            "group by it, or aggregate it",
+                        ),
+                    )
+        else:
+            for item, (column, value) in zip(node.select, items, strict=True):
+                if ir.has_aggregate(value):
+                    self.error(
+                        "E460",
+                        item.expr.span,
+                        f"关系 {relation} 的列 {column} 是聚合值，这一部分却没有 group by",
+                        f"column {column} of relation {relation} aggregates, "
+                        "but this part has no 'group by'",
+                        "按组统计时在 select 之前写 group by，例如 "
+                        "from sup_kinship k group by k.official_id "
+                        "select k.official_id as official_id, count(*) as relatives；"
+                        "只是去掉重复的行，写 select distinct / to count per group, write "
+                        "'group by' before 'select'; to drop repeated rows, 'select distinct'",
+                    )
+        return ir.Branch(query, items, node.distinct, group_by, having)
 
     def define(self, name: str, span: Span | None = None) -> ir.Define | None:
         if name in self.defines:
@@ -1416,7 +1473,7 @@ class Checker:
         elif lt is Type.DATE:
             hints.append("日期只能加减整数天数，月份用 add_months(d, n)")
         elif Type.STRING in (lt, rt):
-            hints.append('文字请在消息模板中拼接，例如 "{p.name}工程"')
+            hints.append('文字拼接用 concat(a, b)；消息中直接写 "{p.name}工程"')
         self.error(
             "E304",
             node.op_span,
@@ -1449,6 +1506,82 @@ class Checker:
         self._comparable(operand, low, node.low.span, "between")
         self._comparable(operand, high, node.high.span, "between")
         return ir.Between(operand, low, high, span=node.span)
+
+    def _case(self, node: ast.Case, scope: Scope, ctx: Context) -> ir.Expr:
+        """`case when … then … else … end`: conditions, and values of one type (E365)."""
+        if node.operand is not None:
+            return self._case_with_operand(node, scope, ctx)
+        branches: list[tuple[ir.Expr, ir.Expr]] = []
+        result = Type.NULL
+        seen: list[tuple[Type, Span]] = []  # the type of each value so far, and where
+
+        def joined(value: ir.Expr, written: ast.Expr) -> None:
+            nonlocal result
+            shared = unify(result, value.type)
+            if shared is None:
+                first = next(span for t, span in seen if t is not Type.NULL)
+                self._case_types_differ(result, value.type, written.span, first)
+                shared = Type.ERROR
+            seen.append((value.type, written.span))
+            result = shared
+
+        for condition_ast, value_ast in node.branches:
+            condition = self.condition(condition_ast, scope, ctx)
+            value = self.expr(value_ast, scope, ctx)
+            joined(value, value_ast)
+            branches.append((condition, value))
+        otherwise = None
+        if node.otherwise is not None:
+            otherwise = self.expr(node.otherwise, scope, ctx)
+            joined(otherwise, node.otherwise)
+        return ir.Case(tuple(branches), otherwise, result, node.span)
+
+    def _case_types_differ(self, before: Type, here: Type, span: Span, first: Span) -> None:
+        """E365: a `then` or `else` value of a type the values before it don't share."""
+        pair = {before, here}
+        hints = []
+        if pair == {Type.DATE, Type.TIMESTAMP}:
+            hints.append("用 date(x) 取时间戳的日期 / take a timestamp's date with date(x)")
+        elif Type.STRING in pair and pair & NUMERIC:
+            hints.append(
+                "数字不加引号；要写成文字，用 concat(…) 或在消息中写 {…} / numbers take no "
+                "quotes; to write one as text, use concat(…) or a message hole"
+            )
+        elif Type.BOOL in pair:
+            hints.append(
+                "条件本身就是是/否：case 的取值写成 true、false，或写成数值、文字 / "
+                "a condition is a yes/no: give true/false, or numbers or texts throughout"
+            )
+        self.error(
+            "E365",
+            span,
+            f"case 的各个取值类型须一致：前面是{before.zh}，这里是{here.zh}",
+            f"the values of a case must be of one type: {before.value} before, {here.value} here",
+            *hints,
+            f"第一个取值在第 {first.line} 行第 {first.column} 列；整数、金额、浮点数之间可以混用 / "
+            f"the first value is at {first.line}:{first.column}; int, decimal and float mix",
+        )
+
+    def _case_with_operand(self, node: ast.Case, scope: Scope, ctx: Context) -> ir.Expr:
+        """E366: SQL's `case x when 1 then …`, which the language writes `case when x = 1 …`."""
+        assert node.operand is not None
+        self.expr(node.operand, scope, ctx)  # its own mistakes are reported too
+        for written, value in node.branches:
+            self.expr(written, scope, ctx)
+            self.expr(value, scope, ctx)
+        if node.otherwise is not None:
+            self.expr(node.otherwise, scope, ctx)
+        operand = _written(node.operand)
+        first = _written(node.branches[0][0])
+        self.error(
+            "E366",
+            node.operand.span,
+            "case 之后直接写 when 和条件，不写被比较的值",
+            "'case' is followed by 'when' and a condition, not by the value compared",
+            f"写成 case when {operand} = {first} then … end / "
+            f"write case when {operand} = {first} then … end",
+        )
+        return ir.Lit(None, Type.ERROR, node.span)
 
     def _exists(self, node: ast.Exists, scope: Scope, ctx: Context) -> ir.Expr:
         inner = Scope(parent=scope)
@@ -1517,7 +1650,7 @@ class Checker:
         result = check_arguments(sig, [a.type for a in args])
         if not isinstance(result, Type):
             zh, _, en = result.partition(" / ")
-            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
+            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}", sig.argument_hint)
             result = Type.ERROR
         if node.name == "if":
             args = (args[0], *args[1:])
@@ -1964,6 +2097,22 @@ def _divisor_name(division: ir.Arith) -> str:
     """A short way to name a divisor in a hint."""
     right = division.right
     return right.name if isinstance(right, ir.LetRef | ir.Arg) else "除数"
+
+
+def _written(expr: ast.Expr) -> str:
+    """An expression as a hint may show it: as written when short, else `…`."""
+    text = {
+        ast.ColumnRef: lambda e: f"{e.alias}.{e.column}",
+        ast.Name: lambda e: e.name,
+        ast.ParamRef: lambda e: f"${e.name}",
+    }.get(type(expr))
+    if text is not None:
+        return text(expr)
+    if isinstance(expr, ast.Literal) and expr.kind == "string":
+        return json.dumps(expr.value, ensure_ascii=False)
+    if isinstance(expr, ast.Literal) and expr.kind in ("int", "decimal"):
+        return str(expr.value)
+    return "…"
 
 
 def _date_typo(expr: ir.Expr) -> bool:

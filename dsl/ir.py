@@ -216,6 +216,20 @@ class Scalar:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Case:
+    """`case when c then v … else w end`: the value of the first condition that holds.
+
+    A condition that is null does not hold (the contract's two-valued logic);
+    `otherwise` None means null when none holds.
+    """
+
+    branches: tuple[tuple[Expr, Expr], ...]
+    otherwise: Expr | None
+    type: Type
+    span: Span = _span()
+
+
 Expr = (
     Col
     | Lit
@@ -236,6 +250,7 @@ Expr = (
     | Between
     | Exists
     | Scalar
+    | Case
 )
 
 
@@ -344,11 +359,27 @@ class Define:
 
 
 @dataclass(frozen=True)
+class Branch:
+    """One part of a relation: its rows, and the named values it selects from them.
+
+    `distinct` keeps one of rows alike; `group_by` (None: no grouping) makes one
+    row per group, its `items` then over group values and aggregates, and
+    `having` keeps the groups for which it holds.
+    """
+
+    query: Query
+    items: tuple[tuple[str, Expr], ...]
+    distinct: bool = False
+    group_by: tuple[Expr, ...] | None = None
+    having: Expr | None = None
+
+
+@dataclass(frozen=True)
 class Relation:
     name: str
     title: str | None
     columns: tuple[tuple[str, Type], ...]
-    branches: tuple[tuple[Query, tuple[tuple[str, Expr], ...]], ...]
+    branches: tuple[Branch, ...]
     sources: frozenset[str]
     revision: str = ""
     span: Span = _span()

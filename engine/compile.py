@@ -386,23 +386,103 @@ class _Compiler:
     def _relation_query(self, name: str) -> exp.Expression:
         """A relation's rows: the union of its branches (relations it reads come first)."""
         relation = self.pack.relations[name]
-        saved, self.frames = self.frames, []  # a relation sees nothing of the query using it
+        # A relation sees nothing of the query using it: neither its aliases nor, when it is
+        # first read from a grouped model's groups, their group values and aggregates.
+        saved = self.frames, self.group_map, self.agg_map
+        self.frames, self.group_map, self.agg_map = [], {}, {}
         try:
-            selects = []
-            for query, items in relation.branches:
-                with self.query(query) as select:
-                    selects.append(
-                        select.select(
-                            *(exp.alias_(self.value(e), n, copy=False) for n, e in items),
-                            copy=False,
-                        )
-                    )
+            selects = [self._relation_branch(branch) for branch in relation.branches]
         finally:
-            self.frames = saved
+            self.frames, self.group_map, self.agg_map = saved
         union: exp.Expression = selects[0]
         for other in selects[1:]:
             union = exp.union(union, other, distinct=True)
         return union
+
+    def _relation_branch(self, branch: ir.Branch) -> exp.Select:
+        """One part of a relation: its values over its rows, or over its groups."""
+        if branch.group_by is not None:
+            return self._grouped_branch(branch)
+        with self.query(branch.query) as select:
+            columns = [exp.alias_(self.value(e), n, copy=False) for n, e in branch.items]
+            select = select.select(*columns, copy=False)
+            return select.distinct(distinct=branch.distinct, copy=False)
+
+    def _grouped_branch(self, branch: ir.Branch) -> exp.Select:
+        """A grouped part of a relation, in three levels as a grouped model is written.
+
+        The rows with their group values and the inputs of each aggregate; the
+        groups, with nothing but group values and aggregates (so every warehouse
+        accepts them); then the selected values and `having` over those as plain
+        columns, where a subquery (`township_name(…)`) may read them.
+        """
+        assert branch.group_by is not None
+        wanted = [e for _, e in branch.items]
+        if branch.having is not None:
+            wanted.append(branch.having)
+        aggregates = list(dict.fromkeys(a for e in wanted for a in self._aggregates(e)))
+        rows_alias = self.fresh_alias("relation_rows")
+        group_names = [f"group_{i + 1}" for i in range(len(branch.group_by))]
+        with self.query(branch.query) as rows:
+            columns = [
+                exp.alias_(self.value(g), n, copy=False)
+                for g, n in zip(branch.group_by, group_names, strict=True)
+            ]
+            inputs: list[list[str]] = []
+            for j, agg in enumerate(aggregates, 1):
+                names = [f"agg_{j}_{k}" for k in range(1, len(agg.args) + 1)]
+                columns += [
+                    exp.alias_(self.value(a), n, copy=False)
+                    for a, n in zip(agg.args, names, strict=True)
+                ]
+                if agg.filter is not None:
+                    names.append(f"agg_{j}_when")
+                    columns.append(exp.alias_(self.condition(agg.filter), names[-1], copy=False))
+                inputs.append(names)
+            rows = rows.select(*columns, copy=False)
+
+        def row_column(name: str) -> exp.Column:
+            return exp.column(name, table=rows_alias)
+
+        agg_names = [f"agg_{j}" for j in range(1, len(aggregates) + 1)]
+        grouped = (
+            exp.select(
+                *(exp.alias_(row_column(n), n, copy=False) for n in group_names),
+                *(
+                    exp.alias_(
+                        self._plain_aggregate(
+                            agg,
+                            [row_column(n) for n in names[: len(agg.args)]],
+                            row_column(names[-1]) if agg.filter is not None else None,
+                        ),
+                        agg_name,
+                        copy=False,
+                    )
+                    for agg, names, agg_name in zip(aggregates, inputs, agg_names, strict=True)
+                ),
+            )
+            .from_(exp.alias_(exp.Subquery(this=rows), rows_alias, table=True, copy=False))
+            .group_by(*(row_column(n) for n in group_names), copy=False)
+        )
+        groups_alias = self.fresh_alias("relation_groups")
+        saved = self.group_map, self.agg_map
+        self.group_map = {
+            g: exp.column(n, table=groups_alias)
+            for g, n in zip(branch.group_by, group_names, strict=True)
+        }
+        self.agg_map = {
+            a: exp.column(n, table=groups_alias) for a, n in zip(aggregates, agg_names, strict=True)
+        }
+        try:
+            outer = exp.select(*(exp.alias_(self.value(e), n, copy=False) for n, e in branch.items))
+            outer = outer.from_(
+                exp.alias_(exp.Subquery(this=grouped), groups_alias, table=True, copy=False)
+            )
+            if branch.having is not None:
+                outer = outer.where(self.condition(branch.having), copy=False)
+        finally:
+            self.group_map, self.agg_map = saved
+        return outer.distinct(distinct=branch.distinct, copy=False)
 
     def with_relations(self, tree: exp.Select) -> exp.Select:
         """`tree` with a WITH naming each relation it reads.
@@ -831,7 +911,17 @@ class _Compiler:
         args = [self.value(a) for a in e.args]
         if e.name == "if":
             args[0] = self.condition(e.args[0])
+        if e.name == "concat":
+            parts = zip(e.args, args, strict=True)
+            args = [fn.as_text(v) if a.type is Type.INT else v for a, v in parts]
         return fn.FUNCTIONS[e.name].build(e.name, args, self.builders)
+
+    def _case(self, e: ir.Case) -> exp.Expression:
+        # SQL's CASE takes the first WHEN that is true; a condition that is NULL is not, as
+        # the language's two-valued logic says.
+        ifs = [exp.If(this=self.condition(c), true=self.value(v)) for c, v in e.branches]
+        default = self.value(e.otherwise) if e.otherwise is not None else None
+        return exp.Case(ifs=ifs, default=default)
 
     def _agg(self, e: ir.Agg) -> exp.Expression:
         if e in self.agg_map:

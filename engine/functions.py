@@ -252,6 +252,100 @@ def _days_between_starrocks(args: list[exp.Expression], b: Builders) -> exp.Expr
     return exp.Anonymous(this="DATEDIFF", expressions=[later, a])
 
 
+# seconds_between(a, b) is b − a in whole seconds, each timestamp taken to its second (its
+# fraction dropped: the SQLite warehouse keeps timestamps as text to the second, so every
+# warehouse must ignore fractions to agree). Counting the second boundaries from a to b is
+# the same thing, and that is what DATE_DIFF / DATEDIFF count on DuckDB
+# (https://duckdb.org/docs/sql/functions/timestamp#date_diffpart-starttimestamp-endtimestamp),
+# Snowflake (https://docs.snowflake.com/en/sql-reference/functions/datediff), ClickHouse
+# (https://clickhouse.com/docs/en/sql-reference/functions/date-time-functions#date_diff)
+# and BigQuery's DATETIME_DIFF (https://cloud.google.com/bigquery/docs/reference/
+# standard-sql/datetime_functions#datetime_diff).
+
+
+def _seconds_between(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    a, later = args
+    return exp.DateDiff(this=later, expression=a, unit=exp.var("SECOND"))
+
+
+def _seconds_between_postgres(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # timestamp − timestamp is an interval whose EXTRACT(EPOCH …) counts fractions too
+    # (https://www.postgresql.org/docs/current/functions-datetime.html): truncate each first.
+    # The difference of whole seconds is a whole number, so the cast is exact.
+    a, later = args
+    elapsed = exp.Sub(
+        this=exp.TimestampTrunc(this=later, unit=exp.var("SECOND")),
+        expression=exp.TimestampTrunc(this=a, unit=exp.var("SECOND")),
+    )
+    return _to_int(exp.Extract(this=exp.var("EPOCH"), expression=elapsed))
+
+
+def _seconds_between_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Not sqlglot's (JULIANDAY(b) − JULIANDAY(a)) * 86400: a day fraction in binary floating
+    # point gives 59.99999… seconds, cast down to 59. strftime('%s', t) is t's whole Unix
+    # seconds as text, null for null (https://www.sqlite.org/lang_datefunc.html).
+    def unix(t: exp.Expression) -> exp.Expression:
+        seconds = exp.Anonymous(this="strftime", expressions=[exp.Literal.string("%s"), t])
+        return _to_int(seconds)
+
+    a, later = args
+    return exp.Paren(this=exp.Sub(this=unix(later), expression=unix(a)))
+
+
+def _seconds_between_unix(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Spark's DATEDIFF(SECOND, a, b) exists only from 3.3 and counts elapsed time, fractions
+    # included; UNIX_TIMESTAMP(t) is t's whole seconds on every version of Spark and Hive
+    # (https://spark.apache.org/docs/latest/api/sql/#unix_timestamp).
+    a, later = args
+    return exp.Paren(
+        this=exp.Sub(this=exp.TimeToUnix(this=later), expression=exp.TimeToUnix(this=a))
+    )
+
+
+def _seconds_between_trino(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Trino's date_diff counts elapsed units, fractions included
+    # (https://trino.io/docs/current/functions/datetime.html#date_diff): truncate each first.
+    a, later = args
+    return exp.DateDiff(
+        this=exp.TimestampTrunc(this=later, unit=exp.var("SECOND")),
+        expression=exp.TimestampTrunc(this=a, unit=exp.var("SECOND")),
+        unit=exp.var("SECOND"),
+    )
+
+
+def _seconds_between_bigquery(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Timestamps are DATETIME on BigQuery; DATE_DIFF takes dates.
+    a, later = args
+    return exp.DatetimeDiff(this=later, expression=a, unit=exp.var("SECOND"))
+
+
+def _seconds_between_mysql(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # sqlglot writes DATEDIFF, which counts days there. TIMESTAMPDIFF(SECOND, a, b) is b − a
+    # in seconds (https://dev.mysql.com/doc/refman/8.0/en/date-and-time-functions.html
+    # #function_timestampdiff; Doris and StarRocks have it too); their DATETIME holds whole
+    # seconds unless a column is declared with fractions.
+    a, later = args
+    return exp.TimestampDiff(this=later, expression=a, unit=exp.var("SECOND"))
+
+
+def _minutes_between(seconds: Meaning) -> Builder:
+    # Whole minutes of seconds_between, the remainder dropped toward zero (89 s is 1 minute,
+    # −89 s is −1), so that minutes_between(a, b) = −minutes_between(b, a). `%` takes the
+    # sign of the dividend on every warehouse, so s − s % 60 is a multiple of 60 and the
+    # division exact, however each warehouse divides (DuckDB and Spark in floating point,
+    # PostgreSQL and SQLite in integers); no rounding cast is left to disagree.
+    def build(args: list[exp.Expression], b: Builders) -> exp.Expression:
+        total = seconds.build("seconds_between", args, b)
+        if not isinstance(total, exp.Func | exp.Paren):
+            total = exp.Paren(this=total)
+        sixty = exp.Literal.number(60)
+        remainder = exp.Mod(this=total.copy(), expression=sixty)
+        whole = exp.Paren(this=exp.Sub(this=total, expression=remainder))
+        return _to_int(exp.Div(this=whole, expression=sixty.copy()))
+
+    return build
+
+
 def _workdays(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return b.calendar_count(args[0], args[1])
 
@@ -424,6 +518,19 @@ def _substr(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return _substring(args[0], args[1], args[2] if len(args) > 2 else None, b.dialect)
 
 
+def _concat(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # `a || b` is null when a part is null on every warehouse that has it, and so is the
+    # CONCAT sqlglot writes for MySQL, Doris and StarRocks
+    # (https://dev.mysql.com/doc/refman/8.0/en/string-functions.html#function_concat).
+    # Not the CONCAT() of DuckDB and PostgreSQL, which skips null parts.
+    return exp.Paren(this=reduce(lambda left, right: exp.DPipe(this=left, expression=right), args))
+
+
+def as_text(value: exp.Expression) -> exp.Expression:
+    """An int as its digits, for concat(): the same text on every warehouse."""
+    return exp.cast(value, exp.DataType.Type.TEXT)
+
+
 # ---- numbers ----------------------------------------------------------------------
 
 
@@ -495,6 +602,21 @@ def _round_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return exp.Paren(this=exp.Mul(this=exp.Round(this=shifted), expression=scale))
 
 
+_SECONDS_BETWEEN = Meaning(
+    _seconds_between,
+    {
+        "sqlite": _seconds_between_sqlite,
+        "postgres": _seconds_between_postgres,
+        "spark": _seconds_between_unix,
+        "hive": _seconds_between_unix,
+        "trino": _seconds_between_trino,
+        "bigquery": _seconds_between_bigquery,
+        "mysql": _seconds_between_mysql,
+        "doris": _seconds_between_mysql,
+        "starrocks": _seconds_between_mysql,
+    },
+)
+
 FUNCTIONS: dict[str, Meaning] = {
     "add_months": Meaning(
         _add_months,
@@ -511,6 +633,8 @@ FUNCTIONS: dict[str, Meaning] = {
             "starrocks": _days_between_starrocks,
         },
     ),
+    "seconds_between": _SECONDS_BETWEEN,
+    "minutes_between": Meaning(_minutes_between(_SECONDS_BETWEEN)),
     "workdays": Meaning(_workdays),
     "year": Meaning(_year, {"sqlite": _strftime_sqlite("%Y")}),
     "month": Meaning(_month, {"sqlite": _strftime_sqlite("%m")}),
@@ -522,6 +646,7 @@ FUNCTIONS: dict[str, Meaning] = {
     "if": Meaning(_if),
     "least": Meaning(_extreme(exp.LTE)),
     "greatest": Meaning(_extreme(exp.GTE)),
+    "concat": Meaning(_concat),
     "blank": Meaning(_blank),
     "trim": Meaning(_trim, {"bigquery": _trim_spaces, "trino": _trim_spaces}),
     "upper": Meaning(lambda a, b: exp.Upper(this=a[0]), {"clickhouse": _utf8("upperUTF8")}),
