@@ -641,7 +641,9 @@ def average_of(value: exp.Expression) -> exp.Expression:
 # x[0] ≤ … ≤ x[n−1], at position h = (n−1)·p, x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋]).
 # Null over no values. Each warehouse computes it in binary floating point, with its own
 # order of operations (Spark writes (⌈h⌉−h)·x[⌊h⌋] + (h−⌊h⌋)·x[⌈h⌉]); the result is taken
-# to 9 decimal places as `/` is, so that the four executed warehouses give the same value.
+# to 9 decimal places as `/` is, so that the four executed warehouses give the same value for
+# amounts and a p of a few decimals (tests/engine/test_quantiles.py compares them with an exact
+# reference); PostgreSQL casts a double to NUMERIC by its first 15 significant digits.
 
 
 def _quantile_cont(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
