@@ -59,7 +59,7 @@ def to_nine_places(value: Fraction | None) -> Decimal | None:
     return exact.quantize(NINE_PLACES, rounding=ROUND_HALF_UP)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     st.lists(st.fractions(min_value=-1000, max_value=1000, max_denominator=100), min_size=2),
     st.integers(min_value=2, max_value=12),
