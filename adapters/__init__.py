@@ -1,4 +1,8 @@
-"""Warehouses behind one small interface: run SQL to Arrow, load Arrow, write Arrow."""
+"""Warehouses behind one small interface: run SQL to Arrow, load Arrow, write Arrow.
+
+`connect(url)` opens one (adapters/registry.py picks the adapter by the URL's
+scheme); the interface and the errors every adapter raises are in adapters/base.py.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ from adapters.base import (
     WarehouseLost,
     WarehouseNotFound,
     WarehouseUnreachable,
-    connect,
 )
+from adapters.registry import connect
 
 __all__ = [
     "Conflict",

@@ -1,4 +1,4 @@
-"""The interface every warehouse adapter offers, the errors it raises, the URL picking one."""
+"""The interface every warehouse adapter offers, and the errors they raise."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlparse
 
 import pyarrow as pa
 
@@ -180,39 +179,3 @@ def read_parquet_file(path: str) -> pa.Table:
         return pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise QueryFailed(f"无法读取 Parquet 文件 {path}", str(exc)) from exc
-
-
-def connect(url: str, read_only: bool = False, must_exist: bool = False) -> Warehouse:
-    """Open the warehouse a URL names: duckdb:///PATH (the default), sqlite:///PATH, ….
-
-    `must_exist` refuses to create an empty database where a county's
-    warehouse was expected (a mistyped path would otherwise run on nothing).
-    """
-    scheme = urlparse(url).scheme.split("+")[0]
-    if urlparse(url).scheme.startswith("adbc+"):
-        scheme = "adbc"
-    if scheme == "duckdb":
-        from adapters.duckdb import DuckDBWarehouse
-
-        return DuckDBWarehouse(url, read_only=read_only, must_exist=must_exist)
-    if scheme == "sqlite":
-        from adapters.adbc import connect_sqlite
-
-        return connect_sqlite(url, read_only=read_only, must_exist=must_exist)
-    if scheme in ("postgresql", "postgres"):
-        from adapters.adbc import connect_postgres
-
-        return connect_postgres(url)
-    if scheme == "spark":
-        from adapters.spark import connect_spark
-
-        return connect_spark(url, must_exist=must_exist)
-    if scheme == "adbc":
-        from adapters.adbc import connect_generic
-
-        return connect_generic(url)
-    raise WarehouseUnreachable(
-        f"不支持的数据仓库地址「{url}」",
-        f"unsupported warehouse URL {url!r}; use duckdb:///PATH, sqlite:///PATH, "
-        "postgresql://…, spark://local or adbc+DRIVER://…?dialect=NAME",
-    )
