@@ -155,8 +155,8 @@ def warnings_command(
             records = disposal.read_disposal(connection, pack.pack, setup.tables)
     finally:
         connection.close()
-    models = disposal.model_ids(model)
     known = set(pack.models) | set(issued.column("model_id").to_pylist())
+    models = disposal.model_ids(model, known)
     for model_id in sorted(models - known):
         hint = "".join(f"\n  = 提示 hint: {h}" for h in did_you_mean(model_id, sorted(known)))
         raise click.BadParameter(
