@@ -342,16 +342,23 @@ class Checker:
             **{word: "模型状态 status" for word in STATUSES},
         }
         what = taken.get(node.id) or ("指数 index" if node.id.casefold() == "index" else None)
-        if what is not None:
-            self.error(
-                "E282",
-                node.id_span,
-                f"模型编号 {node.id} 已是{what.split()[0]}的名称",
-                f"model id {node.id} is already the name of a {what.split()[1]}",
-                "命令行的 --select 与 compiled/ 的文件名要能分清模型与它：换一个编号 / "
-                "--select and the files of compiled/ must tell the model from it: "
-                "choose another id",
-            )
+        if what is None:
+            return
+        zh, en = what.split()
+        hint = (
+            "compiled/方言/index.sql 是指数的 SQL 文件：换一个编号 / "
+            "compiled/DIALECT/index.sql is the index's SQL: choose another id"
+            if en == "index"
+            else f"--select {node.id} 会选中这个模型，而不是这个{zh}：换一个编号 / "
+            f"--select {node.id} would pick this model, not the {en}: choose another id"
+        )
+        self.error(
+            "E282",
+            node.id_span,
+            f"模型编号 {node.id} 已是{zh}的名称",
+            f"model id {node.id} is already the name of a {en}",
+            hint,
+        )
 
     def _definition_order(self) -> list[str]:
         """Relations and shared definitions, each after everything it reads.

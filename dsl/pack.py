@@ -492,9 +492,14 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
 
 
 _DOMAIN_KEYS = ("name", "prefix", "pattern")
+_PREFIX_HINT = (
+    "编号要能说明模型属于哪个领域：换一个前缀 / an id must say which domain its model is in: "
+    "choose another prefix"
+)
 _DOMAIN_HINT = (
     "写成 ENG: 工程管理，或 ENG: {name: 工程管理, prefix: ENG}（或 pattern: 正则表达式；"
-    "都不写则编号可为任意标识符）"
+    "都不写则编号可为任意标识符） / write ENG: 工程管理, or ENG: {name: 工程管理, prefix: ENG} "
+    "(or pattern: a regular expression; with neither, an id may be any identifier)"
 )
 
 
@@ -568,7 +573,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
                     f"domains {claimed[prefix]} and {code} have the same id prefix {prefix}",
                     spec,
                     "prefix",
-                    "每个领域的编号要能分清：换一个前缀",
+                    _PREFIX_HINT,
                 )
                 continue
             claimed[prefix] = code
@@ -583,7 +588,8 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
                     f"the id pattern of domain {code} is not a valid regular expression: {why}",
                     spec,
                     "pattern",
-                    '例如 pattern: "PRC_[a-z_]+"（整个编号须与之相符）',
+                    '例如 pattern: "PRC_[a-z_]+"（整个编号须与之相符） / '
+                    'such as pattern: "PRC_[a-z_]+" (the whole id must match it)',
                 )
                 continue
             ids[code] = ModelIds("pattern", pattern)
@@ -596,7 +602,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
                 f"domain {code} and the id prefix of domain {other} are the same: {code}",
                 declared,
                 code,
-                "每个领域的编号要能分清：换一个前缀",
+                _PREFIX_HINT,
             )
     return names, ids
 
