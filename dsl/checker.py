@@ -1020,6 +1020,7 @@ class Checker:
                 )
             value = self.expr(let.expr, measures_scope, Context(aggregates=True, clause="let"))
             self.grouping(value, set(), {warnings}, measures_scope)
+            self._no_quantiles_in_index(value)
             measures[let.name] = value
             measures_scope.lets[let.name] = value
 
@@ -1645,7 +1646,82 @@ class Checker:
             zh, _, en = result.partition(" / ")
             self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
             result = Type.ERROR
+        elif node.name in ir.QUANTILES:
+            self._quantile(node, args)
         return ir.Agg(node.name, args, result, node.distinct, False, order, condition, node.span)
+
+    def _quantile(self, node: ast.Call, args: tuple[ir.Expr, ...]) -> None:
+        """quantile(x, p) and median(x): no distinct; p a number from 0 to 1 known before a run.
+
+        Every warehouse's ordered aggregate wants p as a constant. A parameter
+        qualifies when pack.yaml bounds it within [0, 1]: `param set` and
+        deployment files then keep it there.
+        """
+        if node.distinct:
+            self.error(
+                "E377",
+                node.span,
+                f"{node.name}() 不接受 distinct：分位数按每一行的值计算",
+                f"{node.name}() takes no 'distinct': a quantile counts every row's value",
+                f"去掉 distinct，写 {node.name}(…)；"
+                "要按不同的值计算，先用 group by 把相同的值归为一组",
+            )
+        if node.name != "quantile":
+            return
+        fraction, span = args[1], node.args[1].span
+        if isinstance(fraction, ir.Param):
+            param = self.pack.parameters.get(fraction.name)
+            if param is not None and not (
+                param.minimum is not None
+                and param.maximum is not None
+                and 0 <= param.minimum
+                and param.maximum <= 1
+            ):
+                self.error(
+                    "E376",
+                    span,
+                    f"参数 ${param.name} 用作分位数的 p，须在 pack.yaml 中限定在 0 到 1 之间",
+                    f"${param.name} is the p of a quantile: pack.yaml must bound it within 0 and 1",
+                    f"在 pack.yaml 中给 {param.name} 写上 min: 0 与 max: 1",
+                )
+            return
+        value = ir.number_written(fraction)
+        if value is None:
+            self.error(
+                "E375",
+                span,
+                "quantile 的 p 须是直接写出的数或参数，在运行前就确定",
+                "the p of quantile() must be a number written out or a parameter",
+                "例如 quantile(r.amount, 0.75) 或 quantile(r.amount, $upper_quartile)",
+            )
+        elif not 0 <= value <= 1:
+            self.error(
+                "E376",
+                span,
+                f"quantile 的 p 须在 0 到 1 之间，这里是 {value}",
+                f"the p of quantile() must lie between 0 and 1, not {value}",
+                "p 是比例：上四分位数写 0.75，不写 75；中位数写 median(…)",
+            )
+
+    def _no_quantiles_in_index(self, measure: ir.Expr) -> None:
+        """A quantile in an index's measures is refused, on every warehouse alike.
+
+        The measures are one grouped query over townships left-joined to their
+        warnings (engine/score.py). SQLite has no ordered aggregate: a model's
+        quantile is computed there from ranked rows (engine/compile.py), which
+        that query does not build; a measure that ran on some warehouses only
+        would make the index depend on where it is scored.
+        """
+        for node in ir.walk(measure):
+            if isinstance(node, ir.Agg) and node.name in ir.QUANTILES:
+                self.error(
+                    "E465",
+                    node.span,
+                    f"廉情指数的度量中不能用 {node.name}()",
+                    f"{node.name}() is not available in an index's measures",
+                    "度量按乡镇统计本期预警：用 count、sum、min、max、avg；"
+                    "需要分位数的比较写成监督模型（group by 乡镇，having 中用子查询算分位数）",
+                )
 
     def _define_call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
         target = self.define(node.name, node.name_span)

@@ -350,6 +350,25 @@ SIGNATURES: dict[str, Signature] = {
             "the value of the first row in the given order",
             "first(f.township order by f.paid_on desc, f.township)",
         ),
+        Signature(
+            "quantile",
+            "aggregate",
+            (NUMERIC, NUMERIC),
+            _fixed(Type.FLOAT),
+            "分位数：p 为 0 到 1 之间的常数或参数，在排好序的值之间按位置 (n−1)·p 线性插值"
+            "（R、NumPy 默认的第 7 种定义），空值不参与，没有值时为空",
+            "the p-quantile, interpolated linearly at position (n−1)·p of the sorted values",
+            "quantile(r.amount, 0.75)",
+        ),
+        Signature(
+            "median",
+            "aggregate",
+            (NUMERIC,),
+            _fixed(Type.FLOAT),
+            "中位数，即 quantile(值, 0.5)",
+            "the median: quantile(x, 0.5)",
+            "median(r.amount)",
+        ),
         # ---- message formatters
         Signature(
             "wan",

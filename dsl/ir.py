@@ -543,6 +543,25 @@ def aggregate_lets(lets: tuple[tuple[str, Any], ...] | list[tuple[str, Any]]) ->
     return found
 
 
+QUANTILES = frozenset({"quantile", "median"})
+_MEDIAN = Lit(Decimal("0.5"), Type.DECIMAL)
+
+
+def quantile_fraction(agg: Agg) -> Expr:
+    """The p of quantile(x, p): a number, a parameter or a negated number; median's is 0.5."""
+    return _MEDIAN if agg.name == "median" else agg.args[1]
+
+
+def number_written(expr: Expr) -> Decimal | None:
+    """The value of a number written out (`0.75`, `-0.5`, `1`), or None for anything else."""
+    if isinstance(expr, Neg):
+        inner = number_written(expr.operand)
+        return None if inner is None else -inner
+    if isinstance(expr, Lit) and expr.type in (Type.INT, Type.DECIMAL, Type.FLOAT):
+        return Decimal(str(expr.value))
+    return None
+
+
 def to_json(node: Any) -> Any:
     """Plain JSON-able data for any IR node, for `oversight explain --ir` and debugging."""
     if is_dataclass(node) and not isinstance(node, type):

@@ -605,6 +605,11 @@ class _Compiler:
                 columns.append(exp.alias_(value, name, copy=False))
             plan: list[tuple[ir.Agg, list[str], _FirstBy]] = []
             for j, agg in enumerate(aggregates):
+                if agg.name in ir.QUANTILES:
+                    quantile_columns, names = self._quantile_inputs(j, agg, group_values)
+                    columns += quantile_columns
+                    plan.append((agg, names, None))
+                    continue
                 names = []
                 for k, arg in enumerate(agg.args):
                     name = self.fresh_column(f"agg_{j + 1}_{k + 1}")
@@ -697,6 +702,27 @@ class _Compiler:
             outer = outer.where(self._all_of(having), copy=False)
         return outer
 
+    def _quantile_inputs(
+        self, j: int, agg: ir.Agg, partition: list[exp.Expression]
+    ) -> tuple[list[exp.Expression], list[str]]:
+        """The columns of the rows below the groups that quantile number `j` reads, and their names.
+
+        Its value, null where the aggregate's `where` does not hold (p is a
+        constant, written where the quantile is); where the warehouse has no
+        ordered aggregate, also each value's rank in its group and the
+        quantile's position (functions.quantile_ranks).
+        """
+        value = self.value(agg.args[0])
+        if agg.filter is not None:
+            value = exp.Case(ifs=[exp.If(this=self.condition(agg.filter), true=value)])
+        names = [self.fresh_column(f"agg_{j + 1}_1")]
+        columns = [exp.alias_(value, names[0], copy=False)]
+        if fn.ranked_quantile(self.dialect):
+            rank, position = fn.quantile_ranks(value, partition, self._fraction(agg))
+            names += [self.fresh_column(f"agg_{j + 1}_rank"), self.fresh_column(f"agg_{j + 1}_at")]
+            columns += [exp.alias_(rank, names[1]), exp.alias_(position, names[2])]
+        return columns, names
+
     def _read_groups_from(self, alias: str, lets: list[str]) -> None:
         """Group values, aggregates and the lets computed so far are columns of `alias`."""
         self.group_map = {g: exp.column(c, table=alias) for g, c in self.group_columns.items()}
@@ -757,6 +783,10 @@ class _Compiler:
         rows_alias: str,
     ) -> exp.Expression:
         """One aggregate over the grouped rows; `first_by` is what first() orders by (above)."""
+        if agg.name in ir.QUANTILES:  # its inputs are _quantile_inputs'
+            if len(args) == 3:
+                return fn.quantile_from_ranks(*args, self.builders)
+            return fn.quantile_of(args[0], self._fraction(agg), self.builders)
         when = args.pop() if agg.filter is not None else None
         if isinstance(first_by, list):
             order = [
@@ -799,7 +829,38 @@ class _Compiler:
             return exp.Min(this=value)
         if agg.name == "max":
             return exp.Max(this=value)
+        if agg.name in ir.QUANTILES:
+            return fn.quantile_of(value, self._fraction(agg), self.builders)
         raise fn.Unsupported(f"{agg.name}() here", self.dialect)
+
+    def _fraction(self, agg: ir.Agg) -> exp.Expression:
+        """The p of a quantile as a number literal; E745 when a value given for it is not in [0, 1].
+
+        The checker has seen a written p to lie in [0, 1] and a parameter's range
+        to lie within it; an example may still set the parameter to anything.
+        """
+        fraction = ir.quantile_fraction(agg)
+        if isinstance(fraction, ir.Param):
+            value: Any = self.parameter(fraction.name)
+            number = None if value is None else Decimal(str(value))
+        else:
+            number = ir.number_written(fraction)
+        if number is None or not 0 <= number <= 1:
+            shown = f"${fraction.name} = {value}" if isinstance(fraction, ir.Param) else number
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E745",
+                        f"模型 {self.model.id} 的 {agg.name}() 的 p 须在 0 到 1 之间，"
+                        f"这里是 {shown}",
+                        f"the p of {agg.name}() in model {self.model.id} must lie between 0 and 1, "
+                        f"not {shown}",
+                        agg.span,
+                        ("p 是比例：上四分位数为 0.75",),
+                    )
+                ]
+            )
+        return exp.Literal.number(format(number, "f"))
 
     # ---- expressions
 
@@ -953,8 +1014,59 @@ class _Compiler:
         return exp.Paren(this=exp.or_(*branches, copy=False))
 
     def _scalar(self, e: ir.Scalar) -> exp.Expression:
+        if fn.ranked_quantile(self.dialect) and any(
+            a.name in ir.QUANTILES for a in _own_aggregates(e.select)
+        ):
+            return self._ranked_scalar(e)
         with self.query(e.query) as select:
             return exp.Subquery(this=select.select(self.value(e.select), copy=False))
+
+    def _ranked_scalar(self, e: ir.Scalar) -> exp.Expression:
+        """A subquery with a quantile where the warehouse has no ordered aggregate: two levels.
+
+        Its rows, with the inputs of each of its aggregates and each quantile's
+        ranks (as the rows of a grouped model have, partitioned by nothing),
+        then the select over them, each aggregate reading its columns.
+        """
+        aggregates = list(dict.fromkeys(_own_aggregates(e.select)))
+        rows_alias = self.fresh_alias("ranked_rows")
+        with self.query(e.query) as rows:
+            columns: list[exp.Expression] = []
+            plan: list[tuple[ir.Agg, list[str]]] = []
+            for j, agg in enumerate(aggregates):
+                if agg.name in ir.QUANTILES:
+                    quantile_columns, names = self._quantile_inputs(j, agg, [])
+                    columns += quantile_columns
+                else:
+                    inputs = [self.value(a) for a in agg.args]
+                    if agg.filter is not None:
+                        inputs.append(self.condition(agg.filter))
+                    names = [self.fresh_column(f"agg_{j + 1}_{k + 1}") for k in range(len(inputs))]
+                    columns += [
+                        exp.alias_(v, n, copy=False) for v, n in zip(inputs, names, strict=True)
+                    ]
+                plan.append((agg, names))
+            rows = rows.select(*columns, copy=False)
+            self.agg_map = {
+                agg: self._aggregate(
+                    agg, [exp.column(n, table=rows_alias) for n in names], None, rows_alias
+                )
+                for agg, names in plan
+            }
+            value = self.value(e.select)
+        ranked = exp.alias_(exp.Subquery(this=rows), rows_alias, table=True, copy=False)
+        return exp.Subquery(this=exp.select(value).from_(ranked, copy=False))
+
+
+def _own_aggregates(expr: Any) -> Iterator[ir.Agg]:
+    """The aggregates of a subquery's select at its own level (not of subqueries inside)."""
+    if isinstance(expr, ir.Agg):
+        yield expr
+        return
+    if isinstance(expr, ir.Scalar | ir.Exists | ir.LetRef):
+        return
+    for child in ir.children(expr):
+        yield from _own_aggregates(child)
 
 
 def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str, ir.Expr]]]:

@@ -632,3 +632,141 @@ def average_of(value: exp.Expression) -> exp.Expression:
             )
         )
     return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))
+
+
+# ---- quantile(x, p) and median(x) --------------------------------------------------------
+#
+# The continuous quantile of type 7 (Hyndman & Fan), the default of R and NumPy and the
+# definition of SQL's PERCENTILE_CONT: over the n values that are not null, sorted
+# x[0] ≤ … ≤ x[n−1], at position h = (n−1)·p, x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋]).
+# Null over no values. Each warehouse computes it in binary floating point, with its own
+# order of operations (Spark writes (⌈h⌉−h)·x[⌊h⌋] + (h−⌊h⌋)·x[⌈h⌉]); the result is taken
+# to 9 decimal places as `/` is, so that the four executed warehouses give the same value.
+
+
+def _quantile_cont(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # DuckDB's exact quantile with linear interpolation (its QUANTILE is QUANTILE_DISC;
+    # https://duckdb.org/docs/stable/sql/functions/aggregates#quantile_contx-pos).
+    return exp.Anonymous(this="QUANTILE_CONT", expressions=[value, fraction])
+
+
+def _percentile_cont_within_group(
+    value: exp.Expression, fraction: exp.Expression
+) -> exp.Expression:
+    # The SQL standard's ordered-set aggregate: PostgreSQL (double precision only,
+    # https://www.postgresql.org/docs/current/functions-aggregate.html#FUNCTIONS-ORDEREDSET-TABLE)
+    # and Snowflake (https://docs.snowflake.com/en/sql-reference/functions/percentile_cont).
+    return exp.WithinGroup(
+        this=exp.PercentileCont(this=fraction),
+        expression=exp.Order(expressions=[exp.Ordered(this=value)]),
+    )
+
+
+def _percentile(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # Spark's PERCENTILE is exact (PERCENTILE_APPROX, which sqlglot writes for
+    # PERCENTILE_CONT, is not; https://spark.apache.org/docs/latest/api/sql/#percentile).
+    return exp.Anonymous(this="PERCENTILE", expressions=[value, fraction])
+
+
+def _percentile_cont_starrocks(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # StarRocks' aggregate PERCENTILE_CONT(expr, p) interpolates linearly (from 2.4;
+    # https://docs.starrocks.io/docs/sql-reference/sql-functions/aggregate-functions/percentile_cont/).
+    return exp.Anonymous(this="PERCENTILE_CONT", expressions=[value, fraction])
+
+
+def _quantile_exact_inclusive(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # ClickHouse's quantileExactInclusive(p)(x) is R-7, exact; its quantile() samples
+    # (https://clickhouse.com/docs/en/sql-reference/aggregate-functions/reference/quantileexactinclusive).
+    return exp.ParameterizedAgg(
+        this="quantileExactInclusive", expressions=[fraction], params=[value]
+    )
+
+
+# The warehouses' own exact ordered aggregate; the ones absent have none that is exact:
+# Trino and Hive's only exact one takes integers (https://cwiki.apache.org/confluence/display/
+# Hive/LanguageManual+UDF#LanguageManualUDF-Built-inAggregateFunctions(UDAF)), Trino has
+# APPROX_PERCENTILE only, BigQuery's PERCENTILE_CONT is a window function, MySQL has none,
+# Doris' PERCENTILE took integers only before 3.0.3. SQLite has none either: there the
+# compiler ranks the rows and interpolates itself (quantile_ranks, quantile_from_ranks).
+_QUANTILE: dict[str, Callable[[exp.Expression, exp.Expression], exp.Expression]] = {
+    "duckdb": _quantile_cont,
+    "postgres": _percentile_cont_within_group,
+    "snowflake": _percentile_cont_within_group,
+    "spark": _percentile,
+    "starrocks": _percentile_cont_starrocks,
+    "clickhouse": _quantile_exact_inclusive,
+}
+_RANKED_QUANTILE = frozenset({"sqlite"})
+
+
+def ranked_quantile(dialect: str) -> bool:
+    """Whether quantile() is computed from ranked rows on this warehouse (it has no aggregate)."""
+    return dialect in _RANKED_QUANTILE
+
+
+def _double(value: exp.Expression) -> exp.Expression:
+    return exp.cast(value, exp.DataType.Type.DOUBLE)
+
+
+def _to_nine_places(value: exp.Expression, b: Builders) -> exp.Expression:
+    return FUNCTIONS["round"].build("round", [value, exp.Literal.number(9)], b)
+
+
+def quantile_of(value: exp.Expression, fraction: exp.Expression, b: Builders) -> exp.Expression:
+    """The warehouse's own quantile of `value` at the constant `fraction`; Unsupported if none."""
+    build = _QUANTILE.get(b.dialect)
+    if build is None:
+        raise Unsupported("quantile()", b.dialect)
+    return _to_nine_places(build(_double(value), fraction), b)
+
+
+def quantile_ranks(
+    value: exp.Expression, partition: list[exp.Expression], fraction: exp.Expression
+) -> tuple[exp.Expression, exp.Expression]:
+    """Two window columns of the rows a quantile is computed over (where it is ranked).
+
+    The rank of each row's value among its group's, nulls after every value,
+    and the position h = (n − 1)·p of the quantile, n counting the values
+    that are not null. `value` is what is ranked: null on a row an aggregate's
+    `where` leaves out.
+    """
+    rank = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[p.copy() for p in partition],
+        order=exp.Order(expressions=[exp.Ordered(this=value.copy(), nulls_first=False)]),
+    )
+    count = exp.Window(
+        this=exp.Count(this=value.copy()), partition_by=[p.copy() for p in partition]
+    )
+    position = exp.Mul(
+        this=exp.Paren(this=exp.Sub(this=count, expression=exp.Literal.number(1))),
+        expression=fraction,
+    )
+    return rank, position
+
+
+def quantile_from_ranks(
+    value: exp.Expression, rank: exp.Expression, position: exp.Expression, b: Builders
+) -> exp.Expression:
+    """The quantile over a group of ranked rows (columns made by quantile_ranks).
+
+    x[⌊h⌋] + (h − ⌊h⌋)·(x[⌈h⌉] − x[⌊h⌋]), ranks counting from 1: the values
+    of the rows ranked ⌊h⌋ + 1 and ⌈h⌉ + 1. With no values, every value is
+    null and so is the result.
+    """
+
+    def at_rank(step: str) -> exp.Expression:
+        index = FUNCTIONS[step].build(step, [position.copy()], b)
+        wanted = exp.EQ(
+            this=rank.copy(), expression=exp.Add(this=index, expression=exp.Literal.number(1))
+        )
+        return exp.Max(this=exp.Case(ifs=[exp.If(this=wanted, true=_double(value.copy()))]))
+
+    h = exp.Max(this=position.copy())
+    fraction = exp.Sub(this=h, expression=FUNCTIONS["floor"].build("floor", [h.copy()], b))
+    low, high = at_rank("floor"), at_rank("ceil")
+    spread = exp.Paren(this=exp.Sub(this=high, expression=low.copy()))
+    interpolated = exp.Add(
+        this=low, expression=exp.Mul(this=spread, expression=exp.Paren(this=fraction))
+    )
+    return _to_nine_places(interpolated, b)
