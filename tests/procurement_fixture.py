@@ -3,7 +3,7 @@
 No township anywhere: buyers, their processes, the bids and the awards. The rows are
 made so that each model of the pack fires once by the end of 2022 and each has a near
 miss beside its warning (a 20-day tender period, an award 1 fen under the margin, an
-open procedure, an award just outside the window, a peer just under the fence).
+open procedure, an award just outside the window, awards exactly at the fence).
 `WARNINGS` is what the month ends 2022-06-30 and 2022-12-31 leave in the ledger,
 worked out by hand from the rules.
 """
@@ -75,7 +75,9 @@ ROWS: dict[str, list[dict]] = {
         # 常胜供应商: B3's four awards in the window, three to S9; a fifth just outside it.
         _process("P5", "B3", "工程", "邀请招标", D(2022, 1, 10)),
         _process("P7", "B3", "工程", "邀请招标", D(2021, 11, 1)),
-        # price_outlier: six awards of goods, one far above the rest (awarded in October).
+        # price_outlier: goods. By 2022-06-30 seven awards, 110,000 exactly at their fence
+        # (Q3 102,500 + 1.5 × 5,000); by the year end nine: 125,000 exactly at the fence
+        # (110,000 + 1.5 × 10,000) and 900,000 far above it.
         _process("P6", "B1", "货物", "询价", D(2022, 1, 20)),
     ],
     "proc_bid": [
@@ -100,6 +102,9 @@ ROWS: dict[str, list[dict]] = {
         _award("A22", "P6", "S22", Decimal("90000"), D(2022, 3, 1)),
         _award("A23", "P6", "S23", Decimal("105000"), D(2022, 3, 15)),
         _award("A24", "P6", "S24", Decimal("95000"), D(2022, 4, 1)),
+        _award("A26", "P6", "S26", Decimal("100000"), D(2022, 5, 1)),
+        _award("A27", "P6", "S27", Decimal("100000"), D(2022, 5, 15)),
+        _award("A28", "P6", "S28", Decimal("125000"), D(2022, 9, 15)),
         _award("A25", "P6", "S25", Decimal("900000"), D(2022, 10, 1), "某仪器公司"),
     ],
 }
@@ -121,8 +126,8 @@ CONCENTRATION_B3 = (
     "是否存在指定供应商、排斥竞争？请核查。"
 )
 OUTLIER_A25 = (
-    "市教育局授予某仪器公司的货物合同A25金额900000元，是同类6笔授标平均数233333.33元的"
-    "3.86倍，价格是否虚高？请核查。"
+    "市教育局授予某仪器公司的货物合同A25金额900000元，高于同类9笔授标的上限125000元"
+    "（上四分位数110000元加1.5倍四分位距），价格是否虚高？请核查。"
 )
 
 FIRST, LAST = RUNS
