@@ -149,6 +149,17 @@ def test_warnings_lists_them_by_any_id_in_any_case(city: str):
     ]
     assert {r["status_label"] for r in rows} == {"待核查"}
 
+    code, out, _ = oversight("warnings", *POLICIES, "--warehouse", city, "--format", "table")
+    assert code == ExitCode.OK
+    assert out.splitlines()[0].split() == [
+        "预警日期",
+        "模型",
+        "等级",
+        "状态",
+        "预警编号",
+        "预警内容",
+    ]
+
 
 def test_a_township_filter_is_refused_in_words(city: str):
     code, _, err = oversight("warnings", *POLICIES, "--warehouse", city, "--township", "分水镇")
