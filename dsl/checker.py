@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime
@@ -25,6 +24,7 @@ from dsl.limits import written_out_problem
 from dsl.nullability import Nullability
 from dsl.pack import (
     SEVERITY_ALIASES,
+    ModelIds,
     Pack,
     coerce_value,
     load_pack,
@@ -43,7 +43,6 @@ STATUSES = {
     "启用": "active",
     "停用": "deprecated",
 }
-MODEL_ID = re.compile(r"[A-Z]{2,6}\d{2,3}")
 REQUIRED_CLAUSES = {
     "from": ("from 来源 别名", "from SOURCE ALIAS"),
     "key": ("key 预警键", "key EXPR"),
@@ -265,6 +264,7 @@ class Checker:
                             f"{first.file}:{first.line}",
                         )
                     else:
+                        self._id_apart(item, model_asts)
                         model_asts[item.id] = item
                 else:
                     table = self.define_asts if isinstance(item, ast.Define) else self.relation_asts
@@ -308,6 +308,16 @@ class Checker:
                 f"首个指数定义于 {first.file}:{first.line} / the first is at "
                 f"{first.file}:{first.line}",
             )
+        if index_asts and not self.pack.has_townships:
+            self.error(
+                "E382",
+                index_asts[0].name_span,
+                "本策略包不按乡镇分派预警（townships: none），不能有指数",
+                "this pack routes no warning to a township (townships: none): it has no index",
+                "廉情指数给各乡镇打分排名；删去 index，或在 pack.yaml 中列出乡镇 / the index "
+                "ranks townships: delete it, or list the townships in pack.yaml",
+            )
+            index_asts = []
         index = self.index(index_asts[0]) if index_asts else None
         return ir.CheckedPack(
             self.pack,
@@ -315,6 +325,50 @@ class Checker:
             {k: v for k, v in self.defines.items() if v is not None},
             {k: v for k, v in self.relations.items() if v is not None},
             index,
+        )
+
+    def _id_apart(self, node: ast.Model, earlier: dict[str, ast.Model]) -> None:
+        """An id must name its model alone wherever it is written (E281, E282).
+
+        compiled/DIALECT/ID.sql is a file, and on a disk that ignores case ENG01 and
+        eng01 are one file (as index.sql is the index's); `--select` reads a word
+        as a model id first, so a model called red or 工程管理 would hide that
+        severity or domain.
+        """
+        same = next((m for m in earlier.values() if m.id.casefold() == node.id.casefold()), None)
+        if same is not None:
+            self.error(
+                "E281",
+                node.id_span,
+                f"模型编号 {node.id} 与 {same.id} 只差字母大小写",
+                f"model ids {same.id} and {node.id} differ only in letter case",
+                f"{same.id} 定义于 {same.id_span.file}:{same.id_span.line}；"
+                "两者的 SQL 文件在不区分大小写的磁盘上是同一个文件，换一个编号 / their SQL "
+                "files are one file on a disk that ignores case: choose another id",
+            )
+        taken = {
+            **{code: "领域 domain" for code in self.pack.domains},
+            **{name: "领域 domain" for name in self.pack.domains.values()},
+            **{word: "预警等级 severity" for word in SEVERITY_ALIASES},
+            **{word: "模型状态 status" for word in STATUSES},
+        }
+        what = taken.get(node.id) or ("指数 index" if node.id.casefold() == "index" else None)
+        if what is None:
+            return
+        zh, en = what.split()
+        hint = (
+            "compiled/方言/index.sql 是指数的 SQL 文件：换一个编号 / "
+            "compiled/DIALECT/index.sql is the index's SQL: choose another id"
+            if en == "index"
+            else f"--select {node.id} 会选中这个模型，而不是这个{zh}：换一个编号 / "
+            f"--select {node.id} would pick this model, not the {en}: choose another id"
+        )
+        self.error(
+            "E282",
+            node.id_span,
+            f"模型编号 {node.id} 已是{zh}的名称",
+            f"model id {node.id} is already the name of a {en}",
+            hint,
         )
 
     def _definition_order(self) -> list[str]:
@@ -619,14 +673,6 @@ class Checker:
 
     def model(self, node: ast.Model) -> ir.Model | None:
         start = len(self.diagnostics)
-        if not MODEL_ID.fullmatch(node.id):
-            self.error(
-                "E214",
-                node.id_span,
-                f"模型编号「{node.id}」格式不对",
-                f"model id {node.id!r} is not of the form ENG01",
-                "编号由 2–6 个大写字母加 2–3 位数字组成，例如 ENG01",
-            )
         clauses: dict[str, list[ast.Clause]] = {}
         for clause in node.clauses:
             clauses.setdefault(clause.kind, []).append(clause)
@@ -639,7 +685,9 @@ class Checker:
                     f"a model has at most one '{kind}'",
                 )
         for kind, (zh, en) in REQUIRED_CLAUSES.items():
-            if kind not in clauses:
+            if kind == "township" and not self.pack.has_townships:
+                self._no_township_clause(clauses.get(kind, []))
+            elif kind not in clauses:
                 self.error(
                     "E400",
                     node.id_span,
@@ -652,6 +700,7 @@ class Checker:
             return clauses[kind][0].value if kind in clauses else None
 
         domain = self._domain(one("domain"))
+        self._model_id(node, domain if "domain" in clauses else None)
         severity = self._severity(one("severity"))
         status = self._status(one("status"))
         precheck = self._precheck(one("precheck"))
@@ -724,8 +773,8 @@ class Checker:
                         f"a key part cannot be of type {part.type.value}",
                         "键由编号、年份、年月(year_month)等文本、整数或日期组成",
                     )
-        township = ir.Lit(None, Type.NULL)
-        if "township" in clauses:
+        township: ir.Expr | None = ir.Lit(None, Type.NULL) if self.pack.has_townships else None
+        if "township" in clauses and self.pack.has_townships:
             township = self.expr(one("township"), scope, output_ctx)
             if township.type not in (Type.STRING, Type.NULL, Type.ERROR):
                 self.error(
@@ -752,7 +801,8 @@ class Checker:
                     self.grouping(expr, groups, top, scope)
         else:
             for expr in [*key, township, *[h.expr for h in message if isinstance(h, ir.Hole)]]:
-                self._no_aggregate_lets(expr, scope, "key/township/message")
+                if expr is not None:
+                    self._no_aggregate_lets(expr, scope, "key/township/message")
 
         holes = [h.expr for h in message if isinstance(h, ir.Hole)]
         parts = [*scope.lets.values(), where, *(group_by or ()), having, *key, township, *holes]
@@ -865,6 +915,58 @@ class Checker:
                 "领域可为 " + "、".join(f"{v}({k})" for k, v in self.pack.domains.items()),
             )
         return code
+
+    def _model_id(self, node: ast.Model, domain: str | None) -> None:
+        """Whether the model's id is one its domain takes, and no other domain's (E214, E280).
+
+        `domain` is the model's domain code, None when it has none or an unknown one
+        (reported already): then the id need only fit some domain of the pack.
+        """
+        claimed = self.pack.domains_claiming(node.id)
+        if domain is None:
+            if self.pack.domains and not any(
+                self.pack.ids_of(code).fits(node.id) for code in self.pack.domains
+            ):
+                self._unfit_id(node, self.pack.ids_of(next(iter(self.pack.domains))))
+            return
+        ids = self.pack.ids_of(domain)
+        if not ids.fits(node.id):
+            self._unfit_id(node, ids)
+        elif claimed and domain not in claimed:
+            owner = claimed[0]
+            self.error(
+                "E280",
+                node.id_span,
+                f"模型编号 {node.id} 属于领域 {self.pack.domains[owner]}({owner})，"
+                f"而模型写的是 {self.pack.domains[domain]}({domain})",
+                f"model id {node.id} is of domain {owner}, but the model is in {domain}",
+                f"编号表明模型所属的领域：改写 domain，或改用 {domain} 的编号（{ids.described[0]}）"
+                f" / an id says which domain a model is in: change the domain, or give it an "
+                f"id of {domain} ({ids.described[1]})",
+            )
+
+    def _unfit_id(self, node: ast.Model, ids: ModelIds) -> None:
+        zh, en = ids.described
+        self.error(
+            "E214",
+            node.id_span,
+            f"模型编号「{node.id}」格式不对",
+            f"model id {node.id!r} is not of the form {ids.example}",
+            zh if ids.kind == "classic" else f"{zh} / {en}",
+        )
+
+    def _no_township_clause(self, found: list[ast.Clause]) -> None:
+        """A pack with `townships: none` routes no warning to a township (E380)."""
+        for clause in found:
+            self.error(
+                "E380",
+                clause.span,
+                "本策略包不按乡镇分派预警（pack.yaml：townships: none），模型不写 township",
+                "this pack routes no warning to a township (pack.yaml: townships: none): "
+                "a model has no 'township'",
+                "删去 township 这一行；要按乡镇分派，在 pack.yaml 中列出乡镇 / delete the line; "
+                "to route warnings to townships, list them in pack.yaml",
+            )
 
     def _severity(self, value: tuple[str, Span] | None) -> str | None:
         if value is None:
@@ -1948,6 +2050,19 @@ class Checker:
                 )
                 ok = False
                 break
+        if not self.pack.has_townships:
+            for e in node.expect:
+                if e.township is not None:
+                    self.error(
+                        "E381",
+                        e.span,
+                        f"本策略包不按乡镇分派预警，示例不能期望乡镇 {e.township}",
+                        f"this pack routes no warning to a township: an example cannot "
+                        f"expect township {e.township}",
+                        f'写 expect "{e.key}"，不写 township / write expect "{e.key}" '
+                        "without a township",
+                    )
+                    ok = False
         ok = self._pending(node, sources, precheck) and ok
         rows, rows_ok = self._example_rows(node.given)
         pending, pending_ok = self._example_rows(node.pending)

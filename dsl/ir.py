@@ -332,7 +332,7 @@ class Model:
     group_by: tuple[Expr, ...] | None
     having: Expr | None
     key: tuple[Expr, ...]
-    township: Expr
+    township: Expr | None  # None in a pack without townships (`townships: none`)
     message: tuple[str | Hole | KeyHole, ...]
     examples: tuple[Example, ...]
     note: str | None

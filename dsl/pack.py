@@ -93,6 +93,78 @@ class Township:
     kind: str | None
 
 
+# Model ids as the first packs wrote them, and as a domain written `ENG: 工程管理` still takes
+# them: 2–6 capital letters, then 2–3 digits (ENG01, FIN105).
+CLASSIC_MODEL_ID = re.compile(r"([A-Z]{2,6})\d{2,3}")
+PREFIXED_DIGITS = r"\d{2,3}"  # what follows a domain's `prefix:` in its ids (ENG → ENG01)
+NO_TOWNSHIPS = "none"  # `townships: none`: the pack routes no warning to a township
+
+
+@dataclass(frozen=True)
+class ModelIds:
+    """Which model ids a domain takes, as pack.yaml declares them (`domains:`).
+
+    `kind` is "classic" (`ENG: 工程管理`: ids of today's form, ENG01; those whose
+    letters are the code, ENG…, are this domain's), "prefix" (the prefix then 2–3
+    digits), "pattern" (a regular expression the whole id matches) or "any" (a
+    domain that declares nothing: any identifier, claiming none). A domain "claims"
+    the ids that are recognisably its own, so that an id claimed by one domain is
+    not written in another (E280).
+    """
+
+    kind: str
+    text: str = ""  # the domain code (classic), the prefix, or the pattern
+
+    def fits(self, model_id: str) -> bool:
+        """Whether a model of this domain may have `model_id`."""
+        if self.kind == "classic":
+            return CLASSIC_MODEL_ID.fullmatch(model_id) is not None
+        return self.kind == "any" or self.claims(model_id)
+
+    def claims(self, model_id: str) -> bool:
+        """Whether `model_id` is recognisably this domain's (ENG01 is ENG's)."""
+        if self.kind == "classic":
+            match = CLASSIC_MODEL_ID.fullmatch(model_id)
+            return match is not None and match.group(1) == self.text
+        if self.kind == "prefix":
+            rest = model_id[len(self.text) :]
+            return (
+                model_id.startswith(self.text) and re.fullmatch(PREFIXED_DIGITS, rest) is not None
+            )
+        if self.kind == "pattern":
+            return re.fullmatch(self.text, model_id) is not None
+        return False
+
+    @property
+    def example(self) -> str:
+        """A model id of this form, for messages ("not of the form ENG01")."""
+        if self.kind == "classic":
+            return f"{self.text}01" if re.fullmatch(r"[A-Z]{2,6}", self.text) else "ENG01"
+        if self.kind == "prefix":
+            return f"{self.text}01"
+        return self.text
+
+    @property
+    def described(self) -> tuple[str, str]:
+        """The form in Chinese and English, for hints."""
+        if self.kind == "classic":
+            return (
+                f"编号由 2–6 个大写字母加 2–3 位数字组成，例如 {self.example}",
+                f"an id is 2–6 capital letters and 2–3 digits, such as {self.example}",
+            )
+        if self.kind == "prefix":
+            return (
+                f"编号由前缀 {self.text} 加 2–3 位数字组成，例如 {self.example}",
+                f"an id is the prefix {self.text} and 2–3 digits, such as {self.example}",
+            )
+        if self.kind == "pattern":
+            return (
+                f"编号须整体符合正则表达式 {self.text}",
+                f"an id must match the regular expression {self.text} as a whole",
+            )
+        return ("编号可为任意标识符", "an id may be any identifier")
+
+
 @dataclass(frozen=True)
 class Pack:
     """Everything in pack.yaml, checked."""
@@ -109,12 +181,25 @@ class Pack:
     # What a message writes for a value that is null when neither the hole (`{x ?? '…'}`)
     # nor the model (`missing "…"`) says: `messages: {missing: "不详"}`; None writes 空.
     missing_text: str | None = None
+    # Domain code -> which model ids it takes; a code missing here takes any identifier.
+    model_ids: dict[str, ModelIds] = field(default_factory=dict)
+    # False for a pack that says `townships: none`: its warnings are routed to no
+    # township, its models have no `township` clause, and it has no index or report.
+    has_townships: bool = True
 
     def domain_code(self, text: str) -> str | None:
         """The code of a domain given by code (ENG) or by name (工程管理)."""
         if text in self.domains:
             return text
         return next((code for code, name in self.domains.items() if name == text), None)
+
+    def ids_of(self, code: str) -> ModelIds:
+        """Which model ids the domain `code` takes."""
+        return self.model_ids.get(code, ModelIds("any"))
+
+    def domains_claiming(self, model_id: str) -> list[str]:
+        """The codes of the domains whose ids `model_id` recognisably is (ENG01: ENG)."""
+        return [code for code in self.domains if self.ids_of(code).claims(model_id)]
 
 
 def _span(path: str, node: Any, key: Any = None) -> Span:
@@ -377,9 +462,22 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             _span(shown, data["sources"], name),
         )
 
+    domains, model_ids = _domains(data["domains"], problem)
+    listed = data.get("townships")
+    has_townships = listed != NO_TOWNSHIPS
+    if listed is not None and has_townships and not isinstance(listed, list):
+        problem(
+            "E698",
+            f"townships 应为乡镇列表，或写 {NO_TOWNSHIPS} 表示本策略包不按乡镇分派预警",
+            f"'townships' must be a list of townships, or {NO_TOWNSHIPS} for a pack whose "
+            "warnings are routed to no township",
+            data,
+            "townships",
+            f"例如 townships: {NO_TOWNSHIPS}",
+        )
     townships = tuple(
         Township(str(t["township"]), str(t["name"]), t.get("kind"))
-        for t in data.get("townships") or []
+        for t in (listed if isinstance(listed, list) else [])
     )
     missing_text = _messages(data, problem)
     if problems:
@@ -389,12 +487,14 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         name=str(meta.get("name", root.name)),
         version=version,
         engine=str(meta.get("engine", "")),
-        domains={str(k): str(v) for k, v in data["domains"].items()},
+        domains=domains,
         parameters=parameters,
         sources=sources,
         townships=townships,
         county=str(meta.get("county", "")),
         missing_text=missing_text,
+        model_ids=model_ids,
+        has_townships=has_townships,
     )
 
 
@@ -499,6 +599,135 @@ def _yaml_kind(value: object, english: bool = False) -> str:
     if isinstance(value, list):
         return "a list" if english else "列表"
     return type(value).__name__
+
+
+
+
+_DOMAIN_KEYS = ("name", "prefix", "pattern")
+_PREFIX_HINT = (
+    "编号要能说明模型属于哪个领域：换一个前缀 / an id must say which domain its model is in: "
+    "choose another prefix"
+)
+_DOMAIN_HINT = (
+    "写成 ENG: 工程管理，或 ENG: {name: 工程管理, prefix: ENG}（或 pattern: 正则表达式；"
+    "都不写则编号可为任意标识符） / write ENG: 工程管理, or ENG: {name: 工程管理, prefix: ENG} "
+    "(or pattern: a regular expression; with neither, an id may be any identifier)"
+)
+
+
+def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], dict[str, ModelIds]]:
+    """The domains' names and the model ids each takes, from pack.yaml's `domains:`.
+
+    `ENG: 工程管理` is the short form of the first packs (ids of the form ENG01);
+    `PRC: {name: 采购, prefix: PRC}` or `{name: …, pattern: "…"}` declare the ids;
+    `{name: …}` alone takes any identifier.
+    """
+    names: dict[str, str] = {}
+    ids: dict[str, ModelIds] = {}
+    claimed: dict[str, str] = {}  # prefix (or short-form code) -> the domain that has it
+    for code, spec in declared.items():
+        code = str(code)
+        if not isinstance(spec, dict):
+            if spec is None or isinstance(spec, list):
+                problem(
+                    "E695",
+                    f"领域 {code} 应写名称，或写成含 name 的映射",
+                    f"domain {code} needs a name, or a mapping with a name",
+                    declared,
+                    code,
+                    _DOMAIN_HINT,
+                )
+                continue
+            names[code] = str(spec)
+            ids[code] = ModelIds("classic", code)
+            claimed.setdefault(code, code)
+            continue
+        unknown = [str(k) for k in spec if k not in _DOMAIN_KEYS]
+        if unknown or not isinstance(spec.get("name"), str) or not spec["name"]:
+            what = f"未知的键 {'、'.join(unknown)}" if unknown else "缺少 name"
+            problem(
+                "E695",
+                f"领域 {code} 的声明有误：{what}",
+                f"domain {code}: "
+                + (f"unknown key {', '.join(unknown)}" if unknown else "it has no name"),
+                spec if unknown else declared,
+                unknown[0] if unknown else code,
+                _DOMAIN_HINT,
+            )
+            continue
+        names[code] = str(spec["name"])
+        if "prefix" in spec and "pattern" in spec:
+            problem(
+                "E695",
+                f"领域 {code} 只能写 prefix 或 pattern 之一",
+                f"domain {code} declares its ids by prefix or by pattern, not both",
+                spec,
+                "pattern",
+                _DOMAIN_HINT,
+            )
+            continue
+        if "prefix" in spec:
+            prefix = spec["prefix"]
+            if not is_identifier(prefix):
+                problem(
+                    "E696",
+                    f"领域 {code} 的编号前缀「{prefix}」不是普通标识符",
+                    f"the id prefix {str(prefix)!r} of domain {code} is not a plain identifier",
+                    spec,
+                    "prefix",
+                    IDENTIFIER_HINT,
+                )
+                continue
+            if prefix in claimed:
+                problem(
+                    "E697",
+                    f"领域 {code} 与领域 {claimed[prefix]} 的编号前缀相同：{prefix}",
+                    f"domains {claimed[prefix]} and {code} have the same id prefix {prefix}",
+                    spec,
+                    "prefix",
+                    _PREFIX_HINT,
+                )
+                continue
+            claimed[prefix] = code
+            ids[code] = ModelIds("prefix", prefix)
+        elif "pattern" in spec:
+            pattern = spec["pattern"]
+            why = _pattern_problem(pattern)
+            if why:
+                problem(
+                    "E696",
+                    f"领域 {code} 的编号模式不是有效的正则表达式：{why}",
+                    f"the id pattern of domain {code} is not a valid regular expression: {why}",
+                    spec,
+                    "pattern",
+                    '例如 pattern: "PRC_[a-z_]+"（整个编号须与之相符） / '
+                    'such as pattern: "PRC_[a-z_]+" (the whole id must match it)',
+                )
+                continue
+            ids[code] = ModelIds("pattern", pattern)
+    for code, rule in ids.items():
+        if rule.kind == "classic" and claimed.get(code, code) != code:
+            other = claimed[code]
+            problem(
+                "E697",
+                f"领域 {code} 的编号与领域 {other} 的编号前缀相同：{code}",
+                f"domain {code} and the id prefix of domain {other} are the same: {code}",
+                declared,
+                code,
+                _PREFIX_HINT,
+            )
+    return names, ids
+
+
+def _pattern_problem(pattern: Any) -> str | None:
+    """Why `pattern` cannot say which ids a domain takes, or None."""
+    if not isinstance(pattern, str) or not pattern:
+        return "应为非空文本"
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return str(exc)
+    return None
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

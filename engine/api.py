@@ -31,7 +31,7 @@ from engine import precheck as prechecks
 from engine.atomic import replace_file, replacing_file
 from engine.compile import DIALECTS, CompiledModel, Target, compile_model, render
 from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
-from engine.disposal import read_disposal, with_disposal
+from engine.disposal import DISPOSAL, disposal_source, read_disposal, with_disposal
 from engine.examples import ExampleOutcome, run_examples
 from engine.ledger import new_run_id
 from engine.lifecycle import check_against
@@ -41,7 +41,7 @@ from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.report import render as render_report
 from engine.run import Events, RunResult, run_models, select_models
 from engine.schema import source_schema
-from engine.score import Period, ScoreResult, ScoreTables, compile_score, run_score
+from engine.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
 
 POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
@@ -455,6 +455,7 @@ def score(
     `disposal` (a table loaded from a file), which is put in a scratch table
     of the engine's own for the query and dropped afterwards.
     """
+    index_of(pack)  # before the warehouse is opened: a pack may have nothing to score
     deployment = deployment or Deployment()
     connection = connect(warehouse_url(warehouse, deployment), must_exist=True)
     try:
@@ -484,7 +485,10 @@ def _score(
                 )
             ]
         )
-    physical = {name: deployment.tables.get(name, name) for name in pack.pack.sources}
+    physical = {
+        name: deployment.tables.get(name, name)
+        for name in ("town_staffing", DISPOSAL, "ref_township")
+    }
     if not connection.has_table(physical["town_staffing"]):
         raise DiagnosticError(
             [
@@ -498,11 +502,11 @@ def _score(
             ]
         )
     scratch = None
-    if disposal is None and connection.has_table(physical["sup_disposal"]):
-        disposal_table = physical["sup_disposal"]
+    if disposal is None and connection.has_table(physical[DISPOSAL]):
+        disposal_table = physical[DISPOSAL]
     else:
         scratch = tables.name(f"oversight_scratch_disposal_{ledger.new_run_id()}")
-        schema = source_schema(pack.pack.sources["sup_disposal"])
+        schema = source_schema(disposal_source(pack.pack))
         connection.load(scratch, disposal if disposal is not None else schema.empty_table())
         disposal_table = scratch
     try:
@@ -561,6 +565,7 @@ def report(
     year itself on an annual report), and the period's warnings with their
     disposal.
     """
+    index_of(pack)
     deployment = deployment or Deployment()
     periods = [q for q in period.quarters() if q.end <= period.end]
     if period.is_year:
@@ -595,8 +600,7 @@ def report_data(
     names: dict[str, str],
 ) -> ReportData:
     """What the report page shows, gathered from the pack, the scores and the ledger."""
-    index = pack.index
-    assert index is not None
+    index = index_of(pack)
     part_of = {item.indicator: (part, item) for part in index.parts for item in part.items}
     indicators = [
         IndicatorInfo(

@@ -155,8 +155,8 @@ def warnings_command(
             records = disposal.read_disposal(connection, pack.pack, setup.tables)
     finally:
         connection.close()
-    models = disposal.model_ids(model)
     known = set(pack.models) | set(issued.column("model_id").to_pylist())
+    models = disposal.model_ids(model, known)
     for model_id in sorted(models - known):
         hint = "".join(f"\n  = 提示 hint: {h}" for h in did_you_mean(model_id, sorted(known)))
         raise click.BadParameter(
@@ -189,7 +189,7 @@ def warnings_command(
             click.echo(line)
     else:
         width = shutil.get_terminal_size((100, 24)).columns if on_terminal else None
-        click.echo(render_table(rows, width))
+        click.echo(render_table(rows, width, pack.pack.has_townships))
         click.echo(count_line(chosen, shown.num_rows))
 
     if not has_ledger:
@@ -306,24 +306,27 @@ def _pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
 
 
-def render_table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+def render_table(
+    rows: list[dict[str, Any]], width: int | None = None, townships: bool = True
+) -> str:
     """An aligned table, a Chinese and an English header line; messages clipped to `width`.
 
-    `width` is the terminal's; None (output not on a terminal) clips nothing.
+    `width` is the terminal's; None (output not on a terminal) clips nothing. Without
+    `townships` (a pack that routes no warning to one) the table has no township column.
     """
     if not rows:
         return "没有符合条件的预警 / no warnings match"
+    columns = [c for c in _TABLE_COLUMNS if townships or c[0] != "township_label"]
     cells = []
     for row in rows:
         shown = dict(row)
         shown["severity_label"] = SEVERITIES.get(row["severity"], row["severity"])
         shown["township_label"] = row["township_name"] or row["township"] or ""
         shown["message"] = " ".join(str(row["message"]).split())
-        cells.append([_text(shown[column]) for column, _, _ in _TABLE_COLUMNS])
-    headers = [[zh for _, zh, _ in _TABLE_COLUMNS], [en for _, _, en in _TABLE_COLUMNS]]
+        cells.append([_text(shown[column]) for column, _, _ in columns])
+    headers = [[zh for _, zh, _ in columns], [en for _, _, en in columns]]
     widths = [
-        max(display_width(line[i]) for line in [*headers, *cells])
-        for i in range(len(_TABLE_COLUMNS))
+        max(display_width(line[i]) for line in [*headers, *cells]) for i in range(len(columns))
     ]
     if width is not None:
         fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)

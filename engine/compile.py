@@ -6,8 +6,9 @@ valued logic (a comparison with null is false; `!=` and `not in` hold for
 null), sums over no rows being 0, true division. What functions mean is in
 engine/functions.py.
 
-A model compiles to a query whose columns are `key_1 … key_n`, `township`,
-and `hole_1 … hole_m` (the values of the message's `{…}`); the runner turns
+A model compiles to a query whose columns are `key_1 … key_n`, `township`
+(not in a pack without townships), and `hole_1 … hole_m` (the values of the
+message's `{…}`); the runner turns
 those rows into warnings. A grouped model compiles to two levels: the rows
 with their group values and what the aggregates need, then the groups.
 """
@@ -189,6 +190,14 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
 def key_columns(model: ir.Model) -> tuple[str, ...]:
     """The columns of a model's query that hold its key: key_1 … key_n."""
     return tuple(f"key_{i + 1}" for i in range(len(model.key)))
+
+
+def routed_to(model: ir.Model) -> tuple[ir.Expr, ...]:
+    """The township a model's warnings go to, if its pack routes them to one.
+
+    A query of a pack without townships (`townships: none`) has no `township` column.
+    """
+    return () if model.township is None else (model.township,)
 
 
 def hole_columns(model: ir.Model) -> tuple[str, ...]:
@@ -635,7 +644,7 @@ class _Compiler:
 
     def _model_outputs(self) -> list[Any]:
         model = self.model
-        found: list[Any] = [*model.key, model.township]
+        found: list[Any] = [*model.key, *routed_to(model)]
         found += [p.expr for p in model.message if isinstance(p, ir.Hole)]
         found += list(model.group_by or ())
         if model.having is not None:
@@ -648,7 +657,7 @@ class _Compiler:
             exp.alias_(self.value(k), name, copy=False)
             for k, name in zip(model.key, key_columns(model), strict=True)
         ]
-        columns.append(exp.alias_(self.value(model.township), "township", copy=False))
+        columns += [exp.alias_(self.value(t), "township", copy=False) for t in routed_to(model)]
         holes = [p for p in model.message if isinstance(p, ir.Hole)]
         columns += [
             exp.alias_(self.value(h.expr), name, copy=False)
@@ -660,7 +669,7 @@ class _Compiler:
         """Rows (group values, aggregate inputs, row numbers for first()) then the groups."""
         model = self.model
         assert model.group_by is not None
-        outputs: list[ir.Expr] = [*model.key, model.township]
+        outputs: list[ir.Expr] = [*model.key, *routed_to(model)]
         outputs += [p.expr for p in model.message if isinstance(p, ir.Hole)]
         if model.having is not None:
             outputs.append(model.having)

@@ -27,7 +27,7 @@ from engine import api, ledger
 from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
 from engine.logs import Progress
 from engine.run import ModelOutcome, run_models, select_models
-from engine.score import Period, ScoreResult
+from engine.score import Period, ScoreResult, index_of
 
 
 def _quiet(step: str, done: int, total: int) -> None:
@@ -149,6 +149,7 @@ def demo(
     Every model runs at each month end of 2021, each quarter and the year are
     scored, and the year's report is written to `report` (when given).
     """
+    index_of(pack)  # the demo scores and reports: refuse a pack without them before building
     start_afresh(url, pack.pack.sources)
     seconds: dict[str, float] = {}
     started = time.perf_counter()

@@ -28,12 +28,30 @@ from sqlglot import exp
 from adapters.base import Warehouse
 from adapters.names import statement, table_named
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
-from dsl.pack import SEVERITY_ALIASES, Pack, Source
+from dsl.pack import SEVERITY_ALIASES, Column, Pack, Source
 from dsl.types import Type
 from engine.schema import ARROW_TYPES, source_schema
 from engine.values import convert, value_hints
 
 DISPOSAL = "sup_disposal"
+# The disposal records of a pack whose catalog does not declare them (a pack other than the
+# county's): the columns of the contract's sup_disposal, which the statuses below are read from.
+ENGINE_DISPOSAL = Source(
+    DISPOSAL,
+    "预警核查处置",
+    "",
+    ("model_id", "warning_key"),
+    None,
+    {
+        "model_id": Column("model_id", Type.STRING, True),
+        "warning_key": Column("warning_key", Type.STRING, True),
+        "verified_on": Column("verified_on", Type.DATE),
+        "outcome": Column("outcome", Type.STRING, label="属实/部分属实/不属实"),
+        "rectified_on": Column("rectified_on", Type.DATE),
+        "persons_disposed": Column("persons_disposed", Type.INT),
+        "funds_recovered": Column("funds_recovered", Type.DECIMAL),
+    },
+)
 OUTCOMES = ("属实", "部分属实", "不属实")
 CONFIRMED = frozenset({"属实", "部分属实"})
 DISPOSAL_COLUMNS = ("verified_on", "outcome", "rectified_on", "persons_disposed", "funds_recovered")
@@ -575,7 +593,7 @@ def load_disposal_file(path: str | Path, pack: Pack) -> pa.Table:
     """
     path = Path(path)
     shown = str(path)
-    source = pack.sources[DISPOSAL]
+    source = disposal_source(pack)
     problems = _Problems(shown)
     try:
         with path.open("rb") as handle:
@@ -602,13 +620,18 @@ def load_disposal_file(path: str | Path, pack: Pack) -> pa.Table:
     return _validated(rows, source, problems)
 
 
+def disposal_source(pack: Pack) -> Source:
+    """What disposal records hold: the pack's `sup_disposal`, else the engine's own columns."""
+    return pack.sources.get(DISPOSAL, ENGINE_DISPOSAL)
+
+
 def read_disposal(warehouse: Warehouse, pack: Pack, tables: Mapping[str, str]) -> pa.Table:
     """The warehouse's disposal records in the catalog schema; none when it has no such table.
 
     `tables` is the deployment's logical → physical mapping. The records are
     checked as a file would be, and problems name the record by its key.
     """
-    source = pack.sources[DISPOSAL]
+    source = disposal_source(pack)
     physical = tables.get(DISPOSAL, DISPOSAL)
     if not warehouse.has_table(physical):
         return source_schema(source).empty_table()
@@ -745,8 +768,16 @@ def _unknown(option: str, what_zh: str, value: str, choices: Iterable[str]) -> F
 def township_codes(pack: Pack, values: Iterable[str]) -> set[str]:
     """Township codes from codes or names (330122102, 分水镇, or 分水 when only one name fits).
 
-    Raises FilterError on a value that names no township, or several.
+    Raises FilterError on a value that names no township, or several, and on any value
+    for a pack that routes no warning to a township.
     """
+    if not pack.has_townships and _split(values):
+        raise FilterError(
+            "township",
+            f"策略包「{pack.name}」不按乡镇分派预警（townships: none），不能按乡镇筛选",
+            f"pack {pack.name!r} routes no warning to a township: there is no township to "
+            "filter by",
+        )
     by_name = {t.name: t.code for t in pack.townships}
     codes = {t.code for t in pack.townships}
     out = set()
@@ -804,9 +835,15 @@ def status_ids(values: Iterable[str]) -> set[str]:
     return out
 
 
-def model_ids(values: Iterable[str]) -> set[str]:
-    """Model ids as the ledger writes them (eng01 → ENG01)."""
-    return {value.upper() for value in _split(values)}
+def model_ids(values: Iterable[str], known: Iterable[str] = ()) -> set[str]:
+    """Model ids as the pack and the ledger write them, whatever the case typed.
+
+    `known` are the ids there are (eng01 → ENG01, PRICE_OUTLIER → price_outlier: no two
+    ids of a pack differ only in case, E281); one known nowhere is upper-cased, as the
+    first packs wrote every id.
+    """
+    by_fold = {str(k).casefold(): str(k) for k in known}
+    return {by_fold.get(value.casefold(), value.upper()) for value in _split(values)}
 
 
 def filter_warnings(
@@ -830,7 +867,7 @@ def filter_warnings(
     """
     wanted: list[tuple[str, set[str]]] = [
         ("township", township_codes(pack, township)),
-        ("model_id", model_ids(model)),
+        ("model_id", model_ids(model, set(table.column("model_id").to_pylist()))),
         ("domain", domain_codes(pack, domain)),
         ("severity", severities(severity)),
         ("status", status_ids(status)),

@@ -199,8 +199,12 @@ def _e(value: object) -> str:
 
 
 def _slug(value: object) -> str:
-    """A fragment-safe form of a code, for element ids: letters, digits, - and _ kept."""
-    return re.sub(r"[^A-Za-z0-9_-]", lambda m: f"_{ord(m.group()):x}", str(value))
+    """A fragment-safe form of a code, for element ids: ASCII letters, digits and - kept.
+
+    Anything else, `_` too, is written `_HEX_`, so two codes never share a slug: a model
+    id may be any identifier (采购01 is model-_91c7__8d2d_01, and _91c7_ stays apart).
+    """
+    return re.sub(r"[^A-Za-z0-9-]", lambda m: f"_{ord(m.group()):x}_", str(value))
 
 
 def _band(colour: object) -> str:

@@ -82,16 +82,30 @@ def score_columns(index: ir.Index) -> list[str]:
     ]  # fmt: skip
 
 
-def compile_score(
-    pack: ir.CheckedPack, target: Target, period: Period | None, tables: ScoreTables
-) -> exp.Select:
-    """The index's query for one period on one warehouse.
+def index_of(pack: ir.CheckedPack) -> ir.Index:
+    """The pack's index, or DiagnosticError saying why it has none to score or report with.
 
-    Without a period it keeps placeholders (:period_start, :period_end,
-    :staffing_year), as in the reviewed file compiled/DIALECT/index.sql.
+    A pack that routes no warning to a township (`townships: none`) has nothing the index
+    could rank: its scores and report are not available (E699).
     """
-    index = pack.index
-    if index is None:
+    if not pack.pack.has_townships:
+        raise DiagnosticError(
+            [
+                Diagnostic(
+                    "E699",
+                    f"策略包「{pack.pack.name}」不按乡镇分派预警（townships: none），"
+                    "没有廉情指数和报告",
+                    f"pack {pack.pack.name!r} routes no warning to a township "
+                    "(townships: none): it has no index scores and no report",
+                    None,
+                    (
+                        "用 oversight warnings 查看预警台账 / "
+                        "list its warnings with: oversight warnings",
+                    ),
+                )
+            ]
+        )
+    if pack.index is None:
         raise DiagnosticError(
             [
                 Diagnostic(
@@ -103,6 +117,18 @@ def compile_score(
                 )
             ]
         )
+    return pack.index
+
+
+def compile_score(
+    pack: ir.CheckedPack, target: Target, period: Period | None, tables: ScoreTables
+) -> exp.Select:
+    """The index's query for one period on one warehouse.
+
+    Without a period it keeps placeholders (:period_start, :period_end,
+    :staffing_year), as in the reviewed file compiled/DIALECT/index.sql.
+    """
+    index = index_of(pack)
     c = _Compiler(pack, target)
     dialect = target.dialect
 

@@ -129,6 +129,7 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
     key_types = [k.type for k in model.key]
     columns = {name: rows.column(name).to_pylist() for name in rows.column_names}
     best: dict[str, tuple[str, str, str]] = {}
+    routed = "township" in columns  # a model of a pack without townships has no such column
     dropped = 0
     for i in range(rows.num_rows):
         key_values = [columns[c][i] for c in keys_in]
@@ -158,7 +159,7 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
             else:
                 text.append(write_value(value, part.expr.type))
             evidence[part.text] = _evidence_value(value, part.expr.type)
-        township = normalise(columns["township"][i], Type.STRING)
+        township = normalise(columns["township"][i], Type.STRING) if routed else None
         candidate = (
             township or "",
             "".join(text),
