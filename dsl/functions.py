@@ -27,7 +27,7 @@ class Signature:
     """
 
     name: str
-    kind: str  # scalar | aggregate | formatter
+    kind: str  # scalar | aggregate | formatter | parameter (reads a list or map parameter)
     args: tuple[ArgTypes, ...]
     result: Callable[[list[Type]], Type | str]
     doc_zh: str
@@ -57,6 +57,10 @@ def _unified(types: list[Type]) -> Type | str:
 
 def _if_result(types: list[Type]) -> Type | str:
     return _unified(types[1:])
+
+
+def _last(types: list[Type]) -> Type:
+    return types[-1]
 
 
 def _sum_result(types: list[Type]) -> Type:
@@ -349,6 +353,16 @@ SIGNATURES: dict[str, Signature] = {
             "按 order by 排在最前的那一行的值（并列时按后续排序项）",
             "the value of the first row in the given order",
             "first(f.township order by f.paid_on desc, f.township)",
+        ),
+        # ---- list and map parameters
+        Signature(
+            "value_of",
+            "parameter",
+            (ANY, frozenset({Type.STRING}), ANY),
+            _last,  # the checker unifies it with the map's values (dsl/checker.py)
+            "映射参数中键对应的值；键不在映射中或为空时取默认值",
+            "the map parameter's value for the key, else the default",
+            "value_of($min_bid_days, p.method, 20)",
         ),
         # ---- message formatters
         Signature(
