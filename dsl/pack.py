@@ -383,10 +383,11 @@ def _item(value: Any, param: Parameter, at: int | str, where: tuple[str, str]) -
             problem = (*too_large, "")
     if problem is not None:
         zh, en, hint = problem
+        shown = "null" if value is None else value
         raise ValueProblem(
             "E691",
-            f"参数 {param.name} {where[0]} {value} {zh}（{param.type_name}）",
-            f"{where[1]} of {param.name} ({value!r}) {en} ({param.type_name})",
+            f"参数 {param.name} {where[0]} {shown} {zh}（{param.type_name}）",
+            f"{where[1]} of {param.name} ({shown!r}) {en} ({param.type_name})",
             at,
             hint,
         )
