@@ -315,7 +315,7 @@ def _list_value(value: Any, param: Parameter) -> tuple[Any, ...]:
         )
     items: list[Any] = []
     for i, item in enumerate(value):
-        where = (f"的第 {i + 1} 项", f"item {i + 1}")
+        where = (f"的第 {i + 1} 项", f"item {i + 1} of")
         read = _item(item, param, i, where)
         if read in items:
             raise ValueProblem(
@@ -363,7 +363,7 @@ def _map_value(value: Any, param: Parameter) -> ParamMap:
                 key,
                 "每个键只写一次 / write each key once",
             )
-        read[key] = _item(item, param, key, (f"中「{key}」的值", f"the value of {key!r}"))
+        read[key] = _item(item, param, key, (f"中「{key}」的值", f"the value of {key!r} in"))
     return ParamMap(read.items())
 
 
@@ -387,7 +387,7 @@ def _item(value: Any, param: Parameter, at: int | str, where: tuple[str, str]) -
         raise ValueProblem(
             "E691",
             f"参数 {param.name} {where[0]} {shown} {zh}（{param.type_name}）",
-            f"{where[1]} of {param.name} ({shown!r}) {en} ({param.type_name})",
+            f"{where[1]} {param.name} ({shown!r}) {en} ({param.type_name})",
             at,
             hint,
         )
