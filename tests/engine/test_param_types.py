@@ -27,7 +27,7 @@ from adapters import connect
 from dsl import ir
 from dsl.diagnostics import DiagnosticError
 from dsl.pack import ParamMap, load_pack
-from engine import api
+from engine import api, reviewed
 from engine.cli import main
 from engine.compile import DIALECTS, Target, compile_model, parses_back
 from engine.deployment import load_deployment
@@ -182,6 +182,22 @@ def test_a_deployment_that_sets_no_cap_overrides_a_pack_cap(pack: ir.CheckedPack
     overrides = load_deployment(county, pack.pack).parameters
     assert overrides == {"award_cap": None}
     assert _warnings(url, pack, overrides)["keys"]["ENG05"] == ["T1", "T2", "T3", "T4"]
+
+
+def test_the_reviewed_sql_holds_the_packs_values_and_a_deployment_is_compiled(tmp_path):
+    """compiled/ is what runs with the pack's values; a deployment's values are compiled afresh."""
+    policies = tmp_path / "policies"
+    shutil.copytree(PACK, policies)
+    pack = api.load_pack(policies)
+    api.write_compiled(pack, reviewed.compiled_folder(policies))
+    assert sorted(reviewed.reviewed_queries(pack, "duckdb")) == sorted(pack.models)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    _county(url, pack)
+    county = tmp_path / "county.yaml"
+    county.write_text(COUNTY, encoding="utf-8")
+    assert _warnings(url, pack, {})["keys"] == WITH_THE_PACK
+    overrides = load_deployment(county, pack.pack).parameters
+    assert _warnings(url, pack, overrides)["keys"] == WITH_THE_COUNTY
 
 
 # ---- what is compiled ------------------------------------------------------------------------
