@@ -12,7 +12,9 @@ composer gives each node's exact character range), the new value is written
 in the old value's style (an int stays an int, 0.10 keeps two places, quotes
 stay quotes), and only those characters are replaced. Every comment, blank line,
 key order, quoting style and Chinese text around it is untouched by
-construction. The result is then read back and compared with the old file's
+construction. A list or map is written in brackets (`[a, b]`, `{a: 1}`), or
+one item a line where it was so written; a comment between two of its items
+goes with the items it stood among. The result is then read back and compared with the old file's
 data: anything but the one value differing is refused, never written.
 """
 
@@ -557,8 +559,9 @@ def _replace(
     """The edit that rewrites an existing value's characters, and only those.
 
     A list or map written in block style (one item a line) is written back
-    so, from its first item to the end of its last (a comment between its
-    items goes with them); emptied, it becomes `[]` or `{}` after its key.
+    so, from its first item to the end of its last (a comment between two of
+    its items is replaced with them; one after the last stays); emptied, it
+    becomes `[]` or `{}` after its key.
     Any other value is written on one line. A value written as nothing at all
     (`key:`, null) gets a space before it.
     """
@@ -591,7 +594,6 @@ def _replace(
         text = _render(param, value, None, flow)
         after_key = source.text.index(":", key.end_mark.index) + 1
         return _Edit(after_key, end, f" {text}", text)
-    end = _items(node)[-1].end_mark.index
     text = _render_block(param, value, node.start_mark.column, source.newline)
     return _Edit(start, end, text, text)
 
