@@ -9,6 +9,7 @@ types.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -20,13 +21,20 @@ from urllib.parse import parse_qs, urlparse, urlunparse
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from adbc_driver_manager import AdbcStatusCode
+from adbc_driver_manager import Error as DriverError
 from sqlglot import exp
 
 from adapters.base import (
+    Conflict,
+    PermissionDenied,
+    QueryCancelled,
+    QueryFailed,
     QueryTimeout,
     WarehouseError,
     WarehouseLost,
     WarehouseNotFound,
+    WarehouseUnreachable,
     read_parquet_file,
 )
 from adapters.names import table_named
@@ -105,23 +113,48 @@ _QUIRKS = {
 }
 
 
-# What a driver says when the server or the network went away, as opposed to a bad query.
-_LOST = (
-    "server closed the connection",
-    "terminating connection",
-    "connection refused",
-    "no connection to the server",
-    "could not receive data",
-    "could not send data",
-    "connection is closed",
-    "broken pipe",
-    "connection reset",
-)
+# What a SQLSTATE means for the caller: the five-character code, else its two-character
+# class (https://www.postgresql.org/docs/current/errcodes-appendix.html). A code not here
+# is a failed statement.
+_SQLSTATES: dict[str, type[WarehouseError]] = {
+    "08": WarehouseLost,  # connection_exception
+    "57P01": WarehouseLost,  # admin_shutdown: the session was ended (pg_terminate_backend)
+    "57P02": WarehouseLost,  # crash_shutdown
+    "57P03": WarehouseLost,  # cannot_connect_now
+    "28": PermissionDenied,  # invalid_authorization_specification
+    "42501": PermissionDenied,  # insufficient_privilege
+    "23505": Conflict,  # unique_violation: a key another run has just written
+    "40001": Conflict,  # serialization_failure
+    "40P01": Conflict,  # deadlock_detected
+    "55P03": Conflict,  # lock_not_available
+    "57014": QueryCancelled,  # query_canceled
+}
+
+# ADBC's status, for an error that carries no SQLSTATE (the SQLite driver sets none).
+_STATUSES: dict[int, type[WarehouseError]] = {
+    AdbcStatusCode.UNAUTHENTICATED: PermissionDenied,
+    AdbcStatusCode.UNAUTHORIZED: PermissionDenied,
+    AdbcStatusCode.INTEGRITY: Conflict,
+    AdbcStatusCode.CANCELLED: QueryCancelled,
+}
 
 
-def _is_lost(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(signal in text for signal in _LOST)
+def error_kind(exc: Exception, io_means_lost: bool) -> type[WarehouseError]:
+    """What an exception from an ADBC driver means, from its SQLSTATE, else its status.
+
+    `io_means_lost`: whether an IO status without a SQLSTATE is the connection
+    going away — true of a server, whose own errors all carry a SQLSTATE (libpq
+    reports a closed socket so); not of SQLite, whose driver gives IO for every
+    statement that fails while it runs.
+    """
+    if not isinstance(exc, DriverError):
+        return QueryFailed
+    state = exc.sqlstate or ""
+    if state:
+        return _SQLSTATES.get(state) or _SQLSTATES.get(state[:2]) or QueryFailed
+    if exc.status_code == AdbcStatusCode.IO and io_means_lost:
+        return WarehouseLost
+    return _STATUSES.get(exc.status_code, QueryFailed)
 
 
 def _kind(type_: pa.DataType) -> str:
@@ -177,9 +210,14 @@ def _plain(table: pa.Table) -> pa.Table:
 
 
 class ADBCWarehouse:
-    """A warehouse behind an ADBC DB-API connection."""
+    """A warehouse behind an ADBC DB-API connection, which is always in a transaction.
+
+    The driver begins one as the connection opens and after each commit; a
+    statement outside `transaction()` is committed when it has run.
+    """
 
     transactional = True
+    io_means_lost = True  # see error_kind
 
     def __init__(self, url: str, dialect: str, connection: Any) -> None:
         self.url = url
@@ -214,7 +252,7 @@ class ADBCWarehouse:
                     if timer is not None:
                         timer.cancel()
         except Exception as exc:
-            raise self._failure(exc, "查询执行失败", cancelled.is_set(), timeout) from None
+            raise self._failure(exc, "查询执行失败", cancelled.is_set(), timeout) from exc
         self._after_statement()
         return _plain(table)
 
@@ -232,15 +270,16 @@ class ADBCWarehouse:
     def _failure(
         self, exc: Exception, zh: str, cancelled: bool = False, timeout: float | None = None
     ) -> WarehouseError:
-        """The warehouse error an exception from the driver means."""
+        """The warehouse error an exception from the driver means (`cancelled`: by the timer)."""
         text = f"{type(exc).__name__}: {exc}"
         if cancelled:
             self._after_error()
             return QueryTimeout(f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s")
-        if _is_lost(exc):
+        kind = error_kind(exc, self.io_means_lost)
+        if kind is WarehouseLost:
             return WarehouseLost("与数据仓库的连接中断", text)
         self._after_error()
-        return WarehouseError(zh, text)
+        return kind(zh, text)
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         yield from self.query(sql).to_batches(max_chunksize=batch_rows)
@@ -266,7 +305,7 @@ class ADBCWarehouse:
             with self.connection.cursor() as cursor:
                 cursor.execute(sql)
         except Exception as exc:
-            raise self._failure(exc, "语句执行失败") from None
+            raise self._failure(exc, "语句执行失败") from exc
         self._after_statement()
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
@@ -287,7 +326,7 @@ class ADBCWarehouse:
                     target.name, converted, mode=mode, db_schema_name=target.db or None
                 )
         except Exception as exc:
-            raise self._failure(exc, f"写入表 {name} 失败") from None
+            raise self._failure(exc, f"写入表 {name} 失败") from exc
         self._after_statement()
 
     def _inbound(self, table: pa.Table) -> pa.Table:
@@ -297,12 +336,14 @@ class ADBCWarehouse:
             columns.append(convert(column) if convert else column)
         return pa.Table.from_arrays(columns, names=table.column_names)
 
-    # ---- transactions: DB-API connections run in one; commit after each statement
-    # unless inside `transaction()`.
+    # ---- transactions: commit after each statement unless inside `transaction()`.
 
     def _after_statement(self) -> None:
         if self._depth == 0:
             self._commit()
+
+    def _begin(self) -> None:
+        """Open the transaction of `transaction()`: the driver has one open already."""
 
     def _commit(self) -> None:
         # A connection lost between a statement and its commit fails here, not in the
@@ -310,17 +351,22 @@ class ADBCWarehouse:
         try:
             self.connection.commit()
         except Exception as exc:
-            raise self._failure(exc, "提交失败") from None
+            raise self._failure(exc, "提交失败") from exc
+
+    def _rollback(self) -> None:
+        self.connection.rollback()
 
     def _after_error(self) -> None:
         if self._depth == 0:
             try:
-                self.connection.rollback()
+                self._rollback()
             except Exception as exc:  # the connection itself is gone
-                raise WarehouseLost("与数据仓库的连接中断", str(exc)) from None
+                raise WarehouseLost("与数据仓库的连接中断", str(exc)) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        if self._depth == 0:
+            self._begin()
         self._depth += 1
         try:
             yield
@@ -330,7 +376,7 @@ class ADBCWarehouse:
                 # The connection may be gone (which is then the error being raised);
                 # the warehouse rolls back an unfinished transaction by itself.
                 with suppress(Exception):
-                    self.connection.rollback()
+                    self._rollback()
             raise
         self._depth -= 1
         if self._depth == 0:
@@ -338,6 +384,60 @@ class ADBCWarehouse:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class SQLiteWarehouse(ADBCWarehouse):
+    """A SQLite file, whose transactions the engine begins itself, taking the write lock first.
+
+    SQLite lets one connection write at a time. A transaction begun the default
+    (deferred) way takes the write lock at its first write, and if another
+    connection is writing then, that statement fails at once instead of waiting:
+    waiting could deadlock (https://www.sqlite.org/c3ref/busy_handler.html).
+    `BEGIN IMMEDIATE` takes the lock before anything else, waiting for it up to
+    SQLITE_BUSY_MS (https://www.sqlite.org/lang_transaction.html), so two writers
+    — a run and the pre-check service's audit rows — queue instead. Outside
+    `transaction()` each statement commits by itself (the connection is opened
+    with ADBC's autocommit).
+    """
+
+    io_means_lost = False  # a file: nothing to lose, and IO is any failed statement
+
+    def __init__(self, url: str, path: str, connection: Any) -> None:
+        super().__init__(url, "sqlite", connection)
+        self.path = path
+
+    def _after_statement(self) -> None:
+        """Committed already: by itself, or with its transaction."""
+
+    def _after_error(self) -> None:
+        """Rolled back already: the statement by SQLite, a transaction by `transaction()`."""
+
+    def _begin(self) -> None:
+        try:
+            self._run("BEGIN IMMEDIATE")
+        except Exception as exc:
+            # The statement only takes the write lock: it fails when another connection
+            # held it past the wait, or when the file cannot be written at all.
+            writable = self.path == ":memory:" or os.access(self.path, os.W_OK)
+            kind = Conflict if writable else PermissionDenied
+            raise kind(
+                f"无法开始写入 SQLite 数据库 {self.path}", f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _commit(self) -> None:
+        try:
+            self._run("COMMIT")
+        except Exception as exc:
+            with suppress(Exception):  # SQLite keeps a transaction whose commit failed open
+                self._rollback()
+            raise self._failure(exc, "提交失败") from exc
+
+    def _rollback(self) -> None:
+        self._run("ROLLBACK")
+
+    def _run(self, sql: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql)
 
 
 def sqlite_path(url: str) -> str:
@@ -348,7 +448,7 @@ def sqlite_path(url: str) -> str:
     return rest or ":memory:"
 
 
-def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) -> ADBCWarehouse:
+def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) -> SQLiteWarehouse:
     """SQLite through its ADBC driver: sqlite:///relative.db, sqlite:////abs.db, sqlite://."""
     import adbc_driver_sqlite.dbapi as sqlite
 
@@ -356,7 +456,7 @@ def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) 
     if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
         raise WarehouseNotFound(path, "SQLite database")
     try:
-        connection = sqlite.connect(path)
+        connection = sqlite.connect(path, autocommit=True)  # transactions: SQLiteWarehouse
         # Several connections share one file (the pre-check service holds a pool, a run may
         # overlap it): a statement that meets another's lock waits for it, up to this long,
         # instead of failing at once with "database is locked".
@@ -366,12 +466,16 @@ def connect_sqlite(url: str, read_only: bool = False, must_exist: bool = False) 
         with connection.cursor() as cursor:
             cursor.execute(wait.sql("sqlite"))
     except Exception as exc:
-        raise WarehouseError(f"无法打开 SQLite 数据库 {path}", str(exc)) from None
-    return ADBCWarehouse(url, "sqlite", connection)
+        raise WarehouseUnreachable(f"无法打开 SQLite 数据库 {path}", str(exc)) from exc
+    return SQLiteWarehouse(url, path, connection)
 
 
-def connect_postgres(url: str) -> ADBCWarehouse:
-    """PostgreSQL through its ADBC driver: postgresql://user:password@host:port/database."""
+def connect_postgres(url: str, read_only: bool = False, must_exist: bool = False) -> ADBCWarehouse:
+    """PostgreSQL through its ADBC driver: postgresql://user:password@host:port/database.
+
+    A server creates no database on connecting, so `must_exist` holds by itself;
+    `read_only` is not asked of the session: the engine only reads a county's tables.
+    """
     import adbc_driver_postgresql.dbapi as postgres
 
     uri = url.replace("postgres://", "postgresql://", 1)
@@ -379,34 +483,41 @@ def connect_postgres(url: str) -> ADBCWarehouse:
         connection = postgres.connect(uri)
     except Exception as exc:
         shown = urlparse(uri)._replace(netloc=urlparse(uri).hostname or "")
-        raise WarehouseError(
+        raise WarehouseUnreachable(
             f"无法连接 PostgreSQL {urlunparse(shown)}", f"cannot connect: {exc}"
-        ) from None
+        ) from exc
     return ADBCWarehouse(url, "postgres", connection)
 
 
-def connect_generic(url: str) -> ADBCWarehouse:
+def connect_generic(url: str, read_only: bool = False, must_exist: bool = False) -> ADBCWarehouse:
     """`adbc+DRIVER://…?dialect=NAME`: any ADBC driver package, SQL in a sqlglot dialect.
 
     DRIVER names the Python package `adbc_driver_DRIVER` (e.g. flightsql,
-    snowflake, bigquery); the rest of the URL is the driver's URI.
+    snowflake, bigquery); the rest of the URL is the driver's URI. As with
+    PostgreSQL, `read_only` and `must_exist` are the server's business.
     """
     parsed = urlparse(url)
-    driver = parsed.scheme.split("+", 1)[1]
+    driver = parsed.scheme.partition("+")[2]
     options = parse_qs(parsed.query)
     dialect = options.pop("dialect", [""])[0]
+    if not driver:
+        raise WarehouseUnreachable(
+            "通用 ADBC 地址需写作 adbc+驱动://…", "name the driver: adbc+DRIVER://…?dialect=NAME"
+        )
     if not dialect:
-        raise WarehouseError("通用 ADBC 地址需要 ?dialect=方言", "add ?dialect=NAME to the URL")
+        raise WarehouseUnreachable(
+            "通用 ADBC 地址需要 ?dialect=方言", "add ?dialect=NAME to the URL"
+        )
     try:
         module = importlib.import_module(f"adbc_driver_{driver}.dbapi")
-    except ImportError:
-        raise WarehouseError(
+    except ImportError as exc:
+        raise WarehouseUnreachable(
             f"没有安装 ADBC 驱动 adbc-driver-{driver}", f"pip install adbc-driver-{driver}"
-        ) from None
+        ) from exc
     query = "&".join(f"{k}={v[0]}" for k, v in options.items())
     uri = urlunparse(parsed._replace(scheme=driver, query=query))
     try:
         connection = module.connect(uri)
     except Exception as exc:
-        raise WarehouseError(f"无法连接 {driver}", str(exc)) from None
+        raise WarehouseUnreachable(f"无法连接 {driver}", str(exc)) from exc
     return ADBCWarehouse(url, dialect, connection)

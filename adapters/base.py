@@ -1,4 +1,4 @@
-"""The interface every warehouse adapter offers, and the URL that picks one."""
+"""The interface every warehouse adapter offers, and the errors they raise."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlparse
 
 import pyarrow as pa
 
 
 class WarehouseError(Exception):
-    """The warehouse could not be reached or refused a statement; says which, in Chinese too."""
+    """The warehouse could not be reached or refused a statement; says which, in Chinese too.
+
+    Each adapter raises one of the subclasses below, chosen from what its driver
+    reports (an exception class, a SQLSTATE, an ADBC status), never from an error
+    message's wording; the driver's own exception is chained as `__cause__`. The
+    subclasses are named by what a caller does next.
+    """
 
     def __init__(self, message_zh: str, message_en: str) -> None:
         super().__init__(f"{message_zh} / {message_en}")
@@ -20,11 +25,47 @@ class WarehouseError(Exception):
         self.message_en = message_en
 
 
+class WarehouseUnreachable(WarehouseError):
+    """The warehouse a URL names could not be opened or connected to: nothing ran on it."""
+
+
 class WarehouseLost(WarehouseError):
     """The connection to the warehouse went away: the run stops, and can be run again."""
 
 
-class WarehouseNotFound(WarehouseError):
+class PermissionDenied(WarehouseError):
+    """The warehouse refused a statement for want of a privilege: a DBA has to grant it.
+
+    Not a lost connection: the same statement fails again until the grant is made.
+    """
+
+
+class Conflict(WarehouseError):
+    """Another connection got there first: the same work, tried again, can succeed.
+
+    A lock held past the wait for it, a serialization failure or deadlock, a key
+    another run has just written.
+    """
+
+
+class QueryCancelled(WarehouseError):
+    """The statement was cancelled while it ran (`Warehouse.interrupt`, a signal)."""
+
+
+class QueryTimeout(QueryCancelled):
+    """A query ran past its time limit and was cancelled."""
+
+
+class QueryFailed(WarehouseError):
+    """The statement itself failed; the connection is fine: report it, go on with the next.
+
+    Bad SQL, a table that is not there, data a function cannot take. Whether a
+    table is missing is asked of the catalog (`Warehouse.has_table`): not every
+    driver tells it apart from a syntax error (SQLite does not).
+    """
+
+
+class WarehouseNotFound(WarehouseUnreachable):
     """The database file or folder a URL names is not there; nothing was created in its place.
 
     Its text ends with a hint: the warehouses that are in that folder (the demo's
@@ -65,10 +106,6 @@ def warehouses_beside(path: str) -> list[str]:
     return [f"{WAREHOUSE_SUFFIXES[p.suffix]}:///{folder / p.name}" for p in files]
 
 
-class QueryTimeout(WarehouseError):
-    """A query ran past its time limit and was cancelled."""
-
-
 @runtime_checkable
 class Warehouse(Protocol):
     """A connection to one warehouse.
@@ -102,8 +139,8 @@ class Warehouse(Protocol):
     def interrupt(self) -> None:
         """Cancel the statement running now; called from another thread (a timer, a signal).
 
-        The statement then fails with a WarehouseError (QueryTimeout when its
-        own time limit ran out); with nothing running, nothing happens.
+        The statement then fails with QueryCancelled (QueryTimeout when its own
+        time limit ran out); with nothing running, nothing happens.
         """
         ...
 
@@ -141,40 +178,4 @@ def read_parquet_file(path: str) -> pa.Table:
     try:
         return pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
-        raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
-
-
-def connect(url: str, read_only: bool = False, must_exist: bool = False) -> Warehouse:
-    """Open the warehouse a URL names: duckdb:///PATH (the default), sqlite:///PATH, ….
-
-    `must_exist` refuses to create an empty database where a county's
-    warehouse was expected (a mistyped path would otherwise run on nothing).
-    """
-    scheme = urlparse(url).scheme.split("+")[0]
-    if urlparse(url).scheme.startswith("adbc+"):
-        scheme = "adbc"
-    if scheme == "duckdb":
-        from adapters.duckdb import DuckDBWarehouse
-
-        return DuckDBWarehouse(url, read_only=read_only, must_exist=must_exist)
-    if scheme == "sqlite":
-        from adapters.adbc import connect_sqlite
-
-        return connect_sqlite(url, read_only=read_only, must_exist=must_exist)
-    if scheme in ("postgresql", "postgres"):
-        from adapters.adbc import connect_postgres
-
-        return connect_postgres(url)
-    if scheme == "spark":
-        from adapters.spark import connect_spark
-
-        return connect_spark(url, must_exist=must_exist)
-    if scheme == "adbc":
-        from adapters.adbc import connect_generic
-
-        return connect_generic(url)
-    raise WarehouseError(
-        f"不支持的数据仓库地址「{url}」",
-        f"unsupported warehouse URL {url!r}; use duckdb:///PATH, sqlite:///PATH, "
-        "postgresql://…, spark://local or adbc+DRIVER://…?dialect=NAME",
-    )
+        raise QueryFailed(f"无法读取 Parquet 文件 {path}", str(exc)) from exc

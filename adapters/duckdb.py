@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,16 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import QueryTimeout, WarehouseError, WarehouseNotFound
+from adapters.base import (
+    Conflict,
+    PermissionDenied,
+    QueryCancelled,
+    QueryFailed,
+    QueryTimeout,
+    WarehouseError,
+    WarehouseNotFound,
+    WarehouseUnreachable,
+)
 from adapters.names import statement, table_named
 
 LOCK_WAIT_SECONDS = 120.0
@@ -51,24 +63,31 @@ class DuckDBWarehouse:
 
         DuckDB lets one process write a file at a time; a second run started
         at the same moment waits for the first rather than failing
-        (https://duckdb.org/docs/connect/concurrency).
+        (https://duckdb.org/docs/connect/concurrency), and fails with Conflict
+        when the file is still held after LOCK_WAIT_SECONDS.
         """
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         pause = 0.1
+        tried_again = False
         while True:
             try:
                 return duckdb.connect(path, read_only=read_only)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise WarehouseError(
-                        f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}"
-                    ) from None
             except duckdb.Error as exc:
-                raise WarehouseError(
-                    f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {exc}"
-                ) from None
-            time.sleep(pause)
-            pause = min(pause * 2, 2.0)
+                failure = exc
+            # DuckDB reports a held file as an IOException, like a file that is not a
+            # database: the file's lock itself says which.
+            held = isinstance(failure, duckdb.IOException) and _held_elsewhere(path, read_only)
+            if held and time.monotonic() < deadline:
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+                continue
+            if not held and isinstance(failure, duckdb.IOException) and not tried_again:
+                tried_again = True  # the holder may have let go between the two
+                continue
+            kind = Conflict if held else WarehouseUnreachable
+            raise kind(
+                f"无法打开 DuckDB 数据库 {path}", f"cannot open {path}: {failure}"
+            ) from failure
 
     def query(
         self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
@@ -88,14 +107,14 @@ class DuckDBWarehouse:
                 # statement at once into a materialised relation, then converts that.
                 return self.connection.execute(sql, dict(parameters)).to_arrow_table()
             return self.connection.sql(sql).to_arrow_table()
-        except duckdb.InterruptException:
+        except duckdb.InterruptException as exc:
             if expired.is_set():
                 raise QueryTimeout(
                     f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s"
-                ) from None
-            raise WarehouseError("查询已被取消", "the query was cancelled") from None
+                ) from exc
+            raise QueryCancelled("查询已被取消", "the query was cancelled") from exc
         except duckdb.Error as exc:
-            raise WarehouseError("查询执行失败", str(exc)) from None
+            raise failure(exc, "查询执行失败") from exc
         finally:
             if timer is not None:
                 timer.cancel()
@@ -104,7 +123,7 @@ class DuckDBWarehouse:
         try:
             yield from self.connection.sql(sql).to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
-            raise WarehouseError("查询执行失败", str(exc)) from None
+            raise failure(exc, "查询执行失败") from exc
 
     def interrupt(self) -> None:
         # https://duckdb.org/docs/api/python/reference/#duckdb.DuckDBPyConnection.interrupt
@@ -123,13 +142,13 @@ class DuckDBWarehouse:
         try:
             return bool(self.connection.sql(statement(sql, "duckdb")).fetchall()[0][0])
         except duckdb.Error as exc:  # e.g. inside a transaction a failed query has aborted
-            raise WarehouseError("无法查询数据目录", str(exc)) from None
+            raise failure(exc, "无法查询数据目录") from exc
 
     def execute(self, sql: str) -> None:
         try:
             self.connection.execute(sql)
         except duckdb.Error as exc:
-            raise WarehouseError("语句执行失败", str(exc)) from None
+            raise failure(exc, "语句执行失败") from exc
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         rows = exp.select("*").from_("__oversight_arrow")
@@ -145,7 +164,7 @@ class DuckDBWarehouse:
         try:
             self.connection.execute(statement(create, "duckdb"))
         except duckdb.Error as exc:
-            raise WarehouseError(f"无法读取 Parquet 文件 {path}", str(exc)) from None
+            raise failure(exc, f"无法读取 Parquet 文件 {path}") from exc
 
     def append(self, name: str, table: pa.Table) -> None:
         insert = exp.insert(exp.select("*").from_("__oversight_arrow"), table_named(name))
@@ -157,7 +176,7 @@ class DuckDBWarehouse:
         try:
             self.connection.execute(statement)
         except duckdb.Error as exc:
-            raise WarehouseError("写入数据失败", str(exc)) from None
+            raise failure(exc, "写入数据失败") from exc
         finally:
             self.connection.unregister("__oversight_arrow")
 
@@ -185,17 +204,62 @@ class DuckDBWarehouse:
             yield
         finally:
             drop = exp.Drop(tables=[table_named(name)], kind="TABLE", exists=True)
-            self.connection.execute(statement(drop, "duckdb"))
+            self.execute(statement(drop, "duckdb"))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.connection.execute("BEGIN TRANSACTION")
+        self.execute("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            # What failed is the error to report; a rollback that fails too adds nothing.
+            with suppress(duckdb.Error):
+                self.connection.execute("ROLLBACK")
             raise
-        self.connection.execute("COMMIT")
+        self.execute("COMMIT")  # a write-write conflict can surface only here: Conflict
 
     def close(self) -> None:
         self.connection.close()
+
+
+def connect_duckdb(url: str, read_only: bool = False, must_exist: bool = False) -> DuckDBWarehouse:
+    """Open the DuckDB database a duckdb:/// URL names (adapters.registry's entry)."""
+    return DuckDBWarehouse(url, read_only=read_only, must_exist=must_exist)
+
+
+# What each of DuckDB's exception classes means for the caller
+# (https://duckdb.org/docs/api/python/reference/#exceptions); any other is a failed query.
+# A ConstraintException is most often a key another connection has just written, which a
+# second try finds there; DuckDB does not say which constraint failed.
+_KINDS: tuple[tuple[type[duckdb.Error], type[WarehouseError]], ...] = (
+    (duckdb.TransactionException, Conflict),  # write-write conflicts between transactions
+    (duckdb.ConstraintException, Conflict),
+    (duckdb.PermissionException, PermissionDenied),
+    (duckdb.InterruptException, QueryCancelled),
+)
+
+
+def failure(exc: duckdb.Error, message_zh: str) -> WarehouseError:
+    """The warehouse error a DuckDB exception is, by its class; its text is the English."""
+    kind = next((kind for cls, kind in _KINDS if isinstance(exc, cls)), QueryFailed)
+    return kind(message_zh, str(exc))
+
+
+def _held_elsewhere(path: str, read_only: bool) -> bool:
+    """Whether another process holds the lock DuckDB takes on its file, so opening must wait.
+
+    DuckDB locks the whole file with fcntl, shared when it opens it read-only and
+    exclusive otherwise. The same lock is tried here without waiting and let go at
+    once; a file that cannot be opened at all is not held, it is unreadable.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY if read_only else os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(descriptor, (fcntl.LOCK_SH if read_only else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EACCES)
+    finally:
+        os.close(descriptor)
+    return False

@@ -25,10 +25,13 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from adapters.base import (
+    QueryCancelled,
+    QueryFailed,
     QueryTimeout,
     WarehouseError,
     WarehouseLost,
     WarehouseNotFound,
+    WarehouseUnreachable,
     read_parquet_file,
 )
 from adapters.names import statement, table_named
@@ -73,7 +76,7 @@ def warehouse_dir(url: str) -> Path:
     rest = urlparse(url).path
     rest = rest[1:] if rest.startswith("/") else rest
     if not rest:
-        raise WarehouseError(
+        raise WarehouseUnreachable(
             "Spark 数据仓库地址需要一个目录",
             "a Spark warehouse URL names a directory: spark:///DIR",
         )
@@ -97,7 +100,8 @@ class SparkWarehouse:
         try:
             self.spark = session(master)
         except Exception as exc:
-            raise WarehouseError("无法启动 Spark", f"cannot start Spark: {exc}") from None
+            raise WarehouseUnreachable("无法启动 Spark", f"cannot start Spark: {exc}") from exc
+        self._interrupted = threading.Event()  # set by interrupt() while a query runs
         self._register_all()
 
     # ---- the catalog
@@ -160,6 +164,7 @@ class SparkWarehouse:
             self.interrupt()
 
         bound = dict(parameters) if parameters else None  # named markers, :as_of
+        self._interrupted.clear()
         timer = threading.Timer(timeout, cancel) if timeout else None
         if timer is not None:
             timer.start()
@@ -167,31 +172,35 @@ class SparkWarehouse:
             try:
                 return self.spark.sql(sql, args=bound).toArrow()
             except Exception as exc:  # retried below; a query really wrong fails again there
-                if cancelled.is_set() or _is_lost(exc):
-                    raise self._failure(exc, cancelled.is_set(), timeout) from None
+                failure = self._failure(exc, cancelled.is_set(), timeout)
+                if not isinstance(failure, QueryFailed):
+                    raise failure from exc
             self.spark.conf.set("spark.sql.optimizer.excludedRules", _RETRY_WITHOUT)
             try:
                 return self.spark.sql(sql, args=bound).toArrow()
             except Exception as exc:
-                raise self._failure(exc, cancelled.is_set(), timeout) from None
+                raise self._failure(exc, cancelled.is_set(), timeout) from exc
             finally:
                 self.spark.conf.unset("spark.sql.optimizer.excludedRules")
         finally:
             if timer is not None:
                 timer.cancel()
 
-    @staticmethod
-    def _failure(exc: Exception, cancelled: bool, timeout: float | None) -> WarehouseError:
-        if cancelled:
+    def _failure(self, exc: Exception, timed_out: bool, timeout: float | None) -> WarehouseError:
+        """What a failed query was: the JVM gone, cancelled (by its time limit), or itself."""
+        if timed_out:
             return QueryTimeout(f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s")
         if _is_lost(exc):
             return WarehouseLost("与 Spark 的连接中断", _first_line(exc))
-        return WarehouseError("查询执行失败", _first_line(exc))
+        if self._interrupted.is_set():
+            return QueryCancelled("查询已被取消", "the query was cancelled")
+        return QueryFailed("查询执行失败", _first_line(exc))
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         yield from self.query(sql).to_batches(max_chunksize=batch_rows)
 
     def interrupt(self) -> None:
+        self._interrupted.set()
         self.spark.sparkContext.cancelAllJobs()
 
     def has_table(self, name: str) -> bool:
@@ -203,12 +212,13 @@ class SparkWarehouse:
         try:
             self.spark.sql(sql)
         except Exception as exc:
-            raise WarehouseError("语句执行失败", _first_line(exc)) from None
+            kind = WarehouseLost if _is_lost(exc) else QueryFailed
+            raise kind("语句执行失败", _first_line(exc)) from exc
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         location = self._location(name)
         if location.exists() and not replace:
-            raise WarehouseError(f"表 {name} 已存在", f"table {name} already exists")
+            raise QueryFailed(f"表 {name} 已存在", f"table {name} already exists")
         staging = location.parent / f".{location.name}.{uuid.uuid4().hex}"
         staging.mkdir(parents=True)
         pq.write_table(table, staging / "part-0.parquet")
@@ -226,7 +236,7 @@ class SparkWarehouse:
     def append(self, name: str, table: pa.Table) -> None:
         location = self._location(name)
         if not location.exists():
-            raise WarehouseError(f"表 {name} 不存在", f"no table {name}")
+            raise QueryFailed(f"表 {name} 不存在", f"no table {name}")
         part = location / f"part-{uuid.uuid4().hex}.parquet"
         temporary = location / f".{part.name}.tmp"
         pq.write_table(table, temporary)
@@ -242,10 +252,15 @@ class SparkWarehouse:
 
 
 def _is_lost(exc: Exception) -> bool:
-    """Whether the JVM behind the session is gone (not a bad query)."""
-    return type(exc).__name__ in ("Py4JNetworkError", "ConnectionRefusedError") or (
-        "Answer from Java side is empty" in str(exc)
-    )
+    """Whether the JVM behind the session is gone (not a bad query).
+
+    py4j raises Py4JNetworkError when the JVM does not answer (its answer is
+    empty, or the socket fails); Arrow results come over a local socket of their
+    own, which fails as a ConnectionError.
+    """
+    from py4j.protocol import Py4JNetworkError
+
+    return isinstance(exc, Py4JNetworkError | ConnectionError)
 
 
 def _first_line(exc: Exception) -> str:
@@ -258,6 +273,9 @@ def _first_line(exc: Exception) -> str:
     return (causes[-1] if causes else lines[0] if lines else type(exc).__name__)[:500]
 
 
-def connect_spark(url: str, must_exist: bool = False) -> SparkWarehouse:
-    """Open (or create) the Spark warehouse directory a spark:/// URL names."""
+def connect_spark(url: str, read_only: bool = False, must_exist: bool = False) -> SparkWarehouse:
+    """Open (or create) the Spark warehouse directory a spark:/// URL names.
+
+    `read_only` changes nothing: the engine writes only its own tables' directories.
+    """
     return SparkWarehouse(url, must_exist=must_exist)

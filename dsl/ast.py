@@ -175,6 +175,20 @@ class Subquery:
     select: Expr
 
 
+@dataclass(frozen=True)
+class Case:
+    """`case when c then v … [else w] end`: the value of the first `when` that holds.
+
+    `operand` is what SQL's simple form puts after `case` (`case p.status when …`);
+    the language has only the searched form, and the checker says how to write it.
+    """
+
+    span: Span
+    branches: tuple[tuple[Expr, Expr], ...]
+    otherwise: Expr | None
+    operand: Expr | None = None
+
+
 Expr = (
     Literal
     | Name
@@ -190,6 +204,7 @@ Expr = (
     | Between
     | Exists
     | Subquery
+    | Case
 )
 
 # ---- message templates ---------------------------------------------------------
@@ -340,11 +355,21 @@ class SelectItem:
     name: str
 
 
+# Fields added to a node after rules were written with it: left out of to_json while
+# they hold their default, so that a rule that does not use them keeps its revision.
+_LATER = {"omitted_when_default": True}
+
+
 @dataclass(frozen=True)
 class Branch:
+    """`from … [group by … [having …]] select [distinct] …`: one part of a relation."""
+
     span: Span
     query: Query
     select: tuple[SelectItem, ...]
+    distinct: bool = field(default=False, metadata=_LATER)
+    group_by: tuple[Expr, ...] = field(default=(), metadata=_LATER)
+    having: Expr | None = field(default=None, metadata=_LATER)
 
 
 @dataclass(frozen=True)
@@ -425,11 +450,14 @@ def to_json(node: Any) -> Any:
     A file's source text and a hole's text as written are left out (they are
     layout: the items and the hole's expression say what they mean); a
     message's own words are kept, since rewording a message changes the rule.
+    So are fields added later that hold their default (`_LATER`).
     """
     if is_dataclass(node) and not isinstance(node, type):
         data: dict[str, Any] = {"node": type(node).__name__}
         for f in fields(node):
             if f.name == "text" and isinstance(node, RuleFile | TemplateHole):
+                continue
+            if f.metadata.get("omitted_when_default") and getattr(node, f.name) == f.default:
                 continue
             data[f.name] = to_json(getattr(node, f.name))
         return data

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 
 from dsl import ast, ir
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, Span
-from dsl.functions import FORMATTERS, SIGNATURES, check_arguments
+from dsl.functions import FORMATTERS, PCT_DIGITS, PCT_MAX_DIGITS, SIGNATURES, check_arguments
 from dsl.limits import written_out_problem
 from dsl.nullability import Nullability
 from dsl.pack import (
@@ -30,6 +30,8 @@ from dsl.pack import (
     ParamMap,
     ValueProblem,
     load_pack,
+    missing_text_hint,
+    missing_text_problem,
     parameter_value,
 )
 from dsl.param_nulls import unguarded
@@ -61,7 +63,10 @@ SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {
     "status",
     "note",
     "precheck",
+    "missing",
 }
+# `{key}` in a message: the warning's key as the ledger writes it (ir.KeyHole).
+KEY_HOLE = "key"
 PRECHECK = {"yes": True, "no": False}  # `precheck no`: the pre-check leaves the model out
 KEY_TYPES = frozenset({Type.STRING, Type.INT, Type.DATE, Type.NULL})
 BAND_COLOURS = ("red", "yellow", "green")
@@ -439,11 +444,8 @@ class Checker:
         branches = []
         columns: list[tuple[str, Type]] | None = None
         for branch in node.branches:
-            scope = Scope()
-            query = self.query(branch.query, scope)
-            items = []
-            for item in branch.select:
-                items.append((item.name, self.expr(item.expr, scope, Context(clause="select"))))
+            checked_branch = self._relation_branch(name, branch)
+            items = checked_branch.items
             names = [n for n, _ in items]
             if len(set(names)) != len(names):
                 self.error(
@@ -472,16 +474,24 @@ class Checker:
                         joined = Type.ERROR
                     merged.append((n, joined))
                 columns = merged
-            branches.append((query, tuple(items)))
+            branches.append(checked_branch)
+            query = checked_branch.query
             self._nullable_parameters(
-                [*(src.on for src in query.sources), query.where], [e for _, e in items]
+                [*(src.on for src in query.sources), query.where, checked_branch.having],
+                [*(e for _, e in items), *(checked_branch.group_by or ())],
             )
         self._in_progress.pop()
         self.extents[("relation", name)] = self._measure(
             [
                 (e, getattr(e, "span", None))
-                for query, items in branches
-                for e in [*(src.on for src in query.sources), query.where, *(x for _, x in items)]
+                for b in branches
+                for e in [
+                    *(src.on for src in b.query.sources),
+                    b.query.where,
+                    *(b.group_by or ()),
+                    b.having,
+                    *(x for _, x in b.items),
+                ]
             ],
             node.name_span,
         )
@@ -497,6 +507,60 @@ class Checker:
         )
         self.relations[name] = checked
         return checked
+
+    def _relation_branch(self, relation: str, node: ast.Branch) -> ir.Branch:
+        """One part of a relation, checked: its rows, groups and the values it selects.
+
+        With `group by`, it gives one row per group: what it selects and `having`
+        may read the group values and aggregate the rows, as a grouped model's
+        message does (E461 for a column that is neither). Without, an aggregate
+        has no group to run over (E460).
+        """
+        scope = Scope()
+        query = self.query(node.query, scope)
+        grouped = bool(node.group_by)
+        group_by = None
+        if grouped:
+            group_by = tuple(self.expr(e, scope, Context(clause="group by")) for e in node.group_by)
+        over_groups = Context(aggregates=True, clause="select")
+        items = tuple((i.name, self.expr(i.expr, scope, over_groups)) for i in node.select)
+        having = self.condition(node.having, scope, over_groups) if node.having else None
+        if group_by is not None:
+            before = len(self.diagnostics)
+            groups, top = set(group_by), set(scope.bindings.values())
+            for value in [*(v for _, v in items), having]:
+                if value is not None:
+                    self.grouping(value, groups, top, scope)
+            for i in range(before, len(self.diagnostics)):
+                if self.diagnostics[i].code == "E306":
+                    d = self.diagnostics[i]
+                    self.diagnostics[i] = Diagnostic(
+                        "E461",
+                        d.message_zh,
+                        d.message_en,
+                        d.span,
+                        (
+                            "分组的关系每组只有一行：把它加进 group by，或放进 count()、sum()、"
+                            "min()、max() 等聚合函数 / a grouped relation has one row per group: "
+                            "group by it, or aggregate it",
+                        ),
+                    )
+        else:
+            for item, (column, value) in zip(node.select, items, strict=True):
+                if ir.has_aggregate(value):
+                    self.error(
+                        "E460",
+                        item.expr.span,
+                        f"关系 {relation} 的列 {column} 是聚合值，这一部分却没有 group by",
+                        f"column {column} of relation {relation} aggregates, "
+                        "but this part has no 'group by'",
+                        "按组统计时在 select 之前写 group by，例如 "
+                        "from sup_kinship k group by k.official_id "
+                        "select k.official_id as official_id, count(*) as relatives；"
+                        "只是去掉重复的行，写 select distinct / to count per group, write "
+                        "'group by' before 'select'; to drop repeated rows, 'select distinct'",
+                    )
+        return ir.Branch(query, items, node.distinct, group_by, having)
 
     def define(self, name: str, span: Span | None = None) -> ir.Define | None:
         if name in self.defines:
@@ -681,9 +745,10 @@ class Checker:
                     f"township 应为乡镇代码（文本），这里是{township.type.zh}",
                     f"township must be a township code (string), not {township.type.value}",
                 )
-        message: tuple[str | ir.Hole, ...] = ()
+        message: tuple[str | ir.Hole | ir.KeyHole, ...] = ()
         if "message" in clauses:
             message = self.template(one("message"), scope, output_ctx)
+            message = _with_missing(message, self._missing(one("missing")))
 
         if grouped and group_by is not None:
             groups = set(group_by)
@@ -812,6 +877,18 @@ class Checker:
             relations = {k: v for k, v in self.relations.items() if v is not None}
             self._nulls = Nullability(self.pack, defines, relations)
         return self._nulls
+
+    def _missing(self, value: tuple[str, Span] | None) -> str | None:
+        """What the model's message writes for a null: its `missing "…"`, else the pack's."""
+        if value is None:
+            return self.pack.missing_text
+        text, span = value
+        why = missing_text_problem(text)
+        if why is not None:
+            hint = missing_text_hint('missing "不详"')
+            self.error("E361", span, f"missing {why[0]}", f"missing {why[1]}", hint)
+            return self.pack.missing_text
+        return text
 
     def _domain(self, value: tuple[str, Span] | None) -> str | None:
         if value is None:
@@ -963,6 +1040,7 @@ class Checker:
                 )
             value = self.expr(let.expr, measures_scope, Context(aggregates=True, clause="let"))
             self.grouping(value, set(), {warnings}, measures_scope)
+            self._no_quantiles_in_index(value)
             measures[let.name] = value
             measures_scope.lets[let.name] = value
 
@@ -1377,6 +1455,16 @@ class Checker:
         arg = scope.find_arg(node.name)
         if arg is not None:
             return ir.Arg(node.name, arg, node.span)
+        if node.name == KEY_HOLE:
+            self.error(
+                "E261",
+                node.span,
+                "key（预警键）只能单独写在消息的花括号中：{key}",
+                "key (the warning's key) can only be written alone in a message: {key}",
+                "要用键的值计算或比较，写键的表达式，例如 p.project_id / "
+                "to compute with the key, write its expression, e.g. p.project_id",
+            )
+            return ir.Lit(None, Type.ERROR, node.span)
         hints = list(did_you_mean(node.name, [*scope.lets, *scope.args]))
         if scope.find_alias(node.name):
             hints.append(f"{node.name} 是来源的别名；列写成 {node.name}.列名")
@@ -1470,7 +1558,7 @@ class Checker:
         elif lt is Type.DATE:
             hints.append("日期只能加减整数天数，月份用 add_months(d, n)")
         elif Type.STRING in (lt, rt):
-            hints.append('文字请在消息模板中拼接，例如 "{p.name}工程"')
+            hints.append('文字拼接用 concat(a, b)；消息中直接写 "{p.name}工程"')
         self.error(
             "E304",
             node.op_span,
@@ -1561,6 +1649,82 @@ class Checker:
         self._comparable(operand, high, node.high.span, "between")
         return ir.Between(operand, low, high, span=node.span)
 
+    def _case(self, node: ast.Case, scope: Scope, ctx: Context) -> ir.Expr:
+        """`case when … then … else … end`: conditions, and values of one type (E365)."""
+        if node.operand is not None:
+            return self._case_with_operand(node, scope, ctx)
+        branches: list[tuple[ir.Expr, ir.Expr]] = []
+        result = Type.NULL
+        seen: list[tuple[Type, Span]] = []  # the type of each value so far, and where
+
+        def joined(value: ir.Expr, written: ast.Expr) -> None:
+            nonlocal result
+            shared = unify(result, value.type)
+            if shared is None:
+                first = next(span for t, span in seen if t is not Type.NULL)
+                self._case_types_differ(result, value.type, written.span, first)
+                shared = Type.ERROR
+            seen.append((value.type, written.span))
+            result = shared
+
+        for condition_ast, value_ast in node.branches:
+            condition = self.condition(condition_ast, scope, ctx)
+            value = self.expr(value_ast, scope, ctx)
+            joined(value, value_ast)
+            branches.append((condition, value))
+        otherwise = None
+        if node.otherwise is not None:
+            otherwise = self.expr(node.otherwise, scope, ctx)
+            joined(otherwise, node.otherwise)
+        return ir.Case(tuple(branches), otherwise, result, node.span)
+
+    def _case_types_differ(self, before: Type, here: Type, span: Span, first: Span) -> None:
+        """E365: a `then` or `else` value of a type the values before it don't share."""
+        pair = {before, here}
+        hints = []
+        if pair == {Type.DATE, Type.TIMESTAMP}:
+            hints.append("用 date(x) 取时间戳的日期 / take a timestamp's date with date(x)")
+        elif Type.STRING in pair and pair & NUMERIC:
+            hints.append(
+                "数字不加引号；要写成文字，用 concat(…) 或在消息中写 {…} / numbers take no "
+                "quotes; to write one as text, use concat(…) or a message hole"
+            )
+        elif Type.BOOL in pair:
+            hints.append(
+                "条件本身就是是/否：case 的取值写成 true、false，或写成数值、文字 / "
+                "a condition is a yes/no: give true/false, or numbers or texts throughout"
+            )
+        self.error(
+            "E365",
+            span,
+            f"case 的各个取值类型须一致：前面是{before.zh}，这里是{here.zh}",
+            f"the values of a case must be of one type: {before.value} before, {here.value} here",
+            *hints,
+            f"第一个取值在第 {first.line} 行第 {first.column} 列；整数、金额、浮点数之间可以混用 / "
+            f"the first value is at {first.line}:{first.column}; int, decimal and float mix",
+        )
+
+    def _case_with_operand(self, node: ast.Case, scope: Scope, ctx: Context) -> ir.Expr:
+        """E366: SQL's `case x when 1 then …`, which the language writes `case when x = 1 …`."""
+        assert node.operand is not None
+        self.expr(node.operand, scope, ctx)  # its own mistakes are reported too
+        for written, value in node.branches:
+            self.expr(written, scope, ctx)
+            self.expr(value, scope, ctx)
+        if node.otherwise is not None:
+            self.expr(node.otherwise, scope, ctx)
+        operand = _written(node.operand)
+        first = _written(node.branches[0][0])
+        self.error(
+            "E366",
+            node.operand.span,
+            "case 之后直接写 when 和条件，不写被比较的值",
+            "'case' is followed by 'when' and a condition, not by the value compared",
+            f"写成 case when {operand} = {first} then … end / "
+            f"write case when {operand} = {first} then … end",
+        )
+        return ir.Lit(None, Type.ERROR, node.span)
+
     def _exists(self, node: ast.Exists, scope: Scope, ctx: Context) -> ir.Expr:
         inner = Scope(parent=scope)
         return ir.Exists(self.query(node.query, inner), span=node.span)
@@ -1630,7 +1794,7 @@ class Checker:
         result = check_arguments(sig, [a.type for a in args])
         if not isinstance(result, Type):
             zh, _, en = result.partition(" / ")
-            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
+            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}", sig.argument_hint)
             result = Type.ERROR
         if node.name == "if":
             args = (args[0], *args[1:])
@@ -1690,7 +1854,82 @@ class Checker:
             zh, _, en = result.partition(" / ")
             self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
             result = Type.ERROR
+        elif node.name in ir.QUANTILES:
+            self._quantile(node, args)
         return ir.Agg(node.name, args, result, node.distinct, False, order, condition, node.span)
+
+    def _quantile(self, node: ast.Call, args: tuple[ir.Expr, ...]) -> None:
+        """quantile(x, p) and median(x): no distinct; p a number from 0 to 1 known before a run.
+
+        Every warehouse's ordered aggregate wants p as a constant. A parameter
+        qualifies when pack.yaml bounds it within [0, 1]: `param set` and
+        deployment files then keep it there.
+        """
+        if node.distinct:
+            self.error(
+                "E377",
+                node.span,
+                f"{node.name}() 不接受 distinct：分位数按每一行的值计算",
+                f"{node.name}() takes no 'distinct': a quantile counts every row's value",
+                f"去掉 distinct，写 {node.name}(…)；"
+                "要按不同的值计算，先用 group by 把相同的值归为一组",
+            )
+        if node.name != "quantile":
+            return
+        fraction, span = args[1], node.args[1].span
+        if isinstance(fraction, ir.Param):
+            param = self.pack.parameters.get(fraction.name)
+            if param is not None and not (
+                param.minimum is not None
+                and param.maximum is not None
+                and 0 <= param.minimum
+                and param.maximum <= 1
+            ):
+                self.error(
+                    "E376",
+                    span,
+                    f"参数 ${param.name} 用作分位数的 p，须在 pack.yaml 中限定在 0 到 1 之间",
+                    f"${param.name} is the p of a quantile: pack.yaml must bound it within 0 and 1",
+                    f"在 pack.yaml 中给 {param.name} 写上 min: 0 与 max: 1",
+                )
+            return
+        value = ir.number_written(fraction)
+        if value is None:
+            self.error(
+                "E375",
+                span,
+                "quantile 的 p 须是直接写出的数或参数，在运行前就确定",
+                "the p of quantile() must be a number written out or a parameter",
+                "例如 quantile(r.amount, 0.75) 或 quantile(r.amount, $upper_quartile)",
+            )
+        elif not 0 <= value <= 1:
+            self.error(
+                "E376",
+                span,
+                f"quantile 的 p 须在 0 到 1 之间，这里是 {value}",
+                f"the p of quantile() must lie between 0 and 1, not {value}",
+                "p 是比例：上四分位数写 0.75，不写 75；中位数写 median(…)",
+            )
+
+    def _no_quantiles_in_index(self, measure: ir.Expr) -> None:
+        """A quantile in an index's measures is refused, on every warehouse alike.
+
+        The measures are one grouped query over townships left-joined to their
+        warnings (engine/score.py). SQLite has no ordered aggregate: a model's
+        quantile is computed there from ranked rows (engine/compile.py), which
+        that query does not build; a measure that ran on some warehouses only
+        would make the index depend on where it is scored.
+        """
+        for node in ir.walk(measure):
+            if isinstance(node, ir.Agg) and node.name in ir.QUANTILES:
+                self.error(
+                    "E465",
+                    node.span,
+                    f"廉情指数的度量中不能用 {node.name}()",
+                    f"{node.name}() is not available in an index's measures",
+                    "度量按乡镇统计本期预警：用 count、sum、min、max、avg；"
+                    "需要分位数的比较写成监督模型（group by 乡镇，having 中用子查询算分位数）",
+                )
 
     def _define_call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
         target = self.define(node.name, node.name_span)
@@ -1724,32 +1963,87 @@ class Checker:
 
     # ---- messages
 
-    def template(self, node: ast.Template, scope: Scope, ctx: Context) -> tuple[str | ir.Hole, ...]:
-        parts: list[str | ir.Hole] = []
-        for part in node.parts:
+    def template(
+        self, node: ast.Template, scope: Scope, ctx: Context
+    ) -> tuple[str | ir.Hole | ir.KeyHole, ...]:
+        parts: list[str | ir.Hole | ir.KeyHole] = []
+        for index, part in enumerate(node.parts):
             if isinstance(part, ast.TemplateText):
                 parts.append(part.text)
                 continue
             expr = part.expr
-            if isinstance(expr, ast.Call) and expr.name in FORMATTERS:
-                if len(expr.args) != 1:
+            if isinstance(expr, ast.Name) and expr.name == KEY_HOLE:
+                if scope.find_let(KEY_HOLE) is not None:
                     self.error(
-                        "E311",
+                        "E260",
                         expr.span,
-                        f"{expr.name}() 只接受一个参数",
-                        f"{expr.name}() takes one argument",
+                        "消息中的 {key} 是预警键，但模型中另有一个 let key，不知指哪一个",
+                        "{key} in a message is the warning's key, but the model has a let "
+                        "called key too",
+                        "给这个 let 改个名字，例如 let key_value = … / rename the let",
                     )
                     continue
-                value = self.expr(expr.args[0], scope, ctx)
-                result = check_arguments(SIGNATURES[expr.name], [value.type])
-                if not isinstance(result, Type):
-                    zh, _, en = result.partition(" / ")
-                    self.error("E311", expr.span, zh, en)
-                parts.append(ir.Hole(value, expr.name, part.text, part.default, part.span))
+                parts.append(ir.KeyHole(part.text, part.span))
+            elif isinstance(expr, ast.Call) and expr.name in FORMATTERS:
+                hole = self._formatted_hole(part, expr, scope, ctx)
+                if hole is not None:
+                    parts.append(hole)
+                following = node.parts[index + 1] if index + 1 < len(node.parts) else None
+                if (
+                    expr.name == "pct"
+                    and isinstance(following, ast.TemplateText)
+                    and following.text.startswith(("%", "％"))
+                ):
+                    self.warn(
+                        "W321",
+                        part.span,
+                        "pct() 已写出 % 号，后面又写了一个，消息中会是“80%%”",
+                        "pct() writes the % sign itself: the message would read 80%%",
+                        "删去花括号后面的 % / remove the % after the braces",
+                    )
             else:
                 value = self.expr(expr, scope, ctx)
                 parts.append(ir.Hole(value, None, part.text, part.default, part.span))
         return tuple(parts)
+
+    def _formatted_hole(
+        self, part: ast.TemplateHole, call: ast.Call, scope: Scope, ctx: Context
+    ) -> ir.Hole | None:
+        """`{wan(x)}`, `{pct(x, 1)}`: the value, and the formatter's literal arguments after it."""
+        sig = SIGNATURES[call.name]
+        most = len(sig.args)
+        least = most - sig.optional
+        if not least <= len(call.args) <= most:
+            if most == 1:
+                zh, en = "一个", "one argument"
+            else:
+                zh, en = f" {least} 或 {most} 个", f"{least} or {most} arguments"
+            name = call.name
+            self.error("E311", call.span, f"{name}() 只接受{zh}参数", f"{name}() takes {en}")
+            return None
+        value = self.expr(call.args[0], scope, ctx)
+        result = check_arguments(sig, [value.type])
+        if not isinstance(result, Type):
+            zh, _, en = result.partition(" / ")
+            self.error("E311", call.span, zh, en)
+        digits = tuple(self._pct_digits(arg) for arg in call.args[1:])
+        return ir.Hole(value, call.name, part.text, part.default, part.span, digits)
+
+    def _pct_digits(self, arg: ast.Expr) -> int:
+        """The decimals of `{pct(x, n)}`: a whole number written out, 0 to PCT_MAX_DIGITS."""
+        value = arg.value if isinstance(arg, ast.Literal) and arg.kind == "int" else None
+        if isinstance(value, int) and 0 <= value <= PCT_MAX_DIGITS:
+            return value
+        self.error(
+            "E360",
+            arg.span,
+            f"pct 的第二个参数是小数位数，应写 0 到 {PCT_MAX_DIGITS} 的整数",
+            f"the second argument of pct is how many decimals: a whole number from 0 to "
+            f"{PCT_MAX_DIGITS}",
+            "例如比例为 0.125 时，{pct(x, 1)} 写作 12.5%，{pct(x, 0)} 写作 13% / "
+            "e.g. for 0.125, {pct(x, 1)} reads 12.5% and {pct(x, 0)} reads 13%",
+        )
+        return PCT_DIGITS
 
     # ---- examples
 
@@ -2046,6 +2340,22 @@ def _divisor_name(division: ir.Arith) -> str:
     return right.name if isinstance(right, ir.LetRef | ir.Arg) else "除数"
 
 
+def _written(expr: ast.Expr) -> str:
+    """An expression as a hint may show it: as written when short, else `…`."""
+    text = {
+        ast.ColumnRef: lambda e: f"{e.alias}.{e.column}",
+        ast.Name: lambda e: e.name,
+        ast.ParamRef: lambda e: f"${e.name}",
+    }.get(type(expr))
+    if text is not None:
+        return text(expr)
+    if isinstance(expr, ast.Literal) and expr.kind == "string":
+        return json.dumps(expr.value, ensure_ascii=False)
+    if isinstance(expr, ast.Literal) and expr.kind in ("int", "decimal"):
+        return str(expr.value)
+    return "…"
+
+
 def _date_typo(expr: ir.Expr) -> bool:
     """Whether `expr` divides or subtracts whole numbers as if writing a date (2021/1/1)."""
     if not isinstance(expr, ir.Arith) or expr.op not in ("/", "-"):
@@ -2093,6 +2403,20 @@ def _collection_hint(name: str, shape: str) -> str:
 def _a(type_: Type) -> str:
     """A type's name with its English article: "an int", "a string"."""
     return ("an " if type_.value[0] in "aeiou" else "a ") + type_.value
+
+
+def _with_missing(
+    message: tuple[str | ir.Hole | ir.KeyHole, ...], missing: str | None
+) -> tuple[str | ir.Hole | ir.KeyHole, ...]:
+    """The message with `missing` as the default of every hole that has none of its own."""
+    if missing is None:
+        return message
+    return tuple(
+        replace(part, default=missing)
+        if isinstance(part, ir.Hole) and part.default is None
+        else part
+        for part in message
+    )
 
 
 def revision_of(node: ast.Item) -> str:

@@ -6,11 +6,11 @@ exactly one layout, the one the hand-written files already follow, and the
 formatter writes it:
 
 - 2-space indentation; `domain`, `severity`, `status`, `precheck`, `note`,
-  `key`, `township` and `message` are padded so their values line up
+  `key`, `township`, `message` and `missing` are padded so their values line up
   (`key      p.id`).
 - A blank line between clause groups: the header (domain … note), the query
   (from, join, let, where, group by, having), the output (key, township,
-  message), and before each example. Top-level items are one blank line apart.
+  message, missing), and before each example. Top-level items are one blank line apart.
 - The `where`/`having` of a model, the `where` of a relation branch and of an
   aggregate (`count(* where …)`) are broken at every top-level `and`/`or`; the
   operators hang so that the conditions line up under the first one
@@ -579,7 +579,7 @@ def _attach(comments: list[_Comment], toks: list[_Tok], eof: _Tok) -> None:
 
 _HEADER = ("domain", "severity", "status", "precheck", "note")
 _QUERY = ("from", "join", "let", "where", "group_by", "having")
-_OUTPUT = ("key", "township", "message")
+_OUTPUT = ("key", "township", "message", "missing")
 _SCORING = ("scale", "rounding", "ties")
 _PADDED = 9  # `township ` : the clause keywords whose values line up
 _AND_OR = ("and", "or")
@@ -748,6 +748,9 @@ class _Builder:
                 *self._padded(kind, clause),
                 self.tok(self.raw(value.span), self.off(value.span)),
             ]
+        if kind == "missing":
+            _, span = value
+            return [*self._padded(kind, clause), self.tok(self.raw(span), self.off(span))]
         if kind == "example":
             return self.example(value, clause.span)
         return self.index_clause(clause)
@@ -1014,7 +1017,35 @@ class _Builder:
             ]
         if isinstance(expr, ast.Exists):
             return self.exists(expr)
+        if isinstance(expr, ast.Case):
+            return self.case(expr)
         return self.subquery(expr)
+
+    def case(self, case: ast.Case) -> Doc:
+        """`case when … then … else … end` on one line, or each `when` and `else` on its own.
+
+        Broken, the `when`s and the `else` line up after `case `, and `end`
+        stands under `case`.
+        """
+        start, end = self.off(case.span), self.end(case.span)
+        body: list[Doc] = []
+        after = start + len("case")
+        if case.operand is not None:  # refused by the checker, kept as written
+            body += [self.expr(case.operand), " "]
+            after = self.end(case.operand.span)
+        for i, (condition, value) in enumerate(case.branches):
+            when_at = self.find("when", after, self.off(condition.span))
+            then_at = self.find("then", self.end(condition.span), self.off(value.span))
+            if i:
+                body.append(SOFT)
+            body += [self.tok("when", when_at), " ", _Align(self.expr(condition)), " "]
+            body += [self.tok("then", then_at), " ", _Align(self.expr(value))]
+            after = self.end(value.span)
+        if case.otherwise is not None:
+            else_at = self.find("else", after, self.off(case.otherwise.span))
+            body += [SOFT, self.tok("else", else_at), " ", _Align(self.expr(case.otherwise))]
+        body += [_Line(" ", -len("case ")), self.tok("end", end - len("end"))]
+        return _Group([self.tok("case", start), " ", _Align(body)])
 
     def unary(self, expr: ast.Unary) -> Doc:
         start = self.off(expr.span)
@@ -1149,14 +1180,28 @@ class _Builder:
             ]
             for item in branch.select
         ]
+        groups: list[Doc] = []
+        if branch.group_by:
+            group_at = self.find("group", self.end(query.span), self.off(branch.group_by[0].span))
+            groups += [HARD, self.tok("group", group_at), " ", self.kw("by", group_at), " "]
+            groups.append(_Align(_fill([self.expr(e) for e in branch.group_by])))
+        if branch.having is not None:
+            having_at = self._last_before(
+                "having", self.off(branch.span), self.off(branch.having.span)
+            )
+            groups += [HARD, self.tok("having", having_at), " "]
+            groups.append(self.condition(branch.having, hang=True, force=True))
+        select: list[Doc] = [self.tok("select", select_at), " "]
+        if branch.distinct:
+            select += [self.kw("distinct", select_at, self.off(first)), " "]
         return [
             self.kw("from", self.off(branch.span)),
             " ",
             self.source(query.source),
             *self._query_tail(query, force=True),
+            *groups,
             HARD,
-            self.tok("select", select_at),
-            " ",
+            *select,
             _Align(_fill(items)),
         ]
 

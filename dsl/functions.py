@@ -23,7 +23,7 @@ class Signature:
     `args` gives the accepted types per position; `variadic` repeats the last
     one; `optional` counts trailing arguments that may be left out. `result`
     maps the argument types to the result type, or to a string that explains
-    why they don't fit.
+    why they don't fit; `argument_hint` says what to write instead.
     """
 
     name: str
@@ -35,6 +35,8 @@ class Signature:
     example: str
     variadic: bool = False
     optional: int = 0
+    # Said when the arguments don't fit, besides the usage: how to write the likely intent.
+    argument_hint: str = ""
 
 
 def _fixed(t: Type) -> Callable[[list[Type]], Type]:
@@ -71,6 +73,14 @@ def _round_result(types: list[Type]) -> Type:
     return Type.FLOAT if types[0] is Type.FLOAT else Type.DECIMAL
 
 
+# What concat() joins: texts, and ints written as their digits (the same on every warehouse;
+# amounts and dates would be written differently by each, so they belong in a message).
+_TEXT_PARTS = frozenset({Type.STRING, Type.INT})
+_TIMESTAMPS_ONLY = (
+    "两个日期相差的天数用 days_between(a, b)；日期与时间戳之间，先用 date(t) 取时间戳的日期 / "
+    "days between two dates: days_between(a, b); for a date and a timestamp, take date(t) first"
+)
+
 SIGNATURES: dict[str, Signature] = {
     s.name: s
     for s in [
@@ -101,6 +111,26 @@ SIGNATURES: dict[str, Signature] = {
             "从 a 到 b 的天数，即 b − a",
             "b − a in days",
             "days_between(a.applied_on, a.approved_on)",
+        ),
+        Signature(
+            "seconds_between",
+            "scalar",
+            (frozenset({Type.TIMESTAMP}), frozenset({Type.TIMESTAMP})),
+            _fixed(Type.INT),
+            "从 a 到 b 的整秒数，即 b − a（不足一秒的部分不计）",
+            "b − a in whole seconds (fractions of a second are ignored)",
+            "seconds_between(a.submitted_at, b.submitted_at)",
+            argument_hint=_TIMESTAMPS_ONLY,
+        ),
+        Signature(
+            "minutes_between",
+            "scalar",
+            (frozenset({Type.TIMESTAMP}), frozenset({Type.TIMESTAMP})),
+            _fixed(Type.INT),
+            "从 a 到 b 的整分钟数，即 b − a 的秒数除以 60、舍去零头（89 秒为 1，−89 秒为 −1）",
+            "b − a in whole minutes, the remainder dropped toward zero",
+            "minutes_between(a.submitted_at, b.submitted_at)",
+            argument_hint=_TIMESTAMPS_ONLY,
         ),
         Signature(
             "workdays",
@@ -188,6 +218,22 @@ SIGNATURES: dict[str, Signature] = {
             variadic=True,
         ),
         # ---- text
+        Signature(
+            "concat",
+            "scalar",
+            (_TEXT_PARTS, _TEXT_PARTS),
+            _fixed(Type.STRING),
+            "依次连接各段文字（整数按数字写出）；有一段为空值时结果为空值",
+            "the texts joined in order (ints as their digits); null if any part is null",
+            'concat(b.bidder_code, "-", year(b.submitted_at))',
+            variadic=True,
+            argument_hint=(
+                "concat 连接文本和整数；金额、日期写进文字请在消息中写 {…}，"
+                '空值要当作空文字时写 coalesce(x, "") / concat joins texts and ints; '
+                'write amounts and dates in a message hole, and coalesce(x, "") for a null '
+                "part read as empty"
+            ),
+        ),
         Signature(
             "blank",
             "scalar",
@@ -354,6 +400,25 @@ SIGNATURES: dict[str, Signature] = {
             "the value of the first row in the given order",
             "first(f.township order by f.paid_on desc, f.township)",
         ),
+        Signature(
+            "quantile",
+            "aggregate",
+            (NUMERIC, NUMERIC),
+            _fixed(Type.FLOAT),
+            "分位数：p 为 0 到 1 之间的常数或参数，在排好序的值之间按位置 (n−1)·p 线性插值"
+            "（R、NumPy 默认的第 7 种定义），空值不参与，没有值时为空",
+            "the p-quantile, interpolated linearly at position (n−1)·p of the sorted values",
+            "quantile(r.amount, 0.75)",
+        ),
+        Signature(
+            "median",
+            "aggregate",
+            (NUMERIC,),
+            _fixed(Type.FLOAT),
+            "中位数，即 quantile(值, 0.5)",
+            "the median: quantile(x, 0.5)",
+            "median(r.amount)",
+        ),
         # ---- list and map parameters
         Signature(
             "value_of",
@@ -374,8 +439,24 @@ SIGNATURES: dict[str, Signature] = {
             "an amount in units of 10,000 yuan, without trailing zeros",
             "{wan(p.investment)}万元",
         ),
+        Signature(
+            "pct",
+            "formatter",
+            (NUMERIC, frozenset({Type.INT})),
+            _fixed(Type.STRING),
+            "把比例写成百分数（0.3 写作 30%），默认最多两位小数，可指定 0–4 位",
+            "a ratio as a percentage (0.3 reads 30%), at most 2 decimals unless given 0–4",
+            "{pct($prepay_ratio)}",
+            optional=1,
+        ),
     ]
 }
+
+# How many decimals pct(x) writes, and the most pct(x, n) may ask for: a percentage to 4
+# places is a ratio to 6, far inside the 15 digits a float holds, so the value every
+# warehouse computes writes the same.
+PCT_DIGITS = 2
+PCT_MAX_DIGITS = 4
 
 AGGREGATES = frozenset(n for n, s in SIGNATURES.items() if s.kind == "aggregate")
 FORMATTERS = frozenset(n for n, s in SIGNATURES.items() if s.kind == "formatter")

@@ -244,6 +244,20 @@ class Scalar:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Case:
+    """`case when c then v … else w end`: the value of the first condition that holds.
+
+    A condition that is null does not hold (the contract's two-valued logic);
+    `otherwise` None means null when none holds.
+    """
+
+    branches: tuple[tuple[Expr, Expr], ...]
+    otherwise: Expr | None
+    type: Type
+    span: Span = _span()
+
+
 Expr = (
     Col
     | Lit
@@ -266,6 +280,7 @@ Expr = (
     | Between
     | Exists
     | Scalar
+    | Case
 )
 
 
@@ -273,13 +288,31 @@ Expr = (
 class Hole:
     """A `{…}` in a message: an expression and the formatter that writes it (or None).
 
-    `default` is the text written when the value is null (`{x ?? '未填'}`), None if none.
+    `default` is the text written when the value is null: the hole's own
+    (`{x ?? '未填'}`), else the model's (`missing "不详"`), else the pack's
+    (`messages: {missing: …}`); None if none says, and a null then reads 空.
+    `formatter_args` are the formatter's literal arguments after the value
+    (the 1 of `{pct(x, 1)}`).
     """
 
     expr: Expr
     formatter: str | None
     text: str = ""
     default: str | None = None
+    span: Span = _span()
+    formatter_args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeyHole:
+    """`{key}` in a message: the warning's key, written as the ledger writes it (`a|b`).
+
+    Not a value of the model's query: the key is written from its parts when
+    the rows become warnings (engine/warnings.py), so the message shows
+    exactly what `expect "…"` and a disposal record name.
+    """
+
+    text: str = "key"
     span: Span = _span()
 
 
@@ -330,7 +363,7 @@ class Model:
     having: Expr | None
     key: tuple[Expr, ...]
     township: Expr
-    message: tuple[str | Hole, ...]
+    message: tuple[str | Hole | KeyHole, ...]
     examples: tuple[Example, ...]
     note: str | None
     sources: frozenset[str]
@@ -356,11 +389,27 @@ class Define:
 
 
 @dataclass(frozen=True)
+class Branch:
+    """One part of a relation: its rows, and the named values it selects from them.
+
+    `distinct` keeps one of rows alike; `group_by` (None: no grouping) makes one
+    row per group, its `items` then over group values and aggregates, and
+    `having` keeps the groups for which it holds.
+    """
+
+    query: Query
+    items: tuple[tuple[str, Expr], ...]
+    distinct: bool = False
+    group_by: tuple[Expr, ...] | None = None
+    having: Expr | None = None
+
+
+@dataclass(frozen=True)
 class Relation:
     name: str
     title: str | None
     columns: tuple[tuple[str, Type], ...]
-    branches: tuple[tuple[Query, tuple[tuple[str, Expr], ...]], ...]
+    branches: tuple[Branch, ...]
     sources: frozenset[str]
     revision: str = ""
     span: Span = _span()
@@ -571,6 +620,25 @@ def aggregate_lets(lets: tuple[tuple[str, Any], ...] | list[tuple[str, Any]]) ->
         ):
             found.add(name)
     return found
+
+
+QUANTILES = frozenset({"quantile", "median"})
+_MEDIAN = Lit(Decimal("0.5"), Type.DECIMAL)
+
+
+def quantile_fraction(agg: Agg) -> Expr:
+    """The p of quantile(x, p): a number, a parameter or a negated number; median's is 0.5."""
+    return _MEDIAN if agg.name == "median" else agg.args[1]
+
+
+def number_written(expr: Expr) -> Decimal | None:
+    """The value of a number written out (`0.75`, `-0.5`, `1`), or None for anything else."""
+    if isinstance(expr, Neg):
+        inner = number_written(expr.operand)
+        return None if inner is None else -inner
+    if isinstance(expr, Lit) and expr.type in (Type.INT, Type.DECIMAL, Type.FLOAT):
+        return Decimal(str(expr.value))
+    return None
 
 
 def to_json(node: Any) -> Any:

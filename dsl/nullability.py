@@ -4,7 +4,9 @@ A message goes to a township's case handler as written. A hole whose value
 is null writes 空 ("每月空元", "协议签订日期：空"), which reads as a broken
 sentence, so `check` warns (W320) about every hole that may be null and has
 no default: the rule should say what to write instead, either with
-`coalesce(x, 0)` or with a text after `??` (`{g.signed_on ?? '无'}`).
+`coalesce(x, 0)` or with a text after `??` (`{g.signed_on ?? '无'}`), or once
+for the whole model (`missing "不详"`) or pack (`messages: {missing: "不详"}`
+in pack.yaml) — the checker gives such a hole that default, so it has one.
 
 The analysis is conservative and syntactic, over the checked IR:
 
@@ -25,8 +27,9 @@ The analysis is conservative and syntactic, over the checked IR:
   be no rows at all;
 - a parameter declared nullable may be null, any other never; `value_of`
   is null only when its default may be;
-- `coalesce` is null only when every argument is, `if` when the branch taken
-  may be, `workdays` never (it counts days); `/` when the divisor may be 0
+- `coalesce` is null only when every argument is, `if` and `case` when the
+  branch taken may be (a `case` without `else` may always be), `workdays`
+  never (it counts days); `concat` when any part is; `/` when the divisor may be 0
   (anything but a non-zero literal); any other
   function or operator when one of its values is. Conditions used as values
   follow the SQL they compile to: `!=`, `not`, `is null`, `exists` and
@@ -203,6 +206,8 @@ class Nullability:
         if isinstance(expr, ir.Scalar):
             inner = self._query_rows(expr.query)
             return self.may_be_null(expr.select, _with_empty(inner))
+        if isinstance(expr, ir.Case):
+            return self._case(expr, rows)
         return True
 
     def _any(self, rows: _Rows, *exprs: ir.Expr) -> bool:
@@ -223,13 +228,33 @@ class Nullability:
         if found is None:
             checked = self.relations.get(relation)
             found = checked is None or any(
-                self.may_be_null(value, self._query_rows(query))
-                for query, items in checked.branches
-                for name, value in items
+                self.may_be_null(value, self._branch_rows(branch))
+                for branch in checked.branches
+                for name, value in branch.items
                 if name == column
             )
             self._relation_columns[(relation, column)] = found
         return found
+
+    def _branch_rows(self, branch: ir.Branch) -> _Rows:
+        """What holds on the rows (or groups) a relation's branch selects from."""
+        rows = self._query_rows(branch.query)
+        return _knowing(rows, self._facts(branch.having, {}))
+
+    def _case(self, case: ir.Case, rows: _Rows) -> bool:
+        """A case may be null when the value it takes may be, or when it has no `else`.
+
+        Each value is judged on the rows where its condition holds; the `else`
+        where none does.
+        """
+        lets = rows.lets
+        for condition, value in case.branches:
+            if self.may_be_null(value, _knowing(rows, self._facts(condition, lets))):
+                return True
+        if case.otherwise is None:
+            return True
+        none_holds = ir.Logic("and", tuple(ir.Not(c) for c, _ in case.branches))
+        return self.may_be_null(case.otherwise, _knowing(rows, self._facts(none_holds, lets)))
 
     def _function(self, func: ir.Func, rows: _Rows) -> bool:
         if func.name == "coalesce":
@@ -313,6 +338,9 @@ def _warning(hole: ir.Hole) -> Diagnostic:
         (
             f"写明为空时写什么，例如 {instead}；{{… ?? '文字'}} 在值为空时写这段文字 / "
             f"say what to write when it is null, e.g. {instead}",
+            '也可以为整个模型写一次 missing "不详"，或在 pack.yaml 中写 '
+            'messages: {missing: "不详"} / or say it once for the model (missing "不详") '
+            'or for the pack (messages: {missing: "不详"} in pack.yaml)',
         ),
         Severity.WARNING,
     )

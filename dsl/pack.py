@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.suggest import did_you_mean
 from dsl.types import Type, parse_type_name, storage_problem
 
 SEVERITIES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
@@ -157,6 +158,9 @@ class Pack:
     sources: dict[str, Source]
     townships: tuple[Township, ...]
     county: str = ""
+    # What a message writes for a value that is null when neither the hole (`{x ?? '…'}`)
+    # nor the model (`missing "…"`) says: `messages: {missing: "不详"}`; None writes 空.
+    missing_text: str | None = None
 
     def domain_code(self, text: str) -> str | None:
         """The code of a domain given by code (ENG) or by name (工程管理)."""
@@ -705,6 +709,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         Township(str(t["township"]), str(t["name"]), t.get("kind"))
         for t in data.get("townships") or []
     )
+    missing_text = _messages(data, problem)
     if problems:
         raise DiagnosticError(problems)
     return Pack(
@@ -717,6 +722,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         sources=sources,
         townships=townships,
         county=str(meta.get("county", "")),
+        missing_text=missing_text,
     )
 
 
@@ -773,6 +779,109 @@ def _declaration_problem(
             "min and max bound the numbers of a list<int> or a map",
         )
     return None
+
+
+# The settings of the `messages:` section of pack.yaml.
+MESSAGE_SETTINGS = ("missing",)
+_ONLY_SETTING = "messages 下只能写 missing / the one setting under messages is missing"
+
+
+def missing_text_hint(example: str) -> str:
+    """How to write a default for nulls, `example` showing it where it was written."""
+    return (
+        f"写一段文字，如 {example}；某一处要什么也不写，在消息中写 {{x ?? ''}} / "
+        f"write a text such as {example}; to write nothing for one hole, write {{x ?? ''}}"
+    )
+
+
+def missing_text_problem(text: str) -> tuple[str, str] | None:
+    """Why `text` cannot be what messages write for a null (Chinese, English), or None.
+
+    One rule for pack.yaml's `messages: missing` and a model's `missing "…"`: a
+    text on one line (a message is one line) that shows something — a default
+    that writes nothing leaves the gap in the sentence that it is there to fill.
+    """
+    if not text.strip():
+        return "不能是空文字", "must not be empty"
+    if "\n" in text or "\r" in text:
+        return "只能写在一行内", "must be on one line"
+    return None
+
+
+def _messages(data: dict[str, Any], problem: Callable[..., None]) -> str | None:
+    """The pack's default for null message values (`messages: {missing: …}`), if it has one."""
+    if "messages" not in data:
+        return None
+    section = data["messages"]
+    if not isinstance(section, dict):
+        problem(
+            "E687",
+            'pack.yaml 的 messages 应为映射，如 messages: {missing: "不详"}',
+            'messages in pack.yaml must be a mapping, e.g. messages: {missing: "不详"}',
+            data,
+            "messages",
+        )
+        return None
+    for name in section:
+        if name not in MESSAGE_SETTINGS:
+            problem(
+                "E687",
+                f"messages 中没有「{name}」这一项",
+                f"messages has no setting {str(name)!r}",
+                section,
+                name,
+                (did_you_mean(str(name), MESSAGE_SETTINGS) or (_ONLY_SETTING,))[0],
+            )
+    if "missing" not in section:
+        return None
+    text = section["missing"]
+    if text is None:
+        problem(
+            "E688",
+            "messages.missing 后面没有写文字",
+            "messages.missing has no text after it",
+            section,
+            "missing",
+            missing_text_hint('missing: "不详"'),
+        )
+        return None
+    if not isinstance(text, str):
+        problem(
+            "E688",
+            f"messages.missing 应为一段文字，这里是{_yaml_kind(text)}",
+            f"messages.missing must be a text, not {_yaml_kind(text, english=True)}",
+            section,
+            "missing",
+            '数字、是否、日期也要加引号：missing: "0" / quote it: missing: "0"',
+        )
+        return None
+    why = missing_text_problem(text)
+    if why is not None:
+        problem(
+            "E689",
+            f"messages.missing {why[0]}",
+            f"messages.missing {why[1]}",
+            section,
+            "missing",
+            missing_text_hint('missing: "不详"'),
+        )
+        return None
+    return text
+
+
+def _yaml_kind(value: object, english: bool = False) -> str:
+    """What a YAML value that is not a text is, in words (数字 / a number)."""
+    if isinstance(value, bool):
+        return "true/false" if english else "是/否"
+    if isinstance(value, int | float):
+        return "a number" if english else "数字"
+    if isinstance(value, date):
+        return "a date" if english else "日期"
+    if isinstance(value, dict):
+        return "a mapping" if english else "映射"
+    if isinstance(value, list):
+        return "a list" if english else "列表"
+    return type(value).__name__
 
 
 def version_tuple(text: str) -> tuple[int, ...]:

@@ -14,6 +14,8 @@ A use of the parameter is guarded, and fine, when
 - an `or` above it holds `$cap is null` (or `blank($cap)`) beside it, or an
   `and` above it holds `$cap is not null` (or `not ($cap is null)`);
 - `if($cap is null, a, b)` guards b, `if($cap is not null, a, b)` guards a;
+  in `case`, `when $cap is not null then a` guards a, and after `when $cap
+  is null then …` every later `when` and the `else` are guarded;
 - `coalesce($cap, …)` gives a value where it is null (null only when every
   argument is).
 
@@ -113,6 +115,8 @@ class _Scan:
             return self.value(expr.default, guarded)
         if isinstance(expr, ir.Func):
             return self.function(expr, guarded)
+        if isinstance(expr, ir.Case):
+            return self.case(expr, guarded)
         if isinstance(expr, ir.DefCall):
             if expr.type is Type.BOOL:
                 return self.deciding(guarded, *expr.args)
@@ -184,6 +188,28 @@ class _Scan:
         if func.type is Type.BOOL:
             return self.deciding(guarded, *func.args)
         return self.union(guarded, func.args)
+
+    def case(self, expr: ir.Case, guarded: frozenset[str]) -> _Carried:
+        """`case`: each `when` a condition, each value guarded as its `when` says.
+
+        `when $x is not null then a` guards a; after `when $x is null`, every
+        later `when` and the `else` know that $x is not null.
+        """
+        carried: _Carried = {}
+        for condition, value in expr.branches:
+            self.condition(condition, guarded)
+            tested = _tested(condition, self.lets)
+            then_guard = guarded
+            if tested is not None and not tested[1]:
+                then_guard = guarded | {tested[0]}
+            for name, param in self.value(value, then_guard).items():
+                carried.setdefault(name, param)
+            if tested is not None and tested[1]:
+                guarded = guarded | {tested[0]}
+        if expr.otherwise is not None:
+            for name, param in self.value(expr.otherwise, guarded).items():
+                carried.setdefault(name, param)
+        return carried
 
 
 def _tested(condition: ir.Expr, lets: dict[str, ir.Expr]) -> tuple[str, bool] | None:

@@ -529,6 +529,15 @@ class _AstBuilder(Transformer):
     def exists(self, tree: Tree) -> ast.Exists:
         return ast.Exists(self.span(tree), tree.children[1])
 
+    def case_expr(self, tree: Tree) -> ast.Case:
+        _, operand, *rest = tree.children
+        branches = tuple(c for c in rest if isinstance(c, tuple))
+        otherwise = rest[-2]  # [ELSE expr] END: the expression, or None when left out
+        return ast.Case(self.span(tree), branches, otherwise, operand)
+
+    def case_branch(self, tree: Tree) -> tuple[ast.Expr, ast.Expr]:
+        return (tree.children[1], tree.children[3])
+
     def _query_parts(self, children: list) -> ast.Query:
         source = next(c for c in children if isinstance(c, ast.SourceRef))
         joins = tuple(c for c in children if isinstance(c, ast.Join))
@@ -615,6 +624,10 @@ class _AstBuilder(Transformer):
 
     def message(self, tree: Tree) -> ast.Clause:
         return self._clause(tree, "message", self._template(tree.children[1]))
+
+    def missing(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "missing", (_unquote(str(token)), self.span(token)))
 
     def _template(self, token: Token) -> ast.Template:
         """Split a message string into text and `{expr}` holes, each hole parsed in place."""
@@ -824,9 +837,19 @@ class _AstBuilder(Transformer):
         select_at = next(
             i for i, c in enumerate(children) if isinstance(c, Token) and c.type == "SELECT"
         )
-        query = self._query_parts(children[:select_at])
-        items = tuple(c for c in children[select_at + 1 :] if isinstance(c, ast.SelectItem))
-        return ast.Branch(self.span(tree), query, items)
+        groups = next((c for c in children if isinstance(c, _Groups)), _Groups((), None))
+        query = self._query_parts([c for c in children[:select_at] if c is not groups])
+        after = children[select_at + 1 :]
+        distinct = any(isinstance(c, Token) and c.type == "DISTINCT" for c in after)
+        items = tuple(c for c in after if isinstance(c, ast.SelectItem))
+        return ast.Branch(self.span(tree), query, items, distinct, groups.group_by, groups.having)
+
+    def branch_groups(self, tree: Tree) -> _Groups:
+        exprs = [c for c in tree.children if c is not None and not isinstance(c, Token)]
+        having = any(isinstance(c, Token) and c.type == "HAVING" for c in tree.children)
+        if having:
+            return _Groups(tuple(exprs[:-1]), exprs[-1])
+        return _Groups(tuple(exprs), None)
 
     # -- the index
 
@@ -938,6 +961,14 @@ class _Pending:
 
     def __init__(self, row: ast.GivenRow) -> None:
         self.row = row
+
+
+class _Groups:
+    """The `group by … having …` of a relation branch, on its way into ast.Branch."""
+
+    def __init__(self, group_by: tuple[ast.Expr, ...], having: ast.Expr | None) -> None:
+        self.group_by = group_by
+        self.having = having
 
 
 class _Filter:

@@ -195,6 +195,7 @@ _CLAUSE_KEYWORDS = frozenset(
         "KEY",
         "TOWNSHIP",
         "MESSAGE",
+        "MISSING",
         "EXAMPLE",
     }
 )
@@ -212,6 +213,7 @@ _VALUE_STARTS = frozenset(
         "MINUS",
         "AS_OF",
         "EXISTS",
+        "CASE",
         "TRUE",
         "FALSE",
         "NULL",
@@ -378,7 +380,10 @@ _CHARACTER_HINTS: dict[str, tuple[str, str]] = {
         "write a parameter as $name, with no space after '$'",
     ),
     "&": ("逻辑运算写作 and、or", "write 'and' / 'or'"),
-    "|": ("逻辑运算写作 and、or", "write 'and' / 'or'"),
+    "|": (
+        "逻辑运算写作 and、or；连接文字写作 concat(a, b)",
+        "write 'and' / 'or'; join texts with concat(a, b)",
+    ),
     "%": ("百分比请写成小数，例如 10% 写作 0.10", "write percentages as decimals"),
 }
 # The full-width twins read the same way (the parser passes the original character).

@@ -15,13 +15,17 @@ import sys
 
 from engine import signals
 
-signals.install()
-
 
 def entry_point() -> None:
-    """The console script: exit with the command's code."""
+    """The console script: exit with the command's code.
+
+    The handlers are installed inside the `try`: a signal that lands while
+    `install()` is still running (one handler in place, the next not yet) raises
+    where it is caught, not above it.
+    """
     args = sys.argv[1:]
     try:
+        signals.install()
         signals.point("start")
         from engine.cli import main
     except KeyboardInterrupt:

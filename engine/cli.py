@@ -514,6 +514,9 @@ def _impact_text(preview: Any) -> str:
         lines.append("廉情指数已修改 the index changed")
     for name, old, new in changes.parameters_changed:
         lines.append(f"参数 parameter ${name}: {old} → {new}")
+    if changes.missing_text_changed:
+        old, new = (text or "空" for text in changes.missing_text_changed)
+        lines.append(f"消息的空值写法 messages.missing: {old} → {new}")
     if not changes.rules_changed:
         lines.append("规则没有变化 no rule changed")
     for model_id, text in preview.sql_diff.items():

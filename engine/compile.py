@@ -386,23 +386,103 @@ class _Compiler:
     def _relation_query(self, name: str) -> exp.Expression:
         """A relation's rows: the union of its branches (relations it reads come first)."""
         relation = self.pack.relations[name]
-        saved, self.frames = self.frames, []  # a relation sees nothing of the query using it
+        # A relation sees nothing of the query using it: neither its aliases nor, when it is
+        # first read from a grouped model's groups, their group values and aggregates.
+        saved = self.frames, self.group_map, self.agg_map
+        self.frames, self.group_map, self.agg_map = [], {}, {}
         try:
-            selects = []
-            for query, items in relation.branches:
-                with self.query(query) as select:
-                    selects.append(
-                        select.select(
-                            *(exp.alias_(self.value(e), n, copy=False) for n, e in items),
-                            copy=False,
-                        )
-                    )
+            selects = [self._relation_branch(branch) for branch in relation.branches]
         finally:
-            self.frames = saved
+            self.frames, self.group_map, self.agg_map = saved
         union: exp.Expression = selects[0]
         for other in selects[1:]:
             union = exp.union(union, other, distinct=True)
         return union
+
+    def _relation_branch(self, branch: ir.Branch) -> exp.Select:
+        """One part of a relation: its values over its rows, or over its groups."""
+        if branch.group_by is not None:
+            return self._grouped_branch(branch)
+        with self.query(branch.query) as select:
+            columns = [exp.alias_(self.value(e), n, copy=False) for n, e in branch.items]
+            select = select.select(*columns, copy=False)
+            return select.distinct(distinct=branch.distinct, copy=False)
+
+    def _grouped_branch(self, branch: ir.Branch) -> exp.Select:
+        """A grouped part of a relation, in three levels as a grouped model is written.
+
+        The rows with their group values and the inputs of each aggregate; the
+        groups, with nothing but group values and aggregates (so every warehouse
+        accepts them); then the selected values and `having` over those as plain
+        columns, where a subquery (`township_name(…)`) may read them.
+        """
+        assert branch.group_by is not None
+        wanted = [e for _, e in branch.items]
+        if branch.having is not None:
+            wanted.append(branch.having)
+        aggregates = list(dict.fromkeys(a for e in wanted for a in self._aggregates(e)))
+        rows_alias = self.fresh_alias("relation_rows")
+        group_names = [f"group_{i + 1}" for i in range(len(branch.group_by))]
+        with self.query(branch.query) as rows:
+            columns = [
+                exp.alias_(self.value(g), n, copy=False)
+                for g, n in zip(branch.group_by, group_names, strict=True)
+            ]
+            inputs: list[list[str]] = []
+            for j, agg in enumerate(aggregates, 1):
+                names = [f"agg_{j}_{k}" for k in range(1, len(agg.args) + 1)]
+                columns += [
+                    exp.alias_(self.value(a), n, copy=False)
+                    for a, n in zip(agg.args, names, strict=True)
+                ]
+                if agg.filter is not None:
+                    names.append(f"agg_{j}_when")
+                    columns.append(exp.alias_(self.condition(agg.filter), names[-1], copy=False))
+                inputs.append(names)
+            rows = rows.select(*columns, copy=False)
+
+        def row_column(name: str) -> exp.Column:
+            return exp.column(name, table=rows_alias)
+
+        agg_names = [f"agg_{j}" for j in range(1, len(aggregates) + 1)]
+        grouped = (
+            exp.select(
+                *(exp.alias_(row_column(n), n, copy=False) for n in group_names),
+                *(
+                    exp.alias_(
+                        self._plain_aggregate(
+                            agg,
+                            [row_column(n) for n in names[: len(agg.args)]],
+                            row_column(names[-1]) if agg.filter is not None else None,
+                        ),
+                        agg_name,
+                        copy=False,
+                    )
+                    for agg, names, agg_name in zip(aggregates, inputs, agg_names, strict=True)
+                ),
+            )
+            .from_(exp.alias_(exp.Subquery(this=rows), rows_alias, table=True, copy=False))
+            .group_by(*(row_column(n) for n in group_names), copy=False)
+        )
+        groups_alias = self.fresh_alias("relation_groups")
+        saved = self.group_map, self.agg_map
+        self.group_map = {
+            g: exp.column(n, table=groups_alias)
+            for g, n in zip(branch.group_by, group_names, strict=True)
+        }
+        self.agg_map = {
+            a: exp.column(n, table=groups_alias) for a, n in zip(aggregates, agg_names, strict=True)
+        }
+        try:
+            outer = exp.select(*(exp.alias_(self.value(e), n, copy=False) for n, e in branch.items))
+            outer = outer.from_(
+                exp.alias_(exp.Subquery(this=grouped), groups_alias, table=True, copy=False)
+            )
+            if branch.having is not None:
+                outer = outer.where(self.condition(branch.having), copy=False)
+        finally:
+            self.group_map, self.agg_map = saved
+        return outer.distinct(distinct=branch.distinct, copy=False)
 
     def with_relations(self, tree: exp.Select) -> exp.Select:
         """`tree` with a WITH naming each relation it reads.
@@ -596,6 +676,11 @@ class _Compiler:
                 columns.append(exp.alias_(value, name, copy=False))
             plan: list[tuple[ir.Agg, list[str], _FirstBy]] = []
             for j, agg in enumerate(aggregates):
+                if agg.name in ir.QUANTILES:
+                    quantile_columns, names = self._quantile_inputs(j, agg, group_values)
+                    columns += quantile_columns
+                    plan.append((agg, names, None))
+                    continue
                 names = []
                 for k, arg in enumerate(agg.args):
                     name = self.fresh_column(f"agg_{j + 1}_{k + 1}")
@@ -688,6 +773,27 @@ class _Compiler:
             outer = outer.where(self._all_of(having), copy=False)
         return outer
 
+    def _quantile_inputs(
+        self, j: int, agg: ir.Agg, partition: list[exp.Expression]
+    ) -> tuple[list[exp.Expression], list[str]]:
+        """The columns of the rows below the groups that quantile number `j` reads, and their names.
+
+        Its value, null where the aggregate's `where` does not hold (p is a
+        constant, written where the quantile is); where the warehouse has no
+        ordered aggregate, also each value's rank in its group and the
+        quantile's position (functions.quantile_ranks).
+        """
+        value = self.value(agg.args[0])
+        if agg.filter is not None:
+            value = exp.Case(ifs=[exp.If(this=self.condition(agg.filter), true=value)])
+        names = [self.fresh_column(f"agg_{j + 1}_1")]
+        columns = [exp.alias_(value, names[0], copy=False)]
+        if fn.ranked_quantile(self.dialect):
+            rank, position = fn.quantile_ranks(value, partition, self._fraction(agg))
+            names += [self.fresh_column(f"agg_{j + 1}_rank"), self.fresh_column(f"agg_{j + 1}_at")]
+            columns += [exp.alias_(rank, names[1]), exp.alias_(position, names[2])]
+        return columns, names
+
     def _read_groups_from(self, alias: str, lets: list[str]) -> None:
         """Group values, aggregates and the lets computed so far are columns of `alias`."""
         self.group_map = {g: exp.column(c, table=alias) for g, c in self.group_columns.items()}
@@ -748,6 +854,10 @@ class _Compiler:
         rows_alias: str,
     ) -> exp.Expression:
         """One aggregate over the grouped rows; `first_by` is what first() orders by (above)."""
+        if agg.name in ir.QUANTILES:  # its inputs are _quantile_inputs'
+            if len(args) == 3:
+                return fn.quantile_from_ranks(*args, self.builders)
+            return fn.quantile_of(args[0], self._fraction(agg), self.builders)
         when = args.pop() if agg.filter is not None else None
         if isinstance(first_by, list):
             order = [
@@ -790,7 +900,38 @@ class _Compiler:
             return exp.Min(this=value)
         if agg.name == "max":
             return exp.Max(this=value)
+        if agg.name in ir.QUANTILES:
+            return fn.quantile_of(value, self._fraction(agg), self.builders)
         raise fn.Unsupported(f"{agg.name}() here", self.dialect)
+
+    def _fraction(self, agg: ir.Agg) -> exp.Expression:
+        """The p of a quantile as a number literal; E745 when a value given for it is not in [0, 1].
+
+        The checker has seen a written p to lie in [0, 1] and a parameter's range
+        to lie within it; an example may still set the parameter to anything.
+        """
+        fraction = ir.quantile_fraction(agg)
+        if isinstance(fraction, ir.Param):
+            value: Any = self.parameter(fraction.name)
+            number = None if value is None else Decimal(str(value))
+        else:
+            number = ir.number_written(fraction)
+        if number is None or not 0 <= number <= 1:
+            shown = f"${fraction.name} = {value}" if isinstance(fraction, ir.Param) else number
+            raise DiagnosticError(
+                [
+                    Diagnostic(
+                        "E745",
+                        f"模型 {self.model.id} 的 {agg.name}() 的 p 须在 0 到 1 之间，"
+                        f"这里是 {shown}",
+                        f"the p of {agg.name}() in model {self.model.id} must lie between 0 and 1, "
+                        f"not {shown}",
+                        agg.span,
+                        ("p 是比例：上四分位数为 0.75",),
+                    )
+                ]
+            )
+        return exp.Literal.number(format(number, "f"))
 
     # ---- expressions
 
@@ -836,7 +977,17 @@ class _Compiler:
         args = [self.value(a) for a in e.args]
         if e.name == "if":
             args[0] = self.condition(e.args[0])
+        if e.name == "concat":
+            parts = zip(e.args, args, strict=True)
+            args = [fn.as_text(v) if a.type is Type.INT else v for a, v in parts]
         return fn.FUNCTIONS[e.name].build(e.name, args, self.builders)
+
+    def _case(self, e: ir.Case) -> exp.Expression:
+        # SQL's CASE takes the first WHEN that is true; a condition that is NULL is not, as
+        # the language's two-valued logic says.
+        ifs = [exp.If(this=self.condition(c), true=self.value(v)) for c, v in e.branches]
+        default = self.value(e.otherwise) if e.otherwise is not None else None
+        return exp.Case(ifs=ifs, default=default)
 
     def _agg(self, e: ir.Agg) -> exp.Expression:
         if e in self.agg_map:
@@ -982,8 +1133,59 @@ class _Compiler:
         return exp.Paren(this=exp.or_(*branches, copy=False))
 
     def _scalar(self, e: ir.Scalar) -> exp.Expression:
+        if fn.ranked_quantile(self.dialect) and any(
+            a.name in ir.QUANTILES for a in _own_aggregates(e.select)
+        ):
+            return self._ranked_scalar(e)
         with self.query(e.query) as select:
             return exp.Subquery(this=select.select(self.value(e.select), copy=False))
+
+    def _ranked_scalar(self, e: ir.Scalar) -> exp.Expression:
+        """A subquery with a quantile where the warehouse has no ordered aggregate: two levels.
+
+        Its rows, with the inputs of each of its aggregates and each quantile's
+        ranks (as the rows of a grouped model have, partitioned by nothing),
+        then the select over them, each aggregate reading its columns.
+        """
+        aggregates = list(dict.fromkeys(_own_aggregates(e.select)))
+        rows_alias = self.fresh_alias("ranked_rows")
+        with self.query(e.query) as rows:
+            columns: list[exp.Expression] = []
+            plan: list[tuple[ir.Agg, list[str]]] = []
+            for j, agg in enumerate(aggregates):
+                if agg.name in ir.QUANTILES:
+                    quantile_columns, names = self._quantile_inputs(j, agg, [])
+                    columns += quantile_columns
+                else:
+                    inputs = [self.value(a) for a in agg.args]
+                    if agg.filter is not None:
+                        inputs.append(self.condition(agg.filter))
+                    names = [self.fresh_column(f"agg_{j + 1}_{k + 1}") for k in range(len(inputs))]
+                    columns += [
+                        exp.alias_(v, n, copy=False) for v, n in zip(inputs, names, strict=True)
+                    ]
+                plan.append((agg, names))
+            rows = rows.select(*columns, copy=False)
+            self.agg_map = {
+                agg: self._aggregate(
+                    agg, [exp.column(n, table=rows_alias) for n in names], None, rows_alias
+                )
+                for agg, names in plan
+            }
+            value = self.value(e.select)
+        ranked = exp.alias_(exp.Subquery(this=rows), rows_alias, table=True, copy=False)
+        return exp.Subquery(this=exp.select(value).from_(ranked, copy=False))
+
+
+def _own_aggregates(expr: Any) -> Iterator[ir.Agg]:
+    """The aggregates of a subquery's select at its own level (not of subqueries inside)."""
+    if isinstance(expr, ir.Agg):
+        yield expr
+        return
+    if isinstance(expr, ir.Scalar | ir.Exists | ir.LetRef):
+        return
+    for child in ir.children(expr):
+        yield from _own_aggregates(child)
 
 
 def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str, ir.Expr]]]:

@@ -252,6 +252,100 @@ def _days_between_starrocks(args: list[exp.Expression], b: Builders) -> exp.Expr
     return exp.Anonymous(this="DATEDIFF", expressions=[later, a])
 
 
+# seconds_between(a, b) is b − a in whole seconds, each timestamp taken to its second (its
+# fraction dropped: the SQLite warehouse keeps timestamps as text to the second, so every
+# warehouse must ignore fractions to agree). Counting the second boundaries from a to b is
+# the same thing, and that is what DATE_DIFF / DATEDIFF count on DuckDB
+# (https://duckdb.org/docs/sql/functions/timestamp#date_diffpart-starttimestamp-endtimestamp),
+# Snowflake (https://docs.snowflake.com/en/sql-reference/functions/datediff), ClickHouse
+# (https://clickhouse.com/docs/en/sql-reference/functions/date-time-functions#date_diff)
+# and BigQuery's DATETIME_DIFF (https://cloud.google.com/bigquery/docs/reference/
+# standard-sql/datetime_functions#datetime_diff).
+
+
+def _seconds_between(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    a, later = args
+    return exp.DateDiff(this=later, expression=a, unit=exp.var("SECOND"))
+
+
+def _seconds_between_postgres(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # timestamp − timestamp is an interval whose EXTRACT(EPOCH …) counts fractions too
+    # (https://www.postgresql.org/docs/current/functions-datetime.html): truncate each first.
+    # The difference of whole seconds is a whole number, so the cast is exact.
+    a, later = args
+    elapsed = exp.Sub(
+        this=exp.TimestampTrunc(this=later, unit=exp.var("SECOND")),
+        expression=exp.TimestampTrunc(this=a, unit=exp.var("SECOND")),
+    )
+    return _to_int(exp.Extract(this=exp.var("EPOCH"), expression=elapsed))
+
+
+def _seconds_between_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Not sqlglot's (JULIANDAY(b) − JULIANDAY(a)) * 86400: a day fraction in binary floating
+    # point gives 59.99999… seconds, cast down to 59. strftime('%s', t) is t's whole Unix
+    # seconds as text, null for null (https://www.sqlite.org/lang_datefunc.html).
+    def unix(t: exp.Expression) -> exp.Expression:
+        seconds = exp.Anonymous(this="strftime", expressions=[exp.Literal.string("%s"), t])
+        return _to_int(seconds)
+
+    a, later = args
+    return exp.Paren(this=exp.Sub(this=unix(later), expression=unix(a)))
+
+
+def _seconds_between_unix(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Spark's DATEDIFF(SECOND, a, b) exists only from 3.3 and counts elapsed time, fractions
+    # included; UNIX_TIMESTAMP(t) is t's whole seconds on every version of Spark and Hive
+    # (https://spark.apache.org/docs/latest/api/sql/#unix_timestamp).
+    a, later = args
+    return exp.Paren(
+        this=exp.Sub(this=exp.TimeToUnix(this=later), expression=exp.TimeToUnix(this=a))
+    )
+
+
+def _seconds_between_trino(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Trino's date_diff counts elapsed units, fractions included
+    # (https://trino.io/docs/current/functions/datetime.html#date_diff): truncate each first.
+    a, later = args
+    return exp.DateDiff(
+        this=exp.TimestampTrunc(this=later, unit=exp.var("SECOND")),
+        expression=exp.TimestampTrunc(this=a, unit=exp.var("SECOND")),
+        unit=exp.var("SECOND"),
+    )
+
+
+def _seconds_between_bigquery(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # Timestamps are DATETIME on BigQuery; DATE_DIFF takes dates.
+    a, later = args
+    return exp.DatetimeDiff(this=later, expression=a, unit=exp.var("SECOND"))
+
+
+def _seconds_between_mysql(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # sqlglot writes DATEDIFF, which counts days there. TIMESTAMPDIFF(SECOND, a, b) is b − a
+    # in seconds (https://dev.mysql.com/doc/refman/8.0/en/date-and-time-functions.html
+    # #function_timestampdiff; Doris and StarRocks have it too); their DATETIME holds whole
+    # seconds unless a column is declared with fractions.
+    a, later = args
+    return exp.TimestampDiff(this=later, expression=a, unit=exp.var("SECOND"))
+
+
+def _minutes_between(seconds: Meaning) -> Builder:
+    # Whole minutes of seconds_between, the remainder dropped toward zero (89 s is 1 minute,
+    # −89 s is −1), so that minutes_between(a, b) = −minutes_between(b, a). `%` takes the
+    # sign of the dividend on every warehouse, so s − s % 60 is a multiple of 60 and the
+    # division exact, however each warehouse divides (DuckDB and Spark in floating point,
+    # PostgreSQL and SQLite in integers); no rounding cast is left to disagree.
+    def build(args: list[exp.Expression], b: Builders) -> exp.Expression:
+        total = seconds.build("seconds_between", args, b)
+        if not isinstance(total, exp.Func | exp.Paren):
+            total = exp.Paren(this=total)
+        sixty = exp.Literal.number(60)
+        remainder = exp.Mod(this=total.copy(), expression=sixty)
+        whole = exp.Paren(this=exp.Sub(this=total, expression=remainder))
+        return _to_int(exp.Div(this=whole, expression=sixty.copy()))
+
+    return build
+
+
 def _workdays(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return b.calendar_count(args[0], args[1])
 
@@ -424,6 +518,19 @@ def _substr(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return _substring(args[0], args[1], args[2] if len(args) > 2 else None, b.dialect)
 
 
+def _concat(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    # `a || b` is null when a part is null on every warehouse that has it, and so is the
+    # CONCAT sqlglot writes for MySQL, Doris and StarRocks
+    # (https://dev.mysql.com/doc/refman/8.0/en/string-functions.html#function_concat).
+    # Not the CONCAT() of DuckDB and PostgreSQL, which skips null parts.
+    return exp.Paren(this=reduce(lambda left, right: exp.DPipe(this=left, expression=right), args))
+
+
+def as_text(value: exp.Expression) -> exp.Expression:
+    """An int as its digits, for concat(): the same text on every warehouse."""
+    return exp.cast(value, exp.DataType.Type.TEXT)
+
+
 # ---- numbers ----------------------------------------------------------------------
 
 
@@ -495,6 +602,21 @@ def _round_sqlite(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return exp.Paren(this=exp.Mul(this=exp.Round(this=shifted), expression=scale))
 
 
+_SECONDS_BETWEEN = Meaning(
+    _seconds_between,
+    {
+        "sqlite": _seconds_between_sqlite,
+        "postgres": _seconds_between_postgres,
+        "spark": _seconds_between_unix,
+        "hive": _seconds_between_unix,
+        "trino": _seconds_between_trino,
+        "bigquery": _seconds_between_bigquery,
+        "mysql": _seconds_between_mysql,
+        "doris": _seconds_between_mysql,
+        "starrocks": _seconds_between_mysql,
+    },
+)
+
 FUNCTIONS: dict[str, Meaning] = {
     "add_months": Meaning(
         _add_months,
@@ -511,6 +633,8 @@ FUNCTIONS: dict[str, Meaning] = {
             "starrocks": _days_between_starrocks,
         },
     ),
+    "seconds_between": _SECONDS_BETWEEN,
+    "minutes_between": Meaning(_minutes_between(_SECONDS_BETWEEN)),
     "workdays": Meaning(_workdays),
     "year": Meaning(_year, {"sqlite": _strftime_sqlite("%Y")}),
     "month": Meaning(_month, {"sqlite": _strftime_sqlite("%m")}),
@@ -522,6 +646,7 @@ FUNCTIONS: dict[str, Meaning] = {
     "if": Meaning(_if),
     "least": Meaning(_extreme(exp.LTE)),
     "greatest": Meaning(_extreme(exp.GTE)),
+    "concat": Meaning(_concat),
     "blank": Meaning(_blank),
     "trim": Meaning(_trim, {"bigquery": _trim_spaces, "trino": _trim_spaces}),
     "upper": Meaning(lambda a, b: exp.Upper(this=a[0]), {"clickhouse": _utf8("upperUTF8")}),
@@ -632,3 +757,143 @@ def average_of(value: exp.Expression) -> exp.Expression:
             )
         )
     return exp.Avg(this=exp.cast(value, exp.DataType.Type.DOUBLE))
+
+
+# ---- quantile(x, p) and median(x) --------------------------------------------------------
+#
+# The continuous quantile of type 7 (Hyndman & Fan), the default of R and NumPy and the
+# definition of SQL's PERCENTILE_CONT: over the n values that are not null, sorted
+# x[0] ≤ … ≤ x[n−1], at position h = (n−1)·p, x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋]).
+# Null over no values. Each warehouse computes it in binary floating point, with its own
+# order of operations (Spark writes (⌈h⌉−h)·x[⌊h⌋] + (h−⌊h⌋)·x[⌈h⌉]); the result is taken
+# to 9 decimal places as `/` is, so that the four executed warehouses give the same value for
+# amounts and a p of a few decimals (tests/engine/test_quantiles.py compares them with an exact
+# reference); PostgreSQL casts a double to NUMERIC by its first 15 significant digits.
+
+
+def _quantile_cont(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # DuckDB's exact quantile with linear interpolation (its QUANTILE is QUANTILE_DISC;
+    # https://duckdb.org/docs/stable/sql/functions/aggregates#quantile_contx-pos).
+    return exp.Anonymous(this="QUANTILE_CONT", expressions=[value, fraction])
+
+
+def _percentile_cont_within_group(
+    value: exp.Expression, fraction: exp.Expression
+) -> exp.Expression:
+    # The SQL standard's ordered-set aggregate: PostgreSQL (double precision only,
+    # https://www.postgresql.org/docs/current/functions-aggregate.html#FUNCTIONS-ORDEREDSET-TABLE)
+    # and Snowflake (https://docs.snowflake.com/en/sql-reference/functions/percentile_cont).
+    return exp.WithinGroup(
+        this=exp.PercentileCont(this=fraction),
+        expression=exp.Order(expressions=[exp.Ordered(this=value)]),
+    )
+
+
+def _percentile(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # Spark's PERCENTILE is exact (PERCENTILE_APPROX, which sqlglot writes for
+    # PERCENTILE_CONT, is not; https://spark.apache.org/docs/latest/api/sql/#percentile).
+    return exp.Anonymous(this="PERCENTILE", expressions=[value, fraction])
+
+
+def _percentile_cont_starrocks(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # StarRocks' aggregate PERCENTILE_CONT(expr, p) interpolates linearly (from 2.4;
+    # https://docs.starrocks.io/docs/sql-reference/sql-functions/aggregate-functions/percentile_cont/).
+    return exp.Anonymous(this="PERCENTILE_CONT", expressions=[value, fraction])
+
+
+def _quantile_exact_inclusive(value: exp.Expression, fraction: exp.Expression) -> exp.Expression:
+    # ClickHouse's quantileExactInclusive(p)(x) is R-7, exact; its quantile() samples
+    # (https://clickhouse.com/docs/en/sql-reference/aggregate-functions/reference/quantileexactinclusive).
+    return exp.ParameterizedAgg(
+        this="quantileExactInclusive", expressions=[fraction], params=[value]
+    )
+
+
+# The warehouses' own exact ordered aggregate; the ones absent have none that is exact:
+# Trino and Hive's only exact one takes integers (https://cwiki.apache.org/confluence/display/
+# Hive/LanguageManual+UDF#LanguageManualUDF-Built-inAggregateFunctions(UDAF)), Trino has
+# APPROX_PERCENTILE only, BigQuery's PERCENTILE_CONT is a window function, MySQL has none,
+# Doris' PERCENTILE took integers only before 3.0.3. SQLite has none either: there the
+# compiler ranks the rows and interpolates itself (quantile_ranks, quantile_from_ranks).
+_QUANTILE: dict[str, Callable[[exp.Expression, exp.Expression], exp.Expression]] = {
+    "duckdb": _quantile_cont,
+    "postgres": _percentile_cont_within_group,
+    "snowflake": _percentile_cont_within_group,
+    "spark": _percentile,
+    "starrocks": _percentile_cont_starrocks,
+    "clickhouse": _quantile_exact_inclusive,
+}
+_RANKED_QUANTILE = frozenset({"sqlite"})
+
+
+def ranked_quantile(dialect: str) -> bool:
+    """Whether quantile() is computed from ranked rows on this warehouse (it has no aggregate)."""
+    return dialect in _RANKED_QUANTILE
+
+
+def _double(value: exp.Expression) -> exp.Expression:
+    return exp.cast(value, exp.DataType.Type.DOUBLE)
+
+
+def _to_nine_places(value: exp.Expression, b: Builders) -> exp.Expression:
+    return FUNCTIONS["round"].build("round", [value, exp.Literal.number(9)], b)
+
+
+def quantile_of(value: exp.Expression, fraction: exp.Expression, b: Builders) -> exp.Expression:
+    """The warehouse's own quantile of `value` at the constant `fraction`; Unsupported if none."""
+    build = _QUANTILE.get(b.dialect)
+    if build is None:
+        raise Unsupported("quantile()", b.dialect)
+    return _to_nine_places(build(_double(value), fraction), b)
+
+
+def quantile_ranks(
+    value: exp.Expression, partition: list[exp.Expression], fraction: exp.Expression
+) -> tuple[exp.Expression, exp.Expression]:
+    """Two window columns of the rows a quantile is computed over (where it is ranked).
+
+    The rank of each row's value among its group's, nulls after every value,
+    and the position h = (n − 1)·p of the quantile, n counting the values
+    that are not null. `value` is what is ranked: null on a row an aggregate's
+    `where` leaves out.
+    """
+    rank = exp.Window(
+        this=exp.RowNumber(),
+        partition_by=[p.copy() for p in partition],
+        order=exp.Order(expressions=[exp.Ordered(this=value.copy(), nulls_first=False)]),
+    )
+    count = exp.Window(
+        this=exp.Count(this=value.copy()), partition_by=[p.copy() for p in partition]
+    )
+    position = exp.Mul(
+        this=exp.Paren(this=exp.Sub(this=count, expression=exp.Literal.number(1))),
+        expression=fraction,
+    )
+    return rank, position
+
+
+def quantile_from_ranks(
+    value: exp.Expression, rank: exp.Expression, position: exp.Expression, b: Builders
+) -> exp.Expression:
+    """The quantile over a group of ranked rows (columns made by quantile_ranks).
+
+    x[⌊h⌋] + (h − ⌊h⌋)·(x[⌈h⌉] − x[⌊h⌋]), ranks counting from 1: the values
+    of the rows ranked ⌊h⌋ + 1 and ⌈h⌉ + 1. With no values, every value is
+    null and so is the result.
+    """
+
+    def at_rank(step: str) -> exp.Expression:
+        index = FUNCTIONS[step].build(step, [position.copy()], b)
+        wanted = exp.EQ(
+            this=rank.copy(), expression=exp.Add(this=index, expression=exp.Literal.number(1))
+        )
+        return exp.Max(this=exp.Case(ifs=[exp.If(this=wanted, true=_double(value.copy()))]))
+
+    h = exp.Max(this=position.copy())
+    fraction = exp.Sub(this=h, expression=FUNCTIONS["floor"].build("floor", [h.copy()], b))
+    low, high = at_rank("floor"), at_rank("ceil")
+    spread = exp.Paren(this=exp.Sub(this=high, expression=low.copy()))
+    interpolated = exp.Add(
+        this=low, expression=exp.Mul(this=spread, expression=exp.Paren(this=fraction))
+    )
+    return _to_nine_places(interpolated, b)

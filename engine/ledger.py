@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import Warehouse, WarehouseError
+from adapters.base import Conflict, Warehouse
 from adapters.names import statement, table_named
 from engine import __version__, signals
 from engine.functions import date_literal
@@ -170,8 +170,8 @@ def record_precheck(
                 warehouse.execute(statement(create, warehouse.dialect))
                 warehouse.append(tables.name(PRECHECKS), audit)
             return
-        except WarehouseError as exc:
-            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+        except Conflict:
+            if attempt == CONFLICT_RETRIES - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
 
@@ -206,33 +206,19 @@ def record(
         return _record_by_merge(warehouse, warnings, as_of, run, run_id, tables)
     # Two runs recording at once (two schedulers, a retry overlapping a slow run): the
     # second one's insert meets the first one's rows and fails on the key, or finds the
-    # database locked; recorded again, it sees those rows and adds nothing twice.
+    # database locked (the adapter says Conflict for both); recorded again, it sees those
+    # rows and adds nothing twice.
     for attempt in range(CONFLICT_RETRIES):
         try:
             return _record(warehouse, warnings, as_of, run, run_id, tables)
-        except WarehouseError as exc:
-            if not _is_conflict(exc) or attempt == CONFLICT_RETRIES - 1:
+        except Conflict:
+            if attempt == CONFLICT_RETRIES - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
 
 
 CONFLICT_RETRIES = 5
-_CONFLICTS = (
-    "duplicate key",
-    "unique constraint",
-    "constraint error",
-    "primary key",
-    "database is locked",
-    "could not serialize",
-    "conflict",
-    "lock",
-)
-
-
-def _is_conflict(exc: WarehouseError) -> bool:
-    text = str(exc).lower()
-    return any(word in text for word in _CONFLICTS)
 
 
 def _record(

@@ -1,7 +1,8 @@
 """A pack's history: what changed since a git revision, and what the change would do.
 
-`oversight check --against REF` refuses a change to any rule, shared definition
-or parameter default unless pack.version moved up and policies/CHANGELOG.md
+`oversight check --against REF` refuses a change to any rule, shared definition,
+parameter default or what messages write for a null (pack.yaml's `messages`)
+unless pack.version moved up and policies/CHANGELOG.md
 changed too. `oversight diff --against REF --as-of DATE` previews a change:
 models and parameters changed, the SQL diff, and the warnings that would
 appear and disappear on a warehouse's data (run read-only, nothing recorded).
@@ -87,6 +88,8 @@ class PackChanges:
     index_changed: bool = False
     parameters_changed: list[tuple[str, Any, Any]] = field(default_factory=list)  # name, old, new
     catalog_changed: bool = False
+    # pack.yaml's messages: {missing: …}, old and new: what every null in a message writes
+    missing_text_changed: tuple[str | None, str | None] | None = None
     changelog_changed: bool = False
     old_pack: ir.CheckedPack | None = None
 
@@ -100,6 +103,7 @@ class PackChanges:
             or self.index_changed
             or self.parameters_changed
             or self.catalog_changed
+            or self.missing_text_changed
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +119,11 @@ class PackChanges:
                 {"name": n, "old": str(o), "new": str(v)} for n, o, v in self.parameters_changed
             ],
             "catalog_changed": self.catalog_changed,
+            "missing_text_changed": (
+                None
+                if self.missing_text_changed is None
+                else dict(zip(("old", "new"), self.missing_text_changed, strict=True))
+            ),
             "changelog_changed": self.changelog_changed,
         }
 
@@ -173,6 +182,8 @@ def compare(old_root: Path | None, new: ir.CheckedPack, new_root: Path) -> PackC
                 (name, before.default if before else None, after.default if after else None)
             )
     changes.catalog_changed = old.pack.sources != new.pack.sources
+    if old.pack.missing_text != new.pack.missing_text:
+        changes.missing_text_changed = (old.pack.missing_text, new.pack.missing_text)
     return changes
 
 
@@ -192,6 +203,7 @@ def check_against(ref: str, pack: ir.CheckedPack) -> list[Diagnostic]:
             *(["廉情指数"] if changes.index_changed else []),
             *(f"${n}" for n, _, _ in changes.parameters_changed),
             *(["数据目录"] if changes.catalog_changed else []),
+            *(["消息的空值写法 messages.missing"] if changes.missing_text_changed else []),
         ]
     )
     problems = []

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from dsl import ir
+from dsl.functions import PCT_DIGITS
 from dsl.pack import Pack
 from dsl.types import Type
 from engine.compile import hole_columns, key_columns
@@ -95,7 +96,20 @@ def wan(value: Any, type_: Type) -> str:
     return _plain(Decimal(number) / 10000, _HUNDRED_YUAN)
 
 
-FORMATTERS = {"wan": wan}
+def pct(value: Any, type_: Type, digits: int = PCT_DIGITS) -> str:
+    """A ratio as a percentage, as `{x * 100}%` reads it: 0.8 → 80%, 1/3 → 33.33%.
+
+    `digits` decimals at most (halves up, trailing zeros dropped, as every
+    number in a message). The ratio is read as the number the warehouse gave,
+    not first rounded to the fen: an amount-typed ratio of 0.125 is 12.5%, as
+    `{$ratio * 100}` writes it, not the 13% its fen would give.
+    """
+    if value is None:
+        return NULL_TEXT
+    return _plain(decimal_of(value) * 100, Decimal(1).scaleb(-digits)) + "%"
+
+
+FORMATTERS = {"wan": wan, "pct": pct}
 
 
 def _evidence_value(value: Any, type_: Type) -> Any:
@@ -132,11 +146,15 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
             if isinstance(part, str):
                 text.append(part)
                 continue
+            if isinstance(part, ir.KeyHole):
+                text.append(key)
+                continue
             value = next(values)
             if value is None and part.default is not None:
                 text.append(part.default)
             elif part.formatter:
-                text.append(FORMATTERS[part.formatter](value, part.expr.type))
+                formatter = FORMATTERS[part.formatter]
+                text.append(formatter(value, part.expr.type, *part.formatter_args))
             else:
                 text.append(write_value(value, part.expr.type))
             evidence[part.text] = _evidence_value(value, part.expr.type)

@@ -14,6 +14,8 @@
                      of a draft model whose other clauses are CLAUSES (by default
                      `from ref_township t`).
   ```rule-value      lines `EXPR → TEXT`: a message writes the value of EXPR as TEXT.
+  ```pack-yaml       lines added at the end of the repository's pack.yaml: the pack then
+                     loads, and its rules check without errors.
   ```rule-error      a rule file with a mistake: it yields exactly the code in the
                      heading of its section, no other (E7xx: when compiled for duckdb).
   ```pack-error      the same for a pack.yaml, ```deployment-error for a deployment
@@ -49,7 +51,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from dsl import ast as rules
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, render_human
-from dsl.functions import SIGNATURES
+from dsl.functions import FORMATTERS, SIGNATURES
 from dsl.pack import Pack, load_pack
 from dsl.parser import parse_expression, parse_file
 from engine import api
@@ -80,6 +82,8 @@ DEFAULT_FILES = {
     "disposal-error": "处置记录.csv",
 }
 TOWNSHIP = "330122001"
+# A message formatter applied to a value, and its literal arguments after it: pct(1 / 3, 1).
+FORMATTED = re.compile(rf"\s*({'|'.join(sorted(FORMATTERS))})\((.*?)(,\s*\d+)?\)\s*", re.DOTALL)
 
 
 # ---- reading the documents -------------------------------------------------------------------
@@ -206,7 +210,7 @@ def test_every_function_heading_names_a_function():
 
 def test_the_documents_have_snippets_of_every_kind():
     kinds = {b.kind for b in all_blocks()}
-    assert {"rule", "rule-expr", "rule-value", *ERROR_KINDS} <= kinds
+    assert {"rule", "rule-expr", "rule-value", "pack-yaml", *ERROR_KINDS} <= kinds
     assert GUIDE.exists() and CI_GUIDE.exists() and WORKFLOW.exists()
 
 
@@ -333,9 +337,10 @@ def test_rule_snippet_parses_and_checks(block: Block, workdir: Path):
 def draft_model(number: int, context: str, expr: str, example: str = "") -> str:
     """A draft model whose `let doc_value` is `expr`, written out in its message."""
     shown = "{doc_value}"
-    formatter = re.fullmatch(r"\s*(wan)\((.*)\)\s*", expr, re.DOTALL)
-    if formatter:  # formatters only stand in a message's braces
-        shown, expr = f"{{{formatter.group(1)}(doc_value)}}", formatter.group(2)
+    formatter = FORMATTED.fullmatch(expr)
+    if formatter:  # formatters only stand in a message's braces; pct(x, 1) keeps its 1
+        name, expr, digits = formatter.groups()
+        shown = f"{{{name}(doc_value{digits or ''})}}"
     return (
         f'model DOC{number:03d} "文档中的第 {number} 个表达式" {{\n'
         "  domain   ENG\n  severity blue\n  status   draft\n"
@@ -389,6 +394,15 @@ def test_value_snippet_gives_what_it_says(block: Block, workdir: Path):
     # W320 (a hole that may be null) is the point of the lines that show how a null reads.
     shown = [d for d in diagnostics if d.code != "W320"]
     assert not shown, render_human(shown, sources)
+
+
+@pytest.mark.parametrize("block", blocks_of("pack-yaml"))
+def test_pack_yaml_snippet_loads_with_the_repositorys_pack(block: Block, workdir: Path):
+    policies = make_pack(workdir, {})
+    pack_yaml = policies / "pack.yaml"
+    pack_yaml.write_text(pack_yaml.read_text(encoding="utf-8") + "\n" + block.body, "utf-8")
+    diagnostics = api.check(policies, examples=False).diagnostics
+    assert not errors_of(diagnostics), render_human(diagnostics, {})
 
 
 # ---- deliberate mistakes ---------------------------------------------------------------------

@@ -66,6 +66,7 @@ sources:
       d: {type: date}
       e: {type: date}
       ts: {type: timestamp}
+      tu: {type: timestamp}
       n: {type: int}
       k: {type: int}
       x: {type: decimal}
@@ -833,7 +834,7 @@ _BLANK_CHARACTERS = "' ' || {chr}(9) || {chr}(10) || {chr}(13) || '\u00a0\u3000'
 _BLANK_TRIM_ARGUMENTS = "(p.s IS NULL OR TRIM(p.s, " + _BLANK_CHARACTERS + ") = '')"
 _BLANK_TRIM_FROM = "(p.s IS NULL OR TRIM(" + _BLANK_CHARACTERS + " FROM p.s) = '')"
 
-# Arguments are probe columns (d, e: date; ts: timestamp; n, k: int; x: decimal;
+# Arguments are probe columns (d, e: date; ts, tu: timestamp; n, k: int; x: decimal;
 # s, t: string; b: bool) or constants. workdays() is the compiler's subquery, run above.
 PINNED: dict[str, dict[str, str]] = {
     "add_months(d, n)": same(
@@ -896,6 +897,49 @@ PINNED: dict[str, dict[str, str]] = {
         snowflake="DATEDIFF(DAY, p.d, p.e)",
         clickhouse="DATE_DIFF(DAY, p.d, p.e)",
     ),
+    "seconds_between(ts, tu)": same(
+        "TIMESTAMPDIFF(SECOND, p.ts, p.tu)",
+        duckdb="DATE_DIFF('SECOND', p.ts, p.tu)",
+        sqlite="(CAST(STRFTIME('%s', p.tu) AS INTEGER) - CAST(STRFTIME('%s', p.ts) AS INTEGER))",
+        postgres="CAST(EXTRACT(EPOCH FROM DATE_TRUNC('SECOND', p.tu)"
+        " - DATE_TRUNC('SECOND', p.ts)) AS BIGINT)",
+        spark="(UNIX_TIMESTAMP(p.tu) - UNIX_TIMESTAMP(p.ts))",
+        trino="DATE_DIFF('SECOND', DATE_TRUNC('SECOND', p.ts), DATE_TRUNC('SECOND', p.tu))",
+        bigquery="DATETIME_DIFF(p.tu, p.ts, SECOND)",
+        snowflake="DATEDIFF(SECOND, p.ts, p.tu)",
+        clickhouse="DATE_DIFF(SECOND, p.ts, p.tu)",
+        hive="(UNIX_TIMESTAMP(p.tu) - UNIX_TIMESTAMP(p.ts))",
+    ),
+    # seconds_between(ts, tu) as s: CAST((s - s % 60) / 60 AS BIGINT), the division exact.
+    "minutes_between(ts, tu)": same(
+        "CAST(((UNIX_TIMESTAMP(p.tu) - UNIX_TIMESTAMP(p.ts))"
+        " - (UNIX_TIMESTAMP(p.tu) - UNIX_TIMESTAMP(p.ts)) % 60) / 60 AS BIGINT)",
+        duckdb="CAST((DATE_DIFF('SECOND', p.ts, p.tu)"
+        " - DATE_DIFF('SECOND', p.ts, p.tu) % 60) / 60 AS BIGINT)",
+        sqlite="CAST(CAST(((CAST(STRFTIME('%s', p.tu) AS INTEGER)"
+        " - CAST(STRFTIME('%s', p.ts) AS INTEGER))"
+        " - (CAST(STRFTIME('%s', p.tu) AS INTEGER) - CAST(STRFTIME('%s', p.ts) AS INTEGER))"
+        " % 60) AS REAL) / 60 AS INTEGER)",
+        postgres="CAST(CAST((CAST(EXTRACT(EPOCH FROM DATE_TRUNC('SECOND', p.tu)"
+        " - DATE_TRUNC('SECOND', p.ts)) AS BIGINT)"
+        " - CAST(EXTRACT(EPOCH FROM DATE_TRUNC('SECOND', p.tu)"
+        " - DATE_TRUNC('SECOND', p.ts)) AS BIGINT) % 60) AS DOUBLE PRECISION) / 60 AS BIGINT)",
+        trino="CAST(CAST((DATE_DIFF('SECOND', DATE_TRUNC('SECOND', p.ts),"
+        " DATE_TRUNC('SECOND', p.tu)) - DATE_DIFF('SECOND', DATE_TRUNC('SECOND', p.ts),"
+        " DATE_TRUNC('SECOND', p.tu)) % 60) AS DOUBLE) / 60 AS BIGINT)",
+        bigquery="CAST((DATETIME_DIFF(p.tu, p.ts, SECOND)"
+        " - MOD(DATETIME_DIFF(p.tu, p.ts, SECOND), 60)) / 60 AS INT64)",
+        snowflake="CAST((DATEDIFF(SECOND, p.ts, p.tu)"
+        " - DATEDIFF(SECOND, p.ts, p.tu) % 60) / 60 AS BIGINT)",
+        mysql="CAST((TIMESTAMPDIFF(SECOND, p.ts, p.tu)"
+        " - TIMESTAMPDIFF(SECOND, p.ts, p.tu) % 60) / 60 AS SIGNED)",
+        clickhouse="CAST((DATE_DIFF(SECOND, p.ts, p.tu)"
+        " - DATE_DIFF(SECOND, p.ts, p.tu) % 60) / 60 AS Nullable(Int64))",
+        doris="CAST((TIMESTAMPDIFF(SECOND, p.ts, p.tu)"
+        " - TIMESTAMPDIFF(SECOND, p.ts, p.tu) % 60) / 60 AS BIGINT)",
+        starrocks="CAST((TIMESTAMPDIFF(SECOND, p.ts, p.tu)"
+        " - TIMESTAMPDIFF(SECOND, p.ts, p.tu) % 60) / 60 AS BIGINT)",
+    ),
     "year(d)": same(
         "YEAR(p.d)",
         sqlite="CAST(STRFTIME('%Y', p.d) AS INTEGER)",
@@ -948,6 +992,13 @@ PINNED: dict[str, dict[str, str]] = {
         clickhouse=_BLANK.format(tab="CHAR(9)", lf="CHAR(10)", cr="CHAR(13)"),
         doris=_BLANK.format(tab="'\\t'", lf="'\\n'", cr="'\\r'"),
         starrocks=_BLANK.format(tab="'\\t'", lf="'\\n'", cr="'\\r'"),
+    ),
+    # Null when a part is: `||`, or CONCAT where sqlglot writes that (MySQL, Doris, StarRocks).
+    "concat(s, '-', t)": same(
+        "(p.s || '-' || p.t)",
+        mysql="(CONCAT(p.s, '-', p.t))",
+        doris="(CONCAT(p.s, '-', p.t))",
+        starrocks="(CONCAT(p.s, '-', p.t))",
     ),
     "trim(s)": same(
         "TRIM(p.s)",

@@ -91,6 +91,13 @@ def test_a_changed_parameter_default_needs_a_new_version(repo: Path, capsys):
     assert code == 2 and "$tender_threshold" in err
 
 
+def test_what_messages_write_for_a_null_is_a_change_too(repo: Path, capsys):
+    pack_yaml = repo / "policies/pack.yaml"
+    pack_yaml.write_text(pack_yaml.read_text("utf-8") + '\nmessages:\n  missing: "不详"\n', "utf-8")
+    code, err = check_against(repo, capsys)
+    assert code == 2 and "error[E720]" in err and "messages.missing" in err
+
+
 def test_diff_previews_the_warnings_that_come_and_go(repo: Path, tmp_path: Path, pack, capsys):
     url = f"duckdb:///{tmp_path / 'county.duckdb'}"
     warehouse = DuckDBWarehouse(url)

@@ -42,12 +42,13 @@ ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2021, 11, 15)
 
 # Words the rule language reads as its own where an alias stands (`from dr_project where`,
-# `left join ref_township on`) or where a let is read (`not`, `exists(`, the literals).
+# `left join ref_township on`) or where a let is read (`not`, `exists(`, `case when`, the
+# literals; an alias is read there too, in `case.township`).
 NOT_ALIASES = frozenset(
-    ("exists", "false", "from", "group", "having", "join", "key", "left", "not", "null", "on",
-     "select", "status", "true", "where")
+    ("case", "exists", "false", "from", "group", "having", "join", "key", "left", "not", "null",
+     "on", "select", "status", "true", "where")
 )  # fmt: skip
-NOT_LETS = frozenset(("exists", "not", "true", "false", "null"))
+NOT_LETS = frozenset(("case", "exists", "not", "true", "false", "null"))
 
 # PostgreSQL's keywords that may not stand everywhere a name does ("column name" keywords)
 # and that neither sqlglot nor DuckDB lists; test_postgres_keywords_are_all_covered checks
