@@ -115,6 +115,16 @@ class InList:
 
 
 @dataclass(frozen=True)
+class InParam:
+    """`x in $name` / `x not in $name`: one of the items of a list parameter."""
+
+    span: Span
+    operand: Expr
+    param: ParamRef
+    negated: bool
+
+
+@dataclass(frozen=True)
 class Between:
     span: Span
     operand: Expr
@@ -190,6 +200,7 @@ Expr = (
     | Binary
     | IsNull
     | InList
+    | InParam
     | Between
     | Exists
     | Subquery
@@ -269,6 +280,28 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class ListValue:
+    """A list parameter's value in an example: `$methods = [邀请招标, 竞争性谈判]`."""
+
+    span: Span
+    items: tuple[Literal, ...]
+
+
+@dataclass(frozen=True)
+class MapValue:
+    """A map parameter's value in an example: `$days = {公开招标: 20}` (key, its span, value).
+
+    A key written twice is kept, for the checker to report.
+    """
+
+    span: Span
+    entries: tuple[tuple[str, Span, Literal], ...]
+
+
+ParamValue = Literal | ListValue | MapValue
+
+
+@dataclass(frozen=True)
 class Example:
     """An inline example: data as of a day and the exact warnings it must raise.
 
@@ -280,7 +313,7 @@ class Example:
     title: str
     as_of: Literal | None
     given: tuple[GivenRow, ...]
-    params: tuple[tuple[str, Literal, Span], ...]
+    params: tuple[tuple[str, ParamValue, Span], ...]
     expect: tuple[Expectation, ...]
     expect_none: bool
     pending: tuple[GivenRow, ...] = ()

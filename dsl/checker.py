@@ -26,11 +26,15 @@ from dsl.pack import (
     SEVERITY_ALIASES,
     ModelIds,
     Pack,
-    coerce_value,
+    Parameter,
+    ParamMap,
+    ValueProblem,
     load_pack,
     missing_text_hint,
     missing_text_problem,
+    parameter_value,
 )
+from dsl.param_nulls import unguarded
 from dsl.parser import parse_file
 from dsl.suggest import did_you_mean
 from dsl.types import CENTS, NUMERIC, Type, parse_type_name, storage_problem, unify
@@ -525,6 +529,11 @@ class Checker:
                     merged.append((n, joined))
                 columns = merged
             branches.append(checked_branch)
+            query = checked_branch.query
+            self._nullable_parameters(
+                [*(src.on for src in query.sources), query.where, checked_branch.having],
+                [*(e for _, e in items), *(checked_branch.group_by or ())],
+            )
         self._in_progress.pop()
         self.extents[("relation", name)] = self._measure(
             [
@@ -631,6 +640,8 @@ class Checker:
         self._calls_oversized = False
         body = self.expr(node.body, scope, Context(clause="define"))
         self._in_progress.pop()
+        condition = body.type is Type.BOOL
+        self._nullable_parameters([body] if condition else [], [] if condition else [body])
         before = len(self.diagnostics)
         if not self._calls_oversized:
             self.extents[("define", name)] = self._measure([(body, node.name_span)], node.name_span)
@@ -805,6 +816,11 @@ class Checker:
                     self._no_aggregate_lets(expr, scope, "key/township/message")
 
         holes = [h.expr for h in message if isinstance(h, ir.Hole)]
+        self._nullable_parameters(
+            [*(src.on for src in query.sources), where, having],
+            [*(group_by or ()), *key, township, *holes],
+            scope.lets,
+        )
         parts = [*scope.lets.values(), where, *(group_by or ()), having, *key, township, *holes]
         parts += [src.on for src in query.sources]
         measured = [(e, getattr(e, "span", None)) for e in parts]
@@ -878,6 +894,31 @@ class Checker:
         )
         self.diagnostics.extend(self._nullability().warnings(checked))
         return checked
+
+    def _nullable_parameters(
+        self,
+        conditions: list[ir.Expr | None],
+        values: list[ir.Expr | None],
+        lets: dict[str, ir.Expr] | None = None,
+    ) -> None:
+        """E372 for each use of a nullable parameter whose null would decide a condition unasked.
+
+        See dsl/param_nulls.py: the rule must say what "no threshold" means.
+        """
+        for param in unguarded(conditions, values, lets):
+            name = param.name
+            self.error(
+                "E372",
+                param.span,
+                f"${name} 可以为空（不设阈值），为空时这里的比较不成立（!= 则总成立），"
+                "规则却没有说明不设阈值时怎样",
+                f"${name} is nullable: with no threshold this comparison is false "
+                "(with !=, true), and the rule does not say what no threshold means",
+                f"写明为空时的意思：${name} is null or …（不设阈值时条件成立），"
+                f"或 ${name} is not null and …（不设阈值时不成立）/ say it: "
+                f"${name} is null or … (no threshold: it holds), "
+                f"${name} is not null and … (it does not)",
+            )
 
     def _nullability(self) -> Nullability:
         """The null analysis of message holes (W320), once the shared definitions are checked."""
@@ -1151,6 +1192,11 @@ class Checker:
         measured += [(e, i.span) for i in indicators for case in i.cases for e in case]
         measured += [(b.condition, None) for b in bands]
         self._measure(measured, node.name_span)
+        self._nullable_parameters(
+            [*(c for i in indicators for c, _ in i.cases), *(b.condition for b in bands)],
+            [*(i.expr for i in indicators), *(v for i in indicators for _, v in i.cases)],
+            measures,
+        )
         if len(self.diagnostics) > start and any(
             d.severity is not Severity.WARNING for d in self.diagnostics[start:]
         ):
@@ -1410,6 +1456,22 @@ class Checker:
         return ir.AsOf(span=node.span)
 
     def _paramref(self, node: ast.ParamRef, scope: Scope, ctx: Context) -> ir.Expr:
+        param = self._declared(node)
+        if param is None:
+            return ir.Param(node.name, Type.ERROR, node.span)
+        if param.shape != "scalar":
+            self.error(
+                "E370",
+                node.span,
+                f"${node.name} 是{param.type_zh}（{param.type_name}），不是一个值",
+                f"${node.name} is a {param.type_name}, not one value",
+                _collection_hint(node.name, param.shape),
+            )
+            return ir.Param(node.name, Type.ERROR, node.span)
+        return ir.Param(node.name, param.type, node.span, nullable=param.nullable)
+
+    def _declared(self, node: ast.ParamRef) -> Parameter | None:
+        """The parameter `node` names, or None after E203."""
         param = self.pack.parameters.get(node.name)
         if param is None:
             self.error(
@@ -1419,6 +1481,28 @@ class Checker:
                 f"unknown parameter ${node.name}",
                 *did_you_mean(node.name, self.pack.parameters, "$"),
                 "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）",
+            )
+        return param
+
+    def _collection(self, node: ast.ParamRef, shape: str, used: str) -> ir.Param:
+        """A list or map parameter as read by `in` or `value_of`: typed by its items (E270/E271)."""
+        param = self._declared(node)
+        if param is None:
+            return ir.Param(node.name, Type.ERROR, node.span)
+        if param.shape != shape:
+            wanted = ("列表", "a list") if shape == "list" else ("映射", "a map")
+            code = "E270" if shape == "list" else "E271"
+            hint = (
+                f"与一个值比较写 x = ${node.name} / compare with one value: x = ${node.name}"
+                if param.shape == "scalar"
+                else _collection_hint(node.name, param.shape)
+            )
+            self.error(
+                code,
+                node.span,
+                f"{used} 需要{wanted[0]}参数，${node.name} 是{param.type_zh}（{param.type_name}）",
+                f"{used} needs {wanted[1]} parameter; ${node.name} is a {param.type_name}",
+                hint,
             )
             return ir.Param(node.name, Type.ERROR, node.span)
         return ir.Param(node.name, param.type, node.span)
@@ -1602,6 +1686,63 @@ class Checker:
                 )
         return ir.In(operand, items, node.negated, span=node.span)
 
+    def _inparam(self, node: ast.InParam, scope: Scope, ctx: Context) -> ir.Expr:
+        operand = self.expr(node.operand, scope, ctx)
+        items = self._collection(node.param, "list", "not in" if node.negated else "in")
+        if unify(operand.type, items.type) is None:
+            self.error(
+                "E371",
+                node.span,
+                f"${items.name} 的项是{items.type.zh}，不能与{operand.type.zh}比较",
+                f"the items of ${items.name} are {items.type.value}s; "
+                f"they cannot match {_a(operand.type)}",
+            )
+        return ir.InParam(operand, items, node.negated, span=node.span)
+
+    def _value_of(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
+        """`value_of($map, key, default)`: a map parameter's value for a key (E271, E371)."""
+        usage = f"用法 usage: {SIGNATURES[node.name].example}"
+        if node.star or node.distinct or node.order_by or node.filter or len(node.args) != 3:
+            self.error(
+                "E302",
+                node.span,
+                f"{node.name} 需要 3 个参数：映射参数、键、默认值",
+                f"{node.name} takes 3 arguments: a map parameter, a key and a default",
+                usage,
+            )
+            return ir.Lit(None, Type.ERROR, node.span)
+        written, key_ast, default_ast = node.args
+        key = self.expr(key_ast, scope, ctx)
+        default = self.expr(default_ast, scope, ctx)
+        if not isinstance(written, ast.ParamRef):
+            self.error(
+                "E271",
+                written.span,
+                f"{node.name} 的第 1 个参数须是映射参数 $名称",
+                f"the first argument of {node.name} must be a map parameter ($name)",
+                usage,
+            )
+            return ir.Lit(None, Type.ERROR, node.span)
+        values = self._collection(written, "map", node.name)
+        if unify(key.type, Type.STRING) is None:
+            self.error(
+                "E371",
+                key_ast.span,
+                f"${values.name} 的键是文本，这里是{key.type.zh}",
+                f"the keys of ${values.name} are text, not {_a(key.type)}",
+            )
+        result = unify(values.type, default.type)
+        if result is None:
+            self.error(
+                "E371",
+                default_ast.span,
+                f"默认值应与 ${values.name} 的值同为{values.type.zh}，这里是{default.type.zh}",
+                f"the default must be {_a(values.type)}, as the values of ${values.name} are; "
+                f"not {_a(default.type)}",
+            )
+            result = Type.ERROR
+        return ir.ValueOf(values, key, default, result, node.span)
+
     def _between(self, node: ast.Between, scope: Scope, ctx: Context) -> ir.Expr:
         operand = self.expr(node.operand, scope, ctx)
         low = self.expr(node.low, scope, ctx)
@@ -1732,6 +1873,8 @@ class Checker:
                 "函数须是内置函数或 policies 中的 define 共享定义",
             )
             return ir.Lit(None, Type.ERROR, node.span)
+        if sig.kind == "parameter":
+            return self._value_of(node, scope, ctx)
         if sig.kind == "formatter":
             self.error(
                 "E311",
@@ -2068,7 +2211,7 @@ class Checker:
         pending, pending_ok = self._example_rows(node.pending)
         ok = ok and rows_ok and pending_ok
         params: list[tuple[str, Any]] = []
-        for name, literal, span in node.params:
+        for name, written, span in node.params:
             param = self.pack.parameters.get(name)
             if param is None:
                 self.error(
@@ -2080,22 +2223,11 @@ class Checker:
                 )
                 ok = False
                 continue
-            try:
-                value = coerce_value(literal.value, param.type)
-                problem = storage_problem(value, param.type) if param.type is Type.INT else None
-                if problem is not None:
-                    self._too_large(literal, f"${name}", problem)
-                    ok = False
-                    continue
-                params.append((name, value))
-            except ValueError as exc:
-                self.error(
-                    "E502",
-                    literal.span,
-                    f"参数 ${name} 的值不符合类型：{exc}",
-                    f"the value of ${name} does not fit its type {param.type.value}",
-                )
+            value = self._example_param(param, written)
+            if value is _BAD:
                 ok = False
+            else:
+                params.append((name, value))
         if not ok or node.as_of is None:
             return None
         as_of = node.as_of.value
@@ -2104,6 +2236,39 @@ class Checker:
             ir.Expectation(e.key, e.township, e.message, e.changed, e.span) for e in node.expect
         )
         return ir.Example(node.title, as_of, rows, tuple(params), expectations, pending, node.span)
+
+    def _example_param(self, param: Parameter, written: ast.ParamValue) -> Any:
+        """The value an example gives a parameter (`$x = 5`, `[…]`, `{…}`, null), or _BAD.
+
+        Read as pack.yaml's values are (dsl.pack.parameter_value): a list or map
+        item that does not fit is E691, a repeated one E692, null where the
+        parameter is not nullable E693; a scalar that does not fit is E502.
+        """
+        if isinstance(written, ast.ListValue):
+            given: Any = [item.value for item in written.items]
+        elif isinstance(written, ast.MapValue):
+            given = ParamMap((key, item.value) for key, _, item in written.entries)
+        else:
+            given = written.value
+        try:
+            value = parameter_value(given, param)
+        except ValueProblem as exc:
+            self.diagnostics.append(exc.diagnostic(_written_at(written, exc)))
+            return _BAD
+        except ValueError as exc:
+            self.error(
+                "E502",
+                written.span,
+                f"参数 ${param.name} 的值不符合类型：{exc}",
+                f"the value of ${param.name} does not fit its type {param.type.value}",
+            )
+            return _BAD
+        if param.shape == "scalar" and param.type is Type.INT and value is not None:
+            problem = storage_problem(value, param.type)
+            if problem is not None and isinstance(written, ast.Literal):
+                self._too_large(written, f"${param.name}", problem)
+                return _BAD
+        return value
 
     def _pending(self, node: ast.Example, sources: frozenset[str] | None, precheck: bool) -> bool:
         """Whether the example's pending rows (and `changed`) make a pre-check (else reported)."""
@@ -2325,6 +2490,29 @@ def _strip_spans(data: Any) -> Any:
     if isinstance(data, list):
         return [_strip_spans(v) for v in data]
     return data
+
+
+def _written_at(written: ast.ParamValue, problem: ValueProblem) -> Span:
+    """Where an example's list item or map entry at fault is written, else the whole value."""
+    if isinstance(written, ast.ListValue) and isinstance(problem.at, int):
+        return written.items[problem.at].span
+    if isinstance(written, ast.MapValue) and problem.at is not None:
+        found = [(k, s, v) for k, s, v in written.entries if k == problem.at]
+        if found:
+            # A repeated key is the second one written; a value at fault is the first's value.
+            _, key_span, item = found[-1] if problem.code == "E692" else found[0]
+            return key_span if problem.code == "E692" or problem.on_key else item.span
+    return written.span
+
+
+def _collection_hint(name: str, shape: str) -> str:
+    """How a list or map parameter is read."""
+    if shape == "list":
+        return f"列表参数写在 in 之后：x in ${name} / a list is read as x in ${name}"
+    return (
+        f"映射参数按键取值：value_of(${name}, 键, 默认值) / "
+        f"a map is read as value_of(${name}, key, default)"
+    )
 
 
 def _a(type_: Type) -> str:

@@ -773,7 +773,7 @@ class _Builder:
             items.append((self.off(row.span), self.given(row, "pending")))
         for name, value, span in example.params:
             at = self.off(span)
-            items.append((at, [self.tok("$" + name, at), " = ", self.value(value)]))
+            items.append((at, [self.tok("$" + name, at), " = ", self.param_value(value)]))
         for expectation in example.expect:
             items.append((self.off(expectation.span), self.expectation(expectation)))
         if example.expect_none:
@@ -820,6 +820,24 @@ class _Builder:
             for name, value, span in row.fields
         ]
         return [*head, " ", _Align(_fill(fields_, [" ", close]))]
+
+    def param_value(self, value: ast.ParamValue) -> Doc:
+        """An example's parameter value: a literal, `[a, b]` or `{key: value, …}` on one line."""
+        if isinstance(value, ast.Literal):
+            return self.value(value)
+        start, end = self.off(value.span), self.end(value.span)
+        if isinstance(value, ast.ListValue):
+            opening, closing = self.tok("[", start), self.tok("]", end - 1, closing=True)
+            items: list[Doc] = [self.value(item) for item in value.items]
+        else:
+            opening, closing = self.tok("{", start), self.tok("}", end - 1, closing=True)
+            items = [
+                [self.tok(self.raw(key_span), self.off(key_span)), ": ", self.value(item)]
+                for _, key_span, item in value.entries
+            ]
+        if not items:
+            return [opening, closing]
+        return [opening, _Align(_fill(items, [closing]))]
 
     def expectation(self, expectation: ast.Expectation) -> Doc:
         start, end = self.off(expectation.span), self.end(expectation.span)
@@ -983,6 +1001,8 @@ class _Builder:
             return [self.operand(expr.operand, 5), *words, self.kw("null", start)]
         if isinstance(expr, ast.InList):
             return self.in_list(expr)
+        if isinstance(expr, ast.InParam):
+            return self.in_param(expr)
         if isinstance(expr, ast.Between):
             return [
                 self.operand(expr.operand, 5),
@@ -1056,6 +1076,14 @@ class _Builder:
         close = self.tok(")", self.end(expr.span) - 1)
         items = _fill([self.expr(item) for item in expr.items], [close])
         return [self.operand(expr.operand, 5), *words, "(", _Align(items)]
+
+    def in_param(self, expr: ast.InParam) -> Doc:
+        start = self.end(expr.operand.span)
+        words: list[Doc] = [" "]
+        if expr.negated:
+            words += [self.kw("not", start), " "]
+        words += [self.kw("in", start), " "]
+        return [self.operand(expr.operand, 5), *words, self.expr(expr.param)]
 
     def call(self, call: ast.Call) -> Doc:
         name = self.tok(call.name, self.off(call.name_span))
@@ -1340,7 +1368,7 @@ def _precedence(expr: ast.Expr) -> int:
         return _PRECEDENCE[expr.op]
     if isinstance(expr, ast.Unary):
         return 3 if expr.op == "not" else 7
-    if isinstance(expr, ast.IsNull | ast.InList | ast.Between):
+    if isinstance(expr, ast.IsNull | ast.InList | ast.InParam | ast.Between):
         return 4
     if isinstance(expr, ast.Literal) and expr.kind in ("int", "decimal"):
         value = expr.value

@@ -27,7 +27,7 @@ class Signature:
     """
 
     name: str
-    kind: str  # scalar | aggregate | formatter
+    kind: str  # scalar | aggregate | formatter | parameter (reads a list or map parameter)
     args: tuple[ArgTypes, ...]
     result: Callable[[list[Type]], Type | str]
     doc_zh: str
@@ -59,6 +59,10 @@ def _unified(types: list[Type]) -> Type | str:
 
 def _if_result(types: list[Type]) -> Type | str:
     return _unified(types[1:])
+
+
+def _last(types: list[Type]) -> Type:
+    return types[-1]
 
 
 def _sum_result(types: list[Type]) -> Type:
@@ -414,6 +418,16 @@ SIGNATURES: dict[str, Signature] = {
             "中位数，即 quantile(值, 0.5)",
             "the median: quantile(x, 0.5)",
             "median(r.amount)",
+        ),
+        # ---- list and map parameters
+        Signature(
+            "value_of",
+            "parameter",
+            (ANY, frozenset({Type.STRING}), ANY),
+            _last,  # the checker unifies it with the map's values (dsl/checker.py)
+            "映射参数中键对应的值；键不在映射中或为空时取默认值",
+            "the map parameter's value for the key, else the default",
+            "value_of($min_bid_days, p.method, 20)",
         ),
         # ---- message formatters
         Signature(

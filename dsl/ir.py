@@ -55,9 +55,12 @@ class Lit:
 
 @dataclass(frozen=True)
 class Param:
+    """`$name`. Inside InParam and ValueOf it stands for a list or map: `type` is its items'."""
+
     name: str
     type: Type
     span: Span = _span()
+    nullable: bool = False  # declared nullable: its value may be null ("no threshold")
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,31 @@ class In:
 
 
 @dataclass(frozen=True)
+class InParam:
+    """`x in $list` / `x not in $list`: as `in (…)` with the list parameter's items in effect."""
+
+    operand: Expr
+    param: Param
+    negated: bool
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ValueOf:
+    """`value_of($map, key, default)`: the map parameter's value for `key`, else `default`.
+
+    A null key, or a key the map does not hold, gives `default`.
+    """
+
+    param: Param
+    key: Expr
+    default: Expr
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Between:
     operand: Expr
     low: Expr
@@ -247,6 +275,8 @@ Expr = (
     | Not
     | IsNull
     | In
+    | InParam
+    | ValueOf
     | Between
     | Exists
     | Scalar

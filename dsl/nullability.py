@@ -25,6 +25,8 @@ The analysis is conservative and syntactic, over the checked IR:
   `min`, `max`, `avg` and `first` over a group are null only when their
   value is, but over a subquery's rows, or with a `where` filter, there may
   be no rows at all;
+- a parameter declared nullable may be null, any other never; `value_of`
+  is null only when its default may be;
 - `coalesce` is null only when every argument is, `if` and `case` when the
   branch taken may be (a `case` without `else` may always be), `workdays`
   never (it counts days); `concat` when any part is; `/` when the divisor may be 0
@@ -123,7 +125,7 @@ class Nullability:
             values = [condition.left, condition.right]
         elif isinstance(condition, ir.Between):
             values = [condition.operand, condition.low, condition.high]
-        elif isinstance(condition, ir.In) and not condition.negated:
+        elif isinstance(condition, ir.In | ir.InParam) and not condition.negated:
             values = [condition.operand]
         elif isinstance(condition, ir.IsNull) and condition.negated:
             values = [condition.operand]
@@ -166,7 +168,9 @@ class Nullability:
             return False
         if isinstance(expr, ir.Lit):
             return expr.value is None
-        if isinstance(expr, ir.Param | ir.AsOf | ir.Exists | ir.IsNull | ir.Not):
+        if isinstance(expr, ir.Param):
+            return expr.nullable
+        if isinstance(expr, ir.AsOf | ir.Exists | ir.IsNull | ir.Not):
             return False
         if isinstance(expr, ir.Col):
             return self._column(expr, rows)
@@ -193,6 +197,10 @@ class Nullability:
             return self._any(rows, *expr.items)
         if isinstance(expr, ir.In):
             return not expr.negated and self._any(rows, expr.operand, *expr.items)
+        if isinstance(expr, ir.InParam):
+            return not expr.negated and self.may_be_null(expr.operand, rows)
+        if isinstance(expr, ir.ValueOf):  # a map's values are never null; a missing key: default
+            return self.may_be_null(expr.default, rows)
         if isinstance(expr, ir.Between):
             return self._any(rows, expr.operand, expr.low, expr.high)
         if isinstance(expr, ir.Scalar):

@@ -6,8 +6,9 @@ column, like a problem in a rule file.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -15,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.suggest import did_you_mean
-from dsl.types import Type, parse_type_name
+from dsl.types import Type, parse_type_name, storage_problem
 
 SEVERITIES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
 SEVERITY_ALIASES = {**{v: k for k, v in SEVERITIES.items()}, **{k: k for k in SEVERITIES}}
@@ -70,9 +73,38 @@ class Source:
     span: Span | None = field(default=None, compare=False)
 
 
+# The parameter types that hold several values: (shape, type of the items or map values).
+# A list is read with `x in $name`, a map (keys are text) with `value_of($name, key, default)`.
+COLLECTION_TYPES = {
+    "list<string>": ("list", Type.STRING),
+    "list<int>": ("list", Type.INT),
+    "map<string,int>": ("map", Type.INT),
+}
+COLLECTION_HINT = (
+    "可为 list<string>（文本列表）、list<int>（整数列表）、map<string, int>（文本到整数的映射）/ "
+    "a list or map parameter is list<string>, list<int> or map<string, int>"
+)
+
+
+class ParamMap(tuple):  # type: ignore[type-arg]
+    """A map parameter's value: its (key, value) pairs in the order written.
+
+    A tuple, so that it is hashable like every other parameter value (a
+    pre-check keys its cache of compiled queries on the values) and compares
+    by content; `dict(value)` reads it as a mapping.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True)
 class Parameter:
-    """A threshold policy staff may change; models read it as `$name`."""
+    """A threshold policy staff may change; models read it as `$name`.
+
+    `shape` is "scalar" (one value of `type`), "list" (a tuple of items of
+    `type`) or "map" (a ParamMap from text to values of `type`). A `nullable`
+    scalar may be null, which a rule reads as "no threshold" (`$name is null`).
+    """
 
     name: str
     type: Type
@@ -82,6 +114,26 @@ class Parameter:
     minimum: Any = None
     maximum: Any = None
     span: Span | None = field(default=None, compare=False)
+    shape: str = "scalar"
+    nullable: bool = False
+
+    @property
+    def type_name(self) -> str:
+        """Its type as pack.yaml writes it: int, list<string>, map<string, int>."""
+        if self.shape == "list":
+            return f"list<{self.type.value}>"
+        if self.shape == "map":
+            return f"map<string, {self.type.value}>"
+        return self.type.value
+
+    @property
+    def type_zh(self) -> str:
+        """Its type in Chinese: 整数, 文本列表, 文本到整数的映射."""
+        if self.shape == "list":
+            return f"{self.type.zh}列表"
+        if self.shape == "map":
+            return f"文本到{self.type.zh}的映射"
+        return self.type.zh
 
 
 @dataclass(frozen=True)
@@ -259,6 +311,263 @@ def coerce_value(value: Any, type_: Type) -> Any:
     return str(value)
 
 
+def parse_parameter_type(text: Any) -> tuple[str, Type]:
+    """A parameter's `type:` as (shape, type): ("scalar", INT), ("list", STRING), ("map", INT).
+
+    Raises ValueProblem E690 for a list or map type the language does not have
+    (list<date>, map<int, int>), ValueError for an unknown scalar type.
+    """
+    written = str(text).strip()
+    compact = re.sub(r"\s+", "", written.lower())
+    if compact.startswith(("list<", "map<")):
+        inner = compact[compact.index("<") + 1 : -1] if compact.endswith(">") else ""
+        parts = inner.split(",")
+        try:
+            named = [parse_type_name(part).value for part in parts]
+        except ValueError:
+            named = parts
+        found = COLLECTION_TYPES.get(compact[: compact.index("<")] + f"<{','.join(named)}>")
+        if found is None:
+            raise ValueProblem(
+                "E690",
+                f"参数类型「{written}」不受支持",
+                f"parameter type {written!r} is not supported",
+                hint=COLLECTION_HINT,
+            )
+        return found
+    return "scalar", parse_type_name(written)
+
+
+class ValueProblem(ValueError):
+    """Why a value does not fit its parameter, with a code of its own (E690–E693).
+
+    `at` is the index of the list item, or the key of the map entry, at fault
+    (None: the value as a whole), so that a file's caret can point at it.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        zh: str,
+        en: str,
+        at: int | str | None = None,
+        hint: str = "",
+        *,
+        on_key: bool = False,
+    ) -> None:
+        super().__init__(zh)
+        self.code, self.zh, self.en, self.at, self.hint = code, zh, en, at, hint
+        self.on_key = on_key  # the fault is the map's key at `at`, not its value
+
+    def diagnostic(self, span: Span | None) -> Diagnostic:
+        """The problem as a diagnostic at `span`."""
+        return Diagnostic(self.code, self.zh, self.en, span, (self.hint,) if self.hint else ())
+
+
+def parameter_value(value: Any, param: Parameter) -> Any:
+    """`value` (read from YAML, a command line or an example) as a value of `param`.
+
+    None is null, allowed only where the parameter is `nullable` (E693). A
+    list becomes a tuple and a map a ParamMap, each item checked (E691) and
+    none repeated (E692); an empty list or map is a value (nothing is on the
+    list). A scalar that does not fit raises a plain ValueError, as
+    `coerce_value` always has, so that each door keeps its own code for it.
+    """
+    if value is None:
+        if param.nullable:
+            return None
+        raise ValueProblem(
+            "E693",
+            f"参数 {param.name} 不能为空（null）：它没有声明 nullable: true",
+            f"{param.name} cannot be null: it is not declared nullable",
+            hint=(
+                "写一个值；若要表示“不设阈值”，在 pack.yaml 中给它加 nullable: true，"
+                f"并在规则中写 ${param.name} is null or … / give a value, or declare it "
+                "nullable in pack.yaml and say in the rules what null means"
+            ),
+        )
+    if param.shape == "list":
+        return _list_value(value, param)
+    if param.shape == "map":
+        return _map_value(value, param)
+    return coerce_value(value, param.type)
+
+
+def _list_value(value: Any, param: Parameter) -> tuple[Any, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValueProblem(
+            "E691",
+            f"参数 {param.name} 的类型是 {param.type_name}，值应为列表",
+            f"{param.name} is a {param.type_name}: its value must be a list",
+            hint="列表写在方括号里，如 [邀请招标, 竞争性谈判]；没有项时写 [] / "
+            "write a list in brackets; [] for none",
+        )
+    items: list[Any] = []
+    for i, item in enumerate(value):
+        where = (f"的第 {i + 1} 项", f"item {i + 1} of")
+        read = _item(item, param, i, where)
+        if read in items:
+            raise ValueProblem(
+                "E692",
+                f"参数 {param.name} 的列表中「{read}」出现了两次（第 {items.index(read) + 1} 项"
+                f"和第 {i + 1} 项）",
+                f"{read!r} is on the list of {param.name} twice "
+                f"(items {items.index(read) + 1} and {i + 1})",
+                i,
+                "每一项只写一次 / write each item once",
+            )
+        items.append(read)
+    return tuple(items)
+
+
+def _map_value(value: Any, param: Parameter) -> ParamMap:
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, ParamMap):
+        pairs = list(value)  # an example's pairs, a repeated key not yet refused
+    else:
+        raise ValueProblem(
+            "E691",
+            f"参数 {param.name} 的类型是 {param.type_name}，值应为映射（键: 值）",
+            f"{param.name} is a {param.type_name}: its value must be a mapping (key: value)",
+            hint="映射写在花括号里，如 {公开招标: 20, 邀请招标: 15}；没有项时写 {} / "
+            "write a mapping in braces; {} for none",
+        )
+    read: dict[str, Any] = {}
+    for key, item in pairs:
+        if not isinstance(key, str):
+            raise ValueProblem(
+                "E691",
+                f"参数 {param.name} 的键 {key} 应为文本",
+                f"the keys of {param.name} must be text, not {key!r}",
+                key,
+                f'给键加引号，如 "{key}": … / quote the key',
+                on_key=True,
+            )
+        if key in read:
+            raise ValueProblem(
+                "E692",
+                f"参数 {param.name} 的键「{key}」出现了两次",
+                f"key {key!r} of {param.name} is given twice",
+                key,
+                "每个键只写一次 / write each key once",
+            )
+        read[key] = _item(item, param, key, (f"中「{key}」的值", f"the value of {key!r} in"))
+    return ParamMap(read.items())
+
+
+def _item(value: Any, param: Parameter, at: int | str, where: tuple[str, str]) -> Any:
+    """One item of a list, or one value of a map, as the parameter's item type (E691)."""
+    kind = param.type
+    problem: tuple[str, str, str] | None = None
+    if value is None:
+        problem = ("不能为空", "cannot be null", "删去这一项，或写上它的值 / leave it out")
+    elif kind is Type.STRING and not isinstance(value, str):
+        problem = ("应为文本", "must be text", f'文本可加引号，如 "{value}" / quote it')
+    elif kind is Type.INT and (isinstance(value, bool | str) or not isinstance(value, int)):
+        problem = ("应为整数", "must be a whole number", "写整数，如 20 / a number such as 20")
+    elif kind is Type.INT:
+        too_large = storage_problem(value, Type.INT)
+        if too_large is not None:
+            problem = (*too_large, "")
+    if problem is not None:
+        zh, en, hint = problem
+        shown = "null" if value is None else value
+        raise ValueProblem(
+            "E691",
+            f"参数 {param.name} {where[0]} {shown} {zh}（{param.type_name}）",
+            f"{where[1]} {param.name} ({shown!r}) {en} ({param.type_name})",
+            at,
+            hint,
+        )
+    return str(value) if kind is Type.STRING else int(value)
+
+
+def repeated_key(node: Node | None) -> ScalarNode | None:
+    """The second occurrence of the first key written twice in a YAML mapping node, if any.
+
+    ruamel.yaml refuses a document with a repeated key as a whole; composing
+    it keeps both, so that a repeated key of a map parameter can be named
+    where it is (E692) rather than as a file that is not YAML.
+    """
+    if not isinstance(node, MappingNode):
+        return None
+    seen: set[str] = set()
+    for key, _ in node.value:
+        if isinstance(key, ScalarNode):
+            if key.value in seen:
+                return key
+            seen.add(key.value)
+    return None
+
+
+def repeated_map_key(
+    text: str, shown: str, holders: list[tuple[str, ...]], what: str
+) -> Diagnostic | None:
+    """E692 for a key written twice in a map parameter's value, found by composing `text`.
+
+    `holders` are the paths of mappings whose entries are parameters
+    (`("parameters",)` in a deployment file); `what` is the key under each
+    parameter that holds its value ("default" in pack.yaml, "" for the entry itself).
+    """
+    try:
+        root = YAML(typ="rt").compose(text)
+    except MarkedYAMLError:
+        return None
+    for path in holders:
+        holder: Node | None = root
+        for key in path:
+            holder = _child(holder, key)
+        if not isinstance(holder, MappingNode):
+            continue
+        for name_node, spec in holder.value:
+            value = _child(spec, what) if what else spec
+            twice = repeated_key(value)
+            if twice is not None:
+                mark = twice.start_mark
+                return Diagnostic(
+                    "E692",
+                    f"参数 {name_node.value} 的键「{twice.value}」出现了两次",
+                    f"key {twice.value!r} of {name_node.value} is given twice",
+                    Span.point(shown, mark.line + 1, mark.column + 1, len(str(twice.value))),
+                    ("每个键只写一次 / write each key once",),
+                )
+    return None
+
+
+def _child(node: Node | None, key: str) -> Node | None:
+    if isinstance(node, MappingNode):
+        for key_node, value in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.value == key:
+                return value
+    return None
+
+
+def item_span(
+    path: str, container: Any, problem: ValueProblem, fallback: Span | None
+) -> Span | None:
+    """Where the item at fault in a YAML list or mapping read by ruamel.yaml sits, else `fallback`.
+
+    A map's key when the key is at fault, else the item or the map's value.
+    """
+    at = problem.at
+    if at is None:
+        return fallback
+    try:
+        if isinstance(container, Mapping) and problem.on_key:
+            line, col = container.lc.key(at)
+            width = len(str(at))
+        elif isinstance(container, Mapping):
+            line, col = container.lc.value(at)
+            width = len(str(container[at]))
+        else:
+            line, col = container.lc.item(at)
+            width = len(str(container[at]))
+        return Span.point(path, line + 1, col + 1, width)
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return fallback
+
+
 def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     """Read and check `root/pack.yaml`; raise DiagnosticError listing every problem.
 
@@ -269,7 +578,13 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     path = root / "pack.yaml"
     shown = str(path)
     try:
-        data = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = YAML(typ="rt").load(text)
+    except DuplicateKeyError as exc:
+        twice = repeated_map_key(text, shown, [("parameters",)], "default")
+        if twice is None:
+            raise _not_yaml(shown, exc) from None
+        raise DiagnosticError([twice]) from None
     except FileNotFoundError:
         raise DiagnosticError(
             [
@@ -283,18 +598,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             ]
         ) from None
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    "E600",
-                    "pack.yaml 不是有效的 YAML",
-                    f"pack.yaml is not valid YAML: {exc.problem}",
-                    span,
-                )
-            ]
-        ) from None
+        raise _not_yaml(shown, exc) from None
 
     problems: list[Diagnostic] = []
 
@@ -353,7 +657,10 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             )
             continue
         try:
-            type_ = parse_type_name(str(spec.get("type")))
+            shape, type_ = parse_parameter_type(spec.get("type"))
+        except ValueProblem as exc:
+            problems.append(exc.diagnostic(_span(shown, spec, "type" if "type" in spec else None)))
+            continue
         except ValueError:
             problem(
                 "E602",
@@ -361,7 +668,8 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
                 f"parameter {name} has unknown type {spec.get('type')!r}",
                 spec,
                 "type" if "type" in spec else None,
-                "类型可为 int、decimal、float、string、date、bool",
+                "类型可为 int、decimal、float、string、date、bool，"
+                "或 list<string>、list<int>、map<string, int>",
             )
             continue
         if "description" not in spec or "default" not in spec:
@@ -373,8 +681,11 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
                 name,
             )
             continue
+        declared = _declaration_problem(str(name), shape, type_, spec)
+        if declared is not None:
+            problems.append(declared.diagnostic(_span(shown, spec, declared.at)))
+            continue
         try:
-            default = coerce_value(spec["default"], type_)
             minimum = coerce_value(spec["min"], type_) if "min" in spec else None
             maximum = coerce_value(spec["max"], type_) if "max" in spec else None
         except ValueError as exc:
@@ -385,17 +696,34 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
                 spec,
             )
             continue
-        parameters[str(name)] = Parameter(
+        param = Parameter(
             str(name),
             type_,
-            default,
+            None,
             spec.get("unit"),
             str(spec["description"]),
             minimum,
             maximum,
             _span(shown, data["parameters"], name),
+            shape,
+            spec.get("nullable") is True,
         )
-        _check_range(parameters[str(name)], default, problems, _span(shown, spec, "default"))
+        default_span = _span(shown, spec, "default")
+        try:
+            default = parameter_value(spec["default"], param)
+        except ValueProblem as exc:
+            problems.append(exc.diagnostic(item_span(shown, spec["default"], exc, default_span)))
+            continue
+        except ValueError as exc:
+            problem(
+                "E602",
+                f"参数 {name} 的取值不符合类型 {type_.value}：{exc}",
+                f"parameter {name}: a value does not fit type {type_.value}",
+                spec,
+            )
+            continue
+        parameters[str(name)] = param = dataclasses.replace(param, default=default)
+        _check_range(param, default, problems, default_span)
 
     sources: dict[str, Source] = {}
     for name, spec in data["sources"].items():
@@ -496,6 +824,61 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         model_ids=model_ids,
         has_townships=has_townships,
     )
+
+
+def _not_yaml(shown: str, exc: MarkedYAMLError) -> DiagnosticError:
+    """E600: pack.yaml is not YAML, with where the reader stopped."""
+    mark = exc.problem_mark
+    span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
+    return DiagnosticError(
+        [
+            Diagnostic(
+                "E600",
+                "pack.yaml 不是有效的 YAML",
+                f"pack.yaml is not valid YAML: {exc.problem}",
+                span,
+            )
+        ]
+    )
+
+
+def _declaration_problem(
+    name: str, shape: str, type_: Type, spec: Mapping[str, Any]
+) -> ValueProblem | None:
+    """E690: `nullable` that is not true or false, or on a list or map; a range on text items.
+
+    A list or map says "none" with [] or {}, so it is never null; `min` and
+    `max` bound each item of a list<int> or value of a map, and mean nothing
+    for text. `at` is the key of the declaration at fault.
+    """
+    nullable = spec.get("nullable", False)
+    if not isinstance(nullable, bool):
+        return ValueProblem(
+            "E690",
+            f"参数 {name} 的 nullable 应为 true 或 false",
+            f"nullable of {name} must be true or false",
+            "nullable",
+        )
+    if nullable and shape != "scalar":
+        return ValueProblem(
+            "E690",
+            f"列表或映射参数 {name} 不能声明 nullable",
+            f"the list or map parameter {name} cannot be nullable",
+            "nullable",
+            "没有项时写 [] 或 {}，规则中 x in $名称 对空列表不成立 / "
+            "an empty list [] or map {} says 'none'",
+        )
+    bounded = next((key for key in ("min", "max") if key in spec), None)
+    if bounded is not None and shape != "scalar" and type_ is not Type.INT:
+        return ValueProblem(
+            "E690",
+            f"文本列表参数 {name} 不能有 {bounded}",
+            f"the text parameter {name} cannot have a {bounded}",
+            bounded,
+            "min、max 只用于数值：list<int> 的每一项、map 的每个值 / "
+            "min and max bound the numbers of a list<int> or a map",
+        )
+    return None
 
 
 # The settings of the `messages:` section of pack.yaml.
@@ -766,15 +1149,30 @@ def _check_range(param: Parameter, value: Any, problems: list[Diagnostic], span:
 
 
 def range_problem(param: Parameter, value: Any) -> tuple[str, str] | None:
-    """Chinese and English text saying why `value` is out of the parameter's range, if it is."""
-    if param.minimum is not None and value < param.minimum:
-        return (
-            f"参数 {param.name} 的值 {value} 小于下限 {param.minimum}",
-            f"{param.name} = {value} is below its minimum {param.minimum}",
-        )
-    if param.maximum is not None and value > param.maximum:
-        return (
-            f"参数 {param.name} 的值 {value} 大于上限 {param.maximum}",
-            f"{param.name} = {value} is above its maximum {param.maximum}",
-        )
+    """Chinese and English text saying why `value` is out of the parameter's range, if it is.
+
+    Null is in range (it is no threshold at all); each item of a list, and
+    each value of a map, must be within it.
+    """
+    if value is None:
+        return None
+    if param.shape == "list":
+        items = [(f"的第 {i + 1} 项", f"item {i + 1} of ", v) for i, v in enumerate(value)]
+    elif param.shape == "map":
+        items = [(f"中「{k}」的值", f"the value of {k!r} in ", v) for k, v in value]
+    else:
+        items = [("的值", "", value)]
+    for where_zh, where_en, item in items:
+        of_zh = f"参数 {param.name} {where_zh}"
+        of_en = f"{where_en}{param.name} = {item}"
+        if param.minimum is not None and item < param.minimum:
+            return (
+                f"{of_zh} {item} 小于下限 {param.minimum}",
+                f"{of_en} is below its minimum {param.minimum}",
+            )
+        if param.maximum is not None and item > param.maximum:
+            return (
+                f"{of_zh} {item} 大于上限 {param.maximum}",
+                f"{of_en} is above its maximum {param.maximum}",
+            )
     return None

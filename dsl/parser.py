@@ -510,6 +510,18 @@ class _AstBuilder(Transformer):
     def not_in_list(self, tree: Tree) -> ast.InList:
         return self._in(tree, negated=True)
 
+    def _in_param(self, tree: Tree, negated: bool) -> ast.InParam:
+        operand, token = tree.children[0], tree.children[-1]
+        return ast.InParam(
+            self.span(tree), operand, self.param_ref(Tree("param_ref", [token])), negated
+        )
+
+    def in_param(self, tree: Tree) -> ast.InParam:
+        return self._in_param(tree, negated=False)
+
+    def not_in_param(self, tree: Tree) -> ast.InParam:
+        return self._in_param(tree, negated=True)
+
     def between(self, tree: Tree) -> ast.Between:
         exprs = [c for c in tree.children if not isinstance(c, Token)]
         return ast.Between(self.span(tree), exprs[0], exprs[1], exprs[2])
@@ -731,9 +743,22 @@ class _AstBuilder(Transformer):
     def as_of_line(self, tree: Tree) -> ast.Literal:
         return self._literal(tree.children[1])
 
-    def param_line(self, tree: Tree) -> tuple[str, ast.Literal, Span]:
+    def param_line(self, tree: Tree) -> tuple[str, ast.ParamValue, Span]:
         token, value = tree.children
         return (str(token)[1:], value, self.span(token))
+
+    def value_list(self, tree: Tree) -> ast.ListValue:
+        items = tuple(c for c in tree.children if isinstance(c, ast.Literal))
+        return ast.ListValue(self.span(tree), items)
+
+    def value_map(self, tree: Tree) -> ast.MapValue:
+        entries = tuple(c for c in tree.children if isinstance(c, tuple))
+        return ast.MapValue(self.span(tree), entries)
+
+    def map_entry(self, tree: Tree) -> tuple[str, Span, ast.Literal]:
+        key, value = tree.children
+        text = _unquote(str(key)) if key.type == "STRING" else str(key)
+        return (text, self.span(key), value)
 
     def given(self, tree: Tree) -> ast.GivenRow:
         name = tree.children[1]

@@ -37,6 +37,7 @@ from engine.ledger import new_run_id
 from engine.lifecycle import check_against
 from engine.logs import Progress
 from engine.manifest import RunFacts, redact, write_document
+from engine.params import value_text
 from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.report import render as render_report
 from engine.run import Events, RunResult, run_models, select_models
@@ -698,8 +699,8 @@ def explain(
         parameters.append(
             {
                 "name": name,
-                "value": str(value),
-                "default": str(param.default),
+                "value": value_text(value),
+                "default": value_text(param.default),
                 "unit": param.unit,
                 "description": param.description,
             }

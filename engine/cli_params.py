@@ -22,7 +22,7 @@ import click
 
 from dsl import ir
 from dsl.checker import check_pack
-from dsl.pack import Pack, load_pack
+from dsl.pack import Pack, ParamMap, load_pack
 from engine import api
 from engine.cli_options import FORMAT, POLICIES
 from engine.cli_warnings import clip, display_width
@@ -117,9 +117,16 @@ def list_command(policies: Path | None, deployment: Path | None, output_format: 
 
 
 def _json_value(value: Any) -> Any:
-    """Decimals as strings (exact, as written), dates ISO; ints and booleans as they are."""
+    """Decimals as strings (exact, as written), dates ISO; ints and booleans as they are.
+
+    A list is a JSON array, a map a JSON object (its keys in the order written).
+    """
     if isinstance(value, Decimal | date):
         return value_text(value)
+    if isinstance(value, ParamMap):
+        return {key: _json_value(item) for key, item in value}
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
     return value
 
 
@@ -127,9 +134,11 @@ def view_json(view: ParameterView) -> dict[str, Any]:
     """One parameter as `param list --format json` writes it."""
     return {
         "name": view.name,
-        "type": view.type.value,
+        "type": view.type_name,
+        "nullable": view.nullable,
         "unit": view.unit,
         "default": _json_value(view.default),
+        "overridden": view.overridden,
         "override": _json_value(view.override),
         "effective": _json_value(view.effective),
         "min": _json_value(view.minimum),
@@ -156,7 +165,7 @@ def render_table(views: list[ParameterView], width: int | None = None) -> str:
     rows = [
         [
             v.name,
-            v.type.value,
+            v.type_name + ("|null" if v.nullable else ""),
             with_unit(v.default, v.unit),
             with_unit(v.override, v.unit) if v.overridden else "-",
             with_unit(v.effective, v.unit),
@@ -261,7 +270,7 @@ def change_text(change: Change, stale: bool) -> str:
             f"{change.name} 已是 {new}，未修改 / {change.name} is already {new}, nothing written"
             f"  ({place})"
         )
-    if change.old_value is not None:
+    if change.held:
         old = value_text(change.old_value)
     else:
         old = f"{value_text(change.default)}（策略包默认值 pack default）"

@@ -964,7 +964,12 @@ class _Compiler:
         return self.literal(e.value, e.type)
 
     def _param(self, e: ir.Param) -> exp.Expression:
-        return self.literal(self.parameter(e.name), e.type)
+        value = self.parameter(e.name)
+        if value is None and self.dialect != "sqlite":
+            # No threshold: a null of the parameter's type, so that it reads alike everywhere
+            # (SQLite's CAST(NULL AS DATE) would be a number; its NULL has no type anyway).
+            return exp.cast(exp.null(), _SQL_TYPES[e.type])
+        return self.literal(value, e.type)
 
     def _asof(self, e: ir.AsOf) -> exp.Expression:
         return self.as_of()
@@ -1089,6 +1094,39 @@ class _Compiler:
             )
             fn.within_size(result, "not in", self.dialect)
         return result
+
+    def _inparam(self, e: ir.InParam) -> exp.Expression:
+        """`x in $list`: `in (…)` with the list in effect written out, as if typed in the rule.
+
+        The items are the deployment's when it overrides the list, else the
+        pack's, like every parameter (`parameter`). Nothing is on an empty list,
+        not even null: `in` is false and `not in` true (SQL has no `in ()`).
+        """
+        items = self.parameter(e.param.name)
+        if not items:
+            return exp.true() if e.negated else exp.false()
+        written = tuple(ir.Lit(item, e.param.type) for item in items)
+        return self._in(ir.In(e.operand, written, e.negated, span=e.span))
+
+    def _valueof(self, e: ir.ValueOf) -> exp.Expression:
+        """`value_of($map, key, default)`: `CASE key WHEN 'k' THEN v … ELSE default END`.
+
+        The key is written once, compared with each key of the map in effect;
+        a null key equals none of them and gives the default. An empty map is
+        its default.
+        """
+        default = self.value(e.default)
+        pairs = self.parameter(e.param.name)
+        if not pairs:
+            return default
+        return exp.Case(
+            this=self.value(e.key),
+            ifs=[
+                exp.If(this=self.literal(key, Type.STRING), true=self.literal(v, e.param.type))
+                for key, v in pairs
+            ],
+            default=default,
+        )
 
     def _between(self, e: ir.Between) -> exp.Expression:
         operand, low, high = self._compared(e.operand, e.low, e.high)
@@ -1394,7 +1432,7 @@ def _never_null(e: ir.Expr) -> bool:
     if isinstance(e, ir.Lit):
         return e.value is not None
     if isinstance(e, ir.Param):
-        return True
+        return not e.nullable
     if isinstance(e, ir.Logic):
         return all(_never_null(i) for i in e.items)
     if isinstance(e, ir.Compare) and e.op == "!=":

@@ -17,16 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.pack import (
     IDENTIFIER_HINT,
     Pack,
-    coerce_value,
+    ValueProblem,
     is_identifier,
     is_table_name,
+    item_span,
+    parameter_value,
     range_problem,
+    repeated_map_key,
 )
 from dsl.suggest import did_you_mean
 
@@ -83,30 +87,35 @@ def _not_a_name(path: str, node: Any, key: Any, value: Any, source: str | None) 
     )
 
 
+def _not_yaml(shown: str, exc: MarkedYAMLError) -> Diagnostic:
+    """E620: the deployment file is not YAML, with where the reader stopped."""
+    mark = exc.problem_mark
+    span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
+    return Diagnostic(
+        "E620",
+        "部署文件不是有效的 YAML",
+        f"the deployment file is not valid YAML: {exc.problem}",
+        span,
+    )
+
+
 def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
     """Read and check a deployment file against the pack; no file means all defaults."""
     if path is None:
         return Deployment()
     shown = str(path)
     try:
-        data = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8")) or {}
+        text = Path(path).read_text(encoding="utf-8")
+        data = YAML(typ="rt").load(text) or {}
+    except DuplicateKeyError as exc:
+        twice = repeated_map_key(text, shown, [("parameters",)], "")
+        raise DiagnosticError([twice or _not_yaml(shown, exc)]) from None
     except FileNotFoundError:
         raise DiagnosticError(
             [Diagnostic("E620", f"找不到部署文件 {shown}", f"no deployment file at {shown}")]
         ) from None
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    "E620",
-                    "部署文件不是有效的 YAML",
-                    f"the deployment file is not valid YAML: {exc.problem}",
-                    span,
-                )
-            ]
-        ) from None
+        raise DiagnosticError([_not_yaml(shown, exc)]) from None
     if not isinstance(data, dict):
         raise DiagnosticError(
             [Diagnostic("E620", "部署文件应为映射", "the deployment file must be a mapping")]
@@ -155,7 +164,10 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
             )
             continue
         try:
-            parameters[str(name)] = coerce_value(value, param.type)
+            parameters[str(name)] = parameter_value(value, param)
+        except ValueProblem as exc:
+            problems.append(exc.diagnostic(item_span(shown, value, exc, span)))
+            continue
         except ValueError as exc:
             problems.append(
                 Diagnostic(

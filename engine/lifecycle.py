@@ -175,7 +175,8 @@ def compare(old_root: Path | None, new: ir.CheckedPack, new_root: Path) -> PackC
         if (
             before is None
             or after is None
-            or (before.type, before.default) != (after.type, after.default)
+            or (before.type_name, before.nullable, before.default)
+            != (after.type_name, after.nullable, after.default)
         ):
             changes.parameters_changed.append(
                 (name, before.default if before else None, after.default if after else None)

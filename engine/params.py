@@ -12,7 +12,9 @@ composer gives each node's exact character range), the new value is written
 in the old value's style (an int stays an int, 0.10 keeps two places, quotes
 stay quotes), and only those characters are replaced. Every comment, blank line,
 key order, quoting style and Chinese text around it is untouched by
-construction. The result is then read back and compared with the old file's
+construction. A list or map is written in brackets (`[a, b]`, `{a: 1}`), or
+one item a line where it was so written; a comment between two of its items
+goes with the items it stood among. The result is then read back and compared with the old file's
 data: anything but the one value differing is refused, never written.
 """
 
@@ -29,13 +31,22 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
-from dsl.pack import Pack, Parameter, coerce_value, range_problem
+from dsl.pack import (
+    Pack,
+    Parameter,
+    ParamMap,
+    ValueProblem,
+    parameter_value,
+    range_problem,
+    repeated_key,
+)
 from dsl.suggest import did_you_mean
 from dsl.types import NUMERIC, Type
 from engine.atomic import replace_file
@@ -54,19 +65,18 @@ class ParameterView:
     """One parameter as `param list` shows it: declared, overridden, and in effect."""
 
     name: str
-    type: Type
+    type: Type  # the type of its value, or of its items (a list) or values (a map)
     unit: str | None
     default: Any
-    override: Any  # None when the deployment does not override it
+    override: Any  # None when the deployment does not override it (or overrides it with null)
     effective: Any
     minimum: Any
     maximum: Any
     description: str
     models: tuple[str, ...]  # the models that read it as $name, sorted
-
-    @property
-    def overridden(self) -> bool:
-        return self.override is not None
+    overridden: bool = False
+    type_name: str = ""  # as pack.yaml writes it: int, list<string>, map<string, int>
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ class Change:
     file: str
     line: int  # 1-based line of the value in `file`, after the change
     in_deployment: bool
-    old_value: Any  # the value the file held, None when it held none (new key or new file)
+    old_value: Any  # the value the file held, None when it held none (or held null)
     new_value: Any  # the value the file now holds, as the engine reads it
     old_text: str | None  # the value as it was written, None when there was none
     new_text: str  # the value as it is now written
@@ -87,11 +97,12 @@ class Change:
     models: tuple[str, ...]
     created_file: bool = False
     created_key: bool = False
+    held: bool = False  # the file held a value of the parameter's type (null included)
 
     @property
     def unchanged(self) -> bool:
         """The file already held this value, so nothing was written."""
-        return self.old_value is not None and self.old_value == self.new_value
+        return self.held and self.old_value == self.new_value
 
     @property
     def policy_changed(self) -> bool:
@@ -126,6 +137,7 @@ def list_parameters(
     overrides = deployment.parameters if deployment else {}
     views = []
     for name, param in declared.parameters.items():
+        overridden = name in overrides
         override = overrides.get(name)
         views.append(
             ParameterView(
@@ -134,20 +146,30 @@ def list_parameters(
                 unit=param.unit,
                 default=param.default,
                 override=override,
-                effective=param.default if override is None else override,
+                effective=override if overridden else param.default,
                 minimum=param.minimum,
                 maximum=param.maximum,
                 description=param.description,
                 models=models_using(pack, name),
+                overridden=overridden,
+                type_name=param.type_name,
+                nullable=param.nullable,
             )
         )
     return views
 
 
 def value_text(value: Any) -> str:
-    """A parameter value for people: decimals as written (no exponent), dates ISO."""
+    """A parameter value for people: decimals as written (no exponent), dates ISO, null.
+
+    A list is written [a, b] and a map {a: 1, b: 2}, as in pack.yaml.
+    """
     if value is None:
-        return ""
+        return "null"
+    if isinstance(value, ParamMap):
+        return "{" + ", ".join(f"{k}: {value_text(v)}" for k, v in value) + "}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value_text(item) for item in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
@@ -158,9 +180,9 @@ def value_text(value: Any) -> str:
 
 
 def with_unit(value: Any, unit: str | None) -> str:
-    """`4000000 元`: a value and its unit, as the table and `set` show it."""
+    """`4000000 元`: a value and its unit, as the table and `set` show it (null has none)."""
     text = value_text(value)
-    return f"{text} {unit}" if unit and text else text
+    return f"{text} {unit}" if unit and value is not None else text
 
 
 # ---- validation ------------------------------------------------------------------------------
@@ -169,10 +191,13 @@ def with_unit(value: Any, unit: str | None) -> str:
 def check_value(
     declared: Pack, name: str, value: str, span: Span | None = None
 ) -> tuple[Parameter, Any]:
-    """The parameter called `name` and `value` read as its type, or E660/E661/E662.
+    """The parameter called `name` and `value` read as its type, or E660/E661/E662, E691–E694.
 
-    Checked with what checks pack.yaml and deployment files (`coerce_value`,
-    `range_problem`), so that a value accepted here loads there.
+    Checked with what checks pack.yaml and deployment files (`parameter_value`,
+    `range_problem`), so that a value accepted here loads there. A list or map
+    is written as in pack.yaml, `[a, b]` or `{a: 1, b: 2}`; `null` is null
+    (E693 unless the parameter is nullable; a text parameter that is not
+    nullable reads it as the word).
     """
     param = declared.parameters.get(name)
     if param is None:
@@ -192,7 +217,9 @@ def check_value(
         )
     span = span or param.span
     try:
-        coerced = coerce_value(value, param.type)
+        coerced = parameter_value(_typed_text(value, param), param)
+    except ValueProblem as exc:
+        raise DiagnosticError([exc.diagnostic(span)]) from None
     except ValueError as exc:
         raise DiagnosticError(
             [
@@ -210,6 +237,41 @@ def check_value(
     if out_of_range:
         raise DiagnosticError([Diagnostic("E662", *out_of_range, span, (_range_hint(param),))])
     return param, coerced
+
+
+_NULL_WORDS = ("null", "~")
+
+
+def _typed_text(text: str, param: Parameter) -> Any:
+    """A command line's value before it is checked: null, a list or map read as YAML, or text.
+
+    Raises ValueProblem E694 when a list or map is not written so that it can
+    be read, and E692 when a map repeats a key.
+    """
+    if text.strip().lower() in _NULL_WORDS and (param.nullable or param.type is not Type.STRING):
+        return None
+    if param.shape == "scalar":
+        return text
+    example = "[邀请招标, 竞争性谈判]" if param.shape == "list" else "{公开招标: 20, 邀请招标: 15}"
+    try:
+        return YAML(typ="rt").load(text)
+    except DuplicateKeyError:
+        twice = repeated_key(YAML(typ="rt").compose(text))
+        key = twice.value if twice is not None else "?"
+        raise ValueProblem(
+            "E692",
+            f"参数 {param.name} 的键「{key}」出现了两次",
+            f"key {key!r} of {param.name} is given twice",
+            hint="每个键只写一次 / write each key once",
+        ) from None
+    except YAMLError:
+        raise ValueProblem(
+            "E694",
+            f"参数 {param.name}（{param.type_name}）的值「{text}」无法读出",
+            f"the value {text!r} of {param.name} ({param.type_name}) cannot be read",
+            hint=f"写成 {example}，在命令行中加引号：'{example}' / "
+            f"write it as {example}, quoted on the command line",
+        ) from None
 
 
 def _type_hint(param: Parameter) -> str:
@@ -412,6 +474,8 @@ def _string_text(value: str, old: _Style | None, flow: bool) -> str:
 
 def _render_scalar(type_: Type, value: Any, old: _Style | None = None, flow: bool = False) -> str:
     """`value` as a YAML scalar of `type_`, in the style of the value it replaces (if any)."""
+    if value is None:
+        return "null"
     if type_ in NUMERIC:
         body = _number_text(value, old, integral=type_ is Type.INT)
     elif type_ is Type.BOOL:
@@ -464,9 +528,44 @@ def _indent_step(root: MappingNode) -> int:
     return 2
 
 
-def _replace(source: _Source, node: Node, type_: Type, value: Any, flow: bool) -> _Edit:
-    """The edit that rewrites an existing value's characters, and only those."""
-    if not isinstance(node, ScalarNode) or node.anchor is not None:
+def _render(param: Parameter, value: Any, old: _Style | None = None, flow: bool = False) -> str:
+    """`value` written on one line: a scalar in the old one's style, a list or map in brackets."""
+    if param.shape == "scalar" or value is None:
+        return _render_scalar(param.type, value, old, flow)
+    if param.shape == "list":
+        return "[" + ", ".join(_render_scalar(param.type, v, None, True) for v in value) + "]"
+    entries = (f"{_string_text(k, None, True)}: {_render_scalar(param.type, v)}" for k, v in value)
+    return "{" + ", ".join(entries) + "}"
+
+
+def _render_block(param: Parameter, value: Any, indent: int, nl: str) -> str:
+    """A list or map in block style, one item a line at `indent`, the first line not indented.
+
+    It replaces a block list or map from its first item on, so the first line
+    starts where that item did.
+    """
+    if param.shape == "list":
+        lines = [f"- {_render_scalar(param.type, v)}" for v in value]
+    else:
+        lines = [
+            f"{_string_text(k, None, False)}: {_render_scalar(param.type, v)}" for k, v in value
+        ]
+    return (nl + " " * indent).join(lines)
+
+
+def _replace(
+    source: _Source, key: Node, node: Node, param: Parameter, value: Any, flow: bool
+) -> _Edit:
+    """The edit that rewrites an existing value's characters, and only those.
+
+    A list or map written in block style (one item a line) is written back
+    so, from its first item to the end of its last (a comment between two of
+    its items is replaced with them; one after the last stays); emptied, it
+    becomes `[]` or `{}` after its key.
+    Any other value is written on one line. A value written as nothing at all
+    (`key:`, null) gets a space before it.
+    """
+    if not isinstance(node, ScalarNode | SequenceNode | MappingNode) or node.anchor is not None:
         raise _e663(
             f"{source.shown} 中此值不是单个标量（或用了 YAML 锚点），无法自动修改",
             f"the value in {source.shown} is not a single scalar (or uses a YAML anchor)",
@@ -474,10 +573,36 @@ def _replace(source: _Source, node: Node, type_: Type, value: Any, flow: bool) -
             _BY_HAND,
         )
     start, end = node.start_mark.index, node.end_mark.index
-    if node.style in ("|", ">"):  # keep the line breaks that end a block scalar
-        end = start + len(source.text[start:end].rstrip("\r\n"))
-    scalar = _render_scalar(type_, value, _style_of(source, node), flow)
-    return _Edit(start, end, scalar, scalar)
+    if isinstance(node, ScalarNode):
+        if node.style in ("|", ">"):  # keep the line breaks that end a block scalar
+            end = start + len(source.text[start:end].rstrip("\r\n"))
+        scalar = _render(param, value, _style_of(source, node), flow)
+        written = f" {scalar}" if start == end and source.text[start - 1 : start] == ":" else scalar
+        return _Edit(start, end, written, scalar)
+    if node.value and any(n.anchor is not None for n in _items(node)):
+        raise _e663(
+            f"{source.shown} 中此值用了 YAML 锚点，无法自动修改",
+            f"the value in {source.shown} uses a YAML anchor",
+            _span_of(source, node),
+            _BY_HAND,
+        )
+    if node.flow_style or not node.value:
+        text = _render(param, value, None, flow)
+        return _Edit(start, end, text, text)
+    end = _items(node)[-1].end_mark.index  # a block list or map ends with its last item
+    if not value or param.shape == "scalar":
+        text = _render(param, value, None, flow)
+        after_key = source.text.index(":", key.end_mark.index) + 1
+        return _Edit(after_key, end, f" {text}", text)
+    text = _render_block(param, value, node.start_mark.column, source.newline)
+    return _Edit(start, end, text, text)
+
+
+def _items(node: SequenceNode | MappingNode) -> list[Node]:
+    """The nodes of a list's items, or of a map's keys and values, in order."""
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return [part for pair in node.value for part in pair]
 
 
 def _line(at: int, text: str, indent: int, entry: str, nl: str) -> str:
@@ -574,7 +699,7 @@ def _verify(
     if ok:
         got = _dig(now, keys)
         try:
-            ok = coerce_value(got, param.type) == value
+            ok = parameter_value(got, param) == value
         except ValueError:
             ok = False
         holder = wanted
@@ -699,18 +824,17 @@ def set_parameter(
         )
 
     flow = isinstance(holder, MappingNode) and bool(holder.flow_style)
-    old_value, old_text = None, None
+    old_value, old_text, held = None, None, False
     if entry is not None:
-        old_text = source.text[entry[1].start_mark.index : entry[1].end_mark.index].strip()
         try:
-            old = _dig(source.data, keys)
-            old_value = None if old is None else coerce_value(old, param.type)
+            old_value, held = parameter_value(_dig(source.data, keys), param), True
         except ValueError:
             pass  # a value that did not fit its type (only a deployment file can hold one)
-        edit = _replace(source, entry[1], param.type, value, flow)
+        edit = _replace(source, *entry, param, value, flow)
+        old_text = source.text[edit.start : edit.end].strip()
     else:
         style = _default_style(declared, name)
-        edit = _add(source, name, _render_scalar(param.type, value, style, flow))
+        edit = _add(source, name, _render(param, value, style, flow))
     after = edit.apply(source.text)
     change = Change(
         name=name,
@@ -727,6 +851,7 @@ def set_parameter(
         models=models_using(pack, name),
         created_file=source.raw is None,
         created_key=entry is None,
+        held=held,
     )
     if not change.unchanged:
         _verify(source, after, keys, param, value)

@@ -21,6 +21,10 @@
   ```pack-error      the same for a pack.yaml, ```deployment-error for a deployment
                      file, ```disposal-error for a disposal CSV file.
 
+  ```yaml parameters  parameters (as under pack.yaml's `parameters:`) that the rule
+                     snippets after it in the same document may read: they are added
+                     to the pack they are checked in, and must load.
+
   A ```text block after an error snippet, in the same section, whose first line
   looks like `FILE:LINE:COL: error[CODE]: …`, is what oversight prints for it,
   word for word, the snippet being the file FILE. After an intended change of
@@ -34,15 +38,16 @@
 from __future__ import annotations
 
 import ast
+import io
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
 
 from dsl import ast as rules
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity, render_human
@@ -244,15 +249,48 @@ def shared_names(text: str) -> set[str]:
     }
 
 
-def make_pack(folder: Path, files: dict[str, str], replace_shared: bool = False) -> Path:
+def section_parameters(block: Block) -> str:
+    """The parameters declared above `block` in its document, for its snippets to read as $name.
+
+    Every ```yaml parameters block before it counts; a later declaration of a
+    name replaces an earlier one.
+    """
+    merged = CommentedMap()
+    for earlier in read_blocks(block.doc)[: block.ordinal]:
+        if (earlier.kind, earlier.context) == ("yaml", "parameters"):
+            merged.update(YAML(typ="rt").load(earlier.body))
+    if not merged:
+        return ""
+    written = io.StringIO()
+    YAML(typ="rt").dump(merged, written)
+    return written.getvalue()
+
+
+def with_parameters(pack_yaml: str, parameters: str) -> str:
+    """pack.yaml's text with `parameters` (a mapping at column 0) first under its `parameters:`."""
+    if not parameters:
+        return pack_yaml
+    indented = "".join(
+        f"  {line}" if line.strip() else line for line in parameters.splitlines(True)
+    )
+    head, found, rest = pack_yaml.partition("\nparameters:\n")
+    assert found, "pack.yaml has a block `parameters:`"
+    return head + found + indented + rest
+
+
+def make_pack(
+    folder: Path, files: dict[str, str], replace_shared: bool = False, parameters: str = ""
+) -> Path:
     """policies/ in `folder`: the repository's pack.yaml and shared definitions, plus `files`.
 
     With `replace_shared`, a rule file that redefines a shared name stands in for
     policies/shared/common.rule (a snippet that shows the shared definitions themselves).
+    `parameters` are declared in pack.yaml besides its own (see section_parameters).
     """
     policies = folder / "policies"
     (policies / "shared").mkdir(parents=True, exist_ok=True)
-    shutil.copy(POLICIES / "pack.yaml", policies / "pack.yaml")
+    pack_yaml = (POLICIES / "pack.yaml").read_text(encoding="utf-8")
+    (policies / "pack.yaml").write_text(with_parameters(pack_yaml, parameters), encoding="utf-8")
     common = SHARED.read_text(encoding="utf-8")
     for name, text in files.items():
         path = folder / name
@@ -270,17 +308,29 @@ def errors_of(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def check(
-    folder: Path, files: dict[str, str], replace_shared: bool = False
+    folder: Path, files: dict[str, str], replace_shared: bool = False, parameters: str = ""
 ) -> tuple[list[Diagnostic], dict[str, str]]:
     """What `oversight check` says about the pack with `files`: diagnostics and file texts."""
-    report = api.check(make_pack(folder, files, replace_shared))
+    report = api.check(make_pack(folder, files, replace_shared, parameters))
     return report.diagnostics, report.sources
+
+
+PARAMETER_BLOCKS = [
+    pytest.param(b, id=b.id) for b in all_blocks() if (b.kind, b.context) == ("yaml", "parameters")
+]
+
+
+@pytest.mark.parametrize("block", PARAMETER_BLOCKS)
+def test_parameters_snippet_declares_parameters(block: Block, workdir: Path):
+    declared = load_pack(make_pack(workdir, {}, parameters=block.body)).parameters
+    assert set(YAML(typ="safe").load(block.body)) <= set(declared)
 
 
 @pytest.mark.parametrize("block", blocks_of("rule"))
 def test_rule_snippet_parses_and_checks(block: Block, workdir: Path):
     parse_file(block.id, block.body)
-    diagnostics, sources = check(workdir, {"policies/models/doc.rule": block.body}, True)
+    files = {"policies/models/doc.rule": block.body}
+    diagnostics, sources = check(workdir, files, True, section_parameters(block))
     assert not errors_of(diagnostics), render_human(diagnostics, sources)
 
 
@@ -315,7 +365,7 @@ def test_expression_snippet_parses_and_checks(block: Block, workdir: Path):
         f"policies/models/doc{i:03d}.rule": draft_model(i, block.context, expr)
         for i, expr in enumerate(exprs, 1)
     }
-    diagnostics, sources = check(workdir, files)
+    diagnostics, sources = check(workdir, files, parameters=section_parameters(block))
     assert not errors_of(diagnostics), render_human(diagnostics, sources)
 
 
@@ -340,7 +390,7 @@ def test_value_snippet_gives_what_it_says(block: Block, workdir: Path):
         )
         files[f"policies/models/doc{i:03d}.rule"] = draft_model(i, block.context, expr, example)
     assert files, "an empty block"
-    diagnostics, sources = check(workdir, files)
+    diagnostics, sources = check(workdir, files, parameters=section_parameters(block))
     # W320 (a hole that may be null) is the point of the lines that show how a null reads.
     shown = [d for d in diagnostics if d.code != "W320"]
     assert not shown, render_human(shown, sources)
@@ -363,7 +413,9 @@ def produce(block: Block, folder: Path, file: str) -> tuple[list[Diagnostic], di
     path = Path(file)
     assert not path.is_absolute(), f"name the file relative to the working directory: {file}"
     if block.kind == "rule-error":
-        diagnostics, sources = check(folder, {file: block.body})
+        diagnostics, sources = check(
+            folder, {file: block.body}, parameters=section_parameters(block)
+        )
         expected = CODE.findall(block.heading)
         if expected and expected[0].startswith("E7") and not errors_of(diagnostics):
             try:

@@ -335,8 +335,10 @@ def test_param_list_json(policies: Path, tmp_path: Path, capsys):
     assert rows["change_ratio_limit"] == {
         "name": "change_ratio_limit",
         "type": "decimal",
+        "nullable": False,
         "unit": "比例",
         "default": "0.1",
+        "overridden": True,
         "override": "0.2",
         "effective": "0.2",
         "min": "0",
