@@ -286,6 +286,8 @@ def draft_model(number: int, context: str, expr: str, example: str = "") -> str:
     formatter = re.fullmatch(r"\s*(wan)\((.*)\)\s*", expr, re.DOTALL)
     if formatter:  # formatters only stand in a message's braces
         shown, expr = f"{{{formatter.group(1)}(doc_value)}}", formatter.group(2)
+    if re.match(r"first\(\s*from\b", expr):  # a bound row is a row, not a value
+        shown = "{exists(doc_value)}"
     return (
         f'model DOC{number:03d} "文档中的第 {number} 个表达式" {{\n'
         "  domain   ENG\n  severity blue\n  status   draft\n"
