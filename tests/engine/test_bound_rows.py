@@ -256,6 +256,146 @@ def test_the_lowest_bid_ties_are_broken_by_the_values_read(duckdb_warnings):
     assert all(expected[key] in message for key, message in found.items())
 
 
+# ---- ENG04, rewritten with a bound row -------------------------------------------------------
+
+# ENG04 as it was written before bound rows: the match in `exists`, again in `let person`,
+# then four subqueries to name two bidders. The rewrite must raise the same warnings.
+FORMER_ENG04 = """model ENG04 "关联投标" {
+  domain   工程管理
+  severity yellow
+
+  from trade_tender t
+  where exists(trade_bid a
+               join trade_bid b on b.tender_id = a.tender_id and b.bidder_code != a.bidder_code
+               join enterprise_person pa on pa.enterprise_code = a.bidder_code
+               join enterprise_person pb on pb.enterprise_code = b.bidder_code
+                                        and pb.person_id = pa.person_id
+               where a.tender_id = t.tender_id and not blank(pa.person_id))
+  let person = (from trade_bid a
+                join trade_bid b on b.tender_id = a.tender_id and b.bidder_code != a.bidder_code
+                join enterprise_person pa on pa.enterprise_code = a.bidder_code
+                join enterprise_person pb on pb.enterprise_code = b.bidder_code
+                                         and pb.person_id = pa.person_id
+                where a.tender_id = t.tender_id and not blank(pa.person_id)
+                select min(pa.person_id))
+  let bidder1 = (from trade_bid a
+                 join enterprise_person pa on pa.enterprise_code = a.bidder_code
+                 where a.tender_id = t.tender_id and pa.person_id = person
+                 select min(a.bidder_code))
+  let bidder2 = (from trade_bid b
+                 join enterprise_person pb on pb.enterprise_code = b.bidder_code
+                 where b.tender_id = t.tender_id
+                   and pb.person_id = person
+                   and b.bidder_code != bidder1
+                 select min(b.bidder_code))
+  let name1 = (from trade_bid a
+               where a.tender_id = t.tender_id and a.bidder_code = bidder1
+               select coalesce(min(a.bidder_name), min(a.bidder_code)))
+  let name2 = (from trade_bid b
+               where b.tender_id = t.tender_id and b.bidder_code = bidder2
+               select coalesce(min(b.bidder_name), min(b.bidder_code)))
+
+  key      t.tender_id
+  township t.township
+  message  MESSAGE
+}
+""".replace(
+    "MESSAGE",
+    "\"招标项目“{coalesce(t.title, t.tender_id)}”（{t.tender_id}）中，投标人{name1 ?? '不详'}与"
+    "{name2 ?? '不详'}的法定代表人或股东、主要人员中有同一人（{person ?? '不详'}），"
+    '是否存在关联企业围标、串标？请核查。"',
+)
+
+
+def bidding_rows(seed: int) -> dict[str, list[dict[str, Any]]]:
+    """Tenders whose few bidders share few people: many matches, ties, blanks and late rows."""
+    rng = random.Random(seed)
+    people = [f"3301221980010100{i:02d}" for i in range(4)] + [" ", None]
+    codes = [f"9133012200000000{i:02d}" for i in range(8)]
+    tenders, bids, enterprises, shareholders = [], [], [], []
+    for t in range(30):
+        tender_id = f"T{t:02d}"
+        tenders.append(
+            {
+                "tender_id": tender_id,
+                "project_id": f"J{t:02d}",
+                "township": TOWNSHIP,
+                "title": rng.choice([f"工程{t}", None]),
+                "method": "公开招标",
+                "published_on": _day(rng),
+            }
+        )
+        for b in range(rng.randrange(2, 7)):
+            code = rng.choice(codes)
+            bids.append(
+                {
+                    "bid_id": f"{tender_id}-{b}",
+                    "tender_id": tender_id,
+                    "bidder_code": code,
+                    "bidder_name": rng.choice([f"公司{code[-2:]}", f"企业{code[-2:]}", None]),
+                    "submitted_at": datetime.combine(_day(rng), datetime.min.time()),
+                }
+            )
+    for code in codes:
+        enterprises.append(
+            {
+                "enterprise_code": code,
+                "legal_rep_id": rng.choice(people),
+                "registered_on": _day(rng),
+            }
+        )
+        for _ in range(rng.randrange(1, 4)):
+            shareholders.append(
+                {"enterprise_code": code, "person_id": rng.choice(people), "role": "股东"}
+            )
+    return {
+        "trade_tender": tenders,
+        "trade_bid": bids,
+        "mkt_enterprise": enterprises,
+        "mkt_shareholder": shareholders,
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_eng04_raises_what_its_former_five_queries_raised(
+    pack: ir.CheckedPack, tmp_path: Path, seed: int
+):
+    """Same keys, townships and messages as the former ENG04, on random bidding."""
+    root = tmp_path / "former"
+    (root / "models").mkdir(parents=True)
+    shutil.copy(ROOT / "policies" / "pack.yaml", root / "pack.yaml")
+    shutil.copytree(ROOT / "policies" / "shared", root / "shared")
+    (root / "models" / "ENG04.rule").write_text(FORMER_ENG04, encoding="utf-8")
+    former = check_pack(root, examples=False).pack
+    assert former is not None
+    townships = [{"township": TOWNSHIP, "name": "城南街道", "kind": "街道"}]
+    url = fill_county(
+        f"duckdb:///{tmp_path / 'county.duckdb'}", pack, townships, bidding_rows(seed)
+    )
+    warehouse = connect(url)
+    try:
+        found = {}
+        for name, checked in (("former", former), ("rewritten", pack)):
+            result = run_models(checked, warehouse, AS_OF, [checked.models["ENG04"]])
+            table = result.warnings
+            columns = ("warning_key", "township", "message")
+            found[name] = sorted(zip(*(table.column(c).to_pylist() for c in columns), strict=True))
+    finally:
+        warehouse.close()
+    assert found["rewritten"] == found["former"]
+    assert len(found["former"]) >= 5
+
+
+def test_eng04_reads_its_match_once(pack: ir.CheckedPack):
+    """One four-way join of bids and people (two bids, two people), numbered, joined once."""
+    tree = compile_model(pack.models["ENG04"], pack, Target("duckdb")).tree
+    tables = [t.name for t in tree.find_all(exp.Table)]
+    assert tables.count("trade_bid") == 2 and tables.count("enterprise_person__relation") == 2
+    assert tables.count("trade_tender") == 1
+    assert len(list(tree.find_all(exp.Window))) == 1
+    assert not list(tree.find_all(exp.Exists))
+
+
 # ---- the SQL ---------------------------------------------------------------------------------
 
 
