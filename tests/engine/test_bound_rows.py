@@ -37,6 +37,7 @@ from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.format import format_text
+from engine import api
 from engine.compile import DIALECTS, Target, compile_model, parses_back
 from engine.examples import run_examples
 from engine.run import run_models
@@ -410,6 +411,12 @@ def test_every_dialect_compiles_the_models_or_says_which_cannot(
             assert [d.code for d in err.diagnostics] == ["E700"], model.id
             continue
         assert parses_back(sql, dialect), (model.id, dialect)
+
+
+def test_explain_lists_a_bound_row_among_the_lets_in_the_order_written(
+    bound_pack: ir.CheckedPack,
+):
+    assert api.explain(bound_pack, "BRW01")["lets"] == ["last", "share"]
 
 
 def test_the_bound_query_is_read_once_not_once_per_row(bound_pack: ir.CheckedPack):
