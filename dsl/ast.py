@@ -189,6 +189,23 @@ class Case:
     operand: Expr | None = None
 
 
+@dataclass(frozen=True)
+class FirstRow:
+    """`first(from … where … order by … select x as name, …)`: the first row of a query.
+
+    Only a `let`'s whole value (`let m = first(…)`); the model then reads the
+    row's values as `m.name` (without `select`, the columns of its `from`
+    source) and asks whether there is one with `exists(m)`.
+    """
+
+    span: Span
+    name: str
+    name_span: Span
+    query: Query
+    order_by: tuple[OrderItem, ...]
+    select: tuple[SelectItem, ...]
+
+
 Expr = (
     Literal
     | Name
@@ -205,6 +222,7 @@ Expr = (
     | Exists
     | Subquery
     | Case
+    | FirstRow
 )
 
 # ---- message templates ---------------------------------------------------------

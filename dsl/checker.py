@@ -236,6 +236,9 @@ class Checker:
         # left out too, without a second report.
         self._oversized: set[str] = set()
         self._calls_oversized = False
+        # The rows bound by the lets of the model being checked (`let m = first(from …)`),
+        # by the uid of the binding their name stands for.
+        self._bound_rows: dict[int, ir.BoundRow] = {}
 
     # ---- reporting
 
@@ -725,19 +728,28 @@ class Checker:
 
         grouped = "group_by" in clauses
         self._let_extents = {}
+        self._bound_rows = {}
+        bound: list[ir.BoundRow] = []
         for clause in clauses.get("let", []):
             let: ast.Let = clause.value
-            if let.name in scope.lets:
+            bound_names = {row.name for row in bound}
+            if let.name in scope.lets or let.name in bound_names:
                 self.error(
                     "E208", let.span, f"let {let.name} 重复定义", f"let {let.name} is defined twice"
                 )
-            if let.name in scope.bindings:
+            if let.name in scope.bindings and let.name not in bound_names:
                 self.error(
                     "E208",
                     let.span,
                     f"let {let.name} 与来源别名同名",
                     f"let {let.name} has the name of an alias",
                 )
+            if isinstance(let.expr, ast.FirstRow):
+                row = self.bound_row(let, let.expr, scope)
+                bound.append(row)
+                self._bound_rows[row.binding.uid] = row
+                scope.bindings.setdefault(let.name, row.binding)  # an alias keeps its name
+                continue
             value = self.expr(
                 let.expr, scope, Context(aggregates=True, first_allowed=grouped, clause="let")
             )
@@ -821,13 +833,14 @@ class Checker:
             [*(group_by or ()), *key, township, *holes],
             scope.lets,
         )
-        parts = [*scope.lets.values(), where, *(group_by or ()), having, *key, township, *holes]
+        parts = [*scope.lets.values(), *bound, where, *(group_by or ()), having, *key, township]
+        parts += holes
         parts += [src.on for src in query.sources]
         measured = [(e, getattr(e, "span", None)) for e in parts]
         self._measure(measured, node.id_span, self._relations_read(query))
 
         lets = tuple(scope.lets.items())
-        body = (query, lets, group_by, having, key, township, message)
+        body = (query, lets, group_by, having, key, township, message, tuple(bound))
         sources = self.sources_of(body)
         # A model with a mistake may not know all it reads: don't say an example's
         # pending rows are of a source it doesn't read.
@@ -891,6 +904,7 @@ class Checker:
             file=node.span.file,
             precheck=precheck,
             span=node.span,
+            bound=tuple(bound),
         )
         self.diagnostics.extend(self._nullability().warnings(checked))
         return checked
@@ -1074,6 +1088,10 @@ class Checker:
     ) -> None:
         """Report columns of the model's rows used outside `group by` and outside aggregates."""
         if expr in groups or isinstance(expr, ir.Agg):
+            return
+        if isinstance(expr, ir.Col | ir.RowFound) and expr.binding.uid in self._bound_rows:
+            if expr.binding in top:
+                self._bound_row_ungrouped(expr)
             return
         if isinstance(expr, ir.Col):
             if expr.binding in top:
@@ -1431,6 +1449,206 @@ class Checker:
         source = self.pack.sources.get(binding.source)
         return {n: c.type for n, c in source.columns.items()} if source else None
 
+    # ---- bound rows: `let m = first(from … order by …)`
+
+    def bound_row(self, let: ast.Let, node: ast.FirstRow, scope: Scope) -> ir.BoundRow:
+        """The row `let m = first(…)` binds, checked; mistakes are reported, never raised.
+
+        The query sees the model's row (its aliases) but reads it only in links,
+        `its value = the model's value` in its where, so that it can be computed
+        once for every row of the model (engine/compile.py joins it on the links).
+        """
+        if node.name != "first":
+            self.error(
+                "E252",
+                node.name_span,
+                f"只有 first(from …) 能取一行，不能写 {node.name}(from …)",
+                f"only first(from …) binds a row, not {node.name}(from …)",
+                "要取最后一行，把 order by 反过来：order by f.paid_on desc / "
+                "for the last row, reverse the order: order by f.paid_on desc",
+            )
+        inner = Scope(parent=scope)
+        query = self.query(node.query, inner)
+        # Aggregates are reported below (E350): a row's values are each of one row.
+        values = Context(aggregates=True, first_allowed=True, clause="select")
+        order = tuple(
+            (self.expr(item.expr, inner, values), item.descending) for item in node.order_by
+        )
+        if node.select:
+            columns = [(item.name, self.expr(item.expr, inner, values)) for item in node.select]
+            seen: set[str] = set()
+            for item in node.select:
+                if item.name.lower() in seen:
+                    self.error(
+                        "E253",
+                        item.span,
+                        f"first(…) 的 select 中列名 {item.name} 重复",
+                        f"the select of first(…) names {item.name} twice",
+                        "每一列起一个不同的名字（不分大小写） / give each column its own name "
+                        "(case does not count)",
+                    )
+                seen.add(item.name.lower())
+        else:
+            first = query.sources[0].binding
+            columns = [(c, ir.Col(first, c, t)) for c, t in (self.columns_of(first) or {}).items()]
+        for expr in [*(e for e, _ in order), *(e for _, e in columns)]:
+            aggregate = ir.own_aggregate(expr)
+            if aggregate is not None:
+                self.error(
+                    "E350",
+                    aggregate.span,
+                    f"first(…) 取的是一行，其 select、order by 中不能用聚合函数 {aggregate.name}()",
+                    f"first(…) takes one row: no aggregate {aggregate.name}() in its select "
+                    "or order by",
+                    "要对多行求和、计数，另写一个子查询：let paid = (from fin_payment f where … "
+                    "select sum(f.amount)) / to sum or count rows, write a subquery",
+                )
+        if not node.order_by:
+            self.error(
+                "E451",
+                node.span,
+                "first(…) 没有 order by：哪一行在前由数据仓库随意决定，每次运行、每个仓库的结果"
+                "都可能不同",
+                "first(…) has no 'order by': which row comes first would be up to the "
+                "warehouse, and could differ between runs and warehouses",
+                "写明按什么排序取第一行，例如 order by f.paid_on desc（最近的一笔） / "
+                "say which row comes first, e.g. order by f.paid_on desc (the latest)",
+            )
+        model_uids = {b.uid for b in scope.bindings.values()}  # a model's scope has no parent
+        links, where = self._links(query, model_uids, order, columns)
+        self._uid += 1
+        binding = ir.Binding(self._uid, let.name, "", False)
+        return ir.BoundRow(
+            let.name,
+            binding,
+            ir.Query(query.sources, where),
+            links,
+            order,
+            tuple(columns),
+            node.span,
+        )
+
+    def _links(
+        self,
+        query: ir.Query,
+        model_uids: set[int],
+        order: tuple[tuple[ir.Expr, bool], ...],
+        columns: list[tuple[str, ir.Expr]],
+    ) -> tuple[tuple[tuple[ir.Expr, ir.Expr], ...], ir.Expr | None]:
+        """The (query value, model value) pairs a bound row's where links it by, and the rest.
+
+        Reports E452 for any other way the query reads the model's row, and
+        E453 for a let or another bound row read inside it.
+        """
+
+        def reads_model(expr: ir.Expr) -> bool:
+            return any(isinstance(n, ir.Col) and n.binding.uid in model_uids for n in ir.walk(expr))
+
+        def only_model(expr: ir.Expr) -> bool:
+            nodes = list(ir.walk(expr))
+            return not any(isinstance(n, ir.Exists | ir.Scalar) for n in nodes) and all(
+                n.binding.uid in model_uids for n in nodes if isinstance(n, ir.Col)
+            )
+
+        parts = [src.on for src in query.sources if src.on is not None]
+        parts += [query.where, *(e for e, _ in order), *(e for _, e in columns)]
+        for node in ir.walk(parts):
+            if isinstance(node, ir.LetRef) or (
+                isinstance(node, ir.Col | ir.RowFound) and node.binding.uid in self._bound_rows
+            ):
+                shown = node.name if isinstance(node, ir.LetRef) else node.binding.alias
+                self.error(
+                    "E453",
+                    node.span,
+                    f"first(…) 的查询中不能读 let {shown}",
+                    f"the query of first(…) cannot read the let {shown}",
+                    "把这个条件写在模型的 where 中，first(…) 只取要比较的那一行 / put the "
+                    "condition in the model's where, and let first(…) take the row to compare",
+                )
+                return (), query.where
+        wrong: list[ir.Expr] = []
+        for src in query.sources:
+            if src.on is not None and reads_model(src.on):
+                wrong.append(src.on)
+        links: list[tuple[ir.Expr, ir.Expr]] = []
+        kept: list[ir.Expr] = []
+        for conjunct in ir.conjuncts(query.where):
+            if not reads_model(conjunct):
+                kept.append(conjunct)
+                continue
+            if isinstance(conjunct, ir.Compare) and conjunct.op == "=":
+                left, right = conjunct.left, conjunct.right
+                if only_model(right) and not reads_model(left):
+                    links.append((left, right))
+                    continue
+                if only_model(left) and not reads_model(right):
+                    links.append((right, left))
+                    continue
+            wrong.append(conjunct)
+        wrong += [e for e in [*(e for e, _ in order), *(e for _, e in columns)] if reads_model(e)]
+        for expr in wrong:
+            self.error(
+                "E452",
+                expr.span,
+                "first(…) 的查询只能在 where 中以「查询的值 = 模型这一行的值」与模型的行相连",
+                "the query of first(…) can read the model's row only in its where, as "
+                "'its value = the model's value'",
+                "例如 where f.contract_id = c.contract_id；其余的条件、order by 和 select 只写"
+                "查询自己的列，模型的值直接在模型中读 / e.g. where f.contract_id = c.contract_id; "
+                "other conditions, order by and select read the query's own columns",
+            )
+        return tuple(links), ir.and_all(kept)
+
+    def _bound_column(self, node: ast.ColumnRef, row: ir.BoundRow) -> ir.Expr:
+        """`m.name`: a value of the bound row `m` (E250 when it has none of that name)."""
+        columns = dict(row.columns)
+        if node.column in columns:
+            return ir.Col(row.binding, node.column, columns[node.column].type, node.span)
+        hints = list(did_you_mean(node.column, columns))
+        owners = [
+            src.binding.alias
+            for src in row.query.sources
+            if node.column in (self.columns_of(src.binding) or {})
+        ]
+        if owners:
+            hints.append(
+                f"在 first(…) 末尾写 select {owners[0]}.{node.column} as {node.column}，"
+                f"再读 {row.name}.{node.column} / add 'select {owners[0]}.{node.column} as "
+                f"{node.column}' to first(…)"
+            )
+        elif not hints:
+            hints.append(f"{row.name} 的列 its columns: {', '.join(list(columns)[:12])}")
+        self.error(
+            "E250",
+            node.column_span,
+            f"{row.name} 取的这一行没有「{node.column}」",
+            f"the row {row.name} has no value {node.column!r}",
+            *hints,
+        )
+        return ir.Col(row.binding, node.column, Type.ERROR, node.span)
+
+    def _bound_row_named(self, name: str, scope: Scope) -> ir.BoundRow | None:
+        """The bound row `name` stands for in `scope`, if it is one."""
+        binding = scope.find_alias(name)
+        return self._bound_rows.get(binding.uid) if binding is not None else None
+
+    def _bound_row_ungrouped(self, expr: ir.Col | ir.RowFound) -> None:
+        """E351: a bound row read outside aggregates and `group by` in a grouped model."""
+        shown = (
+            f"{expr.binding.alias}.{expr.column}"
+            if isinstance(expr, ir.Col)
+            else f"exists({expr.binding.alias})"
+        )
+        self.error(
+            "E351",
+            expr.span,
+            f"分组模型中，{shown} 是每一行各自取的值，既不在 group by 中，也不在聚合函数内",
+            f"in a grouped model {shown} is a value of each row: it is neither grouped nor "
+            "aggregated",
+            "把它加进 group by，或放进 min()、max()、count(* where …) 等聚合函数 / group by it "
+            "or aggregate it",
+        )
+
     # ---- expressions
 
     def condition(self, node: ast.Expr, scope: Scope, ctx: Context) -> ir.Expr:
@@ -1533,6 +1751,8 @@ class Checker:
                 *hints,
             )
             return ir.Col(ir.Binding(0, node.alias, "", False), node.column, Type.ERROR, node.span)
+        if binding.uid in self._bound_rows:
+            return self._bound_column(node, self._bound_rows[binding.uid])
         columns = self.columns_of(binding)
         if columns is None:
             return ir.Col(binding, node.column, Type.ERROR, node.span)
@@ -1565,6 +1785,19 @@ class Checker:
                 "key (the warning's key) can only be written alone in a message: {key}",
                 "要用键的值计算或比较，写键的表达式，例如 p.project_id / "
                 "to compute with the key, write its expression, e.g. p.project_id",
+            )
+            return ir.Lit(None, Type.ERROR, node.span)
+        row = self._bound_row_named(node.name, scope)
+        if row is not None:
+            first = row.columns[0][0] if row.columns else "列名"
+            self.error(
+                "E251",
+                node.span,
+                f"{node.name} 是 first(…) 取的一行，不是一个值",
+                f"{node.name} is a row bound by first(…), not a value",
+                f"读它的一列写 {node.name}.{first}；问有没有这一行写 exists({node.name}) / "
+                f"read a value as {node.name}.{first}; ask whether there is one with "
+                f"exists({node.name})",
             )
             return ir.Lit(None, Type.ERROR, node.span)
         hints = list(did_you_mean(node.name, [*scope.lets, *scope.args]))
@@ -1828,6 +2061,23 @@ class Checker:
         return ir.Lit(None, Type.ERROR, node.span)
 
     def _exists(self, node: ast.Exists, scope: Scope, ctx: Context) -> ir.Expr:
+        written = node.query
+        name = written.source.source
+        row = self._bound_row_named(name, scope)
+        alone = written.source.alias == name and not written.joins and written.where is None
+        a_source = name in self.pack.sources or name in self.relation_asts
+        if row is not None and (alone or not a_source):
+            if not alone:
+                self.error(
+                    "E251",
+                    node.span,
+                    f"exists({row.name}) 只写 first(…) 所取行的名字",
+                    f"exists({row.name}) takes the bound row's name alone",
+                    f"条件写在 first(…) 的 where 中，或写 exists({row.name}) and "
+                    f"{row.name}.列 > … / put conditions in first(…)'s where, or write "
+                    f"exists({row.name}) and a condition on its values",
+                )
+            return ir.RowFound(row.binding, span=node.span)
         inner = Scope(parent=scope)
         return ir.Exists(self.query(node.query, inner), span=node.span)
 
@@ -1857,6 +2107,18 @@ class Checker:
                     ("子查询只返回一个值：把列放进 sum()、min()、max()、count() 等聚合函数",),
                 )
         return ir.Scalar(query, select, select.type, node.span)
+
+    def _firstrow(self, node: ast.FirstRow, scope: Scope, ctx: Context) -> ir.Expr:
+        """`first(from …)` anywhere but as a model let's whole value: E450."""
+        self.error(
+            "E450",
+            node.span,
+            f"{node.name}(from …) 取一行，只能作为模型中一个 let 的全部取值",
+            f"{node.name}(from …) binds a row: it can only be the whole value of a model's let",
+            "写成 let m = first(from … order by …)，再读 m.列名、用 exists(m) / write "
+            "let m = first(from … order by …), then read m.name and exists(m)",
+        )
+        return ir.Lit(None, Type.ERROR, node.span)
 
     def _call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
         sig = SIGNATURES.get(node.name)

@@ -940,6 +940,45 @@ class _Builder:
         ]
         return _Group([self.tok("(", start), _Align(body), self.tok(")", end - 1)])
 
+    def first_row(self, row: ast.FirstRow) -> Doc:
+        """`first(from … order by … select …)`: broken like a subquery, before each part."""
+        start, end = self.off(row.span), self.end(row.span)
+        query = row.query
+        body: list[Doc] = [
+            self.kw("from", self.end(row.name_span)),
+            " ",
+            self.source(query.source),
+            *self._query_tail(query),
+        ]
+        after = self.end(query.span)
+        if row.order_by:
+            order_at = self.find("order", after, end)
+            body += [SOFT, self.tok("order", order_at), " ", self.kw("by", order_at), " "]
+            body.append(_Align(_fill([self._order_item(item, end) for item in row.order_by])))
+            after = self.end(row.order_by[-1].span)
+        if row.select:
+            select_at = self.find("select", after, self.off(row.select[0].span))
+            items = [self._select_item(item) for item in row.select]
+            body += [SOFT, self.tok("select", select_at), " ", _Align(_fill(items))]
+        name = self.tok(row.name, start)
+        return _Group([name, "(", _Align(body), self.tok(")", end - 1)])
+
+    def _order_item(self, item: ast.OrderItem, end: int) -> Doc:
+        doc: Doc = self.expr(item.expr)
+        if item.descending:
+            doc = [doc, " ", self.kw("desc", self.end(item.expr.span), end)]
+        return doc
+
+    def _select_item(self, item: ast.SelectItem) -> Doc:
+        """`expr as name`, as a relation branch or a `first(…)` selects it."""
+        return [
+            self.expr(item.expr),
+            " ",
+            self.kw("as", self.end(item.expr.span)),
+            " ",
+            self.tok(item.name, self.find(item.name, self.end(item.expr.span) + 1)),
+        ]
+
     # -- expressions
 
     def condition(self, expr: ast.Expr, hang: bool, force: bool = False) -> Doc:
@@ -1019,6 +1058,8 @@ class _Builder:
             return self.exists(expr)
         if isinstance(expr, ast.Case):
             return self.case(expr)
+        if isinstance(expr, ast.FirstRow):
+            return self.first_row(expr)
         return self.subquery(expr)
 
     def case(self, case: ast.Case) -> Doc:
@@ -1093,12 +1134,7 @@ class _Builder:
         tail: list[Doc] = []
         if call.order_by:
             order_at = self.find("order", start, end)
-            items: list[Doc] = []
-            for item in call.order_by:
-                doc: Doc = self.expr(item.expr)
-                if item.descending:
-                    doc = [doc, " ", self.kw("desc", self.end(item.expr.span), end)]
-                items.append(doc)
+            items = [self._order_item(item, end) for item in call.order_by]
             tail += [" ", self.tok("order", order_at), " ", self.kw("by", order_at), " "]
             tail.append(_Align(_fill(items)))
         if call.filter is not None:
@@ -1170,16 +1206,7 @@ class _Builder:
         query = branch.query
         first = branch.select[0].span if branch.select else branch.span
         select_at = self._last_before("select", self.off(branch.span), self.off(first))
-        items = [
-            [
-                self.expr(item.expr),
-                " ",
-                self.kw("as", self.end(item.expr.span)),
-                " ",
-                self.tok(item.name, self.find(item.name, self.end(item.expr.span) + 1)),
-            ]
-            for item in branch.select
-        ]
+        items = [self._select_item(item) for item in branch.select]
         groups: list[Doc] = []
         if branch.group_by:
             group_at = self.find("group", self.end(query.span), self.off(branch.group_by[0].span))

@@ -258,6 +258,35 @@ class Case:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class RowFound:
+    """`exists(m)`: whether the model's row has a bound row `m` (see BoundRow)."""
+
+    binding: Binding
+    type: Type = Type.BOOL
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class BoundRow:
+    """`let m = first(from … where … order by … select …)`: one row of a query per model row.
+
+    `m.name` is a `Col` of `binding`, whose value is `columns[name]` on the
+    first row of `query` in `order_by` among the rows whose `links` hold: each
+    pair is (a value of the query's rows, a value of the model's row) that must
+    be equal — the only way the query reads the model's row, so that it can be
+    computed once for all of them. No row: every `m.name` is null.
+    """
+
+    name: str
+    binding: Binding
+    query: Query
+    links: tuple[tuple[Expr, Expr], ...]
+    order_by: tuple[tuple[Expr, bool], ...]  # (expression, descending)
+    columns: tuple[tuple[str, Expr], ...]
+    span: Span = _span()
+
+
 Expr = (
     Col
     | Lit
@@ -281,6 +310,7 @@ Expr = (
     | Exists
     | Scalar
     | Case
+    | RowFound
 )
 
 
@@ -374,6 +404,8 @@ class Model:
     # time passing can trip, which means nothing while a record is being approved).
     precheck: bool = True
     span: Span = _span()
+    # The rows its lets bind (`let m = first(from …)`), in the order written.
+    bound: tuple[BoundRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -556,7 +588,7 @@ def extent(root: Any, named: Callable[[Any], Extent | None]) -> Extent:
             pending.extend((child, False) for child in children(node))
             continue
         kids = [done[id(child)] for child in children(node)]
-        nested = isinstance(node, Exists | Scalar)
+        nested = isinstance(node, Exists | Scalar | BoundRow)
         depth = 1 + max((k.depth for k in kids), default=0)
         size = 1 + sum(k.size for k in kids)
         subqueries = nested + max((k.subqueries for k in kids), default=0)
@@ -604,11 +636,32 @@ def rewrite(node: Any, replace: Callable[[Any], Any | None]) -> Any:
 
 def has_aggregate(expr: Any) -> bool:
     """Whether `expr` aggregates at its own level (aggregates inside subqueries don't count)."""
+    return own_aggregate(expr) is not None
+
+
+def own_aggregate(expr: Any) -> Agg | None:
+    """The first aggregate of `expr`'s own level (not inside a subquery), or None."""
     if isinstance(expr, Agg):
-        return True
+        return expr
     if isinstance(expr, Scalar | Exists):
-        return False
-    return any(has_aggregate(child) for child in children(expr))
+        return None
+    return next((a for a in map(own_aggregate, children(expr)) if a is not None), None)
+
+
+def conjuncts(expr: Expr | None) -> list[Expr]:
+    """The conditions an `and` joins, each on its own (none for no condition)."""
+    if expr is None:
+        return []
+    if isinstance(expr, Logic) and expr.op == "and":
+        return [c for item in expr.items for c in conjuncts(item)]
+    return [expr]
+
+
+def and_all(items: list[Expr]) -> Expr | None:
+    """`items` joined by `and`: None for none, the one itself for one."""
+    if not items:
+        return None
+    return items[0] if len(items) == 1 else Logic("and", tuple(items))
 
 
 def aggregate_lets(lets: tuple[tuple[str, Any], ...] | list[tuple[str, Any]]) -> set[str]:

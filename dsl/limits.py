@@ -244,7 +244,7 @@ def written_out_problem(span: Span, depth: int, size: int, subqueries: int) -> D
 # nests each further term one level deeper, and so does every stage after it.
 _CHAINS = frozenset({"or_expr", "and_expr"})
 # Parse-tree rules that open a subquery.
-_SUBQUERIES = frozenset({"exists", "subquery"})
+_SUBQUERIES = frozenset({"exists", "subquery", "first_row"})
 
 
 def check_tree(

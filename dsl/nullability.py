@@ -21,6 +21,10 @@ The analysis is conservative and syntactic, over the checked IR:
   `exists(…)` compares, and the arguments a shared definition that holds
   compares (`in_official_circle(p.payee_code, …)`); the key's parts are not
   null either (rows with a null key part raise nothing);
+- a value of a bound row (`m.name`, `let m = first(from …)`) is null where
+  there is no row m: it may be null unless the model requires the row
+  (`exists(m)`, or a condition on one of its values); then it is as its
+  value on the row's query, whose where and links tell what is there;
 - `count` and `sum` are never null (the contract: a sum over no rows is 0);
   `min`, `max`, `avg` and `first` over a group are null only when their
   value is, but over a subquery's rows, or with a `where` filter, there may
@@ -65,6 +69,7 @@ class _Rows:
     lets: dict[str, ir.Expr] = field(default_factory=dict)
     args: dict[str, bool] = field(default_factory=dict)  # a define's arguments: may be null?
     maybe_empty: bool = False  # aggregates may run over no rows (a subquery)
+    bound: dict[int, ir.BoundRow] = field(default_factory=dict)  # by the uid of its name
 
 
 class Nullability:
@@ -97,7 +102,8 @@ class Nullability:
         known |= self._facts(model.having, lets)
         for part in model.key:
             known |= _closure(part, lets)
-        return _Rows(_optional(model.query), frozenset(known), lets)
+        bound = {row.binding.uid: row for row in model.bound}
+        return _Rows(_optional(model.query), frozenset(known), lets, bound=bound)
 
     def _query_rows(self, query: ir.Query) -> _Rows:
         return _Rows(_optional(query), frozenset(self._query_facts(query, {})))
@@ -141,6 +147,8 @@ class Nullability:
             return self._facts(lets[condition.name], lets)
         elif isinstance(condition, ir.Exists):
             return self._query_facts(condition.query, {})
+        elif isinstance(condition, ir.RowFound):
+            return {condition}
         elif isinstance(condition, ir.DefCall):
             values = self._define_facts(condition)
         found: set[ir.Expr] = set()
@@ -170,7 +178,7 @@ class Nullability:
             return expr.value is None
         if isinstance(expr, ir.Param):
             return expr.nullable
-        if isinstance(expr, ir.AsOf | ir.Exists | ir.IsNull | ir.Not):
+        if isinstance(expr, ir.AsOf | ir.Exists | ir.IsNull | ir.Not | ir.RowFound):
             return False
         if isinstance(expr, ir.Col):
             return self._column(expr, rows)
@@ -214,6 +222,8 @@ class Nullability:
         return any(self.may_be_null(e, rows) for e in exprs)
 
     def _column(self, col: ir.Col, rows: _Rows) -> bool:
+        if col.binding.uid in rows.bound:
+            return self._bound_value(rows.bound[col.binding.uid], col.column, rows)
         if col.binding.uid in rows.optional:
             return True
         if col.binding.is_relation:
@@ -221,6 +231,23 @@ class Nullability:
         source = self.pack.sources.get(col.binding.source)
         column = source.columns.get(col.column) if source else None
         return column is None or not column.required
+
+    def _bound_value(self, row: ir.BoundRow, name: str, rows: _Rows) -> bool:
+        """`m.name` is null where there is no row m, else when its value may be on m's query.
+
+        There is a row where `exists(m)` holds, or where a value of m is known.
+        """
+        found = ir.RowFound(row.binding) in rows.known or any(
+            isinstance(known, ir.Col) and known.binding == row.binding for known in rows.known
+        )
+        if not found:
+            return True
+        value = dict(row.columns).get(name)
+        if value is None:
+            return True
+        inner = self._query_rows(row.query)
+        linked = set().union(*(_closure(own, {}) for own, _ in row.links))  # equal: not null
+        return self.may_be_null(value, _knowing(inner, linked))
 
     def _relation_column(self, relation: str, column: str) -> bool:
         """A relation's column may be null when one of its branches may select a null."""

@@ -984,8 +984,6 @@ def _yaml_kind(value: object, english: bool = False) -> str:
     return type(value).__name__
 
 
-
-
 _DOMAIN_KEYS = ("name", "prefix", "pattern")
 _PREFIX_HINT = (
     "编号要能说明模型属于哪个领域：换一个前缀 / an id must say which domain its model is in: "

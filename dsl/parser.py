@@ -560,6 +560,22 @@ class _AstBuilder(Transformer):
         query = self._query_parts(children[1:select_at])
         return ast.Subquery(self.span(tree), query, children[select_at + 1])
 
+    def first_row(self, tree: Tree) -> ast.FirstRow:
+        name, *rest = tree.children
+        order_by, select = rest[-2], rest[-1]
+        query = self._query_parts([c for c in rest[:-2] if c is not None])
+        return ast.FirstRow(
+            self.span(tree),
+            str(name),
+            self.span(name),
+            query,
+            order_by or (),
+            select.items if select is not None else (),
+        )
+
+    def row_select(self, tree: Tree) -> _RowSelect:
+        return _RowSelect(tuple(c for c in tree.children if isinstance(c, ast.SelectItem)))
+
     def source(self, tree: Tree) -> ast.SourceRef:
         name, alias = tree.children
         return ast.SourceRef(
@@ -568,6 +584,8 @@ class _AstBuilder(Transformer):
             str(alias) if alias is not None else str(name),
             self.span(name),
         )
+
+    row_source = source  # the source of a `first(from …)`, a rule of its own (grammar.lark)
 
     def join(self, tree: Tree) -> ast.Join:
         left_kw, _, source, _, on = tree.children
@@ -976,6 +994,13 @@ class _Filter:
 
     def __init__(self, value: ast.Expr) -> None:
         self.value = value
+
+
+class _RowSelect:
+    """The `select x as name, …` of a `first(from …)`, on its way into ast.FirstRow."""
+
+    def __init__(self, items: tuple[ast.SelectItem, ...]) -> None:
+        self.items = items
 
 
 def _join_spans(first: Span, last: Span) -> Span:

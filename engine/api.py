@@ -729,8 +729,15 @@ def explain(
         "note": model.note,
         "parameters": parameters,
         "sources": sources,
-        "lets": [name for name, _ in model.lets],
+        "lets": _let_names(model),
         "examples": [e.title for e in model.examples],
         "dialect": dialect,
         "sql": compiled.sql(pretty=True),
     }
+
+
+def _let_names(model: ir.Model) -> list[str]:
+    """The names a model's lets give, the rows it binds among them, in the order written."""
+    named = [(expr.span, name) for name, expr in model.lets]
+    named += [(row.span, row.name) for row in model.bound]
+    return [name for _, name in sorted(named, key=lambda pair: (pair[0].line, pair[0].column))]

@@ -233,8 +233,13 @@ class _Compiler:
         self.pack = pack
         self.target = target
         self.dialect = target.dialect
+        model = _found_as_columns(model) if model else None
         self.model = model  # type: ignore[assignment]  # None only for the index (engine/score.py)
         self.lets = dict(model.lets) if model else {}
+        # The rows its lets bind (`let m = first(from …)`), by the uid of their name, and the
+        # names of each one the model reads (each a column of the row's derived table).
+        self.bound = {row.binding.uid: row for row in model.bound} if model else {}
+        self.bound_reads = {uid: _names_read(model, uid) for uid in self.bound} if model else {}
         # What count(*) counts: every row, or (in the index, over a left join) a column
         # that is null only where there is no row.
         self.star_value: exp.Expression | None = None
@@ -344,11 +349,12 @@ class _Compiler:
     # ---- queries
 
     @contextmanager
-    def query(self, query: ir.Query) -> Iterator[exp.Select]:
+    def query(self, query: ir.Query, bound: Sequence[ir.BoundRow] = ()) -> Iterator[exp.Select]:
         """A SELECT over `query`'s rows (no projections yet), with its aliases in scope.
 
         An aggregate written inside is the query's own: `count(*)` in a subquery
-        is not the groups' `count(*)`, though the two compare equal.
+        is not the groups' `count(*)`, though the two compare equal. `bound`
+        (the model's rows bound by lets) are joined after its sources.
         """
         self.frames.append({})
         outer_aggregates, self.agg_map = self.agg_map, {}
@@ -374,6 +380,8 @@ class _Compiler:
                         **({"side": "LEFT"} if src.join == "left" else {"kind": "INNER"}),
                     )
                     select = select.join(join, copy=False)
+            for row in bound:
+                select = select.join(self.bound_join(row), copy=False)
             if query.where is not None:
                 conditions.append(self.condition(query.where))
             if conditions:
@@ -382,6 +390,66 @@ class _Compiler:
         finally:
             self.frames.pop()
             self.agg_map = outer_aggregates
+
+    def bound_join(self, row: ir.BoundRow) -> exp.Join:
+        """`let m = first(from … order by …)` as a LEFT JOIN of its first rows, on its links.
+
+        The query is read once for all the model's rows, not once per row: each
+        of its rows is numbered within the values of its links (ROW_NUMBER()
+        OVER (PARTITION BY links ORDER BY …)), and number 1 is joined to the
+        model's row whose values equal its links. Ties in the written order are
+        broken by the values read from the row (nulls last), so every warehouse
+        picks a row with the same values. A model row with no such row gets
+        nulls, and a null `found` column (`exists(m)`).
+        """
+        read = self.bound_reads[row.binding.uid]
+        found = _found_column(row)
+        taken = {name.lower() for name, _ in row.columns} | {found.lower()}
+        links = [_fresh(f"link_{i + 1}", taken) for i in range(len(row.links))]
+        with self.query(row.query) as select:
+            own = [self.value(value) for value, _ in row.links]
+            order = [
+                exp.Ordered(this=self.value(e), desc=desc, nulls_first=False)
+                for e, desc in row.order_by
+            ]
+            written = [e for e, _ in row.order_by]
+            order += [
+                exp.Ordered(this=self.value(e), nulls_first=False)
+                for e in dict.fromkeys(e for _, e in read)
+                if e not in written
+            ]
+            number = exp.Window(
+                this=exp.RowNumber(),
+                partition_by=[value.copy() for value in own],
+                order=exp.Order(expressions=order),
+            )
+            named = [*zip(own, links, strict=True), *((self.value(e), n) for n, e in read)]
+            ranked = select.select(
+                *(exp.alias_(value, name, copy=False) for value, name in named),
+                exp.alias_(number, found, copy=False),
+                copy=False,
+            )
+        ranked_alias = self.fresh_alias(f"{row.name}__ranked")
+        columns = [*links, *(name for name, _ in read), found]
+        first_only = exp.EQ(
+            this=exp.column(found, table=ranked_alias), expression=exp.Literal.number(1)
+        )
+        first = (
+            exp.select(*(exp.column(c, table=ranked_alias) for c in columns))
+            .from_(exp.alias_(exp.Subquery(this=ranked), ranked_alias, table=True, copy=False))
+            .where(first_only)
+        )
+        alias = self.fresh_alias(row.name)
+        self.frames[-1][row.binding.uid] = alias
+        on = [
+            self.condition(ir.Compare("=", ir.Col(row.binding, name, value.type), theirs))
+            for (value, theirs), name in zip(row.links, links, strict=True)
+        ]
+        return exp.Join(
+            this=exp.alias_(exp.Subquery(this=first), alias, table=True, copy=False),
+            on=exp.and_(*on, copy=False) if on else exp.true(),
+            side="LEFT",
+        )
 
     def relation_or_table(self, binding: ir.Binding, alias: str) -> exp.Expression:
         if not binding.is_relation:
@@ -579,13 +647,15 @@ class _Compiler:
             (n, e) for n, e in self.row_lets if n not in aggregating and (only is None or n in only)
         )
         if not row_lets:
-            with self.query(model.query) as select:
+            with self.query(model.query, model.bound) as select:
                 yield select
             return
         conjuncts = _conjuncts(self.row_where)
         early = [c for c in conjuncts if not _uses_lets(c)]
         late = [c for c in conjuncts if _uses_lets(c)]
-        top = {src.binding.uid for src in model.query.sources}
+        bindings = {src.binding.uid: src.binding for src in model.query.sources}
+        bindings.update({row.binding.uid: row.binding for row in model.bound})
+        top = set(bindings)
         uses: list[Any] = [e for _, e in self.row_lets] + late + self._model_outputs()
         needed = sorted(
             {
@@ -597,15 +667,13 @@ class _Compiler:
         levels, filtered_at = _levels_around(row_lets, self._lets_used(late), bool(late))
         first_rows = ir.Query(model.query.sources, _and_all(early))
         alias = self.fresh_alias("model_rows")
-        with self.query(first_rows) as layer:
+        with self.query(first_rows, model.bound) as layer:
             base: dict[tuple[int, str] | str, str] = {}
             columns = []
             for uid, binding_alias, column in needed:
                 name = self.fresh_column(f"{binding_alias}__{column}")
                 base[(uid, column)] = name
-                table = self.alias_of(
-                    next(s.binding for s in model.query.sources if s.binding.uid == uid)
-                )
+                table = self.alias_of(bindings[uid])
                 columns.append(exp.alias_(exp.column(column, table=table), name, copy=False))
             # Lets of this first level read the sources themselves, not the columns above.
             columns += [
@@ -1242,6 +1310,41 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
     return where, [(name, expr) for expr, name in hoisted.items()]
 
 
+def _found_column(row: ir.BoundRow) -> str:
+    """The column of a bound row's derived table that is null where there is no row."""
+    return _fresh("found", {name.lower() for name, _ in row.columns})
+
+
+def _found_as_columns(model: ir.Model) -> ir.Model:
+    """`model` with each `exists(m)` written as `m.found is not null` (see bound_join).
+
+    Then a bound row's columns, `found` among them, travel through the
+    model's derived tables like any other column of its rows.
+    """
+    if not model.bound:
+        return model
+    found = {row.binding.uid: _found_column(row) for row in model.bound}
+
+    def as_column(node: Any) -> Any:
+        if isinstance(node, ir.RowFound):
+            column = ir.Col(node.binding, found[node.binding.uid], Type.INT, node.span)
+            return ir.IsNull(column, negated=True, span=node.span)
+        return None
+
+    parts = ("lets", "query", "group_by", "having", "key", "township", "message")
+    changes = {part: ir.rewrite(getattr(model, part), as_column) for part in parts}
+    return dataclasses.replace(model, **changes)
+
+
+def _names_read(model: ir.Model, uid: int) -> list[tuple[str, ir.Expr]]:
+    """The values of bound row `uid` that `model` reads (`m.name`), in the row's order."""
+    row = next(r for r in model.bound if r.binding.uid == uid)
+    body = (model.lets, model.query, model.group_by, model.having, model.key)
+    body += (model.township, model.message)
+    read = {n.column for n in ir.walk(body) if isinstance(n, ir.Col) and n.binding.uid == uid}
+    return [(name, value) for name, value in row.columns if name in read]
+
+
 def _fresh(wanted: str, used: set[str]) -> str:
     """`wanted`, else `wanted_2`, `wanted_3` …: a name not in `used` (which it joins).
 
@@ -1444,12 +1547,7 @@ def _never_null(e: ir.Expr) -> bool:
     return False
 
 
-def _conjuncts(expr: ir.Expr | None) -> list[ir.Expr]:
-    if expr is None:
-        return []
-    if isinstance(expr, ir.Logic) and expr.op == "and":
-        return [c for item in expr.items for c in _conjuncts(item)]
-    return [expr]
+_conjuncts = ir.conjuncts
 
 
 # The most branches an `exists` is split into (see _exists_branches); the pack's have two.
@@ -1497,10 +1595,7 @@ def _exists_branches(query: ir.Query) -> list[ir.Query]:
     return [query]
 
 
-def _and_all(items: list[ir.Expr]) -> ir.Expr | None:
-    if not items:
-        return None
-    return items[0] if len(items) == 1 else ir.Logic("and", tuple(items))
+_and_all = ir.and_all
 
 
 def _uses_lets(expr: Any) -> bool:

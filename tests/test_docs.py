@@ -341,6 +341,8 @@ def draft_model(number: int, context: str, expr: str, example: str = "") -> str:
     if formatter:  # formatters only stand in a message's braces; pct(x, 1) keeps its 1
         name, expr, digits = formatter.groups()
         shown = f"{{{name}(doc_value{digits or ''})}}"
+    if re.match(r"first\(\s*from\b", expr):  # a bound row is a row, not a value
+        shown = "{exists(doc_value)}"
     return (
         f'model DOC{number:03d} "文档中的第 {number} 个表达式" {{\n'
         "  domain   ENG\n  severity blue\n  status   draft\n"
