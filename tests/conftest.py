@@ -189,15 +189,3 @@ def postgres_module_database(postgres_server: str) -> Iterator[str]:
     """A fresh, empty database for a whole test module: a warehouse built once, read by many."""
     with _fresh_database(postgres_server) as url:
         yield url
-
-
-def spark_available() -> str | None:
-    """Why Spark cannot run here, or None when it can."""
-    import importlib.util
-    import shutil
-
-    if importlib.util.find_spec("pyspark") is None:
-        return "pyspark is not installed (pip install -e '.[test]')"
-    if shutil.which("java") is None:
-        return "Spark needs a Java runtime (java on PATH)"
-    return None

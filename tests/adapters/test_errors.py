@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from adbc_driver_manager import Error as DriverError
-from conftest import spark_available
+from spark_support import spark_available
 
 import adapters.adbc
 import adapters.duckdb

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import spark_available
+from spark_support import spark_available
 
 from adapters import connect
 

@@ -23,8 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import spark_available
 from index_fixture import build_index_fixture
+from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir

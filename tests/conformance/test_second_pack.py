@@ -17,8 +17,8 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
-from conftest import spark_available
 from procurement_fixture import PACK, RUNS, WARNINGS, fill_procurement, procurement_pack
+from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir

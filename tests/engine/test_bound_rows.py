@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import spark_available
 from county_fixture import fill_county
+from spark_support import spark_available
 from sqlglot import exp
 
 from adapters import connect

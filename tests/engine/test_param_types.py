@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import spark_available
+from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir

@@ -18,9 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import spark_available
 from hypothesis import given
 from hypothesis import strategies as st
+from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir

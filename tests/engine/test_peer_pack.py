@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import spark_available
 from quantile_reference import type7
+from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir

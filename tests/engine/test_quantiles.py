@@ -29,10 +29,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 import sqlglot
-from conftest import spark_available
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from quantile_reference import type7
+from spark_support import spark_available
 from sqlglot import exp
 
 from adapters import connect
