@@ -23,6 +23,8 @@ The analysis is conservative and syntactic, over the checked IR:
   `min`, `max`, `avg` and `first` over a group are null only when their
   value is, but over a subquery's rows, or with a `where` filter, there may
   be no rows at all;
+- a lookup (`lookup`) may be null unless it has a default that is not: the
+  key may be missing from its source;
 - `coalesce` is null only when every argument is, `if` when the branch taken
   may be, `workdays` never (it counts days); `/` when the divisor may be 0
   (anything but a non-zero literal); any other
@@ -66,11 +68,16 @@ class Nullability:
     """Answers "may this value be null?" for the models of one checked pack."""
 
     def __init__(
-        self, pack: Pack, defines: dict[str, ir.Define], relations: dict[str, ir.Relation]
+        self,
+        pack: Pack,
+        defines: dict[str, ir.Define],
+        relations: dict[str, ir.Relation],
+        lookups: dict[str, ir.Lookup] | None = None,
     ) -> None:
         self.pack = pack
         self.defines = defines
         self.relations = relations
+        self.lookups = lookups or {}
         self._relation_columns: dict[tuple[str, str], bool] = {}
 
     # ---- models
@@ -178,6 +185,8 @@ class Nullability:
             return self._aggregate(expr, rows)
         if isinstance(expr, ir.DefCall):
             return self._define(expr, rows)
+        if isinstance(expr, ir.LookupCall):
+            return self._lookup(expr, rows)
         if isinstance(expr, ir.Arith):
             if expr.op == "/" and not _non_zero_literal(expr.right):
                 return True
@@ -252,6 +261,17 @@ class Nullability:
             for (name, _), arg in zip(define.params, call.args, strict=True)
         }
         return self.may_be_null(define.body, _Rows(args=args))
+
+    def _lookup(self, call: ir.LookupCall, rows: _Rows) -> bool:
+        """A lookup is its default where the key is not found: null only if that may be."""
+        lookup = self.lookups.get(call.name)
+        if lookup is None or lookup.default is None:
+            return True
+        args = {
+            name: self.may_be_null(arg, rows)
+            for (name, _), arg in zip(lookup.params, call.args, strict=True)
+        }
+        return self.may_be_null(lookup.default, _Rows(args=args))
 
 
 def _optional(query: ir.Query) -> frozenset[int]:

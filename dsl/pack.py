@@ -104,6 +104,10 @@ class Pack:
     sources: dict[str, Source]
     townships: tuple[Township, ...]
     county: str = ""
+    # The lookup that names a township from its code (`township_names:`), which a message's
+    # `{township}` calls; None when the pack names none. Checked against the rule files.
+    township_names: str | None = None
+    township_names_span: Span | None = field(default=None, compare=False)
 
     def domain_code(self, text: str) -> str | None:
         """The code of a domain given by code (ENG) or by name (工程管理)."""
@@ -376,6 +380,17 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         Township(str(t["township"]), str(t["name"]), t.get("kind"))
         for t in data.get("townships") or []
     )
+    township_names = data.get("township_names")
+    if township_names is not None and not is_identifier(township_names):
+        problem(
+            "E684",
+            f"township_names 应为一个 lookup 的名称，这里是「{township_names}」",
+            f"township_names names a lookup; {str(township_names)!r} is not a name",
+            data,
+            "township_names",
+            "例如 township_names: township_name（policies/shared/common.rule 中的 lookup）/ "
+            "e.g. township_names: township_name",
+        )
     if problems:
         raise DiagnosticError(problems)
     return Pack(
@@ -388,6 +403,10 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         sources=sources,
         townships=townships,
         county=str(meta.get("county", "")),
+        township_names=str(township_names) if township_names is not None else None,
+        township_names_span=_span(shown, data, "township_names")
+        if township_names is not None
+        else None,
     )
 
 

@@ -3,38 +3,44 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "L"."LEASE_ID" AS "KEY_1",
-  "L"."TOWNSHIP" AS "TOWNSHIP",
-  COALESCE(
-    (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "L"."TOWNSHIP"
-    ),
-    "L"."TOWNSHIP"
-  ) AS "HOLE_1",
-  COALESCE("L"."VILLAGE", '') AS "HOLE_2",
-  COALESCE("A"."KIND", '资产') AS "HOLE_3",
-  "A"."ASSET_ID" AS "HOLE_4",
-  COALESCE("L"."LESSEE_NAME", "L"."LESSEE_ID", '未登记的承租方') AS "HOLE_5",
-  "L"."LEASE_ID" AS "HOLE_6",
-  "L"."ANNUAL_RENT" AS "HOLE_7",
-  "A"."APPRAISED_ANNUAL_RENT" AS "HOLE_8",
+  "MODEL_ROWS"."L__LEASE_ID" AS "KEY_1",
+  "MODEL_ROWS"."L__TOWNSHIP" AS "TOWNSHIP",
+  "MODEL_ROWS"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  COALESCE("MODEL_ROWS"."L__VILLAGE", '') AS "HOLE_2",
+  COALESCE("MODEL_ROWS"."A__KIND", '资产') AS "HOLE_3",
+  "MODEL_ROWS"."A__ASSET_ID" AS "HOLE_4",
+  COALESCE("MODEL_ROWS"."L__LESSEE_NAME", "MODEL_ROWS"."L__LESSEE_ID", '未登记的承租方') AS "HOLE_5",
+  "MODEL_ROWS"."L__LEASE_ID" AS "HOLE_6",
+  "MODEL_ROWS"."L__ANNUAL_RENT" AS "HOLE_7",
+  "MODEL_ROWS"."A__APPRAISED_ANNUAL_RENT" AS "HOLE_8",
   ROUND(CAST((
     0.7 * 100
   ) AS DECIMAL(28, 9)), 2) AS "HOLE_9",
   (
-    0.7 * "A"."APPRAISED_ANNUAL_RENT"
+    0.7 * "MODEL_ROWS"."A__APPRAISED_ANNUAL_RENT"
   ) AS "HOLE_10"
-FROM "AG_LEASE" AS "L"
-INNER JOIN "AG_ASSET" AS "A"
-  ON "A"."ASSET_ID" = "L"."ASSET_ID"
-WHERE
-  (
-    "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
-  )
-  AND "L"."ANNUAL_RENT" < (
-    0.7 * "A"."APPRAISED_ANNUAL_RENT"
-  );
+FROM (
+  SELECT
+    "L"."ANNUAL_RENT" AS "L__ANNUAL_RENT",
+    "L"."LEASE_ID" AS "L__LEASE_ID",
+    "L"."LESSEE_ID" AS "L__LESSEE_ID",
+    "L"."LESSEE_NAME" AS "L__LESSEE_NAME",
+    "L"."TOWNSHIP" AS "L__TOWNSHIP",
+    "L"."VILLAGE" AS "L__VILLAGE",
+    "A"."APPRAISED_ANNUAL_RENT" AS "A__APPRAISED_ANNUAL_RENT",
+    "A"."ASSET_ID" AS "A__ASSET_ID",
+    "A"."KIND" AS "A__KIND",
+    COALESCE("TOWNSHIP_NAME"."NAME", "L"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
+  FROM "AG_LEASE" AS "L"
+  INNER JOIN "AG_ASSET" AS "A"
+    ON "A"."ASSET_ID" = "L"."ASSET_ID"
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "L"."TOWNSHIP"
+  WHERE
+    (
+      "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
+    )
+    AND "L"."ANNUAL_RENT" < (
+      0.7 * "A"."APPRAISED_ANNUAL_RENT"
+    )
+) AS "MODEL_ROWS";

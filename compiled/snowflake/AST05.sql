@@ -30,49 +30,54 @@ WITH "OFFICIAL_CIRCLE__RELATION" AS (
   FROM "MKT_SHAREHOLDER" AS "S"
 )
 SELECT
-  "L"."LEASE_ID" AS "KEY_1",
-  "L"."TOWNSHIP" AS "TOWNSHIP",
-  COALESCE(
+  "MODEL_ROWS"."L__LEASE_ID" AS "KEY_1",
+  "MODEL_ROWS"."L__TOWNSHIP" AS "TOWNSHIP",
+  "MODEL_ROWS"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  COALESCE("MODEL_ROWS"."L__VILLAGE", '') AS "HOLE_2",
+  "MODEL_ROWS"."L__ASSET_ID" AS "HOLE_3",
+  COALESCE("MODEL_ROWS"."L__LESSEE_NAME", "MODEL_ROWS"."L__LESSEE_ID") AS "HOLE_4",
+  "MODEL_ROWS"."L__LESSEE_ID" AS "HOLE_5",
+  "MODEL_ROWS"."L__LEASE_ID" AS "HOLE_6",
+  "MODEL_ROWS"."L__METHOD" AS "HOLE_7",
+  "MODEL_ROWS"."L__ANNUAL_RENT" AS "HOLE_8"
+FROM (
+  SELECT
+    "L"."ANNUAL_RENT" AS "L__ANNUAL_RENT",
+    "L"."ASSET_ID" AS "L__ASSET_ID",
+    "L"."LEASE_ID" AS "L__LEASE_ID",
+    "L"."LESSEE_ID" AS "L__LESSEE_ID",
+    "L"."LESSEE_NAME" AS "L__LESSEE_NAME",
+    "L"."METHOD" AS "L__METHOD",
+    "L"."TOWNSHIP" AS "L__TOWNSHIP",
+    "L"."VILLAGE" AS "L__VILLAGE",
+    COALESCE("TOWNSHIP_NAME"."NAME", "L"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
+  FROM "AG_LEASE" AS "L"
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "L"."TOWNSHIP"
+  WHERE
     (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "L"."TOWNSHIP"
-    ),
-    "L"."TOWNSHIP"
-  ) AS "HOLE_1",
-  COALESCE("L"."VILLAGE", '') AS "HOLE_2",
-  "L"."ASSET_ID" AS "HOLE_3",
-  COALESCE("L"."LESSEE_NAME", "L"."LESSEE_ID") AS "HOLE_4",
-  "L"."LESSEE_ID" AS "HOLE_5",
-  "L"."LEASE_ID" AS "HOLE_6",
-  "L"."METHOD" AS "HOLE_7",
-  "L"."ANNUAL_RENT" AS "HOLE_8"
-FROM "AG_LEASE" AS "L"
-WHERE
-  (
-    "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
-  )
-  AND (
-    EXISTS(
-      SELECT
-        1
-      FROM "OFFICIAL_CIRCLE__RELATION" AS "C"
-      WHERE
-        (
-          "C"."PERSON_ID" = "L"."LESSEE_ID" AND "C"."TOWNSHIP" = "L"."TOWNSHIP"
-        )
+      "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
     )
-    OR EXISTS(
-      SELECT
-        1
-      FROM "ENTERPRISE_PERSON__RELATION" AS "EP"
-      INNER JOIN "OFFICIAL_CIRCLE__RELATION" AS "C_2"
-        ON "C_2"."PERSON_ID" = "EP"."PERSON_ID"
-      WHERE
-        (
-          "EP"."ENTERPRISE_CODE" = "L"."LESSEE_ID" AND "C_2"."TOWNSHIP" = "L"."TOWNSHIP"
-        )
+    AND (
+      EXISTS(
+        SELECT
+          1
+        FROM "OFFICIAL_CIRCLE__RELATION" AS "C"
+        WHERE
+          (
+            "C"."PERSON_ID" = "L"."LESSEE_ID" AND "C"."TOWNSHIP" = "L"."TOWNSHIP"
+          )
+      )
+      OR EXISTS(
+        SELECT
+          1
+        FROM "ENTERPRISE_PERSON__RELATION" AS "EP"
+        INNER JOIN "OFFICIAL_CIRCLE__RELATION" AS "C_2"
+          ON "C_2"."PERSON_ID" = "EP"."PERSON_ID"
+        WHERE
+          (
+            "EP"."ENTERPRISE_CODE" = "L"."LESSEE_ID" AND "C_2"."TOWNSHIP" = "L"."TOWNSHIP"
+          )
+      )
     )
-  );
+) AS "MODEL_ROWS";

@@ -16,40 +16,44 @@ WITH "OFFICIAL_CIRCLE__RELATION" AS (
     ON "O_2"."PERSON_ID" = "K"."OFFICIAL_ID"
 )
 SELECT
-  "P"."PAYMENT_ID" AS "KEY_1",
-  "P"."TOWNSHIP" AS "TOWNSHIP",
-  COALESCE(
+  "MODEL_ROWS"."P__PAYMENT_ID" AS "KEY_1",
+  "MODEL_ROWS"."P__TOWNSHIP" AS "TOWNSHIP",
+  "MODEL_ROWS"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  "MODEL_ROWS"."P__PAID_ON" AS "HOLE_2",
+  COALESCE("MODEL_ROWS"."P__PAYEE_NAME", '') AS "HOLE_3",
+  "MODEL_ROWS"."P__PAYEE_CODE" AS "HOLE_4",
+  "MODEL_ROWS"."P__AMOUNT" AS "HOLE_5",
+  "MODEL_ROWS"."P__PAYMENT_ID" AS "HOLE_6",
+  COALESCE("MODEL_ROWS"."P__PURPOSE", '未填') AS "HOLE_7"
+FROM (
+  SELECT
+    "P"."AMOUNT" AS "P__AMOUNT",
+    "P"."PAID_ON" AS "P__PAID_ON",
+    "P"."PAYEE_CODE" AS "P__PAYEE_CODE",
+    "P"."PAYEE_NAME" AS "P__PAYEE_NAME",
+    "P"."PAYMENT_ID" AS "P__PAYMENT_ID",
+    "P"."PURPOSE" AS "P__PURPOSE",
+    "P"."TOWNSHIP" AS "P__TOWNSHIP",
+    COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
+  FROM "FIN_PAYMENT" AS "P"
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "P"."TOWNSHIP"
+  WHERE
     (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "P"."TOWNSHIP"
-    ),
-    "P"."TOWNSHIP"
-  ) AS "HOLE_1",
-  "P"."PAID_ON" AS "HOLE_2",
-  COALESCE("P"."PAYEE_NAME", '') AS "HOLE_3",
-  "P"."PAYEE_CODE" AS "HOLE_4",
-  "P"."AMOUNT" AS "HOLE_5",
-  "P"."PAYMENT_ID" AS "HOLE_6",
-  COALESCE("P"."PURPOSE", '未填') AS "HOLE_7"
-FROM "FIN_PAYMENT" AS "P"
-WHERE
-  (
-    "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
-  )
-  AND (
-    (
-      "P"."ECONOMIC_CLASS" <> '工资福利' OR "P"."ECONOMIC_CLASS" IS NULL
+      "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
     )
-    AND EXISTS(
-      SELECT
-        1
-      FROM "OFFICIAL_CIRCLE__RELATION" AS "C"
-      WHERE
-        (
-          "C"."PERSON_ID" = "P"."PAYEE_CODE" AND "C"."TOWNSHIP" = "P"."TOWNSHIP"
-        )
+    AND (
+      (
+        "P"."ECONOMIC_CLASS" <> '工资福利' OR "P"."ECONOMIC_CLASS" IS NULL
+      )
+      AND EXISTS(
+        SELECT
+          1
+        FROM "OFFICIAL_CIRCLE__RELATION" AS "C"
+        WHERE
+          (
+            "C"."PERSON_ID" = "P"."PAYEE_CODE" AND "C"."TOWNSHIP" = "P"."TOWNSHIP"
+          )
+      )
     )
-  );
+) AS "MODEL_ROWS";

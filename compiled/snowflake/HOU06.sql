@@ -3,34 +3,39 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "H"."APPLICATION_ID" AS "KEY_1",
-  "H"."TOWNSHIP" AS "TOWNSHIP",
-  COALESCE(
+  "MODEL_ROWS"."H__APPLICATION_ID" AS "KEY_1",
+  "MODEL_ROWS"."H__TOWNSHIP" AS "TOWNSHIP",
+  "MODEL_ROWS"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  "MODEL_ROWS"."H__VILLAGE" AS "HOLE_2",
+  COALESCE("MODEL_ROWS"."H__APPLICANT_NAME", "MODEL_ROWS"."D__NAME", '') AS "HOLE_3",
+  "MODEL_ROWS"."H__APPLICANT_ID" AS "HOLE_4",
+  "MODEL_ROWS"."D__DIED_ON" AS "HOLE_5",
+  "MODEL_ROWS"."H__APPLICATION_ID" AS "HOLE_6",
+  "MODEL_ROWS"."H__APPROVED_ON" AS "HOLE_7"
+FROM (
+  SELECT
+    "H"."APPLICANT_ID" AS "H__APPLICANT_ID",
+    "H"."APPLICANT_NAME" AS "H__APPLICANT_NAME",
+    "H"."APPLICATION_ID" AS "H__APPLICATION_ID",
+    "H"."APPROVED_ON" AS "H__APPROVED_ON",
+    "H"."TOWNSHIP" AS "H__TOWNSHIP",
+    "H"."VILLAGE" AS "H__VILLAGE",
+    "D"."DIED_ON" AS "D__DIED_ON",
+    "D"."NAME" AS "D__NAME",
+    COALESCE("TOWNSHIP_NAME"."NAME", "H"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
+  FROM "NR_HOUSING_APPROVAL" AS "H"
+  INNER JOIN "CA_DEATH" AS "D"
+    ON "D"."PERSON_ID" = "H"."APPLICANT_ID"
+    AND (
+      "D"."DIED_ON" <= CAST(:as_of AS DATE) OR "D"."DIED_ON" IS NULL
+    )
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "H"."TOWNSHIP"
+  WHERE
     (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "H"."TOWNSHIP"
-    ),
-    "H"."TOWNSHIP"
-  ) AS "HOLE_1",
-  "H"."VILLAGE" AS "HOLE_2",
-  COALESCE("H"."APPLICANT_NAME", "D"."NAME", '') AS "HOLE_3",
-  "H"."APPLICANT_ID" AS "HOLE_4",
-  "D"."DIED_ON" AS "HOLE_5",
-  "H"."APPLICATION_ID" AS "HOLE_6",
-  "H"."APPROVED_ON" AS "HOLE_7"
-FROM "NR_HOUSING_APPROVAL" AS "H"
-INNER JOIN "CA_DEATH" AS "D"
-  ON "D"."PERSON_ID" = "H"."APPLICANT_ID"
-  AND (
-    "D"."DIED_ON" <= CAST(:as_of AS DATE) OR "D"."DIED_ON" IS NULL
-  )
-WHERE
-  (
-    "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
-  )
-  AND (
-    "H"."STATUS" = '批准' AND "D"."DIED_ON" < "H"."APPROVED_ON"
-  );
+      "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
+    )
+    AND (
+      "H"."STATUS" = '批准' AND "D"."DIED_ON" < "H"."APPROVED_ON"
+    )
+) AS "MODEL_ROWS";
