@@ -515,14 +515,16 @@ class _Compiler:
         lets), instead of being repeated wherever it is used; the parts of
         `where` that need no let filter the rows before any let is computed.
         `only` names the lets the rows need (default: every let that does not
-        aggregate); a grouped model computes the others once per group.
+        aggregate); a grouped model computes the others once per group. Lets
+        that are only lookups of the rows' own values (`_lookups_as_lets`) need
+        no derived table: each is a column of its one left join in the query.
         """
         model = self.model
         aggregating = ir.aggregate_lets(self.row_lets)
         row_lets = tuple(
             (n, e) for n, e in self.row_lets if n not in aggregating and (only is None or n in only)
         )
-        if not row_lets:
+        if all(isinstance(e, ir.LookupCall) and not _uses_lets(e) for _, e in row_lets):
             with self.query(model.query) as select:
                 yield select
             return

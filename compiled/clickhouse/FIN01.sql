@@ -3,59 +3,48 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- {as_of: Nullable(DATE)} is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "model_rows"."t__txn_id" AS "key_1",
-  "model_rows"."a__township" AS "township",
-  "model_rows"."township_name__1" AS "hole_1",
-  "model_rows"."a__account_no" AS "hole_2",
-  COALESCE("model_rows"."a__holder_name", '户名未登记') AS "hole_3",
-  "model_rows"."t__txn_at" AS "hole_4",
-  "model_rows"."t__channel" AS "hole_5",
-  "model_rows"."t__amount" AS "hole_6",
-  "model_rows"."t__txn_id" AS "hole_7",
+  "t"."txn_id" AS "key_1",
+  "a"."township" AS "township",
+  COALESCE("township_name"."name", "a"."township") AS "hole_1",
+  "a"."account_no" AS "hole_2",
+  COALESCE("a"."holder_name", '户名未登记') AS "hole_3",
+  "t"."txn_at" AS "hole_4",
+  "t"."channel" AS "hole_5",
+  "t"."amount" AS "hole_6",
+  "t"."txn_id" AS "hole_7",
   50000 AS "hole_8"
-FROM (
-  SELECT
-    "t"."amount" AS "t__amount",
-    "t"."channel" AS "t__channel",
-    "t"."txn_at" AS "t__txn_at",
-    "t"."txn_id" AS "t__txn_id",
-    "a"."account_no" AS "a__account_no",
-    "a"."holder_name" AS "a__holder_name",
-    "a"."township" AS "a__township",
-    COALESCE("township_name"."name", "a"."township") AS "township_name__1"
-  FROM "bank_txn" AS "t"
-  INNER JOIN "bank_account" AS "a"
-    ON "a"."account_no" = "t"."account_no"
-    AND (
-      "a"."opened_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
-      OR "a"."opened_on" IS NULL
-    )
-  LEFT JOIN "ref_township" AS "township_name"
-    ON "township_name"."township" = "a"."township"
-  WHERE
-    (
-      CAST("t"."txn_at" AS Nullable(Date32)) <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
-      OR CAST("t"."txn_at" AS Nullable(Date32)) IS NULL
-    )
-    AND (
-      "t"."direction" = '付'
-      AND "t"."channel" IN ('柜面现金', 'ATM')
-      AND "t"."amount" >= 50000
-      AND NOT (
-        "a"."township" IS NULL
-        OR REPLACE(
+FROM "bank_txn" AS "t"
+INNER JOIN "bank_account" AS "a"
+  ON "a"."account_no" = "t"."account_no"
+  AND (
+    "a"."opened_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+    OR "a"."opened_on" IS NULL
+  )
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "a"."township"
+WHERE
+  (
+    CAST("t"."txn_at" AS Nullable(Date32)) <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+    OR CAST("t"."txn_at" AS Nullable(Date32)) IS NULL
+  )
+  AND (
+    "t"."direction" = '付'
+    AND "t"."channel" IN ('柜面现金', 'ATM')
+    AND "t"."amount" >= 50000
+    AND NOT (
+      "a"."township" IS NULL
+      OR REPLACE(
+        REPLACE(
           REPLACE(
-            REPLACE(
-              REPLACE(REPLACE(REPLACE("a"."township", ' ', ''), CHAR(9), ''), CHAR(10), ''),
-              CHAR(13),
-              ''
-            ),
-            ' ',
+            REPLACE(REPLACE(REPLACE("a"."township", ' ', ''), CHAR(9), ''), CHAR(10), ''),
+            CHAR(13),
             ''
           ),
-          '　',
+          ' ',
           ''
-        ) = ''
-      )
+        ),
+        '　',
+        ''
+      ) = ''
     )
-) AS "model_rows";
+  );

@@ -16,45 +16,34 @@ WITH "official_circle__relation" AS (
     ON "o_2"."person_id" = "k"."official_id"
 )
 SELECT
-  "model_rows"."p__payment_id" AS "key_1",
-  "model_rows"."p__township" AS "township",
-  "model_rows"."township_name__1" AS "hole_1",
-  "model_rows"."p__paid_on" AS "hole_2",
-  COALESCE("model_rows"."p__payee_name", '') AS "hole_3",
-  "model_rows"."p__payee_code" AS "hole_4",
-  "model_rows"."p__amount" AS "hole_5",
-  "model_rows"."p__payment_id" AS "hole_6",
-  COALESCE("model_rows"."p__purpose", '未填') AS "hole_7"
-FROM (
-  SELECT
-    "p"."amount" AS "p__amount",
-    "p"."paid_on" AS "p__paid_on",
-    "p"."payee_code" AS "p__payee_code",
-    "p"."payee_name" AS "p__payee_name",
-    "p"."payment_id" AS "p__payment_id",
-    "p"."purpose" AS "p__purpose",
-    "p"."township" AS "p__township",
-    COALESCE("township_name"."name", "p"."township") AS "township_name__1"
-  FROM "fin_payment" AS "p"
-  LEFT JOIN "ref_township" AS "township_name"
-    ON "township_name"."township" = "p"."township"
-  WHERE
+  "p"."payment_id" AS "key_1",
+  "p"."township" AS "township",
+  COALESCE("township_name"."name", "p"."township") AS "hole_1",
+  "p"."paid_on" AS "hole_2",
+  COALESCE("p"."payee_name", '') AS "hole_3",
+  "p"."payee_code" AS "hole_4",
+  "p"."amount" AS "hole_5",
+  "p"."payment_id" AS "hole_6",
+  COALESCE("p"."purpose", '未填') AS "hole_7"
+FROM "fin_payment" AS "p"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "p"."township"
+WHERE
+  (
+    "p"."paid_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
+    OR "p"."paid_on" IS NULL
+  )
+  AND (
     (
-      "p"."paid_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))
-      OR "p"."paid_on" IS NULL
+      "p"."economic_class" <> '工资福利' OR "p"."economic_class" IS NULL
     )
-    AND (
-      (
-        "p"."economic_class" <> '工资福利' OR "p"."economic_class" IS NULL
-      )
-      AND EXISTS(
-        SELECT
-          1
-        FROM "official_circle__relation" AS "c"
-        WHERE
-          (
-            "c"."person_id" = "p"."payee_code" AND "c"."township" = "p"."township"
-          )
-      )
+    AND EXISTS(
+      SELECT
+        1
+      FROM "official_circle__relation" AS "c"
+      WHERE
+        (
+          "c"."person_id" = "p"."payee_code" AND "c"."township" = "p"."township"
+        )
     )
-) AS "model_rows";
+  );

@@ -16,39 +16,28 @@ WITH "official_circle__relation" AS (
     ON "o_2"."person_id" = "k"."official_id"
 )
 SELECT
-  "model_rows"."a__case_id" AS "key_1",
-  "model_rows"."a__township" AS "township",
-  "model_rows"."township_name__1" AS "hole_1",
-  COALESCE("model_rows"."a__village", '') AS "hole_2",
-  COALESCE("model_rows"."a__name", '') AS "hole_3",
-  "model_rows"."a__person_id" AS "hole_4",
-  "model_rows"."a__start_on" AS "hole_5",
-  COALESCE("model_rows"."a__kind", '救助') AS "hole_6",
-  "model_rows"."a__case_id" AS "hole_7"
-FROM (
-  SELECT
-    "a"."case_id" AS "a__case_id",
-    "a"."kind" AS "a__kind",
-    "a"."name" AS "a__name",
-    "a"."person_id" AS "a__person_id",
-    "a"."start_on" AS "a__start_on",
-    "a"."township" AS "a__township",
-    "a"."village" AS "a__village",
-    COALESCE("township_name"."name", "a"."township") AS "township_name__1"
-  FROM "ca_assistance" AS "a"
-  LEFT JOIN "ref_township" AS "township_name"
-    ON "township_name"."township" = "a"."township"
-  WHERE
-    (
-      "a"."start_on" <= CAST($as_of AS DATE) OR "a"."start_on" IS NULL
-    )
-    AND EXISTS(
-      SELECT
-        1
-      FROM "official_circle__relation" AS "c"
-      WHERE
-        (
-          "c"."person_id" = "a"."person_id" AND "c"."township" = "a"."township"
-        )
-    )
-) AS "model_rows";
+  "a"."case_id" AS "key_1",
+  "a"."township" AS "township",
+  COALESCE("township_name"."name", "a"."township") AS "hole_1",
+  COALESCE("a"."village", '') AS "hole_2",
+  COALESCE("a"."name", '') AS "hole_3",
+  "a"."person_id" AS "hole_4",
+  "a"."start_on" AS "hole_5",
+  COALESCE("a"."kind", '救助') AS "hole_6",
+  "a"."case_id" AS "hole_7"
+FROM "ca_assistance" AS "a"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "a"."township"
+WHERE
+  (
+    "a"."start_on" <= CAST($as_of AS DATE) OR "a"."start_on" IS NULL
+  )
+  AND EXISTS(
+    SELECT
+      1
+    FROM "official_circle__relation" AS "c"
+    WHERE
+      (
+        "c"."person_id" = "a"."person_id" AND "c"."township" = "a"."township"
+      )
+  );

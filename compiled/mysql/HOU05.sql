@@ -16,40 +16,30 @@ WITH `official_circle__relation` AS (
     ON `o_2`.`person_id` = `k`.`official_id`
 )
 SELECT
-  `model_rows`.`h__application_id` AS `key_1`,
-  `model_rows`.`h__township` AS `township`,
-  `model_rows`.`township_name__1` AS `hole_1`,
-  `model_rows`.`h__village` AS `hole_2`,
-  COALESCE(`model_rows`.`h__applicant_name`, '') AS `hole_3`,
-  `model_rows`.`h__applicant_id` AS `hole_4`,
-  `model_rows`.`h__application_id` AS `hole_5`,
-  `model_rows`.`h__applied_on` AS `hole_6`
-FROM (
-  SELECT
-    `h`.`applicant_id` AS `h__applicant_id`,
-    `h`.`applicant_name` AS `h__applicant_name`,
-    `h`.`application_id` AS `h__application_id`,
-    `h`.`applied_on` AS `h__applied_on`,
-    `h`.`township` AS `h__township`,
-    `h`.`village` AS `h__village`,
-    COALESCE(`township_name`.`name`, `h`.`township`) AS `township_name__1`
-  FROM `nr_housing_approval` AS `h`
-  LEFT JOIN `ref_township` AS `township_name`
-    ON `township_name`.`township` = `h`.`township`
-  WHERE
-    (
-      `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL
+  `h`.`application_id` AS `key_1`,
+  `h`.`township` AS `township`,
+  COALESCE(`township_name`.`name`, `h`.`township`) AS `hole_1`,
+  `h`.`village` AS `hole_2`,
+  COALESCE(`h`.`applicant_name`, '') AS `hole_3`,
+  `h`.`applicant_id` AS `hole_4`,
+  `h`.`application_id` AS `hole_5`,
+  `h`.`applied_on` AS `hole_6`
+FROM `nr_housing_approval` AS `h`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `h`.`township`
+WHERE
+  (
+    `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL
+  )
+  AND (
+    `h`.`status` = '批准'
+    AND EXISTS(
+      SELECT
+        1
+      FROM `official_circle__relation` AS `c`
+      WHERE
+        (
+          `c`.`person_id` = `h`.`applicant_id` AND `c`.`township` = `h`.`township`
+        )
     )
-    AND (
-      `h`.`status` = '批准'
-      AND EXISTS(
-        SELECT
-          1
-        FROM `official_circle__relation` AS `c`
-        WHERE
-          (
-            `c`.`person_id` = `h`.`applicant_id` AND `c`.`township` = `h`.`township`
-          )
-      )
-    )
-) AS `model_rows`;
+  );

@@ -3,39 +3,27 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  `model_rows`.`h__application_id` AS `key_1`,
-  `model_rows`.`h__township` AS `township`,
-  `model_rows`.`township_name__1` AS `hole_1`,
-  `model_rows`.`h__village` AS `hole_2`,
-  COALESCE(`model_rows`.`h__applicant_name`, `model_rows`.`d__name`, '') AS `hole_3`,
-  `model_rows`.`h__applicant_id` AS `hole_4`,
-  `model_rows`.`d__died_on` AS `hole_5`,
-  `model_rows`.`h__application_id` AS `hole_6`,
-  `model_rows`.`h__approved_on` AS `hole_7`
-FROM (
-  SELECT
-    `h`.`applicant_id` AS `h__applicant_id`,
-    `h`.`applicant_name` AS `h__applicant_name`,
-    `h`.`application_id` AS `h__application_id`,
-    `h`.`approved_on` AS `h__approved_on`,
-    `h`.`township` AS `h__township`,
-    `h`.`village` AS `h__village`,
-    `d`.`died_on` AS `d__died_on`,
-    `d`.`name` AS `d__name`,
-    COALESCE(`township_name`.`name`, `h`.`township`) AS `township_name__1`
-  FROM `nr_housing_approval` AS `h`
-  INNER JOIN `ca_death` AS `d`
-    ON `d`.`person_id` = `h`.`applicant_id`
-    AND (
-      `d`.`died_on` <= CAST(:as_of AS DATE) OR `d`.`died_on` IS NULL
-    )
-  LEFT JOIN `ref_township` AS `township_name`
-    ON `township_name`.`township` = `h`.`township`
-  WHERE
-    (
-      `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL
-    )
-    AND (
-      `h`.`status` = '批准' AND `d`.`died_on` < `h`.`approved_on`
-    )
-) AS `model_rows`;
+  `h`.`application_id` AS `key_1`,
+  `h`.`township` AS `township`,
+  COALESCE(`township_name`.`name`, `h`.`township`) AS `hole_1`,
+  `h`.`village` AS `hole_2`,
+  COALESCE(`h`.`applicant_name`, `d`.`name`, '') AS `hole_3`,
+  `h`.`applicant_id` AS `hole_4`,
+  `d`.`died_on` AS `hole_5`,
+  `h`.`application_id` AS `hole_6`,
+  `h`.`approved_on` AS `hole_7`
+FROM `nr_housing_approval` AS `h`
+INNER JOIN `ca_death` AS `d`
+  ON `d`.`person_id` = `h`.`applicant_id`
+  AND (
+    `d`.`died_on` <= CAST(:as_of AS DATE) OR `d`.`died_on` IS NULL
+  )
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `h`.`township`
+WHERE
+  (
+    `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL
+  )
+  AND (
+    `h`.`status` = '批准' AND `d`.`died_on` < `h`.`approved_on`
+  );

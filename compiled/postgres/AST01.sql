@@ -3,44 +3,31 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $1 is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "model_rows"."l__lease_id" AS "key_1",
-  "model_rows"."l__township" AS "township",
-  "model_rows"."township_name__1" AS "hole_1",
-  COALESCE("model_rows"."l__village", '') AS "hole_2",
-  COALESCE("model_rows"."a__kind", '资产') AS "hole_3",
-  "model_rows"."a__asset_id" AS "hole_4",
-  COALESCE("model_rows"."l__lessee_name", "model_rows"."l__lessee_id", '未登记的承租方') AS "hole_5",
-  "model_rows"."l__lease_id" AS "hole_6",
-  "model_rows"."l__annual_rent" AS "hole_7",
-  "model_rows"."a__appraised_annual_rent" AS "hole_8",
+  "l"."lease_id" AS "key_1",
+  "l"."township" AS "township",
+  COALESCE("township_name"."name", "l"."township") AS "hole_1",
+  COALESCE("l"."village", '') AS "hole_2",
+  COALESCE("a"."kind", '资产') AS "hole_3",
+  "a"."asset_id" AS "hole_4",
+  COALESCE("l"."lessee_name", "l"."lessee_id", '未登记的承租方') AS "hole_5",
+  "l"."lease_id" AS "hole_6",
+  "l"."annual_rent" AS "hole_7",
+  "a"."appraised_annual_rent" AS "hole_8",
   ROUND(CAST((
     0.7 * 100
   ) AS DECIMAL(28, 9)), 2) AS "hole_9",
   (
-    0.7 * "model_rows"."a__appraised_annual_rent"
+    0.7 * "a"."appraised_annual_rent"
   ) AS "hole_10"
-FROM (
-  SELECT
-    "l"."annual_rent" AS "l__annual_rent",
-    "l"."lease_id" AS "l__lease_id",
-    "l"."lessee_id" AS "l__lessee_id",
-    "l"."lessee_name" AS "l__lessee_name",
-    "l"."township" AS "l__township",
-    "l"."village" AS "l__village",
-    "a"."appraised_annual_rent" AS "a__appraised_annual_rent",
-    "a"."asset_id" AS "a__asset_id",
-    "a"."kind" AS "a__kind",
-    COALESCE("township_name"."name", "l"."township") AS "township_name__1"
-  FROM "ag_lease" AS "l"
-  INNER JOIN "ag_asset" AS "a"
-    ON "a"."asset_id" = "l"."asset_id"
-  LEFT JOIN "ref_township" AS "township_name"
-    ON "township_name"."township" = "l"."township"
-  WHERE
-    (
-      "l"."signed_on" <= CAST($1 AS DATE) OR "l"."signed_on" IS NULL
-    )
-    AND "l"."annual_rent" < (
-      0.7 * "a"."appraised_annual_rent"
-    )
-) AS "model_rows";
+FROM "ag_lease" AS "l"
+INNER JOIN "ag_asset" AS "a"
+  ON "a"."asset_id" = "l"."asset_id"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "l"."township"
+WHERE
+  (
+    "l"."signed_on" <= CAST($1 AS DATE) OR "l"."signed_on" IS NULL
+  )
+  AND "l"."annual_rent" < (
+    0.7 * "a"."appraised_annual_rent"
+  );

@@ -3,42 +3,29 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "MODEL_ROWS"."L__LEASE_ID" AS "KEY_1",
-  "MODEL_ROWS"."L__TOWNSHIP" AS "TOWNSHIP",
-  "MODEL_ROWS"."TOWNSHIP_NAME__1" AS "HOLE_1",
-  COALESCE("MODEL_ROWS"."L__VILLAGE", '') AS "HOLE_2",
-  "MODEL_ROWS"."L__ASSET_ID" AS "HOLE_3",
-  COALESCE("MODEL_ROWS"."L__LESSEE_NAME", "MODEL_ROWS"."L__LESSEE_ID", '未登记的承租方') AS "HOLE_4",
-  "MODEL_ROWS"."L__LEASE_ID" AS "HOLE_5",
-  "MODEL_ROWS"."L__ANNUAL_RENT" AS "HOLE_6",
-  "MODEL_ROWS"."L__START_ON" AS "HOLE_7",
-  "MODEL_ROWS"."L__END_ON" AS "HOLE_8",
+  "L"."LEASE_ID" AS "KEY_1",
+  "L"."TOWNSHIP" AS "TOWNSHIP",
+  COALESCE("TOWNSHIP_NAME"."NAME", "L"."TOWNSHIP") AS "HOLE_1",
+  COALESCE("L"."VILLAGE", '') AS "HOLE_2",
+  "L"."ASSET_ID" AS "HOLE_3",
+  COALESCE("L"."LESSEE_NAME", "L"."LESSEE_ID", '未登记的承租方') AS "HOLE_4",
+  "L"."LEASE_ID" AS "HOLE_5",
+  "L"."ANNUAL_RENT" AS "HOLE_6",
+  "L"."START_ON" AS "HOLE_7",
+  "L"."END_ON" AS "HOLE_8",
   50000 AS "HOLE_9",
   60 AS "HOLE_10"
-FROM (
-  SELECT
-    "L"."ANNUAL_RENT" AS "L__ANNUAL_RENT",
-    "L"."ASSET_ID" AS "L__ASSET_ID",
-    "L"."END_ON" AS "L__END_ON",
-    "L"."LEASE_ID" AS "L__LEASE_ID",
-    "L"."LESSEE_ID" AS "L__LESSEE_ID",
-    "L"."LESSEE_NAME" AS "L__LESSEE_NAME",
-    "L"."START_ON" AS "L__START_ON",
-    "L"."TOWNSHIP" AS "L__TOWNSHIP",
-    "L"."VILLAGE" AS "L__VILLAGE",
-    COALESCE("TOWNSHIP_NAME"."NAME", "L"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
-  FROM "AG_LEASE" AS "L"
-  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
-    ON "TOWNSHIP_NAME"."TOWNSHIP" = "L"."TOWNSHIP"
-  WHERE
-    (
-      "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
-    )
+FROM "AG_LEASE" AS "L"
+LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+  ON "TOWNSHIP_NAME"."TOWNSHIP" = "L"."TOWNSHIP"
+WHERE
+  (
+    "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
+  )
+  AND (
+    "L"."METHOD" = '协议出租'
     AND (
-      "L"."METHOD" = '协议出租'
-      AND (
-        "L"."ANNUAL_RENT" >= 50000
-        OR "L"."END_ON" > CAST(DATEADD(MONTH, 60, "L"."START_ON") AS DATE)
-      )
+      "L"."ANNUAL_RENT" >= 50000
+      OR "L"."END_ON" > CAST(DATEADD(MONTH, 60, "L"."START_ON") AS DATE)
     )
-) AS "MODEL_ROWS";
+  );

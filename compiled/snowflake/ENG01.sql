@@ -3,45 +3,37 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "MODEL_ROWS"."P__PROJECT_ID" AS "KEY_1",
-  "MODEL_ROWS"."P__TOWNSHIP" AS "TOWNSHIP",
-  "MODEL_ROWS"."P__INVESTMENT" AS "HOLE_1",
+  "P"."PROJECT_ID" AS "KEY_1",
+  "P"."TOWNSHIP" AS "TOWNSHIP",
+  "P"."INVESTMENT" AS "HOLE_1",
   CASE
-    WHEN SUBSTRING("MODEL_ROWS"."P__NAME", 1, LENGTH("MODEL_ROWS"."TOWNSHIP_NAME__1")) = "MODEL_ROWS"."TOWNSHIP_NAME__1"
+    WHEN SUBSTRING("P"."NAME", 1, LENGTH(COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP"))) = COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP")
     THEN ''
-    ELSE "MODEL_ROWS"."TOWNSHIP_NAME__1"
+    ELSE COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP")
   END AS "HOLE_2",
-  "MODEL_ROWS"."P__NAME" AS "HOLE_3",
+  "P"."NAME" AS "HOLE_3",
   6 AS "HOLE_4"
-FROM (
-  SELECT
-    "P"."INVESTMENT" AS "P__INVESTMENT",
-    "P"."NAME" AS "P__NAME",
-    "P"."PROJECT_ID" AS "P__PROJECT_ID",
-    "P"."TOWNSHIP" AS "P__TOWNSHIP",
-    COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
-  FROM "DR_PROJECT" AS "P"
-  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
-    ON "TOWNSHIP_NAME"."TOWNSHIP" = "P"."TOWNSHIP"
-  WHERE
-    (
-      "P"."APPROVED_ON" <= CAST(:as_of AS DATE) OR "P"."APPROVED_ON" IS NULL
-    )
+FROM "DR_PROJECT" AS "P"
+LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+  ON "TOWNSHIP_NAME"."TOWNSHIP" = "P"."TOWNSHIP"
+WHERE
+  (
+    "P"."APPROVED_ON" <= CAST(:as_of AS DATE) OR "P"."APPROVED_ON" IS NULL
+  )
+  AND (
+    "P"."INVESTMENT" >= 4000000
     AND (
-      "P"."INVESTMENT" >= 4000000
-      AND (
-        "P"."STATUS" <> '终止' OR "P"."STATUS" IS NULL
-      )
-      AND CAST(DATEADD(MONTH, 6, "P"."APPROVED_ON") AS DATE) < CAST(:as_of AS DATE)
-      AND NOT EXISTS(
-        SELECT
-          1
-        FROM "TRADE_TENDER" AS "T"
-        WHERE
-          (
-            "T"."PUBLISHED_ON" <= CAST(:as_of AS DATE) OR "T"."PUBLISHED_ON" IS NULL
-          )
-          AND "T"."PROJECT_ID" = "P"."PROJECT_ID"
-      )
+      "P"."STATUS" <> '终止' OR "P"."STATUS" IS NULL
     )
-) AS "MODEL_ROWS";
+    AND CAST(DATEADD(MONTH, 6, "P"."APPROVED_ON") AS DATE) < CAST(:as_of AS DATE)
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM "TRADE_TENDER" AS "T"
+      WHERE
+        (
+          "T"."PUBLISHED_ON" <= CAST(:as_of AS DATE) OR "T"."PUBLISHED_ON" IS NULL
+        )
+        AND "T"."PROJECT_ID" = "P"."PROJECT_ID"
+    )
+  );

@@ -3,46 +3,35 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "MODEL_ROWS"."T__TXN_ID" AS "KEY_1",
-  "MODEL_ROWS"."A__TOWNSHIP" AS "TOWNSHIP",
-  "MODEL_ROWS"."TOWNSHIP_NAME__1" AS "HOLE_1",
-  "MODEL_ROWS"."A__ACCOUNT_NO" AS "HOLE_2",
-  COALESCE("MODEL_ROWS"."A__HOLDER_NAME", '户名未登记') AS "HOLE_3",
-  "MODEL_ROWS"."T__TXN_AT" AS "HOLE_4",
-  "MODEL_ROWS"."T__CHANNEL" AS "HOLE_5",
-  "MODEL_ROWS"."T__AMOUNT" AS "HOLE_6",
-  "MODEL_ROWS"."T__TXN_ID" AS "HOLE_7",
+  "T"."TXN_ID" AS "KEY_1",
+  "A"."TOWNSHIP" AS "TOWNSHIP",
+  COALESCE("TOWNSHIP_NAME"."NAME", "A"."TOWNSHIP") AS "HOLE_1",
+  "A"."ACCOUNT_NO" AS "HOLE_2",
+  COALESCE("A"."HOLDER_NAME", '户名未登记') AS "HOLE_3",
+  "T"."TXN_AT" AS "HOLE_4",
+  "T"."CHANNEL" AS "HOLE_5",
+  "T"."AMOUNT" AS "HOLE_6",
+  "T"."TXN_ID" AS "HOLE_7",
   50000 AS "HOLE_8"
-FROM (
-  SELECT
-    "T"."AMOUNT" AS "T__AMOUNT",
-    "T"."CHANNEL" AS "T__CHANNEL",
-    "T"."TXN_AT" AS "T__TXN_AT",
-    "T"."TXN_ID" AS "T__TXN_ID",
-    "A"."ACCOUNT_NO" AS "A__ACCOUNT_NO",
-    "A"."HOLDER_NAME" AS "A__HOLDER_NAME",
-    "A"."TOWNSHIP" AS "A__TOWNSHIP",
-    COALESCE("TOWNSHIP_NAME"."NAME", "A"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
-  FROM "BANK_TXN" AS "T"
-  INNER JOIN "BANK_ACCOUNT" AS "A"
-    ON "A"."ACCOUNT_NO" = "T"."ACCOUNT_NO"
-    AND (
-      "A"."OPENED_ON" <= CAST(:as_of AS DATE) OR "A"."OPENED_ON" IS NULL
+FROM "BANK_TXN" AS "T"
+INNER JOIN "BANK_ACCOUNT" AS "A"
+  ON "A"."ACCOUNT_NO" = "T"."ACCOUNT_NO"
+  AND (
+    "A"."OPENED_ON" <= CAST(:as_of AS DATE) OR "A"."OPENED_ON" IS NULL
+  )
+LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+  ON "TOWNSHIP_NAME"."TOWNSHIP" = "A"."TOWNSHIP"
+WHERE
+  (
+    CAST("T"."TXN_AT" AS DATE) <= CAST(:as_of AS DATE)
+    OR CAST("T"."TXN_AT" AS DATE) IS NULL
+  )
+  AND (
+    "T"."DIRECTION" = '付'
+    AND "T"."CHANNEL" IN ('柜面现金', 'ATM')
+    AND "T"."AMOUNT" >= 50000
+    AND NOT (
+      "A"."TOWNSHIP" IS NULL
+      OR TRIM("A"."TOWNSHIP", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
     )
-  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
-    ON "TOWNSHIP_NAME"."TOWNSHIP" = "A"."TOWNSHIP"
-  WHERE
-    (
-      CAST("T"."TXN_AT" AS DATE) <= CAST(:as_of AS DATE)
-      OR CAST("T"."TXN_AT" AS DATE) IS NULL
-    )
-    AND (
-      "T"."DIRECTION" = '付'
-      AND "T"."CHANNEL" IN ('柜面现金', 'ATM')
-      AND "T"."AMOUNT" >= 50000
-      AND NOT (
-        "A"."TOWNSHIP" IS NULL
-        OR TRIM("A"."TOWNSHIP", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
-      )
-    )
-) AS "MODEL_ROWS";
+  );

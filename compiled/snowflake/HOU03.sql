@@ -3,46 +3,36 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "MODEL_ROWS"."H__APPLICATION_ID" AS "KEY_1",
-  "MODEL_ROWS"."H__TOWNSHIP" AS "TOWNSHIP",
-  "MODEL_ROWS"."TOWNSHIP_NAME__1" AS "HOLE_1",
-  "MODEL_ROWS"."H__VILLAGE" AS "HOLE_2",
-  COALESCE("MODEL_ROWS"."H__APPLICANT_NAME", '') AS "HOLE_3",
-  "MODEL_ROWS"."H__APPLICANT_ID" AS "HOLE_4",
-  "MODEL_ROWS"."H__APPLICATION_ID" AS "HOLE_5",
-  "MODEL_ROWS"."H__APPLIED_ON" AS "HOLE_6"
-FROM (
-  SELECT
-    "H"."APPLICANT_ID" AS "H__APPLICANT_ID",
-    "H"."APPLICANT_NAME" AS "H__APPLICANT_NAME",
-    "H"."APPLICATION_ID" AS "H__APPLICATION_ID",
-    "H"."APPLIED_ON" AS "H__APPLIED_ON",
-    "H"."TOWNSHIP" AS "H__TOWNSHIP",
-    "H"."VILLAGE" AS "H__VILLAGE",
-    COALESCE("TOWNSHIP_NAME"."NAME", "H"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
-  FROM "NR_HOUSING_APPROVAL" AS "H"
-  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
-    ON "TOWNSHIP_NAME"."TOWNSHIP" = "H"."TOWNSHIP"
-  WHERE
-    (
-      "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
-    )
-    AND (
-      "H"."STATUS" = '批准'
-      AND NOT EXISTS(
-        SELECT
-          1
-        FROM "PS_HOUSEHOLD" AS "R"
-        WHERE
-          (
-            "R"."PERSON_ID" = "H"."APPLICANT_ID"
-            AND "R"."TOWNSHIP" = "H"."TOWNSHIP"
-            AND "R"."VILLAGE" = "H"."VILLAGE"
-            AND "R"."REGISTRATION_TYPE" = '农业'
-            AND (
-              "R"."MOVED_OUT_ON" IS NULL OR "R"."MOVED_OUT_ON" > "H"."APPLIED_ON"
-            )
+  "H"."APPLICATION_ID" AS "KEY_1",
+  "H"."TOWNSHIP" AS "TOWNSHIP",
+  COALESCE("TOWNSHIP_NAME"."NAME", "H"."TOWNSHIP") AS "HOLE_1",
+  "H"."VILLAGE" AS "HOLE_2",
+  COALESCE("H"."APPLICANT_NAME", '') AS "HOLE_3",
+  "H"."APPLICANT_ID" AS "HOLE_4",
+  "H"."APPLICATION_ID" AS "HOLE_5",
+  "H"."APPLIED_ON" AS "HOLE_6"
+FROM "NR_HOUSING_APPROVAL" AS "H"
+LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+  ON "TOWNSHIP_NAME"."TOWNSHIP" = "H"."TOWNSHIP"
+WHERE
+  (
+    "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL
+  )
+  AND (
+    "H"."STATUS" = '批准'
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM "PS_HOUSEHOLD" AS "R"
+      WHERE
+        (
+          "R"."PERSON_ID" = "H"."APPLICANT_ID"
+          AND "R"."TOWNSHIP" = "H"."TOWNSHIP"
+          AND "R"."VILLAGE" = "H"."VILLAGE"
+          AND "R"."REGISTRATION_TYPE" = '农业'
+          AND (
+            "R"."MOVED_OUT_ON" IS NULL OR "R"."MOVED_OUT_ON" > "H"."APPLIED_ON"
           )
-      )
+        )
     )
-) AS "MODEL_ROWS";
+  );

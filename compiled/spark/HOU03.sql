@@ -3,46 +3,36 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  `model_rows`.`h__application_id` AS `key_1`,
-  `model_rows`.`h__township` AS `township`,
-  `model_rows`.`township_name__1` AS `hole_1`,
-  `model_rows`.`h__village` AS `hole_2`,
-  COALESCE(`model_rows`.`h__applicant_name`, '') AS `hole_3`,
-  `model_rows`.`h__applicant_id` AS `hole_4`,
-  `model_rows`.`h__application_id` AS `hole_5`,
-  `model_rows`.`h__applied_on` AS `hole_6`
-FROM (
-  SELECT
-    `h`.`applicant_id` AS `h__applicant_id`,
-    `h`.`applicant_name` AS `h__applicant_name`,
-    `h`.`application_id` AS `h__application_id`,
-    `h`.`applied_on` AS `h__applied_on`,
-    `h`.`township` AS `h__township`,
-    `h`.`village` AS `h__village`,
-    COALESCE(`township_name`.`name`, `h`.`township`) AS `township_name__1`
-  FROM `nr_housing_approval` AS `h`
-  LEFT JOIN `ref_township` AS `township_name`
-    ON `township_name`.`township` = `h`.`township`
-  WHERE
-    (
-      `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL
-    )
-    AND (
-      `h`.`status` = '批准'
-      AND NOT EXISTS(
-        SELECT
-          1
-        FROM `ps_household` AS `r`
-        WHERE
-          (
-            `r`.`person_id` = `h`.`applicant_id`
-            AND `r`.`township` = `h`.`township`
-            AND `r`.`village` = `h`.`village`
-            AND `r`.`registration_type` = '农业'
-            AND (
-              `r`.`moved_out_on` IS NULL OR `r`.`moved_out_on` > `h`.`applied_on`
-            )
+  `h`.`application_id` AS `key_1`,
+  `h`.`township` AS `township`,
+  COALESCE(`township_name`.`name`, `h`.`township`) AS `hole_1`,
+  `h`.`village` AS `hole_2`,
+  COALESCE(`h`.`applicant_name`, '') AS `hole_3`,
+  `h`.`applicant_id` AS `hole_4`,
+  `h`.`application_id` AS `hole_5`,
+  `h`.`applied_on` AS `hole_6`
+FROM `nr_housing_approval` AS `h`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `h`.`township`
+WHERE
+  (
+    `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL
+  )
+  AND (
+    `h`.`status` = '批准'
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM `ps_household` AS `r`
+      WHERE
+        (
+          `r`.`person_id` = `h`.`applicant_id`
+          AND `r`.`township` = `h`.`township`
+          AND `r`.`village` = `h`.`village`
+          AND `r`.`registration_type` = '农业'
+          AND (
+            `r`.`moved_out_on` IS NULL OR `r`.`moved_out_on` > `h`.`applied_on`
           )
-      )
+        )
     )
-) AS `model_rows`;
+  );

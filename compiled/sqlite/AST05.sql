@@ -30,54 +30,42 @@ WITH "official_circle__relation" AS (
   FROM "mkt_shareholder" AS "s"
 )
 SELECT
-  "model_rows"."l__lease_id" AS "key_1",
-  "model_rows"."l__township" AS "township",
-  "model_rows"."township_name__1" AS "hole_1",
-  COALESCE("model_rows"."l__village", '') AS "hole_2",
-  "model_rows"."l__asset_id" AS "hole_3",
-  COALESCE("model_rows"."l__lessee_name", "model_rows"."l__lessee_id") AS "hole_4",
-  "model_rows"."l__lessee_id" AS "hole_5",
-  "model_rows"."l__lease_id" AS "hole_6",
-  "model_rows"."l__method" AS "hole_7",
-  "model_rows"."l__annual_rent" AS "hole_8"
-FROM (
-  SELECT
-    "l"."annual_rent" AS "l__annual_rent",
-    "l"."asset_id" AS "l__asset_id",
-    "l"."lease_id" AS "l__lease_id",
-    "l"."lessee_id" AS "l__lessee_id",
-    "l"."lessee_name" AS "l__lessee_name",
-    "l"."method" AS "l__method",
-    "l"."township" AS "l__township",
-    "l"."village" AS "l__village",
-    COALESCE("township_name"."name", "l"."township") AS "township_name__1"
-  FROM "ag_lease" AS "l"
-  LEFT JOIN "ref_township" AS "township_name"
-    ON "township_name"."township" = "l"."township"
-  WHERE
-    (
-      "l"."signed_on" <= :as_of OR "l"."signed_on" IS NULL
+  "l"."lease_id" AS "key_1",
+  "l"."township" AS "township",
+  COALESCE("township_name"."name", "l"."township") AS "hole_1",
+  COALESCE("l"."village", '') AS "hole_2",
+  "l"."asset_id" AS "hole_3",
+  COALESCE("l"."lessee_name", "l"."lessee_id") AS "hole_4",
+  "l"."lessee_id" AS "hole_5",
+  "l"."lease_id" AS "hole_6",
+  "l"."method" AS "hole_7",
+  "l"."annual_rent" AS "hole_8"
+FROM "ag_lease" AS "l"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "l"."township"
+WHERE
+  (
+    "l"."signed_on" <= :as_of OR "l"."signed_on" IS NULL
+  )
+  AND (
+    EXISTS(
+      SELECT
+        1
+      FROM "official_circle__relation" AS "c"
+      WHERE
+        (
+          "c"."person_id" = "l"."lessee_id" AND "c"."township" = "l"."township"
+        )
     )
-    AND (
-      EXISTS(
-        SELECT
-          1
-        FROM "official_circle__relation" AS "c"
-        WHERE
-          (
-            "c"."person_id" = "l"."lessee_id" AND "c"."township" = "l"."township"
-          )
-      )
-      OR EXISTS(
-        SELECT
-          1
-        FROM "enterprise_person__relation" AS "ep"
-        INNER JOIN "official_circle__relation" AS "c_2"
-          ON "c_2"."person_id" = "ep"."person_id"
-        WHERE
-          (
-            "ep"."enterprise_code" = "l"."lessee_id" AND "c_2"."township" = "l"."township"
-          )
-      )
+    OR EXISTS(
+      SELECT
+        1
+      FROM "enterprise_person__relation" AS "ep"
+      INNER JOIN "official_circle__relation" AS "c_2"
+        ON "c_2"."person_id" = "ep"."person_id"
+      WHERE
+        (
+          "ep"."enterprise_code" = "l"."lessee_id" AND "c_2"."township" = "l"."township"
+        )
     )
-) AS "model_rows";
+  );

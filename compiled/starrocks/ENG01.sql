@@ -3,45 +3,37 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  `model_rows`.`p__project_id` AS `key_1`,
-  `model_rows`.`p__township` AS `township`,
-  `model_rows`.`p__investment` AS `hole_1`,
+  `p`.`project_id` AS `key_1`,
+  `p`.`township` AS `township`,
+  `p`.`investment` AS `hole_1`,
   CASE
-    WHEN SUBSTRING(`model_rows`.`p__name`, 1, CHAR_LENGTH(`model_rows`.`township_name__1`)) = `model_rows`.`township_name__1`
+    WHEN SUBSTRING(`p`.`name`, 1, CHAR_LENGTH(COALESCE(`township_name`.`name`, `p`.`township`))) = COALESCE(`township_name`.`name`, `p`.`township`)
     THEN ''
-    ELSE `model_rows`.`township_name__1`
+    ELSE COALESCE(`township_name`.`name`, `p`.`township`)
   END AS `hole_2`,
-  `model_rows`.`p__name` AS `hole_3`,
+  `p`.`name` AS `hole_3`,
   6 AS `hole_4`
-FROM (
-  SELECT
-    `p`.`investment` AS `p__investment`,
-    `p`.`name` AS `p__name`,
-    `p`.`project_id` AS `p__project_id`,
-    `p`.`township` AS `p__township`,
-    COALESCE(`township_name`.`name`, `p`.`township`) AS `township_name__1`
-  FROM `dr_project` AS `p`
-  LEFT JOIN `ref_township` AS `township_name`
-    ON `township_name`.`township` = `p`.`township`
-  WHERE
-    (
-      `p`.`approved_on` <= CAST(:as_of AS DATE) OR `p`.`approved_on` IS NULL
-    )
+FROM `dr_project` AS `p`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `p`.`township`
+WHERE
+  (
+    `p`.`approved_on` <= CAST(:as_of AS DATE) OR `p`.`approved_on` IS NULL
+  )
+  AND (
+    `p`.`investment` >= 4000000
     AND (
-      `p`.`investment` >= 4000000
-      AND (
-        `p`.`status` <> '终止' OR `p`.`status` IS NULL
-      )
-      AND CAST(DATE_ADD(`p`.`approved_on`, INTERVAL 6 MONTH) AS DATE) < CAST(:as_of AS DATE)
-      AND NOT EXISTS(
-        SELECT
-          1
-        FROM `trade_tender` AS `t`
-        WHERE
-          (
-            `t`.`published_on` <= CAST(:as_of AS DATE) OR `t`.`published_on` IS NULL
-          )
-          AND `t`.`project_id` = `p`.`project_id`
-      )
+      `p`.`status` <> '终止' OR `p`.`status` IS NULL
     )
-) AS `model_rows`;
+    AND CAST(DATE_ADD(`p`.`approved_on`, INTERVAL 6 MONTH) AS DATE) < CAST(:as_of AS DATE)
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM `trade_tender` AS `t`
+      WHERE
+        (
+          `t`.`published_on` <= CAST(:as_of AS DATE) OR `t`.`published_on` IS NULL
+        )
+        AND `t`.`project_id` = `p`.`project_id`
+    )
+  );

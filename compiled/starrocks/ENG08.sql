@@ -30,48 +30,39 @@ WITH `official_circle__relation` AS (
   FROM `mkt_shareholder` AS `s`
 )
 SELECT
-  `model_rows`.`c__contract_id` AS `key_1`,
-  `model_rows`.`c__township` AS `township`,
-  `model_rows`.`township_name__1` AS `hole_1`,
-  COALESCE(`model_rows`.`c__contractor_name`, `model_rows`.`c__contractor_code`) AS `hole_2`,
-  `model_rows`.`c__contract_id` AS `hole_3`,
-  `model_rows`.`c__amount` AS `hole_4`
-FROM (
-  SELECT
-    `c`.`amount` AS `c__amount`,
-    `c`.`contract_id` AS `c__contract_id`,
-    `c`.`contractor_code` AS `c__contractor_code`,
-    `c`.`contractor_name` AS `c__contractor_name`,
-    `c`.`township` AS `c__township`,
-    COALESCE(`township_name`.`name`, `c`.`township`) AS `township_name__1`
-  FROM `trade_contract` AS `c`
-  LEFT JOIN `ref_township` AS `township_name`
-    ON `township_name`.`township` = `c`.`township`
-  WHERE
-    (
-      `c`.`signed_on` <= CAST(:as_of AS DATE) OR `c`.`signed_on` IS NULL
+  `c`.`contract_id` AS `key_1`,
+  `c`.`township` AS `township`,
+  COALESCE(`township_name`.`name`, `c`.`township`) AS `hole_1`,
+  COALESCE(`c`.`contractor_name`, `c`.`contractor_code`) AS `hole_2`,
+  `c`.`contract_id` AS `hole_3`,
+  `c`.`amount` AS `hole_4`
+FROM `trade_contract` AS `c`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `c`.`township`
+WHERE
+  (
+    `c`.`signed_on` <= CAST(:as_of AS DATE) OR `c`.`signed_on` IS NULL
+  )
+  AND (
+    EXISTS(
+      SELECT
+        1
+      FROM `official_circle__relation` AS `c_2`
+      WHERE
+        (
+          `c_2`.`person_id` = `c`.`contractor_code` AND `c_2`.`township` = `c`.`township`
+        )
     )
-    AND (
-      EXISTS(
-        SELECT
-          1
-        FROM `official_circle__relation` AS `c_2`
-        WHERE
-          (
-            `c_2`.`person_id` = `c`.`contractor_code` AND `c_2`.`township` = `c`.`township`
-          )
-      )
-      OR EXISTS(
-        SELECT
-          1
-        FROM `enterprise_person__relation` AS `ep`
-        INNER JOIN `official_circle__relation` AS `c_3`
-          ON `c_3`.`person_id` = `ep`.`person_id`
-        WHERE
-          (
-            `ep`.`enterprise_code` = `c`.`contractor_code`
-            AND `c_3`.`township` = `c`.`township`
-          )
-      )
+    OR EXISTS(
+      SELECT
+        1
+      FROM `enterprise_person__relation` AS `ep`
+      INNER JOIN `official_circle__relation` AS `c_3`
+        ON `c_3`.`person_id` = `ep`.`person_id`
+      WHERE
+        (
+          `ep`.`enterprise_code` = `c`.`contractor_code`
+          AND `c_3`.`township` = `c`.`township`
+        )
     )
-) AS `model_rows`;
+  );

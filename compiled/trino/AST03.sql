@@ -3,35 +3,22 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "model_rows"."l__lease_id" AS "key_1",
-  "model_rows"."l__township" AS "township",
-  "model_rows"."township_name__1" AS "hole_1",
-  COALESCE("model_rows"."l__village", '') AS "hole_2",
-  "model_rows"."l__asset_id" AS "hole_3",
-  COALESCE("model_rows"."l__lessee_name", "model_rows"."l__lessee_id", '未登记的承租方') AS "hole_4",
-  "model_rows"."l__lease_id" AS "hole_5",
-  "model_rows"."l__signed_on" AS "hole_6",
-  "model_rows"."l__start_on" AS "hole_7",
-  "model_rows"."l__end_on" AS "hole_8",
+  "l"."lease_id" AS "key_1",
+  "l"."township" AS "township",
+  COALESCE("township_name"."name", "l"."township") AS "hole_1",
+  COALESCE("l"."village", '') AS "hole_2",
+  "l"."asset_id" AS "hole_3",
+  COALESCE("l"."lessee_name", "l"."lessee_id", '未登记的承租方') AS "hole_4",
+  "l"."lease_id" AS "hole_5",
+  "l"."signed_on" AS "hole_6",
+  "l"."start_on" AS "hole_7",
+  "l"."end_on" AS "hole_8",
   240 AS "hole_9"
-FROM (
-  SELECT
-    "l"."asset_id" AS "l__asset_id",
-    "l"."end_on" AS "l__end_on",
-    "l"."lease_id" AS "l__lease_id",
-    "l"."lessee_id" AS "l__lessee_id",
-    "l"."lessee_name" AS "l__lessee_name",
-    "l"."signed_on" AS "l__signed_on",
-    "l"."start_on" AS "l__start_on",
-    "l"."township" AS "l__township",
-    "l"."village" AS "l__village",
-    COALESCE("township_name"."name", "l"."township") AS "township_name__1"
-  FROM "ag_lease" AS "l"
-  LEFT JOIN "ref_township" AS "township_name"
-    ON "township_name"."township" = "l"."township"
-  WHERE
-    (
-      "l"."signed_on" <= CAST(:as_of AS DATE) OR "l"."signed_on" IS NULL
-    )
-    AND "l"."end_on" > CAST(DATE_ADD('MONTH', 240, "l"."start_on") AS DATE)
-) AS "model_rows";
+FROM "ag_lease" AS "l"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "l"."township"
+WHERE
+  (
+    "l"."signed_on" <= CAST(:as_of AS DATE) OR "l"."signed_on" IS NULL
+  )
+  AND "l"."end_on" > CAST(DATE_ADD('MONTH', 240, "l"."start_on") AS DATE);
