@@ -122,7 +122,7 @@ def test_township_in_a_message_is_the_township_clause_named_by_the_packs_lookup(
     rule = model("from dr_project p", "{township}的{p.name}")
     result = check_pack(make_pack(tmp_path, {"models/TST01.rule": rule}))
     checked = result.pack.models["TST01"]
-    (hole,) = [p for p in checked.message if isinstance(p, ir.Hole)][:1]
+    hole = next(p for p in checked.message if isinstance(p, ir.Hole))
     assert hole.expr == ir.LookupCall("township_name", (checked.township,), Type.STRING)
     assert not [d for d in result.diagnostics if d.code == "W320"]
 
