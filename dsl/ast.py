@@ -452,7 +452,29 @@ class Index:
     clauses: tuple[Clause, ...]
 
 
-Item = Model | Define | Relation | Index
+@dataclass(frozen=True)
+class Lookup:
+    """A keyed lookup of a reference source, called like a function.
+
+    `lookup township_name(code) "乡镇名称" = ref_township.name by township default code`:
+    the `column` of the `source` row whose `by` columns equal the arguments, in
+    order; where there is none (or its value is null), `default` (null without one).
+    """
+
+    span: Span
+    name: str
+    name_span: Span
+    title: str | None
+    params: tuple[tuple[str, Span], ...]
+    source: str
+    source_span: Span
+    column: str
+    column_span: Span
+    by: tuple[tuple[str, Span], ...]
+    default: Expr | None
+
+
+Item = Model | Define | Relation | Index | Lookup
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,19 @@ class Checker:
         # The rows bound by the lets of the model being checked (`let m = first(from …)`),
         # by the uid of the binding their name stands for.
         self._bound_rows: dict[int, ir.BoundRow] = {}
+        # Keyed lookups (`lookup`), the shared definitions that call one (directly or through
+        # another definition), and what a lookup call is checked against where it stands.
+        self.lookup_asts: dict[str, ast.Lookup] = {}
+        self.lookups: dict[str, ir.Lookup | None] = {}
+        self._lookup_defines: set[str] = set()
+        self._in_on = 0  # inside a join's `on` (however deep)
+        self._in_index = False
+        self._in_model = False  # at a model's own level or below, not a definition's body
+        # The lookup that names townships (pack.yaml township_names), checked where a message
+        # first writes `{township}`; and, while a model's message is checked, its township.
+        self._township_lookup: ir.Lookup | None = None
+        self._township_checked = False
+        self._message_township: ir.Expr | None = None
 
     # ---- reporting
 
@@ -274,9 +287,15 @@ class Checker:
                         self._id_apart(item, model_asts)
                         model_asts[item.id] = item
                 else:
-                    table = self.define_asts if isinstance(item, ast.Define) else self.relation_asts
-                    if item.name in self.define_asts or item.name in self.relation_asts:
-                        earlier = self.define_asts.get(item.name) or self.relation_asts[item.name]
+                    table = (
+                        self.define_asts
+                        if isinstance(item, ast.Define)
+                        else self.lookup_asts
+                        if isinstance(item, ast.Lookup)
+                        else self.relation_asts
+                    )
+                    earlier = self._shared_ast(item.name)
+                    if earlier is not None:
                         first = earlier.name_span
                         self.error(
                             "E209",
@@ -298,13 +317,17 @@ class Checker:
         for name in self._definition_order():
             if name in self.relation_asts:
                 self.relation(name)
+            elif name in self.lookup_asts:
+                self.lookup(name)
             else:
                 self.define(name)
         models = {}
+        self._in_model = True
         for model_id, model_ast in model_asts.items():
             checked = self.model(model_ast)
             if checked is not None:
                 models[model_id] = checked
+        self._in_model = False
         for extra in index_asts[1:]:
             first = index_asts[0].name_span
             self.error(
@@ -325,13 +348,22 @@ class Checker:
                 "ranks townships: delete it, or list the townships in pack.yaml",
             )
             index_asts = []
+        self._in_index = True
         index = self.index(index_asts[0]) if index_asts else None
+        self._in_index = False
         return ir.CheckedPack(
             self.pack,
             models,
             {k: v for k, v in self.defines.items() if v is not None},
             {k: v for k, v in self.relations.items() if v is not None},
             index,
+            {k: v for k, v in self.lookups.items() if v is not None},
+        )
+
+    def _shared_ast(self, name: str) -> ast.Define | ast.Relation | ast.Lookup | None:
+        """The shared definition, relation or lookup already named `name`, if any."""
+        return (
+            self.define_asts.get(name) or self.relation_asts.get(name) or self.lookup_asts.get(name)
         )
 
     def _id_apart(self, node: ast.Model, earlier: dict[str, ast.Model]) -> None:
@@ -388,7 +420,11 @@ class Checker:
         """
         reads = {
             name: _references(node)
-            for name, node in [*self.relation_asts.items(), *self.define_asts.items()]
+            for name, node in [
+                *self.relation_asts.items(),
+                *self.lookup_asts.items(),
+                *self.define_asts.items(),
+            ]
         }
         order: list[str] = []
         state: dict[str, str] = {}  # "open" while its reads are being followed, then "done"
@@ -431,6 +467,8 @@ class Checker:
         """What a node stands for in the compiled query: a definition's body, a let, relations."""
         if isinstance(node, ir.DefCall):
             return self.extents.get(("define", node.name))
+        if isinstance(node, ir.LookupCall):
+            return self.extents.get(("lookup", node.name))
         if isinstance(node, ir.LetRef):
             return self._let_extents.get(node.name)
         if isinstance(node, ir.Exists | ir.Scalar):
@@ -645,6 +683,8 @@ class Checker:
         self._in_progress.pop()
         condition = body.type is Type.BOOL
         self._nullable_parameters([body] if condition else [], [] if condition else [body])
+        if self._calls_lookups(body):
+            self._lookup_defines.add(name)
         before = len(self.diagnostics)
         if not self._calls_oversized:
             self.extents[("define", name)] = self._measure([(body, node.name_span)], node.name_span)
@@ -666,6 +706,185 @@ class Checker:
         self.defines[name] = checked
         return checked
 
+    def lookup(self, name: str, span: Span | None = None) -> ir.Lookup | None:
+        """A keyed lookup, checked: a column of a catalog source, found by its whole key."""
+        if name in self.lookups:
+            return self.lookups[name]
+        node = self.lookup_asts[name]
+        if self._cut_off(name) or self._cycle(name, span or node.name_span):
+            return None
+        self._in_progress.append(name)
+        start = len(self.diagnostics)
+        columns = self._lookup_columns(node)
+        names = [p for p, _ in node.params]
+        for i, (param, param_span) in enumerate(node.params):
+            if param in names[:i]:
+                self.error(
+                    "E257",
+                    param_span,
+                    f"lookup {name} 的参数 {param} 写了两次",
+                    f"lookup {name} names its parameter {param} twice",
+                    "每个参数对应 by 后的一个键列，名称各不相同 / "
+                    "each parameter stands for one key column after 'by'",
+                )
+        if len(node.params) != len(node.by):
+            self.error(
+                "E456",
+                node.name_span,
+                f"lookup {name} 有 {len(node.params)} 个参数，by 后却有 {len(node.by)} 个键列",
+                f"lookup {name} takes {len(node.params)} parameters but 'by' names "
+                f"{len(node.by)} key columns",
+                "参数按顺序对应 by 后的键列，例如 lookup tax(code, year) = "
+                "tax_annual.tax_paid by enterprise_code, year / parameters match the key "
+                "columns in order",
+            )
+        keys = [k for k, _ in node.by]
+        params = tuple(
+            (param, columns.get(keys[i], Type.ERROR) if i < len(keys) else Type.ERROR)
+            for i, (param, _) in enumerate(node.params)
+        )
+        found = columns.get(node.column, Type.ERROR)
+        default = None
+        self._calls_oversized = False
+        if node.default is not None:
+            default = self.expr(node.default, Scope(args=dict(params)), Context(clause="define"))
+            joined = unify(found, default.type)
+            if joined is None and Type.ERROR not in (found, default.type):
+                self.error(
+                    "E355",
+                    node.default.span,
+                    f"lookup {name} 查的是{found.zh}（{node.source}.{node.column}），"
+                    f"default 却是{default.type.zh}",
+                    f"lookup {name} gives {_a(found)} ({node.source}.{node.column}); "
+                    f"its default is {_a(default.type)}",
+                    "default 的值与所查的列同一类型，例如乡镇名称查不到时写代码本身："
+                    "default code / the default has the looked-up column's type",
+                )
+            found = joined or found
+        self._in_progress.pop()
+        before = len(self.diagnostics)
+        if default is not None and not self._calls_oversized:
+            self.extents[("lookup", name)] = self._measure(
+                [(default, node.name_span)], node.name_span
+            )
+        if self._calls_oversized or len(self.diagnostics) > before:
+            self._oversized.add(name)  # too large written out: its callers are left out quietly
+        if self._calls_oversized or len(self.diagnostics) > start:
+            self.lookups[name] = None
+            return None
+        checked = ir.Lookup(
+            name,
+            node.title,
+            params,
+            node.source,
+            node.column,
+            tuple(k for k, _ in node.by),
+            default,
+            found,
+            frozenset({node.source}) | (self.sources_of(default) if default else frozenset()),
+            revision_of(node),
+            node.span,
+        )
+        self.lookups[name] = checked
+        return checked
+
+    def _lookup_columns(self, node: ast.Lookup) -> dict[str, Type]:
+        """The columns of a lookup's source (reporting a source, column or key that is wrong)."""
+        source = self.pack.sources.get(node.source)
+        if source is None:
+            if node.source in self.relation_asts:
+                self.error(
+                    "E256",
+                    node.source_span,
+                    f"lookup 只能查 pack.yaml 中的来源，{node.source} 是共享关系",
+                    f"a lookup reads a source of the catalog; {node.source} is a relation",
+                    "关系没有声明的键，查到的行可能不止一行；请查 sources 下的来源 / "
+                    "a relation has no declared key, so more than one row could match",
+                )
+            else:
+                self.error(
+                    "E200",
+                    node.source_span,
+                    f"未知数据来源「{node.source}」",
+                    f"unknown source {node.source!r}",
+                    *did_you_mean(node.source, self.pack.sources),
+                    "lookup 查的来源须是 pack.yaml 中 sources 下的名称",
+                )
+            return {}
+        columns = {n: c.type for n, c in source.columns.items()}
+        for column, span in [(node.column, node.column_span), *node.by]:
+            if column not in columns:
+                self.error(
+                    "E201",
+                    span,
+                    f"{node.source} 没有列「{column}」",
+                    f"{node.source} has no column {column!r}",
+                    *(
+                        did_you_mean(column, columns)
+                        or (f"{node.source} 的列：{', '.join(list(columns)[:12])}",)
+                    ),
+                )
+        by = [k for k, _ in node.by]
+        key = "、".join(source.key) or "（没有声明）"
+        if len(set(by)) != len(by) or not source.key or not set(source.key) <= set(by):
+            self.error(
+                "E455",
+                node.by[0][1],
+                f"lookup {node.name} 须按 {node.source} 的键查找，by 后写的是 {', '.join(by)}",
+                f"lookup {node.name} must find {node.source} rows by their key, "
+                f"not by {', '.join(by)}",
+                f"{node.source} 的键 key：{key}；按键查找，每个键值至多一行，结果才唯一 / "
+                "by the key, at most one row matches, so the value found is the one",
+            )
+        return columns
+
+    def _calls_lookups(self, expr: Any) -> bool:
+        """Whether `expr` calls a lookup, directly or through a shared definition."""
+        return any(
+            isinstance(n, ir.LookupCall)
+            or (isinstance(n, ir.DefCall) and n.name in self._lookup_defines)
+            for n in ir.walk(expr)
+        )
+
+    def _township_names(self) -> ir.Lookup | None:
+        """The lookup pack.yaml names under township_names, checked (None: none, or wrong).
+
+        Checked where a message first writes `{township}`, not before: a pack (a
+        test's, a draft's) may copy the county's pack.yaml without its shared rules.
+        """
+        name, span = self.pack.township_names, self.pack.township_names_span
+        if name is None:
+            return None
+        if name not in self.lookup_asts:
+            self.error(
+                "E685",
+                span,
+                f"township_names 写的 lookup「{name}」不存在",
+                f"township_names names no lookup: {name!r}",
+                *did_you_mean(name, self.lookup_asts),
+                '在规则文件中声明它，例如 lookup township_name(code) "乡镇名称" = '
+                "ref_township.name by township default code / declare it in a rule file",
+            )
+            return None
+        lookup = self.lookups.get(name)
+        if lookup is None:  # its own mistakes are reported where it is declared
+            return None
+        takes = [t for _, t in lookup.params]
+        if takes != [Type.STRING] or lookup.type is not Type.STRING:
+            shown = ", ".join(t.value for t in takes)
+            self.error(
+                "E686",
+                span,
+                f"township_names 的 lookup {name} 应接受一个乡镇代码（文本）并给出文本，"
+                f"这里接受 ({shown})、给出{lookup.type.zh}",
+                f"the township_names lookup {name} must take one township code (a string) "
+                f"and give a string; it takes ({shown}) and gives {_a(lookup.type)}",
+                "消息中的 {township} 用它把预警的乡镇代码写成名称 / "
+                "{township} in a message writes the warning's township code with it",
+            )
+            return None
+        return lookup
+
     def sources_of(self, node: Any) -> frozenset[str]:
         """Every catalog source that `node` reads, through relations and definitions too."""
         found: set[str] = set()
@@ -679,6 +898,9 @@ class Checker:
             elif isinstance(n, ir.DefCall):
                 d = self.defines.get(n.name)
                 found |= d.sources if d else set()
+            elif isinstance(n, ir.LookupCall):
+                lookup = self.lookups.get(n.name)
+                found |= lookup.sources if lookup else set()
             elif isinstance(n, ir.Func) and n.name == "workdays":
                 found.add("ref_calendar")
         return frozenset(found)
@@ -808,8 +1030,10 @@ class Checker:
                 )
         message: tuple[str | ir.Hole | ir.KeyHole, ...] = ()
         if "message" in clauses:
+            self._message_township = township  # what `{township}` names
             message = self.template(one("message"), scope, output_ctx)
             message = _with_missing(message, self._missing(one("missing")))
+            self._message_township = None
 
         if grouped and group_by is not None:
             groups = set(group_by)
@@ -939,7 +1163,8 @@ class Checker:
         if self._nulls is None:
             defines = {k: v for k, v in self.defines.items() if v is not None}
             relations = {k: v for k, v in self.relations.items() if v is not None}
-            self._nulls = Nullability(self.pack, defines, relations)
+            lookups = {k: v for k, v in self.lookups.items() if v is not None}
+            self._nulls = Nullability(self.pack, defines, relations, lookups)
         return self._nulls
 
     def _missing(self, value: tuple[str, Span] | None) -> str | None:
@@ -1408,7 +1633,9 @@ class Checker:
         froms = [ir.From(self.bind(node.source, scope), None, None)]
         for join in node.joins:
             binding = self.bind(join.source, scope)
+            self._in_on += 1
             on = self.condition(join.on, scope, Context(clause="on"))
+            self._in_on -= 1
             froms.append(ir.From(binding, "left" if join.left else "inner", on))
         where = self.condition(node.where, scope, Context(clause="where")) if node.where else None
         return ir.Query(tuple(froms), where)
@@ -1800,7 +2027,21 @@ class Checker:
                 f"exists({node.name})",
             )
             return ir.Lit(None, Type.ERROR, node.span)
+        if node.name == "township" and self._message_township is not None:
+            if ctx.inside_aggregate and ir.has_aggregate(self._message_township):
+                self.error(
+                    "E305",
+                    node.span,
+                    "township 是聚合值，{township} 不能写在聚合函数内",
+                    "the township is an aggregate: {township} cannot stand inside an aggregate",
+                )
+            return self._township_name(node)
         hints = list(did_you_mean(node.name, [*scope.lets, *scope.args]))
+        if node.name == "township":
+            hints.append(
+                "{township} 只在消息的花括号中表示预警乡镇的名称；条件中请写乡镇代码列，"
+                "例如 p.township / {township} names the warning's township in a message only"
+            )
         if scope.find_alias(node.name):
             hints.append(f"{node.name} 是来源的别名；列写成 {node.name}.列名")
         else:
@@ -2124,8 +2365,10 @@ class Checker:
         sig = SIGNATURES.get(node.name)
         if sig is None and node.name in self.define_asts:
             return self._define_call(node, scope, ctx)
+        if sig is None and node.name in self.lookup_asts:
+            return self._lookup_call(node, scope, ctx)
         if sig is None:
-            options = [*SIGNATURES, *self.define_asts]
+            options = [*SIGNATURES, *self.define_asts, *self.lookup_asts]
             self.error(
                 "E204",
                 node.name_span,
@@ -2323,7 +2566,141 @@ class Checker:
                 f"{node.name} 的参数 {pname} 应为{ptype.zh}，这里是{arg.type.zh}",
                 f"argument {pname} of {node.name} must be {ptype.value}, not {arg.type.value}",
             )
+        if node.name in self._lookup_defines:
+            self._lookup_placement(node, args, scope)
         return ir.DefCall(node.name, args, target.type, node.span)
+
+    def _lookup_call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
+        """A call of a keyed lookup: its arguments are the key's values, in the `by` order."""
+        target = self.lookup(node.name, node.name_span)
+        args = tuple(self.expr(a, scope, ctx) for a in node.args)
+        if node.star or node.distinct or node.order_by or node.filter:
+            self.error(
+                "E302",
+                node.span,
+                f"{node.name} 不接受 *、distinct 或 order by",
+                f"{node.name} takes no '*', 'distinct' or 'order by'",
+            )
+        if target is None:
+            self._calls_oversized |= node.name in self._oversized
+            return ir.Lit(None, Type.ERROR, node.span)
+        if len(args) != len(target.params):
+            self.error(
+                "E302",
+                node.span,
+                f"{node.name} 需要 {len(target.params)} 个参数，这里有 {len(args)} 个",
+                f"{node.name} takes {len(target.params)} arguments, got {len(args)}",
+                f"定义：lookup {node.name}({', '.join(n for n, _ in target.params)}) = "
+                f"{target.source}.{target.column} by {', '.join(target.by)}",
+            )
+            return ir.Lit(None, Type.ERROR, node.span)
+        for (pname, ptype), key, arg, arg_ast in zip(
+            target.params, target.by, args, node.args, strict=True
+        ):
+            if arg.type in (Type.ERROR, Type.NULL) or unify(arg.type, ptype) is not None:
+                continue
+            self.error(
+                "E301",
+                arg_ast.span,
+                f"{node.name} 的参数 {pname}（{target.source}.{key}）应为{ptype.zh}，"
+                f"这里是{arg.type.zh}",
+                f"argument {pname} of {node.name} ({target.source}.{key}) must be "
+                f"{ptype.value}, not {arg.type.value}",
+            )
+        self._lookup_placement(node, args, scope)
+        return ir.LookupCall(node.name, args, target.type, node.span)
+
+    def _township_name(self, node: ast.Name) -> ir.Expr:
+        """`{township}` in a message: the model's township, named by pack.yaml's township_names."""
+        if not self._township_checked:
+            self._township_checked = True
+            self._township_lookup = self._township_names()
+        lookup = self._township_lookup
+        if lookup is None:
+            if self.pack.township_names is None:
+                self.error(
+                    "E255",
+                    node.span,
+                    "消息中的 {township} 需要在 pack.yaml 中用 township_names "
+                    "指明乡镇名称的 lookup",
+                    "{township} in a message needs pack.yaml to name the township lookup "
+                    "(township_names)",
+                    "在 pack.yaml 中写 township_names: township_name / "
+                    "add 'township_names: township_name' to pack.yaml",
+                )
+            return ir.Lit(None, Type.ERROR, node.span)
+        township = self._message_township
+        assert township is not None
+        return ir.LookupCall(lookup.name, (township,), lookup.type, node.span)
+
+    def _lookup_placement(self, node: ast.Call, args: tuple[ir.Expr, ...], scope: Scope) -> None:
+        """Report a lookup (or a definition calling one) where it cannot be one left join.
+
+        The compiler reads a lookup with a left join of its source on the key: at
+        a model's own level, once per model (a key holding a subquery is computed
+        first, as a let); inside a subquery, in that subquery's FROM, or in the FROM
+        of the level whose rows the key reads. So a key must read the rows of one
+        level, and inside a subquery it can be neither an aggregate of the
+        subquery's rows nor hold a subquery of its own; and no lookup stands in a
+        join's `on`, which is read before the left join is made.
+        """
+        if self._in_on:
+            self.error(
+                "E457",
+                node.name_span,
+                f"join 的 on 条件中不能使用 lookup（{node.name}）",
+                f"a lookup ({node.name}) cannot be used in a join's 'on'",
+                "把这个条件写在 where 中 / write this condition in 'where'",
+            )
+            return
+        if self._in_index:
+            self.error(
+                "E458",
+                node.name_span,
+                f"廉情指数中不能使用 lookup（{node.name}）",
+                f"the index cannot use a lookup ({node.name})",
+                "指数按乡镇代码统计预警，乡镇名称由报告写出 / "
+                "the index counts warnings by township code; the report writes the names",
+            )
+            return
+        chain: list[Scope] = []
+        level: Scope | None = scope
+        while level is not None:
+            chain.append(level)
+            level = level.parent
+        top = len(chain) - 1
+        for arg, arg_ast in zip(args, node.args, strict=False):
+            levels: set[int] = set()
+            for n in ir.walk(arg):
+                if isinstance(n, ir.Col):
+                    levels |= {
+                        i
+                        for i, s in enumerate(chain)
+                        if any(b.uid == n.binding.uid for b in s.bindings.values())
+                    }
+                elif isinstance(n, ir.LetRef | ir.Arg):
+                    levels.add(top)
+            nested = any(isinstance(n, ir.Exists | ir.Scalar) for n in ir.walk(arg))
+            reason = None
+            if len(levels) > 1:
+                reason = (
+                    "它同时读取子查询内外的行",
+                    "it reads rows both inside and outside a subquery",
+                )
+            elif top > 0 and ir.has_aggregate(arg):
+                reason = ("它是子查询中的聚合值", "it is an aggregate of a subquery's rows")
+            elif nested and not (self._in_model and levels <= {top}):
+                reason = ("它本身含有子查询", "it holds a subquery of its own")
+            if reason is not None:
+                self.error(
+                    "E459",
+                    arg_ast.span,
+                    f"{node.name} 的这个参数无法作为键连接查找：{reason[0]}",
+                    f"this argument of {node.name} cannot key a lookup's join: {reason[1]}",
+                    "先在模型中用 let 算出这个值，再把 let 传给它；子查询中的聚合值，"
+                    "把查找写在子查询之外 / compute the value in a let of the model first "
+                    "and pass the let; for a subquery's aggregate, call it outside the subquery",
+                )
 
     # ---- messages
 

@@ -671,6 +671,8 @@ class _Builder:
             return self.define(item)
         if isinstance(item, ast.Relation):
             return self.relation(item)
+        if isinstance(item, ast.Lookup):
+            return self.lookup(item)
         return self.index(item)
 
     def _block(self, head: list[Doc], body: list[Doc], close: _Tok) -> Doc:
@@ -1178,6 +1180,34 @@ class _Builder:
             head += [" ", self.string(after, body_at)]
         head += [" ", self.tok("=", self._last_before("=", start, body_at))]
         return [*head, _Nest(INDENT, [HARD, self.expr(define.body)])]
+
+    def lookup(self, lookup: ast.Lookup) -> Doc:
+        """One line, `lookup name(params) "说明" = source.column by key default …`.
+
+        Too long for a line, it breaks before `by` and before `default`, indented.
+        """
+        start, end = self.off(lookup.span), self.end(lookup.span)
+        params = [self.tok(name, self.off(span)) for name, span in lookup.params]
+        after = self.end(lookup.params[-1][1])
+        head: list[Doc] = [
+            self.tok("lookup", start),
+            " ",
+            self.tok(lookup.name, self.off(lookup.name_span)),
+            "(",
+            _Align(_fill(params, [self.kw(")", after)])),
+        ]
+        read_at = self.off(lookup.source_span)
+        if lookup.title is not None:
+            head += [" ", self.string(after, read_at)]
+        head += [" ", self.tok("=", self._last_before("=", start, read_at)), " "]
+        read = self.tok(f"{lookup.source}.{lookup.column}", read_at)
+        by_at = self.find("by", self.end(lookup.column_span), end)
+        keys = [self.tok(name, self.off(span)) for name, span in lookup.by]
+        tail: list[Doc] = [SOFT, self.tok("by", by_at), " ", _Align(_fill(keys))]
+        if lookup.default is not None:
+            default_at = self._last_before("default", by_at, self.off(lookup.default.span))
+            tail += [SOFT, self.tok("default", default_at), " ", _Align(self.expr(lookup.default))]
+        return [*head, read, _Group(_Nest(INDENT, tail))]
 
     def relation(self, relation: ast.Relation) -> Doc:
         start, end = self.off(relation.span), self.end(relation.span)

@@ -120,6 +120,16 @@ class DefCall:
 
 
 @dataclass(frozen=True)
+class LookupCall:
+    """A call of a keyed lookup (`lookup`): one value of a reference source, by its key."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: Type
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Arith:
     """+ - * / on numbers; + and - also add days to a date."""
 
@@ -297,6 +307,7 @@ Expr = (
     | Func
     | Agg
     | DefCall
+    | LookupCall
     | Arith
     | Neg
     | Compare
@@ -421,6 +432,29 @@ class Define:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """A keyed lookup, checked: one column of a source, found by the source's key.
+
+    `column` of the `source` row whose `by` columns equal the arguments (in
+    order), else `default` (an expression over the parameters; None: null).
+    `by` holds the source's whole key, so at most one row matches: the compiler reads it
+    with one left join per model, however many times the model calls the lookup.
+    """
+
+    name: str
+    title: str | None
+    params: tuple[tuple[str, Type], ...]
+    source: str
+    column: str
+    by: tuple[str, ...]
+    default: Expr | None
+    type: Type
+    sources: frozenset[str]
+    revision: str = ""
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Branch:
     """One part of a relation: its rows, and the named values it selects from them.
 
@@ -516,6 +550,7 @@ class CheckedPack:
     defines: dict[str, Define]
     relations: dict[str, Relation]
     index: Index | None = None
+    lookups: dict[str, Lookup] = field(default_factory=dict)
 
 
 def walk(node: Any):
@@ -574,7 +609,7 @@ class Extent:
 
 
 def extent(root: Any, named: Callable[[Any], Extent | None]) -> Extent:
-    """The Extent of `root`; `named(node)` gives what a DefCall or LetRef stands for.
+    """The Extent of `root`; `named(node)` gives what a DefCall, LookupCall or LetRef stands for.
 
     For an Exists or Scalar, `named` may give the extent of the relations it
     reads. Post-order over an explicit stack, so any tree is measured safely.
@@ -594,7 +629,7 @@ def extent(root: Any, named: Callable[[Any], Extent | None]) -> Extent:
         subqueries = nested + max((k.subqueries for k in kids), default=0)
         uses = isinstance(node, Arg) + sum(k.uses for k in kids)
         written = named(node)
-        if written is not None and isinstance(node, DefCall):
+        if written is not None and isinstance(node, DefCall | LookupCall):
             # The body, each argument copied wherever the body uses its parameter.
             depth = 1 + written.depth + max((k.depth for k in kids), default=0)
             size = 1 + written.size + written.uses * max((k.size for k in kids), default=0)

@@ -31,6 +31,8 @@ The analysis is conservative and syntactic, over the checked IR:
   be no rows at all;
 - a parameter declared nullable may be null, any other never; `value_of`
   is null only when its default may be;
+- a lookup (`lookup`) may be null unless it has a default that is not: the
+  key may be missing from its source;
 - `coalesce` is null only when every argument is, `if` and `case` when the
   branch taken may be (a `case` without `else` may always be), `workdays`
   never (it counts days); `concat` when any part is; `/` when the divisor may be 0
@@ -76,11 +78,16 @@ class Nullability:
     """Answers "may this value be null?" for the models of one checked pack."""
 
     def __init__(
-        self, pack: Pack, defines: dict[str, ir.Define], relations: dict[str, ir.Relation]
+        self,
+        pack: Pack,
+        defines: dict[str, ir.Define],
+        relations: dict[str, ir.Relation],
+        lookups: dict[str, ir.Lookup] | None = None,
     ) -> None:
         self.pack = pack
         self.defines = defines
         self.relations = relations
+        self.lookups = lookups or {}
         self._relation_columns: dict[tuple[str, str], bool] = {}
 
     # ---- models
@@ -193,6 +200,8 @@ class Nullability:
             return self._aggregate(expr, rows)
         if isinstance(expr, ir.DefCall):
             return self._define(expr, rows)
+        if isinstance(expr, ir.LookupCall):
+            return self._lookup(expr, rows)
         if isinstance(expr, ir.Arith):
             if expr.op == "/" and not _non_zero_literal(expr.right):
                 return True
@@ -312,6 +321,17 @@ class Nullability:
             for (name, _), arg in zip(define.params, call.args, strict=True)
         }
         return self.may_be_null(define.body, _Rows(args=args))
+
+    def _lookup(self, call: ir.LookupCall, rows: _Rows) -> bool:
+        """A lookup is its default where the key is not found: null only if that may be."""
+        lookup = self.lookups.get(call.name)
+        if lookup is None or lookup.default is None:
+            return True
+        args = {
+            name: self.may_be_null(arg, rows)
+            for (name, _), arg in zip(lookup.params, call.args, strict=True)
+        }
+        return self.may_be_null(lookup.default, _Rows(args=args))
 
 
 def _optional(query: ir.Query) -> frozenset[int]:

@@ -238,6 +238,10 @@ class Pack:
     # False for a pack that says `townships: none`: its warnings are routed to no
     # township, its models have no `township` clause, and it has no index or report.
     has_townships: bool = True
+    # The lookup that names a township from its code (`township_names:`), which a message's
+    # `{township}` calls; None when the pack names none. Checked against the rule files.
+    township_names: str | None = None
+    township_names_span: Span | None = field(default=None, compare=False)
 
     def domain_code(self, text: str) -> str | None:
         """The code of a domain given by code (ENG) or by name (工程管理)."""
@@ -808,6 +812,17 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         for t in (listed if isinstance(listed, list) else [])
     )
     missing_text = _messages(data, problem)
+    township_names = data.get("township_names")
+    if township_names is not None and not is_identifier(township_names):
+        problem(
+            "E684",
+            f"township_names 应为一个 lookup 的名称，这里是「{township_names}」",
+            f"township_names names a lookup; {str(township_names)!r} is not a name",
+            data,
+            "township_names",
+            "例如 township_names: township_name（policies/shared/common.rule 中的 lookup）/ "
+            "e.g. township_names: township_name",
+        )
     if problems:
         raise DiagnosticError(problems)
     return Pack(
@@ -823,6 +838,10 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         missing_text=missing_text,
         model_ids=model_ids,
         has_townships=has_townships,
+        township_names=str(township_names) if township_names is not None else None,
+        township_names_span=_span(shown, data, "township_names")
+        if township_names is not None
+        else None,
     )
 
 

@@ -846,6 +846,25 @@ class _AstBuilder(Transformer):
             body,
         )
 
+    def lookup(self, tree: Tree) -> ast.Lookup:
+        children = list(tree.children)
+        by_at = next(i for i, c in enumerate(children) if isinstance(c, Token) and c.type == "BY")
+        name, *params, title, source, column = children[1:by_at]
+        *by, default_kw, default = children[by_at + 1 :]
+        return ast.Lookup(
+            self.span(tree),
+            str(name),
+            self.span(name),
+            _unquote(str(title)) if title is not None else None,
+            tuple((str(p), self.span(p)) for p in params),
+            str(source),
+            self.span(source),
+            str(column),
+            self.span(column),
+            tuple((str(b), self.span(b)) for b in by),
+            default if default_kw is not None else None,
+        )
+
     def select_item(self, tree: Tree) -> ast.SelectItem:
         expr, _, name = tree.children
         return ast.SelectItem(self.span(tree), expr, str(name))

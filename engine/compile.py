@@ -174,8 +174,8 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
                 )
             ]
         )
-    compiler = _Compiler(pack, target, model)
     try:
+        compiler = _Compiler(pack, target, _lookups_as_lets(model, pack))
         tree = compiler.with_relations(compiler.model_query())
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
@@ -226,6 +226,19 @@ def parses_back(sql: str, dialect: str) -> bool:
     return len(statements) == 1 and isinstance(statements[0], exp.Select | exp.Union)
 
 
+@dataclass
+class _JoinScope:
+    """One SELECT being built, for the lookups (`lookup`) compiled into it.
+
+    `aliases` are the tables its FROM reads: a lookup whose key reads one of them
+    is joined here (`joins`), one left join per lookup and key (`made`: its alias).
+    """
+
+    aliases: set[str]
+    joins: list[exp.Join] = field(default_factory=list)
+    made: dict[tuple[str, tuple[exp.Expression, ...]], str] = field(default_factory=dict)
+
+
 class _Compiler:
     """Builds one model's tree; holds the alias frames and what stage 2 substitutes."""
 
@@ -263,6 +276,8 @@ class _Compiler:
         # Each relation the query reads, built once and named in a WITH (see `with_relations`).
         self.relations: dict[str, exp.Expression] = {}
         self.reads_pending = False  # whether the query reads a pre-check's source
+        # The SELECTs being built, innermost last, that a lookup's left join can join.
+        self.join_scopes: list[_JoinScope] = []
 
     # ---- names
 
@@ -357,6 +372,8 @@ class _Compiler:
         (the model's rows bound by lets) are joined after its sources.
         """
         self.frames.append({})
+        scope = _JoinScope(set())
+        self.join_scopes.append(scope)
         outer_aggregates, self.agg_map = self.agg_map, {}
         try:
             select = exp.Select()
@@ -364,6 +381,7 @@ class _Compiler:
             for src in query.sources:
                 alias = self.fresh_alias(src.binding.alias)
                 self.frames[-1][src.binding.uid] = alias
+                scope.aliases.add(alias)
                 relation = self.relation_or_table(src.binding, alias)
                 visible = self.visibility(src.binding, alias)
                 if src.join is None:
@@ -387,8 +405,10 @@ class _Compiler:
             if conditions:
                 select = select.where(exp.and_(*conditions, copy=False), copy=False)
             yield select
+            _join_all(select, scope)
         finally:
             self.frames.pop()
+            self.join_scopes.pop()
             self.agg_map = outer_aggregates
 
     def bound_join(self, row: ir.BoundRow) -> exp.Join:
@@ -596,6 +616,19 @@ class _Compiler:
             )
         )
 
+    @contextmanager
+    def lookup_joins(self, alias: str) -> Iterator[_JoinScope]:
+        """Lookups compiled inside are joined to the SELECT that reads `alias` (see `_lookupcall`).
+
+        The caller builds that SELECT afterwards and joins what the scope holds to it.
+        """
+        scope = _JoinScope({alias})
+        self.join_scopes.append(scope)
+        try:
+            yield scope
+        finally:
+            self.join_scopes.pop()
+
     def _calendar_count(self, start: exp.Expression, end: exp.Expression) -> exp.Expression:
         """workdays(a, b): ref_calendar days d with a < d <= b that are workdays."""
         alias = self.fresh_alias("cal")
@@ -639,14 +672,16 @@ class _Compiler:
         lets), instead of being repeated wherever it is used; the parts of
         `where` that need no let filter the rows before any let is computed.
         `only` names the lets the rows need (default: every let that does not
-        aggregate); a grouped model computes the others once per group.
+        aggregate); a grouped model computes the others once per group. Lets
+        that are only lookups of the rows' own values (`_lookups_as_lets`) need
+        no derived table: each is a column of its one left join in the query.
         """
         model = self.model
         aggregating = ir.aggregate_lets(self.row_lets)
         row_lets = tuple(
             (n, e) for n, e in self.row_lets if n not in aggregating and (only is None or n in only)
         )
-        if not row_lets:
+        if all(isinstance(e, ir.LookupCall) and not _uses_lets(e) for _, e in row_lets):
             with self.query(model.query, model.bound) as select:
                 yield select
             return
@@ -688,12 +723,14 @@ class _Compiler:
         self.row_columns.update({n: self.let_columns[n] for n, _ in row_lets if levels[n] == 0})
         for level in range(1, max(levels.values()) + 1):
             kept = [exp.column(name, table=alias) for name in self.row_columns.values()]
-            added = [
-                exp.alias_(self.value(e), self.let_columns[n], copy=False)
-                for n, e in row_lets
-                if levels[n] == level
-            ]
+            with self.lookup_joins(alias) as lookups:
+                added = [
+                    exp.alias_(self.value(e), self.let_columns[n], copy=False)
+                    for n, e in row_lets
+                    if levels[n] == level
+                ]
             layer = exp.select(*kept, *added).from_(current, copy=False)
+            _join_all(layer, lookups)
             if late and level == filtered_at:
                 layer = layer.where(self._all_of(late), copy=False)
             alias = self.fresh_alias("model_rows")
@@ -833,13 +870,15 @@ class _Compiler:
                 exp.column(name, table=current_alias)
                 for name in [*group_names, *agg_names, *(self.let_columns[n] for n in computed)]
             ]
-            added = [
-                exp.alias_(self.value(e), self.let_columns[n], copy=False)
-                for n, e in group_lets
-                if levels[n] == level
-            ]
+            with self.lookup_joins(current_alias) as lookups:
+                added = [
+                    exp.alias_(self.value(e), self.let_columns[n], copy=False)
+                    for n, e in group_lets
+                    if levels[n] == level
+                ]
             computed += [n for n, _ in group_lets if levels[n] == level]
             layer = exp.select(*kept, *added).from_(current, copy=False)
+            _join_all(layer, lookups)
             if having and level == filtered_at:
                 layer = layer.where(self._all_of(having), copy=False)
             current_alias = self.fresh_alias("model_groups")
@@ -1085,6 +1124,59 @@ class _Compiler:
         finally:
             self.arg_frames.pop()
 
+    def _lookupcall(self, e: ir.LookupCall) -> exp.Expression:
+        """The looked-up value: a column of a left join of the lookup's source on its key.
+
+        Joined to the SELECT whose FROM holds the tables the key reads (the
+        innermost being built when it reads none), once per lookup and key there:
+        a model calls each lookup on its own rows through a let (`_lookups_as_lets`),
+        so its source is joined once however often the model calls it. Rows of the
+        source whose event_date is after as_of are invisible, in the join's ON as
+        for any joined source. Where no row matches, or its value is null, the
+        lookup's default (with the key's values as its parameters), else null.
+        """
+        lookup = self.pack.lookups[e.name]
+        keys = [self.value(a) for a in e.args]
+        read = {c.table for key in keys for c in key.find_all(exp.Column)}
+        if not self.join_scopes:
+            raise AssertionError(f"lookup {e.name} compiled outside any SELECT")
+        scope = next(
+            (s for s in reversed(self.join_scopes) if s.aliases & read), self.join_scopes[-1]
+        )
+        made = (e.name, tuple(keys))
+        alias = scope.made.get(made)
+        if alias is None:
+            alias = self.fresh_alias(e.name)
+            source = self.pack.pack.sources[lookup.source]
+            on: list[exp.Expression] = []
+            for column, key in zip(lookup.by, keys, strict=True):
+                found: exp.Expression = exp.column(column, table=alias)
+                kind = source.columns[column].type
+                if kind in (Type.DECIMAL, Type.FLOAT) and not fn.exact_decimals(self.dialect):
+                    found = fn.comparable_decimal(found, kind, self.dialect)
+                    key = fn.comparable_decimal(key, kind, self.dialect)
+                on.append(exp.EQ(this=found, expression=key.copy()))
+            visible = self.visibility(ir.Binding(0, alias, lookup.source, False), alias)
+            if visible is not None:
+                on.append(visible)
+            scope.joins.append(
+                exp.Join(
+                    this=exp.alias_(self.table(lookup.source), alias, table=True, copy=False),
+                    on=exp.and_(*on, copy=False),
+                    side="LEFT",
+                )
+            )
+            scope.made[made] = alias
+        value: exp.Expression = exp.column(lookup.column, table=alias)
+        if lookup.default is None:
+            return value
+        self.arg_frames.append({n: k for (n, _), k in zip(lookup.params, keys, strict=True)})
+        try:
+            default = self.value(lookup.default)
+        finally:
+            self.arg_frames.pop()
+        return exp.Coalesce(this=value, expressions=[default])
+
     def _arith(self, e: ir.Arith) -> exp.Expression:
         left, right = self.value(e.left), self.value(e.right)
         if e.type is Type.DATE:
@@ -1265,6 +1357,127 @@ def _own_aggregates(expr: Any) -> Iterator[ir.Agg]:
         yield from _own_aggregates(child)
 
 
+def _join_all(select: exp.Select, scope: _JoinScope) -> None:
+    """Join the lookups of `scope` to `select`, after its own sources."""
+    for join in scope.joins:
+        select.join(join, copy=False)
+
+
+def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
+    """`model` with each lookup it calls on its own rows made a let: one left join per model.
+
+    A let is computed once, as a column of the model's rows (or groups, for a
+    lookup of an aggregate), wherever it is read: so however often the model
+    calls township_name(l.township) — in `where`, lets, the message — its
+    source is joined once. Shared definitions that call a lookup are written
+    out in place first (their arguments for their parameters), so that their
+    lookups are the model's too. A lookup inside a subquery is the model's when
+    its key reads none of the subquery's rows and no aggregate of them; one
+    whose key reads them stays, and is joined inside that subquery. A key that
+    holds a subquery is a let of its own, read by the lookup's let: a join is
+    made on columns, not on a subquery (Spark refuses a correlated one there).
+    """
+    uses = _definitions_calling_lookups(pack)
+    body = (model.lets, model.query.where, model.group_by, model.having, model.key)
+    outputs = (model.township, model.message)
+    if not any(
+        isinstance(n, ir.LookupCall) or (isinstance(n, ir.DefCall) and n.name in uses)
+        for n in ir.walk((body, outputs))
+    ):
+        return model
+    taken = {name for name, _ in model.lets}
+    lets: list[tuple[str, ir.Expr]] = []
+    made: dict[ir.LookupCall, ir.LetRef] = {}
+
+    def fresh(wanted: str) -> str:
+        name = next(f"{wanted}__{n}" for n in itertools.count(1) if f"{wanted}__{n}" not in taken)
+        taken.add(name)
+        return name
+
+    def let_of(call: ir.LookupCall) -> ir.LetRef:
+        if call not in made:
+            keys = []
+            for key in call.args:
+                if any(isinstance(n, ir.Exists | ir.Scalar) for n in ir.walk(key)):
+                    name = fresh(f"{call.name}__key")
+                    lets.append((name, key))
+                    key = ir.LetRef(name, key.type, key.span)
+                keys.append(key)
+            name = fresh(call.name)
+            lets.append((name, dataclasses.replace(call, args=tuple(keys))))
+            made[call] = ir.LetRef(name, call.type, call.span)
+        return made[call]
+
+    def lifted(node: Any, inner: frozenset[int]) -> Any:
+        """`node` with its lookups on the model's rows as lets; `inner`: subqueries' bindings."""
+
+        def replace(item: Any) -> Any:
+            if isinstance(item, ir.DefCall) and item.name in uses:
+                define = pack.defines[item.name]
+                values = dict(zip((n for n, _ in define.params), item.args, strict=True))
+                body = ir.rewrite(
+                    define.body, lambda n: values[n.name] if isinstance(n, ir.Arg) else None
+                )
+                return lifted(body, inner)
+            if isinstance(item, ir.Exists | ir.Scalar):
+                own = inner | {src.binding.uid for src in item.query.sources}
+                query = ir.Query(
+                    tuple(
+                        dataclasses.replace(src, on=lifted(src.on, own))
+                        for src in item.query.sources
+                    ),
+                    lifted(item.query.where, own),
+                )
+                if isinstance(item, ir.Exists):
+                    return dataclasses.replace(item, query=query)
+                return dataclasses.replace(item, query=query, select=lifted(item.select, own))
+            if isinstance(item, ir.LookupCall):
+                call = dataclasses.replace(item, args=lifted(item.args, inner))
+                if inner and (
+                    any(isinstance(n, ir.Col) and n.binding.uid in inner for n in ir.walk(call))
+                    or any(ir.has_aggregate(a) for a in call.args)
+                ):
+                    return call  # read in its subquery, joined there
+                return let_of(call)
+            return None
+
+        return ir.rewrite(node, replace)
+
+    for name, expr in model.lets:
+        expr = lifted(expr, frozenset())
+        lets.append((name, expr))
+    where, group_by, having, key, township, message = lifted(
+        (model.query.where, model.group_by, model.having, model.key, model.township, model.message),
+        frozenset(),
+    )
+    return dataclasses.replace(
+        model,
+        query=ir.Query(model.query.sources, where),
+        lets=tuple(lets),
+        group_by=group_by,
+        having=having,
+        key=key,
+        township=township,
+        message=message,
+    )
+
+
+def _definitions_calling_lookups(pack: ir.CheckedPack) -> set[str]:
+    """The shared definitions that call a lookup, directly or through one another."""
+    calling: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, define in pack.defines.items():
+            if name not in calling and any(
+                isinstance(n, ir.LookupCall) or (isinstance(n, ir.DefCall) and n.name in calling)
+                for n in ir.walk(define.body)
+            ):
+                calling.add(name)
+                changed = True
+    return calling
+
+
 def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str, ir.Expr]]]:
     """The model's `where` with function calls on its own rows taken out of subqueries.
 
@@ -1284,7 +1497,7 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
     def on_own_rows(expr: ir.Expr) -> bool:
         nodes = list(ir.walk(expr))
         columns = [n for n in nodes if isinstance(n, ir.Col)]
-        opaque = (ir.Exists, ir.Scalar, ir.Agg, ir.LetRef, ir.Arg, ir.DefCall)
+        opaque = (ir.Exists, ir.Scalar, ir.Agg, ir.LetRef, ir.Arg, ir.DefCall, ir.LookupCall)
         return (
             bool(columns)
             and all(c.binding.uid in top for c in columns)

@@ -84,7 +84,7 @@ class PackChanges:
     models_added: list[str] = field(default_factory=list)
     models_removed: list[str] = field(default_factory=list)
     models_changed: list[str] = field(default_factory=list)
-    shared_changed: list[str] = field(default_factory=list)  # define / relation names
+    shared_changed: list[str] = field(default_factory=list)  # define / relation / lookup names
     index_changed: bool = False
     parameters_changed: list[tuple[str, Any, Any]] = field(default_factory=list)  # name, old, new
     catalog_changed: bool = False
@@ -160,10 +160,12 @@ def compare(old_root: Path | None, new: ir.CheckedPack, new_root: Path) -> PackC
     shared_old = {
         **{k: v.revision for k, v in old.defines.items()},
         **{k: v.revision for k, v in old.relations.items()},
+        **{k: v.revision for k, v in old.lookups.items()},
     }
     shared_new = {
         **{k: v.revision for k, v in new.defines.items()},
         **{k: v.revision for k, v in new.relations.items()},
+        **{k: v.revision for k, v in new.lookups.items()},
     }
     changes.shared_changed = sorted(
         k for k in set(shared_old) | set(shared_new) if shared_old.get(k) != shared_new.get(k)

@@ -245,7 +245,7 @@ def shared_names(text: str) -> set[str]:
     return {
         item.name
         for item in parse_file("shared.rule", text).items
-        if isinstance(item, rules.Define | rules.Relation)
+        if isinstance(item, rules.Define | rules.Relation | rules.Lookup)
     }
 
 

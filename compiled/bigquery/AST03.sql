@@ -5,16 +5,7 @@
 SELECT
   `l`.`lease_id` AS `key_1`,
   `l`.`township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `l`.`township`
-    ),
-    `l`.`township`
-  ) AS `hole_1`,
+  COALESCE(`township_name`.`name`, `l`.`township`) AS `hole_1`,
   COALESCE(`l`.`village`, '') AS `hole_2`,
   `l`.`asset_id` AS `hole_3`,
   COALESCE(`l`.`lessee_name`, `l`.`lessee_id`, '未登记的承租方') AS `hole_4`,
@@ -24,6 +15,8 @@ SELECT
   `l`.`end_on` AS `hole_8`,
   240 AS `hole_9`
 FROM `ag_lease` AS `l`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `l`.`township`
 WHERE
   (
     `l`.`signed_on` <= CAST(@as_of AS DATE) OR `l`.`signed_on` IS NULL

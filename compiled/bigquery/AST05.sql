@@ -32,16 +32,7 @@ WITH `official_circle__relation` AS (
 SELECT
   `l`.`lease_id` AS `key_1`,
   `l`.`township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `l`.`township`
-    ),
-    `l`.`township`
-  ) AS `hole_1`,
+  COALESCE(`township_name`.`name`, `l`.`township`) AS `hole_1`,
   COALESCE(`l`.`village`, '') AS `hole_2`,
   `l`.`asset_id` AS `hole_3`,
   COALESCE(`l`.`lessee_name`, `l`.`lessee_id`) AS `hole_4`,
@@ -50,6 +41,8 @@ SELECT
   `l`.`method` AS `hole_7`,
   `l`.`annual_rent` AS `hole_8`
 FROM `ag_lease` AS `l`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `l`.`township`
 WHERE
   (
     `l`.`signed_on` <= CAST(@as_of AS DATE) OR `l`.`signed_on` IS NULL

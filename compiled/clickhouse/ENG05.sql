@@ -5,16 +5,7 @@
 SELECT
   "model_rows_2"."c__contract_id" AS "key_1",
   "model_rows_2"."c__township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_rows_2"."c__township"
-    ),
-    "model_rows_2"."c__township"
-  ) AS "hole_1",
+  "model_rows_2"."township_name__1" AS "hole_1",
   COALESCE("model_rows_2"."c__contractor_name", "model_rows_2"."c__contractor_code") AS "hole_2",
   "model_rows_2"."c__contract_id" AS "hole_3",
   "model_rows_2"."c__amount" AS "hole_4",
@@ -46,7 +37,8 @@ FROM (
           OR "x_2"."changed_on" IS NULL
         )
         AND "x_2"."contract_id" = "model_rows"."c__contract_id"
-    ) AS "changes"
+    ) AS "changes",
+    COALESCE("township_name"."name", "model_rows"."c__township") AS "township_name__1"
   FROM (
     SELECT
       "c"."amount" AS "c__amount",
@@ -72,6 +64,8 @@ FROM (
         OR "c"."signed_on" IS NULL
       )
   ) AS "model_rows"
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "model_rows"."c__township"
   WHERE
     "model_rows"."net" > (
       0.1 * "model_rows"."c__amount"

@@ -33,20 +33,13 @@ WITH "official_circle__relation" AS (
 SELECT
   "c"."contract_id" AS "key_1",
   "c"."township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "c"."township"
-    ),
-    "c"."township"
-  ) AS "hole_1",
+  COALESCE("township_name"."name", "c"."township") AS "hole_1",
   COALESCE("c"."contractor_name", "c"."contractor_code") AS "hole_2",
   "c"."contract_id" AS "hole_3",
   "c"."amount" AS "hole_4"
 FROM "trade_contract" AS "c"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "c"."township"
 WHERE
   (
     "c"."signed_on" <= CAST({as_of: Nullable(DATE)} AS Nullable(DATE))

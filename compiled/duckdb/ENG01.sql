@@ -7,46 +7,15 @@ SELECT
   "p"."township" AS "township",
   "p"."investment" AS "hole_1",
   CASE
-    WHEN SUBSTRING(
-      "p"."name",
-      1,
-      LENGTH(
-        COALESCE(
-          (
-            SELECT
-              MIN("t_4"."name")
-            FROM "ref_township" AS "t_4"
-            WHERE
-              "t_4"."township" = "p"."township"
-          ),
-          "p"."township"
-        )
-      )
-    ) = COALESCE(
-      (
-        SELECT
-          MIN("t_4"."name")
-        FROM "ref_township" AS "t_4"
-        WHERE
-          "t_4"."township" = "p"."township"
-      ),
-      "p"."township"
-    )
+    WHEN SUBSTRING("p"."name", 1, LENGTH(COALESCE("township_name"."name", "p"."township"))) = COALESCE("township_name"."name", "p"."township")
     THEN ''
-    ELSE COALESCE(
-      (
-        SELECT
-          MIN("t_3"."name")
-        FROM "ref_township" AS "t_3"
-        WHERE
-          "t_3"."township" = "p"."township"
-      ),
-      "p"."township"
-    )
+    ELSE COALESCE("township_name"."name", "p"."township")
   END AS "hole_2",
   "p"."name" AS "hole_3",
   6 AS "hole_4"
 FROM "dr_project" AS "p"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "p"."township"
 WHERE
   (
     "p"."approved_on" <= CAST($as_of AS DATE) OR "p"."approved_on" IS NULL

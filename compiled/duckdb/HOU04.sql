@@ -3,68 +3,74 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "model_rows_2"."h__application_id" AS "key_1",
-  "model_rows_2"."h__township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_rows_2"."h__township"
-    ),
-    "model_rows_2"."h__township"
-  ) AS "hole_1",
-  "model_rows_2"."h__village" AS "hole_2",
-  COALESCE("model_rows_2"."h__applicant_name", '') AS "hole_3",
-  "model_rows_2"."h__applicant_id" AS "hole_4",
-  "model_rows_2"."h__application_id" AS "hole_5",
-  "model_rows_2"."h__applied_on" AS "hole_6",
-  "model_rows_2"."ended" AS "hole_7",
-  "model_rows_2"."used" AS "hole_8",
+  "model_rows_3"."h__application_id" AS "key_1",
+  "model_rows_3"."h__township" AS "township",
+  "model_rows_3"."township_name__1" AS "hole_1",
+  "model_rows_3"."h__village" AS "hole_2",
+  COALESCE("model_rows_3"."h__applicant_name", '') AS "hole_3",
+  "model_rows_3"."h__applicant_id" AS "hole_4",
+  "model_rows_3"."h__application_id" AS "hole_5",
+  "model_rows_3"."h__applied_on" AS "hole_6",
+  "model_rows_3"."ended" AS "hole_7",
+  "model_rows_3"."used" AS "hole_8",
   20 AS "hole_9"
 FROM (
   SELECT
-    "model_rows"."h__applicant_id",
-    "model_rows"."h__applicant_name",
-    "model_rows"."h__application_id",
-    "model_rows"."h__applied_on",
-    "model_rows"."h__approved_on",
-    "model_rows"."h__township",
-    "model_rows"."h__village",
-    "model_rows"."ended",
-    (
-      SELECT
-        COUNT(*)
-      FROM "ref_calendar" AS "cal"
-      WHERE
-        "cal"."day" > "model_rows"."h__applied_on"
-        AND "cal"."day" <= "model_rows"."ended"
-        AND "cal"."is_workday"
-    ) AS "used"
+    "model_rows_2"."h__applicant_id",
+    "model_rows_2"."h__applicant_name",
+    "model_rows_2"."h__application_id",
+    "model_rows_2"."h__applied_on",
+    "model_rows_2"."h__approved_on",
+    "model_rows_2"."h__township",
+    "model_rows_2"."h__village",
+    "model_rows_2"."ended",
+    "model_rows_2"."used",
+    COALESCE("township_name"."name", "model_rows_2"."h__township") AS "township_name__1"
   FROM (
     SELECT
-      "h"."applicant_id" AS "h__applicant_id",
-      "h"."applicant_name" AS "h__applicant_name",
-      "h"."application_id" AS "h__application_id",
-      "h"."applied_on" AS "h__applied_on",
-      "h"."approved_on" AS "h__approved_on",
-      "h"."township" AS "h__township",
-      "h"."village" AS "h__village",
-      CASE
-        WHEN COALESCE("h"."approved_on", CAST($as_of AS DATE)) IS NULL
-        OR CAST($as_of AS DATE) IS NULL
-        THEN NULL
-        WHEN COALESCE("h"."approved_on", CAST($as_of AS DATE)) <= CAST($as_of AS DATE)
-        THEN COALESCE("h"."approved_on", CAST($as_of AS DATE))
-        ELSE CAST($as_of AS DATE)
-      END AS "ended"
-    FROM "nr_housing_approval" AS "h"
-    WHERE
+      "model_rows"."h__applicant_id",
+      "model_rows"."h__applicant_name",
+      "model_rows"."h__application_id",
+      "model_rows"."h__applied_on",
+      "model_rows"."h__approved_on",
+      "model_rows"."h__township",
+      "model_rows"."h__village",
+      "model_rows"."ended",
       (
-        "h"."applied_on" <= CAST($as_of AS DATE) OR "h"."applied_on" IS NULL
-      )
-  ) AS "model_rows"
-) AS "model_rows_2"
-WHERE
-  "model_rows_2"."used" > 20;
+        SELECT
+          COUNT(*)
+        FROM "ref_calendar" AS "cal"
+        WHERE
+          "cal"."day" > "model_rows"."h__applied_on"
+          AND "cal"."day" <= "model_rows"."ended"
+          AND "cal"."is_workday"
+      ) AS "used"
+    FROM (
+      SELECT
+        "h"."applicant_id" AS "h__applicant_id",
+        "h"."applicant_name" AS "h__applicant_name",
+        "h"."application_id" AS "h__application_id",
+        "h"."applied_on" AS "h__applied_on",
+        "h"."approved_on" AS "h__approved_on",
+        "h"."township" AS "h__township",
+        "h"."village" AS "h__village",
+        CASE
+          WHEN COALESCE("h"."approved_on", CAST($as_of AS DATE)) IS NULL
+          OR CAST($as_of AS DATE) IS NULL
+          THEN NULL
+          WHEN COALESCE("h"."approved_on", CAST($as_of AS DATE)) <= CAST($as_of AS DATE)
+          THEN COALESCE("h"."approved_on", CAST($as_of AS DATE))
+          ELSE CAST($as_of AS DATE)
+        END AS "ended"
+      FROM "nr_housing_approval" AS "h"
+      WHERE
+        (
+          "h"."applied_on" <= CAST($as_of AS DATE) OR "h"."applied_on" IS NULL
+        )
+    ) AS "model_rows"
+  ) AS "model_rows_2"
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "model_rows_2"."h__township"
+  WHERE
+    "model_rows_2"."used" > 20
+) AS "model_rows_3";

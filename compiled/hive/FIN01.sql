@@ -5,16 +5,7 @@
 SELECT
   `t`.`txn_id` AS `key_1`,
   `a`.`township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t_2`.`name`)
-      FROM `ref_township` AS `t_2`
-      WHERE
-        `t_2`.`township` = `a`.`township`
-    ),
-    `a`.`township`
-  ) AS `hole_1`,
+  COALESCE(`township_name`.`name`, `a`.`township`) AS `hole_1`,
   `a`.`account_no` AS `hole_2`,
   COALESCE(`a`.`holder_name`, '户名未登记') AS `hole_3`,
   `t`.`txn_at` AS `hole_4`,
@@ -28,6 +19,8 @@ INNER JOIN `bank_account` AS `a`
   AND (
     `a`.`opened_on` <= CAST(:as_of AS DATE) OR `a`.`opened_on` IS NULL
   )
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `a`.`township`
 WHERE
   (
     CAST(`t`.`txn_at` AS DATE) <= CAST(:as_of AS DATE)

@@ -5,22 +5,15 @@
 SELECT
   `h`.`application_id` AS `key_1`,
   `h`.`township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `h`.`township`
-    ),
-    `h`.`township`
-  ) AS `hole_1`,
+  COALESCE(`township_name`.`name`, `h`.`township`) AS `hole_1`,
   `h`.`village` AS `hole_2`,
   COALESCE(`h`.`applicant_name`, '') AS `hole_3`,
   `h`.`applicant_id` AS `hole_4`,
   `h`.`application_id` AS `hole_5`,
   `h`.`applied_on` AS `hole_6`
 FROM `nr_housing_approval` AS `h`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `h`.`township`
 WHERE
   (
     `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL

@@ -32,16 +32,7 @@ WITH `official_circle__relation` AS (
 SELECT
   `model_rows`.`g__agreement_id` AS `key_1`,
   `model_rows`.`g__township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `model_rows`.`g__township`
-    ),
-    `model_rows`.`g__township`
-  ) AS `hole_1`,
+  `model_rows`.`township_name__1` AS `hole_1`,
   COALESCE(`model_rows`.`g__enterprise_name`, `model_rows`.`g__enterprise_code`) AS `hole_2`,
   `model_rows`.`g__agreement_id` AS `hole_3`,
   `model_rows`.`g__signed_on` AS `hole_4`,
@@ -73,8 +64,11 @@ FROM (
           `i_3`.`paid_on` <= CAST(:as_of AS DATE) OR `i_3`.`paid_on` IS NULL
         )
         AND `i_3`.`agreement_id` = `g`.`agreement_id`
-    ) AS `payments`
+    ) AS `payments`,
+    COALESCE(`township_name`.`name`, `g`.`township`) AS `township_name__1`
   FROM `com_agreement` AS `g`
+  LEFT JOIN `ref_township` AS `township_name`
+    ON `township_name`.`township` = `g`.`township`
   WHERE
     (
       `g`.`signed_on` <= CAST(:as_of AS DATE) OR `g`.`signed_on` IS NULL

@@ -9,26 +9,8 @@ SELECT
   `model_groups_2`.`ename` AS `hole_1`,
   `model_groups_2`.`group_1` AS `hole_2`,
   `model_groups_2`.`group_2` AS `hole_3`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `model_groups_2`.`agg_1`
-    ),
-    `model_groups_2`.`agg_1`
-  ) AS `hole_4`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t_2`.`name`)
-      FROM `ref_township` AS `t_2`
-      WHERE
-        `t_2`.`township` = `model_groups_2`.`agg_2`
-    ),
-    `model_groups_2`.`agg_2`
-  ) AS `hole_5`,
+  `model_groups_2`.`township_name__1` AS `hole_4`,
+  `model_groups_2`.`township_name__2` AS `hole_5`,
   `model_groups_2`.`agg_3` AS `hole_6`,
   `model_groups_2`.`agg_4` AS `hole_7`,
   `model_groups_2`.`agg_5` AS `hole_8`,
@@ -57,7 +39,9 @@ FROM (
           AND `e`.`enterprise_code` = `model_groups`.`group_1`
       ),
       `model_groups`.`group_1`
-    ) AS `ename`
+    ) AS `ename`,
+    COALESCE(`township_name`.`name`, `model_groups`.`agg_1`) AS `township_name__1`,
+    COALESCE(`township_name_2`.`name`, `model_groups`.`agg_2`) AS `township_name__2`
   FROM (
     SELECT
       `grouped_rows`.`group_1` AS `group_1`,
@@ -90,6 +74,10 @@ FROM (
       `grouped_rows`.`group_1`,
       `grouped_rows`.`group_2`
   ) AS `model_groups`
+  LEFT JOIN `ref_township` AS `township_name`
+    ON `township_name`.`township` = `model_groups`.`agg_1`
+  LEFT JOIN `ref_township` AS `township_name_2`
+    ON `township_name_2`.`township` = `model_groups`.`agg_2`
   WHERE
     `model_groups`.`agg_3` >= 2
 ) AS `model_groups_2`;

@@ -3,58 +3,64 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  `model_rows`.`r__reception_id` AS `key_1`,
-  `model_rows`.`r__township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `model_rows`.`r__township`
-    ),
-    `model_rows`.`r__township`
-  ) AS `hole_1`,
-  `model_rows`.`r__held_on` AS `hole_2`,
-  `model_rows`.`r__reception_id` AS `hole_3`,
-  `model_rows`.`r__guest_count` AS `hole_4`,
-  `model_rows`.`r__staff_count` AS `hole_5`,
-  `model_rows`.`staff_limit` AS `hole_6`,
-  `model_rows`.`r__meal_cost` AS `hole_7`,
-  ROUND(CAST(`model_rows`.`per_head` AS DECIMAL(28, 9)), 2) AS `hole_8`,
+  `model_rows_2`.`r__reception_id` AS `key_1`,
+  `model_rows_2`.`r__township` AS `township`,
+  `model_rows_2`.`township_name__1` AS `hole_1`,
+  `model_rows_2`.`r__held_on` AS `hole_2`,
+  `model_rows_2`.`r__reception_id` AS `hole_3`,
+  `model_rows_2`.`r__guest_count` AS `hole_4`,
+  `model_rows_2`.`r__staff_count` AS `hole_5`,
+  `model_rows_2`.`staff_limit` AS `hole_6`,
+  `model_rows_2`.`r__meal_cost` AS `hole_7`,
+  ROUND(CAST(`model_rows_2`.`per_head` AS DECIMAL(28, 9)), 2) AS `hole_8`,
   150 AS `hole_9`,
-  `model_rows`.`r__has_letter` AS `hole_10`
+  `model_rows_2`.`r__has_letter` AS `hole_10`
 FROM (
   SELECT
-    `r`.`guest_count` AS `r__guest_count`,
-    `r`.`has_letter` AS `r__has_letter`,
-    `r`.`held_on` AS `r__held_on`,
-    `r`.`meal_cost` AS `r__meal_cost`,
-    `r`.`reception_id` AS `r__reception_id`,
-    `r`.`staff_count` AS `r__staff_count`,
-    `r`.`township` AS `r__township`,
-    CASE
-      WHEN `r`.`guest_count` <= 10
-      THEN 3
-      ELSE CAST(FLOOR(
-        ROUND(CAST(CAST(`r`.`guest_count` AS DOUBLE) / NULLIF(3, 0) AS DECIMAL(28, 9)), 9)
-      ) AS SIGNED)
-    END AS `staff_limit`,
-    ROUND(
-      CAST(CAST(`r`.`meal_cost` AS DOUBLE) / NULLIF((
-        `r`.`guest_count` + `r`.`staff_count`
-      ), 0) AS DECIMAL(28, 9)),
-      9
-    ) AS `per_head`
-  FROM `town_reception` AS `r`
+    `model_rows`.`r__guest_count`,
+    `model_rows`.`r__has_letter`,
+    `model_rows`.`r__held_on`,
+    `model_rows`.`r__meal_cost`,
+    `model_rows`.`r__reception_id`,
+    `model_rows`.`r__staff_count`,
+    `model_rows`.`r__township`,
+    `model_rows`.`staff_limit`,
+    `model_rows`.`per_head`,
+    COALESCE(`township_name`.`name`, `model_rows`.`r__township`) AS `township_name__1`
+  FROM (
+    SELECT
+      `r`.`guest_count` AS `r__guest_count`,
+      `r`.`has_letter` AS `r__has_letter`,
+      `r`.`held_on` AS `r__held_on`,
+      `r`.`meal_cost` AS `r__meal_cost`,
+      `r`.`reception_id` AS `r__reception_id`,
+      `r`.`staff_count` AS `r__staff_count`,
+      `r`.`township` AS `r__township`,
+      CASE
+        WHEN `r`.`guest_count` <= 10
+        THEN 3
+        ELSE CAST(FLOOR(
+          ROUND(CAST(CAST(`r`.`guest_count` AS DOUBLE) / NULLIF(3, 0) AS DECIMAL(28, 9)), 9)
+        ) AS SIGNED)
+      END AS `staff_limit`,
+      ROUND(
+        CAST(CAST(`r`.`meal_cost` AS DOUBLE) / NULLIF((
+          `r`.`guest_count` + `r`.`staff_count`
+        ), 0) AS DECIMAL(28, 9)),
+        9
+      ) AS `per_head`
+    FROM `town_reception` AS `r`
+    WHERE
+      (
+        `r`.`held_on` <= CAST(:as_of AS DATE) OR `r`.`held_on` IS NULL
+      )
+  ) AS `model_rows`
+  LEFT JOIN `ref_township` AS `township_name`
+    ON `township_name`.`township` = `model_rows`.`r__township`
   WHERE
     (
-      `r`.`held_on` <= CAST(:as_of AS DATE) OR `r`.`held_on` IS NULL
+      `model_rows`.`r__staff_count` > `model_rows`.`staff_limit`
+      OR `model_rows`.`r__has_letter` = FALSE
+      OR `model_rows`.`per_head` > 150
     )
-) AS `model_rows`
-WHERE
-  (
-    `model_rows`.`r__staff_count` > `model_rows`.`staff_limit`
-    OR `model_rows`.`r__has_letter` = FALSE
-    OR `model_rows`.`per_head` > 150
-  );
+) AS `model_rows_2`;

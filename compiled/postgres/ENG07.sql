@@ -5,16 +5,7 @@
 SELECT
   "model_rows_3"."c__contract_id" AS "key_1",
   "model_rows_3"."c__township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_rows_3"."c__township"
-    ),
-    "model_rows_3"."c__township"
-  ) AS "hole_1",
+  "model_rows_3"."township_name__1" AS "hole_1",
   COALESCE("model_rows_3"."c__contractor_name", "model_rows_3"."c__contractor_code") AS "hole_2",
   "model_rows_3"."c__contract_id" AS "hole_3",
   "model_rows_3"."c__amount" AS "hole_4",
@@ -47,7 +38,8 @@ FROM (
     "model_rows_2"."accepted",
     "model_rows_2"."net",
     "model_rows_2"."paid",
-    CASE WHEN "model_rows_2"."accepted" IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END AS "stage"
+    CASE WHEN "model_rows_2"."accepted" IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END AS "stage",
+    COALESCE("township_name"."name", "model_rows_2"."c__township") AS "township_name__1"
   FROM (
     SELECT
       "model_rows"."c__amount",
@@ -109,6 +101,8 @@ FROM (
         AND "c"."kind" = '工程'
     ) AS "model_rows"
   ) AS "model_rows_2"
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "model_rows_2"."c__township"
   WHERE
     "model_rows_2"."paid" > (
       0.8 * (

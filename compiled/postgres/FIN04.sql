@@ -3,96 +3,102 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- $1 is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "model_rows"."p__payment_id" AS "key_1",
-  "model_rows"."p__township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_rows"."p__township"
-    ),
-    "model_rows"."p__township"
-  ) AS "hole_1",
-  "model_rows"."p__paid_on" AS "hole_2",
-  COALESCE("model_rows"."p__payee_name", "model_rows"."p__payee_code", '未知收款方') AS "hole_3",
-  "model_rows"."p__amount" AS "hole_4",
-  "model_rows"."p__payment_id" AS "hole_5",
+  "model_rows_2"."p__payment_id" AS "key_1",
+  "model_rows_2"."p__township" AS "township",
+  "model_rows_2"."township_name__1" AS "hole_1",
+  "model_rows_2"."p__paid_on" AS "hole_2",
+  COALESCE("model_rows_2"."p__payee_name", "model_rows_2"."p__payee_code", '未知收款方') AS "hole_3",
+  "model_rows_2"."p__amount" AS "hole_4",
+  "model_rows_2"."p__payment_id" AS "hole_5",
   CASE
     WHEN (
-      "model_rows"."p__contract_id" IS NULL
-      OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "model_rows"."p__contract_id") = ''
+      "model_rows_2"."p__contract_id" IS NULL
+      OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "model_rows_2"."p__contract_id") = ''
     )
     THEN '无'
-    ELSE "model_rows"."p__contract_id"
+    ELSE "model_rows_2"."p__contract_id"
   END AS "hole_6",
-  COALESCE("model_rows"."p__purpose", '未填') AS "hole_7"
+  COALESCE("model_rows_2"."p__purpose", '未填') AS "hole_7"
 FROM (
   SELECT
-    "p"."amount" AS "p__amount",
-    "p"."contract_id" AS "p__contract_id",
-    "p"."paid_on" AS "p__paid_on",
-    "p"."payee_code" AS "p__payee_code",
-    "p"."payee_name" AS "p__payee_name",
-    "p"."payment_id" AS "p__payment_id",
-    "p"."purpose" AS "p__purpose",
-    "p"."township" AS "p__township",
-    (
-      "p"."contract_id" IS NULL
-      OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "p"."contract_id") = ''
-    ) AS "hoisted__1"
-  FROM "fin_payment" AS "p"
-  WHERE
-    (
-      "p"."paid_on" <= CAST($1 AS DATE) OR "p"."paid_on" IS NULL
-    )
-    AND (
-      "p"."amount" >= 300000
+    "model_rows"."p__amount",
+    "model_rows"."p__contract_id",
+    "model_rows"."p__paid_on",
+    "model_rows"."p__payee_code",
+    "model_rows"."p__payee_name",
+    "model_rows"."p__payment_id",
+    "model_rows"."p__purpose",
+    "model_rows"."p__township",
+    "model_rows"."hoisted__1",
+    COALESCE("township_name"."name", "model_rows"."p__township") AS "township_name__1"
+  FROM (
+    SELECT
+      "p"."amount" AS "p__amount",
+      "p"."contract_id" AS "p__contract_id",
+      "p"."paid_on" AS "p__paid_on",
+      "p"."payee_code" AS "p__payee_code",
+      "p"."payee_name" AS "p__payee_name",
+      "p"."payment_id" AS "p__payment_id",
+      "p"."purpose" AS "p__purpose",
+      "p"."township" AS "p__township",
+      (
+        "p"."contract_id" IS NULL
+        OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "p"."contract_id") = ''
+      ) AS "hoisted__1"
+    FROM "fin_payment" AS "p"
+    WHERE
+      (
+        "p"."paid_on" <= CAST($1 AS DATE) OR "p"."paid_on" IS NULL
+      )
       AND (
-        "p"."economic_class" <> '工资福利' OR "p"."economic_class" IS NULL
+        "p"."amount" >= 300000
+        AND (
+          "p"."economic_class" <> '工资福利' OR "p"."economic_class" IS NULL
+        )
+      )
+  ) AS "model_rows"
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "model_rows"."p__township"
+  WHERE
+    NOT (
+      EXISTS(
+        SELECT
+          1
+        FROM "town_decision" AS "d"
+        WHERE
+          (
+            "d"."decided_on" <= CAST($1 AS DATE) OR "d"."decided_on" IS NULL
+          )
+          AND (
+            "d"."township" = "model_rows"."p__township"
+            AND "d"."decided_on" <= "model_rows"."p__paid_on"
+            AND (
+              NOT COALESCE("model_rows"."hoisted__1", FALSE)
+              AND "d"."contract_id" = "model_rows"."p__contract_id"
+            )
+          )
+      )
+      OR EXISTS(
+        SELECT
+          1
+        FROM "town_decision" AS "d_2"
+        WHERE
+          (
+            "d_2"."decided_on" <= CAST($1 AS DATE) OR "d_2"."decided_on" IS NULL
+          )
+          AND (
+            "d_2"."township" = "model_rows"."p__township"
+            AND "d_2"."decided_on" <= "model_rows"."p__paid_on"
+            AND (
+              "model_rows"."hoisted__1"
+              AND (
+                "d_2"."contract_id" IS NULL
+                OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "d_2"."contract_id") = ''
+              )
+              AND "d_2"."amount" >= "model_rows"."p__amount"
+              AND "d_2"."decided_on" >= CAST("model_rows"."p__paid_on" + INTERVAL '-180 DAY' AS DATE)
+            )
+          )
       )
     )
-) AS "model_rows"
-WHERE
-  NOT (
-    EXISTS(
-      SELECT
-        1
-      FROM "town_decision" AS "d"
-      WHERE
-        (
-          "d"."decided_on" <= CAST($1 AS DATE) OR "d"."decided_on" IS NULL
-        )
-        AND (
-          "d"."township" = "model_rows"."p__township"
-          AND "d"."decided_on" <= "model_rows"."p__paid_on"
-          AND (
-            NOT COALESCE("model_rows"."hoisted__1", FALSE)
-            AND "d"."contract_id" = "model_rows"."p__contract_id"
-          )
-        )
-    )
-    OR EXISTS(
-      SELECT
-        1
-      FROM "town_decision" AS "d_2"
-      WHERE
-        (
-          "d_2"."decided_on" <= CAST($1 AS DATE) OR "d_2"."decided_on" IS NULL
-        )
-        AND (
-          "d_2"."township" = "model_rows"."p__township"
-          AND "d_2"."decided_on" <= "model_rows"."p__paid_on"
-          AND (
-            "model_rows"."hoisted__1"
-            AND (
-              "d_2"."contract_id" IS NULL
-              OR TRIM(' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　' FROM "d_2"."contract_id") = ''
-            )
-            AND "d_2"."amount" >= "model_rows"."p__amount"
-            AND "d_2"."decided_on" >= CAST("model_rows"."p__paid_on" + INTERVAL '-180 DAY' AS DATE)
-          )
-        )
-    )
-  );
+) AS "model_rows_2";

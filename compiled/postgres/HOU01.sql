@@ -5,16 +5,7 @@
 SELECT
   "model_rows_2"."h__application_id" AS "key_1",
   "model_rows_2"."h__township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_rows_2"."h__township"
-    ),
-    "model_rows_2"."h__township"
-  ) AS "hole_1",
+  "model_rows_2"."township_name__1" AS "hole_1",
   "model_rows_2"."h__village" AS "hole_2",
   COALESCE("model_rows_2"."h__applicant_name", '') AS "hole_3",
   "model_rows_2"."h__applicant_id" AS "hole_4",
@@ -45,7 +36,8 @@ FROM (
           "p_2"."household_id" = "model_rows"."h__household_id"
           AND "p_2"."registered_on" < "model_rows"."h__applied_on"
         )
-    ) AS "first_on"
+    ) AS "first_on",
+    COALESCE("township_name"."name", "model_rows"."h__township") AS "township_name__1"
   FROM (
     SELECT
       "h"."applicant_id" AS "h__applicant_id",
@@ -75,6 +67,8 @@ FROM (
       )
       AND "h"."status" = '批准'
   ) AS "model_rows"
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "model_rows"."h__township"
   WHERE
     "model_rows"."earlier" > 0
 ) AS "model_rows_2";

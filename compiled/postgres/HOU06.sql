@@ -5,16 +5,7 @@
 SELECT
   "h"."application_id" AS "key_1",
   "h"."township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "h"."township"
-    ),
-    "h"."township"
-  ) AS "hole_1",
+  COALESCE("township_name"."name", "h"."township") AS "hole_1",
   "h"."village" AS "hole_2",
   COALESCE("h"."applicant_name", "d"."name", '') AS "hole_3",
   "h"."applicant_id" AS "hole_4",
@@ -27,6 +18,8 @@ INNER JOIN "ca_death" AS "d"
   AND (
     "d"."died_on" <= CAST($1 AS DATE) OR "d"."died_on" IS NULL
   )
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "h"."township"
 WHERE
   (
     "h"."applied_on" <= CAST($1 AS DATE) OR "h"."applied_on" IS NULL

@@ -3,80 +3,85 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "MODEL_GROUPS"."GROUP_1" AS "KEY_1",
-  "MODEL_GROUPS"."GROUP_2" AS "TOWNSHIP",
-  COALESCE(
-    (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "MODEL_GROUPS"."GROUP_2"
-    ),
-    "MODEL_GROUPS"."GROUP_2"
-  ) AS "HOLE_1",
-  "MODEL_GROUPS"."AGG_1" AS "HOLE_2",
-  "MODEL_GROUPS"."AGG_2" AS "HOLE_3",
-  "MODEL_GROUPS"."GROUP_1" AS "HOLE_4",
-  "MODEL_GROUPS"."AGG_3" AS "HOLE_5",
-  "MODEL_GROUPS"."AGG_4" AS "HOLE_6",
+  "MODEL_GROUPS_2"."GROUP_1" AS "KEY_1",
+  "MODEL_GROUPS_2"."GROUP_2" AS "TOWNSHIP",
+  "MODEL_GROUPS_2"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  "MODEL_GROUPS_2"."AGG_1" AS "HOLE_2",
+  "MODEL_GROUPS_2"."AGG_2" AS "HOLE_3",
+  "MODEL_GROUPS_2"."GROUP_1" AS "HOLE_4",
+  "MODEL_GROUPS_2"."AGG_3" AS "HOLE_5",
+  "MODEL_GROUPS_2"."AGG_4" AS "HOLE_6",
   90 AS "HOLE_7",
-  "MODEL_GROUPS"."AGG_5" AS "HOLE_8",
-  "MODEL_GROUPS"."AGG_6" AS "HOLE_9"
+  "MODEL_GROUPS_2"."AGG_5" AS "HOLE_8",
+  "MODEL_GROUPS_2"."AGG_6" AS "HOLE_9"
 FROM (
   SELECT
-    "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
-    "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
-    MIN("GROUPED_ROWS"."AGG_1_1") AS "AGG_1",
-    MIN("GROUPED_ROWS"."AGG_2_1") AS "AGG_2",
-    MIN("GROUPED_ROWS"."AGG_3_1") AS "AGG_3",
-    COUNT(*) AS "AGG_4",
-    COALESCE(SUM("GROUPED_ROWS"."AGG_5_1"), 0) AS "AGG_5",
-    MIN("GROUPED_ROWS"."AGG_6_1") AS "AGG_6"
+    "MODEL_GROUPS"."GROUP_1",
+    "MODEL_GROUPS"."GROUP_2",
+    "MODEL_GROUPS"."AGG_1",
+    "MODEL_GROUPS"."AGG_2",
+    "MODEL_GROUPS"."AGG_3",
+    "MODEL_GROUPS"."AGG_4",
+    "MODEL_GROUPS"."AGG_5",
+    "MODEL_GROUPS"."AGG_6",
+    COALESCE("TOWNSHIP_NAME"."NAME", "MODEL_GROUPS"."GROUP_2") AS "TOWNSHIP_NAME__1"
   FROM (
     SELECT
-      "MODEL_ROWS"."L__LEASE_ID" AS "GROUP_1",
-      "MODEL_ROWS"."L__TOWNSHIP" AS "GROUP_2",
-      COALESCE("MODEL_ROWS"."L__VILLAGE", '') AS "AGG_1_1",
-      "MODEL_ROWS"."L__ASSET_ID" AS "AGG_2_1",
-      COALESCE("MODEL_ROWS"."L__LESSEE_NAME", "MODEL_ROWS"."L__LESSEE_ID", '未登记') AS "AGG_3_1",
-      (
-        "MODEL_ROWS"."R__AMOUNT_DUE" - "MODEL_ROWS"."PAID"
-      ) AS "AGG_5_1",
-      "MODEL_ROWS"."R__DUE_ON" AS "AGG_6_1"
+      "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
+      "GROUPED_ROWS"."GROUP_2" AS "GROUP_2",
+      MIN("GROUPED_ROWS"."AGG_1_1") AS "AGG_1",
+      MIN("GROUPED_ROWS"."AGG_2_1") AS "AGG_2",
+      MIN("GROUPED_ROWS"."AGG_3_1") AS "AGG_3",
+      COUNT(*) AS "AGG_4",
+      COALESCE(SUM("GROUPED_ROWS"."AGG_5_1"), 0) AS "AGG_5",
+      MIN("GROUPED_ROWS"."AGG_6_1") AS "AGG_6"
     FROM (
       SELECT
-        "L"."ASSET_ID" AS "L__ASSET_ID",
-        "L"."LEASE_ID" AS "L__LEASE_ID",
-        "L"."LESSEE_ID" AS "L__LESSEE_ID",
-        "L"."LESSEE_NAME" AS "L__LESSEE_NAME",
-        "L"."TOWNSHIP" AS "L__TOWNSHIP",
-        "L"."VILLAGE" AS "L__VILLAGE",
-        "R"."AMOUNT_DUE" AS "R__AMOUNT_DUE",
-        "R"."AMOUNT_PAID" AS "R__AMOUNT_PAID",
-        "R"."DUE_ON" AS "R__DUE_ON",
-        "R"."PAID_ON" AS "R__PAID_ON",
-        CASE
-          WHEN "R"."PAID_ON" <= CAST(:as_of AS DATE)
-          THEN COALESCE("R"."AMOUNT_PAID", 0)
-          ELSE 0
-        END AS "PAID"
-      FROM "AG_LEASE" AS "L"
-      INNER JOIN "AG_RENT_RECEIPT" AS "R"
-        ON "R"."LEASE_ID" = "L"."LEASE_ID"
-        AND (
-          "R"."DUE_ON" <= CAST(:as_of AS DATE) OR "R"."DUE_ON" IS NULL
-        )
-      WHERE
+        "MODEL_ROWS"."L__LEASE_ID" AS "GROUP_1",
+        "MODEL_ROWS"."L__TOWNSHIP" AS "GROUP_2",
+        COALESCE("MODEL_ROWS"."L__VILLAGE", '') AS "AGG_1_1",
+        "MODEL_ROWS"."L__ASSET_ID" AS "AGG_2_1",
+        COALESCE("MODEL_ROWS"."L__LESSEE_NAME", "MODEL_ROWS"."L__LESSEE_ID", '未登记') AS "AGG_3_1",
         (
-          "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
-        )
-        AND CAST(DATEADD(DAY, 90, "R"."DUE_ON") AS DATE) < CAST(:as_of AS DATE)
-    ) AS "MODEL_ROWS"
-    WHERE
-      "MODEL_ROWS"."PAID" < "MODEL_ROWS"."R__AMOUNT_DUE"
-  ) AS "GROUPED_ROWS"
-  GROUP BY
-    "GROUPED_ROWS"."GROUP_1",
-    "GROUPED_ROWS"."GROUP_2"
-) AS "MODEL_GROUPS";
+          "MODEL_ROWS"."R__AMOUNT_DUE" - "MODEL_ROWS"."PAID"
+        ) AS "AGG_5_1",
+        "MODEL_ROWS"."R__DUE_ON" AS "AGG_6_1"
+      FROM (
+        SELECT
+          "L"."ASSET_ID" AS "L__ASSET_ID",
+          "L"."LEASE_ID" AS "L__LEASE_ID",
+          "L"."LESSEE_ID" AS "L__LESSEE_ID",
+          "L"."LESSEE_NAME" AS "L__LESSEE_NAME",
+          "L"."TOWNSHIP" AS "L__TOWNSHIP",
+          "L"."VILLAGE" AS "L__VILLAGE",
+          "R"."AMOUNT_DUE" AS "R__AMOUNT_DUE",
+          "R"."AMOUNT_PAID" AS "R__AMOUNT_PAID",
+          "R"."DUE_ON" AS "R__DUE_ON",
+          "R"."PAID_ON" AS "R__PAID_ON",
+          CASE
+            WHEN "R"."PAID_ON" <= CAST(:as_of AS DATE)
+            THEN COALESCE("R"."AMOUNT_PAID", 0)
+            ELSE 0
+          END AS "PAID"
+        FROM "AG_LEASE" AS "L"
+        INNER JOIN "AG_RENT_RECEIPT" AS "R"
+          ON "R"."LEASE_ID" = "L"."LEASE_ID"
+          AND (
+            "R"."DUE_ON" <= CAST(:as_of AS DATE) OR "R"."DUE_ON" IS NULL
+          )
+        WHERE
+          (
+            "L"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "L"."SIGNED_ON" IS NULL
+          )
+          AND CAST(DATEADD(DAY, 90, "R"."DUE_ON") AS DATE) < CAST(:as_of AS DATE)
+      ) AS "MODEL_ROWS"
+      WHERE
+        "MODEL_ROWS"."PAID" < "MODEL_ROWS"."R__AMOUNT_DUE"
+    ) AS "GROUPED_ROWS"
+    GROUP BY
+      "GROUPED_ROWS"."GROUP_1",
+      "GROUPED_ROWS"."GROUP_2"
+  ) AS "MODEL_GROUPS"
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "MODEL_GROUPS"."GROUP_2"
+) AS "MODEL_GROUPS_2";

@@ -7,46 +7,15 @@ SELECT
   "P"."TOWNSHIP" AS "TOWNSHIP",
   "P"."INVESTMENT" AS "HOLE_1",
   CASE
-    WHEN SUBSTRING(
-      "P"."NAME",
-      1,
-      LENGTH(
-        COALESCE(
-          (
-            SELECT
-              MIN("T_4"."NAME")
-            FROM "REF_TOWNSHIP" AS "T_4"
-            WHERE
-              "T_4"."TOWNSHIP" = "P"."TOWNSHIP"
-          ),
-          "P"."TOWNSHIP"
-        )
-      )
-    ) = COALESCE(
-      (
-        SELECT
-          MIN("T_4"."NAME")
-        FROM "REF_TOWNSHIP" AS "T_4"
-        WHERE
-          "T_4"."TOWNSHIP" = "P"."TOWNSHIP"
-      ),
-      "P"."TOWNSHIP"
-    )
+    WHEN SUBSTRING("P"."NAME", 1, LENGTH(COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP"))) = COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP")
     THEN ''
-    ELSE COALESCE(
-      (
-        SELECT
-          MIN("T_3"."NAME")
-        FROM "REF_TOWNSHIP" AS "T_3"
-        WHERE
-          "T_3"."TOWNSHIP" = "P"."TOWNSHIP"
-      ),
-      "P"."TOWNSHIP"
-    )
+    ELSE COALESCE("TOWNSHIP_NAME"."NAME", "P"."TOWNSHIP")
   END AS "HOLE_2",
   "P"."NAME" AS "HOLE_3",
   6 AS "HOLE_4"
 FROM "DR_PROJECT" AS "P"
+LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+  ON "TOWNSHIP_NAME"."TOWNSHIP" = "P"."TOWNSHIP"
 WHERE
   (
     "P"."APPROVED_ON" <= CAST(:as_of AS DATE) OR "P"."APPROVED_ON" IS NULL

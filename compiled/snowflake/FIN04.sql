@@ -3,96 +3,102 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "MODEL_ROWS"."P__PAYMENT_ID" AS "KEY_1",
-  "MODEL_ROWS"."P__TOWNSHIP" AS "TOWNSHIP",
-  COALESCE(
-    (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
-    ),
-    "MODEL_ROWS"."P__TOWNSHIP"
-  ) AS "HOLE_1",
-  "MODEL_ROWS"."P__PAID_ON" AS "HOLE_2",
-  COALESCE("MODEL_ROWS"."P__PAYEE_NAME", "MODEL_ROWS"."P__PAYEE_CODE", '未知收款方') AS "HOLE_3",
-  "MODEL_ROWS"."P__AMOUNT" AS "HOLE_4",
-  "MODEL_ROWS"."P__PAYMENT_ID" AS "HOLE_5",
+  "MODEL_ROWS_2"."P__PAYMENT_ID" AS "KEY_1",
+  "MODEL_ROWS_2"."P__TOWNSHIP" AS "TOWNSHIP",
+  "MODEL_ROWS_2"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  "MODEL_ROWS_2"."P__PAID_ON" AS "HOLE_2",
+  COALESCE("MODEL_ROWS_2"."P__PAYEE_NAME", "MODEL_ROWS_2"."P__PAYEE_CODE", '未知收款方') AS "HOLE_3",
+  "MODEL_ROWS_2"."P__AMOUNT" AS "HOLE_4",
+  "MODEL_ROWS_2"."P__PAYMENT_ID" AS "HOLE_5",
   CASE
     WHEN (
-      "MODEL_ROWS"."P__CONTRACT_ID" IS NULL
-      OR TRIM("MODEL_ROWS"."P__CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+      "MODEL_ROWS_2"."P__CONTRACT_ID" IS NULL
+      OR TRIM("MODEL_ROWS_2"."P__CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
     )
     THEN '无'
-    ELSE "MODEL_ROWS"."P__CONTRACT_ID"
+    ELSE "MODEL_ROWS_2"."P__CONTRACT_ID"
   END AS "HOLE_6",
-  COALESCE("MODEL_ROWS"."P__PURPOSE", '未填') AS "HOLE_7"
+  COALESCE("MODEL_ROWS_2"."P__PURPOSE", '未填') AS "HOLE_7"
 FROM (
   SELECT
-    "P"."AMOUNT" AS "P__AMOUNT",
-    "P"."CONTRACT_ID" AS "P__CONTRACT_ID",
-    "P"."PAID_ON" AS "P__PAID_ON",
-    "P"."PAYEE_CODE" AS "P__PAYEE_CODE",
-    "P"."PAYEE_NAME" AS "P__PAYEE_NAME",
-    "P"."PAYMENT_ID" AS "P__PAYMENT_ID",
-    "P"."PURPOSE" AS "P__PURPOSE",
-    "P"."TOWNSHIP" AS "P__TOWNSHIP",
-    (
-      "P"."CONTRACT_ID" IS NULL
-      OR TRIM("P"."CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
-    ) AS "HOISTED__1"
-  FROM "FIN_PAYMENT" AS "P"
-  WHERE
-    (
-      "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
-    )
-    AND (
-      "P"."AMOUNT" >= 300000
+    "MODEL_ROWS"."P__AMOUNT",
+    "MODEL_ROWS"."P__CONTRACT_ID",
+    "MODEL_ROWS"."P__PAID_ON",
+    "MODEL_ROWS"."P__PAYEE_CODE",
+    "MODEL_ROWS"."P__PAYEE_NAME",
+    "MODEL_ROWS"."P__PAYMENT_ID",
+    "MODEL_ROWS"."P__PURPOSE",
+    "MODEL_ROWS"."P__TOWNSHIP",
+    "MODEL_ROWS"."HOISTED__1",
+    COALESCE("TOWNSHIP_NAME"."NAME", "MODEL_ROWS"."P__TOWNSHIP") AS "TOWNSHIP_NAME__1"
+  FROM (
+    SELECT
+      "P"."AMOUNT" AS "P__AMOUNT",
+      "P"."CONTRACT_ID" AS "P__CONTRACT_ID",
+      "P"."PAID_ON" AS "P__PAID_ON",
+      "P"."PAYEE_CODE" AS "P__PAYEE_CODE",
+      "P"."PAYEE_NAME" AS "P__PAYEE_NAME",
+      "P"."PAYMENT_ID" AS "P__PAYMENT_ID",
+      "P"."PURPOSE" AS "P__PURPOSE",
+      "P"."TOWNSHIP" AS "P__TOWNSHIP",
+      (
+        "P"."CONTRACT_ID" IS NULL
+        OR TRIM("P"."CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+      ) AS "HOISTED__1"
+    FROM "FIN_PAYMENT" AS "P"
+    WHERE
+      (
+        "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
+      )
       AND (
-        "P"."ECONOMIC_CLASS" <> '工资福利' OR "P"."ECONOMIC_CLASS" IS NULL
+        "P"."AMOUNT" >= 300000
+        AND (
+          "P"."ECONOMIC_CLASS" <> '工资福利' OR "P"."ECONOMIC_CLASS" IS NULL
+        )
+      )
+  ) AS "MODEL_ROWS"
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
+  WHERE
+    NOT (
+      EXISTS(
+        SELECT
+          1
+        FROM "TOWN_DECISION" AS "D"
+        WHERE
+          (
+            "D"."DECIDED_ON" <= CAST(:as_of AS DATE) OR "D"."DECIDED_ON" IS NULL
+          )
+          AND (
+            "D"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
+            AND "D"."DECIDED_ON" <= "MODEL_ROWS"."P__PAID_ON"
+            AND (
+              NOT COALESCE("MODEL_ROWS"."HOISTED__1", FALSE)
+              AND "D"."CONTRACT_ID" = "MODEL_ROWS"."P__CONTRACT_ID"
+            )
+          )
+      )
+      OR EXISTS(
+        SELECT
+          1
+        FROM "TOWN_DECISION" AS "D_2"
+        WHERE
+          (
+            "D_2"."DECIDED_ON" <= CAST(:as_of AS DATE) OR "D_2"."DECIDED_ON" IS NULL
+          )
+          AND (
+            "D_2"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
+            AND "D_2"."DECIDED_ON" <= "MODEL_ROWS"."P__PAID_ON"
+            AND (
+              "MODEL_ROWS"."HOISTED__1"
+              AND (
+                "D_2"."CONTRACT_ID" IS NULL
+                OR TRIM("D_2"."CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
+              )
+              AND "D_2"."AMOUNT" >= "MODEL_ROWS"."P__AMOUNT"
+              AND "D_2"."DECIDED_ON" >= CAST(DATEADD(DAY, -180, "MODEL_ROWS"."P__PAID_ON") AS DATE)
+            )
+          )
       )
     )
-) AS "MODEL_ROWS"
-WHERE
-  NOT (
-    EXISTS(
-      SELECT
-        1
-      FROM "TOWN_DECISION" AS "D"
-      WHERE
-        (
-          "D"."DECIDED_ON" <= CAST(:as_of AS DATE) OR "D"."DECIDED_ON" IS NULL
-        )
-        AND (
-          "D"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
-          AND "D"."DECIDED_ON" <= "MODEL_ROWS"."P__PAID_ON"
-          AND (
-            NOT COALESCE("MODEL_ROWS"."HOISTED__1", FALSE)
-            AND "D"."CONTRACT_ID" = "MODEL_ROWS"."P__CONTRACT_ID"
-          )
-        )
-    )
-    OR EXISTS(
-      SELECT
-        1
-      FROM "TOWN_DECISION" AS "D_2"
-      WHERE
-        (
-          "D_2"."DECIDED_ON" <= CAST(:as_of AS DATE) OR "D_2"."DECIDED_ON" IS NULL
-        )
-        AND (
-          "D_2"."TOWNSHIP" = "MODEL_ROWS"."P__TOWNSHIP"
-          AND "D_2"."DECIDED_ON" <= "MODEL_ROWS"."P__PAID_ON"
-          AND (
-            "MODEL_ROWS"."HOISTED__1"
-            AND (
-              "D_2"."CONTRACT_ID" IS NULL
-              OR TRIM("D_2"."CONTRACT_ID", ' ' || CHR(  9) || CHR(  10) || CHR(  13) || ' 　') = ''
-            )
-            AND "D_2"."AMOUNT" >= "MODEL_ROWS"."P__AMOUNT"
-            AND "D_2"."DECIDED_ON" >= CAST(DATEADD(DAY, -180, "MODEL_ROWS"."P__PAID_ON") AS DATE)
-          )
-        )
-    )
-  );
+) AS "MODEL_ROWS_2";

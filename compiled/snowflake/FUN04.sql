@@ -18,78 +18,84 @@ WITH "ENTERPRISE_PERSON__RELATION" AS (
   FROM "MKT_SHAREHOLDER" AS "S"
 )
 SELECT
-  "MODEL_ROWS"."A__CASE_ID" AS "KEY_1",
-  "MODEL_ROWS"."A__TOWNSHIP" AS "TOWNSHIP",
-  COALESCE(
-    (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "MODEL_ROWS"."A__TOWNSHIP"
-    ),
-    "MODEL_ROWS"."A__TOWNSHIP"
-  ) AS "HOLE_1",
-  COALESCE("MODEL_ROWS"."A__VILLAGE", '') AS "HOLE_2",
-  COALESCE("MODEL_ROWS"."A__NAME", '') AS "HOLE_3",
-  "MODEL_ROWS"."A__PERSON_ID" AS "HOLE_4",
-  "MODEL_ROWS"."A__START_ON" AS "HOLE_5",
-  "MODEL_ROWS"."A__KIND" AS "HOLE_6",
-  "MODEL_ROWS"."A__CASE_ID" AS "HOLE_7",
-  "MODEL_ROWS"."CARS" AS "HOLE_8",
-  "MODEL_ROWS"."FIRMS" AS "HOLE_9"
+  "MODEL_ROWS_2"."A__CASE_ID" AS "KEY_1",
+  "MODEL_ROWS_2"."A__TOWNSHIP" AS "TOWNSHIP",
+  "MODEL_ROWS_2"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  COALESCE("MODEL_ROWS_2"."A__VILLAGE", '') AS "HOLE_2",
+  COALESCE("MODEL_ROWS_2"."A__NAME", '') AS "HOLE_3",
+  "MODEL_ROWS_2"."A__PERSON_ID" AS "HOLE_4",
+  "MODEL_ROWS_2"."A__START_ON" AS "HOLE_5",
+  "MODEL_ROWS_2"."A__KIND" AS "HOLE_6",
+  "MODEL_ROWS_2"."A__CASE_ID" AS "HOLE_7",
+  "MODEL_ROWS_2"."CARS" AS "HOLE_8",
+  "MODEL_ROWS_2"."FIRMS" AS "HOLE_9"
 FROM (
   SELECT
-    "A"."CASE_ID" AS "A__CASE_ID",
-    "A"."KIND" AS "A__KIND",
-    "A"."NAME" AS "A__NAME",
-    "A"."PERSON_ID" AS "A__PERSON_ID",
-    "A"."START_ON" AS "A__START_ON",
-    "A"."TOWNSHIP" AS "A__TOWNSHIP",
-    "A"."VILLAGE" AS "A__VILLAGE",
-    (
-      SELECT
-        COUNT(*)
-      FROM "PS_VEHICLE" AS "V"
-      WHERE
-        (
-          "V"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "V"."REGISTERED_ON" IS NULL
-        )
-        AND (
-          "V"."OWNER_ID" = "A"."PERSON_ID"
-          AND (
-            "V"."VEHICLE_TYPE" <> '摩托车' OR "V"."VEHICLE_TYPE" IS NULL
+    "MODEL_ROWS"."A__CASE_ID",
+    "MODEL_ROWS"."A__KIND",
+    "MODEL_ROWS"."A__NAME",
+    "MODEL_ROWS"."A__PERSON_ID",
+    "MODEL_ROWS"."A__START_ON",
+    "MODEL_ROWS"."A__TOWNSHIP",
+    "MODEL_ROWS"."A__VILLAGE",
+    "MODEL_ROWS"."CARS",
+    "MODEL_ROWS"."FIRMS",
+    COALESCE("TOWNSHIP_NAME"."NAME", "MODEL_ROWS"."A__TOWNSHIP") AS "TOWNSHIP_NAME__1"
+  FROM (
+    SELECT
+      "A"."CASE_ID" AS "A__CASE_ID",
+      "A"."KIND" AS "A__KIND",
+      "A"."NAME" AS "A__NAME",
+      "A"."PERSON_ID" AS "A__PERSON_ID",
+      "A"."START_ON" AS "A__START_ON",
+      "A"."TOWNSHIP" AS "A__TOWNSHIP",
+      "A"."VILLAGE" AS "A__VILLAGE",
+      (
+        SELECT
+          COUNT(*)
+        FROM "PS_VEHICLE" AS "V"
+        WHERE
+          (
+            "V"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "V"."REGISTERED_ON" IS NULL
           )
-          AND NOT COALESCE("V"."DEREGISTERED_ON" < "A"."START_ON", FALSE)
-        )
-    ) AS "CARS",
-    (
-      SELECT
-        COUNT(DISTINCT "E_2"."ENTERPRISE_CODE")
-      FROM "ENTERPRISE_PERSON__RELATION" AS "EP"
-      INNER JOIN "MKT_ENTERPRISE" AS "E_2"
-        ON "E_2"."ENTERPRISE_CODE" = "EP"."ENTERPRISE_CODE"
+          AND (
+            "V"."OWNER_ID" = "A"."PERSON_ID"
+            AND (
+              "V"."VEHICLE_TYPE" <> '摩托车' OR "V"."VEHICLE_TYPE" IS NULL
+            )
+            AND NOT COALESCE("V"."DEREGISTERED_ON" < "A"."START_ON", FALSE)
+          )
+      ) AS "CARS",
+      (
+        SELECT
+          COUNT(DISTINCT "E_2"."ENTERPRISE_CODE")
+        FROM "ENTERPRISE_PERSON__RELATION" AS "EP"
+        INNER JOIN "MKT_ENTERPRISE" AS "E_2"
+          ON "E_2"."ENTERPRISE_CODE" = "EP"."ENTERPRISE_CODE"
+          AND (
+            "E_2"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E_2"."REGISTERED_ON" IS NULL
+          )
+        WHERE
+          (
+            "EP"."PERSON_ID" = "A"."PERSON_ID" AND "E_2"."STATUS" = '存续'
+          )
+      ) AS "FIRMS"
+    FROM "CA_ASSISTANCE" AS "A"
+    WHERE
+      (
+        "A"."START_ON" <= CAST(:as_of AS DATE) OR "A"."START_ON" IS NULL
+      )
+      AND (
+        "A"."KIND" IN ('低保', '特困')
         AND (
-          "E_2"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E_2"."REGISTERED_ON" IS NULL
+          "A"."END_ON" IS NULL OR "A"."END_ON" >= CAST(:as_of AS DATE)
         )
-      WHERE
-        (
-          "EP"."PERSON_ID" = "A"."PERSON_ID" AND "E_2"."STATUS" = '存续'
-        )
-    ) AS "FIRMS"
-  FROM "CA_ASSISTANCE" AS "A"
+      )
+  ) AS "MODEL_ROWS"
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "MODEL_ROWS"."A__TOWNSHIP"
   WHERE
     (
-      "A"."START_ON" <= CAST(:as_of AS DATE) OR "A"."START_ON" IS NULL
+      "MODEL_ROWS"."CARS" > 0 OR "MODEL_ROWS"."FIRMS" > 0
     )
-    AND (
-      "A"."KIND" IN ('低保', '特困')
-      AND (
-        "A"."END_ON" IS NULL OR "A"."END_ON" >= CAST(:as_of AS DATE)
-      )
-    )
-) AS "MODEL_ROWS"
-WHERE
-  (
-    "MODEL_ROWS"."CARS" > 0 OR "MODEL_ROWS"."FIRMS" > 0
-  );
+) AS "MODEL_ROWS_2";

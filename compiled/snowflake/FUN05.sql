@@ -3,58 +3,62 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "MODEL_ROWS"."F__FUND_ID" AS "KEY_1",
-  "MODEL_ROWS"."F__TOWNSHIP" AS "TOWNSHIP",
-  COALESCE(
-    (
-      SELECT
-        MIN("T"."NAME")
-      FROM "REF_TOWNSHIP" AS "T"
-      WHERE
-        "T"."TOWNSHIP" = "MODEL_ROWS"."F__TOWNSHIP"
-    ),
-    "MODEL_ROWS"."F__TOWNSHIP"
-  ) AS "HOLE_1",
-  "MODEL_ROWS"."F__ALLOCATED_ON" AS "HOLE_2",
-  "MODEL_ROWS"."F__FUND_ID" AS "HOLE_3",
-  COALESCE("MODEL_ROWS"."F__PROGRAM", '项目名称未填') AS "HOLE_4",
-  "MODEL_ROWS"."F__AMOUNT" AS "HOLE_5",
-  "MODEL_ROWS"."F__SPEND_DEADLINE_ON" AS "HOLE_6",
-  "MODEL_ROWS"."SPENT" AS "HOLE_7",
+  "MODEL_ROWS_2"."F__FUND_ID" AS "KEY_1",
+  "MODEL_ROWS_2"."F__TOWNSHIP" AS "TOWNSHIP",
+  "MODEL_ROWS_2"."TOWNSHIP_NAME__1" AS "HOLE_1",
+  "MODEL_ROWS_2"."F__ALLOCATED_ON" AS "HOLE_2",
+  "MODEL_ROWS_2"."F__FUND_ID" AS "HOLE_3",
+  COALESCE("MODEL_ROWS_2"."F__PROGRAM", '项目名称未填') AS "HOLE_4",
+  "MODEL_ROWS_2"."F__AMOUNT" AS "HOLE_5",
+  "MODEL_ROWS_2"."F__SPEND_DEADLINE_ON" AS "HOLE_6",
+  "MODEL_ROWS_2"."SPENT" AS "HOLE_7",
   (
     0.5 * 100
   ) AS "HOLE_8",
   (
     (
-      0.5 * "MODEL_ROWS"."F__AMOUNT"
-    ) - "MODEL_ROWS"."SPENT"
+      0.5 * "MODEL_ROWS_2"."F__AMOUNT"
+    ) - "MODEL_ROWS_2"."SPENT"
   ) AS "HOLE_9"
 FROM (
   SELECT
-    "F"."ALLOCATED_ON" AS "F__ALLOCATED_ON",
-    "F"."AMOUNT" AS "F__AMOUNT",
-    "F"."FUND_ID" AS "F__FUND_ID",
-    "F"."PROGRAM" AS "F__PROGRAM",
-    "F"."SPEND_DEADLINE_ON" AS "F__SPEND_DEADLINE_ON",
-    "F"."TOWNSHIP" AS "F__TOWNSHIP",
-    (
-      SELECT
-        COALESCE(SUM("P"."AMOUNT"), 0)
-      FROM "FIN_PAYMENT" AS "P"
-      WHERE
-        (
-          "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
-        )
-        AND "P"."FUND_ID" = "F"."FUND_ID"
-    ) AS "SPENT"
-  FROM "FIN_FUND" AS "F"
+    "MODEL_ROWS"."F__ALLOCATED_ON",
+    "MODEL_ROWS"."F__AMOUNT",
+    "MODEL_ROWS"."F__FUND_ID",
+    "MODEL_ROWS"."F__PROGRAM",
+    "MODEL_ROWS"."F__SPEND_DEADLINE_ON",
+    "MODEL_ROWS"."F__TOWNSHIP",
+    "MODEL_ROWS"."SPENT",
+    COALESCE("TOWNSHIP_NAME"."NAME", "MODEL_ROWS"."F__TOWNSHIP") AS "TOWNSHIP_NAME__1"
+  FROM (
+    SELECT
+      "F"."ALLOCATED_ON" AS "F__ALLOCATED_ON",
+      "F"."AMOUNT" AS "F__AMOUNT",
+      "F"."FUND_ID" AS "F__FUND_ID",
+      "F"."PROGRAM" AS "F__PROGRAM",
+      "F"."SPEND_DEADLINE_ON" AS "F__SPEND_DEADLINE_ON",
+      "F"."TOWNSHIP" AS "F__TOWNSHIP",
+      (
+        SELECT
+          COALESCE(SUM("P"."AMOUNT"), 0)
+        FROM "FIN_PAYMENT" AS "P"
+        WHERE
+          (
+            "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
+          )
+          AND "P"."FUND_ID" = "F"."FUND_ID"
+      ) AS "SPENT"
+    FROM "FIN_FUND" AS "F"
+    WHERE
+      (
+        "F"."ALLOCATED_ON" <= CAST(:as_of AS DATE) OR "F"."ALLOCATED_ON" IS NULL
+      )
+      AND "F"."SPEND_DEADLINE_ON" < CAST(:as_of AS DATE)
+  ) AS "MODEL_ROWS"
+  LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
+    ON "TOWNSHIP_NAME"."TOWNSHIP" = "MODEL_ROWS"."F__TOWNSHIP"
   WHERE
-    (
-      "F"."ALLOCATED_ON" <= CAST(:as_of AS DATE) OR "F"."ALLOCATED_ON" IS NULL
+    "MODEL_ROWS"."SPENT" < (
+      0.5 * "MODEL_ROWS"."F__AMOUNT"
     )
-    AND "F"."SPEND_DEADLINE_ON" < CAST(:as_of AS DATE)
-) AS "MODEL_ROWS"
-WHERE
-  "MODEL_ROWS"."SPENT" < (
-    0.5 * "MODEL_ROWS"."F__AMOUNT"
-  );
+) AS "MODEL_ROWS_2";

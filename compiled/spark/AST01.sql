@@ -5,16 +5,7 @@
 SELECT
   `l`.`lease_id` AS `key_1`,
   `l`.`township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `l`.`township`
-    ),
-    `l`.`township`
-  ) AS `hole_1`,
+  COALESCE(`township_name`.`name`, `l`.`township`) AS `hole_1`,
   COALESCE(`l`.`village`, '') AS `hole_2`,
   COALESCE(`a`.`kind`, '资产') AS `hole_3`,
   `a`.`asset_id` AS `hole_4`,
@@ -31,6 +22,8 @@ SELECT
 FROM `ag_lease` AS `l`
 INNER JOIN `ag_asset` AS `a`
   ON `a`.`asset_id` = `l`.`asset_id`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `l`.`township`
 WHERE
   (
     `l`.`signed_on` <= CAST(:as_of AS DATE) OR `l`.`signed_on` IS NULL

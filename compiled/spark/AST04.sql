@@ -3,80 +3,85 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  `model_groups`.`group_1` AS `key_1`,
-  `model_groups`.`group_2` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `model_groups`.`group_2`
-    ),
-    `model_groups`.`group_2`
-  ) AS `hole_1`,
-  `model_groups`.`agg_1` AS `hole_2`,
-  `model_groups`.`agg_2` AS `hole_3`,
-  `model_groups`.`group_1` AS `hole_4`,
-  `model_groups`.`agg_3` AS `hole_5`,
-  `model_groups`.`agg_4` AS `hole_6`,
+  `model_groups_2`.`group_1` AS `key_1`,
+  `model_groups_2`.`group_2` AS `township`,
+  `model_groups_2`.`township_name__1` AS `hole_1`,
+  `model_groups_2`.`agg_1` AS `hole_2`,
+  `model_groups_2`.`agg_2` AS `hole_3`,
+  `model_groups_2`.`group_1` AS `hole_4`,
+  `model_groups_2`.`agg_3` AS `hole_5`,
+  `model_groups_2`.`agg_4` AS `hole_6`,
   90 AS `hole_7`,
-  `model_groups`.`agg_5` AS `hole_8`,
-  `model_groups`.`agg_6` AS `hole_9`
+  `model_groups_2`.`agg_5` AS `hole_8`,
+  `model_groups_2`.`agg_6` AS `hole_9`
 FROM (
   SELECT
-    `grouped_rows`.`group_1` AS `group_1`,
-    `grouped_rows`.`group_2` AS `group_2`,
-    MIN(`grouped_rows`.`agg_1_1`) AS `agg_1`,
-    MIN(`grouped_rows`.`agg_2_1`) AS `agg_2`,
-    MIN(`grouped_rows`.`agg_3_1`) AS `agg_3`,
-    COUNT(*) AS `agg_4`,
-    COALESCE(SUM(`grouped_rows`.`agg_5_1`), 0) AS `agg_5`,
-    MIN(`grouped_rows`.`agg_6_1`) AS `agg_6`
+    `model_groups`.`group_1`,
+    `model_groups`.`group_2`,
+    `model_groups`.`agg_1`,
+    `model_groups`.`agg_2`,
+    `model_groups`.`agg_3`,
+    `model_groups`.`agg_4`,
+    `model_groups`.`agg_5`,
+    `model_groups`.`agg_6`,
+    COALESCE(`township_name`.`name`, `model_groups`.`group_2`) AS `township_name__1`
   FROM (
     SELECT
-      `model_rows`.`l__lease_id` AS `group_1`,
-      `model_rows`.`l__township` AS `group_2`,
-      COALESCE(`model_rows`.`l__village`, '') AS `agg_1_1`,
-      `model_rows`.`l__asset_id` AS `agg_2_1`,
-      COALESCE(`model_rows`.`l__lessee_name`, `model_rows`.`l__lessee_id`, '未登记') AS `agg_3_1`,
-      (
-        `model_rows`.`r__amount_due` - `model_rows`.`paid`
-      ) AS `agg_5_1`,
-      `model_rows`.`r__due_on` AS `agg_6_1`
+      `grouped_rows`.`group_1` AS `group_1`,
+      `grouped_rows`.`group_2` AS `group_2`,
+      MIN(`grouped_rows`.`agg_1_1`) AS `agg_1`,
+      MIN(`grouped_rows`.`agg_2_1`) AS `agg_2`,
+      MIN(`grouped_rows`.`agg_3_1`) AS `agg_3`,
+      COUNT(*) AS `agg_4`,
+      COALESCE(SUM(`grouped_rows`.`agg_5_1`), 0) AS `agg_5`,
+      MIN(`grouped_rows`.`agg_6_1`) AS `agg_6`
     FROM (
       SELECT
-        `l`.`asset_id` AS `l__asset_id`,
-        `l`.`lease_id` AS `l__lease_id`,
-        `l`.`lessee_id` AS `l__lessee_id`,
-        `l`.`lessee_name` AS `l__lessee_name`,
-        `l`.`township` AS `l__township`,
-        `l`.`village` AS `l__village`,
-        `r`.`amount_due` AS `r__amount_due`,
-        `r`.`amount_paid` AS `r__amount_paid`,
-        `r`.`due_on` AS `r__due_on`,
-        `r`.`paid_on` AS `r__paid_on`,
-        CASE
-          WHEN `r`.`paid_on` <= CAST(:as_of AS DATE)
-          THEN COALESCE(`r`.`amount_paid`, 0)
-          ELSE 0
-        END AS `paid`
-      FROM `ag_lease` AS `l`
-      INNER JOIN `ag_rent_receipt` AS `r`
-        ON `r`.`lease_id` = `l`.`lease_id`
-        AND (
-          `r`.`due_on` <= CAST(:as_of AS DATE) OR `r`.`due_on` IS NULL
-        )
-      WHERE
+        `model_rows`.`l__lease_id` AS `group_1`,
+        `model_rows`.`l__township` AS `group_2`,
+        COALESCE(`model_rows`.`l__village`, '') AS `agg_1_1`,
+        `model_rows`.`l__asset_id` AS `agg_2_1`,
+        COALESCE(`model_rows`.`l__lessee_name`, `model_rows`.`l__lessee_id`, '未登记') AS `agg_3_1`,
         (
-          `l`.`signed_on` <= CAST(:as_of AS DATE) OR `l`.`signed_on` IS NULL
-        )
-        AND CAST(DATE_ADD(`r`.`due_on`, 90) AS DATE) < CAST(:as_of AS DATE)
-    ) AS `model_rows`
-    WHERE
-      `model_rows`.`paid` < `model_rows`.`r__amount_due`
-  ) AS `grouped_rows`
-  GROUP BY
-    `grouped_rows`.`group_1`,
-    `grouped_rows`.`group_2`
-) AS `model_groups`;
+          `model_rows`.`r__amount_due` - `model_rows`.`paid`
+        ) AS `agg_5_1`,
+        `model_rows`.`r__due_on` AS `agg_6_1`
+      FROM (
+        SELECT
+          `l`.`asset_id` AS `l__asset_id`,
+          `l`.`lease_id` AS `l__lease_id`,
+          `l`.`lessee_id` AS `l__lessee_id`,
+          `l`.`lessee_name` AS `l__lessee_name`,
+          `l`.`township` AS `l__township`,
+          `l`.`village` AS `l__village`,
+          `r`.`amount_due` AS `r__amount_due`,
+          `r`.`amount_paid` AS `r__amount_paid`,
+          `r`.`due_on` AS `r__due_on`,
+          `r`.`paid_on` AS `r__paid_on`,
+          CASE
+            WHEN `r`.`paid_on` <= CAST(:as_of AS DATE)
+            THEN COALESCE(`r`.`amount_paid`, 0)
+            ELSE 0
+          END AS `paid`
+        FROM `ag_lease` AS `l`
+        INNER JOIN `ag_rent_receipt` AS `r`
+          ON `r`.`lease_id` = `l`.`lease_id`
+          AND (
+            `r`.`due_on` <= CAST(:as_of AS DATE) OR `r`.`due_on` IS NULL
+          )
+        WHERE
+          (
+            `l`.`signed_on` <= CAST(:as_of AS DATE) OR `l`.`signed_on` IS NULL
+          )
+          AND CAST(DATE_ADD(`r`.`due_on`, 90) AS DATE) < CAST(:as_of AS DATE)
+      ) AS `model_rows`
+      WHERE
+        `model_rows`.`paid` < `model_rows`.`r__amount_due`
+    ) AS `grouped_rows`
+    GROUP BY
+      `grouped_rows`.`group_1`,
+      `grouped_rows`.`group_2`
+  ) AS `model_groups`
+  LEFT JOIN `ref_township` AS `township_name`
+    ON `township_name`.`township` = `model_groups`.`group_2`
+) AS `model_groups_2`;

@@ -18,16 +18,7 @@ WITH `official_circle__relation` AS (
 SELECT
   `p`.`payment_id` AS `key_1`,
   `p`.`township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `p`.`township`
-    ),
-    `p`.`township`
-  ) AS `hole_1`,
+  COALESCE(`township_name`.`name`, `p`.`township`) AS `hole_1`,
   `p`.`paid_on` AS `hole_2`,
   COALESCE(`p`.`payee_name`, '') AS `hole_3`,
   `p`.`payee_code` AS `hole_4`,
@@ -35,6 +26,8 @@ SELECT
   `p`.`payment_id` AS `hole_6`,
   COALESCE(`p`.`purpose`, '未填') AS `hole_7`
 FROM `fin_payment` AS `p`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `p`.`township`
 WHERE
   (
     `p`.`paid_on` <= CAST(:as_of AS DATE) OR `p`.`paid_on` IS NULL

@@ -18,16 +18,7 @@ WITH `official_circle__relation` AS (
 SELECT
   `a`.`case_id` AS `key_1`,
   `a`.`township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `a`.`township`
-    ),
-    `a`.`township`
-  ) AS `hole_1`,
+  COALESCE(`township_name`.`name`, `a`.`township`) AS `hole_1`,
   COALESCE(`a`.`village`, '') AS `hole_2`,
   COALESCE(`a`.`name`, '') AS `hole_3`,
   `a`.`person_id` AS `hole_4`,
@@ -35,6 +26,8 @@ SELECT
   COALESCE(`a`.`kind`, '救助') AS `hole_6`,
   `a`.`case_id` AS `hole_7`
 FROM `ca_assistance` AS `a`
+LEFT JOIN `ref_township` AS `township_name`
+  ON `township_name`.`township` = `a`.`township`
 WHERE
   (
     `a`.`start_on` <= CAST(:as_of AS DATE) OR `a`.`start_on` IS NULL

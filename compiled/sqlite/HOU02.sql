@@ -5,16 +5,7 @@
 SELECT
   "h"."application_id" AS "key_1",
   "h"."township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "h"."township"
-    ),
-    "h"."township"
-  ) AS "hole_1",
+  COALESCE("township_name"."name", "h"."township") AS "hole_1",
   "h"."village" AS "hole_2",
   COALESCE("h"."applicant_name", '') AS "hole_3",
   "h"."applicant_id" AS "hole_4",
@@ -22,6 +13,8 @@ SELECT
   "h"."approved_area" AS "hole_6",
   125 AS "hole_7"
 FROM "nr_housing_approval" AS "h"
+LEFT JOIN "ref_township" AS "township_name"
+  ON "township_name"."township" = "h"."township"
 WHERE
   (
     "h"."applied_on" <= :as_of OR "h"."applied_on" IS NULL

@@ -5,16 +5,7 @@
 SELECT
   `model_rows_2`.`c__contract_id` AS `key_1`,
   `model_rows_2`.`c__township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `model_rows_2`.`c__township`
-    ),
-    `model_rows_2`.`c__township`
-  ) AS `hole_1`,
+  `model_rows_2`.`township_name__1` AS `hole_1`,
   COALESCE(`model_rows_2`.`c__contractor_name`, `model_rows_2`.`c__contractor_code`) AS `hole_2`,
   `model_rows_2`.`c__contract_id` AS `hole_3`,
   `model_rows_2`.`c__amount` AS `hole_4`,
@@ -42,7 +33,8 @@ FROM (
           `f_2`.`paid_on` <= CAST(:as_of AS DATE) OR `f_2`.`paid_on` IS NULL
         )
         AND `f_2`.`contract_id` = `model_rows`.`c__contract_id`
-    ) AS `payments`
+    ) AS `payments`,
+    COALESCE(`township_name`.`name`, `model_rows`.`c__township`) AS `township_name__1`
   FROM (
     SELECT
       `c`.`amount` AS `c__amount`,
@@ -76,6 +68,8 @@ FROM (
         `c`.`signed_on` <= CAST(:as_of AS DATE) OR `c`.`signed_on` IS NULL
       )
   ) AS `model_rows`
+  LEFT JOIN `ref_township` AS `township_name`
+    ON `township_name`.`township` = `model_rows`.`c__township`
   WHERE
     `model_rows`.`paid` > (
       `model_rows`.`c__amount` + `model_rows`.`net`

@@ -3,58 +3,62 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  `model_rows`.`f__fund_id` AS `key_1`,
-  `model_rows`.`f__township` AS `township`,
-  COALESCE(
-    (
-      SELECT
-        MIN(`t`.`name`)
-      FROM `ref_township` AS `t`
-      WHERE
-        `t`.`township` = `model_rows`.`f__township`
-    ),
-    `model_rows`.`f__township`
-  ) AS `hole_1`,
-  `model_rows`.`f__allocated_on` AS `hole_2`,
-  `model_rows`.`f__fund_id` AS `hole_3`,
-  COALESCE(`model_rows`.`f__program`, '项目名称未填') AS `hole_4`,
-  `model_rows`.`f__amount` AS `hole_5`,
-  `model_rows`.`f__spend_deadline_on` AS `hole_6`,
-  `model_rows`.`spent` AS `hole_7`,
+  `model_rows_2`.`f__fund_id` AS `key_1`,
+  `model_rows_2`.`f__township` AS `township`,
+  `model_rows_2`.`township_name__1` AS `hole_1`,
+  `model_rows_2`.`f__allocated_on` AS `hole_2`,
+  `model_rows_2`.`f__fund_id` AS `hole_3`,
+  COALESCE(`model_rows_2`.`f__program`, '项目名称未填') AS `hole_4`,
+  `model_rows_2`.`f__amount` AS `hole_5`,
+  `model_rows_2`.`f__spend_deadline_on` AS `hole_6`,
+  `model_rows_2`.`spent` AS `hole_7`,
   (
     0.5 * 100
   ) AS `hole_8`,
   (
     (
-      0.5 * `model_rows`.`f__amount`
-    ) - `model_rows`.`spent`
+      0.5 * `model_rows_2`.`f__amount`
+    ) - `model_rows_2`.`spent`
   ) AS `hole_9`
 FROM (
   SELECT
-    `f`.`allocated_on` AS `f__allocated_on`,
-    `f`.`amount` AS `f__amount`,
-    `f`.`fund_id` AS `f__fund_id`,
-    `f`.`program` AS `f__program`,
-    `f`.`spend_deadline_on` AS `f__spend_deadline_on`,
-    `f`.`township` AS `f__township`,
-    (
-      SELECT
-        COALESCE(SUM(`p`.`amount`), 0)
-      FROM `fin_payment` AS `p`
-      WHERE
-        (
-          `p`.`paid_on` <= CAST(:as_of AS DATE) OR `p`.`paid_on` IS NULL
-        )
-        AND `p`.`fund_id` = `f`.`fund_id`
-    ) AS `spent`
-  FROM `fin_fund` AS `f`
+    `model_rows`.`f__allocated_on`,
+    `model_rows`.`f__amount`,
+    `model_rows`.`f__fund_id`,
+    `model_rows`.`f__program`,
+    `model_rows`.`f__spend_deadline_on`,
+    `model_rows`.`f__township`,
+    `model_rows`.`spent`,
+    COALESCE(`township_name`.`name`, `model_rows`.`f__township`) AS `township_name__1`
+  FROM (
+    SELECT
+      `f`.`allocated_on` AS `f__allocated_on`,
+      `f`.`amount` AS `f__amount`,
+      `f`.`fund_id` AS `f__fund_id`,
+      `f`.`program` AS `f__program`,
+      `f`.`spend_deadline_on` AS `f__spend_deadline_on`,
+      `f`.`township` AS `f__township`,
+      (
+        SELECT
+          COALESCE(SUM(`p`.`amount`), 0)
+        FROM `fin_payment` AS `p`
+        WHERE
+          (
+            `p`.`paid_on` <= CAST(:as_of AS DATE) OR `p`.`paid_on` IS NULL
+          )
+          AND `p`.`fund_id` = `f`.`fund_id`
+      ) AS `spent`
+    FROM `fin_fund` AS `f`
+    WHERE
+      (
+        `f`.`allocated_on` <= CAST(:as_of AS DATE) OR `f`.`allocated_on` IS NULL
+      )
+      AND `f`.`spend_deadline_on` < CAST(:as_of AS DATE)
+  ) AS `model_rows`
+  LEFT JOIN `ref_township` AS `township_name`
+    ON `township_name`.`township` = `model_rows`.`f__township`
   WHERE
-    (
-      `f`.`allocated_on` <= CAST(:as_of AS DATE) OR `f`.`allocated_on` IS NULL
+    `model_rows`.`spent` < (
+      0.5 * `model_rows`.`f__amount`
     )
-    AND `f`.`spend_deadline_on` < CAST(:as_of AS DATE)
-) AS `model_rows`
-WHERE
-  `model_rows`.`spent` < (
-    0.5 * `model_rows`.`f__amount`
-  );
+) AS `model_rows_2`;

@@ -18,78 +18,84 @@ WITH "enterprise_person__relation" AS (
   FROM "mkt_shareholder" AS "s"
 )
 SELECT
-  "model_rows"."a__case_id" AS "key_1",
-  "model_rows"."a__township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_rows"."a__township"
-    ),
-    "model_rows"."a__township"
-  ) AS "hole_1",
-  COALESCE("model_rows"."a__village", '') AS "hole_2",
-  COALESCE("model_rows"."a__name", '') AS "hole_3",
-  "model_rows"."a__person_id" AS "hole_4",
-  "model_rows"."a__start_on" AS "hole_5",
-  "model_rows"."a__kind" AS "hole_6",
-  "model_rows"."a__case_id" AS "hole_7",
-  "model_rows"."cars" AS "hole_8",
-  "model_rows"."firms" AS "hole_9"
+  "model_rows_2"."a__case_id" AS "key_1",
+  "model_rows_2"."a__township" AS "township",
+  "model_rows_2"."township_name__1" AS "hole_1",
+  COALESCE("model_rows_2"."a__village", '') AS "hole_2",
+  COALESCE("model_rows_2"."a__name", '') AS "hole_3",
+  "model_rows_2"."a__person_id" AS "hole_4",
+  "model_rows_2"."a__start_on" AS "hole_5",
+  "model_rows_2"."a__kind" AS "hole_6",
+  "model_rows_2"."a__case_id" AS "hole_7",
+  "model_rows_2"."cars" AS "hole_8",
+  "model_rows_2"."firms" AS "hole_9"
 FROM (
   SELECT
-    "a"."case_id" AS "a__case_id",
-    "a"."kind" AS "a__kind",
-    "a"."name" AS "a__name",
-    "a"."person_id" AS "a__person_id",
-    "a"."start_on" AS "a__start_on",
-    "a"."township" AS "a__township",
-    "a"."village" AS "a__village",
-    (
-      SELECT
-        COUNT(*)
-      FROM "ps_vehicle" AS "v"
-      WHERE
-        (
-          "v"."registered_on" <= CAST(:as_of AS DATE) OR "v"."registered_on" IS NULL
-        )
-        AND (
-          "v"."owner_id" = "a"."person_id"
-          AND (
-            "v"."vehicle_type" <> '摩托车' OR "v"."vehicle_type" IS NULL
+    "model_rows"."a__case_id",
+    "model_rows"."a__kind",
+    "model_rows"."a__name",
+    "model_rows"."a__person_id",
+    "model_rows"."a__start_on",
+    "model_rows"."a__township",
+    "model_rows"."a__village",
+    "model_rows"."cars",
+    "model_rows"."firms",
+    COALESCE("township_name"."name", "model_rows"."a__township") AS "township_name__1"
+  FROM (
+    SELECT
+      "a"."case_id" AS "a__case_id",
+      "a"."kind" AS "a__kind",
+      "a"."name" AS "a__name",
+      "a"."person_id" AS "a__person_id",
+      "a"."start_on" AS "a__start_on",
+      "a"."township" AS "a__township",
+      "a"."village" AS "a__village",
+      (
+        SELECT
+          COUNT(*)
+        FROM "ps_vehicle" AS "v"
+        WHERE
+          (
+            "v"."registered_on" <= CAST(:as_of AS DATE) OR "v"."registered_on" IS NULL
           )
-          AND NOT COALESCE("v"."deregistered_on" < "a"."start_on", FALSE)
-        )
-    ) AS "cars",
-    (
-      SELECT
-        COUNT(DISTINCT "e_2"."enterprise_code")
-      FROM "enterprise_person__relation" AS "ep"
-      INNER JOIN "mkt_enterprise" AS "e_2"
-        ON "e_2"."enterprise_code" = "ep"."enterprise_code"
+          AND (
+            "v"."owner_id" = "a"."person_id"
+            AND (
+              "v"."vehicle_type" <> '摩托车' OR "v"."vehicle_type" IS NULL
+            )
+            AND NOT COALESCE("v"."deregistered_on" < "a"."start_on", FALSE)
+          )
+      ) AS "cars",
+      (
+        SELECT
+          COUNT(DISTINCT "e_2"."enterprise_code")
+        FROM "enterprise_person__relation" AS "ep"
+        INNER JOIN "mkt_enterprise" AS "e_2"
+          ON "e_2"."enterprise_code" = "ep"."enterprise_code"
+          AND (
+            "e_2"."registered_on" <= CAST(:as_of AS DATE) OR "e_2"."registered_on" IS NULL
+          )
+        WHERE
+          (
+            "ep"."person_id" = "a"."person_id" AND "e_2"."status" = '存续'
+          )
+      ) AS "firms"
+    FROM "ca_assistance" AS "a"
+    WHERE
+      (
+        "a"."start_on" <= CAST(:as_of AS DATE) OR "a"."start_on" IS NULL
+      )
+      AND (
+        "a"."kind" IN ('低保', '特困')
         AND (
-          "e_2"."registered_on" <= CAST(:as_of AS DATE) OR "e_2"."registered_on" IS NULL
+          "a"."end_on" IS NULL OR "a"."end_on" >= CAST(:as_of AS DATE)
         )
-      WHERE
-        (
-          "ep"."person_id" = "a"."person_id" AND "e_2"."status" = '存续'
-        )
-    ) AS "firms"
-  FROM "ca_assistance" AS "a"
+      )
+  ) AS "model_rows"
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "model_rows"."a__township"
   WHERE
     (
-      "a"."start_on" <= CAST(:as_of AS DATE) OR "a"."start_on" IS NULL
+      "model_rows"."cars" > 0 OR "model_rows"."firms" > 0
     )
-    AND (
-      "a"."kind" IN ('低保', '特困')
-      AND (
-        "a"."end_on" IS NULL OR "a"."end_on" >= CAST(:as_of AS DATE)
-      )
-    )
-) AS "model_rows"
-WHERE
-  (
-    "model_rows"."cars" > 0 OR "model_rows"."firms" > 0
-  );
+) AS "model_rows_2";

@@ -5,16 +5,7 @@
 SELECT
   "model_rows"."i__incentive_id" AS "key_1",
   "model_rows"."i__township" AS "township",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_rows"."i__township"
-    ),
-    "model_rows"."i__township"
-  ) AS "hole_1",
+  "model_rows"."township_name__1" AS "hole_1",
   "model_rows"."i__paid_on" AS "hole_2",
   COALESCE("model_rows"."g__enterprise_name", "model_rows"."i__enterprise_code") AS "hole_3",
   "model_rows"."i__amount" AS "hole_4",
@@ -34,13 +25,16 @@ FROM (
     "g"."enterprise_name" AS "g__enterprise_name",
     "g"."signed_on" AS "g__signed_on",
     COALESCE("i"."agreement_id", '未填写') AS "agreement_no",
-    CASE WHEN "g"."agreement_id" IS NULL THEN '未找到对应的招商引资协议' ELSE '协议签订日期晚于兑现日期' END AS "situation"
+    CASE WHEN "g"."agreement_id" IS NULL THEN '未找到对应的招商引资协议' ELSE '协议签订日期晚于兑现日期' END AS "situation",
+    COALESCE("township_name"."name", "i"."township") AS "township_name__1"
   FROM "com_incentive" AS "i"
   LEFT JOIN "com_agreement" AS "g"
     ON "g"."agreement_id" = "i"."agreement_id"
     AND (
       "g"."signed_on" <= CAST(:as_of AS DATE) OR "g"."signed_on" IS NULL
     )
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "i"."township"
   WHERE
     (
       "i"."paid_on" <= CAST(:as_of AS DATE) OR "i"."paid_on" IS NULL

@@ -3,73 +3,80 @@
 -- do not edit: change the rule file and run `oversight compile --all`
 -- :as_of is the day a run is evaluated for; parameters are the pack's defaults
 SELECT
-  "model_groups_2"."group_1" AS "key_1",
-  "model_groups_2"."agg_1" AS "township",
-  COALESCE("model_groups_2"."agg_2", "model_groups_2"."group_1") AS "hole_1",
-  "model_groups_2"."group_1" AS "hole_2",
-  "model_groups_2"."first_paid" AS "hole_3",
-  COALESCE(
-    (
-      SELECT
-        MIN("t"."name")
-      FROM "ref_township" AS "t"
-      WHERE
-        "t"."township" = "model_groups_2"."agg_1"
-    ),
-    "model_groups_2"."agg_1"
-  ) AS "hole_4",
-  "model_groups_2"."agg_4" AS "hole_5",
-  "model_groups_2"."agg_5" AS "hole_6",
-  "model_groups_2"."exited" AS "hole_7",
-  "model_groups_2"."agg_7" AS "hole_8",
-  DATE_DIFF('DAY', "model_groups_2"."first_paid", "model_groups_2"."exited") AS "hole_9"
+  "model_groups_3"."group_1" AS "key_1",
+  "model_groups_3"."agg_1" AS "township",
+  COALESCE("model_groups_3"."agg_2", "model_groups_3"."group_1") AS "hole_1",
+  "model_groups_3"."group_1" AS "hole_2",
+  "model_groups_3"."first_paid" AS "hole_3",
+  "model_groups_3"."township_name__1" AS "hole_4",
+  "model_groups_3"."agg_4" AS "hole_5",
+  "model_groups_3"."agg_5" AS "hole_6",
+  "model_groups_3"."exited" AS "hole_7",
+  "model_groups_3"."agg_7" AS "hole_8",
+  DATE_DIFF('DAY', "model_groups_3"."first_paid", "model_groups_3"."exited") AS "hole_9"
 FROM (
   SELECT
-    "model_groups"."group_1",
-    "model_groups"."agg_1",
-    "model_groups"."agg_2",
-    "model_groups"."agg_3",
-    "model_groups"."agg_4",
-    "model_groups"."agg_5",
-    "model_groups"."agg_6",
-    "model_groups"."agg_7",
-    "model_groups"."agg_3" AS "first_paid",
-    "model_groups"."agg_6" AS "exited"
+    "model_groups_2"."group_1",
+    "model_groups_2"."agg_1",
+    "model_groups_2"."agg_2",
+    "model_groups_2"."agg_3",
+    "model_groups_2"."agg_4",
+    "model_groups_2"."agg_5",
+    "model_groups_2"."agg_6",
+    "model_groups_2"."agg_7",
+    "model_groups_2"."first_paid",
+    "model_groups_2"."exited",
+    COALESCE("township_name"."name", "model_groups_2"."agg_1") AS "township_name__1"
   FROM (
     SELECT
-      "grouped_rows"."group_1" AS "group_1",
-      MAX(CASE WHEN "grouped_rows"."agg_1_rank" = 1 THEN "grouped_rows"."agg_1_1" END) AS "agg_1",
-      MIN("grouped_rows"."agg_2_1") AS "agg_2",
-      MIN("grouped_rows"."agg_3_1") AS "agg_3",
-      COUNT(*) AS "agg_4",
-      COALESCE(SUM("grouped_rows"."agg_5_1"), 0) AS "agg_5",
-      MIN("grouped_rows"."agg_6_1") AS "agg_6",
-      MIN("grouped_rows"."agg_7_1") AS "agg_7"
+      "model_groups"."group_1",
+      "model_groups"."agg_1",
+      "model_groups"."agg_2",
+      "model_groups"."agg_3",
+      "model_groups"."agg_4",
+      "model_groups"."agg_5",
+      "model_groups"."agg_6",
+      "model_groups"."agg_7",
+      "model_groups"."agg_3" AS "first_paid",
+      "model_groups"."agg_6" AS "exited"
     FROM (
       SELECT
-        "i"."enterprise_code" AS "group_1",
-        "i"."township" AS "agg_1_1",
-        ROW_NUMBER() OVER (PARTITION BY "i"."enterprise_code" ORDER BY "i"."paid_on" ASC, "i"."township" ASC) AS "agg_1_rank",
-        "e"."name" AS "agg_2_1",
-        "i"."paid_on" AS "agg_3_1",
-        "i"."amount" AS "agg_5_1",
-        "e"."status_changed_on" AS "agg_6_1",
-        "e"."status" AS "agg_7_1"
-      FROM "com_incentive" AS "i"
-      INNER JOIN "mkt_enterprise" AS "e"
-        ON "e"."enterprise_code" = "i"."enterprise_code"
-        AND (
-          "e"."registered_on" <= CAST(:as_of AS DATE) OR "e"."registered_on" IS NULL
-        )
-      WHERE
-        (
-          "i"."paid_on" <= CAST(:as_of AS DATE) OR "i"."paid_on" IS NULL
-        )
-        AND "e"."status" IN ('注销', '吊销')
-    ) AS "grouped_rows"
-    GROUP BY
-      "grouped_rows"."group_1"
-  ) AS "model_groups"
-) AS "model_groups_2"
-WHERE
-  "model_groups_2"."exited" BETWEEN "model_groups_2"."first_paid" AND CAST(DATE_ADD('DAY', 365, "model_groups_2"."first_paid") AS DATE);
+        "grouped_rows"."group_1" AS "group_1",
+        MAX(CASE WHEN "grouped_rows"."agg_1_rank" = 1 THEN "grouped_rows"."agg_1_1" END) AS "agg_1",
+        MIN("grouped_rows"."agg_2_1") AS "agg_2",
+        MIN("grouped_rows"."agg_3_1") AS "agg_3",
+        COUNT(*) AS "agg_4",
+        COALESCE(SUM("grouped_rows"."agg_5_1"), 0) AS "agg_5",
+        MIN("grouped_rows"."agg_6_1") AS "agg_6",
+        MIN("grouped_rows"."agg_7_1") AS "agg_7"
+      FROM (
+        SELECT
+          "i"."enterprise_code" AS "group_1",
+          "i"."township" AS "agg_1_1",
+          ROW_NUMBER() OVER (PARTITION BY "i"."enterprise_code" ORDER BY "i"."paid_on" ASC, "i"."township" ASC) AS "agg_1_rank",
+          "e"."name" AS "agg_2_1",
+          "i"."paid_on" AS "agg_3_1",
+          "i"."amount" AS "agg_5_1",
+          "e"."status_changed_on" AS "agg_6_1",
+          "e"."status" AS "agg_7_1"
+        FROM "com_incentive" AS "i"
+        INNER JOIN "mkt_enterprise" AS "e"
+          ON "e"."enterprise_code" = "i"."enterprise_code"
+          AND (
+            "e"."registered_on" <= CAST(:as_of AS DATE) OR "e"."registered_on" IS NULL
+          )
+        WHERE
+          (
+            "i"."paid_on" <= CAST(:as_of AS DATE) OR "i"."paid_on" IS NULL
+          )
+          AND "e"."status" IN ('注销', '吊销')
+      ) AS "grouped_rows"
+      GROUP BY
+        "grouped_rows"."group_1"
+    ) AS "model_groups"
+  ) AS "model_groups_2"
+  LEFT JOIN "ref_township" AS "township_name"
+    ON "township_name"."township" = "model_groups_2"."agg_1"
+  WHERE
+    "model_groups_2"."exited" BETWEEN "model_groups_2"."first_paid" AND CAST(DATE_ADD('DAY', 365, "model_groups_2"."first_paid") AS DATE)
+) AS "model_groups_3";

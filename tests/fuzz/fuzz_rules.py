@@ -116,6 +116,8 @@ class Fuzzer:
                 used = None
                 if isinstance(node, ir.DefCall):
                     used = checked.defines[node.name].span.file
+                elif isinstance(node, ir.LookupCall):
+                    used = checked.lookups[node.name].span.file
                 elif isinstance(node, ir.From) and node.binding.is_relation:
                     used = checked.relations[node.binding.source].span.file
                 if used is not None and name not in self.users.setdefault(used, []):
