@@ -96,7 +96,7 @@ MODELS: dict[str, str] = {
                    FROM v_build_change GROUP BY contract_id)
         SELECT c.contract_id, c.township, coalesce(n.name, c.township),
                coalesce(c.contractor_name, c.contractor_code),
-               c.contract_id, c.amount, coalesce(x.changes, 0), coalesce(x.net, 0), 10,
+               c.contract_id, c.amount, coalesce(x.changes, 0), coalesce(x.net, 0), 0.10,
                coalesce(x.net, 0) - 0.10 * c.amount
         FROM v_trade_contract c
         LEFT JOIN x ON x.contract_id = c.contract_id
@@ -137,7 +137,7 @@ MODELS: dict[str, str] = {
                coalesce(p.contractor_name, p.contractor_code),
                p.contract_id, p.amount, p.net, coalesce(p.accepted, {D}),
                CASE WHEN p.accepted IS NULL THEN '仍未验收合格' ELSE '首次验收合格' END,
-               p.paid, 80, 0.80 * (p.amount + p.net), p.paid - 0.80 * (p.amount + p.net)
+               p.paid, 0.80, 0.80 * (p.amount + p.net), p.paid - 0.80 * (p.amount + p.net)
         FROM p LEFT JOIN ref_township n ON n.township = p.township
         WHERE p.paid > 0.80 * (p.amount + p.net)""",
     # The contractor is related to the contract's township.
@@ -329,7 +329,7 @@ MODELS: dict[str, str] = {
           FROM v_fin_fund f
           WHERE f.spend_deadline_on < {D})
         SELECT f.fund_id, f.township, coalesce(n.name, f.township), f.allocated_on, f.fund_id,
-               coalesce(f.program, '项目名称未填'), f.amount, f.spend_deadline_on, f.spent, 50,
+               coalesce(f.program, '项目名称未填'), f.amount, f.spend_deadline_on, f.spent, 0.50,
                0.5 * f.amount - f.spent
         FROM f LEFT JOIN ref_township n ON n.township = f.township
         WHERE f.spent < 0.5 * f.amount""",
@@ -415,7 +415,7 @@ MODELS: dict[str, str] = {
                coalesce(t.name, l.township), coalesce(l.village, ''), coalesce(a.kind, '资产'),
                a.asset_id,
                coalesce(l.lessee_name, l.lessee_id, '未登记的承租方'), l.lease_id, l.annual_rent,
-               a.appraised_annual_rent, 70, 0.70 * a.appraised_annual_rent
+               a.appraised_annual_rent, 0.70, 0.70 * a.appraised_annual_rent
         FROM v_ag_lease l JOIN ag_asset a ON a.asset_id = l.asset_id
         LEFT JOIN ref_township t ON t.township = l.township
         WHERE l.annual_rent < 0.70 * a.appraised_annual_rent""",
