@@ -258,6 +258,21 @@ class Pack:
         return [code for code in self.domains if self.ids_of(code).claims(model_id)]
 
 
+# The top-level sections pack.yaml may have; a misspelt one (`mesages:`) is an error, not
+# a section silently ignored. `catalog_version` records the data contract's version.
+PACK_SECTIONS = (
+    "pack",
+    "domains",
+    "parameters",
+    "sources",
+    "catalog_version",
+    "townships",
+    "township_names",
+    "messages",
+)
+_SECTIONS_HINT = "pack.yaml 的部分有 / the sections are: " + "、".join(PACK_SECTIONS)
+
+
 def _span(path: str, node: Any, key: Any = None) -> Span:
     """Where a mapping key (or the node itself) sits in pack.yaml."""
     try:
@@ -623,6 +638,16 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     for section in ("pack", "domains", "parameters", "sources"):
         if not isinstance(data.get(section), dict):
             problem("E601", f"pack.yaml 缺少 {section} 部分", f"pack.yaml lacks '{section}'", data)
+    for section in data:
+        if section not in PACK_SECTIONS:
+            problem(
+                "E606",
+                f"pack.yaml 中没有「{section}」这一部分，它写的内容不会起作用",
+                f"pack.yaml has no section {str(section)!r}: what it says would be ignored",
+                data,
+                section,
+                (did_you_mean(str(section), PACK_SECTIONS) or (_SECTIONS_HINT,))[0],
+            )
     if problems:
         raise DiagnosticError(problems)
 
