@@ -2544,16 +2544,8 @@ class Checker:
         if target is None:
             self._calls_oversized |= node.name in self._oversized
             return ir.Lit(None, Type.ERROR, node.span)
-        if len(args) != len(target.params):
-            self.error(
-                "E302",
-                node.span,
-                f"{node.name} 需要 {len(target.params)} 个参数，这里有 {len(args)} 个",
-                f"{node.name} takes {len(target.params)} arguments, got {len(args)}",
-                f"定义：{node.name}("
-                + ", ".join(f"{n}: {t.value}" for n, t in target.params)
-                + ")",
-            )
+        declared = f"{node.name}(" + ", ".join(f"{n}: {t.value}" for n, t in target.params) + ")"
+        if not self._arity(node, len(target.params), len(args), declared):
             return ir.Lit(None, Type.ERROR, node.span)
         for (pname, ptype), arg, arg_ast in zip(target.params, args, node.args, strict=True):
             if arg.type in (Type.ERROR, Type.NULL, ptype) or (
@@ -2570,6 +2562,22 @@ class Checker:
             self._lookup_placement(node, args, scope)
         return ir.DefCall(node.name, args, target.type, node.span)
 
+    def _arity(self, node: ast.Call, wanted: int, given: int, declared: str) -> bool:
+        """Whether a call of a shared definition or lookup has as many arguments as declared.
+
+        If not, E302 says how many, with the declaration (`declared`) as the hint.
+        """
+        if wanted == given:
+            return True
+        self.error(
+            "E302",
+            node.span,
+            f"{node.name} 需要 {wanted} 个参数，这里有 {given} 个",
+            f"{node.name} takes {wanted} arguments, got {given}",
+            f"定义：{declared}",
+        )
+        return False
+
     def _lookup_call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
         """A call of a keyed lookup: its arguments are the key's values, in the `by` order."""
         target = self.lookup(node.name, node.name_span)
@@ -2584,15 +2592,11 @@ class Checker:
         if target is None:
             self._calls_oversized |= node.name in self._oversized
             return ir.Lit(None, Type.ERROR, node.span)
-        if len(args) != len(target.params):
-            self.error(
-                "E302",
-                node.span,
-                f"{node.name} 需要 {len(target.params)} 个参数，这里有 {len(args)} 个",
-                f"{node.name} takes {len(target.params)} arguments, got {len(args)}",
-                f"定义：lookup {node.name}({', '.join(n for n, _ in target.params)}) = "
-                f"{target.source}.{target.column} by {', '.join(target.by)}",
-            )
+        declared = (
+            f"lookup {node.name}({', '.join(n for n, _ in target.params)}) = "
+            f"{target.source}.{target.column} by {', '.join(target.by)}"
+        )
+        if not self._arity(node, len(target.params), len(args), declared):
             return ir.Lit(None, Type.ERROR, node.span)
         for (pname, ptype), key, arg, arg_ast in zip(
             target.params, target.by, args, node.args, strict=True
