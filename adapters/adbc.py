@@ -128,6 +128,10 @@ _SQLSTATES: dict[str, type[WarehouseError]] = {
     "40P01": Conflict,  # deadlock_detected
     "55P03": Conflict,  # lock_not_available
     "57014": QueryCancelled,  # query_canceled
+    # CREATE … IF NOT EXISTS is not safe against a concurrent one in PostgreSQL: the second of
+    # two runs creating the ledger at the same moment is told the table (or schema) exists.
+    "42P07": Conflict,  # duplicate_table
+    "42P06": Conflict,  # duplicate_schema
 }
 
 # ADBC's status, for an error that carries no SQLSTATE (the SQLite driver sets none).

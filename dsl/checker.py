@@ -2717,17 +2717,13 @@ class Checker:
                 parts.append(part.text)
                 continue
             expr = part.expr
-            if isinstance(expr, ast.Name) and expr.name == KEY_HOLE:
-                if scope.find_let(KEY_HOLE) is not None:
-                    self.error(
-                        "E260",
-                        expr.span,
-                        "消息中的 {key} 是预警键，但模型中另有一个 let key，不知指哪一个",
-                        "{key} in a message is the warning's key, but the model has a let "
-                        "called key too",
-                        "给这个 let 改个名字，例如 let key_value = … / rename the let",
-                    )
-                    continue
+            # A model's own `let key` is what `{key}` writes there, as a let called township
+            # is `{township}`: rules written before `{key}` existed keep their meaning.
+            if (
+                isinstance(expr, ast.Name)
+                and expr.name == KEY_HOLE
+                and scope.find_let(KEY_HOLE) is None
+            ):
                 parts.append(ir.KeyHole(part.text, part.span))
             elif isinstance(expr, ast.Call) and expr.name in FORMATTERS:
                 hole = self._formatted_hole(part, expr, scope, ctx)
