@@ -20,7 +20,7 @@ from decimal import Decimal
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import Warehouse, WarehouseError
+from adapters.base import Warehouse
 from adapters.names import quote_identifiers, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
@@ -400,10 +400,7 @@ def run_score(
 ) -> ScoreResult:
     """Run the index for `period`; name every township, list those left out."""
     query = compile_score(pack, Target(warehouse.dialect), period, tables)
-    try:
-        rows = warehouse.query(query.sql(dialect=warehouse.dialect))
-    except WarehouseError:
-        raise
+    rows = warehouse.query(query.sql(dialect=warehouse.dialect))
     scored = rows.column("township").to_pylist()
     names = [township_names.get(t, t) for t in scored]
     table = rows.add_column(1, "name", pa.array(names, pa.string()))
