@@ -21,14 +21,20 @@ def entry_point() -> None:
 
     The handlers are installed inside the `try`: a signal that lands while
     `install()` is still running (one handler in place, the next not yet) raises
-    where it is caught, not above it.
+    where it is caught, not above it. A signal that lands inside the import
+    machinery may reach us wrapped in another exception (CPython 3.11 turns
+    what a class attribute's `__set_name__` raises into a RuntimeError, as when
+    a dataclass is being built): once a signal has been received, whatever
+    the import raised is that signal.
     """
     args = sys.argv[1:]
     try:
         signals.install()
         signals.point("start")
         from engine.cli import main
-    except KeyboardInterrupt:
+    except BaseException as stop:
+        if not isinstance(stop, KeyboardInterrupt) and signals.received() is None:
+            raise
         signals.hold()
         from engine.manifest import write_unstarted
 

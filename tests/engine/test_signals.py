@@ -191,6 +191,37 @@ def test_once_the_command_has_ended_a_signal_is_ignored_until_the_process_is_gon
     assert (done.returncode, done.stdout.strip()) == (0, "finished"), done.stderr
 
 
+def test_a_signal_wrapped_by_the_import_machinery_is_still_an_interrupt():
+    """CI once sent SIGTERM while `dsl/ir.py` was building a dataclass.
+
+    CPython 3.11 re-raises what a `__set_name__` raises as a RuntimeError, so the
+    KeyboardInterrupt of the handler arrived disguised and the command died with a
+    traceback and status 1. The start-up must answer 130 whatever the signal was
+    wrapped in.
+    """
+    wrapped = (
+        "import signal, sys\n"
+        "from engine.__main__ import entry_point\n"
+        "class SignalOnName:\n"
+        "    def __set_name__(self, owner, name):\n"
+        "        signal.raise_signal(signal.SIGTERM)\n"
+        "class SignalWhileImportingTheCli:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'engine.cli':\n"
+        "            type('Building', (), {'field': SignalOnName()})\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, SignalWhileImportingTheCli())\n"
+        "sys.argv = ['oversight', '--version']\n"
+        "entry_point()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", wrapped], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 130, done.stderr
+    assert "interrupted (SIGTERM)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_sigkill_before_the_commit_leaves_the_ledger_as_it_was(pristine, tmp_path):
     folder = fresh_county(pristine, tmp_path)
     run = ended(folder, start_run(folder, "SIGKILL@ledger.staged"))
