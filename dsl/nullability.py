@@ -51,7 +51,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from dsl import ir
-from dsl.diagnostics import Diagnostic, Severity
+from dsl.diagnostics import Diagnostic
+from dsl.messages import diagnostic
 from dsl.pack import Pack
 from dsl.types import NUMERIC, Type
 
@@ -377,17 +378,15 @@ def _warning(hole: ir.Hole) -> Diagnostic:
         instead = f"{{coalesce({written}, 0)}}"
     else:
         instead = f"{{{written} ?? '无'}}"
-    return Diagnostic(
+    return diagnostic(
         "W320",
-        f"消息中的 {{{written}}} 可能为空，为空时会写成“空”",
-        f"the message hole {{{written}}} may be null, and would then read 空",
         hole.span,
-        (
+        hints=(
             f"写明为空时写什么，例如 {instead}；{{… ?? '文字'}} 在值为空时写这段文字 / "
             f"say what to write when it is null, e.g. {instead}",
             '也可以为整个模型写一次 missing "不详"，或在 pack.yaml 中写 '
             'messages: {missing: "不详"} / or say it once for the model (missing "不详") '
             'or for the pack (messages: {missing: "不详"} in pack.yaml)',
         ),
-        Severity.WARNING,
+        written=written,
     )

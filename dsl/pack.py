@@ -21,6 +21,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.messages import Wording, diagnostic, message
 from dsl.suggest import did_you_mean
 from dsl.types import Type, parse_type_name, storage_problem
 
@@ -348,9 +349,7 @@ def parse_parameter_type(text: Any) -> tuple[str, Type]:
         found = COLLECTION_TYPES.get(compact[: compact.index("<")] + f"<{','.join(named)}>")
         if found is None:
             raise ValueProblem(
-                "E690",
-                f"参数类型「{written}」不受支持",
-                f"parameter type {written!r} is not supported",
+                *message("E690.unsupported_type", written=written),
                 hint=COLLECTION_HINT,
             )
         return found
@@ -380,7 +379,7 @@ class ValueProblem(ValueError):
 
     def diagnostic(self, span: Span | None) -> Diagnostic:
         """The problem as a diagnostic at `span`."""
-        return Diagnostic(self.code, self.zh, self.en, span, (self.hint,) if self.hint else ())
+        return Wording(self.code, self.zh, self.en).at(span, (self.hint,))
 
 
 def parameter_value(value: Any, param: Parameter) -> Any:
@@ -396,9 +395,7 @@ def parameter_value(value: Any, param: Parameter) -> Any:
         if param.nullable:
             return None
         raise ValueProblem(
-            "E693",
-            f"参数 {param.name} 不能为空（null）：它没有声明 nullable: true",
-            f"{param.name} cannot be null: it is not declared nullable",
+            *message("E693", name=param.name),
             hint=(
                 "写一个值；若要表示“不设阈值”，在 pack.yaml 中给它加 nullable: true，"
                 f"并在规则中写 ${param.name} is null or … / give a value, or declare it "
@@ -415,9 +412,7 @@ def parameter_value(value: Any, param: Parameter) -> Any:
 def _list_value(value: Any, param: Parameter) -> tuple[Any, ...]:
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise ValueProblem(
-            "E691",
-            f"参数 {param.name} 的类型是 {param.type_name}，值应为列表",
-            f"{param.name} is a {param.type_name}: its value must be a list",
+            *message("E691.not_list", name=param.name, type_name=param.type_name),
             hint="列表写在方括号里，如 [邀请招标, 竞争性谈判]；没有项时写 [] / "
             "write a list in brackets; [] for none",
         )
@@ -427,11 +422,13 @@ def _list_value(value: Any, param: Parameter) -> tuple[Any, ...]:
         read = _item(item, param, i, where)
         if read in items:
             raise ValueProblem(
-                "E692",
-                f"参数 {param.name} 的列表中「{read}」出现了两次（第 {items.index(read) + 1} 项"
-                f"和第 {i + 1} 项）",
-                f"{read!r} is on the list of {param.name} twice "
-                f"(items {items.index(read) + 1} and {i + 1})",
+                *message(
+                    "E692.item_twice",
+                    name=param.name,
+                    item=read,
+                    first=items.index(read) + 1,
+                    second=i + 1,
+                ),
                 i,
                 "每一项只写一次 / write each item once",
             )
@@ -446,9 +443,7 @@ def _map_value(value: Any, param: Parameter) -> ParamMap:
         pairs = list(value)  # an example's pairs, a repeated key not yet refused
     else:
         raise ValueProblem(
-            "E691",
-            f"参数 {param.name} 的类型是 {param.type_name}，值应为映射（键: 值）",
-            f"{param.name} is a {param.type_name}: its value must be a mapping (key: value)",
+            *message("E691.not_mapping", name=param.name, type_name=param.type_name),
             hint="映射写在花括号里，如 {公开招标: 20, 邀请招标: 15}；没有项时写 {} / "
             "write a mapping in braces; {} for none",
         )
@@ -456,18 +451,14 @@ def _map_value(value: Any, param: Parameter) -> ParamMap:
     for key, item in pairs:
         if not isinstance(key, str):
             raise ValueProblem(
-                "E691",
-                f"参数 {param.name} 的键 {key} 应为文本",
-                f"the keys of {param.name} must be text, not {key!r}",
+                *message("E691.keys_text", name=param.name, key=key),
                 key,
                 f'给键加引号，如 "{key}": … / quote the key',
                 on_key=True,
             )
         if key in read:
             raise ValueProblem(
-                "E692",
-                f"参数 {param.name} 的键「{key}」出现了两次",
-                f"key {key!r} of {param.name} is given twice",
+                *message("E692.key_twice", name=param.name, key=key),
                 key,
                 "每个键只写一次 / write each key once",
             )
@@ -493,9 +484,16 @@ def _item(value: Any, param: Parameter, at: int | str, where: tuple[str, str]) -
         zh, en, hint = problem
         shown = "null" if value is None else value
         raise ValueProblem(
-            "E691",
-            f"参数 {param.name} {where[0]} {shown} {zh}（{param.type_name}）",
-            f"{where[1]} {param.name} ({shown!r}) {en} ({param.type_name})",
+            *message(
+                "E691.item_type",
+                name=param.name,
+                where_zh=where[0],
+                shown=shown,
+                wanted_zh=zh,
+                type_name=param.type_name,
+                where_en=where[1],
+                wanted_en=en,
+            ),
             at,
             hint,
         )
@@ -544,12 +542,12 @@ def repeated_map_key(
             twice = repeated_key(value)
             if twice is not None:
                 mark = twice.start_mark
-                return Diagnostic(
-                    "E692",
-                    f"参数 {name_node.value} 的键「{twice.value}」出现了两次",
-                    f"key {twice.value!r} of {name_node.value} is given twice",
+                return diagnostic(
+                    "E692.key_twice_in_file",
                     Span.point(shown, mark.line + 1, mark.column + 1, len(str(twice.value))),
-                    ("每个键只写一次 / write each key once",),
+                    hints=("每个键只写一次 / write each key once",),
+                    name=name_node.value,
+                    key=twice.value,
                 )
     return None
 
@@ -607,12 +605,11 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     except FileNotFoundError:
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E600",
-                    f"找不到策略包文件 {shown}",
-                    f"no pack file at {shown}",
+                diagnostic(
+                    "E600.no_file",
                     None,
-                    ("用 --policies 指向含有 pack.yaml 的目录",),
+                    hints=("用 --policies 指向含有 pack.yaml 的目录",),
+                    shown=shown,
                 )
             ]
         ) from None
@@ -621,29 +618,18 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
 
     problems: list[Diagnostic] = []
 
-    def problem(code: str, zh: str, en: str, node: Any, key: Any = None, hint: str = "") -> None:
-        problems.append(Diagnostic(code, zh, en, _span(shown, node, key), (hint,) if hint else ()))
+    def problem(wording: Wording, node: Any, key: Any = None, hint: str = "") -> None:
+        problems.append(wording.at(_span(shown, node, key), (hint,)))
 
     if not isinstance(data, dict):
-        raise DiagnosticError(
-            [
-                Diagnostic(
-                    "E600",
-                    "pack.yaml 应为映射",
-                    "pack.yaml must be a mapping",
-                    Span.point(shown, 1, 1),
-                )
-            ]
-        )
+        raise DiagnosticError([diagnostic("E600.not_mapping", Span.point(shown, 1, 1))])
     for section in ("pack", "domains", "parameters", "sources"):
         if not isinstance(data.get(section), dict):
-            problem("E601", f"pack.yaml 缺少 {section} 部分", f"pack.yaml lacks '{section}'", data)
+            problem(message("E601.section", section=section), data)
     for section in data:
         if section not in PACK_SECTIONS:
             problem(
-                "E606",
-                f"pack.yaml 中没有「{section}」这一部分，它写的内容不会起作用",
-                f"pack.yaml has no section {str(section)!r}: what it says would be ignored",
+                message("E606", section=section, section_text=str(section)),
                 data,
                 section,
                 (did_you_mean(str(section), PACK_SECTIONS) or (_SECTIONS_HINT,))[0],
@@ -658,18 +644,14 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         why = engine_problem(engine_spec, engine_version)
         if why:
             problem(
-                "E604",
-                f"策略包不适用于本引擎：{why}",
-                f"this pack needs engine {engine_spec}; this is oversight {engine_version}",
+                message("E604", why=why, engine_spec=engine_spec, engine_version=engine_version),
                 meta,
                 "engine",
                 "升级或降级 oversight 到策略包要求的版本，或由维护者确认后修改 pack.yaml 的 engine",
             )
     if not re.fullmatch(r"\d+\.\d+\.\d+", version):
         problem(
-            "E601",
-            "pack.version 应为 主.次.修订 形式，如 1.2.0",
-            "pack.version must look like 1.2.0",
+            message("E601.version"),
             meta,
             "version" if "version" in meta else None,
         )
@@ -678,9 +660,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     for name, spec in data["parameters"].items():
         if not isinstance(spec, dict):
             problem(
-                "E602",
-                f"参数 {name} 的声明应为映射",
-                f"parameter {name} must be a mapping",
+                message("E602.not_mapping", name=name),
                 data["parameters"],
                 name,
             )
@@ -692,9 +672,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             continue
         except ValueError:
             problem(
-                "E602",
-                f"参数 {name} 的类型「{spec.get('type')}」未知",
-                f"parameter {name} has unknown type {spec.get('type')!r}",
+                message("E602.unknown_type", name=name, type_written=spec.get("type")),
                 spec,
                 "type" if "type" in spec else None,
                 "类型可为 int、decimal、float、string、date、bool，"
@@ -703,9 +681,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             continue
         if "description" not in spec or "default" not in spec:
             problem(
-                "E602",
-                f"参数 {name} 需要 default 和 description",
-                f"parameter {name} needs a default and a description",
+                message("E602.no_default", name=name),
                 data["parameters"],
                 name,
             )
@@ -719,9 +695,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             maximum = coerce_value(spec["max"], type_) if "max" in spec else None
         except ValueError as exc:
             problem(
-                "E602",
-                f"参数 {name} 的取值不符合类型 {type_.value}：{exc}",
-                f"parameter {name}: a value does not fit type {type_.value}",
+                message("E602.default_type", name=name, type_name=type_.value, exc=exc),
                 spec,
             )
             continue
@@ -745,9 +719,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             continue
         except ValueError as exc:
             problem(
-                "E602",
-                f"参数 {name} 的取值不符合类型 {type_.value}：{exc}",
-                f"parameter {name}: a value does not fit type {type_.value}",
+                message("E602.default_type", name=name, type_name=type_.value, exc=exc),
                 spec,
             )
             continue
@@ -758,9 +730,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     for name, spec in data["sources"].items():
         if not is_identifier(name):
             problem(
-                "E605",
-                f"来源名「{name}」不是普通标识符",
-                f"source name {str(name)!r} is not a plain identifier",
+                message("E605.source_name_plain", name=name, name_text=str(name)),
                 data["sources"],
                 name,
                 IDENTIFIER_HINT,
@@ -769,9 +739,12 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         for col_name, col in (spec.get("columns") or {}).items():
             if not is_identifier(col_name):
                 problem(
-                    "E605",
-                    f"{name} 的列名「{col_name}」不是普通标识符",
-                    f"column name {str(col_name)!r} of {name} is not a plain identifier",
+                    message(
+                        "E605.column_name_plain",
+                        name=name,
+                        column=col_name,
+                        column_text=str(col_name),
+                    ),
                     spec["columns"],
                     col_name,
                     IDENTIFIER_HINT,
@@ -781,9 +754,12 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
                 col_type = parse_type_name(str(col.get("type")))
             except ValueError:
                 problem(
-                    "E603",
-                    f"{name}.{col_name} 的类型「{col.get('type')}」未知",
-                    f"{name}.{col_name} has unknown type {col.get('type')!r}",
+                    message(
+                        "E603.unknown_type",
+                        name=name,
+                        col_name=col_name,
+                        type_written=col.get("type"),
+                    ),
                     col,
                 )
                 continue
@@ -793,18 +769,19 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         for key_column in spec.get("key", []):
             if key_column not in columns:
                 problem(
-                    "E603",
-                    f"{name} 的键「{key_column}」不是它的列",
-                    f"key {str(key_column)!r} of {name} is not one of its columns",
+                    message(
+                        "E603.key_columns",
+                        name=name,
+                        key_column=key_column,
+                        key_column_text=str(key_column),
+                    ),
                     spec,
                     "key",
                 )
         event_date = spec.get("event_date")
         if event_date is not None and event_date not in columns:
             problem(
-                "E603",
-                f"{name} 的 event_date「{event_date}」不是它的列",
-                f"event_date {event_date!r} of {name} is not one of its columns",
+                message("E603.event_date_columns", name=name, event_date=event_date),
                 spec,
                 "event_date",
             )
@@ -824,10 +801,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     has_townships = listed != NO_TOWNSHIPS
     if listed is not None and has_townships and not isinstance(listed, list):
         problem(
-            "E698",
-            f"townships 应为乡镇列表，或写 {NO_TOWNSHIPS} 表示本策略包不按乡镇分派预警",
-            f"'townships' must be a list of townships, or {NO_TOWNSHIPS} for a pack whose "
-            "warnings are routed to no township",
+            message("E698", no_townships=NO_TOWNSHIPS),
             data,
             "townships",
             f"例如 townships: {NO_TOWNSHIPS}",
@@ -840,9 +814,7 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     township_names = data.get("township_names")
     if township_names is not None and not is_identifier(township_names):
         problem(
-            "E684",
-            f"township_names 应为一个 lookup 的名称，这里是「{township_names}」",
-            f"township_names names a lookup; {str(township_names)!r} is not a name",
+            message("E684", written=township_names, written_text=str(township_names)),
             data,
             "township_names",
             "例如 township_names: township_name（policies/shared/common.rule 中的 lookup）/ "
@@ -874,16 +846,7 @@ def _not_yaml(shown: str, exc: MarkedYAMLError) -> DiagnosticError:
     """E600: pack.yaml is not YAML, with where the reader stopped."""
     mark = exc.problem_mark
     span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
-    return DiagnosticError(
-        [
-            Diagnostic(
-                "E600",
-                "pack.yaml 不是有效的 YAML",
-                f"pack.yaml is not valid YAML: {exc.problem}",
-                span,
-            )
-        ]
-    )
+    return DiagnosticError([diagnostic("E600.not_yaml", span, problem=exc.problem)])
 
 
 def _declaration_problem(
@@ -898,16 +861,12 @@ def _declaration_problem(
     nullable = spec.get("nullable", False)
     if not isinstance(nullable, bool):
         return ValueProblem(
-            "E690",
-            f"参数 {name} 的 nullable 应为 true 或 false",
-            f"nullable of {name} must be true or false",
+            *message("E690.nullable_not_bool", name=name),
             "nullable",
         )
     if nullable and shape != "scalar":
         return ValueProblem(
-            "E690",
-            f"列表或映射参数 {name} 不能声明 nullable",
-            f"the list or map parameter {name} cannot be nullable",
+            *message("E690.nullable_collection", name=name),
             "nullable",
             "没有项时写 [] 或 {}，规则中 x in $名称 对空列表不成立 / "
             "an empty list [] or map {} says 'none'",
@@ -915,9 +874,7 @@ def _declaration_problem(
     bounded = next((key for key in ("min", "max") if key in spec), None)
     if bounded is not None and shape != "scalar" and type_ is not Type.INT:
         return ValueProblem(
-            "E690",
-            f"文本列表参数 {name} 不能有 {bounded}",
-            f"the text parameter {name} cannot have a {bounded}",
+            *message("E690.text_range", name=name, bounded=bounded),
             bounded,
             "min、max 只用于数值：list<int> 的每一项、map 的每个值 / "
             "min and max bound the numbers of a list<int> or a map",
@@ -959,9 +916,7 @@ def _messages(data: dict[str, Any], problem: Callable[..., None]) -> str | None:
     section = data["messages"]
     if not isinstance(section, dict):
         problem(
-            "E687",
-            'pack.yaml 的 messages 应为映射，如 messages: {missing: "不详"}',
-            'messages in pack.yaml must be a mapping, e.g. messages: {missing: "不详"}',
+            message("E687.not_mapping"),
             data,
             "messages",
         )
@@ -969,9 +924,7 @@ def _messages(data: dict[str, Any], problem: Callable[..., None]) -> str | None:
     for name in section:
         if name not in MESSAGE_SETTINGS:
             problem(
-                "E687",
-                f"messages 中没有「{name}」这一项",
-                f"messages has no setting {str(name)!r}",
+                message("E687.unknown_setting", name=name, name_text=str(name)),
                 section,
                 name,
                 (did_you_mean(str(name), MESSAGE_SETTINGS) or (_ONLY_SETTING,))[0],
@@ -981,9 +934,7 @@ def _messages(data: dict[str, Any], problem: Callable[..., None]) -> str | None:
     text = section["missing"]
     if text is None:
         problem(
-            "E688",
-            "messages.missing 后面没有写文字",
-            "messages.missing has no text after it",
+            message("E688.no_text"),
             section,
             "missing",
             missing_text_hint('missing: "不详"'),
@@ -991,9 +942,11 @@ def _messages(data: dict[str, Any], problem: Callable[..., None]) -> str | None:
         return None
     if not isinstance(text, str):
         problem(
-            "E688",
-            f"messages.missing 应为一段文字，这里是{_yaml_kind(text)}",
-            f"messages.missing must be a text, not {_yaml_kind(text, english=True)}",
+            message(
+                "E688.not_text",
+                kind_zh=_yaml_kind(text),
+                kind_en=_yaml_kind(text, english=True),
+            ),
             section,
             "missing",
             '数字、是否、日期也要加引号：missing: "0" / quote it: missing: "0"',
@@ -1002,9 +955,7 @@ def _messages(data: dict[str, Any], problem: Callable[..., None]) -> str | None:
     why = missing_text_problem(text)
     if why is not None:
         problem(
-            "E689",
-            f"messages.missing {why[0]}",
-            f"messages.missing {why[1]}",
+            message("E689", why_zh=why[0], why_en=why[1]),
             section,
             "missing",
             missing_text_hint('missing: "不详"'),
@@ -1055,9 +1006,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
         if not isinstance(spec, dict):
             if spec is None or isinstance(spec, list):
                 problem(
-                    "E695",
-                    f"领域 {code} 应写名称，或写成含 name 的映射",
-                    f"domain {code} needs a name, or a mapping with a name",
+                    message("E695.no_name", code=code),
                     declared,
                     code,
                     _DOMAIN_HINT,
@@ -1069,12 +1018,15 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
             continue
         unknown = [str(k) for k in spec if k not in _DOMAIN_KEYS]
         if unknown or not isinstance(spec.get("name"), str) or not spec["name"]:
-            what = f"未知的键 {'、'.join(unknown)}" if unknown else "缺少 name"
             problem(
-                "E695",
-                f"领域 {code} 的声明有误：{what}",
-                f"domain {code}: "
-                + (f"unknown key {', '.join(unknown)}" if unknown else "it has no name"),
+                message(
+                    "E695.unknown_keys",
+                    code=code,
+                    keys_zh="、".join(unknown),
+                    keys=", ".join(unknown),
+                )
+                if unknown
+                else message("E695.no_name_given", code=code),
                 spec if unknown else declared,
                 unknown[0] if unknown else code,
                 _DOMAIN_HINT,
@@ -1083,9 +1035,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
         names[code] = str(spec["name"])
         if "prefix" in spec and "pattern" in spec:
             problem(
-                "E695",
-                f"领域 {code} 只能写 prefix 或 pattern 之一",
-                f"domain {code} declares its ids by prefix or by pattern, not both",
+                message("E695.prefix_and_pattern", code=code),
                 spec,
                 "pattern",
                 _DOMAIN_HINT,
@@ -1095,9 +1045,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
             prefix = spec["prefix"]
             if not is_identifier(prefix):
                 problem(
-                    "E696",
-                    f"领域 {code} 的编号前缀「{prefix}」不是普通标识符",
-                    f"the id prefix {str(prefix)!r} of domain {code} is not a plain identifier",
+                    message("E696.bad_prefix", code=code, prefix=prefix, prefix_text=str(prefix)),
                     spec,
                     "prefix",
                     IDENTIFIER_HINT,
@@ -1105,9 +1053,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
                 continue
             if prefix in claimed:
                 problem(
-                    "E697",
-                    f"领域 {code} 与领域 {claimed[prefix]} 的编号前缀相同：{prefix}",
-                    f"domains {claimed[prefix]} and {code} have the same id prefix {prefix}",
+                    message("E697.same_prefix", code=code, claimed=claimed[prefix], prefix=prefix),
                     spec,
                     "prefix",
                     _PREFIX_HINT,
@@ -1120,9 +1066,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
             why = _pattern_problem(pattern)
             if why:
                 problem(
-                    "E696",
-                    f"领域 {code} 的编号模式不是有效的正则表达式：{why}",
-                    f"the id pattern of domain {code} is not a valid regular expression: {why}",
+                    message("E696.bad_pattern", code=code, why=why),
                     spec,
                     "pattern",
                     '例如 pattern: "PRC_[a-z_]+"（整个编号须与之相符） / '
@@ -1134,9 +1078,7 @@ def _domains(declared: dict[Any, Any], problem: Any) -> tuple[dict[str, str], di
         if rule.kind == "classic" and claimed.get(code, code) != code:
             other = claimed[code]
             problem(
-                "E697",
-                f"领域 {code} 的编号与领域 {other} 的编号前缀相同：{code}",
-                f"domain {code} and the id prefix of domain {other} are the same: {code}",
+                message("E697.prefix_is_domain", code=code, other=other),
                 declared,
                 code,
                 _PREFIX_HINT,
@@ -1185,19 +1127,55 @@ def engine_problem(spec: str, engine_version: str) -> str | None:
 
 
 def _check_range(param: Parameter, value: Any, problems: list[Diagnostic], span: Span) -> None:
-    message = range_problem(param, value)
-    if message:
-        problems.append(Diagnostic("E602", message[0], message[1], span))
+    wording = out_of_range(param, value, "E602")
+    if wording:
+        problems.append(wording.at(span))
 
 
-def range_problem(param: Parameter, value: Any) -> tuple[str, str] | None:
-    """Chinese and English text saying why `value` is out of the parameter's range, if it is.
+def out_of_range(param: Parameter, value: Any, code: str) -> Wording | None:
+    """Why `value` is out of the parameter's range, if it is, said as `code`.
 
+    Each door that takes a value has its own code for this (pack.yaml E602, a
+    deployment file E623, `oversight params` E662), with the same wording.
     Null is in range (it is no threshold at all); each item of a list, and
     each value of a map, must be within it.
     """
     if value is None:
         return None
+    if param.shape == "list":
+        items = [("item", {"position": i + 1}, v) for i, v in enumerate(value)]
+    elif param.shape == "map":
+        items = [("entry", {"key": k}, v) for k, v in value]
+    else:
+        items = [("value", {}, value)]
+    for shape, where, item in items:
+        if param.minimum is not None and item < param.minimum:
+            return message(
+                f"{code}.{shape}_below_minimum",
+                name=param.name,
+                value=item,
+                minimum=param.minimum,
+                **where,
+            )
+        if param.maximum is not None and item > param.maximum:
+            return message(
+                f"{code}.{shape}_above_maximum",
+                name=param.name,
+                value=item,
+                maximum=param.maximum,
+                **where,
+            )
+    return None
+
+
+def range_problem(param: Parameter, value: Any) -> tuple[str, str] | None:
+    """The Chinese and English text of `out_of_range` for `oversight params` (E662).
+
+    Kept for engine/params.py, which adds the code itself, until it calls
+    `out_of_range` with its code.
+    """
+    wording = out_of_range(param, value, "E662")
+    return None if wording is None else (wording.zh, wording.en)
     if param.shape == "list":
         items = [(f"的第 {i + 1} 项", f"item {i + 1} of ", v) for i, v in enumerate(value)]
     elif param.shape == "map":

@@ -22,118 +22,91 @@ from __future__ import annotations
 
 import difflib
 
+from dsl.messages import message
+
 # The start of a typical example row, three columns in: the state of the parser
 # at a mistake in a row depends on whether the row is one, two or more columns long.
 _ROW = 'model M "t" { domain d example "e" { as_of 2021-01-01 given s { a: 1, b: 1, '
 
-# label: (code, message_zh, message_en, hint, an example text that fails this way)
+# label: (code, message_zh, message_en, hint, an example text that fails this way);
+# the code and the messages are the catalog's (dsl/messages.toml).
 FRIENDLY_ERRORS: dict[str, tuple[str, str, str, str, str]] = {
     "exists_without_brackets": (
-        "E110",
-        "exists 后的子查询要用括号括起来",
-        "the subquery after 'exists' must be in brackets",
+        *message("E110"),
         "写成 not exists(trade_tender t where t.project_id = p.project_id)",
         'model M "t" { domain d where not exists trade_tender t where t.a = p.a }',
     ),
     "double_equals": (
-        "E111",
-        "相等比较只写一个等号「=」",
-        "equality is written with a single '='",
+        *message("E111"),
         '把 == 改为 =，例如 p.status = "终止"',
         'model M "t" { domain d where p.a == 1 }',
     ),
     "missing_alias_dot": (
-        "E112",
-        "列名前要写来源别名和点，例如 p.status",
-        "a column is written as alias.column, e.g. p.status",
+        *message("E112"),
         "在 from 中给来源起别名（from dr_project p），再用 p.列名 引用",
         'model M "t" { domain d where p amount = 1 }',
     ),
     "given_missing_comma": (
-        "E113",
-        "示例数据的各列之间要用逗号分隔",
-        "columns of an example row are separated by commas",
+        *message("E113"),
         '写成 given dr_project { project_id: "P1", investment: 100 }',
         _ROW + "c: 2 d: 3 } } }",
     ),
     # The parser stops right after the value before the missing comma, in a state
     # that depends on the kind of value: one example for each common kind.
     "given_missing_comma_after_text": (
-        "E113",
-        "示例数据的各列之间要用逗号分隔",
-        "columns of an example row are separated by commas",
+        *message("E113"),
         '写成 given dr_project { project_id: "P1", investment: 100 }',
         _ROW + 'c: "x" d: 3 } } }',
     ),
     "given_missing_comma_after_date": (
-        "E113",
-        "示例数据的各列之间要用逗号分隔",
-        "columns of an example row are separated by commas",
+        *message("E113"),
         '写成 given dr_project { project_id: "P1", investment: 100 }',
         _ROW + "c: 2021-01-01 d: 3 } } }",
     ),
     "given_missing_colon": (
-        "E114",
-        "示例数据的列名和值之间要写冒号",
-        "an example row needs ':' between column and value",
+        *message("E114"),
         '写成 project_id: "P1"',
         _ROW + "c 1 } } }",
     ),
     "given_slash_date": (
-        "E115",
-        "日期要写成 YYYY-MM-DD",
-        "dates are written as YYYY-MM-DD",
+        *message("E115"),
         "把 2021/04/20 写成 2021-04-20（不加引号）",
         _ROW + "c: 2021/04/20 } } }",
     ),
     "as_of_needs_date": (
-        "E116",
-        "as_of 后要写一个日期",
-        "'as_of' in an example takes a date",
+        *message("E116"),
         "例如 as_of 2021-11-15（不加引号）",
         'model M "t" { domain d example "e" { as_of "2021-11-15" } }',
     ),
     "model_without_id": (
-        "E117",
-        "model 后要写模型编号，例如 ENG01",
-        "'model' is followed by the model's id, e.g. ENG01",
+        *message("E117"),
         'model ENG01 "应招未招" { … }',
         'model "应招未招" { }',
     ),
     "let_without_equals": (
-        "E118",
-        "let 定义要写等号",
-        "'let' needs '=' between the name and the expression",
+        *message("E118"),
         "例如 let paid = (from fin_payment f where f.contract_id = c.contract_id "
         "select sum(f.amount))",
         'model M "t" { domain d let x p.a }',
     ),
     "severity_quoted": (
-        "E119",
-        "severity 取 red、yellow 或 blue，不加引号",
-        "severity is red, yellow or blue, without quotes",
+        *message("E119"),
         "例如 severity red",
         'model M "t" { domain d severity "red" }',
     ),
     "number_with_unit": (
-        "E120",
-        "数字后面不能带单位或文字",
-        "a number cannot be followed by a unit or a word",
+        *message("E120"),
         "只写数字：金额以元计，400万 写作 4000000（或 4_000_000）；天数、月数也只写数字。"
         "阈值最好写成参数，例如 $tender_threshold / write the bare number, amounts in yuan",
         'model M "t" { domain d where p.a >= 400万 }',
     ),
     "is_not_value": (
-        "E121",
-        "is not 只用于判断非空：is not null",
-        "'is not' only tests for null: is not null",
+        *message("E121.is_not"),
         '不等于写作 !=，例如 p.status != "终止"',
         'model M "t" { domain d where p.a is not "x" }',
     ),
     "is_value": (
-        "E121",
-        "is 只用于判断空值：is null",
-        "'is' only tests for null: is null",
+        *message("E121.is"),
         '等于写作 =，例如 p.status = "终止"',
         'model M "t" { domain d where p.a is "x" }',
     ),
@@ -143,9 +116,7 @@ FRIENDLY_ERRORS: dict[str, tuple[str, str, str, str, str]] = {
 # A `{…}` of a message template that ends before its expression does: `{}`, `{p.}`.
 # (code, message_zh, message_en, hint), in place of "the file ends too early".
 INCOMPLETE_HOLE = (
-    "E106",
-    "消息模板的花括号中缺少内容",
-    "the '{…}' in the message is empty or incomplete",
+    *message("E106"),
     "花括号中写一个值，例如 {p.name}、{wan(p.investment)}；要写花括号本身，请写成 {{ 或 }} / "
     "put a value in the braces, or write {{ and }} for braces themselves",
 )
@@ -306,43 +277,37 @@ def _word(name: str) -> tuple[str, str]:
 
 
 _QUOTE_NOT_CLOSED = (
-    "字符串缺少结尾的引号",
-    "this string has no closing quote",
+    "E101.string_not_closed",
     "在同一行内补上结尾的引号；字符串不能跨行 / close it on the same line: "
     "a string cannot span lines",
 )
 
-# Characters the lexer cannot read: (message_zh, message_en, hint) in place of
-# the generic "character … is not part of the language", where we know better.
-_CHARACTER_MESSAGES: dict[str, tuple[str, str, str]] = {
+# Characters the lexer cannot read: (message key, hint) in place of the generic
+# E101.character ("… is not part of the language"), where we know better.
+_CHARACTER_MESSAGES: dict[str, tuple[str, str]] = {
     '"': _QUOTE_NOT_CLOSED,
     "'": _QUOTE_NOT_CLOSED,
     "“": (
-        "中文引号「“」缺少配对的「”」",
-        "the Chinese quote “ has no closing ”",
+        "E101.chinese_quote_not_closed",
         "在同一行内补上「”」；字符串不能跨行 / close it with ” on the same line",
     ),
     "”": (
-        "右引号「”」前面缺少左引号「“」",
-        "the closing quote ” has no opening “",
+        "E101.chinese_quote_not_opened",
         '字符串写成 “终止” 或 "终止" / quote a string as “终止” or "终止"',
     ),
     # Invisible characters, pasted with text copied from the web, Word or WeChat:
     # naming them by their code point would tell a policy writer nothing.
     "\u00a0": (
-        "这里有一个看不见的特殊空格（不间断空格）",
-        "an invisible non-breaking space is here",
+        "E101.non_breaking_space",
         "常见于从网页、Word 或微信复制的文字：删掉它，重新输入普通空格 / "
         "often pasted from the web or Word: delete it and type a plain space",
     ),
     "\u200b": (
-        "这里有一个看不见的零宽空格",
-        "an invisible zero-width space is here",
+        "E101.zero_width_space",
         "常见于复制粘贴的文字：删掉它 / often pasted with copied text: delete it",
     ),
     "\ufeff": (
-        "这里有一个看不见的字节顺序标记（BOM）",
-        "an invisible byte order mark (BOM) is here",
+        "E101.byte_order_mark",
         "常见于拼接多个文件或复制粘贴：删掉它 / often left by joining files: delete it",
     ),
 }
@@ -396,10 +361,11 @@ _CHARACTER_HINTS["％"] = _CHARACTER_HINTS["%"]
 def hint_for_character(ch: str) -> tuple[str, str, str | None]:
     """Message and hint for a character the lexer cannot read."""
     if ch in _CHARACTER_MESSAGES:
-        return _CHARACTER_MESSAGES[ch]
+        key, hint = _CHARACTER_MESSAGES[ch]
+        _, zh, en = message(key)
+        return zh, en, hint
     shown = repr(ch)[1:-1] if not ch.isprintable() else ch
-    zh = f"无法识别的字符「{shown}」"
-    en = f"character '{shown}' is not part of the language"
+    _, zh, en = message("E101.character", shown=shown)
     if ch in _CHARACTER_HINTS:
         hint_zh, hint_en = _CHARACTER_HINTS[ch]
         return zh, en, f"{hint_zh} / {hint_en}"

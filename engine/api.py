@@ -24,6 +24,7 @@ from adapters.names import statement, table_named
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from dsl.messages import diagnostic
 from dsl.suggest import did_you_mean
 from engine import __version__, ledger, reviewed, signals
 from engine import functions as fn
@@ -107,12 +108,12 @@ def check(
         if stale:
             shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
             report.diagnostics.append(
-                Diagnostic(
+                diagnostic(
                     "E710",
-                    f"compiled/ 中的 SQL 不是最新的：{shown}",
-                    f"compiled/ is stale: {len(stale)} files differ from what the pack compiles to",
                     None,
-                    ("运行 oversight compile --all 重新生成 / run: oversight compile --all",),
+                    hints=("运行 oversight compile --all 重新生成 / run: oversight compile --all",),
+                    shown=shown,
+                    stale_count=len(stale),
                 )
             )
     return report
@@ -476,15 +477,7 @@ def _score(
     tables = ledger.Tables(deployment.ledger_schema)
     if not connection.has_table(tables.name(ledger.LEDGER)):
         raise DiagnosticError(
-            [
-                Diagnostic(
-                    "E650",
-                    "数据仓库中还没有预警台账",
-                    "the warehouse has no warnings ledger yet",
-                    None,
-                    ("先运行 oversight run --as-of 日期，把预警记入台账",),
-                )
-            ]
+            [diagnostic("E650", None, hints=("先运行 oversight run --as-of 日期，把预警记入台账",))]
         )
     physical = {
         name: deployment.tables.get(name, name)
@@ -492,15 +485,7 @@ def _score(
     }
     if not connection.has_table(physical["town_staffing"]):
         raise DiagnosticError(
-            [
-                Diagnostic(
-                    "E651",
-                    "数据仓库中没有乡镇在岗人数（town_staffing）",
-                    "the warehouse has no town_staffing",
-                    None,
-                    ("廉情指数按在岗人数计算预警率等指标",),
-                )
-            ]
+            [diagnostic("E651", None, hints=("廉情指数按在岗人数计算预警率等指标",))]
         )
     scratch = None
     if disposal is None and connection.has_table(physical[DISPOSAL]):
@@ -681,15 +666,7 @@ def explain(
     model = pack.models.get(model_id)
     if model is None:
         raise DiagnosticError(
-            [
-                Diagnostic(
-                    "E215",
-                    f"没有编号为 {model_id} 的模型",
-                    f"no model {model_id}",
-                    None,
-                    did_you_mean(model_id, pack.models),
-                )
-            ]
+            [diagnostic("E215", None, hints=did_you_mean(model_id, pack.models), model_id=model_id)]
         )
     compiled = compile_pack(pack, dialect, [model_id], None, deployment)[0]
     parameters = []

@@ -18,7 +18,8 @@ from typing import Any
 import click
 import pyarrow as pa
 
-from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.diagnostics import DiagnosticError, Span
+from dsl.messages import diagnostic
 from engine import api
 from engine import precheck as prechecks
 from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
@@ -36,24 +37,21 @@ def read_records(path: str) -> Any:
         else:
             text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DiagnosticError(
-            [Diagnostic("E671", f"无法读取记录文件 {shown}", f"cannot read {shown}: {exc}")]
-        ) from None
+        raise DiagnosticError([diagnostic("E671.unreadable", None, shown=shown, exc=exc)]) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         span = Span.point(shown, exc.lineno, exc.colno)
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E671",
-                    "记录不是有效的 JSON",
-                    f"the records are not valid JSON: {exc.msg}",
+                diagnostic(
+                    "E671.not_json",
                     span,
-                    (
+                    hints=(
                         '一条记录写作 {"列": 值}，多条写作 [{…}, {…}] / '
                         'one record is {"column": value}, several are [{…}, {…}]',
                     ),
+                    msg=exc.msg,
                 )
             ]
         ) from None

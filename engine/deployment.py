@@ -21,6 +21,7 @@ from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.messages import diagnostic
 from dsl.pack import (
     IDENTIFIER_HINT,
     Pack,
@@ -28,8 +29,8 @@ from dsl.pack import (
     is_identifier,
     is_table_name,
     item_span,
+    out_of_range,
     parameter_value,
-    range_problem,
     repeated_map_key,
 )
 from dsl.suggest import did_you_mean
@@ -71,19 +72,16 @@ def _not_a_name(path: str, node: Any, key: Any, value: Any, source: str | None) 
         except (AttributeError, KeyError, TypeError):
             pass
     if source is None:
-        return Diagnostic(
-            "E624",
-            f"ledger_schema 的模式名「{text}」不是普通标识符",
-            f"ledger_schema {text!r} is not a plain identifier",
-            span,
-            (IDENTIFIER_HINT,),
-        )
-    return Diagnostic(
-        "E624",
-        f"{source} 的表名「{text}」不是普通标识符",
-        f"the table name {text!r} of {source} is not a plain identifier",
+        return diagnostic("E624.ledger_schema_plain", span, hints=(IDENTIFIER_HINT,), text=text)
+    return diagnostic(
+        "E624.table_name_plain",
         span,
-        (IDENTIFIER_HINT, "表名写作 表 或 模式.表，如 ods.fgw_xmlx / write TABLE or SCHEMA.TABLE"),
+        hints=(
+            IDENTIFIER_HINT,
+            "表名写作 表 或 模式.表，如 ods.fgw_xmlx / write TABLE or SCHEMA.TABLE",
+        ),
+        source=source,
+        text=text,
     )
 
 
@@ -91,12 +89,7 @@ def _not_yaml(shown: str, exc: MarkedYAMLError) -> Diagnostic:
     """E620: the deployment file is not YAML, with where the reader stopped."""
     mark = exc.problem_mark
     span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
-    return Diagnostic(
-        "E620",
-        "部署文件不是有效的 YAML",
-        f"the deployment file is not valid YAML: {exc.problem}",
-        span,
-    )
+    return diagnostic("E620.not_yaml", span, problem=exc.problem)
 
 
 def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
@@ -111,24 +104,17 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
         twice = repeated_map_key(text, shown, [("parameters",)], "")
         raise DiagnosticError([twice or _not_yaml(shown, exc)]) from None
     except FileNotFoundError:
-        raise DiagnosticError(
-            [Diagnostic("E620", f"找不到部署文件 {shown}", f"no deployment file at {shown}")]
-        ) from None
+        raise DiagnosticError([diagnostic("E620.no_file", None, shown=shown)]) from None
     except MarkedYAMLError as exc:
         raise DiagnosticError([_not_yaml(shown, exc)]) from None
     if not isinstance(data, dict):
-        raise DiagnosticError(
-            [Diagnostic("E620", "部署文件应为映射", "the deployment file must be a mapping")]
-        )
+        raise DiagnosticError([diagnostic("E620.not_mapping", None)])
     for section in ("tables", "parameters"):
         if not isinstance(data.get(section) or {}, dict):
             raise DiagnosticError(
                 [
-                    Diagnostic(
-                        "E620",
-                        f"部署文件的 {section} 应为映射（名称: 值）",
-                        f"'{section}' of the deployment file must be a mapping (name: value)",
-                        _span(shown, data, section),
+                    diagnostic(
+                        "E620.section_not_mapping", _span(shown, data, section), section=section
                     )
                 ]
             )
@@ -137,12 +123,11 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
     for logical, physical in (data.get("tables") or {}).items():
         if logical not in pack.sources:
             problems.append(
-                Diagnostic(
+                diagnostic(
                     "E621",
-                    f"部署文件映射了未知来源 {logical}",
-                    f"the deployment maps unknown source {logical}",
                     _span(shown, data["tables"], logical),
-                    did_you_mean(str(logical), pack.sources),
+                    hints=did_you_mean(str(logical), pack.sources),
+                    logical=logical,
                 )
             )
         elif not is_table_name(physical):
@@ -154,14 +139,7 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
         param = pack.parameters.get(name)
         span = _span(shown, data["parameters"], name)
         if param is None:
-            problems.append(
-                Diagnostic(
-                    "E622",
-                    f"部署文件覆盖了未知参数 {name}",
-                    f"the deployment overrides unknown parameter {name}",
-                    span,
-                )
-            )
+            problems.append(diagnostic("E622", span, name=name))
             continue
         try:
             parameters[str(name)] = parameter_value(value, param)
@@ -170,17 +148,14 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
             continue
         except ValueError as exc:
             problems.append(
-                Diagnostic(
-                    "E623",
-                    f"参数 {name} 的值不符合类型 {param.type.value}：{exc}",
-                    f"{name} must be a {param.type.value}",
-                    span,
+                diagnostic(
+                    "E623.not_the_type", span, name=name, type_name=param.type.value, exc=exc
                 )
             )
             continue
-        out_of_range = range_problem(param, parameters[str(name)])
-        if out_of_range:
-            problems.append(Diagnostic("E623", out_of_range[0], out_of_range[1], span))
+        wording = out_of_range(param, parameters[str(name)], "E623")
+        if wording:
+            problems.append(wording.at(span))
     schema = data.get("ledger_schema")
     if schema is not None and not is_identifier(schema):
         problems.append(_not_a_name(shown, data, "ledger_schema", schema, None))

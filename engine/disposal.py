@@ -28,6 +28,7 @@ from sqlglot import exp
 from adapters.base import Warehouse
 from adapters.names import statement, table_named
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.messages import Wording, diagnostic, message
 from dsl.pack import SEVERITY_ALIASES, Column, Pack, Source
 from dsl.types import Type
 from engine.schema import ARROW_TYPES, source_schema
@@ -163,9 +164,7 @@ class _Problems:
 
     def add(
         self,
-        code: str,
-        zh: str,
-        en: str,
+        wording: Wording,
         at: _Cell | _Row | None = None,
         hints: Iterable[str] = (),
     ) -> None:
@@ -177,33 +176,32 @@ class _Problems:
             label = self.labels.get(at.line) if at is not None else None
             label = label or self.where
             if label:
-                zh, en = f"{label}：{zh}", f"{label}: {en}"
+                wording = wording._replace(zh=f"{label}：{wording.zh}", en=f"{label}: {wording.en}")
         elif isinstance(at, _Row):
             span = Span.point(self.file, at.line, 1)
         elif isinstance(at, _Cell):
             span = Span.point(self.file, at.line, at.column, at.width)
-        self.found.append(Diagnostic(code, zh, en, span, tuple(hints)))
+        self.found.append(wording.at(span, hints))
 
     def raise_if_any(self) -> None:
         if not self.found:
             return
         if self.more:
             self.found.append(
-                Diagnostic(
+                diagnostic(
                     "E649",
-                    f"另有 {self.more} 个问题未列出",
-                    f"{self.more} more problems not listed",
                     Span.point(self.file, 1, 1) if self.file else None,
-                    ("问题这么多，多半是选错了文件或格式 / so many usually means the wrong file",),
+                    hints=(
+                        "问题这么多，多半是选错了文件或格式 / so many usually means the wrong file",
+                    ),
+                    more=self.more,
                 )
             )
         raise DiagnosticError(self.found)
 
 
-def _unreadable(file: str, zh: str, en: str, hint: str = "") -> DiagnosticError:
-    return DiagnosticError(
-        [Diagnostic("E640", zh, en, Span.point(file, 1, 1), (hint,) if hint else ())]
-    )
+def _unreadable(file: str, wording: Wording, hint: str = "") -> DiagnosticError:
+    return DiagnosticError([wording.at(Span.point(file, 1, 1), (hint,))])
 
 
 def _decode(data: bytes, file: str) -> str:
@@ -225,8 +223,12 @@ def _decode(data: bytes, file: str) -> str:
                 line = data[: len(bom) + exc.start].count(b"\n") + 1
                 raise _unreadable(
                     file,
-                    f"文件以 {encoding.upper()} 的 BOM 开头，但第 {line} 行有无法解码的字节",
-                    f"the file starts with a {encoding} BOM but line {line} does not decode",
+                    message(
+                        "E640.bom_undecodable",
+                        encoding_upper=encoding.upper(),
+                        line=line,
+                        encoding=encoding,
+                    ),
                     "在 Excel 中另存为「CSV UTF-8」后重试 / save as CSV UTF-8 and retry",
                 ) from None
     try:
@@ -239,8 +241,7 @@ def _decode(data: bytes, file: str) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise _unreadable(
             file,
-            f"无法识别文件编码（既不是 UTF-8 也不是 GBK，第 {line} 行）",
-            f"cannot decode the file as UTF-8 or GBK (line {line})",
+            message("E640.undecodable", line=line),
             "在 Excel 中另存为「CSV UTF-8」后重试 / save as CSV UTF-8 and retry",
         ) from None
 
@@ -319,9 +320,7 @@ def _columns(header: Sequence[_Cell], source: Source, problems: _Problems) -> di
             if name in positions:
                 first = positions[name] + 1
                 problems.add(
-                    "E643",
-                    f"列 {name} 出现了两次",
-                    f"column {name} appears twice",
+                    message("E643.column_twice", name=name),
                     cell,
                     (f"第一次在第 {first} 列 / first as column {first}",),
                 )
@@ -339,9 +338,7 @@ def _columns(header: Sequence[_Cell], source: Source, problems: _Problems) -> di
         ]
         if close:
             problems.add(
-                "E643",
-                f"未知的列「{cell.value}」",
-                f"unknown column {cell.value!r}",
+                message("E643.unknown_column", column=cell.value),
                 cell,
                 (f"是否应为 {close[0]}？/ did you mean {close[0]}?",),
             )
@@ -351,9 +348,9 @@ def _columns(header: Sequence[_Cell], source: Source, problems: _Problems) -> di
     if missing:
         where = header[0] if header else None
         problems.add(
-            "E643",
-            f"缺少必填列 {'、'.join(missing)}",
-            f"missing required column(s) {', '.join(missing)}",
+            message(
+                "E643.missing_columns", missing_zh="、".join(missing), missing=", ".join(missing)
+            ),
             where,
             ("第一行应为列名：" + ", ".join(known) + " / the first line names the columns",),
         )
@@ -366,8 +363,7 @@ def _csv_rows(path: Path, shown: str, source: Source, problems: _Problems) -> li
     if data.startswith(b"PK\x03\x04"):
         raise _unreadable(
             shown,
-            "这是 Excel 工作簿（.xlsx），不是 CSV",
-            "this is an Excel workbook (.xlsx), not a CSV file",
+            message("E640.excel_workbook"),
             "在 Excel 中「另存为」→「CSV UTF-8（逗号分隔）」/ save it as CSV UTF-8",
         )
     text = _decode(data, shown)
@@ -379,12 +375,10 @@ def _csv_rows(path: Path, shown: str, source: Source, problems: _Problems) -> li
         line, column = exc.args
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E640",
-                    "引号没有闭合，文件在此后结束",
-                    "a quoted field is never closed",
+                diagnostic(
+                    "E640.quote_not_closed",
                     Span.point(shown, line, column),
-                    ('引号内的 " 应写作 "" / write " inside quotes as ""',),
+                    hints=('引号内的 " 应写作 "" / write " inside quotes as ""',),
                 )
             ]
         ) from None
@@ -392,8 +386,7 @@ def _csv_rows(path: Path, shown: str, source: Source, problems: _Problems) -> li
     if not records:
         raise _unreadable(
             shown,
-            "文件是空的，连列名都没有",
-            "the file is empty: not even a header line",
+            message("E640.empty"),
             "第一行应为列名：" + ", ".join(source.columns),
         )
     header, *body = records
@@ -406,9 +399,7 @@ def _csv_rows(path: Path, shown: str, source: Source, problems: _Problems) -> li
         extra = [c for c in record[len(header) :] if str(c.value).strip()]
         if extra:
             problems.add(
-                "E641",
-                f"这一行有 {len(record)} 个值，但只有 {len(header)} 列",
-                f"this line has {len(record)} values for {len(header)} columns",
+                message("E641.value_count", record_count=len(record), header_count=len(header)),
                 extra[0],
                 ("值中含逗号时请加引号 / quote values that contain commas",),
             )
@@ -449,9 +440,7 @@ def _is_blank(value: Any) -> bool:
 def _bad_value(problems: _Problems, cell: _Cell, name: str, type_: Type) -> None:
     shown = str(cell.value)
     problems.add(
-        "E641",
-        f"{name}：「{shown}」不是{type_.zh}",
-        f"{name}: {shown!r} is not a {type_.value}",
+        message("E641.not_a_type", name=name, shown=shown, type_zh=type_.zh, type_name=type_.value),
         cell,
         list(value_hints(cell.value, type_)),
     )
@@ -476,9 +465,7 @@ def _validated(rows: list[_Row], source: Source, problems: _Problems) -> pa.Tabl
                 values[column.name] = None
                 if column.required:
                     problems.add(
-                        "E641",
-                        f"缺少必填的 {column.name}",
-                        f"{column.name} is missing (required)",
+                        message("E641.missing", name=column.name),
                         cell or row,
                         ("每条处置记录都要有模型编号和预警编号 / every record needs both keys",),
                     )
@@ -494,10 +481,12 @@ def _validated(rows: list[_Row], source: Source, problems: _Problems) -> pa.Tabl
         if all(part is not None for part in key):
             if key in first_seen:
                 problems.add(
-                    "E642",
-                    f"重复的处置记录 {' '.join(map(str, key))}，第 {first_seen[key]} 行已有",
-                    f"duplicate record for {' '.join(map(str, key))}, "
-                    f"already on {problems.row} {first_seen[key]}",
+                    message(
+                        "E642",
+                        key=" ".join(map(str, key)),
+                        first_seen=first_seen[key],
+                        row=problems.row,
+                    ),
                     row.cells.get(source.key[-1]) or row,
                     ("每条预警只保留一条处置记录 / keep one record per warning",),
                 )
@@ -520,9 +509,7 @@ def _check_record(row: _Row, values: dict[str, Any], failed: set[str], problems:
     key = values.get("warning_key")
     if isinstance(key, str) and _SCIENTIFIC.fullmatch(key.strip()):
         problems.add(
-            "E641",
-            f"warning_key「{key}」被 Excel 改成了科学计数法，原编号已丢失",
-            f"warning_key {key!r} was turned into scientific notation by Excel",
+            message("E641.scientific_notation", key=key),
             row.cells.get("warning_key"),
             (
                 "在 Excel 中把该列设为「文本」后从导出文件重新填写 / "
@@ -533,9 +520,7 @@ def _check_record(row: _Row, values: dict[str, Any], failed: set[str], problems:
     if outcome is not None and outcome not in OUTCOMES:
         close = difflib.get_close_matches(outcome, OUTCOMES, n=1, cutoff=0.5)
         problems.add(
-            "E641",
-            f"核查结果「{outcome}」应为 属实、部分属实 或 不属实",
-            f"outcome must be 属实, 部分属实 or 不属实, not {outcome!r}",
+            message("E641.outcome", outcome=outcome),
             row.cells.get("outcome"),
             (f"是否应为 {close[0]}？/ did you mean {close[0]}?",) if close else (),
         )
@@ -544,9 +529,7 @@ def _check_record(row: _Row, values: dict[str, Any], failed: set[str], problems:
         number = values.get(name)
         if number is not None and number < 0:
             problems.add(
-                "E641",
-                f"{name} 不能为负数（{number}）",
-                f"{name} cannot be negative ({number})",
+                message("E641.negative", name=name, number=number),
                 row.cells.get(name) or row,
             )
     if failed:
@@ -554,25 +537,19 @@ def _check_record(row: _Row, values: dict[str, Any], failed: set[str], problems:
     verified = values.get("verified_on")
     if outcome is not None and verified is None and "verified_on" in values:
         problems.add(
-            "E644",
-            "有核查结果但没有核查日期 verified_on",
-            "an outcome without a verified_on day",
+            message("E644.outcome_without_verified"),
             row.cells.get("verified_on") or row.cells.get("outcome") or row,
             ("核实率与查实率要求两者同时填写 / the index needs both",),
         )
     if verified is not None and outcome is None and "outcome" in values:
         problems.add(
-            "E644",
-            "有核查日期但没有核查结果 outcome",
-            "a verified_on day without an outcome",
+            message("E644.verified_day_without"),
             row.cells.get("outcome") or row.cells.get("verified_on") or row,
             ("结果应为 属实、部分属实 或 不属实 / outcome is 属实, 部分属实 or 不属实",),
         )
     if values.get("rectified_on") is not None and outcome is not None and outcome not in CONFIRMED:
         problems.add(
-            "E644",
-            f"核查结果为{outcome}，却有整改日期 rectified_on",
-            f"a rectified_on day for an outcome of {outcome}",
+            message("E644.rectified_day_outcome", outcome=outcome),
             row.cells.get("rectified_on") or row,
             ("只有属实或部分属实的问题需要整改 / only confirmed problems are rectified",),
         )
@@ -599,21 +576,17 @@ def load_disposal_file(path: str | Path, pack: Pack) -> pa.Table:
         with path.open("rb") as handle:
             magic = handle.read(4)
     except FileNotFoundError:
-        raise _unreadable(
-            shown, f"找不到处置记录文件 {shown}", f"no disposal file at {shown}"
-        ) from None
+        raise _unreadable(shown, message("E640.no_file", shown=shown)) from None
     except OSError as exc:
         raise _unreadable(
-            shown, f"无法读取处置记录文件 {shown}", f"cannot read {shown}: {exc.strerror}"
+            shown, message("E640.unreadable", shown=shown, strerror=exc.strerror)
         ) from None
     if magic == b"PAR1":
         problems.row = "row"
         try:
             table = pq.read_table(path)
         except (pa.ArrowException, OSError) as exc:
-            raise _unreadable(
-                shown, "Parquet 文件已损坏或无法读取", f"cannot read the Parquet file: {exc}"
-            ) from None
+            raise _unreadable(shown, message("E640.parquet_unreadable", exc=exc)) from None
         rows = _table_rows(table, source, problems)
     else:
         rows = _csv_rows(path, shown, source, problems)

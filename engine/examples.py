@@ -21,6 +21,7 @@ from adapters.base import Warehouse, WarehouseError
 from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.messages import diagnostic
 from engine.precheck import PRECHECK_SCHEMA, Request, precheck
 from engine.run import run_models
 from engine.schema import source_schema
@@ -92,17 +93,16 @@ def _run_one(
                 empty = source_schema(pack.pack.sources[source]).empty_table()
                 warehouse.load(source, empty, replace=True)
     except (DiagnosticError, pa.ArrowException) as exc:
-        problem = Diagnostic(
-            "E513",
-            f"{with_example}无法运行：{exc}",
-            f"example {example.title!r} could not run: {exc}",
+        problem = diagnostic(
+            "E513.could_not_run",
             example.span,
+            with_example=with_example,
+            exc=exc,
+            title=example.title,
         )
         return ExampleOutcome(model.id, example.title, False, (problem,))
     if error is not None:
-        problem = Diagnostic(
-            "E513", f"{with_example}运行失败", f"example failed to run: {error}", example.span
-        )
+        problem = diagnostic("E513.failed", example.span, with_example=with_example, error=error)
         return ExampleOutcome(model.id, example.title, False, (problem,))
 
     got = {row["warning_key"]: row for row in warnings.to_pylist()}
@@ -124,13 +124,16 @@ def _run_one(
                 "warnings its pending rows add or change"
             )
         problems.append(
-            Diagnostic(
-                "E510",
-                f"{with_example}期望 {said_zh}，实际得到 {got_zh}",
-                f"example {example.title!r} expected {sorted(expected) or 'none'}, "
-                f"got {sorted(got) or 'none'}",
+            diagnostic(
+                "E510.count",
                 example.span,
-                tuple(hints),
+                hints=tuple(hints),
+                with_example=with_example,
+                said_zh=said_zh,
+                got_zh=got_zh,
+                title=example.title,
+                expected=sorted(expected) or "none",
+                got=sorted(got) or "none",
             )
         )
     for key, expectation in expected.items():
@@ -141,22 +144,23 @@ def _run_one(
             problems.append(_change_differs(with_example, key, expectation, row))
         if expectation.township is not None and row["township"] != expectation.township:
             problems.append(
-                Diagnostic(
+                diagnostic(
                     "E511",
-                    f"{with_example}预警 {key} 应派给 {expectation.township}，"
-                    f"实际为 {row['township']}",
-                    f"warning {key} is routed to {row['township']}, not {expectation.township}",
                     expectation.span,
+                    with_example=with_example,
+                    key=key,
+                    township=expectation.township,
+                    routed_to=row["township"],
                 )
             )
         if expectation.message is not None and row["message"] != expectation.message:
             problems.append(
-                Diagnostic(
+                diagnostic(
                     "E512",
-                    f"{with_example}预警 {key} 的消息与期望不同",
-                    f"the message of warning {key} differs from the expected one",
                     expectation.span,
-                    (f"实际 got: {row['message']}", f"期望 expected: {expectation.message}"),
+                    hints=(f"实际 got: {row['message']}", f"期望 expected: {expectation.message}"),
+                    with_example=with_example,
+                    key=key,
                 )
             )
     return ExampleOutcome(model.id, example.title, not problems, tuple(problems))
@@ -198,25 +202,25 @@ def _change_differs(
 ) -> Diagnostic:
     """E510: a pre-check example expects a new warning and gets a changed one, or the reverse."""
     if expectation.changed:
-        return Diagnostic(
-            "E510",
-            f"{with_example}期望已有的预警 {key} 消息改变（changed），预检得到的是新增的预警",
-            f"example expects warning {key} to exist and change, but the pre-check raises it anew",
+        return diagnostic(
+            "E510.expected_existing",
             expectation.span,
-            (
+            hints=(
                 "已入库的数据（given）此时还不发出这条预警：去掉 changed，或补上 given 数据 / "
                 "the given rows don't raise it yet: drop 'changed' or add given rows",
             ),
+            with_example=with_example,
+            key=key,
         )
-    return Diagnostic(
-        "E510",
-        f"{with_example}期望新增预警 {key}，预检得到的是已有预警的消息改变",
-        f"example expects warning {key} to be new, but it exists already and its message changes",
+    return diagnostic(
+        "E510.expected_new",
         expectation.span,
-        (
+        hints=(
             f"改变前的消息 message now: {row['message_now']}",
             f'写成 expect "{key}" changed / write: expect "{key}" changed',
         ),
+        with_example=with_example,
+        key=key,
     )
 
 

@@ -26,6 +26,7 @@ from adapters import connect
 from dsl import ir
 from dsl.checker import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.messages import diagnostic
 from dsl.pack import version_tuple
 from engine.compile import Target, compile_model
 from engine.run import run_models, select_models
@@ -39,17 +40,17 @@ def _git(args: list[str], cwd: Path) -> bytes:
             ["git", *args], cwd=cwd, capture_output=True, check=True, timeout=60
         ).stdout
     except FileNotFoundError:
-        raise DiagnosticError([Diagnostic("E730", "找不到 git", "git is not installed")]) from None
+        raise DiagnosticError([diagnostic("E730.git_missing", None)]) from None
     except subprocess.CalledProcessError as exc:
         detail = exc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E730",
-                    f"无法从 git 取得版本：{' '.join(args)}",
-                    f"git {' '.join(args)} failed: {detail[-1] if detail else exc.returncode}",
+                diagnostic(
+                    "E730.git_failed",
                     None,
-                    ("--against 取 git 的提交、分支或标签，例如 HEAD、origin/main",),
+                    hints=("--against 取 git 的提交、分支或标签，例如 HEAD、origin/main",),
+                    args=" ".join(args),
+                    detail=detail[-1] if detail else exc.returncode,
                 )
             ]
         ) from None
@@ -212,28 +213,27 @@ def check_against(ref: str, pack: ir.CheckedPack) -> list[Diagnostic]:
     pack_yaml = str(root / "pack.yaml")
     if version_tuple(changes.new_version) <= version_tuple(changes.old_version):
         problems.append(
-            Diagnostic(
-                "E720",
-                f"规则已修改（{what}），但策略包版本仍为 {changes.new_version}"
-                + (
-                    ""
-                    if changes.new_version == changes.old_version
-                    else f"，不高于 {ref} 的 {changes.old_version}"
-                ),
-                f"rules changed since {ref} ({what}) but pack.version {changes.new_version} "
-                f"is not above {changes.old_version}",
+            diagnostic(
+                "E720.version_unchanged"
+                if changes.new_version == changes.old_version
+                else "E720.version_lower",
                 None,
-                (f"在 {pack_yaml} 中提高 pack.version（例如 {_bump(changes.old_version)}）",),
+                hints=(f"在 {pack_yaml} 中提高 pack.version（例如 {_bump(changes.old_version)}）",),
+                what=what,
+                new_version=changes.new_version,
+                old_version=changes.old_version,
+                ref=ref,
             )
         )
     if not changes.changelog_changed:
         problems.append(
-            Diagnostic(
+            diagnostic(
                 "E721",
-                f"规则已修改（{what}），但 {CHANGELOG} 没有记录",
-                f"rules changed since {ref} ({what}) but {CHANGELOG} says nothing about it",
                 None,
-                (f"在 {root / CHANGELOG} 写明本次修改了什么、为什么，供核查人员阅读",),
+                hints=(f"在 {root / CHANGELOG} 写明本次修改了什么、为什么，供核查人员阅读",),
+                what=what,
+                changelog=CHANGELOG,
+                ref=ref,
             )
         )
     return problems

@@ -53,6 +53,7 @@ from adapters.base import QueryTimeout
 from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.messages import Wording, diagnostic, message
 from dsl.types import Type
 from engine import api
 from engine import precheck as prechecks
@@ -269,12 +270,10 @@ def _source(body: dict[str, Any]) -> str:
     if not isinstance(source, str):
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E670",
-                    "应写明数据源（source）",
-                    "the request must name its source",
+                diagnostic(
+                    "E670.no_source",
                     None,
-                    ('如 {"source": "fin_payment", "records": [...]}',),
+                    hints=('如 {"source": "fin_payment", "records": [...]}',),
                     path="source",
                 )
             ]
@@ -290,13 +289,13 @@ def _as_of(value: Any) -> date | None:
     except ValueError:
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E674",
-                    f"as_of：「{value}」不是日期",
-                    f"as_of: {json.dumps(value, ensure_ascii=False)} is not a date",
+                diagnostic(
+                    "E674.as_of_not_date",
                     None,
-                    ("写作 2021-11-20 / write 2021-11-20",),
+                    hints=("写作 2021-11-20 / write 2021-11-20",),
                     path="as_of",
+                    value=value,
+                    json_text=json.dumps(value, ensure_ascii=False),
                 )
             ]
         ) from None
@@ -308,8 +307,8 @@ def _problems(status: int, diagnostics: list[Diagnostic]) -> JSONResponse:
     )
 
 
-def _error(status: int, code: str, zh: str, en: str) -> JSONResponse:
-    return _problems(status, [Diagnostic(code, zh, en)])
+def _error(status: int, wording: Wording) -> JSONResponse:
+    return _problems(status, [wording.at()])
 
 
 _NO_STORE = {"cache-control": "no-store"}
@@ -444,7 +443,7 @@ def create_app(service: Service) -> Starlette:
     async def precheck(request: Request) -> Response:
         caller = service.caller(request)
         if caller is None:
-            return _error(401, "E680", "需要有效的令牌", "a valid bearer token is required")
+            return _error(401, message("E680"))
         body = await _body(request, service.max_body_bytes)
         if isinstance(body, Response):
             return body
@@ -456,17 +455,17 @@ def create_app(service: Service) -> Starlette:
         except QueryTimeout:
             return _error(
                 504,
-                "E682",
-                f"预检超过 {service.request_seconds:g} 秒，已取消",
-                f"the pre-check took longer than {service.request_seconds:g} s and was cancelled",
+                message("E682", request_seconds=service.request_seconds),
             )
         except WarehouseError as err:
-            return _error(503, "E683", f"数据仓库不可用：{err.message_zh}", str(err.message_en))
+            return _error(
+                503, message("E683", reason_zh=err.message_zh, reason_en=str(err.message_en))
+            )
         return JSONResponse(answer, headers=_NO_STORE)
 
     async def models(request: Request) -> Response:
         if service.caller(request) is None:
-            return _error(401, "E680", "需要有效的令牌", "a valid bearer token is required")
+            return _error(401, message("E680"))
         loaded = await run_in_threadpool(service.current)
         return JSONResponse(
             {"pack_version": loaded.pack.pack.version, "models": models_document(loaded.pack)}
@@ -500,9 +499,7 @@ async def _body(request: Request, limit: int) -> dict[str, Any] | Response:
     """The request's JSON object, read no further than `limit` bytes; an error answer if not."""
     too_large = _error(
         413,
-        "E681",
-        f"请求超过 {limit} 字节",
-        f"the request is larger than {limit} bytes; send fewer records at once",
+        message("E681", limit=limit),
     )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -519,18 +516,12 @@ async def _body(request: Request, limit: int) -> dict[str, Any] | Response:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return _problems(
             400,
-            [Diagnostic("E671", "请求不是有效的 JSON", f"the request is not valid JSON: {exc}")],
+            [diagnostic("E671.request_not_json", None, exc=exc)],
         )
     if not isinstance(body, dict):
         return _problems(
             400,
-            [
-                Diagnostic(
-                    "E671",
-                    "请求应为 JSON 对象",
-                    'the request must be a JSON object: {"source": …, "records": […]}',
-                )
-            ],
+            [diagnostic("E671.request_not_object", None)],
         )
     return body
 
