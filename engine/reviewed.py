@@ -40,7 +40,7 @@ FINGERPRINT = "fingerprint.json"
 
 # The compiler: what turns rule files into SQL text. A change to any of them may change
 # the SQL, so it makes compiled/ out of date until `oversight compile --all` runs.
-_COMPILER_FILES = ("compile.py", "functions.py")
+_COMPILER_FILES = ("compile.py", "expressions.py", "functions.py", "target.py")
 _NAMES = Path(adapters.names.__file__)  # how every name is quoted
 
 
