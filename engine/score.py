@@ -204,11 +204,12 @@ def compile_score(
         .group_by(col("township"))
     )
     # The measures see the warnings `w` (count(*) counts them: none where the left join found
-    # none) and the township's staff.
+    # none), the township's staff, and the measures before them, written out where read.
     w = index.warnings
     over_warnings = CompileScope(
         frames=({w.uid: "w"},),
         args={"staff": col("staff_count", "s")},
+        lets=dict(index.measures),
         star_value=col("warning_key", "w"),
     )
     measures = (
