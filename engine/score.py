@@ -8,6 +8,10 @@ models, in five steps a reader can follow in the compiled query:
     indicators       the index's indicators, with their declared empty cases
     points           each indicator scaled min–max across the townships, times its points
     ranked           parts, the rounded total, rank (shared ties), and the colour bands
+
+The index's own expressions (measures, indicators, bands) are compiled by the
+models' expression compiler (engine/expressions.py), each in the scope of the
+step that reads it: over the warnings, over the measures, over the ranks.
 """
 
 from __future__ import annotations
