@@ -46,14 +46,14 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from dsl import ast
 from dsl.diagnostics import Span
+from dsl.node import dump
 from dsl.parser import normalise_full_width, parse_file
 
 WIDTH = 100
@@ -116,26 +116,13 @@ def comments_of(text: str) -> list[str]:
 
 
 def meaning_of(node: Any) -> Any:
-    """Plain data for an AST without positions (unlike ast.to_json, message text is kept).
+    """Plain data for an AST without positions (unlike a revision, a hole's text is kept).
 
     Two files with equal meaning_of say exactly the same thing, however laid out.
     """
     if isinstance(node, ast.RuleFile):
-        return meaning_of(node.items)
-    if isinstance(node, Span):
-        return None
-    if is_dataclass(node) and not isinstance(node, type):
-        data: dict[str, Any] = {"node": type(node).__name__}
-        for f in fields(node):
-            data[f.name] = meaning_of(getattr(node, f.name))
-        return data
-    if isinstance(node, tuple | list):
-        return [meaning_of(item) for item in node]
-    if isinstance(node, Decimal):
-        return ("decimal", str(node))
-    if isinstance(node, date | datetime):
-        return (type(node).__name__, node.isoformat())
-    return node
+        node = node.items
+    return dump(node, spans=False, as_written=True)
 
 
 def _verify(path: str, before: ast.RuleFile, comments: list[_Comment], result: str) -> None:
