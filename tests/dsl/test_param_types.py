@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from dsl import ast, ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.format import format_text
 from dsl.pack import ParamMap, load_pack

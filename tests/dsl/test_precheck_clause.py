@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from dsl import ast
-from dsl.checker import check_pack, revision_of
+from dsl.check import check_pack
+from dsl.checker import revision_of
 from dsl.format import format_text
 from dsl.parser import parse_file
 

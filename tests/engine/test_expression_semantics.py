@@ -22,7 +22,7 @@ from spark_support import spark_available
 from adapters import connect
 from adapters.base import Warehouse
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Severity
 from dsl.types import Type
 from engine.compile import DIALECTS, Target, compile_model, parses_back

@@ -59,7 +59,8 @@ from fuzz.mutations import mutate  # noqa: E402
 
 from adapters.duckdb import DuckDBWarehouse  # noqa: E402
 from dsl import ir  # noqa: E402
-from dsl.checker import Checker, rule_files  # noqa: E402
+from dsl.check import PackChecker as Checker  # noqa: E402
+from dsl.check import rule_files  # noqa: E402
 from dsl.diagnostics import DiagnosticError, has_errors, render_human, render_json  # noqa: E402
 from dsl.pack import load_pack  # noqa: E402
 from dsl.parser import parse_file  # noqa: E402
