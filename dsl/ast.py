@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsl.diagnostics import Span
-from dsl.node import ADDED_LATER, AS_WRITTEN, Node, dump
+from dsl.node import ADDED_LATER, AS_WRITTEN, Node
 
 # ---- expressions ---------------------------------------------------------------
 
@@ -479,8 +479,3 @@ class RuleFile(Node):
     path: str
     text: str = field(metadata=AS_WRITTEN)
     items: tuple[Item, ...] = field(default=())
-
-
-def to_json(node: Any) -> Any:
-    """The same as `dsl.node.dump(node)`: kept while dsl/checker.py's revision_of calls it."""
-    return dump(node)

@@ -18,7 +18,6 @@ from typing import Any
 
 from dsl.diagnostics import Span
 from dsl.node import Node, walk
-from dsl.node import rewrite as rewrite  # re-exported: the checker and compiler call ir.rewrite
 from dsl.pack import Pack
 from dsl.types import Type
 

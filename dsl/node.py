@@ -9,7 +9,7 @@ by the dataclass fields alone:
   parameters, aggregates, lets or columns;
 - `rewrite`: a changed copy, the compiler putting a definition's arguments
   in place of its parameters;
-- `dump`: plain data, which a rule's revision hashes (dsl/checker.py
+- `dump`: plain data, which a rule's revision hashes (dsl/revision.py
   `revision_of`), the formatter compares before and after (dsl/format.py
   `meaning_of`), and tests and debugging print.
 

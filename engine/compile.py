@@ -35,6 +35,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from adapters.names import quote_identifiers
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.node import rewrite, walk
 from dsl.types import Type
 from engine import functions as fn
 from engine.expressions import (
@@ -348,7 +349,7 @@ class _ModelPlanner:
         needed = sorted(
             {
                 (n.binding.uid, n.binding.alias, n.column)
-                for n in ir.walk(uses)
+                for n in walk(uses)
                 if isinstance(n, ir.Col) and n.binding.uid in top_level
             }
         )
@@ -551,12 +552,12 @@ class _ModelPlanner:
     def _lets_used(self, exprs: list[Any]) -> set[str]:
         """The lets `exprs` read, directly or through other lets."""
         used: set[str] = set()
-        pending = [n.name for n in ir.walk(exprs) if isinstance(n, ir.LetRef)]
+        pending = [n.name for n in walk(exprs) if isinstance(n, ir.LetRef)]
         while pending:
             name = pending.pop()
             if name not in used:
                 used.add(name)
-                pending += [n.name for n in ir.walk(self.lets[name]) if isinstance(n, ir.LetRef)]
+                pending += [n.name for n in walk(self.lets[name]) if isinstance(n, ir.LetRef)]
         return used
 
     def _group_level_lets(
@@ -600,7 +601,7 @@ def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
     outputs = (model.township, model.message)
     if not any(
         isinstance(n, ir.LookupCall) or (isinstance(n, ir.DefCall) and n.name in uses)
-        for n in ir.walk((body, outputs))
+        for n in walk((body, outputs))
     ):
         return model
     taken = {name for name, _ in model.lets}
@@ -616,7 +617,7 @@ def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
         if call not in made:
             keys = []
             for key in call.args:
-                if any(isinstance(n, ir.Exists | ir.Scalar) for n in ir.walk(key)):
+                if any(isinstance(n, ir.Exists | ir.Scalar) for n in walk(key)):
                     name = fresh(f"{call.name}__key")
                     lets.append((name, key))
                     key = ir.LetRef(name, key.type, key.span)
@@ -633,7 +634,7 @@ def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
             if isinstance(item, ir.DefCall) and item.name in uses:
                 define = pack.defines[item.name]
                 values = dict(zip((n for n, _ in define.params), item.args, strict=True))
-                body = ir.rewrite(
+                body = rewrite(
                     define.body, lambda n: values[n.name] if isinstance(n, ir.Arg) else None
                 )
                 return lifted(body, inner)
@@ -652,14 +653,14 @@ def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
             if isinstance(item, ir.LookupCall):
                 call = dataclasses.replace(item, args=lifted(item.args, inner))
                 if inner and (
-                    any(isinstance(n, ir.Col) and n.binding.uid in inner for n in ir.walk(call))
+                    any(isinstance(n, ir.Col) and n.binding.uid in inner for n in walk(call))
                     or any(ir.has_aggregate(a) for a in call.args)
                 ):
                     return call  # read in its subquery, joined there
                 return let_of(call)
             return None
 
-        return ir.rewrite(node, replace)
+        return rewrite(node, replace)
 
     for name, expr in model.lets:
         expr = lifted(expr, frozenset())
@@ -689,7 +690,7 @@ def _definitions_calling_lookups(pack: ir.CheckedPack) -> set[str]:
         for name, define in pack.defines.items():
             if name not in calling and any(
                 isinstance(n, ir.LookupCall) or (isinstance(n, ir.DefCall) and n.name in calling)
-                for n in ir.walk(define.body)
+                for n in walk(define.body)
             ):
                 calling.add(name)
                 changed = True
@@ -713,7 +714,7 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
     free_names = (f"hoisted__{n}" for n in itertools.count(1) if f"hoisted__{n}" not in taken)
 
     def on_own_rows(expr: ir.Expr) -> bool:
-        nodes = list(ir.walk(expr))
+        nodes = list(walk(expr))
         columns = [n for n in nodes if isinstance(n, ir.Col)]
         opaque = (ir.Exists, ir.Scalar, ir.Agg, ir.LetRef, ir.Arg, ir.DefCall, ir.LookupCall)
         return (
@@ -733,11 +734,11 @@ def _hoist_outer_calls(model: ir.Model) -> tuple[ir.Expr | None, list[tuple[str,
     def at_top(node: Any) -> Any:
         if isinstance(node, ir.Exists | ir.Scalar):
             parts = ("query", "select") if isinstance(node, ir.Scalar) else ("query",)
-            changes = {part: ir.rewrite(getattr(node, part), inside_subquery) for part in parts}
+            changes = {part: rewrite(getattr(node, part), inside_subquery) for part in parts}
             return dataclasses.replace(node, **changes)
         return None
 
-    where = ir.rewrite(model.query.where, at_top)
+    where = rewrite(model.query.where, at_top)
     return where, [(name, expr) for expr, name in hoisted.items()]
 
 
@@ -763,7 +764,7 @@ def _found_as_columns(model: ir.Model) -> ir.Model:
         return None
 
     parts = ("lets", "query", "group_by", "having", "key", "township", "message")
-    changes = {part: ir.rewrite(getattr(model, part), as_column) for part in parts}
+    changes = {part: rewrite(getattr(model, part), as_column) for part in parts}
     return dataclasses.replace(model, **changes)
 
 
@@ -772,12 +773,12 @@ def _names_read(model: ir.Model, uid: int) -> list[tuple[str, ir.Expr]]:
     row = next(r for r in model.bound if r.binding.uid == uid)
     body = (model.lets, model.query, model.group_by, model.having, model.key)
     body += (model.township, model.message)
-    read = {n.column for n in ir.walk(body) if isinstance(n, ir.Col) and n.binding.uid == uid}
+    read = {n.column for n in walk(body) if isinstance(n, ir.Col) and n.binding.uid == uid}
     return [(name, value) for name, value in row.columns if name in read]
 
 
 def _uses_lets(expr: Any) -> bool:
-    return any(isinstance(n, ir.LetRef) for n in ir.walk(expr))
+    return any(isinstance(n, ir.LetRef) for n in walk(expr))
 
 
 def _levels_around(
@@ -800,6 +801,6 @@ def _let_levels(lets: tuple[tuple[str, ir.Expr], ...]) -> dict[str, int]:
     """How many lets deep each let is: 0 when it uses none, else one more than those it uses."""
     levels: dict[str, int] = {}
     for name, expr in lets:
-        used = [n.name for n in ir.walk(expr) if isinstance(n, ir.LetRef)]
+        used = [n.name for n in walk(expr) if isinstance(n, ir.LetRef)]
         levels[name] = 1 + max((levels.get(u, -1) for u in used), default=-1)
     return levels

@@ -33,7 +33,7 @@ from pathlib import Path
 import adapters.names
 import dsl
 from dsl import ir
-from dsl.checker import rule_files
+from dsl.check import rule_files
 from engine import __version__
 
 FINGERPRINT = "fingerprint.json"

@@ -30,7 +30,6 @@ PUBLIC = {"_replace", "_asdict", "_fields", "_make", "_field_defaults"}
 DOCUMENTED = {("os", "_exit"), ("sys", "_getframe")}
 
 
-
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 

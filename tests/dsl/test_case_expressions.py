@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dsl import ast, ir
-from dsl.checker import CheckResult, check_pack
+from dsl.check import CheckResult, check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.format import format_text
 from dsl.node import dump

@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl import ast
-from dsl.checker import revision_of
 from dsl.diagnostics import DiagnosticError
 from dsl.format import WIDTH, comments_of, format_file, format_text, meaning_of
 from dsl.lexer import tokens
 from dsl.node import dump
 from dsl.parser import normalise_full_width, parse_file
+from dsl.revision import revision_of
 from engine.cli import main
 from engine.cli_warnings import display_width
 
