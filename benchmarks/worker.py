@@ -42,13 +42,13 @@ def _policies(args: argparse.Namespace) -> Path:
 def task_compile(args: argparse.Namespace) -> dict[str, Any]:
     """Parse, type-check and compile the whole pack for duckdb, as a cold process would.
 
-    The compiler's stages only (dsl.checker, engine.compile), inline examples
+    The compiler's stages only (dsl.check, engine.compile), inline examples
     excluded as the target says: what `engine.api.load_pack` and `compile_pack`
     do, without the engine's facade importing pyarrow and the warehouse
     drivers. run.py times `oversight compile` as a user types it beside this.
     """
     started = time.perf_counter()
-    from dsl.checker import check_pack
+    from dsl.check import check_pack
     from engine import __version__
     from engine.compile import Target, compile_model
 

@@ -2,22 +2,24 @@
 
 The parser produces these and nothing else reads Lark trees. The tree says
 what was written, not what it means: names are unresolved and unchecked.
+Walking, rewriting and dumping a tree are dsl/node.py's, as for the IR.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from dsl.diagnostics import Span
+from dsl.node import ADDED_LATER, AS_WRITTEN, Node
 
 # ---- expressions ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Literal:
+class Literal(Node):
     """A constant as written: kind is string, int, decimal, date, timestamp, bool or null."""
 
     span: Span
@@ -26,7 +28,7 @@ class Literal:
 
 
 @dataclass(frozen=True)
-class Name:
+class Name(Node):
     """A bare name: a `let`, or an argument inside a `define`."""
 
     span: Span
@@ -34,7 +36,7 @@ class Name:
 
 
 @dataclass(frozen=True)
-class ColumnRef:
+class ColumnRef(Node):
     """`alias.column`."""
 
     span: Span
@@ -44,7 +46,7 @@ class ColumnRef:
 
 
 @dataclass(frozen=True)
-class ParamRef:
+class ParamRef(Node):
     """`$name`, a parameter declared in pack.yaml."""
 
     span: Span
@@ -52,21 +54,21 @@ class ParamRef:
 
 
 @dataclass(frozen=True)
-class AsOf:
+class AsOf(Node):
     """`as_of`, the day a run is evaluated for."""
 
     span: Span
 
 
 @dataclass(frozen=True)
-class OrderItem:
+class OrderItem(Node):
     span: Span
     expr: Expr
     descending: bool
 
 
 @dataclass(frozen=True)
-class Call:
+class Call(Node):
     """A function, aggregate or shared definition applied to arguments."""
 
     span: Span
@@ -80,7 +82,7 @@ class Call:
 
 
 @dataclass(frozen=True)
-class Unary:
+class Unary(Node):
     """`not x` or `-x`."""
 
     span: Span
@@ -89,7 +91,7 @@ class Unary:
 
 
 @dataclass(frozen=True)
-class Binary:
+class Binary(Node):
     """Arithmetic (+ - * /), comparison (= != < <= > >=) or logic (and, or)."""
 
     span: Span
@@ -100,14 +102,14 @@ class Binary:
 
 
 @dataclass(frozen=True)
-class IsNull:
+class IsNull(Node):
     span: Span
     operand: Expr
     negated: bool
 
 
 @dataclass(frozen=True)
-class InList:
+class InList(Node):
     span: Span
     operand: Expr
     items: tuple[Expr, ...]
@@ -115,7 +117,7 @@ class InList:
 
 
 @dataclass(frozen=True)
-class InParam:
+class InParam(Node):
     """`x in $name` / `x not in $name`: one of the items of a list parameter."""
 
     span: Span
@@ -125,7 +127,7 @@ class InParam:
 
 
 @dataclass(frozen=True)
-class Between:
+class Between(Node):
     span: Span
     operand: Expr
     low: Expr
@@ -133,7 +135,7 @@ class Between:
 
 
 @dataclass(frozen=True)
-class SourceRef:
+class SourceRef(Node):
     """A source (or shared relation) with the alias it goes by in this query."""
 
     span: Span
@@ -143,7 +145,7 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
-class Join:
+class Join(Node):
     span: Span
     left: bool
     source: SourceRef
@@ -151,7 +153,7 @@ class Join:
 
 
 @dataclass(frozen=True)
-class Query:
+class Query(Node):
     """`source alias join … where …`: the rows a model or a subquery ranges over."""
 
     span: Span
@@ -161,13 +163,13 @@ class Query:
 
 
 @dataclass(frozen=True)
-class Exists:
+class Exists(Node):
     span: Span
     query: Query
 
 
 @dataclass(frozen=True)
-class Subquery:
+class Subquery(Node):
     """`(from … where … select aggregate)`: one value computed over other rows."""
 
     span: Span
@@ -176,7 +178,7 @@ class Subquery:
 
 
 @dataclass(frozen=True)
-class Case:
+class Case(Node):
     """`case when c then v … [else w] end`: the value of the first `when` that holds.
 
     `operand` is what SQL's simple form puts after `case` (`case p.status when …`);
@@ -190,7 +192,7 @@ class Case:
 
 
 @dataclass(frozen=True)
-class FirstRow:
+class FirstRow(Node):
     """`first(from … where … order by … select x as name, …)`: the first row of a query.
 
     Only a `let`'s whole value (`let m = first(…)`); the model then reads the
@@ -229,12 +231,12 @@ Expr = (
 
 
 @dataclass(frozen=True)
-class TemplateText:
+class TemplateText(Node):
     text: str
 
 
 @dataclass(frozen=True)
-class TemplateHole:
+class TemplateHole(Node):
     """`{expr}` inside a message; `expr` may be wrapped in a formatter such as wan().
 
     `default` is the text written when the value is null: `{g.signed_on ?? '无'}`.
@@ -243,12 +245,12 @@ class TemplateHole:
 
     span: Span
     expr: Expr
-    text: str
+    text: str = field(metadata=AS_WRITTEN)
     default: str | None = None
 
 
 @dataclass(frozen=True)
-class Template:
+class Template(Node):
     span: Span
     parts: tuple[TemplateText | TemplateHole, ...]
 
@@ -257,7 +259,7 @@ class Template:
 
 
 @dataclass(frozen=True)
-class Clause:
+class Clause(Node):
     """A clause of a model: `kind` names it (domain, from, where, key, …)."""
 
     span: Span
@@ -266,14 +268,14 @@ class Clause:
 
 
 @dataclass(frozen=True)
-class Let:
+class Let(Node):
     span: Span
     name: str
     expr: Expr
 
 
 @dataclass(frozen=True)
-class GivenRow:
+class GivenRow(Node):
     """One row of a source in an example (`given` or `pending`); omitted columns are null."""
 
     span: Span
@@ -283,7 +285,7 @@ class GivenRow:
 
 
 @dataclass(frozen=True)
-class Expectation:
+class Expectation(Node):
     """`expect "KEY" [changed] [township "…"] [message "…"]`.
 
     `changed`: in a pre-check example, the warning exists already and the pending
@@ -298,7 +300,7 @@ class Expectation:
 
 
 @dataclass(frozen=True)
-class ListValue:
+class ListValue(Node):
     """A list parameter's value in an example: `$methods = [邀请招标, 竞争性谈判]`."""
 
     span: Span
@@ -306,7 +308,7 @@ class ListValue:
 
 
 @dataclass(frozen=True)
-class MapValue:
+class MapValue(Node):
     """A map parameter's value in an example: `$days = {公开招标: 20}` (key, its span, value).
 
     A key written twice is kept, for the checker to report.
@@ -320,7 +322,7 @@ ParamValue = Literal | ListValue | MapValue
 
 
 @dataclass(frozen=True)
-class Example:
+class Example(Node):
     """An inline example: data as of a day and the exact warnings it must raise.
 
     With `pending` rows it is a pre-check: the `given` rows are what is stored,
@@ -338,7 +340,7 @@ class Example:
 
 
 @dataclass(frozen=True)
-class Model:
+class Model(Node):
     span: Span
     id: str
     id_span: Span
@@ -347,7 +349,7 @@ class Model:
 
 
 @dataclass(frozen=True)
-class Param:
+class Param(Node):
     span: Span
     name: str
     type_name: str
@@ -355,7 +357,7 @@ class Param:
 
 
 @dataclass(frozen=True)
-class Define:
+class Define(Node):
     """A named expression with typed arguments, shared by many models."""
 
     span: Span
@@ -367,31 +369,26 @@ class Define:
 
 
 @dataclass(frozen=True)
-class SelectItem:
+class SelectItem(Node):
     span: Span
     expr: Expr
     name: str
 
 
-# Fields added to a node after rules were written with it: left out of to_json while
-# they hold their default, so that a rule that does not use them keeps its revision.
-_LATER = {"omitted_when_default": True}
-
-
 @dataclass(frozen=True)
-class Branch:
+class Branch(Node):
     """`from … [group by … [having …]] select [distinct] …`: one part of a relation."""
 
     span: Span
     query: Query
     select: tuple[SelectItem, ...]
-    distinct: bool = field(default=False, metadata=_LATER)
-    group_by: tuple[Expr, ...] = field(default=(), metadata=_LATER)
-    having: Expr | None = field(default=None, metadata=_LATER)
+    distinct: bool = field(default=False, metadata=ADDED_LATER)
+    group_by: tuple[Expr, ...] = field(default=(), metadata=ADDED_LATER)
+    having: Expr | None = field(default=None, metadata=ADDED_LATER)
 
 
 @dataclass(frozen=True)
-class Relation:
+class Relation(Node):
     """A named set of rows (a union of queries) that models use like a source."""
 
     span: Span
@@ -402,7 +399,7 @@ class Relation:
 
 
 @dataclass(frozen=True)
-class Indicator:
+class Indicator(Node):
     """`indicator name "中文" = expr when divisor = 0 then value …`."""
 
     span: Span
@@ -415,7 +412,7 @@ class Indicator:
 
 
 @dataclass(frozen=True)
-class PartItem:
+class PartItem(Node):
     span: Span
     points: Decimal
     indicator: str
@@ -424,7 +421,7 @@ class PartItem:
 
 
 @dataclass(frozen=True)
-class Part:
+class Part(Node):
     span: Span
     id: str
     title: str
@@ -432,7 +429,7 @@ class Part:
 
 
 @dataclass(frozen=True)
-class Band:
+class Band(Node):
     """A colour of the map, and when a township's rank gets it (None: the rest)."""
 
     span: Span
@@ -442,7 +439,7 @@ class Band:
 
 
 @dataclass(frozen=True)
-class Index:
+class Index(Node):
     """The integrity index: measures, indicators, parts and points, ranking and colours."""
 
     span: Span
@@ -453,7 +450,7 @@ class Index:
 
 
 @dataclass(frozen=True)
-class Lookup:
+class Lookup(Node):
     """A keyed lookup of a reference source, called like a function.
 
     `lookup township_name(code) "乡镇名称" = ref_township.name by township default code`:
@@ -478,31 +475,7 @@ Item = Model | Define | Relation | Index | Lookup
 
 
 @dataclass(frozen=True)
-class RuleFile:
+class RuleFile(Node):
     path: str
-    text: str
+    text: str = field(metadata=AS_WRITTEN)
     items: tuple[Item, ...] = field(default=())
-
-
-def to_json(node: Any) -> Any:
-    """Plain JSON-able data for any AST node, for debugging, golden files and revisions.
-
-    A file's source text and a hole's text as written are left out (they are
-    layout: the items and the hole's expression say what they mean); a
-    message's own words are kept, since rewording a message changes the rule.
-    So are fields added later that hold their default (`_LATER`).
-    """
-    if is_dataclass(node) and not isinstance(node, type):
-        data: dict[str, Any] = {"node": type(node).__name__}
-        for f in fields(node):
-            if f.name == "text" and isinstance(node, RuleFile | TemplateHole):
-                continue
-            if f.metadata.get("omitted_when_default") and getattr(node, f.name) == f.default:
-                continue
-            data[f.name] = to_json(getattr(node, f.name))
-        return data
-    if isinstance(node, tuple | list):
-        return [to_json(item) for item in node]
-    if isinstance(node, date | datetime | Decimal):
-        return str(node)
-    return node

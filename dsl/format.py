@@ -46,14 +46,15 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from dsl import ast
 from dsl.diagnostics import Span
+from dsl.lexer import NUMBER, Token, tokens
+from dsl.node import dump
 from dsl.parser import normalise_full_width, parse_file
 
 WIDTH = 100
@@ -79,8 +80,8 @@ def format_text(text: str, path: str = "<rule>") -> str:
     source = text.lstrip("\ufeff")
     rule_file = parse_file(path, source)
     normalised = normalise_full_width(source)
-    tokens, comments = _scan(normalised, source)
-    builder = _Builder(normalised, tokens)
+    code, comments = _scan(normalised, source)
+    builder = _Builder(normalised, code)
     doc = builder.rule_file(rule_file)
     _attach(comments, builder.toks, builder.eof)
     renderer = _Renderer()
@@ -116,26 +117,13 @@ def comments_of(text: str) -> list[str]:
 
 
 def meaning_of(node: Any) -> Any:
-    """Plain data for an AST without positions (unlike ast.to_json, message text is kept).
+    """Plain data for an AST without positions (unlike a revision, a hole's text is kept).
 
     Two files with equal meaning_of say exactly the same thing, however laid out.
     """
     if isinstance(node, ast.RuleFile):
-        return meaning_of(node.items)
-    if isinstance(node, Span):
-        return None
-    if is_dataclass(node) and not isinstance(node, type):
-        data: dict[str, Any] = {"node": type(node).__name__}
-        for f in fields(node):
-            data[f.name] = meaning_of(getattr(node, f.name))
-        return data
-    if isinstance(node, tuple | list):
-        return [meaning_of(item) for item in node]
-    if isinstance(node, Decimal):
-        return ("decimal", str(node))
-    if isinstance(node, date | datetime):
-        return (type(node).__name__, node.isoformat())
-    return node
+        node = node.items
+    return dump(node, spans=False, as_written=True)
 
 
 def _verify(path: str, before: ast.RuleFile, comments: list[_Comment], result: str) -> None:
@@ -158,29 +146,8 @@ def _join_lines(lines: list[_Out]) -> str:
 
 # ---- reading the source back -------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-  | (?P<datetime>\d{4}-\d{2}-\d{2}[T\ ]\d{2}:\d{2}(?::\d{2})?)
-  | (?P<date>\d{4}-\d{2}-\d{2})
-  | (?P<number>\d[\d_]*(?:\.\d+)?)
-  | (?P<param>\$[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<word>[A-Za-z_\u3400-\u4dbf\u4e00-\u9fff][A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff]*)
-  | (?P<op>!=|<>|<=|>=|.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_NUMBER_AT_END = re.compile(r"\d[\d_]*(?:\.\d+)?$")
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    text: str
-    start: int
-    end: int
+# A number at the end of a literal's text (a negative number's sign may be apart from it).
+_NUMBER_AT_END = re.compile(f"(?:{NUMBER})$")
 
 
 @dataclass(eq=False)
@@ -195,21 +162,20 @@ class _Comment:
     printed: int = 0
 
 
-def _scan(normalised: str, original: str) -> tuple[list[_Token], list[_Comment]]:
+def _scan(normalised: str, original: str) -> tuple[list[Token], list[_Comment]]:
     """Tokens (strings and comments whole) and comments of the normalised source.
 
     Normalising moves no character, so a comment's text is read from the
     original: full-width characters inside comments stay as written; only a
     full-width '＃' that opens the comment becomes '#'.
     """
-    tokens: list[_Token] = []
+    code: list[Token] = []
     comments: list[_Comment] = []
-    for match in _TOKEN.finditer(normalised):
-        kind = match.lastgroup or "op"
-        if kind == "ws":
+    for token in tokens(normalised):
+        if token.kind == "space":
             continue
-        start, end = match.span()
-        if kind == "comment":
+        start, end = token.start, token.end
+        if token.kind == "comment":
             line_start = normalised.rfind("\n", 0, start) + 1
             before = normalised[:start].rstrip()
             after_end = len(normalised) - len(normalised[end:].lstrip())
@@ -224,8 +190,8 @@ def _scan(normalised: str, original: str) -> tuple[list[_Token], list[_Comment]]
                 )
             )
             continue
-        tokens.append(_Token(kind, match.group(), start, end))
-    return tokens, comments
+        code.append(token)
+    return code, comments
 
 
 # ---- documents ---------------------------------------------------------------------
@@ -605,10 +571,10 @@ def _group_of(kind: str, in_index: bool = False) -> str:
 class _Builder:
     """Turns the AST into a document, reading from the source what the AST does not keep."""
 
-    def __init__(self, normalised: str, tokens: list[_Token]) -> None:
+    def __init__(self, normalised: str, code: list[Token]) -> None:
         self.text = normalised
-        self.tokens = tokens
-        self.starts = [t.start for t in tokens]
+        self.tokens = code  # the tokens of the source, without spaces and comments
+        self.starts = [t.start for t in code]
         self.line_starts = [0] + [i + 1 for i, ch in enumerate(normalised) if ch == "\n"]
         self.toks: list[_Tok] = []
         self.eof = _Tok("")
@@ -636,7 +602,7 @@ class _Builder:
             at += 1
         return -1
 
-    def token_at(self, offset: int) -> _Token:
+    def token_at(self, offset: int) -> Token:
         return self.tokens[bisect.bisect_left(self.starts, offset)]
 
     def tok(self, text: str, offset: int | None = None, closing: bool = False) -> _Tok:
@@ -844,7 +810,7 @@ class _Builder:
     def expectation(self, expectation: ast.Expectation) -> Doc:
         start, end = self.off(expectation.span), self.end(expectation.span)
         strings = [t for t in self._tokens_in(start, end) if t.kind == "string"]
-        words = {t.text: t.start for t in self._tokens_in(start, end) if t.kind == "word"}
+        words = {t.text: t.start for t in self._tokens_in(start, end) if t.kind == "name"}
         doc: list[Doc] = [
             self.tok("expect", start),
             " ",
@@ -863,7 +829,7 @@ class _Builder:
             doc.append(_Nest(INDENT, [HARD, message, " ", self.tok(string.text, string.start)]))
         return doc
 
-    def _tokens_in(self, start: int, end: int) -> list[_Token]:
+    def _tokens_in(self, start: int, end: int) -> list[Token]:
         return self.tokens[
             bisect.bisect_left(self.starts, start) : bisect.bisect_left(self.starts, end)
         ]

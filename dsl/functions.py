@@ -424,7 +424,7 @@ SIGNATURES: dict[str, Signature] = {
             "value_of",
             "parameter",
             (ANY, frozenset({Type.STRING}), ANY),
-            _last,  # the checker unifies it with the map's values (dsl/checker.py)
+            _last,  # the checker unifies it with the map's values (dsl/check/expressions.py)
             "映射参数中键对应的值；键不在映射中或为空时取默认值",
             "the map parameter's value for the key, else the default",
             "value_of($min_bid_days, p.method, 20)",

@@ -4,20 +4,20 @@ Every name is resolved (a column knows its binding and type, a call knows
 whether it is a built-in or a shared definition) and every expression has a
 type. Spans are kept for compile errors but left out of equality, so two
 expressions written alike compare equal — the compiler relies on that to
-match `group by` expressions.
+match `group by` expressions. Walking, rewriting and dumping a tree are
+dsl/node.py's, as for the syntax tree.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
 from dsl.diagnostics import Span
+from dsl.node import Node, walk
 from dsl.pack import Pack
 from dsl.types import Type
 
@@ -39,7 +39,7 @@ class Binding:
 
 
 @dataclass(frozen=True)
-class Col:
+class Col(Node):
     binding: Binding
     column: str
     type: Type
@@ -47,14 +47,14 @@ class Col:
 
 
 @dataclass(frozen=True)
-class Lit:
+class Lit(Node):
     value: str | int | Decimal | date | datetime | bool | None
     type: Type
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Param:
+class Param(Node):
     """`$name`. Inside InParam and ValueOf it stands for a list or map: `type` is its items'."""
 
     name: str
@@ -64,13 +64,13 @@ class Param:
 
 
 @dataclass(frozen=True)
-class AsOf:
+class AsOf(Node):
     type: Type = Type.DATE
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Arg:
+class Arg(Node):
     """An argument of a shared definition, inside that definition's body."""
 
     name: str
@@ -79,14 +79,14 @@ class Arg:
 
 
 @dataclass(frozen=True)
-class LetRef:
+class LetRef(Node):
     name: str
     type: Type
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Func:
+class Func(Node):
     """A built-in scalar function."""
 
     name: str
@@ -96,7 +96,7 @@ class Func:
 
 
 @dataclass(frozen=True)
-class Agg:
+class Agg(Node):
     """An aggregate: count, sum, min, max, avg, first."""
 
     name: str
@@ -110,7 +110,7 @@ class Agg:
 
 
 @dataclass(frozen=True)
-class DefCall:
+class DefCall(Node):
     """A call of a shared definition (`define`)."""
 
     name: str
@@ -120,7 +120,7 @@ class DefCall:
 
 
 @dataclass(frozen=True)
-class LookupCall:
+class LookupCall(Node):
     """A call of a keyed lookup (`lookup`): one value of a reference source, by its key."""
 
     name: str
@@ -130,7 +130,7 @@ class LookupCall:
 
 
 @dataclass(frozen=True)
-class Arith:
+class Arith(Node):
     """+ - * / on numbers; + and - also add days to a date."""
 
     op: str
@@ -141,14 +141,14 @@ class Arith:
 
 
 @dataclass(frozen=True)
-class Neg:
+class Neg(Node):
     operand: Expr
     type: Type
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Compare:
+class Compare(Node):
     op: str  # = != < <= > >=
     left: Expr
     right: Expr
@@ -157,7 +157,7 @@ class Compare:
 
 
 @dataclass(frozen=True)
-class Logic:
+class Logic(Node):
     op: str  # and | or
     items: tuple[Expr, ...]
     type: Type = Type.BOOL
@@ -165,14 +165,14 @@ class Logic:
 
 
 @dataclass(frozen=True)
-class Not:
+class Not(Node):
     operand: Expr
     type: Type = Type.BOOL
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class IsNull:
+class IsNull(Node):
     operand: Expr
     negated: bool
     type: Type = Type.BOOL
@@ -180,7 +180,7 @@ class IsNull:
 
 
 @dataclass(frozen=True)
-class In:
+class In(Node):
     operand: Expr
     items: tuple[Expr, ...]
     negated: bool
@@ -189,7 +189,7 @@ class In:
 
 
 @dataclass(frozen=True)
-class InParam:
+class InParam(Node):
     """`x in $list` / `x not in $list`: as `in (…)` with the list parameter's items in effect."""
 
     operand: Expr
@@ -200,7 +200,7 @@ class InParam:
 
 
 @dataclass(frozen=True)
-class ValueOf:
+class ValueOf(Node):
     """`value_of($map, key, default)`: the map parameter's value for `key`, else `default`.
 
     A null key, or a key the map does not hold, gives `default`.
@@ -214,7 +214,7 @@ class ValueOf:
 
 
 @dataclass(frozen=True)
-class Between:
+class Between(Node):
     operand: Expr
     low: Expr
     high: Expr
@@ -223,7 +223,7 @@ class Between:
 
 
 @dataclass(frozen=True)
-class From:
+class From(Node):
     """A binding in a query: the first one, or a join with its condition."""
 
     binding: Binding
@@ -232,20 +232,20 @@ class From:
 
 
 @dataclass(frozen=True)
-class Query:
+class Query(Node):
     sources: tuple[From, ...]
     where: Expr | None
 
 
 @dataclass(frozen=True)
-class Exists:
+class Exists(Node):
     query: Query
     type: Type = Type.BOOL
     span: Span = _span()
 
 
 @dataclass(frozen=True)
-class Scalar:
+class Scalar(Node):
     """A subquery that gives one value: `(from … where … select aggregate)`."""
 
     query: Query
@@ -255,7 +255,7 @@ class Scalar:
 
 
 @dataclass(frozen=True)
-class Case:
+class Case(Node):
     """`case when c then v … else w end`: the value of the first condition that holds.
 
     A condition that is null does not hold (the contract's two-valued logic);
@@ -269,7 +269,7 @@ class Case:
 
 
 @dataclass(frozen=True)
-class RowFound:
+class RowFound(Node):
     """`exists(m)`: whether the model's row has a bound row `m` (see BoundRow)."""
 
     binding: Binding
@@ -278,7 +278,7 @@ class RowFound:
 
 
 @dataclass(frozen=True)
-class BoundRow:
+class BoundRow(Node):
     """`let m = first(from … where … order by … select …)`: one row of a query per model row.
 
     `m.name` is a `Col` of `binding`, whose value is `columns[name]` on the
@@ -326,7 +326,7 @@ Expr = (
 
 
 @dataclass(frozen=True)
-class Hole:
+class Hole(Node):
     """A `{…}` in a message: an expression and the formatter that writes it (or None).
 
     `default` is the text written when the value is null: the hole's own
@@ -345,7 +345,7 @@ class Hole:
 
 
 @dataclass(frozen=True)
-class KeyHole:
+class KeyHole(Node):
     """`{key}` in a message: the warning's key, written as the ledger writes it (`a|b`).
 
     Not a value of the model's query: the key is written from its parts when
@@ -358,7 +358,7 @@ class KeyHole:
 
 
 @dataclass(frozen=True)
-class Expectation:
+class Expectation(Node):
     key: str
     township: str | None
     message: str | None
@@ -370,7 +370,7 @@ Rows = tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]  # (source, ((column,
 
 
 @dataclass(frozen=True)
-class Example:
+class Example(Node):
     """An example, checked; one with `pending` rows is run as a pre-check.
 
     The pending rows all name one source. `rows` are then what is stored, and
@@ -392,7 +392,7 @@ class Example:
 
 
 @dataclass(frozen=True)
-class Model:
+class Model(Node):
     id: str
     title: str
     domain: str
@@ -420,7 +420,7 @@ class Model:
 
 
 @dataclass(frozen=True)
-class Define:
+class Define(Node):
     name: str
     title: str | None
     params: tuple[tuple[str, Type], ...]
@@ -432,7 +432,7 @@ class Define:
 
 
 @dataclass(frozen=True)
-class Lookup:
+class Lookup(Node):
     """A keyed lookup, checked: one column of a source, found by the source's key.
 
     `column` of the `source` row whose `by` columns equal the arguments (in
@@ -455,7 +455,7 @@ class Lookup:
 
 
 @dataclass(frozen=True)
-class Branch:
+class Branch(Node):
     """One part of a relation: its rows, and the named values it selects from them.
 
     `distinct` keeps one of rows alike; `group_by` (None: no grouping) makes one
@@ -471,7 +471,7 @@ class Branch:
 
 
 @dataclass(frozen=True)
-class Relation:
+class Relation(Node):
     name: str
     title: str | None
     columns: tuple[tuple[str, Type], ...]
@@ -482,7 +482,7 @@ class Relation:
 
 
 @dataclass(frozen=True)
-class Indicator:
+class Indicator(Node):
     name: str
     title: str
     expr: Expr
@@ -492,14 +492,14 @@ class Indicator:
 
 
 @dataclass(frozen=True)
-class PartItem:
+class PartItem(Node):
     indicator: str
     points: Decimal
     higher_is_better: bool
 
 
 @dataclass(frozen=True)
-class Part:
+class Part(Node):
     id: str
     title: str
     items: tuple[PartItem, ...]
@@ -510,14 +510,14 @@ class Part:
 
 
 @dataclass(frozen=True)
-class Band:
+class Band(Node):
     colour: str  # red | yellow | green
     title: str
     condition: Expr | None  # over `rank` and `townships`; None: every township left
 
 
 @dataclass(frozen=True)
-class Index:
+class Index(Node):
     """The integrity index, checked: what the compiler turns into one scoring query.
 
     `measures` are aggregates over the period's warnings of a township (the
@@ -542,7 +542,7 @@ class Index:
 
 
 @dataclass(frozen=True)
-class CheckedPack:
+class CheckedPack(Node):
     """A pack whose every rule file parsed and checked without errors."""
 
     pack: Pack
@@ -551,24 +551,6 @@ class CheckedPack:
     relations: dict[str, Relation]
     index: Index | None = None
     lookups: dict[str, Lookup] = field(default_factory=dict)
-
-
-def walk(node: Any):
-    """Every IR expression node under `node` (itself included), depth first."""
-    if isinstance(node, tuple | list):
-        for item in node:
-            yield from walk(item)
-    elif is_dataclass(node) and not isinstance(node, type):
-        if not isinstance(node, Binding):
-            yield node
-        for name in _walked_fields(type(node)):
-            yield from walk(getattr(node, name))
-
-
-@cache
-def _walked_fields(cls: type) -> tuple[str, ...]:
-    """The fields `walk` descends into (the compiler walks the IR often; fields() is slow)."""
-    return tuple(f.name for f in fields(cls) if f.name not in ("span", "type"))
 
 
 def children(node: Any) -> list[Any]:
@@ -643,32 +625,6 @@ def extent(root: Any, named: Callable[[Any], Extent | None]) -> Extent:
     return done[id(root)]
 
 
-def rewrite(node: Any, replace: Callable[[Any], Any | None]) -> Any:
-    """`node` with every sub-expression for which `replace` gives a value replaced by it.
-
-    `replace` sees each node before its children; where it returns None the
-    node is kept and its children are rewritten. Nodes that do not change
-    are returned as they are.
-    """
-    replaced = replace(node)
-    if replaced is not None:
-        return replaced
-    if isinstance(node, tuple):
-        items = tuple(rewrite(item, replace) for item in node)
-        return node if all(a is b for a, b in zip(items, node, strict=True)) else items
-    if not is_dataclass(node) or isinstance(node, type | Binding | Span):
-        return node
-    changes = {}
-    for f in fields(node):
-        if f.name in ("span", "type", "binding"):
-            continue
-        value = getattr(node, f.name)
-        new = rewrite(value, replace)
-        if new is not value:
-            changes[f.name] = new
-    return dataclasses.replace(node, **changes) if changes else node
-
-
 def has_aggregate(expr: Any) -> bool:
     """Whether `expr` aggregates at its own level (aggregates inside subqueries don't count)."""
     return own_aggregate(expr) is not None
@@ -727,23 +683,3 @@ def number_written(expr: Expr) -> Decimal | None:
     if isinstance(expr, Lit) and expr.type in (Type.INT, Type.DECIMAL, Type.FLOAT):
         return Decimal(str(expr.value))
     return None
-
-
-def to_json(node: Any) -> Any:
-    """Plain JSON-able data for any IR node, for `oversight explain --ir` and debugging."""
-    if is_dataclass(node) and not isinstance(node, type):
-        data: dict[str, Any] = {"node": type(node).__name__}
-        for f in fields(node):
-            if f.name == "span" or isinstance(getattr(node, f.name), Pack):
-                continue
-            data[f.name] = to_json(getattr(node, f.name))
-        return data
-    if isinstance(node, Type):
-        return node.value
-    if isinstance(node, tuple | list | frozenset):
-        return [to_json(item) for item in (sorted(node) if isinstance(node, frozenset) else node)]
-    if isinstance(node, dict):
-        return {str(k): to_json(v) for k, v in node.items()}
-    if isinstance(node, date | datetime | Decimal):
-        return str(node)
-    return node

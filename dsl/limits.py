@@ -26,11 +26,10 @@ through check, compile for every dialect, fmt and its examples.
 
 from __future__ import annotations
 
-import re
-
 from lark import Token, Tree
 
 from dsl.diagnostics import Diagnostic, Span
+from dsl.lexer import tokens
 
 # The pack's largest rule file has about 4,500 characters.
 MAX_FILE_CHARS = 200_000
@@ -55,19 +54,6 @@ MAX_SUBQUERY_NESTING = 8
 # one the next twice, doubles the SQL at every step. The pack's largest model has about
 # 500 (ENG04, 18 levels deep and 4 subqueries written out).
 MAX_WRITTEN_OUT_SIZE = 20_000
-
-# What the text scan looks at, in normalised text (full-width punctuation read as
-# ASCII): strings and comments (skipped, strings measured), names, `$parameters`,
-# numbers and brackets.
-_NAME_CHARS = r"A-Za-z0-9_\u3400-\u4dbf\u4e00-\u9fff"
-_SCAN = re.compile(
-    r'(?P<string>"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?)'
-    r"|(?P<comment>#[^\n]*)"
-    rf"|(?P<number>\d[\d_]*(?:\.\d+)?)"
-    rf"|(?P<name>\$?[A-Za-z_\u3400-\u4dbf\u4e00-\u9fff][{_NAME_CHARS}]*)"
-    r"|(?P<open>[({])"
-    r"|(?P<close>[)}])"
-)
 
 
 class _Place:
@@ -101,22 +87,24 @@ def check_text(
 ) -> Diagnostic | None:
     """The first limit the normalised `text` goes beyond, or None.
 
-    One pass of a regular expression, no recursion: safe on any text.
+    One pass over its tokens (dsl/lexer.py: one regular expression, no
+    recursion), safe on any text: names and `$parameters` are measured,
+    numbers and strings (closed or not), and brackets counted; a bracket or
+    `#` inside a string is text.
     """
     place = _Place(text, file, line_shift, column_shift)
     if len(text) > MAX_FILE_CHARS:
         return file_too_large(file, len(text))
     depth = 0
-    for match in _SCAN.finditer(text):
-        kind = match.lastgroup
-        token = match.group()
-        if kind == "name" and len(token.lstrip("$")) > MAX_NAME_CHARS:
+    for lexeme in tokens(text):
+        kind, token = lexeme.kind, lexeme.text
+        if kind in ("name", "param") and len(token.lstrip("$")) > MAX_NAME_CHARS:
             return Diagnostic(
                 "E131",
                 f"名称太长：{len(token.lstrip('$'))} 个字符，最多 {MAX_NAME_CHARS} 个",
                 f"this name is {len(token.lstrip('$'))} characters long; "
                 f"the limit is {MAX_NAME_CHARS}",
-                place.span(match.start(), match.end()),
+                place.span(lexeme.start, lexeme.end),
                 (
                     f"名称以「{token[:20]}」开头；请缩短，或检查是否漏了空格、运算符 / "
                     "shorten it, or look for a missing space or operator",
@@ -129,28 +117,28 @@ def check_text(
                     "E132",
                     f"数字太长：{digits} 位，最多 {MAX_NUMBER_DIGITS} 位",
                     f"this number has {digits} digits; the limit is {MAX_NUMBER_DIGITS}",
-                    place.span(match.start(), match.end()),
+                    place.span(lexeme.start, lexeme.end),
                     (
                         "金额以元计，最多 38 位数字；检查是否多打了数字或漏了运算符 / "
                         "look for extra digits or a missing operator",
                     ),
                 )
-        elif kind == "string" and len(token) - 2 > MAX_STRING_CHARS:
+        elif kind in ("string", "unclosed") and len(token) - 2 > MAX_STRING_CHARS:
             return Diagnostic(
                 "E132",
                 f"字符串太长：{len(token) - 2} 个字符，最多 {MAX_STRING_CHARS} 个",
                 f"this string is {len(token) - 2} characters long; the limit is {MAX_STRING_CHARS}",
-                place.span(match.start(), match.end()),
+                place.span(lexeme.start, lexeme.end),
                 (
                     "检查前面的字符串是否少了结尾的引号 / "
                     "did an earlier string lose its closing quote?",
                 ),
             )
-        elif kind == "open":
+        elif token in ("(", "{"):
             depth += 1
             if depth > MAX_NESTING:
-                return too_deep(place.span(match.start(), match.end()), "brackets")
-        elif kind == "close":
+                return too_deep(place.span(lexeme.start, lexeme.end), "brackets")
+        elif token in (")", "}"):
             depth = max(depth - 1, 0)
     return None
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from dsl import ast, limits
+from dsl import ast, lexer, limits
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.syntax_errors import (
     FRIENDLY_ERRORS,
@@ -72,8 +72,15 @@ class _WholeWords:
 
 
 @cache
-def _lark(strict: bool = False) -> Lark:
-    """The parser, built once per process (and cached on disk by Lark between processes)."""
+def lark_parser(strict: bool = False) -> Lark:
+    """The Lark parser, built once per process (and cached on disk by Lark between processes).
+
+    Everything else reads rule files through parse_file and parse_expression;
+    the raw parser is public for the grammar's own checks (tests/dsl): that
+    it loads in Lark's strict mode (no conflicts), in which parser state
+    each friendly syntax error stops, and that dsl/lexer.py reads tokens as
+    it does.
+    """
     return Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
         parser="lalr",
@@ -127,11 +134,10 @@ def normalise_full_width(text: str) -> str:
     return "".join(out)
 
 
-# What the example-skipping scan needs to see in normalised text: strings (one line each, as
-# normalise_full_width reads them), comments, braces, and the word `example` opening a block.
-_EXAMPLE_SCAN = re.compile(
-    r'"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|#[^\n]*|[{}]|(?<![\w.$])example(?=\s+")'
-)
+# The word `example` opens a block where a title string follows it, and where it is not the
+# end of a longer word or a column (`t.example`).
+_TITLE_AFTER = re.compile(r'\s+"')
+_JOINED_BEFORE = re.compile(r"[\w.$]")
 
 
 def without_examples(normalised: str) -> str:
@@ -146,17 +152,23 @@ def without_examples(normalised: str) -> str:
     blanks: list[tuple[int, int]] = []
     depth = 0
     start: int | None = None
-    for match in _EXAMPLE_SCAN.finditer(normalised):
-        token = match.group()
-        if token == "{":
+    for token in lexer.tokens(normalised):  # strings and comments whole: a brace in them is text
+        if token.text == "{":
             depth += 1
-        elif token == "}":
+        elif token.text == "}":
             depth -= 1
             if start is not None and depth == 1:
-                blanks.append((start, match.end()))
+                blanks.append((start, token.end))
                 start = None
-        elif token == "example" and depth == 1 and start is None:
-            start = match.start()
+        elif (
+            token.kind == "name"
+            and token.text == "example"
+            and depth == 1
+            and start is None
+            and _TITLE_AFTER.match(normalised, token.end)
+            and not _JOINED_BEFORE.match(normalised[token.start - 1 : token.start])
+        ):
+            start = token.start
     if not blanks:
         return normalised
     out: list[str] = []
@@ -197,7 +209,8 @@ def parse_file(path: str | Path, text: str | None = None, examples: bool = True)
     if beyond is not None:
         raise DiagnosticError([beyond])
     try:
-        tree = _lark().parse(normalised if examples else without_examples(normalised), "start")
+        read = normalised if examples else without_examples(normalised)
+        tree = lark_parser().parse(read, "start")
     except UnexpectedInput as exc:
         if not examples:  # a file that doesn't parse is reported as `check` reports it
             return parse_file(path, text)
@@ -222,7 +235,7 @@ def parse_expression(text: str, file: str = "<expr>", line: int = 1, column: int
     if beyond is not None:
         raise DiagnosticError([beyond])
     try:
-        tree = _lark().parse(normalised, start="expr")
+        tree = lark_parser().parse(normalised, start="expr")
     except UnexpectedInput as exc:
         raise DiagnosticError(
             [_syntax_diagnostic(exc, file, normalised, text, line - 1, column - 1)]
@@ -311,7 +324,7 @@ def _match_friendly(exc: UnexpectedInput) -> str | None:
         return None
     for label, (*_, example) in FRIENDLY_ERRORS.items():
         try:
-            _lark().parse(example, start="start")
+            lark_parser().parse(example, start="start")
         except UnexpectedToken as known:
             if _state(known) == _state(exc) and known.token.type == exc.token.type:
                 return label

@@ -22,7 +22,7 @@ from sqlglot import exp
 from adapters import Warehouse, WarehouseError, WarehouseLost, connect
 from adapters.names import statement, table_named
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.messages import diagnostic
 from dsl.suggest import did_you_mean

@@ -606,7 +606,7 @@ def demo(
     from engine import demo_run
 
     pack = api.load_pack(policies)
-    progress = _terminal_progress if _on_terminal() else demo_run._quiet
+    progress = _terminal_progress if _on_terminal() else demo_run.quiet
     try:
         result = demo_run.demo(pack, warehouse, size, seed, progress, report_path)
     except demo_run.NotADemoWarehouse as err:

@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.pack import Pack, ParamMap, load_pack
 from engine import api
 from engine.cli_options import FORMAT, POLICIES

@@ -30,8 +30,8 @@ from engine.run import ModelOutcome, run_models, select_models
 from engine.score import Period, ScoreResult, index_of
 
 
-def _quiet(step: str, done: int, total: int) -> None:
-    """Progress that says nothing (not on a terminal)."""
+def quiet(step: str, done: int, total: int) -> None:
+    """Progress that says nothing: the demo's default, and `oversight demo`'s off a terminal."""
 
 
 @dataclass
@@ -54,7 +54,7 @@ class DemoResult:
         return sum(self.rows.values())
 
 
-def build_warehouse(url: str, county: DemoCounty, progress: Progress = _quiet) -> dict[str, int]:
+def build_warehouse(url: str, county: DemoCounty, progress: Progress = quiet) -> dict[str, int]:
     """Replace the demo warehouse's tables with the county's; returns rows per source."""
     warehouse = connect(url)
     try:
@@ -113,7 +113,7 @@ def run_month_ends(
     pack: ir.CheckedPack,
     url: str,
     month_ends: Iterable[date] = MONTH_ENDS,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> tuple[pa.Table, list[ModelOutcome]]:
     """Every active model as of each month end, each run recorded; returns the ledger."""
     days = list(month_ends)
@@ -141,7 +141,7 @@ def demo(
     url: str,
     size: float = 1.0,
     seed: int = 2021,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     report: Path | None = None,
 ) -> DemoResult:
     """Generate the county and run the whole chain on it in the warehouse at `url`.

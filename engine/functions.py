@@ -26,12 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from functools import reduce
 from typing import Any
 
 from sqlglot import exp
 
 from adapters.names import nodes
+from dsl.types import Type
 
 
 class Unsupported(Exception):
@@ -712,6 +715,42 @@ def timestamp_literal(value: str, dialect: str) -> exp.Expression:
     if dialect == "sqlite":
         return exp.Literal.string(value)
     return exp.cast(exp.Literal.string(value), exp.DataType.Type.TIMESTAMP)
+
+
+def literal(value: Any, type_: Type, dialect: str) -> exp.Expression:
+    """A value of a language type as a SQL literal of `dialect`.
+
+    Used wherever a value becomes SQL: a rule's constants and parameters
+    (engine/expressions.py) and a pre-check's rows (engine/target.py).
+    """
+    if value is None:
+        return exp.null()
+    if type_ is Type.BOOL:
+        return exp.Boolean(this=bool(value))
+    if type_ is Type.STRING:
+        return exp.Literal.string(str(value))
+    if type_ is Type.DATE:
+        return date_literal(value.isoformat(), dialect)
+    if type_ is Type.TIMESTAMP:
+        text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
+        return timestamp_literal(text, dialect)
+    text = format(value, "f") if isinstance(value, Decimal) else str(value)
+    if text.startswith("-"):
+        return exp.Neg(this=exp.Literal.number(text[1:]))
+    return exp.Literal.number(text)
+
+
+# The warehouse type of each catalog type, for a null parameter and a pre-check's rows
+# (sqlglot spells it for each dialect).
+SQL_TYPES = {
+    Type.STRING: exp.DataType.build("TEXT"),
+    Type.INT: exp.DataType.build("BIGINT"),
+    Type.DECIMAL: exp.DataType.build("DECIMAL(18, 2)"),
+    Type.FLOAT: exp.DataType.build("DOUBLE"),
+    Type.DATE: exp.DataType.build("DATE"),
+    Type.TIMESTAMP: exp.DataType.build("TIMESTAMP"),
+    Type.BOOL: exp.DataType.build("BOOLEAN"),
+}
 
 
 def divide(left: exp.Expression, right: exp.Expression, b: Builders) -> exp.Expression:

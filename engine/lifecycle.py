@@ -24,7 +24,7 @@ from typing import Any
 
 from adapters import connect
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
 from dsl.pack import version_tuple

@@ -36,8 +36,9 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.node import dump
 from dsl.pack import (
     Pack,
     Parameter,
@@ -665,14 +666,6 @@ def _add(source: _Source, name: str, scalar: str) -> _Edit:
     )
 
 
-def _plain(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {_plain(k): _plain(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_plain(v) for v in data]
-    return data
-
-
 def _ordered(data: Any) -> Any:
     """Mappings as lists of pairs, so that comparing two files compares their key order too."""
     if isinstance(data, dict):
@@ -691,10 +684,10 @@ def _verify(
     an odd flow layout): the file is then left as it was.
     """
     try:
-        now = _plain(YAML(typ="rt").load(after))
+        now = dump(YAML(typ="rt").load(after))
     except YAMLError:
         now = None
-    wanted = _plain(source.data) if isinstance(source.data, dict) else {}
+    wanted = dump(source.data) if isinstance(source.data, dict) else {}
     ok = isinstance(now, dict)
     if ok:
         got = _dig(now, keys)

@@ -45,18 +45,18 @@ from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__, ledger
-from engine.compile import (
+from engine.compile import compile_model
+from engine.deployment import Deployment
+from engine.run import ModelOutcome, RunResult, run_models, select_models
+from engine.schema import WARNINGS_SCHEMA, source_schema
+from engine.target import (
     Pending,
     Target,
-    compile_model,
     pending_name,
     records_name,
     stored_rows_with,
     touched_name,
 )
-from engine.deployment import Deployment
-from engine.run import ModelOutcome, RunResult, run_models, select_models
-from engine.schema import WARNINGS_SCHEMA, source_schema
 from engine.values import convert, value_hints
 
 MAX_RECORDS = 1000

@@ -33,14 +33,14 @@ from pathlib import Path
 import adapters.names
 import dsl
 from dsl import ir
-from dsl.checker import rule_files
+from dsl.check import rule_files
 from engine import __version__
 
 FINGERPRINT = "fingerprint.json"
 
 # The compiler: what turns rule files into SQL text. A change to any of them may change
 # the SQL, so it makes compiled/ out of date until `oversight compile --all` runs.
-_COMPILER_FILES = ("compile.py", "functions.py")
+_COMPILER_FILES = ("compile.py", "expressions.py", "functions.py", "target.py")
 _NAMES = Path(adapters.names.__file__)  # how every name is quoted
 
 

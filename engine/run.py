@@ -20,7 +20,7 @@ from sqlglot import exp
 from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost
 from adapters.names import statement, table_named
 from dsl import ir
-from dsl.checker import STATUSES
+from dsl.check import STATUSES
 from dsl.diagnostics import DiagnosticError
 from dsl.pack import SEVERITY_ALIASES
 from dsl.suggest import closest

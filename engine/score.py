@@ -8,6 +8,10 @@ models, in five steps a reader can follow in the compiled query:
     indicators       the index's indicators, with their declared empty cases
     points           each indicator scaled min–max across the townships, times its points
     ranked           parts, the rounded total, rank (shared ties), and the colour bands
+
+The index's own expressions (measures, indicators, bands) are compiled by the
+models' expression compiler (engine/expressions.py), each in the scope of the
+step that reads it: over the warnings, over the measures, over the ranks.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from adapters.names import quote_identifiers, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import functions as fn
-from engine.compile import Target, _Compiler, assert_read_only
+from engine.compile import Target, assert_read_only
+from engine.expressions import CompileScope, ExpressionCompiler
 
 _QUARTERS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
 
@@ -129,7 +134,7 @@ def compile_score(
     :staffing_year), as in the reviewed file compiled/DIALECT/index.sql.
     """
     index = index_of(pack)
-    c = _Compiler(pack, target)
+    c = ExpressionCompiler(pack, target)
     dialect = target.dialect
 
     def day(value: date | None, placeholder: str) -> exp.Expression:
@@ -202,15 +207,23 @@ def compile_score(
         )
         .group_by(col("township"))
     )
+    # The measures see the warnings `w` (count(*) counts them: none where the left join found
+    # none), the township's staff, and the measures before them, written out where read.
     w = index.warnings
-    c.frames.append({w.uid: "w"})
-    c.arg_frames.append({"staff": col("staff_count", "s")})
-    c.star_value = col("warning_key", "w")
+    over_warnings = CompileScope(
+        frames=({w.uid: "w"},),
+        args={"staff": col("staff_count", "s")},
+        lets=dict(index.measures),
+        star_value=col("warning_key", "w"),
+    )
     measures = (
         exp.select(
             col("township", "s"),
             exp.alias_(col("staff_count", "s"), "staff"),
-            *(exp.alias_(c.value(e), f"measure_{n.lower()}") for n, e in index.measures),
+            *(
+                exp.alias_(c.value(e, over_warnings), f"measure_{n.lower()}")
+                for n, e in index.measures
+            ),
         )
         .from_(exp.alias_(exp.Subquery(this=staffing), "s", table=True))
         .join(
@@ -220,27 +233,23 @@ def compile_score(
         )
         .group_by(col("township", "s"), col("staff_count", "s"))
     )
-    c.frames.pop()
-    c.arg_frames.pop()
-    c.star_value = None
 
-    # indicators, with their declared empty cases.
-    c.rows_alias = "m"
-    c.row_columns = {name: f"measure_{name.lower()}" for name, _ in index.measures}
-    c.arg_frames.append({"staff": col("staff", "m")})
+    # indicators, with their declared empty cases: they read the measures as columns of `m`.
+    over_measures = CompileScope(args={"staff": col("staff", "m")}).with_rows(
+        "m", {name: f"measure_{name.lower()}" for name, _ in index.measures}
+    )
     indicator_columns = []
     for indicator in index.indicators:
-        value = c.value(indicator.expr)
+        value = c.value(indicator.expr, over_measures)
         if indicator.cases:
             value = exp.Case(
                 ifs=[
-                    exp.If(this=c.condition(cond), true=c.value(v)) for cond, v in indicator.cases
+                    exp.If(this=c.condition(cond, over_measures), true=c.value(v, over_measures))
+                    for cond, v in indicator.cases
                 ],
                 default=value,
             )
         indicator_columns.append(exp.alias_(value, indicator.name))
-    c.arg_frames.pop()
-    c.row_columns, c.rows_alias = {}, None
     indicators = exp.select(
         col("township", "m"),
         col("staff", "m"),
@@ -297,16 +306,15 @@ def compile_score(
     ).from_(exp.to_table("totals"))
 
     # The final rows: colour bands from the bottom of the ranking, and consequences.
-    c.arg_frames.append({"rank": col("rank", "r"), "townships": col("townships", "r")})
+    over_ranks = CompileScope(args={"rank": col("rank", "r"), "townships": col("townships", "r")})
     colour = exp.Case(
         ifs=[
-            exp.If(this=c.condition(b.condition), true=exp.Literal.string(b.colour))
+            exp.If(this=c.condition(b.condition, over_ranks), true=exp.Literal.string(b.colour))
             for b in index.bands
             if b.condition is not None
         ],
         default=exp.Literal.string(index.bands[-1].colour),
     )
-    c.arg_frames.pop()
     consequence: exp.Expression = exp.null()
     if (period is None or period.is_year) and index.consequences:
         consequence = exp.Case(

@@ -204,7 +204,7 @@ def _cached_load_pack(root: str | Path, engine_version: str | None = None) -> Pa
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty folder as the working directory, so that diagnostics name files relatively."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("dsl.checker.load_pack", _cached_load_pack)
+    monkeypatch.setattr("dsl.check.pack_checker.load_pack", _cached_load_pack)
     return tmp_path
 
 

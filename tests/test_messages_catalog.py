@@ -36,10 +36,18 @@ KEY = re.compile(r"([EW]\d{3})(\.\w+)?")
 # restructuring them while the catalog was made); each is converted by naming its
 # messages' keys, and then leaves this list.
 NOT_YET_CONVERTED = {
-    "dsl/checker.py",
+    "dsl/check/examples.py",
+    "dsl/check/expressions.py",
+    "dsl/check/index.py",
+    "dsl/check/messages.py",
+    "dsl/check/models.py",
+    "dsl/check/pack_checker.py",
+    "dsl/check/report.py",
+    "dsl/check/shared.py",
     "dsl/limits.py",
     "dsl/parser.py",
     "engine/compile.py",
+    "engine/expressions.py",
     "engine/params.py",
     "engine/precheck.py",
     "engine/score.py",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import dsl
 from adapters import connect
 from engine import api, demo_run, reviewed
 from engine.run import run_models
@@ -100,12 +101,19 @@ def test_a_missing_or_garbled_fingerprint_means_compiling(copied_pack, garbled):
     assert reviewed.reviewed_queries(pack, "duckdb") == {}
 
 
-def test_a_changed_compiler_makes_compiled_out_of_date(pack, tmp_path, monkeypatch):
-    compiler = tmp_path / "compile.py"
-    compiler.write_text("THRESHOLD = 1\n", encoding="utf-8")
-    monkeypatch.setattr(reviewed, "_compiler_sources", lambda: [compiler])
+@pytest.mark.parametrize("changed", ["engine/compile.py", "dsl/node.py", "dsl/grammar.lark"])
+def test_a_changed_compiler_makes_compiled_out_of_date(pack, tmp_path, monkeypatch, changed):
+    """The digest reads the compiler's files where the packages are: here, a copy of them."""
+    shutil.copytree(ROOT / "dsl", tmp_path / "dsl", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "engine").mkdir()
+    for name in ("compile.py", "functions.py"):
+        shutil.copy(ROOT / "engine" / name, tmp_path / "engine" / name)
+    monkeypatch.setattr(dsl, "__file__", str(tmp_path / "dsl" / "__init__.py"))
+    monkeypatch.setattr(reviewed, "__file__", str(tmp_path / "engine" / "reviewed.py"))
     before = reviewed.inputs_digest(pack)
-    compiler.write_text("THRESHOLD = 2\n", encoding="utf-8")
+    assert reviewed.inputs_digest(pack) == before
+    with open(tmp_path / changed, "a", encoding="utf-8") as compiler:
+        compiler.write("\n")
     assert reviewed.inputs_digest(pack) != before
 
 

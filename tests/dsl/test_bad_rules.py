@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, render_human
 from engine.cli import main
 from engine.exit_codes import ExitCode

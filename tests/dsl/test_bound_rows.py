@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Severity
 from dsl.format import format_text
 from dsl.parser import parse_file

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from dsl import ast, ir
-from dsl.checker import CheckResult, check_pack
+from dsl.check import CheckResult, check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.format import format_text
+from dsl.node import dump
 from dsl.parser import parse_expression, parse_file
 from dsl.types import Type
 
@@ -281,9 +282,9 @@ def test_a_relation_without_the_new_words_keeps_its_revision():
     """Fields added to a relation's part are left out of its revision while unused."""
     text = 'relation r "r" {\n  from bid b\n  select b.bidder_code as code\n}\n'
     [relation] = parse_file("t.rule", text).items
-    assert set(ast.to_json(relation.branches[0])) == {"node", "span", "query", "select"}
+    assert set(dump(relation.branches[0])) == {"node", "span", "query", "select"}
     [distinct] = parse_file("t.rule", text.replace("select", "select distinct")).items
-    assert ast.to_json(distinct.branches[0])["distinct"] is True
+    assert dump(distinct.branches[0])["distinct"] is True
 
 
 # ---- layout ------------------------------------------------------------------------------

@@ -23,11 +23,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl import ast
-from dsl.checker import _strip_spans, revision_of
 from dsl.diagnostics import DiagnosticError
-from dsl.format import _TOKEN, WIDTH, _width, comments_of, format_file, format_text, meaning_of
+from dsl.format import WIDTH, comments_of, format_file, format_text, meaning_of
+from dsl.lexer import tokens
+from dsl.node import dump
 from dsl.parser import normalise_full_width, parse_file
+from dsl.revision import revision_of
 from engine.cli import main
+from engine.cli_warnings import display_width
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILES = sorted((ROOT / "policies").rglob("*.rule"))
@@ -61,7 +64,7 @@ def _assert_same_rules(before: str, after: str, name: str = "x.rule") -> None:
     """Same meaning (AST without positions, revisions) and the same comments."""
     old, new = parse_file(name, before), parse_file(name, after)
     assert meaning_of(new) == meaning_of(old)
-    assert _strip_spans(ast.to_json(new.items)) == _strip_spans(ast.to_json(old.items))
+    assert dump(new.items, spans=False) == dump(old.items, spans=False)
     assert _revisions(new) == _revisions(old)
     assert Counter(comments_of(after)) == Counter(comments_of(before))
 
@@ -73,7 +76,7 @@ def _pieces(text: str) -> list[tuple[str, str]]:
     but each piece is the text as written.
     """
     read = normalise_full_width(text)
-    return [(m.lastgroup or "op", text[m.start() : m.end()]) for m in _TOKEN.finditer(read)]
+    return [(t.kind, text[t.start : t.end]) for t in tokens(read)]
 
 
 # ---- the repository ----------------------------------------------------------------
@@ -122,7 +125,7 @@ def test_comments_are_found_in_the_repository():
 def test_code_stays_within_100_columns(path: Path):
     """Only what cannot be broken is wider: messages, example titles, comments."""
     for line in TEXTS[path].splitlines():
-        if _width(line) > WIDTH:
+        if display_width(line) > WIDTH:
             assert line.lstrip().startswith(("message", "example", "#")), line
 
 
@@ -149,9 +152,9 @@ def _respace(text: str, rng: random.Random) -> str:
         before = pieces[i - 1][0] if i else None
         after = pieces[i + 1][0] if i + 1 < len(pieces) else None
         between_code = before not in (None, "comment") and after not in (None, "comment")
-        if kind == "ws" and between_code:
+        if kind == "space" and between_code:
             out.append(rng.choice(SPACES))
-        elif kind != "ws" and before not in (None, "ws", "comment") and rng.random() < 0.1:
+        elif kind != "space" and before not in (None, "space", "comment") and rng.random() < 0.1:
             out.append(" " + piece)  # space where there was none: `p . id`, `count( * )`
         else:
             out.append(piece)
@@ -294,7 +297,7 @@ def _full_width(text: str, rng: random.Random) -> str:
     """Some punctuation, digits and quotes as a Chinese input method types them."""
     out: list[str] = []
     for kind, piece in _pieces(text):
-        if kind == "op" and piece in FULL_WIDTH and rng.random() < 0.5:
+        if kind == "punct" and piece in FULL_WIDTH and rng.random() < 0.5:
             piece = FULL_WIDTH[piece]
         elif kind == "number" and rng.random() < 0.5:
             piece = "".join(chr(0xFF10 + int(c)) if c.isdigit() else c for c in piece)
@@ -387,7 +390,7 @@ def test_trailing_comments_of_a_paragraph_line_up():
 def _with_comments(text: str, rng: random.Random, count: int) -> str:
     """`text` with comments after random tokens: at the end of a line or on lines of their own."""
     pieces = _pieces(text)
-    after = [i for i, (kind, _) in enumerate(pieces) if kind not in ("ws", "comment")]
+    after = [i for i, (kind, _) in enumerate(pieces) if kind not in ("space", "comment")]
     chosen = set(rng.sample(after, min(count, len(after))))
     out: list[str] = []
     for i, (_, piece) in enumerate(pieces):
@@ -411,7 +414,7 @@ def test_a_comment_after_every_token_is_kept():
     path = ROOT / "policies" / "models" / "engineering" / "ENG04.rule"
     pieces = _pieces(TEXTS[path])
     for shape in ("  # c\n", "\n# c\n"):
-        text = "".join(p + (shape if k not in ("ws", "comment") else "") for k, p in pieces)
+        text = "".join(p + (shape if k not in ("space", "comment") else "") for k, p in pieces)
         once = format_text(text, str(path))
         assert format_text(once, str(path)) == once
         _assert_same_rules(text, once, str(path))
@@ -570,8 +573,8 @@ def test_a_syntax_error_is_reported_like_check_and_the_file_is_left_alone(
     assert main(["fmt", "--policies", "pack", "--check"]) == 2
 
 
-def test_meaning_of_sees_what_ast_to_json_leaves_out():
-    """Message text is part of the meaning (ast.to_json drops a file's and a hole's `text`)."""
+def test_meaning_of_sees_what_a_revision_leaves_out():
+    """Message text is part of the meaning (a revision drops a file's and a hole's `text`)."""
     one = parse_file("a.rule", 'model M { message "甲{x}" }')
     other = parse_file("a.rule", 'model M { message "乙{x}" }')
     assert meaning_of(one) != meaning_of(other)

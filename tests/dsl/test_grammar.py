@@ -7,7 +7,7 @@ from lark import Lark
 from lark.exceptions import GrammarError, LexError, UnexpectedToken
 
 from dsl.diagnostics import DiagnosticError
-from dsl.parser import _lark, parse_file
+from dsl.parser import lark_parser, parse_file
 from dsl.syntax_errors import (
     FRIENDLY_ERRORS,
     describe_expected,
@@ -29,7 +29,7 @@ def _needs_interegular() -> None:
 def test_the_grammar_loads_in_strict_mode():
     """Strict mode refuses shift/reduce conflicts and colliding terminals."""
     _needs_interegular()
-    assert _lark(strict=True).options.strict
+    assert lark_parser(strict=True).options.strict
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_no_two_friendly_examples_stop_in_the_same_place():
     seen: dict[tuple[object, str], str] = {}
     for label, (*_, example) in FRIENDLY_ERRORS.items():
         with pytest.raises(UnexpectedToken) as caught:
-            _lark().parse(example, start="start")
+            lark_parser().parse(example, start="start")
         where = (caught.value.state.position, caught.value.token.type)
         assert where not in seen, f"{label} and {seen[where]} stop at the same place"
         seen[where] = label

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from dsl import limits
-from dsl.checker import Checker
+from dsl.check import PackChecker as Checker
 from dsl.diagnostics import Diagnostic, DiagnosticError, has_errors, render_human
 from dsl.format import format_text
 from dsl.pack import load_pack

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dsl import ast, ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, Severity, render_human
 from dsl.format import format_text, meaning_of
 from dsl.parser import parse_file

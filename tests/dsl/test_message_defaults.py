@@ -24,7 +24,7 @@ import pyarrow as pa
 import pytest
 
 from dsl import ir
-from dsl.checker import CheckResult, check_pack
+from dsl.check import CheckResult, check_pack
 from dsl.diagnostics import Severity, render_human
 from dsl.format import format_text
 from engine.compile import hole_columns, key_columns

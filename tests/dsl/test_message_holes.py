@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dsl import ast
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, Severity, render_human
 from dsl.parser import parse_file
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError, Severity
 from dsl.pack import load_pack
 

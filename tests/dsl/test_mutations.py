@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dsl import ast
-from dsl.checker import Checker
+from dsl.check import PackChecker as Checker
 from dsl.diagnostics import Diagnostic, DiagnosticError, has_errors, render_human
 from dsl.pack import Pack, load_pack
 from dsl.parser import parse_file

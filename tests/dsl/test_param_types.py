@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 
 from dsl import ast, ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.format import format_text
+from dsl.node import walk
 from dsl.pack import ParamMap, load_pack
 from dsl.parser import parse_expression
 from dsl.types import Type
@@ -322,7 +323,7 @@ def test_the_checked_rule_names_the_parameters_it_reads(tmp_path):
     assert checked is not None
     used = checked.models["ENG09"]
     assert used.parameters == frozenset({"restricted_methods", "min_bid_days"})
-    [listed] = [n for n in ir.walk(used.query.where) if isinstance(n, ir.InParam)]
+    [listed] = [n for n in walk(used.query.where) if isinstance(n, ir.InParam)]
     assert (listed.param.type, listed.negated) == (Type.STRING, False)
 
 

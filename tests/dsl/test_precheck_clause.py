@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from dsl import ast
-from dsl.checker import check_pack, revision_of
+from dsl.check import check_pack
 from dsl.format import format_text
 from dsl.parser import parse_file
+from dsl.revision import revision_of
 
 PackBuilder = Callable[[Path], Path]  # the pack_with fixture of conftest.py
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.parser import normalise_full_width, parse_file, without_examples
 

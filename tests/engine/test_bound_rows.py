@@ -34,7 +34,7 @@ from sqlglot import exp
 
 from adapters import connect
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.format import format_text
 from engine import api

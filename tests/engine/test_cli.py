@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +30,7 @@ def pack_copy(tmp_path: Path) -> Path:
 def test_check_passes_on_the_repository_pack_showing_progress_on_a_terminal(
     capsys, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr("engine.cli._on_terminal", lambda: True)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a person is watching
     assert main(["check", "--policies", str(ROOT / "policies")]) == ExitCode.OK
     captured = capsys.readouterr()
     assert "个示例通过" in captured.out
@@ -227,7 +228,7 @@ def test_a_run_where_every_model_ran_is_exit_0(eng01_only: str, capsys):
 def test_on_a_terminal_run_shows_each_model_as_it_finishes(
     eng01_only: str, capsys, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr("engine.cli._on_terminal", lambda: True)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a person is watching
     main(["run", "--as-of", "2021-11-15", "--warehouse", eng01_only, "--select", "ENG"])
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"  [1/8] ENG01 应招未招  1 条预警 warnings  {err[0].rsplit('  ', 1)[1]}"

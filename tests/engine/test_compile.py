@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.types import Type
 from engine import functions

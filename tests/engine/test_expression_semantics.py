@@ -22,8 +22,9 @@ from spark_support import spark_available
 from adapters import connect
 from adapters.base import Warehouse
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import Severity
+from dsl.node import walk
 from dsl.types import Type
 from engine.compile import DIALECTS, Target, compile_model, parses_back
 from engine.examples import run_examples
@@ -61,8 +62,8 @@ def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Wareho
 
 def test_the_pack_uses_each_construct(pack: ir.CheckedPack):
     """What the examples below prove is about these constructs, not about others."""
-    nodes = [n for m in pack.models.values() for n in ir.walk(m)]
-    nodes += [n for r in pack.relations.values() for n in ir.walk(r)]
+    nodes = [n for m in pack.models.values() for n in walk(m)]
+    nodes += [n for r in pack.relations.values() for n in walk(r)]
     functions = {n.name for n in nodes if isinstance(n, ir.Func)}
     assert {"concat", "seconds_between", "minutes_between"} <= functions
     assert any(isinstance(n, ir.Case) and n.otherwise is None for n in nodes)

@@ -35,7 +35,7 @@ from sqlglot import exp
 
 from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.types import Type
 from engine import functions as fn

@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from adapters import connect
 from dsl import ir
+from dsl.node import walk
 from engine import api
 from engine.compile import DIALECTS, Target, compile_model, render
 from engine.examples import run_examples
@@ -286,14 +287,12 @@ def test_the_packs_township_name_is_one_join_per_key_in_every_model():
     calling = {
         m.id: m
         for m in pack.models.values()
-        if any(isinstance(n, ir.LookupCall) for n in ir.walk((m.lets, m.message, m.query)))
+        if any(isinstance(n, ir.LookupCall) for n in walk((m.lets, m.message, m.query)))
     }
     assert len(calling) == 27
     for model in calling.values():
         tree = compile_model(model, pack, Target("duckdb")).tree
-        keys = {
-            n.args for n in ir.walk((model.lets, model.message)) if isinstance(n, ir.LookupCall)
-        }
+        keys = {n.args for n in walk((model.lets, model.message)) if isinstance(n, ir.LookupCall)}
         assert len(joins_of(tree, "ref_township")) == len(keys), model.id
         assert not subqueries_reading(tree, "ref_township"), model.id
     # ENG01 names the township twice in one hole, INV05 two townships (min and max).

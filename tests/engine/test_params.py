@@ -480,13 +480,15 @@ def test_a_file_changed_meanwhile_is_not_overwritten(tmp_path, declared, monkeyp
     county.write_text("parameters:\n  cash_limit: 1\n", encoding="utf-8")
     import engine.params as params
 
-    verify = params._verify
+    check_value = params.check_value
 
-    def someone_else_writes(*args: object) -> None:
-        verify(*args)
+    def someone_else_writes(*args: object, **kwargs: object) -> object:
+        """The file changes after set_parameter read it, while it checks the new value."""
+        checked = check_value(*args, **kwargs)
         county.write_text("parameters:\n  cash_limit: 5\n", encoding="utf-8")
+        return checked
 
-    monkeypatch.setattr(params, "_verify", someone_else_writes)
+    monkeypatch.setattr(params, "check_value", someone_else_writes)
     with pytest.raises(DiagnosticError) as raised:
         set_parameter(county, "cash_limit", "2", declared, in_deployment=True)
     assert "changed while being edited" in raised.value.diagnostics[0].message_en

@@ -24,7 +24,7 @@ from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from dsl.diagnostics import render_human
 from dsl.types import Type
 from engine.compile import DIALECTS, Target, compile_model, hole_columns

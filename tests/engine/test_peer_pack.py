@@ -24,7 +24,7 @@ from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir
-from dsl.checker import check_pack
+from dsl.check import check_pack
 from engine import api
 from engine.demo.generator import generate
 from engine.examples import run_examples

@@ -59,8 +59,10 @@ from fuzz.mutations import mutate  # noqa: E402
 
 from adapters.duckdb import DuckDBWarehouse  # noqa: E402
 from dsl import ir  # noqa: E402
-from dsl.checker import Checker, rule_files  # noqa: E402
+from dsl.check import PackChecker as Checker  # noqa: E402
+from dsl.check import rule_files  # noqa: E402
 from dsl.diagnostics import DiagnosticError, has_errors, render_human, render_json  # noqa: E402
+from dsl.node import walk  # noqa: E402
 from dsl.pack import load_pack  # noqa: E402
 from dsl.parser import parse_file  # noqa: E402
 from engine import __version__  # noqa: E402
@@ -112,7 +114,7 @@ class Fuzzer:
         # Which models use each shared file's definitions and relations (for shared files).
         self.users: dict[str, list[str]] = {}
         for name, model in sorted(checked.models.items()):
-            for node in ir.walk(model):
+            for node in walk(model):
                 used = None
                 if isinstance(node, ir.DefCall):
                     used = checked.defines[node.name].span.file

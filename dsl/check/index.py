@@ -1,0 +1,357 @@
+"""The integrity index, checked: measures over the period's warnings, indicators, parts, bands.
+
+Its expressions are checked by the shared core (dsl/check/expressions.py) in
+contexts whose unit is "index" (no lookups there: E458).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from dsl import ast, ir
+from dsl.check.expressions import Context, ExpressionChecker, Scope
+from dsl.check.report import Reporter
+from dsl.check.shared import PERIOD_WARNINGS, SharedDefinitions
+from dsl.diagnostics import Severity, Span
+from dsl.node import walk
+from dsl.revision import revision_of
+from dsl.suggest import did_you_mean
+from dsl.types import NUMERIC, Type
+
+BAND_COLOURS = ("red", "yellow", "green")
+
+
+class IndexCheck(Reporter):
+    """Checks the pack's index (`check`): its expressions in contexts whose unit is "index"."""
+
+    def __init__(self, shared: SharedDefinitions) -> None:
+        super().__init__(shared.diagnostics)
+        self.shared = shared
+        self.pack = shared.pack
+        self.expressions = ExpressionChecker(shared)
+        self.index_context = Context(unit="index")
+
+    def check(self, node: ast.Index) -> ir.Index | None:
+        """The index, checked; None when it has a mistake (reported, with every other)."""
+        start = len(self.diagnostics)
+        clauses: dict[str, list[ast.Clause]] = {}
+        for clause in node.clauses:
+            clauses.setdefault(clause.kind, []).append(clause)
+        for kind in ("from", "scale", "rounding", "ties", "note"):
+            for extra in clauses.get(kind, [])[1:]:
+                self.error(
+                    "E401",
+                    extra.span,
+                    f"指数中 {kind} 只能写一次",
+                    f"an index has at most one '{kind}'",
+                )
+
+        # The rows: the period's warnings of one township, each with its disposal record.
+        warnings = self.shared.period_warnings()
+        from_ref = clauses["from"][0].value if "from" in clauses else None
+        if from_ref is None:
+            self.error(
+                "E400",
+                node.name_span,
+                "指数缺少 from warnings w",
+                "the index needs 'from warnings w'",
+                "指数按乡镇统计本期预警：写 from warnings w",
+            )
+        elif from_ref.source != PERIOD_WARNINGS:
+            self.error(
+                "E200",
+                from_ref.source_span,
+                f"指数只能统计 {PERIOD_WARNINGS}",
+                f"an index reads '{PERIOD_WARNINGS}' only",
+                "warnings：本期内首次发出的预警，每条带有其核查处置记录",
+            )
+        else:
+            warnings = ir.Binding(warnings.uid, from_ref.alias, PERIOD_WARNINGS, False)
+        measures_scope = Scope(bindings={warnings.alias: warnings}, args={"staff": Type.INT})
+        measures: dict[str, ir.Expr] = {}
+        for clause in clauses.get("let", []):
+            let: ast.Let = clause.value
+            if let.name in measures:
+                self.error(
+                    "E208", let.span, f"let {let.name} 重复定义", f"let {let.name} is defined twice"
+                )
+            value = self.expressions.check(
+                let.expr, measures_scope, self.index_context.at("let", aggregates=True)
+            )
+            self.expressions.grouping(value, set(), {warnings}, measures_scope)
+            self._no_quantiles_in_index(value)
+            measures[let.name] = value
+            measures_scope.lets[let.name] = value
+
+        base = Scope(lets=dict(measures), args={"staff": Type.INT})
+        indicators: list[ir.Indicator] = []
+        for clause in clauses.get("indicator", []):
+            indicator = self._indicator(clause.value, base, measures)
+            if any(i.name == indicator.name for i in indicators):
+                self.error(
+                    "E208",
+                    clause.value.span,
+                    f"指标 {indicator.name} 重复定义",
+                    f"indicator {indicator.name} is defined twice",
+                )
+            indicators.append(indicator)
+
+        parts = self._parts(clauses.get("part", []), {i.name: i.span for i in indicators})
+        bands = self._bands(clauses.get("band", []), node)
+        consequences: dict[str, str] = {}
+        for clause in clauses.get("consequence", []):
+            colour, span, text = clause.value
+            if colour not in {b.colour for b in bands}:
+                self.error(
+                    "E435",
+                    span,
+                    f"后果所指的颜色「{colour}」没有对应的 band",
+                    f"no band has the colour {colour!r}",
+                    *did_you_mean(colour, [b.colour for b in bands]),
+                )
+            consequences[colour] = text
+        scale = self._index_word(clauses, "scale", "minmax", {"minmax"})
+        ties = self._index_word(clauses, "ties", "shared", {"shared", "dense"})
+        rounding = 2
+        if "rounding" in clauses:
+            text, span = clauses["rounding"][0].value
+            if not text.isdigit() or int(text) > 6:
+                self.error(
+                    "E433", span, "rounding 取 0 到 6 位小数", "rounding takes 0 to 6 decimals"
+                )
+            else:
+                rounding = int(text)
+        # Measures are read by indicators as lets: measured the same way as a model's.
+        lets: dict[str, ir.Extent] = {}
+        for name, value in measures.items():  # in order: a measure may read those before it
+            lets[name] = self.shared.extent(value, lets)
+        measured = [(i.expr, i.span) for i in indicators]
+        measured += [(e, i.span) for i in indicators for case in i.cases for e in case]
+        measured += [(b.condition, None) for b in bands]
+        self.shared.measure(measured, node.name_span, lets=lets)
+        self.shared.nullable_parameters(
+            [*(c for i in indicators for c, _ in i.cases), *(b.condition for b in bands)],
+            [*(i.expr for i in indicators), *(v for i in indicators for _, v in i.cases)],
+            measures,
+        )
+        if len(self.diagnostics) > start and any(
+            d.severity is not Severity.WARNING for d in self.diagnostics[start:]
+        ):
+            return None
+        return ir.Index(
+            name=node.name,
+            title=node.title or node.name,
+            warnings=warnings,
+            measures=tuple(measures.items()),
+            indicators=tuple(indicators),
+            parts=parts,
+            scale=scale,
+            rounding=rounding,
+            ties=ties,
+            bands=bands,
+            consequences=consequences,
+            revision=revision_of(node),
+            file=node.span.file,
+            span=node.span,
+        )
+
+    def _indicator(
+        self, node: ast.Indicator, scope: Scope, measures: dict[str, ir.Expr]
+    ) -> ir.Indicator:
+        value = self.expressions.check(node.expr, scope, self.index_context.at("indicator"))
+        if value.type not in NUMERIC | {Type.ERROR}:
+            self.error(
+                "E303",
+                node.expr.span,
+                f"指标 {node.name} 应为数值",
+                f"indicator {node.name} must be a number",
+            )
+        cases = []
+        for condition, result in node.cases:
+            checked = self.expressions.condition(
+                condition, scope, self.index_context.at("indicator")
+            )
+            outcome = self.expressions.check(result, scope, self.index_context.at("indicator"))
+            if outcome.type not in NUMERIC | {Type.ERROR}:
+                self.error(
+                    "E303",
+                    result.span,
+                    "空情形的取值应为数值",
+                    "the value of an empty case must be a number",
+                )
+            cases.append((checked, outcome))
+        for division in (n for n in walk(value) if isinstance(n, ir.Arith) and n.op == "/"):
+            divisor = division.right
+            declared = any(
+                isinstance(c, ir.Compare)
+                and c.op == "="
+                and c.left == divisor
+                and isinstance(c.right, ir.Lit)
+                and c.right.value == 0
+                for c, _ in cases
+            )
+            if not declared and not _never_zero(divisor, measures):
+                shown = _divisor_name(division)
+                self.error(
+                    "E432",
+                    division.span,
+                    f"指标 {node.name} 中的除法没有声明除数为 0 时的取值",
+                    f"indicator {node.name} divides without saying what it is "
+                    "when the divisor is 0",
+                    f"在指标后加上 when {shown} = 0 then 取值，例如 when W = 0 then 1",
+                )
+        if node.unit not in (None, "percent"):
+            self.error(
+                "E433",
+                node.unit_span,
+                f"未知的指标单位「{node.unit}」",
+                f"unknown indicator unit {node.unit!r}",
+                "可写 percent（比率，按百分比显示），或不写",
+            )
+        return ir.Indicator(
+            node.name, node.title, value, tuple(cases), node.unit == "percent", node.span
+        )
+
+    def _parts(self, clauses: list[ast.Clause], indicators: dict[str, Span]) -> tuple[ir.Part, ...]:
+        parts: list[ir.Part] = []
+        used: dict[str, Span] = {}
+        total = Decimal(0)
+        for clause in clauses:
+            part: ast.Part = clause.value
+            items = []
+            for item in part.items:
+                if item.indicator not in indicators:
+                    self.error(
+                        "E431",
+                        item.indicator_span,
+                        f"未知指标「{item.indicator}」",
+                        f"unknown indicator {item.indicator!r}",
+                        *did_you_mean(item.indicator, indicators),
+                    )
+                elif item.indicator in used:
+                    self.error(
+                        "E434",
+                        item.indicator_span,
+                        f"指标 {item.indicator} 已计入别的部分",
+                        f"indicator {item.indicator} already earns points elsewhere",
+                    )
+                used[item.indicator] = item.indicator_span
+                if item.points <= 0:
+                    self.error("E430", item.span, "分值应为正数", "points must be positive")
+                total += item.points
+                items.append(ir.PartItem(item.indicator, item.points, item.higher_is_better))
+            if any(p.id == part.id for p in parts):
+                self.error(
+                    "E208",
+                    part.span,
+                    f"部分 {part.id} 重复定义",
+                    f"part {part.id} is defined twice",
+                )
+            parts.append(ir.Part(part.id, part.title, tuple(items)))
+        if not clauses:
+            self.error("E430", None, "指数没有任何计分部分", "the index has no parts")
+        elif total != 100:
+            self.error(
+                "E430",
+                clauses[0].span,
+                f"各部分分值合计应为 100，这里是 {total}",
+                f"the points of all parts must add up to 100, not {total}",
+            )
+        for name in sorted(set(indicators) - set(used)):
+            self.warn(
+                "W431",
+                indicators[name],
+                f"指标 {name} 没有计入任何部分",
+                f"indicator {name} earns no points",
+                "在某个 part 中给它分值，或删去这个指标",
+            )
+        return tuple(parts)
+
+    def _bands(self, clauses: list[ast.Clause], node: ast.Index) -> tuple[ir.Band, ...]:
+        scope = Scope(args={"rank": Type.INT, "townships": Type.INT})
+        bands: list[ir.Band] = []
+        for i, clause in enumerate(clauses):
+            band: ast.Band = clause.value
+            if band.colour not in BAND_COLOURS:
+                self.error(
+                    "E435",
+                    band.span,
+                    f"未知颜色「{band.colour}」",
+                    f"unknown colour {band.colour!r}",
+                    "颜色可为 red、yellow、green",
+                )
+            last = i == len(clauses) - 1
+            if last and band.condition is not None:
+                self.error(
+                    "E436",
+                    band.span,
+                    "最后一个 band 不写条件，表示其余的乡镇",
+                    "the last band takes no condition: it is every township left",
+                )
+            if not last and band.condition is None:
+                self.error(
+                    "E436",
+                    band.span,
+                    "除最后一个外，每个 band 都要写 when 条件",
+                    "every band but the last needs a 'when'",
+                    '例如 band red "红色" when rank > townships - 2',
+                )
+            condition = (
+                self.expressions.condition(band.condition, scope, self.index_context.at("band"))
+                if band.condition is not None
+                else None
+            )
+            bands.append(ir.Band(band.colour, band.title, condition))
+        if not clauses:
+            self.error("E436", node.name_span, "指数没有颜色分档 band", "the index has no bands")
+        return tuple(bands)
+
+    def _index_word(
+        self, clauses: dict[str, list[ast.Clause]], kind: str, default: str, allowed: set[str]
+    ) -> str:
+        if kind not in clauses:
+            return default
+        text, span = clauses[kind][0].value
+        if text not in allowed:
+            self.error(
+                "E433",
+                span,
+                f"{kind} 不支持「{text}」",
+                f"{kind} cannot be {text!r}",
+                f"可为 {'、'.join(sorted(allowed))}",
+            )
+            return default
+        return text
+
+    def _no_quantiles_in_index(self, measure: ir.Expr) -> None:
+        """A quantile in an index's measures is refused, on every warehouse alike.
+
+        The measures are one grouped query over townships left-joined to their
+        warnings (engine/score.py). SQLite has no ordered aggregate: a model's
+        quantile is computed there from ranked rows (engine/compile.py), which
+        that query does not build; a measure that ran on some warehouses only
+        would make the index depend on where it is scored.
+        """
+        for node in walk(measure):
+            if isinstance(node, ir.Agg) and node.name in ir.QUANTILES:
+                self.error(
+                    "E465",
+                    node.span,
+                    f"廉情指数的度量中不能用 {node.name}()",
+                    f"{node.name}() is not available in an index's measures",
+                    "度量按乡镇统计本期预警：用 count、sum、min、max、avg；"
+                    "需要分位数的比较写成监督模型（group by 乡镇，having 中用子查询算分位数）",
+                )
+
+
+def _never_zero(divisor: ir.Expr, measures: dict[str, ir.Expr]) -> bool:
+    """Whether a divisor is a township's staff count, which the engine keeps above zero."""
+    if isinstance(divisor, ir.LetRef) and divisor.name in measures:
+        return _never_zero(measures[divisor.name], measures)
+    return isinstance(divisor, ir.Arg) and divisor.name == "staff"
+
+
+def _divisor_name(division: ir.Arith) -> str:
+    """A short way to name a divisor in a hint."""
+    right = division.right
+    return right.name if isinstance(right, ir.LetRef | ir.Arg) else "除数"

@@ -1,0 +1,203 @@
+"""Stage 2, check: parsed rule files and pack.yaml to a typed `CheckedPack`, or diagnostics.
+
+Resolves every name against the source catalog, parameters, shared
+definitions and relations; types every expression; enforces the rules of
+grouping and of inline examples. Collects every problem in every file
+before giving up, and never raises for a problem in the rules.
+
+`PackChecker` plans the whole: it takes in every item, checks the shared
+definitions (dsl/check/shared.py), each model (dsl/check/models.py), then
+the index (dsl/check/index.py); all of them check expressions with the one
+core of dsl/check/expressions.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dsl import ast, ir
+from dsl.check.index import IndexCheck
+from dsl.check.models import STATUSES, ModelCheck
+from dsl.check.report import Reporter
+from dsl.check.shared import SharedDefinitions
+from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from dsl.pack import SEVERITY_ALIASES, Pack, load_pack
+from dsl.parser import parse_file
+
+
+@dataclass
+class CheckResult:
+    """What `check_pack` found: the checked pack (None when there are errors) and diagnostics."""
+
+    pack: ir.CheckedPack | None
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str] = field(default_factory=dict)  # file -> text, for rendering
+    files: list[str] = field(default_factory=list)
+
+
+def rule_files(root: Path) -> list[Path]:
+    """The pack's rule files, in a stable order."""
+    return sorted(root.rglob("*.rule"), key=lambda p: p.relative_to(root).as_posix())
+
+
+def check_pack(
+    root: str | Path, engine_version: str | None = None, examples: bool = True
+) -> CheckResult:
+    """Parse and check every rule file of the pack at `root` against its pack.yaml.
+
+    With `engine_version`, a pack made for another engine is refused (E604).
+    With `examples` false, inline examples are neither parsed nor required:
+    for commands that only compile or run the models.
+    """
+    root = Path(root)
+    try:
+        pack = load_pack(root, engine_version)
+    except DiagnosticError as err:
+        return CheckResult(None, err.diagnostics)
+    diagnostics: list[Diagnostic] = []
+    texts: dict[str, str] = {}
+    parsed: list[ast.RuleFile] = []
+    files = rule_files(root)
+    for path in files:
+        shown = _shown_path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            texts[shown] = text
+        try:
+            parsed.append(parse_file(shown, text, examples))
+        except DiagnosticError as err:
+            diagnostics.extend(err.diagnostics)
+            if err.partial is not None:  # a bad date or message brace: check the rest as well
+                parsed.append(err.partial)
+    if not files:
+        diagnostics.append(
+            Diagnostic(
+                "E600", f"{root} 下没有任何 .rule 规则文件", f"no .rule files under {root}", None
+            )
+        )
+    checker = PackChecker(pack, diagnostics, examples)
+    checked = checker.check(parsed)
+    errors = [d for d in diagnostics if d.severity is not Severity.WARNING]
+    return CheckResult(
+        None if errors else checked, diagnostics, texts, [_shown_path(p) for p in files]
+    )
+
+
+def _shown_path(path: Path) -> str:
+    """A path as diagnostics show it: relative to the working directory when below it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class PackChecker(Reporter):
+    """Checks one pack's parsed files (`check`); appends problems to `diagnostics`."""
+
+    def __init__(self, pack: Pack, diagnostics: list[Diagnostic], examples: bool = True) -> None:
+        super().__init__(diagnostics)
+        self.pack = pack
+        self.examples = examples  # whether the files were parsed with their examples
+
+    def check(self, files: list[ast.RuleFile]) -> ir.CheckedPack:
+        """The pack the files make: shared items first, then every model, then the index."""
+        shared = SharedDefinitions(self.pack, self.diagnostics)
+        model_asts: dict[str, ast.Model] = {}
+        index_asts: list[ast.Index] = []
+        for rule_file in files:
+            for item in rule_file.items:
+                if isinstance(item, ast.Index):
+                    index_asts.append(item)
+                elif isinstance(item, ast.Model):
+                    if item.id in model_asts:
+                        first = model_asts[item.id].id_span
+                        self.error(
+                            "E207",
+                            item.id_span,
+                            f"模型编号 {item.id} 重复",
+                            f"model id {item.id} is used twice",
+                            f"首次定义于 {first.file}:{first.line} / first defined at "
+                            f"{first.file}:{first.line}",
+                        )
+                    else:
+                        self._id_apart(item, model_asts)
+                        model_asts[item.id] = item
+                else:
+                    shared.declare(item)
+        shared.check_all()
+        models = {}
+        for model_id, model_ast in model_asts.items():
+            checked = ModelCheck(shared, self.examples).check(model_ast)
+            if checked is not None:
+                models[model_id] = checked
+        for extra in index_asts[1:]:
+            first = index_asts[0].name_span
+            self.error(
+                "E440",
+                extra.name_span,
+                "一个策略包只能有一个指数",
+                "a pack has one index",
+                f"首个指数定义于 {first.file}:{first.line} / the first is at "
+                f"{first.file}:{first.line}",
+            )
+        if index_asts and not self.pack.has_townships:
+            self.error(
+                "E382",
+                index_asts[0].name_span,
+                "本策略包不按乡镇分派预警（townships: none），不能有指数",
+                "this pack routes no warning to a township (townships: none): it has no index",
+                "廉情指数给各乡镇打分排名；删去 index，或在 pack.yaml 中列出乡镇 / the index "
+                "ranks townships: delete it, or list the townships in pack.yaml",
+            )
+            index_asts = []
+        index = IndexCheck(shared).check(index_asts[0]) if index_asts else None
+        defines, relations, lookups = shared.checked()
+        return ir.CheckedPack(self.pack, models, defines, relations, index, lookups)
+
+    def _id_apart(self, node: ast.Model, earlier: dict[str, ast.Model]) -> None:
+        """An id must name its model alone wherever it is written (E281, E282).
+
+        compiled/DIALECT/ID.sql is a file, and on a disk that ignores case ENG01 and
+        eng01 are one file (as index.sql is the index's); `--select` reads a word
+        as a model id first, so a model called red or 工程管理 would hide that
+        severity or domain.
+        """
+        same = next((m for m in earlier.values() if m.id.casefold() == node.id.casefold()), None)
+        if same is not None:
+            self.error(
+                "E281",
+                node.id_span,
+                f"模型编号 {node.id} 与 {same.id} 只差字母大小写",
+                f"model ids {same.id} and {node.id} differ only in letter case",
+                f"{same.id} 定义于 {same.id_span.file}:{same.id_span.line}；"
+                "两者的 SQL 文件在不区分大小写的磁盘上是同一个文件，换一个编号 / their SQL "
+                "files are one file on a disk that ignores case: choose another id",
+            )
+        taken = {
+            **{code: "领域 domain" for code in self.pack.domains},
+            **{name: "领域 domain" for name in self.pack.domains.values()},
+            **{word: "预警等级 severity" for word in SEVERITY_ALIASES},
+            **{word: "模型状态 status" for word in STATUSES},
+        }
+        what = taken.get(node.id) or ("指数 index" if node.id.casefold() == "index" else None)
+        if what is None:
+            return
+        zh, en = what.split()
+        hint = (
+            "compiled/方言/index.sql 是指数的 SQL 文件：换一个编号 / "
+            "compiled/DIALECT/index.sql is the index's SQL: choose another id"
+            if en == "index"
+            else f"--select {node.id} 会选中这个模型，而不是这个{zh}：换一个编号 / "
+            f"--select {node.id} would pick this model, not the {en}: choose another id"
+        )
+        self.error(
+            "E282",
+            node.id_span,
+            f"模型编号 {node.id} 已是{zh}的名称",
+            f"model id {node.id} is already the name of a {en}",
+            hint,
+        )
