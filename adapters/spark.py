@@ -5,7 +5,7 @@ the warehouse is opened, so a warehouse built by one process (`oversight demo`)
 is there for the next (`oversight run`) without a metastore. A schema-qualified
 name `ods.dr_project` is the directory `ods/dr_project` in database `ods`.
 Spark has no transactions here: writes replace a table's directory by a rename,
-and the engine's ledger is merged in Python (see `engine.ledger`).
+and the engine's ledger is merged in Python (see `engine.runs.ledger`).
 """
 
 from __future__ import annotations

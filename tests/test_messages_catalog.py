@@ -46,11 +46,11 @@ NOT_YET_CONVERTED = {
     "dsl/check/shared.py",
     "dsl/limits.py",
     "dsl/parser.py",
-    "engine/compile.py",
-    "engine/expressions.py",
-    "engine/params.py",
-    "engine/precheck.py",
-    "engine/score.py",
+    "engine/compiler/compile.py",
+    "engine/compiler/expressions.py",
+    "engine/policy/params.py",
+    "engine/service/precheck.py",
+    "engine/index/score.py",
 }
 # Where a Diagnostic is built from a catalog message: the only constructors allowed.
 BUILDERS = {"dsl/diagnostics.py", "dsl/messages.py"}

@@ -20,20 +20,20 @@ import click
 from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
-from engine.cli_fmt import fmt_command
-from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
-from engine.cli_params import param_group
-from engine.cli_precheck import precheck_command, serve_command
-from engine.cli_warnings import warnings_command
-from engine.compile import DIALECTS
-from engine.deployment import DEFAULT_WAREHOUSE
-from engine.disposal import load_disposal_file
+from engine.cli.fmt import fmt_command
+from engine.cli.options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
+from engine.cli.params import param_group
+from engine.cli.precheck import precheck_command, serve_command
+from engine.cli.warnings import warnings_command
+from engine.compiler.compile import DIALECTS
 from engine.exit_codes import ExitCode
-from engine.lifecycle import impact
-from engine.logs import EventLog
-from engine.manifest import model_counts, write_unstarted
-from engine.run import UnknownSelector, select_models
-from engine.score import Period
+from engine.index.disposal import load_disposal_file
+from engine.index.score import Period
+from engine.policy.deployment import DEFAULT_WAREHOUSE
+from engine.policy.lifecycle import impact
+from engine.runs.logs import EventLog
+from engine.runs.manifest import model_counts, write_unstarted
+from engine.runs.run import UnknownSelector, select_models
 
 PERIOD = click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
 DISPOSAL = click.option(
@@ -603,7 +603,7 @@ def demo(
     output_format: str,
 ) -> None:
     """Build the demo county (14 townships, every source) and run the whole chain on it."""
-    from engine import demo_run
+    from engine.demo import demo_run
 
     pack = api.load_pack(policies)
     progress = _terminal_progress if _on_terminal() else demo_run.quiet
@@ -740,10 +740,3 @@ def _wants_json(argv: list[str] | None) -> bool:
     args = list(argv if argv is not None else sys.argv[1:])
     pairs = zip(args, [*args[1:], ""], strict=True)
     return "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairs)
-
-
-if __name__ == "__main__":  # python -m engine.cli; `oversight` itself is engine/__main__.py
-    signals.install()
-    code = main()
-    signals.ended()
-    sys.exit(code)

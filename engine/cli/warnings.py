@@ -1,6 +1,6 @@
 """`oversight warnings`: the ledger with each warning's disposal status, for case handlers.
 
-Registered on the `oversight` group by engine/cli.py. It only reads: the
+Registered on the `oversight` group by engine/cli/. It only reads: the
 warehouse is opened read-only, and disposal records from `--disposal FILE`
 are used for this listing, never written back.
 """
@@ -25,8 +25,10 @@ import pyarrow as pa
 from adapters import connect
 from dsl.pack import SEVERITIES, Pack
 from dsl.suggest import did_you_mean
-from engine import api, disposal, ledger
-from engine.cli_options import POLICIES
+from engine import api
+from engine.cli.options import POLICIES
+from engine.index import disposal
+from engine.runs import ledger
 from engine.values import parse_date
 
 OUTPUT_COLUMNS = disposal.WARNINGS_EXPORT_COLUMNS
@@ -211,8 +213,8 @@ def warnings_command(
 
 # ---------------------------------------------------------------------------------------------
 # Output. Nothing is masked here: case handlers need full ids (resident id numbers included)
-# to find the people and records behind a warning. The HTML report (engine/report.py), which
-# travels further, masks them.
+# to find the people and records behind a warning. The HTML report
+# (engine/reporting/report.py), which travels further, masks them.
 
 
 def records_for_output(table: pa.Table, pack: Pack) -> list[dict[str, Any]]:

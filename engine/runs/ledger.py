@@ -23,7 +23,7 @@ from sqlglot import exp
 from adapters.base import Conflict, Warehouse
 from adapters.names import statement, table_named
 from engine import __version__, signals
-from engine.functions import date_literal
+from engine.compiler.functions import date_literal
 
 LEDGER = "oversight_ledger"
 RUNS = "oversight_runs"
@@ -62,7 +62,7 @@ RUNS_SCHEMA = pa.schema(
         pa.field("models_skipped", pa.int64(), nullable=False),
         pa.field("warnings", pa.int64(), nullable=False),
         pa.field("new_warnings", pa.int64(), nullable=False),
-        pa.field("manifest", pa.string()),  # the run's manifest as JSON (engine/manifest.py)
+        pa.field("manifest", pa.string()),  # the run's manifest as JSON (engine/runs/manifest.py)
     ]
 )
 
@@ -82,7 +82,7 @@ PRECHECKS_SCHEMA = pa.schema(
         pa.field("engine_version", pa.string(), nullable=False),
     ]
 )
-"""One row per pre-check (engine/precheck.py): who asked about what, and what they were told.
+"""One row per pre-check (engine/service/precheck.py): who asked about what, what they were told.
 
 The records themselves are not kept (they may hold personal data the matter's own
 system keeps), only their digest: the same records give the same digest."""

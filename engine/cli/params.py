@@ -1,10 +1,10 @@
 """`oversight param list` and `oversight param set`: the thresholds, for policy staff.
 
-Registered on the `oversight` group by engine/cli.py
-(`cli.add_command(param_group, name="param")`). The work is in engine/params.py;
+Registered on the `oversight` group by engine/cli/
+(`cli.add_command(param_group, name="param")`). The work is in engine/policy/params.py;
 this only parses arguments and prints. A problem (unknown name, a value that
 does not fit, a file that cannot be written) is raised as DiagnosticError,
-which engine/cli.py's `main` prints on stderr and ends with exit code 2, as
+which engine/cli/'s `main` prints on stderr and ends with exit code 2, as
 for every other command.
 """
 
@@ -24,10 +24,10 @@ from dsl import ir
 from dsl.check import check_pack
 from dsl.pack import Pack, ParamMap, load_pack
 from engine import api
-from engine.cli_options import FORMAT, POLICIES
-from engine.cli_warnings import clip, display_width
-from engine.deployment import load_deployment
-from engine.params import (
+from engine.cli.options import FORMAT, POLICIES
+from engine.cli.warnings import clip, display_width
+from engine.policy.deployment import load_deployment
+from engine.policy.params import (
     Change,
     ParameterView,
     examples_failing,
