@@ -94,28 +94,29 @@ def first_month_end(holds: Callable[[dt.date], bool]) -> dt.date | None:
     return None
 
 
-Part = TypeVar("Part")
+Part = TypeVar("Part", bound=tuple)
 
 
-def last_needed(
+def needed_row(
     first: dt.date | None,
     parts: Sequence[Part],
-    days: Sequence[dt.date],
     holds: Callable[[list[Part], dt.date], bool],
-) -> int | None:
-    """The trigger of a case built of several parts: the index of the part it needs at ``first``.
+    rows: Sequence[Row],
+) -> Row | None:
+    """The trigger of a case built of several parts: the row of the part it needs at ``first``.
 
-    ``days[i]`` is the day part i arrives, ``holds(parts, d)`` whether the case holds
-    as of d with those parts. Of the parts visible at ``first``, the last to arrive
-    without which the case does not hold then (of a day's parts, the one planted
-    later). None if the case can spare each of them: then no single row triggers it.
+    Each part is a tuple ending with the day it arrives, planted as ``rows[i]``;
+    ``holds(parts, d)`` says whether the case holds as of d with those parts. Of the
+    parts visible at ``first``, the last to arrive without which the case does not hold
+    then (of a day's parts, the one planted later). None if the case can spare each of
+    them: then no single row triggers it.
     """
     if first is None:
         return None
-    latest_first = sorted(range(len(parts)), key=lambda i: (days[i], i), reverse=True)
+    latest_first = sorted(range(len(parts)), key=lambda i: (parts[i][-1], i), reverse=True)
     for i in latest_first:
-        if days[i] <= first and not holds([*parts[:i], *parts[i + 1 :]], first):
-            return i
+        if parts[i][-1] <= first and not holds([*parts[:i], *parts[i + 1 :]], first):
+            return rows[i]
     return None
 
 

@@ -20,8 +20,8 @@ from engine.demo.plants.base import (
     Planter,
     at,
     first_month_end,
-    last_needed,
     month_end_of,
+    needed_row,
     yuan,
 )
 from engine.demo.plants.rows import (
@@ -151,9 +151,8 @@ def _eng02_warn(
 ) -> None:
     """Record an ENG02 case; its trigger is the untendered contract that reaches the threshold."""
     first = first_month_end(partial(_eng02_holds, contracts))
-    needed = last_needed(first, contracts, [signed for _, signed in contracts], _eng02_holds)
-    trigger = None if needed is None else pl.row("trade_contract", contract_id=ids[needed])
-    pl.warn("ENG02", root, town, first, trigger=trigger)
+    rows = [pl.row("trade_contract", contract_id=cid) for cid in ids]
+    pl.warn("ENG02", root, town, first, trigger=needed_row(first, contracts, _eng02_holds, rows))
 
 
 def eng02(pl: Planter) -> None:
@@ -697,13 +696,14 @@ def eng05(pl: Planter) -> None:
     ]
     for town, amount, signed, changes in cases:
         cid = _contract_with_tender(pl, town, amount, signed, name="美丽乡村精品村建设项目")
-        ids = [change(pl, cid, delta, when) for delta, when in changes]
+        rows = [
+            pl.row("build_change", change_id=change(pl, cid, delta, when))
+            for delta, when in changes
+        ]
         holds = partial(_eng05_holds, amount=amount)
         first = first_month_end(partial(holds, changes))
         # The change that takes the net above 10% (not a later cut, when it comes first).
-        needed = last_needed(first, changes, [w for _, w in changes], holds)
-        trigger = None if needed is None else pl.row("build_change", change_id=ids[needed])
-        pl.warn("ENG05", cid, town, first, trigger=trigger)
+        pl.warn("ENG05", cid, town, first, trigger=needed_row(first, changes, holds, rows))
     # Near misses.
     cid = _contract_with_tender(pl, "330122004", "1234500.00", D(2021, 3, 1))
     change(pl, cid, "61725.00", D(2021, 4, 1))
@@ -858,9 +858,7 @@ def eng06(pl: Planter) -> None:
         holds = partial(_eng06_holds, amount=amount)
         first = first_month_end(partial(holds, parts))
         # The payment that goes over, or the cut that brings the limit below what was paid.
-        needed = last_needed(first, parts, [w for _, _, w in parts], holds)
-        trigger = None if needed is None else rows[needed]
-        pl.warn("ENG06", cid, town, first, trigger=trigger)
+        pl.warn("ENG06", cid, town, first, trigger=needed_row(first, parts, holds, rows))
     # Near misses.
     cid = _contract_with_tender(
         pl, "330122003", "600000", D(2021, 3, 1), kind="服务", name="物业服务"
@@ -1000,9 +998,7 @@ def eng07(pl: Planter) -> None:
         holds = partial(_eng07_holds, amount=amount)
         first = first_month_end(partial(holds, parts))
         # The payment that goes over 80% (an acceptance after it does not undo it).
-        needed = last_needed(first, parts, [w for _, _, w in parts], holds)
-        trigger = None if needed is None else rows[needed]
-        pl.warn("ENG07", cid, town, first, trigger=trigger)
+        pl.warn("ENG07", cid, town, first, trigger=needed_row(first, parts, holds, rows))
     # Near misses.
     cid = _contract_with_tender(pl, "330122001", "1000000", D(2021, 2, 1))
     pid = payment(pl, "330122001", _payee_of(pl, cid), "800000", D(2021, 4, 6), contract_id=cid)

@@ -16,8 +16,8 @@ from engine.demo.plants.base import (
     Planter,
     Row,
     at,
-    last_needed,
     month_end_of,
+    needed_row,
     yuan,
 )
 from engine.demo.plants.rows import contract, decision, payment, project
@@ -306,8 +306,7 @@ def fin03(pl: Planter) -> None:
         month = f"{vouchers[0][0]:%Y-%m}"
         first = month_end_of(latest)
         parts = [(amount, day) for day, amount, _ in vouchers]
-        needed = last_needed(first, parts, [day for _, day in parts], _fin03_holds)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, parts, _fin03_holds, rows)
         pl.warn("FIN03", f"{claimant.id}|{vendor}|{month}", town_of, first, trigger=trigger)
     claimant = pl.official("330122004")
     for day in (D(2021, 3, 22), D(2021, 3, 29), D(2021, 4, 1)):

@@ -17,8 +17,8 @@ from engine.demo.plants.base import (
     Planter,
     Row,
     first_month_end,
-    last_needed,
     month_end_of,
+    needed_row,
     yuan,
 )
 from engine.demo.plants.rows import payment
@@ -144,8 +144,7 @@ def fun01(pl: Planter) -> None:
         # The late payment that reveals it; when two come in the same month, neither alone
         # is needed, and the death's registration is.
         parts = [("death", died)] + [("subsidy", day) for day, _, _ in pays]
-        needed = last_needed(first, parts, [w for _, w in parts], _fun01_holds)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, parts, _fun01_holds, rows)
         pl.warn("FUN01", f"{p.id}|{program}", town_of, first, trigger=trigger)
     # Two programs of one dead recipient: two keys.
     p = pl.person("330122002", birth=D(1938, 8, 8))
@@ -238,8 +237,7 @@ def fun02(pl: Planter) -> None:
         assert first is not None
         town_of = min(t for day, t in pays if day <= first)
         # The second payment.
-        needed = last_needed(first, paid, [day for day, _ in pays], twice)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, paid, twice, rows)
         pl.warn("FUN02", f"{p.id}|{program}|{period}", town_of, first, trigger=trigger)
     # Near misses.
     p = pl.person("330122003")
@@ -651,8 +649,7 @@ def fun06(pl: Planter) -> None:
         assert first is not None
         town_of = min(t for t, w in recipients if w <= first)
         # The third recipient; five paid the same day spare any one of them.
-        needed = last_needed(first, recipients, [w for _, w in recipients], thrice)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, recipients, thrice, rows)
         pl.warn("FUN06", card, town_of, first, trigger=trigger)
     card = pl.card()
     for i in range(2):

@@ -19,8 +19,8 @@ from engine.demo.plants.base import (
     Planter,
     Row,
     first_month_end,
-    last_needed,
     month_end_of,
+    needed_row,
     yuan,
 )
 
@@ -169,9 +169,8 @@ def _warn_needed(
 ) -> None:
     """Record a case of incentives (pays[i] paid as ids[i]); the trigger is the one it needs."""
     first = first or first_month_end(partial(holds, pays))
-    needed = last_needed(first, pays, [w for _, w in pays], holds)
-    trigger = None if needed is None else _incentive_row(pl, ids[needed])
-    pl.warn(model, key, town, first, trigger=trigger)
+    rows = [_incentive_row(pl, iid) for iid in ids]
+    pl.warn(model, key, town, first, trigger=needed_row(first, pays, holds, rows))
 
 
 def inv02(pl: Planter) -> None:
