@@ -21,7 +21,7 @@ from engine.demo.plants.base import (
     needed_row,
     yuan,
 )
-from engine.demo.plants.rows import payment
+from engine.demo.plants.rows import death, payment
 
 
 def subsidy(
@@ -59,10 +59,6 @@ def plant(pl: Planter) -> None:
     fun04(pl)
     fun05(pl)
     fun06(pl)
-
-
-def _death(pl: Planter, p: Person, died: dt.date) -> Row:
-    return "ca_death", pl.add("ca_death", person_id=p.id, name=p.name, died_on=died)
 
 
 def _fun01_holds(parts: list[tuple[str, dt.date]], d: dt.date) -> bool:
@@ -131,7 +127,7 @@ def fun01(pl: Planter) -> None:
     ]
     for town, died, program, pays in monthly:
         p = pl.person(town, birth=D(1936, 6, 6))
-        rows = [_death(pl, p, died)]
+        rows = [death(pl, p, died)]
         card = pl.card()
         for day, t, period in pays:
             rows.append(subsidy(pl, t, p, program, day, account=card, period=period))
@@ -148,7 +144,7 @@ def fun01(pl: Planter) -> None:
         pl.warn("FUN01", f"{p.id}|{program}", town_of, first, trigger=trigger)
     # Two programs of one dead recipient: two keys.
     p = pl.person("330122002", birth=D(1938, 8, 8))
-    _death(pl, p, D(2021, 4, 4))
+    death(pl, p, D(2021, 4, 4))
     card = pl.card()
     for program in ("城乡居民基本养老金", "高龄津贴"):
         rows = [
@@ -158,18 +154,18 @@ def fun01(pl: Planter) -> None:
         pl.warn("FUN01", f"{p.id}|{program}", "330122002", D(2021, 6, 30), trigger=rows[2])
     # Near misses.
     p = pl.person("330122004", birth=D(1935, 5, 5))
-    _death(pl, p, D(2021, 3, 1))
+    death(pl, p, D(2021, 3, 1))
     row = subsidy(pl, "330122004", p, "高龄津贴", D(2021, 4, 30), account=pl.card())
     pl.near("FUN01", "paid exactly 60 days after death", "330122004", trigger=row)
     p = pl.person("330122101", birth=D(1935, 5, 5))
-    _death(pl, p, D(2021, 11, 15))
+    death(pl, p, D(2021, 11, 15))
     row = subsidy(pl, "330122101", p, "高龄津贴", D(2022, 1, 20), account=pl.card())
     pl.near(
         "FUN01", "paid 66 days after death, on 2022-01-20 (invisible)", "330122101", trigger=row
     )
     p = pl.person("330122202", birth=D(1937, 7, 7))
     namesake = pl.person("330122202", name=p.name, birth=D(1933, 3, 3))
-    _death(pl, namesake, D(2021, 2, 2))
+    death(pl, namesake, D(2021, 2, 2))
     row = subsidy(pl, "330122202", p, "高龄津贴", D(2021, 7, 15), account=pl.card())
     pl.near("FUN01", "a namesake of the recipient died", "330122202", trigger=row)
 
