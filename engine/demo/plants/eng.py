@@ -18,6 +18,7 @@ from engine.demo.plants.base import (
     Enterprise,
     Person,
     Planter,
+    Row,
     at,
     first_month_end,
     month_end_of,
@@ -36,6 +37,8 @@ from engine.demo.plants.rows import (
 )
 
 THRESHOLD = Decimal("4000000")
+DECISION_FLOOR = Decimal("300000")
+"""Contracts of this amount or more get a collective decision naming them (FIN04 wants one)."""
 
 
 def plant(pl: Planter) -> None:
@@ -129,16 +132,16 @@ def _untendered(
     """An untendered contract with a fresh, unrelated contractor (and its decision if large)."""
     ent = pl.enterprise(township=town)
     cid = contract(pl, town, ent, amount, signed, project_id=project_id, kind=kind)
-    if yuan(amount) >= Decimal("300000"):
-        decision(
-            pl,
-            town,
-            "关于工程直接发包的决定",
-            amount,
-            signed - dt.timedelta(days=3),
-            contract_id=cid,
-        )
+    _decided(pl, town, cid, amount, "关于工程直接发包的决定", signed - dt.timedelta(days=3))
     return cid
+
+
+def _decided(
+    pl: Planter, town: str, contract_id: str, amount: str, subject: str, decided_on: dt.date
+) -> None:
+    """The collective decision naming a contract, when its amount calls for one."""
+    if yuan(amount) >= DECISION_FLOOR:
+        decision(pl, town, subject, amount, decided_on, contract_id=contract_id)
 
 
 def _eng02_holds(contracts: list[tuple[str, dt.date]], d: dt.date) -> bool:
@@ -633,15 +636,7 @@ def _contract_with_tender(
     )
     ent = contractor or pl.enterprise(township=town)
     cid = contract(pl, town, ent, amount, signed, project_id=pid, tender_id=tid, kind=kind)
-    if yuan(amount) >= Decimal("300000"):
-        decision(
-            pl,
-            town,
-            f"关于{name}合同签订的决定",
-            amount,
-            signed - dt.timedelta(days=5),
-            contract_id=cid,
-        )
+    _decided(pl, town, cid, amount, f"关于{name}合同签订的决定", signed - dt.timedelta(days=5))
     return cid
 
 
@@ -835,25 +830,17 @@ def eng06(pl: Planter) -> None:
     for town, kind, amount, changes, accepted, pays in cases:
         signed = min(w for _, w in pays) - dt.timedelta(days=40)
         cid = _contract_with_tender(pl, town, amount, signed, kind=kind, name="设备采购及安装")
-        ent_payee = _payee_of(pl, cid)
         rows = [
             pl.row("build_change", change_id=change(pl, cid, delta, when))
             for delta, when in changes
         ]
         if accepted is not None:
             acceptance(pl, cid, accepted)
-        for amt, when in pays:
-            pid = payment(
-                pl,
-                town,
-                ent_payee,
-                amt,
-                when,
-                contract_id=cid,
-                purpose="合同款",
-                economic_class="资本性支出" if kind == "工程" else "商品服务",
-            )
-            rows.append(pl.row("fin_payment", payment_id=pid))
+        eclass = "资本性支出" if kind == "工程" else "商品服务"
+        rows += [
+            _paid(pl, town, cid, amt, when, purpose="合同款", economic_class=eclass)
+            for amt, when in pays
+        ]
         parts = [("change", x, w) for x, w in changes] + [("payment", a, w) for a, w in pays]
         holds = partial(_eng06_holds, amount=amount)
         first = first_month_end(partial(holds, parts))
@@ -864,53 +851,26 @@ def eng06(pl: Planter) -> None:
         pl, "330122003", "600000", D(2021, 3, 1), kind="服务", name="物业服务"
     )
     change(pl, cid, "20000", D(2021, 5, 1))
-    pid = payment(
-        pl,
-        "330122003",
-        _payee_of(pl, cid),
-        "620000",
-        D(2021, 6, 1),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
-    pl.near(
-        "ENG06",
-        "paid exactly the amount plus net changes",
-        "330122003",
-        trigger=pl.row("fin_payment", payment_id=pid),
-    )
+    paid = _paid(pl, "330122003", cid, "620000", D(2021, 6, 1), economic_class="商品服务")
+    pl.near("ENG06", "paid exactly the amount plus net changes", "330122003", trigger=paid)
     cid = _contract_with_tender(
         pl, "330122104", "500000", D(2021, 8, 2), kind="货物", name="办公设备采购"
     )
-    payment(
-        pl,
-        "330122104",
-        _payee_of(pl, cid),
-        "450000",
-        D(2021, 9, 1),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
-    pid = payment(
-        pl,
-        "330122104",
-        _payee_of(pl, cid),
-        "100000",
-        D(2022, 1, 6),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
+    _paid(pl, "330122104", cid, "450000", D(2021, 9, 1), economic_class="商品服务")
+    paid = _paid(pl, "330122104", cid, "100000", D(2022, 1, 6), economic_class="商品服务")
     pl.near(
-        "ENG06",
-        "the overpaying payment is dated 2022-01-06 (invisible)",
-        "330122104",
-        trigger=pl.row("fin_payment", payment_id=pid),
+        "ENG06", "the overpaying payment is dated 2022-01-06 (invisible)", "330122104", trigger=paid
     )
 
 
-def _payee_of(pl: Planter, contract_id: str) -> Enterprise:
-    """The contractor of a planted contract (its payments go to it)."""
-    return pl.contractors[contract_id]
+def _paid(pl: Planter, town: str, contract_id: str, amount: str, day: dt.date, **kw: str) -> Row:
+    """A payment to a planted contract's contractor; its row, the trigger a case may need.
+
+    ``kw``: payment's purpose and economic_class, where they are not its defaults.
+    """
+    contractor = pl.contractors[contract_id]
+    pid = payment(pl, town, contractor, amount, day, contract_id=contract_id, **kw)
+    return pl.row("fin_payment", payment_id=pid)
 
 
 def _eng07_holds(parts: list[ContractPart], d: dt.date, *, amount: str) -> bool:
@@ -977,7 +937,6 @@ def eng07(pl: Planter) -> None:
     for town, amount, changes, accs, pays in cases:
         signed = min(w for _, w in pays) - dt.timedelta(days=30)
         cid = _contract_with_tender(pl, town, amount, signed, kind="工程", name="农房改造项目")
-        payee = _payee_of(pl, cid)
         rows = [
             pl.row("build_change", change_id=change(pl, cid, delta, when))
             for delta, when in changes
@@ -986,10 +945,7 @@ def eng07(pl: Planter) -> None:
             pl.row("build_acceptance", acceptance_id=acceptance(pl, cid, when, result))
             for when, result in accs
         ]
-        rows += [
-            pl.row("fin_payment", payment_id=payment(pl, town, payee, amt, when, contract_id=cid))
-            for amt, when in pays
-        ]
+        rows += [_paid(pl, town, cid, amt, when) for amt, when in pays]
         parts = (
             [("change", x, w) for x, w in changes]
             + [("acceptance", r, w) for w, r in accs]
@@ -1001,51 +957,29 @@ def eng07(pl: Planter) -> None:
         pl.warn("ENG07", cid, town, first, trigger=needed_row(first, parts, holds, rows))
     # Near misses.
     cid = _contract_with_tender(pl, "330122001", "1000000", D(2021, 2, 1))
-    pid = payment(pl, "330122001", _payee_of(pl, cid), "800000", D(2021, 4, 6), contract_id=cid)
-    pl.near(
-        "ENG07",
-        "paid exactly 80% before acceptance",
-        "330122001",
-        trigger=pl.row("fin_payment", payment_id=pid),
-    )
+    paid = _paid(pl, "330122001", cid, "800000", D(2021, 4, 6))
+    pl.near("ENG07", "paid exactly 80% before acceptance", "330122001", trigger=paid)
     cid = _contract_with_tender(pl, "330122101", "1000000", D(2021, 3, 1))
-    payee = _payee_of(pl, cid)
     acceptance(pl, cid, D(2021, 6, 15))
-    payment(pl, "330122101", payee, "750000", D(2021, 5, 6), contract_id=cid)
-    pid = payment(pl, "330122101", payee, "200000", D(2021, 6, 15), contract_id=cid)
+    _paid(pl, "330122101", cid, "750000", D(2021, 5, 6))
+    paid = _paid(pl, "330122101", cid, "200000", D(2021, 6, 15))
     pl.near(
         "ENG07",
         "75% before acceptance and 20% paid on the acceptance day itself",
         "330122101",
-        trigger=pl.row("fin_payment", payment_id=pid),
+        trigger=paid,
     )
     cid = _contract_with_tender(
         pl, "330122103", "700000", D(2021, 4, 1), kind="服务", name="设计服务"
     )
-    pid = payment(
-        pl,
-        "330122103",
-        _payee_of(pl, cid),
-        "665000",
-        D(2021, 6, 1),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
-    pl.near(
-        "ENG07",
-        "a 服务 contract paid 95% with no acceptance",
-        "330122103",
-        trigger=pl.row("fin_payment", payment_id=pid),
-    )
+    paid = _paid(pl, "330122103", cid, "665000", D(2021, 6, 1), economic_class="商品服务")
+    pl.near("ENG07", "a 服务 contract paid 95% with no acceptance", "330122103", trigger=paid)
     cid = _contract_with_tender(
         pl, "330122203", "640000", D(2021, 5, 1), kind=None, name="维修工程"
     )
-    pid = payment(pl, "330122203", _payee_of(pl, cid), "608000", D(2021, 7, 1), contract_id=cid)
+    paid = _paid(pl, "330122203", cid, "608000", D(2021, 7, 1))
     pl.near(
-        "ENG07",
-        "a contract with no kind paid 95% with no acceptance",
-        "330122203",
-        trigger=pl.row("fin_payment", payment_id=pid),
+        "ENG07", "a contract with no kind paid 95% with no acceptance", "330122203", trigger=paid
     )
 
 
