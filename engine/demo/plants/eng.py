@@ -158,6 +158,28 @@ def _eng02_warn(
     pl.warn("ENG02", root, town, first, trigger=needed_row(first, contracts, _eng02_holds, rows))
 
 
+def _untendered_parts(
+    pl: Planter,
+    town: str,
+    root: str,
+    parts: list[tuple[str, dt.date]],
+    subprojects: tuple[str, dt.date] | None = None,
+) -> list[str]:
+    """One untendered contract per part (amount, signed) of a root; their ids.
+
+    Each is let on the root itself, or with ``subprojects`` (a name with ``{n}``, the
+    approval day) on a sub-project of its own, numbered from 1.
+    """
+    ids = []
+    for n, (amount, signed) in enumerate(parts, 1):
+        project_id = root
+        if subprojects is not None:
+            name, approved = subprojects
+            project_id = project(pl, town, name.format(n=n), amount, approved, parent=root)
+        ids.append(_untendered(pl, town, project_id, amount, signed))
+    return ids
+
+
 def eng02(pl: Planter) -> None:
     """拆分规避招标: untendered contracts of one root adding up to the tender threshold."""
     # Root with three sub-projects, one untendered contract each.
@@ -166,24 +188,13 @@ def eng02(pl: Planter) -> None:
         pl, town, "东溪村美丽乡村精品村建设项目", "3800000", D(2021, 2, 1), category="农业农村"
     )
     parts = [("1450000", D(2021, 3, 5)), ("1380000", D(2021, 3, 20)), ("1260000", D(2021, 4, 12))]
-    ids = []
-    for i, (amount, signed) in enumerate(parts):
-        sub = project(
-            pl,
-            town,
-            f"东溪村美丽乡村精品村建设项目(子项目{i + 1})",
-            amount,
-            D(2021, 2, 10),
-            parent=root,
-        )
-        ids.append(_untendered(pl, town, sub, amount, signed))
-    _eng02_warn(pl, root, town, parts, ids)
+    subs = ("东溪村美丽乡村精品村建设项目(子项目{n})", D(2021, 2, 10))
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts, subs))
     # Two contracts on the root itself, together exactly 4,000,000.
     town = "330122003"
     root = project(pl, town, "阳山村公厕改造提升工程", "3500000", D(2021, 3, 1))
     parts = [("2000000.00", D(2021, 4, 10)), ("2000000.00", D(2021, 5, 15))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Root never registered: routed to the smallest township code among its contracts.
     root = project(pl, "330122101", "", 0, D(2021, 6, 1), add=False)
     parts3 = [
@@ -197,18 +208,8 @@ def eng02(pl: Planter) -> None:
     town = "330122201"
     root = project(pl, town, "陇西村农村生活污水治理提标改造工程", "3600000", D(2021, 1, 6))
     parts = [("1900000", D(2021, 2, 8)), ("2150000", D(2021, 2, 25))]
-    ids = []
-    for i, (amount, signed) in enumerate(parts):
-        sub = project(
-            pl,
-            town,
-            f"陇西村农村生活污水治理提标改造工程(第{i + 1}段)",
-            amount,
-            D(2021, 1, 20),
-            parent=root,
-        )
-        ids.append(_untendered(pl, town, sub, amount, signed))
-    _eng02_warn(pl, root, town, parts, ids)
+    subs = ("陇西村农村生活污水治理提标改造工程(第{n}段)", D(2021, 1, 20))
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts, subs))
     # Four small contracts, the fourth makes it.
     town = "330122103"
     root = project(
@@ -220,20 +221,17 @@ def eng02(pl: Planter) -> None:
         ("1050000", D(2021, 10, 11)),
         ("1050000", D(2021, 11, 8)),
     ]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Two contracts each a cent under the threshold.
     town = "330122002"
     root = project(pl, town, "母岭村村道提升改造工程", "3950000", D(2021, 9, 1), category="交通")
     parts = [("3999999.99", D(2021, 10, 8)), ("3999999.99", D(2021, 10, 20))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Contracts of 2020.
     town = "330122104"
     root = project(pl, town, "松村村文化礼堂建设工程", "3700000", D(2020, 10, 12), category="房建")
     parts = [("2500000", D(2020, 11, 16)), ("2500000", D(2020, 12, 14))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # A tendered contract beside two untendered ones: only the untendered count.
     town = "330122105"
     root = project(pl, town, "环溪村防洪堤加固工程", "3900000", D(2021, 3, 22), category="水利")
@@ -246,63 +244,44 @@ def eng02(pl: Planter) -> None:
         pl, town, "关于防洪堤加固工程合同签订的决定", "1800000", D(2021, 4, 28), contract_id=cid
     )
     parts = [("2100000", D(2021, 5, 6)), ("2000000", D(2021, 5, 27))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Two sub-projects a month apart.
     town = "330122100"
     root = project(pl, town, "俞赵村农村自来水工程", "3980000", D(2021, 7, 5), category="水利")
     parts = [("2200000", D(2021, 8, 9)), ("1900000", D(2021, 9, 13))]
-    ids = []
-    for i, (amount, signed) in enumerate(parts):
-        sub = project(
-            pl, town, f"俞赵村农村自来水工程(管网{i + 1})", amount, D(2021, 7, 20), parent=root
-        )
-        ids.append(_untendered(pl, town, sub, amount, signed))
-    _eng02_warn(pl, root, town, parts, ids)
-    # Near misses.
-    town = "330122004"
-    root = project(
-        pl, town, "三鑫村农村饮用水达标提标工程", "3800000", D(2021, 4, 1), category="水利"
-    )
-    for amount, signed in (("2000000.00", D(2021, 5, 6)), ("1999999.99", D(2021, 6, 3))):
-        last = _untendered(pl, town, root, amount, signed)
-    pl.near(
-        "ENG02",
-        "two untendered contracts summing to 3,999,999.99",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
-    town = "330122202"
-    root = project(
-        pl, town, "松山村山塘水库除险加固工程", "4500000", D(2021, 9, 15), category="水利"
-    )
-    for amount, signed in (("4000000.00", D(2021, 11, 2)), ("500000", D(2021, 11, 9))):
-        last = _untendered(pl, town, root, amount, signed)
-    pl.near(
-        "ENG02",
-        "one of the untendered contracts is exactly 4,000,000 (not below)",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
-    town = "330122200"
-    root = project(pl, town, "戴家山村村道提升改造工程", "3900000", D(2021, 5, 1), category="交通")
-    last = _untendered(pl, town, root, "3900000", D(2021, 6, 1))
-    pl.near(
-        "ENG02",
-        "a single untendered contract of 3,900,000",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
-    town = "330122203"
-    root = project(pl, town, "后溪村公厕改造提升工程", "3900000", D(2021, 9, 1))
-    for amount, signed in (("2100000", D(2021, 10, 12)), ("2100000", D(2022, 1, 10))):
-        last = _untendered(pl, town, root, amount, signed)
-    pl.near(
-        "ENG02",
-        "the second untendered contract is signed 2022-01-10 (invisible)",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
+    subs = ("俞赵村农村自来水工程(管网{n})", D(2021, 7, 20))
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts, subs))
+    # Near misses: township, root project (name, investment, approved, category), parts.
+    near_misses = [
+        (
+            "330122004",
+            ("三鑫村农村饮用水达标提标工程", "3800000", D(2021, 4, 1), "水利"),
+            [("2000000.00", D(2021, 5, 6)), ("1999999.99", D(2021, 6, 3))],
+            "two untendered contracts summing to 3,999,999.99",
+        ),
+        (
+            "330122202",
+            ("松山村山塘水库除险加固工程", "4500000", D(2021, 9, 15), "水利"),
+            [("4000000.00", D(2021, 11, 2)), ("500000", D(2021, 11, 9))],
+            "one of the untendered contracts is exactly 4,000,000 (not below)",
+        ),
+        (
+            "330122200",
+            ("戴家山村村道提升改造工程", "3900000", D(2021, 5, 1), "交通"),
+            [("3900000", D(2021, 6, 1))],
+            "a single untendered contract of 3,900,000",
+        ),
+        (
+            "330122203",
+            ("后溪村公厕改造提升工程", "3900000", D(2021, 9, 1), "市政"),
+            [("2100000", D(2021, 10, 12)), ("2100000", D(2022, 1, 10))],
+            "the second untendered contract is signed 2022-01-10 (invisible)",
+        ),
+    ]
+    for town, (name, investment, approved, category), parts, text in near_misses:
+        root = project(pl, town, name, investment, approved, category=category)
+        last = _untendered_parts(pl, town, root, parts)[-1]
+        pl.near("ENG02", text, town, trigger=pl.row("trade_contract", contract_id=last))
 
 
 def _bidders(pl: Planter, town: str, k: int) -> list:
