@@ -377,6 +377,31 @@ class Planter:
         self.add("sup_kinship", official_id=official.id, relative_id=p.id, relation=relation)
         return p
 
+    def circle_member(
+        self,
+        town: str,
+        how: str,
+        *,
+        serving_in: str,
+        lives_in: str,
+        transfer_relation: str = "配偶",
+        registration: str = "居民",
+        unit: str = "党政综合办公室",
+    ) -> Person:
+        """A new person of ``town``'s official circle, as a case's ``how`` puts them there.
+
+        "self": an official of ``town`` (``registration`` and ``unit`` as the case
+        wants); "transfer": a relative (``transfer_relation``, living in ``lives_in``)
+        of an official now serving in ``serving_in`` who once served in ``town``;
+        any other ``how`` is a relation: that relative of a new official of ``town``.
+        """
+        if how == "self":
+            return self.official(town, registration=registration, unit=unit)
+        if how == "transfer":
+            official = self.official(serving_in, also=(town,))
+            return self.relative(official, transfer_relation, township=lives_in)
+        return self.relative(self.official(town), how)
+
     # ---- enterprises ------------------------------------------------------------------------
 
     def enterprise(

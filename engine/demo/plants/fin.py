@@ -468,13 +468,7 @@ def fin05(pl: Planter) -> None:
         ("330122202", "兄弟姐妹", "20000", D(2021, 12, 16), "商品服务", "劳务费"),
     ]
     for town, how, amount, day, eclass, purpose in specs:
-        if how == "self":
-            payee = pl.official(town)
-        elif how == "transfer":
-            official = pl.official("330122105", also=(town,))
-            payee = pl.relative(official, "配偶", township="330122105")
-        else:
-            payee = pl.relative(pl.official(town), how)
+        payee = pl.circle_member(town, how, serving_in="330122105", lives_in="330122105")
         pid = payment(pl, town, payee, amount, day, economic_class=eclass, purpose=purpose)
         pl.warn("FIN05", pid, town, month_end_of(day), trigger=_payment_row(pl, pid))
     official = pl.official("330122105")

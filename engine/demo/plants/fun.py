@@ -294,14 +294,15 @@ def fun03(pl: Planter) -> None:
         ("330122203", "配偶", "特困", D(2021, 9, 1)),
     ]
     for town, how, kind, start in specs:
-        if how == "self":
-            p = pl.official(town, unit="村镇建设办公室", registration="农业")
-        elif how == "transfer":
-            official = pl.official("330122002", also=(town,))
-            p = pl.relative(official, "父母", township=town)
-        else:
-            official = pl.official(town)
-            p = pl.relative(official, how)
+        p = pl.circle_member(
+            town,
+            how,
+            serving_in="330122002",
+            lives_in=town,
+            transfer_relation="父母",
+            registration="农业",
+            unit="村镇建设办公室",
+        )
         end = start + dt.timedelta(days=30) if kind == "临时救助" else None
         cid = _case(pl, town, p, kind, start, end)
         pl.warn("FUN03", cid, town, month_end_of(start), trigger=_case_row(pl, cid))

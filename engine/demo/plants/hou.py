@@ -299,14 +299,14 @@ def hou05(pl: Planter) -> None:
         ("330122203", D(2021, 9, 8), "父母"),
     ]
     for town, applied, how in specs:
-        if how == "self":
-            p = pl.official(town, registration="农业", unit="农业农村办公室")
-        elif how == "transfer":
-            official = pl.official("330122003", also=(town,))
-            p = pl.relative(official, "配偶", township=town)
-        else:
-            official = pl.official(town)
-            p = pl.relative(official, how)
+        p = pl.circle_member(
+            town,
+            how,
+            serving_in="330122003",
+            lives_in=town,
+            registration="农业",
+            unit="农业农村办公室",
+        )
         aid = application(pl, town, p, applied, approved=8)
         pl.warn("HOU05", aid, town, month_end_of(applied), trigger=filed(pl, aid))
     # Near misses.
