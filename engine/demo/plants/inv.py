@@ -421,26 +421,22 @@ def inv05(pl: Planter) -> None:
         first = first_month_end(partial(_inv05_holds, pays))
         seen = sorted(t for t, w in pays if first is not None and w <= first)
         _warn_needed(pl, "INV05", f"{ent.code}|{year}", seen[0], pays, _inv05_holds, ids, first)
-    # Near misses.
-    ent = _firm(pl, "330122001")
-    _rich(pl, ent)
-    for town, year in (("330122001", 2020), ("330122002", 2021)):
-        aid = agreement(pl, town, ent, D(2019, 5, 6))
-        iid = incentive(pl, town, ent, 150_000, D(2021, 5, 6), year, aid)
-    pl.near(
-        "INV05",
-        "two townships, but for different years",
-        "330122001",
-        trigger=_incentive_row(pl, iid),
-    )
-    ent = _firm(pl, "330122104")
-    _rich(pl, ent)
-    for town, year in (("330122104", 2020), ("330122105", None)):
-        aid = agreement(pl, town, ent, D(2019, 5, 6))
-        iid = incentive(pl, town, ent, 150_000, D(2021, 6, 6), year, aid)
-    pl.near(
-        "INV05",
-        "the second township's incentive has no year",
-        "330122104",
-        trigger=_incentive_row(pl, iid),
-    )
+    # Near misses: the day paid, and the townships paying with the year each pays for.
+    for paid, by, text in (
+        (
+            D(2021, 5, 6),
+            (("330122001", 2020), ("330122002", 2021)),
+            "two townships, but for different years",
+        ),
+        (
+            D(2021, 6, 6),
+            (("330122104", 2020), ("330122105", None)),
+            "the second township's incentive has no year",
+        ),
+    ):
+        ent = _firm(pl, by[0][0])
+        _rich(pl, ent)
+        for town, year in by:
+            aid = agreement(pl, town, ent, D(2019, 5, 6))
+            iid = incentive(pl, town, ent, 150_000, paid, year, aid)
+        pl.near("INV05", text, by[0][0], trigger=_incentive_row(pl, iid))
