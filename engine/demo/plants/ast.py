@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from engine.demo.arrowkit import add_months_date
-from engine.demo.plants.base import D, Person, Planter, Row, first_month_end, month_end_of, yuan
+from engine.demo.plants.base import D, Planter, Row, first_month_end, month_end_of, yuan
 
 
 def lease(
@@ -298,46 +298,32 @@ def ast05(pl: Planter) -> None:
         ("330122203", D(2021, 12, 7), "spouse-parent"),
         ("330122202", D(2021, 5, 10), "official"),
     ]
+    lessees = {
+        # how: the official's relative (None: the official), and the role they hold in the
+        # enterprise that leases (None: they lease themselves); "transfer": an official now
+        # of 330122102
+        "brother": ("兄弟姐妹", None),
+        "official": (None, None),
+        "spouse-enterprise": ("配偶", "股东"),
+        "parent-rep-enterprise": ("父母", "rep"),
+        "transfer": ("子女", None),
+        "child": ("子女", None),
+        "spouse": ("配偶", None),
+        "sibling-enterprise": ("兄弟姐妹", "监事"),
+        "spouse-parent": ("配偶父母", None),
+    }
     for town, signed, how in specs:
-        lessee: Person | None = None
-        code = None
-        name = None
         if how == "transfer":
             official = pl.official("330122102", also=(town,))
-            lessee = pl.relative(official, "子女", township="330122102")
         else:
             official = pl.official(town)
-        if how == "brother":
-            lessee = pl.relative(official, "兄弟姐妹")
-        elif how == "official":
-            lessee = official
-        elif how == "spouse-enterprise":
-            ent = pl.enterprise(
-                shareholders=((pl.relative(official, "配偶"), "股东"),),
-                construction=False,
-                township=town,
-            )
+        relation, role = lessees[how]
+        person = official if relation is None else pl.relative(official, relation)
+        if role is None:
+            code, name = person.id, person.name
+        else:
+            ent = pl.enterprise_of(person, role, township=town, construction=False)
             code, name = ent.code, ent.name
-        elif how == "parent-rep-enterprise":
-            ent = pl.enterprise(
-                legal_rep=pl.relative(official, "父母"), construction=False, township=town
-            )
-            code, name = ent.code, ent.name
-        elif how == "child":
-            lessee = pl.relative(official, "子女")
-        elif how == "spouse":
-            lessee = pl.relative(official, "配偶")
-        elif how == "sibling-enterprise":
-            ent = pl.enterprise(
-                shareholders=((pl.relative(official, "兄弟姐妹"), "监事"),),
-                construction=False,
-                township=town,
-            )
-            code, name = ent.code, ent.name
-        elif how == "spouse-parent":
-            lessee = pl.relative(official, "配偶父母")
-        if lessee is not None:
-            code, name = lessee.id, lessee.name
         lid = lease(pl, town, signed=signed, rent="36000", lessee_id=code, lessee_name=name)
         pl.warn("AST05", lid, town, month_end_of(signed), trigger=lease_row(pl, lid))
     official = pl.official("330122003")

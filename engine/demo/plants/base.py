@@ -472,6 +472,16 @@ class Planter:
             )
         return ent
 
+    def enterprise_of(
+        self, person: Person, role: str, *, township: str, construction: bool = True
+    ) -> Enterprise:
+        """A new enterprise in which ``person`` is legal rep (``role`` "rep") or holds ``role``."""
+        if role == "rep":
+            return self.enterprise(legal_rep=person, construction=construction, township=township)
+        return self.enterprise(
+            shareholders=((person, role),), construction=construction, township=township
+        )
+
     def card(self) -> str:
         """A new personal debit card number (planted range)."""
         return f"6230919{self.count('card'):012d}"

@@ -977,6 +977,17 @@ def eng08(pl: Planter) -> None:
         ("330122104", D(2021, 11, 30), "spouse-shareholder", "2050000"),
         ("330122200", D(2021, 7, 20), "brother-rep", "2400000"),
     ]
+    related = {
+        # how: the official's relative in the contractor (None: the official), and the role
+        # held there ("rep": legal representative)
+        "spouse-shareholder": ("配偶", "股东"),
+        "brother-rep": ("兄弟姐妹", "rep"),
+        "official-shareholder": (None, "股东"),
+        "sibling-rep-late": ("兄弟姐妹", "rep"),
+        "child-supervisor": ("子女", "监事"),
+        "transfer": ("配偶", "股东"),
+        "spouse-parent-shareholder": ("配偶父母", "董事"),
+    }
     for town, signed, how, amount in specs:
         first = month_end_of(signed)
         # The contract makes the case, unless the enterprise registers after it is signed:
@@ -987,31 +998,17 @@ def eng08(pl: Planter) -> None:
             official = pl.official("330122001", also=(town,))
         else:
             official = pl.official(town, leader=how == "official-shareholder")
-        if how == "spouse-shareholder":
-            rel = pl.relative(official, "配偶")
-            ent = pl.enterprise(shareholders=((rel, "股东"),), township=town)
-        elif how == "brother-rep":
-            rel = pl.relative(official, "兄弟姐妹")
-            ent = pl.enterprise(legal_rep=rel, township=town)
-        elif how == "official-shareholder":
-            ent = pl.enterprise(shareholders=((official, "股东"),), township=town)
-        elif how == "sibling-rep-late":
-            rel = pl.relative(official, "兄弟姐妹")
+        relation, role = related[how]
+        holder = official if relation is None else pl.relative(official, relation)
+        if how == "sibling-rep-late":
             registered = D(2021, 5, 10)
             ent = pl.enterprise(
-                legal_rep=rel, registered_on=registered, rep_is_shareholder=False, township=town
+                legal_rep=holder, registered_on=registered, rep_is_shareholder=False, township=town
             )
             first = month_end_of(max(signed, registered))
             registers_late = registered > signed
-        elif how == "child-supervisor":
-            rel = pl.relative(official, "子女")
-            ent = pl.enterprise(shareholders=((rel, "监事"),), township=town)
-        elif how == "transfer":
-            rel = pl.relative(official, "配偶", township="330122001")
-            ent = pl.enterprise(shareholders=((rel, "股东"),), township=town)
         else:
-            rel = pl.relative(official, "配偶父母")
-            ent = pl.enterprise(shareholders=((rel, "董事"),), township=town)
+            ent = pl.enterprise_of(holder, role, township=town)
         if yuan(amount) >= THRESHOLD / 2:
             cid = _contract_with_tender(pl, town, amount, signed, contractor=ent)
         else:

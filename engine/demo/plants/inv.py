@@ -335,27 +335,24 @@ def inv04(pl: Planter) -> None:
         ("330122203", "parent-supervisor", D(2021, 2, 2), [D(2021, 5, 28)]),
         ("330122002", "child-shareholder", D(2021, 3, 3), [D(2021, 10, 11)]),
     ]
+    related = {
+        # how: the official's relative in the enterprise (None: the official), and the role
+        # held there ("rep": legal representative); "transfer": an official now of 330122004
+        "child-shareholder": ("子女", "股东"),
+        "spouse-rep": ("配偶", "rep"),
+        "official-shareholder": (None, "股东"),
+        "transfer": ("配偶", "股东"),
+        "sibling-shareholder": ("兄弟姐妹", "股东"),
+        "parent-supervisor": ("父母", "监事"),
+    }
     for town, how, signed, paid in cases:
         if how == "transfer":
             official = pl.official("330122004", also=(town,))
         else:
             official = pl.official(town)
-        if how == "child-shareholder":
-            ent = _firm(pl, town, shareholders=((pl.relative(official, "子女"), "股东"),))
-        elif how == "spouse-rep":
-            ent = _firm(pl, town, legal_rep=pl.relative(official, "配偶"))
-        elif how == "official-shareholder":
-            ent = _firm(pl, town, shareholders=((official, "股东"),))
-        elif how == "transfer":
-            ent = _firm(
-                pl,
-                town,
-                shareholders=((pl.relative(official, "配偶", township="330122004"), "股东"),),
-            )
-        elif how == "sibling-shareholder":
-            ent = _firm(pl, town, shareholders=((pl.relative(official, "兄弟姐妹"), "股东"),))
-        else:
-            ent = _firm(pl, town, shareholders=((pl.relative(official, "父母"), "监事"),))
+        relation, role = related[how]
+        holder = official if relation is None else pl.relative(official, relation)
+        ent = pl.enterprise_of(holder, role, township=town, construction=False)
         _rich(pl, ent)
         aid = agreement(pl, town, ent, signed)
         ids = [incentive(pl, town, ent, 320_000, day, day.year - 1, aid) for day in paid]
