@@ -340,13 +340,45 @@ def _fun04_first(start: dt.date, end: dt.date | None, since: dt.date) -> dt.date
     return first_month_end(lambda d: start <= d and (end is None or end >= d) and since <= d)
 
 
+Holding = tuple[str | dt.date | None, ...]
+"""What a FUN04 person holds: ("car", vehicle_type, registered, deregistered), ("rep",
+registered) for the legal rep of an enterprise, or ("shareholder",) and ("shareholder",
+status, status changed on) for a shareholder of one."""
+
+
+def _holding(pl: Planter, p: Person, town: str, how: Holding) -> tuple[Row, dt.date]:
+    """Plant what ``p`` holds; its row, and the day from which it counts for FUN04."""
+    if how[0] == "car":
+        _, vehicle_type, registered, deregistered = how
+        return _vehicle(pl, p.id, vehicle_type, registered, deregistered), registered
+    if how[0] == "rep":
+        registered = how[1]
+        ent = pl.enterprise(
+            legal_rep=p,
+            registered_on=registered,
+            rep_is_shareholder=False,
+            construction=False,
+            township=town,
+        )
+        return pl.row("mkt_enterprise", enterprise_code=ent.code), registered
+    status, changed = how[1:] if len(how) > 1 else ("存续", None)
+    ent = pl.enterprise(
+        shareholders=((p, "股东"),),
+        status=status,
+        status_changed_on=changed,
+        construction=False,
+        township=town,
+    )
+    return pl.row("mkt_shareholder", enterprise_code=ent.code, person_id=p.id), D(2000, 1, 1)
+
+
 def fun04(pl: Planter) -> None:
     """有车有企享受低保: 低保/特困 with a car or a live enterprise."""
     cases = [
-        # township, kind, start, end, how, since (day the car/enterprise counts)
+        # township, kind, start, end, what the person holds (see Holding)
         ("330122001", "低保", D(2020, 5, 1), None, ("car", "小型汽车", D(2021, 6, 12), None)),
         ("330122002", "特困", D(2019, 3, 1), None, ("shareholder",)),
-        ("330122003", "低保", D(2020, 9, 1), None, ("rep-late", D(2021, 8, 5))),
+        ("330122003", "低保", D(2020, 9, 1), None, ("rep", D(2021, 8, 5))),
         (
             "330122100",
             "低保",
@@ -368,24 +400,7 @@ def fun04(pl: Planter) -> None:
     ]
     for town, kind, start, end, how in cases:
         p = pl.person(town)
-        if how[0] == "car":
-            _, vtype, registered, dereg = how
-            holding = _vehicle(pl, p.id, vtype, registered, dereg)
-            since = registered
-        elif how[0] == "shareholder":
-            ent = pl.enterprise(shareholders=((p, "股东"),), construction=False, township=town)
-            holding = pl.row("mkt_shareholder", enterprise_code=ent.code, person_id=p.id)
-            since = D(2000, 1, 1)
-        else:
-            since = how[1]
-            ent = pl.enterprise(
-                legal_rep=p,
-                registered_on=since,
-                rep_is_shareholder=False,
-                construction=False,
-                township=town,
-            )
-            holding = pl.row("mkt_enterprise", enterprise_code=ent.code)
+        holding, since = _holding(pl, p, town, how)
         cid = _case(pl, town, p, kind, start, end)
         # The case approved for someone holding a car or an enterprise, or the car or the
         # enterprise registered while the case runs.
@@ -430,7 +445,7 @@ def fun04(pl: Planter) -> None:
             "特困",
             D(2020, 3, 1),
             None,
-            ("dead-firm",),
+            ("shareholder", "注销", D(2019, 9, 9)),
             "shareholder of a 注销 enterprise",
         ),
         (
@@ -438,7 +453,7 @@ def fun04(pl: Planter) -> None:
             "低保",
             D(2020, 3, 1),
             None,
-            ("rep-2022",),
+            ("rep", D(2022, 1, 6)),
             "legal rep of an enterprise registered 2022-01-06",
         ),
         (
@@ -452,30 +467,12 @@ def fun04(pl: Planter) -> None:
     ]
     for town, kind, start, end, how, text in specs:
         p = pl.person(town)
-        car = None
-        if how[0] == "car":
-            car = _vehicle(pl, p.id, how[1], how[2], how[3])
-        elif how[0] == "dead-firm":
-            pl.enterprise(
-                shareholders=((p, "股东"),),
-                status="注销",
-                status_changed_on=D(2019, 9, 9),
-                construction=False,
-                township=town,
-            )
-        else:
-            pl.enterprise(
-                legal_rep=p,
-                registered_on=D(2022, 1, 6),
-                rep_is_shareholder=False,
-                construction=False,
-                township=town,
-            )
+        holding, since = _holding(pl, p, town, how)
         cid = _case(pl, town, p, kind, start, end)
         # The car when it comes while the case runs, else the case (an enterprise of 2022
         # is no 2021 arrival).
-        bought_later = car is not None and car[1]["registered_on"] > start
-        trigger = car if bought_later else _case_row(pl, cid)
+        bought_later = how[0] == "car" and since > start
+        trigger = holding if bought_later else _case_row(pl, cid)
         pl.near("FUN04", text, town, trigger=trigger)
 
 
