@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from engine.demo import names
@@ -246,6 +247,24 @@ class Planter:
             raise ValueError(f"{model} {key}: planted twice")
         self._keys.add((model, key))
         self.truth.append(Planted(model, key, township, first_as_of, trigger))
+
+    def warn_held(
+        self,
+        model: str,
+        key: str,
+        township: str,
+        parts: Sequence[Part],
+        holds: Callable[[list[Part], dt.date], bool],
+        rows: Sequence[Row],
+        first_as_of: dt.date | None = None,
+    ) -> None:
+        """Record a warning built of several parts (see needed_row for parts, holds, rows).
+
+        It is first raised at the first month end where it holds, unless the case gives
+        ``first_as_of``, and triggered by the part it needs then.
+        """
+        first = first_as_of or first_month_end(partial(holds, parts))
+        self.warn(model, key, township, first, trigger=needed_row(first, parts, holds, rows))
 
     def near(
         self, model: str, description: str, township: str, *, trigger: Row | None = None

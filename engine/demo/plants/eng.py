@@ -22,7 +22,6 @@ from engine.demo.plants.base import (
     at,
     first_month_end,
     month_end_of,
-    needed_row,
     yuan,
 )
 from engine.demo.plants.rows import (
@@ -153,9 +152,8 @@ def _eng02_warn(
     pl: Planter, root: str, town: str, contracts: list[tuple[str, dt.date]], ids: list[str]
 ) -> None:
     """Record an ENG02 case; its trigger is the untendered contract that reaches the threshold."""
-    first = first_month_end(partial(_eng02_holds, contracts))
     rows = [pl.row("trade_contract", contract_id=cid) for cid in ids]
-    pl.warn("ENG02", root, town, first, trigger=needed_row(first, contracts, _eng02_holds, rows))
+    pl.warn_held("ENG02", root, town, contracts, _eng02_holds, rows)
 
 
 def _untendered_parts(
@@ -674,10 +672,8 @@ def eng05(pl: Planter) -> None:
             pl.row("build_change", change_id=change(pl, cid, delta, when))
             for delta, when in changes
         ]
-        holds = partial(_eng05_holds, amount=amount)
-        first = first_month_end(partial(holds, changes))
         # The change that takes the net above 10% (not a later cut, when it comes first).
-        pl.warn("ENG05", cid, town, first, trigger=needed_row(first, changes, holds, rows))
+        pl.warn_held("ENG05", cid, town, changes, partial(_eng05_holds, amount=amount), rows)
     # Near misses.
     cid = _contract_with_tender(pl, "330122004", "1234500.00", D(2021, 3, 1))
     change(pl, cid, "61725.00", D(2021, 4, 1))
@@ -821,10 +817,8 @@ def eng06(pl: Planter) -> None:
             for amt, when in pays
         ]
         parts = [("change", x, w) for x, w in changes] + [("payment", a, w) for a, w in pays]
-        holds = partial(_eng06_holds, amount=amount)
-        first = first_month_end(partial(holds, parts))
         # The payment that goes over, or the cut that brings the limit below what was paid.
-        pl.warn("ENG06", cid, town, first, trigger=needed_row(first, parts, holds, rows))
+        pl.warn_held("ENG06", cid, town, parts, partial(_eng06_holds, amount=amount), rows)
     # Near misses.
     cid = _contract_with_tender(
         pl, "330122003", "600000", D(2021, 3, 1), kind="服务", name="物业服务"
@@ -930,10 +924,8 @@ def eng07(pl: Planter) -> None:
             + [("acceptance", r, w) for w, r in accs]
             + [("payment", a, w) for a, w in pays]
         )
-        holds = partial(_eng07_holds, amount=amount)
-        first = first_month_end(partial(holds, parts))
         # The payment that goes over 80% (an acceptance after it does not undo it).
-        pl.warn("ENG07", cid, town, first, trigger=needed_row(first, parts, holds, rows))
+        pl.warn_held("ENG07", cid, town, parts, partial(_eng07_holds, amount=amount), rows)
     # Near misses.
     cid = _contract_with_tender(pl, "330122001", "1000000", D(2021, 2, 1))
     paid = _paid(pl, "330122001", cid, "800000", D(2021, 4, 6))

@@ -20,7 +20,6 @@ from engine.demo.plants.base import (
     Row,
     first_month_end,
     month_end_of,
-    needed_row,
     yuan,
 )
 
@@ -168,9 +167,7 @@ def _warn_needed(
     first: dt.date | None = None,
 ) -> None:
     """Record a case of incentives (pays[i] paid as ids[i]); the trigger is the one it needs."""
-    first = first or first_month_end(partial(holds, pays))
-    rows = [_incentive_row(pl, iid) for iid in ids]
-    pl.warn(model, key, town, first, trigger=needed_row(first, pays, holds, rows))
+    pl.warn_held(model, key, town, pays, holds, [_incentive_row(pl, iid) for iid in ids], first)
 
 
 def inv02(pl: Planter) -> None:
