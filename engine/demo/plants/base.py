@@ -19,15 +19,11 @@ from typing import TypeVar
 
 from engine.demo import names
 from engine.demo.background.core import SEQ_PLANTED
-from engine.demo.calendar import Workdays
+from engine.demo.calendar import MONTH_ENDS, Workdays
 from engine.demo.idformats import planted_id
 from engine.demo.ids import resident_id, uscc
 
 D = dt.date
-MONTH_ENDS: tuple[dt.date, ...] = tuple(
-    (dt.date(2021, m + 1, 1) if m < 12 else dt.date(2022, 1, 1)) - dt.timedelta(days=1)
-    for m in range(1, 13)
-)
 YEAR_START = dt.date(2021, 1, 1)
 DEFAULT_REGISTERED = dt.date(2012, 5, 18)
 YEAR_END = dt.date(2021, 12, 31)
