@@ -607,7 +607,7 @@ def demo(
     from engine.demo import demo_run
 
     pack = api.load_pack(policies)
-    progress = _terminal_progress if _on_terminal() else demo_run.quiet
+    progress = _terminal_progress if _on_terminal() else api.no_progress
     try:
         result = demo_run.demo(pack, warehouse, size, seed, progress, report_path)
     except demo_run.NotADemoWarehouse as err:
