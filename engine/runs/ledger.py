@@ -252,12 +252,13 @@ def _record(
     staged = _staged(warnings, as_of, run_id)
     columns = [exp.column(f.name, table="s") for f in LEDGER_SCHEMA]
     already = exp.select(exp.Literal.number(1)).from_(exp.alias_(ledger.copy(), "l", table=True))
-    insert_new = exp.insert(
+    # The staged rows (as s) of warnings the ledger does not have yet: inserted, and counted.
+    new_rows = (
         exp.select(*columns)
         .from_(exp.alias_(table_named(staging_name), "s", table=True))
-        .where(exp.not_(exp.Exists(this=already.where(_same_warning("l", "s"))))),
-        ledger.copy(),
+        .where(exp.not_(exp.Exists(this=already.where(_same_warning("l", "s")))))
     )
+    insert_new = exp.insert(new_rows, ledger.copy())
     seen_again = (
         exp.select(exp.Literal.number(1))
         .from_(exp.alias_(table_named(staging_name), "s", table=True))
@@ -274,11 +275,7 @@ def _record(
         ),
     )
     drop_staging = exp.Drop(tables=[table_named(staging_name)], kind="TABLE", exists=True)
-    count_new = (
-        exp.select(exp.Count(this=exp.Star()))
-        .from_(exp.alias_(table_named(staging_name), "s", table=True))
-        .where(exp.not_(exp.Exists(this=already.copy().where(_same_warning("l", "s")))))
-    )
+    count_new = new_rows.select(exp.Count(this=exp.Star()), append=False)
     with warehouse.transaction():
         warehouse.load(staging_name, staged)
         new = int(warehouse.query(statement(count_new, dialect)).column(0)[0].as_py())
