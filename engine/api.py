@@ -51,8 +51,8 @@ POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
 
 
-def _no_progress(step: str, done: int, total: int) -> None:
-    """No one is watching."""
+def no_progress(step: str, done: int, total: int) -> None:
+    """Progress that says nothing: for callers with no one watching (off a terminal, a test)."""
 
 
 def default_policies() -> Path:
@@ -89,7 +89,7 @@ def check(
     (check, examples per model, against, compiled per dialect): it takes
     seconds, and a person at a terminal should see it move.
     """
-    progress = progress or _no_progress
+    progress = progress or no_progress
     progress("check", 0, 1)
     result = check_pack(policies or default_policies(), __version__)
     progress("check", 1, 1)
