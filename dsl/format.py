@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from dsl import ast
-from dsl.diagnostics import Span
+from dsl.diagnostics import Span, display_width
 from dsl.lexer import NUMBER, Token, tokens
 from dsl.node import dump
 from dsl.parser import normalise_full_width, parse_file
@@ -262,12 +261,6 @@ HARD = _Line(hard=True)
 SOFT = _Line()
 
 
-def _width(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _fill(items: Sequence[Doc], last_tail: Sequence[Doc] = ()) -> _Fill:
     """Items separated by ', ' that wrap as a paragraph; `last_tail` sticks to the last item."""
     parts: list[Doc] = []
@@ -305,7 +298,7 @@ class _Renderer:
 
     def _text(self, text: str) -> None:
         self.buf += text
-        self.col += _width(text)
+        self.col += display_width(text)
 
     def _newline(self, indent: int) -> None:
         code = self.buf.rstrip()
@@ -468,20 +461,20 @@ class _Renderer:
                 continue
             mode, strict, item = todo.pop()
             if isinstance(item, str):
-                room -= _width(item)
+                room -= display_width(item)
             elif isinstance(item, list):
                 todo.extend((mode, strict, d) for d in reversed(item))
             elif isinstance(item, _Tok):
                 if item.leading:
                     return mode is _BREAK and not strict
-                room -= _width(item.text)
+                room -= display_width(item.text)
                 suffix = suffix or bool(item.trailing)
             elif isinstance(item, _Line):
                 if mode is _BREAK or item.hard:
                     return not (strict and item.hard)  # the line ends here, unless it must not
                 if suffix:
                     return False
-                room -= _width(item.flat)
+                room -= display_width(item.flat)
             elif isinstance(item, _Group):
                 forced = self._forced(item)
                 if strict and forced:
@@ -501,12 +494,12 @@ def _align_trailing(lines: list[_Out]) -> list[str]:
 
     def flush() -> None:
         commented = [line for line in paragraph if line.comment is not None]
-        column = max((_width(line.code) for line in commented), default=0) + 2
+        column = max((display_width(line.code) for line in commented), default=0) + 2
         for line in paragraph:
             if line.comment is None:
                 out.append(line.code)
             else:
-                out.append(line.code + " " * (column - _width(line.code)) + line.comment)
+                out.append(line.code + " " * (column - display_width(line.code)) + line.comment)
         paragraph.clear()
 
     for line in lines:
@@ -1257,9 +1250,9 @@ class _Builder:
                 self.tok("indicator", start),
                 " ",
                 self.tok(value.name, self.off(value.span)),
-                " " * (widths[0] - _width(value.name) + 1),
+                " " * (widths[0] - display_width(value.name) + 1),
                 title,
-                " " * (widths[1] - _width(title.text) + 1),
+                " " * (widths[1] - display_width(title.text) + 1),
             ]
             if value.unit is not None and value.unit_span is not None:
                 doc += [self.tok(value.unit, self.off(value.unit_span)), " "]
@@ -1290,9 +1283,9 @@ class _Builder:
                 self.tok("part", start),
                 " ",
                 self.tok(value.id, self.off(value.span)),
-                " " * (widths[0] - _width(value.id) + 1),
+                " " * (widths[0] - display_width(value.id) + 1),
                 title,
-                " " * ((widths[1] - _width(title.text) if inline else 0) + 1),
+                " " * ((widths[1] - display_width(title.text) if inline else 0) + 1),
                 self.kw("{", title.offset or start),
             ]
             close = self.tok("}", end - 1, closing=True)
@@ -1312,12 +1305,16 @@ class _Builder:
                 self.tok("band", start),
                 " ",
                 self.tok(value.colour, self.off(value.span)),
-                " " * (widths[0] - _width(value.colour) + 1),
+                " " * (widths[0] - display_width(value.colour) + 1),
                 title,
             ]
             if value.condition is not None:
                 when = self._last_before("when", start, self.off(value.condition.span))
-                doc += [" " * (widths[1] - _width(title.text) + 1), self.tok("when", when), " "]
+                doc += [
+                    " " * (widths[1] - display_width(title.text) + 1),
+                    self.tok("when", when),
+                    " ",
+                ]
                 doc.append(self.condition(value.condition, hang=True))
             return doc
         if kind == "consequence":
@@ -1326,7 +1323,7 @@ class _Builder:
                 self.tok("consequence", start),
                 " ",
                 self.tok(colour, self.off(span)),
-                " " * (widths[0] - _width(colour) + 1),
+                " " * (widths[0] - display_width(colour) + 1),
                 self.string(self.end(span)),
             ]
         raise AssertionError(f"unknown clause {kind}")  # pragma: no cover
@@ -1366,15 +1363,19 @@ def _run_widths(clauses: Sequence[ast.Clause], builder: _Builder) -> dict[int, t
         value = clause.value
         start = builder.off(clause.span)
         if clause.kind == "indicator":
-            run.append((clause, _width(value.name), _width(_first_string(builder, start))))
+            run.append(
+                (clause, display_width(value.name), display_width(_first_string(builder, start)))
+            )
         elif clause.kind == "part":
-            title = _width(_first_string(builder, start)) if len(value.items) == 1 else 0
-            run.append((clause, _width(value.id), title))
+            title = display_width(_first_string(builder, start)) if len(value.items) == 1 else 0
+            run.append((clause, display_width(value.id), title))
         elif clause.kind == "band":
-            title = _width(_first_string(builder, start)) if value.condition is not None else 0
-            run.append((clause, _width(value.colour), title))
+            title = (
+                display_width(_first_string(builder, start)) if value.condition is not None else 0
+            )
+            run.append((clause, display_width(value.colour), title))
         elif clause.kind == "consequence":
-            run.append((clause, _width(value[0]), 0))
+            run.append((clause, display_width(value[0]), 0))
         else:
             close()
     close()

@@ -31,10 +31,6 @@ from engine.runs.logs import Progress
 from engine.runs.run import ModelOutcome, run_models, select_models
 
 
-def quiet(step: str, done: int, total: int) -> None:
-    """Progress that says nothing: the demo's default, and `oversight demo`'s off a terminal."""
-
-
 @dataclass
 class DemoResult:
     """What the demo built and found."""
@@ -55,7 +51,9 @@ class DemoResult:
         return sum(self.rows.values())
 
 
-def build_warehouse(url: str, county: DemoCounty, progress: Progress = quiet) -> dict[str, int]:
+def build_warehouse(
+    url: str, county: DemoCounty, progress: Progress = api.no_progress
+) -> dict[str, int]:
     """Replace the demo warehouse's tables with the county's; returns rows per source."""
     warehouse = connect(url)
     try:
@@ -114,7 +112,7 @@ def run_month_ends(
     pack: ir.CheckedPack,
     url: str,
     month_ends: Iterable[date] = MONTH_ENDS,
-    progress: Progress = quiet,
+    progress: Progress = api.no_progress,
 ) -> tuple[pa.Table, list[ModelOutcome]]:
     """Every active model as of each month end, each run recorded; returns the ledger."""
     days = list(month_ends)
@@ -142,7 +140,7 @@ def demo(
     url: str,
     size: float = 1.0,
     seed: int = 2021,
-    progress: Progress = quiet,
+    progress: Progress = api.no_progress,
     report: Path | None = None,
 ) -> DemoResult:
     """Generate the county and run the whole chain on it in the warehouse at `url`.
