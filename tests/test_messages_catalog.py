@@ -36,14 +36,6 @@ KEY = re.compile(r"([EW]\d{3})(\.\w+)?")
 # restructuring them while the catalog was made); each is converted by naming its
 # messages' keys, and then leaves this list.
 NOT_YET_CONVERTED = {
-    "dsl/check/examples.py",
-    "dsl/check/expressions.py",
-    "dsl/check/index.py",
-    "dsl/check/messages.py",
-    "dsl/check/models.py",
-    "dsl/check/pack_checker.py",
-    "dsl/check/report.py",
-    "dsl/check/shared.py",
     "dsl/limits.py",
     "dsl/parser.py",
     "engine/compile.py",
@@ -285,7 +277,7 @@ def test_the_files_still_to_convert_write_only_wordings_the_catalog_has():
                 if not any(w in shapes for w in written):
                     if arg.value not in SPLIT_IN_THE_CATALOG:
                         unmatched.append(f"{name}:{node.lineno} {arg.value}")
-    assert checked > 100
+    assert checked > 10
     assert not unmatched, f"dsl/messages.toml lacks these sites' wordings: {unmatched}"
 
 
