@@ -486,11 +486,10 @@ def check_arguments(sig: Signature, types: list[Type]) -> Type | ArgumentProblem
     if len(types) < max(low, 1 if sig.variadic else low) or (
         high is not None and len(types) > high
     ):
-        expected = (
-            f"{low}"
-            if sig.optional == 0 and not sig.variadic
-            else (f"至少 {low}" if sig.variadic else f"{low}–{high}")
-        )
+        if sig.variadic:
+            counted = {"name": sig.name, "least": low, "count": len(types)}
+            return ArgumentProblem("argument_count_at_least", counted)
+        expected = f"{low}" if sig.optional == 0 else f"{low}–{high}"
         return ArgumentProblem(
             "argument_count", {"name": sig.name, "expected": expected, "count": len(types)}
         )
@@ -499,8 +498,8 @@ def check_arguments(sig: Signature, types: list[Type]) -> Type | ArgumentProblem
         if t in (Type.ERROR, Type.NULL) or t in accepted:
             continue
         wanted = "、".join(sorted(a.zh for a in accepted if a is not Type.NULL))
-        fields = {"name": sig.name, "position": i + 1, "wanted": wanted}
-        return ArgumentProblem("argument_type", {**fields, "got_zh": t.zh, "got": t.value})
+        typed = {"name": sig.name, "position": i + 1, "wanted": wanted}
+        return ArgumentProblem("argument_type", {**typed, "got_zh": t.zh, "got": t.value})
     if Type.ERROR in types:
         return Type.ERROR
     return sig.result(types)
