@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from adapters.base import (
     QueryCancelled,
     QueryFailed,
     QueryTimeout,
+    TimeLimit,
     WarehouseError,
     WarehouseLost,
     WarehouseNotFound,
@@ -236,27 +236,18 @@ class ADBCWarehouse:
     def query(
         self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
     ) -> pa.Table:
-        cancelled = threading.Event()
-
-        def expire() -> None:
-            cancelled.set()
-            self.interrupt()
-
+        limit = TimeLimit(timeout, self.interrupt)
         try:
             with self.connection.cursor() as cursor:
-                timer = threading.Timer(timeout, expire) if timeout else None
                 self._running = cursor
-                if timer is not None:
-                    timer.start()
                 try:
-                    cursor.execute(sql, self._bound(parameters))
-                    table = cursor.fetch_arrow_table()
+                    with limit:
+                        cursor.execute(sql, self._bound(parameters))
+                        table = cursor.fetch_arrow_table()
                 finally:
                     self._running = None
-                    if timer is not None:
-                        timer.cancel()
         except Exception as exc:
-            raise self._failure(exc, "查询执行失败", cancelled.is_set(), timeout) from exc
+            raise self._failure(exc, "查询执行失败", limit.expired.is_set(), timeout) from exc
         self._after_statement()
         return _plain(table)
 
@@ -278,7 +269,7 @@ class ADBCWarehouse:
         text = f"{type(exc).__name__}: {exc}"
         if cancelled:
             self._after_error()
-            return QueryTimeout(f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s")
+            return QueryTimeout.after(timeout)
         kind = error_kind(exc, self.io_means_lost)
         if kind is WarehouseLost:
             return WarehouseLost("与数据仓库的连接中断", text)

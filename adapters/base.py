@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -54,6 +55,38 @@ class QueryCancelled(WarehouseError):
 
 class QueryTimeout(QueryCancelled):
     """A query ran past its time limit and was cancelled."""
+
+    @classmethod
+    def after(cls, seconds: float | None) -> QueryTimeout:
+        """A query cancelled by its time limit of `seconds`, said the same by every adapter."""
+        return cls(f"查询超过 {seconds} 秒，已取消", f"timed out after {seconds}s")
+
+
+class TimeLimit:
+    """A query's time limit: `interrupt` is called once `seconds` pass inside the `with`.
+
+    `expired` tells afterwards whether it was, so that the adapter can report the
+    failure that follows as QueryTimeout rather than as a cancel from elsewhere.
+    No limit (None or 0) starts no timer.
+    """
+
+    def __init__(self, seconds: float | None, interrupt: Callable[[], None]) -> None:
+        self.expired = threading.Event()
+        self._interrupt = interrupt
+        self._timer = threading.Timer(seconds, self._expire) if seconds else None
+
+    def _expire(self) -> None:
+        self.expired.set()
+        self._interrupt()
+
+    def __enter__(self) -> TimeLimit:
+        if self._timer is not None:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 class QueryFailed(WarehouseError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -22,6 +21,7 @@ from adapters.base import (
     QueryCancelled,
     QueryFailed,
     QueryTimeout,
+    TimeLimit,
     WarehouseError,
     WarehouseNotFound,
     WarehouseUnreachable,
@@ -92,32 +92,20 @@ class DuckDBWarehouse:
     def query(
         self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
     ) -> pa.Table:
-        expired = threading.Event()
-
-        def expire() -> None:
-            expired.set()
-            self.interrupt()
-
-        timer = threading.Timer(timeout, expire) if timeout else None
-        if timer is not None:
-            timer.start()
+        limit = TimeLimit(timeout, self.interrupt)
         try:
-            if parameters:
-                # execute, the way DuckDB documents parameters: sql(…, params=…) runs the
-                # statement at once into a materialised relation, then converts that.
-                return self.connection.execute(sql, dict(parameters)).to_arrow_table()
-            return self.connection.sql(sql).to_arrow_table()
+            with limit:
+                if parameters:
+                    # execute, the way DuckDB documents parameters: sql(…, params=…) runs the
+                    # statement at once into a materialised relation, then converts that.
+                    return self.connection.execute(sql, dict(parameters)).to_arrow_table()
+                return self.connection.sql(sql).to_arrow_table()
         except duckdb.InterruptException as exc:
-            if expired.is_set():
-                raise QueryTimeout(
-                    f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s"
-                ) from exc
+            if limit.expired.is_set():
+                raise QueryTimeout.after(timeout) from exc
             raise QueryCancelled("查询已被取消", "the query was cancelled") from exc
         except duckdb.Error as exc:
             raise failure(exc, "查询执行失败") from exc
-        finally:
-            if timer is not None:
-                timer.cancel()
 
     def query_batches(self, sql: str, batch_rows: int = 65536) -> Iterator[pa.RecordBatch]:
         try:

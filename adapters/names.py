@@ -60,7 +60,7 @@ def table_named(name: str) -> exp.Table:
     """The table `name` (`table`, `schema.table` or `catalog.schema.table`), never parsed as SQL.
 
     Parsing would read a name such as `order` or `ods.limit` as a keyword.
-    A deployment's table names are checked when it is read (engine/deployment.py).
+    A deployment's table names are checked when it is read (engine/policy/deployment.py).
     """
     parts = [exp.to_identifier(part) for part in name.split(".")]
     if len(parts) > 3:

@@ -5,7 +5,7 @@ the warehouse is opened, so a warehouse built by one process (`oversight demo`)
 is there for the next (`oversight run`) without a metastore. A schema-qualified
 name `ods.dr_project` is the directory `ods/dr_project` in database `ods`.
 Spark has no transactions here: writes replace a table's directory by a rename,
-and the engine's ledger is merged in Python (see `engine.ledger`).
+and the engine's ledger is merged in Python (see `engine.runs.ledger`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from adapters.base import (
     QueryCancelled,
     QueryFailed,
     QueryTimeout,
+    TimeLimit,
     WarehouseError,
     WarehouseLost,
     WarehouseNotFound,
@@ -157,39 +158,27 @@ class SparkWarehouse:
     def query(
         self, sql: str, timeout: float | None = None, parameters: Mapping[str, Any] | None = None
     ) -> pa.Table:
-        cancelled = threading.Event()
-
-        def cancel() -> None:
-            cancelled.set()
-            self.interrupt()
-
         bound = dict(parameters) if parameters else None  # named markers, :as_of
         self._interrupted.clear()
-        timer = threading.Timer(timeout, cancel) if timeout else None
-        if timer is not None:
-            timer.start()
-        try:
+        with TimeLimit(timeout, self.interrupt) as limit:
             try:
                 return self.spark.sql(sql, args=bound).toArrow()
             except Exception as exc:  # retried below; a query really wrong fails again there
-                failure = self._failure(exc, cancelled.is_set(), timeout)
+                failure = self._failure(exc, limit.expired.is_set(), timeout)
                 if not isinstance(failure, QueryFailed):
                     raise failure from exc
             self.spark.conf.set("spark.sql.optimizer.excludedRules", _RETRY_WITHOUT)
             try:
                 return self.spark.sql(sql, args=bound).toArrow()
             except Exception as exc:
-                raise self._failure(exc, cancelled.is_set(), timeout) from exc
+                raise self._failure(exc, limit.expired.is_set(), timeout) from exc
             finally:
                 self.spark.conf.unset("spark.sql.optimizer.excludedRules")
-        finally:
-            if timer is not None:
-                timer.cancel()
 
     def _failure(self, exc: Exception, timed_out: bool, timeout: float | None) -> WarehouseError:
         """What a failed query was: the JVM gone, cancelled (by its time limit), or itself."""
         if timed_out:
-            return QueryTimeout(f"查询超过 {timeout} 秒，已取消", f"timed out after {timeout}s")
+            return QueryTimeout.after(timeout)
         if _is_lost(exc):
             return WarehouseLost("与 Spark 的连接中断", _first_line(exc))
         if self._interrupted.is_set():

@@ -8,7 +8,7 @@ as-of views `v_<source>` and the shared views `circle`, `ent_persons` and
 `related` that tests/demo/demo_reference.py's set_as_of defines; `{D}` is the
 as-of DATE literal. Columns by position: the key parts, the township, then one
 value per `{…}` of the message in message order (dates, numbers and wan() are
-written out afterwards by engine.warnings.to_warnings, as for the engine).
+written out afterwards by engine.runs.warnings.to_warnings, as for the engine).
 Thresholds are the pack's defaults. tests/demo/test_hand_messages.py checks
 that every message is the engine's, word for word.
 """

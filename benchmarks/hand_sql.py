@@ -93,8 +93,8 @@ def as_warnings(model: Any, rows: pa.Table | list[tuple], pack: Any, as_of: dt.d
     engine's own to_warnings writes the messages out, so that they compare
     with the engine's word for word.
     """
-    from engine.compile import hole_columns, key_columns
-    from engine.warnings import to_warnings
+    from engine.compiler.compile import hole_columns, key_columns
+    from engine.runs.warnings import to_warnings
 
     names = [*key_columns(model), "township", *hole_columns(model)]
     if isinstance(rows, pa.Table):

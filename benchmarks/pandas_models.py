@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-# The characters `blank()` ignores (engine/functions.BLANK_CHARACTERS).
+# The characters `blank()` ignores (engine/compiler/functions.BLANK_CHARACTERS).
 BLANK = " \t\n\r\u00a0\u3000"
 CENT = 100  # money is in cents
 

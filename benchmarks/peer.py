@@ -10,7 +10,7 @@ and keeps it as a DuckDB file), on that file, read-only:
    hand-written query of the same rule in plain DuckDB SQL (the per-head
    spending grouped once in a WITH, the fences grouped by year, one join),
    and reports the median, the fastest and the slowest of each;
-3. runs the model as `oversight run` would (`engine.run.run_models`: compile,
+3. runs the model as `oversight run` would (`engine.runs.run.run_models`: compile,
    query, warnings written out) `--repeat` times, and reports the median;
 4. checks before reporting that the model's warnings are exactly the
    hand-written query's keys; otherwise it prints both and exits 1.
@@ -40,8 +40,8 @@ from data import prepare, size_label  # noqa: E402
 
 from adapters.duckdb import DuckDBWarehouse  # noqa: E402
 from engine import api  # noqa: E402
-from engine.compile import Target, compile_model  # noqa: E402
-from engine.run import run_models  # noqa: E402
+from engine.compiler.compile import Target, compile_model  # noqa: E402
+from engine.runs.run import run_models  # noqa: E402
 
 PACK = ROOT / "tests" / "packs" / "peer"
 MODEL = "PEER01"

@@ -20,7 +20,7 @@ it), on a copy of its DuckDB warehouse:
    for the same records: write the record into its table, run the models that
    read the source in full, take the record out again, run them again — two
    full runs and two writes per pre-check, which is what a pre-check costs
-   without oversight's — against `engine.precheck.precheck` on the same
+   without oversight's — against `engine.service.precheck.precheck` on the same
    connection (records as literal rows, nothing written).
 
 Prints a Markdown table (p50, p95, p99 latency under load, requests per
@@ -59,10 +59,11 @@ from sqlglot import exp  # noqa: E402
 
 from adapters import connect  # noqa: E402
 from adapters.names import statement  # noqa: E402
-from engine import api, ledger  # noqa: E402
-from engine import precheck as prechecks  # noqa: E402
-from engine.run import run_models  # noqa: E402
+from engine import api  # noqa: E402
+from engine.runs import ledger  # noqa: E402
+from engine.runs.run import run_models  # noqa: E402
 from engine.schema import source_schema  # noqa: E402
+from engine.service import precheck as prechecks  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 # Reference data and the supervision side's own tables are not matters a township approves.
@@ -193,7 +194,7 @@ async def load(
 def naive_and_ours(
     url: str, records: list[tuple[str, dict]], samples: int
 ) -> tuple[list[float], list[float]]:
-    """Single-request seconds, interleaved: the naive way, and engine.precheck's."""
+    """Single-request seconds, interleaved: the naive way, and engine.service.precheck's."""
     pack = api.load_pack()
     warehouse = connect(url)
     naive, ours = [], []

@@ -374,7 +374,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{seconds_text(compile_['compile']['wall'])} | < 1 s |",
             f"|   interpreter start, until the worker runs | "
             f"{compile_['startup_seconds']:.2f} s | |",
-            f"|   import the compiler (dsl, engine.compile: lark, sqlglot, ruamel.yaml) | "
+            f"|   import the compiler (dsl, engine.compiler.compile: lark, sqlglot, ruamel.yaml) | "
             f"{seconds_text(compile_['compile']['import'])} | |",
             f"|   parse + type-check, examples skipped (`check_pack`) | "
             f"{seconds_text(compile_['compile']['check'])} | |",

@@ -8,7 +8,7 @@ process) and prints one JSON object as its last line of output.
 
 Tasks:
   compile  import the compiler, parse + type-check the pack (no examples), compile for duckdb
-  engine   `engine.run.run_models` on the DuckDB file as of a day (no ledger); with
+  engine   `engine.runs.run.run_models` on the DuckDB file as of a day (no ledger); with
            `--sql compile`, compiling every model as a run does when compiled/ is not current
   split    the same loop as run_models, with each step timed (reviewed files, query, …)
   hand     a hand-written SQL baseline (benchmarks/hand_sql.py) on the same file and day
@@ -42,7 +42,7 @@ def _policies(args: argparse.Namespace) -> Path:
 def task_compile(args: argparse.Namespace) -> dict[str, Any]:
     """Parse, type-check and compile the whole pack for duckdb, as a cold process would.
 
-    The compiler's stages only (dsl.check, engine.compile), inline examples
+    The compiler's stages only (dsl.check, engine.compiler.compile), inline examples
     excluded as the target says: what `engine.api.load_pack` and `compile_pack`
     do, without the engine's facade importing pyarrow and the warehouse
     drivers. run.py times `oversight compile` as a user types it beside this.
@@ -50,7 +50,7 @@ def task_compile(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     from dsl.check import check_pack
     from engine import __version__
-    from engine.compile import Target, compile_model
+    from engine.compiler.compile import Target, compile_model
 
     imported = time.perf_counter()
     result = check_pack(_policies(args), __version__, examples=False)
@@ -91,11 +91,11 @@ def _keys_and_messages(warnings: Any) -> tuple[Found, Found]:
 
 
 def task_engine(args: argparse.Namespace) -> dict[str, Any]:
-    """All (or the selected) models through engine.run.run_models, as `oversight run` does."""
+    """All (or the selected) models through engine.runs.run.run_models, as `oversight run` does."""
     started = time.perf_counter()
     from adapters.duckdb import DuckDBWarehouse
     from engine import api
-    from engine.run import run_models, select_models
+    from engine.runs.run import run_models, select_models
 
     imported = time.perf_counter()
     pack = api.load_pack(_policies(args))
@@ -130,7 +130,7 @@ def task_engine(args: argparse.Namespace) -> dict[str, Any]:
 def task_split(args: argparse.Namespace) -> dict[str, Any]:
     """run_models' loop with each step timed, to say where the engine's time goes.
 
-    Mirrors engine/run.py: read the reviewed files of compiled/ that are
+    Mirrors engine/runs/run.py: read the reviewed files of compiled/ that are
     current, then per model run its file (or compile it and render the SQL,
     with `--sql compile` or when its file is not current) and turn the rows
     into warnings. The first compile also pays for importing sqlglot's duckdb
@@ -138,10 +138,10 @@ def task_split(args: argparse.Namespace) -> dict[str, Any]:
     """
     from adapters.duckdb import DuckDBWarehouse
     from engine import api
-    from engine.compile import Target, compile_model
-    from engine.reviewed import reviewed_queries
-    from engine.run import select_models
-    from engine.warnings import to_warnings
+    from engine.compiler.compile import Target, compile_model
+    from engine.compiler.reviewed import reviewed_queries
+    from engine.runs.run import select_models
+    from engine.runs.warnings import to_warnings
 
     pack = api.load_pack(_policies(args))
     models = select_models(pack, args.models.split(",") if args.models else ())

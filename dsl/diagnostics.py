@@ -82,9 +82,18 @@ def has_errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.severity is not Severity.WARNING for d in diagnostics)
 
 
-def _display_width(text: str) -> int:
-    """Columns a terminal uses for `text`: CJK and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+def display_width(text: str) -> int:
+    """Columns a terminal gives `text`: CJK and full-width characters two, combining marks none.
+
+    The one measure for everything that lines text up in a terminal (caret lines here,
+    the tables of engine/cli/, the formatter), so that they all agree on a character.
+    """
+    if text.isascii():
+        return len(text)
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
 
 
 def _caret_line(source_line: str, start: int, end: int) -> str:
@@ -93,9 +102,9 @@ def _caret_line(source_line: str, start: int, end: int) -> str:
     Tabs are copied so that the caret lines up whatever the tab width; wide
     characters before the caret count twice.
     """
-    prefix = "".join("\t" if ch == "\t" else " " * _display_width(ch) for ch in source_line[:start])
+    prefix = "".join("\t" if ch == "\t" else " " * display_width(ch) for ch in source_line[:start])
     marked = source_line[start:end] or " "
-    return prefix + "^" * max(_display_width(marked), 1)
+    return prefix + "^" * max(display_width(marked), 1)
 
 
 def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:

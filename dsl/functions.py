@@ -2,7 +2,7 @@
 
 This is the checker's view (names, argument types, result types, a line of
 documentation in Chinese). What each function means in SQL, per warehouse,
-is in engine/functions.py; a test keeps the two tables in step.
+is in engine/compiler/functions.py; a test keeps the two tables in step.
 """
 
 from __future__ import annotations

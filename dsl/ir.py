@@ -349,7 +349,7 @@ class KeyHole(Node):
     """`{key}` in a message: the warning's key, written as the ledger writes it (`a|b`).
 
     Not a value of the model's query: the key is written from its parts when
-    the rows become warnings (engine/warnings.py), so the message shows
+    the rows become warnings (engine/runs/warnings.py), so the message shows
     exactly what `expect "…"` and a disposal record name.
     """
 

@@ -1171,7 +1171,7 @@ def out_of_range(param: Parameter, value: Any, code: str) -> Wording | None:
 def range_problem(param: Parameter, value: Any) -> tuple[str, str] | None:
     """The Chinese and English text of `out_of_range` for `oversight params` (E662).
 
-    Kept for engine/params.py, which adds the code itself, until it calls
+    Kept for engine/policy/params.py, which adds the code itself, until it calls
     `out_of_range` with its code.
     """
     wording = out_of_range(param, value, "E662")

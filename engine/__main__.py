@@ -36,7 +36,7 @@ def entry_point() -> None:
         if not isinstance(stop, KeyboardInterrupt) and signals.received() is None:
             raise
         signals.hold()
-        from engine.manifest import write_unstarted
+        from engine.runs.manifest import write_unstarted
 
         write_unstarted(args, "interrupted")
         print(f"已中断 interrupted ({signals.received()})", file=sys.stderr)

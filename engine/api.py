@@ -1,6 +1,6 @@
 """The engine as a library: what every CLI command does, callable from Python and tests.
 
-The CLI in engine/cli.py only parses arguments, calls these and prints.
+The CLI in engine/cli/ only parses arguments, calls these and prints.
 """
 
 from __future__ import annotations
@@ -26,31 +26,33 @@ from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.messages import diagnostic
 from dsl.suggest import did_you_mean
-from engine import __version__, ledger, reviewed, signals
-from engine import functions as fn
-from engine import precheck as prechecks
-from engine.atomic import replace_file, replacing_file
-from engine.compile import DIALECTS, CompiledModel, Target, compile_model, render
-from engine.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
-from engine.disposal import DISPOSAL, disposal_source, read_disposal, with_disposal
-from engine.examples import ExampleOutcome, run_examples
-from engine.ledger import new_run_id
-from engine.lifecycle import check_against
-from engine.logs import Progress
-from engine.manifest import RunFacts, redact, write_document
-from engine.params import value_text
-from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
-from engine.report import render as render_report
-from engine.run import Events, RunResult, run_models, select_models
+from engine import __version__, signals
+from engine.compiler import functions as fn
+from engine.compiler import reviewed
+from engine.compiler.compile import DIALECTS, CompiledModel, Target, compile_model, render
+from engine.index.disposal import DISPOSAL, disposal_source, read_disposal, with_disposal
+from engine.index.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
+from engine.policy.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
+from engine.policy.examples import ExampleOutcome, run_examples
+from engine.policy.lifecycle import check_against
+from engine.policy.params import value_text
+from engine.reporting.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
+from engine.reporting.report import render as render_report
+from engine.runs import ledger
+from engine.runs.atomic import replace_file, replacing_file
+from engine.runs.ledger import new_run_id
+from engine.runs.logs import Progress
+from engine.runs.manifest import RunFacts, redact, write_document
+from engine.runs.run import Events, RunResult, run_models, select_models
 from engine.schema import source_schema
-from engine.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
+from engine.service import precheck as prechecks
 
 POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
 
 
-def _no_progress(step: str, done: int, total: int) -> None:
-    """No one is watching."""
+def no_progress(step: str, done: int, total: int) -> None:
+    """Progress that says nothing: for callers with no one watching (off a terminal, a test)."""
 
 
 def default_policies() -> Path:
@@ -87,7 +89,7 @@ def check(
     (check, examples per model, against, compiled per dialect): it takes
     seconds, and a person at a terminal should see it move.
     """
-    progress = progress or _no_progress
+    progress = progress or no_progress
     progress("check", 0, 1)
     result = check_pack(policies or default_policies(), __version__)
     progress("check", 1, 1)
@@ -299,7 +301,7 @@ def run(
 ) -> RunResult:
     """Evaluate the selected models as of `as_of`; record new warnings in the ledger.
 
-    Every run has a manifest (engine/manifest.py): kept in the runs table with
+    Every run has a manifest (engine/runs/manifest.py): kept in the runs table with
     the ledger, written to `manifest` when given — also when the run is
     interrupted or loses its warehouse, so a scheduler can tell what happened.
 
@@ -519,11 +521,11 @@ def precheck(
     deployment: Deployment | None = None,
     caller: str = "api",
 ) -> pa.Table:
-    """The warnings `records` of `source` would raise before approval (engine/precheck.py).
+    """The warnings `records` of `source` would raise before approval (engine/service/precheck.py).
 
     Returns the warnings' columns plus `change` (new or changed) and, for a
     changed warning, `message_now`; the schema's metadata says what was
-    checked (engine.precheck.answered). Raises DiagnosticError for bad records,
+    checked (engine.service.precheck.answered). Raises DiagnosticError for bad records,
     WarehouseError when the warehouse fails. Writes one audit row, naming
     `caller`, in the engine's own table; nothing else in the warehouse changes.
     """

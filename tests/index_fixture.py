@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from adapters.base import Warehouse
 from dsl import ir
-from engine import ledger
+from engine.runs import ledger
 from engine.schema import WARNINGS_SCHEMA, source_schema
 
 A, B, C, D, E = "330122001", "330122002", "330122003", "330122004", "330122100"

@@ -55,8 +55,8 @@ from dsl.functions import FORMATTERS, SIGNATURES
 from dsl.pack import Pack, load_pack
 from dsl.parser import parse_expression, parse_file
 from engine import api
-from engine.deployment import load_deployment
-from engine.disposal import load_disposal_file
+from engine.index.disposal import load_disposal_file
+from engine.policy.deployment import load_deployment
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

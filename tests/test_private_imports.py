@@ -126,10 +126,10 @@ def test_the_check_sees_each_way_of_reaching_in(tmp_path: Path):
     sample = tmp_path / "sample.py"
     sample.write_text(
         "import os\n"
-        "import engine.params\n"
+        "import engine.policy.params\n"
         "from dsl import format as fmt\n"
         "from dsl.parser import _unquote, parse_file\n"
-        "engine.params._verify\n"
+        "engine.policy.params._verify\n"
         "fmt._width('x')\n"
         "monkeypatch.setattr(fmt, '_width', len)\n"
         "monkeypatch.setattr('engine.cli._on_terminal', len)\n"
@@ -141,7 +141,7 @@ def test_the_check_sees_each_way_of_reaching_in(tmp_path: Path):
         encoding="utf-8",
     )
     assert sorted(_findings(sample, tmp_path)) == [
-        "sample.py: engine.params._verify",
+        "sample.py: engine.policy.params._verify",
         "sample.py: fmt._width",
         "sample.py: from dsl.parser import _unquote",
         "sample.py: monkeypatch.setattr('engine.cli._on_terminal')",

@@ -271,8 +271,8 @@ class IndexCheck(Reporter):
         """A quantile in an index's measures is refused, on every warehouse alike.
 
         The measures are one grouped query over townships left-joined to their
-        warnings (engine/score.py). SQLite has no ordered aggregate: a model's
-        quantile is computed there from ranked rows (engine/compile.py), which
+        warnings (engine/index/score.py). SQLite has no ordered aggregate: a model's
+        quantile is computed there from ranked rows (engine/compiler/compile.py), which
         that query does not build; a measure that ran on some warehouses only
         would make the index depend on where it is scored.
         """

@@ -432,7 +432,7 @@ class ModelCheck(Reporter):
 
         The query sees the model's row (its aliases) but reads it only in links,
         `its value = the model's value` in its where, so that it can be computed
-        once for every row of the model (engine/compile.py joins it on the links).
+        once for every row of the model (engine/compiler/compile.py joins it on the links).
         """
         if node.name != "first":
             self.error(

@@ -22,6 +22,11 @@ import pyarrow as pa
 
 CALENDAR_START = dt.date(2020, 1, 1)
 CALENDAR_END = dt.date(2022, 12, 31)
+MONTH_ENDS: tuple[dt.date, ...] = tuple(
+    (dt.date(2021, m + 1, 1) if m < 12 else dt.date(2022, 1, 1)) - dt.timedelta(days=1)
+    for m in range(1, 13)
+)
+"""The demo's runs: every month end of 2021 (the planted truth is dated by them)."""
 
 
 def _span(first: str, last: str) -> list[dt.date]:

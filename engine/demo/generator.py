@@ -7,7 +7,6 @@ which keeps memory reasonable at size 100.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,19 @@ import pyarrow.parquet as pq
 
 from engine.demo.background import Background, Core
 from engine.demo.background.frames import to_table
-from engine.demo.calendar import Workdays, calendar_table
+from engine.demo.calendar import MONTH_ENDS, Workdays, calendar_table
 from engine.demo.catalog import Catalog, Source, load_catalog
 from engine.demo.disposal import disposal_rows
 from engine.demo.plants import Planter, plant_all
+
+__all__ = [
+    "MONTH_ENDS",  # the demo's runs, for its callers (defined with the calendar)
+    "NEAR_MISS_SCHEMA",
+    "TRUTH_SCHEMA",
+    "DemoCounty",
+    "generate",
+    "generate_to_parquet",
+]
 
 TRUTH_SCHEMA = pa.schema(
     [
@@ -36,10 +44,6 @@ NEAR_MISS_SCHEMA = pa.schema(
         pa.field("description", pa.string(), nullable=False),
         pa.field("township", pa.string(), nullable=False),
     ]
-)
-MONTH_ENDS = tuple(
-    (dt.date(2021, m + 1, 1) if m < 12 else dt.date(2022, 1, 1)) - dt.timedelta(days=1)
-    for m in range(1, 13)
 )
 
 

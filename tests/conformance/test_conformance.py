@@ -28,12 +28,13 @@ from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir
-from engine import api, ledger
+from engine import api
 from engine.cli import main
 from engine.demo.generator import generate
-from engine.examples import run_examples
 from engine.exit_codes import ExitCode
-from engine.score import Period
+from engine.index.score import Period
+from engine.policy.examples import run_examples
+from engine.runs import ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = float(os.environ.get("OVERSIGHT_CONFORMANCE_SIZE", "0.05"))

@@ -22,11 +22,12 @@ from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir
-from engine import api, ledger
+from engine import api
 from engine.cli import main
-from engine.compile import DIALECTS
-from engine.examples import run_examples
+from engine.compiler.compile import DIALECTS
 from engine.exit_codes import ExitCode
+from engine.policy.examples import run_examples
+from engine.runs import ledger
 
 ENGINES = ("duckdb", "sqlite", "postgres", "spark")
 

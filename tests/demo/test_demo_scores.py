@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import api, demo_run
+from engine import api
+from engine.demo import demo_run
 from engine.demo.generator import generate
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ import pytest
 from engine import api
 from engine.cli import main
 from engine.exit_codes import ExitCode
-from engine.server import Service, create_app
+from engine.service.server import Service, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = "0.05"

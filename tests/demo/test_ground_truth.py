@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import api, demo_run
+from engine import api
+from engine.demo import demo_run
 from engine.demo.generator import generate
 
 SIZE = float(os.environ.get("OVERSIGHT_DEMO_SIZE", "0.05"))

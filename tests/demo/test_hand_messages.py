@@ -20,8 +20,8 @@ import pytest
 from demo_reference import connect, set_as_of
 
 from engine import api
-from engine.compile import Target, compile_model
-from engine.warnings import to_warnings
+from engine.compiler.compile import Target, compile_model
+from engine.runs.warnings import to_warnings
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = (dt.date(2021, 3, 31), dt.date(2021, 6, 30), dt.date(2021, 9, 30), dt.date(2021, 12, 31))

@@ -28,9 +28,10 @@ import pytest
 
 from adapters import connect
 from dsl import ir
-from engine import api, demo_run
+from engine import api
+from engine.demo import demo_run
 from engine.demo.generator import MONTH_ENDS
-from engine.run import run_models
+from engine.runs.run import run_models
 
 ROOT = Path(__file__).resolve().parents[2]
 QUOTES = re.compile("[“”‘’「」\"']")

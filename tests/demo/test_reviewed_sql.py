@@ -16,8 +16,10 @@ import pytest
 
 import dsl
 from adapters import connect
-from engine import api, demo_run, reviewed
-from engine.run import run_models
+from engine import api
+from engine.compiler import reviewed
+from engine.demo import demo_run
+from engine.runs.run import run_models
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = (dt.date(2021, 3, 31), dt.date(2021, 9, 30), dt.date(2021, 12, 31))
@@ -101,15 +103,24 @@ def test_a_missing_or_garbled_fingerprint_means_compiling(copied_pack, garbled):
     assert reviewed.reviewed_queries(pack, "duckdb") == {}
 
 
-@pytest.mark.parametrize("changed", ["engine/compile.py", "dsl/node.py", "dsl/grammar.lark"])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        "engine/compiler/compile.py",
+        "engine/compiler/expressions.py",
+        "engine/index/score.py",
+        "dsl/check/expressions.py",
+        "dsl/grammar.lark",
+    ],
+)
 def test_a_changed_compiler_makes_compiled_out_of_date(pack, tmp_path, monkeypatch, changed):
     """The digest reads the compiler's files where the packages are: here, a copy of them."""
     shutil.copytree(ROOT / "dsl", tmp_path / "dsl", ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "engine").mkdir()
-    for name in ("compile.py", "functions.py"):
-        shutil.copy(ROOT / "engine" / name, tmp_path / "engine" / name)
+    shutil.copytree(ROOT / "engine" / "compiler", tmp_path / "engine" / "compiler")
+    (tmp_path / "engine" / "index").mkdir()
+    shutil.copy(ROOT / "engine" / "index" / "score.py", tmp_path / "engine" / "index")
     monkeypatch.setattr(dsl, "__file__", str(tmp_path / "dsl" / "__init__.py"))
-    monkeypatch.setattr(reviewed, "__file__", str(tmp_path / "engine" / "reviewed.py"))
+    monkeypatch.setattr(reviewed, "__file__", str(tmp_path / "engine" / "compiler" / "reviewed.py"))
     before = reviewed.inputs_digest(pack)
     assert reviewed.inputs_digest(pack) == before
     with open(tmp_path / changed, "a", encoding="utf-8") as compiler:

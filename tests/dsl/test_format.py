@@ -30,7 +30,7 @@ from dsl.node import dump
 from dsl.parser import normalise_full_width, parse_file
 from dsl.revision import revision_of
 from engine.cli import main
-from engine.cli_warnings import display_width
+from engine.cli.warnings import display_width
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY_FILES = sorted((ROOT / "policies").rglob("*.rule"))

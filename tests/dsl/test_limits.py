@@ -26,11 +26,11 @@ from dsl.format import format_text
 from dsl.pack import load_pack
 from dsl.parser import parse_file
 from dsl.suggest import did_you_mean
-from engine import run as run_module
 from engine.cli import main
-from engine.compile import DIALECTS, Target, compile_model
-from engine.examples import run_examples
+from engine.compiler.compile import DIALECTS, Target, compile_model
 from engine.exit_codes import ExitCode
+from engine.policy.examples import run_examples
+from engine.runs import run as run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "policies"

@@ -27,9 +27,9 @@ from dsl import ir
 from dsl.check import CheckResult, check_pack
 from dsl.diagnostics import Severity, render_human
 from dsl.format import format_text
-from engine.compile import hole_columns, key_columns
-from engine.examples import run_examples
-from engine.warnings import to_warnings
+from engine.compiler.compile import hole_columns, key_columns
+from engine.policy.examples import run_examples
+from engine.runs.warnings import to_warnings
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2021, 12, 31)

@@ -3,7 +3,7 @@
 A model says whether the operation wing's pre-check runs it, in its header
 like `status`. An example whose `pending` rows are the records waiting for
 approval is a pre-check of them against its `given` rows (run by
-engine/examples.py; here only how it is written and checked).
+engine/policy/examples.py; here only how it is written and checked).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ import pyarrow as pa
 from adapters import connect
 from dsl import ir
 from dsl.types import Type
-from engine.run import run_models, select_models
+from engine.runs.run import run_models, select_models
+from engine.runs.warnings import normalise, write_value
 from engine.schema import fen, source_schema
-from engine.warnings import normalise, write_value
 
 
 def one_bit_above(amount: str) -> float:

@@ -23,10 +23,10 @@ from procurement_fixture import PACK, RUNS, WARNINGS, fill_procurement, procurem
 
 from adapters import connect
 from dsl import ir
-from engine import ledger
 from engine.cli import main
 from engine.exit_codes import ExitCode
-from engine.server import Service, create_app
+from engine.runs import ledger
+from engine.service.server import Service, create_app
 
 POLICIES = ["--policies", str(PACK)]
 

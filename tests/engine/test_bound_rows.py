@@ -38,9 +38,9 @@ from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.format import format_text
 from engine import api
-from engine.compile import DIALECTS, Target, compile_model, parses_back
-from engine.examples import run_examples
-from engine.run import run_models
+from engine.compiler.compile import DIALECTS, Target, compile_model, parses_back
+from engine.policy.examples import run_examples
+from engine.runs.run import run_models
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = Path(__file__).with_name("bound_rows.rule")

@@ -14,8 +14,8 @@ from dsl import ir
 from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.types import Type
-from engine import functions
-from engine.compile import DIALECTS, Target, assert_read_only, compile_model, parses_back
+from engine.compiler import functions
+from engine.compiler.compile import DIALECTS, Target, assert_read_only, compile_model, parses_back
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_IDS = sorted(p.stem for p in (ROOT / "policies" / "models").rglob("*.rule"))

@@ -9,8 +9,8 @@ import pytest
 import sqlglot
 
 from engine import api
-from engine.compile import DIALECTS, parses_back
-from engine.score import compile_score
+from engine.compiler.compile import DIALECTS, parses_back
+from engine.index.score import compile_score
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,8 +46,8 @@ def test_a_changed_rule_makes_check_fail_and_says_what_to_run(tmp_path: Path):
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_the_index_compiles_for_every_dialect(pack, dialect: str):
-    from engine.compile import Target
-    from engine.score import Period, ScoreTables
+    from engine.compiler.compile import Target
+    from engine.index.score import Period, ScoreTables
 
     tables = ScoreTables("oversight_ledger", "sup_disposal", "town_staffing")
     query = compile_score(pack, Target(dialect), Period.parse("2021Q4"), tables)

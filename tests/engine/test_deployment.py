@@ -12,9 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from adapters import connect
-from engine import api, ledger
+from engine import api
 from engine.cli import main
 from engine.exit_codes import ExitCode
+from engine.runs import ledger
 from engine.schema import source_schema
 
 PROJECT = {

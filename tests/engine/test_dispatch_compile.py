@@ -1,7 +1,7 @@
 """Every expression node class of dsl/ir.py has its method in the expression compiler.
 
 `ExpressionCompiler.value` looks the method up by the node's class
-(engine/expressions.HANDLERS). A node class added to `ir.Expr` without a
+(engine/compiler/expressions.HANDLERS). A node class added to `ir.Expr` without a
 method would otherwise be found only when a rule first used it, as a
 KeyError in the middle of compiling.
 """
@@ -15,8 +15,8 @@ from sqlglot import exp
 
 from dsl import ir
 from dsl.types import Type
-from engine.compile import Target
-from engine.expressions import HANDLERS, CompileScope, ExpressionCompiler
+from engine.compiler.compile import Target
+from engine.compiler.expressions import HANDLERS, CompileScope, ExpressionCompiler
 
 EXPRESSION_NODES = typing.get_args(ir.Expr)
 

@@ -15,8 +15,8 @@ from adapters import connect
 from adapters.duckdb import DuckDBWarehouse
 from dsl.diagnostics import DiagnosticError, render_human
 from dsl.pack import Township
-from engine import disposal
-from engine.ledger import LEDGER_SCHEMA
+from engine.index import disposal
+from engine.runs.ledger import LEDGER_SCHEMA
 from engine.schema import source_schema
 
 HEADER = "model_id,warning_key,verified_on,outcome,rectified_on,persons_disposed,funds_recovered"

@@ -9,7 +9,7 @@ import pytest
 
 from dsl import ir
 from engine import api
-from engine.examples import run_examples
+from engine.policy.examples import run_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_IDS = sorted(p.stem for p in (ROOT / "policies" / "models").rglob("*.rule"))

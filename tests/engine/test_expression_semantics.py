@@ -26,9 +26,9 @@ from dsl.check import check_pack
 from dsl.diagnostics import Severity
 from dsl.node import walk
 from dsl.types import Type
-from engine.compile import DIALECTS, Target, compile_model, parses_back
-from engine.examples import run_examples
-from engine.run import run_models
+from engine.compiler.compile import DIALECTS, Target, compile_model, parses_back
+from engine.policy.examples import run_examples
+from engine.runs.run import run_models
 from engine.schema import source_schema
 
 PACK = Path(__file__).with_name("expressions")

@@ -16,9 +16,10 @@ import pyarrow as pa
 import pytest
 
 from adapters import connect
-from engine import demo_run, ledger
 from engine.cli import main
+from engine.demo import demo_run
 from engine.demo.generator import generate
+from engine.runs import ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 

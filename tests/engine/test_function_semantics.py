@@ -38,10 +38,10 @@ from dsl import ir
 from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.types import Type
-from engine import functions as fn
-from engine.compile import DIALECTS, CompiledModel, Target, compile_model
+from engine.compiler import functions as fn
+from engine.compiler.compile import DIALECTS, CompiledModel, Target, compile_model
+from engine.runs.warnings import normalise
 from engine.schema import source_schema
-from engine.warnings import normalise
 
 AS_OF = date(2021, 6, 30)
 ENGINES = ("duckdb", "sqlite")
@@ -147,7 +147,7 @@ Rows = dict[str, list[dict[str, Any]]]
 
 def run(p: Probe, tables: Rows) -> dict[str, list[tuple[Any, ...]]]:
     """(key, holes…) of every warning, sorted by key, on each engine; holes as the language reads
-    them (engine.warnings.normalise: SQLite's date text becomes a date, numbers Decimal)."""
+    them (engine.runs.warnings.normalise: SQLite's date text becomes a date, numbers Decimal)."""
     sources = p.compiled["duckdb"].model.sources
     out = {"duckdb": _run_duckdb(p, sources, tables), "sqlite": _run_sqlite(p, sources, tables)}
     return {
@@ -247,7 +247,7 @@ def add_months(d: date, n: int) -> date:
 
 
 def round_half_away(x: float, places: int) -> Decimal:
-    """Halves away from zero, of x taken to 9 decimal places first (engine/functions.py)."""
+    """Halves away from zero, of x taken to 9 decimal places first (engine/compiler/functions)."""
     nine = Decimal(x).quantize(Decimal("1e-9"), ROUND_HALF_EVEN)
     return nine.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
 
@@ -621,7 +621,7 @@ def test_floor_and_ceil_of_a_division():
         ("round(1234.5, -2)", "1200"),
         ("round(1250, -2)", "1300"),
         # The double nearest 1.005 (or 201 / 200) is 1.00499999999999989…: round() reads the
-        # value to 9 decimal places first, as 1.005, and rounds that (see engine/functions.py).
+        # value to 9 decimal places first, as 1.005, and rounds that (engine/compiler/functions.py).
         ("round(1.005, 2)", "1.01"),
         ("round(201 / 200, 2)", "1.01"),
         ("round(2.675, 2)", "2.68"),
@@ -677,7 +677,7 @@ def test_division_is_true_division_and_missing_when_dividing_by_zero():
         "?/2": {"k": 2},
     }
     expected = {"7/2": 3.5, "-7/2": -3.5, "1/4": 0.25, "1/3": 0.333333333, "7/0": None, "?/2": None}
-    # The quotient is taken to 9 decimal places (see engine/functions.divide).
+    # The quotient is taken to 9 decimal places (see engine/compiler/functions.divide).
     assert values("p.n / p.k", rows) == both(as_language(expected, Type.FLOAT))
     money = {"7.50/2.50": {"x": Decimal("7.50"), "y": Decimal("2.50")}, "1/0": {"x": 1, "y": 0}}
     assert values("p.x / p.y", money) == both({"7.50/2.50": 3, "1/0": None})
@@ -789,7 +789,7 @@ EXISTS_ROWS = {"A": {}, "B": {"t": "y"}, "C": {"t": "z"}, "D": {}}
 )
 def test_exists_with_an_or_of_outer_equalities_means_the_same_when_split(negated, expected):
     # A: its own item; B: an item with its tag; C: both, but the amount is too small; D: none.
-    # The compiler writes this as two EXISTS, one per branch (engine/compile.py says why).
+    # The compiler writes this as two EXISTS, one per branch (engine/compiler/compile.py says why).
     condition = f"{negated}exists(item i where i.amount > 1 and (i.owner = p.id or i.tag = p.t))"
     assert matching(condition, EXISTS_ROWS, item=EXISTS_ITEMS) == both(expected)
     sql = probe(f'  from probe p\n  where {condition}\n  key p.id\n  township p.id\n  message "x"')
@@ -829,7 +829,7 @@ _BLANK = (
     "(p.s IS NULL OR REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(p.s, ' ', ''), "
     "{tab}, ''), {lf}, ''), {cr}, ''), '\u00a0', ''), '\u3000', '') = '')"
 )
-# Where TRIM takes a set of characters to remove (engine/functions.py says which).
+# Where TRIM takes a set of characters to remove (engine/compiler/functions.py says which).
 _BLANK_CHARACTERS = "' ' || {chr}(9) || {chr}(10) || {chr}(13) || '\u00a0\u3000'"
 _BLANK_TRIM_ARGUMENTS = "(p.s IS NULL OR TRIM(p.s, " + _BLANK_CHARACTERS + ") = '')"
 _BLANK_TRIM_FROM = "(p.s IS NULL OR TRIM(" + _BLANK_CHARACTERS + " FROM p.s) = '')"

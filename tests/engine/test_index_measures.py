@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from engine import api
-from engine.compile import DIALECTS, Target
-from engine.score import ScoreTables, compile_score
+from engine.compiler.compile import DIALECTS, Target
+from engine.index.score import ScoreTables, compile_score
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ScoreTables("warning_ledger", "sup_disposal", "staffing")

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from adapters.duckdb import DuckDBWarehouse
-from engine import api, demo_run, ledger
+from engine import api
+from engine.demo import demo_run
 from engine.demo.generator import MONTH_ENDS, generate
+from engine.runs import ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ import pytest
 
 from adapters import WarehouseError
 from adapters.duckdb import DuckDBWarehouse
-from engine import ledger
+from engine.runs import ledger
 from engine.schema import WARNINGS_SCHEMA
 
 

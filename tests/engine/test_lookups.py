@@ -26,8 +26,8 @@ from adapters import connect
 from dsl import ir
 from dsl.node import walk
 from engine import api
-from engine.compile import DIALECTS, Target, compile_model, render
-from engine.examples import run_examples
+from engine.compiler.compile import DIALECTS, Target, compile_model, render
+from engine.policy.examples import run_examples
 
 PACK_YAML = """\
 pack:

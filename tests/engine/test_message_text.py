@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from dsl.types import Type
 from engine import api
-from engine.compile import hole_columns, key_columns
-from engine.warnings import to_warnings, wan
+from engine.compiler.compile import hole_columns, key_columns
+from engine.runs.warnings import to_warnings, wan
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -27,13 +27,14 @@ from adapters import connect
 from dsl import ir
 from dsl.diagnostics import DiagnosticError
 from dsl.pack import ParamMap, load_pack
-from engine import api, reviewed
+from engine import api
 from engine.cli import main
-from engine.compile import DIALECTS, Target, compile_model, parses_back
-from engine.deployment import load_deployment
-from engine.examples import run_examples
+from engine.compiler import reviewed
+from engine.compiler.compile import DIALECTS, Target, compile_model, parses_back
 from engine.exit_codes import ExitCode
-from engine.run import run_models
+from engine.policy.deployment import load_deployment
+from engine.policy.examples import run_examples
+from engine.runs.run import run_models
 from engine.schema import source_schema
 
 PACK = Path(__file__).resolve().parents[1] / "param_types_pack"

@@ -21,10 +21,10 @@ from dsl.diagnostics import DiagnosticError
 from dsl.pack import Pack, load_pack
 from engine import api
 from engine.cli import cli, main
-from engine.cli_params import param_group, render_table
-from engine.deployment import load_deployment
+from engine.cli.params import param_group, render_table
 from engine.exit_codes import ExitCode
-from engine.params import list_parameters, set_parameter
+from engine.policy.deployment import load_deployment
+from engine.policy.params import list_parameters, set_parameter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +44,7 @@ def declared(policies: Path) -> Pack:
 
 @pytest.fixture
 def registered(monkeypatch):
-    """`oversight param` as engine/cli.py will register it, for exit codes through `main`."""
+    """`oversight param` as engine/cli/ will register it, for exit codes through `main`."""
     monkeypatch.setitem(cli.commands, "param", param_group)
 
 
@@ -316,7 +316,7 @@ def test_list_shows_default_override_effective_and_models(pack, tmp_path: Path):
 
 
 def test_the_table_lines_up_chinese_text():
-    from engine.cli_warnings import display_width
+    from engine.cli.warnings import display_width
 
     pack = load_pack(ROOT / "policies")
     table = render_table(list_parameters(pack)).splitlines()
@@ -466,7 +466,7 @@ def test_no_temporary_file_is_left_when_the_write_fails(tmp_path, declared, monk
     def refuse(source: object, target: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("engine.params.os.replace", refuse)
+    monkeypatch.setattr("engine.policy.params.os.replace", refuse)
     with pytest.raises(DiagnosticError) as raised:
         set_parameter(county, "cash_limit", "2", declared, in_deployment=True)
     [problem] = raised.value.diagnostics
@@ -478,7 +478,7 @@ def test_no_temporary_file_is_left_when_the_write_fails(tmp_path, declared, monk
 def test_a_file_changed_meanwhile_is_not_overwritten(tmp_path, declared, monkeypatch):
     county = tmp_path / "county.yaml"
     county.write_text("parameters:\n  cash_limit: 1\n", encoding="utf-8")
-    import engine.params as params
+    import engine.policy.params as params
 
     check_value = params.check_value
 

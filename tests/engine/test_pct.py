@@ -1,7 +1,7 @@
 """`{pct(x)}`: a ratio written as a percentage, the same on every warehouse.
 
 `pct` is a message formatter, like `wan`: the warehouse computes the ratio,
-and the message is written from it in Python (engine/warnings.py), so the
+and the message is written from it in Python (engine/runs/warnings.py), so the
 SQL of a model is the same as for `{x}` on all twelve dialects, and the text
 cannot depend on how a warehouse turns numbers into text. It writes what
 `{x * 100}%` wrote for the ratios the pack uses (ENG05, ENG07, FUN05 and
@@ -27,9 +27,9 @@ from dsl import ir
 from dsl.check import check_pack
 from dsl.diagnostics import render_human
 from dsl.types import Type
-from engine.compile import DIALECTS, Target, compile_model, hole_columns
-from engine.examples import run_examples
-from engine.warnings import pct, write_value
+from engine.compiler.compile import DIALECTS, Target, compile_model, hole_columns
+from engine.policy.examples import run_examples
+from engine.runs.warnings import pct, write_value
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -27,8 +27,8 @@ from dsl import ir
 from dsl.check import check_pack
 from engine import api
 from engine.demo.generator import generate
-from engine.examples import run_examples
-from engine.run import run_models
+from engine.policy.examples import run_examples
+from engine.runs.run import run_models
 
 PACK = Path(__file__).resolve().parents[1] / "packs" / "peer"
 SOURCES = ("town_reimbursement", "town_staffing")

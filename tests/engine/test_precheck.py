@@ -26,10 +26,13 @@ from adapters import Warehouse, connect
 from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import DiagnosticError, render_human
-from engine import api, ledger
+from engine import api
 from engine.cli import main
 from engine.exit_codes import ExitCode
-from engine.precheck import (
+from engine.runs import ledger
+from engine.runs.run import ModelOutcome, RunResult, run_models
+from engine.schema import source_schema
+from engine.service.precheck import (
     MAX_RECORDS,
     Standing,
     models_reading,
@@ -37,8 +40,6 @@ from engine.precheck import (
     precheck,
     request,
 )
-from engine.run import ModelOutcome, RunResult, run_models
-from engine.schema import source_schema
 
 BAIJIANG = "330122104"
 FENSHUI = "330122102"
@@ -86,7 +87,7 @@ def subsidy(subsidy_id: str, recipient: str, amount: Any = "120.50") -> dict[str
 
 def stored(record: dict[str, Any], pack: ir.CheckedPack, source: str) -> dict[str, Any]:
     """The same record as the warehouse holds it (typed values)."""
-    from engine.precheck import records_of
+    from engine.service.precheck import records_of
 
     return records_of(pack.pack.sources[source], [record])[0]
 

@@ -28,12 +28,12 @@ from sqlglot import exp
 from adapters import Warehouse, connect
 from adapters.names import statement, table_named
 from dsl import ir
-from engine import demo_run
+from engine.demo import demo_run
 from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
 from engine.demo.plants import plant_all
 from engine.demo.plants.base import NearMiss, Planted, Row
-from engine.precheck import precheck, request, takes_part
-from engine.run import run_models, select_models
+from engine.runs.run import run_models, select_models
+from engine.service.precheck import precheck, request, takes_part
 
 SIZE = 0.05
 SEED = 2021

@@ -41,10 +41,10 @@ from dsl import ir
 from dsl.check import check_pack
 from dsl.diagnostics import DiagnosticError
 from dsl.types import Type
-from engine import functions as fn
-from engine.compile import DIALECTS, Target, compile_model
+from engine.compiler import functions as fn
+from engine.compiler.compile import DIALECTS, Target, compile_model
+from engine.runs.warnings import normalise
 from engine.schema import source_schema
-from engine.warnings import normalise
 
 NINE_PLACES = Decimal("1e-9")
 
@@ -446,7 +446,7 @@ def test_an_example_setting_p_out_of_range_cannot_run(tmp_path):
     (tmp_path / "pack.yaml").write_text(PACK_YAML, encoding="utf-8")
     (tmp_path / "models" / "bad.rule").write_text(model, encoding="utf-8")
     from engine import api
-    from engine.examples import run_examples
+    from engine.policy.examples import run_examples
 
     outcomes = run_examples(api.load_pack(tmp_path, examples=True))
     [problem] = outcomes[0].problems

@@ -34,8 +34,8 @@ from adapters.names import statement, table_named
 from dsl import ir
 from dsl.diagnostics import Severity
 from engine import api
-from engine.compile import DIALECTS, Target, compile_model, parses_back
-from engine.run import run_models
+from engine.compiler.compile import DIALECTS, Target, compile_model, parses_back
+from engine.runs.run import run_models
 from engine.schema import source_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,8 +301,8 @@ def test_a_deployment_may_name_its_schemas_and_tables_with_reserved_words(
     Every statement the engine sends — the model's query, the row counts, the ledger's —
     quotes them. SQLite has no schemas: there the tables alone are reserved words.
     """
-    from engine import ledger
     from engine.cli import main
+    from engine.runs import ledger
 
     if backend == "postgres":
         url = request.getfixturevalue("postgres_database")

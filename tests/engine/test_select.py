@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine import api
-from engine.run import UnknownSelector, select_models
+from engine.runs.run import UnknownSelector, select_models
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,10 +20,11 @@ from sqlglot import exp
 from adapters import connect
 from adapters.names import statement
 from dsl import ir
-from engine import api, ledger
-from engine.deployment import Deployment
-from engine.precheck import models_reading
-from engine.server import ServeError, Service, create_app, read_tokens, serve
+from engine import api
+from engine.policy.deployment import Deployment
+from engine.runs import ledger
+from engine.service.precheck import models_reading
+from engine.service.server import ServeError, Service, create_app, read_tokens, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 BAIJIANG = "330122104"

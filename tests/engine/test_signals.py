@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from adapters.duckdb import DuckDBWarehouse
-from engine import demo_run
+from engine.demo import demo_run
 from engine.demo.generator import generate
 from engine.schema import source_schema
 

@@ -14,15 +14,9 @@ import pytest
 
 from adapters.duckdb import DuckDBWarehouse
 from engine import cli as cli_module
-from engine import ledger
-from engine.cli_warnings import (
-    OUTPUT_COLUMNS,
-    clip,
-    display_width,
-    render_table,
-    warnings_command,
-)
+from engine.cli.warnings import OUTPUT_COLUMNS, clip, display_width, render_table, warnings_command
 from engine.exit_codes import ExitCode
+from engine.runs import ledger
 from engine.schema import WARNINGS_SCHEMA, source_schema
 
 ROOT = Path(__file__).resolve().parents[2]

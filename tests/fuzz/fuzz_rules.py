@@ -67,8 +67,8 @@ from dsl.pack import load_pack  # noqa: E402
 from dsl.parser import parse_file  # noqa: E402
 from engine import __version__  # noqa: E402
 from engine.api import index_sql_file, sql_file  # noqa: E402
-from engine.compile import DIALECTS, Target, compile_model  # noqa: E402
-from engine.examples import run_examples  # noqa: E402
+from engine.compiler.compile import DIALECTS, Target, compile_model  # noqa: E402
+from engine.policy.examples import run_examples  # noqa: E402
 
 POLICIES = ROOT / "policies"
 

@@ -14,7 +14,7 @@ if str(HERE) not in sys.path:
 from report_dom import Node, parse  # noqa: E402
 from report_sample import sample  # noqa: E402
 
-from engine.report import ReportData, render  # noqa: E402
+from engine.reporting.report import ReportData, render  # noqa: E402
 
 
 @pytest.fixture(scope="session")

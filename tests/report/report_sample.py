@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.ledger import LEDGER_SCHEMA  # noqa: E402
-from engine.report import IndicatorInfo, ModelInfo, PartInfo, ReportData  # noqa: E402
+from engine.reporting.report import IndicatorInfo, ModelInfo, PartInfo, ReportData  # noqa: E402
+from engine.runs.ledger import LEDGER_SCHEMA  # noqa: E402
 
 TOWNSHIPS = [
     ("330122001", "桐君街道"),
@@ -273,7 +273,7 @@ def sample(period: str = "2021", seed: int = 2021) -> ReportData:
 
 
 if __name__ == "__main__":
-    from engine.report import render
+    from engine.reporting.report import render
 
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "report-sample.html")
     target.write_text(render(sample(sys.argv[2] if len(sys.argv) > 2 else "2021")), "utf-8")

@@ -13,7 +13,7 @@ import pyarrow as pa
 from report_dom import parse
 from report_sample import sample
 
-from engine.report import ModelInfo, render
+from engine.reporting.report import ModelInfo, render
 
 NEW_IDS = ["采购01", "_91c7_8d2d01", "price_outlier"]  # 采购01 was model-_91c7_8d2d01 too
 

@@ -24,7 +24,7 @@ from browser import CHROMIUM, chromium, console_messages
 from report_dom import Node, parse
 from report_sample import TOWNSHIPS
 
-from engine.report import ReportData
+from engine.reporting.report import ReportData
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

@@ -8,8 +8,9 @@ import pytest
 from browser import CHROMIUM, chromium, console_messages
 from report_dom import parse
 
-from engine import api, demo_run
+from engine import api
 from engine.cli import main
+from engine.demo import demo_run
 from engine.demo.generator import generate
 
 ROOT = Path(__file__).resolve().parents[2]

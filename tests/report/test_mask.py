@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.demo.ids import is_valid_resident_id, is_valid_uscc, resident_id, uscc
-from engine.report import RESIDENT_ID, mask_ids
+from engine.reporting.report import RESIDENT_ID, mask_ids
 
 
 @pytest.mark.parametrize(

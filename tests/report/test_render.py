@@ -26,7 +26,7 @@ from report_sample import (
     sample,
 )
 
-from engine.report import RESIDENT_ID, ReportData, mask_ids, render
+from engine.reporting.report import RESIDENT_ID, ReportData, mask_ids, render
 
 
 def current_rows(data: ReportData) -> dict[str, dict]:

@@ -151,11 +151,9 @@ class Background:
         return self.engineering.build_settlement
 
     def _src_fin_payment(self) -> Frame:
-        f = concat([self.engineering.payments, self.money.payments])
-        order = np.argsort(f["paid_on"].cast(pa.int32()).to_numpy(), kind="stable")
-        f = take(f, order)
-        f["payment_id"] = background_ids("payment", len(order))
-        return f
+        return _merged_by_day(
+            [self.engineering.payments, self.money.payments], "paid_on", "payment_id", "payment"
+        )
 
     def _src_fin_subsidy(self) -> Frame:
         return make_subsidies(self.core, self.residents, self.social.dead, self.social.died_on)
@@ -261,11 +259,12 @@ class Background:
         return self.town.town_reception
 
     def _src_town_decision(self) -> Frame:
-        f = concat([self.engineering.decisions, self.town.decisions])
-        order = np.argsort(f["decided_on"].cast(pa.int32()).to_numpy(), kind="stable")
-        f = take(f, order)
-        f["decision_id"] = background_ids("decision", len(order))
-        return f
+        return _merged_by_day(
+            [self.engineering.decisions, self.town.decisions],
+            "decided_on",
+            "decision_id",
+            "decision",
+        )
 
     def _src_town_staffing(self) -> Frame:
         return self.town.town_staffing
@@ -296,3 +295,16 @@ class Background:
 
 
 __all__ = ["Background", "Core"]
+
+
+def _merged_by_day(parts: list[Frame], day: str, id_column: str, id_kind: str) -> Frame:
+    """One source fed by several background parts: their rows in order of `day`, then numbered.
+
+    The sort is stable, so rows of one day keep the parts' order, and ids follow the
+    merged order: the same ids at every run for a seed.
+    """
+    f = concat(parts)
+    order = np.argsort(f[day].cast(pa.int32()).to_numpy(), kind="stable")
+    f = take(f, order)
+    f[id_column] = background_ids(id_kind, len(order))
+    return f

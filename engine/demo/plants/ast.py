@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from engine.demo.arrowkit import add_months_date
-from engine.demo.plants.base import D, Person, Planter, Row, first_month_end, month_end_of, yuan
+from engine.demo.plants.base import D, Planter, Row, first_month_end, month_end_of, yuan
 
 
 def lease(
@@ -205,7 +205,11 @@ def ast03(pl: Planter) -> None:
     )
 
 
-def _ast04_first(receipts: list[tuple[dt.date, str, dt.date | None, str | None]]) -> dt.date | None:
+Receipt = tuple[dt.date, str, dt.date | None, str | None]
+"""A rent receipt of a case: (due, amount due, paid on, amount paid)."""
+
+
+def _ast04_first(receipts: list[Receipt]) -> dt.date | None:
     def holds(d: dt.date) -> bool:
         for due, amount_due, paid_on, amount_paid in receipts:
             if due > d or not due + dt.timedelta(days=90) < d:
@@ -242,36 +246,42 @@ def ast04(pl: Planter) -> None:
         ),
     ]
     for town, signed, receipts in cases:
-        rent = receipts[0][1]
-        lid = lease(pl, town, signed=signed, rent=rent, start=receipts[0][0], receipts=receipts)
+        lid = _lease_with_receipts(pl, town, signed, receipts)
         pl.warn("AST04", lid, town, _ast04_first(receipts))
-    lease(
-        pl,
-        "330122002",
-        signed=D(2021, 9, 20),
-        rent="20000",
-        start=D(2021, 10, 5),
-        receipts=[(D(2021, 10, 5), "20000", None, None)],
-    )
-    pl.near("AST04", "unpaid rent due 2021-10-05: 90 days run out only in 2022", "330122002")
-    lease(
-        pl,
-        "330122101",
-        signed=D(2021, 2, 20),
-        rent="26000",
-        start=D(2021, 3, 1),
-        receipts=[(D(2021, 3, 1), "26000", D(2021, 5, 30), "26000")],
-    )
-    pl.near("AST04", "paid in full exactly 90 days after it fell due", "330122101")
-    lease(
-        pl,
-        "330122203",
-        signed=D(2021, 1, 20),
-        rent="8000",
-        start=D(2021, 2, 1),
-        receipts=[(D(2021, 2, 1), "8000", D(2021, 2, 3), "8500")],
-    )
-    pl.near("AST04", "paid more than due", "330122203")
+    # Near misses.
+    for town, signed, receipts, text in (
+        (
+            "330122002",
+            D(2021, 9, 20),
+            [(D(2021, 10, 5), "20000", None, None)],
+            "unpaid rent due 2021-10-05: 90 days run out only in 2022",
+        ),
+        (
+            "330122101",
+            D(2021, 2, 20),
+            [(D(2021, 3, 1), "26000", D(2021, 5, 30), "26000")],
+            "paid in full exactly 90 days after it fell due",
+        ),
+        (
+            "330122203",
+            D(2021, 1, 20),
+            [(D(2021, 2, 1), "8000", D(2021, 2, 3), "8500")],
+            "paid more than due",
+        ),
+    ):
+        _lease_with_receipts(pl, town, signed, receipts)
+        pl.near("AST04", text, town)
+
+
+def _lease_with_receipts(
+    pl: Planter,
+    town: str,
+    signed: dt.date,
+    receipts: list[Receipt],
+) -> str:
+    """A lease starting on its first receipt's due day, at that receipt's amount a year."""
+    first_due, rent = receipts[0][0], receipts[0][1]
+    return lease(pl, town, signed=signed, rent=rent, start=first_due, receipts=receipts)
 
 
 def ast05(pl: Planter) -> None:
@@ -288,46 +298,32 @@ def ast05(pl: Planter) -> None:
         ("330122203", D(2021, 12, 7), "spouse-parent"),
         ("330122202", D(2021, 5, 10), "official"),
     ]
+    lessees = {
+        # how: the official's relative (None: the official), and the role they hold in the
+        # enterprise that leases (None: they lease themselves); "transfer": an official now
+        # of 330122102
+        "brother": ("兄弟姐妹", None),
+        "official": (None, None),
+        "spouse-enterprise": ("配偶", "股东"),
+        "parent-rep-enterprise": ("父母", "rep"),
+        "transfer": ("子女", None),
+        "child": ("子女", None),
+        "spouse": ("配偶", None),
+        "sibling-enterprise": ("兄弟姐妹", "监事"),
+        "spouse-parent": ("配偶父母", None),
+    }
     for town, signed, how in specs:
-        lessee: Person | None = None
-        code = None
-        name = None
         if how == "transfer":
             official = pl.official("330122102", also=(town,))
-            lessee = pl.relative(official, "子女", township="330122102")
         else:
             official = pl.official(town)
-        if how == "brother":
-            lessee = pl.relative(official, "兄弟姐妹")
-        elif how == "official":
-            lessee = official
-        elif how == "spouse-enterprise":
-            ent = pl.enterprise(
-                shareholders=((pl.relative(official, "配偶"), "股东"),),
-                construction=False,
-                township=town,
-            )
+        relation, role = lessees[how]
+        person = official if relation is None else pl.relative(official, relation)
+        if role is None:
+            code, name = person.id, person.name
+        else:
+            ent = pl.enterprise_of(person, role, township=town, construction=False)
             code, name = ent.code, ent.name
-        elif how == "parent-rep-enterprise":
-            ent = pl.enterprise(
-                legal_rep=pl.relative(official, "父母"), construction=False, township=town
-            )
-            code, name = ent.code, ent.name
-        elif how == "child":
-            lessee = pl.relative(official, "子女")
-        elif how == "spouse":
-            lessee = pl.relative(official, "配偶")
-        elif how == "sibling-enterprise":
-            ent = pl.enterprise(
-                shareholders=((pl.relative(official, "兄弟姐妹"), "监事"),),
-                construction=False,
-                township=town,
-            )
-            code, name = ent.code, ent.name
-        elif how == "spouse-parent":
-            lessee = pl.relative(official, "配偶父母")
-        if lessee is not None:
-            code, name = lessee.id, lessee.name
         lid = lease(pl, town, signed=signed, rent="36000", lessee_id=code, lessee_name=name)
         pl.warn("AST05", lid, town, month_end_of(signed), trigger=lease_row(pl, lid))
     official = pl.official("330122003")

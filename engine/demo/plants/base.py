@@ -14,19 +14,16 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import TypeVar
 
 from engine.demo import names
 from engine.demo.background.core import SEQ_PLANTED
-from engine.demo.calendar import Workdays
+from engine.demo.calendar import MONTH_ENDS, Workdays
 from engine.demo.idformats import planted_id
 from engine.demo.ids import resident_id, uscc
 
 D = dt.date
-MONTH_ENDS: tuple[dt.date, ...] = tuple(
-    (dt.date(2021, m + 1, 1) if m < 12 else dt.date(2022, 1, 1)) - dt.timedelta(days=1)
-    for m in range(1, 13)
-)
 YEAR_START = dt.date(2021, 1, 1)
 DEFAULT_REGISTERED = dt.date(2012, 5, 18)
 YEAR_END = dt.date(2021, 12, 31)
@@ -94,28 +91,29 @@ def first_month_end(holds: Callable[[dt.date], bool]) -> dt.date | None:
     return None
 
 
-Part = TypeVar("Part")
+Part = TypeVar("Part", bound=tuple)
 
 
-def last_needed(
+def needed_row(
     first: dt.date | None,
     parts: Sequence[Part],
-    days: Sequence[dt.date],
     holds: Callable[[list[Part], dt.date], bool],
-) -> int | None:
-    """The trigger of a case built of several parts: the index of the part it needs at ``first``.
+    rows: Sequence[Row],
+) -> Row | None:
+    """The trigger of a case built of several parts: the row of the part it needs at ``first``.
 
-    ``days[i]`` is the day part i arrives, ``holds(parts, d)`` whether the case holds
-    as of d with those parts. Of the parts visible at ``first``, the last to arrive
-    without which the case does not hold then (of a day's parts, the one planted
-    later). None if the case can spare each of them: then no single row triggers it.
+    Each part is a tuple ending with the day it arrives, planted as ``rows[i]``;
+    ``holds(parts, d)`` says whether the case holds as of d with those parts. Of the
+    parts visible at ``first``, the last to arrive without which the case does not hold
+    then (of a day's parts, the one planted later). None if the case can spare each of
+    them: then no single row triggers it.
     """
     if first is None:
         return None
-    latest_first = sorted(range(len(parts)), key=lambda i: (days[i], i), reverse=True)
+    latest_first = sorted(range(len(parts)), key=lambda i: (parts[i][-1], i), reverse=True)
     for i in latest_first:
-        if days[i] <= first and not holds([*parts[:i], *parts[i + 1 :]], first):
-            return i
+        if parts[i][-1] <= first and not holds([*parts[:i], *parts[i + 1 :]], first):
+            return rows[i]
     return None
 
 
@@ -245,6 +243,24 @@ class Planter:
             raise ValueError(f"{model} {key}: planted twice")
         self._keys.add((model, key))
         self.truth.append(Planted(model, key, township, first_as_of, trigger))
+
+    def warn_held(
+        self,
+        model: str,
+        key: str,
+        township: str,
+        parts: Sequence[Part],
+        holds: Callable[[list[Part], dt.date], bool],
+        rows: Sequence[Row],
+        first_as_of: dt.date | None = None,
+    ) -> None:
+        """Record a warning built of several parts (see needed_row for parts, holds, rows).
+
+        It is first raised at the first month end where it holds, unless the case gives
+        ``first_as_of``, and triggered by the part it needs then.
+        """
+        first = first_as_of or first_month_end(partial(holds, parts))
+        self.warn(model, key, township, first, trigger=needed_row(first, parts, holds, rows))
 
     def near(
         self, model: str, description: str, township: str, *, trigger: Row | None = None
@@ -376,6 +392,31 @@ class Planter:
         self.add("sup_kinship", official_id=official.id, relative_id=p.id, relation=relation)
         return p
 
+    def circle_member(
+        self,
+        town: str,
+        how: str,
+        *,
+        serving_in: str,
+        lives_in: str,
+        transfer_relation: str = "配偶",
+        registration: str = "居民",
+        unit: str = "党政综合办公室",
+    ) -> Person:
+        """A new person of ``town``'s official circle, as a case's ``how`` puts them there.
+
+        "self": an official of ``town`` (``registration`` and ``unit`` as the case
+        wants); "transfer": a relative (``transfer_relation``, living in ``lives_in``)
+        of an official now serving in ``serving_in`` who once served in ``town``;
+        any other ``how`` is a relation: that relative of a new official of ``town``.
+        """
+        if how == "self":
+            return self.official(town, registration=registration, unit=unit)
+        if how == "transfer":
+            official = self.official(serving_in, also=(town,))
+            return self.relative(official, transfer_relation, township=lives_in)
+        return self.relative(self.official(town), how)
+
     # ---- enterprises ------------------------------------------------------------------------
 
     def enterprise(
@@ -445,6 +486,16 @@ class Planter:
                 share_ratio=40.0 if role == "股东" else None,
             )
         return ent
+
+    def enterprise_of(
+        self, person: Person, role: str, *, township: str, construction: bool = True
+    ) -> Enterprise:
+        """A new enterprise in which ``person`` is legal rep (``role`` "rep") or holds ``role``."""
+        if role == "rep":
+            return self.enterprise(legal_rep=person, construction=construction, township=township)
+        return self.enterprise(
+            shareholders=((person, role),), construction=construction, township=township
+        )
 
     def card(self) -> str:
         """A new personal debit card number (planted range)."""

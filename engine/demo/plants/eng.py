@@ -18,9 +18,9 @@ from engine.demo.plants.base import (
     Enterprise,
     Person,
     Planter,
+    Row,
     at,
     first_month_end,
-    last_needed,
     month_end_of,
     yuan,
 )
@@ -36,6 +36,8 @@ from engine.demo.plants.rows import (
 )
 
 THRESHOLD = Decimal("4000000")
+DECISION_FLOOR = Decimal("300000")
+"""Contracts of this amount or more get a collective decision naming them (FIN04 wants one)."""
 
 
 def plant(pl: Planter) -> None:
@@ -129,16 +131,16 @@ def _untendered(
     """An untendered contract with a fresh, unrelated contractor (and its decision if large)."""
     ent = pl.enterprise(township=town)
     cid = contract(pl, town, ent, amount, signed, project_id=project_id, kind=kind)
-    if yuan(amount) >= Decimal("300000"):
-        decision(
-            pl,
-            town,
-            "关于工程直接发包的决定",
-            amount,
-            signed - dt.timedelta(days=3),
-            contract_id=cid,
-        )
+    _decided(pl, town, cid, amount, "关于工程直接发包的决定", signed - dt.timedelta(days=3))
     return cid
+
+
+def _decided(
+    pl: Planter, town: str, contract_id: str, amount: str, subject: str, decided_on: dt.date
+) -> None:
+    """The collective decision naming a contract, when its amount calls for one."""
+    if yuan(amount) >= DECISION_FLOOR:
+        decision(pl, town, subject, amount, decided_on, contract_id=contract_id)
 
 
 def _eng02_holds(contracts: list[tuple[str, dt.date]], d: dt.date) -> bool:
@@ -150,10 +152,30 @@ def _eng02_warn(
     pl: Planter, root: str, town: str, contracts: list[tuple[str, dt.date]], ids: list[str]
 ) -> None:
     """Record an ENG02 case; its trigger is the untendered contract that reaches the threshold."""
-    first = first_month_end(partial(_eng02_holds, contracts))
-    needed = last_needed(first, contracts, [signed for _, signed in contracts], _eng02_holds)
-    trigger = None if needed is None else pl.row("trade_contract", contract_id=ids[needed])
-    pl.warn("ENG02", root, town, first, trigger=trigger)
+    rows = [pl.row("trade_contract", contract_id=cid) for cid in ids]
+    pl.warn_held("ENG02", root, town, contracts, _eng02_holds, rows)
+
+
+def _untendered_parts(
+    pl: Planter,
+    town: str,
+    root: str,
+    parts: list[tuple[str, dt.date]],
+    subprojects: tuple[str, dt.date] | None = None,
+) -> list[str]:
+    """One untendered contract per part (amount, signed) of a root; their ids.
+
+    Each is let on the root itself, or with ``subprojects`` (a name with ``{n}``, the
+    approval day) on a sub-project of its own, numbered from 1.
+    """
+    ids = []
+    for n, (amount, signed) in enumerate(parts, 1):
+        project_id = root
+        if subprojects is not None:
+            name, approved = subprojects
+            project_id = project(pl, town, name.format(n=n), amount, approved, parent=root)
+        ids.append(_untendered(pl, town, project_id, amount, signed))
+    return ids
 
 
 def eng02(pl: Planter) -> None:
@@ -164,24 +186,13 @@ def eng02(pl: Planter) -> None:
         pl, town, "东溪村美丽乡村精品村建设项目", "3800000", D(2021, 2, 1), category="农业农村"
     )
     parts = [("1450000", D(2021, 3, 5)), ("1380000", D(2021, 3, 20)), ("1260000", D(2021, 4, 12))]
-    ids = []
-    for i, (amount, signed) in enumerate(parts):
-        sub = project(
-            pl,
-            town,
-            f"东溪村美丽乡村精品村建设项目(子项目{i + 1})",
-            amount,
-            D(2021, 2, 10),
-            parent=root,
-        )
-        ids.append(_untendered(pl, town, sub, amount, signed))
-    _eng02_warn(pl, root, town, parts, ids)
+    subs = ("东溪村美丽乡村精品村建设项目(子项目{n})", D(2021, 2, 10))
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts, subs))
     # Two contracts on the root itself, together exactly 4,000,000.
     town = "330122003"
     root = project(pl, town, "阳山村公厕改造提升工程", "3500000", D(2021, 3, 1))
     parts = [("2000000.00", D(2021, 4, 10)), ("2000000.00", D(2021, 5, 15))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Root never registered: routed to the smallest township code among its contracts.
     root = project(pl, "330122101", "", 0, D(2021, 6, 1), add=False)
     parts3 = [
@@ -195,18 +206,8 @@ def eng02(pl: Planter) -> None:
     town = "330122201"
     root = project(pl, town, "陇西村农村生活污水治理提标改造工程", "3600000", D(2021, 1, 6))
     parts = [("1900000", D(2021, 2, 8)), ("2150000", D(2021, 2, 25))]
-    ids = []
-    for i, (amount, signed) in enumerate(parts):
-        sub = project(
-            pl,
-            town,
-            f"陇西村农村生活污水治理提标改造工程(第{i + 1}段)",
-            amount,
-            D(2021, 1, 20),
-            parent=root,
-        )
-        ids.append(_untendered(pl, town, sub, amount, signed))
-    _eng02_warn(pl, root, town, parts, ids)
+    subs = ("陇西村农村生活污水治理提标改造工程(第{n}段)", D(2021, 1, 20))
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts, subs))
     # Four small contracts, the fourth makes it.
     town = "330122103"
     root = project(
@@ -218,20 +219,17 @@ def eng02(pl: Planter) -> None:
         ("1050000", D(2021, 10, 11)),
         ("1050000", D(2021, 11, 8)),
     ]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Two contracts each a cent under the threshold.
     town = "330122002"
     root = project(pl, town, "母岭村村道提升改造工程", "3950000", D(2021, 9, 1), category="交通")
     parts = [("3999999.99", D(2021, 10, 8)), ("3999999.99", D(2021, 10, 20))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Contracts of 2020.
     town = "330122104"
     root = project(pl, town, "松村村文化礼堂建设工程", "3700000", D(2020, 10, 12), category="房建")
     parts = [("2500000", D(2020, 11, 16)), ("2500000", D(2020, 12, 14))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # A tendered contract beside two untendered ones: only the untendered count.
     town = "330122105"
     root = project(pl, town, "环溪村防洪堤加固工程", "3900000", D(2021, 3, 22), category="水利")
@@ -244,63 +242,44 @@ def eng02(pl: Planter) -> None:
         pl, town, "关于防洪堤加固工程合同签订的决定", "1800000", D(2021, 4, 28), contract_id=cid
     )
     parts = [("2100000", D(2021, 5, 6)), ("2000000", D(2021, 5, 27))]
-    ids = [_untendered(pl, town, root, amount, signed) for amount, signed in parts]
-    _eng02_warn(pl, root, town, parts, ids)
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts))
     # Two sub-projects a month apart.
     town = "330122100"
     root = project(pl, town, "俞赵村农村自来水工程", "3980000", D(2021, 7, 5), category="水利")
     parts = [("2200000", D(2021, 8, 9)), ("1900000", D(2021, 9, 13))]
-    ids = []
-    for i, (amount, signed) in enumerate(parts):
-        sub = project(
-            pl, town, f"俞赵村农村自来水工程(管网{i + 1})", amount, D(2021, 7, 20), parent=root
-        )
-        ids.append(_untendered(pl, town, sub, amount, signed))
-    _eng02_warn(pl, root, town, parts, ids)
-    # Near misses.
-    town = "330122004"
-    root = project(
-        pl, town, "三鑫村农村饮用水达标提标工程", "3800000", D(2021, 4, 1), category="水利"
-    )
-    for amount, signed in (("2000000.00", D(2021, 5, 6)), ("1999999.99", D(2021, 6, 3))):
-        last = _untendered(pl, town, root, amount, signed)
-    pl.near(
-        "ENG02",
-        "two untendered contracts summing to 3,999,999.99",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
-    town = "330122202"
-    root = project(
-        pl, town, "松山村山塘水库除险加固工程", "4500000", D(2021, 9, 15), category="水利"
-    )
-    for amount, signed in (("4000000.00", D(2021, 11, 2)), ("500000", D(2021, 11, 9))):
-        last = _untendered(pl, town, root, amount, signed)
-    pl.near(
-        "ENG02",
-        "one of the untendered contracts is exactly 4,000,000 (not below)",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
-    town = "330122200"
-    root = project(pl, town, "戴家山村村道提升改造工程", "3900000", D(2021, 5, 1), category="交通")
-    last = _untendered(pl, town, root, "3900000", D(2021, 6, 1))
-    pl.near(
-        "ENG02",
-        "a single untendered contract of 3,900,000",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
-    town = "330122203"
-    root = project(pl, town, "后溪村公厕改造提升工程", "3900000", D(2021, 9, 1))
-    for amount, signed in (("2100000", D(2021, 10, 12)), ("2100000", D(2022, 1, 10))):
-        last = _untendered(pl, town, root, amount, signed)
-    pl.near(
-        "ENG02",
-        "the second untendered contract is signed 2022-01-10 (invisible)",
-        town,
-        trigger=pl.row("trade_contract", contract_id=last),
-    )
+    subs = ("俞赵村农村自来水工程(管网{n})", D(2021, 7, 20))
+    _eng02_warn(pl, root, town, parts, _untendered_parts(pl, town, root, parts, subs))
+    # Near misses: township, root project (name, investment, approved, category), parts.
+    near_misses = [
+        (
+            "330122004",
+            ("三鑫村农村饮用水达标提标工程", "3800000", D(2021, 4, 1), "水利"),
+            [("2000000.00", D(2021, 5, 6)), ("1999999.99", D(2021, 6, 3))],
+            "two untendered contracts summing to 3,999,999.99",
+        ),
+        (
+            "330122202",
+            ("松山村山塘水库除险加固工程", "4500000", D(2021, 9, 15), "水利"),
+            [("4000000.00", D(2021, 11, 2)), ("500000", D(2021, 11, 9))],
+            "one of the untendered contracts is exactly 4,000,000 (not below)",
+        ),
+        (
+            "330122200",
+            ("戴家山村村道提升改造工程", "3900000", D(2021, 5, 1), "交通"),
+            [("3900000", D(2021, 6, 1))],
+            "a single untendered contract of 3,900,000",
+        ),
+        (
+            "330122203",
+            ("后溪村公厕改造提升工程", "3900000", D(2021, 9, 1), "市政"),
+            [("2100000", D(2021, 10, 12)), ("2100000", D(2022, 1, 10))],
+            "the second untendered contract is signed 2022-01-10 (invisible)",
+        ),
+    ]
+    for town, (name, investment, approved, category), parts, text in near_misses:
+        root = project(pl, town, name, investment, approved, category=category)
+        last = _untendered_parts(pl, town, root, parts)[-1]
+        pl.near("ENG02", text, town, trigger=pl.row("trade_contract", contract_id=last))
 
 
 def _bidders(pl: Planter, town: str, k: int) -> list:
@@ -634,15 +613,7 @@ def _contract_with_tender(
     )
     ent = contractor or pl.enterprise(township=town)
     cid = contract(pl, town, ent, amount, signed, project_id=pid, tender_id=tid, kind=kind)
-    if yuan(amount) >= Decimal("300000"):
-        decision(
-            pl,
-            town,
-            f"关于{name}合同签订的决定",
-            amount,
-            signed - dt.timedelta(days=5),
-            contract_id=cid,
-        )
+    _decided(pl, town, cid, amount, f"关于{name}合同签订的决定", signed - dt.timedelta(days=5))
     return cid
 
 
@@ -697,13 +668,12 @@ def eng05(pl: Planter) -> None:
     ]
     for town, amount, signed, changes in cases:
         cid = _contract_with_tender(pl, town, amount, signed, name="美丽乡村精品村建设项目")
-        ids = [change(pl, cid, delta, when) for delta, when in changes]
-        holds = partial(_eng05_holds, amount=amount)
-        first = first_month_end(partial(holds, changes))
+        rows = [
+            pl.row("build_change", change_id=change(pl, cid, delta, when))
+            for delta, when in changes
+        ]
         # The change that takes the net above 10% (not a later cut, when it comes first).
-        needed = last_needed(first, changes, [w for _, w in changes], holds)
-        trigger = None if needed is None else pl.row("build_change", change_id=ids[needed])
-        pl.warn("ENG05", cid, town, first, trigger=trigger)
+        pl.warn_held("ENG05", cid, town, changes, partial(_eng05_holds, amount=amount), rows)
     # Near misses.
     cid = _contract_with_tender(pl, "330122004", "1234500.00", D(2021, 3, 1))
     change(pl, cid, "61725.00", D(2021, 4, 1))
@@ -835,84 +805,45 @@ def eng06(pl: Planter) -> None:
     for town, kind, amount, changes, accepted, pays in cases:
         signed = min(w for _, w in pays) - dt.timedelta(days=40)
         cid = _contract_with_tender(pl, town, amount, signed, kind=kind, name="设备采购及安装")
-        ent_payee = _payee_of(pl, cid)
         rows = [
             pl.row("build_change", change_id=change(pl, cid, delta, when))
             for delta, when in changes
         ]
         if accepted is not None:
             acceptance(pl, cid, accepted)
-        for amt, when in pays:
-            pid = payment(
-                pl,
-                town,
-                ent_payee,
-                amt,
-                when,
-                contract_id=cid,
-                purpose="合同款",
-                economic_class="资本性支出" if kind == "工程" else "商品服务",
-            )
-            rows.append(pl.row("fin_payment", payment_id=pid))
+        eclass = "资本性支出" if kind == "工程" else "商品服务"
+        rows += [
+            _paid(pl, town, cid, amt, when, purpose="合同款", economic_class=eclass)
+            for amt, when in pays
+        ]
         parts = [("change", x, w) for x, w in changes] + [("payment", a, w) for a, w in pays]
-        holds = partial(_eng06_holds, amount=amount)
-        first = first_month_end(partial(holds, parts))
         # The payment that goes over, or the cut that brings the limit below what was paid.
-        needed = last_needed(first, parts, [w for _, _, w in parts], holds)
-        trigger = None if needed is None else rows[needed]
-        pl.warn("ENG06", cid, town, first, trigger=trigger)
+        pl.warn_held("ENG06", cid, town, parts, partial(_eng06_holds, amount=amount), rows)
     # Near misses.
     cid = _contract_with_tender(
         pl, "330122003", "600000", D(2021, 3, 1), kind="服务", name="物业服务"
     )
     change(pl, cid, "20000", D(2021, 5, 1))
-    pid = payment(
-        pl,
-        "330122003",
-        _payee_of(pl, cid),
-        "620000",
-        D(2021, 6, 1),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
-    pl.near(
-        "ENG06",
-        "paid exactly the amount plus net changes",
-        "330122003",
-        trigger=pl.row("fin_payment", payment_id=pid),
-    )
+    paid = _paid(pl, "330122003", cid, "620000", D(2021, 6, 1), economic_class="商品服务")
+    pl.near("ENG06", "paid exactly the amount plus net changes", "330122003", trigger=paid)
     cid = _contract_with_tender(
         pl, "330122104", "500000", D(2021, 8, 2), kind="货物", name="办公设备采购"
     )
-    payment(
-        pl,
-        "330122104",
-        _payee_of(pl, cid),
-        "450000",
-        D(2021, 9, 1),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
-    pid = payment(
-        pl,
-        "330122104",
-        _payee_of(pl, cid),
-        "100000",
-        D(2022, 1, 6),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
+    _paid(pl, "330122104", cid, "450000", D(2021, 9, 1), economic_class="商品服务")
+    paid = _paid(pl, "330122104", cid, "100000", D(2022, 1, 6), economic_class="商品服务")
     pl.near(
-        "ENG06",
-        "the overpaying payment is dated 2022-01-06 (invisible)",
-        "330122104",
-        trigger=pl.row("fin_payment", payment_id=pid),
+        "ENG06", "the overpaying payment is dated 2022-01-06 (invisible)", "330122104", trigger=paid
     )
 
 
-def _payee_of(pl: Planter, contract_id: str) -> Enterprise:
-    """The contractor of a planted contract (its payments go to it)."""
-    return pl.contractors[contract_id]
+def _paid(pl: Planter, town: str, contract_id: str, amount: str, day: dt.date, **kw: str) -> Row:
+    """A payment to a planted contract's contractor; its row, the trigger a case may need.
+
+    ``kw``: payment's purpose and economic_class, where they are not its defaults.
+    """
+    contractor = pl.contractors[contract_id]
+    pid = payment(pl, town, contractor, amount, day, contract_id=contract_id, **kw)
+    return pl.row("fin_payment", payment_id=pid)
 
 
 def _eng07_holds(parts: list[ContractPart], d: dt.date, *, amount: str) -> bool:
@@ -979,7 +910,6 @@ def eng07(pl: Planter) -> None:
     for town, amount, changes, accs, pays in cases:
         signed = min(w for _, w in pays) - dt.timedelta(days=30)
         cid = _contract_with_tender(pl, town, amount, signed, kind="工程", name="农房改造项目")
-        payee = _payee_of(pl, cid)
         rows = [
             pl.row("build_change", change_id=change(pl, cid, delta, when))
             for delta, when in changes
@@ -988,68 +918,39 @@ def eng07(pl: Planter) -> None:
             pl.row("build_acceptance", acceptance_id=acceptance(pl, cid, when, result))
             for when, result in accs
         ]
-        rows += [
-            pl.row("fin_payment", payment_id=payment(pl, town, payee, amt, when, contract_id=cid))
-            for amt, when in pays
-        ]
+        rows += [_paid(pl, town, cid, amt, when) for amt, when in pays]
         parts = (
             [("change", x, w) for x, w in changes]
             + [("acceptance", r, w) for w, r in accs]
             + [("payment", a, w) for a, w in pays]
         )
-        holds = partial(_eng07_holds, amount=amount)
-        first = first_month_end(partial(holds, parts))
         # The payment that goes over 80% (an acceptance after it does not undo it).
-        needed = last_needed(first, parts, [w for _, _, w in parts], holds)
-        trigger = None if needed is None else rows[needed]
-        pl.warn("ENG07", cid, town, first, trigger=trigger)
+        pl.warn_held("ENG07", cid, town, parts, partial(_eng07_holds, amount=amount), rows)
     # Near misses.
     cid = _contract_with_tender(pl, "330122001", "1000000", D(2021, 2, 1))
-    pid = payment(pl, "330122001", _payee_of(pl, cid), "800000", D(2021, 4, 6), contract_id=cid)
-    pl.near(
-        "ENG07",
-        "paid exactly 80% before acceptance",
-        "330122001",
-        trigger=pl.row("fin_payment", payment_id=pid),
-    )
+    paid = _paid(pl, "330122001", cid, "800000", D(2021, 4, 6))
+    pl.near("ENG07", "paid exactly 80% before acceptance", "330122001", trigger=paid)
     cid = _contract_with_tender(pl, "330122101", "1000000", D(2021, 3, 1))
-    payee = _payee_of(pl, cid)
     acceptance(pl, cid, D(2021, 6, 15))
-    payment(pl, "330122101", payee, "750000", D(2021, 5, 6), contract_id=cid)
-    pid = payment(pl, "330122101", payee, "200000", D(2021, 6, 15), contract_id=cid)
+    _paid(pl, "330122101", cid, "750000", D(2021, 5, 6))
+    paid = _paid(pl, "330122101", cid, "200000", D(2021, 6, 15))
     pl.near(
         "ENG07",
         "75% before acceptance and 20% paid on the acceptance day itself",
         "330122101",
-        trigger=pl.row("fin_payment", payment_id=pid),
+        trigger=paid,
     )
     cid = _contract_with_tender(
         pl, "330122103", "700000", D(2021, 4, 1), kind="服务", name="设计服务"
     )
-    pid = payment(
-        pl,
-        "330122103",
-        _payee_of(pl, cid),
-        "665000",
-        D(2021, 6, 1),
-        contract_id=cid,
-        economic_class="商品服务",
-    )
-    pl.near(
-        "ENG07",
-        "a 服务 contract paid 95% with no acceptance",
-        "330122103",
-        trigger=pl.row("fin_payment", payment_id=pid),
-    )
+    paid = _paid(pl, "330122103", cid, "665000", D(2021, 6, 1), economic_class="商品服务")
+    pl.near("ENG07", "a 服务 contract paid 95% with no acceptance", "330122103", trigger=paid)
     cid = _contract_with_tender(
         pl, "330122203", "640000", D(2021, 5, 1), kind=None, name="维修工程"
     )
-    pid = payment(pl, "330122203", _payee_of(pl, cid), "608000", D(2021, 7, 1), contract_id=cid)
+    paid = _paid(pl, "330122203", cid, "608000", D(2021, 7, 1))
     pl.near(
-        "ENG07",
-        "a contract with no kind paid 95% with no acceptance",
-        "330122203",
-        trigger=pl.row("fin_payment", payment_id=pid),
+        "ENG07", "a contract with no kind paid 95% with no acceptance", "330122203", trigger=paid
     )
 
 
@@ -1068,6 +969,17 @@ def eng08(pl: Planter) -> None:
         ("330122104", D(2021, 11, 30), "spouse-shareholder", "2050000"),
         ("330122200", D(2021, 7, 20), "brother-rep", "2400000"),
     ]
+    related = {
+        # how: the official's relative in the contractor (None: the official), and the role
+        # held there ("rep": legal representative)
+        "spouse-shareholder": ("配偶", "股东"),
+        "brother-rep": ("兄弟姐妹", "rep"),
+        "official-shareholder": (None, "股东"),
+        "sibling-rep-late": ("兄弟姐妹", "rep"),
+        "child-supervisor": ("子女", "监事"),
+        "transfer": ("配偶", "股东"),
+        "spouse-parent-shareholder": ("配偶父母", "董事"),
+    }
     for town, signed, how, amount in specs:
         first = month_end_of(signed)
         # The contract makes the case, unless the enterprise registers after it is signed:
@@ -1078,31 +990,17 @@ def eng08(pl: Planter) -> None:
             official = pl.official("330122001", also=(town,))
         else:
             official = pl.official(town, leader=how == "official-shareholder")
-        if how == "spouse-shareholder":
-            rel = pl.relative(official, "配偶")
-            ent = pl.enterprise(shareholders=((rel, "股东"),), township=town)
-        elif how == "brother-rep":
-            rel = pl.relative(official, "兄弟姐妹")
-            ent = pl.enterprise(legal_rep=rel, township=town)
-        elif how == "official-shareholder":
-            ent = pl.enterprise(shareholders=((official, "股东"),), township=town)
-        elif how == "sibling-rep-late":
-            rel = pl.relative(official, "兄弟姐妹")
+        relation, role = related[how]
+        holder = official if relation is None else pl.relative(official, relation)
+        if how == "sibling-rep-late":
             registered = D(2021, 5, 10)
             ent = pl.enterprise(
-                legal_rep=rel, registered_on=registered, rep_is_shareholder=False, township=town
+                legal_rep=holder, registered_on=registered, rep_is_shareholder=False, township=town
             )
             first = month_end_of(max(signed, registered))
             registers_late = registered > signed
-        elif how == "child-supervisor":
-            rel = pl.relative(official, "子女")
-            ent = pl.enterprise(shareholders=((rel, "监事"),), township=town)
-        elif how == "transfer":
-            rel = pl.relative(official, "配偶", township="330122001")
-            ent = pl.enterprise(shareholders=((rel, "股东"),), township=town)
         else:
-            rel = pl.relative(official, "配偶父母")
-            ent = pl.enterprise(shareholders=((rel, "董事"),), township=town)
+            ent = pl.enterprise_of(holder, role, township=town)
         if yuan(amount) >= THRESHOLD / 2:
             cid = _contract_with_tender(pl, town, amount, signed, contractor=ent)
         else:

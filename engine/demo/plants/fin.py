@@ -16,8 +16,8 @@ from engine.demo.plants.base import (
     Planter,
     Row,
     at,
-    last_needed,
     month_end_of,
+    needed_row,
     yuan,
 )
 from engine.demo.plants.rows import contract, decision, payment, project
@@ -306,8 +306,7 @@ def fin03(pl: Planter) -> None:
         month = f"{vouchers[0][0]:%Y-%m}"
         first = month_end_of(latest)
         parts = [(amount, day) for day, amount, _ in vouchers]
-        needed = last_needed(first, parts, [day for _, day in parts], _fin03_holds)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, parts, _fin03_holds, rows)
         pl.warn("FIN03", f"{claimant.id}|{vendor}|{month}", town_of, first, trigger=trigger)
     claimant = pl.official("330122004")
     for day in (D(2021, 3, 22), D(2021, 3, 29), D(2021, 4, 1)):
@@ -469,13 +468,7 @@ def fin05(pl: Planter) -> None:
         ("330122202", "兄弟姐妹", "20000", D(2021, 12, 16), "商品服务", "劳务费"),
     ]
     for town, how, amount, day, eclass, purpose in specs:
-        if how == "self":
-            payee = pl.official(town)
-        elif how == "transfer":
-            official = pl.official("330122105", also=(town,))
-            payee = pl.relative(official, "配偶", township="330122105")
-        else:
-            payee = pl.relative(pl.official(town), how)
+        payee = pl.circle_member(town, how, serving_in="330122105", lives_in="330122105")
         pid = payment(pl, town, payee, amount, day, economic_class=eclass, purpose=purpose)
         pl.warn("FIN05", pid, town, month_end_of(day), trigger=_payment_row(pl, pid))
     official = pl.official("330122105")

@@ -17,11 +17,11 @@ from engine.demo.plants.base import (
     Planter,
     Row,
     first_month_end,
-    last_needed,
     month_end_of,
+    needed_row,
     yuan,
 )
-from engine.demo.plants.rows import payment
+from engine.demo.plants.rows import death, payment
 
 
 def subsidy(
@@ -59,10 +59,6 @@ def plant(pl: Planter) -> None:
     fun04(pl)
     fun05(pl)
     fun06(pl)
-
-
-def _death(pl: Planter, p: Person, died: dt.date) -> Row:
-    return "ca_death", pl.add("ca_death", person_id=p.id, name=p.name, died_on=died)
 
 
 def _fun01_holds(parts: list[tuple[str, dt.date]], d: dt.date) -> bool:
@@ -131,7 +127,7 @@ def fun01(pl: Planter) -> None:
     ]
     for town, died, program, pays in monthly:
         p = pl.person(town, birth=D(1936, 6, 6))
-        rows = [_death(pl, p, died)]
+        rows = [death(pl, p, died)]
         card = pl.card()
         for day, t, period in pays:
             rows.append(subsidy(pl, t, p, program, day, account=card, period=period))
@@ -144,12 +140,11 @@ def fun01(pl: Planter) -> None:
         # The late payment that reveals it; when two come in the same month, neither alone
         # is needed, and the death's registration is.
         parts = [("death", died)] + [("subsidy", day) for day, _, _ in pays]
-        needed = last_needed(first, parts, [w for _, w in parts], _fun01_holds)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, parts, _fun01_holds, rows)
         pl.warn("FUN01", f"{p.id}|{program}", town_of, first, trigger=trigger)
     # Two programs of one dead recipient: two keys.
     p = pl.person("330122002", birth=D(1938, 8, 8))
-    _death(pl, p, D(2021, 4, 4))
+    death(pl, p, D(2021, 4, 4))
     card = pl.card()
     for program in ("城乡居民基本养老金", "高龄津贴"):
         rows = [
@@ -159,18 +154,18 @@ def fun01(pl: Planter) -> None:
         pl.warn("FUN01", f"{p.id}|{program}", "330122002", D(2021, 6, 30), trigger=rows[2])
     # Near misses.
     p = pl.person("330122004", birth=D(1935, 5, 5))
-    _death(pl, p, D(2021, 3, 1))
+    death(pl, p, D(2021, 3, 1))
     row = subsidy(pl, "330122004", p, "高龄津贴", D(2021, 4, 30), account=pl.card())
     pl.near("FUN01", "paid exactly 60 days after death", "330122004", trigger=row)
     p = pl.person("330122101", birth=D(1935, 5, 5))
-    _death(pl, p, D(2021, 11, 15))
+    death(pl, p, D(2021, 11, 15))
     row = subsidy(pl, "330122101", p, "高龄津贴", D(2022, 1, 20), account=pl.card())
     pl.near(
         "FUN01", "paid 66 days after death, on 2022-01-20 (invisible)", "330122101", trigger=row
     )
     p = pl.person("330122202", birth=D(1937, 7, 7))
     namesake = pl.person("330122202", name=p.name, birth=D(1933, 3, 3))
-    _death(pl, namesake, D(2021, 2, 2))
+    death(pl, namesake, D(2021, 2, 2))
     row = subsidy(pl, "330122202", p, "高龄津贴", D(2021, 7, 15), account=pl.card())
     pl.near("FUN01", "a namesake of the recipient died", "330122202", trigger=row)
 
@@ -238,8 +233,7 @@ def fun02(pl: Planter) -> None:
         assert first is not None
         town_of = min(t for day, t in pays if day <= first)
         # The second payment.
-        needed = last_needed(first, paid, [day for day, _ in pays], twice)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, paid, twice, rows)
         pl.warn("FUN02", f"{p.id}|{program}|{period}", town_of, first, trigger=trigger)
     # Near misses.
     p = pl.person("330122003")
@@ -300,14 +294,15 @@ def fun03(pl: Planter) -> None:
         ("330122203", "配偶", "特困", D(2021, 9, 1)),
     ]
     for town, how, kind, start in specs:
-        if how == "self":
-            p = pl.official(town, unit="村镇建设办公室", registration="农业")
-        elif how == "transfer":
-            official = pl.official("330122002", also=(town,))
-            p = pl.relative(official, "父母", township=town)
-        else:
-            official = pl.official(town)
-            p = pl.relative(official, how)
+        p = pl.circle_member(
+            town,
+            how,
+            serving_in="330122002",
+            lives_in=town,
+            transfer_relation="父母",
+            registration="农业",
+            unit="村镇建设办公室",
+        )
         end = start + dt.timedelta(days=30) if kind == "临时救助" else None
         cid = _case(pl, town, p, kind, start, end)
         pl.warn("FUN03", cid, town, month_end_of(start), trigger=_case_row(pl, cid))
@@ -345,13 +340,45 @@ def _fun04_first(start: dt.date, end: dt.date | None, since: dt.date) -> dt.date
     return first_month_end(lambda d: start <= d and (end is None or end >= d) and since <= d)
 
 
+Holding = tuple[str | dt.date | None, ...]
+"""What a FUN04 person holds: ("car", vehicle_type, registered, deregistered), ("rep",
+registered) for the legal rep of an enterprise, or ("shareholder",) and ("shareholder",
+status, status changed on) for a shareholder of one."""
+
+
+def _holding(pl: Planter, p: Person, town: str, how: Holding) -> tuple[Row, dt.date]:
+    """Plant what ``p`` holds; its row, and the day from which it counts for FUN04."""
+    if how[0] == "car":
+        _, vehicle_type, registered, deregistered = how
+        return _vehicle(pl, p.id, vehicle_type, registered, deregistered), registered
+    if how[0] == "rep":
+        registered = how[1]
+        ent = pl.enterprise(
+            legal_rep=p,
+            registered_on=registered,
+            rep_is_shareholder=False,
+            construction=False,
+            township=town,
+        )
+        return pl.row("mkt_enterprise", enterprise_code=ent.code), registered
+    status, changed = how[1:] if len(how) > 1 else ("存续", None)
+    ent = pl.enterprise(
+        shareholders=((p, "股东"),),
+        status=status,
+        status_changed_on=changed,
+        construction=False,
+        township=town,
+    )
+    return pl.row("mkt_shareholder", enterprise_code=ent.code, person_id=p.id), D(2000, 1, 1)
+
+
 def fun04(pl: Planter) -> None:
     """有车有企享受低保: 低保/特困 with a car or a live enterprise."""
     cases = [
-        # township, kind, start, end, how, since (day the car/enterprise counts)
+        # township, kind, start, end, what the person holds (see Holding)
         ("330122001", "低保", D(2020, 5, 1), None, ("car", "小型汽车", D(2021, 6, 12), None)),
         ("330122002", "特困", D(2019, 3, 1), None, ("shareholder",)),
-        ("330122003", "低保", D(2020, 9, 1), None, ("rep-late", D(2021, 8, 5))),
+        ("330122003", "低保", D(2020, 9, 1), None, ("rep", D(2021, 8, 5))),
         (
             "330122100",
             "低保",
@@ -373,24 +400,7 @@ def fun04(pl: Planter) -> None:
     ]
     for town, kind, start, end, how in cases:
         p = pl.person(town)
-        if how[0] == "car":
-            _, vtype, registered, dereg = how
-            holding = _vehicle(pl, p.id, vtype, registered, dereg)
-            since = registered
-        elif how[0] == "shareholder":
-            ent = pl.enterprise(shareholders=((p, "股东"),), construction=False, township=town)
-            holding = pl.row("mkt_shareholder", enterprise_code=ent.code, person_id=p.id)
-            since = D(2000, 1, 1)
-        else:
-            since = how[1]
-            ent = pl.enterprise(
-                legal_rep=p,
-                registered_on=since,
-                rep_is_shareholder=False,
-                construction=False,
-                township=town,
-            )
-            holding = pl.row("mkt_enterprise", enterprise_code=ent.code)
+        holding, since = _holding(pl, p, town, how)
         cid = _case(pl, town, p, kind, start, end)
         # The case approved for someone holding a car or an enterprise, or the car or the
         # enterprise registered while the case runs.
@@ -435,7 +445,7 @@ def fun04(pl: Planter) -> None:
             "特困",
             D(2020, 3, 1),
             None,
-            ("dead-firm",),
+            ("shareholder", "注销", D(2019, 9, 9)),
             "shareholder of a 注销 enterprise",
         ),
         (
@@ -443,7 +453,7 @@ def fun04(pl: Planter) -> None:
             "低保",
             D(2020, 3, 1),
             None,
-            ("rep-2022",),
+            ("rep", D(2022, 1, 6)),
             "legal rep of an enterprise registered 2022-01-06",
         ),
         (
@@ -457,30 +467,12 @@ def fun04(pl: Planter) -> None:
     ]
     for town, kind, start, end, how, text in specs:
         p = pl.person(town)
-        car = None
-        if how[0] == "car":
-            car = _vehicle(pl, p.id, how[1], how[2], how[3])
-        elif how[0] == "dead-firm":
-            pl.enterprise(
-                shareholders=((p, "股东"),),
-                status="注销",
-                status_changed_on=D(2019, 9, 9),
-                construction=False,
-                township=town,
-            )
-        else:
-            pl.enterprise(
-                legal_rep=p,
-                registered_on=D(2022, 1, 6),
-                rep_is_shareholder=False,
-                construction=False,
-                township=town,
-            )
+        holding, since = _holding(pl, p, town, how)
         cid = _case(pl, town, p, kind, start, end)
         # The car when it comes while the case runs, else the case (an enterprise of 2022
         # is no 2021 arrival).
-        bought_later = car is not None and car[1]["registered_on"] > start
-        trigger = car if bought_later else _case_row(pl, cid)
+        bought_later = how[0] == "car" and since > start
+        trigger = holding if bought_later else _case_row(pl, cid)
         pl.near("FUN04", text, town, trigger=trigger)
 
 
@@ -651,8 +643,7 @@ def fun06(pl: Planter) -> None:
         assert first is not None
         town_of = min(t for t, w in recipients if w <= first)
         # The third recipient; five paid the same day spare any one of them.
-        needed = last_needed(first, recipients, [w for _, w in recipients], thrice)
-        trigger = None if needed is None else rows[needed]
+        trigger = needed_row(first, recipients, thrice, rows)
         pl.warn("FUN06", card, town_of, first, trigger=trigger)
     card = pl.card()
     for i in range(2):

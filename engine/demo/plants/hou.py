@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from engine.demo.plants.base import D, Person, Planter, Row, first_month_end, month_end_of
+from engine.demo.plants.rows import death
 
 PENDING = None
 
@@ -298,14 +299,14 @@ def hou05(pl: Planter) -> None:
         ("330122203", D(2021, 9, 8), "父母"),
     ]
     for town, applied, how in specs:
-        if how == "self":
-            p = pl.official(town, registration="农业", unit="农业农村办公室")
-        elif how == "transfer":
-            official = pl.official("330122003", also=(town,))
-            p = pl.relative(official, "配偶", township=town)
-        else:
-            official = pl.official(town)
-            p = pl.relative(official, how)
+        p = pl.circle_member(
+            town,
+            how,
+            serving_in="330122003",
+            lives_in=town,
+            registration="农业",
+            unit="农业农村办公室",
+        )
         aid = application(pl, town, p, applied, approved=8)
         pl.warn("HOU05", aid, town, month_end_of(applied), trigger=filed(pl, aid))
     # Near misses.
@@ -334,10 +335,6 @@ def hou05(pl: Planter) -> None:
     )
 
 
-def _death(pl: Planter, p: Person, died: dt.date) -> Row:
-    return "ca_death", pl.add("ca_death", person_id=p.id, name=p.name, died_on=died)
-
-
 def hou06(pl: Planter) -> None:
     """死亡人员获批: the applicant died before the approval."""
     specs = [
@@ -353,23 +350,23 @@ def hou06(pl: Planter) -> None:
     ]
     for town, applied, died, approved in specs:
         p = pl.person(town, birth=D(1944, 2, 2))
-        death = _death(pl, p, died)
+        death_row = death(pl, p, died)
         aid = application(pl, town, p, applied, approved=approved)
         # Whichever comes last: the death registered after the application, or the reverse.
-        trigger = death if died >= applied else filed(pl, aid)
+        trigger = death_row if died >= applied else filed(pl, aid)
         pl.warn("HOU06", aid, town, month_end_of(max(applied, died)), trigger=trigger)
     # Near misses.
     p = pl.person("330122001", birth=D(1944, 2, 2))
-    death = _death(pl, p, D(2021, 6, 18))
+    death_row = death(pl, p, D(2021, 6, 18))
     application(pl, "330122001", p, D(2021, 6, 1), approved=D(2021, 6, 18))
-    pl.near("HOU06", "died on the day of approval (not before)", "330122001", trigger=death)
+    pl.near("HOU06", "died on the day of approval (not before)", "330122001", trigger=death_row)
     p = pl.person("330122002", birth=D(1944, 2, 2))
-    death = _death(pl, p, D(2021, 9, 30))
+    death_row = death(pl, p, D(2021, 9, 30))
     application(pl, "330122002", p, D(2021, 8, 2), approved=D(2021, 8, 20))
-    pl.near("HOU06", "died after the approval", "330122002", trigger=death)
+    pl.near("HOU06", "died after the approval", "330122002", trigger=death_row)
     p = pl.person("330122105")
     namesake = pl.person("330122105", name=p.name, birth=D(1940, 1, 9))
-    _death(pl, namesake, D(2021, 4, 1))
+    death(pl, namesake, D(2021, 4, 1))
     aid = application(pl, "330122105", p, D(2021, 4, 12))
     pl.near(
         "HOU06",

@@ -19,7 +19,6 @@ from engine.demo.plants.base import (
     Planter,
     Row,
     first_month_end,
-    last_needed,
     month_end_of,
     yuan,
 )
@@ -168,10 +167,7 @@ def _warn_needed(
     first: dt.date | None = None,
 ) -> None:
     """Record a case of incentives (pays[i] paid as ids[i]); the trigger is the one it needs."""
-    first = first or first_month_end(partial(holds, pays))
-    needed = last_needed(first, pays, [w for _, w in pays], holds)
-    trigger = None if needed is None else _incentive_row(pl, ids[needed])
-    pl.warn(model, key, town, first, trigger=trigger)
+    pl.warn_held(model, key, town, pays, holds, [_incentive_row(pl, iid) for iid in ids], first)
 
 
 def inv02(pl: Planter) -> None:
@@ -336,27 +332,24 @@ def inv04(pl: Planter) -> None:
         ("330122203", "parent-supervisor", D(2021, 2, 2), [D(2021, 5, 28)]),
         ("330122002", "child-shareholder", D(2021, 3, 3), [D(2021, 10, 11)]),
     ]
+    related = {
+        # how: the official's relative in the enterprise (None: the official), and the role
+        # held there ("rep": legal representative); "transfer": an official now of 330122004
+        "child-shareholder": ("子女", "股东"),
+        "spouse-rep": ("配偶", "rep"),
+        "official-shareholder": (None, "股东"),
+        "transfer": ("配偶", "股东"),
+        "sibling-shareholder": ("兄弟姐妹", "股东"),
+        "parent-supervisor": ("父母", "监事"),
+    }
     for town, how, signed, paid in cases:
         if how == "transfer":
             official = pl.official("330122004", also=(town,))
         else:
             official = pl.official(town)
-        if how == "child-shareholder":
-            ent = _firm(pl, town, shareholders=((pl.relative(official, "子女"), "股东"),))
-        elif how == "spouse-rep":
-            ent = _firm(pl, town, legal_rep=pl.relative(official, "配偶"))
-        elif how == "official-shareholder":
-            ent = _firm(pl, town, shareholders=((official, "股东"),))
-        elif how == "transfer":
-            ent = _firm(
-                pl,
-                town,
-                shareholders=((pl.relative(official, "配偶", township="330122004"), "股东"),),
-            )
-        elif how == "sibling-shareholder":
-            ent = _firm(pl, town, shareholders=((pl.relative(official, "兄弟姐妹"), "股东"),))
-        else:
-            ent = _firm(pl, town, shareholders=((pl.relative(official, "父母"), "监事"),))
+        relation, role = related[how]
+        holder = official if relation is None else pl.relative(official, relation)
+        ent = pl.enterprise_of(holder, role, township=town, construction=False)
         _rich(pl, ent)
         aid = agreement(pl, town, ent, signed)
         ids = [incentive(pl, town, ent, 320_000, day, day.year - 1, aid) for day in paid]
@@ -422,26 +415,22 @@ def inv05(pl: Planter) -> None:
         first = first_month_end(partial(_inv05_holds, pays))
         seen = sorted(t for t, w in pays if first is not None and w <= first)
         _warn_needed(pl, "INV05", f"{ent.code}|{year}", seen[0], pays, _inv05_holds, ids, first)
-    # Near misses.
-    ent = _firm(pl, "330122001")
-    _rich(pl, ent)
-    for town, year in (("330122001", 2020), ("330122002", 2021)):
-        aid = agreement(pl, town, ent, D(2019, 5, 6))
-        iid = incentive(pl, town, ent, 150_000, D(2021, 5, 6), year, aid)
-    pl.near(
-        "INV05",
-        "two townships, but for different years",
-        "330122001",
-        trigger=_incentive_row(pl, iid),
-    )
-    ent = _firm(pl, "330122104")
-    _rich(pl, ent)
-    for town, year in (("330122104", 2020), ("330122105", None)):
-        aid = agreement(pl, town, ent, D(2019, 5, 6))
-        iid = incentive(pl, town, ent, 150_000, D(2021, 6, 6), year, aid)
-    pl.near(
-        "INV05",
-        "the second township's incentive has no year",
-        "330122104",
-        trigger=_incentive_row(pl, iid),
-    )
+    # Near misses: the day paid, and the townships paying with the year each pays for.
+    for paid, by, text in (
+        (
+            D(2021, 5, 6),
+            (("330122001", 2020), ("330122002", 2021)),
+            "two townships, but for different years",
+        ),
+        (
+            D(2021, 6, 6),
+            (("330122104", 2020), ("330122105", None)),
+            "the second township's incentive has no year",
+        ),
+    ):
+        ent = _firm(pl, by[0][0])
+        _rich(pl, ent)
+        for town, year in by:
+            aid = agreement(pl, town, ent, D(2019, 5, 6))
+            iid = incentive(pl, town, ent, 150_000, paid, year, aid)
+        pl.near("INV05", text, by[0][0], trigger=_incentive_row(pl, iid))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from engine.demo.plants.base import TOWNSHIP_NAMES, Enterprise, Person, Planter, yuan
+from engine.demo.plants.base import TOWNSHIP_NAMES, Enterprise, Person, Planter, Row, yuan
 
 INDUSTRY = {"房建": "47", "市政": "48", "水利": "76", "交通": "54", "农业农村": "05", "其他": "78"}
 
@@ -218,3 +218,8 @@ def decision(
         contract_id=contract_id,
     )
     return did
+
+
+def death(pl: Planter, person: Person, died_on: dt.date) -> Row:
+    """A ca_death row, returned as a trigger: the death's registration can make a case fire."""
+    return "ca_death", pl.add("ca_death", person_id=person.id, name=person.name, died_on=died_on)

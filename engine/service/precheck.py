@@ -10,7 +10,7 @@ grows) is returned as `changed`, with the message it has now.
 
 Nothing in the warehouse changes. The records never enter a table: each
 model reads their source as a query — the stored rows, less those a record
-amends (same key), and the records as literal rows (engine/compile.py,
+amends (same key), and the records as literal rows (engine/compiler/compile.py,
 `Target.pending`) — so concurrent pre-checks cannot see each other's records
 and a read-only login suffices for the models. The one write is an audit row
 in the engine's own table, so that the supervision side can see who probed
@@ -44,12 +44,9 @@ from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
-from engine import __version__, ledger
-from engine.compile import compile_model
-from engine.deployment import Deployment
-from engine.run import ModelOutcome, RunResult, run_models, select_models
-from engine.schema import WARNINGS_SCHEMA, source_schema
-from engine.target import (
+from engine import __version__
+from engine.compiler.compile import compile_model
+from engine.compiler.target import (
     Pending,
     Target,
     pending_name,
@@ -57,6 +54,10 @@ from engine.target import (
     stored_rows_with,
     touched_name,
 )
+from engine.policy.deployment import Deployment
+from engine.runs import ledger
+from engine.runs.run import ModelOutcome, RunResult, run_models, select_models
+from engine.schema import WARNINGS_SCHEMA, source_schema
 from engine.values import convert, value_hints
 
 MAX_RECORDS = 1000
@@ -666,7 +667,7 @@ def document(answer: pa.Table) -> dict[str, Any]:
 
 
 def audit_row(answer: Prechecked, caller: str, pack_version: str) -> dict[str, object]:
-    """The audit row (engine.ledger.PRECHECKS_SCHEMA) of one pre-check by `caller`."""
+    """The audit row (engine.runs.ledger.PRECHECKS_SCHEMA) of one pre-check by `caller`."""
     warnings = answer.warnings
     told = [
         {"model_id": m, "warning_key": k, "change": c}

@@ -10,7 +10,7 @@ models, in five steps a reader can follow in the compiled query:
     ranked           parts, the rounded total, rank (shared ties), and the colour bands
 
 The index's own expressions (measures, indicators, bands) are compiled by the
-models' expression compiler (engine/expressions.py), each in the scope of the
+models' expression compiler (engine/compiler/expressions.py), each in the scope of the
 step that reads it: over the warnings, over the measures, over the ranks.
 """
 
@@ -28,9 +28,9 @@ from adapters.base import Warehouse
 from adapters.names import quote_identifiers, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
-from engine import functions as fn
-from engine.compile import Target, assert_read_only
-from engine.expressions import CompileScope, ExpressionCompiler
+from engine.compiler import functions as fn
+from engine.compiler.compile import Target, assert_read_only
+from engine.compiler.expressions import CompileScope, ExpressionCompiler
 
 _QUARTERS = {1: (1, 3), 2: (4, 6), 3: (7, 9), 4: (10, 12)}
 

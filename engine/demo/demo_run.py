@@ -23,11 +23,12 @@ from sqlglot import exp
 from adapters import connect
 from adapters.names import statement, table_named
 from dsl import ir
-from engine import api, ledger
+from engine import api
 from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
-from engine.logs import Progress
-from engine.run import ModelOutcome, run_models, select_models
-from engine.score import Period, ScoreResult, index_of
+from engine.index.score import Period, ScoreResult, index_of
+from engine.runs import ledger
+from engine.runs.logs import Progress
+from engine.runs.run import ModelOutcome, run_models, select_models
 
 
 def quiet(step: str, done: int, total: int) -> None:

@@ -68,7 +68,7 @@ class ReportData:
     table with columns: township, name, one column per indicator (float),
     one `part_<id>` column per part (float points), total (float, 2 places),
     rank (int), colour (green|yellow|red), consequence (string or null).
-    `warnings` is the ledger (engine.ledger.LEDGER_SCHEMA) of the period,
+    `warnings` is the ledger (engine.runs.ledger.LEDGER_SCHEMA) of the period,
     with four disposal columns added: verified_on, outcome, rectified_on,
     persons_disposed (null where no disposal record exists).
     `domains` names the codes the ledger's `domain` column holds (ENG → 工程管理),

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import pyarrow as pa
 from sqlglot import exp
@@ -23,12 +25,14 @@ from sqlglot import exp
 from adapters.base import Conflict, Warehouse
 from adapters.names import statement, table_named
 from engine import __version__, signals
-from engine.functions import date_literal
+from engine.compiler.functions import date_literal
 
 LEDGER = "oversight_ledger"
 RUNS = "oversight_runs"
 PRECHECKS = "oversight_prechecks"
 _STAGING = "oversight_staging"
+
+T = TypeVar("T")
 
 LEDGER_SCHEMA = pa.schema(
     [
@@ -62,7 +66,7 @@ RUNS_SCHEMA = pa.schema(
         pa.field("models_skipped", pa.int64(), nullable=False),
         pa.field("warnings", pa.int64(), nullable=False),
         pa.field("new_warnings", pa.int64(), nullable=False),
-        pa.field("manifest", pa.string()),  # the run's manifest as JSON (engine/manifest.py)
+        pa.field("manifest", pa.string()),  # the run's manifest as JSON (engine/runs/manifest.py)
     ]
 )
 
@@ -82,7 +86,7 @@ PRECHECKS_SCHEMA = pa.schema(
         pa.field("engine_version", pa.string(), nullable=False),
     ]
 )
-"""One row per pre-check (engine/precheck.py): who asked about what, and what they were told.
+"""One row per pre-check (engine/service/precheck.py): who asked about what, what they were told.
 
 The records themselves are not kept (they may hold personal data the matter's own
 system keeps), only their digest: the same records give the same digest."""
@@ -142,9 +146,7 @@ def _create(table: exp.Table, schema: pa.Schema, key: tuple[str, ...]) -> exp.Cr
 
 def ensure_tables(warehouse: Warehouse, tables: Tables) -> None:
     """Create the ledger and runs tables if they are missing (and their schema, if named)."""
-    if tables.schema:
-        create_schema = exp.Create(this=table_named(tables.schema), kind="SCHEMA", exists=True)
-        warehouse.execute(statement(create_schema, warehouse.dialect))
+    _ensure_schema(warehouse, tables)
     for name, schema, key in (
         (LEDGER, LEDGER_SCHEMA, ("model_id", "warning_key")),
         (RUNS, RUNS_SCHEMA, ("run_id",)),
@@ -161,19 +163,37 @@ def record_precheck(
     """
     audit = pa.Table.from_pylist([row], schema=PRECHECKS_SCHEMA)
     create = _create(tables.table(PRECHECKS), PRECHECKS_SCHEMA, ("precheck_id",))
-    for attempt in range(CONFLICT_RETRIES):
+
+    def append_audit() -> None:
+        with warehouse.transaction():
+            _ensure_schema(warehouse, tables)
+            warehouse.execute(statement(create, warehouse.dialect))
+            warehouse.append(tables.name(PRECHECKS), audit)
+
+    _retry_on_conflict(append_audit, pause=0.05)
+
+
+def _ensure_schema(warehouse: Warehouse, tables: Tables) -> None:
+    """Create the schema the tables are named in, if they are named in one."""
+    if tables.schema:
+        create_schema = exp.Create(this=table_named(tables.schema), kind="SCHEMA", exists=True)
+        warehouse.execute(statement(create_schema, warehouse.dialect))
+
+
+def _retry_on_conflict(attempt: Callable[[], T], pause: float) -> T:
+    """`attempt()`, tried again while it meets another writer's Conflict.
+
+    At most CONFLICT_RETRIES tries, waiting `pause` seconds longer before each
+    new one; the last try's Conflict is raised.
+    """
+    for tried in range(CONFLICT_RETRIES):
         try:
-            with warehouse.transaction():
-                if tables.schema:
-                    schema = exp.Create(this=table_named(tables.schema), kind="SCHEMA", exists=True)
-                    warehouse.execute(statement(schema, warehouse.dialect))
-                warehouse.execute(statement(create, warehouse.dialect))
-                warehouse.append(tables.name(PRECHECKS), audit)
-            return
+            return attempt()
         except Conflict:
-            if attempt == CONFLICT_RETRIES - 1:
+            if tried == CONFLICT_RETRIES - 1:
                 raise
-            time.sleep(0.05 * (attempt + 1))
+            time.sleep(pause * (tried + 1))
+    raise AssertionError("unreachable")
 
 
 def _same_warning(left: str, right: str) -> exp.Expression:
@@ -208,14 +228,9 @@ def record(
     # second one's insert meets the first one's rows and fails on the key, or finds the
     # database locked (the adapter says Conflict for both); recorded again, it sees those
     # rows and adds nothing twice.
-    for attempt in range(CONFLICT_RETRIES):
-        try:
-            return _record(warehouse, warnings, as_of, run, run_id, tables)
-        except Conflict:
-            if attempt == CONFLICT_RETRIES - 1:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return _retry_on_conflict(
+        lambda: _record(warehouse, warnings, as_of, run, run_id, tables), pause=0.2
+    )
 
 
 CONFLICT_RETRIES = 5
@@ -237,12 +252,13 @@ def _record(
     staged = _staged(warnings, as_of, run_id)
     columns = [exp.column(f.name, table="s") for f in LEDGER_SCHEMA]
     already = exp.select(exp.Literal.number(1)).from_(exp.alias_(ledger.copy(), "l", table=True))
-    insert_new = exp.insert(
+    # The staged rows (as s) of warnings the ledger does not have yet: inserted, and counted.
+    new_rows = (
         exp.select(*columns)
         .from_(exp.alias_(table_named(staging_name), "s", table=True))
-        .where(exp.not_(exp.Exists(this=already.where(_same_warning("l", "s"))))),
-        ledger.copy(),
+        .where(exp.not_(exp.Exists(this=already.where(_same_warning("l", "s")))))
     )
+    insert_new = exp.insert(new_rows, ledger.copy())
     seen_again = (
         exp.select(exp.Literal.number(1))
         .from_(exp.alias_(table_named(staging_name), "s", table=True))
@@ -259,11 +275,7 @@ def _record(
         ),
     )
     drop_staging = exp.Drop(tables=[table_named(staging_name)], kind="TABLE", exists=True)
-    count_new = (
-        exp.select(exp.Count(this=exp.Star()))
-        .from_(exp.alias_(table_named(staging_name), "s", table=True))
-        .where(exp.not_(exp.Exists(this=already.copy().where(_same_warning("l", "s")))))
-    )
+    count_new = new_rows.select(exp.Count(this=exp.Star()), append=False)
     with warehouse.transaction():
         warehouse.load(staging_name, staged)
         new = int(warehouse.query(statement(count_new, dialect)).column(0)[0].as_py())

@@ -20,7 +20,7 @@ from dsl import ir
 from dsl.functions import PCT_DIGITS
 from dsl.pack import Pack
 from dsl.types import Type
-from engine.compile import hole_columns, key_columns
+from engine.compiler.compile import hole_columns, key_columns
 from engine.schema import FEN, WARNINGS_SCHEMA, decimal_of, fen
 
 NULL_TEXT = "空"

@@ -1,6 +1,6 @@
 """`oversight fmt`: rewrite rule files in their one canonical layout (dsl/format.py).
 
-Registered on the `oversight` group by engine/cli.py. Payload (the files that
+Registered on the `oversight` group by engine/cli/. Payload (the files that
 change, and diffs) goes to stdout; diagnostics and the summary to stderr, as
 for every other command. A file with a syntax error is never touched; it is
 reported like `oversight check` reports it (FILE:LINE:COL, the line, a caret).
@@ -21,9 +21,9 @@ import click
 from dsl.diagnostics import Diagnostic, DiagnosticError, render_human
 from dsl.format import FormatterBug, format_file
 from engine import api
-from engine.atomic import replace_file
-from engine.cli_options import policies_option
+from engine.cli.options import policies_option
 from engine.exit_codes import ExitCode
+from engine.runs.atomic import replace_file
 
 
 @click.command(name="fmt")

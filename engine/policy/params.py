@@ -50,9 +50,9 @@ from dsl.pack import (
 )
 from dsl.suggest import did_you_mean
 from dsl.types import NUMERIC, Type
-from engine.atomic import replace_file
-from engine.deployment import Deployment
-from engine.examples import ExampleOutcome, run_examples
+from engine.policy.deployment import Deployment
+from engine.policy.examples import ExampleOutcome, run_examples
+from engine.runs.atomic import replace_file
 
 PACK_FILE = "pack.yaml"
 NEW_DEPLOYMENT_HEADER = (
@@ -132,7 +132,7 @@ def list_parameters(
     """Every parameter in pack.yaml's order, with the deployment's override and the value used.
 
     The effective value is the override when there is one, else the default —
-    the same choice engine/compile.py makes when it compiles a model.
+    the same choice engine/compiler/compile.py makes when it compiles a model.
     """
     declared, _ = _parts(pack)
     overrides = deployment.parameters if deployment else {}

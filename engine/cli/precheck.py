@@ -1,6 +1,6 @@
 """`oversight precheck`: which warnings a pending matter would raise, before it is approved.
 
-Registered on the `oversight` group by engine/cli.py. The records come from
+Registered on the `oversight` group by engine/cli/. The records come from
 a JSON file or standard input: one object, or a list of them (a subsidy
 list). The exit code says the answer, for a township system's script:
 0 no warning would be raised, 5 some would (listed), 65 the records are not
@@ -21,9 +21,9 @@ import pyarrow as pa
 from dsl.diagnostics import DiagnosticError, Span
 from dsl.messages import diagnostic
 from engine import api
-from engine import precheck as prechecks
-from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
+from engine.cli.options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
 from engine.exit_codes import ExitCode
+from engine.service import precheck as prechecks
 
 CHANGE_LABELS = {"new": "新增 new", "changed": "变化 changed"}
 
@@ -175,7 +175,7 @@ def serve_command(
     remember_seconds: float,
 ) -> None:
     """Serve pre-checks over HTTP for the townships' systems (POST /v1/precheck)."""
-    from engine import server
+    from engine.service import server
 
     directory = Path(policies or api.default_policies())
     pack = api.load_pack(directory)

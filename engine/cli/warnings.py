@@ -1,6 +1,6 @@
 """`oversight warnings`: the ledger with each warning's disposal status, for case handlers.
 
-Registered on the `oversight` group by engine/cli.py. It only reads: the
+Registered on the `oversight` group by engine/cli/. It only reads: the
 warehouse is opened read-only, and disposal records from `--disposal FILE`
 are used for this listing, never written back.
 """
@@ -12,7 +12,6 @@ import io
 import json
 import shutil
 import sys
-import unicodedata
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -23,10 +22,13 @@ import click
 import pyarrow as pa
 
 from adapters import connect
+from dsl.diagnostics import display_width
 from dsl.pack import SEVERITIES, Pack
 from dsl.suggest import did_you_mean
-from engine import api, disposal, ledger
-from engine.cli_options import POLICIES
+from engine import api
+from engine.cli.options import POLICIES
+from engine.index import disposal
+from engine.runs import ledger
 from engine.values import parse_date
 
 OUTPUT_COLUMNS = disposal.WARNINGS_EXPORT_COLUMNS
@@ -188,8 +190,7 @@ def warnings_command(
         for line in render_jsonl(rows):
             click.echo(line)
     else:
-        width = shutil.get_terminal_size((100, 24)).columns if on_terminal else None
-        click.echo(render_table(rows, width, pack.pack.has_townships))
+        click.echo(render_table(rows, terminal_width(on_terminal), pack.pack.has_townships))
         click.echo(count_line(chosen, shown.num_rows))
 
     if not has_ledger:
@@ -211,8 +212,8 @@ def warnings_command(
 
 # ---------------------------------------------------------------------------------------------
 # Output. Nothing is masked here: case handlers need full ids (resident id numbers included)
-# to find the people and records behind a warning. The HTML report (engine/report.py), which
-# travels further, masks them.
+# to find the people and records behind a warning. The HTML report
+# (engine/reporting/report.py), which travels further, masks them.
 
 
 def records_for_output(table: pa.Table, pack: Pack) -> list[dict[str, Any]]:
@@ -277,16 +278,6 @@ def render_jsonl(rows: list[dict[str, Any]]) -> list[str]:
     return [json.dumps(_json_object(row), ensure_ascii=False) for row in rows]
 
 
-def display_width(text: str) -> int:
-    """Columns a terminal gives `text`: CJK and full-width characters two, combining marks none."""
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-    return width
-
-
 def clip(text: str, width: int) -> str:
     """`text` cut to at most `width` columns, ending in "..." when something was cut."""
     if display_width(text) <= width:
@@ -302,8 +293,36 @@ def clip(text: str, width: int) -> str:
     return "".join(kept) + _ELLIPSIS
 
 
-def _pad(text: str, width: int) -> str:
+def pad(text: str, width: int) -> str:
+    """`text` and spaces to fill `width` terminal columns (nothing added when it is wider)."""
     return text + " " * (width - display_width(text))
+
+
+def aligned_table(
+    headers: list[list[str]], rows: list[list[str]], width: int | None, min_last: int
+) -> str:
+    """Header lines, a rule and rows in columns two spaces apart, lined up in terminal columns.
+
+    The last column (a message, a description) is the one that may be long: it is
+    clipped so that a line fits `width` (None: never clipped), but kept `min_last`
+    columns wide at the least so that it stays readable on a narrow terminal.
+    """
+    widths = [
+        max(display_width(line[i]) for line in [*headers, *rows]) for i in range(len(headers[0]))
+    ]
+    if width is not None:
+        fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
+        widths[-1] = min(widths[-1], max(width - fixed - 1, min_last))
+    rule = ["-" * w for w in widths]
+    return "\n".join(
+        "  ".join(pad(clip(text, w), w) for text, w in zip(line, widths, strict=True)).rstrip()
+        for line in [*headers, rule, *rows]
+    )
+
+
+def terminal_width(on_terminal: bool) -> int | None:
+    """The terminal's width to clip a table to; None when the output goes to a file or a pipe."""
+    return shutil.get_terminal_size((100, 24)).columns if on_terminal else None
 
 
 def render_table(
@@ -325,18 +344,7 @@ def render_table(
         shown["message"] = " ".join(str(row["message"]).split())
         cells.append([_text(shown[column]) for column, _, _ in columns])
     headers = [[zh for _, zh, _ in columns], [en for _, _, en in columns]]
-    widths = [
-        max(display_width(line[i]) for line in [*headers, *cells]) for i in range(len(columns))
-    ]
-    if width is not None:
-        fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
-        widths[-1] = min(widths[-1], max(width - fixed - 1, _MIN_MESSAGE_WIDTH))
-    rule = ["-" * w for w in widths]
-    lines = []
-    for line in [*headers, rule, *cells]:
-        parts = [_pad(clip(text, w), w) for text, w in zip(line, widths, strict=True)]
-        lines.append("  ".join(parts).rstrip())
-    return "\n".join(lines)
+    return aligned_table(headers, cells, width, _MIN_MESSAGE_WIDTH)
 
 
 def count_line(chosen: pa.Table, shown: int) -> str:

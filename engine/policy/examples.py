@@ -3,7 +3,7 @@
 Each example starts from empty sources (every source of the catalog, typed
 as the catalog says), adds its given rows, runs its model as of its day,
 and must raise exactly the warnings it expects — no more, no fewer. An
-example with pending rows is a pre-check of them (engine/precheck.py): the
+example with pending rows is a pre-check of them (engine/service/precheck.py): the
 given rows are what is stored, and it must get exactly the warnings it
 expects to be new, or changed (`expect "K" changed`). They run on an
 in-memory DuckDB unless another warehouse is given (the conformance tests
@@ -22,9 +22,9 @@ from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
-from engine.precheck import PRECHECK_SCHEMA, Request, precheck
-from engine.run import run_models
+from engine.runs.run import run_models
 from engine.schema import source_schema
+from engine.service.precheck import PRECHECK_SCHEMA, Request, precheck
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def _evaluate(
 ) -> tuple[pa.Table, str | None]:
     """The example's warnings, with the given rows stored; or why its model failed.
 
-    An example with pending rows is a pre-check (engine/precheck.py): its
+    An example with pending rows is a pre-check (engine/service/precheck.py): its
     warnings are those the pending rows add or change, each with its `change`.
     Compiled here, the as-of day a literal: the examples test the rules as they
     compile now, whether or not compiled/ is current (the demo runs the reviewed

@@ -1,8 +1,8 @@
 """The expression compiler: one checked expression (`dsl/ir.py`) to a sqlglot tree.
 
-Both planners build on it: the model planner (engine/compile.py), which
+Both planners build on it: the model planner (engine/compiler/compile.py), which
 makes a model's query of rows, groups and lets, and the index planner
-(engine/score.py), which makes the 廉情指数 query. What an expression can
+(engine/index/score.py), which makes the 廉情指数 query. What an expression can
 see is handed in with it as a `CompileScope` — the aliases of the rows in
 scope, the define's arguments, the columns a derived table already holds,
 the groups' values and aggregates — and a planner makes a new scope for each
@@ -14,7 +14,7 @@ relations read (`with_relations`) and whether it reads a pre-check's rows.
 The contract's common meaning is applied here once, for every expression:
 two-valued logic (a comparison with null is false; `!=` and `not in` hold
 for null), the as-of rule for every source a subquery reads, sums over no
-rows being 0, true division. What functions mean is in engine/functions.py.
+rows being 0, true division. What functions mean is in engine/compiler/functions.py.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from adapters.names import table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.types import Type
-from engine import functions as fn
-from engine.target import Target, pending_name, pending_queries, records_name
+from engine.compiler import functions as fn
+from engine.compiler.target import Target, pending_name, pending_queries, records_name
 
 # What first(x order by …) reads on the grouped rows: the columns of its order, each with
 # whether it descends (a warehouse with ordered aggregates), or the column of a ROW_NUMBER().
@@ -621,7 +621,7 @@ class ExpressionCompiler:
         Joined to the SELECT whose FROM holds the tables the key reads (the
         innermost being built when it reads none), once per lookup and key there:
         a model calls each lookup on its own rows through a let
-        (engine/compile.py's `_lookups_as_lets`), so its source is joined once
+        (engine/compiler/compile.py's `_lookups_as_lets`), so its source is joined once
         however often the model calls it. Rows of the source whose event_date is
         after as_of are invisible, in the join's ON as for any joined source.
         Where no row matches, or its value is null, the lookup's default (with
@@ -838,7 +838,7 @@ class ExpressionCompiler:
 
     def _rowfound(self, e: ir.RowFound, scope: CompileScope) -> exp.Expression:
         # The model planner writes `exists(m)` as a column of m's join before compiling
-        # (engine/compile.py, `_found_as_columns`): one reaching here is the planner's bug.
+        # (engine/compiler/compile.py, `_found_as_columns`): one reaching here is the planner's bug.
         raise AssertionError(f"exists({e.binding.alias}) was not written as its found column")
 
 
@@ -878,7 +878,7 @@ HANDLERS = MappingProxyType(
 def level_aggregates(expr: Any, lets: Mapping[str, ir.Expr]) -> Iterator[ir.Agg]:
     """Aggregates of a grouped query's own level in `expr`, through lets, not into subqueries.
 
-    The aggregates its groups compute (a model's, engine/compile.py, and a
+    The aggregates its groups compute (a model's, engine/compiler/compile.py, and a
     relation's grouped branch, here).
     """
     if isinstance(expr, ir.Agg):
@@ -898,7 +898,7 @@ def fresh(wanted: str, used: set[str]) -> str:
 
     Compared in lower case: DuckDB, SQLite and Spark read quoted names without
     case too, so lets `a` and `A` would be one column there. The model planner
-    names a bound row's columns with it too (engine/compile.py).
+    names a bound row's columns with it too (engine/compiler/compile.py).
     """
     name, n = wanted, 1
     while name.lower() in used:

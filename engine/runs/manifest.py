@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse, urlunparse
 
 from engine import __version__, signals
-from engine.atomic import replace_file
+from engine.runs.atomic import replace_file
 
 if TYPE_CHECKING:  # this module is imported at start-up, before the language is
     from dsl import ir

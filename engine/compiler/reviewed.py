@@ -38,19 +38,23 @@ from engine import __version__
 
 FINGERPRINT = "fingerprint.json"
 
-# The compiler: what turns rule files into SQL text. A change to any of them may change
-# the SQL, so it makes compiled/ out of date until `oversight compile --all` runs.
-_COMPILER_FILES = ("compile.py", "expressions.py", "functions.py", "target.py")
 _NAMES = Path(adapters.names.__file__)  # how every name is quoted
 
 
 def _compiler_sources() -> list[Path]:
+    """What turns rule files into SQL text: dsl/, engine/compiler/ and the index's planner.
+
+    A change to any of them may change the SQL, so it makes compiled/ out of date until
+    `oversight compile --all` runs. This module only reads compiled/, so it is left out.
+    """
     dsl_folder = Path(dsl.__file__).parent
-    engine_folder = Path(__file__).parent
+    this = Path(__file__)
+    compiler = [path for path in this.parent.glob("*.py") if path.name != this.name]
     return [
-        *sorted(dsl_folder.glob("*.py")),
+        *sorted(dsl_folder.rglob("*.py")),
         *sorted(dsl_folder.glob("*.lark")),
-        *(engine_folder / name for name in _COMPILER_FILES),
+        *sorted(compiler),
+        this.parent.parent / "index" / "score.py",
         _NAMES,
     ]
 

@@ -1,8 +1,8 @@
 """Command-line options that several commands share, written once.
 
-engine/cli.py and the commands in their own modules (cli_params, cli_warnings,
-cli_fmt) take them from here: cli.py imports those modules, so they cannot
-import it.
+The command group (engine/cli/__init__.py) and the commands in their own
+modules (params, warnings, fmt, precheck) take them from here: the group
+imports those modules, so they cannot import it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,20 @@ import click
 from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
-from engine.cli_fmt import fmt_command
-from engine.cli_options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
-from engine.cli_params import param_group
-from engine.cli_precheck import precheck_command, serve_command
-from engine.cli_warnings import warnings_command
-from engine.compile import DIALECTS
-from engine.deployment import DEFAULT_WAREHOUSE
-from engine.disposal import load_disposal_file
+from engine.cli.fmt import fmt_command
+from engine.cli.options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
+from engine.cli.params import param_group
+from engine.cli.precheck import precheck_command, serve_command
+from engine.cli.warnings import pad, warnings_command
+from engine.compiler.compile import DIALECTS
 from engine.exit_codes import ExitCode
-from engine.lifecycle import impact
-from engine.logs import EventLog
-from engine.manifest import model_counts, write_unstarted
-from engine.run import UnknownSelector, select_models
-from engine.score import Period
+from engine.index.disposal import load_disposal_file
+from engine.index.score import Period
+from engine.policy.deployment import DEFAULT_WAREHOUSE, Deployment
+from engine.policy.lifecycle import impact
+from engine.runs.logs import EventLog
+from engine.runs.manifest import model_counts, write_unstarted
+from engine.runs.run import UnknownSelector, select_models
 
 PERIOD = click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
 DISPOSAL = click.option(
@@ -379,10 +378,8 @@ def score(
     disposal: Path | None,
 ) -> None:
     """Score, rank and colour every township for a quarter or a year (廉情指数)."""
-    chosen = _parse_period(period)
-    pack = api.load_pack(policies)
-    records = load_disposal_file(disposal, pack.pack) if disposal else None
-    result = api.score(pack, chosen, warehouse, api.deployment_for(pack, deployment), records)
+    chosen, pack, setup, records = _scoring_inputs(period, policies, deployment, disposal)
+    result = api.score(pack, chosen, warehouse, setup, records)
     if output is not None:
         api.write_parquet(result.table, output)
     rows = result.table.to_pylist()
@@ -414,7 +411,7 @@ def _score_text(pack: Any, period: Period, rows: list[dict[str, Any]]) -> str:
             "  ".join(
                 [
                     f"{row['rank']:>4}",
-                    _pad(row["name"], 12),
+                    pad(row["name"], 12),
                     f"{float(row['total']):6.2f}",
                     colours.get(row["colour"], row["colour"]),
                     *parts,
@@ -424,10 +421,18 @@ def _score_text(pack: Any, period: Period, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _pad(text: str, width: int) -> str:
-    """Pad to `width` terminal columns, CJK characters counting two."""
-    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(width - used, 0)
+def _scoring_inputs(
+    period: str, policies: Path | None, deployment: Path | None, disposal: Path | None
+) -> tuple[Period, Any, Deployment, Any]:
+    """What `score` and `report` both start from: period, pack, deployment, --disposal records.
+
+    The records are None without --disposal (the warehouse's sup_disposal is used then).
+    The period is parsed first, so that a mistyped --period is said before any file is read.
+    """
+    chosen = _parse_period(period)
+    pack = api.load_pack(policies)
+    records = load_disposal_file(disposal, pack.pack) if disposal else None
+    return chosen, pack, api.deployment_for(pack, deployment), records
 
 
 def _parse_period(text: str) -> Period:
@@ -458,13 +463,9 @@ def report(
     disposal: Path | None,
 ) -> None:
     """Write the 廉情地图 report of a period: one HTML file that needs no network."""
-    chosen = _parse_period(period)
-    pack = api.load_pack(policies)
-    records = load_disposal_file(disposal, pack.pack) if disposal else None
+    chosen, pack, setup, records = _scoring_inputs(period, policies, deployment, disposal)
     target = output or Path(f"廉情报告-{chosen.label}.html")
-    path = api.report(
-        pack, chosen, target, warehouse, api.deployment_for(pack, deployment), records
-    )
+    path = api.report(pack, chosen, target, warehouse, setup, records)
     click.echo(str(path))
 
 
@@ -603,10 +604,10 @@ def demo(
     output_format: str,
 ) -> None:
     """Build the demo county (14 townships, every source) and run the whole chain on it."""
-    from engine import demo_run
+    from engine.demo import demo_run
 
     pack = api.load_pack(policies)
-    progress = _terminal_progress if _on_terminal() else demo_run.quiet
+    progress = _terminal_progress if _on_terminal() else api.no_progress
     try:
         result = demo_run.demo(pack, warehouse, size, seed, progress, report_path)
     except demo_run.NotADemoWarehouse as err:
@@ -740,10 +741,3 @@ def _wants_json(argv: list[str] | None) -> bool:
     args = list(argv if argv is not None else sys.argv[1:])
     pairs = zip(args, [*args[1:], ""], strict=True)
     return "--format=json" in args or any(a == "--format" and b == "json" for a, b in pairs)
-
-
-if __name__ == "__main__":  # python -m engine.cli; `oversight` itself is engine/__main__.py
-    signals.install()
-    code = main()
-    signals.ended()
-    sys.exit(code)

@@ -721,7 +721,7 @@ def literal(value: Any, type_: Type, dialect: str) -> exp.Expression:
     """A value of a language type as a SQL literal of `dialect`.
 
     Used wherever a value becomes SQL: a rule's constants and parameters
-    (engine/expressions.py) and a pre-check's rows (engine/target.py).
+    (engine/compiler/expressions.py) and a pre-check's rows (engine/compiler/target.py).
     """
     if value is None:
         return exp.null()

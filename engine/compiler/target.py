@@ -1,9 +1,9 @@
 """Where and for when a model is compiled (Target), and how a query reads a pre-check's rows.
 
-A pre-check (engine/precheck.py) evaluates models on records not yet stored:
+A pre-check (engine/service/precheck.py) evaluates models on records not yet stored:
 the compiled query reads their source as `Pending.read` says, a WITH made
-here from the stored rows and the pending ones (engine/expressions.py names
-it where a query reads the source). engine/precheck.py also copies the
+here from the stored rows and the pending ones (engine/compiler/expressions.py names
+it where a query reads the source). engine/service/precheck.py also copies the
 stored rows a pre-check can change into a small table first
 (`stored_rows_with`).
 """
@@ -20,7 +20,7 @@ from sqlglot import exp
 from adapters.names import table_named
 from dsl import ir
 from dsl.pack import Source
-from engine import functions as fn
+from engine.compiler import functions as fn
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Target:
     as_of: date | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, str] = field(default_factory=dict)
-    # A pre-check's rows (engine/precheck.py): the source they belong to is read as
+    # A pre-check's rows (engine/service/precheck.py): the source they belong to is read as
     # `Pending.read` says, never from a table they were written to.
     pending: Pending | None = None
 
@@ -50,7 +50,7 @@ class Pending:
     stored rows. `within` (columns of the source) narrows both to the rows whose
     values in those columns equal a pending row's or an amended stored row's: a
     model whose warnings are each made from the rows of one such value (its key)
-    is evaluated on the few rows a pre-check can change (engine/precheck.py).
+    is evaluated on the few rows a pre-check can change (engine/service/precheck.py).
     """
 
     source: str
@@ -234,5 +234,5 @@ def touched_name(source: str) -> str:
 
 
 def pending_name(source: str) -> str:
-    """The WITH name of `source` as a pre-check reads it (engine/precheck.py)."""
+    """The WITH name of `source` as a pre-check reads it (engine/service/precheck.py)."""
     return f"{source}__pending"

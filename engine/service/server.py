@@ -56,9 +56,9 @@ from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import Wording, diagnostic, message
 from dsl.types import Type
 from engine import api
-from engine import precheck as prechecks
-from engine.deployment import Deployment
-from engine.run import select_models
+from engine.policy.deployment import Deployment
+from engine.runs.run import select_models
+from engine.service import precheck as prechecks
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 """A request body: 1,000 records of a wide source take well under a megabyte."""

@@ -25,10 +25,10 @@ from dsl.diagnostics import DiagnosticError
 from dsl.pack import SEVERITY_ALIASES
 from dsl.suggest import closest
 from engine import signals
-from engine.compile import Pending, Target, compile_model
-from engine.reviewed import reviewed_queries
+from engine.compiler.compile import Pending, Target, compile_model
+from engine.compiler.reviewed import reviewed_queries
+from engine.runs.warnings import to_warnings
 from engine.schema import WARNINGS_SCHEMA
-from engine.warnings import to_warnings
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class RunResult:
     as_of: date
     warnings: pa.Table
     outcomes: list[ModelOutcome] = field(default_factory=list)
-    recorded: Any = None  # engine.ledger.Recorded, when the run was recorded in the ledger
+    recorded: Any = None  # engine.runs.ledger.Recorded, when the run was recorded in the ledger
     run_id: str | None = None
     manifest: dict[str, Any] | None = None
 
@@ -169,9 +169,9 @@ def run_models(
     """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
 
     `timeout` limits each model's query (seconds); `events` hears what happens
-    (engine/logs.py names the events); `count_rows` counts the rows of every
+    (engine/runs/logs.py names the events); `count_rows` counts the rows of every
     source a model reads, for the run's manifest. A model whose reviewed file
-    in the pack's compiled/ is current runs that file (engine/reviewed.py)
+    in the pack's compiled/ is current runs that file (engine/compiler/reviewed.py)
     unless `reviewed` is false; the others, and every model when parameters
     or tables are given, are compiled here.
     """

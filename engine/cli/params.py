@@ -1,17 +1,16 @@
 """`oversight param list` and `oversight param set`: the thresholds, for policy staff.
 
-Registered on the `oversight` group by engine/cli.py
-(`cli.add_command(param_group, name="param")`). The work is in engine/params.py;
+Registered on the `oversight` group by engine/cli/
+(`cli.add_command(param_group, name="param")`). The work is in engine/policy/params.py;
 this only parses arguments and prints. A problem (unknown name, a value that
 does not fit, a file that cannot be written) is raised as DiagnosticError,
-which engine/cli.py's `main` prints on stderr and ends with exit code 2, as
+which engine/cli/'s `main` prints on stderr and ends with exit code 2, as
 for every other command.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from datetime import date
 from decimal import Decimal
@@ -24,10 +23,10 @@ from dsl import ir
 from dsl.check import check_pack
 from dsl.pack import Pack, ParamMap, load_pack
 from engine import api
-from engine.cli_options import FORMAT, POLICIES
-from engine.cli_warnings import clip, display_width
-from engine.deployment import load_deployment
-from engine.params import (
+from engine.cli.options import FORMAT, POLICIES
+from engine.cli.warnings import aligned_table, terminal_width
+from engine.policy.deployment import load_deployment
+from engine.policy.params import (
     Change,
     ParameterView,
     examples_failing,
@@ -104,9 +103,7 @@ def list_command(policies: Path | None, deployment: Path | None, output_format: 
     if output_format == "json":
         click.echo(json.dumps([view_json(v) for v in views], ensure_ascii=False, indent=2))
         return
-    on_terminal = sys.stdout.isatty()
-    width = shutil.get_terminal_size((100, 24)).columns if on_terminal else None
-    click.echo(render_table(views, width))
+    click.echo(render_table(views, terminal_width(sys.stdout.isatty())))
     overridden = sum(1 for v in views if v.overridden)
     where = f"，{deployment} 覆盖 {overridden} 个" if deployment else ""
     where_en = f", {overridden} overridden by {deployment}" if deployment else ""
@@ -148,10 +145,6 @@ def view_json(view: ParameterView) -> dict[str, Any]:
     }
 
 
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - display_width(text))
-
-
 def render_table(views: list[ParameterView], width: int | None = None) -> str:
     """An aligned table (CJK characters count two columns), Chinese and English headers.
 
@@ -176,15 +169,7 @@ def render_table(views: list[ParameterView], width: int | None = None) -> str:
         for v in views
     ]
     headers = [[zh for _, zh, _ in _COLUMNS], [en for _, _, en in _COLUMNS]]
-    widths = [max(display_width(r[i]) for r in [*headers, *rows]) for i in range(len(_COLUMNS))]
-    if width is not None:
-        fixed = sum(widths[:-1]) + 2 * (len(widths) - 1)
-        widths[-1] = min(widths[-1], max(width - fixed - 1, _MIN_DESCRIPTION))
-    rule = ["-" * w for w in widths]
-    return "\n".join(
-        "  ".join(_pad(clip(text, w), w) for text, w in zip(line, widths, strict=True)).rstrip()
-        for line in [*headers, rule, *rows]
-    )
+    return aligned_table(headers, rows, width, _MIN_DESCRIPTION)
 
 
 # ---- set -------------------------------------------------------------------------------------

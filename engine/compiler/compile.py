@@ -4,7 +4,7 @@ The contract's common meaning is applied here once, for every model:
 the as-of rule (rows whose event_date is after as_of are invisible), two-
 valued logic (a comparison with null is false; `!=` and `not in` hold for
 null), sums over no rows being 0, true division. What functions mean is in
-engine/functions.py.
+engine/compiler/functions.py.
 
 A model compiles to a query whose columns are `key_1 … key_n`, `township`
 (not in a pack without townships), and `hole_1 … hole_m` (the values of the
@@ -13,9 +13,9 @@ those rows into warnings. A grouped model compiles to two levels: the rows
 with their group values and what the aggregates need, then the groups.
 
 The model planner is here; expressions, the subqueries and relations they
-read, and aggregates are compiled by engine/expressions.py, which the index
-planner (engine/score.py) builds on too. `Target` and `Pending` (what a
-query is compiled for) are in engine/target.py.
+read, and aggregates are compiled by engine/compiler/expressions.py, which the index
+planner (engine/index/score.py) builds on too. `Target` and `Pending` (what a
+query is compiled for) are in engine/compiler/target.py.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.node import rewrite, walk
 from dsl.types import Type
-from engine import functions as fn
-from engine.expressions import (
+from engine.compiler import functions as fn
+from engine.compiler.expressions import (
     CompileScope,
     ExpressionCompiler,
     ExtraJoin,
@@ -47,9 +47,9 @@ from engine.expressions import (
     fresh,
     level_aggregates,
 )
-from engine.target import Pending, Target
+from engine.compiler.target import Pending, Target
 
-# What other modules import from here. Target and Pending are engine/target.py's, named
+# What other modules import from here. Target and Pending are engine/compiler/target.py's, named
 # here too: the engine's modules and tests import them with compile_model.
 __all__ = [
     "DIALECTS",

@@ -28,8 +28,8 @@ from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
 from dsl.pack import version_tuple
-from engine.compile import Target, compile_model
-from engine.run import run_models, select_models
+from engine.compiler.compile import Target, compile_model
+from engine.runs.run import run_models, select_models
 
 CHANGELOG = "CHANGELOG.md"
 

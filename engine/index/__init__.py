@@ -1,0 +1,1 @@
+"""The integrity index (廉情指数) and the disposal records it counts."""

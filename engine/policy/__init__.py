@@ -1,0 +1,1 @@
+"""A pack's life beside its rules: examples, parameters, deployments, history."""

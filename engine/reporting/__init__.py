@@ -1,0 +1,1 @@
+"""What people read: the 廉情地图 report."""
