@@ -281,8 +281,8 @@ class ExampleChecker(Reporter):
             literal.span,
             what=what,
             value=literal.value,
-            problem_0=problem[0],
-            problem_1=problem[1],
+            problem_zh=problem[0],
+            problem_en=problem[1],
             hints=[
                 "示例中的整数须在 64 位整数范围内，金额整数部分最多 16 位、最多两位小数 / "
                 "ints are 64-bit; amounts have at most 16 digits before the point and 2 after"
