@@ -901,8 +901,8 @@ class ExpressionChecker(Reporter):
                     "E459",
                     arg_ast.span,
                     name=node.name,
-                    reason_0=reason[0],
-                    reason_1=reason[1],
+                    reason_zh=reason[0],
+                    reason_en=reason[1],
                     hints=[
                         "先在模型中用 let 算出这个值，再把 let 传给它；子查询中的聚合值，"
                         "把查找写在子查询之外 / compute the value in a let of the model first "
