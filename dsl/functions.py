@@ -22,14 +22,14 @@ class Signature:
 
     `args` gives the accepted types per position; `variadic` repeats the last
     one; `optional` counts trailing arguments that may be left out. `result`
-    maps the argument types to the result type, or to a string that explains
+    maps the argument types to the result type, or to the problem that says
     why they don't fit; `argument_hint` says what to write instead.
     """
 
     name: str
     kind: str  # scalar | aggregate | formatter | parameter (reads a list or map parameter)
     args: tuple[ArgTypes, ...]
-    result: Callable[[list[Type]], Type | str]
+    result: Callable[[list[Type]], Type | ArgumentProblem]
     doc_zh: str
     doc_en: str
     example: str
@@ -37,6 +37,23 @@ class Signature:
     optional: int = 0
     # Said when the arguments don't fit, besides the usage: how to write the likely intent.
     argument_hint: str = ""
+
+
+@dataclass(frozen=True)
+class ArgumentProblem:
+    """Why arguments do not fit a signature: a message variant of the catalog and its fields.
+
+    The variant (argument_count, argument_type) is the same for every code that
+    checks arguments; the caller's code makes the key (`E302.argument_type` for a
+    function call, `E311.argument_type` for a formatter in a message).
+    """
+
+    variant: str
+    fields: dict[str, object]
+
+    def key(self, code: str) -> str:
+        """The catalog key of this problem as `code` reports it."""
+        return f"{code}.{self.variant}"
 
 
 def _fixed(t: Type) -> Callable[[list[Type]], Type]:
@@ -47,17 +64,17 @@ def _same_as_first(types: list[Type]) -> Type:
     return types[0] if types[0] is not Type.NULL else Type.NULL
 
 
-def _unified(types: list[Type]) -> Type | str:
+def _unified(types: list[Type]) -> Type | ArgumentProblem:
     result = Type.NULL
     for t in types:
         joined = unify(result, t)
         if joined is None:
-            return f"参数类型不一致：{result.zh} 与 {t.zh} / arguments of different types"
+            return ArgumentProblem("types_differ", {"first_zh": result.zh, "other_zh": t.zh})
         result = joined
     return result
 
 
-def _if_result(types: list[Type]) -> Type | str:
+def _if_result(types: list[Type]) -> Type | ArgumentProblem:
     return _unified(types[1:])
 
 
@@ -462,31 +479,27 @@ AGGREGATES = frozenset(n for n, s in SIGNATURES.items() if s.kind == "aggregate"
 FORMATTERS = frozenset(n for n, s in SIGNATURES.items() if s.kind == "formatter")
 
 
-def check_arguments(sig: Signature, types: list[Type]) -> Type | str:
-    """The result type of `sig` applied to `types`, or a bilingual reason it can't be."""
+def check_arguments(sig: Signature, types: list[Type]) -> Type | ArgumentProblem:
+    """The result type of `sig` applied to `types`, or why it can't be."""
     low = len(sig.args) - sig.optional
     high = None if sig.variadic else len(sig.args)
     if len(types) < max(low, 1 if sig.variadic else low) or (
         high is not None and len(types) > high
     ):
-        expected = (
-            f"{low}"
-            if sig.optional == 0 and not sig.variadic
-            else (f"至少 {low}" if sig.variadic else f"{low}–{high}")
-        )
-        return (
-            f"{sig.name} 需要 {expected} 个参数，这里有 {len(types)} 个 / "
-            f"{sig.name} takes {expected} arguments, got {len(types)}"
+        if sig.variadic:
+            counted = {"name": sig.name, "least": low, "count": len(types)}
+            return ArgumentProblem("argument_count_at_least", counted)
+        expected = f"{low}" if sig.optional == 0 else f"{low}–{high}"
+        return ArgumentProblem(
+            "argument_count", {"name": sig.name, "expected": expected, "count": len(types)}
         )
     for i, t in enumerate(types):
         accepted = sig.args[min(i, len(sig.args) - 1)]
         if t in (Type.ERROR, Type.NULL) or t in accepted:
             continue
         wanted = "、".join(sorted(a.zh for a in accepted if a is not Type.NULL))
-        return (
-            f"{sig.name} 的第 {i + 1} 个参数应为 {wanted}，这里是 {t.zh} / "
-            f"argument {i + 1} of {sig.name} cannot be {t.value}"
-        )
+        typed = {"name": sig.name, "position": i + 1, "wanted": wanted}
+        return ArgumentProblem("argument_type", {**typed, "got_zh": t.zh, "got": t.value})
     if Type.ERROR in types:
         return Type.ERROR
     return sig.result(types)

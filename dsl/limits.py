@@ -30,6 +30,7 @@ from lark import Token, Tree
 
 from dsl.diagnostics import Diagnostic, Span
 from dsl.lexer import tokens
+from dsl.messages import diagnostic, message
 
 # The pack's largest rule file has about 4,500 characters.
 MAX_FILE_CHARS = 200_000
@@ -99,40 +100,39 @@ def check_text(
     for lexeme in tokens(text):
         kind, token = lexeme.kind, lexeme.text
         if kind in ("name", "param") and len(token.lstrip("$")) > MAX_NAME_CHARS:
-            return Diagnostic(
+            return diagnostic(
                 "E131",
-                f"名称太长：{len(token.lstrip('$'))} 个字符，最多 {MAX_NAME_CHARS} 个",
-                f"this name is {len(token.lstrip('$'))} characters long; "
-                f"the limit is {MAX_NAME_CHARS}",
                 place.span(lexeme.start, lexeme.end),
-                (
+                length=len(token.lstrip("$")),
+                max_name_chars=MAX_NAME_CHARS,
+                hints=[
                     f"名称以「{token[:20]}」开头；请缩短，或检查是否漏了空格、运算符 / "
-                    "shorten it, or look for a missing space or operator",
-                ),
+                    "shorten it, or look for a missing space or operator"
+                ],
             )
         if kind == "number":
             digits = sum(ch.isdigit() for ch in token)
             if digits > MAX_NUMBER_DIGITS:
-                return Diagnostic(
-                    "E132",
-                    f"数字太长：{digits} 位，最多 {MAX_NUMBER_DIGITS} 位",
-                    f"this number has {digits} digits; the limit is {MAX_NUMBER_DIGITS}",
+                return diagnostic(
+                    "E132.number",
                     place.span(lexeme.start, lexeme.end),
-                    (
+                    digits=digits,
+                    max_number_digits=MAX_NUMBER_DIGITS,
+                    hints=[
                         "金额以元计，最多 38 位数字；检查是否多打了数字或漏了运算符 / "
-                        "look for extra digits or a missing operator",
-                    ),
+                        "look for extra digits or a missing operator"
+                    ],
                 )
         elif kind in ("string", "unclosed") and len(token) - 2 > MAX_STRING_CHARS:
-            return Diagnostic(
-                "E132",
-                f"字符串太长：{len(token) - 2} 个字符，最多 {MAX_STRING_CHARS} 个",
-                f"this string is {len(token) - 2} characters long; the limit is {MAX_STRING_CHARS}",
+            return diagnostic(
+                "E132.string",
                 place.span(lexeme.start, lexeme.end),
-                (
+                length=len(token) - 2,
+                max_string_chars=MAX_STRING_CHARS,
+                hints=[
                     "检查前面的字符串是否少了结尾的引号 / "
-                    "did an earlier string lose its closing quote?",
-                ),
+                    "did an earlier string lose its closing quote?"
+                ],
             )
         elif token in ("(", "{"):
             depth += 1
@@ -145,51 +145,39 @@ def check_text(
 
 def file_too_large(file: str, size: int) -> Diagnostic:
     """E130 for a rule file of `size` characters."""
-    return Diagnostic(
+    return diagnostic(
         "E130",
-        f"规则文件太大：{size} 个字符，最多 {MAX_FILE_CHARS} 个",
-        f"this rule file has {size} characters; the limit is {MAX_FILE_CHARS}",
         Span.point(file, 1, 1),
-        ("一个文件写一个模型；共享的定义放在 shared/ 下 / one model per file",),
+        size=size,
+        max_file_chars=MAX_FILE_CHARS,
+        hints=["一个文件写一个模型；共享的定义放在 shared/ 下 / one model per file"],
     )
 
 
 def too_deep(span: Span, what: str = "expression", terms: int = 0) -> Diagnostic:
     """E133: brackets, an expression, subqueries or a chain of `terms` and/or nested too deeply."""
     if what == "brackets":
-        zh, en = (
-            f"括号嵌套超过 {MAX_NESTING} 层",
-            f"brackets are nested more than {MAX_NESTING} deep",
-        )
+        wording = message("E133.brackets", max_nesting=MAX_NESTING)
         hint = "括号只在需要时写；把一部分写成 let / write only the brackets the meaning needs"
     elif what == "subquery":
-        zh, en = (
-            f"子查询（exists 或 from … select）嵌套超过 {MAX_SUBQUERY_NESTING} 层",
-            f"subqueries (exists, from … select) are nested more than {MAX_SUBQUERY_NESTING} deep",
-        )
+        wording = message("E133.subqueries", max_subquery_nesting=MAX_SUBQUERY_NESTING)
         hint = (
             "子查询一般一层就够：用 join 把要一起看的来源连起来 / "
             "one level of subquery is usually enough: join the sources instead"
         )
     elif what == "chain":
-        zh, en = (
-            f"这一串 and/or 有 {terms} 个条件，嵌套超过 {MAX_NESTING} 层",
-            f"this chain of {terms} and/or terms nests more than {MAX_NESTING} levels deep",
-        )
+        wording = message("E133.chain", terms=terms, max_nesting=MAX_NESTING)
         hint = (
             "and/or 连接的每个条件算一层：一长串 or 改写成 in (…)，或把一部分写成 let / "
             "each and/or term is a level: write a long chain of or as in (…), or use lets"
         )
     else:
-        zh, en = (
-            f"表达式嵌套超过 {MAX_NESTING} 层",
-            f"the expression is nested more than {MAX_NESTING} levels deep",
-        )
+        wording = message("E133.expression", max_nesting=MAX_NESTING)
         hint = (
             "每个 not、负号、运算、函数和子查询都算一层；把一部分写成 let / "
             "each not, minus, operator, call and subquery is a level: move parts into lets"
         )
-    return Diagnostic("E133", zh, en, span, (hint,))
+    return wording.at(span, [hint])
 
 
 def written_out_problem(span: Span, depth: int, size: int, subqueries: int) -> Diagnostic | None:
@@ -205,26 +193,21 @@ def written_out_problem(span: Span, depth: int, size: int, subqueries: int) -> D
         "call fewer definitions from definitions, or write the condition out"
     )
     if size > MAX_WRITTEN_OUT_SIZE:
-        zh = f"展开共享定义和 let 后，表达式有 {size} 个部分，超过 {MAX_WRITTEN_OUT_SIZE} 个"
-        en = (
-            f"written out with its shared definitions and lets, the expression has {size} "
-            f"parts, more than {MAX_WRITTEN_OUT_SIZE}"
+        return diagnostic(
+            "E134", span, size=size, max_written_out_size=MAX_WRITTEN_OUT_SIZE, hints=[hint]
         )
-        return Diagnostic("E134", zh, en, span, (hint,))
     if depth > MAX_NESTING:
-        zh = f"展开共享定义和 let 后，表达式嵌套 {depth} 层，超过 {MAX_NESTING} 层"
-        en = (
-            f"written out with its shared definitions and lets, the expression nests "
-            f"{depth} levels deep, more than {MAX_NESTING}"
+        return diagnostic(
+            "E133.written_out_depth", span, depth=depth, max_nesting=MAX_NESTING, hints=[hint]
         )
-        return Diagnostic("E133", zh, en, span, (hint,))
     if subqueries > MAX_SUBQUERY_NESTING:
-        zh = f"展开共享定义和 let 后，子查询嵌套 {subqueries} 层，超过 {MAX_SUBQUERY_NESTING} 层"
-        en = (
-            f"written out with its shared definitions and lets, {subqueries} subqueries are "
-            f"nested inside one another, more than {MAX_SUBQUERY_NESTING}"
+        return diagnostic(
+            "E133.written_out_subqueries",
+            span,
+            subqueries=subqueries,
+            max_subquery_nesting=MAX_SUBQUERY_NESTING,
+            hints=[hint],
         )
-        return Diagnostic("E133", zh, en, span, (hint,))
     return None
 
 

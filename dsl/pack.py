@@ -1166,33 +1166,3 @@ def out_of_range(param: Parameter, value: Any, code: str) -> Wording | None:
                 **where,
             )
     return None
-
-
-def range_problem(param: Parameter, value: Any) -> tuple[str, str] | None:
-    """The Chinese and English text of `out_of_range` for `oversight params` (E662).
-
-    Kept for engine/policy/params.py, which adds the code itself, until it calls
-    `out_of_range` with its code.
-    """
-    wording = out_of_range(param, value, "E662")
-    return None if wording is None else (wording.zh, wording.en)
-    if param.shape == "list":
-        items = [(f"的第 {i + 1} 项", f"item {i + 1} of ", v) for i, v in enumerate(value)]
-    elif param.shape == "map":
-        items = [(f"中「{k}」的值", f"the value of {k!r} in ", v) for k, v in value]
-    else:
-        items = [("的值", "", value)]
-    for where_zh, where_en, item in items:
-        of_zh = f"参数 {param.name} {where_zh}"
-        of_en = f"{where_en}{param.name} = {item}"
-        if param.minimum is not None and item < param.minimum:
-            return (
-                f"{of_zh} {item} 小于下限 {param.minimum}",
-                f"{of_en} is below its minimum {param.minimum}",
-            )
-        if param.maximum is not None and item > param.maximum:
-            return (
-                f"{of_zh} {item} 大于上限 {param.maximum}",
-                f"{of_en} is above its maximum {param.maximum}",
-            )
-    return None

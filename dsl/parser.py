@@ -19,6 +19,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from dsl import ast, lexer, limits
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.messages import Wording, diagnostic
 from dsl.syntax_errors import (
     FRIENDLY_ERRORS,
     INCOMPLETE_HOLE,
@@ -193,12 +194,10 @@ def parse_file(path: str | Path, text: str | None = None, examples: bool = True)
         except UnicodeDecodeError as exc:
             raise DiagnosticError(
                 [
-                    Diagnostic(
+                    diagnostic(
                         "E100",
-                        "文件不是 UTF-8 编码",
-                        "the file is not UTF-8 encoded",
                         Span.point(path, 1, 1),
-                        (f"第 {exc.start} 字节无法按 UTF-8 解码；请用 UTF-8 保存文件",),
+                        hints=[f"第 {exc.start} 字节无法按 UTF-8 解码；请用 UTF-8 保存文件"],
                     )
                 ]
             ) from None
@@ -277,12 +276,12 @@ def _syntax_diagnostic(
     label = _match_friendly(exc)
     if label is not None:
         code, zh, en, hint, _ = FRIENDLY_ERRORS[label]
-        return Diagnostic(code, zh, en, span, (hint,))
+        return Wording(code, zh, en).at(span, [hint])
 
     if isinstance(exc, UnexpectedCharacters):
         bad = original[exc.pos_in_stream] if exc.pos_in_stream < len(original) else "?"
         zh, en, hint = hint_for_character(bad)
-        return Diagnostic("E101", zh, en, span, (hint,) if hint else ())
+        return Wording("E101", zh, en).at(span, [hint] if hint else [])
 
     expected = sorted(
         getattr(exc, "accepts", None)  # what the parser would really take here
@@ -297,19 +296,9 @@ def _syntax_diagnostic(
             hint_for_token(got, expected),
             f"此处应为 {expected_text_zh} / expected {expected_text_en}",
         )
-        return Diagnostic(
-            "E102",
-            f"此处不应出现「{got}」",
-            f"unexpected '{got}' here",
-            span,
-            tuple(h for h in hints if h),
-        )
-    return Diagnostic(
-        "E103",
-        "文件意外结束（缺少右括号或右花括号？）",
-        "the file ends too early (a missing ')' or '}'?)",
-        span,
-        (f"此处应为 {expected_text_zh} / expected {expected_text_en}",),
+        return diagnostic("E102", span, hints=hints, got=got)
+    return diagnostic(
+        "E103", span, hints=[f"此处应为 {expected_text_zh} / expected {expected_text_en}"]
     )
 
 
@@ -414,13 +403,7 @@ class _AstBuilder(Transformer):
 
     def _bad_date(self, span: Span, text: str) -> ast.Literal:
         self.diagnostics.append(
-            Diagnostic(
-                "E104",
-                f"日期「{text}」不存在",
-                f"'{text}' is not a real date",
-                span,
-                ("日期写成 YYYY-MM-DD，例如 2021-04-20",),
-            )
+            diagnostic("E104", span, hints=["日期写成 YYYY-MM-DD，例如 2021-04-20"], text=text)
         )
         return ast.Literal(span, "null", None)
 
@@ -679,16 +662,14 @@ class _AstBuilder(Transformer):
                 hole_column = token.column + 1 + i + 1
                 if end < 0:
                     self.diagnostics.append(
-                        Diagnostic(
+                        diagnostic(
                             "E105",
-                            "消息模板中的「{」没有对应的「}」",
-                            "a '{' in the message has no closing '}'",
                             Span.point(
                                 self.file,
                                 token.line + self.line_shift,
                                 self._col(token.line, hole_column - 1),
                             ),
-                            ("要在消息中写花括号本身，请写成 {{ 或 }}",),
+                            hints=["要在消息中写花括号本身，请写成 {{ 或 }}"],
                         )
                     )
                     break
@@ -722,15 +703,13 @@ class _AstBuilder(Transformer):
         if not (isinstance(literal, ast.Literal) and literal.kind == "string"):
             raise DiagnosticError(
                 [
-                    Diagnostic(
+                    diagnostic(
                         "E107",
-                        "消息花括号中 ?? 之后应写一段带引号的文字",
-                        "after '??' in a message hole comes a quoted text",
                         literal.span,
-                        (
+                        hints=[
                             "值为空时写这段文字，例如 {g.signed_on ?? '无'} / "
-                            "the text written when the value is null, e.g. {g.signed_on ?? '无'}",
-                        ),
+                            "the text written when the value is null, e.g. {g.signed_on ?? '无'}"
+                        ],
                     )
                 ]
             )
@@ -998,12 +977,12 @@ def _hole_default(hole: str) -> tuple[str, int | None]:
     return hole, None
 
 
-def _in_hole(diagnostic: Diagnostic) -> Diagnostic:
+def _in_hole(found: Diagnostic) -> Diagnostic:
     """A message hole that ends too early: say so, not that the file ends too early."""
-    if diagnostic.code != "E103":
-        return diagnostic
+    if found.code != "E103":
+        return found
     code, zh, en, hint = INCOMPLETE_HOLE
-    return Diagnostic(code, zh, en, diagnostic.span, (hint, *diagnostic.hints))
+    return Wording(code, zh, en).at(found.span, [hint, *found.hints])
 
 
 class _Pending:

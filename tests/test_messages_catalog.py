@@ -8,11 +8,9 @@
   title is the catalog's Chinese title, and every heading's code is in the
   catalog; the table of ranges at the top of the guide fits the catalog's codes.
 - Every template is a well-formed str.format template of named fields.
-- A file that builds its diagnostics through the catalog writes no message
-  text beside a code and constructs no Diagnostic itself; the files that still
-  do are listed in NOT_YET_CONVERTED, exactly, so that the list can only shrink.
-  Until they are converted, each message they write inline is one the catalog
-  has (field names aside), so that converting them changes no output.
+- No file writes message text beside a code or constructs a Diagnostic
+  itself: every site names its message's key (dsl/diagnostics.py and
+  dsl/messages.py, which build a Diagnostic from a catalog message, aside).
 """
 
 from __future__ import annotations
@@ -32,26 +30,6 @@ GUIDE = ROOT / "docs" / "错误代码.md"
 PACKAGES = ("dsl", "engine", "adapters")
 KEY = re.compile(r"([EW]\d{3})(\.\w+)?")
 
-# Files whose diagnostics still carry their text inline (other helpers were
-# restructuring them while the catalog was made); each is converted by naming its
-# messages' keys, and then leaves this list.
-NOT_YET_CONVERTED = {
-    "dsl/check/examples.py",
-    "dsl/check/expressions.py",
-    "dsl/check/index.py",
-    "dsl/check/messages.py",
-    "dsl/check/models.py",
-    "dsl/check/pack_checker.py",
-    "dsl/check/report.py",
-    "dsl/check/shared.py",
-    "dsl/limits.py",
-    "dsl/parser.py",
-    "engine/compiler/compile.py",
-    "engine/compiler/expressions.py",
-    "engine/policy/params.py",
-    "engine/service/precheck.py",
-    "engine/index/score.py",
-}
 # Where a Diagnostic is built from a catalog message: the only constructors allowed.
 BUILDERS = {"dsl/diagnostics.py", "dsl/messages.py"}
 
@@ -215,87 +193,10 @@ def inline_text_sites(tree: ast.Module) -> list[int]:
     return lines
 
 
-def shape_of_template(text: str) -> list[tuple[str, ...]]:
-    """A template as literal text and (conversion, format spec) of each field, names aside."""
-    parts: list[tuple[str, ...]] = []
-    for literal, field, spec, conversion in string.Formatter().parse(text):
-        parts.append(("text", literal))
-        if field is not None:
-            parts.append(("field", conversion or "", spec or ""))
-    return merged(parts)
-
-
-def shape_of_literal(node: ast.expr) -> list[tuple[str, ...]]:
-    """The same for a string or f-string written at a site."""
-    if isinstance(node, ast.Constant):
-        return merged([("text", node.value)])
-    parts: list[tuple[str, ...]] = []
-    for value in node.values:  # type: ignore[attr-defined]
-        if isinstance(value, ast.Constant):
-            parts.append(("text", value.value))
-        else:
-            spec = value.format_spec
-            written = "".join(v.value for v in spec.values) if spec is not None else ""
-            conversion = "" if value.conversion == -1 else chr(value.conversion)
-            parts.append(("field", conversion, written))
-    return merged(parts)
-
-
-def merged(parts: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    out: list[tuple[str, ...]] = []
-    for part in parts:
-        if part[0] == "text" and out and out[-1][0] == "text":
-            out[-1] = ("text", out[-1][1] + part[1])
-        elif part != ("text", ""):
-            out.append(part)
-    return out
-
-
-# Inline wordings that the catalog splits into variants (so they match none as written):
-# E311 "takes {one argument | N or M arguments}", E673 "with or without the column's label".
-SPLIT_IN_THE_CATALOG = {"E311", "E673"}
-
-
-def test_the_files_still_to_convert_write_only_wordings_the_catalog_has():
-    unmatched = []
-    checked = 0
-    for name, tree in source_files():
-        if name not in NOT_YET_CONVERTED:
-            continue
-        for node in ast.walk(tree):
-            args = node.args if isinstance(node, ast.Call) else getattr(node, "elts", None)
-            if not args:
-                continue
-            for i, arg in enumerate(args):
-                if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
-                    continue
-                if not re.fullmatch(r"[EW]\d{3}", arg.value):
-                    continue
-                # the message follows the code, or the span or path written after it
-                pairs = [args[j : j + 2] for j in (i + 1, i + 2) if j + 2 <= len(args)]
-                pairs = [p for p in pairs if all(map(is_text, p))]
-                if not pairs:
-                    continue
-                checked += 1
-                shapes = [
-                    (shape_of_template(t.zh), shape_of_template(t.en))
-                    for t in CATALOG[arg.value].templates.values()
-                ]
-                written = [(shape_of_literal(zh), shape_of_literal(en)) for zh, en in pairs]
-                if not any(w in shapes for w in written):
-                    if arg.value not in SPLIT_IN_THE_CATALOG:
-                        unmatched.append(f"{name}:{node.lineno} {arg.value}")
-    assert checked > 100
-    assert not unmatched, f"dsl/messages.toml lacks these sites' wordings: {unmatched}"
-
-
-def test_converted_files_take_their_words_from_the_catalog():
+def test_every_file_takes_its_words_from_the_catalog():
     inline = {
         name: lines
         for name, tree in source_files()
         if name not in BUILDERS and (lines := inline_text_sites(tree))
     }
-    converted = sorted(set(inline) - NOT_YET_CONVERTED)
-    assert not converted, f"use dsl.messages: {[(n, inline[n]) for n in converted]}"
-    done = sorted(NOT_YET_CONVERTED - set(inline))
-    assert not done, f"converted: take these off NOT_YET_CONVERTED: {done}"
+    assert not inline, f"use dsl.messages: {inline}"

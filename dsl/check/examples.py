@@ -35,37 +35,23 @@ class ExampleChecker(Reporter):
         """
         ok = True
         if node.as_of is None:
-            self.error(
-                "E503",
-                node.span,
-                f"示例「{node.title}」缺少 as_of 日期",
-                f"example {node.title!r} has no as_of date",
-                "例如 as_of 2021-11-15",
-            )
+            self.error("E503", node.span, title=node.title, hints=["例如 as_of 2021-11-15"])
             ok = False
         if not node.expect and not node.expect_none:
             self.error(
-                "E504",
+                "E504.nothing_expected",
                 node.span,
-                f"示例「{node.title}」没有写期望结果",
-                f"example {node.title!r} says nothing about what it expects",
-                '写 expect "预警键"（必须预警）或 expect none（不应预警）',
+                title=node.title,
+                hints=['写 expect "预警键"（必须预警）或 expect none（不应预警）'],
             )
             ok = False
         if node.expect and node.expect_none:
-            self.error(
-                "E504",
-                node.span,
-                f"示例「{node.title}」同时写了 expect 和 expect none",
-                f"example {node.title!r} expects both warnings and none",
-            )
+            self.error("E504.both_expected", node.span, title=node.title)
             ok = False
         keys = [e.key for e in node.expect]
         for e in node.expect:
             if keys.count(e.key) > 1:
-                self.error(
-                    "E507", e.span, f"期望的预警键 {e.key} 重复", f"key {e.key} expected twice"
-                )
+                self.error("E507", e.span, key=e.key)
                 ok = False
                 break
         if not self.pack.has_townships:
@@ -74,11 +60,11 @@ class ExampleChecker(Reporter):
                     self.error(
                         "E381",
                         e.span,
-                        f"本策略包不按乡镇分派预警，示例不能期望乡镇 {e.township}",
-                        f"this pack routes no warning to a township: an example cannot "
-                        f"expect township {e.township}",
-                        f'写 expect "{e.key}"，不写 township / write expect "{e.key}" '
-                        "without a township",
+                        township=e.township,
+                        hints=[
+                            f'写 expect "{e.key}"，不写 township / write expect "{e.key}" '
+                            "without a township"
+                        ],
                     )
                     ok = False
         ok = self._pending(node, sources, precheck) and ok
@@ -90,11 +76,7 @@ class ExampleChecker(Reporter):
             param = self.pack.parameters.get(name)
             if param is None:
                 self.error(
-                    "E506",
-                    span,
-                    f"示例中的未知参数 ${name}",
-                    f"unknown parameter ${name}",
-                    *did_you_mean(name, self.pack.parameters, "$"),
+                    "E506", span, name=name, hints=did_you_mean(name, self.pack.parameters, "$")
                 )
                 ok = False
                 continue
@@ -132,10 +114,11 @@ class ExampleChecker(Reporter):
             return _BAD
         except ValueError as exc:
             self.error(
-                "E502",
+                "E502.parameter_type",
                 written.span,
-                f"参数 ${param.name} 的值不符合类型：{exc}",
-                f"the value of ${param.name} does not fit its type {param.type.value}",
+                name=param.name,
+                exc=exc,
+                value=param.type.value,
             )
             return _BAD
         if param.shape == "scalar" and param.type is Type.INT and value is not None:
@@ -152,13 +135,14 @@ class ExampleChecker(Reporter):
             for e in node.expect:
                 if e.changed:
                     self.error(
-                        "E508",
+                        "E508.no_pending_rows",
                         e.span,
-                        f"示例「{node.title}」没有待审记录（pending），不能写 changed",
-                        f"example {node.title!r} has no pending rows: 'changed' means nothing",
-                        "changed 只用于预检示例：given 是已入库的数据，pending 是待审的记录，"
-                        "changed 表示预警已存在、待审记录使其消息改变 / 'changed' belongs to "
-                        "an example with pending rows",
+                        title=node.title,
+                        hints=[
+                            "changed 只用于预检示例：given 是已入库的数据，pending 是待审的记录，"
+                            "changed 表示预警已存在、待审记录使其消息改变 / 'changed' belongs to "
+                            "an example with pending rows"
+                        ],
                     )
                     ok = False
             return ok
@@ -166,23 +150,26 @@ class ExampleChecker(Reporter):
         for row in node.pending[1:]:
             if row.source != first.source:
                 self.error(
-                    "E508",
+                    "E508.several_sources",
                     row.source_span,
-                    f"示例「{node.title}」的待审记录来自多个来源：{first.source}、{row.source}",
-                    f"the pending rows of example {node.title!r} name several sources: "
-                    f"{first.source}, {row.source}",
-                    "一次预检只预检一个来源的记录：其他来源的数据写成 given（已入库） / "
-                    "a pre-check is of one source's records: write the others as given rows",
+                    title=node.title,
+                    first_source=first.source,
+                    row_source=row.source,
+                    hints=[
+                        "一次预检只预检一个来源的记录：其他来源的数据写成 given（已入库） / "
+                        "a pre-check is of one source's records: write the others as given rows"
+                    ],
                 )
                 return False
         if not precheck:
             self.error(
                 "E411",
                 Span.point(first.span.file, first.span.line, first.span.column, len("pending")),
-                f"模型写了 precheck no，不参加预检，示例「{node.title}」却是预检示例",
-                f"the model says 'precheck no', yet example {node.title!r} pre-checks pending rows",
-                "要么去掉 precheck no，要么把 pending 改为 given / drop 'precheck no', "
-                "or make the pending rows given ones",
+                title=node.title,
+                hints=[
+                    "要么去掉 precheck no，要么把 pending 改为 given / drop 'precheck no', "
+                    "or make the pending rows given ones"
+                ],
             )
             ok = False
         if sources is not None and first.source in self.pack.sources:
@@ -190,12 +177,12 @@ class ExampleChecker(Reporter):
                 self.error(
                     "E509",
                     first.source_span,
-                    f"模型不读取 {first.source}，预检 {first.source} 的记录不会运行它",
-                    f"the model does not read {first.source}: a pre-check of "
-                    f"{first.source} records does not run it",
-                    f"模型读取 the model reads: {'、'.join(sorted(sources))}",
-                    "待审记录应是模型所读来源的记录；其他来源的数据写成 given / "
-                    "pending rows are of a source the model reads; write others as given rows",
+                    source=first.source,
+                    hints=[
+                        f"模型读取 the model reads: {'、'.join(sorted(sources))}",
+                        "待审记录应是模型所读来源的记录；其他来源的数据写成 given / "
+                        "pending rows are of a source the model reads; write others as given rows",
+                    ],
                 )
                 ok = False
         return ok
@@ -210,9 +197,8 @@ class ExampleChecker(Reporter):
                 self.error(
                     "E500",
                     row.source_span,
-                    f"示例中的未知来源「{row.source}」",
-                    f"unknown source {row.source!r} in an example",
-                    *did_you_mean(row.source, self.pack.sources),
+                    source=row.source,
+                    hints=did_you_mean(row.source, self.pack.sources),
                 )
                 ok = False
                 continue
@@ -222,16 +208,16 @@ class ExampleChecker(Reporter):
                 column = source.columns.get(col_name)
                 if column is None:
                     self.error(
-                        "E501",
+                        "E501.unknown_column",
                         span,
-                        f"{row.source} 没有列「{col_name}」",
-                        f"{row.source} has no column {col_name!r}",
-                        *did_you_mean(col_name, source.columns),
+                        source=row.source,
+                        col_name=col_name,
+                        hints=did_you_mean(col_name, source.columns),
                     )
                     ok = False
                     continue
                 if col_name in seen:
-                    self.error("E501", span, f"列 {col_name} 写了两次", f"{col_name} given twice")
+                    self.error("E501.given_twice", span, col_name=col_name)
                     ok = False
                 seen.add(col_name)
                 value = self._example_value(literal, column.type, f"{row.source}.{col_name}")
@@ -277,11 +263,14 @@ class ExampleChecker(Reporter):
         elif kind in NUMERIC and wanted is Type.STRING:
             hint = '编号等文本要加引号，例如 "P1"'
         self.error(
-            "E502",
+            "E502.column_type",
             literal.span,
-            f"{column} 应为{wanted.zh}，这里写的是{kind.zh}",
-            f"{column} is {wanted.value}; the example gives {_a(kind)}",
-            hint,
+            column=column,
+            wanted_zh=wanted.zh,
+            kind_zh=kind.zh,
+            value=wanted.value,
+            a_kind=_a(kind),
+            hints=[hint],
         )
         return _BAD
 
@@ -290,10 +279,14 @@ class ExampleChecker(Reporter):
         self.error(
             "E505",
             literal.span,
-            f"{what} 的值 {literal.value} {problem[0]}",
-            f"the value {literal.value} of {what} {problem[1]}",
-            "示例中的整数须在 64 位整数范围内，金额整数部分最多 16 位、最多两位小数 / "
-            "ints are 64-bit; amounts have at most 16 digits before the point and 2 after",
+            what=what,
+            value=literal.value,
+            problem_zh=problem[0],
+            problem_en=problem[1],
+            hints=[
+                "示例中的整数须在 64 位整数范围内，金额整数部分最多 16 位、最多两位小数 / "
+                "ints are 64-bit; amounts have at most 16 digits before the point and 2 after"
+            ],
         )
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from dsl import ast, ir
 from dsl.check.report import Reporter
 from dsl.check.report import article as _a
-from dsl.diagnostics import Diagnostic, Span
+from dsl.diagnostics import Span
 from dsl.functions import SIGNATURES, check_arguments
 from dsl.node import walk
 from dsl.pack import Parameter
@@ -139,11 +139,11 @@ class ExpressionChecker(Reporter):
         value = self.check(node, scope, ctx)
         if value.type not in (Type.BOOL, Type.ERROR, Type.NULL):
             self.error(
-                "E303",
+                "E303.condition_needed",
                 node.span,
-                f"这里需要一个条件（是/否），而不是{value.type.zh}",
-                f"a condition is needed here, not {_a(value.type)}",
-                "例如 p.investment >= $tender_threshold",
+                zh=value.type.zh,
+                a_type=_a(value.type),
+                hints=["例如 p.investment >= $tender_threshold"],
             )
         return value
 
@@ -161,9 +161,10 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E370",
                 node.span,
-                f"${node.name} 是{param.type_zh}（{param.type_name}），不是一个值",
-                f"${node.name} is a {param.type_name}, not one value",
-                _collection_hint(node.name, param.shape),
+                name=node.name,
+                type_zh=param.type_zh,
+                type_name=param.type_name,
+                hints=[_collection_hint(node.name, param.shape)],
             )
             return ir.Param(node.name, Type.ERROR, node.span)
         return ir.Param(node.name, param.type, node.span, nullable=param.nullable)
@@ -175,10 +176,11 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E203",
                 node.span,
-                f"未知参数 ${node.name}",
-                f"unknown parameter ${node.name}",
-                *did_you_mean(node.name, self.pack.parameters, "$"),
-                "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）",
+                name=node.name,
+                hints=[
+                    *did_you_mean(node.name, self.pack.parameters, "$"),
+                    "参数须先在 pack.yaml 的 parameters 下声明（类型、默认值、单位、说明）",
+                ],
             )
         return param
 
@@ -188,19 +190,20 @@ class ExpressionChecker(Reporter):
         if param is None:
             return ir.Param(node.name, Type.ERROR, node.span)
         if param.shape != shape:
-            wanted = ("列表", "a list") if shape == "list" else ("映射", "a map")
-            code = "E270" if shape == "list" else "E271"
+            key = "E270" if shape == "list" else "E271.not_a_map"
             hint = (
                 f"与一个值比较写 x = ${node.name} / compare with one value: x = ${node.name}"
                 if param.shape == "scalar"
                 else _collection_hint(node.name, param.shape)
             )
             self.error(
-                code,
+                key,
                 node.span,
-                f"{used} 需要{wanted[0]}参数，${node.name} 是{param.type_zh}（{param.type_name}）",
-                f"{used} needs {wanted[1]} parameter; ${node.name} is a {param.type_name}",
-                hint,
+                hints=[hint],
+                used=used,
+                name=node.name,
+                type_zh=param.type_zh,
+                type_name=param.type_name,
             )
             return ir.Param(node.name, Type.ERROR, node.span)
         return ir.Param(node.name, param.type, node.span)
@@ -226,9 +229,8 @@ class ExpressionChecker(Reporter):
                     node.span.line,
                     node.span.column + len(node.alias),
                 ),
-                f"未知别名「{node.alias}」",
-                f"unknown alias {node.alias!r}",
-                *hints,
+                alias=node.alias,
+                hints=hints,
             )
             return ir.Col(ir.Binding(0, node.alias, "", False), node.column, Type.ERROR, node.span)
         row = scope.find_row(binding.uid)
@@ -241,12 +243,10 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E201",
                 node.column_span,
-                f"{binding.source} 没有列「{node.column}」",
-                f"{binding.source} has no column {node.column!r}",
-                *(
-                    did_you_mean(node.column, columns)
-                    or (f"{binding.source} 的列：{', '.join(list(columns)[:12])}",)
-                ),
+                source=binding.source,
+                column=node.column,
+                hints=did_you_mean(node.column, columns)
+                or (f"{binding.source} 的列：{', '.join(list(columns)[:12])}",),
             )
             return ir.Col(binding, node.column, Type.ERROR, node.span)
         return ir.Col(binding, node.column, columns[node.column], node.span)
@@ -262,33 +262,29 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E261",
                 node.span,
-                "key（预警键）只能单独写在消息的花括号中：{key}",
-                "key (the warning's key) can only be written alone in a message: {key}",
-                "要用键的值计算或比较，写键的表达式，例如 p.project_id / "
-                "to compute with the key, write its expression, e.g. p.project_id",
+                hints=[
+                    "要用键的值计算或比较，写键的表达式，例如 p.project_id / "
+                    "to compute with the key, write its expression, e.g. p.project_id"
+                ],
             )
             return ir.Lit(None, Type.ERROR, node.span)
         row = self._bound_row_named(node.name, scope)
         if row is not None:
             first = row.columns[0][0] if row.columns else "列名"
             self.error(
-                "E251",
+                "E251.row_bound_first",
                 node.span,
-                f"{node.name} 是 first(…) 取的一行，不是一个值",
-                f"{node.name} is a row bound by first(…), not a value",
-                f"读它的一列写 {node.name}.{first}；问有没有这一行写 exists({node.name}) / "
-                f"read a value as {node.name}.{first}; ask whether there is one with "
-                f"exists({node.name})",
+                name=node.name,
+                hints=[
+                    f"读它的一列写 {node.name}.{first}；问有没有这一行写 exists({node.name}) / "
+                    f"read a value as {node.name}.{first}; ask whether there is one with "
+                    f"exists({node.name})"
+                ],
             )
             return ir.Lit(None, Type.ERROR, node.span)
         if node.name == "township" and ctx.township is not None:
             if ctx.inside_aggregate and ir.has_aggregate(ctx.township):
-                self.error(
-                    "E305",
-                    node.span,
-                    "township 是聚合值，{township} 不能写在聚合函数内",
-                    "the township is an aggregate: {township} cannot stand inside an aggregate",
-                )
+                self.error("E305.township_in_aggregate", node.span)
             return self._township_name(node, ctx.township)
         hints = list(did_you_mean(node.name, [*scope.lets, *scope.args]))
         if node.name == "township":
@@ -306,9 +302,7 @@ class ExpressionChecker(Reporter):
             ]
             if owners:
                 hints.append(f"列名前要写别名，例如 {owners[0]}.{node.name}")
-        self.error(
-            "E205", node.span, f"未知名称「{node.name}」", f"unknown name {node.name!r}", *hints
-        )
+        self.error("E205", node.span, name=node.name, hints=hints)
         return ir.Lit(None, Type.ERROR, node.span)
 
     def _unary(self, node: ast.Unary, scope: Scope, ctx: Context) -> ir.Expr:
@@ -317,10 +311,7 @@ class ExpressionChecker(Reporter):
         operand = self.check(node.operand, scope, ctx)
         if operand.type not in NUMERIC | {Type.ERROR, Type.NULL}:
             self.error(
-                "E304",
-                node.span,
-                f"负号只能用于数值，这里是{operand.type.zh}",
-                f"'-' needs a number, not {_a(operand.type)}",
+                "E304.minus_needs_number", node.span, zh=operand.type.zh, a_type=_a(operand.type)
             )
         return ir.Neg(operand, operand.type, node.span)
 
@@ -344,7 +335,7 @@ class ExpressionChecker(Reporter):
     def _comparable(self, left: ir.Expr, right: ir.Expr, span: Span, op: str) -> None:
         if unify(left.type, right.type) is not None:
             if op not in ("=", "!=") and left.type is Type.BOOL:
-                self.error("E300", span, "是/否的值不能比较大小", "booleans have no order")
+                self.error("E300.booleans_order", span)
             return
         hints = []
         pair = {left.type, right.type}
@@ -359,11 +350,13 @@ class ExpressionChecker(Reporter):
         elif Type.DATE in pair and pair & NUMERIC:
             hints.append("日期与数字不能比较；求天数用 days_between(a, b)")
         self.error(
-            "E300",
+            "E300.cannot_compare",
             span,
-            f"不能比较{left.type.zh}和{right.type.zh}",
-            f"cannot compare {left.type.value} with {right.type.value}",
-            *hints,
+            type_zh=left.type.zh,
+            right_type_zh=right.type.zh,
+            type_value=left.type.value,
+            right_type_value=right.type.value,
+            hints=hints,
         )
 
     def _arith(self, node: ast.Binary, left: ir.Expr, right: ir.Expr) -> ir.Expr:
@@ -390,11 +383,14 @@ class ExpressionChecker(Reporter):
         elif Type.STRING in (lt, rt):
             hints.append('文字拼接用 concat(a, b)；消息中直接写 "{p.name}工程"')
         self.error(
-            "E304",
+            "E304.operator",
             node.op_span,
-            f"不能对{lt.zh}和{rt.zh}做「{op}」运算",
-            f"cannot apply '{op}' to {lt.value} and {rt.value}",
-            *hints,
+            lt_zh=lt.zh,
+            rt_zh=rt.zh,
+            op=op,
+            lt_value=lt.value,
+            rt_value=rt.value,
+            hints=hints,
         )
         return ir.Arith(op, left, right, Type.ERROR, node.span)
 
@@ -409,8 +405,10 @@ class ExpressionChecker(Reporter):
                 self.error(
                     "E310",
                     item_ast.span,
-                    f"列表中的{item.type.zh}不能与{operand.type.zh}比较",
-                    f"{_a(item.type)} in the list cannot match {_a(operand.type)}",
+                    type_zh=item.type.zh,
+                    operand_type_zh=operand.type.zh,
+                    a_item_type=_a(item.type),
+                    a_operand_type=_a(operand.type),
                 )
         return ir.In(operand, items, node.negated, span=node.span)
 
@@ -419,11 +417,13 @@ class ExpressionChecker(Reporter):
         items = self._collection(node.param, "list", "not in" if node.negated else "in")
         if unify(operand.type, items.type) is None:
             self.error(
-                "E371",
+                "E371.item_type",
                 node.span,
-                f"${items.name} 的项是{items.type.zh}，不能与{operand.type.zh}比较",
-                f"the items of ${items.name} are {items.type.value}s; "
-                f"they cannot match {_a(operand.type)}",
+                name=items.name,
+                type_zh=items.type.zh,
+                operand_type_zh=operand.type.zh,
+                value=items.type.value,
+                a_type=_a(operand.type),
             )
         return ir.InParam(operand, items, node.negated, span=node.span)
 
@@ -431,42 +431,33 @@ class ExpressionChecker(Reporter):
         """`value_of($map, key, default)`: a map parameter's value for a key (E271, E371)."""
         usage = f"用法 usage: {SIGNATURES[node.name].example}"
         if node.star or node.distinct or node.order_by or node.filter or len(node.args) != 3:
-            self.error(
-                "E302",
-                node.span,
-                f"{node.name} 需要 3 个参数：映射参数、键、默认值",
-                f"{node.name} takes 3 arguments: a map parameter, a key and a default",
-                usage,
-            )
+            self.error("E302.value_of_arguments", node.span, name=node.name, hints=[usage])
             return ir.Lit(None, Type.ERROR, node.span)
         written, key_ast, default_ast = node.args
         key = self.check(key_ast, scope, ctx)
         default = self.check(default_ast, scope, ctx)
         if not isinstance(written, ast.ParamRef):
-            self.error(
-                "E271",
-                written.span,
-                f"{node.name} 的第 1 个参数须是映射参数 $名称",
-                f"the first argument of {node.name} must be a map parameter ($name)",
-                usage,
-            )
+            self.error("E271.not_a_parameter", written.span, name=node.name, hints=[usage])
             return ir.Lit(None, Type.ERROR, node.span)
         values = self._collection(written, "map", node.name)
         if unify(key.type, Type.STRING) is None:
             self.error(
-                "E371",
+                "E371.keys_text",
                 key_ast.span,
-                f"${values.name} 的键是文本，这里是{key.type.zh}",
-                f"the keys of ${values.name} are text, not {_a(key.type)}",
+                name=values.name,
+                zh=key.type.zh,
+                a_type=_a(key.type),
             )
         result = unify(values.type, default.type)
         if result is None:
             self.error(
-                "E371",
+                "E371.default_values",
                 default_ast.span,
-                f"默认值应与 ${values.name} 的值同为{values.type.zh}，这里是{default.type.zh}",
-                f"the default must be {_a(values.type)}, as the values of ${values.name} are; "
-                f"not {_a(default.type)}",
+                name=values.name,
+                type_zh=values.type.zh,
+                default_type_zh=default.type.zh,
+                a_values_type=_a(values.type),
+                a_default_type=_a(default.type),
             )
             result = Type.ERROR
         return ir.ValueOf(values, key, default, result, node.span)
@@ -527,11 +518,16 @@ class ExpressionChecker(Reporter):
         self.error(
             "E365",
             span,
-            f"case 的各个取值类型须一致：前面是{before.zh}，这里是{here.zh}",
-            f"the values of a case must be of one type: {before.value} before, {here.value} here",
-            *hints,
-            f"第一个取值在第 {first.line} 行第 {first.column} 列；整数、金额、浮点数之间可以混用 / "
-            f"the first value is at {first.line}:{first.column}; int, decimal and float mix",
+            before_zh=before.zh,
+            here_zh=here.zh,
+            before_value=before.value,
+            here_value=here.value,
+            hints=[
+                *hints,
+                f"第一个取值在第 {first.line} 行第 {first.column} 列；"
+                "整数、金额、浮点数之间可以混用 / "
+                f"the first value is at {first.line}:{first.column}; int, decimal and float mix",
+            ],
         )
 
     def _case_with_operand(self, node: ast.Case, scope: Scope, ctx: Context) -> ir.Expr:
@@ -548,10 +544,10 @@ class ExpressionChecker(Reporter):
         self.error(
             "E366",
             node.operand.span,
-            "case 之后直接写 when 和条件，不写被比较的值",
-            "'case' is followed by 'when' and a condition, not by the value compared",
-            f"写成 case when {operand} = {first} then … end / "
-            f"write case when {operand} = {first} then … end",
+            hints=[
+                f"写成 case when {operand} = {first} then … end / "
+                f"write case when {operand} = {first} then … end"
+            ],
         )
         return ir.Lit(None, Type.ERROR, node.span)
 
@@ -564,13 +560,14 @@ class ExpressionChecker(Reporter):
         if row is not None and (alone or not a_source):
             if not alone:
                 self.error(
-                    "E251",
+                    "E251.exists_takes_bound",
                     node.span,
-                    f"exists({row.name}) 只写 first(…) 所取行的名字",
-                    f"exists({row.name}) takes the bound row's name alone",
-                    f"条件写在 first(…) 的 where 中，或写 exists({row.name}) and "
-                    f"{row.name}.列 > … / put conditions in first(…)'s where, or write "
-                    f"exists({row.name}) and a condition on its values",
+                    name=row.name,
+                    hints=[
+                        f"条件写在 first(…) 的 where 中，或写 exists({row.name}) and "
+                        f"{row.name}.列 > … / put conditions in first(…)'s where, or write "
+                        f"exists({row.name}) and a condition on its values"
+                    ],
                 )
             return ir.RowFound(row.binding, span=node.span)
         inner = Scope(parent=scope)
@@ -585,22 +582,16 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E307",
                 node.select.span,
-                "子查询的 select 须是聚合值",
-                "the select of a subquery must be an aggregate",
-                "例如 select sum(f.amount)、select min(a.accepted_on)、select count(*)",
+                hints=["例如 select sum(f.amount)、select min(a.accepted_on)、select count(*)"],
             )
         else:
             before = len(self.diagnostics)
             self.grouping(select, set(), own, inner)
-            for i in range(before, len(self.diagnostics)):
-                d = self.diagnostics[i]
-                self.diagnostics[i] = Diagnostic(
-                    "E307",
-                    d.message_zh,
-                    d.message_en,
-                    d.span,
-                    ("子查询只返回一个值：把列放进 sum()、min()、max()、count() 等聚合函数",),
-                )
+            self.relabel(
+                before,
+                "E307",
+                hint="子查询只返回一个值：把列放进 sum()、min()、max()、count() 等聚合函数",
+            )
         return ir.Scalar(query, select, select.type, node.span)
 
     def _firstrow(self, node: ast.FirstRow, scope: Scope, ctx: Context) -> ir.Expr:
@@ -608,10 +599,11 @@ class ExpressionChecker(Reporter):
         self.error(
             "E450",
             node.span,
-            f"{node.name}(from …) 取一行，只能作为模型中一个 let 的全部取值",
-            f"{node.name}(from …) binds a row: it can only be the whole value of a model's let",
-            "写成 let m = first(from … order by …)，再读 m.列名、用 exists(m) / write "
-            "let m = first(from … order by …), then read m.name and exists(m)",
+            name=node.name,
+            hints=[
+                "写成 let m = first(from … order by …)，再读 m.列名、用 exists(m) / write "
+                "let m = first(from … order by …), then read m.name and exists(m)"
+            ],
         )
         return ir.Lit(None, Type.ERROR, node.span)
 
@@ -626,36 +618,27 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E204",
                 node.name_span,
-                f"未知函数「{node.name}」",
-                f"unknown function {node.name!r}",
-                *did_you_mean(node.name, options),
-                "函数须是内置函数或 policies 中的 define 共享定义",
+                name=node.name,
+                hints=[
+                    *did_you_mean(node.name, options),
+                    "函数须是内置函数或 policies 中的 define 共享定义",
+                ],
             )
             return ir.Lit(None, Type.ERROR, node.span)
         if sig.kind == "parameter":
             return self._value_of(node, scope, ctx)
         if sig.kind == "formatter":
-            self.error(
-                "E311",
-                node.name_span,
-                f"{node.name}() 只能直接用在消息模板的花括号里",
-                f"{node.name}() formats a message hole and is only allowed as {{{node.name}(…)}}",
-            )
+            self.error("E311.formatter_outside_hole", node.name_span, name=node.name)
             return ir.Lit(None, Type.ERROR, node.span)
         if sig.kind == "aggregate":
             return self._aggregate(node, sig, scope, ctx)
         if node.star or node.distinct or node.order_by or node.filter:
-            self.error(
-                "E302",
-                node.span,
-                f"{node.name} 不接受 *、distinct 或 order by",
-                f"{node.name} takes no '*', 'distinct' or 'order by'",
-            )
+            self.error("E302.no_star_distinct_order", node.span, name=node.name)
         args = tuple(self.check(a, scope, ctx) for a in node.args)
         result = check_arguments(sig, [a.type for a in args])
         if not isinstance(result, Type):
-            zh, _, en = result.partition(" / ")
-            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}", sig.argument_hint)
+            usage = [f"用法 usage: {sig.example}", sig.argument_hint]
+            self.error(result.key("E302"), node.span, hints=usage, **result.fields)
             result = Type.ERROR
         if node.name == "if":
             args = (args[0], *args[1:])
@@ -669,51 +652,41 @@ class ExpressionChecker(Reporter):
                 else ("没有 group by 的模型", "a model without 'group by'")
             )
             self.error(
-                "E305",
+                "E305.not_allowed_here",
                 node.name_span,
-                f"聚合函数 {node.name}() 不能用在{where_zh}中",
-                f"aggregate {node.name}() is not allowed in {where_en}",
-                "聚合只能用于 group by 模型的 having/key/township/message，"
-                "或子查询的 select，例如 (from fin_payment f where … select sum(f.amount))",
+                name=node.name,
+                where_zh=where_zh,
+                where_en=where_en,
+                hints=[
+                    "聚合只能用于 group by 模型的 having/key/township/message，"
+                    "或子查询的 select，例如 (from fin_payment f where … select sum(f.amount))"
+                ],
             )
         if ctx.inside_aggregate:
-            self.error("E305", node.name_span, "聚合函数不能嵌套", "aggregates cannot be nested")
+            self.error("E305.nested", node.name_span)
         inner = ctx.at(ctx.clause, inside_aggregate=True)
         args = tuple(self.check(a, scope, inner) for a in node.args)
         order = tuple((self.check(o.expr, scope, inner), o.descending) for o in node.order_by)
         if node.star and node.name != "count":
-            self.error("E302", node.span, "只有 count 可以写 (*)", "only count takes (*)")
+            self.error("E302.star_only_count", node.span)
         if node.name == "first":
             if not order:
-                self.error(
-                    "E302",
-                    node.span,
-                    "first() 需要 order by 指明哪一行在前",
-                    "first() needs 'order by' to say which row comes first",
-                    f"例如 {sig.example}",
-                )
+                self.error("E302.first_needs_order", node.span, hints=[f"例如 {sig.example}"])
             if not ctx.first_allowed:
                 self.error(
-                    "E305",
+                    "E305.first_allowed_grouped",
                     node.name_span,
-                    "first() 只能用在 group by 模型中",
-                    "first() is only allowed in a grouped model",
-                    "子查询中请用 min() 或 max()",
+                    hints=["子查询中请用 min() 或 max()"],
                 )
         elif order:
-            self.error(
-                "E302",
-                node.span,
-                f"{node.name}() 不接受 order by",
-                f"{node.name}() takes no 'order by'",
-            )
+            self.error("E302.no_order_by", node.span, name=node.name)
         condition = self.condition(node.filter, scope, inner) if node.filter else None
         if node.star:
             return ir.Agg("count", (), Type.INT, star=True, filter=condition, span=node.span)
         result = check_arguments(sig, [a.type for a in args])
         if not isinstance(result, Type):
-            zh, _, en = result.partition(" / ")
-            self.error("E302", node.span, zh, en, f"用法 usage: {sig.example}")
+            usage = [f"用法 usage: {sig.example}"]
+            self.error(result.key("E302"), node.span, hints=usage, **result.fields)
             result = Type.ERROR
         elif node.name in ir.QUANTILES:
             self._quantile(node, args)
@@ -730,10 +703,11 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E377",
                 node.span,
-                f"{node.name}() 不接受 distinct：分位数按每一行的值计算",
-                f"{node.name}() takes no 'distinct': a quantile counts every row's value",
-                f"去掉 distinct，写 {node.name}(…)；"
-                "要按不同的值计算，先用 group by 把相同的值归为一组",
+                name=node.name,
+                hints=[
+                    f"去掉 distinct，写 {node.name}(…)；"
+                    "要按不同的值计算，先用 group by 把相同的值归为一组"
+                ],
             )
         if node.name != "quantile":
             return
@@ -747,11 +721,10 @@ class ExpressionChecker(Reporter):
                 and param.maximum <= 1
             ):
                 self.error(
-                    "E376",
+                    "E376.unbounded_parameter",
                     span,
-                    f"参数 ${param.name} 用作分位数的 p，须在 pack.yaml 中限定在 0 到 1 之间",
-                    f"${param.name} is the p of a quantile: pack.yaml must bound it within 0 and 1",
-                    f"在 pack.yaml 中给 {param.name} 写上 min: 0 与 max: 1",
+                    name=param.name,
+                    hints=[f"在 pack.yaml 中给 {param.name} 写上 min: 0 与 max: 1"],
                 )
             return
         value = ir.number_written(fraction)
@@ -759,17 +732,14 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E375",
                 span,
-                "quantile 的 p 须是直接写出的数或参数，在运行前就确定",
-                "the p of quantile() must be a number written out or a parameter",
-                "例如 quantile(r.amount, 0.75) 或 quantile(r.amount, $upper_quartile)",
+                hints=["例如 quantile(r.amount, 0.75) 或 quantile(r.amount, $upper_quartile)"],
             )
         elif not 0 <= value <= 1:
             self.error(
-                "E376",
+                "E376.out_of_range",
                 span,
-                f"quantile 的 p 须在 0 到 1 之间，这里是 {value}",
-                f"the p of quantile() must lie between 0 and 1, not {value}",
-                "p 是比例：上四分位数写 0.75，不写 75；中位数写 median(…)",
+                value=value,
+                hints=["p 是比例：上四分位数写 0.75，不写 75；中位数写 median(…)"],
             )
 
     def _define_call(self, node: ast.Call, scope: Scope, ctx: Context) -> ir.Expr:
@@ -788,10 +758,14 @@ class ExpressionChecker(Reporter):
             ):
                 continue
             self.error(
-                "E301",
+                "E301.argument",
                 arg_ast.span,
-                f"{node.name} 的参数 {pname} 应为{ptype.zh}，这里是{arg.type.zh}",
-                f"argument {pname} of {node.name} must be {ptype.value}, not {arg.type.value}",
+                name=node.name,
+                pname=pname,
+                ptype_zh=ptype.zh,
+                type_zh=arg.type.zh,
+                ptype_value=ptype.value,
+                type_value=arg.type.value,
             )
         if node.name in self.shared.lookup_defines:
             self._lookup_placement(node, args, scope, ctx)
@@ -805,11 +779,12 @@ class ExpressionChecker(Reporter):
         if wanted == given:
             return True
         self.error(
-            "E302",
+            "E302.argument_count",
             node.span,
-            f"{node.name} 需要 {wanted} 个参数，这里有 {given} 个",
-            f"{node.name} takes {wanted} arguments, got {given}",
-            f"定义：{declared}",
+            name=node.name,
+            expected=wanted,
+            count=given,
+            hints=[f"定义：{declared}"],
         )
         return False
 
@@ -818,12 +793,7 @@ class ExpressionChecker(Reporter):
         target = self.shared.lookup(node.name, node.name_span)
         args = tuple(self.check(a, scope, ctx) for a in node.args)
         if node.star or node.distinct or node.order_by or node.filter:
-            self.error(
-                "E302",
-                node.span,
-                f"{node.name} 不接受 *、distinct 或 order by",
-                f"{node.name} takes no '*', 'distinct' or 'order by'",
-            )
+            self.error("E302.no_star_distinct_order", node.span, name=node.name)
         if target is None:
             if node.name in self.shared.oversized:
                 self.left_out.add(node.name)
@@ -840,12 +810,16 @@ class ExpressionChecker(Reporter):
             if arg.type in (Type.ERROR, Type.NULL) or unify(arg.type, ptype) is not None:
                 continue
             self.error(
-                "E301",
+                "E301.lookup_argument",
                 arg_ast.span,
-                f"{node.name} 的参数 {pname}（{target.source}.{key}）应为{ptype.zh}，"
-                f"这里是{arg.type.zh}",
-                f"argument {pname} of {node.name} ({target.source}.{key}) must be "
-                f"{ptype.value}, not {arg.type.value}",
+                name=node.name,
+                pname=pname,
+                source=target.source,
+                key=key,
+                ptype_zh=ptype.zh,
+                type_zh=arg.type.zh,
+                ptype_value=ptype.value,
+                type_value=arg.type.value,
             )
         self._lookup_placement(node, args, scope, ctx)
         return ir.LookupCall(node.name, args, target.type, node.span)
@@ -858,12 +832,10 @@ class ExpressionChecker(Reporter):
                 self.error(
                     "E255",
                     node.span,
-                    "消息中的 {township} 需要在 pack.yaml 中用 township_names "
-                    "指明乡镇名称的 lookup",
-                    "{township} in a message needs pack.yaml to name the township lookup "
-                    "(township_names)",
-                    "在 pack.yaml 中写 township_names: township_name / "
-                    "add 'township_names: township_name' to pack.yaml",
+                    hints=[
+                        "在 pack.yaml 中写 township_names: township_name / "
+                        "add 'township_names: township_name' to pack.yaml"
+                    ],
                 )
             return ir.Lit(None, Type.ERROR, node.span)
         return ir.LookupCall(lookup.name, (township,), lookup.type, node.span)
@@ -885,19 +857,19 @@ class ExpressionChecker(Reporter):
             self.error(
                 "E457",
                 node.name_span,
-                f"join 的 on 条件中不能使用 lookup（{node.name}）",
-                f"a lookup ({node.name}) cannot be used in a join's 'on'",
-                "把这个条件写在 where 中 / write this condition in 'where'",
+                name=node.name,
+                hints=["把这个条件写在 where 中 / write this condition in 'where'"],
             )
             return
         if ctx.unit == "index":
             self.error(
                 "E458",
                 node.name_span,
-                f"廉情指数中不能使用 lookup（{node.name}）",
-                f"the index cannot use a lookup ({node.name})",
-                "指数按乡镇代码统计预警，乡镇名称由报告写出 / "
-                "the index counts warnings by township code; the report writes the names",
+                name=node.name,
+                hints=[
+                    "指数按乡镇代码统计预警，乡镇名称由报告写出 / "
+                    "the index counts warnings by township code; the report writes the names"
+                ],
             )
             return
         chain = list(scope.levels())
@@ -928,11 +900,14 @@ class ExpressionChecker(Reporter):
                 self.error(
                     "E459",
                     arg_ast.span,
-                    f"{node.name} 的这个参数无法作为键连接查找：{reason[0]}",
-                    f"this argument of {node.name} cannot key a lookup's join: {reason[1]}",
-                    "先在模型中用 let 算出这个值，再把 let 传给它；子查询中的聚合值，"
-                    "把查找写在子查询之外 / compute the value in a let of the model first "
-                    "and pass the let; for a subquery's aggregate, call it outside the subquery",
+                    name=node.name,
+                    reason_zh=reason[0],
+                    reason_en=reason[1],
+                    hints=[
+                        "先在模型中用 let 算出这个值，再把 let 传给它；子查询中的聚合值，"
+                        "把查找写在子查询之外 / compute the value in a let of the model first "
+                        "and pass the let; for a subquery's aggregate, call it outside the subquery"
+                    ],
                 )
 
     def query(self, node: ast.Query, scope: Scope, ctx: Context) -> ir.Query:
@@ -955,23 +930,18 @@ class ExpressionChecker(Reporter):
         if not is_relation and ref.source not in self.pack.sources:
             options = [*self.pack.sources, *self.shared.relation_asts]
             self.error(
-                "E200",
+                "E200.unknown_source",
                 ref.source_span,
-                f"未知数据来源「{ref.source}」",
-                f"unknown source {ref.source!r}",
-                *did_you_mean(ref.source, options),
-                "来源须是 pack.yaml 中 sources 下的名称或共享的 relation",
+                source=ref.source,
+                hints=[
+                    *did_you_mean(ref.source, options),
+                    "来源须是 pack.yaml 中 sources 下的名称或共享的 relation",
+                ],
             )
         elif is_relation:
             self.shared.relation(ref.source, ref.source_span)
         if ref.alias in scope.bindings:
-            self.error(
-                "E206",
-                ref.span,
-                f"别名 {ref.alias} 在同一查询中用了两次",
-                f"alias {ref.alias} is used twice in one query",
-                "给第二个来源换一个别名",
-            )
+            self.error("E206", ref.span, alias=ref.alias, hints=["给第二个来源换一个别名"])
         binding = ir.Binding(uid, ref.alias, ref.source, is_relation)
         scope.bindings[ref.alias] = binding
         return binding
@@ -991,9 +961,11 @@ class ExpressionChecker(Reporter):
                 self.error(
                     "E306",
                     expr.span,
-                    f"{expr.binding.alias}.{expr.column} 既不在 group by 中，也不在聚合函数内",
-                    f"{expr.binding.alias}.{expr.column} is neither grouped nor aggregated",
-                    "把它加进 group by，或放进 min()、max()、first(… order by …) 等聚合函数",
+                    alias=expr.binding.alias,
+                    column=expr.column,
+                    hints=[
+                        "把它加进 group by，或放进 min()、max()、first(… order by …) 等聚合函数"
+                    ],
                 )
             return
         if isinstance(expr, ir.LetRef):
@@ -1023,13 +995,7 @@ class ExpressionChecker(Reporter):
             )
         elif not hints:
             hints.append(f"{row.name} 的列 its columns: {', '.join(list(columns)[:12])}")
-        self.error(
-            "E250",
-            node.column_span,
-            f"{row.name} 取的这一行没有「{node.column}」",
-            f"the row {row.name} has no value {node.column!r}",
-            *hints,
-        )
+        self.error("E250", node.column_span, name=row.name, column=node.column, hints=hints)
         return ir.Col(row.binding, node.column, Type.ERROR, node.span)
 
     def _bound_row_named(self, name: str, scope: Scope) -> ir.BoundRow | None:
@@ -1047,11 +1013,11 @@ class ExpressionChecker(Reporter):
         self.error(
             "E351",
             expr.span,
-            f"分组模型中，{shown} 是每一行各自取的值，既不在 group by 中，也不在聚合函数内",
-            f"in a grouped model {shown} is a value of each row: it is neither grouped nor "
-            "aggregated",
-            "把它加进 group by，或放进 min()、max()、count(* where …) 等聚合函数 / group by it "
-            "or aggregate it",
+            shown=shown,
+            hints=[
+                "把它加进 group by，或放进 min()、max()、count(* where …) 等聚合函数 / group by it "
+                "or aggregate it"
+            ],
         )
 
     # Which method checks each class of expression node: keyed by the class itself, so a

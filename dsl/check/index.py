@@ -39,31 +39,23 @@ class IndexCheck(Reporter):
             clauses.setdefault(clause.kind, []).append(clause)
         for kind in ("from", "scale", "rounding", "ties", "note"):
             for extra in clauses.get(kind, [])[1:]:
-                self.error(
-                    "E401",
-                    extra.span,
-                    f"指数中 {kind} 只能写一次",
-                    f"an index has at most one '{kind}'",
-                )
+                self.error("E401.index_clause", extra.span, kind=kind)
 
         # The rows: the period's warnings of one township, each with its disposal record.
         warnings = self.shared.period_warnings()
         from_ref = clauses["from"][0].value if "from" in clauses else None
         if from_ref is None:
             self.error(
-                "E400",
+                "E400.index_needs_warnings",
                 node.name_span,
-                "指数缺少 from warnings w",
-                "the index needs 'from warnings w'",
-                "指数按乡镇统计本期预警：写 from warnings w",
+                hints=["指数按乡镇统计本期预警：写 from warnings w"],
             )
         elif from_ref.source != PERIOD_WARNINGS:
             self.error(
-                "E200",
+                "E200.index_source",
                 from_ref.source_span,
-                f"指数只能统计 {PERIOD_WARNINGS}",
-                f"an index reads '{PERIOD_WARNINGS}' only",
-                "warnings：本期内首次发出的预警，每条带有其核查处置记录",
+                period_warnings=PERIOD_WARNINGS,
+                hints=["warnings：本期内首次发出的预警，每条带有其核查处置记录"],
             )
         else:
             warnings = ir.Binding(warnings.uid, from_ref.alias, PERIOD_WARNINGS, False)
@@ -72,9 +64,7 @@ class IndexCheck(Reporter):
         for clause in clauses.get("let", []):
             let: ast.Let = clause.value
             if let.name in measures:
-                self.error(
-                    "E208", let.span, f"let {let.name} 重复定义", f"let {let.name} is defined twice"
-                )
+                self.error("E208.let_defined_twice", let.span, name=let.name)
             value = self.expressions.check(
                 let.expr, measures_scope, self.index_context.at("let", aggregates=True)
             )
@@ -88,12 +78,7 @@ class IndexCheck(Reporter):
         for clause in clauses.get("indicator", []):
             indicator = self._indicator(clause.value, base, measures)
             if any(i.name == indicator.name for i in indicators):
-                self.error(
-                    "E208",
-                    clause.value.span,
-                    f"指标 {indicator.name} 重复定义",
-                    f"indicator {indicator.name} is defined twice",
-                )
+                self.error("E208.indicator_defined_twice", clause.value.span, name=indicator.name)
             indicators.append(indicator)
 
         parts = self._parts(clauses.get("part", []), {i.name: i.span for i in indicators})
@@ -103,11 +88,10 @@ class IndexCheck(Reporter):
             colour, span, text = clause.value
             if colour not in {b.colour for b in bands}:
                 self.error(
-                    "E435",
+                    "E435.no_band",
                     span,
-                    f"后果所指的颜色「{colour}」没有对应的 band",
-                    f"no band has the colour {colour!r}",
-                    *did_you_mean(colour, [b.colour for b in bands]),
+                    colour=colour,
+                    hints=did_you_mean(colour, [b.colour for b in bands]),
                 )
             consequences[colour] = text
         scale = self._index_word(clauses, "scale", "minmax", {"minmax"})
@@ -116,9 +100,7 @@ class IndexCheck(Reporter):
         if "rounding" in clauses:
             text, span = clauses["rounding"][0].value
             if not text.isdigit() or int(text) > 6:
-                self.error(
-                    "E433", span, "rounding 取 0 到 6 位小数", "rounding takes 0 to 6 decimals"
-                )
+                self.error("E433.rounding", span)
             else:
                 rounding = int(text)
         # Measures are read by indicators as lets: measured the same way as a model's.
@@ -160,12 +142,7 @@ class IndexCheck(Reporter):
     ) -> ir.Indicator:
         value = self.expressions.check(node.expr, scope, self.index_context.at("indicator"))
         if value.type not in NUMERIC | {Type.ERROR}:
-            self.error(
-                "E303",
-                node.expr.span,
-                f"指标 {node.name} 应为数值",
-                f"indicator {node.name} must be a number",
-            )
+            self.error("E303.indicator_number", node.expr.span, name=node.name)
         cases = []
         for condition, result in node.cases:
             checked = self.expressions.condition(
@@ -173,12 +150,7 @@ class IndexCheck(Reporter):
             )
             outcome = self.expressions.check(result, scope, self.index_context.at("indicator"))
             if outcome.type not in NUMERIC | {Type.ERROR}:
-                self.error(
-                    "E303",
-                    result.span,
-                    "空情形的取值应为数值",
-                    "the value of an empty case must be a number",
-                )
+                self.error("E303.value_empty_case", result.span)
             cases.append((checked, outcome))
         for division in (n for n in walk(value) if isinstance(n, ir.Arith) and n.op == "/"):
             divisor = division.right
@@ -195,18 +167,15 @@ class IndexCheck(Reporter):
                 self.error(
                     "E432",
                     division.span,
-                    f"指标 {node.name} 中的除法没有声明除数为 0 时的取值",
-                    f"indicator {node.name} divides without saying what it is "
-                    "when the divisor is 0",
-                    f"在指标后加上 when {shown} = 0 then 取值，例如 when W = 0 then 1",
+                    name=node.name,
+                    hints=[f"在指标后加上 when {shown} = 0 then 取值，例如 when W = 0 then 1"],
                 )
         if node.unit not in (None, "percent"):
             self.error(
-                "E433",
+                "E433.unknown_unit",
                 node.unit_span,
-                f"未知的指标单位「{node.unit}」",
-                f"unknown indicator unit {node.unit!r}",
-                "可写 percent（比率，按百分比显示），或不写",
+                unit=node.unit,
+                hints=["可写 percent（比率，按百分比显示），或不写"],
             )
         return ir.Indicator(
             node.name, node.title, value, tuple(cases), node.unit == "percent", node.span
@@ -224,46 +193,29 @@ class IndexCheck(Reporter):
                     self.error(
                         "E431",
                         item.indicator_span,
-                        f"未知指标「{item.indicator}」",
-                        f"unknown indicator {item.indicator!r}",
-                        *did_you_mean(item.indicator, indicators),
+                        indicator=item.indicator,
+                        hints=did_you_mean(item.indicator, indicators),
                     )
                 elif item.indicator in used:
-                    self.error(
-                        "E434",
-                        item.indicator_span,
-                        f"指标 {item.indicator} 已计入别的部分",
-                        f"indicator {item.indicator} already earns points elsewhere",
-                    )
+                    self.error("E434", item.indicator_span, indicator=item.indicator)
                 used[item.indicator] = item.indicator_span
                 if item.points <= 0:
-                    self.error("E430", item.span, "分值应为正数", "points must be positive")
+                    self.error("E430.points_positive", item.span)
                 total += item.points
                 items.append(ir.PartItem(item.indicator, item.points, item.higher_is_better))
             if any(p.id == part.id for p in parts):
-                self.error(
-                    "E208",
-                    part.span,
-                    f"部分 {part.id} 重复定义",
-                    f"part {part.id} is defined twice",
-                )
+                self.error("E208.part_defined_twice", part.span, id=part.id)
             parts.append(ir.Part(part.id, part.title, tuple(items)))
         if not clauses:
-            self.error("E430", None, "指数没有任何计分部分", "the index has no parts")
+            self.error("E430.no_parts", None)
         elif total != 100:
-            self.error(
-                "E430",
-                clauses[0].span,
-                f"各部分分值合计应为 100，这里是 {total}",
-                f"the points of all parts must add up to 100, not {total}",
-            )
+            self.error("E430.total", clauses[0].span, total=total)
         for name in sorted(set(indicators) - set(used)):
             self.warn(
                 "W431",
                 indicators[name],
-                f"指标 {name} 没有计入任何部分",
-                f"indicator {name} earns no points",
-                "在某个 part 中给它分值，或删去这个指标",
+                name=name,
+                hints=["在某个 part 中给它分值，或删去这个指标"],
             )
         return tuple(parts)
 
@@ -274,27 +226,19 @@ class IndexCheck(Reporter):
             band: ast.Band = clause.value
             if band.colour not in BAND_COLOURS:
                 self.error(
-                    "E435",
+                    "E435.unknown_colour",
                     band.span,
-                    f"未知颜色「{band.colour}」",
-                    f"unknown colour {band.colour!r}",
-                    "颜色可为 red、yellow、green",
+                    colour=band.colour,
+                    hints=["颜色可为 red、yellow、green"],
                 )
             last = i == len(clauses) - 1
             if last and band.condition is not None:
-                self.error(
-                    "E436",
-                    band.span,
-                    "最后一个 band 不写条件，表示其余的乡镇",
-                    "the last band takes no condition: it is every township left",
-                )
+                self.error("E436.last_band_condition", band.span)
             if not last and band.condition is None:
                 self.error(
-                    "E436",
+                    "E436.band_without_when",
                     band.span,
-                    "除最后一个外，每个 band 都要写 when 条件",
-                    "every band but the last needs a 'when'",
-                    '例如 band red "红色" when rank > townships - 2',
+                    hints=['例如 band red "红色" when rank > townships - 2'],
                 )
             condition = (
                 self.expressions.condition(band.condition, scope, self.index_context.at("band"))
@@ -303,7 +247,7 @@ class IndexCheck(Reporter):
             )
             bands.append(ir.Band(band.colour, band.title, condition))
         if not clauses:
-            self.error("E436", node.name_span, "指数没有颜色分档 band", "the index has no bands")
+            self.error("E436.no_bands", node.name_span)
         return tuple(bands)
 
     def _index_word(
@@ -314,11 +258,11 @@ class IndexCheck(Reporter):
         text, span = clauses[kind][0].value
         if text not in allowed:
             self.error(
-                "E433",
+                "E433.bad_value",
                 span,
-                f"{kind} 不支持「{text}」",
-                f"{kind} cannot be {text!r}",
-                f"可为 {'、'.join(sorted(allowed))}",
+                kind=kind,
+                text=text,
+                hints=[f"可为 {'、'.join(sorted(allowed))}"],
             )
             return default
         return text
@@ -337,10 +281,11 @@ class IndexCheck(Reporter):
                 self.error(
                     "E465",
                     node.span,
-                    f"廉情指数的度量中不能用 {node.name}()",
-                    f"{node.name}() is not available in an index's measures",
-                    "度量按乡镇统计本期预警：用 count、sum、min、max、avg；"
-                    "需要分位数的比较写成监督模型（group by 乡镇，having 中用子查询算分位数）",
+                    name=node.name,
+                    hints=[
+                        "度量按乡镇统计本期预警：用 count、sum、min、max、avg；"
+                        "需要分位数的比较写成监督模型（group by 乡镇，having 中用子查询算分位数）"
+                    ],
                 )
 
 

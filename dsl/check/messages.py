@@ -49,9 +49,7 @@ class MessageChecker(Reporter):
                     self.warn(
                         "W321",
                         part.span,
-                        "pct() 已写出 % 号，后面又写了一个，消息中会是“80%%”",
-                        "pct() writes the % sign itself: the message would read 80%%",
-                        "删去花括号后面的 % / remove the % after the braces",
+                        hints=["删去花括号后面的 % / remove the % after the braces"],
                     )
             else:
                 value = self.expressions.check(expr, scope, ctx)
@@ -67,17 +65,14 @@ class MessageChecker(Reporter):
         least = most - sig.optional
         if not least <= len(call.args) <= most:
             if most == 1:
-                zh, en = "一个", "one argument"
+                self.error("E311.takes_one", call.span, name=call.name)
             else:
-                zh, en = f" {least} 或 {most} 个", f"{least} or {most} arguments"
-            name = call.name
-            self.error("E311", call.span, f"{name}() 只接受{zh}参数", f"{name}() takes {en}")
+                self.error("E311.takes_between", call.span, name=call.name, least=least, most=most)
             return None
         value = self.expressions.check(call.args[0], scope, ctx)
         result = check_arguments(sig, [value.type])
         if not isinstance(result, Type):
-            zh, _, en = result.partition(" / ")
-            self.error("E311", call.span, zh, en)
+            self.error(result.key("E311"), call.span, **result.fields)
         digits = tuple(self._pct_digits(arg) for arg in call.args[1:])
         return ir.Hole(value, call.name, part.text, part.default, part.span, digits)
 
@@ -89,11 +84,11 @@ class MessageChecker(Reporter):
         self.error(
             "E360",
             arg.span,
-            f"pct 的第二个参数是小数位数，应写 0 到 {PCT_MAX_DIGITS} 的整数",
-            f"the second argument of pct is how many decimals: a whole number from 0 to "
-            f"{PCT_MAX_DIGITS}",
-            "例如比例为 0.125 时，{pct(x, 1)} 写作 12.5%，{pct(x, 0)} 写作 13% / "
-            "e.g. for 0.125, {pct(x, 1)} reads 12.5% and {pct(x, 0)} reads 13%",
+            pct_max_digits=PCT_MAX_DIGITS,
+            hints=[
+                "例如比例为 0.125 时，{pct(x, 1)} 写作 12.5%，{pct(x, 0)} 写作 13% / "
+                "e.g. for 0.125, {pct(x, 1)} reads 12.5% and {pct(x, 0)} reads 13%"
+            ],
         )
         return PCT_DIGITS
 

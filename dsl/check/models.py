@@ -84,22 +84,17 @@ class ModelCheck(Reporter):
             clauses.setdefault(clause.kind, []).append(clause)
         for kind, found in clauses.items():
             if kind in SINGLE_CLAUSES and len(found) > 1:
-                self.error(
-                    "E401",
-                    found[1].span,
-                    f"模型中 {kind} 只能写一次",
-                    f"a model has at most one '{kind}'",
-                )
+                self.error("E401.model_clause", found[1].span, kind=kind)
         for kind, (zh, en) in REQUIRED_CLAUSES.items():
             if kind == "township" and not self.pack.has_townships:
                 self._no_township_clause(clauses.get(kind, []))
             elif kind not in clauses:
                 self.error(
-                    "E400",
+                    "E400.model_clause",
                     node.id_span,
-                    f"模型 {node.id} 缺少 {kind}",
-                    f"model {node.id} has no '{kind}'",
-                    f"加上一行：{zh} / add: {en}",
+                    id=node.id,
+                    kind=kind,
+                    hints=[f"加上一行：{zh} / add: {en}"],
                 )
 
         def one(kind: str) -> Any:
@@ -125,16 +120,9 @@ class ModelCheck(Reporter):
             let: ast.Let = clause.value
             bound_names = {row.name for row in bound}
             if let.name in scope.lets or let.name in bound_names:
-                self.error(
-                    "E208", let.span, f"let {let.name} 重复定义", f"let {let.name} is defined twice"
-                )
+                self.error("E208.let_defined_twice", let.span, name=let.name)
             if let.name in scope.bindings and let.name not in bound_names:
-                self.error(
-                    "E208",
-                    let.span,
-                    f"let {let.name} 与来源别名同名",
-                    f"let {let.name} has the name of an alias",
-                )
+                self.error("E208.let_name_alias", let.span, name=let.name)
             if isinstance(let.expr, ast.FirstRow):
                 row = self.bound_row(let, let.expr, scope)
                 bound.append(row)
@@ -167,12 +155,12 @@ class ModelCheck(Reporter):
         if "having" in clauses:
             if not grouped:
                 self.error(
-                    "E305",
+                    "E305.having_needs_group",
                     clauses["having"][0].span,
-                    "having 只能与 group by 一起使用",
-                    "'having' needs a 'group by'",
-                    "having 是分组之后的条件：加上 group by（例如 group by r.claimant_id）；"
-                    "不分组的条件写在 where 中",
+                    hints=[
+                        "having 是分组之后的条件：加上 group by（例如 group by r.claimant_id）；"
+                        "不分组的条件写在 where 中"
+                    ],
                 )
             # Without group by the having is reported above: check its names and
             # types here, but don't report its aggregates a second time.
@@ -186,19 +174,16 @@ class ModelCheck(Reporter):
                     self.error(
                         "E308",
                         part_ast.span,
-                        f"预警键的组成部分不能是{part.type.zh}",
-                        f"a key part cannot be of type {part.type.value}",
-                        "键由编号、年份、年月(year_month)等文本、整数或日期组成",
+                        zh=part.type.zh,
+                        value=part.type.value,
+                        hints=["键由编号、年份、年月(year_month)等文本、整数或日期组成"],
                     )
         township: ir.Expr | None = ir.Lit(None, Type.NULL) if self.pack.has_townships else None
         if "township" in clauses and self.pack.has_townships:
             township = self.expressions.check(one("township"), scope, output_ctx)
             if township.type not in (Type.STRING, Type.NULL, Type.ERROR):
                 self.error(
-                    "E309",
-                    one("township").span,
-                    f"township 应为乡镇代码（文本），这里是{township.type.zh}",
-                    f"township must be a township code (string), not {township.type.value}",
+                    "E309", one("township").span, zh=township.type.zh, value=township.type.value
                 )
         message: tuple[str | ir.Hole | ir.KeyHole, ...] = ()
         if "message" in clauses:
@@ -253,30 +238,29 @@ class ModelCheck(Reporter):
         )
         if status == "active" and not written and self.examples:
             self.error(
-                "E420",
+                "E420.no_examples",
                 node.id_span,
-                f"模型 {node.id} 没有示例",
-                f"model {node.id} has no examples",
-                '至少写一个必须预警的示例(expect "键")和一个不应预警的近似示例(expect none)',
+                id=node.id,
+                hints=[
+                    '至少写一个必须预警的示例(expect "键")和一个不应预警的近似示例(expect none)'
+                ],
             )
         elif status == "active" and self.examples:
             # Judged on what the examples say, checked or not: an example with a
             # mistake is reported for its mistake, not as missing.
             if not any(e.expect for e in written):
                 self.error(
-                    "E420",
+                    "E420.no_raising_example",
                     node.id_span,
-                    f"模型 {node.id} 没有必须预警的示例",
-                    f"model {node.id} has no example that must raise a warning",
-                    '加一个 expect "键" 的示例',
+                    id=node.id,
+                    hints=['加一个 expect "键" 的示例'],
                 )
             if not any(not e.expect for e in written):
                 self.error(
-                    "E420",
+                    "E420.no_near_miss",
                     node.id_span,
-                    f"模型 {node.id} 没有不应预警的近似示例",
-                    f"model {node.id} has no near-miss example (expect none)",
-                    "加一个恰在阈值另一侧、不应预警的示例，写 expect none",
+                    id=node.id,
+                    hints=["加一个恰在阈值另一侧、不应预警的示例，写 expect none"],
                 )
 
         if len(self.diagnostics) > start and any(
@@ -317,7 +301,7 @@ class ModelCheck(Reporter):
         why = missing_text_problem(text)
         if why is not None:
             hint = missing_text_hint('missing "不详"')
-            self.error("E361", span, f"missing {why[0]}", f"missing {why[1]}", hint)
+            self.error("E361", span, why_zh=why[0], why_en=why[1], hints=[hint])
             return self.pack.missing_text
         return text
 
@@ -331,10 +315,11 @@ class ModelCheck(Reporter):
             self.error(
                 "E210",
                 span,
-                f"未知领域「{text}」",
-                f"unknown domain {text!r}",
-                *did_you_mean(text, names),
-                "领域可为 " + "、".join(f"{v}({k})" for k, v in self.pack.domains.items()),
+                text=text,
+                hints=[
+                    *did_you_mean(text, names),
+                    "领域可为 " + "、".join(f"{v}({k})" for k, v in self.pack.domains.items()),
+                ],
             )
         return code
 
@@ -359,12 +344,17 @@ class ModelCheck(Reporter):
             self.error(
                 "E280",
                 node.id_span,
-                f"模型编号 {node.id} 属于领域 {self.pack.domains[owner]}({owner})，"
-                f"而模型写的是 {self.pack.domains[domain]}({domain})",
-                f"model id {node.id} is of domain {owner}, but the model is in {domain}",
-                f"编号表明模型所属的领域：改写 domain，或改用 {domain} 的编号（{ids.described[0]}）"
-                f" / an id says which domain a model is in: change the domain, or give it an "
-                f"id of {domain} ({ids.described[1]})",
+                id=node.id,
+                pack_domains=self.pack.domains[owner],
+                owner=owner,
+                self_pack_domains=self.pack.domains[domain],
+                domain=domain,
+                hints=[
+                    f"编号表明模型所属的领域：改写 domain，"
+                    f"或改用 {domain} 的编号（{ids.described[0]}）"
+                    f" / an id says which domain a model is in: change the domain, or give it an "
+                    f"id of {domain} ({ids.described[1]})"
+                ],
             )
 
     def _unfit_id(self, node: ast.Model, ids: ModelIds) -> None:
@@ -372,9 +362,9 @@ class ModelCheck(Reporter):
         self.error(
             "E214",
             node.id_span,
-            f"模型编号「{node.id}」格式不对",
-            f"model id {node.id!r} is not of the form {ids.example}",
-            zh if ids.kind == "classic" else f"{zh} / {en}",
+            id=node.id,
+            example=ids.example,
+            hints=[zh if ids.kind == "classic" else f"{zh} / {en}"],
         )
 
     def _no_township_clause(self, found: list[ast.Clause]) -> None:
@@ -383,11 +373,11 @@ class ModelCheck(Reporter):
             self.error(
                 "E380",
                 clause.span,
-                "本策略包不按乡镇分派预警（pack.yaml：townships: none），模型不写 township",
-                "this pack routes no warning to a township (pack.yaml: townships: none): "
-                "a model has no 'township'",
-                "删去 township 这一行；要按乡镇分派，在 pack.yaml 中列出乡镇 / delete the line; "
-                "to route warnings to townships, list them in pack.yaml",
+                hints=[
+                    "删去 township 这一行；要按乡镇分派，在 pack.yaml 中列出乡镇 / "
+                    "delete the line; "
+                    "to route warnings to townships, list them in pack.yaml"
+                ],
             )
 
     def _severity(self, value: tuple[str, Span] | None) -> str | None:
@@ -395,13 +385,7 @@ class ModelCheck(Reporter):
             return None
         text, span = value
         if text not in SEVERITY_ALIASES:
-            self.error(
-                "E211",
-                span,
-                f"未知预警等级「{text}」",
-                f"unknown severity {text!r}",
-                "可为 red(红色)、yellow(黄色)、blue(蓝色)",
-            )
+            self.error("E211", span, text=text, hints=["可为 red(红色)、yellow(黄色)、blue(蓝色)"])
             return None
         return SEVERITY_ALIASES[text]
 
@@ -411,11 +395,7 @@ class ModelCheck(Reporter):
         text, span = value
         if text not in STATUSES:
             self.error(
-                "E212",
-                span,
-                f"未知模型状态「{text}」",
-                f"unknown status {text!r}",
-                "可为 draft(草稿)、active(启用)、deprecated(停用)",
+                "E212", span, text=text, hints=["可为 draft(草稿)、active(启用)、deprecated(停用)"]
             )
             return "active"
         return STATUSES[text]
@@ -429,11 +409,13 @@ class ModelCheck(Reporter):
             self.error(
                 "E410",
                 span,
-                f"precheck 只能写 yes 或 no，这里写的是「{text}」",
-                f"precheck is yes or no, not {text!r}",
-                "可为 yes(参加预检，不写时即为 yes)、no(不参加预检)",
-                "只因时间推移才会触发、审批一条记录时无从判断的模型（如“立项超过6个月仍未招标”）"
-                "写 precheck no / write 'precheck no' for a model that only time passing can trip",
+                text=text,
+                hints=[
+                    "可为 yes(参加预检，不写时即为 yes)、no(不参加预检)",
+                    "只因时间推移才会触发、审批一条记录时无从判断的模型（如“立项超过6个月仍未招标”）"
+                    "写 precheck no / write 'precheck no' "
+                    "for a model that only time passing can trip",
+                ],
             )
             return True
         return PRECHECK[text]
@@ -443,12 +425,7 @@ class ModelCheck(Reporter):
         for node in walk(expr):
             if isinstance(node, ir.LetRef):
                 if node.name in aggregating:
-                    self.error(
-                        "E305",
-                        node.span,
-                        f"let {node.name} 含有聚合函数，不能用在 {clause} 中",
-                        f"let {node.name} holds an aggregate and cannot be used in {clause}",
-                    )
+                    self.error("E305.let_holds_aggregate", node.span, name=node.name, clause=clause)
 
     def bound_row(self, let: ast.Let, node: ast.FirstRow, scope: Scope) -> ir.BoundRow:
         """The row `let m = first(…)` binds, checked; mistakes are reported, never raised.
@@ -461,10 +438,11 @@ class ModelCheck(Reporter):
             self.error(
                 "E252",
                 node.name_span,
-                f"只有 first(from …) 能取一行，不能写 {node.name}(from …)",
-                f"only first(from …) binds a row, not {node.name}(from …)",
-                "要取最后一行，把 order by 反过来：order by f.paid_on desc / "
-                "for the last row, reverse the order: order by f.paid_on desc",
+                name=node.name,
+                hints=[
+                    "要取最后一行，把 order by 反过来：order by f.paid_on desc / "
+                    "for the last row, reverse the order: order by f.paid_on desc"
+                ],
             )
         inner = Scope(parent=scope)
         query = self.expressions.query(node.query, inner, self.model_context)
@@ -485,10 +463,11 @@ class ModelCheck(Reporter):
                     self.error(
                         "E253",
                         item.span,
-                        f"first(…) 的 select 中列名 {item.name} 重复",
-                        f"the select of first(…) names {item.name} twice",
-                        "每一列起一个不同的名字（不分大小写） / give each column its own name "
-                        "(case does not count)",
+                        name=item.name,
+                        hints=[
+                            "每一列起一个不同的名字（不分大小写） / give each column its own name "
+                            "(case does not count)"
+                        ],
                     )
                 seen.add(item.name.lower())
         else:
@@ -502,22 +481,21 @@ class ModelCheck(Reporter):
                 self.error(
                     "E350",
                     aggregate.span,
-                    f"first(…) 取的是一行，其 select、order by 中不能用聚合函数 {aggregate.name}()",
-                    f"first(…) takes one row: no aggregate {aggregate.name}() in its select "
-                    "or order by",
-                    "要对多行求和、计数，另写一个子查询：let paid = (from fin_payment f where … "
-                    "select sum(f.amount)) / to sum or count rows, write a subquery",
+                    name=aggregate.name,
+                    hints=[
+                        "要对多行求和、计数，另写一个子查询："
+                        "let paid = (from fin_payment f where … "
+                        "select sum(f.amount)) / to sum or count rows, write a subquery"
+                    ],
                 )
         if not node.order_by:
             self.error(
                 "E451",
                 node.span,
-                "first(…) 没有 order by：哪一行在前由数据仓库随意决定，每次运行、每个仓库的结果"
-                "都可能不同",
-                "first(…) has no 'order by': which row comes first would be up to the "
-                "warehouse, and could differ between runs and warehouses",
-                "写明按什么排序取第一行，例如 order by f.paid_on desc（最近的一笔） / "
-                "say which row comes first, e.g. order by f.paid_on desc (the latest)",
+                hints=[
+                    "写明按什么排序取第一行，例如 order by f.paid_on desc（最近的一笔） / "
+                    "say which row comes first, e.g. order by f.paid_on desc (the latest)"
+                ],
             )
         model_uids = {b.uid for b in scope.bindings.values()}  # a model's scope has no parent
         links, where = self._links(query, scope, model_uids, order, columns)
@@ -566,10 +544,11 @@ class ModelCheck(Reporter):
                 self.error(
                     "E453",
                     node.span,
-                    f"first(…) 的查询中不能读 let {shown}",
-                    f"the query of first(…) cannot read the let {shown}",
-                    "把这个条件写在模型的 where 中，first(…) 只取要比较的那一行 / put the "
-                    "condition in the model's where, and let first(…) take the row to compare",
+                    shown=shown,
+                    hints=[
+                        "把这个条件写在模型的 where 中，first(…) 只取要比较的那一行 / put the "
+                        "condition in the model's where, and let first(…) take the row to compare"
+                    ],
                 )
                 return (), query.where
         wrong: list[ir.Expr] = []
@@ -596,11 +575,11 @@ class ModelCheck(Reporter):
             self.error(
                 "E452",
                 expr.span,
-                "first(…) 的查询只能在 where 中以「查询的值 = 模型这一行的值」与模型的行相连",
-                "the query of first(…) can read the model's row only in its where, as "
-                "'its value = the model's value'",
-                "例如 where f.contract_id = c.contract_id；其余的条件、order by 和 select 只写"
-                "查询自己的列，模型的值直接在模型中读 / e.g. where f.contract_id = c.contract_id; "
-                "other conditions, order by and select read the query's own columns",
+                hints=[
+                    "例如 where f.contract_id = c.contract_id；其余的条件、order by 和 select 只写"
+                    "查询自己的列，模型的值直接在模型中读 / "
+                    "e.g. where f.contract_id = c.contract_id; "
+                    "other conditions, order by and select read the query's own columns"
+                ],
             )
         return tuple(links), ir.and_all(kept)

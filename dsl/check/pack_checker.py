@@ -22,6 +22,7 @@ from dsl.check.models import STATUSES, ModelCheck
 from dsl.check.report import Reporter
 from dsl.check.shared import SharedDefinitions
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from dsl.messages import diagnostic
 from dsl.pack import SEVERITY_ALIASES, Pack, load_pack
 from dsl.parser import parse_file
 
@@ -74,11 +75,7 @@ def check_pack(
             if err.partial is not None:  # a bad date or message brace: check the rest as well
                 parsed.append(err.partial)
     if not files:
-        diagnostics.append(
-            Diagnostic(
-                "E600", f"{root} 下没有任何 .rule 规则文件", f"no .rule files under {root}", None
-            )
-        )
+        diagnostics.append(diagnostic("E600.no_rule_files", None, root=root))
     checker = PackChecker(pack, diagnostics, examples)
     checked = checker.check(parsed)
     errors = [d for d in diagnostics if d.severity is not Severity.WARNING]
@@ -118,10 +115,11 @@ class PackChecker(Reporter):
                         self.error(
                             "E207",
                             item.id_span,
-                            f"模型编号 {item.id} 重复",
-                            f"model id {item.id} is used twice",
-                            f"首次定义于 {first.file}:{first.line} / first defined at "
-                            f"{first.file}:{first.line}",
+                            id=item.id,
+                            hints=[
+                                f"首次定义于 {first.file}:{first.line} / first defined at "
+                                f"{first.file}:{first.line}"
+                            ],
                         )
                     else:
                         self._id_apart(item, model_asts)
@@ -139,19 +137,19 @@ class PackChecker(Reporter):
             self.error(
                 "E440",
                 extra.name_span,
-                "一个策略包只能有一个指数",
-                "a pack has one index",
-                f"首个指数定义于 {first.file}:{first.line} / the first is at "
-                f"{first.file}:{first.line}",
+                hints=[
+                    f"首个指数定义于 {first.file}:{first.line} / the first is at "
+                    f"{first.file}:{first.line}"
+                ],
             )
         if index_asts and not self.pack.has_townships:
             self.error(
                 "E382",
                 index_asts[0].name_span,
-                "本策略包不按乡镇分派预警（townships: none），不能有指数",
-                "this pack routes no warning to a township (townships: none): it has no index",
-                "廉情指数给各乡镇打分排名；删去 index，或在 pack.yaml 中列出乡镇 / the index "
-                "ranks townships: delete it, or list the townships in pack.yaml",
+                hints=[
+                    "廉情指数给各乡镇打分排名；删去 index，或在 pack.yaml 中列出乡镇 / the index "
+                    "ranks townships: delete it, or list the townships in pack.yaml"
+                ],
             )
             index_asts = []
         index = IndexCheck(shared).check(index_asts[0]) if index_asts else None
@@ -171,11 +169,13 @@ class PackChecker(Reporter):
             self.error(
                 "E281",
                 node.id_span,
-                f"模型编号 {node.id} 与 {same.id} 只差字母大小写",
-                f"model ids {same.id} and {node.id} differ only in letter case",
-                f"{same.id} 定义于 {same.id_span.file}:{same.id_span.line}；"
-                "两者的 SQL 文件在不区分大小写的磁盘上是同一个文件，换一个编号 / their SQL "
-                "files are one file on a disk that ignores case: choose another id",
+                node_id=node.id,
+                same_id=same.id,
+                hints=[
+                    f"{same.id} 定义于 {same.id_span.file}:{same.id_span.line}；"
+                    "两者的 SQL 文件在不区分大小写的磁盘上是同一个文件，换一个编号 / their SQL "
+                    "files are one file on a disk that ignores case: choose another id"
+                ],
             )
         taken = {
             **{code: "领域 domain" for code in self.pack.domains},
@@ -194,10 +194,4 @@ class PackChecker(Reporter):
             else f"--select {node.id} 会选中这个模型，而不是这个{zh}：换一个编号 / "
             f"--select {node.id} would pick this model, not the {en}: choose another id"
         )
-        self.error(
-            "E282",
-            node.id_span,
-            f"模型编号 {node.id} 已是{zh}的名称",
-            f"model id {node.id} is already the name of a {en}",
-            hint,
-        )
+        self.error("E282", node.id_span, id=node.id, zh=zh, en=en, hints=[hint])

@@ -111,20 +111,16 @@ class SharedDefinitions(Reporter):
         if earlier is not None:
             first = earlier.name_span
             self.error(
-                "E209",
+                "E209.defined_twice",
                 item.name_span,
-                f"共享定义 {item.name} 重复",
-                f"shared definition {item.name} is defined twice",
-                f"首次定义于 {first.file}:{first.line} / first defined at "
-                f"{first.file}:{first.line}",
+                name=item.name,
+                hints=[
+                    f"首次定义于 {first.file}:{first.line} / first defined at "
+                    f"{first.file}:{first.line}"
+                ],
             )
         elif item.name in SIGNATURES or item.name in self.pack.sources:
-            self.error(
-                "E209",
-                item.name_span,
-                f"共享定义不能与内置函数或来源同名：{item.name}",
-                f"{item.name} is already a built-in function or a source",
-            )
+            self.error("E209.builtin_name", item.name_span, name=item.name)
         else:
             table[item.name] = item  # type: ignore[assignment]
 
@@ -198,12 +194,7 @@ class SharedDefinitions(Reporter):
                 if state.get(target) == "open":
                     names = [n for n, _ in path]
                     chain = " → ".join([*names[names.index(target) :], target])
-                    self.error(
-                        "E213",
-                        span,
-                        f"共享定义循环引用：{chain}",
-                        f"shared definitions refer to each other in a cycle: {chain}",
-                    )
+                    self.error("E213", span, chain=chain)
                     self._cut.add((name, target))
                 elif target not in state:
                     state[target] = "open"
@@ -217,12 +208,7 @@ class SharedDefinitions(Reporter):
     def _cycle(self, name: str, span: Span) -> bool:
         if name in self._in_progress:
             chain = " → ".join([*self._in_progress[self._in_progress.index(name) :], name])
-            self.error(
-                "E213",
-                span,
-                f"共享定义循环引用：{chain}",
-                f"shared definitions refer to each other in a cycle: {chain}",
-            )
+            self.error("E213", span, chain=chain)
             return True
         return False
 
@@ -241,29 +227,19 @@ class SharedDefinitions(Reporter):
             items = checked_branch.items
             names = [n for n, _ in items]
             if len(set(names)) != len(names):
-                self.error(
-                    "E402", branch.span, "关系的列名重复", "a relation column is named twice"
-                )
+                self.error("E402.column_twice", branch.span)
             if columns is None:
                 columns = [(n, e.type) for n, e in items]
             elif [n for n, _ in columns] != names:
                 self.error(
-                    "E402",
-                    branch.span,
-                    f"union 的各部分列名须一致：{', '.join(n for n, _ in columns)}",
-                    "every part of a union must select the same column names in order",
+                    "E402.union_names", branch.span, columns=", ".join(n for n, _ in columns)
                 )
             else:
                 merged = []
                 for (n, t), (_, e) in zip(columns, items, strict=True):
                     joined = unify(t, e.type)
                     if joined is None:
-                        self.error(
-                            "E402",
-                            branch.span,
-                            f"列 {n} 在各部分中类型不一致",
-                            f"column {n} has different types in the union's parts",
-                        )
+                        self.error("E402.union_types", branch.span, n=n)
                         joined = Type.ERROR
                     merged.append((n, joined))
                 columns = merged
@@ -327,34 +303,29 @@ class SharedDefinitions(Reporter):
             for value in [*(v for _, v in items), having]:
                 if value is not None:
                     expressions.grouping(value, groups, own, scope)
-            for i in range(before, len(self.diagnostics)):
-                if self.diagnostics[i].code == "E306":
-                    d = self.diagnostics[i]
-                    self.diagnostics[i] = Diagnostic(
-                        "E461",
-                        d.message_zh,
-                        d.message_en,
-                        d.span,
-                        (
-                            "分组的关系每组只有一行：把它加进 group by，或放进 count()、sum()、"
-                            "min()、max() 等聚合函数 / a grouped relation has one row per group: "
-                            "group by it, or aggregate it",
-                        ),
-                    )
+            self.relabel(
+                before,
+                "E461",
+                hint="分组的关系每组只有一行：把它加进 group by，或放进 count()、sum()、"
+                "min()、max() 等聚合函数 / a grouped relation has one row per group: "
+                "group by it, or aggregate it",
+                only="E306",
+            )
         else:
             for item, (column, value) in zip(node.select, items, strict=True):
                 if ir.has_aggregate(value):
                     self.error(
                         "E460",
                         item.expr.span,
-                        f"关系 {relation} 的列 {column} 是聚合值，这一部分却没有 group by",
-                        f"column {column} of relation {relation} aggregates, "
-                        "but this part has no 'group by'",
-                        "按组统计时在 select 之前写 group by，例如 "
-                        "from sup_kinship k group by k.official_id "
-                        "select k.official_id as official_id, count(*) as relatives；"
-                        "只是去掉重复的行，写 select distinct / to count per group, write "
-                        "'group by' before 'select'; to drop repeated rows, 'select distinct'",
+                        relation=relation,
+                        column=column,
+                        hints=[
+                            "按组统计时在 select 之前写 group by，例如 "
+                            "from sup_kinship k group by k.official_id "
+                            "select k.official_id as official_id, count(*) as relatives；"
+                            "只是去掉重复的行，写 select distinct / to count per group, write "
+                            "'group by' before 'select'; to drop repeated rows, 'select distinct'"
+                        ],
                     )
         return ir.Branch(query, items, node.distinct, group_by, having)
 
@@ -371,11 +342,10 @@ class SharedDefinitions(Reporter):
                 params.append((p.name, parse_type_name(p.type_name)))
             except ValueError:
                 self.error(
-                    "E301",
+                    "E301.unknown_type",
                     p.type_span,
-                    f"未知类型「{p.type_name}」",
-                    f"unknown type {p.type_name!r}",
-                    "类型可为 string、int、decimal、float、date、timestamp、bool",
+                    type_name=p.type_name,
+                    hints=["类型可为 string、int、decimal、float、date、timestamp、bool"],
                 )
                 params.append((p.name, Type.ERROR))
         scope = Scope(args=dict(params))
@@ -423,21 +393,25 @@ class SharedDefinitions(Reporter):
                 self.error(
                     "E257",
                     param_span,
-                    f"lookup {name} 的参数 {param} 写了两次",
-                    f"lookup {name} names its parameter {param} twice",
-                    "每个参数对应 by 后的一个键列，名称各不相同 / "
-                    "each parameter stands for one key column after 'by'",
+                    name=name,
+                    param=param,
+                    hints=[
+                        "每个参数对应 by 后的一个键列，名称各不相同 / "
+                        "each parameter stands for one key column after 'by'"
+                    ],
                 )
         if len(node.params) != len(node.by):
             self.error(
                 "E456",
                 node.name_span,
-                f"lookup {name} 有 {len(node.params)} 个参数，by 后却有 {len(node.by)} 个键列",
-                f"lookup {name} takes {len(node.params)} parameters but 'by' names "
-                f"{len(node.by)} key columns",
-                "参数按顺序对应 by 后的键列，例如 lookup tax(code, year) = "
-                "tax_annual.tax_paid by enterprise_code, year / parameters match the key "
-                "columns in order",
+                name=name,
+                params_count=len(node.params),
+                by_count=len(node.by),
+                hints=[
+                    "参数按顺序对应 by 后的键列，例如 lookup tax(code, year) = "
+                    "tax_annual.tax_paid by enterprise_code, year / parameters match the key "
+                    "columns in order"
+                ],
             )
         keys = [k for k, _ in node.by]
         params = tuple(
@@ -456,12 +430,17 @@ class SharedDefinitions(Reporter):
                 self.error(
                     "E355",
                     node.default.span,
-                    f"lookup {name} 查的是{found.zh}（{node.source}.{node.column}），"
-                    f"default 却是{default.type.zh}",
-                    f"lookup {name} gives {_a(found)} ({node.source}.{node.column}); "
-                    f"its default is {_a(default.type)}",
-                    "default 的值与所查的列同一类型，例如乡镇名称查不到时写代码本身："
-                    "default code / the default has the looked-up column's type",
+                    name=name,
+                    found_zh=found.zh,
+                    source=node.source,
+                    column=node.column,
+                    type_zh=default.type.zh,
+                    a_found=_a(found),
+                    a_type=_a(default.type),
+                    hints=[
+                        "default 的值与所查的列同一类型，例如乡镇名称查不到时写代码本身："
+                        "default code / the default has the looked-up column's type"
+                    ],
                 )
             found = joined or found
         self._in_progress.pop()
@@ -499,19 +478,21 @@ class SharedDefinitions(Reporter):
                 self.error(
                     "E256",
                     node.source_span,
-                    f"lookup 只能查 pack.yaml 中的来源，{node.source} 是共享关系",
-                    f"a lookup reads a source of the catalog; {node.source} is a relation",
-                    "关系没有声明的键，查到的行可能不止一行；请查 sources 下的来源 / "
-                    "a relation has no declared key, so more than one row could match",
+                    source=node.source,
+                    hints=[
+                        "关系没有声明的键，查到的行可能不止一行；请查 sources 下的来源 / "
+                        "a relation has no declared key, so more than one row could match"
+                    ],
                 )
             else:
                 self.error(
-                    "E200",
+                    "E200.unknown_source",
                     node.source_span,
-                    f"未知数据来源「{node.source}」",
-                    f"unknown source {node.source!r}",
-                    *did_you_mean(node.source, self.pack.sources),
-                    "lookup 查的来源须是 pack.yaml 中 sources 下的名称",
+                    source=node.source,
+                    hints=[
+                        *did_you_mean(node.source, self.pack.sources),
+                        "lookup 查的来源须是 pack.yaml 中 sources 下的名称",
+                    ],
                 )
             return {}
         columns = {n: c.type for n, c in source.columns.items()}
@@ -520,12 +501,10 @@ class SharedDefinitions(Reporter):
                 self.error(
                     "E201",
                     span,
-                    f"{node.source} 没有列「{column}」",
-                    f"{node.source} has no column {column!r}",
-                    *(
-                        did_you_mean(column, columns)
-                        or (f"{node.source} 的列：{', '.join(list(columns)[:12])}",)
-                    ),
+                    source=node.source,
+                    column=column,
+                    hints=did_you_mean(column, columns)
+                    or (f"{node.source} 的列：{', '.join(list(columns)[:12])}",),
                 )
         by = [k for k, _ in node.by]
         key = "、".join(source.key) or "（没有声明）"
@@ -533,11 +512,13 @@ class SharedDefinitions(Reporter):
             self.error(
                 "E455",
                 node.by[0][1],
-                f"lookup {node.name} 须按 {node.source} 的键查找，by 后写的是 {', '.join(by)}",
-                f"lookup {node.name} must find {node.source} rows by their key, "
-                f"not by {', '.join(by)}",
-                f"{node.source} 的键 key：{key}；按键查找，每个键值至多一行，结果才唯一 / "
-                "by the key, at most one row matches, so the value found is the one",
+                name=node.name,
+                source=node.source,
+                by=", ".join(by),
+                hints=[
+                    f"{node.source} 的键 key：{key}；按键查找，每个键值至多一行，结果才唯一 / "
+                    "by the key, at most one row matches, so the value found is the one"
+                ],
             )
         return columns
 
@@ -562,11 +543,12 @@ class SharedDefinitions(Reporter):
             self.error(
                 "E685",
                 span,
-                f"township_names 写的 lookup「{name}」不存在",
-                f"township_names names no lookup: {name!r}",
-                *did_you_mean(name, self.lookup_asts),
-                '在规则文件中声明它，例如 lookup township_name(code) "乡镇名称" = '
-                "ref_township.name by township default code / declare it in a rule file",
+                name=name,
+                hints=[
+                    *did_you_mean(name, self.lookup_asts),
+                    '在规则文件中声明它，例如 lookup township_name(code) "乡镇名称" = '
+                    "ref_township.name by township default code / declare it in a rule file",
+                ],
             )
             return None
         lookup = self.lookups.get(name)
@@ -578,12 +560,14 @@ class SharedDefinitions(Reporter):
             self.error(
                 "E686",
                 span,
-                f"township_names 的 lookup {name} 应接受一个乡镇代码（文本）并给出文本，"
-                f"这里接受 ({shown})、给出{lookup.type.zh}",
-                f"the township_names lookup {name} must take one township code (a string) "
-                f"and give a string; it takes ({shown}) and gives {_a(lookup.type)}",
-                "消息中的 {township} 用它把预警的乡镇代码写成名称 / "
-                "{township} in a message writes the warning's township code with it",
+                name=name,
+                shown=shown,
+                zh=lookup.type.zh,
+                a_type=_a(lookup.type),
+                hints=[
+                    "消息中的 {township} 用它把预警的乡镇代码写成名称 / "
+                    "{township} in a message writes the warning's township code with it"
+                ],
             )
             return None
         return lookup
@@ -698,14 +682,13 @@ class SharedDefinitions(Reporter):
             self.error(
                 "E372",
                 param.span,
-                f"${name} 可以为空（不设阈值），为空时这里的比较不成立（!= 则总成立），"
-                "规则却没有说明不设阈值时怎样",
-                f"${name} is nullable: with no threshold this comparison is false "
-                "(with !=, true), and the rule does not say what no threshold means",
-                f"写明为空时的意思：${name} is null or …（不设阈值时条件成立），"
-                f"或 ${name} is not null and …（不设阈值时不成立）/ say it: "
-                f"${name} is null or … (no threshold: it holds), "
-                f"${name} is not null and … (it does not)",
+                name=name,
+                hints=[
+                    f"写明为空时的意思：${name} is null or …（不设阈值时条件成立），"
+                    f"或 ${name} is not null and …（不设阈值时不成立）/ say it: "
+                    f"${name} is null or … (no threshold: it holds), "
+                    f"${name} is not null and … (it does not)"
+                ],
             )
 
     def nullability(self) -> Nullability:

@@ -35,6 +35,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from adapters.names import quote_identifiers
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.messages import diagnostic
 from dsl.node import rewrite, walk
 from dsl.types import Type
 from engine.compiler import functions as fn
@@ -115,12 +116,13 @@ class CompiledModel:
 
 
 def _unsupported(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
-    return Diagnostic(
+    return diagnostic(
         "E700",
-        f"模型 {model.id} 无法在 {dialect} 上表达：{construct}",
-        f"model {model.id} cannot be expressed on {dialect}: {construct}",
         model.span,
-        ("换用该数据仓库支持的写法，或不在此仓库上运行该模型",),
+        hints=["换用该数据仓库支持的写法，或不在此仓库上运行该模型"],
+        id=model.id,
+        dialect=dialect,
+        construct=construct,
     )
 
 
@@ -133,12 +135,13 @@ def _too_large(model: ir.Model, construct: str, dialect: str) -> Diagnostic:
     level of calls nested in it (functions.MAX_SQL_NODES). A let is a column
     of its own, read by name, so splitting the expression into lets helps.
     """
-    return Diagnostic(
+    return diagnostic(
         "E702",
-        f"模型 {model.id} 写成 {dialect} 的 SQL 嵌套太深或太大：{construct}",
-        f"model {model.id} nests too deeply or grows too large as SQL for {dialect}: {construct}",
         model.span,
-        ("把嵌套很深或很长的表达式拆成几个 let，每个 let 算其中一段",),
+        hints=["把嵌套很深或很长的表达式拆成几个 let，每个 let 算其中一段"],
+        id=model.id,
+        dialect=dialect,
+        construct=construct,
     )
 
 
@@ -147,12 +150,8 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
     if target.dialect not in DIALECTS:
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E701",
-                    f"不支持的数据仓库方言「{target.dialect}」",
-                    f"unknown dialect {target.dialect!r}",
-                    None,
-                    ("可用方言：" + "、".join(DIALECTS),),
+                diagnostic(
+                    "E701", None, hints=["可用方言：" + "、".join(DIALECTS)], dialect=target.dialect
                 )
             ]
         )

@@ -31,7 +31,8 @@ from sqlglot import exp
 
 from adapters.names import table_named
 from dsl import ir
-from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.diagnostics import DiagnosticError
+from dsl.messages import diagnostic
 from dsl.types import Type
 from engine.compiler import functions as fn
 from engine.compiler.target import Target, pending_name, pending_queries, records_name
@@ -527,14 +528,13 @@ class ExpressionCompiler:
             shown = f"${fraction.name} = {value}" if isinstance(fraction, ir.Param) else number
             raise DiagnosticError(
                 [
-                    Diagnostic(
+                    diagnostic(
                         "E745",
-                        f"模型 {self.model_id} 的 {agg.name}() 的 p 须在 0 到 1 之间，"
-                        f"这里是 {shown}",
-                        f"the p of {agg.name}() in model {self.model_id} must lie between 0 and 1, "
-                        f"not {shown}",
                         agg.span,
-                        ("p 是比例：上四分位数为 0.75",),
+                        hints=["p 是比例：上四分位数为 0.75"],
+                        id=self.model_id,
+                        name=agg.name,
+                        shown=shown,
                     )
                 ]
             )

@@ -27,7 +27,8 @@ from sqlglot import exp
 from adapters.base import Warehouse
 from adapters.names import quote_identifiers, table_named
 from dsl import ir
-from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.diagnostics import DiagnosticError
+from dsl.messages import diagnostic
 from engine.compiler import functions as fn
 from engine.compiler.compile import Target, assert_read_only
 from engine.compiler.expressions import CompileScope, ExpressionCompiler
@@ -96,31 +97,20 @@ def index_of(pack: ir.CheckedPack) -> ir.Index:
     if not pack.pack.has_townships:
         raise DiagnosticError(
             [
-                Diagnostic(
+                diagnostic(
                     "E699",
-                    f"策略包「{pack.pack.name}」不按乡镇分派预警（townships: none），"
-                    "没有廉情指数和报告",
-                    f"pack {pack.pack.name!r} routes no warning to a township "
-                    "(townships: none): it has no index scores and no report",
                     None,
-                    (
+                    hints=[
                         "用 oversight warnings 查看预警台账 / "
-                        "list its warnings with: oversight warnings",
-                    ),
+                        "list its warnings with: oversight warnings"
+                    ],
+                    name=pack.pack.name,
                 )
             ]
         )
     if pack.index is None:
         raise DiagnosticError(
-            [
-                Diagnostic(
-                    "E441",
-                    "策略包中没有指数（index）",
-                    "the pack has no index",
-                    None,
-                    ("在 policies/ 中写一个 index 文件",),
-                )
-            ]
+            [diagnostic("E441", None, hints=["在 policies/ 中写一个 index 文件"])]
         )
     return pack.index
 

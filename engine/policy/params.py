@@ -37,15 +37,16 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from dsl import ir
 from dsl.check import check_pack
-from dsl.diagnostics import Diagnostic, DiagnosticError, Span
+from dsl.diagnostics import DiagnosticError, Span
+from dsl.messages import Wording, diagnostic, message
 from dsl.node import dump
 from dsl.pack import (
     Pack,
     Parameter,
     ParamMap,
     ValueProblem,
+    out_of_range,
     parameter_value,
-    range_problem,
     repeated_key,
 )
 from dsl.suggest import did_you_mean
@@ -195,7 +196,7 @@ def check_value(
     """The parameter called `name` and `value` read as its type, or E660/E661/E662, E691–E694.
 
     Checked with what checks pack.yaml and deployment files (`parameter_value`,
-    `range_problem`), so that a value accepted here loads there. A list or map
+    `out_of_range`), so that a value accepted here loads there. A list or map
     is written as in pack.yaml, `[a, b]` or `{a: 1, b: 2}`; `null` is null
     (E693 unless the parameter is nullable; a text parameter that is not
     nullable reads it as the word).
@@ -204,15 +205,14 @@ def check_value(
     if param is None:
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E660",
-                    f"没有名为 {name} 的参数",
-                    f"no parameter named {name}",
+                diagnostic(
+                    "E660.unknown",
                     None,
-                    (
+                    name=name,
+                    hints=[
                         *did_you_mean(name, declared.parameters),
                         "oversight param list 列出全部参数 / lists every parameter",
-                    ),
+                    ],
                 )
             ]
         )
@@ -224,19 +224,21 @@ def check_value(
     except ValueError as exc:
         raise DiagnosticError(
             [
-                Diagnostic(
+                diagnostic(
                     "E661",
-                    f"参数 {name} 的值「{value}」不符合类型 {param.type.value}"
-                    f"（{param.type.zh}）：{exc}",
-                    f"{name} is of type {param.type.value}: {value!r} does not fit",
                     span,
-                    (_type_hint(param),),
+                    name=name,
+                    value=value,
+                    type_value=param.type.value,
+                    type_zh=param.type.zh,
+                    exc=exc,
+                    hints=[_type_hint(param)],
                 )
             ]
         ) from None
-    out_of_range = range_problem(param, coerced)
-    if out_of_range:
-        raise DiagnosticError([Diagnostic("E662", *out_of_range, span, (_range_hint(param),))])
+    beyond = out_of_range(param, coerced, "E662")
+    if beyond is not None:
+        raise DiagnosticError([beyond.at(span, [_range_hint(param)])])
     return param, coerced
 
 
@@ -260,16 +262,12 @@ def _typed_text(text: str, param: Parameter) -> Any:
         twice = repeated_key(YAML(typ="rt").compose(text))
         key = twice.value if twice is not None else "?"
         raise ValueProblem(
-            "E692",
-            f"参数 {param.name} 的键「{key}」出现了两次",
-            f"key {key!r} of {param.name} is given twice",
+            *message("E692.key_twice", name=param.name, key=key),
             hint="每个键只写一次 / write each key once",
         ) from None
     except YAMLError:
         raise ValueProblem(
-            "E694",
-            f"参数 {param.name}（{param.type_name}）的值「{text}」无法读出",
-            f"the value {text!r} of {param.name} ({param.type_name}) cannot be read",
+            *message("E694", name=param.name, type_name=param.type_name, text=text),
             hint=f"写成 {example}，在命令行中加引号：'{example}' / "
             f"write it as {example}, quoted on the command line",
         ) from None
@@ -321,8 +319,9 @@ class _Source:
         return "\r\n" if "\r\n" in self.text else "\n"
 
 
-def _e663(zh: str, en: str, span: Span | None = None, hint: str = "") -> DiagnosticError:
-    return DiagnosticError([Diagnostic("E663", zh, en, span, (hint,) if hint else ())])
+def _e663(wording: Wording, span: Span | None = None, hint: str = "") -> DiagnosticError:
+    """The error that a parameter file cannot be read or changed (an E663 variant)."""
+    return DiagnosticError([wording.at(span, [hint])])
 
 
 _BY_HAND = "请手工编辑该文件 / edit the file by hand"
@@ -338,20 +337,15 @@ def _read(path: Path, shown: str, *, missing_ok: bool) -> _Source:
         raw = path.read_bytes()
     except FileNotFoundError:
         if not missing_ok:
-            raise _e663(f"找不到文件 {shown}", f"no file at {shown}") from None
+            raise _e663(message("E663.no_file", shown=shown)) from None
         return _Source(path, shown, None, "", False)
     except OSError as exc:
-        raise _e663(
-            f"无法读取 {shown}：{exc.strerror}", f"cannot read {shown}: {exc.strerror}"
-        ) from None
+        raise _e663(message("E663.unreadable", shown=shown, strerror=exc.strerror)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise _e663(
-            f"{shown} 不是 UTF-8 编码",
-            f"{shown} is not UTF-8",
-            None,
-            "用 UTF-8 另存 / save as UTF-8",
+            message("E663.not_utf8", shown=shown), None, "用 UTF-8 另存 / save as UTF-8"
         ) from None
     bom = text.startswith("\ufeff")
     text = text[1:] if bom else text
@@ -362,11 +356,9 @@ def _read(path: Path, shown: str, *, missing_ok: bool) -> _Source:
         mark = getattr(exc, "problem_mark", None)
         span = Span.point(shown, mark.line + 1, mark.column + 1) if mark else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise _e663(
-            f"{shown} 不是有效的 YAML", f"{shown} is not valid YAML: {problem}", span
-        ) from None
+        raise _e663(message("E663.not_yaml", shown=shown, problem=problem), span) from None
     if root is not None and not isinstance(root, MappingNode):
-        raise _e663(f"{shown} 的顶层应为映射", f"{shown} must be a mapping at the top")
+        raise _e663(message("E663.not_mapping", shown=shown))
     return _Source(path, shown, raw, text, bom, root, data)
 
 
@@ -568,10 +560,7 @@ def _replace(
     """
     if not isinstance(node, ScalarNode | SequenceNode | MappingNode) or node.anchor is not None:
         raise _e663(
-            f"{source.shown} 中此值不是单个标量（或用了 YAML 锚点），无法自动修改",
-            f"the value in {source.shown} is not a single scalar (or uses a YAML anchor)",
-            _span_of(source, node),
-            _BY_HAND,
+            message("E663.not_scalar", shown=source.shown), _span_of(source, node), _BY_HAND
         )
     start, end = node.start_mark.index, node.end_mark.index
     if isinstance(node, ScalarNode):
@@ -581,12 +570,7 @@ def _replace(
         written = f" {scalar}" if start == end and source.text[start - 1 : start] == ":" else scalar
         return _Edit(start, end, written, scalar)
     if node.value and any(n.anchor is not None for n in _items(node)):
-        raise _e663(
-            f"{source.shown} 中此值用了 YAML 锚点，无法自动修改",
-            f"the value in {source.shown} uses a YAML anchor",
-            _span_of(source, node),
-            _BY_HAND,
-        )
+        raise _e663(message("E663.anchor", shown=source.shown), _span_of(source, node), _BY_HAND)
     if node.flow_style or not node.value:
         text = _render(param, value, None, flow)
         return _Edit(start, end, text, text)
@@ -659,8 +643,7 @@ def _add(source: _Source, name: str, scalar: str) -> _Edit:
         start, end = mapping.start_mark.index, mapping.end_mark.index  # `~` or `null`
         return _Edit(start, end, f"{{{entry}}}", scalar)
     raise _e663(
-        f"{source.shown} 中的 parameters: 应为映射",
-        f"parameters: in {source.shown} must be a mapping",
+        message("E663.parameters_not_mapping", shown=source.shown),
         _span_of(source, key_node),
         _BY_HAND,
     )
@@ -703,12 +686,7 @@ def _verify(
         holder[keys[-1]] = got
         ok = ok and _ordered(now) == _ordered(wanted)
     if not ok:
-        raise _e663(
-            f"无法只修改 {source.shown} 中的这一个值而不改动其他内容，文件未修改",
-            f"cannot change only this value in {source.shown}; the file was left as it was",
-            None,
-            _BY_HAND,
-        )
+        raise _e663(message("E663.cannot_change_value", shown=source.shown), None, _BY_HAND)
 
 
 def _write(source: _Source, text: str) -> None:
@@ -749,7 +727,9 @@ def _write(source: _Source, text: str) -> None:
         except OSError as exc:
             problem = (f"无法写入：{exc.strerror}", f"cannot write it: {exc.strerror}")
     raise _e663(
-        f"{source.shown} 未修改：{problem[0]}", f"{source.shown} was not changed: {problem[1]}"
+        message(
+            "E663.not_changed", shown=source.shown, problem_zh=problem[0], problem_en=problem[1]
+        )
     )
 
 
@@ -806,12 +786,14 @@ def set_parameter(
     if entry is None and not in_deployment:
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E660",
-                    f"{shown} 中没有参数 {name} 的 default",
-                    f"{shown} declares no default for {name}",
+                diagnostic(
+                    "E660.no_default",
                     None,
-                    ("--policies 应指向与之相符的策略包 / --policies must name the matching pack",),
+                    shown=shown,
+                    name=name,
+                    hints=[
+                        "--policies 应指向与之相符的策略包 / --policies must name the matching pack"
+                    ],
                 )
             ]
         )

@@ -41,6 +41,7 @@ from adapters.base import QueryTimeout, Warehouse, WarehouseError
 from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
+from dsl.messages import diagnostic, message
 from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
@@ -104,25 +105,17 @@ def records_of(source: Source, records: Any) -> tuple[dict[str, Any], ...]:
     if isinstance(records, Mapping):
         records = [records]
     if not isinstance(records, Sequence) or isinstance(records, str | bytes) or not records:
-        raise DiagnosticError(
-            [
-                _problem(
-                    "E671",
-                    "records",
-                    "应为一条或多条记录（JSON 对象的列表）",
-                    "must be one record or a list of records (JSON objects)",
-                )
-            ]
-        )
+        raise DiagnosticError([diagnostic("E671.not_records", None, path="records")])
     if len(records) > MAX_RECORDS:
         raise DiagnosticError(
             [
-                _problem(
-                    "E671",
-                    "records",
-                    f"一次预检最多 {MAX_RECORDS} 条记录，这里有 {len(records)} 条",
-                    f"at most {MAX_RECORDS} records in one pre-check; there are {len(records)}",
-                    ("请分批预检 / split them into several pre-checks",),
+                diagnostic(
+                    "E671.too_many",
+                    None,
+                    path="records",
+                    max_records=MAX_RECORDS,
+                    count=len(records),
+                    hints=["请分批预检 / split them into several pre-checks"],
                 )
             ]
         )
@@ -132,9 +125,7 @@ def records_of(source: Source, records: Any) -> tuple[dict[str, Any], ...]:
     for i, record in enumerate(records):
         path = f"records[{i}]"
         if not isinstance(record, Mapping):
-            problems.append(
-                _problem("E671", path, "应为 JSON 对象", "must be a JSON object (column: value)")
-            )
+            problems.append(diagnostic("E671.not_object", None, path=path))
             continue
         row, failed = _row(source, record, path, problems)
         key = tuple(row.get(k) for k in source.key)
@@ -142,12 +133,13 @@ def records_of(source: Source, records: Any) -> tuple[dict[str, Any], ...]:
             continue
         if key in seen:
             problems.append(
-                _problem(
+                diagnostic(
                     "E675",
-                    path,
-                    f"与 records[{seen[key]}] 的键（{_key_text(source, key)}）相同",
-                    f"has the same key as records[{seen[key]}] ({_key_text(source, key)})",
-                    ("同一事项只需提交一次 / send each record once",),
+                    None,
+                    path=path,
+                    seen=seen[key],
+                    key=_key_text(source, key),
+                    hints=["同一事项只需提交一次 / send each record once"],
                 )
             )
             continue
@@ -167,12 +159,13 @@ def _row(
     for name in record:
         if name not in source.columns:
             problems.append(
-                _problem(
+                diagnostic(
                     "E672",
-                    f"{path}.{name}",
-                    f"数据源 {source.name} 没有列 {name}",
-                    f"source {source.name} has no column {name!r}",
-                    did_you_mean(str(name), list(source.columns)),
+                    None,
+                    path=f"{path}.{name}",
+                    source=source.name,
+                    column=name,
+                    hints=did_you_mean(str(name), list(source.columns)),
                 )
             )
     row: dict[str, Any] = {}
@@ -182,27 +175,27 @@ def _row(
             raw = raw.strip() or None
         if raw is None:
             if column.required or column.name in source.key:
-                problems.append(
-                    _problem(
-                        "E673",
-                        f"{path}.{column.name}",
-                        f"缺少必填列 {column.name}{f'（{column.label}）' if column.label else ''}",
-                        f"the required column {column.name} is missing or null",
-                    )
-                )
+                if column.label:
+                    missing = message("E673.labelled", name=column.name, label=column.label)
+                else:
+                    missing = message("E673.unlabelled", name=column.name)
+                problems.append(missing.at(None, path=f"{path}.{column.name}"))
             row[column.name] = None
             continue
         try:
             row[column.name] = _value(raw, column.type)
         except ValueError:
             problems.append(
-                _problem(
-                    "E674",
-                    f"{path}.{column.name}",
-                    f"{column.name}：「{raw}」不是{column.type.zh}",
-                    f"{column.name}: {json.dumps(raw, ensure_ascii=False)} "
-                    f"is not a {column.type.value}",
-                    value_hints(raw, column.type),
+                diagnostic(
+                    "E674.not_a_type",
+                    None,
+                    path=f"{path}.{column.name}",
+                    name=column.name,
+                    raw=raw,
+                    type_zh=column.type.zh,
+                    raw_json=json.dumps(raw, ensure_ascii=False),
+                    type_name=column.type.value,
+                    hints=value_hints(raw, column.type),
                 )
             )
     return row, len(problems) > before
@@ -223,23 +216,18 @@ def _key_text(source: Source, key: tuple[Any, ...]) -> str:
     return ", ".join(f"{name}={value}" for name, value in zip(source.key, key, strict=True))
 
 
-def _problem(code: str, path: str, zh: str, en: str, hints: tuple[str, ...] = ()) -> Diagnostic:
-    return Diagnostic(code, zh, en, None, tuple(hints), path=path)
-
-
 def source_of(pack: ir.CheckedPack, name: str) -> Source:
     """The catalog's source called `name`; DiagnosticError E670 (with a suggestion) if none."""
     source = pack.pack.sources.get(name)
     if source is None:
         raise DiagnosticError(
             [
-                Diagnostic(
-                    "E670",
-                    f"没有数据源 {name}",
-                    f"no source named {name!r}",
+                diagnostic(
+                    "E670.unknown_source",
                     None,
-                    did_you_mean(name, list(pack.pack.sources)),
                     path="source",
+                    name=name,
+                    hints=did_you_mean(name, list(pack.pack.sources)),
                 )
             ]
         )
@@ -708,7 +696,7 @@ def difference(now: pa.Table, then: pa.Table) -> pa.Table:
     keep: list[int] = []
     change: list[str] = []
     message_now: list[str | None] = []
-    for i, (m, k, message) in enumerate(
+    for i, (m, k, message_then) in enumerate(
         zip(
             then.column("model_id").to_pylist(),
             then.column("warning_key").to_pylist(),
@@ -720,7 +708,7 @@ def difference(now: pa.Table, then: pa.Table) -> pa.Table:
             keep.append(i)
             change.append("new")
             message_now.append(None)
-        elif messages[(m, k)] != message:
+        elif messages[(m, k)] != message_then:
             keep.append(i)
             change.append("changed")
             message_now.append(messages[(m, k)])
