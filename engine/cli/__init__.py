@@ -39,7 +39,8 @@ DISPOSAL = click.option(
     "--disposal",
     type=click.Path(path_type=Path),
     default=None,
-    help="disposal records (CSV or Parquet) to use instead of the warehouse's sup_disposal",
+    help="disposal records (CSV, Parquet or Excel .xlsx) to use instead of the warehouse's "
+    "sup_disposal",
 )
 SELECT = click.option(
     "--select",

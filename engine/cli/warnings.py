@@ -28,6 +28,7 @@ from dsl.suggest import did_you_mean
 from engine import api
 from engine.cli.options import POLICIES
 from engine.index import disposal
+from engine.reporting.workbook import write_workbook
 from engine.runs import ledger
 from engine.values import parse_date
 
@@ -88,7 +89,8 @@ def _bad_option(err: disposal.FilterError) -> click.BadParameter:
     "disposal_file",
     type=click.Path(path_type=Path),
     default=None,
-    help="a CSV or Parquet of disposal records, used instead of the warehouse's sup_disposal",
+    help="a CSV, Parquet or Excel (.xlsx) file of disposal records, used instead of the "
+    "warehouse's sup_disposal",
 )
 @click.option("--township", multiple=True, help="乡镇 by code or name (分水镇); repeatable")
 @click.option("--model", multiple=True, help="model id (ENG01); repeatable")
@@ -105,11 +107,23 @@ def _bad_option(err: disposal.FilterError) -> click.BadParameter:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["auto", "table", "csv", "json", "jsonl"]),
+    type=click.Choice(["auto", "table", "csv", "json", "jsonl", "xlsx"]),
     default="auto",
     show_default=True,
     help="auto: a table on a terminal, CSV otherwise (`> list.csv` opens in Excel); "
-    "jsonl: one JSON object per line",
+    "jsonl: one JSON object per line; xlsx: an Excel workbook to fill in (needs --output)",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="the file to write (required with --format xlsx; the others go to stdout)",
+)
+@click.option(
+    "--unmask",
+    is_flag=True,
+    default=False,
+    help="xlsx: keep resident id numbers whole in messages and evidence (masked by default)",
 )
 @click.option(
     "--limit", type=click.IntRange(min=1), default=None, help="only the N most recently issued"
@@ -127,9 +141,21 @@ def warnings_command(
     issued_from: date | None,
     issued_to: date | None,
     output_format: str,
+    output: Path | None,
+    unmask: bool,
     limit: int | None,
 ) -> None:
     """List the warnings (预警台账) with their disposal status, newest first, for case handlers."""
+    if output_format == "xlsx" and output is None:
+        raise click.UsageError(
+            "--format xlsx 需要 --output 指定工作簿文件，如 --output 预警处置.xlsx / "
+            "--format xlsx needs --output FILE.xlsx (a workbook is not written to a terminal)"
+        )
+    if output is not None and output_format != "xlsx":
+        raise click.UsageError(
+            "--output 只用于 --format xlsx，其他格式请用 > 文件 / "
+            "--output is for --format xlsx; redirect the other formats with > FILE"
+        )
     if issued_from and issued_to and issued_from > issued_to:
         raise click.BadParameter(
             f"--from {issued_from} 晚于 --to {issued_to} / --from is after --to",
@@ -182,7 +208,14 @@ def warnings_command(
     on_terminal = sys.stdout.isatty()
     if output_format == "auto":
         output_format = "table" if on_terminal else "csv"
-    if output_format == "csv":
+    if output_format == "xlsx" and output is not None:
+        if not output.parent.is_dir():
+            raise click.BadParameter(
+                f"没有文件夹 {output.parent} / no folder {output.parent}", param_hint="--output"
+            )
+        write_workbook(output, rows, unmask=unmask)
+        click.echo(f"已写入 {output}（{len(rows)} 条预警）/ wrote {len(rows)} warnings", err=True)
+    elif output_format == "csv":
         _write_bytes(render_csv(rows))
     elif output_format == "json":
         click.echo(render_json(rows))
@@ -213,7 +246,8 @@ def warnings_command(
 # ---------------------------------------------------------------------------------------------
 # Output. Nothing is masked here: case handlers need full ids (resident id numbers included)
 # to find the people and records behind a warning. The HTML report
-# (engine/reporting/report.py), which travels further, masks them.
+# (engine/reporting/report.py) and the Excel workbook (engine/reporting/workbook.py), which
+# travel further, mask them (the workbook unless --unmask).
 
 
 def records_for_output(table: pa.Table, pack: Pack) -> list[dict[str, Any]]:

@@ -112,6 +112,37 @@ WARNINGS_EXPORT_COLUMNS = (
 """Columns of `oversight warnings --format csv|json`. A handler fills in the disposal columns of
 that export and loads it back with --disposal, so the names are the ones read here."""
 
+EXPORT_HEADERS: dict[str, str] = {
+    "model_id": "模型编号",
+    "warning_key": "预警编号",
+    "township": "乡镇代码",
+    "township_name": "乡镇",
+    "severity": "预警等级",
+    "domain": "领域代码",
+    "domain_name": "领域",
+    "model_title": "模型名称",
+    "message": "预警内容",
+    "issued_on": "预警日期",
+    "last_seen_on": "最近发现日期",
+    "status": "状态代码",
+    "status_label": "处置状态",
+    "verified_on": "核查日期",
+    "outcome": "核查结果",
+    "rectified_on": "整改日期",
+    "persons_disposed": "处置人数",
+    "funds_recovered": "追缴金额",
+    "model_revision": "模型版本",
+    "pack_version": "策略包版本",
+    "run_id": "运行编号",
+    "evidence": "证据",
+}
+"""The Chinese header of each export column, as the Excel workbook of `oversight warnings` writes
+them; read back as the column they name, so that a filled-in workbook loads as it is."""
+_COLUMN_BY_EXPORT_HEADER = {zh: column for column, zh in EXPORT_HEADERS.items()}
+
+XLSX_SHEET = "处置"
+"""The sheet of the warnings workbook that holds the warnings and their disposal columns."""
+
 # The export's other columns are skipped without a word when a filled-in export is read back.
 EXPORT_COLUMNS = frozenset(WARNINGS_EXPORT_COLUMNS) - {"model_id", "warning_key", *DISPOSAL_COLUMNS}
 
@@ -158,6 +189,7 @@ class _Problems:
         self.file = file
         self.where = where
         self.row = row  # what a position's number counts, in English: a CSV line, a table row
+        self.sheet: str | None = None  # an Excel workbook's sheet: positions are its cells
         self.labels: dict[int, str] = {}
         self.found: list[Diagnostic] = []
         self.more = 0
@@ -172,6 +204,9 @@ class _Problems:
             self.more += 1
             return
         span = None
+        if self.sheet is not None and at is not None:
+            self.found.append(_in_sheet(wording, self.file or "", self.sheet, at, hints))
+            return
         if self.file is None:
             label = self.labels.get(at.line) if at is not None else None
             label = label or self.where
@@ -198,6 +233,37 @@ class _Problems:
                 )
             )
         raise DiagnosticError(self.found)
+
+
+def column_letters(index: int) -> str:
+    """Excel's name of the 1-based column `index`: 1 → A, 27 → AA."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _in_sheet(
+    wording: Wording, file: str, sheet: str, at: _Cell | _Row, hints: Iterable[str]
+) -> Diagnostic:
+    """A problem of a workbook cell, named as Excel names it (处置记录.xlsx!处置!E7) and in words.
+
+    A workbook has no text lines to show under a caret: the place is the
+    diagnostic's path, and the message says sheet, row and column for a reader
+    who does not know Excel's notation.
+    """
+    if isinstance(at, _Cell):
+        letters = column_letters(at.column)
+        ref = f"{file}!{sheet}!{letters}{at.line}"
+        zh = f"工作表「{sheet}」第 {at.line} 行 {letters} 列："
+        en = f"sheet {sheet} row {at.line} column {letters}: "
+    else:
+        ref = f"{file}!{sheet}!{at.line}:{at.line}"
+        zh = f"工作表「{sheet}」第 {at.line} 行："
+        en = f"sheet {sheet} row {at.line}: "
+    said = wording._replace(zh=zh + wording.zh, en=en + wording.en)
+    return said.at(None, hints, path=ref)
 
 
 def _unreadable(file: str, wording: Wording, hint: str = "") -> DiagnosticError:
@@ -306,7 +372,7 @@ def _csv_records(text: str, delimiter: str) -> Iterator[list[_Cell]]:
 
 def _header_name(text: str) -> str:
     name = unicodedata.normalize("NFKC", str(text)).strip().strip("\ufeff").strip()
-    return HEADER_ALIASES.get(name, name.lower())
+    return HEADER_ALIASES.get(name) or _COLUMN_BY_EXPORT_HEADER.get(name) or name.lower()
 
 
 def _columns(header: Sequence[_Cell], source: Source, problems: _Problems) -> dict[str, int] | None:
@@ -404,6 +470,68 @@ def _csv_rows(path: Path, shown: str, source: Source, problems: _Problems) -> li
                 ("值中含逗号时请加引号 / quote values that contain commas",),
             )
         cells = {name: record[i] for name, i in positions.items() if i < len(record)}
+        rows.append(_Row(record[0].line, cells))
+    return rows
+
+
+def _xlsx_value(value: Any) -> Any:
+    """A cell's value as the CSV reader would hand it on, from what Excel typed it as.
+
+    Whole numbers come back as int (a count, a project number typed as a number);
+    a number of 16 digits or more has lost digits in Excel and reads in scientific
+    notation, which the checks report (E641) instead of matching a wrong key.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value) if abs(value) < 1e15 else f"{value:.15g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"{float(value):.15g}"
+    return value
+
+
+def _xlsx_rows(path: Path, shown: str, source: Source, problems: _Problems) -> list[_Row]:
+    """Rows of an Excel workbook: the sheet 处置 (else the first), first row the header.
+
+    Cells keep their Excel type (dates as datetime, numbers as int or float), which
+    the converters read as such; a cell's line is its row and its column its index.
+    """
+    import openpyxl  # only a workbook needs it; CSV and Parquet readers start without it
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a broken zip, a foreign format: openpyxl raises many kinds
+        raise _unreadable(
+            shown,
+            message("E640.workbook_unreadable", reason=str(exc) or type(exc).__name__),
+            "在 Excel 中打开并另存为「Excel 工作簿（*.xlsx）」/ open and save it as .xlsx",
+        ) from None
+    try:
+        sheet = book[XLSX_SHEET] if XLSX_SHEET in book.sheetnames else book.worksheets[0]
+        problems.sheet = sheet.title
+        problems.row = "row"
+        records = [
+            [_Cell(_xlsx_value(c.value), c.row, c.column) for c in row if c.value is not None]
+            for row in sheet.iter_rows()
+        ]
+    finally:
+        book.close()
+    records = [r for r in records if any(not _is_blank(c.value) for c in r)]
+    if not records:
+        raise _unreadable(
+            shown, message("E640.empty"), "第一行应为列名：" + ", ".join(source.columns)
+        )
+    header, *body = records
+    positions = _columns(header, source, problems)
+    if positions is None:
+        problems.raise_if_any()
+        return []
+    column_of = {name: header[i].column for name, i in positions.items()}
+    rows = []
+    for record in body:
+        by_column = {cell.column: cell for cell in record}
+        cells = {
+            name: by_column.get(column) or _Cell(None, record[0].line, column)
+            for name, column in column_of.items()
+        }
         rows.append(_Row(record[0].line, cells))
     return rows
 
@@ -581,7 +709,9 @@ def load_disposal_file(path: str | Path, pack: Pack) -> pa.Table:
         raise _unreadable(
             shown, message("E640.unreadable", shown=shown, strerror=exc.strerror)
         ) from None
-    if magic == b"PAR1":
+    if magic == b"PK\x03\x04":
+        rows = _xlsx_rows(path, shown, source, problems)
+    elif magic == b"PAR1":
         problems.row = "row"
         try:
             table = pq.read_table(path)
