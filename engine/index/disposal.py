@@ -426,11 +426,12 @@ def _columns(header: Sequence[_Cell], source: Source, problems: _Problems) -> di
 
 def _csv_rows(path: Path, shown: str, source: Source, problems: _Problems) -> list[_Row]:
     data = path.read_bytes()
-    if data.startswith(b"PK\x03\x04"):
+    if data.startswith(b"\xd0\xcf\x11\xe0"):  # the old binary .xls (OLE2); .xlsx is read above
         raise _unreadable(
             shown,
-            message("E640.excel_workbook"),
-            "在 Excel 中「另存为」→「CSV UTF-8（逗号分隔）」/ save it as CSV UTF-8",
+            message("E640.xls_workbook"),
+            "在 Excel 中「另存为」→「Excel 工作簿（*.xlsx）」或「CSV UTF-8」/ "
+            "save it as .xlsx or CSV UTF-8",
         )
     text = _decode(data, shown)
     first = text.split("\n", 1)[0]

@@ -270,6 +270,16 @@ def test_a_broken_workbook_is_e640(tmp_path, pack):
     assert problem.code == "E640" and "xlsx" in problem.message
 
 
+def test_an_old_xls_is_e640_and_says_save_as_xlsx(tmp_path, pack):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1 rest of an OLE2 file")
+    with pytest.raises(DiagnosticError) as caught:
+        disposal.load_disposal_file(path, pack.pack)
+    [problem] = caught.value.diagnostics
+    assert problem.code == "E640" and ".xls" in problem.message_zh
+    assert "xlsx" in problem.hints[0]
+
+
 def test_xlsx_needs_output_and_output_needs_xlsx(oversight, county, tmp_path, capsys):
     assert oversight("--warehouse", county, "--format", "xlsx") == ExitCode.USAGE
     assert "--output" in capsys.readouterr().err
