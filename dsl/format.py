@@ -6,11 +6,13 @@ exactly one layout, the one the hand-written files already follow, and the
 formatter writes it:
 
 - 2-space indentation; `domain`, `severity`, `status`, `precheck`, `note`,
-  `key`, `township`, `message` and `missing` are padded so their values line up
-  (`key      p.id`).
+  `key`, `township`, `message`, `missing`, `advice` and `basis` are padded so
+  their values line up (`key      p.id`).
 - A blank line between clause groups: the header (domain … note), the query
   (from, join, let, where, group by, having), the output (key, township,
-  message, missing), and before each example. Top-level items are one blank line apart.
+  message, missing), the prose for people (advice, basis: after the message,
+  what the model raises coming first), and before each example. Top-level
+  items are one blank line apart.
 - The `where`/`having` of a model, the `where` of a relation branch and of an
   aggregate (`count(* where …)`) are broken at every top-level `and`/`or`; the
   operators hang so that the conditions line up under the first one
@@ -539,6 +541,7 @@ def _attach(comments: list[_Comment], toks: list[_Tok], eof: _Tok) -> None:
 _HEADER = ("domain", "severity", "status", "precheck", "note")
 _QUERY = ("from", "join", "let", "where", "group_by", "having")
 _OUTPUT = ("key", "township", "message", "missing")
+_PROSE = ("advice", "basis")  # for people and the recommendation drafts, after what is raised
 _SCORING = ("scale", "rounding", "ties")
 _PADDED = 9  # `township ` : the clause keywords whose values line up
 _AND_OR = ("and", "or")
@@ -554,6 +557,7 @@ def _group_of(kind: str, in_index: bool = False) -> str:
         ("header", _HEADER),
         ("query", _QUERY),
         ("output", _OUTPUT),
+        ("prose", _PROSE),
         ("scoring", _SCORING),
     ):
         if kind in kinds:
@@ -709,7 +713,7 @@ class _Builder:
                 *self._padded(kind, clause),
                 self.tok(self.raw(value.span), self.off(value.span)),
             ]
-        if kind == "missing":
+        if kind in ("missing", "advice", "basis"):
             _, span = value
             return [*self._padded(kind, clause), self.tok(self.raw(span), self.off(span))]
         if kind == "example":

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsl.diagnostics import Span
-from dsl.node import Node, walk
+from dsl.node import ADDED_LATER, Node, walk
 from dsl.pack import Pack
 from dsl.types import Type
 
@@ -417,6 +417,11 @@ class Model(Node):
     span: Span = _span()
     # The rows its lets bind (`let m = first(from …)`), in the order written.
     bound: tuple[BoundRow, ...] = ()
+    # What a township should fix or put in place (`advice "…"`, 整改建议) and the law or
+    # regulation the model rests on (`basis "…"`): for people and the recommendation
+    # drafts, never for the SQL, so neither is part of the model's revision.
+    advice: str | None = field(default=None, metadata=ADDED_LATER)
+    basis: str | None = field(default=None, metadata=ADDED_LATER)
 
 
 @dataclass(frozen=True)

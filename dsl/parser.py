@@ -643,6 +643,14 @@ class _AstBuilder(Transformer):
         token = tree.children[1]
         return self._clause(tree, "missing", (_unquote(str(token)), self.span(token)))
 
+    def advice(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "advice", (_unquote(str(token)), self.span(token)))
+
+    def basis(self, tree: Tree) -> ast.Clause:
+        token = tree.children[1]
+        return self._clause(tree, "basis", (_unquote(str(token)), self.span(token)))
+
     def _template(self, token: Token) -> ast.Template:
         """Split a message string into text and `{expr}` holes, each hole parsed in place."""
         raw = str(token)[1:-1]

@@ -167,6 +167,8 @@ _CLAUSE_KEYWORDS = frozenset(
         "TOWNSHIP",
         "MESSAGE",
         "MISSING",
+        "ADVICE",
+        "BASIS",
         "EXAMPLE",
     }
 )

@@ -706,6 +706,8 @@ def explain(
         "revision": model.revision,
         "file": model.file,
         "note": model.note,
+        "advice": model.advice,  # 整改建议: what a township should fix or put in place
+        "basis": model.basis,  # the law or regulation the model rests on
         "parameters": parameters,
         "sources": sources,
         "lets": _let_names(model),

@@ -53,6 +53,13 @@ SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {
     "note",
     "precheck",
     "missing",
+    "advice",
+    "basis",
+}
+# What an `advice` and a `basis` look like, for the hint of an empty one (E470).
+EXAMPLE_PROSE = {
+    "advice": "建立工程项目招标台账，立项满6个月未招标的由分管领导督办",
+    "basis": "《中华人民共和国招标投标法》",
 }
 PRECHECK = {"yes": True, "no": False}  # `precheck no`: the pre-check leaves the model out
 KEY_TYPES = frozenset({Type.STRING, Type.INT, Type.DATE, Type.NULL})
@@ -289,6 +296,8 @@ class ModelCheck(Reporter):
             precheck=precheck,
             span=node.span,
             bound=tuple(bound),
+            advice=self._prose("advice", one("advice")),
+            basis=self._prose("basis", one("basis")),
         )
         self.diagnostics.extend(self.shared.nullability().warnings(checked))
         return checked
@@ -304,6 +313,21 @@ class ModelCheck(Reporter):
             self.error("E361", span, why_zh=why[0], why_en=why[1], hints=[hint])
             return self.pack.missing_text
         return text
+
+    def _prose(self, kind: str, value: tuple[str, Span] | None) -> str | None:
+        """The text of an `advice` or `basis`, trimmed; an empty one is reported (E470).
+
+        Both end up in a recommendation draft that a leader signs: an empty one would
+        print as a heading with nothing under it, so it is refused rather than dropped.
+        """
+        if value is None:
+            return None
+        text, span = value
+        if not text.strip():
+            example = EXAMPLE_PROSE[kind]
+            self.error("E470", span, kind=kind, hints=[f'例如 / e.g. {kind} "{example}"'])
+            return None
+        return text.strip()
 
     def _domain(self, value: tuple[str, Span] | None) -> str | None:
         if value is None:

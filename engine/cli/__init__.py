@@ -340,6 +340,10 @@ def _explain_text(info: dict[str, Any]) -> str:
     ]
     if info["note"]:
         lines.append(f"  说明 note: {info['note']}")
+    if info["advice"]:
+        lines.append(f"  整改建议 advice: {info['advice']}")
+    if info["basis"]:
+        lines.append(f"  依据 basis: {info['basis']}")
     lines.append("参数 parameters:")
     for p in info["parameters"] or [{"name": "（无）", "value": "", "unit": "", "description": ""}]:
         unit = f" {p['unit']}" if p.get("unit") else ""
