@@ -39,10 +39,13 @@ def test_a_wrong_expectation_fails_with_what_was_expected_and_got(tmp_path: Path
     broken = text.replace("    expect none\n", '    expect "P1"\n', 1)
     assert broken != text
     rule.write_text(broken, encoding="utf-8")
+    # E510 points at the example whose expectation failed: the one holding the changed line.
+    before_it = broken[: broken.index('    expect "P1"\n')]
+    example_line = before_it[: before_it.rindex("  example ")].count("\n") + 1
     report = api.check(pack_dir)
     assert not report.ok
     codes = [(d.code, d.span.line if d.span else None) for d in report.diagnostics]
-    assert codes == [("E510", 26)]
+    assert codes == [("E510", example_line)]
     assert "期望 P1，实际得到 无预警" in report.diagnostics[0].message_zh
 
 
