@@ -786,15 +786,20 @@ def _sparkline(
         return x, y
 
     coords = [xy(slot, value) for slot, value, _ in points]
-    return {
-        "width": width,
-        "height": height,
-        "line": " ".join(f"{x:.1f},{y:.1f}" for x, y in coords),
-        "dots": [
-            {"x": f"{x:.1f}", "y": f"{y:.1f}", "colour": colour}
-            for (x, y), (_, _, colour) in zip(coords, points, strict=True)
-        ],
-    }
+    line, dots = _polyline(coords, [colour for _, _, colour in points])
+    return {"width": width, "height": height, "line": line, "dots": dots}
+
+
+def _polyline(
+    coords: Sequence[tuple[float, float]], colours: Sequence[str]
+) -> tuple[str, list[dict[str, str]]]:
+    """An SVG polyline's points and a coloured dot at each: the trend and bump charts both."""
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    dots = [
+        {"x": f"{x:.1f}", "y": f"{y:.1f}", "colour": colour}
+        for (x, y), colour in zip(coords, colours, strict=True)
+    ]
+    return line, dots
 
 
 def _bump_chart(
@@ -830,18 +835,8 @@ def _bump_chart(
         final = seen[-1][2]  # the colour where the line ends, so label and dot agree
         coords = [(left + i * step, y(rank)) for i, rank, _ in seen]
         name = page.township_name(code)
-        lines.append(
-            {
-                "colour": final,
-                "code": code,
-                "name": name,
-                "points": " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords),
-                "dots": [
-                    {"x": f"{x:.1f}", "y": f"{yy:.1f}", "colour": colour}
-                    for (x, yy), (_, _, colour) in zip(coords, seen, strict=True)
-                ],
-            }
-        )
+        points, dots = _polyline(coords, [colour for _, _, colour in seen])
+        lines.append({"colour": final, "code": code, "name": name, "points": points, "dots": dots})
         last_x, last_y = coords[-1]
         offset = label_used[seen[-1][1]]
         label_used[seen[-1][1]] += 1
