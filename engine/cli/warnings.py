@@ -99,7 +99,15 @@ def _bad_option(err: disposal.FilterError) -> click.BadParameter:
     "--status",
     multiple=True,
     help="pending 待核查, confirmed 属实, partly 部分属实, unfounded 不属实, "
-    "rectified 已整改; repeatable",
+    "rectified 已整改, overdue 逾期未整改; repeatable",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=_Day(),
+    default=None,
+    help="the day statuses are judged on: a confirmed warning not rectified within the pack's "
+    "rectification_deadline_days of its verification is overdue by then (default: today)",
 )
 @click.option("--from", "issued_from", type=_Day(), default=None, help="issued on or after DATE")
 @click.option("--to", "issued_to", type=_Day(), default=None, help="issued on or before DATE")
@@ -139,6 +147,7 @@ def warnings_command(
     status: tuple[str, ...],
     issued_from: date | None,
     issued_to: date | None,
+    as_of: date | None,
     output_format: str,
     output: Path | None,
     unmask: bool,
@@ -190,7 +199,12 @@ def warnings_command(
             f"没有模型「{model_id}」/ unknown model {model_id!r}{hint}", param_hint="--model"
         )
 
-    joined = disposal.with_disposal(issued, records)
+    joined = disposal.with_disposal(
+        issued,
+        records,
+        on=as_of or date.today(),
+        deadline_days=disposal.deadline_days(pack.pack, setup.parameters),
+    )
     chosen = disposal.filter_warnings(
         joined,
         pack.pack,

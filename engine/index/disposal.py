@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +63,12 @@ STATUSES: dict[str, str] = {
     "partly": "部分属实",
     "unfounded": "不属实",
     "rectified": "已整改",
+    "overdue": "逾期未整改",
 }
 """Status id → the label case handlers read; ids are for options and machines."""
+
+DEADLINE_PARAMETER = "rectification_deadline_days"
+"""The pack parameter that gives the days a confirmed warning has to be rectified in."""
 
 _STATUS_BY_OUTCOME = {"属实": "confirmed", "部分属实": "partly", "不属实": "unfounded"}
 
@@ -748,24 +752,66 @@ def read_disposal(warehouse: Warehouse, pack: Pack, tables: Mapping[str, str]) -
     return _validated(rows, source, problems)
 
 
-def status_of(verified_on: date | None, outcome: str | None, rectified_on: date | None) -> str:
+def overdue_from(verified_on: date | None, outcome: str | None, deadline_days: int) -> date | None:
+    """The first day a confirmed warning is 逾期未整改 unless rectified: None for the others.
+
+    The deadline counts from the day of verification (核查之日): a warning
+    verified on 2021-03-01 with 60 days to rectify is overdue from 2021-05-01.
+    """
+    if verified_on is None or outcome not in CONFIRMED:
+        return None
+    return verified_on + timedelta(days=deadline_days + 1)
+
+
+def status_of(
+    verified_on: date | None,
+    outcome: str | None,
+    rectified_on: date | None,
+    *,
+    on: date | None = None,
+    deadline_days: int | None = None,
+) -> str:
     """The status id of a warning from its disposal record (all None when it has none).
 
     A record with a day but no known outcome is still pending: nothing was concluded.
+    Given the day `on` and the days to rectify, a confirmed warning not rectified by
+    then is overdue; without them overdue is not judged (confirmed or partly).
     """
     if verified_on is None or outcome not in _STATUS_BY_OUTCOME:
         return "pending"
-    if outcome in CONFIRMED and rectified_on is not None:
+    if outcome in CONFIRMED and rectified_on is not None and (on is None or rectified_on <= on):
         return "rectified"
+    if on is not None and deadline_days is not None:
+        overdue = overdue_from(verified_on, outcome, deadline_days)
+        if overdue is not None and overdue <= on:
+            return "overdue"
     return _STATUS_BY_OUTCOME[outcome]
 
 
-def with_disposal(ledger: pa.Table, disposal: pa.Table) -> pa.Table:
+def deadline_days(pack: Pack, overrides: Mapping[str, Any] | None = None) -> int:
+    """The days to rectify a confirmed warning: the deployment's value, else the pack's default.
+
+    A pack that does not declare the parameter gives 60, the county's own default.
+    """
+    if overrides and DEADLINE_PARAMETER in overrides:
+        return int(overrides[DEADLINE_PARAMETER])
+    declared = pack.parameters.get(DEADLINE_PARAMETER)
+    return int(declared.default) if declared is not None else 60
+
+
+def with_disposal(
+    ledger: pa.Table,
+    disposal: pa.Table,
+    *,
+    on: date | None = None,
+    deadline_days: int | None = None,
+) -> pa.Table:
     """The ledger, in its order, with each warning's disposal columns, `status` and `status_label`.
 
     `status` is an id of STATUSES (pending, confirmed, partly, unfounded,
-    rectified); `status_label` the Chinese a case handler reads. Disposal
-    records must be unique by (model_id, warning_key): the loaders see to it.
+    rectified, overdue: see status_of for `on` and `deadline_days`);
+    `status_label` the Chinese a case handler reads. Disposal records must be
+    unique by (model_id, warning_key): the loaders see to it.
     """
     index: dict[tuple[str, str], int] = {}
     for i, key in enumerate(
@@ -803,7 +849,7 @@ def with_disposal(ledger: pa.Table, disposal: pa.Table) -> pa.Table:
         )
         result = result.append_column(pa.field(name, column.type), column)
     statuses = [
-        status_of(v, o, r)
+        status_of(v, o, r, on=on, deadline_days=deadline_days)
         for v, o, r in zip(
             result.column("verified_on").to_pylist(),
             result.column("outcome").to_pylist(),

@@ -593,6 +593,34 @@ def test_the_status_of_each_warning(small_ledger, small_disposal):
     assert disposal.unmatched_disposal(small_ledger, small_disposal) == [("ENG99", "gone")]
 
 
+def test_overdue_is_judged_on_a_day_from_the_verification_and_the_deadline():
+    verified = date(2021, 3, 1)
+    judged = {"on": date(2021, 4, 30), "deadline_days": 60}
+    assert disposal.overdue_from(verified, "属实", 60) == date(2021, 5, 1)
+    assert disposal.overdue_from(verified, "不属实", 60) is None
+    assert disposal.status_of(verified, "属实", None, **judged) == "confirmed"
+    assert disposal.status_of(verified, "属实", None, on=date(2021, 5, 1), deadline_days=60) == (
+        "overdue"
+    )
+    # Rectified late is rectified, once it is; rectified after the day judged is not yet.
+    assert (
+        disposal.status_of(
+            verified, "部分属实", date(2021, 6, 1), on=date(2021, 7, 1), deadline_days=60
+        )
+        == "rectified"
+    )
+    assert (
+        disposal.status_of(
+            verified, "部分属实", date(2021, 6, 1), on=date(2021, 5, 15), deadline_days=60
+        )
+        == "overdue"
+    )
+    assert disposal.status_of(verified, "不属实", None, on=date(2022, 1, 1), deadline_days=60) == (
+        "unfounded"
+    )
+    assert disposal.status_of(verified, "属实", None) == "confirmed"  # no day: not judged
+
+
 def test_a_verified_day_without_an_outcome_is_still_pending():
     assert disposal.status_of(date(2021, 1, 1), None, None) == "pending"
     assert disposal.status_of(None, "属实", None) == "pending"

@@ -183,7 +183,7 @@ def test_a_filled_in_workbook_reads_back_as_the_same_csv_would(
         == {
             "A-77": "pending",
             "P2021-0001": "rectified",
-            PERSON_KEY: "partly",
+            PERSON_KEY: "overdue",  # 部分属实 on 2021-03-02 and not rectified since
         }
     )
 

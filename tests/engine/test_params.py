@@ -354,7 +354,7 @@ def test_param_list_table(policies: Path, capsys):
     out = capsys.readouterr().out
     line = next(t for t in out.splitlines() if t.startswith("tender_threshold "))
     assert "4000000 元" in line and "ENG01, ENG02" in line and "必须招标" in line
-    assert "22 parameters" in out
+    assert "25 parameters" in out
 
 
 # ---- the command -----------------------------------------------------------------------------

@@ -98,7 +98,10 @@ def oversight(monkeypatch):
     monkeypatch.setitem(cli_module.cli.commands, "warnings", warnings_command)
 
     def run(*args: str) -> int:
-        return cli_module.main(["warnings", "--policies", str(ROOT / "policies"), *args])
+        # Statuses as judged a month after the county's records were verified, before any
+        # is overdue; the tests of overdue give their own --as-of.
+        judged = [] if "--as-of" in args else ["--as-of", "2021-04-01"]
+        return cli_module.main(["warnings", "--policies", str(ROOT / "policies"), *judged, *args])
 
     return run
 
@@ -191,6 +194,35 @@ def test_jsonl_is_one_object_per_line_as_json_writes_them(oversight, county, cap
 def test_filters(oversight, county, capsys, args, expected):
     assert oversight("--warehouse", county, "--format", "json", *args) == ExitCode.OK
     assert [d["warning_key"] for d in json.loads(capsys.readouterr().out)] == expected
+
+
+@pytest.mark.parametrize(
+    ("as_of", "overdue"),
+    [
+        # 部分属实 on 2021-03-02, not rectified; the pack gives 60 days: overdue from 2021-05-02.
+        ("2021-05-01", []),
+        ("2021-05-02", ["330122199001011234|2021-03"]),
+        ("2022-01-01", ["330122199001011234|2021-03"]),
+    ],
+)
+def test_a_confirmed_warning_not_rectified_within_the_deadline_is_overdue(
+    oversight, county, capsys, as_of, overdue
+):
+    args = ("--warehouse", county, "--format", "json", "--as-of", as_of, "--status", "overdue")
+    assert oversight(*args) == ExitCode.OK
+    listed = json.loads(capsys.readouterr().out)
+    assert [d["warning_key"] for d in listed] == overdue
+    assert {d["status_label"] for d in listed} <= {"逾期未整改"}
+
+
+def test_the_deadline_is_the_deployments_when_it_sets_one(oversight, county, tmp_path, capsys):
+    deployment = tmp_path / "deployment.yaml"
+    deployment.write_text("parameters:\n  rectification_deadline_days: 90\n", encoding="utf-8")
+    args = ("--deployment", str(deployment), "--warehouse", county, "--format", "json")
+    assert oversight(*args, "--as-of", "2021-05-31", "--status", "逾期未整改") == ExitCode.OK
+    assert json.loads(capsys.readouterr().out) == []  # 90 days from 2021-03-02: 2021-05-31 is fine
+    assert oversight(*args, "--as-of", "2021-06-01", "--status", "逾期未整改") == ExitCode.OK
+    assert len(json.loads(capsys.readouterr().out)) == 1
 
 
 def test_the_count_line_says_how_many_a_limit_left_out(oversight, county, capsys):
