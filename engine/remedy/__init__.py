@@ -1,0 +1,1 @@
+"""生态修复: what follows the index — common problems, recommendation drafts, follow-up."""
