@@ -165,13 +165,14 @@ class Style:
     lines_before: float = 0  # space before, in lines of the grid
     colour: str | None = None  # RGB hex
     highlight: bool = False  # what the drafter must fill in stands out
+    rule_below: str | None = None  # RGB hex of a line under the paragraph, across the 版心
     line_pt: float = LINE_PITCH_PT
 
 
 STYLES: dict[str, Style] = {
     # 版头: the issuing commissions in red 小标宋, then the number (GB/T 9704 7.2).
     "issuer": Style("方正小标宋简体", 22, "centre", colour="C00000"),
-    "number": Style("仿宋_GB2312", BODY_PT, "centre", lines_before=1),
+    "number": Style("仿宋_GB2312", BODY_PT, "centre", lines_before=1, rule_below="C00000"),
     # 主体: title 2号 小标宋 two lines below; 主送 one line below the title, no indent (7.3).
     "title": Style("方正小标宋简体", 22, "centre", lines_before=2),
     "addressee": Style("仿宋_GB2312", BODY_PT, "left", lines_before=1),
@@ -263,7 +264,6 @@ def wan(amount: Decimal) -> str:
 
 def read_warnings(table: pa.Table) -> list[WarningRow]:
     """The warnings of the table, in issue order (then model and key) so cases quote stably."""
-    columns = set(table.column_names)
     rows = []
     for row in table.to_pylist():
         rows.append(
@@ -274,8 +274,8 @@ def read_warnings(table: pa.Table) -> list[WarningRow]:
                 title=row["model_title"],
                 message=row["message"],
                 issued_on=row["issued_on"],
-                outcome=row.get("outcome") if "outcome" in columns else None,
-                status=row.get("status") if "status" in columns else None,
+                outcome=row.get("outcome"),
+                status=row.get("status"),
                 amount=amount_of(row.get("evidence")),
             )
         )
@@ -674,6 +674,27 @@ def _lay_out(paragraph: DocxParagraph, style: Style) -> None:
     fmt.space_after = Pt(0)
     fmt.first_line_indent = Pt(style.first_line_chars * style.size_pt)
     fmt.right_indent = Pt(style.right_chars * style.size_pt)
+    if style.rule_below:  # the 版头's red separator (GB/T 9704 7.2.6), 4 mm under the number
+        border = OxmlElement("w:pBdr")
+        bottom = OxmlElement("w:bottom")
+        for name, value in (("val", "single"), ("sz", "12"), ("space", "11")):
+            bottom.set(qn(f"w:{name}"), value)
+        bottom.set(qn("w:color"), style.rule_below)
+        border.append(bottom)
+        paragraph.paragraph_format.element.get_or_add_pPr().insert_element_before(
+            border, *_AFTER_BORDER
+        )
+
+
+# What follows <w:pBdr> in a paragraph's properties (ECMA-376 CT_PPr): Word refuses a file
+# whose elements are out of this order.
+_AFTER_BORDER = (
+    "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+    "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+    "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
+    "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap",
+    "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange",
+)  # fmt: skip
 
 
 def _write(paragraph: DocxParagraph, text: str, kind: str) -> None:
