@@ -591,7 +591,8 @@ def report(
 def issued_in(issued: pa.Table, period: Period) -> pa.Table:
     """The ledger's warnings first issued within `period`: those the period's figures count."""
     days = issued.column("issued_on").to_pylist()
-    return issued.take([i for i, d in enumerate(days) if period.start <= d <= period.end])
+    chosen = [i for i, d in enumerate(days) if period.start <= d <= period.end]
+    return issued.take(pa.array(chosen, pa.int64()))  # typed: an empty list would be null
 
 
 def advise(

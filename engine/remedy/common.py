@@ -9,7 +9,8 @@ Quarters are counted within the period: a year has four, a quarter only itself, 
 quarter's problem can be common only by N. A warning counts in the quarter it was first
 issued in (the ledger's `issued_on`), as the index counts it in its period.
 
-The figures are read from the warnings as they are on the period's last day: a warning
+A warning counts as confirmed by the outcome its disposal record holds now, as the index
+counts it; whether it is rectified or overdue is judged on the period's last day: one
 rectified later is not rectified yet, one overdue by then is overdue (engine/index/disposal.py).
 """
 
