@@ -16,7 +16,6 @@ from typing import Any
 import click
 import pyarrow as pa
 
-from dsl.pack import SEVERITIES
 from engine import api
 from engine.cli.options import DEPLOYMENT, POLICIES, WAREHOUSE
 from engine.cli.warnings import NO_LEDGER_NOTE, aligned_table, terminal_width
@@ -25,17 +24,18 @@ from engine.index.score import Period
 from engine.remedy.common import document, facts_of
 
 # (column, Chinese header, English header); the reason goes last and takes what is left.
+# English headers are kept as narrow as the Chinese, so that the reason has room; the severity
+# and the township names are in the JSON.
 _TABLE_COLUMNS = (
     ("model_id", "模型", "model"),
     ("model_title", "名称", "title"),
-    ("severity", "等级", "level"),
     ("townships", "乡镇数", "towns"),
-    ("confirmed", "查实", "confirmed"),
+    ("confirmed", "查实", "conf"),
     ("quarters_max", "最多季度", "quarters"),
     ("amount", "涉及金额", "amount"),
-    ("rectified", "已整改", "rectified"),
+    ("rectified", "已整改", "fixed"),
     ("recovered", "追缴金额", "recovered"),
-    ("overdue", "逾期", "overdue"),
+    ("overdue", "逾期", "late"),
     ("common", "共性", "common"),
     ("why", "说明", "why"),
 )
@@ -135,8 +135,6 @@ def _cell(column: str, value: Any) -> str:
         return "-"
     if column == "common":
         return "是" if value else "否"
-    if column == "severity":
-        return SEVERITIES.get(value, value)
     if isinstance(value, Decimal):
         return format(value, "f")
     return str(value)

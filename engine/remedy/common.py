@@ -95,7 +95,8 @@ def amount_of(evidence: str | None) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return fen(Decimal(value) if isinstance(value, str) else value)
+        amount = Decimal(value) if isinstance(value, str) else value
+        return fen(amount) if Decimal(amount).is_finite() else None
     except (InvalidOperation, ValueError, TypeError):
         return None
 

@@ -32,7 +32,7 @@ from engine.exit_codes import ExitCode
 from engine.index.disposal import load_disposal_file
 from engine.index.score import Period
 from engine.policy.deployment import Deployment
-from engine.remedy.common import COMMON_PROBLEMS_SCHEMA, amount_of, facts_of
+from engine.remedy.common import COMMON_PROBLEMS_SCHEMA, amount_of, facts_of, why
 from engine.runs import ledger
 from engine.schema import WARNINGS_SCHEMA, source_schema
 
@@ -232,7 +232,19 @@ def test_an_amount_is_read_from_the_evidence_as_written():
     assert amount_of(json.dumps({"金额": "8832"})) is None
     assert amount_of(json.dumps({"@amount": "未知"})) is None
     assert amount_of(json.dumps({"@amount": None})) is None
+    assert amount_of(json.dumps({"@amount": "NaN"})) is None
+    assert amount_of(json.dumps({"@amount": "Infinity"})) is None
     assert amount_of("not json") is None and amount_of("") is None
+
+
+def test_why_names_every_recurring_township_and_says_in_a_row_only_when_it_is():
+    q = {n: (2021, n) for n in (1, 2, 3, 4)}
+    recurring = [("分水镇", {q[1], q[2]}), ("横村镇", {q[1], q[3], q[4]})]
+    assert why(1, recurring, 3, 2) == "在分水镇连续2个季度、横村镇3个季度查实"
+    assert why(4, recurring[:1], 3, 2) == "在4个乡镇查实，在分水镇连续2个季度查实"
+    assert why(2, [], 3, 2) == "在2个乡镇查实，不足3个；没有一个乡镇在2个以上季度查实"
+    # A pack without townships (`townships: none`) routes no warning to one.
+    assert why(0, [], 3, 2) == "查实的预警没有派给乡镇，无从判断是否面上共性问题"
 
 
 # ---- the command ---------------------------------------------------------------------------
@@ -269,7 +281,7 @@ def test_json_output_and_the_out_folder(county, tmp_path, capsys):
 def test_the_table_lines_up_and_ends_with_what_it_adds_up_to(county, pack, capsys):
     assert oversight("--warehouse", county, "--period", "2021", "--format", "table") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:4] == ["模型", "名称", "等级", "乡镇数"]
+    assert lines[0].split()[:4] == ["模型", "名称", "乡镇数", "查实"]
     assert [line.split()[0] for line in lines[3:-1]] == ["ENG01", "FUN01", "FUN02", "AST02"]
     assert lines[3].split()[-1] == "在3个乡镇查实"
     assert lines[-1].startswith("2021：4 个模型有查实的预警，其中 3 个是面上共性问题")
