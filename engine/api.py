@@ -30,12 +30,20 @@ from engine import __version__, signals
 from engine.compiler import functions as fn
 from engine.compiler import reviewed
 from engine.compiler.compile import DIALECTS, CompiledModel, Target, compile_model, render
-from engine.index.disposal import DISPOSAL, disposal_source, read_disposal, with_disposal
+from engine.index.disposal import (
+    DISPOSAL,
+    deadline_days,
+    disposal_source,
+    read_disposal,
+    with_disposal,
+)
 from engine.index.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
 from engine.policy.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.policy.examples import ExampleOutcome, run_examples
 from engine.policy.lifecycle import check_against
 from engine.policy.params import value_text
+from engine.remedy.common import common_problems, common_thresholds, with_facts
+from engine.remedy.common import document as common_document
 from engine.reporting.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.reporting.report import render as render_report
 from engine.runs import ledger
@@ -49,6 +57,8 @@ from engine.service import precheck as prechecks
 
 POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
+COMMON_PROBLEMS_FILE = "共性问题.json"
+"""What `oversight advise --out DIR` writes in DIR: the period's common problems as JSON."""
 
 
 def no_progress(step: str, done: int, total: int) -> None:
@@ -571,12 +581,68 @@ def report(
         )
     finally:
         connection.close()
-    days = issued.column("issued_on").to_pylist()
-    in_period = [i for i, d in enumerate(days) if period.start <= d <= period.end]
-    warnings = with_disposal(issued.take(in_period), records)
+    warnings = with_disposal(issued_in(issued, period), records)
     data = report_data(pack, period, scores, warnings, names)
     path = Path(output)
     write_text_atomically(path, render_report(data))
+    return path
+
+
+def issued_in(issued: pa.Table, period: Period) -> pa.Table:
+    """The ledger's warnings first issued within `period`: those the period's figures count."""
+    days = issued.column("issued_on").to_pylist()
+    chosen = [i for i, d in enumerate(days) if period.start <= d <= period.end]
+    return issued.take(pa.array(chosen, pa.int64()))  # typed: an empty list would be null
+
+
+def advise(
+    pack: ir.CheckedPack,
+    period: Period,
+    warehouse: str | None = None,
+    deployment: Deployment | None = None,
+    disposal: pa.Table | None = None,
+) -> pa.Table:
+    """The period's common problems (面上共性问题), one row per model: engine/remedy/common.py.
+
+    Read only, like `report`: the ledger's warnings issued in `period` with their
+    disposal (the warehouse's sup_disposal, or `disposal` loaded from a file), judged
+    on the period's last day. N and M are the deployment's, else the pack's. The
+    table's metadata (engine.remedy.common.facts_of) says the period, N, M, and
+    `ledger`: whether the warehouse has a ledger at all.
+    """
+    deployment = deployment or Deployment()
+    connection = connect(warehouse_url(warehouse, deployment), read_only=True, must_exist=True)
+    try:
+        tables = ledger.Tables(deployment.ledger_schema)
+        has_ledger = connection.has_table(tables.name(ledger.LEDGER))
+        issued = ledger.read(connection, tables)
+        records = disposal
+        if records is None:
+            records = read_disposal(connection, pack.pack, deployment.tables)
+    finally:
+        connection.close()
+    warnings = with_disposal(
+        issued_in(issued, period),
+        records,
+        on=period.end,
+        deadline_days=deadline_days(pack.pack, deployment.parameters),
+    )
+    min_townships, min_quarters = common_thresholds(pack.pack, deployment.parameters)
+    table = common_problems(
+        pack, warnings, period, min_townships=min_townships, min_quarters=min_quarters
+    )
+    return with_facts(table, ledger=has_ledger)
+
+
+def write_common_problems(table: pa.Table, folder: str | Path) -> Path:
+    """Write `advise`'s table as 共性问题.json in `folder` (made if missing), in one step.
+
+    The same JSON `oversight advise --format json` prints; the recommendation
+    drafts are written beside it.
+    """
+    path = Path(folder) / COMMON_PROBLEMS_FILE
+    text = json.dumps(common_document(table), ensure_ascii=False, indent=2) + "\n"
+    write_text_atomically(path, text)
     return path
 
 

@@ -19,6 +19,7 @@ import click
 from adapters.base import WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
+from engine.cli.advise import advise_command
 from engine.cli.fmt import fmt_command
 from engine.cli.options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
 from engine.cli.params import param_group
@@ -547,6 +548,7 @@ cli.add_command(param_group, name="param")
 cli.add_command(fmt_command, name="fmt")
 cli.add_command(precheck_command, name="precheck")
 cli.add_command(serve_command, name="serve")
+cli.add_command(advise_command, name="advise")
 
 # The demo builds the default warehouse, so that every command after it works as typed in the
 # same folder; it refuses to replace a warehouse there that it did not build itself.

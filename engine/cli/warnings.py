@@ -45,6 +45,11 @@ _TABLE_COLUMNS = (
     ("message", "预警内容", "message"),
 )
 _MIN_MESSAGE_WIDTH = 24
+NO_LEDGER_NOTE = (
+    "该数据仓库还没有预警台账，请先运行 oversight run / "
+    "no warnings ledger in this warehouse yet: run `oversight run` first"
+)
+"""Said on stderr by the commands that read the ledger, when the warehouse has none yet."""
 _ELLIPSIS = "..."  # ASCII: "…" is of ambiguous width, two columns on many Chinese terminals
 
 
@@ -243,11 +248,7 @@ def warnings_command(
         click.echo(count_line(chosen, shown.num_rows))
 
     if not has_ledger:
-        click.echo(
-            "该数据仓库还没有预警台账，请先运行 oversight run / "
-            "no warnings ledger in this warehouse yet: run `oversight run` first",
-            err=True,
-        )
+        click.echo(NO_LEDGER_NOTE, err=True)
         return
     orphans = disposal.unmatched_disposal(issued, records)
     if orphans:

@@ -31,6 +31,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.messages import Wording, diagnostic, message
 from dsl.pack import SEVERITY_ALIASES, Column, Pack, Source
 from dsl.types import Type
+from engine.policy.deployment import parameter_in_effect
 from engine.schema import ARROW_TYPES, source_schema
 from engine.values import convert, value_hints
 
@@ -793,10 +794,7 @@ def deadline_days(pack: Pack, overrides: Mapping[str, Any] | None = None) -> int
 
     A pack that does not declare the parameter gives 60, the county's own default.
     """
-    if overrides and DEADLINE_PARAMETER in overrides:
-        return int(overrides[DEADLINE_PARAMETER])
-    declared = pack.parameters.get(DEADLINE_PARAMETER)
-    return int(declared.default) if declared is not None else 60
+    return int(parameter_in_effect(pack, DEADLINE_PARAMETER, overrides, 60))
 
 
 def with_disposal(

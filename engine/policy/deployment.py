@@ -12,6 +12,7 @@ ledger_schema: oversight   # where the engine keeps its own tables (default: the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,21 @@ class Deployment:
     parameters: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
     ledger_schema: str | None = None
+
+
+def parameter_in_effect(
+    pack: Pack, name: str, overrides: Mapping[str, Any] | None, fallback: Any
+) -> Any:
+    """A pack parameter's value in effect: the deployment's override, else the pack's default.
+
+    The engine reads a few parameters itself, not through a rule (the days to rectify,
+    the thresholds of a common problem). A pack that does not declare one gives
+    `fallback`, the county's own default, so that any pack can be followed up and advised.
+    """
+    if overrides and name in overrides:
+        return overrides[name]
+    declared = pack.parameters.get(name)
+    return declared.default if declared is not None else fallback
 
 
 def _span(path: str, node: Any, key: Any) -> Span | None:

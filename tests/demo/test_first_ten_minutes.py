@@ -37,6 +37,7 @@ AS_TYPED = [
     "explain ENG01",
     "score --period 2021Q4",
     "report --period 2021",
+    "advise --period 2021",
     "param list",
     "param set tender_threshold 4000000",
     "diff --against HEAD --as-of 2021-12-31",
