@@ -44,6 +44,7 @@ from engine.policy.lifecycle import check_against
 from engine.policy.params import value_text
 from engine.remedy.common import common_problems, common_thresholds, with_facts
 from engine.remedy.common import document as common_document
+from engine.remedy.drafts import write_drafts
 from engine.reporting.report import IndicatorInfo, ModelInfo, PartInfo, ReportData
 from engine.reporting.report import render as render_report
 from engine.runs import ledger
@@ -595,20 +596,26 @@ def issued_in(issued: pa.Table, period: Period) -> pa.Table:
     return issued.take(pa.array(chosen, pa.int64()))  # typed: an empty list would be null
 
 
-def advise(
+@dataclass(frozen=True)
+class PeriodWarnings:
+    """The ledger's warnings of a period with their disposal, as advise and its drafts read them."""
+
+    warnings: pa.Table  # issued in the period; statuses judged on the period's last day
+    names: dict[str, str]  # township code -> name, from ref_township
+    has_ledger: bool  # False: the warehouse has no ledger yet (no run was recorded)
+
+
+def period_warnings(
     pack: ir.CheckedPack,
     period: Period,
     warehouse: str | None = None,
     deployment: Deployment | None = None,
     disposal: pa.Table | None = None,
-) -> pa.Table:
-    """The period's common problems (面上共性问题), one row per model: engine/remedy/common.py.
+) -> PeriodWarnings:
+    """The warnings first issued in `period`, joined with their disposal; read only.
 
-    Read only, like `report`: the ledger's warnings issued in `period` with their
-    disposal (the warehouse's sup_disposal, or `disposal` loaded from a file), judged
-    on the period's last day. N and M are the deployment's, else the pack's. The
-    table's metadata (engine.remedy.common.facts_of) says the period, N, M, and
-    `ledger`: whether the warehouse has a ledger at all.
+    Disposal comes from the warehouse's sup_disposal, or `disposal` loaded from a file.
+    Statuses are judged on the period's last day, with the deployment's deadline.
     """
     deployment = deployment or Deployment()
     connection = connect(warehouse_url(warehouse, deployment), read_only=True, must_exist=True)
@@ -619,6 +626,9 @@ def advise(
         records = disposal
         if records is None:
             records = read_disposal(connection, pack.pack, deployment.tables)
+        names = township_names(
+            connection, pack, deployment.tables.get("ref_township", "ref_township")
+        )
     finally:
         connection.close()
     warnings = with_disposal(
@@ -627,11 +637,89 @@ def advise(
         on=period.end,
         deadline_days=deadline_days(pack.pack, deployment.parameters),
     )
+    return PeriodWarnings(warnings, names, has_ledger)
+
+
+def advise(
+    pack: ir.CheckedPack,
+    period: Period,
+    warehouse: str | None = None,
+    deployment: Deployment | None = None,
+    disposal: pa.Table | None = None,
+) -> pa.Table:
+    """The period's common problems (面上共性问题), one row per model: engine/remedy/common.py.
+
+    Read only, like `report`: the period's warnings (`period_warnings`). N and M are
+    the deployment's, else the pack's. The table's metadata
+    (engine.remedy.common.facts_of) says the period, N, M, and `ledger`: whether the
+    warehouse has a ledger at all.
+    """
+    deployment = deployment or Deployment()
+    found = period_warnings(pack, period, warehouse, deployment, disposal)
+    return _common_problems(pack, period, found, deployment)
+
+
+def _common_problems(
+    pack: ir.CheckedPack, period: Period, found: PeriodWarnings, deployment: Deployment
+) -> pa.Table:
     min_townships, min_quarters = common_thresholds(pack.pack, deployment.parameters)
     table = common_problems(
-        pack, warnings, period, min_townships=min_townships, min_quarters=min_quarters
+        pack, found.warnings, period, min_townships=min_townships, min_quarters=min_quarters
     )
-    return with_facts(table, ledger=has_ledger)
+    return with_facts(table, ledger=found.has_ledger)
+
+
+@dataclass(frozen=True)
+class AdviceWritten:
+    """What `write_advice` wrote, and whether the period's colours decided who gets a draft."""
+
+    paths: list[Path]  # in the order written
+    scored: bool  # False: the period could not be scored (no staffing): common problems only
+
+
+def write_advice(
+    pack: ir.CheckedPack,
+    period: Period,
+    folder: str | Path,
+    warehouse: str | None = None,
+    deployment: Deployment | None = None,
+    disposal: pa.Table | None = None,
+) -> AdviceWritten:
+    """Write the period's common problems and recommendation drafts into `folder`.
+
+    共性问题.json, then a 《纪检监察建议书》 draft (.docx and .md) for each township
+    with a confirmed common problem or a yellow or red colour in the period's
+    index, and the county's 通报 (engine/remedy/drafts.py). The colours are the
+    period's score; a pack without an index, or a warehouse without staffing
+    (E651), gets drafts for the common problems alone, and says so in `scored`.
+    """
+    deployment = deployment or Deployment()
+    found = period_warnings(pack, period, warehouse, deployment, disposal)
+    problems = _common_problems(pack, period, found, deployment)
+    colours: dict[str, str] = {}
+    scored = False
+    if pack.index is not None and pack.pack.has_townships and found.has_ledger:
+        try:
+            table = score(pack, period, warehouse, deployment, disposal).table
+        except DiagnosticError as err:
+            if {d.code for d in err.diagnostics} != {"E651"}:
+                raise
+        else:
+            colours = {row["township"]: row["colour"] for row in table.to_pylist()}
+            scored = True
+    paths = [write_common_problems(problems, folder)]
+    paths += write_drafts(
+        Path(folder),
+        pack=pack,
+        period=period,
+        warnings=found.warnings,
+        problems=problems,
+        colours=colours,
+        names=found.names,
+        deadline_days=deadline_days(pack.pack, deployment.parameters),
+        county=pack.pack.county,
+    )
+    return AdviceWritten(paths, scored)
 
 
 def write_common_problems(table: pa.Table, folder: str | Path) -> Path:

@@ -88,7 +88,9 @@ class _PeriodType(click.ParamType):
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help=f"also write {api.COMMON_PROBLEMS_FILE} into DIR (made if missing)",
+    help=f"also write {api.COMMON_PROBLEMS_FILE} and the recommendation drafts into DIR (made "
+    "if missing): a 纪检监察建议书 (.docx and .md) for each township with a confirmed common "
+    "problem or a yellow or red colour, and the county's 通报",
 )
 def advise_command(
     policies: Path | None,
@@ -116,18 +118,18 @@ def advise_command(
     else:
         click.echo(render_table(table, terminal_width(on_terminal)))
     if out is not None:
-        for path in write_outputs(table, out):
+        written = api.write_advice(pack, period, out, warehouse, setup, records)
+        for path in written.paths:
             click.echo(f"已写入 {path} / wrote {path}", err=True)
+        if not written.scored and facts_of(table).get("ledger", True):
+            click.echo(
+                "注意：本期无法计算廉情指数（没有乡镇在岗人数或廉情指数），只为面上共性问题起草"
+                "建议书 / note: the period could not be scored, so drafts were written for the "
+                "common problems alone, not for yellow or red townships",
+                err=True,
+            )
     if not facts_of(table).get("ledger", True):
         click.echo(NO_LEDGER_NOTE, err=True)
-
-
-def write_outputs(table: pa.Table, folder: Path) -> list[Path]:
-    """Everything `--out` writes into `folder`, in the order written: what to tell the user.
-
-    The common problems as JSON; the recommendation drafts made from them go here too.
-    """
-    return [api.write_common_problems(table, folder)]
 
 
 def _cell(column: str, value: Any) -> str:

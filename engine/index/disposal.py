@@ -775,11 +775,14 @@ def status_of(
     """The status id of a warning from its disposal record (all None when it has none).
 
     A record with a day but no known outcome is still pending: nothing was concluded.
-    Given the day `on` and the days to rectify, a confirmed warning not rectified by
-    then is overdue; without them overdue is not judged (confirmed or partly).
+    Judged on a day `on`, a warning verified after it was still pending, and one
+    rectified after it not yet rectified; given the days to rectify too, a confirmed
+    warning not rectified by then is overdue. Without `on` nothing is judged by day.
     """
     if verified_on is None or outcome not in _STATUS_BY_OUTCOME:
         return "pending"
+    if on is not None and verified_on > on:
+        return "pending"  # judged on a day before it was verified: it was waiting then
     if outcome in CONFIRMED and rectified_on is not None and (on is None or rectified_on <= on):
         return "rectified"
     if on is not None and deadline_days is not None:

@@ -264,7 +264,21 @@ def test_json_output_and_the_out_folder(county, tmp_path, capsys):
     printed = json.loads(captured.out)
     assert printed == json.loads((out / "共性问题.json").read_text(encoding="utf-8"))
     assert str(out / "共性问题.json") in captured.err
-    assert [name.name for name in out.iterdir()] == ["共性问题.json"]  # no temporary file left
+    # No staffing in this county, so no colours: drafts for the townships of the common
+    # problems, and the county's 通报; no temporary file left.
+    assert sorted(name.name for name in out.iterdir()) == sorted(
+        [
+            "共性问题.json",
+            *(
+                f"纪检监察建议书_{n}.{s}"
+                for n in ("桐君街道", "横村镇", "分水镇")
+                for s in ("docx", "md")
+            ),
+            "通报_2021.docx",
+            "通报_2021.md",
+        ]
+    )
+    assert "只为面上共性问题起草建议书" in captured.err
     assert {k: v for k, v in printed.items() if k != "problems"} == {
         "period": "2021",
         "min_townships": 3,

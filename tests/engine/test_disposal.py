@@ -619,6 +619,10 @@ def test_overdue_is_judged_on_a_day_from_the_verification_and_the_deadline():
         "unfounded"
     )
     assert disposal.status_of(verified, "属实", None) == "confirmed"  # no day: not judged
+    # Judged on a day before the verification, the warning was still waiting for it.
+    assert disposal.status_of(verified, "属实", None, on=date(2021, 2, 28), deadline_days=60) == (
+        "pending"
+    )
 
 
 def test_a_verified_day_without_an_outcome_is_still_pending():
