@@ -30,7 +30,13 @@ from engine import __version__, signals
 from engine.compiler import functions as fn
 from engine.compiler import reviewed
 from engine.compiler.compile import DIALECTS, CompiledModel, Target, compile_model, render
-from engine.index.disposal import DISPOSAL, disposal_source, read_disposal, with_disposal
+from engine.index.disposal import (
+    DISPOSAL,
+    deadline_days,
+    disposal_source,
+    read_disposal,
+    with_disposal,
+)
 from engine.index.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
 from engine.policy.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
 from engine.policy.examples import ExampleOutcome, run_examples
@@ -551,7 +557,9 @@ def report(
 
     It shows the period's scores and the year's quarters up to it (and the
     year itself on an annual report), and the period's warnings with their
-    disposal.
+    disposal as it stood on the period's last day: a warning rectified after
+    it was still open then, and one past its rectification deadline by then
+    (the pack's, or the deployment's, rectification_deadline_days) is overdue.
     """
     index_of(pack)
     deployment = deployment or Deployment()
@@ -573,8 +581,11 @@ def report(
         connection.close()
     days = issued.column("issued_on").to_pylist()
     in_period = [i for i, d in enumerate(days) if period.start <= d <= period.end]
-    warnings = with_disposal(issued.take(in_period), records)
-    data = report_data(pack, period, scores, warnings, names)
+    days_to_rectify = deadline_days(pack.pack, deployment.parameters)
+    warnings = with_disposal(
+        issued.take(in_period), records, on=period.end, deadline_days=days_to_rectify
+    )
+    data = report_data(pack, period, scores, warnings, names, days_to_rectify)
     path = Path(output)
     write_text_atomically(path, render_report(data))
     return path
@@ -586,8 +597,13 @@ def report_data(
     scores: dict[str, ScoreResult],
     warnings: pa.Table,
     names: dict[str, str],
+    days_to_rectify: int | None = None,
 ) -> ReportData:
-    """What the report page shows, gathered from the pack, the scores and the ledger."""
+    """What the report page shows, gathered from the pack, the scores and the ledger.
+
+    `warnings` is the period's ledger joined to its disposal (with_disposal, judged on
+    the period's last day with `days_to_rectify`), as ReportData describes it.
+    """
     index = index_of(pack)
     part_of = {item.indicator: (part, item) for part in index.parts for item in part.items}
     indicators = [
@@ -634,6 +650,7 @@ def report_data(
         warnings=warnings,
         models=models,
         domains=dict(pack.pack.domains),
+        deadline_days=days_to_rectify,
     )
 
 
