@@ -9,12 +9,21 @@ days pending warnings have waited, and ranks where the year and the fourth quart
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from report_dom import Node, parse
-from township_case import MASKED_ID, NAMES, RESIDENT_ID, A, B, C, county
+from township_case import MASKED_ID, NAMES, RESIDENT_ID, A, B, C, county, ledger_and_disposal
 
+from adapters.duckdb import DuckDBWarehouse
+from dsl import ir
+from engine import api
+from engine.index.score import Period
+from engine.policy.deployment import Deployment
 from engine.reporting.report import render
+from engine.runs import ledger
+from engine.schema import WARNINGS_SCHEMA, source_schema
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +238,89 @@ def test_a_quarter_page_has_no_annual_sentence() -> None:
     # On the Q4 page the rank change is against Q3: 凤川街道 rose from third to first.
     delta = section(dom, A).find("span", "delta").text()
     assert delta == "较上期 ▲2"
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, pack: ir.CheckedPack) -> str:
+    """township_case's county in DuckDB: each warning recorded by a run on its day of issue."""
+    url = f"duckdb:///{tmp_path_factory.mktemp('county') / 'county.duckdb'}"
+    issued, disposal = ledger_and_disposal()
+    connection = DuckDBWarehouse(url)
+    try:
+        for row in issued.to_pylist():
+            warning = {k: v for k, v in row.items() if k in WARNINGS_SCHEMA.names}
+            warning["as_of"] = row["issued_on"]
+            table = pa.Table.from_pylist([warning], schema=WARNINGS_SCHEMA)
+            ledger.record(connection, table, row["issued_on"], {})
+        sources = pack.pack.sources
+        connection.load(
+            "sup_disposal",
+            pa.Table.from_pylist(
+                disposal.to_pylist(), schema=source_schema(sources["sup_disposal"])
+            ),
+        )
+        staffing = [{"township": code, "year": 2021, "staff_count": 40} for code in NAMES]
+        connection.load(
+            "town_staffing",
+            pa.Table.from_pylist(staffing, schema=source_schema(sources["town_staffing"])),
+        )
+        names = [{"township": code, "name": name, "kind": "镇"} for code, name in NAMES.items()]
+        connection.load(
+            "ref_township",
+            pa.Table.from_pylist(names, schema=source_schema(sources["ref_township"])),
+        )
+    finally:
+        connection.close()
+    return url
+
+
+def reported(
+    pack: ir.CheckedPack, url: str, period: str, folder: Path, deployment: Deployment | None = None
+) -> Node:
+    path = api.report(pack, Period.parse(period), folder / f"{period}.html", url, deployment)
+    return parse(path.read_text(encoding="utf-8"))
+
+
+def overdue_card(dom: Node) -> str:
+    card = next(k for k in dom.find_all("div", "kpi") if "逾期未整改" in k.text())
+    return card.find("div", "kpi-value").text()
+
+
+def test_the_report_command_judges_statuses_at_the_periods_end(
+    pack: ir.CheckedPack, warehouse: str, tmp_path: Path
+) -> None:
+    """api.report joins the disposal on 2021-12-31 with the pack's 60 days, as the sections say."""
+    dom = reported(pack, warehouse, "2021", tmp_path)
+    assert overdue_card(dom) == "3条"
+    assert status_counts(section(dom, A))["overdue"] == 2
+    assert status_counts(section(dom, A))["rectified"] == 1  # A-LATE's 2022 rectification is not
+    assert status_counts(section(dom, B))["overdue"] == 1
+    assert (
+        dom.find("p", "waits-county").text()
+        == "待核查预警4条，平均已等待40天，最长90天（中位35天）。"
+    )
+
+
+def test_the_report_takes_the_deployments_deadline(
+    pack: ir.CheckedPack, warehouse: str, tmp_path: Path
+) -> None:
+    """With 30 days A-NEAR (verified 2021-11-01) is overdue too; A-INTIME stays rectified."""
+    thirty = Deployment(parameters={"rectification_deadline_days": 30})
+    dom = reported(pack, warehouse, "2021", tmp_path, thirty)
+    assert overdue_card(dom) == "4条"
+    assert status_counts(section(dom, A))["overdue"] == 3
+    assert status_counts(section(dom, A))["rectified"] == 1
+
+
+def test_a_quarters_report_counts_the_quarters_warnings(
+    pack: ir.CheckedPack, warehouse: str, tmp_path: Path
+) -> None:
+    """2021Q4 holds A-P1, A-P2, A-P3, A-NEAR, B-P and B-OD: one overdue, four pending."""
+    dom = reported(pack, warehouse, "2021Q4", tmp_path)
+    assert overdue_card(dom) == "1条"
+    assert cases(section(dom, B), "overdue") == ["线索B-OD，请核查。"]
+    assert (
+        dom.find("p", "waits-county").text()
+        == "待核查预警4条，平均已等待40天，最长90天（中位35天）。"
+    )
+    assert dom.find_all("p", "why-summary") == []
