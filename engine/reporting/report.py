@@ -10,6 +10,12 @@ autoescape) lay it out, and the style and script are files of the package
 numbers are masked wherever they appear. Every warning links to the text of
 the model that raised it, and says when the ledger recorded another revision.
 
+Each township has a section of its own (#town-<code>, linked from its tile and its
+ranking row): its standing, parts, quarters, and its cases as they stood on the
+period's last day — open, overdue (逾期未整改), and how long the pending ones have
+waited for 核查. An annual page says, for a township ranked otherwise in the fourth
+quarter, why, in that township's own figures.
+
 The page is built for the commission's cockpit (驾驶舱) and for paper: the
 map, ranking, trend, charts and lists are static HTML and inline SVG; the
 script only filters and expands, so the page still means everything when
@@ -803,11 +809,8 @@ def _trend_section(page: _Page) -> dict[str, Any] | None:
         return None
     annual = page.annual
     annual_rows = {r["township"]: r for r in _rows(data.scores.get(annual or ""))}
-    tables = {p: {r["township"]: r for r in _rows(data.scores.get(p))} for p in periods}
-    totals = [
-        float(r["total"]) for t in tables.values() for r in t.values() if r.get("total") is not None
-    ]
-    low, high = (min(totals), max(totals)) if totals else (0.0, 100.0)
+    tables = _quarter_tables(page)
+    low, high = _total_range(tables)
     order_source = page.current or tables.get(periods[-1], {})
     order = sorted(
         page.codes,
@@ -840,6 +843,22 @@ def _trend_section(page: _Page) -> dict[str, Any] | None:
             }
         )
     return {"year": page.year, "head": head, "rows": body, "bump": _bump_chart(page, tables)}
+
+
+def _quarter_tables(page: _Page) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """The score rows of each quarter the page shows, by township."""
+    return {
+        period: {r["township"]: r for r in _rows(page.data.scores.get(period))}
+        for period in page.trend_periods
+    }
+
+
+def _total_range(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> tuple[float, float]:
+    """The lowest and highest total of the quarters: every sparkline is drawn on this one scale."""
+    totals = [
+        float(r["total"]) for t in tables.values() for r in t.values() if r.get("total") is not None
+    ]
+    return (min(totals), max(totals)) if totals else (0.0, 100.0)
 
 
 def _trend_cell(page: _Page, row: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -1043,7 +1062,7 @@ def _annual_versus_q4(page: _Page) -> dict[str, Any] | None:
     the why is told in the township's own figures: its warnings before and in the fourth
     quarter, and the part whose points differ most between the two score rows.
     """
-    if page.annual is None:
+    if page.annual is None or not page.current:
         return None
     q4_label = f"{page.year}Q4"
     q4 = {r["township"]: r for r in _rows(page.data.scores.get(q4_label))}
@@ -1113,82 +1132,86 @@ def _why_sentence(
 
 
 def _township_sections(page: _Page, why: dict[str, Any] | None) -> dict[str, Any]:
-    """One section per township: where it stands, its figures, its quarters and its cases."""
+    """One section per township, in code order, and the county's wait for 核查 above them."""
     data = page.data
     sentences = {d["code"]: d["sentence"] for d in (why or {}).get("differ", [])}
-    trend_rows = {
-        p: {r["township"]: r for r in _rows(data.scores.get(p))} for p in page.trend_periods
-    }
-    totals = [
-        float(r["total"])
-        for t in trend_rows.values()
-        for r in t.values()
-        if r.get("total") is not None
-    ]
-    low, high = (min(totals), max(totals)) if totals else (0.0, 100.0)
-    by_part = {p.id: [i for i in data.indicators if i.part == p.id] for p in data.parts}
-    sections = []
-    for code in page.codes:
-        row = page.current.get(code)
-        mine = [w for w in page.warnings if w.township == code]
-        colour = _band(row.get("colour")) if row else "none"
-        statuses = Counter(w.status for w in mine)
-        quarters = []
-        points = []
-        for slot, period in enumerate(page.trend_periods):
-            cell = _trend_cell(page, trend_rows[period].get(code))
-            quarters.append({"label": QUARTER_TITLES[period[-1]], "cell": cell})
-            score = trend_rows[period].get(code)
-            if score and score.get("total") is not None:
-                points.append((slot, float(score["total"]), _band(score.get("colour"))))
-        if page.annual and quarters:
-            quarters.append({"label": "全年", "cell": _trend_cell(page, row)})
-        sections.append(
-            {
-                "code": code,
-                "slug": _slug(code),
-                "name": page.township_name(code),
-                "colour": colour,
-                "band": page.band_titles.get(colour, "未评价") if row else "未评价",
-                "rank": row.get("rank") if row else None,
-                "total": _number(row.get("total")) if row else "—",
-                "consequence": row.get("consequence") if row else None,
-                "delta": _delta(row, page.previous.get(code)) if row and page.previous else None,
-                "parts": [
-                    {
-                        "title": part.title,
-                        "points": _number(row.get(f"part_{part.id}")) if row else "—",
-                        "full": _number(part.points, 0),
-                        "indicators": [
-                            {
-                                "title": indicator.title,
-                                "arrow": "↑" if indicator.higher_is_better else "↓",
-                                "value": _indicator_value(indicator, row.get(indicator.name))
-                                if row
-                                else "—",
-                            }
-                            for indicator in by_part[part.id]
-                        ],
-                    }
-                    for part in data.parts
-                ],
-                "quarters": quarters,
-                "spark": _sparkline(points, 4, low, high),
-                "why": sentences.get(code),
-                "count": len(mine),
-                "statuses": [(s, t, statuses.get(s, 0)) for s, t in STATUS_TITLES.items()],
-                "waits": _waits(page, mine),
-                "open": [_case_row(page, w) for w in mine if w.status in OPEN_STATUSES],
-                "overdue": [_case_row(page, w) for w in mine if w.status == "overdue"],
-            }
-        )
+    tables = _quarter_tables(page)
+    scale = _total_range(tables)
     return {
         "period_title": _period_title(data.period),
         "end": _day(page.end),
         "deadline": data.deadline_days,
         "waits": _waits(page, page.warnings),
-        "sections": sections,
+        "sections": [
+            _township_section(page, code, tables, scale, sentences.get(code)) for code in page.codes
+        ],
     }
+
+
+def _township_section(
+    page: _Page,
+    code: str,
+    tables: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    scale: tuple[float, float],
+    why: str | None,
+) -> dict[str, Any]:
+    """Where a township stands, its figures, its quarters and its cases at the period's end."""
+    row = page.current.get(code)
+    mine = [w for w in page.warnings if w.township == code]
+    colour = _band(row.get("colour")) if row else "none"
+    statuses = Counter(w.status for w in mine)
+    cells, points = [], []
+    for slot, period in enumerate(page.trend_periods):
+        score = tables[period].get(code)
+        cells.append({"label": QUARTER_TITLES[period[-1]], "cell": _trend_cell(page, score)})
+        if score and score.get("total") is not None:
+            points.append((slot, float(score["total"]), _band(score.get("colour"))))
+    if page.annual and cells:
+        cells.append({"label": "全年", "cell": _trend_cell(page, row)})
+    return {
+        "code": code,
+        "slug": _slug(code),
+        "name": page.township_name(code),
+        "colour": colour,
+        "band": page.band_titles.get(colour, "未评价") if row else "未评价",
+        "rank": row.get("rank") if row else None,
+        "total": _number(row.get("total")) if row else "—",
+        "consequence": row.get("consequence") if row else None,
+        "delta": _delta(row, page.previous.get(code)) if row and page.previous else None,
+        "parts": _township_parts(page, row),
+        "quarters": cells,
+        "spark": _sparkline(points, 4, *scale),
+        "why": why,
+        "count": len(mine),
+        "statuses": [(s, title, statuses.get(s, 0)) for s, title in STATUS_TITLES.items()],
+        "waits": _waits(page, mine),
+        "open": [_case_row(page, w) for w in mine if w.status in OPEN_STATUSES],
+        "overdue": [_case_row(page, w) for w in mine if w.status == "overdue"],
+    }
+
+
+def _township_parts(page: _Page, row: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A township's points in each part, with the indicators the part is scored on."""
+    parts = []
+    for part in page.data.parts:
+        indicators = [
+            {
+                "title": indicator.title,
+                "arrow": "↑" if indicator.higher_is_better else "↓",
+                "value": _indicator_value(indicator, row.get(indicator.name)) if row else "—",
+            }
+            for indicator in page.data.indicators
+            if indicator.part == part.id
+        ]
+        parts.append(
+            {
+                "title": part.title,
+                "points": _number(row.get(f"part_{part.id}")) if row else "—",
+                "full": _number(part.points, 0),
+                "indicators": indicators,
+            }
+        )
+    return parts
 
 
 def _case_row(page: _Page, w: _Warning) -> dict[str, Any]:
