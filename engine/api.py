@@ -562,7 +562,9 @@ def report(
 
     It shows the period's scores and the year's quarters up to it (and the
     year itself on an annual report), and the period's warnings with their
-    disposal.
+    disposal as it stood on the period's last day: a warning rectified after
+    it was still open then, and one past its rectification deadline by then
+    (the pack's, or the deployment's, rectification_deadline_days) is overdue.
     """
     index_of(pack)
     deployment = deployment or Deployment()
@@ -570,20 +572,9 @@ def report(
     if period.is_year:
         periods.append(period)
     scores = {p.label: score(pack, p, warehouse, deployment, disposal) for p in periods}
-    connection = connect(warehouse_url(warehouse, deployment), read_only=True, must_exist=True)
-    try:
-        tables = ledger.Tables(deployment.ledger_schema)
-        issued = ledger.read(connection, tables)
-        records = disposal
-        if records is None:
-            records = read_disposal(connection, pack.pack, deployment.tables)
-        names = township_names(
-            connection, pack, deployment.tables.get("ref_township", "ref_township")
-        )
-    finally:
-        connection.close()
-    warnings = with_disposal(issued_in(issued, period), records)
-    data = report_data(pack, period, scores, warnings, names)
+    found = period_warnings(pack, period, warehouse, deployment, disposal)
+    days_to_rectify = deadline_days(pack.pack, deployment.parameters)
+    data = report_data(pack, period, scores, found.warnings, found.names, days_to_rectify)
     path = Path(output)
     write_text_atomically(path, render_report(data))
     return path
@@ -740,8 +731,13 @@ def report_data(
     scores: dict[str, ScoreResult],
     warnings: pa.Table,
     names: dict[str, str],
+    days_to_rectify: int | None = None,
 ) -> ReportData:
-    """What the report page shows, gathered from the pack, the scores and the ledger."""
+    """What the report page shows, gathered from the pack, the scores and the ledger.
+
+    `warnings` is the period's ledger joined to its disposal (with_disposal, judged on
+    the period's last day with `days_to_rectify`), as ReportData describes it.
+    """
     index = index_of(pack)
     part_of = {item.indicator: (part, item) for part in index.parts for item in part.items}
     indicators = [
@@ -788,6 +784,7 @@ def report_data(
         warnings=warnings,
         models=models,
         domains=dict(pack.pack.domains),
+        deadline_days=days_to_rectify,
     )
 
 

@@ -10,6 +10,12 @@ autoescape) lay it out, and the style and script are files of the package
 numbers are masked wherever they appear. Every warning links to the text of
 the model that raised it, and says when the ledger recorded another revision.
 
+Each township has a section of its own (#town-<code>, linked from its tile and its
+ranking row): its standing, parts, quarters, and its cases as they stood on the
+period's last day — open, overdue (逾期未整改), and how long the pending ones have
+waited for 核查. An annual page says, for a township ranked otherwise in the fourth
+quarter, why, in that township's own figures.
+
 The page is built for the commission's cockpit (驾驶舱) and for paper: the
 map, ranking, trend, charts and lists are static HTML and inline SVG; the
 script only filters and expands, so the page still means everything when
@@ -21,10 +27,11 @@ from __future__ import annotations
 import functools
 import json
 import re
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from html import escape
 from importlib import resources
 from typing import Any
@@ -33,6 +40,9 @@ import pyarrow as pa
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from jinja2.ext import Extension
 from markupsafe import Markup
+
+from engine.index.disposal import STATUSES, overdue_from, status_of
+from engine.index.score import Period
 
 
 @dataclass(frozen=True)
@@ -77,9 +87,13 @@ class ReportData:
     table with columns: township, name, one column per indicator (float),
     one `part_<id>` column per part (float points), total (float, 2 places),
     rank (int), colour (green|yellow|red), consequence (string or null).
-    `warnings` is the ledger (engine.runs.ledger.LEDGER_SCHEMA) of the period,
-    with four disposal columns added: verified_on, outcome, rectified_on,
-    persons_disposed (null where no disposal record exists).
+    `warnings` is the ledger (engine.runs.ledger.LEDGER_SCHEMA) of the period
+    joined to its disposal by engine.index.disposal.with_disposal: the columns
+    verified_on, outcome, rectified_on, persons_disposed (null where no disposal
+    record exists), funds_recovered, and `status`, `status_label` judged on the
+    period's last day with `deadline_days` (so 逾期未整改 is as it stood then). A table
+    without `status` (one built by hand) has it judged here the same way from the
+    disposal columns; without `deadline_days` nothing is judged overdue.
     `domains` names the codes the ledger's `domain` column holds (ENG → 工程管理),
     in the pack's order; a code it lacks is shown as it is.
     """
@@ -98,6 +112,7 @@ class ReportData:
     warnings: pa.Table
     models: list[ModelInfo] = field(default_factory=list)
     domains: dict[str, str] = field(default_factory=dict)  # domain code -> Chinese name
+    deadline_days: int | None = None  # days to rectify a confirmed warning (pack parameter)
 
 
 # ---- resident id numbers ---------------------------------------------------------------------
@@ -165,13 +180,10 @@ SEVERITY_TITLES = {"red": "红色预警", "yellow": "黄色预警", "blue": "蓝
 SEVERITY_ORDER = {"red": 0, "yellow": 1, "blue": 2}
 BAND_COLOURS = ("green", "yellow", "red")
 DEFAULT_BAND_TITLES = {"green": "绿色", "yellow": "黄色", "red": "红色"}
-CONFIRMED_OUTCOMES = frozenset({"属实", "部分属实"})
-STATUS_TITLES = {
-    "pending": "待核实",
-    "unfounded": "已核实·不属实",
-    "confirmed": "属实·待整改",
-    "rectified": "属实·已整改",
-}
+STATUS_TITLES = dict(STATUSES)
+"""The page names a warning's status as `oversight warnings` and the workbook do (待核查 …)."""
+OPEN_STATUSES = ("pending", "confirmed", "partly")  # 未结: not verified, or confirmed and due
+CONFIRMED_STATUSES = frozenset({"confirmed", "partly", "rectified", "overdue"})
 QUARTER_TITLES = {"1": "第一季度", "2": "第二季度", "3": "第三季度", "4": "第四季度"}
 
 # The schematic 廉情地图 of Tonglu: (column, row) on a 5 × 4 grid, north up. The Fuchun river
@@ -266,6 +278,27 @@ def _short_period(period: str) -> str:
     return f"Q{found.group(2)}" if found else ("全年" if re.fullmatch(r"\d{4}", period) else period)
 
 
+def _period_end(period: str) -> date | None:
+    """The last day of a period label (2021 → 2021-12-31); None for a label that is no period."""
+    try:
+        return Period.parse(period).end
+    except ValueError:
+        return None
+
+
+def _as_date(value: object) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
 def _previous_period(period: str) -> str | None:
     if re.fullmatch(r"\d{4}", period):
         return str(int(period) - 1)
@@ -308,14 +341,7 @@ class _Warning:
     outcome: str | None
     rectified_on: object
     persons_disposed: int
-
-    @property
-    def status(self) -> str:
-        if self.verified_on is None:
-            return "pending"
-        if self.outcome not in CONFIRMED_OUTCOMES:
-            return "unfounded"
-        return "confirmed" if self.rectified_on is None else "rectified"
+    status: str  # an id of engine.index.disposal.STATUSES, as it stood on the period's last day
 
 
 class _Page:
@@ -331,6 +357,7 @@ class _Page:
         previous = _previous_period(data.period)
         self.previous = {r["township"]: r for r in _rows(data.scores.get(previous or ""))}
         self.domain_order = self._domain_order()
+        self.end = _period_end(data.period)
         self.warnings = self._warnings()
         self.by_township = Counter(w.township for w in self.warnings)
         self.by_model = Counter(w.model_id for w in self.warnings)
@@ -341,6 +368,7 @@ class _Page:
         self.trend_periods = [f"{year}Q{q}" for q in range(1, last + 1)] if year else []
         self.year = year
         self.annual = year if data.period == year and year in data.scores else None
+        self.by_status = Counter(w.status for w in self.warnings)
 
     def domain_name(self, code: str | None) -> str:
         if not code:
@@ -384,6 +412,7 @@ class _Page:
                     outcome=row.get("outcome"),
                     rectified_on=row.get("rectified_on"),
                     persons_disposed=int(row.get("persons_disposed") or 0),
+                    status=self._status(row),
                 )
             )
         result.sort(
@@ -395,6 +424,26 @@ class _Page:
             )
         )
         return result
+
+    def _status(self, row: Mapping[str, Any]) -> str:
+        """The row's `status` as the api judged it, else judged here the same way (status_of)."""
+        given = row.get("status")
+        if given in STATUSES:
+            return str(given)
+        return status_of(
+            _as_date(row.get("verified_on")),
+            row.get("outcome"),
+            _as_date(row.get("rectified_on")),
+            on=self.end,
+            deadline_days=self.data.deadline_days if self.end is not None else None,
+        )
+
+    def waited(self, warning: _Warning) -> int | None:
+        """Days a pending warning has waited for 核查, from its issue to the period's last day."""
+        issued = _as_date(warning.issued_on)
+        if warning.status != "pending" or issued is None or self.end is None:
+            return None
+        return (self.end - issued).days
 
     def township_name(self, code: str | None) -> str:
         if code is None:
@@ -494,6 +543,7 @@ def render(data: ReportData) -> str:
     forgot.
     """
     page = _Page(data)
+    why = _annual_versus_q4(page)
     html = (
         _environment()
         .get_template("report.html.j2")
@@ -506,8 +556,10 @@ def render(data: ReportData) -> str:
             kpis=_kpis(page),
             map=_map_section(page),
             ranking=_ranking_section(page),
+            why=why,
             trend=_trend_section(page),
             distribution=_distribution_section(page),
+            townships=_township_sections(page, why),
             warnings=_warning_list_section(page),
             models=_models_section(page),
         )
@@ -533,14 +585,16 @@ def _kpis(page: _Page) -> list[dict[str, Any]]:
     total = len(warnings)
     severities = Counter(w.severity for w in warnings)
     verified = sum(1 for w in warnings if w.verified_on is not None)
-    confirmed = [w for w in warnings if w.status in ("confirmed", "rectified")]
+    confirmed = [w for w in warnings if w.status in CONFIRMED_STATUSES]
     rectified = sum(1 for w in confirmed if w.status == "rectified")
+    overdue = page.by_status.get("overdue", 0)
+    waits = _waits(page, warnings)
     persons = sum(w.persons_disposed for w in warnings)
     bands = Counter(_band(r.get("colour")) for r in page.current.values())
     sev = [(f"sev-{s}", SEVERITY_TITLES[s][:2], severities.get(s, 0)) for s in SEVERITY_TITLES]
     band_keys = [(f"band-{c}", page.band_titles[c], bands.get(c, 0)) for c in BAND_COLOURS]
 
-    def card(label: str, value: str, unit: str, note: str | list) -> dict[str, Any]:
+    def card(label: str, value: str, unit: str, note: str | list, css: str = "") -> dict[str, Any]:
         dots = note if isinstance(note, list) else []
         return {
             "label": label,
@@ -548,16 +602,50 @@ def _kpis(page: _Page) -> list[dict[str, Any]]:
             "unit": unit,
             "dots": dots,
             "note": "" if dots else note,
+            "css": css,
         }
 
+    deadline = page.data.deadline_days
+    overdue_note = (
+        f"核查属实后{deadline}天内未整改，截至{_day(page.end)}"
+        if deadline is not None and page.end is not None
+        else "未设整改期限，不判逾期"
+    )
     return [
         card("本期预警", f"{total}", "条", sev),
         card("核实率", _percent(verified, total), "", f"已核实 {verified} 条"),
         card("查实", f"{len(confirmed)}", "条", f"查实率 {_percent(len(confirmed), verified)}"),
         card("整改率", _percent(rectified, len(confirmed)), "", f"已整改 {rectified} 条"),
+        card("逾期未整改", f"{overdue}", "条", overdue_note, "kpi-overdue" if overdue else ""),
+        card(
+            "待核查平均等待",
+            waits["mean"] if waits else "—",
+            "天" if waits else "",
+            f"{waits['count']} 条待核查，最长 {waits['longest']} 天" if waits else "无待核查预警",
+            "kpi-wait",
+        ),
         card("人员处置", f"{persons}", "人", "由预警线索处置"),
         card("评价乡镇", f"{len(page.current)}", "个", band_keys),
     ]
+
+
+def _waits(page: _Page, warnings: Sequence[_Warning]) -> dict[str, Any] | None:
+    """How long the pending of `warnings` have waited for 核查: count, mean, median, longest."""
+    days = [d for d in (page.waited(w) for w in warnings) if d is not None]
+    if not days:
+        return None
+    return {
+        "count": len(days),
+        "mean": _days(statistics.mean(days)),
+        "median": _days(statistics.median(days)),
+        "longest": max(days),
+    }
+
+
+def _days(value: float) -> str:
+    """A count of days as people say it: 40, 40.5, 53.3 (one place, none when whole)."""
+    rounded = round(float(value), 1)
+    return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
 
 
 def _map_section(page: _Page) -> dict[str, Any]:
@@ -721,11 +809,8 @@ def _trend_section(page: _Page) -> dict[str, Any] | None:
         return None
     annual = page.annual
     annual_rows = {r["township"]: r for r in _rows(data.scores.get(annual or ""))}
-    tables = {p: {r["township"]: r for r in _rows(data.scores.get(p))} for p in periods}
-    totals = [
-        float(r["total"]) for t in tables.values() for r in t.values() if r.get("total") is not None
-    ]
-    low, high = (min(totals), max(totals)) if totals else (0.0, 100.0)
+    tables = _quarter_tables(page)
+    low, high = _total_range(tables)
     order_source = page.current or tables.get(periods[-1], {})
     order = sorted(
         page.codes,
@@ -758,6 +843,22 @@ def _trend_section(page: _Page) -> dict[str, Any] | None:
             }
         )
     return {"year": page.year, "head": head, "rows": body, "bump": _bump_chart(page, tables)}
+
+
+def _quarter_tables(page: _Page) -> dict[str, dict[str, Mapping[str, Any]]]:
+    """The score rows of each quarter the page shows, by township."""
+    return {
+        period: {r["township"]: r for r in _rows(page.data.scores.get(period))}
+        for period in page.trend_periods
+    }
+
+
+def _total_range(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> tuple[float, float]:
+    """The lowest and highest total of the quarters: every sparkline is drawn on this one scale."""
+    totals = [
+        float(r["total"]) for t in tables.values() for r in t.values() if r.get("total") is not None
+    ]
+    return (min(totals), max(totals)) if totals else (0.0, 100.0)
 
 
 def _trend_cell(page: _Page, row: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -954,6 +1055,196 @@ def _distribution_section(page: _Page) -> dict[str, Any]:
     }
 
 
+def _annual_versus_q4(page: _Page) -> dict[str, Any] | None:
+    """On an annual page: the townships whose year's rank is not their fourth quarter's, and why.
+
+    The year is scored on the whole year's warnings, the fourth quarter on its own, so
+    the why is told in the township's own figures: its warnings before and in the fourth
+    quarter, and the part whose points differ most between the two score rows.
+    """
+    if page.annual is None or not page.current:
+        return None
+    q4_label = f"{page.year}Q4"
+    q4 = {r["township"]: r for r in _rows(page.data.scores.get(q4_label))}
+    if not q4:
+        return None
+    by_township: dict[str | None, Counter[int | None]] = defaultdict(Counter)
+    for w in page.warnings:
+        by_township[w.township][_quarter_of(w.issued_on)] += 1
+    differ = []
+    for code in page.codes:
+        year_row, q4_row = page.current.get(code), q4.get(code)
+        if not year_row or not q4_row or year_row.get("rank") is None or q4_row.get("rank") is None:
+            continue
+        if int(year_row["rank"]) == int(q4_row["rank"]):
+            continue
+        differ.append(
+            {
+                "code": code,
+                "slug": _slug(code),
+                "name": page.township_name(code),
+                "year_rank": int(year_row["rank"]),
+                "q4_rank": int(q4_row["rank"]),
+                "sentence": _why_sentence(page, code, year_row, q4_row, by_township[code]),
+            }
+        )
+    return {"differ": differ}
+
+
+def _quarter_of(value: object) -> int | None:
+    day = _as_date(value)
+    return None if day is None else (day.month - 1) // 3 + 1
+
+
+def _why_sentence(
+    page: _Page,
+    code: str,
+    year_row: Mapping[str, Any],
+    q4_row: Mapping[str, Any],
+    quarters: Counter[int | None],
+) -> str:
+    """Why a township's year and fourth quarter rank apart, in its own figures.
+
+    The two rows are scored on different warnings, so the sentence names what each
+    counted (the township's warnings by quarter) and the part whose points differ most.
+    """
+    name = page.township_name(code)
+    counts = "、".join(f"{QUARTER_TITLES[str(q)]}{quarters.get(q, 0)}条" for q in (1, 2, 3, 4))
+    sentence = (
+        f"{name}年度排名第{year_row['rank']}（{_number(year_row.get('total'))}分），"
+        f"第四季度排名第{q4_row['rank']}（{_number(q4_row.get('total'))}分）："
+        f"年度按全年预警计分（全年{sum(quarters.values())}条：{counts}），"
+        f"第四季度只计本季度的{quarters.get(4, 0)}条"
+    )
+    gaps = []
+    for part in page.data.parts:
+        key = f"part_{part.id}"
+        if year_row.get(key) is not None and q4_row.get(key) is not None:
+            gaps.append((abs(float(year_row[key]) - float(q4_row[key])), part))
+    gap, widest = max(gaps, key=lambda g: g[0], default=(0.0, None))
+    if widest is not None and gap >= 0.005:
+        key = f"part_{widest.id}"
+        sentence += (
+            f"；两者得分相差最多的是「{widest.title}」"
+            f"（年度{_number(year_row[key])}分，第四季度{_number(q4_row[key])}分）"
+        )
+    return sentence + "。"
+
+
+def _township_sections(page: _Page, why: dict[str, Any] | None) -> dict[str, Any]:
+    """One section per township, in code order, and the county's wait for 核查 above them."""
+    data = page.data
+    sentences = {d["code"]: d["sentence"] for d in (why or {}).get("differ", [])}
+    tables = _quarter_tables(page)
+    scale = _total_range(tables)
+    return {
+        "period_title": _period_title(data.period),
+        "end": _day(page.end),
+        "deadline": data.deadline_days,
+        "waits": _waits(page, page.warnings),
+        "sections": [
+            _township_section(page, code, tables, scale, sentences.get(code)) for code in page.codes
+        ],
+    }
+
+
+def _township_section(
+    page: _Page,
+    code: str,
+    tables: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    scale: tuple[float, float],
+    why: str | None,
+) -> dict[str, Any]:
+    """Where a township stands, its figures, its quarters and its cases at the period's end."""
+    row = page.current.get(code)
+    mine = [w for w in page.warnings if w.township == code]
+    colour = _band(row.get("colour")) if row else "none"
+    statuses = Counter(w.status for w in mine)
+    cells, points = [], []
+    for slot, period in enumerate(page.trend_periods):
+        score = tables[period].get(code)
+        cells.append({"label": QUARTER_TITLES[period[-1]], "cell": _trend_cell(page, score)})
+        if score and score.get("total") is not None:
+            points.append((slot, float(score["total"]), _band(score.get("colour"))))
+    if page.annual and cells:
+        cells.append({"label": "全年", "cell": _trend_cell(page, row)})
+    return {
+        "code": code,
+        "slug": _slug(code),
+        "name": page.township_name(code),
+        "colour": colour,
+        "band": page.band_titles.get(colour, "未评价") if row else "未评价",
+        "rank": row.get("rank") if row else None,
+        "total": _number(row.get("total")) if row else "—",
+        "consequence": row.get("consequence") if row else None,
+        "delta": _delta(row, page.previous.get(code)) if row and page.previous else None,
+        "parts": _township_parts(page, row),
+        "quarters": cells,
+        "spark": _sparkline(points, 4, *scale),
+        "why": why,
+        "count": len(mine),
+        "statuses": [(s, title, statuses.get(s, 0)) for s, title in STATUS_TITLES.items()],
+        "waits": _waits(page, mine),
+        "open": [_case_row(page, w) for w in mine if w.status in OPEN_STATUSES],
+        "overdue": [_case_row(page, w) for w in mine if w.status == "overdue"],
+    }
+
+
+def _township_parts(page: _Page, row: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """A township's points in each part, with the indicators the part is scored on."""
+    parts = []
+    for part in page.data.parts:
+        indicators = [
+            {
+                "title": indicator.title,
+                "arrow": "↑" if indicator.higher_is_better else "↓",
+                "value": _indicator_value(indicator, row.get(indicator.name)) if row else "—",
+            }
+            for indicator in page.data.indicators
+            if indicator.part == part.id
+        ]
+        parts.append(
+            {
+                "title": part.title,
+                "points": _number(row.get(f"part_{part.id}")) if row else "—",
+                "full": _number(part.points, 0),
+                "indicators": indicators,
+            }
+        )
+    return parts
+
+
+def _case_row(page: _Page, w: _Warning) -> dict[str, Any]:
+    """A case of a township section: the warning, and how long it has stood at the period's end."""
+    model = page.models.get(w.model_id)
+    deadline = page.data.deadline_days
+    due = overdue_from(_as_date(w.verified_on), w.outcome, deadline) if deadline else None
+    if w.status == "pending":
+        standing = f"已等待核查{page.waited(w)}天" if page.waited(w) is not None else "待核查"
+    elif due is not None and page.end is not None:
+        last = due - timedelta(days=1)
+        if w.status == "overdue":
+            standing = f"整改期限{_day(last)}，已逾期{(page.end - last).days}天"
+        else:
+            standing = f"整改期限{_day(last)}"
+    else:
+        standing = ""
+    return {
+        "index": w.index,
+        "css": _severity(w.severity),
+        "issued_on": _day(w.issued_on),
+        "severity_title": SEVERITY_TITLES.get(w.severity, w.severity),
+        "model_id": w.model_id,
+        "anchor": page.model_anchor(w.model_id),
+        "model_title": model.title if model else w.model_title,
+        "status": w.status,
+        "status_text": _status_text(w),
+        "verified_on": _day(w.verified_on),
+        "standing": standing,
+        "message": w.message,
+    }
+
+
 def _title_of(page: _Page, model_id: str) -> str:
     for w in page.warnings:
         if w.model_id == model_id and w.model_title:
@@ -972,7 +1263,7 @@ def _warning_list_section(page: _Page) -> dict[str, Any]:
         for m in page.all_model_ids()
         if page.by_model.get(m)
     ]
-    statuses = Counter(w.status for w in warnings)
+    statuses = page.by_status
     return {
         "filters": [
             ("乡镇", "f-township", townships),
@@ -994,12 +1285,7 @@ def _warning_row(page: _Page, w: _Warning) -> dict[str, Any]:
     model = page.models.get(w.model_id)
     stale = page.stale(w)
     status = w.status
-    status_text = {
-        "pending": STATUS_TITLES["pending"],
-        "unfounded": f"已核实·{w.outcome or '不属实'}",
-        "confirmed": f"{w.outcome}·待整改",
-        "rectified": f"{w.outcome}·已整改",
-    }[status]
+    status_text = _status_text(w)
     return {
         "index": w.index,
         "css": _severity(w.severity),
@@ -1029,6 +1315,18 @@ def _warning_row(page: _Page, w: _Warning) -> dict[str, Any]:
             ("处置人数", f"{w.persons_disposed}"),
         ],
     }
+
+
+def _status_text(w: _Warning) -> str:
+    """The status as a row says it: the outcome, and what stands of its rectification."""
+    return {
+        "pending": STATUS_TITLES["pending"],
+        "unfounded": f"已核实·{w.outcome or '不属实'}",
+        "confirmed": f"{w.outcome}·待整改",
+        "partly": f"{w.outcome}·待整改",
+        "rectified": f"{w.outcome}·已整改",
+        "overdue": f"{w.outcome}·{STATUS_TITLES['overdue']}",
+    }.get(w.status, STATUS_TITLES.get(w.status, w.status))
 
 
 def _evidence(text: str) -> dict[str, Any]:

@@ -47,6 +47,15 @@ def _cmap(text: bytes) -> tuple[int, dict[int, str]]:
 
 def pdf_text(blob: bytes) -> str:
     """All the text drawn in the PDF, NFKC-normalised, one line per text object."""
+    return "".join(pdf_pages(blob))
+
+
+def pdf_pages(blob: bytes) -> list[str]:
+    """The text of each content stream that draws text, in the file's order.
+
+    Chromium writes one content stream per page, pages in order, so this is the
+    text of each page that has any (as pdf_text, NFKC-normalised).
+    """
     view = memoryview(blob)
     heads: dict[int, bytes] = {}
     streams: dict[int, int] = {}
@@ -71,11 +80,12 @@ def pdf_text(blob: bytes) -> str:
                 to_unicode = re.search(rb"/ToUnicode (\d+) 0 R", heads.get(int(ref), b""))
                 if to_unicode and name not in fonts:
                     fonts[name] = _cmap(stream(int(to_unicode.group(1))))
-    out: list[str] = []
+    pages: list[str] = []
     for number in streams:
         data = stream(number)
         if b"Tf" not in data:
             continue
+        out: list[str] = []
         font = None
         for token in _TOKEN.finditer(data):
             if token.group(1) is not None:
@@ -89,4 +99,5 @@ def pdf_text(blob: bytes) -> str:
                 out.append("".join(table.get(int.from_bytes(c, "big"), "") for c in codes))
             else:
                 out.append("\n")
-    return unicodedata.normalize("NFKC", "".join(out))
+        pages.append(unicodedata.normalize("NFKC", "".join(out)))
+    return pages

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser import CHROMIUM, chromium, console_messages
-from pdf_text import pdf_text
+from pdf_text import pdf_pages, pdf_text
 from report_sample import TOWNSHIPS
 
 pytestmark = pytest.mark.skipif(
@@ -47,6 +47,21 @@ def test_the_pdf_holds_every_township_name_as_text(printed: bytes) -> None:
     for _, name in TOWNSHIPS:
         # On the map, in the ranking, the trend and the matrix at least.
         assert text.count(name) >= 4, name
+
+
+def test_each_township_section_prints_on_pages_of_its_own(printed: bytes) -> None:
+    """Every section's heading is text in the PDF, and each starts a page (report.css)."""
+    text = pdf_text(printed)
+    for _, name in TOWNSHIPS:
+        assert text.count(f"{name}廉情详情") == 1, name
+    pages = pdf_pages(printed)
+    starts = [
+        i for i, page in enumerate(pages) if "廉情详情" in page and "乡镇（街道）详情" not in page
+    ]
+    assert len(starts) == len(TOWNSHIPS)
+    for i in starts:
+        heading = next(line for line in pages[i].splitlines() if line.strip())
+        assert heading.endswith("廉情详情"), (i, heading)
 
 
 def test_the_reader_sees_what_it_does_not_print(tmp_path: Path) -> None:
