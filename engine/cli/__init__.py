@@ -595,6 +595,15 @@ def _terminal_progress(step: str, done: int, total: int) -> None:
     help="where to write the year's 廉情地图 report",
 )
 @click.option(
+    "--advice",
+    "advice_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("oversight-demo-advice"),
+    show_default=True,
+    help="the folder for the year's common problems (共性问题.json) and recommendation drafts "
+    "(纪检监察建议书 per township, the county's 通报; .docx and .md)",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["auto", "human", "json"]),
@@ -608,6 +617,7 @@ def demo(
     size: float,
     seed: int,
     report_path: Path,
+    advice_dir: Path,
     output_format: str,
 ) -> None:
     """Build the demo county (14 townships, every source) and run the whole chain on it."""
@@ -616,7 +626,7 @@ def demo(
     pack = api.load_pack(policies)
     progress = _terminal_progress if _on_terminal() else api.no_progress
     try:
-        result = demo_run.demo(pack, warehouse, size, seed, progress, report_path)
+        result = demo_run.demo(pack, warehouse, size, seed, progress, report_path, advice_dir)
     except demo_run.NotADemoWarehouse as err:
         raise click.UsageError(str(err)) from None
     facts = demo_run.summary(result, pack)
@@ -669,6 +679,13 @@ def _demo_text(facts: dict[str, Any]) -> str:
     lines.append(f"用时 time: {timing}")
     if facts["report"]:
         lines.append(f"廉情地图报告 report: {Path(facts['report']).resolve()}")
+    drafts = [Path(p) for p in facts["advice"] if Path(p).suffix == ".docx"]
+    if drafts:
+        lines.append(
+            f"建议书草稿 advice drafts: {len(drafts)} 份 Word drafts (and Markdown) in "
+            f"{drafts[0].parent.resolve()}"
+        )
+        lines += [f"  {path.name}" for path in drafts]
     return "\n".join(lines)
 
 

@@ -45,6 +45,7 @@ class DemoResult:
     failures: list[ModelOutcome] = field(default_factory=list)
     scores: dict[str, ScoreResult] = field(default_factory=dict)  # 2021Q1 … 2021Q4, 2021
     report: Path | None = None
+    advice: list[Path] = field(default_factory=list)  # 共性问题.json and the drafts, as written
 
     @property
     def total_rows(self) -> int:
@@ -142,11 +143,13 @@ def demo(
     seed: int = 2021,
     progress: Progress = api.no_progress,
     report: Path | None = None,
+    advice: Path | None = None,
 ) -> DemoResult:
     """Generate the county and run the whole chain on it in the warehouse at `url`.
 
     Every model runs at each month end of 2021, each quarter and the year are
-    scored, and the year's report is written to `report` (when given).
+    scored, the year's report is written to `report` and its common problems and
+    recommendation drafts into the folder `advice` (when given).
     """
     index_of(pack)  # the demo scores and reports: refuse a pack without them before building
     start_afresh(url, pack.pack.sources)
@@ -171,8 +174,13 @@ def demo(
         started = time.perf_counter()
         written = api.report(pack, Period.parse(str(year)), report, url)
         seconds["report"] = time.perf_counter() - started
+    drafted: list[Path] = []
+    if advice is not None:
+        started = time.perf_counter()
+        drafted = api.write_advice(pack, Period.parse(str(year)), advice, url).paths
+        seconds["advice"] = time.perf_counter() - started
     return DemoResult(
-        url, size, seed, rows, warnings, county.truth, seconds, failures, scores, written
+        url, size, seed, rows, warnings, county.truth, seconds, failures, scores, written, drafted
     )
 
 
@@ -231,6 +239,7 @@ def summary(result: DemoResult, pack: ir.CheckedPack, samples: int = 5) -> dict[
             for label, scored in result.scores.items()
         },
         "report": str(result.report) if result.report else None,
+        "advice": [str(path) for path in result.advice],
         "failed_models": sorted({f.model_id for f in result.failures}),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
     }

@@ -163,6 +163,7 @@ def _demo_on(url: str, pack: ir.CheckedPack, report: Path) -> dict:
     out, err = io.StringIO(), io.StringIO()
     command = ["demo", "--policies", str(ROOT / "policies"), "--warehouse", url]
     command += ["--size", str(SIZE), "--seed", "2021", "--report", str(report), "--format", "json"]
+    command += ["--advice", str(report.parent / "advice")]
     with redirect_stdout(out), redirect_stderr(err):
         code = main(command)
     assert code == ExitCode.OK, err.getvalue()
@@ -170,6 +171,12 @@ def _demo_on(url: str, pack: ir.CheckedPack, report: Path) -> dict:
     summary = json.loads(out.getvalue())
     for varying in ("warehouse", "report", "seconds"):
         del summary[varying]
+    # The year's common problems and drafts, by what they say: the Markdown and the JSON.
+    summary["advice"] = {
+        Path(path).name: Path(path).read_text(encoding="utf-8")
+        for path in summary["advice"]
+        if Path(path).suffix in (".md", ".json")
+    }
     warehouse = connect(url, must_exist=True)
     try:
         issued = ledger.read(warehouse)

@@ -8,9 +8,11 @@ township recurs in the distinct quarters its confirmed warnings were first issue
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
+import docx
 import duckdb
 import pytest
 
@@ -108,3 +110,63 @@ def test_advise_equals_the_ledger_counted_apart(demo_url, label):
     assert sum(r["confirmed"] for r in got.values()) > 0
     if period.is_year:  # the demo plants each model's violations across the county
         assert any(r["common"] for r in got.values())
+
+
+PER_TOWNSHIP = """
+select r.name,
+       count(*) as warnings,
+       count(*) filter (where d.outcome in ('属实', '部分属实')) as confirmed,
+       count(*) filter (
+           where d.outcome in ('属实', '部分属实') and d.rectified_on <= $end
+       ) as rectified,
+       count(*) filter (
+           where d.outcome in ('属实', '部分属实')
+             and (d.rectified_on is null or d.rectified_on > $end)
+             and d.verified_on + 61 <= $end
+       ) as overdue
+from oversight_ledger l
+join ref_township r on r.township = l.township
+left join sup_disposal d on d.model_id = l.model_id and d.warning_key = l.warning_key
+where l.issued_on between $start and $end
+group by r.name
+"""
+
+OVERVIEW = re.compile(
+    r"向你(?:镇|乡|街道)发出预警(\d+)条，经核查属实（含部分属实）(\d+)条，已整改(\d+)条，"
+    r"逾期未整改(\d+)条"
+)
+
+
+def test_the_drafts_in_word_say_what_the_ledger_says(demo_url, tmp_path):
+    """Each 建议书's opening figures and the 通报's table, read back with python-docx."""
+    pack = api.load_pack(ROOT / "policies")
+    period = Period.parse("2021")
+    written = api.write_advice(pack, period, tmp_path, demo_url)
+    with duckdb.connect(demo_url.removeprefix("duckdb:///"), read_only=True) as connection:
+        rows = connection.execute(
+            PER_TOWNSHIP, {"start": period.start, "end": period.end}
+        ).fetchall()
+    counted = {name: tuple(str(n) for n in figures) for name, *figures in rows}
+
+    letters = [p for p in written.paths if p.name.startswith("纪检监察建议书_")]
+    assert written.scored and letters
+    for path in (p for p in letters if p.suffix == ".docx"):
+        name = path.stem.removeprefix("纪检监察建议书_")
+        text = "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+        match = OVERVIEW.search(text)
+        assert match, path.name
+        assert match.groups() == counted[name], name
+        # The Markdown beside it says the same.
+        assert match.group(0) in path.with_suffix(".md").read_text(encoding="utf-8")
+
+    circular = docx.Document(str(tmp_path / "通报_2021.docx"))
+    table = circular.tables[0]
+    assert [c.text for c in table.rows[0].cells][:5] == [
+        "乡镇（街道）",
+        "预警",
+        "属实",
+        "已整改",
+        "逾期未整改",
+    ]
+    listed = {r.cells[0].text: tuple(c.text for c in r.cells[1:5]) for r in table.rows[1:]}
+    assert listed == counted
