@@ -6,11 +6,11 @@ exactly one layout, the one the hand-written files already follow, and the
 formatter writes it:
 
 - 2-space indentation; `domain`, `severity`, `status`, `precheck`, `note`,
-  `key`, `township`, `message`, `missing`, `advice` and `basis` are padded so
-  their values line up (`key      p.id`).
+  `key`, `township`, `amount`, `message`, `missing`, `advice` and `basis` are
+  padded so their values line up (`key      p.id`).
 - A blank line between clause groups: the header (domain … note), the query
   (from, join, let, where, group by, having), the output (key, township,
-  message, missing), the prose for people (advice, basis: after the message,
+  amount, message, missing), the prose for people (advice, basis: after the message,
   what the model raises coming first), and before each example. Top-level
   items are one blank line apart.
 - The `where`/`having` of a model, the `where` of a relation branch and of an
@@ -540,7 +540,7 @@ def _attach(comments: list[_Comment], toks: list[_Tok], eof: _Tok) -> None:
 
 _HEADER = ("domain", "severity", "status", "precheck", "note")
 _QUERY = ("from", "join", "let", "where", "group_by", "having")
-_OUTPUT = ("key", "township", "message", "missing")
+_OUTPUT = ("key", "township", "amount", "message", "missing")
 _PROSE = ("advice", "basis")  # for people and the recommendation drafts, after what is raised
 _SCORING = ("scale", "rounding", "ties")
 _PADDED = 9  # `township ` : the clause keywords whose values line up
@@ -706,7 +706,7 @@ class _Builder:
             ]
         if kind == "key":
             return [*self._padded(kind, clause), _Align(_fill([self.expr(e) for e in value]))]
-        if kind == "township":
+        if kind in ("township", "amount"):
             return [*self._padded(kind, clause), _Align(self.expr(value))]
         if kind == "message":
             return [

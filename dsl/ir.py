@@ -422,6 +422,10 @@ class Model(Node):
     # drafts, never for the SQL, so neither is part of the model's revision.
     advice: str | None = field(default=None, metadata=ADDED_LATER)
     basis: str | None = field(default=None, metadata=ADDED_LATER)
+    # The money a warning involves (`amount EXPR`, 涉及金额, in 元), read in the model's row
+    # scope as a message hole is: one more column of its query, written into each warning's
+    # evidence as "@amount" (engine/runs/warnings.py). None when the model has none.
+    amount: Expr | None = field(default=None, metadata=ADDED_LATER)
 
 
 @dataclass(frozen=True)

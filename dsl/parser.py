@@ -636,6 +636,9 @@ class _AstBuilder(Transformer):
     def township(self, tree: Tree) -> ast.Clause:
         return self._clause(tree, "township", tree.children[1])
 
+    def amount(self, tree: Tree) -> ast.Clause:
+        return self._clause(tree, "amount", tree.children[1])
+
     def message(self, tree: Tree) -> ast.Clause:
         return self._clause(tree, "message", self._template(tree.children[1]))
 

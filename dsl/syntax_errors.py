@@ -44,7 +44,7 @@ FRIENDLY_ERRORS: dict[str, tuple[str, str, str, str, str]] = {
     "missing_alias_dot": (
         *message("E112"),
         "在 from 中给来源起别名（from dr_project p），再用 p.列名 引用",
-        'model M "t" { domain d where p amount = 1 }',
+        'model M "t" { domain d where p investment = 1 }',
     ),
     "given_missing_comma": (
         *message("E113"),
@@ -165,6 +165,7 @@ _CLAUSE_KEYWORDS = frozenset(
         "HAVING",
         "KEY",
         "TOWNSHIP",
+        "AMOUNT",
         "MESSAGE",
         "MISSING",
         "ADVICE",

@@ -27,7 +27,7 @@ from dsl.pack import (
 )
 from dsl.revision import revision_of
 from dsl.suggest import did_you_mean
-from dsl.types import Type
+from dsl.types import NUMERIC, Type
 
 STATUSES = {
     "draft": "draft",
@@ -53,6 +53,7 @@ SINGLE_CLAUSES = set(REQUIRED_CLAUSES) | {
     "note",
     "precheck",
     "missing",
+    "amount",
     "advice",
     "basis",
 }
@@ -63,6 +64,8 @@ EXAMPLE_PROSE = {
 }
 PRECHECK = {"yes": True, "no": False}  # `precheck no`: the pre-check leaves the model out
 KEY_TYPES = frozenset({Type.STRING, Type.INT, Type.DATE, Type.NULL})
+# What an `amount` may be: a number of 元 (a null literal is no mistake, just no amount).
+AMOUNT_TYPES = NUMERIC | {Type.NULL, Type.ERROR}
 
 
 class ModelCheck(Reporter):
@@ -192,11 +195,13 @@ class ModelCheck(Reporter):
                 self.error(
                     "E309", one("township").span, zh=township.type.zh, value=township.type.value
                 )
+        # What a message hole reads in: `{township}` names the model's township there.
+        hole_ctx = replace(output_ctx, township=township)
+        amount = self._amount(one("amount"), scope, hole_ctx)
         message: tuple[str | ir.Hole | ir.KeyHole, ...] = ()
         if "message" in clauses:
             messages = MessageChecker(self.expressions)
-            # `{township}` names the model's township there.
-            message = messages.check(one("message"), scope, replace(output_ctx, township=township))
+            message = messages.check(one("message"), scope, hole_ctx)
             message = with_missing(message, self._missing(one("missing")))
 
         if grouped and group_by is not None:
@@ -206,30 +211,32 @@ class ModelCheck(Reporter):
                 having,
                 *key,
                 township,
+                amount,
                 *[h.expr for h in message if isinstance(h, ir.Hole)],
             ]:
                 if expr is not None:
                     self.expressions.grouping(expr, groups, top, scope)
         else:
-            for expr in [*key, township, *[h.expr for h in message if isinstance(h, ir.Hole)]]:
+            outputs = [*key, township, amount, *[h.expr for h in message if isinstance(h, ir.Hole)]]
+            for expr in outputs:
                 if expr is not None:
-                    self._no_aggregate_lets(expr, scope, "key/township/message")
+                    self._no_aggregate_lets(expr, scope, "key/township/amount/message")
 
         holes = [h.expr for h in message if isinstance(h, ir.Hole)]
         self.shared.nullable_parameters(
             [*(src.on for src in query.sources), where, having],
-            [*(group_by or ()), *key, township, *holes],
+            [*(group_by or ()), *key, township, amount, *holes],
             scope.lets,
         )
         parts = [*scope.lets.values(), *bound, where, *(group_by or ()), having, *key, township]
-        parts += holes
+        parts += [amount, *holes]
         parts += [src.on for src in query.sources]
         measured = [(e, getattr(e, "span", None)) for e in parts]
         beside = self.shared.relations_read(query)
         self.shared.measure(measured, node.id_span, beside, self._let_extents)
 
         lets = tuple(scope.lets.items())
-        body = (query, lets, group_by, having, key, township, message, tuple(bound))
+        body = (query, lets, group_by, having, key, township, amount, message, tuple(bound))
         sources = self.shared.sources_of(body)
         # A model with a mistake may not know all it reads: don't say an example's
         # pending rows are of a source it doesn't read.
@@ -298,6 +305,7 @@ class ModelCheck(Reporter):
             bound=tuple(bound),
             advice=self._prose("advice", one("advice")),
             basis=self._prose("basis", one("basis")),
+            amount=amount,
         )
         self.diagnostics.extend(self.shared.nullability().warnings(checked))
         return checked
@@ -313,6 +321,30 @@ class ModelCheck(Reporter):
             self.error("E361", span, why_zh=why[0], why_en=why[1], hints=[hint])
             return self.pack.missing_text
         return text
+
+    def _amount(self, written: ast.Expr | None, scope: Scope, ctx: Context) -> ir.Expr | None:
+        """The model's `amount` (涉及金额, in 元), checked as a message hole is; None without one.
+
+        It is written into every warning's evidence as a number of 元, which the
+        figures of issue 16 add up: a date or a name there would be summed as
+        nonsense, so anything but a number is refused (E475).
+        """
+        if written is None:
+            return None
+        value = self.expressions.check(written, scope, ctx)
+        if value.type not in AMOUNT_TYPES:
+            self.error(
+                "E475",
+                written.span,
+                zh=value.type.zh,
+                value=value.type.value,
+                hints=[
+                    "amount 写涉及的金额（元），例如 amount p.investment 或 "
+                    "amount sum(f.amount) / amount is the money involved, in yuan, "
+                    "e.g. amount p.investment or amount sum(f.amount)"
+                ],
+            )
+        return value
 
     def _prose(self, kind: str, value: tuple[str, Span] | None) -> str | None:
         """The text of an `advice` or `basis`, trimmed; an empty one is reported (E470).

@@ -7,7 +7,8 @@ null), sums over no rows being 0, true division. What functions mean is in
 engine/compiler/functions.py.
 
 A model compiles to a query whose columns are `key_1 … key_n`, `township`
-(not in a pack without townships), and `hole_1 … hole_m` (the values of the
+(not in a pack without townships), `amount` (only for a model with an
+`amount` clause) and `hole_1 … hole_m` (the values of the
 message's `{…}`); the runner turns
 those rows into warnings. A grouped model compiles to two levels: the rows
 with their group values and what the aggregates need, then the groups.
@@ -53,6 +54,7 @@ from engine.compiler.target import Pending, Target
 # What other modules import from here. Target and Pending are engine/compiler/target.py's, named
 # here too: the engine's modules and tests import them with compile_model.
 __all__ = [
+    "AMOUNT_COLUMN",
     "DIALECTS",
     "CompiledModel",
     "Pending",
@@ -61,6 +63,7 @@ __all__ = [
     "compile_model",
     "hole_columns",
     "key_columns",
+    "of_amount",
     "parses_back",
     "render",
     "routed_to",
@@ -70,6 +73,9 @@ DIALECTS: tuple[str, ...] = (
     "duckdb", "sqlite", "postgres", "spark", "trino", "bigquery", "snowflake", "mysql",
     "clickhouse", "doris", "starrocks", "hive",
 )  # fmt: skip
+
+# The column of a model's query that holds its `amount` (涉及金额), when it has one.
+AMOUNT_COLUMN = "amount"
 
 # What E702 says when sqlglot ran out of Python's recursion (see _too_large).
 _DEEP = "expressions nested too deeply"
@@ -178,6 +184,11 @@ def routed_to(model: ir.Model) -> tuple[ir.Expr, ...]:
     A query of a pack without townships (`townships: none`) has no `township` column.
     """
     return () if model.township is None else (model.township,)
+
+
+def of_amount(model: ir.Model) -> tuple[ir.Expr, ...]:
+    """The money a model's warnings involve (its `amount`), if it says; like routed_to."""
+    return () if model.amount is None else (model.amount,)
 
 
 def hole_columns(model: ir.Model) -> tuple[str, ...]:
@@ -399,7 +410,7 @@ class _ModelPlanner:
 
     def _model_outputs(self) -> list[Any]:
         model = self.model
-        found: list[Any] = [*model.key, *routed_to(model)]
+        found: list[Any] = [*model.key, *routed_to(model), *of_amount(model)]
         found += [p.expr for p in model.message if isinstance(p, ir.Hole)]
         found += list(model.group_by or ())
         if model.having is not None:
@@ -407,7 +418,7 @@ class _ModelPlanner:
         return found
 
     def outputs(self, scope: CompileScope) -> list[exp.Expression]:
-        """The query's columns: key_1 … key_n, township, hole_1 … hole_m."""
+        """The query's columns: key_1 … key_n, township, amount, hole_1 … hole_m."""
         model = self.model
         x = self.expressions
         columns = [
@@ -415,6 +426,9 @@ class _ModelPlanner:
             for k, name in zip(model.key, key_columns(model), strict=True)
         ]
         columns += [exp.alias_(x.value(t, scope), "township", copy=False) for t in routed_to(model)]
+        columns += [
+            exp.alias_(x.value(a, scope), AMOUNT_COLUMN, copy=False) for a in of_amount(model)
+        ]
         holes = [p for p in model.message if isinstance(p, ir.Hole)]
         columns += [
             exp.alias_(x.value(h.expr, scope), name, copy=False)
@@ -427,7 +441,7 @@ class _ModelPlanner:
         model = self.model
         x = self.expressions
         assert model.group_by is not None
-        outputs: list[ir.Expr] = [*model.key, *routed_to(model)]
+        outputs: list[ir.Expr] = [*model.key, *routed_to(model), *of_amount(model)]
         outputs += [p.expr for p in model.message if isinstance(p, ir.Hole)]
         if model.having is not None:
             outputs.append(model.having)
@@ -597,7 +611,7 @@ def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
     """
     uses = _definitions_calling_lookups(pack)
     body = (model.lets, model.query.where, model.group_by, model.having, model.key)
-    outputs = (model.township, model.message)
+    outputs = (model.township, model.amount, model.message)
     if not any(
         isinstance(n, ir.LookupCall) or (isinstance(n, ir.DefCall) and n.name in uses)
         for n in walk((body, outputs))
@@ -664,8 +678,16 @@ def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
     for name, expr in model.lets:
         expr = lifted(expr, frozenset())
         lets.append((name, expr))
-    where, group_by, having, key, township, message = lifted(
-        (model.query.where, model.group_by, model.having, model.key, model.township, model.message),
+    where, group_by, having, key, township, amount, message = lifted(
+        (
+            model.query.where,
+            model.group_by,
+            model.having,
+            model.key,
+            model.township,
+            model.amount,
+            model.message,
+        ),
         frozenset(),
     )
     return dataclasses.replace(
@@ -676,6 +698,7 @@ def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
         having=having,
         key=key,
         township=township,
+        amount=amount,
         message=message,
     )
 
@@ -762,7 +785,7 @@ def _found_as_columns(model: ir.Model) -> ir.Model:
             return ir.IsNull(column, negated=True, span=node.span)
         return None
 
-    parts = ("lets", "query", "group_by", "having", "key", "township", "message")
+    parts = ("lets", "query", "group_by", "having", "key", "township", "amount", "message")
     changes = {part: rewrite(getattr(model, part), as_column) for part in parts}
     return dataclasses.replace(model, **changes)
 
@@ -771,7 +794,7 @@ def _names_read(model: ir.Model, uid: int) -> list[tuple[str, ir.Expr]]:
     """The values of bound row `uid` that `model` reads (`m.name`), in the row's order."""
     row = next(r for r in model.bound if r.binding.uid == uid)
     body = (model.lets, model.query, model.group_by, model.having, model.key)
-    body += (model.township, model.message)
+    body += (model.township, model.amount, model.message)
     read = {n.column for n in walk(body) if isinstance(n, ir.Col) and n.binding.uid == uid}
     return [(name, value) for name, value in row.columns if name in read]
 

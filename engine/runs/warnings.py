@@ -1,5 +1,7 @@
 """Rows of a model's query to warnings: keys and messages written the same on every warehouse.
 
+A model's `amount` (涉及金额) goes into each warning's evidence as "@amount".
+
 Values are written by the type the checker gave them, not by what the
 driver returned: SQLite hands back dates as text and money as floats,
 DuckDB as date and Decimal; both must give the same key and the same
@@ -20,13 +22,16 @@ from dsl import ir
 from dsl.functions import PCT_DIGITS
 from dsl.pack import Pack
 from dsl.types import Type
-from engine.compiler.compile import hole_columns, key_columns
+from engine.compiler.compile import AMOUNT_COLUMN, hole_columns, key_columns
 from engine.schema import FEN, WARNINGS_SCHEMA, decimal_of, fen
 
 NULL_TEXT = "空"
 KEY_SEPARATOR = "|"
 _FOUR_PLACES = Decimal("0.0001")
 _HUNDRED_YUAN = Decimal("0.01")  # in 万元: what wan() rounds to
+# The key of a warning's evidence that holds its model's `amount` (涉及金额, 元). A hole's key
+# is the expression as written, which never starts with "@": the two cannot meet.
+AMOUNT_KEY = "@amount"
 
 
 def normalise(value: Any, type_: Type) -> Any:
@@ -119,6 +124,17 @@ def _evidence_value(value: Any, type_: Type) -> Any:
     return write_value(value, type_)
 
 
+def amount_evidence(value: Any, type_: Type) -> str | None:
+    """A warning's amount as its evidence holds it: the 元 as text ("88320000"), None if null.
+
+    Written as a decimal is (to the fen, as `_evidence_value` writes one), an int
+    amount as text too: whoever adds amounts up reads one kind of value, never a
+    float that JSON would make of a large sum.
+    """
+    written = _evidence_value(value, type_)
+    return None if written is None else str(written)
+
+
 def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tuple[pa.Table, int]:
     """Warnings from a model's rows: one per key, deterministic when rows share a key.
 
@@ -130,6 +146,7 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
     columns = {name: rows.column(name).to_pylist() for name in rows.column_names}
     best: dict[str, tuple[str, str, str]] = {}
     routed = "township" in columns  # a model of a pack without townships has no such column
+    amounts = columns.get(AMOUNT_COLUMN) if model.amount is not None else None
     dropped = 0
     for i in range(rows.num_rows):
         key_values = [columns[c][i] for c in keys_in]
@@ -159,6 +176,10 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
             else:
                 text.append(write_value(value, part.expr.type))
             evidence[part.text] = _evidence_value(value, part.expr.type)
+        if amounts is not None and model.amount is not None:
+            amount = amount_evidence(amounts[i], model.amount.type)
+            if amount is not None:
+                evidence[AMOUNT_KEY] = amount
         township = normalise(columns["township"][i], Type.STRING) if routed else None
         candidate = (
             township or "",
