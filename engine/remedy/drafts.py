@@ -257,9 +257,14 @@ def amount_of(evidence: str | None) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def wan(amount: Decimal) -> str:
-    """元 → 万元 with two decimals, rounded half up as accounts are: 88320000 → 8832.00."""
-    return format((amount / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
+def money(amount: Decimal) -> str:
+    """An amount as a letter writes it: 万元 with two decimals from 10,000 元 (rounded half up
+    as accounts are: 88320000 → 8832.00万元), else 元 to the fen (600 → 600.00元), so that a
+    small sum is never written 0.00万元."""
+    if abs(amount) >= 10000:
+        wan = (amount / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return f"{format(wan, 'f')}万元"
+    return f"{format(amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP), 'f')}元"
 
 
 def read_warnings(table: pa.Table) -> list[WarningRow]:
@@ -379,15 +384,15 @@ def issuer(county: str) -> tuple[str, ...]:
 def amount_words(finding: Finding) -> str:
     """The amount phrase of a problem; an amount is never made up.
 
-    "，涉及金额合计X万元" when every confirmed warning states its amount; when only some do,
+    "，涉及金额合计X万元" (or X元 below 10,000) when every confirmed warning states its amount; when only some do,
     it says how many; nothing when none does.
     """
     known = finding.amounts_known
     if known == 0:
         return ""
     if known == len(finding.confirmed):
-        return f"，涉及金额合计{wan(finding.amount)}万元"
-    return f"，其中{known}条涉及金额合计{wan(finding.amount)}万元"
+        return f"，涉及金额合计{money(finding.amount)}"
+    return f"，其中{known}条涉及金额合计{money(finding.amount)}"
 
 
 def figures_words(finding: Finding) -> str:

@@ -173,8 +173,11 @@ def expected(table: pa.Table, township: str | None, model: str) -> tuple[int, De
     return count, total, known
 
 
-def in_wan(total: Decimal) -> str:
-    return str((total / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+def in_money(total: Decimal) -> str:
+    """As a letter writes a sum: 万元 from 10,000 元, else 元, both to two decimals."""
+    if abs(total) >= 10000:
+        return f"{(total / 10000).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}万元"
+    return f"{total.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}元"
 
 
 def paragraphs(path: Path) -> list[str]:
@@ -253,10 +256,10 @@ def test_the_letter_to_a_township(written, warnings_table, pack):
     assert (count, known) == (4, 4)  # A4 is unfounded: neither counted nor summed
     assert total == Decimal("88321205.99")
     assert after(texts, "（一）死亡人员冒领（面上共性问题）") == (
-        f"经核查属实（含部分属实）{count}条，涉及金额合计{in_wan(total)}万元。"
+        f"经核查属实（含部分属实）{count}条，涉及金额合计{in_money(total)}。"
         "此为全县面上共性问题（在2个乡镇核查属实）。"
     )
-    assert in_wan(total) == "8832.12"
+    assert in_money(total) == "8832.12万元"
     # Three cases of four are quoted, the id number masked, the stale "请核查" dropped.
     assert f"1. 张小明（{MASKED}）死亡后仍领取补贴（核查结论：属实）" in texts
     assert "3. 王五死亡后仍领取补贴（核查结论：属实）" in texts
@@ -295,9 +298,9 @@ def test_an_amount_no_warning_states_is_left_out(written, warnings_table):
     street = paragraphs(written["纪检监察建议书_旧县街道.docx"])
     count, total, known = expected(warnings_table, "330122002", "INV05")
     assert after(street, "（一）多头兑现（面上共性问题）").startswith(
-        f"经核查属实（含部分属实）{count}条，其中{known}条涉及金额合计{in_wan(total)}万元。"
+        f"经核查属实（含部分属实）{count}条，其中{known}条涉及金额合计{in_money(total)}。"
     )
-    assert in_wan(total) == "30.00"
+    assert in_money(total) == "30.00万元"
     assert "中共旧县街道工作委员会、旧县街道办事处：" in street
     # A red township hears of every confirmed problem, the common ones first.
     assert after(street, "（二）公职人员及亲属建房") == "经核查属实（含部分属实）1条。"
@@ -324,7 +327,7 @@ def test_the_circular(written, warnings_table):
     count, total, known = expected(warnings_table, None, "FUN01")
     assert (count, known) == (5, 4)
     assert after(texts, "（一）死亡人员冒领") == (
-        f"全县经核查属实（含部分属实）{count}条，其中{known}条涉及金额合计{in_wan(total)}万元，"
+        f"全县经核查属实（含部分属实）{count}条，其中{known}条涉及金额合计{in_money(total)}，"
         "涉及2个乡镇（街道）：分水镇4条、横村镇1条。此为全县面上共性问题（在2个乡镇核查属实）。"
     )
     # Not common: not among the common problems, but counted in its township's row.
@@ -360,7 +363,7 @@ def test_markdown_says_what_the_word_document_says(written, warnings_table):
     assert PERSON not in markdown
     assert MASKED.replace("*", "\\*") in markdown
     count, total, _ = expected(warnings_table, "330122105", "FUN01")
-    assert f"经核查属实（含部分属实）{count}条，涉及金额合计{in_wan(total)}万元。" in markdown
+    assert f"经核查属实（含部分属实）{count}条，涉及金额合计{in_money(total)}。" in markdown
     assert "# 关于分水镇2021年大数据监督发现问题的纪检监察建议书" in markdown
     assert "## 二、原因分析" in markdown
 
@@ -413,3 +416,17 @@ def test_a_failure_leaves_the_old_drafts(tmp_path, pack, warnings_table, monkeyp
     assert old.read_bytes() == b"the signed one"
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     assert len(list(out.iterdir())) == 3  # the old 通报 and the two files written before
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        ("88320000", "8832.00万元"),
+        ("10000", "1.00万元"),
+        ("9999.995", "10000.00元"),  # below 10,000 元 before rounding: written in 元
+        ("600", "600.00元"),
+        ("0.01", "0.01元"),  # a boundary case's excess is not "0.00万元"
+    ],
+)
+def test_a_sum_is_written_in_wan_from_ten_thousand_yuan_and_in_yuan_below(amount, words):
+    assert drafts.money(Decimal(amount)) == words
