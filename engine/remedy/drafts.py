@@ -258,9 +258,11 @@ def amount_of(evidence: str | None) -> Decimal | None:
 
 
 def money(amount: Decimal) -> str:
-    """An amount as a letter writes it: 万元 with two decimals from 10,000 元 (rounded half up
-    as accounts are: 88320000 → 8832.00万元), else 元 to the fen (600 → 600.00元), so that a
-    small sum is never written 0.00万元."""
+    """An amount as a letter writes it, never a small sum as 0.00万元.
+
+    万元 with two decimals from 10,000 元 (rounded half up as accounts are: 88320000 →
+    8832.00万元), else 元 to the fen (600 → 600.00元).
+    """
     if abs(amount) >= 10000:
         wan = (amount / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         return f"{format(wan, 'f')}万元"
@@ -384,8 +386,8 @@ def issuer(county: str) -> tuple[str, ...]:
 def amount_words(finding: Finding) -> str:
     """The amount phrase of a problem; an amount is never made up.
 
-    "，涉及金额合计X万元" (or X元 below 10,000) when every confirmed warning states its amount; when only some do,
-    it says how many; nothing when none does.
+    "，涉及金额合计X万元" (X元 below 10,000 元) when every confirmed warning states its
+    amount; when only some do, it says how many; nothing when none does.
     """
     known = finding.amounts_known
     if known == 0:
