@@ -31,15 +31,13 @@ from dsl.types import Type
 from engine.index.disposal import CONFIRMED
 from engine.index.score import Period
 from engine.policy.deployment import parameter_in_effect
+from engine.runs.warnings import AMOUNT_KEY
 from engine.schema import ARROW_TYPES, fen
 
 MIN_TOWNSHIPS_PARAMETER = "common_min_townships"
 """The pack parameter N: confirmed in at least this many townships is a common problem."""
 MIN_QUARTERS_PARAMETER = "common_min_quarters"
 """The pack parameter M: confirmed in one township in at least this many quarters is one too."""
-
-AMOUNT_KEY = "@amount"
-"""The evidence key of a warning's amount involved (涉及金额, 元), written by a model's `amount`."""
 
 MONEY = ARROW_TYPES[Type.DECIMAL]
 

@@ -17,13 +17,12 @@ seal) is left as a visible placeholder.
 from __future__ import annotations
 
 import io
-import json
 import re
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,14 +39,12 @@ from lxml import etree
 from dsl import ir
 from engine.index.disposal import CONFIRMED
 from engine.index.score import Period
+from engine.remedy.common import amount_of
 from engine.reporting.report import DEFAULT_BAND_TITLES, QUARTER_TITLES, mask_ids
 from engine.runs.atomic import replace_file
 
 CASES_PER_PROBLEM = 3
 """Cases a 建议书 quotes per problem: enough to show what was found, short enough to sign."""
-
-AMOUNT_KEY = "@amount"
-"""Where a warning's evidence JSON keeps the money involved (涉及金额, 元), when its model says."""
 
 COLOUR_ORDER = {"red": 0, "yellow": 1, "green": 2}
 DRAFT_COLOURS = frozenset({"yellow", "red"})
@@ -238,23 +235,6 @@ class Finding:
     def amount(self) -> Decimal:
         """The sum of the amounts the confirmed warnings state, in 元."""
         return sum((w.amount for w in self.confirmed if w.amount is not None), Decimal(0))
-
-
-def amount_of(evidence: str | None) -> Decimal | None:
-    """The 涉及金额 a warning's evidence states (元), or None when it states none."""
-    if not evidence:
-        return None
-    try:
-        value = json.loads(evidence).get(AMOUNT_KEY)
-    except (ValueError, AttributeError):
-        return None
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
 
 
 def money(amount: Decimal) -> str:
