@@ -43,6 +43,7 @@ from markupsafe import Markup
 
 from engine.index.disposal import STATUSES, overdue_from, status_of
 from engine.index.score import Period
+from engine.runs.warnings import AMOUNT_KEY
 
 
 @dataclass(frozen=True)
@@ -1329,6 +1330,10 @@ def _status_text(w: _Warning) -> str:
     }.get(w.status, STATUS_TITLES.get(w.status, w.status))
 
 
+_EVIDENCE_LABELS = {AMOUNT_KEY: "涉及金额（元）"}
+"""Evidence keys that are not an expression of the rule, named as a reader says them."""
+
+
 def _evidence(text: str) -> dict[str, Any]:
     """A warning's evidence as the page lists it: its fields, else one code, else a dash."""
     try:
@@ -1336,7 +1341,10 @@ def _evidence(text: str) -> dict[str, Any]:
     except ValueError:
         return {"fields": [], "code": text or None}
     if isinstance(value, dict):
-        fields = [(k, json.dumps(v, ensure_ascii=False)) for k, v in value.items()]
+        fields = [
+            (_EVIDENCE_LABELS.get(k, k), json.dumps(v, ensure_ascii=False))
+            for k, v in value.items()
+        ]
         return {"fields": fields, "code": None}
     return {"fields": [], "code": json.dumps(value, ensure_ascii=False)}
 

@@ -207,7 +207,7 @@ def warnings(rng: random.Random, known: list[ModelInfo]) -> pa.Table:
             "last_seen_on": issued + timedelta(days=30),
             "model_revision": model.revision if model else "feedfacecafe",
             "pack_version": "0.1.0",
-            "evidence": '{"p.name": "示例项目"}',
+            "evidence": '{"@amount": "88320000", "p.name": "示例项目"}',
             "run_id": f"run{len(rows):04d}",
             "verified_on": verified,
             "outcome": outcome,

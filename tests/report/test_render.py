@@ -300,3 +300,9 @@ def test_another_countys_townships_still_get_tiles(data: ReportData) -> None:
     assert len(tiles) == 15
     assert "grid-row:5" in dom.find("a", "tile", data_township="330122999").attrs["style"]
     assert not dom.find_all("svg", "river")
+
+
+def test_the_amount_in_the_evidence_is_named_as_a_reader_says_it(html: str) -> None:
+    # The model's `amount` is kept in the evidence as "@amount"; the page names it 涉及金额.
+    assert "涉及金额（元）" in html and "88320000" in html
+    assert "@amount" not in html
