@@ -119,8 +119,7 @@ def advise_command(
         click.echo(render_table(table, terminal_width(on_terminal)))
     if out is not None:
         written = api.write_advice(pack, period, out, warehouse, setup, records)
-        for path in written.paths:
-            click.echo(f"已写入 {path} / wrote {path}", err=True)
+        click.echo(written_line(out, written.paths), err=True)
         if not written.scored and facts_of(table).get("ledger", True):
             click.echo(
                 "注意：本期无法计算廉情指数（没有乡镇在岗人数或廉情指数），只为面上共性问题起草"
@@ -130,6 +129,18 @@ def advise_command(
             )
     if not facts_of(table).get("ledger", True):
         click.echo(NO_LEDGER_NOTE, err=True)
+
+
+def written_line(folder: Path, paths: list[Path]) -> str:
+    """One line for what `--out` wrote: the folder, and how many drafts of each kind."""
+    docx = [p.name for p in paths if p.suffix == ".docx"]
+    letters = sum(1 for name in docx if name.startswith("纪检监察建议书"))
+    circulars = len(docx) - letters
+    return (
+        f"已写入 {folder}：{api.COMMON_PROBLEMS_FILE}，纪检监察建议书 {letters} 份，"
+        f"通报 {circulars} 份（各有 .docx 和 .md）/ wrote {len(paths)} files to {folder}: the common problems, "
+        f"{letters} recommendation drafts and {circulars} circular (Word and Markdown)"
+    )
 
 
 def _cell(column: str, value: Any) -> str:
