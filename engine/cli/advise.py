@@ -139,7 +139,8 @@ def written_line(folder: Path, paths: list[Path]) -> str:
     return (
         f"已写入 {folder}：{api.COMMON_PROBLEMS_FILE}，纪检监察建议书 {letters} 份，"
         f"通报 {circulars} 份（各有 .docx 和 .md）/ wrote {len(paths)} files to {folder}: "
-        f"the common problems, {letters} recommendation drafts and {circulars} circular (Word and Markdown)"
+        f"the common problems, {letters} recommendation drafts and {circulars} circular "
+        "(Word and Markdown)"
     )
 
 
