@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import stat
 from pathlib import Path
 
 import click
@@ -120,8 +119,7 @@ def _diff(path: Path, formatted: str) -> str:
 
 def _write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step, keeping its permissions."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    replace_file(path, lambda out: out.write(text.encode("utf-8")), mode)
+    replace_file(path, lambda out: out.write(text.encode("utf-8")))
 
 
 def _summary(total: int, changed: int, check: bool, invalid: int, bugs: int) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -716,13 +715,7 @@ def _write(source: _Source, text: str) -> None:
             )
     if problem is None:
         try:
-            if source.raw is not None:
-                mode = stat.S_IMODE(target.stat().st_mode)
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
-            replace_file(target, lambda out: out.write(data), mode)
+            replace_file(target, lambda out: out.write(data))  # keeps the file's permissions
             return
         except OSError as exc:
             problem = (f"无法写入：{exc.strerror}", f"cannot write it: {exc.strerror}")

@@ -10,6 +10,7 @@ file as it was and no temporary file behind.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,8 +21,10 @@ from typing import BinaryIO
 def replace_file(path: Path, write: Callable[[BinaryIO], object], mode: int | None = None) -> None:
     """Replace `path` with what `write` writes to the binary file it is given.
 
-    `mode` sets the new file's permissions (the temporary file's own are
-    0600). The folder must exist.
+    `mode` sets the new file's permissions; by default a file replaced keeps its
+    own and a new one gets what creating it would give (0666 less the umask), so
+    that a report or draft others open is not left at the temporary file's 0600.
+    The folder must exist.
     """
     with replacing_file(path, write, mode):
         pass
@@ -43,10 +46,19 @@ def replacing_file(
             write(out)
             out.flush()
             os.fsync(out.fileno())
-        if mode is not None:
-            os.chmod(temporary, mode)
+        os.chmod(temporary, mode if mode is not None else _mode_for(path))
         yield
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permissions `path` has, or those a file created there now would get."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)  # the only way to read it; set back at once
+        os.umask(umask)
+        return 0o666 & ~umask
