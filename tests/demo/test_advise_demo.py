@@ -14,9 +14,11 @@ from pathlib import Path
 
 import docx
 import duckdb
+import openpyxl
 import pytest
 
 from engine import api
+from engine.cli import main
 from engine.demo import demo_run
 from engine.index.score import Period
 
@@ -170,3 +172,30 @@ def test_the_drafts_in_word_say_what_the_ledger_says(demo_url, tmp_path):
     ]
     listed = {r.cells[0].text: tuple(c.text for c in r.cells[1:5]) for r in table.rows[1:]}
     assert listed == counted
+
+
+def test_the_workbook_holds_the_ledger_and_its_disposal(demo_url, tmp_path):
+    """Every warning once, with its 核查结果 and 追缴金额 as sup_disposal holds them."""
+    workbook = tmp_path / "预警处置.xlsx"
+    argv = ["warnings", "--policies", str(ROOT / "policies"), "--warehouse", demo_url]
+    assert main([*argv, "--format", "xlsx", "--output", str(workbook)]) == 0
+    sheet = openpyxl.load_workbook(workbook, read_only=True)["处置"]
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows)
+    at = {name: header.index(name) for name in ("模型编号", "预警编号", "核查结果", "追缴金额")}
+    found = {
+        (r[at["模型编号"]], r[at["预警编号"]]): (
+            r[at["核查结果"]],
+            None if r[at["追缴金额"]] is None else Decimal(str(r[at["追缴金额"]])),
+        )
+        for r in rows
+    }
+    with duckdb.connect(demo_url.removeprefix("duckdb:///"), read_only=True) as connection:
+        expected = connection.execute(
+            """select l.model_id, l.warning_key, d.outcome, d.funds_recovered
+               from oversight_ledger l left join sup_disposal d using (model_id, warning_key)"""
+        ).fetchall()
+    assert len(found) == len(expected) > 0
+    # Decimals compare by value: 12345.6 from Excel equals the warehouse's 12345.60.
+    assert found == {(m, k): (o, f) for m, k, o, f in expected}
+    assert any(f for _, f in found.values()), "the demo records money recovered"
