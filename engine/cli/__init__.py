@@ -21,7 +21,15 @@ from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
 from engine.cli.advise import advise_command
 from engine.cli.fmt import fmt_command
-from engine.cli.options import DEPLOYMENT, FORMAT, POLICIES, WAREHOUSE, emit_diagnostics
+from engine.cli.options import (
+    DEPLOYMENT,
+    DISPOSAL,
+    FORMAT,
+    PERIOD,
+    POLICIES,
+    WAREHOUSE,
+    emit_diagnostics,
+)
 from engine.cli.params import param_group
 from engine.cli.precheck import precheck_command, serve_command
 from engine.cli.warnings import pad, warnings_command
@@ -35,14 +43,6 @@ from engine.runs.logs import EventLog
 from engine.runs.manifest import model_counts, write_unstarted
 from engine.runs.run import UnknownSelector, select_models
 
-PERIOD = click.option("--period", required=True, help="a quarter (2021Q4) or a year (2021)")
-DISPOSAL = click.option(
-    "--disposal",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="disposal records (CSV, Parquet or Excel .xlsx) to use instead of the warehouse's "
-    "sup_disposal",
-)
 SELECT = click.option(
     "--select",
     "select",
@@ -378,7 +378,7 @@ def score(
     policies: Path | None,
     deployment: Path | None,
     output_format: str,
-    period: str,
+    period: Period,
     warehouse: str | None,
     output: Path | None,
     disposal: Path | None,
@@ -428,24 +428,15 @@ def _score_text(pack: Any, period: Period, rows: list[dict[str, Any]]) -> str:
 
 
 def _scoring_inputs(
-    period: str, policies: Path | None, deployment: Path | None, disposal: Path | None
+    period: Period, policies: Path | None, deployment: Path | None, disposal: Path | None
 ) -> tuple[Period, Any, Deployment, Any]:
     """What `score` and `report` both start from: period, pack, deployment, --disposal records.
 
     The records are None without --disposal (the warehouse's sup_disposal is used then).
-    The period is parsed first, so that a mistyped --period is said before any file is read.
     """
-    chosen = _parse_period(period)
     pack = api.load_pack(policies)
     records = load_disposal_file(disposal, pack.pack) if disposal else None
-    return chosen, pack, api.deployment_for(pack, deployment), records
-
-
-def _parse_period(text: str) -> Period:
-    try:
-        return Period.parse(text)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--period") from None
+    return period, pack, api.deployment_for(pack, deployment), records
 
 
 @cli.command()
@@ -463,7 +454,7 @@ def _parse_period(text: str) -> Period:
 def report(
     policies: Path | None,
     deployment: Path | None,
-    period: str,
+    period: Period,
     warehouse: str | None,
     output: Path | None,
     disposal: Path | None,

@@ -17,7 +17,7 @@ import click
 import pyarrow as pa
 
 from engine import api
-from engine.cli.options import DEPLOYMENT, POLICIES, WAREHOUSE
+from engine.cli.options import DEPLOYMENT, DISPOSAL, POLICIES, WAREHOUSE, period_option
 from engine.cli.warnings import NO_LEDGER_NOTE, aligned_table, terminal_width
 from engine.index.disposal import load_disposal_file
 from engine.index.score import Period
@@ -42,41 +42,15 @@ _TABLE_COLUMNS = (
 _MIN_WHY_WIDTH = 20
 
 
-class _PeriodType(click.ParamType):
-    """A quarter (2021Q4) or a year (2021), said in both languages when it is neither."""
-
-    name = "PERIOD"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> Period:
-        if isinstance(value, Period):
-            return value
-        try:
-            return Period.parse(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
 @click.command(name="advise")
 @POLICIES
 @DEPLOYMENT
-@click.option(
-    "--period",
-    required=True,
-    type=_PeriodType(),
-    help="a year (2021) or a quarter (2021Q4). Recurrence is counted in the quarters within "
-    "the period: in a year's four, so a quarter's problem is common only by its townships",
+@period_option(
+    "a year (2021) or a quarter (2021Q4). Recurrence is counted in the quarters within "
+    "the period: in a year's four, so a quarter's problem is common only by its townships"
 )
 @WAREHOUSE
-@click.option(
-    "--disposal",
-    "disposal_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="disposal records (CSV, Parquet or Excel .xlsx) to use instead of the warehouse's "
-    "sup_disposal",
-)
+@DISPOSAL
 @click.option(
     "--format",
     "output_format",
@@ -97,7 +71,7 @@ def advise_command(
     deployment: Path | None,
     period: Period,
     warehouse: str | None,
-    disposal_file: Path | None,
+    disposal: Path | None,
     output_format: str | None,
     out: Path | None,
 ) -> None:
@@ -110,7 +84,7 @@ def advise_command(
     """
     pack = api.load_pack(policies)
     setup = api.deployment_for(pack, deployment)
-    records = load_disposal_file(disposal_file, pack.pack) if disposal_file else None
+    records = load_disposal_file(disposal, pack.pack) if disposal else None
     table = api.advise(pack, period, warehouse, setup, records)
     on_terminal = sys.stdout.isatty()
     if (output_format or ("table" if on_terminal else "json")) == "json":

@@ -14,6 +14,7 @@ import click
 
 from dsl.diagnostics import Diagnostic, render_human, render_json
 from engine.api import POLICIES_ENV, WAREHOUSE_ENV
+from engine.index.score import Period
 
 
 def policies_option(
@@ -45,6 +46,40 @@ WAREHOUSE = click.option(
     default=None,
     help=f"duckdb:///PATH, sqlite:///PATH, postgresql://…, spark:///DIR (default: "
     f"${WAREHOUSE_ENV} or the deployment's, else duckdb:///oversight.duckdb)",
+)
+
+
+class PeriodType(click.ParamType):
+    """A quarter (2021Q4) or a year (2021), said in both languages when it is neither.
+
+    Parsed as the command line is read, so a mistyped --period is said before any file is.
+    """
+
+    name = "PERIOD"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Period:
+        if isinstance(value, Period):
+            return value
+        try:
+            return Period.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def period_option(help_text: str = "a quarter (2021Q4) or a year (2021)") -> Any:
+    """--period 2021|2021Q4, required, given to the command as a Period."""
+    return click.option("--period", required=True, type=PeriodType(), help=help_text)
+
+
+PERIOD = period_option()
+DISPOSAL = click.option(
+    "--disposal",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="disposal records (CSV, Parquet or Excel .xlsx) to use instead of the warehouse's "
+    "sup_disposal",
 )
 
 
