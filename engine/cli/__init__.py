@@ -602,6 +602,23 @@ def _terminal_progress(step: str, done: int, total: int) -> None:
     show_default=True,
     help="auto: human on a terminal, JSON otherwise",
 )
+@click.option(
+    "--stale-interface",
+    "stale_interface",
+    default=None,
+    metavar="SOURCE",
+    callback=lambda ctx, param, value: _stoppable(value),
+    help="stop one interface (a source with an event date, e.g. fin_payment): its rows from "
+    "--stale-from on are left out, as if its export job broke that day",
+)
+@click.option(
+    "--stale-from",
+    "stale_from",
+    default=None,
+    metavar="YYYY-MM-DD",
+    callback=lambda ctx, param, value: _parse_date(value) if value is not None else None,
+    help="the day the stopped interface delivers nothing from (default 2021-10-01)",
+)
 def demo(
     policies: Path | None,
     warehouse: str,
@@ -610,14 +627,28 @@ def demo(
     report_path: Path,
     advice_dir: Path,
     output_format: str,
+    stale_interface: str | None,
+    stale_from: date | None,
 ) -> None:
     """Build the demo county (14 townships, every source) and run the whole chain on it."""
     from engine.demo import demo_run
 
+    stopped: dict[str, Any] = {}
+    if stale_interface is not None:
+        stopped["stopped"] = stale_interface
+        if stale_from is not None:
+            stopped["stopped_from"] = stale_from
+    elif stale_from is not None:
+        raise click.BadParameter(
+            "只能与 --stale-interface 一起用 / only with --stale-interface",
+            param_hint="--stale-from",
+        )
     pack = api.load_pack(policies)
     progress = _terminal_progress if _on_terminal() else api.no_progress
     try:
-        result = demo_run.demo(pack, warehouse, size, seed, progress, report_path, advice_dir)
+        result = demo_run.demo(
+            pack, warehouse, size, seed, progress, report_path, advice_dir, **stopped
+        )
     except demo_run.NotADemoWarehouse as err:
         raise click.UsageError(str(err)) from None
     facts = demo_run.summary(result, pack)
@@ -627,6 +658,20 @@ def demo(
         click.echo(_demo_text(facts))
     if result.failures:
         raise Failure(ExitCode.MODELS_FAILED)
+
+
+def _stoppable(name: str | None) -> str | None:
+    """--stale-interface: a source with an event date, else a usage error with the closest name."""
+    if name is None:
+        return None
+    from engine.demo.generator import CannotStop, check_stoppable
+
+    try:
+        check_stoppable(name)
+    except CannotStop as err:
+        hints = "".join(f"\n  = 提示 hint: {hint}" for hint in err.hints)
+        raise click.BadParameter(f"{err}{hints}", param_hint="--stale-interface") from None
+    return name
 
 
 def _demo_text(facts: dict[str, Any]) -> str:
@@ -653,6 +698,14 @@ def _demo_text(facts: dict[str, Any]) -> str:
         "",
         "预警示例 sample warnings:",
     ]
+    stopped = facts["stopped_interface"]
+    if stopped:  # said next to the rows it took away, before any figure that lacks them
+        lines.insert(
+            1,
+            f"停止的接口 stopped interface: {stopped['source']} 自 {stopped['from']} 起不再供数"
+            f"（少 {stopped['rows_dropped']:,} 行）/ delivers nothing from {stopped['from']} "
+            f"({stopped['rows_dropped']:,} rows left out)",
+        )
     lines += [f"  [{s['model_id']} {s['township']}] {s['message']}" for s in facts["samples"]]
     colour_names = {"green": "绿", "yellow": "黄", "red": "红"}
     for label, rows in facts["scores"].items():

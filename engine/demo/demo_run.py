@@ -24,7 +24,14 @@ from adapters import connect
 from adapters.names import statement, table_named
 from dsl import ir
 from engine import api
-from engine.demo.generator import MONTH_ENDS, DemoCounty, generate
+from engine.demo.generator import (
+    MONTH_ENDS,
+    STOPPED_FROM,
+    DemoCounty,
+    StoppedInterface,
+    check_stoppable,
+    generate,
+)
 from engine.index.score import Period, ScoreResult, index_of
 from engine.runs import ledger
 from engine.runs.logs import Progress
@@ -46,6 +53,7 @@ class DemoResult:
     scores: dict[str, ScoreResult] = field(default_factory=dict)  # 2021Q1 … 2021Q4, 2021
     report: Path | None = None
     advice: list[Path] = field(default_factory=list)  # 共性问题.json and the drafts, as written
+    stopped: StoppedInterface | None = None  # the interface made to stop (--stale-interface)
 
     @property
     def total_rows(self) -> int:
@@ -144,19 +152,24 @@ def demo(
     progress: Progress = api.no_progress,
     report: Path | None = None,
     advice: Path | None = None,
+    stopped: str | None = None,
+    stopped_from: date = STOPPED_FROM,
 ) -> DemoResult:
     """Generate the county and run the whole chain on it in the warehouse at `url`.
 
     Every model runs at each month end of 2021, each quarter and the year are
     scored, the year's report is written to `report` and its common problems and
-    recommendation drafts into the folder `advice` (when given).
+    recommendation drafts into the folder `advice` (when given). With `stopped`,
+    that source delivers nothing from `stopped_from` on (generator.StoppedInterface).
     """
     index_of(pack)  # the demo scores and reports: refuse a pack without them before building
+    if stopped is not None:
+        check_stoppable(stopped)  # before the warehouse's ledger is dropped
     start_afresh(url, pack.pack.sources)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     progress("generate", 0, 1)
-    county = generate(size=size, seed=seed)
+    county = generate(size=size, seed=seed, stopped=stopped, stopped_from=stopped_from)
     progress("generate", 1, 1)
     seconds["generate"] = time.perf_counter() - started
     started = time.perf_counter()
@@ -180,7 +193,18 @@ def demo(
         drafted = api.write_advice(pack, Period.parse(str(year)), advice, url).paths
         seconds["advice"] = time.perf_counter() - started
     return DemoResult(
-        url, size, seed, rows, warnings, county.truth, seconds, failures, scores, written, drafted
+        url,
+        size,
+        seed,
+        rows,
+        warnings,
+        county.truth,
+        seconds,
+        failures,
+        scores,
+        written,
+        drafted,
+        county.stopped,
     )
 
 
@@ -241,5 +265,17 @@ def summary(result: DemoResult, pack: ir.CheckedPack, samples: int = 5) -> dict[
         "report": str(result.report) if result.report else None,
         "advice": [str(path) for path in result.advice],
         "failed_models": sorted({f.model_id for f in result.failures}),
+        "stopped_interface": stopped_facts(result.stopped),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
+    }
+
+
+def stopped_facts(stopped: StoppedInterface | None) -> dict[str, Any] | None:
+    """The stopped interface as the summary states it; None when every interface delivered."""
+    if stopped is None:
+        return None
+    return {
+        "source": stopped.source,
+        "from": stopped.since.isoformat(),
+        "rows_dropped": stopped.rows_dropped,
     }
