@@ -293,6 +293,23 @@ class ADBCWarehouse:
         query = self.quirks.tables_query(table.db or None, table.name)
         return bool(self.query(query.sql(self.dialect)).column(0)[0].as_py())
 
+    def table_schema(self, name: str) -> pa.Schema | None:
+        if not self.has_table(name):
+            return None
+        table = table_named(name)
+        try:
+            schema = self.connection.adbc_get_table_schema(
+                table.name, db_schema_filter=table.db or None
+            )
+        except Exception as exc:
+            raise self._failure(exc, f"无法读取表 {name} 的列") from exc
+        self._after_statement()
+        # PostgreSQL's NUMERIC is the driver's opaque text type; the engine reads it as decimal.
+        return pa.schema(
+            pa.field(f.name, pa.decimal128(38, 2)) if _is_numeric_text(f.type) else f
+            for f in schema
+        )
+
     # ---- writing the engine's own tables
 
     def execute(self, sql: str) -> None:

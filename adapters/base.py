@@ -181,6 +181,15 @@ class Warehouse(Protocol):
         """Whether a table or view of that (possibly schema-qualified) name exists."""
         ...
 
+    def table_schema(self, name: str) -> pa.Schema | None:
+        """The columns of a table or view and their Arrow types as the warehouse declares them.
+
+        None when there is no such table. Read from the catalog, not the rows, so an
+        empty table has its columns too; `oversight sources` compares them with the
+        pack's catalog. SQLite declares what a column was created with (dates as TEXT).
+        """
+        ...
+
     def execute(self, sql: str) -> None:
         """Run one statement that changes a table of the engine's own (DDL or DML)."""
         ...

@@ -132,6 +132,15 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:  # e.g. inside a transaction a failed query has aborted
             raise failure(exc, "无法查询数据目录") from exc
 
+    def table_schema(self, name: str) -> pa.Schema | None:
+        if not self.has_table(name):
+            return None
+        empty = exp.select(exp.Star()).from_(table_named(name)).limit(0)
+        try:
+            return self.connection.sql(statement(empty, "duckdb")).to_arrow_table().schema
+        except duckdb.Error as exc:
+            raise failure(exc, f"无法读取表 {name} 的列") from exc
+
     def execute(self, sql: str) -> None:
         try:
             self.connection.execute(sql)

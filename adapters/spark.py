@@ -195,6 +195,12 @@ class SparkWarehouse:
     def has_table(self, name: str) -> bool:
         return bool(self.spark.catalog.tableExists(statement(table_named(name), "spark")))
 
+    def table_schema(self, name: str) -> pa.Schema | None:
+        if not self.has_table(name):
+            return None
+        empty = exp.select(exp.Star()).from_(table_named(name)).limit(0)
+        return self.query(statement(empty, "spark")).schema
+
     # ---- writing the engine's own tables
 
     def execute(self, sql: str) -> None:

@@ -72,6 +72,111 @@ class Source:
     event_date: str | None
     columns: dict[str, Column]
     span: Span | None = field(default=None, compare=False)
+    # What `oversight sources` expects of it (pack.yaml's `loaded_at`, `freshness`, `growth`):
+    # a load-time column to measure freshness over instead of event_date; its own freshness
+    # (None: not written, so its department's default or the built-in one holds); how many
+    # rows it normally gains.
+    loaded_at: str | None = None
+    freshness: Freshness | None = None
+    growth: Growth | None = None
+
+    @property
+    def measured_by(self) -> str | None:
+        """The date column its freshness is measured over: loaded_at, else event_date."""
+        return self.loaded_at or self.event_date
+
+
+# ---- what a source is expected to deliver (`oversight sources`, engine/sources.py) -----------
+
+# A duration as pack.yaml writes it: a whole number and a unit, in English or Chinese
+# ("3 days", "2 weeks", "1 month", "3天", "2周", "1个月", "1年"). A month counts 30 days and a
+# year 365: the thresholds say roughly how late a feed may be, not a calendar sum.
+DURATION_UNITS = {
+    "day": 1,
+    "days": 1,
+    "天": 1,
+    "日": 1,
+    "week": 7,
+    "weeks": 7,
+    "周": 7,
+    "星期": 7,
+    "month": 30,
+    "months": 30,
+    "月": 30,
+    "个月": 30,
+    "year": 365,
+    "years": 365,
+    "年": 365,
+}
+DURATION = re.compile(r"\s*(\d+)\s*([A-Za-z]+|[天日周月年]|星期|个月)\s*")
+DURATION_HINT = (
+    "写成 数字 + 单位，如 3 days、2 weeks、1 month、1 year，或 3天、2周、1个月、1年"
+    "（一个月按 30 天、一年按 365 天计） / write a number and a unit: "
+    "3 days, 2 weeks, 1 month, 1 year (a month is 30 days, a year 365)"
+)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A length of time in whole days, with the words pack.yaml wrote it in (shown back)."""
+
+    days: int
+    text: str
+
+    @classmethod
+    def parse(cls, written: object) -> Duration:
+        """`3 days`, `2 weeks`, `1个月` …; ValueError (in Chinese) for anything else."""
+        match = DURATION.fullmatch(written) if isinstance(written, str) else None
+        if match is None or match.group(2).lower() not in DURATION_UNITS:
+            raise ValueError("应为 数字 + 单位")
+        count = int(match.group(1))
+        if count <= 0:
+            raise ValueError("应大于 0")
+        return cls(count * DURATION_UNITS[match.group(2).lower()], written.strip())
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When a source is late (past `warn_after`) and stale (past `error_after`).
+
+    Both None: `freshness: none`, the source is not judged by its dates at all (a
+    reference table such as the work calendar, which is right however old it is).
+    A lag equal to a threshold is still within it: late means lag > warn_after.
+    """
+
+    warn_after: Duration | None
+    error_after: Duration | None
+
+    @property
+    def judged(self) -> bool:
+        """Whether the source's dates are judged at all (not `freshness: none`)."""
+        return self.error_after is not None
+
+
+NOT_JUDGED = Freshness(None, None)
+# What holds for a source when neither it nor its department says: a monthly feed, late after
+# a month and a few days, stale after two.
+BUILT_IN_FRESHNESS = Freshness(Duration(35, "35 days"), Duration(70, "70 days"))
+FRESHNESS_KEYS = ("warn_after", "error_after")
+GROWTH_PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365}
+GROWTH_KEYS = ("min_rows", "per")
+
+
+@dataclass(frozen=True)
+class Growth:
+    """How many rows a source normally gains: at least `min_rows` dated within each `per`.
+
+    Judged over the `per_days` days up to as_of: fewer rows dated in them makes the
+    source late (delivered in part), not stale.
+    """
+
+    min_rows: int
+    per: str  # day, week, month or year
+
+    @property
+    def per_days(self) -> int:
+        """The days of the window the rows are counted in."""
+        return GROWTH_PERIODS[self.per]
 
 
 # The parameter types that hold several values: (shape, type of the items or map values).
@@ -243,6 +348,24 @@ class Pack:
     # `{township}` calls; None when the pack names none. Checked against the rule files.
     township_names: str | None = None
     township_names_span: Span | None = field(default=None, compare=False)
+    # `freshness_defaults:` department -> the freshness of its sources that say none.
+    freshness_defaults: dict[str, Freshness] = field(default_factory=dict)
+
+    def freshness_of(self, source: str) -> tuple[Freshness, str]:
+        """The freshness that holds for a source, and where it comes from.
+
+        The source's own (`source`), else its department's default (`department`),
+        else the built-in monthly one (`built-in`). A source with no date column to
+        measure it over is not judged by date (`no date`).
+        """
+        declared = self.sources[source]
+        if declared.measured_by is None:
+            return NOT_JUDGED, "no date"
+        if declared.freshness is not None:
+            return declared.freshness, "source"
+        if declared.department in self.freshness_defaults:
+            return self.freshness_defaults[declared.department], "department"
+        return BUILT_IN_FRESHNESS, "built-in"
 
     def domain_code(self, text: str) -> str | None:
         """The code of a domain given by code (ENG) or by name (工程管理)."""
@@ -270,6 +393,7 @@ PACK_SECTIONS = (
     "townships",
     "township_names",
     "messages",
+    "freshness_defaults",
 )
 _SECTIONS_HINT = "pack.yaml 的部分有 / the sections are: " + "、".join(PACK_SECTIONS)
 
@@ -786,6 +910,20 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
                 "event_date",
             )
             event_date = None
+        loaded_at = _loaded_at(str(name), spec, columns, problem)
+        measured = loaded_at or event_date
+        freshness = None
+        if "freshness" in spec:
+            freshness = _freshness(spec["freshness"], spec, "freshness", str(name), problem)
+            if freshness is not None and freshness.judged and measured is None:
+                problem(
+                    message("E610.nothing_to_measure", name=name),
+                    spec,
+                    "freshness",
+                    "给它写 event_date 或 loaded_at（日期列），或写 freshness: none / "
+                    "name a date column with event_date or loaded_at, or write freshness: none",
+                )
+        growth = _growth(str(name), spec, measured, problem) if "growth" in spec else None
         sources[str(name)] = Source(
             str(name),
             str(spec.get("label", name)),
@@ -794,7 +932,11 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
             event_date,
             columns,
             _span(shown, data["sources"], name),
+            loaded_at,
+            freshness,
+            growth,
         )
+    freshness_defaults = _freshness_defaults(data, sources, problem)
 
     domains, model_ids = _domains(data["domains"], problem)
     listed = data.get("townships")
@@ -839,7 +981,194 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
         township_names_span=_span(shown, data, "township_names")
         if township_names is not None
         else None,
+        freshness_defaults=freshness_defaults,
     )
+
+
+_FRESHNESS_HINT = (
+    "写成 freshness: {warn_after: 3 days, error_after: 10 days}，或不按日期判断时写 "
+    "freshness: none / write freshness: {warn_after: 3 days, error_after: 10 days}, or "
+    "freshness: none"
+)
+_GROWTH_HINT = (
+    "写成 growth: {min_rows: 50, per: month}（per 可为 day、week、month、year） / "
+    "write growth: {min_rows: 50, per: month} (per is day, week, month or year)"
+)
+
+
+def _freshness(
+    written: Any, holder: Any, key: Any, owner: str, problem: Callable[..., None]
+) -> Freshness | None:
+    """A `freshness:` as written for a source or a department; None after reporting E607–E609."""
+    if isinstance(written, str) and written.strip().lower() == "none":
+        return NOT_JUDGED
+    if not isinstance(written, dict):
+        problem(message("E607.not_mapping", owner=owner), holder, key, _FRESHNESS_HINT)
+        return None
+    unknown = [k for k in written if k not in FRESHNESS_KEYS]
+    for name in unknown:
+        problem(
+            message("E607.unknown_key", owner=owner, key=name, key_text=str(name)),
+            written,
+            name,
+            (did_you_mean(str(name), FRESHNESS_KEYS) or (_FRESHNESS_HINT,))[0],
+        )
+    lacking = [k for k in FRESHNESS_KEYS if k not in written]
+    for name in lacking:
+        problem(message("E607.missing_key", owner=owner, key=name), holder, key, _FRESHNESS_HINT)
+    if unknown or lacking:
+        return None
+    read: dict[str, Duration] = {}
+    for name in FRESHNESS_KEYS:
+        try:
+            read[name] = Duration.parse(written[name])
+        except ValueError as exc:
+            problem(
+                message("E608", owner=owner, key=name, written=written[name], why=str(exc)),
+                written,
+                name,
+                DURATION_HINT,
+            )
+    if len(read) < len(FRESHNESS_KEYS):
+        return None
+    warn, error = read["warn_after"], read["error_after"]
+    if warn.days >= error.days:
+        problem(
+            message(
+                "E609",
+                owner=owner,
+                warn=warn.text,
+                warn_days=warn.days,
+                error=error.text,
+                error_days=error.days,
+            ),
+            written,
+            "warn_after",
+            "warn_after（迟到）应短于 error_after（停滞），如 {warn_after: 3 days, error_after: "
+            "10 days} / warn_after must be shorter than error_after",
+        )
+        return None
+    return Freshness(warn, error)
+
+
+def _loaded_at(
+    name: str, spec: Mapping[str, Any], columns: Mapping[str, Column], problem: Callable[..., None]
+) -> str | None:
+    """The source's `loaded_at:` column (a date or timestamp of it), or None (E610)."""
+    if "loaded_at" not in spec:
+        return None
+    column = spec["loaded_at"]
+    if column not in columns:
+        problem(
+            message("E610.no_column", name=name, column=column, column_text=str(column)),
+            spec,
+            "loaded_at",
+            (did_you_mean(str(column), list(columns)) or ("loaded_at 写它的一个日期列的名字",))[0],
+        )
+        return None
+    found = columns[column].type
+    if found not in (Type.DATE, Type.TIMESTAMP):
+        problem(
+            message("E610.not_a_date", name=name, column=column, type_name=found.value),
+            spec,
+            "loaded_at",
+            "loaded_at 应为 date 或 timestamp 类型的列（数据装入仓库的日期） / loaded_at names "
+            "a date or timestamp column: when the row was loaded",
+        )
+        return None
+    return str(column)
+
+
+def _growth(
+    name: str, spec: Mapping[str, Any], measured: str | None, problem: Callable[..., None]
+) -> Growth | None:
+    """The source's `growth:` (rows dated within each period), or None after reporting E611."""
+    written = spec["growth"]
+    if not isinstance(written, dict):
+        problem(message("E611.not_mapping", name=name), spec, "growth", _GROWTH_HINT)
+        return None
+    unknown = [k for k in written if k not in GROWTH_KEYS]
+    for key in unknown:
+        problem(
+            message("E611.unknown_key", name=name, key=key, key_text=str(key)),
+            written,
+            key,
+            (did_you_mean(str(key), GROWTH_KEYS) or (_GROWTH_HINT,))[0],
+        )
+    min_rows, per = written.get("min_rows"), written.get("per")
+    bad: str | None = None
+    if unknown:
+        return None
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows <= 0:
+        bad = "min_rows"
+        problem(
+            message("E611.min_rows", name=name, written=min_rows),
+            written if "min_rows" in written else spec,
+            "min_rows" if "min_rows" in written else "growth",
+            _GROWTH_HINT,
+        )
+    if per not in GROWTH_PERIODS:
+        bad = "per"
+        problem(
+            message("E611.per", name=name, written=per),
+            written if "per" in written else spec,
+            "per" if "per" in written else "growth",
+            _GROWTH_HINT,
+        )
+    if bad is not None:
+        return None
+    if measured is None:
+        problem(
+            message("E611.no_date", name=name),
+            spec,
+            "growth",
+            "按日期统计新增行数：给它写 event_date 或 loaded_at / rows are counted by date: "
+            "name one with event_date or loaded_at",
+        )
+        return None
+    return Growth(min_rows, str(per))
+
+
+def _freshness_defaults(
+    data: Mapping[str, Any], sources: Mapping[str, Source], problem: Callable[..., None]
+) -> dict[str, Freshness]:
+    """`freshness_defaults:` by department (E612 for a department no source has)."""
+    if "freshness_defaults" not in data:
+        return {}
+    section = data["freshness_defaults"]
+    if not isinstance(section, dict):
+        problem(
+            message("E612.not_mapping"),
+            data,
+            "freshness_defaults",
+            "例如 freshness_defaults: {财政局: {warn_after: 7 days, error_after: 30 days}} / "
+            "a department and its freshness",
+        )
+        return {}
+    departments = sorted({s.department for s in sources.values() if s.department})
+    defaults: dict[str, Freshness] = {}
+    for department, written in section.items():
+        if department not in departments:
+            problem(
+                message(
+                    "E612.unknown_department",
+                    department=department,
+                    department_text=str(department),
+                ),
+                section,
+                department,
+                (
+                    did_you_mean(str(department), departments)
+                    or ("部门为来源的 department：" + "、".join(departments),)
+                )[0],
+            )
+            continue
+        freshness = _freshness(
+            written, section, department, f"freshness_defaults.{department}", problem
+        )
+        if freshness is not None:
+            defaults[str(department)] = freshness
+    return defaults
 
 
 def _not_yaml(shown: str, exc: MarkedYAMLError) -> DiagnosticError:

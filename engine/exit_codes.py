@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     # precheck: the records are fine, and committing them would raise or change warnings
     # (listed). 0 means it would raise none.
     WOULD_WARN = 5
+    # sources: at least one source is late, stale, missing or drifted (`oversight sources`).
+    SOURCES_UNHEALTHY = 6
     USAGE = 64  # the command line itself is wrong
     BAD_RECORDS = 65  # precheck: the records sent are not records of the source (E67x)
     INTERNAL = 70  # a bug in oversight: please report it with --debug output

@@ -32,6 +32,7 @@ from engine.cli.options import (
 )
 from engine.cli.params import param_group
 from engine.cli.precheck import precheck_command, serve_command
+from engine.cli.sources import sources_command
 from engine.cli.warnings import pad, warnings_command
 from engine.compiler.compile import DIALECTS
 from engine.exit_codes import ExitCode
@@ -540,6 +541,7 @@ cli.add_command(fmt_command, name="fmt")
 cli.add_command(precheck_command, name="precheck")
 cli.add_command(serve_command, name="serve")
 cli.add_command(advise_command, name="advise")
+cli.add_command(sources_command, name="sources")
 
 # The demo builds the default warehouse, so that every command after it works as typed in the
 # same folder; it refuses to replace a warehouse there that it did not build itself.

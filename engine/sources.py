@@ -1,0 +1,391 @@
+"""The health of every source: there, with the catalog's columns, and fed recently enough.
+
+A department whose export job breaks delivers nothing, and every model reading its
+source quietly finds nothing: its townships look cleaner than ever. `check_sources`
+says so before anyone trusts a run: per source, its rows and latest date as of a
+day (rows dated after as_of are invisible, as they are to a run), how far that lags,
+how many rows it gained since the previous run, which catalog columns are missing or
+of another type, and one status:
+
+- `missing`: the table is not in the warehouse;
+- `drifted`: a catalog column is missing or of another type;
+- `stale`: the lag is past error_after, or no row is visible as of the day;
+- `late`: the lag is past warn_after, or fewer rows are dated within the growth
+  period than pack.yaml's `growth: {min_rows, per}` expects;
+- `ok`: none of these.
+
+A lag equal to a threshold is within it (late means lag > warn_after). A source
+without a date column (no event_date, no loaded_at), or with `freshness: none`, is not
+judged by date. One query per source at most, built as a sqlglot tree; the columns are
+read from the warehouse's catalog (`Warehouse.table_schema`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from adapters.base import Warehouse
+from adapters.names import statement, table_named
+from dsl.pack import Pack, Source
+from dsl.types import Type
+from engine.compiler.functions import date_literal, timestamp_literal
+from engine.runs import ledger
+
+STATUSES = ("ok", "late", "stale", "missing", "drifted")
+STATUS_ZH = {
+    "ok": "正常",
+    "late": "迟到",
+    "stale": "停滞",
+    "missing": "缺失",
+    "drifted": "结构变化",
+}
+# Worst first: the status a source gets when several things are wrong with it.
+_SEVERITY = ("missing", "drifted", "stale", "late", "ok")
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """What `oversight sources` says of one source as of a day.
+
+    `rows` counts the rows visible as of the day (None when the table is missing or
+    a column the count needs is); `latest` is the newest date of the column its
+    freshness is measured over, up to as_of; `lag_days` is as_of − latest.
+    `retyped_columns` are (column, catalog type, type found). `reasons` say in Chinese
+    and English why the status is not ok.
+    """
+
+    name: str
+    label: str
+    department: str
+    physical_table: str
+    rows: int | None
+    latest: date | None
+    lag_days: int | None
+    added_since_previous: int | None
+    missing_columns: tuple[str, ...]
+    retyped_columns: tuple[tuple[str, str, str], ...]
+    status: str
+    reasons: tuple[str, ...]
+
+    @property
+    def status_zh(self) -> str:
+        """The status in Chinese: 正常, 迟到, 停滞, 缺失, 结构变化."""
+        return STATUS_ZH[self.status]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values: dates as ISO text, pairs as lists."""
+        data = asdict(self)
+        data["latest"] = self.latest.isoformat() if self.latest else None
+        data["missing_columns"] = list(self.missing_columns)
+        data["retyped_columns"] = [list(c) for c in self.retyped_columns]
+        data["reasons"] = list(self.reasons)
+        data["status_zh"] = self.status_zh
+        return data
+
+
+def healthy(report: list[SourceHealth]) -> bool:
+    """Whether every source is ok (`oversight sources` exits 0 then, else 6)."""
+    return all(h.status == "ok" for h in report)
+
+
+def check_sources(
+    warehouse: Warehouse,
+    pack: Pack,
+    tables: Mapping[str, str],
+    as_of: date,
+    previous: Mapping[str, int] | None = None,
+) -> list[SourceHealth]:
+    """The health of each source of `pack`'s catalog in `warehouse` as of `as_of`, in order.
+
+    `tables` maps a source to its table where a deployment names another; `previous`
+    holds the rows per source that the previous run recorded, for `added_since_previous`.
+    """
+    return [
+        _health(warehouse, pack, source, tables.get(name, name), as_of, previous or {})
+        for name, source in pack.sources.items()
+    ]
+
+
+def _health(
+    warehouse: Warehouse,
+    pack: Pack,
+    source: Source,
+    table: str,
+    as_of: date,
+    previous: Mapping[str, int],
+) -> SourceHealth:
+    schema = warehouse.table_schema(table)
+    if schema is None:
+        return SourceHealth(
+            source.name,
+            source.label,
+            source.department,
+            table,
+            None,
+            None,
+            None,
+            None,
+            (),
+            (),
+            "missing",
+            (f"数据仓库中没有表 {table} / table {table} is not in the warehouse",),
+        )
+    found = {f.name.lower(): f.type for f in schema}
+    missing = tuple(c for c in source.columns if c.lower() not in found)
+    retyped = tuple(
+        (c.name, c.type.value, type_name(found[c.name.lower()]))
+        for c in source.columns.values()
+        if c.name.lower() in found and not fits(found[c.name.lower()], c.type, warehouse.dialect)
+    )
+    reasons: list[str] = []
+    statuses: list[str] = []
+    if missing:
+        statuses.append("drifted")
+        reasons.append(f"缺少列 {'、'.join(missing)} / missing columns: {', '.join(missing)}")
+    if retyped:
+        statuses.append("drifted")
+        shown = ", ".join(f"{c} {want}→{got}" for c, want, got in retyped)
+        reasons.append(f"列类型改变 {shown} / columns of another type: {shown}")
+
+    unusable = {c for c in missing} | {c for c, _, _ in retyped}
+    freshness, _ = pack.freshness_of(source.name)
+    measured = source.measured_by
+    needed = {c for c in (source.event_date, measured) if c is not None}
+    rows = latest = lag = recent = None
+    if not needed & unusable:
+        rows, latest, recent = _counts(warehouse, source, table, as_of)
+    if rows is not None:
+        if rows == 0:
+            statuses.append("stale")
+            reasons.append(
+                f"截至 {as_of} 没有任何数据 / no rows up to {as_of}"
+                if source.event_date
+                else "表中没有数据 / the table is empty"
+            )
+        elif latest is not None:
+            lag = (as_of - latest).days
+        if lag is not None and freshness.judged:
+            assert freshness.warn_after is not None and freshness.error_after is not None
+            if lag > freshness.error_after.days:
+                statuses.append("stale")
+                reasons.append(
+                    f"最新数据已 {lag} 天，超过 {freshness.error_after.text} / "
+                    f"latest {lag} days ago, past error_after {freshness.error_after.text}"
+                )
+            elif lag > freshness.warn_after.days:
+                statuses.append("late")
+                reasons.append(
+                    f"最新数据已 {lag} 天，超过 {freshness.warn_after.text} / "
+                    f"latest {lag} days ago, past warn_after {freshness.warn_after.text}"
+                )
+        growth = source.growth
+        if growth is not None and recent is not None and rows and recent < growth.min_rows:
+            statuses.append("late")
+            reasons.append(
+                f"近 {growth.per_days} 天新增 {recent} 行，少于 {growth.min_rows} 行 / "
+                f"{recent} rows in the last {growth.per_days} days, fewer than {growth.min_rows}"
+            )
+    status = next(s for s in _SEVERITY if s in statuses or s == "ok")
+    before = previous.get(source.name)
+    return SourceHealth(
+        source.name,
+        source.label,
+        source.department,
+        table,
+        rows,
+        latest,
+        lag,
+        rows - before if rows is not None and before is not None else None,
+        missing,
+        retyped,
+        status,
+        tuple(reasons),
+    )
+
+
+def counts_query(source: Source, table: str, as_of: date, dialect: str) -> exp.Select:
+    """The one query of a source: its visible rows, latest measured date, rows within growth.
+
+    Visible as a run sees them: event_date on or before as_of, or null. The latest
+    date and the recent rows are of the measured column (loaded_at, else event_date),
+    up to as_of. Columns: rows, latest, recent (recent only with `growth:`).
+    """
+    rows = exp.alias_(exp.Count(this=exp.Star()), "row_count")
+    query = exp.select(rows).from_(table_named(table))
+    if source.event_date is not None:
+        column = exp.column(source.event_date)
+        query = query.where(
+            exp.or_(
+                _on_or_before(column, source, source.event_date, as_of, dialect),
+                exp.Is(this=column.copy(), expression=exp.null()),
+            )
+        )
+    measured = source.measured_by
+    if measured is not None:
+        column = exp.column(measured)
+        up_to = _on_or_before(column, source, measured, as_of, dialect)
+        latest = exp.Max(this=exp.Case(ifs=[exp.If(this=up_to, true=column.copy())]))
+        query = query.select(exp.alias_(latest, "latest"))
+        if source.growth is not None:
+            since = as_of - timedelta(days=source.growth.per_days)
+            within = exp.and_(
+                up_to.copy(),
+                exp.not_(_on_or_before(column.copy(), source, measured, since, dialect)),
+            )
+            one = exp.Case(ifs=[exp.If(this=within, true=exp.Literal.number(1))])
+            query = query.select(
+                exp.alias_(
+                    exp.Coalesce(
+                        this=exp.Sum(this=one.else_(exp.Literal.number(0))),
+                        expressions=[exp.Literal.number(0)],
+                    ),
+                    "recent",
+                )
+            )
+    return query
+
+
+def _on_or_before(
+    column: exp.Expression, source: Source, name: str, day: date, dialect: str
+) -> exp.Expression:
+    """`column` is on or before `day`: a timestamp before the next day's midnight."""
+    if source.columns[name].type is Type.TIMESTAMP:
+        midnight = f"{(day + timedelta(days=1)).isoformat()} 00:00:00"
+        return exp.LT(this=column, expression=timestamp_literal(midnight, dialect))
+    return exp.LTE(this=column, expression=date_literal(day.isoformat(), dialect))
+
+
+def _counts(
+    warehouse: Warehouse, source: Source, table: str, as_of: date
+) -> tuple[int, date | None, int | None]:
+    query = counts_query(source, table, as_of, warehouse.dialect)
+    result = warehouse.query(statement(query, warehouse.dialect)).to_pylist()[0]
+    recent = result.get("recent")
+    return (
+        int(result["row_count"]),
+        as_date(result.get("latest")),
+        int(recent) if recent is not None else None,
+    )
+
+
+def as_date(value: Any) -> date | None:
+    """A date or timestamp as a driver returns it (SQLite: ISO text) as a date."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+# ---- the catalog's types and the warehouse's, leniently -------------------------------------
+
+
+def type_name(found: pa.DataType) -> str:
+    """A warehouse column's type in the catalog's words where it has one (int, not int64)."""
+    if pa.types.is_string(found) or pa.types.is_large_string(found):
+        return "string"
+    if pa.types.is_boolean(found):
+        return "bool"
+    if pa.types.is_integer(found):
+        return "int"
+    if pa.types.is_floating(found):
+        return "float"
+    if pa.types.is_decimal(found):
+        return "decimal"
+    if pa.types.is_date(found):
+        return "date"
+    if pa.types.is_timestamp(found):
+        return "timestamp"
+    return str(found)
+
+
+# What each catalog type may be found as, in the catalog's words. Numbers hold numbers (a
+# decimal kept as double or integer is still an amount), dates and timestamps each other.
+_HOLDS: dict[Type, frozenset[str]] = {
+    Type.STRING: frozenset({"string"}),
+    Type.INT: frozenset({"int"}),
+    Type.DECIMAL: frozenset({"decimal", "float", "int"}),
+    Type.FLOAT: frozenset({"float", "decimal", "int"}),
+    Type.DATE: frozenset({"date", "timestamp"}),
+    Type.TIMESTAMP: frozenset({"timestamp", "date"}),
+    Type.BOOL: frozenset({"bool"}),
+}
+# SQLite declares what a column was created with, and keeps dates as ISO text (the adapter
+# writes them so), booleans as integers; a column declared DATE has numeric affinity.
+_SQLITE_HOLDS: dict[Type, frozenset[str]] = {
+    **_HOLDS,
+    Type.DATE: frozenset({"date", "timestamp", "string", "int"}),
+    Type.TIMESTAMP: frozenset({"date", "timestamp", "string", "int"}),
+    Type.BOOL: frozenset({"bool", "int"}),
+}
+
+
+def fits(found: pa.DataType, wanted: Type, dialect: str) -> bool:
+    """Whether a column found as `found` holds the catalog's `wanted` type on `dialect`."""
+    if pa.types.is_null(found):
+        return True  # a column of nulls only (a driver that cannot tell): nothing to judge
+    holds = _SQLITE_HOLDS if dialect == "sqlite" else _HOLDS
+    return type_name(found) in holds.get(wanted, frozenset({wanted.value}))
+
+
+# ---- rows the previous run recorded ---------------------------------------------------------
+
+
+def previous_rows(
+    warehouse: Warehouse, tables: ledger.Tables, as_of: date
+) -> dict[str, int] | None:
+    """Rows per source the latest recorded run as of `as_of` or before saw, from its manifest.
+
+    A run's manifest (the runs table's `manifest` JSON) carries them as `sources`: a list
+    of `SourceHealth.to_json()` objects, or a mapping source → {rows: n}. None when no
+    run was recorded, or the latest one's manifest does not say (runs before sources were
+    checked).
+    """
+    if not warehouse.has_table(tables.name(ledger.RUNS)):
+        return None
+    query = (
+        exp.select(exp.column("manifest"))
+        .from_(tables.table(ledger.RUNS))
+        .where(
+            exp.LTE(
+                this=exp.column("as_of"),
+                expression=date_literal(as_of.isoformat(), warehouse.dialect),
+            )
+        )
+        .order_by(exp.column("finished_at").desc())
+        .limit(1)
+    )
+    found = warehouse.query(statement(query, warehouse.dialect)).to_pylist()
+    if not found or not found[0]["manifest"]:
+        return None
+    return rows_in_manifest(json.loads(found[0]["manifest"]))
+
+
+def rows_in_manifest(manifest: Mapping[str, Any]) -> dict[str, int] | None:
+    """The rows per source a manifest recorded (see `previous_rows`), or None."""
+    recorded = manifest.get("sources")
+    if isinstance(recorded, Mapping):
+        entries = [
+            {"name": name, **dict(value)}
+            for name, value in recorded.items()
+            if isinstance(value, Mapping)
+        ]
+    elif isinstance(recorded, list):
+        entries = [e for e in recorded if isinstance(e, Mapping)]
+    else:
+        return None
+    rows = {
+        str(e["name"]): int(e["rows"])
+        for e in entries
+        if "name" in e and isinstance(e.get("rows"), int) and not isinstance(e["rows"], bool)
+    }
+    return rows or None
