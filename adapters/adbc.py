@@ -414,6 +414,18 @@ class SQLiteWarehouse(ADBCWarehouse):
 
     io_means_lost = False  # a file: nothing to lose, and IO is any failed statement
 
+    def table_schema(self, name: str) -> pa.Schema | None:
+        # The driver's schema of a table is guessed from its rows (an empty table's
+        # columns all read as integers); what a column was declared with is in the catalog.
+        if not self.has_table(name):
+            return None
+        table = table_named(name)
+        arguments = [exp.Literal.string(part) for part in (table.name, table.db) if part]
+        info = exp.Table(this=exp.Anonymous(this="pragma_table_info", expressions=arguments))
+        query = exp.select(exp.column("name"), exp.column("type")).from_(info)
+        declared = self.query(query.sql("sqlite")).to_pylist()
+        return pa.schema(pa.field(c["name"], sqlite_declared(c["type"])) for c in declared)
+
     def __init__(self, url: str, path: str, connection: Any) -> None:
         super().__init__(url, "sqlite", connection)
         self.path = path
@@ -450,6 +462,31 @@ class SQLiteWarehouse(ADBCWarehouse):
     def _run(self, sql: str) -> None:
         with self.connection.cursor() as cursor:
             cursor.execute(sql)
+
+
+def sqlite_declared(declared: str | None) -> pa.DataType:
+    """The Arrow type a SQLite column's declared type stands for.
+
+    By SQLite's affinity rules (https://www.sqlite.org/datatype3.html, 3.1), after the
+    names the engine's own tables and a DBA would write for dates, decimals and
+    booleans; a column declared with no type can hold anything (null: not judged).
+    """
+    text = (declared or "").upper()
+    if "TIMESTAMP" in text or "DATETIME" in text:
+        return pa.timestamp("us")
+    if "DATE" in text:
+        return pa.date32()
+    if "BOOL" in text:
+        return pa.bool_()
+    if "INT" in text:
+        return pa.int64()
+    if any(word in text for word in ("CHAR", "CLOB", "TEXT")):
+        return pa.string()
+    if not text or "BLOB" in text:
+        return pa.null()
+    if any(word in text for word in ("REAL", "FLOA", "DOUB")):
+        return pa.float64()
+    return pa.decimal128(38, 2)  # NUMERIC affinity: DECIMAL(18, 2), NUMERIC
 
 
 def sqlite_path(url: str) -> str:

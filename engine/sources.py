@@ -171,6 +171,12 @@ def _health(
             )
         elif latest is not None:
             lag = (as_of - latest).days
+        elif measured is not None and freshness.judged:
+            statuses.append("stale")
+            reasons.append(
+                f"截至 {as_of} 没有带日期（{measured}）的数据 / no row dated ({measured}) "
+                f"up to {as_of}"
+            )
         if lag is not None and freshness.judged:
             assert freshness.warn_after is not None and freshness.error_after is not None
             if lag > freshness.error_after.days:
