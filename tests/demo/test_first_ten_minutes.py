@@ -38,6 +38,7 @@ AS_TYPED = [
     "score --period 2021Q4",
     "report --period 2021",
     "advise --period 2021",
+    "sources --as-of 2021-12-31",  # every interface fed: exit 0
     "param list",
     "param set tender_threshold 4000000",
     "diff --against HEAD --as-of 2021-12-31",

@@ -23,7 +23,13 @@ from engine.cli import main
 from engine.exit_codes import ExitCode
 from engine.runs import ledger
 from engine.schema import source_schema
-from engine.sources import SourceHealth, check_sources, previous_rows, rows_in_manifest
+from engine.sources import (
+    SourceHealth,
+    check_sources,
+    previous_rows,
+    rows_in_manifest,
+    type_name,
+)
 
 PACK = """\
 pack: {name: 测试包, version: 0.1.0}
@@ -467,3 +473,55 @@ def test_durations_in_english_and_chinese(tmp_path: Path):
     for bad in ("3", "days", "3 fortnights", "1.5 days", 3):
         with pytest.raises(ValueError):
             Duration.parse(bad)
+
+
+def test_a_deployment_table_name_is_the_one_looked_for(warehouse_url: str, pack: Pack):
+    warehouse = connect(warehouse_url, read_only=True)
+    try:
+        report = check_sources(warehouse, pack, {"pay": "pay_2021", "txn": "txn"}, D("2021-12-31"))
+    finally:
+        warehouse.close()
+    by_name = {h.name: h for h in report}
+    assert (by_name["pay"].status, by_name["pay"].physical_table) == ("missing", "pay_2021")
+    assert (by_name["txn"].status, by_name["txn"].physical_table) == ("ok", "txn")
+
+
+def test_each_warehouse_tells_an_empty_tables_columns(empty_warehouse: str):
+    """Read from the catalog, not the rows: an empty table has its declared types too."""
+    schema = pa.schema(
+        [
+            ("id", pa.string()),
+            ("n", pa.int64()),
+            ("amount", pa.decimal128(18, 2)),
+            ("day", pa.date32()),
+            ("at", pa.timestamp("us")),
+            ("flag", pa.bool_()),
+        ]
+    )
+    warehouse = connect(empty_warehouse)
+    try:
+        warehouse.load("t", schema.empty_table())
+        found = warehouse.table_schema("t")
+        assert warehouse.table_schema("absent") is None
+    finally:
+        warehouse.close()
+    kinds = {f.name: type_name(f.type) for f in found}
+    if empty_warehouse.startswith("sqlite"):
+        # as the adapter stores them: dates and timestamps as text, decimals as REAL
+        assert kinds == {
+            "id": "string",
+            "n": "int",
+            "amount": "float",
+            "day": "string",
+            "at": "string",
+            "flag": "int",
+        }
+    else:
+        assert kinds == {
+            "id": "string",
+            "n": "int",
+            "amount": "decimal",
+            "day": "date",
+            "at": "timestamp",
+            "flag": "bool",
+        }
