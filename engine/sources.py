@@ -33,7 +33,7 @@ from sqlglot import exp
 
 from adapters.base import Warehouse
 from adapters.names import statement, table_named
-from dsl.pack import Pack, Source
+from dsl.pack import Freshness, Pack, Source
 from dsl.types import Type
 from engine.compiler.functions import date_literal, timestamp_literal
 from engine.runs import ledger
@@ -154,7 +154,7 @@ def _health(
         shown = ", ".join(f"{c} {want}→{got}" for c, want, got in retyped)
         reasons.append(f"列类型改变 {shown} / columns of another type: {shown}")
 
-    unusable = {c for c in missing} | {c for c, _, _ in retyped}
+    unusable = set(missing) | {c for c, _, _ in retyped}
     freshness, _ = pack.freshness_of(source.name)
     measured = source.measured_by
     needed = {c for c in (source.event_date, measured) if c is not None}
@@ -177,20 +177,11 @@ def _health(
                 f"截至 {as_of} 没有带日期（{measured}）的数据 / no row dated ({measured}) "
                 f"up to {as_of}"
             )
-        if lag is not None and freshness.judged:
-            assert freshness.warn_after is not None and freshness.error_after is not None
-            if lag > freshness.error_after.days:
-                statuses.append("stale")
-                reasons.append(
-                    f"最新数据已 {lag} 天，超过 {freshness.error_after.text} / "
-                    f"latest {lag} days ago, past error_after {freshness.error_after.text}"
-                )
-            elif lag > freshness.warn_after.days:
-                statuses.append("late")
-                reasons.append(
-                    f"最新数据已 {lag} 天，超过 {freshness.warn_after.text} / "
-                    f"latest {lag} days ago, past warn_after {freshness.warn_after.text}"
-                )
+        if lag is not None:
+            judged = _lag_judged(lag, freshness)
+            if judged is not None:
+                statuses.append(judged[0])
+                reasons.append(judged[1])
         growth = source.growth
         if growth is not None and recent is not None and rows and recent < growth.min_rows:
             statuses.append("late")
@@ -214,6 +205,20 @@ def _health(
         status,
         tuple(reasons),
     )
+
+
+def _lag_judged(lag: int, freshness: Freshness) -> tuple[str, str] | None:
+    """`stale` past error_after, `late` past warn_after (with why), None within both or unjudged."""
+    for status, limit, key in (
+        ("stale", freshness.error_after, "error_after"),
+        ("late", freshness.warn_after, "warn_after"),
+    ):
+        if limit is not None and lag > limit.days:
+            return status, (
+                f"最新数据已 {lag} 天，超过 {limit.text} / "
+                f"latest {lag} days ago, past {key} {limit.text}"
+            )
+    return None
 
 
 def counts_query(source: Source, table: str, as_of: date, dialect: str) -> exp.Select:
