@@ -14,6 +14,7 @@ import pytest
 from adapters import connect
 from engine import api
 from engine.demo import demo_run
+from engine.demo.generator import generate
 from engine.sources import check_sources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,3 +77,29 @@ def test_a_daily_feed_judged_weeks_after_its_last_delivery_is_stale(demo_url, sm
     assert (later["bank_txn"].rows, later["bank_txn"].latest) == (rows, latest)
     assert later["bank_txn"].lag_days == (date(2022, 1, 20) - latest).days > 10
     assert later["ref_calendar"].status == "ok"  # freshness: none
+
+
+@pytest.mark.parametrize("stopped", ["fin_payment", "trade_tender", "bank_txn"])
+def test_an_interface_stopped_in_october_is_the_one_not_ok_at_year_end(stopped, tmp_path):
+    """`oversight demo --stale-interface` (issue 18): the silent interface, and it alone, is named.
+
+    Its newest row is from before 2021-10-01, so on 2021-12-31 it lags 92 days or more:
+    past error_after for each of these (30 days, 3 months, 10 days).
+    """
+    county = generate(size=0.05, seed=2021, stopped=stopped)
+    url = f"duckdb:///{tmp_path / 'demo.duckdb'}"
+    demo_run.build_warehouse(url, county)
+    pack = api.load_pack(ROOT / "policies").pack
+    warehouse = connect(url, read_only=True)
+    try:
+        report = check_sources(warehouse, pack, {}, AS_OF)
+    finally:
+        warehouse.close()
+    not_ok = {h.name: h for h in report if h.status != "ok"}
+    assert list(not_ok) == [stopped]
+    health = not_ok[stopped]
+    rows, latest = visible(
+        county.tables[stopped].column(pack.sources[stopped].event_date).to_pylist(), AS_OF
+    )
+    assert (health.status, health.rows, health.latest) == ("stale", rows, latest)
+    assert latest < date(2021, 10, 1) and health.lag_days == (AS_OF - latest).days >= 92
