@@ -298,7 +298,8 @@ def test_an_export_filled_in_by_a_handler_loads_back(oversight, county, tmp_path
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     for row in rows:
         if row["model_id"] == "AST02":
-            row.update(verified_on="2021年5月6日", outcome="不属实")
+            # Before the day the fixture judges statuses on: verified later, it would be pending.
+            row.update(verified_on="2021年3月6日", outcome="不属实")
     filled = tmp_path / "filled.csv"
     with filled.open("w", encoding="gbk", newline="") as handle:  # saved again by Excel, as GBK
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -308,7 +309,7 @@ def test_an_export_filled_in_by_a_handler_loads_back(oversight, county, tmp_path
     captured = capsysbinary.readouterr()
     data = {d["warning_key"]: d for d in json.loads(captured.out)}
     assert data["A-77"]["status"] == "unfounded"
-    assert data["A-77"]["verified_on"] == "2021-05-06"
+    assert data["A-77"]["verified_on"] == "2021-03-06"
     assert data["P2021-0001"]["status"] == "rectified"
     assert captured.err == b""
 
