@@ -16,7 +16,7 @@ judges `stale_marks` and `township_lags` directly, on each warehouse:
 Then township_case.py's county in DuckDB with the real pack, and town_reimbursement
 (报销单: growth 50 a month, stale after two months) whose rows of 凤川街道 (A) stop on
 2021-09-15 while 分水镇 and 横村镇 deliver every day: A's fourth quarter and year carry the
-mark, its third quarter does not, and neither do the others.
+mark, its third quarter does not, and neither do the others; printed, the marks are words.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from browser import CHROMIUM, chromium, console_messages
+from pdf_text import pdf_text
 from report_dom import Node, parse
 from township_case import NAMES, A, B, C, ledger_and_disposal
 
@@ -363,3 +365,25 @@ def test_the_third_quarters_page_carries_no_mark(
         "2021-09-30",
         "0天",
     ]
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it with fonts-noto-cjk)",
+)
+def test_on_paper_the_lights_and_the_marks_are_words(
+    pack: ir.CheckedPack, county_url: str, tmp_path: Path
+):
+    """A tooltip does not print: the panel's sentence and the section's note say it in text."""
+    page = api.report(pack, Period.parse("2021"), tmp_path / "2021.html", county_url)
+    pdf = tmp_path / "2021.pdf"
+    result = chromium(page, tmp_path, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert console_messages(result.stderr) == []
+    # One line per run of text, NFKC-normalised (full-width ：（） as ASCII): read it as one.
+    text = "".join(pdf_text(pdf.read_bytes()).split())
+    assert "数据接口" in text and "●正常" in text and "○缺失" in text
+    assert "2021年第四季度:凤川街道(报销单)" in text
+    assert (
+        "⚠2021年度得分所依据的数据停滞,截至2021-12-31:报销单(town_reimbursement)已107天无新数据"
+        in text
+    )
