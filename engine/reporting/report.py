@@ -380,6 +380,10 @@ class _Page:
         self.trend_periods = [f"{year}Q{q}" for q in range(1, last + 1)] if year else []
         self.year = year
         self.annual = year if data.period == year and year in data.scores else None
+        # Every period whose scores the page shows: the quarters, then the year on its page.
+        self.shown_periods = [*self.trend_periods, *([self.annual] if self.annual else [])] or [
+            data.period
+        ]
         self.by_status = Counter(w.status for w in self.warnings)
 
     def domain_name(self, code: str | None) -> str:
@@ -1103,11 +1107,8 @@ def _source_row(health: SourceHealth) -> dict[str, Any]:
 
 def _marked_periods(page: _Page) -> list[dict[str, Any]]:
     """The periods shown whose scores carry a stale mark: which townships, which sources."""
-    periods = list(page.trend_periods) or [page.data.period]
-    if page.annual and page.annual not in periods:
-        periods.append(page.annual)
     marked = []
-    for period in periods:
+    for period in page.shown_periods:
         found = page.data.stale.get(period) or {}
         codes = [c for c in page.codes if found.get(c)] + sorted(set(found) - set(page.codes))
         if not codes:
@@ -1279,9 +1280,13 @@ def _township_section(
             points.append((slot, float(score["total"]), _band(score.get("colour"))))
     if page.annual and cells:
         cells.append({"label": "全年", "cell": _trend_cell(page, row, page.annual)})
-    # Said in words too, for paper: a tooltip does not print.
-    shown = [*page.trend_periods, *([page.annual] if page.annual else [])] or [page.data.period]
-    marks = [mark["tip"] for p in shown if (mark := _stale_mark(page, p, code))]
+    # Said in words too, for paper (a tooltip does not print): each period it was scored in.
+    scored = {**{p: tables[p].get(code) for p in page.trend_periods}, page.data.period: row}
+    marks = [
+        mark["tip"]
+        for p in page.shown_periods
+        if scored.get(p) and (mark := _stale_mark(page, p, code))
+    ]
     return {
         "code": code,
         "slug": _slug(code),
