@@ -55,6 +55,7 @@ from engine.runs.manifest import RunFacts, redact, write_document
 from engine.runs.run import Events, RunResult, run_models, select_models
 from engine.schema import source_schema
 from engine.service import precheck as prechecks
+from engine.sources import SourceHealth, StaleMark, check_sources, stale_marks
 
 POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
@@ -564,7 +565,9 @@ def report(
     year itself on an annual report), and the period's warnings with their
     disposal as it stood on the period's last day: a warning rectified after
     it was still open then, and one past its rectification deadline by then
-    (the pack's, or the deployment's, rectification_deadline_days) is overdue.
+    (the pack's, or the deployment's, rectification_deadline_days) is overdue. Its
+    数据接口 panel shows every source's health on the period's last day, and each score
+    shown carries a mark where a source it stood on was stale (`report_sources`).
     """
     index_of(pack)
     deployment = deployment or Deployment()
@@ -574,10 +577,84 @@ def report(
     scores = {p.label: score(pack, p, warehouse, deployment, disposal) for p in periods}
     found = period_warnings(pack, period, warehouse, deployment, disposal)
     days_to_rectify = deadline_days(pack.pack, deployment.parameters)
-    data = report_data(pack, period, scores, found.warnings, found.names, days_to_rectify)
+    fed = report_sources(pack, periods, warehouse, deployment, found.names, disposal is not None)
+    data = report_data(
+        pack,
+        period,
+        scores,
+        found.warnings,
+        found.names,
+        days_to_rectify,
+        sources=fed.health,
+        stale=fed.marks,
+    )
     path = Path(output)
     write_text_atomically(path, render_report(data))
     return path
+
+
+@dataclass(frozen=True)
+class ReportSources:
+    """The sources as a report shows them: their health, and the scores they leave in doubt."""
+
+    health: list[SourceHealth]  # check_sources on the last day of the report's period
+    marks: dict[str, dict[str, tuple[StaleMark, ...]]]  # period label -> township -> sources
+
+
+def scored_sources(pack: ir.CheckedPack, disposal_given: bool = False) -> frozenset[str]:
+    """The sources a township's score stands on: what the active models read, and the index's.
+
+    The index counts the warnings of the models that run (the active ones), per staff
+    member (town_staffing), with their disposal (sup_disposal, unless the records come
+    from a file: `disposal_given`).
+    """
+    read: set[str] = set().union(*(m.sources for m in select_models(pack)))
+    read.add("town_staffing")
+    if not disposal_given:
+        read.add(DISPOSAL)
+    return frozenset(read & set(pack.pack.sources))
+
+
+def report_sources(
+    pack: ir.CheckedPack,
+    periods: Iterable[Period],
+    warehouse: str | None = None,
+    deployment: Deployment | None = None,
+    townships: Iterable[str] = (),
+    disposal_given: bool = False,
+) -> ReportSources:
+    """Each source's health on the last period's last day, and each period's stale marks.
+
+    Read only. A period's marks are `engine.sources.stale_marks` as of its last day over
+    `scored_sources`: a quarter's score is marked where a source it stood on was stale at
+    the quarter's end, the year's where one was at the year's end.
+    """
+    deployment = deployment or Deployment()
+    chosen = list(periods)
+    codes = list(townships)
+    read = scored_sources(pack, disposal_given)
+    connection = connect(warehouse_url(warehouse, deployment), read_only=True, must_exist=True)
+    try:
+        health: dict[date, list[SourceHealth]] = {}
+        marks: dict[str, dict[str, tuple[StaleMark, ...]]] = {}
+        for period in chosen:
+            if period.end not in health:
+                health[period.end] = check_sources(
+                    connection, pack.pack, deployment.tables, period.end
+                )
+            marks[period.label] = stale_marks(
+                connection,
+                pack.pack,
+                deployment.tables,
+                period.end,
+                codes,
+                read,
+                health[period.end],
+            )
+    finally:
+        connection.close()
+    last = max((p.end for p in chosen), default=None)
+    return ReportSources(health[last] if last is not None else [], marks)
 
 
 def issued_in(issued: pa.Table, period: Period) -> pa.Table:
@@ -732,11 +809,14 @@ def report_data(
     warnings: pa.Table,
     names: dict[str, str],
     days_to_rectify: int | None = None,
+    sources: list[SourceHealth] | None = None,
+    stale: dict[str, dict[str, tuple[StaleMark, ...]]] | None = None,
 ) -> ReportData:
     """What the report page shows, gathered from the pack, the scores and the ledger.
 
     `warnings` is the period's ledger joined to its disposal (with_disposal, judged on
-    the period's last day with `days_to_rectify`), as ReportData describes it.
+    the period's last day with `days_to_rectify`), as ReportData describes it;
+    `sources` and `stale` are `report_sources`' health and marks.
     """
     index = index_of(pack)
     part_of = {item.indicator: (part, item) for part in index.parts for item in part.items}
@@ -785,6 +865,8 @@ def report_data(
         models=models,
         domains=dict(pack.pack.domains),
         deadline_days=days_to_rectify,
+        sources=list(sources or []),
+        stale=dict(stale or {}),
     )
 
 

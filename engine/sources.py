@@ -18,12 +18,17 @@ A lag equal to a threshold is within it (late means lag > warn_after). A source
 without a date column (no event_date, no loaded_at), or with `freshness: none`, is not
 judged by date. One query per source at most, built as a sqlglot tree; the columns are
 read from the warehouse's catalog (`Warehouse.table_schema`).
+
+`stale_marks` says, for the report, which townships' scores stood on a stale source as
+of a period's last day: every township when the source as a whole is stale, and one
+township alone when the source has a `township` column, is fed continuously (`growth:`)
+and that township's own rows stopped (`township_lags`: one grouped query per source).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -39,6 +44,7 @@ from engine.compiler.functions import date_literal, timestamp_literal
 from engine.runs import ledger
 
 STATUSES = ("ok", "late", "stale", "missing", "drifted")
+TOWNSHIP_COLUMN = "township"  # the column a source names the township of its rows in
 STATUS_ZH = {
     "ok": "正常",
     "late": "迟到",
@@ -295,6 +301,123 @@ def as_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     return date.fromisoformat(str(value)[:10])
+
+
+# ---- which townships' data is stale -----------------------------------------------------------
+
+
+def township_lags(
+    warehouse: Warehouse,
+    pack: Pack,
+    tables: Mapping[str, str],
+    as_of: date,
+    names: Iterable[str] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Per source with a township column, each township's lag as of `as_of`: as_of − its latest.
+
+    The latest is of the column freshness is measured over (loaded_at, else event_date), up
+    to as_of, as `check_sources` reads it. A township with no dated row visible as of the
+    day is absent. Sources without a township column or a date column, and those whose table
+    or either column the warehouse lacks, are absent; `names` limits the sources asked about.
+    One grouped query per source.
+    """
+    wanted = set(pack.sources) if names is None else set(names)
+    lags: dict[str, dict[str, int]] = {}
+    for name, source in pack.sources.items():
+        measured = source.measured_by
+        if name not in wanted or measured is None or TOWNSHIP_COLUMN not in source.columns:
+            continue
+        table = tables.get(name, name)
+        schema = warehouse.table_schema(table)
+        found = {f.name.lower() for f in schema} if schema is not None else set()
+        if not {TOWNSHIP_COLUMN, measured.lower()} <= found:
+            continue
+        query = township_lags_query(source, table, as_of, warehouse.dialect)
+        rows = warehouse.query(statement(query, warehouse.dialect)).to_pylist()
+        latest = {str(r[TOWNSHIP_COLUMN]): as_date(r["latest"]) for r in rows}
+        lags[name] = {t: (as_of - day).days for t, day in latest.items() if day is not None}
+    return lags
+
+
+def township_lags_query(source: Source, table: str, as_of: date, dialect: str) -> exp.Select:
+    """Each township's latest measured date up to as_of: columns township, latest."""
+    measured = source.measured_by
+    assert measured is not None, "township_lags asks only of sources with a date column"
+    column = exp.column(measured)
+    up_to = _on_or_before(column, source, measured, as_of, dialect)
+    latest = exp.Max(this=exp.Case(ifs=[exp.If(this=up_to, true=column.copy())]))
+    township = exp.column(TOWNSHIP_COLUMN)
+    return (
+        exp.select(township, exp.alias_(latest, "latest"))
+        .from_(table_named(table))
+        .where(exp.not_(exp.Is(this=township.copy(), expression=exp.null())))
+        .group_by(township.copy())
+    )
+
+
+@dataclass(frozen=True)
+class StaleMark:
+    """A source a township's score stood on whose data was stale as of the period's last day.
+
+    `lag_days` is the township's own lag where the source has a township column, else the
+    source's; None when no dated row of it was visible then.
+    """
+
+    source: str
+    label: str
+    lag_days: int | None
+
+
+def stale_marks(
+    warehouse: Warehouse,
+    pack: Pack,
+    tables: Mapping[str, str],
+    as_of: date,
+    townships: Collection[str],
+    read: Collection[str],
+    health: Sequence[SourceHealth] | None = None,
+) -> dict[str, tuple[StaleMark, ...]]:
+    """Township → the sources among `read` whose data of it was stale as of `as_of`.
+
+    `read` are the sources the scores stand on (what the counted models read, the staffing,
+    the disposal records). A source not judged by date (`freshness: none`, or no date
+    column) never marks. A source `check_sources` finds stale marks every township, each
+    with its own lag where the source has a township column. A source that is not stale as
+    a whole marks one township only when it has a township column and says it is fed
+    continuously (`growth:`), and that township's newest row is older than error_after:
+    its own feed stopped while the others' went on. A sparse source (tenders, contracts)
+    may rightly have nothing of a township for months, so its silence there marks nothing.
+    `health` is `check_sources` as of the same day, when the caller has it already.
+    """
+    health = check_sources(warehouse, pack, tables, as_of) if health is None else health
+    judged = {
+        h.name: (h, freshness.error_after.days)
+        for h in health
+        if h.name in read
+        and (freshness := pack.freshness_of(h.name)[0]).judged
+        and freshness.error_after is not None
+    }
+    with_townships = [
+        name
+        for name, (h, _) in judged.items()
+        if TOWNSHIP_COLUMN in pack.sources[name].columns
+        and (h.status == "stale" or pack.sources[name].growth is not None)
+    ]
+    lags = township_lags(warehouse, pack, tables, as_of, with_townships) if with_townships else {}
+    marks: dict[str, list[StaleMark]] = {}
+    for name, (h, error_after) in judged.items():
+        label = pack.sources[name].label
+        stale = h.status == "stale"
+        own = lags.get(name)
+        for township in townships:
+            if own is None:
+                if stale:
+                    marks.setdefault(township, []).append(StaleMark(name, label, h.lag_days))
+                continue
+            lag = own.get(township)
+            if (lag is None and stale) or (lag is not None and lag > error_after):
+                marks.setdefault(township, []).append(StaleMark(name, label, lag))
+    return {t: tuple(m) for t, m in marks.items()}
 
 
 # ---- the catalog's types and the warehouse's, leniently -------------------------------------

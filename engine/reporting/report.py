@@ -44,6 +44,7 @@ from markupsafe import Markup
 from engine.index.disposal import STATUSES, overdue_from, status_of
 from engine.index.score import Period
 from engine.runs.warnings import AMOUNT_KEY
+from engine.sources import STATUS_ZH, SourceHealth, StaleMark
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,10 @@ class ReportData:
     disposal columns; without `deadline_days` nothing is judged overdue.
     `domains` names the codes the ledger's `domain` column holds (ENG → 工程管理),
     in the pack's order; a code it lacks is shown as it is.
+    `sources` is every source's health on the period's last day (engine.sources
+    check_sources), in the catalog's order, for the 数据接口 panel (none: no panel);
+    `stale` maps a period label of `scores` to the townships whose score stood on a
+    source stale at that period's end, and those sources (engine.sources.stale_marks).
     """
 
     period: str  # the period the page is about, e.g. "2021" or "2021Q4"
@@ -114,6 +119,8 @@ class ReportData:
     models: list[ModelInfo] = field(default_factory=list)
     domains: dict[str, str] = field(default_factory=dict)  # domain code -> Chinese name
     deadline_days: int | None = None  # days to rectify a confirmed warning (pack parameter)
+    sources: list[SourceHealth] = field(default_factory=list)
+    stale: dict[str, dict[str, tuple[StaleMark, ...]]] = field(default_factory=dict)
 
 
 # ---- resident id numbers ---------------------------------------------------------------------
@@ -186,6 +193,10 @@ STATUS_TITLES = dict(STATUSES)
 OPEN_STATUSES = ("pending", "confirmed", "partly")  # 未结: not verified, or confirmed and due
 CONFIRMED_STATUSES = frozenset({"confirmed", "partly", "rectified", "overdue"})
 QUARTER_TITLES = {"1": "第一季度", "2": "第二季度", "3": "第三季度", "4": "第四季度"}
+# A source's freshness light: a shape as well as a colour (static/report.css), so a page
+# printed in greyscale still tells them apart, and the status in words beside it.
+SOURCE_LIGHTS = {"ok": "●", "late": "▲", "stale": "■", "missing": "○", "drifted": "◆"}
+STALE_MARK = "⚠ 数据停滞"
 
 # The schematic 廉情地图 of Tonglu: (column, row) on a 5 × 4 grid, north up. The Fuchun river
 # runs from the south-west to the north-east between rows 3 and 4, the four 街道 along it; the
@@ -369,6 +380,10 @@ class _Page:
         self.trend_periods = [f"{year}Q{q}" for q in range(1, last + 1)] if year else []
         self.year = year
         self.annual = year if data.period == year and year in data.scores else None
+        # Every period whose scores the page shows: the quarters, then the year on its page.
+        self.shown_periods = [*self.trend_periods, *([self.annual] if self.annual else [])] or [
+            data.period
+        ]
         self.by_status = Counter(w.status for w in self.warnings)
 
     def domain_name(self, code: str | None) -> str:
@@ -557,6 +572,7 @@ def render(data: ReportData) -> str:
             kpis=_kpis(page),
             map=_map_section(page),
             ranking=_ranking_section(page),
+            sources=_sources_section(page),
             why=why,
             trend=_trend_section(page),
             distribution=_distribution_section(page),
@@ -661,11 +677,14 @@ def _map_section(page: _Page) -> dict[str, Any]:
             column, row = position % _MAP_COLUMNS + 1, _MAP_ROWS + 1 + position // _MAP_COLUMNS
         score = page.current.get(code)
         colour = _band(score.get("colour")) if score else "none"
+        mark = _stale_mark(page, page.data.period, code) if score else None
         if score:
             rank = f"第{score.get('rank')}名"
             total = _number(score.get("total"))
             band = page.band_titles.get(colour, "未评价")
             tip = f"{name}：{band}，第{score.get('rank')}名，{total}分"
+            if mark:
+                tip += f"。{mark['tip']}"
         else:
             rank, total, tip = "未评价", "—", f"{name}：本期未评价"
         tiles.append(
@@ -679,6 +698,7 @@ def _map_section(page: _Page) -> dict[str, Any]:
                 "rank": rank,
                 "name": name,
                 "total": total,
+                "mark": mark,
                 "warnings": page.by_township.get(code, 0),
             }
         )
@@ -765,6 +785,7 @@ def _ranking_section(page: _Page) -> dict[str, Any]:
                 "name": page.township_name(code),
                 "width": f"{max(0.0, min(100.0, float(total or 0))):.1f}",
                 "total": _number(total),
+                "mark": _stale_mark(page, data.period, code),
                 "parts": [
                     {
                         "points": _number(row.get(f"part_{part.id}")),
@@ -829,11 +850,11 @@ def _trend_section(page: _Page) -> dict[str, Any] | None:
         points = []
         for p in periods:
             row = tables[p].get(code)
-            cells.append(_trend_cell(page, row))
+            cells.append(_trend_cell(page, row, p))
             if row and row.get("total") is not None:
                 points.append((periods.index(p), float(row["total"]), _band(row.get("colour"))))
         if annual:
-            cells.append(_trend_cell(page, annual_rows.get(code)))
+            cells.append(_trend_cell(page, annual_rows.get(code), annual))
         # Four slots always: a quarter sits at the same place on every page of the year.
         body.append(
             {
@@ -862,7 +883,8 @@ def _total_range(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> tuple
     return (min(totals), max(totals)) if totals else (0.0, 100.0)
 
 
-def _trend_cell(page: _Page, row: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _trend_cell(page: _Page, row: Mapping[str, Any] | None, period: str) -> dict[str, Any] | None:
+    """A score of `period` in a cell: its colour, total, rank, and its stale mark if any."""
     if not row:
         return None
     colour = _band(row.get("colour"))
@@ -871,6 +893,7 @@ def _trend_cell(page: _Page, row: Mapping[str, Any] | None) -> dict[str, Any] | 
         "title": page.band_titles.get(colour, ""),
         "total": _number(row.get("total")),
         "rank": row.get("rank"),
+        "mark": _stale_mark(page, period, row.get("township")),
     }
 
 
@@ -1016,6 +1039,92 @@ def _bar_chart(
         "bar_height": row_height - 7,
         "bars": bars,
     }
+
+
+def _stale_mark(page: _Page, period: str, code: object) -> dict[str, str] | None:
+    """The mark beside a township's score of `period` when a source it stood on was stale.
+
+    Its tooltip names each source and how long the township's data (or the source's,
+    for a source without a township column) had been silent at the period's end.
+    """
+    marks = page.data.stale.get(period, {}).get(str(code)) if code is not None else None
+    if not marks:
+        return None
+    end = _period_end(period)
+    silent = [
+        f"{m.label}（{m.source}）"
+        + (f"已{m.lag_days}天无新数据" if m.lag_days is not None else "没有数据")
+        for m in marks
+    ]
+    on = f"截至{_day(end)}" if end is not None else "期末"
+    return {
+        "text": STALE_MARK,
+        "tip": f"{_period_title(period)}得分所依据的数据停滞，{on}：" + "；".join(silent),
+    }
+
+
+def _sources_section(page: _Page) -> dict[str, Any] | None:
+    """The 数据接口 panel: each department's interfaces with their lights, and the marks.
+
+    None when the data carries no source health (a ReportData built without it).
+    """
+    data = page.data
+    if not data.sources:
+        return None
+    departments: dict[str, list[dict[str, Any]]] = {}
+    for health in data.sources:
+        departments.setdefault(health.department, []).append(_source_row(health))
+    counts = Counter(h.status for h in data.sources)
+    return {
+        "end": _day(page.end),
+        "total": len(data.sources),
+        "departments": [{"name": name, "rows": rows} for name, rows in departments.items()],
+        "counts": [
+            {"status": s, "light": SOURCE_LIGHTS[s], "title": STATUS_ZH[s], "count": counts[s]}
+            for s in SOURCE_LIGHTS
+            if counts.get(s)
+        ],
+        "marked": _marked_periods(page),
+        "mark": STALE_MARK,
+    }
+
+
+def _source_row(health: SourceHealth) -> dict[str, Any]:
+    return {
+        "name": health.name,
+        "label": health.label,
+        "table": health.physical_table if health.physical_table != health.name else None,
+        "status": health.status,
+        "light": SOURCE_LIGHTS.get(health.status, "?"),
+        "status_title": health.status_zh,
+        "rows": "—" if health.rows is None else f"{health.rows:,}",
+        "latest": _day(health.latest),
+        "lag": "—" if health.lag_days is None else f"{health.lag_days}天",
+        # Each reason is "中文 / English": the page is in Chinese.
+        "reasons": [reason.split(" / ")[0] for reason in health.reasons],
+    }
+
+
+def _marked_periods(page: _Page) -> list[dict[str, Any]]:
+    """The periods shown whose scores carry a stale mark: which townships, which sources."""
+    marked = []
+    for period in page.shown_periods:
+        found = page.data.stale.get(period) or {}
+        codes = [c for c in page.codes if found.get(c)] + sorted(set(found) - set(page.codes))
+        if not codes:
+            continue
+        labels = dict.fromkeys(m.label for c in codes for m in found[c])
+        marked.append(
+            {
+                "title": _period_title(period),
+                "townships": [
+                    {"slug": _slug(c), "name": page.township_name(c), "linked": c in page.names}
+                    for c in codes
+                ],
+                "sources": "、".join(labels),
+            }
+        )
+    return marked
 
 
 def _distribution_section(page: _Page) -> dict[str, Any]:
@@ -1164,11 +1273,20 @@ def _township_section(
     cells, points = [], []
     for slot, period in enumerate(page.trend_periods):
         score = tables[period].get(code)
-        cells.append({"label": QUARTER_TITLES[period[-1]], "cell": _trend_cell(page, score)})
+        cells.append(
+            {"label": QUARTER_TITLES[period[-1]], "cell": _trend_cell(page, score, period)}
+        )
         if score and score.get("total") is not None:
             points.append((slot, float(score["total"]), _band(score.get("colour"))))
     if page.annual and cells:
-        cells.append({"label": "全年", "cell": _trend_cell(page, row)})
+        cells.append({"label": "全年", "cell": _trend_cell(page, row, page.annual)})
+    # Said in words too, for paper (a tooltip does not print): each period it was scored in.
+    scored = {**{p: tables[p].get(code) for p in page.trend_periods}, page.data.period: row}
+    marks = [
+        mark["tip"]
+        for p in page.shown_periods
+        if scored.get(p) and (mark := _stale_mark(page, p, code))
+    ]
     return {
         "code": code,
         "slug": _slug(code),
@@ -1177,6 +1295,8 @@ def _township_section(
         "band": page.band_titles.get(colour, "未评价") if row else "未评价",
         "rank": row.get("rank") if row else None,
         "total": _number(row.get("total")) if row else "—",
+        "mark": _stale_mark(page, page.data.period, code) if row else None,
+        "marks": marks,
         "consequence": row.get("consequence") if row else None,
         "delta": _delta(row, page.previous.get(code)) if row and page.previous else None,
         "parts": _township_parts(page, row),
