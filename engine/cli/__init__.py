@@ -268,6 +268,9 @@ def run(
         )
     except api.StaleSources as stale:
         click.echo(f"{stale.message_zh}\n{stale.message_en}", err=True)
+        if output_format == "json":  # a scheduler reading stdout learns why from it too
+            said = {"as_of": day.isoformat(), "outcome": "stale_sources", "stale": stale.stale}
+            click.echo(json.dumps(said, ensure_ascii=False))
         raise Failure(ExitCode.STALE_SOURCES) from None
     counts = model_counts(result)
     reading = models_reading(result.sources, models)

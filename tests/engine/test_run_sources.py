@@ -317,6 +317,15 @@ def test_require_fresh_fails_before_running_anything_and_records_nothing(
         "watch": "ok",
     }
     assert "pay" in document["error"] and "FIN03" in document["error"]
+    # With --format json, stdout says the same to a scheduler.
+    code = main(run(policies, url, "--require-fresh", "--format", "json"))
+    assert code == ExitCode.STALE_SOURCES
+    assert json.loads(capsys.readouterr().out) == {
+        "as_of": "2021-12-31",
+        "outcome": "stale_sources",
+        "stale": {"pay": READING_PAY},
+    }
+    assert recorded(url) == before
 
 
 def test_require_fresh_runs_when_the_sources_read_are_only_late(policies: Path, url: str, capsys):
