@@ -55,7 +55,7 @@ from engine.runs.manifest import RunFacts, redact, write_document
 from engine.runs.run import Events, RunResult, run_models, select_models
 from engine.schema import source_schema
 from engine.service import precheck as prechecks
-from engine.sources import SourceHealth, StaleMark, check_sources, stale_marks
+from engine.sources import SourceHealth, StaleMark, check_sources, previous_rows, stale_marks
 
 POLICIES_ENV = "OVERSIGHT_POLICIES"
 WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
@@ -299,6 +299,41 @@ class RunInterrupted(KeyboardInterrupt):
     """A run stopped by SIGINT or SIGTERM before its commit; its manifest is written."""
 
 
+class StaleSources(Exception):
+    """`--require-fresh`: a selected model would read a stale source, so nothing ran.
+
+    `stale` maps each stale source a selected model reads to those models' ids;
+    `sources` is every source's health as checked. Nothing was recorded.
+    """
+
+    def __init__(self, stale: dict[str, list[str]], sources: list[SourceHealth]) -> None:
+        self.stale = stale
+        self.sources = sources
+        reasons = {h.name: "；".join(h.reasons) for h in sources}
+        zh = "；".join(
+            f"{name}（{reasons[name]}）由 {'、'.join(models)} 读取"
+            for name, models in stale.items()
+        )
+        en = "; ".join(f"{name} (read by {', '.join(models)})" for name, models in stale.items())
+        self.message_zh = f"数据停滞，本次运行未运行任何模型、未记录任何内容：{zh}"
+        self.message_en = f"--require-fresh: stale sources, nothing was run or recorded: {en}"
+        super().__init__(f"{self.message_zh} / {self.message_en}")
+
+
+def source_facts(run_id: str, health: SourceHealth) -> dict[str, Any]:
+    """What the `source.checked` event says of one source."""
+    return {
+        "run_id": run_id,
+        "name": health.name,
+        "status": health.status,
+        "lag_days": health.lag_days,
+        "rows": health.rows,
+        "latest": health.latest.isoformat() if health.latest else None,
+        "added_since_previous": health.added_since_previous,
+        "reasons": list(health.reasons),
+    }
+
+
 def run(
     pack: ir.CheckedPack,
     as_of: date,
@@ -310,8 +345,16 @@ def run(
     events: Events | None = None,
     manifest: str | Path | None = None,
     output: str | Path | None = None,
+    require_fresh: bool = False,
 ) -> RunResult:
     """Evaluate the selected models as of `as_of`; record new warnings in the ledger.
+
+    Before any model runs, every source's health as of `as_of` is checked on the same
+    connection (engine/sources.py; a `source.checked` event each): the manifest keeps
+    it, each model's outcome names the late or stale sources it read, and a model
+    reading a column a source lost or retyped is skipped. With `require_fresh`, a
+    selected model reading a stale source stops the run there (StaleSources): nothing
+    is recorded, and the manifest says `stale_sources`.
 
     Every run has a manifest (engine/runs/manifest.py): kept in the runs table with
     the ledger, written to `manifest` when given — also when the run is
@@ -343,6 +386,19 @@ def run(
         try:
             with signals.cancelling(connection.interrupt):
                 models = select_models(pack, select)
+                previous = previous_rows(connection, ledger.Tables(deployment.ledger_schema), as_of)
+                health = check_sources(connection, pack.pack, deployment.tables, as_of, previous)
+                for checked in health:
+                    events("source.checked", source_facts(facts.run_id, checked))
+                if require_fresh:
+                    stale = {
+                        h.name: [m.id for m in models if h.name in m.sources]
+                        for h in health
+                        if h.status == "stale"
+                    }
+                    stale = {name: ids for name, ids in stale.items() if ids}
+                    if stale:
+                        raise StaleSources(stale, health)
                 result = run_models(
                     pack,
                     connection,
@@ -353,6 +409,7 @@ def run(
                     timeout=timeout,
                     events=events,
                     count_rows=True,
+                    sources=health,
                 )
                 result.run_id = facts.run_id
                 outcome = (
@@ -376,6 +433,18 @@ def run(
                 manifest, facts.manifest(result, "interrupted", signal=signals.received()), events
             )
             raise RunInterrupted(signals.received() or "interrupted") from None
+        if isinstance(exc, StaleSources):
+            document = facts.manifest(None, "stale_sources", str(exc), sources=exc.sources)
+            _write_manifest(manifest, document, events)
+            events(
+                "run.finished",
+                {
+                    "run_id": facts.run_id,
+                    "outcome": "stale_sources",
+                    "warnings": 0,
+                    "seconds": document["seconds"],
+                },
+            )
         if isinstance(exc, WarehouseError):  # unreachable from the start, or lost midway
             lost = isinstance(exc, WarehouseLost)
             outcome = "warehouse_lost" if lost else "warehouse_unreachable"

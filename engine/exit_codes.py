@@ -22,6 +22,8 @@ class ExitCode(IntEnum):
     WOULD_WARN = 5
     # sources: at least one source is late, stale, missing or drifted (`oversight sources`).
     SOURCES_UNHEALTHY = 6
+    # run --require-fresh: a selected model reads a stale source; nothing ran, nothing recorded.
+    STALE_SOURCES = 7
     USAGE = 64  # the command line itself is wrong
     BAD_RECORDS = 65  # precheck: the records sent are not records of the source (E67x)
     INTERNAL = 70  # a bug in oversight: please report it with --debug output

@@ -101,6 +101,86 @@ def healthy(report: list[SourceHealth]) -> bool:
     return all(h.status == "ok" for h in report)
 
 
+LAGGING = ("late", "stale")
+"""The statuses a run names beside each model reading such a source: it ran, on old data."""
+
+
+def lagging(read: Iterable[str], report: Iterable[SourceHealth]) -> dict[str, str]:
+    """The sources among `read` that are late or stale, name → status, in name order."""
+    wanted = set(read)
+    return {
+        h.name: h.status
+        for h in sorted(report, key=lambda h: h.name)
+        if h.name in wanted and h.status in LAGGING
+    }
+
+
+@dataclass(frozen=True)
+class DriftedColumn:
+    """A catalog column a model reads that the warehouse lacks (found: None) or holds as another.
+
+    The model is skipped and this says why, rather than its query failing inside SQL.
+    """
+
+    source: str
+    column: str
+    expected: str  # the catalog's type
+    found: str | None  # the warehouse's type in the catalog's words; None: no such column
+
+    @property
+    def reason(self) -> str:
+        """Why, in Chinese and English."""
+        if self.found is None:
+            return (
+                f"来源 {self.source} 缺少列 {self.column}（应为 {self.expected}）/ "
+                f"source {self.source} has no column {self.column} ({self.expected} expected)"
+            )
+        return (
+            f"来源 {self.source} 的列 {self.column} 应为 {self.expected}，实为 {self.found} / "
+            f"column {self.source}.{self.column} is {self.found}, {self.expected} expected"
+        )
+
+    def to_json(self) -> dict[str, str | None]:
+        """The four facts, for the manifest and the log."""
+        return asdict(self)
+
+
+def drifted_columns(
+    columns_read: Mapping[str, Iterable[str]], report: Iterable[SourceHealth], pack: Pack
+) -> tuple[DriftedColumn, ...]:
+    """The columns of `columns_read` (source → columns a model reads) the warehouse lost or retyped.
+
+    Names are compared as the warehouse's catalog compares them, without case.
+    """
+    health = {h.name: h for h in report}
+    found: list[DriftedColumn] = []
+    for source, columns in sorted(columns_read.items()):
+        checked = health.get(source)
+        if checked is None or checked.status != "drifted":
+            continue
+        wanted = {c.lower() for c in columns}
+        catalog = pack.sources[source].columns
+        found += [
+            DriftedColumn(source, c, catalog[c].type.value, None)
+            for c in checked.missing_columns
+            if c.lower() in wanted
+        ]
+        found += [
+            DriftedColumn(source, c, expected, got)
+            for c, expected, got in checked.retyped_columns
+            if c.lower() in wanted
+        ]
+    return tuple(found)
+
+
+def models_reading(report: Iterable[SourceHealth], models: Iterable[Any]) -> dict[str, list[str]]:
+    """Per source that is not ok, the ids of `models` (ir.Model) that read it, in id order."""
+    chosen = sorted(models, key=lambda m: m.id)
+    return {
+        h.name: [m.id for m in chosen if h.name in m.sources] for h in report if h.status != "ok"
+    }
+
+
 def check_sources(
     warehouse: Warehouse,
     pack: Pack,

@@ -43,6 +43,7 @@ from engine.policy.lifecycle import impact
 from engine.runs.logs import EventLog
 from engine.runs.manifest import model_counts, write_unstarted
 from engine.runs.run import UnknownSelector, select_models
+from engine.sources import models_reading
 
 SELECT = click.option(
     "--select",
@@ -219,6 +220,11 @@ def compile_command(
     show_default=True,
     help="json: one event per line on stderr, with stable codes (OV1xx)",
 )
+@click.option(
+    "--require-fresh",
+    is_flag=True,
+    help="fail (exit 7, nothing run or recorded) when a selected model reads a stale source",
+)
 def run(
     policies: Path | None,
     deployment: Path | None,
@@ -231,30 +237,43 @@ def run(
     manifest: Path | None,
     timeout: float | None,
     log_format: str,
+    require_fresh: bool,
 ) -> None:
     """Evaluate every model as of a day, write its warnings, record new ones in the ledger.
 
     Exit 0 when every model ran, 1 when one failed, 4 when none failed but
-    one was skipped because a source it reads is not in the warehouse.
+    one was skipped because a source or column it reads is not in the warehouse,
+    7 with --require-fresh when a selected model reads a stale source (nothing ran).
     """
     day = _parse_date(as_of)
     pack = api.load_pack(policies)
     setup = api.deployment_for(pack, deployment)
     models = _selected(pack, select)
     showing = log_format == "human" and _on_terminal()
-    result = api.run(
-        pack,
-        day,
-        warehouse,
-        select,
-        setup,
-        record=not no_ledger,
-        timeout=timeout,
-        events=EventLog(log_format, titles={m.id: m.title for m in models} if showing else None),
-        manifest=manifest,
-        output=output,
-    )
+    try:
+        result = api.run(
+            pack,
+            day,
+            warehouse,
+            select,
+            setup,
+            record=not no_ledger,
+            timeout=timeout,
+            events=EventLog(
+                log_format, titles={m.id: m.title for m in models} if showing else None
+            ),
+            manifest=manifest,
+            output=output,
+            require_fresh=require_fresh,
+        )
+    except api.StaleSources as stale:
+        click.echo(f"{stale.message_zh}\n{stale.message_en}", err=True)
+        if output_format == "json":  # a scheduler reading stdout learns why from it too
+            said = {"as_of": day.isoformat(), "outcome": "stale_sources", "stale": stale.stale}
+            click.echo(json.dumps(said, ensure_ascii=False))
+        raise Failure(ExitCode.STALE_SOURCES) from None
     counts = model_counts(result)
+    reading = models_reading(result.sources, models)
     summary = {
         "as_of": day.isoformat(),
         "run_id": result.run_id,
@@ -264,6 +283,21 @@ def run(
         **counts,
         "skipped": {o.model_id: list(o.missing_sources) for o in result.skipped},
         "failed": {o.model_id: o.error for o in result.failed},
+        "drifted": {
+            o.model_id: [c.to_json() for c in o.drifted_columns]
+            for o in result.skipped
+            if o.drifted_columns
+        },
+        "unhealthy_sources": {
+            h.name: {
+                "status": h.status,
+                "status_zh": h.status_zh,
+                "models": reading[h.name],
+                "reasons": list(h.reasons),
+            }
+            for h in result.sources
+            if h.status != "ok"
+        },
         "output": str(output) if output else None,
         "manifest": str(manifest) if manifest else None,
         "seconds": result.manifest["seconds"] if result.manifest else None,
@@ -288,9 +322,8 @@ def _run_text(summary: dict[str, Any]) -> str:
         f"as of {summary['as_of']}: {summary['warnings']} 条预警 warnings from "
         f"{summary['models_run']} models"
         + (
-            f", {summary['models_skipped']} 个模型跳过 skipped (缺少来源 missing sources: "
-            + ", ".join(summary["skipped"])
-            + ")"
+            f", {summary['models_skipped']} 个模型跳过 skipped (缺少来源或列 missing sources "
+            "or columns: " + ", ".join(summary["skipped"]) + ")"
             if summary["models_skipped"]
             else ""
         )
@@ -302,12 +335,19 @@ def _run_text(summary: dict[str, Any]) -> str:
         + (f", {new} 条新预警 new in the ledger" if new is not None else "")
         + (f" → {summary['output']}" if summary["output"] else "")
     )
+    sources = [
+        f"  来源{facts['status_zh']} {facts['status']} {name}: "
+        + (", ".join(facts["models"]) or "-")
+        + (f" — {'；'.join(facts['reasons'])}" if facts["reasons"] else "")
+        for name, facts in summary["unhealthy_sources"].items()
+        if facts["models"]  # a source no model of the run reads is `oversight sources`' news
+    ]
     done = (
         f"Done. ran={summary['models_run']} failed={summary['models_failed']} "
         f"skipped={summary['models_skipped']} warnings={summary['warnings']} "
         f"new={'-' if new is None else new} in {summary['seconds'] or 0:.1f} s"
     )
-    return f"{first}\n{done}"
+    return "\n".join([first, *sources, done])
 
 
 @cli.command()
@@ -707,6 +747,12 @@ def _demo_text(facts: dict[str, Any]) -> str:
             f"停止的接口 stopped interface: {stopped['source']} 自 {stopped['from']} 起不再供数"
             f"（少 {stopped['rows_dropped']:,} 行）/ delivers nothing from {stopped['from']} "
             f"({stopped['rows_dropped']:,} rows left out)",
+        )
+    for at, (name, health) in enumerate(facts["unhealthy_sources"].items(), 2 if stopped else 1):
+        lines.insert(
+            at,
+            f"年末运行的来源 year-end run's source {name}: {health['status_zh']} "
+            f"{health['status']}，读取它的模型 read by {', '.join(health['models']) or '-'}",
         )
     lines += [f"  [{s['model_id']} {s['township']}] {s['message']}" for s in facts["samples"]]
     colour_names = {"green": "绿", "yellow": "黄", "red": "红"}

@@ -36,6 +36,7 @@ from engine.index.score import Period, ScoreResult, index_of
 from engine.runs import ledger
 from engine.runs.logs import Progress
 from engine.runs.run import ModelOutcome, run_models, select_models
+from engine.sources import SourceHealth, check_sources, models_reading
 
 
 @dataclass
@@ -54,6 +55,8 @@ class DemoResult:
     report: Path | None = None
     advice: list[Path] = field(default_factory=list)  # 共性问题.json and the drafts, as written
     stopped: StoppedInterface | None = None  # the interface made to stop (--stale-interface)
+    # Every source's health as of the year-end run (engine/sources.py), as `oversight run` checks.
+    sources: list[SourceHealth] = field(default_factory=list)
 
     @property
     def total_rows(self) -> int:
@@ -177,6 +180,7 @@ def demo(
     seconds["load"] = time.perf_counter() - started
     started = time.perf_counter()
     warnings, failures = run_month_ends(pack, url, MONTH_ENDS, progress)
+    health = year_end_sources(pack, url, MONTH_ENDS[-1])
     seconds["run"] = time.perf_counter() - started
     started = time.perf_counter()
     year = MONTH_ENDS[-1].year
@@ -205,7 +209,17 @@ def demo(
         written,
         drafted,
         county.stopped,
+        health,
     )
+
+
+def year_end_sources(pack: ir.CheckedPack, url: str, day: date) -> list[SourceHealth]:
+    """Every source's health as of the year-end run: what that run stood on."""
+    warehouse = connect(url, read_only=True, must_exist=True)
+    try:
+        return check_sources(warehouse, pack.pack, {}, day)
+    finally:
+        warehouse.close()
 
 
 def score_year(pack: ir.CheckedPack, url: str, year: int) -> dict[str, ScoreResult]:
@@ -266,7 +280,18 @@ def summary(result: DemoResult, pack: ir.CheckedPack, samples: int = 5) -> dict[
         "advice": [str(path) for path in result.advice],
         "failed_models": sorted({f.model_id for f in result.failures}),
         "stopped_interface": stopped_facts(result.stopped),
+        "unhealthy_sources": unhealthy_facts(result.sources, pack),
         "seconds": {k: round(v, 2) for k, v in result.seconds.items()},
+    }
+
+
+def unhealthy_facts(health: list[SourceHealth], pack: ir.CheckedPack) -> dict[str, Any]:
+    """The sources not ok at the year-end run, with the models reading them; {} when all are."""
+    reading = models_reading(health, select_models(pack))
+    return {
+        h.name: {"status": h.status, "status_zh": h.status_zh, "models": reading[h.name]}
+        for h in health
+        if h.status != "ok"
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 EVENT_CODES: dict[str, str] = {
     "run.started": "OV100",
+    "source.checked": "OV101",
     "model.finished": "OV110",
     "model.skipped": "OV111",
     "model.failed": "OV112",
@@ -62,7 +63,9 @@ class EventLog:
             }
             print(json.dumps(line, ensure_ascii=False, default=str), file=self.stream, flush=True)
             return
-        if event == "model.skipped":
+        if event == "model.skipped" and facts.get("drifted_columns"):
+            self._model(facts, "跳过 skipped", str(facts.get("error")))
+        elif event == "model.skipped":
             missing = ", ".join(facts.get("missing_sources", []))
             self._model(facts, "跳过 skipped", f"数据仓库中缺少来源 missing sources {missing}")
         elif event in ("model.failed", "model.timed_out"):

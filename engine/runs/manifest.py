@@ -29,6 +29,7 @@ OUTCOMES = (
     "warehouse_lost",
     "interrupted",
     "invalid_policy",
+    "stale_sources",
 )
 """Every outcome a manifest can state; README lists them."""
 
@@ -71,17 +72,27 @@ class RunFacts:
         }
 
     def manifest(
-        self, result: Any, outcome: str, error: str | None = None, signal: str | None = None
+        self,
+        result: Any,
+        outcome: str,
+        error: str | None = None,
+        signal: str | None = None,
+        sources: Sequence[Any] | None = None,
     ) -> dict[str, Any]:
         """The manifest as JSON-able data; `result` is None when the run never got going.
 
         `signal` names a signal that came while the results were being committed:
-        the run finished all the same (see engine/signals.py).
+        the run finished all the same (see engine/signals.py). `sources` is the
+        sources' health (engine.sources.SourceHealth) the run stood on, when the run
+        never got going after checking them; else the result's. The next run reads
+        the rows each source had from here (engine.sources.previous_rows).
         """
         assert outcome in OUTCOMES, outcome
         finished = datetime.now(UTC).replace(tzinfo=None)
         outcomes = result.outcomes if result is not None else []
         recorded = getattr(result, "recorded", None)
+        if sources is None:
+            sources = getattr(result, "sources", None) or ()
         return {
             "run_id": self.run_id,
             "outcome": outcome,
@@ -99,6 +110,7 @@ class RunFacts:
             },
             **model_counts(result),
             "models": [o.to_json() for o in outcomes],
+            "sources": [h.to_json() for h in sources],
             "signal": signal,
         }
 
@@ -155,6 +167,7 @@ def write_unstarted(argv: Sequence[str], outcome: str, error: str | None = None)
         "seconds": 0.0,
         "warnings": {"raised": 0, "new_in_ledger": None},
         "models": [],
+        "sources": [],
         "signal": signals.received(),
     }
     write_document(path, document)

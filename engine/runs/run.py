@@ -1,15 +1,18 @@
 """Stage 4, run: every selected model as of a day on one warehouse, to one table of warnings.
 
 A model whose source is missing from the warehouse is skipped and reported
-by name; a model whose query fails or runs past its time limit is reported;
-the others still run. A warehouse that is lost midway stops the run
-(WarehouseLost): nothing of it is recorded, and it can simply be run again.
+by name; given the sources' health (engine/sources.py), so is a model reading a
+column that a source lost or holds as another type, before its query runs, and
+each model names the late or stale sources it read. A model whose query fails
+or runs past its time limit is reported; the others still run. A warehouse
+that is lost midway stops the run (WarehouseLost): nothing of it is recorded,
+and it can simply be run again.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -27,13 +30,20 @@ from dsl.suggest import closest
 from engine import signals
 from engine.compiler.compile import Pending, Target, compile_model
 from engine.compiler.reviewed import reviewed_queries
+from engine.runs.reads import columns_read
 from engine.runs.warnings import to_warnings
 from engine.schema import WARNINGS_SCHEMA
+from engine.sources import DriftedColumn, SourceHealth, drifted_columns, lagging
 
 
 @dataclass(frozen=True)
 class ModelOutcome:
-    """How one model's run went: ran, skipped (missing sources) or failed (with why)."""
+    """How one model's run went: ran, skipped (missing sources or columns) or failed (with why).
+
+    `lagging_sources` names the late or stale sources it read (source → status): it
+    ran, on data that stops early. `drifted_columns` are the columns it reads that a
+    source lost or retyped: it was skipped for them.
+    """
 
     model_id: str
     status: str  # ran | skipped | failed | timed_out
@@ -47,6 +57,8 @@ class ModelOutcome:
     rows_scanned: int | None = None  # rows of the sources it read, when counted
     # The statement it ran: a reviewed file (compiled/duckdb/ENG01.sql) or "compiled at run time".
     sql: str = ""
+    lagging_sources: tuple[tuple[str, str], ...] = ()
+    drifted_columns: tuple[DriftedColumn, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -59,6 +71,8 @@ class ModelOutcome:
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "missing_sources": list(self.missing_sources),
+            "lagging_sources": dict(self.lagging_sources),
+            "drifted_columns": [c.to_json() for c in self.drifted_columns],
             "error": self.error,
             "sql": self.sql,
         }
@@ -74,6 +88,7 @@ class RunResult:
     recorded: Any = None  # engine.runs.ledger.Recorded, when the run was recorded in the ledger
     run_id: str | None = None
     manifest: dict[str, Any] | None = None
+    sources: list[SourceHealth] = field(default_factory=list)  # their health, when checked
 
     @property
     def failed(self) -> list[ModelOutcome]:
@@ -165,6 +180,7 @@ def run_models(
     reviewed: bool = True,
     pending: Pending | None = None,
     prepared: Mapping[str, str] | None = None,
+    sources: Sequence[SourceHealth] | None = None,
 ) -> RunResult:
     """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
 
@@ -173,7 +189,9 @@ def run_models(
     source a model reads, for the run's manifest. A model whose reviewed file
     in the pack's compiled/ is current runs that file (engine/compiler/reviewed.py)
     unless `reviewed` is false; the others, and every model when parameters
-    or tables are given, are compiled here.
+    or tables are given, are compiled here. `sources` is the sources' health as of
+    the day (engine.sources.check_sources): a model reading a column a source lost or
+    retyped is skipped with why, and each outcome names the late or stale sources read.
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
@@ -192,6 +210,20 @@ def run_models(
     for model in models:
         scanned = None
         sql_from = ""
+        behind = tuple(lagging(model.sources, sources or ()).items())
+        drifted = drifted_columns(columns_read(pack, model), sources, pack.pack) if sources else ()
+        if drifted:
+            outcome = ModelOutcome(
+                model.id,
+                "skipped",
+                revision=model.revision,
+                error="；".join(c.reason for c in drifted),
+                lagging_sources=behind,
+                drifted_columns=drifted,
+            )
+            result.outcomes.append(outcome)
+            events("model.skipped", outcome.to_json())
+            continue
         started = time.perf_counter()
         try:
             if count_rows:
@@ -215,7 +247,7 @@ def run_models(
         except WarehouseLost:
             raise
         except _CompileBug as bug:
-            outcome = _failed(model, "failed", bug, started, scanned, sql_from)
+            outcome = _failed(model, "failed", bug, started, scanned, sql_from, behind)
             result.outcomes.append(outcome)
             events("model.failed", outcome.to_json())
             continue
@@ -232,14 +264,18 @@ def run_models(
                 missing = ()  # transaction, as in an example): report the failure itself
             if missing:
                 outcome = ModelOutcome(
-                    model.id, "skipped", missing_sources=missing, revision=model.revision
+                    model.id,
+                    "skipped",
+                    missing_sources=missing,
+                    revision=model.revision,
+                    lagging_sources=behind,
                 )
                 result.outcomes.append(outcome)
                 events("model.skipped", outcome.to_json())
                 continue
             timed_out = isinstance(exc, QueryTimeout)
             status = "timed_out" if timed_out else "failed"
-            outcome = _failed(model, status, exc, started, scanned, sql_from)
+            outcome = _failed(model, status, exc, started, scanned, sql_from, behind)
             result.outcomes.append(outcome)
             events("model.timed_out" if timed_out else "model.failed", outcome.to_json())
             continue
@@ -254,11 +290,13 @@ def run_models(
             revision=model.revision,
             rows_scanned=scanned,
             sql=sql_from,
+            lagging_sources=behind,
         )
         result.outcomes.append(outcome)
         events("model.finished", outcome.to_json())
     if parts:
         result.warnings = pa.concat_tables(parts)
+    result.sources = list(sources or ())
     return result
 
 
@@ -269,6 +307,7 @@ def _failed(
     started: float,
     scanned: int | None,
     sql_from: str,
+    behind: tuple[tuple[str, str], ...] = (),
 ) -> ModelOutcome:
     """The outcome of a model that failed or timed out after starting at `started`."""
     return ModelOutcome(
@@ -279,6 +318,7 @@ def _failed(
         revision=model.revision,
         rows_scanned=scanned,
         sql=sql_from,
+        lagging_sources=behind,
     )
 
 

@@ -143,6 +143,17 @@ def test_the_demo_summary_names_the_stopped_interface(
             assert facts["stopped_interface"] == {**expected, "rows_dropped": dropped}
 
 
+def test_the_demo_summary_names_the_stale_source_of_the_year_end_run_and_its_models(stopped_demo):
+    text, _ = stopped_demo
+    lines = text.splitlines()
+    # Right after the stopped interface's line: what the year-end run stood on.
+    assert lines[2] == (
+        "年末运行的来源 year-end run's source fin_payment: 停滞 stale，读取它的模型 read by "
+        "ENG06, ENG07, FIN04, FIN05, FUN05"
+    )
+    assert sum("年末运行的来源" in line for line in lines) == 1  # every other source is ok
+
+
 @pytest.mark.parametrize(
     ("name", "said"),
     [

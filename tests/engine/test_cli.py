@@ -143,9 +143,17 @@ def test_a_failing_model_is_reported_and_the_others_still_run(
     url = duckdb_warehouse(
         {"ref_township": townships, "trade_tender": [], "fin_subsidy": subsidies}
     )
-    # dr_project lacks most of its columns, so ENG01's query fails; FUN06 still runs.
+    # dr_project has the catalog's columns (a column missing would skip ENG01 before its query:
+    # tests/engine/test_run_sources.py), but its investment is text that fails to convert once
+    # read, so ENG01's query fails; FUN06 still runs.
     with duckdb.connect(url.removeprefix("duckdb:///")) as connection:
-        connection.execute("CREATE TABLE dr_project (project_id VARCHAR, township VARCHAR)")
+        connection.execute("CREATE TABLE dr_raw AS SELECT 'P1' AS project_id, 'abc' AS investment")
+        connection.execute(
+            "CREATE VIEW dr_project AS SELECT project_id, NULL::VARCHAR AS parent_project_id, "
+            "'330122102' AS township, 'x' AS name, NULL::VARCHAR AS category, "
+            "CAST(investment AS DECIMAL(18, 2)) AS investment, DATE '2021-04-20' AS approved_on, "
+            "NULL::VARCHAR AS funding_source, NULL::VARCHAR AS status FROM dr_raw"
+        )
     output = tmp_path / "w.parquet"
     code = main(
         [
