@@ -17,7 +17,14 @@ import click
 import pyarrow as pa
 
 from engine import api
-from engine.cli.options import DEPLOYMENT, DISPOSAL, POLICIES, WAREHOUSE, period_option
+from engine.cli.options import (
+    DEPLOYMENT,
+    DISPOSAL,
+    POLICIES,
+    TABLE_OR_JSON,
+    WAREHOUSE,
+    period_option,
+)
 from engine.cli.warnings import NO_LEDGER_NOTE, aligned_table, terminal_width
 from engine.index.disposal import load_disposal_file
 from engine.index.score import Period
@@ -51,13 +58,7 @@ _MIN_WHY_WIDTH = 20
 )
 @WAREHOUSE
 @DISPOSAL
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default=None,
-    help="table: aligned for people (the default on a terminal); json: for machines (otherwise)",
-)
+@TABLE_OR_JSON
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),

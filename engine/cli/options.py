@@ -35,6 +35,16 @@ FORMAT = click.option(
     help="human: for people; json: for machines",
 )
 
+TABLE_OR_JSON = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default=None,
+    help="table: aligned for people (the default on a terminal); json: for machines (otherwise)",
+)
+"""--format for listings: None when not given, so the command picks by whether stdout is a
+terminal."""
+
 DEPLOYMENT = click.option(
     "--deployment",
     type=click.Path(path_type=Path),

@@ -18,7 +18,7 @@ import click
 
 from adapters import connect
 from engine import api
-from engine.cli.options import DEPLOYMENT, POLICIES, WAREHOUSE
+from engine.cli.options import DEPLOYMENT, POLICIES, TABLE_OR_JSON, WAREHOUSE
 from engine.cli.warnings import aligned_table, terminal_width
 from engine.exit_codes import ExitCode
 from engine.runs import ledger
@@ -59,13 +59,7 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
     help="the day to judge the sources on, YYYY-MM-DD (default: today); rows dated after it "
     "are not counted, as a run as of that day does not see them",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default=None,
-    help="table: aligned for people (the default on a terminal); json: for machines (otherwise)",
-)
+@TABLE_OR_JSON
 def sources_command(
     policies: Path | None,
     deployment: Path | None,
