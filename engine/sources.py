@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -42,6 +42,7 @@ from dsl.pack import Freshness, Pack, Source
 from dsl.types import Type
 from engine.compiler.functions import date_literal, timestamp_literal
 from engine.runs import ledger
+from engine.runs.warnings import normalise
 
 STATUSES = ("ok", "late", "stale", "missing", "drifted")
 TOWNSHIP_COLUMN = "township"  # the column a source names the township of its rows in
@@ -367,20 +368,9 @@ def _counts(
     recent = result.get("recent")
     return (
         int(result["row_count"]),
-        as_date(result.get("latest")),
+        normalise(result.get("latest"), Type.DATE),
         int(recent) if recent is not None else None,
     )
-
-
-def as_date(value: Any) -> date | None:
-    """A date or timestamp as a driver returns it (SQLite: ISO text) as a date."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 # ---- which townships' data is stale -----------------------------------------------------------
@@ -414,7 +404,7 @@ def township_lags(
             continue
         query = township_lags_query(source, table, as_of, warehouse.dialect)
         rows = warehouse.query(statement(query, warehouse.dialect)).to_pylist()
-        latest = {str(r[TOWNSHIP_COLUMN]): as_date(r["latest"]) for r in rows}
+        latest = {str(r[TOWNSHIP_COLUMN]): normalise(r["latest"], Type.DATE) for r in rows}
         lags[name] = {t: (as_of - day).days for t, day in latest.items() if day is not None}
     return lags
 
