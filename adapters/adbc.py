@@ -48,6 +48,7 @@ class _Quirks:
     # Arrow type -> conversion of a column before ingest (None: keep)
     inbound: dict[str, Callable[[pa.ChunkedArray], pa.ChunkedArray]]
     tables_query: Callable[[str | None, str], exp.Select]
+    schemas_query: Callable[[str], exp.Select]
 
 
 def _iso_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -82,6 +83,59 @@ def _sqlite_tables(schema: str | None, name: str) -> exp.Select:
     )
 
 
+def _sqlite_schemas(name: str) -> exp.Select:
+    """SQLite's schemas are its attached databases."""
+    databases = exp.Table(this=exp.Anonymous(this="pragma_database_list"))
+    return (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(databases)
+        .where(exp.EQ(this=exp.column("name"), expression=exp.Literal.string(name)))
+    )
+
+
+def _pg_class(schema: str | None, name: str) -> exp.Select:
+    """PostgreSQL's own catalog, which lists every table: information_schema.tables leaves
+    out those the role holds no privilege on, and a table the role may not read is
+    there all the same (a refused permission, not a missing source)."""
+    namespace = exp.column("nspname", table="n")
+    return (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(exp.alias_(exp.table_("pg_class", db="pg_catalog"), "c", table=True))
+        .join(
+            exp.alias_(exp.table_("pg_namespace", db="pg_catalog"), "n", table=True),
+            on=exp.EQ(
+                this=exp.column("oid", table="n"), expression=exp.column("relnamespace", table="c")
+            ),
+        )
+        .where(exp.EQ(this=exp.column("relname", table="c"), expression=exp.Literal.string(name)))
+        .where(exp.column("relkind", table="c").isin("r", "v", "m", "p", "f"))
+        .where(
+            exp.EQ(
+                this=namespace,
+                expression=exp.Literal.string(schema)
+                if schema
+                else exp.Anonymous(this="current_schema"),
+            )
+        )
+    )
+
+
+def _pg_namespace(name: str) -> exp.Select:
+    return (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(exp.table_("pg_namespace", db="pg_catalog"))
+        .where(exp.EQ(this=exp.column("nspname"), expression=exp.Literal.string(name)))
+    )
+
+
+def _information_schemata(name: str) -> exp.Select:
+    return (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_("information_schema.schemata")
+        .where(exp.EQ(this=exp.column("schema_name"), expression=exp.Literal.string(name)))
+    )
+
+
 def _information_schema(schema: str | None, name: str) -> exp.Select:
     where = exp.EQ(
         this=exp.column("table_schema"),
@@ -108,8 +162,9 @@ _QUIRKS = {
             "null": _null_to_text,
         },
         _sqlite_tables,
+        _sqlite_schemas,
     ),
-    "postgres": _Quirks("postgres", {"null": _null_to_text}, _information_schema),
+    "postgres": _Quirks("postgres", {"null": _null_to_text}, _pg_class, _pg_namespace),
 }
 
 
@@ -226,7 +281,8 @@ class ADBCWarehouse:
     def __init__(self, url: str, dialect: str, connection: Any) -> None:
         self.url = url
         self.dialect = dialect
-        self.quirks = _QUIRKS.get(dialect, _Quirks(dialect, {}, _information_schema))
+        self.quirks = _QUIRKS.get(dialect, _Quirks(dialect, {}, _information_schema, _information_schemata)
+        )
         self.connection = connection
         self._depth = 0
         self._running: Any = None  # the cursor of the query running now, for interrupt()
@@ -291,6 +347,10 @@ class ADBCWarehouse:
     def has_table(self, name: str) -> bool:
         table = table_named(name)
         query = self.quirks.tables_query(table.db or None, table.name)
+        return bool(self.query(query.sql(self.dialect)).column(0)[0].as_py())
+
+    def has_schema(self, name: str) -> bool:
+        query = self.quirks.schemas_query(name)
         return bool(self.query(query.sql(self.dialect)).column(0)[0].as_py())
 
     def table_schema(self, name: str) -> pa.Schema | None:

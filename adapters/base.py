@@ -181,6 +181,10 @@ class Warehouse(Protocol):
         """Whether a table or view of that (possibly schema-qualified) name exists."""
         ...
 
+    def has_schema(self, name: str) -> bool:
+        """Whether a schema (a database of Spark's, an attached one of SQLite's) of that name exists."""
+        ...
+
     def table_schema(self, name: str) -> pa.Schema | None:
         """The columns of a table or view and their Arrow types as the warehouse declares them.
 

@@ -132,6 +132,18 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:  # e.g. inside a transaction a failed query has aborted
             raise failure(exc, "无法查询数据目录") from exc
 
+    def has_schema(self, name: str) -> bool:
+        sql = (
+            exp.select(exp.Count(this=exp.Star()))
+            .from_("information_schema.schemata")
+            .where(exp.column("schema_name").eq(exp.Literal.string(name)))
+            .where(exp.column("catalog_name").eq(exp.Anonymous(this="current_database")))
+        )
+        try:
+            return bool(self.connection.sql(statement(sql, "duckdb")).fetchall()[0][0])
+        except duckdb.Error as exc:
+            raise failure(exc, "无法查询数据目录") from exc
+
     def table_schema(self, name: str) -> pa.Schema | None:
         if not self.has_table(name):
             return None

@@ -195,6 +195,9 @@ class SparkWarehouse:
     def has_table(self, name: str) -> bool:
         return bool(self.spark.catalog.tableExists(statement(table_named(name), "spark")))
 
+    def has_schema(self, name: str) -> bool:
+        return bool(self.spark.catalog.databaseExists(name))
+
     def table_schema(self, name: str) -> pa.Schema | None:
         if not self.has_table(name):
             return None

@@ -24,6 +24,9 @@ class ExitCode(IntEnum):
     SOURCES_UNHEALTHY = 6
     # run --require-fresh: a selected model reads a stale source; nothing ran, nothing recorded.
     STALE_SOURCES = 7
+    # The warehouse refused a privilege the command needs (SQLSTATE 42501 and kin): a DBA has
+    # to grant it (`oversight grants` prints what to run); nothing was recorded.
+    PERMISSION_DENIED = 8
     USAGE = 64  # the command line itself is wrong
     BAD_RECORDS = 65  # precheck: the records sent are not records of the source (E67x)
     INTERNAL = 70  # a bug in oversight: please report it with --debug output

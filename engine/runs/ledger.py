@@ -126,7 +126,17 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _create(table: exp.Table, schema: pa.Schema, key: tuple[str, ...]) -> exp.Create:
+ENGINE_TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    LEDGER: (LEDGER_SCHEMA, ("model_id", "warning_key")),
+    RUNS: (RUNS_SCHEMA, ("run_id",)),
+    PRECHECKS: (PRECHECKS_SCHEMA, ("precheck_id",)),
+}
+"""The engine's own tables, each with its columns and key: all it ever creates or writes."""
+
+
+def create_table(tables: Tables, name: str) -> exp.Create:
+    """The CREATE TABLE of one of the engine's own tables (ENGINE_TABLES), as a DBA may run it."""
+    schema, key = ENGINE_TABLES[name]
     columns: list[exp.Expression] = []
     for field in schema:
         constraints = (
@@ -139,19 +149,35 @@ def _create(table: exp.Table, schema: pa.Schema, key: tuple[str, ...]) -> exp.Cr
                 constraints=constraints,
             )
         )
-    if key:
-        columns.append(exp.PrimaryKey(expressions=[exp.to_identifier(k) for k in key]))
-    return exp.Create(this=exp.Schema(this=table, expressions=columns), kind="TABLE", exists=True)
+    columns.append(exp.PrimaryKey(expressions=[exp.to_identifier(k) for k in key]))
+    return exp.Create(this=exp.Schema(this=tables.table(name), expressions=columns), kind="TABLE")
 
 
-def ensure_tables(warehouse: Warehouse, tables: Tables) -> None:
-    """Create the ledger and runs tables if they are missing (and their schema, if named)."""
-    _ensure_schema(warehouse, tables)
-    for name, schema, key in (
-        (LEDGER, LEDGER_SCHEMA, ("model_id", "warning_key")),
-        (RUNS, RUNS_SCHEMA, ("run_id",)),
-    ):
-        warehouse.execute(statement(_create(tables.table(name), schema, key), warehouse.dialect))
+def create_schema(tables: Tables) -> exp.Create | None:
+    """The CREATE SCHEMA of the engine's own schema, when the deployment names one."""
+    if not tables.schema:
+        return None
+    return exp.Create(this=table_named(tables.schema), kind="SCHEMA")
+
+
+def ensure_tables(
+    warehouse: Warehouse, tables: Tables, names: tuple[str, ...] = (LEDGER, RUNS)
+) -> None:
+    """Create those of the engine's tables `names` that are missing, and their schema if it is.
+
+    The catalog is asked first, and nothing that exists is created again (not even
+    with IF NOT EXISTS): a role that a DBA gave only what the engine needs, with the
+    tables made ahead of time, holds no CREATE privilege at all. Two runs creating
+    the same table at once: the second is told it exists (Conflict), and is retried.
+    """
+    missing = [name for name in names if not warehouse.has_table(tables.name(name))]
+    if not missing:
+        return
+    schema = create_schema(tables)
+    if schema is not None and not warehouse.has_schema(str(tables.schema)):
+        warehouse.execute(statement(schema, warehouse.dialect))
+    for name in missing:
+        warehouse.execute(statement(create_table(tables, name), warehouse.dialect))
 
 
 def record_precheck(
@@ -162,22 +188,13 @@ def record_precheck(
     Pre-checks come many at once: an append that meets another's lock is tried again.
     """
     audit = pa.Table.from_pylist([row], schema=PRECHECKS_SCHEMA)
-    create = _create(tables.table(PRECHECKS), PRECHECKS_SCHEMA, ("precheck_id",))
 
     def append_audit() -> None:
         with warehouse.transaction():
-            _ensure_schema(warehouse, tables)
-            warehouse.execute(statement(create, warehouse.dialect))
+            ensure_tables(warehouse, tables, (PRECHECKS,))
             warehouse.append(tables.name(PRECHECKS), audit)
 
     _retry_on_conflict(append_audit, pause=0.05)
-
-
-def _ensure_schema(warehouse: Warehouse, tables: Tables) -> None:
-    """Create the schema the tables are named in, if they are named in one."""
-    if tables.schema:
-        create_schema = exp.Create(this=table_named(tables.schema), kind="SCHEMA", exists=True)
-        warehouse.execute(statement(create_schema, warehouse.dialect))
 
 
 def _retry_on_conflict(attempt: Callable[[], T], pause: float) -> T:
