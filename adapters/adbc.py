@@ -94,9 +94,12 @@ def _sqlite_schemas(name: str) -> exp.Select:
 
 
 def _pg_class(schema: str | None, name: str) -> exp.Select:
-    """PostgreSQL's own catalog, which lists every table: information_schema.tables leaves
-    out those the role holds no privilege on, and a table the role may not read is
-    there all the same (a refused permission, not a missing source)."""
+    """Whether a table is there, from PostgreSQL's own catalog, which lists every table.
+
+    information_schema.tables leaves out those the role holds no privilege on, and a
+    table the role may not read is there all the same (a refused permission, not a
+    missing source).
+    """
     namespace = exp.column("nspname", table="n")
     return (
         exp.select(exp.Count(this=exp.Star()))
@@ -281,8 +284,8 @@ class ADBCWarehouse:
     def __init__(self, url: str, dialect: str, connection: Any) -> None:
         self.url = url
         self.dialect = dialect
-        self.quirks = _QUIRKS.get(dialect, _Quirks(dialect, {}, _information_schema, _information_schemata)
-        )
+        generic = _Quirks(dialect, {}, _information_schema, _information_schemata)
+        self.quirks = _QUIRKS.get(dialect, generic)
         self.connection = connection
         self._depth = 0
         self._running: Any = None  # the cursor of the query running now, for interrupt()

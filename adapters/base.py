@@ -182,7 +182,7 @@ class Warehouse(Protocol):
         ...
 
     def has_schema(self, name: str) -> bool:
-        """Whether a schema (a database of Spark's, an attached one of SQLite's) of that name exists."""
+        """Whether a schema of that name exists (Spark: a database; SQLite: an attached one)."""
         ...
 
     def table_schema(self, name: str) -> pa.Schema | None:

@@ -30,7 +30,6 @@ from engine.compiler.functions import date_literal
 LEDGER = "oversight_ledger"
 RUNS = "oversight_runs"
 PRECHECKS = "oversight_prechecks"
-_STAGING = "oversight_staging"
 
 T = TypeVar("T")
 
@@ -213,18 +212,6 @@ def _retry_on_conflict(attempt: Callable[[], T], pause: float) -> T:
     raise AssertionError("unreachable")
 
 
-def _same_warning(left: str, right: str) -> exp.Expression:
-    return exp.and_(
-        exp.EQ(
-            this=exp.column("model_id", table=left), expression=exp.column("model_id", table=right)
-        ),
-        exp.EQ(
-            this=exp.column("warning_key", table=left),
-            expression=exp.column("warning_key", table=right),
-        ),
-    )
-
-
 def record(
     warehouse: Warehouse,
     warnings: pa.Table,
@@ -252,6 +239,48 @@ def record(
 
 CONFLICT_RETRIES = 5
 
+_UPDATE_CHUNK = 500
+"""Keys per UPDATE of last_seen_on: a statement stays small on every warehouse."""
+
+
+@dataclass(frozen=True)
+class _Merge:
+    """What one run changes in the ledger: rows to add, and warnings seen again."""
+
+    new: list[dict[str, object]]
+    seen_again: dict[str, list[str]]  # model_id -> warning keys whose last_seen_on moves on
+
+
+def _merge(known: dict[tuple[str, str], date], staged: pa.Table, as_of: date) -> _Merge:
+    """Split a run's warnings by what the ledger `known` ((model, key) -> last_seen_on) holds."""
+    new: list[dict[str, object]] = []
+    seen_again: dict[str, list[str]] = {}
+    for row in staged.to_pylist():
+        key = (str(row["model_id"]), str(row["warning_key"]))
+        if key not in known:
+            new.append(row)
+        elif known[key] < as_of:
+            seen_again.setdefault(key[0], []).append(key[1])
+    return _Merge(new, seen_again)
+
+
+def _known(warehouse: Warehouse, tables: Tables, models: list[str]) -> dict[tuple[str, str], date]:
+    """(model, key) -> last_seen_on of the ledger's warnings of `models`."""
+    if not models:
+        return {}
+    query = (
+        exp.select(exp.column("model_id"), exp.column("warning_key"), exp.column("last_seen_on"))
+        .from_(tables.table(LEDGER))
+        .where(exp.column("model_id").isin(*models))
+    )
+    rows = warehouse.query(statement(query, warehouse.dialect))
+    if rows.num_rows == 0:  # (SQLite's driver types an empty result's columns as integers)
+        return {}
+    rows = rows.cast(pa.schema([LEDGER_SCHEMA.field(n) for n in rows.column_names]))
+    return {
+        (str(r["model_id"]), str(r["warning_key"])): r["last_seen_on"] for r in rows.to_pylist()
+    }
+
 
 def _record(
     warehouse: Warehouse,
@@ -261,48 +290,48 @@ def _record(
     run_id: str,
     tables: Tables,
 ) -> Recorded:
-    """One attempt at recording, in one transaction."""
+    """One attempt at recording, in one transaction.
+
+    The run's warnings are compared with the ledger here rather than in a staging
+    table, so that recording needs SELECT, INSERT and UPDATE on the engine's own
+    tables and no CREATE: what a least-privilege role is given (oversight grants).
+    """
     ensure_tables(warehouse, tables)
     dialect = warehouse.dialect
-    ledger = tables.table(LEDGER)
-    staging_name = tables.name(f"{_STAGING}_{run_id}")
     staged = _staged(warnings, as_of, run_id)
-    columns = [exp.column(f.name, table="s") for f in LEDGER_SCHEMA]
-    already = exp.select(exp.Literal.number(1)).from_(exp.alias_(ledger.copy(), "l", table=True))
-    # The staged rows (as s) of warnings the ledger does not have yet: inserted, and counted.
-    new_rows = (
-        exp.select(*columns)
-        .from_(exp.alias_(table_named(staging_name), "s", table=True))
-        .where(exp.not_(exp.Exists(this=already.where(_same_warning("l", "s")))))
-    )
-    insert_new = exp.insert(new_rows, ledger.copy())
-    seen_again = (
-        exp.select(exp.Literal.number(1))
-        .from_(exp.alias_(table_named(staging_name), "s", table=True))
-        .where(_same_warning("s", ledger.name))
-    )
-    move_last_seen = exp.Update(
-        this=ledger.copy(),
-        expressions=[exp.EQ(this=exp.column("last_seen_on"), expression=_date(as_of, dialect))],
+    models = sorted(set(staged.column("model_id").to_pylist()))
+    with warehouse.transaction():
+        merge = _merge(_known(warehouse, tables, models), staged, as_of)
+        if merge.new:
+            rows = pa.Table.from_pylist(merge.new, schema=LEDGER_SCHEMA)
+            warehouse.append(tables.name(LEDGER), rows)
+        for model_id, keys in merge.seen_again.items():
+            for at in range(0, len(keys), _UPDATE_CHUNK):
+                chunk = keys[at : at + _UPDATE_CHUNK]
+                move = _move_last_seen(tables, model_id, chunk, as_of, dialect)
+                warehouse.execute(statement(move, dialect))
+        warehouse.append(tables.name(RUNS), _run_row(run, run_id, as_of, warnings, len(merge.new)))
+        signals.point("ledger.staged")
+    signals.point("ledger.committed")
+    return Recorded(run_id, warnings.num_rows, len(merge.new))
+
+
+def _move_last_seen(
+    tables: Tables, model_id: str, keys: list[str], as_of: date, dialect: str
+) -> exp.Update:
+    """UPDATE the last_seen_on of one model's warnings `keys` to `as_of`, never backwards."""
+    today = _date(as_of, dialect)
+    return exp.Update(
+        this=tables.table(LEDGER),
+        expressions=[exp.EQ(this=exp.column("last_seen_on"), expression=today)],
         where=exp.Where(
             this=exp.and_(
-                exp.LT(this=exp.column("last_seen_on"), expression=_date(as_of, dialect)),
-                exp.Exists(this=seen_again),
+                exp.EQ(this=exp.column("model_id"), expression=exp.Literal.string(model_id)),
+                exp.column("warning_key").isin(*keys),
+                exp.LT(this=exp.column("last_seen_on"), expression=today.copy()),
             )
         ),
     )
-    drop_staging = exp.Drop(tables=[table_named(staging_name)], kind="TABLE", exists=True)
-    count_new = new_rows.select(exp.Count(this=exp.Star()), append=False)
-    with warehouse.transaction():
-        warehouse.load(staging_name, staged)
-        new = int(warehouse.query(statement(count_new, dialect)).column(0)[0].as_py())
-        warehouse.execute(statement(insert_new, dialect))
-        warehouse.execute(statement(move_last_seen, dialect))
-        warehouse.execute(statement(drop_staging, dialect))
-        warehouse.append(tables.name(RUNS), _run_row(run, run_id, as_of, warnings, new))
-        signals.point("ledger.staged")
-    signals.point("ledger.committed")
-    return Recorded(run_id, warnings.num_rows, new)
 
 
 def _record_by_merge(
@@ -322,23 +351,21 @@ def _record_by_merge(
         current = read(warehouse, tables).to_pylist()
     else:
         current = []
-    known = {(r["model_id"], r["warning_key"]): r for r in current}
-    staged = _staged(warnings, as_of, run_id).to_pylist()
-    new = [r for r in staged if (r["model_id"], r["warning_key"]) not in known]
-    for row in staged:
-        entry = known.get((row["model_id"], row["warning_key"]))
-        if entry is not None and entry["last_seen_on"] < as_of:
+    known = {(r["model_id"], r["warning_key"]): r["last_seen_on"] for r in current}
+    merge = _merge(known, _staged(warnings, as_of, run_id), as_of)
+    for entry in current:
+        if entry["warning_key"] in merge.seen_again.get(entry["model_id"], ()):
             entry["last_seen_on"] = as_of
-    merged = sorted([*current, *new], key=lambda r: (r["model_id"], r["warning_key"]))
+    merged = sorted([*current, *merge.new], key=lambda r: (r["model_id"], r["warning_key"]))
     warehouse.load(
         tables.name(LEDGER), pa.Table.from_pylist(merged, schema=LEDGER_SCHEMA), replace=True
     )
-    row = _run_row(run, run_id, as_of, warnings, len(new))
+    row = _run_row(run, run_id, as_of, warnings, len(merge.new))
     if warehouse.has_table(tables.name(RUNS)):
         warehouse.append(tables.name(RUNS), row)
     else:
         warehouse.load(tables.name(RUNS), row)
-    return Recorded(run_id, warnings.num_rows, len(new))
+    return Recorded(run_id, warnings.num_rows, len(merge.new))
 
 
 def _date(day: date, dialect: str) -> exp.Expression:
