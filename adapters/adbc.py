@@ -392,13 +392,27 @@ class ADBCWarehouse:
     def append(self, name: str, table: pa.Table) -> None:
         self._ingest(name, table, "append")
 
-    def _ingest(self, name: str, table: pa.Table, mode: str) -> None:
+    @contextmanager
+    def scratch(self, name: str, table: pa.Table) -> Iterator[None]:
+        # A temporary table: PostgreSQL's TEMPORARY privilege (PUBLIC's by default), no CREATE.
+        self._ingest(name, table, "create", temporary=True)
+        try:
+            yield
+        finally:
+            drop = exp.Drop(tables=[table_named(name)], kind="TABLE", exists=True)
+            self.execute(drop.sql(self.dialect))
+
+    def _ingest(self, name: str, table: pa.Table, mode: str, temporary: bool = False) -> None:
         target = table_named(name)
         converted = self._inbound(table)
         try:
             with self.connection.cursor() as cursor:
                 cursor.adbc_ingest(
-                    target.name, converted, mode=mode, db_schema_name=target.db or None
+                    target.name,
+                    converted,
+                    mode=mode,
+                    db_schema_name=target.db or None,
+                    temporary=temporary,
                 )
         except Exception as exc:
             raise self._failure(exc, f"写入表 {name} 失败") from exc

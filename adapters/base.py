@@ -202,6 +202,15 @@ class Warehouse(Protocol):
         """Create table `name` from Arrow data (replacing it when asked) and fill it."""
         ...
 
+    def scratch(self, name: str, table: pa.Table) -> AbstractContextManager[None]:
+        """Arrow data as table `name`, seen by this connection only, while the `with` lasts.
+
+        A temporary table (a registered view where the warehouse can read Arrow in
+        place), so that a file given on the command line can be queried beside the
+        warehouse's tables by a role that may create nothing in any schema.
+        """
+        ...
+
     def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
         """Create table `name` from a Parquet file (or a glob of files)."""
         ...

@@ -164,6 +164,15 @@ class DuckDBWarehouse:
         create = exp.Create(this=table_named(name), kind="TABLE", expression=rows, replace=replace)
         self._with_arrow(table, statement(create, "duckdb"))
 
+    @contextmanager
+    def scratch(self, name: str, table: pa.Table) -> Iterator[None]:
+        # DuckDB reads the Arrow table in place, as a view of this connection: no DDL at all.
+        self.connection.register(name, table)
+        try:
+            yield
+        finally:
+            self.connection.unregister(name)
+
     def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
         # DuckDB reads Parquet itself, in parallel, without going through Python.
         rows = exp.select("*").from_(

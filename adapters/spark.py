@@ -228,6 +228,15 @@ class SparkWarehouse:
         shutil.rmtree(retired, ignore_errors=True)
         self._register(name)
 
+    @contextmanager
+    def scratch(self, name: str, table: pa.Table) -> Iterator[None]:
+        # A temporary view of the session: nothing is written under the warehouse's folder.
+        self.spark.createDataFrame(table).createOrReplaceTempView(name)
+        try:
+            yield
+        finally:
+            self.spark.catalog.dropTempView(name)
+
     def load_parquet(self, name: str, path: str, replace: bool = False) -> None:
         self.load(name, read_parquet_file(path), replace)
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
-from adapters import Warehouse, WarehouseError, WarehouseLost, connect
+from adapters import PermissionDenied, Warehouse, WarehouseError, WarehouseLost, connect
 from adapters.names import statement, table_named
 from dsl import ir
 from dsl.check import check_pack
@@ -445,7 +445,13 @@ def run(
                     "seconds": document["seconds"],
                 },
             )
-        if isinstance(exc, WarehouseError):  # unreachable from the start, or lost midway
+        if isinstance(exc, PermissionDenied):  # a privilege the role lacks: a DBA's business
+            events(
+                "warehouse.refused",
+                {"run_id": facts.run_id, "outcome": "permission_denied", "error": str(exc)},
+            )
+            _write_manifest(manifest, facts.manifest(result, "permission_denied", str(exc)), events)
+        elif isinstance(exc, WarehouseError):  # unreachable from the start, or lost midway
             lost = isinstance(exc, WarehouseLost)
             outcome = "warehouse_lost" if lost else "warehouse_unreachable"
             events(
@@ -537,8 +543,8 @@ def score(
     """The index for every township with staff in `period`, ranked and coloured.
 
     Disposal records come from the warehouse's sup_disposal, or from
-    `disposal` (a table loaded from a file), which is put in a scratch table
-    of the engine's own for the query and dropped afterwards.
+    `disposal` (a table loaded from a file), which the query reads as a
+    temporary table of the connection (Warehouse.scratch).
     """
     index_of(pack)  # before the warehouse is opened: a pack may have nothing to score
     deployment = deployment or Deployment()
@@ -570,27 +576,20 @@ def _score(
         raise DiagnosticError(
             [diagnostic("E651", None, hints=("廉情指数按在岗人数计算预警率等指标",))]
         )
-    scratch = None
+    names = township_names(connection, pack, physical["ref_township"])
+
+    def scored(disposal_table: str) -> ScoreResult:
+        inputs = ScoreTables(tables.name(ledger.LEDGER), disposal_table, physical["town_staffing"])
+        return run_score(pack, connection, period, inputs, names)
+
     if disposal is None and connection.has_table(physical[DISPOSAL]):
-        disposal_table = physical[DISPOSAL]
-    else:
-        scratch = tables.name(f"oversight_scratch_disposal_{ledger.new_run_id()}")
-        schema = source_schema(disposal_source(pack.pack))
-        connection.load(scratch, disposal if disposal is not None else schema.empty_table())
-        disposal_table = scratch
-    try:
-        names = township_names(connection, pack, physical["ref_township"])
-        return run_score(
-            pack,
-            connection,
-            period,
-            ScoreTables(tables.name(ledger.LEDGER), disposal_table, physical["town_staffing"]),
-            names,
-        )
-    finally:
-        if scratch is not None:
-            drop = exp.Drop(tables=[table_named(scratch)], kind="TABLE", exists=True)
-            connection.execute(statement(drop, connection.dialect))
+        return scored(physical[DISPOSAL])
+    # A file's disposal records (or none): a table this connection alone sees, dropped after.
+    if disposal is None:
+        disposal = source_schema(disposal_source(pack.pack)).empty_table()
+    scratch = f"oversight_scratch_disposal_{ledger.new_run_id()}"
+    with connection.scratch(scratch, disposal):
+        return scored(scratch)
 
 
 def precheck(

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from adapters.base import WarehouseError
+from adapters.base import PermissionDenied, WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
 from engine.cli.advise import advise_command
@@ -801,6 +801,9 @@ def main(argv: list[str] | None = None) -> int:
         emit_diagnostics(err.diagnostics, output_format)
         write_unstarted(args, "invalid_policy", _first_problem(err.diagnostics))
         return ExitCode.INVALID_POLICY
+    except PermissionDenied as err:
+        click.echo(f"权限不足 permission denied: {err}", err=True)
+        return ExitCode.PERMISSION_DENIED
     except WarehouseError as err:
         if signals.received() and not signals.holding():
             return _interrupted(args, err)

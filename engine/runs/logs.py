@@ -26,6 +26,7 @@ EVENT_CODES: dict[str, str] = {
     "run.finished": "OV190",
     "run.interrupted": "OV191",
     "warehouse.lost": "OV192",
+    "warehouse.refused": "OV193",
 }
 
 

@@ -27,6 +27,7 @@ OUTCOMES = (
     "models_skipped",
     "warehouse_unreachable",
     "warehouse_lost",
+    "permission_denied",
     "interrupted",
     "invalid_policy",
     "stale_sources",

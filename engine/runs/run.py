@@ -20,7 +20,13 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import QueryTimeout, Warehouse, WarehouseError, WarehouseLost
+from adapters.base import (
+    PermissionDenied,
+    QueryTimeout,
+    Warehouse,
+    WarehouseError,
+    WarehouseLost,
+)
 from adapters.names import statement, table_named
 from dsl import ir
 from dsl.check import STATUSES
@@ -244,7 +250,7 @@ def run_models(
                 query = _compiled_sql(model, pack, target)
                 rows = warehouse.query(query, timeout)
             warnings, dropped = to_warnings(model, rows, pack.pack, as_of)
-        except WarehouseLost:
+        except (WarehouseLost, PermissionDenied):  # the run stops: no model would do better
             raise
         except _CompileBug as bug:
             outcome = _failed(model, "failed", bug, started, scanned, sql_from, behind)
@@ -358,7 +364,7 @@ def _count(warehouse: Warehouse, table: str) -> int:
     query = exp.select(exp.Count(this=exp.Star())).from_(table_named(table))
     try:
         return int(warehouse.query(statement(query, warehouse.dialect)).column(0)[0].as_py())
-    except WarehouseLost:
+    except (WarehouseLost, PermissionDenied):
         raise
     except WarehouseError:
         return 0
