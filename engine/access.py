@@ -30,6 +30,7 @@ from dsl import ir
 from engine.index.disposal import DISPOSAL
 from engine.policy.deployment import Deployment
 from engine.runs import ledger
+from engine.runs.manifest import redact
 from engine.runs.run import select_models
 
 COMMANDS = ("run", "sources", "score", "report", "advise", "warnings", "diff", "precheck", "serve")
@@ -37,6 +38,7 @@ COMMANDS = ("run", "sources", "score", "report", "advise", "warnings", "diff", "
 
 STAFFING = "town_staffing"
 TOWNSHIPS = "ref_township"
+_LEDGER_READERS = ("score", "report", "advise", "warnings")
 INDEX_COMMANDS = ("score", "report", "advise")
 """The commands that compute the index (advise: with --out, for the drafts' colours)."""
 
@@ -235,9 +237,6 @@ def needs(
             INDEX_COMMANDS,
         )
     return found.needs()
-
-
-_LEDGER_READERS = ("score", "report", "advise", "warnings")
 
 
 def _engine_table_needs(found: _Needs, tables: ledger.Tables) -> None:
@@ -692,6 +691,7 @@ class Inspection:
 
     def to_json(self, pack: ir.CheckedPack) -> dict[str, Any]:
         return {
+            "warehouse": redact(self.url),
             "dialect": self.dialect,
             "role": self.role,
             "ok": self.ok,
@@ -736,6 +736,20 @@ def inspect(
         found = _merged(found, Need(on, why, ("run", "precheck", "serve")))
     lacking = missing(warehouse, [n.privilege for n in found])
     return Inspection(url, dialect, role_of(url), found, lacking, absent)
+
+
+def lacking(
+    warehouse: Warehouse, pack: ir.CheckedPack, deployment: Deployment, url: str, command: str
+) -> list[Need] | None:
+    """The needs of `command` (run, score, …) the connected role lacks; None: cannot tell.
+
+    For naming what a refused statement was missing. On PostgreSQL call it outside a
+    failed transaction (after its rollback): the catalog is asked on the same connection.
+    """
+    found = inspect(warehouse, pack, deployment, url)
+    if found.missing is None:
+        return None
+    return [n for n in found.needs if command in n.commands and found.refused(n)]
 
 
 def _current_schema(warehouse: Warehouse) -> str:

@@ -26,7 +26,7 @@ from dsl import ir
 from engine import access
 from engine.cli import main
 from engine.exit_codes import ExitCode
-from engine.policy.deployment import Deployment
+from engine.policy.deployment import Deployment, load_deployment
 from engine.runs import ledger
 from engine.runs.run import select_models
 from engine.schema import source_schema
@@ -188,6 +188,15 @@ def test_a_revoked_select_names_its_table_and_models(granted: dict, pack, capsys
     assert row["read"] is False and row["exists"] is True
     run = next(c for c in found["commands"] if c["command"] == "run")
     assert [p["text"] for p in run["missing"]] == ["SELECT ON TABLE public.trade_bid"]
+    setup = load_deployment(granted["deployment"], pack.pack)
+    warehouse = connect(granted["url"])
+    try:
+        for_run = access.lacking(warehouse, pack, setup, granted["url"], "run")
+        for_warnings = access.lacking(warehouse, pack, setup, granted["url"], "warnings")
+    finally:
+        warehouse.close()
+    assert [n.privilege.text() for n in for_run or []] == ["SELECT ON TABLE public.trade_bid"]
+    assert for_run[0].models == tuple(blocked) and for_warnings == []
     code, text = _printed(capsys, *args)
     assert code == ExitCode.PERMISSION_DENIED
     assert "SELECT ON TABLE public.trade_bid" in text
