@@ -21,6 +21,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
 from engine.cli.advise import advise_command
 from engine.cli.fmt import fmt_command
+from engine.cli.grants import grants_command
 from engine.cli.options import (
     DEPLOYMENT,
     DISPOSAL,
@@ -582,6 +583,7 @@ cli.add_command(precheck_command, name="precheck")
 cli.add_command(serve_command, name="serve")
 cli.add_command(advise_command, name="advise")
 cli.add_command(sources_command, name="sources")
+cli.add_command(grants_command, name="grants")
 
 # The demo builds the default warehouse, so that every command after it works as typed in the
 # same folder; it refuses to replace a warehouse there that it did not build itself.
