@@ -608,11 +608,52 @@ def connect_postgres(url: str, read_only: bool = False, must_exist: bool = False
     try:
         connection = postgres.connect(uri)
     except Exception as exc:
+        database = urlparse(uri).path.lstrip("/")
+        if database and _connect_refused(postgres, uri, database):
+            raise PermissionDenied(
+                f"角色没有连接数据库 {database} 的权限（CONNECT ON DATABASE {database}）",
+                f"the role may not connect: missing CONNECT ON DATABASE {database}",
+            ) from exc
         shown = urlparse(uri)._replace(netloc=urlparse(uri).hostname or "")
         raise WarehouseUnreachable(
             f"无法连接 PostgreSQL {urlunparse(shown)}", f"cannot connect: {exc}"
         ) from exc
     return ADBCWarehouse(url, "postgres", connection)
+
+
+def _connect_refused(postgres: Any, uri: str, database: str) -> bool:
+    """Whether the role lacks CONNECT on `database`, asked from the server's `postgres` database.
+
+    The driver reports a refused login with no SQLSTATE, so the failure is not read
+    from its wording: the same role, on the maintenance database that every role may
+    connect to by default, asks the catalog. False when that cannot be asked either
+    (the server is down, the password is wrong): the failure is then what it says.
+    """
+    question = (
+        exp.select(
+            exp.not_(
+                exp.Anonymous(
+                    this="has_database_privilege",
+                    expressions=[exp.column("oid"), exp.Literal.string("CONNECT")],
+                )
+            )
+        )
+        .from_(exp.table_("pg_database", db="pg_catalog"))
+        .where(exp.EQ(this=exp.column("datname"), expression=exp.Literal.string(database)))
+    )
+    try:
+        probe = postgres.connect(urlunparse(urlparse(uri)._replace(path="/postgres")))
+    except Exception:
+        return False
+    try:
+        with probe.cursor() as cursor:
+            cursor.execute(question.sql("postgres"))
+            row = cursor.fetchone()
+        return bool(row and row[0])
+    except Exception:
+        return False
+    finally:
+        probe.close()
 
 
 def connect_generic(url: str, read_only: bool = False, must_exist: bool = False) -> ADBCWarehouse:

@@ -22,7 +22,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from sqlglot import exp
 
-from adapters.base import Warehouse
+from adapters import connect
+from adapters.base import PermissionDenied, Warehouse, WarehouseError
 from adapters.names import statement, table_named
 from adapters.privileges import Privilege, journal_folder, missing
 from adapters.registry import scheme
@@ -228,12 +229,12 @@ def needs(
             table.source,
         )
     _engine_table_needs(found, ledger.Tables(engine))
-    if engine:
+    if dialect == "postgres" and database:
         found.add(
-            Privilege("CREATE", "schema", engine),
-            "score、report、advise 用 --disposal 文件（或数据仓库没有 sup_disposal）时建一张"
-            "暂存表，用后即删 / score, report and advise put --disposal FILE's records (or none, "
-            "when the warehouse has no sup_disposal) in a scratch table, dropped after",
+            Privilege("TEMPORARY", "database", database),
+            "score、report、advise 用 --disposal 文件（或数据仓库没有 sup_disposal）时把处置记录"
+            "放进一张临时表，会话结束即消失 / score, report and advise put --disposal FILE's "
+            "records (or none, when the warehouse has no sup_disposal) in a temporary table",
             INDEX_COMMANDS,
         )
     return found.needs()
@@ -343,10 +344,9 @@ def _file_needs(pack: ir.CheckedPack, kind: str, url: str) -> list[Need]:
     """DuckDB and SQLite: the file read by every command, written (with its folder) by some.
 
     DuckDB opens the file for writing for every command that is not read only (run,
-    also with --no-ledger; score, for its scratch table; precheck and serve, for the
-    audit), and writes a write-ahead log (FILE.wal) beside it; SQLite writes a journal
-    beside the file when it writes at all (run's ledger, the pre-check audit, score's
-    scratch table).
+    also with --no-ledger; precheck and serve, for the audit), and writes a write-ahead
+    log (FILE.wal) beside it; SQLite writes a journal beside the file when it writes at
+    all (run's ledger, the pre-check audit, score's temporary table).
     """
     path = embedded_file(url)
     every = [m.id for m in select_models(pack)]
@@ -362,16 +362,13 @@ def _file_needs(pack: ir.CheckedPack, kind: str, url: str) -> list[Need]:
     writers = ("run", "score", "report", "advise", "precheck", "serve")
     if kind == "duckdb":
         why = (
-            "run 记台账（DuckDB 即使 --no-ledger 也以读写方式打开）、score 的暂存表、预检审计 / "
-            "run's ledger (DuckDB opens the file for writing even with --no-ledger), score's "
-            "scratch table, the pre-check audit"
+            "run 记台账、预检审计；DuckDB 为这些命令以读写方式打开文件（即使 --no-ledger）/ "
+            "run's ledger, the pre-check audit; DuckDB opens the file for writing for these "
+            "commands (even with --no-ledger)"
         )
         journal = f"DuckDB 在文件旁建预写日志 {Path(path).name}.wal / DuckDB's write-ahead log"
     else:
-        why = (
-            "run 记台账、score 用 --disposal 时的暂存表、预检审计 / run's ledger, score's "
-            "scratch table for --disposal FILE, the pre-check audit"
-        )
+        why = "run 记台账、预检审计 / run's ledger, the pre-check audit"
         journal = f"SQLite 在文件旁建日志 {Path(path).name}-journal / SQLite's journal"
     found.add(Privilege("WRITE", "file", path), why, writers)
     found.add(Privilege("WRITE", "folder", journal_folder(path)), journal, writers)
@@ -771,3 +768,77 @@ def _merged(found: list[Need], more: Need) -> list[Need]:
             )
             return [*found[:at], merged, *found[at + 1 :]]
     return [*found, more]
+
+
+GRANTS_HINT = (
+    "请数据库管理员授予；oversight grants 列出全部授权语句，oversight grants --check 逐项核对",
+    "a DBA grants it: `oversight grants` prints every statement, `oversight grants --check` "
+    "checks each one",
+)
+
+
+class Refused(PermissionDenied):
+    """A refused privilege, said once: what `command` lacks, asked of the catalog.
+
+    The warehouse says *that* it refused (SQLSTATE 42501, which the adapter reads as
+    PermissionDenied); *what* is missing comes from the catalog (`lacking`), never from
+    the error's wording. `lacking` is empty when the catalog could not tell (Spark, a
+    file's permissions that look right, a grant made since): then the driver's first
+    line is shown.
+    """
+
+    def __init__(self, command: str, lacking: list[Need], refused: PermissionDenied) -> None:
+        self.command = command
+        self.lacking = lacking
+        hint_zh, hint_en = GRANTS_HINT
+        if lacking:
+            items_zh = "；".join(f"{n.privilege.text()}（{_needed_by(n)}）" for n in lacking)
+            items_en = "; ".join(n.privilege.text() for n in lacking)
+            zh = f"数据仓库拒绝了 oversight {command} 所需的权限，缺少 {items_zh}。{hint_zh}"
+            en = (
+                f"the warehouse refused a privilege `oversight {command}` needs: "
+                f"missing {items_en}; {hint_en}"
+            )
+        else:
+            first = (refused.message_en.splitlines() or [""])[0]
+            zh = f"数据仓库以权限不足拒绝了 oversight {command}：{refused.message_zh}。{hint_zh}"
+            en = (
+                f"the warehouse refused a statement of `oversight {command}` for want of a "
+                f"privilege ({first}); {hint_en}"
+            )
+        super().__init__(zh, en)
+
+
+def _needed_by(need: Need) -> str:
+    if need.engine_table:
+        return f"引擎的 {need.engine_table} 表"
+    if need.models:
+        shown = "、".join(need.models[:5])
+        more = f" 等 {len(need.models)} 个模型" if len(need.models) > 5 else ""
+        return f"{shown}{more}读取"
+    return need.why.split(" / ")[0]
+
+
+def named_refusal(
+    refused: PermissionDenied,
+    command: str,
+    pack: ir.CheckedPack,
+    deployment: Deployment,
+    url: str,
+) -> PermissionDenied:
+    """`refused`, saying what `command` lacks on the warehouse at `url` (as is, if it says).
+
+    Asked on a connection of its own: the refused one may sit in an aborted
+    transaction, or be closed already.
+    """
+    if isinstance(refused, Refused):
+        return refused
+    try:
+        warehouse = connect(url)
+        try:
+            found = lacking(warehouse, pack, deployment, url, command) or []
+        finally:
+            warehouse.close()
+    except WarehouseError:
+        found = []
+    return Refused(command, found, refused)

@@ -27,6 +27,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.messages import diagnostic
 from dsl.suggest import did_you_mean
 from engine import __version__, signals
+from engine.access import Refused, lacking, named_refusal
 from engine.compiler import functions as fn
 from engine.compiler import reviewed
 from engine.compiler.compile import DIALECTS, CompiledModel, Target, compile_model, render
@@ -390,6 +391,8 @@ def run(
                 health = check_sources(connection, pack.pack, deployment.tables, as_of, previous)
                 for checked in health:
                     events("source.checked", source_facts(facts.run_id, checked))
+                if any(h.status == "missing" for h in health):
+                    _unless_hidden(connection, pack, deployment, url)
                 if require_fresh:
                     stale = {
                         h.name: [m.id for m in models if h.name in m.sources]
@@ -446,12 +449,15 @@ def run(
                 },
             )
         if isinstance(exc, PermissionDenied):  # a privilege the role lacks: a DBA's business
+            refused = named_refusal(exc, "run", pack, deployment, url)
             events(
                 "warehouse.refused",
-                {"run_id": facts.run_id, "outcome": "permission_denied", "error": str(exc)},
+                {"run_id": facts.run_id, "outcome": "permission_denied", "error": str(refused)},
             )
-            _write_manifest(manifest, facts.manifest(result, "permission_denied", str(exc)), events)
-        elif isinstance(exc, WarehouseError):  # unreachable from the start, or lost midway
+            document = facts.manifest(result, "permission_denied", str(refused))
+            _write_manifest(manifest, document, events)
+            raise refused from exc
+        if isinstance(exc, WarehouseError):  # unreachable from the start, or lost midway
             lost = isinstance(exc, WarehouseLost)
             outcome = "warehouse_lost" if lost else "warehouse_unreachable"
             events(
@@ -472,6 +478,20 @@ def run(
     )
     result.manifest = document
     return result
+
+
+def _unless_hidden(
+    connection: Warehouse, pack: ir.CheckedPack, deployment: Deployment, url: str
+) -> None:
+    """Raise Refused when sources look missing because the role may not see them.
+
+    A schema the role has no USAGE on hides its tables from unqualified names: the
+    warehouse answers "no such table", not "permission denied". Asked of the catalog
+    only when a source is missing; a source that is really not there passes.
+    """
+    hidden = lacking(connection, pack, deployment, url, "run")
+    if hidden:
+        raise Refused("run", hidden, PermissionDenied("来源表不可见", "source tables not visible"))
 
 
 def _commit(

@@ -19,6 +19,7 @@ import click
 from adapters.base import PermissionDenied, WarehouseError
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
+from engine.access import Refused, named_refusal
 from engine.cli.advise import advise_command
 from engine.cli.fmt import fmt_command
 from engine.cli.grants import grants_command
@@ -42,7 +43,7 @@ from engine.index.score import Period
 from engine.policy.deployment import DEFAULT_WAREHOUSE, Deployment
 from engine.policy.lifecycle import impact
 from engine.runs.logs import EventLog
-from engine.runs.manifest import model_counts, write_unstarted
+from engine.runs.manifest import model_counts, requested_option, write_unstarted
 from engine.runs.run import UnknownSelector, select_models
 from engine.sources import models_reading
 
@@ -804,7 +805,7 @@ def main(argv: list[str] | None = None) -> int:
         write_unstarted(args, "invalid_policy", _first_problem(err.diagnostics))
         return ExitCode.INVALID_POLICY
     except PermissionDenied as err:
-        click.echo(f"权限不足 permission denied: {err}", err=True)
+        click.echo(f"权限不足 permission denied: {_named(err, args)}", err=True)
         return ExitCode.PERMISSION_DENIED
     except WarehouseError as err:
         if signals.received() and not signals.holding():
@@ -830,6 +831,21 @@ def main(argv: list[str] | None = None) -> int:
             )
         return ExitCode.INTERNAL
     return _finished(ExitCode.OK)
+
+
+def _named(refused: PermissionDenied, args: list[str]) -> PermissionDenied:
+    """The refusal naming what the command lacks, from its own command line (as is if it does).
+
+    Only on this path does the command line's pack and deployment get read again.
+    """
+    command = next((word for word in args if word in cli.commands), "?")
+    try:
+        pack = api.load_pack(requested_option(args, "--policies"))
+        deployment = api.deployment_for(pack, requested_option(args, "--deployment"))
+        url = api.warehouse_url(requested_option(args, "--warehouse"), deployment)
+    except (DiagnosticError, OSError):
+        return Refused(command, [], refused)
+    return named_refusal(refused, command, pack, deployment, url)
 
 
 def _finished(code: int) -> int:

@@ -134,7 +134,8 @@ def requested_path(argv: Sequence[str]) -> Path | None:
     return None
 
 
-def _requested_option(argv: Sequence[str], name: str) -> str | None:
+def requested_option(argv: Sequence[str], name: str) -> str | None:
+    """The value of option `name` on a command line (`--name VALUE` or `--name=VALUE`)."""
     for i, word in enumerate(argv):
         if word == name and i + 1 < len(argv):
             return argv[i + 1]
@@ -154,12 +155,12 @@ def write_unstarted(argv: Sequence[str], outcome: str, error: str | None = None)
         return None
     assert outcome in OUTCOMES, outcome
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
-    warehouse = _requested_option(argv, "--warehouse")
+    warehouse = requested_option(argv, "--warehouse")
     document = {
         "run_id": None,
         "outcome": outcome,
         "error": error,
-        "as_of": _requested_option(argv, "--as-of"),
+        "as_of": requested_option(argv, "--as-of"),
         "warehouse": redact(warehouse) if warehouse else None,
         "engine_version": __version__,
         "pack": None,

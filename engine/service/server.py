@@ -48,7 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters import Warehouse, WarehouseError, connect
+from adapters import PermissionDenied, Warehouse, WarehouseError, connect
 from adapters.base import QueryTimeout
 from adapters.names import statement
 from dsl import ir
@@ -56,6 +56,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import Wording, diagnostic, message
 from dsl.types import Type
 from engine import api
+from engine.access import named_refusal
 from engine.policy.deployment import Deployment
 from engine.runs.run import select_models
 from engine.service import precheck as prechecks
@@ -458,6 +459,10 @@ def create_app(service: Service) -> Starlette:
                 message("E682", request_seconds=service.request_seconds),
             )
         except WarehouseError as err:
+            if isinstance(err, PermissionDenied):  # say what the role lacks, as the CLI does
+                err = await run_in_threadpool(
+                    named_refusal, err, "serve", loaded.pack, service.deployment, service.warehouse
+                )
             return _error(
                 503, message("E683", reason_zh=err.message_zh, reason_en=str(err.message_en))
             )
