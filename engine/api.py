@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from adapters import PermissionDenied, Warehouse, WarehouseError, WarehouseLost, connect
 from adapters.names import statement, table_named
+from adapters.passwords import WarehouseURL
 from dsl import ir
 from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
@@ -151,8 +152,13 @@ def deployment_for(pack: ir.CheckedPack, path: str | Path | None) -> Deployment:
 
 
 def warehouse_url(explicit: str | None, deployment: Deployment) -> str:
-    """--warehouse, else the deployment's, else $OVERSIGHT_WAREHOUSE, else the default file."""
-    return explicit or deployment.warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    """--warehouse, else the deployment's, else $OVERSIGHT_WAREHOUSE, else the default file.
+
+    With the deployment's `password_env`/`password_file`, a WarehouseURL that names
+    where the password is: adapters.connect reads it then, and only then.
+    """
+    url = explicit or deployment.warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    return WarehouseURL(url, deployment.password) if deployment.password else url
 
 
 def compile_pack(
