@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from adapters.base import WarehouseUnreachable
-from adapters.redaction import mask, password_in
+from adapters.redaction import mask, mask_url, password_in
 
 PASSWORD_SCHEMES = ("postgresql", "postgres", "adbc")
 """URL schemes (before any `+`) of the warehouses that take a password: the servers."""
@@ -128,7 +128,7 @@ def address(url: str) -> str:
     """
     source = getattr(url, "password", None)
     written = str(url)
-    mask(password_in(written))
+    mask_url(written)
     if source is None or not takes_password(written) or password_in(written) is not None:
         if takes_password(written):
             mask(os.environ.get("PGPASSWORD"))

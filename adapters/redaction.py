@@ -40,16 +40,26 @@ _QUERY_PASSWORD = re.compile(r"(?P<head>[?&]password=)(?P<pw>[^&#\s]*)", re.IGNO
 
 
 def password_in(url: str) -> str | None:
-    """The password written in a URL, as written (percent-encoded or not); None when none.
+    """The password a URL gives its driver, as written; None when it gives none.
 
-    From the userinfo (`user:PASSWORD@host`) or, as libpq also reads one, from a
-    `?password=` query parameter.
+    Read as libpq reads a URL: from the userinfo of the authority, which ends at
+    the first `/`, `?` or `#` (`user:PASSWORD@host`), or from a `?password=` query
+    parameter. Whether a URL has a password is decided by this; what is hidden
+    (`redact`, `mask_url`) reaches further.
     """
-    found = _USERINFO.match(url)
-    if found and "\n" not in found.group("pw"):
-        return found.group("pw")
+    _, sep, rest = url.partition("://")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else ""
+    userinfo, at, _ = authority.rpartition("@")
+    if at and ":" in userinfo:
+        return userinfo.partition(":")[2]
     query = _QUERY_PASSWORD.search(url)
     return query.group("pw") if query else None
+
+
+def _written_password(url: str) -> str | None:
+    """Whatever stands where a password may stand, up to the URL's last `@` (see _USERINFO)."""
+    found = _USERINFO.match(url)
+    return found.group("pw") if found and "\n" not in found.group("pw") else None
 
 
 def redact(url: str) -> str:
@@ -82,8 +92,9 @@ def mask(secret: str | None) -> None:
 
 
 def mask_url(url: str) -> None:
-    """Remember the password written in a URL, when it has one."""
+    """Remember the password written in a URL, when it has one, however it is read."""
     mask(password_in(url))
+    mask(_written_password(url))
 
 
 def scrub(text: str) -> str:
