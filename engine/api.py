@@ -39,7 +39,12 @@ from engine.index.disposal import (
     with_disposal,
 )
 from engine.index.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
-from engine.policy.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
+from engine.policy.deployment import (
+    DEFAULT_WAREHOUSE,
+    Deployment,
+    load_deployment,
+    password_ready,
+)
 from engine.policy.examples import ExampleOutcome, run_examples
 from engine.policy.lifecycle import check_against
 from engine.policy.params import value_text
@@ -155,10 +160,15 @@ def warehouse_url(explicit: str | None, deployment: Deployment) -> str:
     """--warehouse, else the deployment's, else $OVERSIGHT_WAREHOUSE, else the default file.
 
     With the deployment's `password_env`/`password_file`, a WarehouseURL that names
-    where the password is: adapters.connect reads it then, and only then.
+    where the password is: adapters.connect reads it then, and only then. Every
+    command asks for the URL just before it opens the warehouse, so a password that
+    is not there is E626 now, before anything is opened.
     """
     url = explicit or deployment.warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
-    return WarehouseURL(url, deployment.password) if deployment.password else url
+    if deployment.password is None:
+        return url
+    password_ready(deployment, url)
+    return WarehouseURL(url, deployment.password)
 
 
 def compile_pack(

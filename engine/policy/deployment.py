@@ -59,6 +59,7 @@ class Deployment:
     path: str | None = None
     ledger_schema: str | None = None
     password: PasswordSource | None = None  # where the password is, not the password
+    password_at: Span | None = None  # the key that names it, for E626
 
 
 def parameter_in_effect(
@@ -120,12 +121,17 @@ PASSWORD_HINT = (
 )
 
 
-def _password_source(shown: str, data: Any, warehouse: str | None) -> PasswordSource | Diagnostic:
-    """Where the deployment says the warehouse's password is, checked now (E625–E627).
+def _password_source(
+    shown: str, data: Any, warehouse: str | None
+) -> tuple[PasswordSource, Span | None] | Diagnostic:
+    """Where the deployment says the warehouse's password is, and the key's place (E625–E627).
 
     The caret points at the key that names the place, never at the warehouse's
     line: that line may hold a password, and a rendered diagnostic quotes its line.
-    The password is read to check that it is there, and not kept.
+    Whether the variable or file gives a password is asked only when a command is
+    about to open the warehouse (`password_ready`): `compile`, `explain` and
+    `param list` read the deployment where the password is not, such as a policy
+    repository's CI.
     """
     given = [key for key in PASSWORD_KEYS if data.get(key) is not None]
     key = given[-1]
@@ -159,11 +165,21 @@ def _password_source(shown: str, data: Any, warehouse: str | None) -> PasswordSo
         if not isinstance(value, str) or not value.strip():
             return diagnostic("E626.file_not_a_path", span, text=str(value))
         source = PasswordSource(file=Path(shown).parent / Path(value).expanduser())
+    return source, span
+
+
+def password_ready(deployment: Deployment, url: str) -> None:
+    """E626 before the warehouse at `url` is opened, when the password it needs is not there.
+
+    Only a warehouse that takes a password and whose URL gives none reads the
+    deployment's; the password read is not kept (adapters.connect reads it again).
+    """
+    if deployment.password is None or not takes_password(url) or password_in(url) is not None:
+        return
     try:
-        source.read()
+        deployment.password.read()
     except PasswordUnavailable as missing:
-        return _unavailable(span, missing)
-    return source
+        raise DiagnosticError([_unavailable(deployment.password_at, missing)]) from None
 
 
 def _unavailable(span: Span | None, missing: PasswordUnavailable) -> Diagnostic:
@@ -255,11 +271,14 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
     if schema is not None and not is_identifier(schema):
         problems.append(_not_a_name(shown, data, "ledger_schema", schema, None))
     warehouse = str(data["warehouse"]) if data.get("warehouse") else None
-    password = None
+    password: PasswordSource | None = None
+    password_at: Span | None = None
     if any(data.get(key) is not None for key in PASSWORD_KEYS):
-        password = _password_source(shown, data, warehouse)
-        if isinstance(password, Diagnostic):
-            problems.append(password)
+        named = _password_source(shown, data, warehouse)
+        if isinstance(named, Diagnostic):
+            problems.append(named)
+        else:
+            password, password_at = named
     if problems:
         raise DiagnosticError(problems)
     return Deployment(
@@ -268,5 +287,6 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
         parameters,
         shown,
         str(schema) if schema else None,
-        password if isinstance(password, PasswordSource) else None,
+        password,
+        password_at,
     )

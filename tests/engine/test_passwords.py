@@ -262,8 +262,9 @@ def test_no_password_in_the_manifest_logs_report_or_ledger(
 
 
 def diagnostics_of(deployment: Path, pack) -> str:
+    """What the file gets: on loading, or just before its warehouse is opened."""
     with pytest.raises(DiagnosticError) as raised:
-        load_deployment(deployment, pack.pack)
+        api.warehouse_url(None, load_deployment(deployment, pack.pack))
     return render_human(raised.value.diagnostics)
 
 
@@ -405,3 +406,19 @@ def test_a_driver_that_echoes_its_connection_string_is_scrubbed(monkeypatch):
     for form in (secret, quote(secret, safe="")):
         assert form not in str(raised.value) and form not in raised.value.message_en
     assert "postgresql://county:***@db.example/county" in str(raised.value)
+
+
+def test_commands_that_open_no_warehouse_need_no_password(tmp_path, monkeypatch):
+    """A policy repository's CI compiles with the county's deployment, and has no password."""
+    monkeypatch.delenv("NOT_SET_ANYWHERE_4711", raising=False)
+    deployment = deployment_file(tmp_path, PG, "password_env: NOT_SET_ANYWHERE_4711")
+    for command in (
+        ["compile", "--dialect", "postgres", "--out", str(tmp_path / "sql"), "--select", "ENG01"],
+        ["explain", "ENG01", "--dialect", "postgres"],
+        ["param", "list"],
+    ):
+        code, _, err = oversight(*command, "--deployment", str(deployment))
+        assert code == ExitCode.OK, (command, err)
+    code, _, err = oversight("run", "--as-of", "2021-11-15", "--deployment", str(deployment))
+    assert code == ExitCode.INVALID_POLICY
+    assert "error[E626]" in err and "NOT_SET_ANYWHERE_4711 is not set" in err
