@@ -156,18 +156,20 @@ def deployment_for(pack: ir.CheckedPack, path: str | Path | None) -> Deployment:
     return load_deployment(path, pack.pack)
 
 
-def warehouse_url(explicit: str | None, deployment: Deployment) -> str:
+def warehouse_url(explicit: str | None, deployment: Deployment, opening: bool = True) -> str:
     """--warehouse, else the deployment's, else $OVERSIGHT_WAREHOUSE, else the default file.
 
     With the deployment's `password_env`/`password_file`, a WarehouseURL that names
-    where the password is: adapters.connect reads it then, and only then. Every
-    command asks for the URL just before it opens the warehouse, so a password that
-    is not there is E626 now, before anything is opened.
+    where the password is: adapters.connect reads it then, and only then. A command
+    asks for the URL just before it opens the warehouse (`opening`), so a password
+    that is not there is E626 now, before anything is opened; one that only prints
+    what the URL names (`grants` without --check) passes `opening=False`.
     """
     url = explicit or deployment.warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
     if deployment.password is None:
         return url
-    password_ready(deployment, url)
+    if opening:
+        password_ready(deployment, url)
     return WarehouseURL(url, deployment.password)
 
 

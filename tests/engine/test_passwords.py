@@ -160,7 +160,7 @@ def test_without_a_password_the_role_is_refused(county, role, no_libpq_password,
     if not role[1]:
         pytest.skip("this server does not demand the role's password")
     code, _, err = run(deployment_file(tmp_path, county), tmp_path)
-    assert code in {ExitCode.WAREHOUSE_UNREACHABLE, getattr(ExitCode, "PERMISSION_DENIED", 3)}
+    assert code in {ExitCode.WAREHOUSE_UNREACHABLE, ExitCode.PERMISSION_DENIED}
     assert "no password supplied" in err, err
 
 
@@ -172,6 +172,14 @@ def test_password_env(county, no_libpq_password, monkeypatch, tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["outcome"] == "ok" and manifest["warnings"]["raised"] == 1
     assert manifest["warehouse"] == county  # as written: the role, no password
+
+
+def test_grants_check_connects_with_the_password(county, no_libpq_password, monkeypatch, tmp_path):
+    monkeypatch.setenv("COUNTY_PG_PASSWORD", PASSWORD)
+    deployment = deployment_file(tmp_path, county, "password_env: COUNTY_PG_PASSWORD")
+    code, out, err = oversight("grants", "--check", "--deployment", str(deployment))
+    assert code in (ExitCode.OK, ExitCode.PERMISSION_DENIED), err  # it connected and asked
+    assert_no_password(out + err, "grants --check")
 
 
 def test_password_file_relative_to_the_deployment(county, no_libpq_password, tmp_path):
@@ -206,7 +214,7 @@ def test_a_wrong_password_is_refused_and_not_shown(county, role, no_libpq_passwo
     mask(wrong)  # what oversight does with the URL's own password, done ahead: see FORMS
     url = with_password(county, wrong)
     code, out, err = run(deployment_file(tmp_path, url), tmp_path)
-    assert code in {ExitCode.WAREHOUSE_UNREACHABLE, getattr(ExitCode, "PERMISSION_DENIED", 3)}
+    assert code in {ExitCode.WAREHOUSE_UNREACHABLE, ExitCode.PERMISSION_DENIED}
     assert "password authentication failed" in err, err
     for text, where in ((err, "stderr"), (out, "stdout")):
         for form in (wrong, quote(wrong, safe="")):
@@ -416,9 +424,11 @@ def test_commands_that_open_no_warehouse_need_no_password(tmp_path, monkeypatch)
         ["compile", "--dialect", "postgres", "--out", str(tmp_path / "sql"), "--select", "ENG01"],
         ["explain", "ENG01", "--dialect", "postgres"],
         ["param", "list"],
+        ["grants"],  # the DBA's script: what the URL names, nothing opened
     ):
         code, _, err = oversight(*command, "--deployment", str(deployment))
         assert code == ExitCode.OK, (command, err)
-    code, _, err = oversight("run", "--as-of", "2021-11-15", "--deployment", str(deployment))
-    assert code == ExitCode.INVALID_POLICY
-    assert "error[E626]" in err and "NOT_SET_ANYWHERE_4711 is not set" in err
+    for command in (["run", "--as-of", "2021-11-15"], ["grants", "--check"]):
+        code, _, err = oversight(*command, "--deployment", str(deployment))
+        assert code == ExitCode.INVALID_POLICY, (command, err)
+        assert "error[E626]" in err and "NOT_SET_ANYWHERE_4711 is not set" in err
