@@ -12,9 +12,11 @@ password_env: OVERSIGHT_PG_PASSWORD   # or password_file: PATH; never the passwo
 
 The file goes into git, so a warehouse's password is not written in it: it names
 the environment variable or the file (relative to the deployment file) that holds
-it. Both are checked here, with the line that names them (E625–E627); the
-Deployment keeps the place, and adapters.connect reads the password when it opens
-the warehouse (adapters/passwords.py).
+it. How they are written is checked here, with the line that names them
+(E625–E627), and whether they give a password just before a command opens the
+warehouse (`password_ready`, E626); the Deployment keeps the place, and
+adapters.connect reads the password when it opens the warehouse
+(adapters/passwords.py).
 """
 
 from __future__ import annotations
