@@ -130,7 +130,5 @@ def address(url: str) -> str:
     written = str(url)
     mask_url(written)
     if source is None or not takes_password(written) or password_in(written) is not None:
-        if takes_password(written):
-            mask(os.environ.get("PGPASSWORD"))
-        return written
+        return written  # PGPASSWORD is libpq's alone: never in a URL, never in its errors
     return with_password(written, source.read())

@@ -26,7 +26,9 @@ from urllib.parse import quote, quote_plus, unquote
 MASK = "***"
 MIN_MASKED = 4
 """A password shorter than this is not looked for in free text: masking `ab` would
-cut every word holding those letters. It is still taken out of any URL, by place."""
+cut every word holding those letters. It is still taken out of any URL, by place.
+(A longer one that is also a word, such as `postgres`, is masked wherever the word
+stands: better a log with `***` in it than one with the password.)"""
 
 _masked: set[str] = set()
 _lock = threading.Lock()
