@@ -10,6 +10,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from adapters.redaction import scrub
+
 
 class WarehouseError(Exception):
     """The warehouse could not be reached or refused a statement; says which, in Chinese too.
@@ -17,10 +19,13 @@ class WarehouseError(Exception):
     Each adapter raises one of the subclasses below, chosen from what its driver
     reports (an exception class, a SQLSTATE, an ADBC status), never from an error
     message's wording; the driver's own exception is chained as `__cause__`. The
-    subclasses are named by what a caller does next.
+    subclasses are named by what a caller does next. A driver may echo its
+    connection string, so both messages are scrubbed of passwords here
+    (adapters/redaction.py), whichever adapter words them.
     """
 
     def __init__(self, message_zh: str, message_en: str) -> None:
+        message_zh, message_en = scrub(message_zh), scrub(message_en)
         super().__init__(f"{message_zh} / {message_en}")
         self.message_zh = message_zh
         self.message_en = message_en

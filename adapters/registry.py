@@ -13,6 +13,7 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 from adapters.base import Warehouse, WarehouseUnreachable
+from adapters.passwords import address
 
 Opener = Callable[..., Warehouse]
 """`opener(url, read_only=False, must_exist=False)`: one warehouse, opened."""
@@ -52,5 +53,12 @@ def connect(url: str, read_only: bool = False, must_exist: bool = False) -> Ware
 
     `must_exist` refuses to create an empty database where a county's
     warehouse was expected (a mistyped path would otherwise run on nothing).
+    This is the one place a password named by a deployment (a `WarehouseURL`'s
+    `password`) is read and written into the URL: the driver gets it, and the
+    warehouse opened keeps the URL without it.
     """
-    return opener(url)(url, read_only=read_only, must_exist=must_exist)
+    full = address(url)
+    warehouse = opener(url)(full, read_only=read_only, must_exist=must_exist)
+    if full != url:
+        warehouse.url = str(url)
+    return warehouse

@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from adapters import PermissionDenied, Warehouse, WarehouseError, WarehouseLost, connect
 from adapters.names import statement, table_named
+from adapters.passwords import WarehouseURL
 from dsl import ir
 from dsl.check import check_pack
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
@@ -39,7 +40,12 @@ from engine.index.disposal import (
     with_disposal,
 )
 from engine.index.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
-from engine.policy.deployment import DEFAULT_WAREHOUSE, Deployment, load_deployment
+from engine.policy.deployment import (
+    DEFAULT_WAREHOUSE,
+    Deployment,
+    load_deployment,
+    password_ready,
+)
 from engine.policy.examples import ExampleOutcome, run_examples
 from engine.policy.lifecycle import check_against
 from engine.policy.params import value_text
@@ -151,9 +157,21 @@ def deployment_for(pack: ir.CheckedPack, path: str | Path | None) -> Deployment:
     return load_deployment(path, pack.pack)
 
 
-def warehouse_url(explicit: str | None, deployment: Deployment) -> str:
-    """--warehouse, else the deployment's, else $OVERSIGHT_WAREHOUSE, else the default file."""
-    return explicit or deployment.warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+def warehouse_url(explicit: str | None, deployment: Deployment, opening: bool = True) -> str:
+    """--warehouse, else the deployment's, else $OVERSIGHT_WAREHOUSE, else the default file.
+
+    With the deployment's `password_env`/`password_file`, a WarehouseURL that names
+    where the password is: adapters.connect reads it then, and only then. A command
+    asks for the URL just before it opens the warehouse (`opening`), so a password
+    that is not there is E626 now, before anything is opened; one that only prints
+    what the URL names (`grants` without --check) passes `opening=False`.
+    """
+    url = explicit or deployment.warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
+    if deployment.password is None:
+        return url
+    if opening:
+        password_ready(deployment, url)
+    return WarehouseURL(url, deployment.password)
 
 
 def compile_pack(

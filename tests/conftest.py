@@ -75,6 +75,8 @@ def townships(pack: ir.CheckedPack) -> list[dict]:
 # ---- warehouses that need a server or a JVM: started here, for the whole session -------------
 
 POSTGRES_ENV = "OVERSIGHT_TEST_POSTGRES"  # a postgresql:// URL to use instead of starting one
+PASSWORD_REQUIRED_GROUP = "oversight_password_required"
+PASSWORD_REQUIRED_HBA = f"host all +{PASSWORD_REQUIRED_GROUP} 127.0.0.1/32 scram-sha-256\n"
 
 
 def _postgres_bin() -> Path | None:
@@ -131,6 +133,11 @@ def postgres_server(tmp_path_factory) -> Iterator[str]:
         check=True,
         capture_output=True,
     )
+    # Trust for everyone but the members of one group role, who must give their password
+    # (tests/engine/test_passwords.py creates the role and its members): the first line
+    # that matches a connection decides, so this one goes first.
+    hba = data / "pg_hba.conf"
+    hba.write_text(PASSWORD_REQUIRED_HBA + hba.read_text(encoding="utf-8"), encoding="utf-8")
     subprocess.run(
         [
             *as_postgres,

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from adapters.base import PermissionDenied, WarehouseError
+from adapters.redaction import scrub
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from engine import __version__, api, signals
 from engine.access import Refused, named_refusal
@@ -822,9 +823,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if signals.received():  # a driver's own error for a query a signal cut short
             return _interrupted(args, exc)
-        click.echo(f"内部错误 internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(scrub(f"内部错误 internal error: {type(exc).__name__}: {exc}"), err=True)
         if debug:
-            traceback.print_exc()
+            click.echo(scrub(traceback.format_exc()), err=True, nl=False)
         else:
             click.echo(
                 "请用 --debug 重新运行并报告此问题 / rerun with --debug and report it", err=True

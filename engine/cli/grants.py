@@ -65,7 +65,7 @@ def grants_command(
     """
     pack = api.load_pack(policies)
     setup = api.deployment_for(pack, deployment)
-    url = api.warehouse_url(warehouse, setup)
+    url = api.warehouse_url(warehouse, setup, opening=check)  # the script needs no password
     if check:
         if output_format == "sql":
             raise click.BadParameter(

@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from adapters import connect
 from adapters.names import statement, table_named
+from adapters.redaction import redact
 from dsl import ir
 from engine import api
 from engine.demo.generator import (
@@ -244,7 +245,7 @@ def summary(result: DemoResult, pack: ir.CheckedPack, samples: int = 5) -> dict[
         if i % max(len(warnings) // max(samples, 1), 1) == 0
     ][:samples]
     return {
-        "warehouse": result.warehouse,
+        "warehouse": redact(result.warehouse),
         "size": result.size,
         "seed": result.seed,
         "rows": result.total_rows,

@@ -7,11 +7,21 @@ tables:            # logical source -> physical table (default: the same name)
 parameters:        # overrides of pack.yaml defaults
   tender_threshold: 3000000
 ledger_schema: oversight   # where the engine keeps its own tables (default: the warehouse itself)
+password_env: OVERSIGHT_PG_PASSWORD   # or password_file: PATH; never the password itself
 ```
+
+The file goes into git, so a warehouse's password is not written in it: it names
+the environment variable or the file (relative to the deployment file) that holds
+it. How they are written is checked here, with the line that names them
+(E625–E627), and whether they give a password just before a command opens the
+warehouse (`password_ready`, E626); the Deployment keeps the place, and
+adapters.connect reads the password when it opens the warehouse
+(adapters/passwords.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +31,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
 
+from adapters.passwords import PasswordSource, PasswordUnavailable, takes_password
+from adapters.redaction import password_in
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.messages import diagnostic
 from dsl.pack import (
@@ -48,6 +60,8 @@ class Deployment:
     parameters: dict[str, Any] = field(default_factory=dict)
     path: str | None = None
     ledger_schema: str | None = None
+    password: PasswordSource | None = None  # where the password is, not the password
+    password_at: Span | None = None  # the key that names it, for E626
 
 
 def parameter_in_effect(
@@ -99,6 +113,89 @@ def _not_a_name(path: str, node: Any, key: Any, value: Any, source: str | None) 
         source=source,
         text=text,
     )
+
+
+PASSWORD_KEYS = ("password_env", "password_file")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+PASSWORD_HINT = (
+    "在运行 oversight 的环境中设置它，或改用 password_file 或 libpq 的 .pgpass / "
+    "set it where oversight runs, or use password_file or libpq's .pgpass"
+)
+
+
+def _password_source(
+    shown: str, data: Any, warehouse: str | None
+) -> tuple[PasswordSource, Span | None] | Diagnostic:
+    """Where the deployment says the warehouse's password is, and the key's place (E625–E627).
+
+    The caret points at the key that names the place, never at the warehouse's
+    line: that line may hold a password, and a rendered diagnostic quotes its line.
+    Whether the variable or file gives a password is asked only when a command is
+    about to open the warehouse (`password_ready`): `compile`, `explain` and
+    `param list` read the deployment where the password is not, such as a policy
+    repository's CI.
+    """
+    given = [key for key in PASSWORD_KEYS if data.get(key) is not None]
+    key = given[-1]
+    span = _span(shown, data, key)
+    if len(given) > 1:
+        return diagnostic("E625.both", span, hints=("只留其中一个 / keep one of them",))
+    if warehouse and not takes_password(warehouse):
+        return diagnostic(
+            "E627",
+            span,
+            hints=(f"删去 {key} / remove {key}",),
+            key=key,
+            scheme=warehouse.partition(":")[0],
+        )
+    if warehouse and password_in(warehouse) is not None:
+        return diagnostic(
+            "E625.in_url",
+            span,
+            hints=(
+                "把密码从 warehouse: 地址中删去：部署文件会进入 git / "
+                "take the password out of the warehouse URL: the deployment file goes into git",
+            ),
+            key=key,
+        )
+    value = data[key]
+    if key == "password_env":
+        if not isinstance(value, str) or not ENV_NAME.fullmatch(value):
+            return diagnostic("E626.env_not_a_name", span, text=str(value))
+        source = PasswordSource(env=value)
+    else:
+        if not isinstance(value, str) or not value.strip():
+            return diagnostic("E626.file_not_a_path", span, text=str(value))
+        source = PasswordSource(file=Path(shown).parent / Path(value).expanduser())
+    return source, span
+
+
+def password_ready(deployment: Deployment, url: str) -> None:
+    """E626 before the warehouse at `url` is opened, when the password it needs is not there.
+
+    Only a warehouse that takes a password and whose URL gives none reads the
+    deployment's; the password read is not kept (adapters.connect reads it again).
+    """
+    if deployment.password is None or not takes_password(url) or password_in(url) is not None:
+        return
+    try:
+        deployment.password.read()
+    except PasswordUnavailable as missing:
+        raise DiagnosticError([_unavailable(deployment.password_at, missing)]) from None
+
+
+def _unavailable(span: Span | None, missing: PasswordUnavailable) -> Diagnostic:
+    """E626: the variable or file the deployment names gives no password now."""
+    where = missing.where
+    if missing.reason == "env_unset":
+        return diagnostic("E626.env_unset", span, hints=(PASSWORD_HINT,), name=where)
+    if missing.reason == "env_empty":
+        return diagnostic("E626.env_empty", span, hints=(PASSWORD_HINT,), name=where)
+    if missing.reason == "file_missing":
+        return diagnostic("E626.file_missing", span, file=where)
+    if missing.reason == "file_empty":
+        return diagnostic("E626.file_empty", span, file=where)
+    return diagnostic("E626.file_unreadable", span, file=where, detail=missing.detail)
 
 
 def _not_yaml(shown: str, exc: MarkedYAMLError) -> Diagnostic:
@@ -175,13 +272,23 @@ def load_deployment(path: str | Path | None, pack: Pack) -> Deployment:
     schema = data.get("ledger_schema")
     if schema is not None and not is_identifier(schema):
         problems.append(_not_a_name(shown, data, "ledger_schema", schema, None))
+    warehouse = str(data["warehouse"]) if data.get("warehouse") else None
+    password: PasswordSource | None = None
+    password_at: Span | None = None
+    if any(data.get(key) is not None for key in PASSWORD_KEYS):
+        named = _password_source(shown, data, warehouse)
+        if isinstance(named, Diagnostic):
+            problems.append(named)
+        else:
+            password, password_at = named
     if problems:
         raise DiagnosticError(problems)
-    warehouse = data.get("warehouse")
     return Deployment(
-        str(warehouse) if warehouse else None,
+        warehouse,
         tables,
         parameters,
         shown,
         str(schema) if schema else None,
+        password,
+        password_at,
     )

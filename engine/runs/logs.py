@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from adapters.redaction import scrub_value
+
 EVENT_CODES: dict[str, str] = {
     "run.started": "OV100",
     "source.checked": "OV101",
@@ -55,6 +57,7 @@ class EventLog:
         self.finished = 0
 
     def __call__(self, event: str, facts: dict[str, Any]) -> None:
+        facts = scrub_value(facts)  # a driver's error text may echo a password
         if self.log_format == "json":
             line = {
                 "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse, urlunparse
 
+from adapters.redaction import redact, scrub_value
 from engine import __version__, signals
 from engine.runs.atomic import replace_file
 
@@ -33,15 +33,6 @@ OUTCOMES = (
     "stale_sources",
 )
 """Every outcome a manifest can state; README lists them."""
-
-
-def redact(url: str) -> str:
-    """A warehouse URL without its password."""
-    parsed = urlparse(url)
-    if parsed.password:
-        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
-        return urlunparse(parsed._replace(netloc=netloc))
-    return url
 
 
 def model_counts(result: Any) -> dict[str, int]:
@@ -94,26 +85,28 @@ class RunFacts:
         recorded = getattr(result, "recorded", None)
         if sources is None:
             sources = getattr(result, "sources", None) or ()
-        return {
-            "run_id": self.run_id,
-            "outcome": outcome,
-            "error": error,
-            "as_of": self.as_of.isoformat(),
-            "warehouse": redact(self.warehouse),
-            "engine_version": __version__,
-            "pack": {"name": self.pack.pack.name, "version": self.pack.pack.version},
-            "started_at": self.started_at.isoformat(timespec="seconds"),
-            "finished_at": finished.isoformat(timespec="seconds"),
-            "seconds": round((finished - self.started_at).total_seconds(), 3),
-            "warnings": {
-                "raised": result.warnings.num_rows if result is not None else 0,
-                "new_in_ledger": recorded.new if recorded is not None else None,
-            },
-            **model_counts(result),
-            "models": [o.to_json() for o in outcomes],
-            "sources": [h.to_json() for h in sources],
-            "signal": signal,
-        }
+        return scrub_value(
+            {
+                "run_id": self.run_id,
+                "outcome": outcome,
+                "error": error,
+                "as_of": self.as_of.isoformat(),
+                "warehouse": redact(self.warehouse),
+                "engine_version": __version__,
+                "pack": {"name": self.pack.pack.name, "version": self.pack.pack.version},
+                "started_at": self.started_at.isoformat(timespec="seconds"),
+                "finished_at": finished.isoformat(timespec="seconds"),
+                "seconds": round((finished - self.started_at).total_seconds(), 3),
+                "warnings": {
+                    "raised": result.warnings.num_rows if result is not None else 0,
+                    "new_in_ledger": recorded.new if recorded is not None else None,
+                },
+                **model_counts(result),
+                "models": [o.to_json() for o in outcomes],
+                "sources": [h.to_json() for h in sources],
+                "signal": signal,
+            }
+        )
 
 
 def requested_path(argv: Sequence[str]) -> Path | None:
@@ -177,7 +170,11 @@ def write_unstarted(argv: Sequence[str], outcome: str, error: str | None = None)
 
 
 def write_document(path: Path, document: dict[str, Any]) -> None:
-    """Write a manifest so that a reader sees the old file or the whole new one."""
+    """Write a manifest so that a reader sees the old file or the whole new one.
+
+    What it says is scrubbed of passwords (adapters/redaction.py) once more here:
+    an error's text comes from a driver.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n"
+    text = json.dumps(scrub_value(document), ensure_ascii=False, indent=2, default=str) + "\n"
     replace_file(path, lambda out: out.write(text.encode("utf-8")))

@@ -1,8 +1,9 @@
 """`adapters.connect` finds an adapter by the URL's scheme, and no adapter module needs another.
 
-adapters/base.py (the interface and its errors) imports no adapter; each adapter
-imports only base and names; adapters/registry.py names the adapters as strings
-and imports one only when a URL of its scheme is opened.
+adapters/base.py (the interface and its errors) imports no adapter, only the
+redaction its errors' messages go through; each adapter imports only base and names;
+adapters/registry.py names the adapters as strings and imports one only when a URL of
+its scheme is opened (and passwords.py, which puts a password into the URL to open).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from adapters.registry import ADAPTERS, opener
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(f"adapters.{p.stem}" for p in (ROOT / "adapters").glob("*.py"))
+NO_DRIVER = {
+    "adapters.base",
+    "adapters.registry",
+    "adapters.names",
+    "adapters.passwords",
+    "adapters.redaction",
+}
+"""The modules that are no adapter: importing one loads no adapter and no driver."""
 
 
 def imported_by(module: str) -> set[str]:
@@ -39,11 +48,13 @@ def imported_by(module: str) -> set[str]:
 
 
 def test_no_adapter_module_imports_the_package_or_another_adapter():
-    assert imported_by("adapters.base") == set()
+    assert imported_by("adapters.base") == {"adapters.redaction"}
     assert imported_by("adapters.names") == set()
+    assert imported_by("adapters.redaction") == set()
+    assert imported_by("adapters.passwords") == {"adapters.base", "adapters.redaction"}
     for adapter in ("adapters.duckdb", "adapters.adbc", "adapters.spark"):
         assert imported_by(adapter) <= {"adapters.base", "adapters.names"}, adapter
-    assert imported_by("adapters.registry") == {"adapters.base"}
+    assert imported_by("adapters.registry") == {"adapters.base", "adapters.passwords"}
 
 
 def test_the_modules_import_each_other_without_a_cycle():
@@ -75,8 +86,8 @@ def test_each_module_imports_alone_in_a_fresh_interpreter(module: str):
         [sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True
     )
     loaded = set(json.loads(done.stdout))
-    if module in ("adapters.base", "adapters.registry", "adapters.names"):
-        assert loaded <= {"adapters", "adapters.base", "adapters.registry", "adapters.names"}
+    if module in NO_DRIVER:
+        assert loaded <= {"adapters", *NO_DRIVER}
 
 
 def test_every_scheme_names_a_function_that_opens_it():
