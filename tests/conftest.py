@@ -28,6 +28,7 @@ if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 from county_fixture import WAREHOUSE_KINDS  # noqa: E402
+from postgres_support import PASSWORD_REQUIRED_HBA  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -75,8 +76,6 @@ def townships(pack: ir.CheckedPack) -> list[dict]:
 # ---- warehouses that need a server or a JVM: started here, for the whole session -------------
 
 POSTGRES_ENV = "OVERSIGHT_TEST_POSTGRES"  # a postgresql:// URL to use instead of starting one
-PASSWORD_REQUIRED_GROUP = "oversight_password_required"
-PASSWORD_REQUIRED_HBA = f"host all +{PASSWORD_REQUIRED_GROUP} 127.0.0.1/32 scram-sha-256\n"
 
 
 def _postgres_bin() -> Path | None:

@@ -24,8 +24,8 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 import adbc_driver_postgresql.dbapi as postgres
 import pytest
-from conftest import PASSWORD_REQUIRED_GROUP
 from county_fixture import fill_county
+from postgres_support import PASSWORD_REQUIRED_GROUP
 
 from adapters import connect
 from adapters.passwords import PasswordSource, WarehouseURL, with_password
