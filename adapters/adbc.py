@@ -49,6 +49,8 @@ class _Quirks:
     inbound: dict[str, Callable[[pa.ChunkedArray], pa.ChunkedArray]]
     tables_query: Callable[[str | None, str], exp.Select]
     schemas_query: Callable[[str], exp.Select]
+    # The schemas holding a table of that name which the role may not use (None: not asked).
+    hiding_query: Callable[[str], exp.Select] | None = None
 
 
 def _iso_dates(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -131,6 +133,36 @@ def _pg_namespace(name: str) -> exp.Select:
     )
 
 
+def _pg_hiding(name: str) -> exp.Select:
+    """The schemas with a table `name` the role has no USAGE on, and the search path.
+
+    Such a table is there, but hidden from the role's unqualified name.
+    """
+    schema = exp.column("oid", table="n")
+    usage = exp.Anonymous(
+        this="has_schema_privilege", expressions=[schema, exp.Literal.string("USAGE")]
+    )
+    return (
+        exp.select(
+            exp.column("nspname", table="n"),
+            exp.alias_(
+                exp.Anonymous(
+                    this="current_setting", expressions=[exp.Literal.string("search_path")]
+                ),
+                "search_path",
+            ),
+            exp.alias_(exp.CurrentUser(), "role"),
+        )
+        .from_(exp.alias_(exp.table_("pg_class", db="pg_catalog"), "c", table=True))
+        .join(
+            exp.alias_(exp.table_("pg_namespace", db="pg_catalog"), "n", table=True),
+            on=exp.EQ(this=schema.copy(), expression=exp.column("relnamespace", table="c")),
+        )
+        .where(exp.EQ(this=exp.column("relname", table="c"), expression=exp.Literal.string(name)))
+        .where(exp.not_(usage))
+    )
+
+
 def _information_schemata(name: str) -> exp.Select:
     return (
         exp.select(exp.Count(this=exp.Star()))
@@ -167,7 +199,7 @@ _QUIRKS = {
         _sqlite_tables,
         _sqlite_schemas,
     ),
-    "postgres": _Quirks("postgres", {"null": _null_to_text}, _pg_class, _pg_namespace),
+    "postgres": _Quirks("postgres", {"null": _null_to_text}, _pg_class, _pg_namespace, _pg_hiding),
 }
 
 
@@ -348,9 +380,32 @@ class ADBCWarehouse:
             cursor.adbc_cancel()
 
     def has_table(self, name: str) -> bool:
+        """Whether the table is there; PermissionDenied when it is, hidden from the role.
+
+        PostgreSQL resolves an unqualified name only in the schemas of the search path
+        the role may use: a table in one it has no USAGE on reads as "no such table",
+        which would make a refused privilege look like a missing source.
+        """
         table = table_named(name)
         query = self.quirks.tables_query(table.db or None, table.name)
-        return bool(self.query(query.sql(self.dialect)).column(0)[0].as_py())
+        if bool(self.query(query.sql(self.dialect)).column(0)[0].as_py()):
+            return True
+        if self.quirks.hiding_query is None or table.db:
+            return False
+        for row in self.query(self.quirks.hiding_query(table.name).sql(self.dialect)).to_pylist():
+            path = [
+                part.strip().strip('"').replace("$user", row["role"])
+                for part in str(row["search_path"]).split(",")
+            ]
+            if row["nspname"] in path:
+                schema = row["nspname"]
+                raise PermissionDenied(
+                    f"角色不能使用模式 {schema}（缺少 USAGE ON SCHEMA {schema}），"
+                    f"看不到其中的表 {name}",
+                    f"the role may not use schema {schema} (missing USAGE ON SCHEMA {schema}): "
+                    f"its table {name} is hidden",
+                )
+        return False
 
     def has_schema(self, name: str) -> bool:
         query = self.quirks.schemas_query(name)

@@ -28,7 +28,7 @@ from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.messages import diagnostic
 from dsl.suggest import did_you_mean
 from engine import __version__, signals
-from engine.access import Refused, lacking, named_refusal
+from engine.access import named_refusal
 from engine.compiler import functions as fn
 from engine.compiler import reviewed
 from engine.compiler.compile import DIALECTS, CompiledModel, Target, compile_model, render
@@ -409,8 +409,6 @@ def run(
                 health = check_sources(connection, pack.pack, deployment.tables, as_of, previous)
                 for checked in health:
                     events("source.checked", source_facts(facts.run_id, checked))
-                if any(h.status == "missing" for h in health):
-                    _unless_hidden(connection, pack, deployment, url)
                 if require_fresh:
                     stale = {
                         h.name: [m.id for m in models if h.name in m.sources]
@@ -496,20 +494,6 @@ def run(
     )
     result.manifest = document
     return result
-
-
-def _unless_hidden(
-    connection: Warehouse, pack: ir.CheckedPack, deployment: Deployment, url: str
-) -> None:
-    """Raise Refused when sources look missing because the role may not see them.
-
-    A schema the role has no USAGE on hides its tables from unqualified names: the
-    warehouse answers "no such table", not "permission denied". Asked of the catalog
-    only when a source is missing; a source that is really not there passes.
-    """
-    hidden = lacking(connection, pack, deployment, url, "run")
-    if hidden:
-        raise Refused("run", hidden, PermissionDenied("来源表不可见", "source tables not visible"))
 
 
 def _commit(

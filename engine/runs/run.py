@@ -264,7 +264,7 @@ def run_models(
             # model would cost a catalog query per source on every run.
             try:
                 missing = _missing(model, warehouse, tables, present)
-            except WarehouseLost:
+            except (WarehouseLost, PermissionDenied):
                 raise
             except WarehouseError:  # the catalog can't be asked either (an aborted
                 missing = ()  # transaction, as in an example): report the failure itself

@@ -295,3 +295,25 @@ def test_without_any_one_privilege_the_command_names_it_and_writes_nothing(
         assert county.engine_tables() == before, text
         tried += 1
     assert tried >= 10
+
+
+def test_a_schema_the_role_may_not_use_is_named_not_taken_for_missing_tables(
+    county: Warehouse, granted: dict[str, Any], policy_repo: Path, capsys
+):
+    """Without USAGE on public its tables read as "no such table" to an unqualified name:
+    every command that reads them must say that a privilege is missing, not skip or
+    score without them."""
+    before = county.engine_tables()
+    revoke, grant = revoked(
+        {"privilege": {"action": "USAGE", "kind": "schema", "name": "public"}}, county.role
+    )
+    county.dba(revoke)
+    try:
+        for name in ("run", "sources", "score", "report", "advise", "warnings", "precheck"):
+            code = main(command_line(name, county, policy_repo, "2023-01-01"))
+            _, err = capsys.readouterr()
+            assert code == ExitCode.PERMISSION_DENIED, (name, code, err)
+            assert "USAGE ON SCHEMA public" in err, (name, err)
+    finally:
+        county.dba(grant)
+    assert county.engine_tables() == before
