@@ -362,6 +362,7 @@ def _record_by_merge(
     merged = sorted([*current, *merge.new], key=lambda r: (r["model_id"], r["warning_key"]))
     row = _run_row(run, run_id, as_of, warnings, len(merge.new))
     runs = pa.concat_tables([_read_runs(warehouse, tables), row])
+    signals.point("ledger.writing")  # the cluster's write jobs start here
     replace = warehouse.replace_tables  # type: ignore[attr-defined]
     replace(
         {
