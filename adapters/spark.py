@@ -322,7 +322,7 @@ class SparkWarehouse:
         try:
             for name, table in tables.items():
                 relative = generation / self._plain(name).relative_to(self.root)
-                frame = self.spark.createDataFrame(table).coalesce(1)
+                frame = self._frame(table).coalesce(1)
                 try:
                     frame.write.parquet(str((self.root / relative).resolve()))
                 except Exception as exc:
@@ -348,6 +348,25 @@ class SparkWarehouse:
                 shutil.rmtree(plain, ignore_errors=True)
             self._register(name)
         self._forget_generations(keep={*before.values(), *written.values()})
+
+    def _frame(self, table: pa.Table) -> Any:
+        """`table` as a DataFrame of the same types.
+
+        pyspark reads an Arrow timestamp without a zone as Spark's TIMESTAMP (with the
+        session's zone, written as INT96); the engine's timestamps have no zone, as in
+        every other table here: cast back to TIMESTAMP_NTZ (the session's zone is UTC,
+        so the wall-clock values stay).
+        """
+        from pyspark.sql import functions
+
+        frame = self.spark.createDataFrame(table)
+        columns = [
+            functions.col(field.name).cast("timestamp_ntz").alias(field.name)
+            if pa.types.is_timestamp(field.type) and field.type.tz is None
+            else functions.col(field.name)
+            for field in table.schema
+        ]
+        return frame.select(*columns)
 
     def _forget_generations(self, keep: set[str]) -> None:
         """Delete generation directories that neither the pointer nor the one before names."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -128,3 +129,6 @@ def test_engine_tables_are_replaced_together_or_not_at_all(tmp_path: Path):
     assert warehouse.query("SELECT b FROM ops.runs_b").column(0).to_pylist() == ["x"]
     # Only the current generation and the one before are kept.
     assert len(list((root / ".generations").iterdir())) == 2
+    at = datetime(2021, 12, 31, 23, 30)  # a timestamp without a zone stays one, unshifted
+    warehouse.replace_tables({"stamps": pa.table({"t": pa.array([at], pa.timestamp("us"))})})
+    assert warehouse.query("SELECT t FROM stamps").to_pylist() == [{"t": at}]
