@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -61,13 +62,15 @@ def oversight(
 
 
 def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
-    """Wait for the command; on any failure to, end its process group (ours, nothing else)."""
+    """Wait for the command, then end whatever is left of its process group (ours alone)."""
     try:
         out, err = process.communicate(timeout=PATIENCE)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
+        with suppress(ProcessLookupError):  # JVMs outliving a killed command: its group only
+            os.killpg(process.pid, signal.SIGKILL)
     return process.returncode, out, err
 
 
@@ -210,3 +213,19 @@ def test_an_executor_killed_while_the_ledger_is_written_never_half_writes_it(
         assert after[1] == before[1] + 1  # its row is in the runs table: it was committed
     else:
         assert after == before, err
+
+
+def test_the_driver_killed_after_the_cluster_wrote_leaves_the_ledger_as_it_was(
+    county: dict[str, str], tmp_path: Path
+):
+    """SIGKILL at `ledger.staged`: the executors have written the new ledger and runs table,
+    the pointer that would name them is not yet replaced. Nothing of the run may show."""
+    spark = tmp_path / "spark"
+    shutil.copytree(warehouse_dir(county["spark"]), spark)
+    before, pointer = issued(cluster_url(spark)), (spark / "_oversight_tables.json").read_text()
+    fault = {"OVERSIGHT_FAULT": "SIGKILL@ledger.staged"}
+    command = ["run", *SOME, "--as-of", NEXT_MONTH, "--warehouse", cluster_url(spark)]
+    code, _, err = finish(oversight(command, fault))
+    assert code == -signal.SIGKILL, err
+    assert (spark / "_oversight_tables.json").read_text() == pointer
+    assert issued(cluster_url(spark)) == before
