@@ -176,10 +176,18 @@ class SparkWarehouse:
 
     def _generations(self) -> dict[str, str]:
         """Table name -> its directory (relative to DIR) for the tables `replace_tables` wrote."""
+        return dict(self._pointer()["tables"])
+
+    def _pointer(self) -> dict[str, Any]:
+        """What DIR/_oversight_tables.json says: `tables` and `retired`.
+
+        `tables` maps each table to its directory; `retired` lists the generations
+        the last commit stopped using (the next commit deletes them).
+        """
         try:
             return dict(json.loads((self.root / POINTER).read_text(encoding="utf-8")))
         except FileNotFoundError:
-            return {}
+            return {"tables": {}, "retired": []}
 
     def _register(self, name: str) -> None:
         """Make the table's Parquet directory a table of the session's catalog."""
@@ -315,7 +323,8 @@ class SparkWarehouse:
         table's current directory, is replaced by one rename. Until that rename
         (a failed job, a lost executor, the process killed, `before_commit`
         raising) every reader sees all the tables as they were; after it, all as
-        written. The generation before stays, for a reader still scanning it.
+        written. A generation no table uses any more is deleted one commit later, so
+        that a reader still scanning it is not cut short.
         """
         generation = Path(GENERATIONS) / uuid.uuid4().hex
         written: dict[str, str] = {}
@@ -334,20 +343,28 @@ class SparkWarehouse:
         except BaseException:
             shutil.rmtree(self.root / generation, ignore_errors=True)
             raise
-        before = self._generations()
+        before = self._pointer()
+        tables_now = {**before["tables"], **written}
+        in_use = {_generation_of(path) for path in tables_now.values()}
+        retired = {_generation_of(path) for path in before["tables"].values()} - in_use
         pointer = self.root / POINTER
         staging = self.root / f".{POINTER}.{uuid.uuid4().hex}"
         with staging.open("w", encoding="utf-8") as file:
-            json.dump({**before, **written}, file, ensure_ascii=False, indent=1, sort_keys=True)
+            document = {"tables": tables_now, "retired": sorted(retired)}
+            json.dump(document, file, ensure_ascii=False, indent=1, sort_keys=True)
             file.flush()
             os.fsync(file.fileno())
         os.replace(staging, pointer)  # the commit
         for name in tables:
             plain = self._plain(name)  # written before the pointer existed: now stale
-            if plain.is_dir() and name not in before:
+            if plain.is_dir() and name not in before["tables"]:
                 shutil.rmtree(plain, ignore_errors=True)
             self._register(name)
-        self._forget_generations(keep={*before.values(), *written.values()})
+        # A generation retired by the commit before this one is no longer read by anyone
+        # who opened the warehouse since: delete it. (Only committed generations are ever
+        # deleted, never a directory another process may be writing.)
+        for generation_name in set(before["retired"]) - in_use - retired:
+            shutil.rmtree(self.root / GENERATIONS / generation_name, ignore_errors=True)
 
     def _frame(self, table: pa.Table) -> Any:
         """`table` as a DataFrame of the same types.
@@ -367,15 +384,6 @@ class SparkWarehouse:
             for field in table.schema
         ]
         return frame.select(*columns)
-
-    def _forget_generations(self, keep: set[str]) -> None:
-        """Delete generation directories that neither the pointer nor the one before names."""
-        kept = {Path(relative).parts[1] for relative in keep if relative.startswith(GENERATIONS)}
-        folder = self.root / GENERATIONS
-        if folder.is_dir():
-            for entry in folder.iterdir():
-                if entry.name not in kept:
-                    shutil.rmtree(entry, ignore_errors=True)
 
     @contextmanager
     def scratch(self, name: str, table: pa.Table) -> Iterator[None]:
@@ -405,6 +413,11 @@ class SparkWarehouse:
 
     def close(self) -> None:
         """The session stays up for the process: starting Spark again costs seconds."""
+
+
+def _generation_of(path: str) -> str:
+    """The generation a table's directory belongs to: `.generations/ID/…` -> ID."""
+    return Path(path).parts[1]
 
 
 def _is_lost(exc: Exception) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import datetime
@@ -127,8 +128,20 @@ def test_engine_tables_are_replaced_together_or_not_at_all(tmp_path: Path):
     warehouse.load("ledger_a", pa.table({"a": [4]}), replace=True)  # through the pointer too
     assert warehouse.query("SELECT a FROM ledger_a").column(0).to_pylist() == [4]
     assert warehouse.query("SELECT b FROM ops.runs_b").column(0).to_pylist() == ["x"]
-    # Only the current generation and the one before are kept.
+    # A generation still in use is kept; a failed commit's is gone.
     assert len(list((root / ".generations").iterdir())) == 2
     at = datetime(2021, 12, 31, 23, 30)  # a timestamp without a zone stays one, unshifted
     warehouse.replace_tables({"stamps": pa.table({"t": pa.array([at], pa.timestamp("us"))})})
     assert warehouse.query("SELECT t FROM stamps").to_pylist() == [{"t": at}]
+    # The generation `ledger_a` used before is deleted one commit after it was retired.
+    pointer = json.loads((root / "_oversight_tables.json").read_text(encoding="utf-8"))
+    assert pointer["retired"] == []  # (nothing: this commit retired no generation)
+    warehouse.replace_tables({"ledger_a": pa.table({"a": [5]})})
+    warehouse.replace_tables({"ledger_a": pa.table({"a": [6]})})
+    in_use = json.loads((root / "_oversight_tables.json").read_text(encoding="utf-8"))
+    generations = {entry.name for entry in (root / ".generations").iterdir()}
+    assert generations == {p.split("/")[1] for p in in_use["tables"].values()} | set(
+        in_use["retired"]
+    )
+    assert len(in_use["retired"]) == 1
+    assert warehouse.query("SELECT a FROM ledger_a").column(0).to_pylist() == [6]

@@ -141,7 +141,7 @@ def test_a_run_and_its_scores_on_a_cluster_are_duckdbs(county: dict[str, str]):
     # by the pointer file that one rename replaced.
     root = warehouse_dir(county["spark"])
     pointer = json.loads((root / "_oversight_tables.json").read_text(encoding="utf-8"))
-    assert set(pointer) == {ledger.LEDGER, ledger.RUNS}
+    assert set(pointer["tables"]) == {ledger.LEDGER, ledger.RUNS}
     assert not (root / ledger.LEDGER).exists()
 
 
