@@ -344,8 +344,11 @@ def _record_by_merge(
 ) -> Recorded:
     """The same record for a warehouse without UPDATE (Spark on Parquet): merge in Python.
 
-    The ledger is small (a county's warnings, thousands a year); the merged
-    ledger replaces the old one in one step (the adapter renames a directory).
+    The ledger is small (a county's warnings, thousands a year): the merged
+    ledger and the runs table with this run's row are written whole, and
+    replace the old ones together in one step (`replace_tables`: the cluster
+    writes new directories, one rename commits both), so a run that fails —
+    an executor lost while writing, the process killed — leaves both as they were.
     """
     if warehouse.has_table(tables.name(LEDGER)):
         current = read(warehouse, tables).to_pylist()
@@ -357,15 +360,27 @@ def _record_by_merge(
         if entry["warning_key"] in merge.seen_again.get(entry["model_id"], ()):
             entry["last_seen_on"] = as_of
     merged = sorted([*current, *merge.new], key=lambda r: (r["model_id"], r["warning_key"]))
-    warehouse.load(
-        tables.name(LEDGER), pa.Table.from_pylist(merged, schema=LEDGER_SCHEMA), replace=True
-    )
     row = _run_row(run, run_id, as_of, warnings, len(merge.new))
-    if warehouse.has_table(tables.name(RUNS)):
-        warehouse.append(tables.name(RUNS), row)
-    else:
-        warehouse.load(tables.name(RUNS), row)
+    runs = pa.concat_tables([_read_runs(warehouse, tables), row])
+    signals.point("ledger.writing")  # the cluster's write jobs start here
+    replace = warehouse.replace_tables  # type: ignore[attr-defined]
+    replace(
+        {
+            tables.name(LEDGER): pa.Table.from_pylist(merged, schema=LEDGER_SCHEMA),
+            tables.name(RUNS): runs,
+        },
+        before_commit=lambda: signals.point("ledger.staged"),
+    )
+    signals.point("ledger.committed")
     return Recorded(run_id, warnings.num_rows, len(merge.new))
+
+
+def _read_runs(warehouse: Warehouse, tables: Tables) -> pa.Table:
+    """The whole runs table (empty when there is none), in RUNS_SCHEMA."""
+    if not warehouse.has_table(tables.name(RUNS)):
+        return RUNS_SCHEMA.empty_table()
+    query = exp.select(*(exp.column(f.name) for f in RUNS_SCHEMA)).from_(tables.table(RUNS))
+    return warehouse.query(statement(query, warehouse.dialect)).cast(RUNS_SCHEMA)
 
 
 def _date(day: date, dialect: str) -> exp.Expression:

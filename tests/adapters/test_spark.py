@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -61,3 +63,85 @@ def test_the_pushdown_bug_is_worked_around(tmp_path: Path):
         "AS m WHERE m.paid > 0.8 * m.amount ORDER BY m.id"
     )
     assert warehouse.query(sql).column(0).to_pylist() == ["H1", "H3"]
+
+
+def test_cluster_masters_are_read_from_the_url_as_written():
+    from adapters.spark import master_and_settings
+
+    assert master_and_settings("spark:///shared/wh?master=local-cluster[2,1,1024]") == (
+        "local-cluster[2,1,1024]",
+        {},
+    )
+    assert master_and_settings(
+        "spark:////shared/wh?master=spark://host:7077&spark.executor.memory=4g"
+    ) == ("spark://host:7077", {"spark.executor.memory": "4g"})
+    escaped = "spark:///wh?master=spark%3A%2F%2Fhost%3A7077&spark.sql.shuffle.partitions=64"
+    assert master_and_settings(escaped) == (
+        "spark://host:7077",
+        {"spark.sql.shuffle.partitions": "64"},
+    )
+    assert master_and_settings("spark:///wh") == ("local[2]", {})
+
+
+def test_an_unknown_url_parameter_or_a_second_master_is_refused(tmp_path: Path):
+    from adapters.base import WarehouseUnreachable
+
+    with pytest.raises(WarehouseUnreachable, match="mastr"):
+        connect(f"spark:///{tmp_path / 'wh'}?mastr=local[2]")
+    connect(f"spark:///{tmp_path / 'wh'}")  # this process's session: local[2]
+    with pytest.raises(WarehouseUnreachable, match="process of its own"):
+        connect(f"spark:///{tmp_path / 'wh'}?master=local-cluster[2,1,1024]")
+
+
+def test_engine_tables_are_replaced_together_or_not_at_all(tmp_path: Path):
+    root = tmp_path / "wh"
+    warehouse = connect(f"spark:///{root}")
+    warehouse.load("ledger_a", pa.table({"a": [1]}))  # a plain directory, as before the pointer
+    warehouse.replace_tables(
+        {"ledger_a": pa.table({"a": [2, 3]}), "ops.runs_b": pa.table({"b": ["x"]})}
+    )
+    assert sorted(warehouse.query("SELECT a FROM ledger_a").column(0).to_pylist()) == [2, 3]
+    assert warehouse.query("SELECT b FROM ops.runs_b").column(0).to_pylist() == ["x"]
+    assert not (root / "ledger_a").exists()  # the old directory went with the first commit
+
+    def fail() -> None:
+        raise RuntimeError("killed before the commit")
+
+    with pytest.raises(RuntimeError):
+        warehouse.replace_tables(
+            {"ledger_a": pa.table({"a": [9]}), "ops.runs_b": pa.table({"b": ["y"]})},
+            before_commit=fail,
+        )
+    again = subprocess.run(  # another process opens the warehouse: both as they were
+        [
+            sys.executable,
+            "-c",
+            "from adapters import connect; w = connect(" + repr(f"spark:///{root}") + ");"
+            "print(sorted(w.query('SELECT a FROM ledger_a').column(0).to_pylist()),"
+            " w.query('SELECT b FROM ops.runs_b').column(0).to_pylist())",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert again.stdout.strip().splitlines()[-1] == "[2, 3] ['x']"
+    warehouse.load("ledger_a", pa.table({"a": [4]}), replace=True)  # through the pointer too
+    assert warehouse.query("SELECT a FROM ledger_a").column(0).to_pylist() == [4]
+    assert warehouse.query("SELECT b FROM ops.runs_b").column(0).to_pylist() == ["x"]
+    # A generation still in use is kept; a failed commit's is gone.
+    assert len(list((root / ".generations").iterdir())) == 2
+    at = datetime(2021, 12, 31, 23, 30)  # a timestamp without a zone stays one, unshifted
+    warehouse.replace_tables({"stamps": pa.table({"t": pa.array([at], pa.timestamp("us"))})})
+    assert warehouse.query("SELECT t FROM stamps").to_pylist() == [{"t": at}]
+    # The generation `ledger_a` used before is deleted one commit after it was retired.
+    pointer = json.loads((root / "_oversight_tables.json").read_text(encoding="utf-8"))
+    assert pointer["retired"] == []  # (nothing: this commit retired no generation)
+    warehouse.replace_tables({"ledger_a": pa.table({"a": [5]})})
+    warehouse.replace_tables({"ledger_a": pa.table({"a": [6]})})
+    in_use = json.loads((root / "_oversight_tables.json").read_text(encoding="utf-8"))
+    generations = {entry.name for entry in (root / ".generations").iterdir()}
+    assert generations == {p.split("/")[1] for p in in_use["tables"].values()} | set(
+        in_use["retired"]
+    )
+    assert len(in_use["retired"]) == 1
+    assert warehouse.query("SELECT a FROM ledger_a").column(0).to_pylist() == [6]
