@@ -19,11 +19,10 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from index_fixture import build_index_fixture
+from conformance_checks import FIXTURE_2021Q4, example_failures, fixture_scores, index_scores
 from spark_support import spark_available
 
 from adapters import connect
@@ -32,8 +31,6 @@ from engine import api
 from engine.cli import main
 from engine.demo.generator import generate
 from engine.exit_codes import ExitCode
-from engine.index.score import Period
-from engine.policy.examples import run_examples
 from engine.runs import ledger
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,35 +83,9 @@ def pack() -> ir.CheckedPack:
 
 
 def test_every_example_passes(new_warehouse: UrlFactory, pack: ir.CheckedPack):
-    warehouse = connect(new_warehouse())
-    try:
-        outcomes = run_examples(pack, warehouse=warehouse)
-    finally:
-        warehouse.close()
-    failures = {
-        f"{o.model_id} {o.title}": [d.message for d in o.problems] for o in outcomes if not o.passed
-    }
-    assert len(outcomes) >= 150
+    count, failures = example_failures(new_warehouse(), pack)
+    assert count >= 150
     assert failures == {}
-
-
-def _scores(url: str, pack: ir.CheckedPack, period: str) -> list[tuple]:
-    """A period's scores, normalised: totals to 2 places, indicators to 6."""
-    result = api.score(pack, Period.parse(period), url)
-    return [
-        (
-            r["township"],
-            _places(r["total"], 2),
-            r["rank"],
-            r["colour"],
-            *(_places(r[i.name], 6) for i in pack.index.indicators),
-        )
-        for r in result.table.to_pylist()
-    ]
-
-
-def _places(value, places: int) -> str:
-    return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-places)))
 
 
 def _duckdb_url(tmp_path_factory, name: str) -> str:
@@ -122,30 +93,15 @@ def _duckdb_url(tmp_path_factory, name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def fixture_reference(pack: ir.CheckedPack, tmp_path_factory) -> dict[str, list[tuple]]:
-    url = _duckdb_url(tmp_path_factory, "fixture")
-    warehouse = connect(url)
-    build_index_fixture(warehouse, pack)
-    warehouse.close()
-    return {period: _scores(url, pack, period) for period in ("2021Q4", "2021")}
+def fixture_reference(pack: ir.CheckedPack, tmp_path_factory) -> dict[str, list[list]]:
+    return fixture_scores(_duckdb_url(tmp_path_factory, "fixture"), pack)
 
 
 def test_the_index_fixture_scores_the_same(
     new_warehouse: UrlFactory, pack: ir.CheckedPack, fixture_reference
 ):
-    url = new_warehouse()
-    warehouse = connect(url)
-    try:
-        build_index_fixture(warehouse, pack)
-    finally:
-        warehouse.close()
-    scores = {period: _scores(url, pack, period) for period in ("2021Q4", "2021")}
-    assert [row[:4] for row in scores["2021Q4"]] == [
-        ("330122004", "100.00", 1, "yellow"),
-        ("330122001", "45.07", 2, "yellow"),
-        ("330122003", "45.07", 2, "yellow"),
-        ("330122002", "15.95", 4, "red"),
-    ]
+    scores = fixture_scores(new_warehouse(), pack)
+    assert [row[:4] for row in scores["2021Q4"]] == FIXTURE_2021Q4
     assert scores == fixture_reference
 
 
@@ -194,7 +150,7 @@ def _demo_on(url: str, pack: ir.CheckedPack, report: Path) -> dict:
         )
         for w in issued.to_pylist()
     )
-    return {"summary": summary, "warnings": warnings, "scores": _scores(url, pack, "2021Q4")}
+    return {"summary": summary, "warnings": warnings, "scores": index_scores(url, pack, "2021Q4")}
 
 
 @pytest.fixture(scope="module")
