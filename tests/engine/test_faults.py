@@ -8,12 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pytest
+from fault_support import PausePoint
 
 from adapters import connect
 from engine.cli import main
@@ -140,6 +140,7 @@ def test_a_lost_connection_stops_the_run_and_records_nothing(
     demo_run.build_warehouse(postgres_database, type("County", (), {"tables": county_parquet})())
     manifest = tmp_path / "run.json"
     # the run waits before its first query until the test has ended its database session
+    pause = PausePoint(tmp_path)
     process = oversight(
         "run",
         "--as-of",
@@ -151,10 +152,7 @@ def test_a_lost_connection_stops_the_run_and_records_nothing(
         fault="pause@model.query",
         fault_dir=tmp_path,
     )
-    paused = tmp_path / "paused"
-    while not paused.exists():
-        assert process.poll() is None, process.stderr.read()
-        time.sleep(0.01)
+    pause.reached(process)
     name = postgres_database.rsplit("/", 1)[1]
     admin = postgres.connect(postgres_database.rsplit("/", 1)[0] + "/postgres", autocommit=True)
     with admin.cursor() as cursor:  # the network goes: end every session of the run
@@ -164,7 +162,7 @@ def test_a_lost_connection_stops_the_run_and_records_nothing(
         )
         assert cursor.fetchall(), "the run had no session to end"
     admin.close()
-    paused.unlink()
+    pause.release()
     assert process.wait(timeout=120) == 3, process.stderr.read()
     assert json.loads(manifest.read_text(encoding="utf-8"))["outcome"] == "warehouse_lost"
     warehouse = connect(postgres_database)

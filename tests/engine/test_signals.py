@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fault_support import PausePoint
 
 from adapters.duckdb import DuckDBWarehouse
 from engine.demo import demo_run
@@ -247,11 +248,9 @@ def test_sigkill_just_after_the_commit_leaves_a_committed_run(pristine, tmp_path
 def test_a_signal_at_a_paused_instant_from_outside(pristine, tmp_path):
     """A real SIGTERM from another process, at a known instant: the run waits there for it."""
     folder = fresh_county(pristine, tmp_path)
+    pause = PausePoint(folder)
     process = start_run(folder, "pause@model.query")
-    paused = folder / "paused"
-    while not paused.exists():  # the run writes this file when it reaches the point
-        assert process.poll() is None, process.stderr.read()
-        time.sleep(0.01)
+    pause.reached(process)
     os.killpg(process.pid, signal.SIGTERM)
     assert_stopped_with_nothing_written(ended(folder, process), "SIGTERM")
 
