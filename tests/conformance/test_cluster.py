@@ -1,5 +1,6 @@
-"""Spark as a cluster: a run of the demo county on several executor JVMs gives DuckDB's
-warnings and scores, and an executor killed midway never leaves a half-written ledger.
+"""Spark as a cluster: the pack's examples, the index fixture and a run of the demo county on
+several executor JVMs give DuckDB's warnings and scores, and an executor killed midway never
+leaves a half-written ledger.
 
 `local-cluster[2,1,1024]` is Spark's standalone master and two workers inside the driver's
 JVM, each executor a JVM of its own (a child of the driver's): tasks, shuffles and the
@@ -15,16 +16,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from contextlib import suppress
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
+from conformance_checks import FIXTURE_2021Q4, fixture_scores
+from fault_support import PausePoint
 from spark_support import spark_available
 
 from adapters import connect
 from adapters.spark import warehouse_dir
+from engine import api
 from engine.demo import demo_run
 from engine.demo.generator import generate
 from engine.runs import ledger
@@ -49,9 +52,16 @@ def oversight(
     arguments: list[str], environment: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
     """`python -m engine ARGUMENTS` in a session of its own (its JVMs die with the group)."""
+    return python(["-m", "engine", *arguments, "--policies", str(ROOT / "policies")], environment)
+
+
+def python(
+    arguments: list[str], environment: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """`python ARGUMENTS` in a session of its own, without the fault points of this process."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OVERSIGHT_FAULT")}
     return subprocess.Popen(
-        [sys.executable, "-m", "engine", *arguments, "--policies", str(ROOT / "policies")],
+        [sys.executable, *arguments],
         cwd=ROOT,
         env={**clean, "PYTHONPATH": str(ROOT), **(environment or {})},
         stdout=subprocess.PIPE,
@@ -145,6 +155,25 @@ def test_a_run_and_its_scores_on_a_cluster_are_duckdbs(county: dict[str, str]):
     assert not (root / ledger.LEDGER).exists()
 
 
+def test_every_example_and_the_index_fixture_on_a_cluster(tmp_path: Path):
+    """The pack's inline examples, and the hand-computed index fixture, on the cluster.
+
+    Both are asked in one process (`tests/conformance_checks.py`), so the cluster starts
+    once; the fixture's ledger is recorded by the cluster's executors, then scored there.
+    """
+    job = ["tests/conformance_checks.py", cluster_url(tmp_path / "examples")]
+    code, out, err = finish(python([*job, cluster_url(tmp_path / "fixture")]))
+    assert code == 0, err
+    answer = json.loads(out.splitlines()[-1])
+    assert (answer["master"], answer["executors"]) == (MASTER, 2)
+    assert answer["examples"] >= 150
+    assert answer["failures"] == {}
+    pack = api.load_pack(ROOT / "policies")
+    reference = fixture_scores(f"duckdb:///{tmp_path / 'fixture.duckdb'}", pack)
+    assert [row[:4] for row in answer["fixture"]["2021Q4"]] == FIXTURE_2021Q4
+    assert answer["fixture"] == reference
+
+
 def executors_of(pid: int) -> list[int]:
     """The executor JVMs descending from process `pid` (its driver JVM's children)."""
     parents: dict[int, int] = {}
@@ -184,21 +213,18 @@ def test_an_executor_killed_while_the_ledger_is_written_never_half_writes_it(
     shutil.copyfile(county["duckdb"].removeprefix("duckdb:///"), duck)
     before = issued(cluster_url(spark))
 
-    pause = tmp_path / "fault"
-    pause.mkdir()
-    fault = {"OVERSIGHT_FAULT": "pause@ledger.writing", "OVERSIGHT_FAULT_DIR": str(pause)}
+    folder = tmp_path / "fault"
+    folder.mkdir()
+    pause = PausePoint(folder)
+    fault = {"OVERSIGHT_FAULT": "pause@ledger.writing", "OVERSIGHT_FAULT_DIR": str(folder)}
     process = oversight(
         ["run", *SOME, "--as-of", NEXT_MONTH, "--warehouse", cluster_url(spark)], fault
     )
     try:
-        while not (pause / "paused").exists():  # the run reaches the point (or ends early)
-            if process.poll() is not None:
-                pytest.fail(f"the run ended before ledger.writing: {process.communicate()}")
-            time.sleep(0.2)
-        executors = executors_of(int((pause / "paused").read_text()))
+        executors = executors_of(pause.reached(process))
         assert len(executors) == 2, executors
         os.kill(executors[0], signal.SIGKILL)
-        (pause / "paused").unlink()
+        pause.release()
     finally:
         code, _, err = finish(process)
 
