@@ -401,7 +401,8 @@ def run(
     result: RunResult | None = None
     try:
         signals.point("run.started")
-        connection = connect(url, must_exist=True)
+        # A dry run writes nothing: it asks the warehouse for no more than reading.
+        connection = connect(url, read_only=not record, must_exist=True)
         try:
             with signals.cancelling(connection.interrupt):
                 models = select_models(pack, select)

@@ -226,6 +226,19 @@ def test_the_human_summary_names_skipped_models_and_ends_with_a_done_line(eng01_
     ), lines[-1]
 
 
+def test_a_dry_run_opens_the_duckdb_file_read_only(eng01_only: str, capsys):
+    """`run --no-ledger` writes nothing, so it asks for no more than reading: it runs beside
+    a read-only connection to the file, which DuckDB refuses a read-write open next to."""
+    reader = duckdb.connect(eng01_only.removeprefix("duckdb:///"), read_only=True)
+    try:
+        code = main(["run", "--as-of", "2021-11-15", "--warehouse", eng01_only, "--no-ledger"])
+        assert code == ExitCode.MODELS_SKIPPED, capsys.readouterr().err
+        recorded = main(["run", "--as-of", "2021-11-15", "--warehouse", eng01_only])
+        assert recorded == ExitCode.WAREHOUSE_UNREACHABLE  # recording needs to write
+    finally:
+        reader.close()
+
+
 def test_a_run_where_every_model_ran_is_exit_0(eng01_only: str, capsys):
     code = main(["run", "--as-of", "2021-11-15", "--warehouse", eng01_only, "--select", "ENG01"])
     out = capsys.readouterr().out
