@@ -343,9 +343,9 @@ def _source_tables(
 def _file_needs(pack: ir.CheckedPack, kind: str, url: str) -> list[Need]:
     """DuckDB and SQLite: the file read by every command, written (with its folder) by some.
 
-    DuckDB opens the file for writing for every command that is not read only (run,
-    also with --no-ledger; precheck and serve, for the audit), and writes a write-ahead
-    log (FILE.wal) beside it; SQLite writes a journal beside the file when it writes at
+    DuckDB opens the file for writing for every command that may write (run, unless
+    --no-ledger; precheck and serve, for the audit), and writes a write-ahead log
+    (FILE.wal) beside it; SQLite writes a journal beside the file when it writes at
     all (run's ledger, the pre-check audit, score's temporary table).
     """
     path = embedded_file(url)
@@ -362,9 +362,9 @@ def _file_needs(pack: ir.CheckedPack, kind: str, url: str) -> list[Need]:
     writers = ("run", "score", "report", "advise", "precheck", "serve")
     if kind == "duckdb":
         why = (
-            "run 记台账、预检审计；DuckDB 为这些命令以读写方式打开文件（即使 --no-ledger）/ "
+            "run 记台账、预检审计；DuckDB 为这些命令以读写方式打开文件（run --no-ledger 只读）/ "
             "run's ledger, the pre-check audit; DuckDB opens the file for writing for these "
-            "commands (even with --no-ledger)"
+            "commands (run --no-ledger only reads)"
         )
         journal = f"DuckDB 在文件旁建预写日志 {Path(path).name}.wal / DuckDB's write-ahead log"
     else:
@@ -539,21 +539,11 @@ def _file_header(kind: str, role: str, url: str) -> list[str]:
         "无法把引擎限制在文件内的某个模式：能写这个文件，就能写其中每张表 / the engine cannot be "
         "limited to a schema inside one file: an account that may write the file may write "
         "every table in it.",
+        "文件属主不许写入时，给只读权限，用 oversight run --no-ledger 试运行（不记台账）"
+        "/ where the owner forbids writes, give read only and use oversight run "
+        "--no-ledger (a dry run: nothing recorded)",
+        "所需 / needed:",
     ]
-    if kind == "duckdb":
-        lines.append(
-            "文件属主不许写入时，只能用只读命令（sources、warnings、diff、advise 不带 --out）；"
-            "DuckDB 的 run 即使 --no-ledger 也要写权限 / where the owner forbids writes, only the "
-            "read-only commands work (sources, warnings, diff, advise without --out): DuckDB's "
-            "run opens the file for writing even with --no-ledger"
-        )
-    else:
-        lines.append(
-            "文件属主不许写入时，给只读权限，用 oversight run --no-ledger 试运行（不记台账）"
-            "/ where the owner forbids writes, give read only and use oversight run "
-            "--no-ledger (a dry run: nothing recorded)"
-        )
-    lines.append("所需 / needed:")
     return lines
 
 

@@ -327,11 +327,12 @@ def test_an_embedded_warehouse_gets_what_its_file_needs(kind: str, tmp_path: Pat
     assert all(line in script.splitlines() for line in lines)
 
 
-def test_the_sqlite_script_suggests_a_dry_run_duckdb_says_it_cannot(tmp_path: Path, capsys):
+def test_a_read_only_file_is_offered_a_dry_run(tmp_path: Path, capsys):
     _, sqlite = _printed(capsys, "--warehouse", f"sqlite:///{tmp_path / 'c.sqlite'}")
     _, duck = _printed(capsys, "--warehouse", f"duckdb:///{tmp_path / 'c.duckdb'}")
-    assert "run --no-ledger" in sqlite
-    assert "even with --no-ledger" in duck
+    for script in (sqlite, duck):
+        assert "give read only and use oversight run --no-ledger" in script
+    assert "run --no-ledger only reads" in duck
 
 
 def test_check_on_a_duckdb_file_this_process_may_write(duckdb_warehouse, capsys):
