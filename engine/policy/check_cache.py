@@ -87,7 +87,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class _TreesOnly(pickle.Unpickler):
+class TreesOnly(pickle.Unpickler):
     """Unpickles syntax trees and packs, nothing else: a cache file can name no other class.
 
     (https://docs.python.org/3/library/pickle.html#restricting-globals) The folder is
@@ -124,7 +124,8 @@ class ParsedFiles:
         self.used: set[str] = set()
         self.reused = 0
 
-    def _key(self, shown: str, text: str, examples: bool) -> str:
+    def key(self, shown: str, text: str, examples: bool) -> str:
+        """The name of the file that keeps this text's tree: a digest of all it depends on."""
         said = f"{engine_key()}\0{shown}\0{examples}\0".encode()
         return _sha(said + text.encode("utf-8", "surrogatepass"))
 
@@ -132,10 +133,10 @@ class ParsedFiles:
         """The tree of this text parsed as `shown`, if a check parsed it before; else None."""
         if self.folder is None:
             return None
-        key = self._key(shown, text, examples)
+        key = self.key(shown, text, examples)
         try:
             data = (self.folder / f"{key}.pickle").read_bytes()
-            tree = _TreesOnly(io.BytesIO(data)).load()
+            tree = TreesOnly(io.BytesIO(data)).load()
         except Exception:  # a miss, whatever is wrong with the file
             return None
         if not isinstance(tree, ast.RuleFile) or tree.text != text or tree.path != shown:
@@ -148,7 +149,7 @@ class ParsedFiles:
         """Keep a tree that parsed without a diagnostic (the caller never hands another)."""
         if self.folder is None:
             return
-        key = self._key(shown, text, examples)
+        key = self.key(shown, text, examples)
         self.used.add(key)
         try:
             data = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
@@ -173,7 +174,7 @@ class ParsedFiles:
         key = _sha(f"{engine_key()}\0pack.yaml\0{root}\0{engine_version}\0".encode() + before)
         path = self.folder / f"{key}.pickle"
         try:
-            pack = _TreesOnly(io.BytesIO(path.read_bytes())).load()
+            pack = TreesOnly(io.BytesIO(path.read_bytes())).load()
             if isinstance(pack, Pack) and pack.root == root:
                 self.used.add(key)
                 return pack

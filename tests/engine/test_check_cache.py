@@ -190,11 +190,11 @@ def test_a_parsed_tree_file_that_names_other_code_is_not_loaded(pack_dir: Path):
 
     parsed = CheckCache.of(pack_dir).parsed
     text = (pack_dir / "index.rule").read_text(encoding="utf-8")
-    key = parsed._key(str(pack_dir / "index.rule"), text, True)
+    key = parsed.key(str(pack_dir / "index.rule"), text, True)
     (pack_dir / FOLDER / PARSED / f"{key}.pickle").write_bytes(pickle.dumps(Payload()))
     assert parsed.get(str(pack_dir / "index.rule"), text, True) is None
     with pytest.raises(pickle.UnpicklingError):
-        check_cache._TreesOnly(io.BytesIO(pickle.dumps(Payload()))).load()
+        check_cache.TreesOnly(io.BytesIO(pickle.dumps(Payload()))).load()
     assert pack_dir.is_dir()
 
 
