@@ -138,9 +138,13 @@ def check(
     if examples:
         models = sorted(pack.models.values(), key=lambda m: m.id)
         changed = [m for m in models if m.id not in untouched]
+        done_before = len(models) - len(changed)  # the cache's models count as done
+        progress("examples", done_before, len(models))
         ran = (
             run_examples(
-                pack, changed, progress=lambda done, total: progress("examples", done, total)
+                pack,
+                changed,
+                progress=lambda done, _: progress("examples", done_before + done, len(models)),
             )
             if changed
             else []
