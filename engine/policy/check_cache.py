@@ -122,7 +122,6 @@ class ParsedFiles:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.used: set[str] = set()
-        self.reused = 0
 
     def key(self, shown: str, text: str, examples: bool) -> str:
         """The name of the file that keeps this text's tree: a digest of all it depends on."""
@@ -142,7 +141,6 @@ class ParsedFiles:
         if not isinstance(tree, ast.RuleFile) or tree.text != text or tree.path != shown:
             return None
         self.used.add(key)
-        self.reused += 1
         return tree
 
     def put(self, shown: str, text: str, examples: bool, tree: ast.RuleFile) -> None:
