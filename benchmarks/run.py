@@ -143,8 +143,22 @@ _CLI = (
 
 
 def cli_check(env: dict[str, str]) -> Run:
-    """`oversight check --no-examples` as a user types it (it also checks compiled/ is current)."""
-    command = [sys.executable, "-c", _CLI, "check", "--no-examples", "--format", "json"]
+    """`oversight check --no-examples` as a user types it (it also checks compiled/ is current).
+
+    With --no-cache: every repetition checks everything, as the first check of a fresh
+    clone (and CI) does; the pack's .oversight/ cache would make all but the first one
+    a check of an unchanged pack.
+    """
+    command = [
+        sys.executable,
+        "-c",
+        _CLI,
+        "check",
+        "--no-examples",
+        "--no-cache",
+        "--format",
+        "json",
+    ]
     return spawn(command, "cli_check", env, parse_json=False)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,6 +40,7 @@ from engine.index.disposal import (
     with_disposal,
 )
 from engine.index.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
+from engine.policy.check_cache import INDEX, CheckCache
 from engine.policy.deployment import (
     DEFAULT_WAREHOUSE,
     Deployment,
@@ -81,12 +82,17 @@ def default_policies() -> Path:
 
 @dataclass
 class CheckReport:
-    """Everything `oversight check` found."""
+    """Everything `oversight check` found.
+
+    `from_cache`: the models (ids) for which nothing was run or compiled, what an
+    earlier check found of them being still true (engine/policy/check_cache.py).
+    """
 
     diagnostics: list[Diagnostic]
     sources: dict[str, str]
     pack: ir.CheckedPack | None
     examples: list[ExampleOutcome] = field(default_factory=list)
+    from_cache: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -100,6 +106,7 @@ def check(
     examples: bool = True,
     against: str | None = None,
     progress: Progress | None = None,
+    cache: bool = False,
 ) -> CheckReport:
     """Check the pack: types, every inline example, compiled/ current.
 
@@ -107,25 +114,60 @@ def check(
     higher pack version and a CHANGELOG entry. `progress` hears each step
     (check, examples per model, against, compiled per dialect): it takes
     seconds, and a person at a terminal should see it move.
+
+    With `cache` (what `oversight check` does unless --no-cache), the pack's
+    `.oversight/` keeps what this check found: the next one parses only the files
+    that changed and runs the examples and compiles only the models whose file, or
+    a shared item they reach, pack.yaml or the engine changed. Every file is still
+    checked, and compiled/ is still read and compared whole. Off by default: a
+    library caller (a test that patches the engine) gets the whole check.
     """
     progress = progress or no_progress
+    root = Path(policies or default_policies())
+    kept = CheckCache.of(root) if cache else CheckCache.off()
     progress("check", 0, 1)
-    result = check_pack(policies or default_policies(), __version__)
+    result = check_pack(root, __version__, parsed_before=kept.parsed)
     progress("check", 1, 1)
     report = CheckReport(list(result.diagnostics), result.sources, result.pack)
-    if result.pack is not None and examples:
-        report.examples = run_examples(
-            result.pack, progress=lambda done, total: progress("examples", done, total)
+    pack = result.pack
+    if pack is None:
+        kept.save()
+        return report
+    kept.know(pack, result.sources)
+    untouched = {m.id for m in pack.models.values() if kept.examples_passed(m)}
+    if examples:
+        models = sorted(pack.models.values(), key=lambda m: m.id)
+        changed = [m for m in models if m.id not in untouched]
+        done_before = len(models) - len(changed)  # the cache's models count as done
+        progress("examples", done_before, len(models))
+        ran = (
+            run_examples(
+                pack,
+                changed,
+                progress=lambda done, _: progress("examples", done_before + done, len(models)),
+            )
+            if changed
+            else []
         )
+        for model in models:
+            if model.id in untouched:
+                report.examples += [ExampleOutcome(model.id, e.title, True) for e in model.examples]
+            else:
+                outcomes = [o for o in ran if o.model_id == model.id]
+                kept.passed(model, all(o.passed for o in outcomes))
+                report.examples += outcomes
         for outcome in report.examples:
             report.diagnostics.extend(outcome.problems)
-    if result.pack is not None and against:
+    if against:
         progress("against", 0, 1)
-        report.diagnostics.extend(check_against(against, result.pack))
+        report.diagnostics.extend(check_against(against, pack))
         progress("against", 1, 1)
-    out = compiled_dir(policies)
-    if result.pack is not None and out.is_dir():
-        stale = stale_compiled(result.pack, out, progress)
+    out = compiled_dir(root)
+    compiled_before: set[str] = set()
+    if out.is_dir():
+        known = kept.compiled([*pack.models, INDEX])
+        stale = stale_compiled(pack, out, progress, known, kept.compiled_now)
+        compiled_before = {m for m in pack.models if all(f"{d}/{m}.sql" in known for d in DIALECTS)}
         if stale:
             shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
             report.diagnostics.append(
@@ -137,6 +179,13 @@ def check(
                     stale_count=len(stale),
                 )
             )
+    if cache:
+        report.from_cache = sorted(
+            m
+            for m in pack.models
+            if (m in untouched or not examples) and (m in compiled_before or not out.is_dir())
+        )
+    kept.save()
     return report
 
 
@@ -298,20 +347,78 @@ def write_compiled(pack: ir.CheckedPack, out: Path) -> int:
     return len(files)
 
 
-def stale_compiled(pack: ir.CheckedPack, out: Path, progress: Progress | None = None) -> list[str]:
-    """The files of compiled/ that differ from what the pack compiles to now (or are extra)."""
-    files = compiled_files(pack, progress=progress)
-    stale = sorted(
-        name
-        for name, text in files.items()
-        if not (out / name).exists() or (out / name).read_text(encoding="utf-8") != text
-    )
+def stale_compiled(
+    pack: ir.CheckedPack,
+    out: Path,
+    progress: Progress | None = None,
+    known: dict[str, str] | None = None,
+    compiled_now: Callable[[str, dict[str, str]], None] | None = None,
+) -> list[str]:
+    """The files of compiled/ that differ from what the pack compiles to now (or are extra).
+
+    `known` (compiled/ file → `reviewed.file_digest` of its text) are files whose
+    models are not compiled again (check's cache: their inputs are unchanged); the
+    files on disk are read and compared all the same. `compiled_now` hears, per
+    model id (or "index"), the digests of what was compiled.
+    """
+    digests = compiled_digests(pack, progress, known or {}, compiled_now)
+    stale = []
+    for name, digest in sorted(digests.items()):
+        try:
+            text = (out / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            stale.append(name)
+            continue
+        if reviewed.file_digest(text) != digest:
+            stale.append(name)
     extra = sorted(
         p.relative_to(out).as_posix()
         for p in out.glob("*/*.sql")
-        if p.relative_to(out).as_posix() not in files
+        if p.relative_to(out).as_posix() not in digests
     )
     return stale + extra
+
+
+def compiled_digests(
+    pack: ir.CheckedPack,
+    progress: Progress | None = None,
+    known: dict[str, str] | None = None,
+    compiled_now: Callable[[str, dict[str, str]], None] | None = None,
+) -> dict[str, str]:
+    """What `compiled_files` would write, as each file's `reviewed.file_digest`.
+
+    A model (or the index) whose every file is in `known` takes its digests from
+    there instead of being compiled again.
+    """
+    known = known or {}
+    ids = [m.id for m in select_models(pack, (), include_inactive=True)]
+    digests: dict[str, str] = {}
+    fresh: dict[str, dict[str, str]] = {}
+    for done, dialect in enumerate(DIALECTS, 1):
+        names = {model_id: f"{dialect}/{model_id}.sql" for model_id in ids}
+        if pack.index is not None:
+            names[INDEX] = f"{dialect}/index.sql"
+        todo = []
+        for owner, name in names.items():
+            if all(f"{d}/{name.split('/', 1)[1]}" in known for d in DIALECTS):
+                digests[name] = known[name]
+            else:
+                todo.append(owner)
+        models = [owner for owner in todo if owner != INDEX]
+        for compiled in compile_pack(pack, dialect, models) if models else []:
+            name = names[compiled.model.id]
+            digests[name] = reviewed.file_digest(sql_file(compiled, pack))
+            fresh.setdefault(compiled.model.id, {})[name] = digests[name]
+        if INDEX in todo:
+            digests[names[INDEX]] = reviewed.file_digest(index_sql_file(pack, dialect))
+            fresh.setdefault(INDEX, {})[names[INDEX]] = digests[names[INDEX]]
+        if progress is not None:
+            progress("compiled", done, len(DIALECTS))
+    if compiled_now is not None:
+        for owner, files in fresh.items():
+            compiled_now(owner, files)
+    digests[reviewed.FINGERPRINT] = reviewed.file_digest(reviewed.fingerprint_of(pack, digests))
+    return digests
 
 
 class RunInterrupted(KeyboardInterrupt):

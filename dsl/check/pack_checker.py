@@ -13,8 +13,10 @@ core of dsl/check/expressions.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from dsl import ast, ir
 from dsl.check.index import IndexCheck
@@ -37,23 +39,46 @@ class CheckResult:
     files: list[str] = field(default_factory=list)
 
 
+class ParsedFiles(Protocol):
+    """Trees of rule files parsed before (`oversight check`'s cache): parsing is most of a check.
+
+    `get` gives the tree of exactly this text, shown under this name, or None; `put` is
+    handed only a tree that parsed without a diagnostic.
+    """
+
+    def get(self, shown: str, text: str, examples: bool) -> ast.RuleFile | None: ...
+
+    def put(self, shown: str, text: str, examples: bool, tree: ast.RuleFile) -> None: ...
+
+    def pack(self, root: Path, engine_version: str | None, load: Callable[[], Pack]) -> Pack:
+        """pack.yaml as read before if it is unchanged, else `load()` (which may raise)."""
+        ...
+
+
 def rule_files(root: Path) -> list[Path]:
     """The pack's rule files, in a stable order."""
     return sorted(root.rglob("*.rule"), key=lambda p: p.relative_to(root).as_posix())
 
 
 def check_pack(
-    root: str | Path, engine_version: str | None = None, examples: bool = True
+    root: str | Path,
+    engine_version: str | None = None,
+    examples: bool = True,
+    parsed_before: ParsedFiles | None = None,
 ) -> CheckResult:
     """Parse and check every rule file of the pack at `root` against its pack.yaml.
 
     With `engine_version`, a pack made for another engine is refused (E604).
     With `examples` false, inline examples are neither parsed nor required:
-    for commands that only compile or run the models.
+    for commands that only compile or run the models. `parsed_before` may hold
+    the trees of unchanged files; the checker still checks every file.
     """
     root = Path(root)
     try:
-        pack = load_pack(root, engine_version)
+        if parsed_before is None:
+            pack = load_pack(root, engine_version)
+        else:
+            pack = parsed_before.pack(root, engine_version, lambda: load_pack(root, engine_version))
     except DiagnosticError as err:
         return CheckResult(None, err.diagnostics)
     diagnostics: list[Diagnostic] = []
@@ -68,8 +93,14 @@ def check_pack(
             text = None
         if text is not None:
             texts[shown] = text
+            known = parsed_before.get(shown, text, examples) if parsed_before else None
+            if known is not None:
+                parsed.append(known)
+                continue
         try:
             parsed.append(parse_file(shown, text, examples))
+            if parsed_before is not None and text is not None:
+                parsed_before.put(shown, text, examples, parsed[-1])
         except DiagnosticError as err:
             diagnostics.extend(err.diagnostics)
             if err.partial is not None:  # a bad date or message brace: check the rest as well

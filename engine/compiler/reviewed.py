@@ -76,12 +76,22 @@ def _file_digest(text: bytes) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
+def file_digest(text: str) -> str:
+    """What the fingerprint records of a compiled file's text (its UTF-8 bytes' sha256)."""
+    return _file_digest(text.encode())
+
+
 def fingerprint(pack: ir.CheckedPack, files: dict[str, str]) -> str:
     """compiled/fingerprint.json for the compiled `files` (name → text) of `pack`."""
+    return fingerprint_of(pack, {name: file_digest(text) for name, text in files.items()})
+
+
+def fingerprint_of(pack: ir.CheckedPack, digests: dict[str, str]) -> str:
+    """compiled/fingerprint.json from each compiled file's `file_digest` (name → digest)."""
     record = {
         "about": "what the SQL files beside it were compiled from; written by oversight compile",
         "inputs": inputs_digest(pack),
-        "files": {name: _file_digest(text.encode()) for name, text in sorted(files.items())},
+        "files": dict(sorted(digests.items())),
     }
     return json.dumps(record, ensure_ascii=False, indent=1) + "\n"
 

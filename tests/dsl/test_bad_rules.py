@@ -163,4 +163,5 @@ def test_json_output_names_code_span_and_hints(
         "models": 0,
         "examples": 0,
         "examples_passed": 0,
+        "models_from_cache": 0,
     }

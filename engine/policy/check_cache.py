@@ -1,0 +1,448 @@
+"""What `oversight check` found last time, kept so that an edit re-checks only what it touched.
+
+The cache lives in the pack's own `.oversight/` folder (which ignores itself in
+git). It holds two things, each under a digest of everything it was made from:
+
+- `parsed/DIGEST.pickle`: a rule file's syntax tree, under a digest of the file's
+  bytes, the name diagnostics show for it and the engine (`engine_key`). Only a
+  file that parsed without a diagnostic is kept; one with a problem is parsed
+  again every time. The checker itself always runs over the whole pack, so every
+  diagnostic is found afresh on every check.
+- `check.json`: per model (and the index), the digest of what its outcome
+  depends on (`Dependencies.of`: its file, pack.yaml, each shared definition,
+  relation and lookup it reaches, the engine) with the titles of its examples
+  when all of them passed, and the sha256 of each compiled/ file it compiles to.
+  A model whose digest is unchanged does not run its examples nor compile again;
+  the compiled/ files on disk are still read and compared on every check.
+
+Nothing read from here is trusted unless its digest matches: an unreadable,
+corrupt or foreign file is a miss, never an error and never a pass. Every file
+is replaced in one step (a temporary file renamed over it), so a check that
+crashes or runs beside another leaves either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import pickle
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
+from enum import Enum
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import dsl
+from dsl import ast, ir, types
+from dsl import pack as pack_module
+from dsl.diagnostics import Span
+from dsl.node import dump
+from dsl.pack import Pack
+from engine import __version__
+from engine.runs.atomic import replace_file
+
+FOLDER = ".oversight"
+RESULTS = "check.json"
+PARSED = "parsed"
+FORMAT = 1
+"""Bumped when what the cache holds changes shape: a file of another format is ignored."""
+
+IGNORE_ALL = "# written by oversight check: a cache, never committed\n*\n"
+
+# Installed packages whose version can change what a check finds: the parser, the SQL
+# writer, the warehouse the examples run on and the tables they are given.
+_LIBRARIES = ("lark", "sqlglot", "duckdb", "pyarrow", "ruamel.yaml")
+
+
+@cache
+def engine_key() -> str:
+    """A digest of the engine that checks: its version, its source and the libraries' versions.
+
+    The source is hashed too, not only `__version__`: an engine changed in place (a
+    developer's checkout, a patched install) must not be served what its earlier
+    self found.
+    """
+    digest = hashlib.sha256(f"oversight-check-cache {FORMAT} {__version__}\n".encode())
+    digest.update(f"python {sys.version}\n".encode())
+    for name in _LIBRARIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"{name} {version}\n".encode())
+    code = Path(dsl.__file__).resolve().parent.parent
+    for folder in ("dsl", "engine", "adapters"):
+        for path in sorted((code / folder).rglob("*")):
+            if path.suffix in (".py", ".lark", ".toml") and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(code).as_posix().encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class TreesOnly(pickle.Unpickler):
+    """Unpickles syntax trees and packs, nothing else: a cache file can name no other class.
+
+    (https://docs.python.org/3/library/pickle.html#restricting-globals) The folder is
+    the pack's, but whatever is written there must not be able to run code.
+    """
+
+    _PLAIN = frozenset(
+        {
+            ("datetime", "date"),
+            ("datetime", "datetime"),
+            ("decimal", "Decimal"),
+            ("pathlib", "PosixPath"),
+            ("pathlib", "WindowsPath"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._PLAIN:
+            return super().find_class(module, name)
+        if module == "dsl.diagnostics" and name == "Span":
+            return Span
+        kinds = {"dsl.ast": ast, "dsl.pack": pack_module, "dsl.types": types}.get(module)
+        found = getattr(kinds, name, None) if kinds is not None else None
+        if isinstance(found, type) and (is_dataclass(found) or issubclass(found, Enum)):
+            return found
+        raise pickle.UnpicklingError(f"not a syntax tree: {module}.{name}")
+
+
+class ParsedFiles:
+    """The syntax trees of rule files parsed before, for `dsl.check.check_pack` to reuse."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+
+    def key(self, shown: str, text: str, examples: bool) -> str:
+        """The name of the file that keeps this text's tree: a digest of all it depends on."""
+        said = f"{engine_key()}\0{shown}\0{examples}\0".encode()
+        return _sha(said + text.encode("utf-8", "surrogatepass"))
+
+    def get(self, shown: str, text: str, examples: bool) -> ast.RuleFile | None:
+        """The tree of this text parsed as `shown`, if a check parsed it before; else None."""
+        if self.folder is None:
+            return None
+        key = self.key(shown, text, examples)
+        try:
+            data = (self.folder / f"{key}.pickle").read_bytes()
+            tree = TreesOnly(io.BytesIO(data)).load()
+        except Exception:  # a miss, whatever is wrong with the file
+            return None
+        if not isinstance(tree, ast.RuleFile) or tree.text != text or tree.path != shown:
+            return None
+        self.used.add(key)
+        return tree
+
+    def put(self, shown: str, text: str, examples: bool, tree: ast.RuleFile) -> None:
+        """Keep a tree that parsed without a diagnostic (the caller never hands another)."""
+        if self.folder is None:
+            return
+        key = self.key(shown, text, examples)
+        self.used.add(key)
+        try:
+            data = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            replace_file(self.folder / f"{key}.pickle", lambda out: out.write(data))
+        except (OSError, pickle.PicklingError, RecursionError):
+            pass  # a cache that cannot be written is only slower next time
+
+    def pack(self, root: Path, engine_version: str | None, load: Callable[[], Pack]) -> Pack:
+        """pack.yaml read before, if its bytes are those read then; else `load()`, kept.
+
+        Reading pack.yaml is a quarter of checking an unchanged pack (ruamel.yaml keeps
+        every line and column, for diagnostics). Only a pack.yaml that loaded without a
+        problem is kept; one that does not is loaded, and its problems said, every time.
+        """
+        if self.folder is None:
+            return load()
+        try:
+            before = (root / "pack.yaml").read_bytes()
+        except OSError:
+            return load()
+        key = _sha(f"{engine_key()}\0pack.yaml\0{root}\0{engine_version}\0".encode() + before)
+        path = self.folder / f"{key}.pickle"
+        try:
+            pack = TreesOnly(io.BytesIO(path.read_bytes())).load()
+            if isinstance(pack, Pack) and pack.root == root:
+                self.used.add(key)
+                return pack
+        except Exception:  # a miss, whatever is wrong with the file
+            pass
+        pack = load()
+        try:
+            if (root / "pack.yaml").read_bytes() == before:  # not saved again meanwhile
+                data = pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                replace_file(path, lambda out: out.write(data))
+                self.used.add(key)
+        except (OSError, pickle.PicklingError, RecursionError):
+            pass
+        return pack
+
+    def forget_unused(self) -> None:
+        """Delete the trees of file versions this check did not see: edits leave old ones."""
+        if self.folder is None or not self.used:
+            return
+        try:
+            for path in self.folder.glob("*.pickle"):
+                if path.stem not in self.used:
+                    path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _reached(node: Any, found: set[tuple[str, str]]) -> None:
+    """The shared items `node` names directly: defines, lookups, relations it reads."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ir.DefCall):
+            found.add(("define", item.name))
+        elif isinstance(item, ir.LookupCall):
+            found.add(("lookup", item.name))
+        elif isinstance(item, ir.Binding):
+            if item.is_relation:
+                found.add(("relation", item.source))
+            continue
+        if isinstance(item, Span | str | int | float | bool | ir.Example) or item is None:
+            continue  # an example holds values and expectations, never a call
+        if is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in fields(item))
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, tuple | list | frozenset | set):
+            stack.extend(item)
+
+
+@dataclass
+class Dependencies:
+    """The digests of what each model's outcome (and the index's) depends on, for one pack."""
+
+    pack: ir.CheckedPack
+    pack_yaml: str  # the sha256 of pack.yaml as read before the pack was checked
+    parent: Path  # the folder of the pack's folder, resolved
+    _items: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def _shared(self, kind: str, name: str) -> Any:
+        table = {
+            "define": self.pack.defines,
+            "lookup": self.pack.lookups,
+            "relation": self.pack.relations,
+        }[kind]
+        return table.get(name)
+
+    def _closure(self, node: Any) -> list[tuple[str, str]]:
+        """Every shared item `node` reaches, through the items it reaches, sorted."""
+        seen: set[tuple[str, str]] = set()
+        todo: set[tuple[str, str]] = set()
+        _reached(node, todo)
+        while todo:
+            item = todo.pop()
+            if item in seen:
+                continue
+            seen.add(item)
+            shared = self._shared(*item)
+            if shared is not None:
+                _reached(shared, todo)
+        return sorted(seen)
+
+    def _item_digest(self, kind: str, name: str) -> str:
+        known = self._items.get((kind, name))
+        if known is None:
+            shared = self._shared(kind, name)
+            text = json.dumps(dump(shared, spans=False), ensure_ascii=False, sort_keys=True)
+            known = self._items[(kind, name)] = _sha(f"{kind} {name}\0{text}".encode())
+        return known
+
+    def of(self, node: ir.Model | ir.Index, text: str) -> str:
+        """A digest of what `node` compiles and runs its examples from; `text` is its file's.
+
+        The rule file as it was parsed (its examples and the header of its compiled
+        files are in it), its name as those headers give it, pack.yaml, the engine, and
+        the checked form (without places) of every shared item it reaches: editing a
+        define changes the digest of the models that call it and of no other.
+        """
+        try:  # as the compiled files' headers name it: from the pack's parent folder
+            named = Path(node.file).resolve().relative_to(self.parent).as_posix()
+        except ValueError:
+            named = str(Path(node.file).resolve())
+        digest = hashlib.sha256(f"{engine_key()}\0{named}\0".encode())
+        digest.update(f"{self.pack_yaml}\0{_sha(text.encode('utf-8', 'surrogatepass'))}".encode())
+        # and its bytes, which the headers hash: line endings alone change them, not the text
+        digest.update(_sha(Path(node.file).read_bytes()).encode())
+        for kind, name in self._closure(node):
+            digest.update(f"{kind}\0{name}\0{self._item_digest(kind, name)}\0".encode())
+        return digest.hexdigest()
+
+
+INDEX = "index"
+"""The index's entry (no model is called index: E282)."""
+
+
+@dataclass
+class Entry:
+    """What a check found for one model (or the index), under the digest of its inputs."""
+
+    digest: str
+    examples: list[str] | None = None  # the titles of its examples, when all of them passed
+    compiled: dict[str, str] | None = None  # compiled/ file → sha256 of its text
+
+
+class CheckCache:
+    """The cache of one pack's `.oversight/`; `CheckCache.off()` is one that keeps nothing."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.parsed = ParsedFiles(folder / PARSED if folder is not None else None)
+        self.entries: dict[str, Entry] = {}
+        self.digests: dict[str, str] = {}
+        self.pack_yaml: str | None = None
+        if folder is not None:
+            self.entries = _read(folder / RESULTS)
+            self.pack_yaml = _pack_yaml(folder.parent)
+
+    @classmethod
+    def of(cls, policies: str | Path) -> CheckCache:
+        """The cache of the pack at `policies` (nothing is written until `save`)."""
+        return cls(Path(policies) / FOLDER)
+
+    @classmethod
+    def off(cls) -> CheckCache:
+        """`--no-cache`: nothing is read, nothing written."""
+        return cls(None)
+
+    def know(self, pack: ir.CheckedPack, texts: dict[str, str]) -> None:
+        """Work out the digest of every model and of the index of `pack` as it was checked.
+
+        `texts` are the rule files as they were parsed (shown name → text): a file
+        saved again while the check runs must not lend its new digest to what the
+        old text gave.
+        """
+        if self.folder is None or self.pack_yaml is None:
+            return
+        dependencies = Dependencies(pack, self.pack_yaml, Path(pack.pack.root).resolve().parent)
+        nodes: list[tuple[str, ir.Model | ir.Index]] = list(pack.models.items())
+        if pack.index is not None:
+            nodes.append((INDEX, pack.index))
+        for name, node in nodes:
+            text = texts.get(node.file)
+            try:
+                if text is not None:
+                    self.digests[name] = dependencies.of(node, text)
+            except OSError:
+                pass  # its file is gone already: nothing is kept of it
+
+    def _current(self, name: str) -> Entry | None:
+        entry = self.entries.get(name)
+        digest = self.digests.get(name)
+        if entry is None or digest is None or entry.digest != digest:
+            return None
+        return entry
+
+    def examples_passed(self, model: ir.Model) -> bool:
+        """Whether every example of `model`, as it is now, passed in an earlier check."""
+        entry = self._current(model.id)
+        return entry is not None and entry.examples == [e.title for e in model.examples]
+
+    def passed(self, model: ir.Model, passed: bool) -> None:
+        """Record the examples of `model` as run now: kept only when all of them passed."""
+        entry = self._entry(model.id)
+        if entry is not None:
+            entry.examples = [e.title for e in model.examples] if passed else None
+
+    def compiled(self, names: Iterable[str]) -> dict[str, str]:
+        """The compiled/ digests of every model and the index whose inputs are unchanged."""
+        known: dict[str, str] = {}
+        for name in names:
+            entry = self._current(name)
+            if entry is not None and entry.compiled is not None:
+                known.update(entry.compiled)
+        return known
+
+    def compiled_now(self, name: str, digests: dict[str, str]) -> None:
+        """Record what the model (or the index) `name` compiles to now, file → sha256."""
+        entry = self._entry(name)
+        if entry is not None:
+            entry.compiled = digests
+
+    def _entry(self, name: str) -> Entry | None:
+        digest = self.digests.get(name)
+        if digest is None:
+            return None
+        entry = self._current(name)
+        if entry is None:
+            entry = self.entries[name] = Entry(digest)
+        return entry
+
+    def save(self) -> None:
+        """Write what is current (entries of models gone or changed are dropped), in one step."""
+        if self.folder is None:
+            return
+        self.parsed.forget_unused()
+        if not self.digests or _pack_yaml(self.folder.parent) != self.pack_yaml:
+            return  # pack.yaml changed while the pack was checked: what was found is not its
+        record = {
+            "about": "written by oversight check; safe to delete",
+            "format": FORMAT,
+            "engine": engine_key(),
+            "entries": {
+                name: {"digest": e.digest, "examples": e.examples, "compiled": e.compiled}
+                for name, e in sorted(self.entries.items())
+                if self.digests.get(name) == e.digest
+            },
+        }
+        data = json.dumps(record, ensure_ascii=False, indent=1).encode() + b"\n"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            ignore = self.folder / ".gitignore"
+            if not ignore.exists():
+                replace_file(ignore, lambda out: out.write(IGNORE_ALL.encode()))
+            replace_file(self.folder / RESULTS, lambda out: out.write(data))
+        except OSError:
+            pass  # a pack on a read-only disk is checked in full every time
+
+
+def _pack_yaml(root: Path) -> str | None:
+    try:
+        return _sha((root / "pack.yaml").read_bytes())
+    except OSError:
+        return None
+
+
+def _read(path: Path) -> dict[str, Entry]:
+    """The entries of a cache file; none when it is missing, unreadable, or not this engine's."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("format") != FORMAT or record.get("engine") != engine_key():
+            return {}
+        return dict(_entries(record["entries"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _entries(raw: dict[str, Any]) -> Iterator[tuple[str, Entry]]:
+    """Each well-formed entry; a malformed one is skipped, as if it had never been written."""
+    for name, value in raw.items():
+        digest, examples, compiled = value.get("digest"), value.get("examples"), value["compiled"]
+        if not isinstance(digest, str):
+            continue
+        if examples is not None and not (
+            isinstance(examples, list) and all(isinstance(t, str) for t in examples)
+        ):
+            examples = None
+        if compiled is not None and not (
+            isinstance(compiled, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in compiled.items())
+        ):
+            compiled = None
+        yield name, Entry(digest, examples, compiled)
