@@ -13,6 +13,10 @@ hand-written SQL must raise exactly the engine's warnings for all 35 models
 (keys, townships and, for the baseline the ratio is measured against, every
 message word for word), and pandas exactly the engine's keys and townships
 for its models: a baseline that computes something else is no baseline.
+At sizes up to 10 the same run of the 35 models on Spark (`local-cluster`,
+two executor JVMs) runs beside them, its start-up and its event log timed
+apart, and must raise the DuckDB engine's warnings word for word too
+(benchmarks/README.md, "Spark beside DuckDB").
 
 Prints the Markdown tables and writes them with every raw figure to
 `OUT/bench-<UTC time>.json` and `.md`.
