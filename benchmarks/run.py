@@ -241,6 +241,7 @@ def measure_size(
     log,
     contenders: tuple[str, ...] = CONTENDERS,
     spark_masters: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> tuple[dict[str, Series], list[str]]:
     """Every contender at one size, repetitions interleaved; and any disagreement.
 
@@ -264,7 +265,9 @@ def measure_size(
         ("split", "split", {"db": db}),
     ]
     for name, master in (spark_masters or {}).items():
-        plan.append((name, "spark", {"spark_dir": dataset.spark, "master": master}))
+        plan.append(
+            (name, "spark", {"spark_dir": dataset.spark, "master": master, "timeout": timeout})
+        )
     plan = [step for step in plan if step[0] in contenders or step[0] in (spark_masters or {})]
     series = {name: Series(name) for name, _, _ in plan}
     problems: list[str] = []
@@ -297,10 +300,13 @@ def disagreements(series: dict[str, Series], label: str) -> list[str]:
         for name in ("engine_compiling", "hand", "hand_keys", *SPARK):
             if name in series:
                 result = series[name].runs[-1].result
+                # A Spark model stopped at --spark-timeout has no answer: it is reported as
+                # such (never silently), and the others must still be DuckDB's.
+                late = set(result.get("timed_out", []))
                 problems += [f"{name}: {p}" for p in result.get("problems", [])]
                 problems += [
                     f"{name} vs engine, size {label}: {p}"
-                    for p in compare(engine, result, all_models)
+                    for p in compare(engine, result, [m for m in all_models if m not in late])
                 ]
     if "engine_subset" in series and "pandas" in series:
         problems += [
@@ -541,6 +547,13 @@ def spark_markdown(sizes: list[dict[str, Any]]) -> list[str]:
             "tasks)"
             for m in spark["slowest"][:3]
         )
+        if spark.get("timed_out"):
+            lines.append(
+                f"**At {s['size_label']}x, {', '.join(spark['timed_out'])} did not finish on "
+                f"Spark within the limit of {spark['timeout']:.0f} s a model** (stopped, "
+                "their time counted to the limit; the other models' warnings are DuckDB's)."
+            )
+            lines.append("")
         lines.append(
             f"At {s['size_label']}x on `{spark['master']}`: of the process's {wall:.1f} s, "
             f"start-up and opening the warehouse take {startup:.1f} s (opening runs "
@@ -715,6 +728,8 @@ def spark_summary(series: Series) -> dict[str, Any]:
     return {
         "master": series.runs[0].result["master"],
         "executors": series.runs[0].result["executors"],
+        "timeout": series.runs[0].result.get("timeout"),
+        "timed_out": sorted({m for r in series.runs for m in r.result.get("timed_out", [])}),
         "totals": totals,
         "memory": memory,
         "per_model": per_model,
@@ -754,6 +769,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the `spark` contender's master (the `spark_local` one runs on local[2])",
     )
     parser.add_argument("--no-spark", action="store_true", help="no Spark contender")
+    parser.add_argument(
+        "--spark-timeout",
+        type=float,
+        default=None,
+        help="stop a Spark model's query after this many seconds (reported, not compared)",
+    )
     parser.add_argument(
         "--render",
         type=Path,
@@ -859,6 +880,7 @@ def main(argv: list[str] | None = None) -> int:
             log,
             duckdb_contenders,
             masters if dataset.size in spark_sizes else {},
+            args.spark_timeout,
         )
         problems += found
         if found:

@@ -196,7 +196,9 @@ def task_spark(args: argparse.Namespace) -> dict[str, Any]:
 
         if order:
             context.setJobGroup(order[0], order[0])
-        result = run_models(pack, warehouse, args.as_of, models, events=follow)
+        result = run_models(
+            pack, warehouse, args.as_of, models, timeout=args.timeout, events=follow
+        )
         done = time.perf_counter()
         context.setLocalProperty("spark.jobGroup.id", None)
         memory = _process_peaks()
@@ -208,11 +210,13 @@ def task_spark(args: argparse.Namespace) -> dict[str, Any]:
     problems = [
         f"{o.model_id}: {o.status} {o.error or o.missing_sources}"
         for o in result.outcomes
-        if o.status != "ran"
+        if o.status not in ("ran", "timed_out")
     ]
     return {
         "models": len(models),
         "master": master,
+        "timeout": args.timeout,
+        "timed_out": [o.model_id for o in result.outcomes if o.status == "timed_out"],
         "executors": wanted,
         "problems": problems,
         "seconds": {
@@ -465,6 +469,9 @@ def main() -> None:
     parser.add_argument("--spark-dir", type=Path, help="for `spark`: the Spark warehouse folder")
     parser.add_argument(
         "--master", default="local-cluster[2,1,1024]", help="for `spark`: Spark's master"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="for `spark`: each model's time limit (s)"
     )
     parser.add_argument(
         "--baseline", choices=("messages", "keys"), default="messages", help="for `hand`"
