@@ -516,12 +516,13 @@ def spark_markdown(sizes: list[dict[str, Any]]) -> list[str]:
         spark, stats, engine = s["spark"][name], s["series"][name], s["series"]["engine"]
         t = spark["totals"]
         read = t["shuffle_read_remote_bytes"] + t["shuffle_read_local_bytes"]
+        at_least = "≥ " if spark.get("timed_out") else ""  # stopped models: a lower bound
         lines.append(
             f"| {s['size_label']}x | `{spark['master']}` | {seconds_text(engine['models'])} | "
             f"{seconds_text(stats['startup'])} | {seconds_text(stats['open'])} | "
             f"{seconds_text(stats['models'])} | {seconds_text(stats['wall'])} | "
-            f"{s['ratios'][f'{name}_over_engine']:.0f} | "
-            f"{stats['wall']['median'] / engine['wall']['median']:.0f} | "
+            f"{at_least}{s['ratios'][f'{name}_over_engine']:.0f} | "
+            f"{at_least}{stats['wall']['median'] / engine['wall']['median']:.0f} | "
             f"{t['jobs']:.0f} / {t['stages']:.0f} / {t['tasks']:.0f} | {t['job_seconds']:.1f} s | "
             f"{t['executor_run_seconds']:.1f} s (CPU {t['executor_cpu_seconds']:.1f} s, "
             f"GC {t['gc_seconds']:.1f} s) | "
@@ -551,7 +552,8 @@ def spark_markdown(sizes: list[dict[str, Any]]) -> list[str]:
             lines.append(
                 f"**At {s['size_label']}x, {', '.join(spark['timed_out'])} did not finish on "
                 f"Spark within the limit of {spark['timeout']:.0f} s a model** (stopped, "
-                "their time counted to the limit; the other models' warnings are DuckDB's)."
+                "their time counted to the limit, so Spark's figures are lower bounds; the "
+                "other models' warnings are DuckDB's)."
             )
             lines.append("")
         lines.append(
