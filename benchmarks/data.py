@@ -5,14 +5,20 @@ generated once into `benchmarks/.data/size-N_seed-S/` as Parquet (one file
 per source) and loaded into a DuckDB file beside it; a later run reuses
 both. A `counts.json` written last marks a finished generation, and
 `loaded.json` a finished load, so an interrupted step is redone, never
-trusted half-done.
+trusted half-done. For the Spark contender, `prepare_spark` builds a Spark
+warehouse folder `spark/` beside them, once: written by a child process
+(Spark allows one context a process) into a temporary folder, renamed to
+`spark/` when every table is in, so that `spark/` exists only complete.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +47,10 @@ class Dataset:
     @property
     def duckdb(self) -> Path:
         return self.directory / "warehouse.duckdb"
+
+    @property
+    def spark(self) -> Path:
+        return self.directory / "spark"
 
     @property
     def total_rows(self) -> int:
@@ -97,6 +107,53 @@ def prepare(size: float, seed: int, root: Path = DATA, log=print) -> Dataset:
     return Dataset(size, seed, directory, rows, generate_seconds, load_seconds)
 
 
+def prepare_spark(dataset: Dataset, log=print) -> Path:
+    """The county's Spark warehouse folder (one Parquet directory per table), built once.
+
+    Loaded with `SparkWarehouse.load_parquet` in a child process on `local[2]`
+    (loading is not what the benchmark measures), into `spark.tmp-…`, renamed to
+    `spark/` when done; a temporary folder left by an interrupted build is removed.
+    """
+    target = dataset.spark
+    for stale in dataset.directory.glob("spark.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if target.is_dir():
+        return target
+    staging = dataset.directory / f"spark.tmp-{uuid.uuid4().hex}"
+    log(f"size {size_label(dataset.size)}: loading the Spark warehouse {target} …")
+    started = time.perf_counter()
+    try:
+        subprocess.run(
+            [sys.executable, __file__, "--spark", str(dataset.parquet), str(staging)],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+        (staging / "loaded.json").write_text(json.dumps({"seconds": time.perf_counter() - started}))
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    log(f"size {size_label(dataset.size)}: Spark warehouse in {seconds:.0f} s")
+    return target
+
+
+def _load_spark(parquet: Path, folder: Path) -> None:
+    """Every Parquet file of `parquet` as a table of a Spark warehouse in `folder` (local[2])."""
+    import tempfile
+
+    from adapters.spark import SparkWarehouse
+
+    with tempfile.TemporaryDirectory(prefix="sparkbench-catalog-") as catalog:
+        warehouse = SparkWarehouse(f"spark:///{folder}?spark.sql.warehouse.dir=file://{catalog}")
+        for file in sorted(parquet.glob("[!_]*.parquet")):  # not the generator's _truth
+            warehouse.load_parquet(file.stem, str(file))
+        warehouse.spark.stop()
+
+
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        print(prepare(float(arg), 2021))
+    if sys.argv[1:2] == ["--spark"]:
+        _load_spark(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        for arg in sys.argv[1:]:
+            print(prepare(float(arg), 2021))

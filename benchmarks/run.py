@@ -13,6 +13,10 @@ hand-written SQL must raise exactly the engine's warnings for all 35 models
 (keys, townships and, for the baseline the ratio is measured against, every
 message word for word), and pandas exactly the engine's keys and townships
 for its models: a baseline that computes something else is no baseline.
+At sizes up to 10 the same run of the 35 models on Spark (`local-cluster`,
+two executor JVMs) runs beside them, its start-up and its event log timed
+apart, and must raise the DuckDB engine's warnings word for word too
+(benchmarks/README.md, "Spark beside DuckDB").
 
 Prints the Markdown tables and writes them with every raw figure to
 `OUT/bench-<UTC time>.json` and `.md`.
@@ -43,6 +47,7 @@ for path in (ROOT, HERE):
 
 import data  # noqa: E402
 import pandas_models  # noqa: E402
+import spark_events  # noqa: E402
 
 WORKER = HERE / "worker.py"
 PYCACHE = data.DATA / "pycache"
@@ -168,9 +173,12 @@ def cli_compile(env: dict[str, str]) -> Run:
     return spawn(command, "cli_compile", env, parse_json=False)
 
 
-def warm_files(dataset: data.Dataset) -> None:
+def warm_files(dataset: data.Dataset, spark: bool = False) -> None:
     """Read the size's files once, so that every contender finds them in the page cache."""
-    for path in [dataset.duckdb, *sorted(dataset.parquet.glob("*.parquet"))]:
+    files = [dataset.duckdb, *sorted(dataset.parquet.glob("*.parquet"))]
+    if spark:
+        files += sorted(dataset.spark.rglob("*.parquet"))
+    for path in files:
         with path.open("rb") as handle:
             while handle.read(1 << 24):
                 pass
@@ -222,13 +230,40 @@ def measure_compile(repeat: int, log) -> dict[str, Series]:
     return series
 
 
+CONTENDERS = (
+    "engine",
+    "engine_compiling",
+    "hand",
+    "hand_keys",
+    "engine_subset",
+    "hand_subset",
+    "pandas",
+    "split",
+    "spark",
+    "spark_local",
+)
+"""What `--contenders` may name: the DuckDB contenders, the split, and the two Spark ones."""
+
+SPARK = ("spark", "spark_local")
+
+
 def measure_size(
-    dataset: data.Dataset, as_of: dt.date, repeat: int, split_repeat: int, log
+    dataset: data.Dataset,
+    as_of: dt.date,
+    repeat: int,
+    split_repeat: int,
+    log,
+    contenders: tuple[str, ...] = CONTENDERS,
+    spark_masters: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> tuple[dict[str, Series], list[str]]:
     """Every contender at one size, repetitions interleaved; and any disagreement.
 
     The step-by-step split of the engine's time is a diagnosis, not a
     contender: it runs in the first `split_repeat` repetitions only.
+    `spark_masters` names the Spark contenders measured at this size and their
+    masters (`spark`: local-cluster, `spark_local`: local[2]); each must raise
+    exactly the DuckDB engine's warnings, messages included.
     """
     env = child_env(True)
     db, parquet = dataset.duckdb, dataset.parquet
@@ -243,9 +278,14 @@ def measure_size(
         ("pandas", "pandas", {"parquet": parquet, "models": subset}),
         ("split", "split", {"db": db}),
     ]
+    for name, master in (spark_masters or {}).items():
+        plan.append(
+            (name, "spark", {"spark_dir": dataset.spark, "master": master, "timeout": timeout})
+        )
+    plan = [step for step in plan if step[0] in contenders or step[0] in (spark_masters or {})]
     series = {name: Series(name) for name, _, _ in plan}
     problems: list[str] = []
-    warm_files(dataset)
+    warm_files(dataset, spark=bool(spark_masters))
     label = data.size_label(dataset.size)
     for i in range(repeat):
         for name, task, options in plan:
@@ -258,14 +298,31 @@ def measure_size(
                 f"size {label} rep {i + 1}/{repeat} {name}: {seconds:.2f} s "
                 f"(process {run.wall:.2f} s, peak {run.max_rss / 2**20:.0f} MiB)"
             )
+        problems += disagreements(series, label)
+        if problems:
+            break  # a wrong baseline is worthless: stop measuring
+    return series, sorted(set(problems))
+
+
+def disagreements(series: dict[str, Series], label: str) -> list[str]:
+    """How the last repetition's contenders differ from the DuckDB engine's warnings."""
+    problems: list[str] = []
+    if "engine" in series:
         engine = series["engine"].runs[-1].result
         problems += [f"engine: {p}" for p in engine["problems"]]
         all_models = sorted(engine["per_model"])
-        for name in ("engine_compiling", "hand", "hand_keys"):
-            problems += [
-                f"{name} vs engine, size {label}: {p}"
-                for p in compare(engine, series[name].runs[-1].result, all_models)
-            ]
+        for name in ("engine_compiling", "hand", "hand_keys", *SPARK):
+            if name in series:
+                result = series[name].runs[-1].result
+                # A Spark model stopped at --spark-timeout has no answer: it is reported as
+                # such (never silently), and the others must still be DuckDB's.
+                late = set(result.get("timed_out", []))
+                problems += [f"{name}: {p}" for p in result.get("problems", [])]
+                problems += [
+                    f"{name} vs engine, size {label}: {p}"
+                    for p in compare(engine, result, [m for m in all_models if m not in late])
+                ]
+    if "engine_subset" in series and "pandas" in series:
         problems += [
             f"pandas vs engine, size {label}: {p}"
             for p in compare(
@@ -274,9 +331,7 @@ def measure_size(
                 PANDAS_MODELS,
             )
         ]
-        if problems:
-            break  # a wrong baseline is worthless: stop measuring
-    return series, sorted(set(problems))
+    return problems
 
 
 def machine() -> dict[str, Any]:
@@ -352,10 +407,13 @@ def markdown(report: dict[str, Any]) -> str:
         return [seconds_text(s["series"][name][key]) if name in s["series"] else "—" for s in sizes]
 
     def rss(name: str) -> list[str]:
-        return [memory_text(s["series"][name]["max_rss"]["median"]) for s in sizes]
+        return [
+            memory_text(s["series"][name]["max_rss"]["median"]) if name in s["series"] else "—"
+            for s in sizes
+        ]
 
     def ratio(name: str) -> list[str]:
-        return [f"{s['ratios'][name]:.2f}" for s in sizes]
+        return [f"{s['ratios'][name]:.2f}" if name in s["ratios"] else "—" for s in sizes]
 
     row("all 35 models, engine on DuckDB", each("engine"), "< 2 s at 1x")
     row("  peak RSS of that process", rss("engine"), "< 24 GiB at 100x")
@@ -404,27 +462,30 @@ def markdown(report: dict[str, Any]) -> str:
             f"with compiled/) | {seconds_text(compile_['cli_check']['wall'])} | |",
         ]
     )
-    lines += [
-        "",
-        "Where the engine's time goes (all 35 models, summed over models; "
-        f"median of {report['split_repeat']} run(s) of the split):",
-        "",
-        "| step | " + " | ".join(f"{s['size_label']}x" for s in sizes) + " |",
-        "|---|" + "---|" * len(sizes),
-    ]
-    for step, title in (
-        ("connect", "open the DuckDB file"),
-        ("reviewed", "read compiled/'s current files (fingerprint, digests)"),
-        ("dialect_import", "import sqlglot's duckdb dialect (first render, if any)"),
-        ("compile", "`compile_model`"),
-        ("render", "render SQL text"),
-        ("query", "DuckDB runs the query"),
-        ("warnings", "rows → warnings (Python)"),
-        ("total", "total"),
-    ):
-        cells = [f"{s['series']['split'][step]['median']:.2f} s" for s in sizes]
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
-    for s in sizes:
+    lines += spark_markdown(sizes)
+    split = [s for s in sizes if "split" in s["series"]]
+    if split:  # not when --contenders leaves it out
+        lines += [
+            "",
+            "Where the engine's time goes (all 35 models, summed over models; "
+            f"median of {report['split_repeat']} run(s) of the split):",
+            "",
+            "| step | " + " | ".join(f"{s['size_label']}x" for s in split) + " |",
+            "|---|" + "---|" * len(split),
+        ]
+        for step, title in (
+            ("connect", "open the DuckDB file"),
+            ("reviewed", "read compiled/'s current files (fingerprint, digests)"),
+            ("dialect_import", "import sqlglot's duckdb dialect (first render, if any)"),
+            ("compile", "`compile_model`"),
+            ("render", "render SQL text"),
+            ("query", "DuckDB runs the query"),
+            ("warnings", "rows → warnings (Python)"),
+            ("total", "total"),
+        ):
+            cells = [f"{s['series']['split'][step]['median']:.2f} s" for s in split]
+            lines.append(f"| {title} | " + " | ".join(cells) + " |")
+    for s in (s for s in sizes if "slowest" in s):
         lines += [
             "",
             f"Slowest models at {s['size_label']}x: engine query time vs the hand-written "
@@ -449,8 +510,97 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def spark_markdown(sizes: list[dict[str, Any]]) -> list[str]:
+    """The table "Spark beside DuckDB" and the sentences saying what dominates Spark's time."""
+    rows = [(s, name) for s in sizes for name in SPARK if name in s.get("spark", {})]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Spark beside DuckDB (all 35 models, the same warnings and messages; medians):",
+        "",
+        "| size | master | DuckDB engine, models | Spark start-up (driver JVM, context, "
+        "executors) | opening the warehouse (35 tables) | models | Spark process, wall | "
+        "models: Spark ÷ DuckDB | process: Spark ÷ DuckDB | jobs / stages / tasks | time in "
+        "jobs | executor run time (CPU, GC) | shuffle written / read | peak memory, "
+        "sum of the processes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s, name in rows:
+        spark, stats, engine = s["spark"][name], s["series"][name], s["series"]["engine"]
+        t = spark["totals"]
+        read = t["shuffle_read_remote_bytes"] + t["shuffle_read_local_bytes"]
+        at_least = "≥ " if spark.get("timed_out") else ""  # stopped models: a lower bound
+        lines.append(
+            f"| {s['size_label']}x | `{spark['master']}` | {seconds_text(engine['models'])} | "
+            f"{seconds_text(stats['startup'])} | {seconds_text(stats['open'])} | "
+            f"{seconds_text(stats['models'])} | {seconds_text(stats['wall'])} | "
+            f"{at_least}{s['ratios'][f'{name}_over_engine']:.0f} | "
+            f"{at_least}{stats['wall']['median'] / engine['wall']['median']:.0f} | "
+            f"{t['jobs']:.0f} / {t['stages']:.0f} / {t['tasks']:.0f} | {t['job_seconds']:.1f} s | "
+            f"{t['executor_run_seconds']:.1f} s (CPU {t['executor_cpu_seconds']:.1f} s, "
+            f"GC {t['gc_seconds']:.1f} s) | "
+            f"{t['shuffle_write_bytes'] / 2**20:.1f} / {read / 2**20:.1f} MiB | "
+            f"{memory_text(spark['memory']['total'])} |"
+        )
+    lines.append("")
+    for s, name in rows:
+        spark, stats = s["spark"][name], s["series"][name]
+        t = spark["totals"]
+        startup = stats["startup"]["median"] + stats["open"]["median"]
+        models, wall = stats["models"]["median"], stats["wall"]["median"]
+        driver = max(models - t["job_seconds"], 0.0)
+        opening = statistics.median(
+            r["events"]["by_group"].get(spark_events.OUTSIDE, {}).get("jobs", 0)
+            for r in s["raw"][name]
+        )
+        cores = max(spark["executors"], 1) if name == "spark" else 2
+        busy = t["executor_run_seconds"] / (cores * t["job_seconds"]) if t["job_seconds"] else 0
+        slow = ", ".join(
+            f"{m} {spark['per_model'][m]['seconds']:.1f} s "
+            f"({spark['per_model'][m]['jobs']:.0f} jobs, {spark['per_model'][m]['tasks']:.0f} "
+            "tasks)"
+            for m in spark["slowest"][:3]
+        )
+        if spark.get("timed_out"):
+            lines.append(
+                f"**At {s['size_label']}x, {', '.join(spark['timed_out'])} did not finish on "
+                f"Spark within the limit of {spark['timeout']:.0f} s a model** (stopped, "
+                "their time counted to the limit, so Spark's figures are lower bounds; the "
+                "other models' warnings are DuckDB's)."
+            )
+            lines.append("")
+        lines.append(
+            f"At {s['size_label']}x on `{spark['master']}`: of the process's {wall:.1f} s, "
+            f"start-up and opening the warehouse take {startup:.1f} s (opening runs "
+            f"{opening:.0f} Spark jobs: reading each table's Parquet schema) and the models "
+            f"{models:.1f} s. Within the models, Spark's jobs run for {t['job_seconds']:.1f} s "
+            f"and the driver alone (planning each query, the Arrow result to Python, warnings) "
+            f"{driver:.1f} s; while jobs run, the executors' tasks use "
+            f"{t['executor_run_seconds']:.1f} s of the {cores} cores × "
+            f"{t['job_seconds']:.1f} s ({busy:.0%}; of that, on a CPU "
+            f"{t['executor_cpu_seconds']:.1f} s), the rest is scheduling, task launch and "
+            f"stage boundaries; shuffles write {t['shuffle_write_bytes'] / 2**20:.1f} MiB. "
+            f"Slowest: {slow}."
+        )
+        lines.append("")
+    memory = rows[0][0]["spark"][rows[0][1]]["memory"]
+    lines.append(
+        "Peak memory of Spark is the sum of each process's own peak (VmHWM, read from /proc "
+        "before Spark stops: " + ", ".join(sorted(r for r in memory if r != "total")) + "); "
+        "the parent's os.wait4 figure (the table's peak RSS column in the JSON) covers only "
+        "the largest single process among the worker and its reaped descendants — the "
+        "executor JVMs are children of the driver JVM."
+    )
+    return lines
+
+
 def summarise_size(dataset: data.Dataset, series: dict[str, Series]) -> dict[str, Any]:
-    """Medians, ratios and the slowest models of one size, ready for JSON and Markdown."""
+    """Medians, ratios and the slowest models of one size, ready for JSON and Markdown.
+
+    Only the contenders that were measured (`--contenders`) appear; a ratio
+    appears when both its sides were measured.
+    """
     keys = {
         "engine": ("models", "import", "check", "in_process", "wall", "max_rss"),
         "engine_compiling": ("models", "wall", "max_rss"),
@@ -471,35 +621,42 @@ def summarise_size(dataset: data.Dataset, series: dict[str, Series]) -> dict[str
             "wall",
             "max_rss",
         ),
+        **{
+            name: (
+                "import",
+                "check",
+                "session",
+                "executors",
+                "startup",
+                "open",
+                "models",
+                "stop",
+                "in_process",
+                "wall",
+                "max_rss",
+            )
+            for name in SPARK
+        },
     }
     stats = {
         name: {key: series[name].stats(key) for key in wanted}
         for name, wanted in keys.items()
-        if series[name].runs
+        if name in series and series[name].runs
+    }
+    pairs = {
+        "engine_over_hand": ("engine", "hand"),
+        "engine_compiling_over_hand": ("engine_compiling", "hand"),
+        "engine_over_hand_keys": ("engine", "hand_keys"),
+        "engine_over_pandas": ("engine_subset", "pandas"),
+        "hand_over_pandas": ("hand_subset", "pandas"),
+        **{f"{name}_over_engine": (name, "engine") for name in SPARK},
     }
     ratios = {
-        "engine_over_hand": series["engine"].median("models") / series["hand"].median("models"),
-        "engine_compiling_over_hand": series["engine_compiling"].median("models")
-        / series["hand"].median("models"),
-        "engine_over_hand_keys": series["engine"].median("models")
-        / series["hand_keys"].median("models"),
-        "engine_over_pandas": series["engine_subset"].median("models")
-        / series["pandas"].median("models"),
-        "hand_over_pandas": series["hand_subset"].median("models")
-        / series["pandas"].median("models"),
+        ratio: series[top].median("models") / series[bottom].median("models")
+        for ratio, (top, bottom) in pairs.items()
+        if top in stats and bottom in stats
     }
-    query = {
-        model: statistics.median(
-            r.result["per_model"][model]["query"] for r in series["split"].runs
-        )
-        for model in series["split"].runs[0].result["per_model"]
-    }
-    hand = {
-        model: statistics.median(r.result["per_model"][model] for r in series["hand"].runs)
-        for model in query
-    }
-    slowest = sorted(query, key=lambda m: -query[m])[:8]
-    return {
+    summary: dict[str, Any] = {
         "size": dataset.size,
         "size_label": data.size_label(dataset.size),
         "seed": dataset.seed,
@@ -509,15 +666,90 @@ def summarise_size(dataset: data.Dataset, series: dict[str, Series]) -> dict[str
         "duckdb_file_bytes": dataset.duckdb.stat().st_size,
         "series": stats,
         "ratios": ratios,
-        "per_model_query": query,
-        "per_model_hand": hand,
-        "slowest": [(m, query[m], hand[m]) for m in slowest],
+        "spark": {name: spark_summary(series[name]) for name in SPARK if name in stats},
         "raw": {
             name: [
                 {"wall": r.wall, "max_rss": r.max_rss, "load": r.load, **r.result} for r in s.runs
             ]
             for name, s in series.items()
         },
+    }
+    if "split" in stats and "hand" in stats:
+        query = {
+            model: statistics.median(
+                r.result["per_model"][model]["query"] for r in series["split"].runs
+            )
+            for model in series["split"].runs[0].result["per_model"]
+        }
+        hand = {
+            model: statistics.median(r.result["per_model"][model] for r in series["hand"].runs)
+            for model in query
+        }
+        slowest = sorted(query, key=lambda m: -query[m])[:8]
+        summary["per_model_query"] = query
+        summary["per_model_hand"] = hand
+        summary["slowest"] = [(m, query[m], hand[m]) for m in slowest]
+    return summary
+
+
+SPARK_TOTALS = (
+    "jobs",
+    "stages",
+    "tasks",
+    "failed_tasks",
+    "job_seconds",
+    "executor_run_seconds",
+    "executor_deserialize_seconds",
+    "executor_cpu_seconds",
+    "gc_seconds",
+    "shuffle_write_bytes",
+    "shuffle_read_remote_bytes",
+    "shuffle_read_local_bytes",
+    "fetch_wait_seconds",
+    "input_bytes",
+)
+
+
+def spark_summary(series: Series) -> dict[str, Any]:
+    """The medians of a Spark contender's event-log totals, memory, and its slowest models.
+
+    The totals are over the models' jobs only (job group = a model's id): the
+    catalog work of opening the warehouse is left out, as its time is.
+    """
+
+    def models_total(run: Run, key: str) -> float:
+        groups = run.result["events"]["by_group"]
+        return sum(t[key] for group, t in groups.items() if group in run.result["per_model"])
+
+    totals = {
+        key: statistics.median(models_total(r, key) for r in series.runs) for key in SPARK_TOTALS
+    }
+    memory = {
+        role: statistics.median(r.result["memory"].get(role, 0) for r in series.runs)
+        for role in series.runs[0].result["memory"]
+    }
+    per_model = {
+        model: {
+            "seconds": statistics.median(r.result["per_model"][model] for r in series.runs),
+            **{
+                key: statistics.median(
+                    r.result["events"]["by_group"].get(model, {}).get(key, 0) for r in series.runs
+                )
+                for key in ("jobs", "stages", "tasks", "job_seconds", "shuffle_write_bytes")
+            },
+        }
+        for model in series.runs[0].result["per_model"]
+    }
+    slowest = sorted(per_model, key=lambda m: -per_model[m]["seconds"])[:8]
+    return {
+        "master": series.runs[0].result["master"],
+        "executors": series.runs[0].result["executors"],
+        "timeout": series.runs[0].result.get("timeout"),
+        "timed_out": sorted({m for r in series.runs for m in r.result.get("timed_out", [])}),
+        "totals": totals,
+        "memory": memory,
+        "per_model": per_model,
+        "slowest": slowest,
     }
 
 
@@ -538,8 +770,58 @@ def main(argv: list[str] | None = None) -> int:
         help="repetitions of the step-by-step split of the engine's time (a diagnosis)",
     )
     parser.add_argument("--skip-compile", action="store_true", help="skip the compile figures")
+    parser.add_argument(
+        "--contenders",
+        default=",".join(c for c in CONTENDERS if c != "spark_local"),
+        help="which to measure, of: " + ", ".join(CONTENDERS) + " (the engine always, "
+        "when a Spark contender runs: Spark is checked against its warnings)",
+    )
+    parser.add_argument(
+        "--spark-sizes", default=None, help="sizes of the Spark contenders (default: those ≤ 10)"
+    )
+    parser.add_argument(
+        "--spark-master",
+        default="local-cluster[2,1,1024]",
+        help="the `spark` contender's master (the `spark_local` one runs on local[2])",
+    )
+    parser.add_argument("--no-spark", action="store_true", help="no Spark contender")
+    parser.add_argument(
+        "--spark-timeout",
+        type=float,
+        default=None,
+        help="stop a Spark model's query after this many seconds (reported, not compared)",
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        help="measure nothing: print the tables of an earlier run's JSON and write its .md",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        text = markdown(json.loads(args.render.read_text()))
+        args.render.with_suffix(".md").write_text(text)
+        print(text)
+        return 0
     sizes = [float(s) for s in args.sizes.split(",") if s.strip()]
+    contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
+    unknown = sorted(set(contenders) - set(CONTENDERS))
+    if unknown:
+        parser.error(f"unknown contenders {', '.join(unknown)} (known: {', '.join(CONTENDERS)})")
+    spark_sizes = (
+        set()
+        if args.no_spark or not set(SPARK) & set(contenders)
+        else {float(s) for s in args.spark_sizes.split(",") if s.strip()}
+        if args.spark_sizes
+        else {s for s in sizes if s <= 10}
+    )
+    if spark_sizes and "engine" not in contenders:
+        contenders = ("engine", *contenders)
+    masters = {
+        name: master
+        for name, master in (("spark", args.spark_master), ("spark_local", "local[2]"))
+        if name in contenders
+    }
+    duckdb_contenders = tuple(c for c in contenders if c not in SPARK)
 
     def log(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
@@ -553,8 +835,13 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": load_average(),
         "pandas_models": PANDAS_MODELS,
         "targets": TARGETS,
+        "contenders": list(contenders),
+        "spark_sizes": sorted(spark_sizes),
     }
     datasets = [data.prepare(size, args.seed, log=log) for size in sizes]
+    for dataset in datasets:
+        if dataset.size in spark_sizes:
+            data.prepare_spark(dataset, log=log)
     # Untimed: fill the bytecode cache, so that no measured process compiles sources.
     log("warming up (bytecode cache) …")
     PYCACHE.mkdir(parents=True, exist_ok=True)
@@ -566,9 +853,19 @@ def main(argv: list[str] | None = None) -> int:
         ("hand", {"db": smallest.duckdb, "models": "ENG01", "baseline": "keys"}),
         ("pandas", {"parquet": smallest.parquet, "models": "ENG01"}),
     ):
-        worker(task, child_env(True), **options)
-    cli_check(child_env(True))
-    cli_compile(child_env(True))
+        wanted = {"compile": not args.skip_compile, "engine": True}
+        if wanted.get(task, any(c.startswith(task) for c in contenders)):
+            worker(task, child_env(True), **options)
+    if spark_sizes:  # pyspark's modules too, without starting Spark (that takes seconds)
+        spawn(
+            [sys.executable, "-c", "import pyspark.sql, adapters.spark, benchmarks.spark_events"],
+            "import",
+            child_env(True),
+            parse_json=False,
+        )
+    if not args.skip_compile:
+        cli_check(child_env(True))
+        cli_compile(child_env(True))
 
     if not args.skip_compile:
         series = measure_compile(max(args.repeat, 5), log)
@@ -591,7 +888,16 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     report["sizes"] = []
     for dataset in datasets:
-        series, found = measure_size(dataset, args.as_of, args.repeat, args.split_repeat, log)
+        series, found = measure_size(
+            dataset,
+            args.as_of,
+            args.repeat,
+            args.split_repeat,
+            log,
+            duckdb_contenders,
+            masters if dataset.size in spark_sizes else {},
+            args.spark_timeout,
+        )
         problems += found
         if found:
             report["sizes"].append({"size": dataset.size, "problems": found})

@@ -11,6 +11,8 @@ Tasks:
   engine   `engine.runs.run.run_models` on the DuckDB file as of a day (no ledger); with
            `--sql compile`, compiling every model as a run does when compiled/ is not current
   split    the same loop as run_models, with each step timed (reviewed files, query, …)
+  spark    the same run_models on the county's Spark warehouse (`--spark-dir`, `--master`),
+           start-up and each model timed, Spark's event log summed (benchmarks/spark_events.py)
   hand     a hand-written SQL baseline (benchmarks/hand_sql.py) on the same file and day
   pandas   the pandas models (benchmarks/pandas_models.py) on the county's Parquet files
 """
@@ -21,7 +23,11 @@ import argparse
 import datetime as dt
 import importlib.abc
 import json
+import os
+import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -125,6 +131,158 @@ def task_engine(args: argparse.Namespace) -> dict[str, Any]:
         "rows": {o.model_id: o.rows for o in result.outcomes},
         **dict(zip(("keys", "messages"), _keys_and_messages(result.warnings), strict=True)),
     }
+
+
+def task_spark(args: argparse.Namespace) -> dict[str, Any]:
+    """The `engine` task on Spark: run_models on the county's Spark warehouse, start-up apart.
+
+    The URL is the user's `spark:///DIR?master=…` with Spark's event log switched on
+    (a temporary folder, read after the session stops). Timed apart: the imports,
+    loading the pack, starting the session (the driver JVM and the SparkContext), until
+    every executor has registered (`local-cluster[N,…]`: N), opening the warehouse
+    (registering its tables in the session's catalog), the models (run_models, as the
+    `engine` task on DuckDB: the reviewed SQL of compiled/spark/), and stopping Spark.
+    While a model runs, the job group is its id, so that the event log tells which
+    jobs, stages and tasks were whose. Peak memory: each process of the run read
+    from /proc before Spark stops (Python, the driver JVM, the executor JVMs).
+    """
+    started = time.perf_counter()
+    import spark_events
+
+    from adapters.spark import SparkWarehouse, master_and_settings, session
+    from engine import api
+    from engine.runs.run import run_models, select_models
+
+    imported = time.perf_counter()
+    pack = api.load_pack(_policies(args))
+    models = select_models(pack, args.models.split(",") if args.models else ())
+    checked = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="sparkbench-events-"))
+    (scratch / "events").mkdir()
+    url = (
+        f"spark:///{Path(args.spark_dir).resolve()}?master={args.master}"
+        f"&spark.eventLog.enabled=true&spark.eventLog.dir=file://{scratch / 'events'}"
+        "&spark.eventLog.compress=false&spark.eventLog.rolling.enabled=false"
+        f"&spark.sql.warehouse.dir=file://{scratch / 'catalog'}"
+    )
+    try:
+        master, settings = master_and_settings(url)
+        spark = session(master, settings)
+        context = spark.sparkContext
+        session_up = time.perf_counter()
+        cluster = re.fullmatch(r"local-cluster\[(\d+),.*\]", master)
+        wanted = int(cluster.group(1)) if cluster else 0
+        # getExecutorMemoryStatus counts the driver's block manager as well.
+        while context._jsc.sc().getExecutorMemoryStatus().size() < wanted + 1:
+            if time.perf_counter() - session_up > 600:
+                raise RuntimeError(f"{wanted} executors did not register in 10 minutes")
+            time.sleep(0.01)
+        executors_up = time.perf_counter()
+        warehouse = SparkWarehouse(url, must_exist=True)  # the same session: registers tables
+        opened = time.perf_counter()
+        windows: dict[str, list[float]] = {}
+        order = [m.id for m in models]
+        clock = {"began": time.time()}
+
+        def follow(event: str, facts: dict[str, Any]) -> None:
+            # run_models runs the models in order: when one ends, the next begins.
+            if event.startswith("model."):
+                now = time.time()
+                windows[facts["id"]] = [clock["began"], now]
+                clock["began"] = now
+                position = order.index(facts["id"]) + 1
+                if position < len(order):
+                    context.setJobGroup(order[position], order[position])
+
+        if order:
+            context.setJobGroup(order[0], order[0])
+        result = run_models(
+            pack, warehouse, args.as_of, models, timeout=args.timeout, events=follow
+        )
+        done = time.perf_counter()
+        context.setLocalProperty("spark.jobGroup.id", None)
+        memory = _process_peaks()
+        spark.stop()
+        stopped = time.perf_counter()
+        log = spark_events.summarise(spark_events.events(scratch / "events"))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    problems = [
+        f"{o.model_id}: {o.status} {o.error or o.missing_sources}"
+        for o in result.outcomes
+        if o.status not in ("ran", "timed_out")
+    ]
+    return {
+        "models": len(models),
+        "master": master,
+        "timeout": args.timeout,
+        "timed_out": [o.model_id for o in result.outcomes if o.status == "timed_out"],
+        "executors": wanted,
+        "problems": problems,
+        "seconds": {
+            "import": imported - started,
+            "check": checked - imported,
+            "session": session_up - checked,
+            "executors": executors_up - session_up,
+            "startup": executors_up - checked,
+            "open": opened - executors_up,
+            "models": done - opened,
+            "stop": stopped - done,
+            "in_process": stopped - STARTED,
+        },
+        "per_model": {o.model_id: o.seconds for o in result.outcomes},
+        "windows": windows,
+        "rows": {o.model_id: o.rows for o in result.outcomes},
+        "events": log.to_json(),
+        "memory": memory,
+        **dict(zip(("keys", "messages"), _keys_and_messages(result.warnings), strict=True)),
+    }
+
+
+def _process_peaks() -> dict[str, int]:
+    """Peak resident memory (VmHWM) of this process and each of its descendants, by role.
+
+    os.wait4 in the parent reports one figure, the largest of the processes it
+    reaps with their reaped descendants: here the driver JVM or an executor JVM
+    alone, never their sum. Read from /proc while they all live: `python` (this
+    process), `driver` (the JVM pyspark started), `executor N` (their JVMs), and
+    `total`, the sum of the peaks (an upper bound of the peak of the sum).
+    """
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    family, frontier = [os.getpid()], [os.getpid()]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        family += frontier
+    peaks: dict[str, int] = {}
+    executors = 0
+    for pid in family:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        peak = re.search(r"VmHWM:\s+(\d+) kB", status)
+        if peak is None:
+            continue
+        if pid == os.getpid():
+            role = "python"
+        elif b"CoarseGrainedExecutorBackend" in command:
+            executors += 1
+            role = f"executor {executors}"
+        elif b"SparkSubmit" in command:
+            role = "driver"
+        else:
+            role = f"other {pid}"
+        peaks[role] = int(peak.group(1)) * 1024
+    peaks["total"] = sum(peaks.values())
+    return peaks
 
 
 def task_split(args: argparse.Namespace) -> dict[str, Any]:
@@ -284,6 +442,7 @@ TASKS = {
     "compile": task_compile,
     "engine": task_engine,
     "split": task_split,
+    "spark": task_spark,
     "hand": task_hand,
     "pandas": task_pandas,
 }
@@ -307,6 +466,13 @@ def main() -> None:
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2021, 12, 31))
     parser.add_argument("--models", default="", help="comma-separated model ids (default: all)")
     parser.add_argument("--policies", default=None)
+    parser.add_argument("--spark-dir", type=Path, help="for `spark`: the Spark warehouse folder")
+    parser.add_argument(
+        "--master", default="local-cluster[2,1,1024]", help="for `spark`: Spark's master"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="for `spark`: each model's time limit (s)"
+    )
     parser.add_argument(
         "--baseline", choices=("messages", "keys"), default="messages", help="for `hand`"
     )
