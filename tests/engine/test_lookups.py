@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conformance_checks import example_failures
 from spark_support import spark_available
 from sqlglot import exp
 
-from adapters import connect
 from dsl import ir
 from dsl.node import walk
 from engine import api
@@ -317,15 +317,8 @@ def warehouse_url(request, tmp_path: Path) -> Iterator[str]:
 def test_the_examples_give_the_same_warnings_on_every_warehouse(
     pack: ir.CheckedPack, warehouse_url: str
 ):
-    warehouse = connect(warehouse_url)
-    try:
-        outcomes = run_examples(pack, warehouse=warehouse)
-    finally:
-        warehouse.close()
-    failures = {
-        f"{o.model_id} {o.title}": [d.message for d in o.problems] for o in outcomes if not o.passed
-    }
-    assert len(outcomes) == 7
+    count, failures = example_failures(warehouse_url, pack)
+    assert count == 7
     assert failures == {}
 
 
