@@ -490,6 +490,9 @@ def main() -> None:
         # installed without pandas never pays. Make it unimportable, as on such an install.
         sys.meta_path.insert(0, _WithoutPandas())
     result = TASKS[args.task](args)
+    # Each process's own peak, read here: the parent's os.wait4 would report at least the
+    # parent's own resident size at the fork, which Linux carries across exec.
+    result.setdefault("memory", _process_peaks())
     print(json.dumps(result, ensure_ascii=False, default=str))
 
 
