@@ -29,7 +29,7 @@ import json
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, is_dataclass
 from enum import Enum
 from functools import cache
 from importlib import metadata
@@ -40,7 +40,7 @@ import dsl
 from dsl import ast, ir, types
 from dsl import pack as pack_module
 from dsl.diagnostics import Span
-from dsl.node import dump
+from dsl.node import dump, walk
 from dsl.pack import Pack
 from engine import __version__
 from engine.runs.atomic import replace_file
@@ -133,11 +133,7 @@ class ParsedFiles:
         if self.folder is None:
             return None
         key = self.key(shown, text, examples)
-        try:
-            data = (self.folder / f"{key}.pickle").read_bytes()
-            tree = TreesOnly(io.BytesIO(data)).load()
-        except Exception:  # a miss, whatever is wrong with the file
-            return None
+        tree = _unpickled(self.folder / f"{key}.pickle")
         if not isinstance(tree, ast.RuleFile) or tree.text != text or tree.path != shown:
             return None
         self.used.add(key)
@@ -149,12 +145,7 @@ class ParsedFiles:
             return
         key = self.key(shown, text, examples)
         self.used.add(key)
-        try:
-            data = pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL)
-            self.folder.mkdir(parents=True, exist_ok=True)
-            replace_file(self.folder / f"{key}.pickle", lambda out: out.write(data))
-        except (OSError, pickle.PicklingError, RecursionError):
-            pass  # a cache that cannot be written is only slower next time
+        _keep(self.folder / f"{key}.pickle", tree)
 
     def pack(self, root: Path, engine_version: str | None, load: Callable[[], Pack]) -> Pack:
         """pack.yaml read before, if its bytes are those read then; else `load()`, kept.
@@ -171,22 +162,17 @@ class ParsedFiles:
             return load()
         key = _sha(f"{engine_key()}\0pack.yaml\0{root}\0{engine_version}\0".encode() + before)
         path = self.folder / f"{key}.pickle"
-        try:
-            pack = TreesOnly(io.BytesIO(path.read_bytes())).load()
-            if isinstance(pack, Pack) and pack.root == root:
-                self.used.add(key)
-                return pack
-        except Exception:  # a miss, whatever is wrong with the file
-            pass
+        pack = _unpickled(path)
+        if isinstance(pack, Pack) and pack.root == root:
+            self.used.add(key)
+            return pack
         pack = load()
         try:
-            if (root / "pack.yaml").read_bytes() == before:  # not saved again meanwhile
-                data = pickle.dumps(pack, protocol=pickle.HIGHEST_PROTOCOL)
-                self.folder.mkdir(parents=True, exist_ok=True)
-                replace_file(path, lambda out: out.write(data))
-                self.used.add(key)
-        except (OSError, pickle.PicklingError, RecursionError):
-            pass
+            unchanged = (root / "pack.yaml").read_bytes() == before  # not saved again meanwhile
+        except OSError:
+            unchanged = False
+        if unchanged and _keep(path, pack):
+            self.used.add(key)
         return pack
 
     def forget_unused(self) -> None:
@@ -201,27 +187,37 @@ class ParsedFiles:
             pass
 
 
+def _unpickled(path: Path) -> Any:
+    """What a cache file holds, read by `TreesOnly`; None when it is missing or unreadable."""
+    try:
+        return TreesOnly(io.BytesIO(path.read_bytes())).load()
+    except Exception:  # a miss, whatever is wrong with the file
+        return None
+
+
+def _keep(path: Path, value: Any) -> bool:
+    """Write `value` to the cache file `path` in one step; False when it cannot be.
+
+    A cache that cannot be written is only slower next time.
+    """
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(path, lambda out: out.write(data))
+    except (OSError, pickle.PicklingError, RecursionError):
+        return False
+    return True
+
+
 def _reached(node: Any, found: set[tuple[str, str]]) -> None:
     """The shared items `node` names directly: defines, lookups, relations it reads."""
-    stack = [node]
-    while stack:
-        item = stack.pop()
+    for item in walk(node):
         if isinstance(item, ir.DefCall):
             found.add(("define", item.name))
         elif isinstance(item, ir.LookupCall):
             found.add(("lookup", item.name))
-        elif isinstance(item, ir.Binding):
-            if item.is_relation:
-                found.add(("relation", item.source))
-            continue
-        if isinstance(item, Span | str | int | float | bool | ir.Example) or item is None:
-            continue  # an example holds values and expectations, never a call
-        if is_dataclass(item) and not isinstance(item, type):
-            stack.extend(getattr(item, f.name) for f in fields(item))
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, tuple | list | frozenset | set):
-            stack.extend(item)
+        elif isinstance(item, ir.From) and item.binding.is_relation:
+            found.add(("relation", item.binding.source))
 
 
 @dataclass
