@@ -167,7 +167,7 @@ def check(
     if out.is_dir():
         known = kept.compiled([*pack.models, INDEX])
         stale = stale_compiled(pack, out, progress, known, kept.compiled_now)
-        compiled_before = {m for m in pack.models if all(f"{d}/{m}.sql" in known for d in DIALECTS)}
+        compiled_before = {m for m in pack.models if _compiled_everywhere(known, f"{m}.sql")}
         if stale:
             shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
             report.diagnostics.append(
@@ -391,20 +391,16 @@ def compiled_digests(
     there instead of being compiled again.
     """
     known = known or {}
-    ids = [m.id for m in select_models(pack, (), include_inactive=True)]
+    files = {m.id: f"{m.id}.sql" for m in select_models(pack, (), include_inactive=True)}
+    if pack.index is not None:
+        files[INDEX] = "index.sql"
+    todo = [owner for owner, file in files.items() if not _compiled_everywhere(known, file)]
+    models = [owner for owner in todo if owner != INDEX]
     digests: dict[str, str] = {}
     fresh: dict[str, dict[str, str]] = {}
     for done, dialect in enumerate(DIALECTS, 1):
-        names = {model_id: f"{dialect}/{model_id}.sql" for model_id in ids}
-        if pack.index is not None:
-            names[INDEX] = f"{dialect}/index.sql"
-        todo = []
-        for owner, name in names.items():
-            if all(f"{d}/{name.split('/', 1)[1]}" in known for d in DIALECTS):
-                digests[name] = known[name]
-            else:
-                todo.append(owner)
-        models = [owner for owner in todo if owner != INDEX]
+        names = {owner: f"{dialect}/{file}" for owner, file in files.items()}
+        digests.update((names[owner], known[names[owner]]) for owner in names if owner not in todo)
         for compiled in compile_pack(pack, dialect, models) if models else []:
             name = names[compiled.model.id]
             digests[name] = reviewed.file_digest(sql_file(compiled, pack))
@@ -419,6 +415,11 @@ def compiled_digests(
             compiled_now(owner, files)
     digests[reviewed.FINGERPRINT] = reviewed.file_digest(reviewed.fingerprint_of(pack, digests))
     return digests
+
+
+def _compiled_everywhere(known: dict[str, str], file: str) -> bool:
+    """Whether `known` has the compiled/ file (`ENG01.sql`, `index.sql`) of every dialect."""
+    return all(f"{dialect}/{file}" in known for dialect in DIALECTS)
 
 
 class RunInterrupted(KeyboardInterrupt):
