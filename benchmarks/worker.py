@@ -113,20 +113,30 @@ def task_engine(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         warehouse.close()
     done = time.perf_counter()
-    problems = [
-        f"{o.model_id}: {o.status} {o.error or o.missing_sources}"
-        for o in result.outcomes
-        if o.status != "ran"
-    ]
     return {
-        "models": len(models),
-        "problems": problems,
+        **_outcomes(result, len(models)),
         "seconds": {
             "import": imported - started,
             "check": checked - imported,
             "models": done - checked,
             "in_process": done - STARTED,
         },
+    }
+
+
+def _outcomes(result: Any, models: int, fine: tuple[str, ...] = ("ran",)) -> dict[str, Any]:
+    """What a run of `models` models (engine.runs.run.RunResult) gave.
+
+    The problems (every outcome whose status is not `fine`), each model's seconds and
+    rows, and the warnings' keys and messages, as run.py compares them.
+    """
+    return {
+        "models": models,
+        "problems": [
+            f"{o.model_id}: {o.status} {o.error or o.missing_sources}"
+            for o in result.outcomes
+            if o.status not in fine
+        ],
         "per_model": {o.model_id: o.seconds for o in result.outcomes},
         "rows": {o.model_id: o.rows for o in result.outcomes},
         **dict(zip(("keys", "messages"), _keys_and_messages(result.warnings), strict=True)),
@@ -207,18 +217,12 @@ def task_spark(args: argparse.Namespace) -> dict[str, Any]:
         log = spark_events.summarise(spark_events.events(scratch / "events"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    problems = [
-        f"{o.model_id}: {o.status} {o.error or o.missing_sources}"
-        for o in result.outcomes
-        if o.status not in ("ran", "timed_out")
-    ]
     return {
-        "models": len(models),
+        **_outcomes(result, len(models), fine=("ran", "timed_out")),
         "master": master,
         "timeout": args.timeout,
         "timed_out": [o.model_id for o in result.outcomes if o.status == "timed_out"],
         "executors": wanted,
-        "problems": problems,
         "seconds": {
             "import": imported - started,
             "check": checked - imported,
@@ -230,12 +234,9 @@ def task_spark(args: argparse.Namespace) -> dict[str, Any]:
             "stop": stopped - done,
             "in_process": stopped - STARTED,
         },
-        "per_model": {o.model_id: o.seconds for o in result.outcomes},
         "windows": windows,
-        "rows": {o.model_id: o.rows for o in result.outcomes},
         "events": log.to_json(),
         "memory": memory,
-        **dict(zip(("keys", "messages"), _keys_and_messages(result.warnings), strict=True)),
     }
 
 
