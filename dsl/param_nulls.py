@@ -169,7 +169,7 @@ class _Scan:
             each = [self.value(arg, guarded) for arg in func.args]
             return {n: p for n, p in each[0].items() if all(n in other for other in each[1:])}
         if func.name == "if":
-            test, then, otherwise = func.args
+            test, then, *otherwise = func.args  # `if(c, a)` is null otherwise
             self.condition(test, guarded)
             tested = _tested(test, self.lets)
             then_guard, else_guard = guarded, guarded
@@ -179,8 +179,9 @@ class _Scan:
                     (guarded, guarded | {name}) if is_null else (guarded | {name}, guarded)
                 )
             carried = dict(self.value(then, then_guard))
-            for name, param in self.value(otherwise, else_guard).items():
-                carried.setdefault(name, param)
+            for branch in otherwise:
+                for name, param in self.value(branch, else_guard).items():
+                    carried.setdefault(name, param)
             return carried
         if func.name == "blank":
             self.value(func.args[0], guarded)

@@ -236,6 +236,14 @@ def test_a_rule_that_says_what_no_threshold_means_is_accepted(tmp_path, where):
     assert [d for d in check(tmp_path, model(where)) if d.severity is Severity.ERROR] == []
 
 
+def test_an_if_short_of_its_else_is_said_once_not_a_crash(tmp_path):
+    """A damaged `if` (two arguments, found by the fuzzer) is E302; the null-parameter
+    check that follows reads what is there instead of stopping on it."""
+    where = "where if($award_cap is not null, t.amount > $award_cap)"
+    found = [d for d in check(tmp_path, model(where)) if d.severity is Severity.ERROR]
+    assert [d.code for d in found] == ["E302"], found
+
+
 def test_a_nullable_parameter_in_a_shared_definition_is_checked_there(tmp_path):
     text = (
         "define over_cap(amount: decimal) = amount > $award_cap\n"
