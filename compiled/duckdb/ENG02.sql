@@ -55,11 +55,11 @@ FROM (
         AND (
           (
             "c"."tender_id" IS NULL
-            OR TRIM("c"."tender_id", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+            OR NOT REGEXP_MATCHES("c"."tender_id", '[^ \t\n\r\x{A0}\x{3000}]')
           )
           AND NOT (
             "c"."project_id" IS NULL
-            OR TRIM("c"."project_id", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+            OR NOT REGEXP_MATCHES("c"."project_id", '[^ \t\n\r\x{A0}\x{3000}]')
           )
         )
     ) AS "model_rows"

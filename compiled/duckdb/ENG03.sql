@@ -41,14 +41,14 @@ WHERE
           (
             NOT (
               "a"."contact_phone" IS NULL
-              OR TRIM("a"."contact_phone", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+              OR NOT REGEXP_MATCHES("a"."contact_phone", '[^ \t\n\r\x{A0}\x{3000}]')
             )
             AND "a"."contact_phone" = "b"."contact_phone"
           )
           OR (
             NOT (
               "a"."ip_address" IS NULL
-              OR TRIM("a"."ip_address", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+              OR NOT REGEXP_MATCHES("a"."ip_address", '[^ \t\n\r\x{A0}\x{3000}]')
             )
             AND "a"."ip_address" = "b"."ip_address"
           )

@@ -72,7 +72,7 @@ LEFT JOIN (
       )
       AND NOT (
         "pa"."person_id" IS NULL
-        OR TRIM("pa"."person_id", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+        OR NOT REGEXP_MATCHES("pa"."person_id", '[^ \t\n\r\x{A0}\x{3000}]')
       )
   ) AS "m__ranked"
   WHERE

@@ -33,6 +33,6 @@ WHERE
     AND "t"."amount" >= 50000
     AND NOT (
       "a"."township" IS NULL
-      OR TRIM("a"."township", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+      OR NOT REGEXP_MATCHES("a"."township", '[^ \t\n\r\x{A0}\x{3000}]')
     )
   );

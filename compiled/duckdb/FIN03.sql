@@ -42,7 +42,7 @@ FROM (
       )
       AND NOT (
         "r"."vendor_name" IS NULL
-        OR TRIM("r"."vendor_name", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+        OR NOT REGEXP_MATCHES("r"."vendor_name", '[^ \t\n\r\x{A0}\x{3000}]')
       )
   ) AS "grouped_rows"
   GROUP BY

