@@ -40,6 +40,7 @@ from dsl.messages import diagnostic
 from dsl.node import rewrite, walk
 from dsl.types import Type
 from engine.compiler import functions as fn
+from engine.compiler.decorrelate import decorrelation
 from engine.compiler.expressions import (
     CompileScope,
     ExpressionCompiler,
@@ -363,7 +364,8 @@ class _ModelPlanner:
                 if isinstance(n, ir.Col) and n.binding.uid in top_level
             }
         )
-        levels, filtered_at = _levels_around(row_lets, self._lets_used(late), bool(late))
+        filtering = _with_joined_siblings(row_lets, self._lets_used(late))
+        levels, filtered_at = _levels_around(row_lets, filtering, bool(late))
         first_rows = ir.Query(model.query.sources, ir.and_all(early))
         alias = x.fresh_alias("model_rows")
         with x.query(first_rows, top, self._bound_joins()) as (layer, inner):
@@ -528,6 +530,7 @@ class _ModelPlanner:
         group_lets = tuple(self._group_level_lets(outputs, scope))
         having = [model.having] if model.having is not None else []
         filtering = {n for n, _ in self._group_level_lets(having, scope)}
+        filtering = _with_joined_siblings(group_lets, filtering)
         levels, filtered_at = _levels_around(group_lets, filtering, bool(having))
         computed: list[str] = []
         current_alias = groups_alias
@@ -817,6 +820,41 @@ def _levels_around(
     afterwards = _let_levels(tuple((n, e) for n, e in lets if n not in filtering))
     levels.update({n: filtered_at + level for n, level in afterwards.items()})
     return levels, filtered_at
+
+
+def _with_joined_siblings(lets: tuple[tuple[str, ir.Expr], ...], filtering: set[str]) -> set[str]:
+    """`filtering`, and the lets whose subqueries are read from the same grouped join as theirs.
+
+    ENG06 filters on `paid` and reads `payments` only in its message: both are
+    read from one grouped join of fin_payment (engine/compiler/decorrelate.py)
+    when they are computed at the same level, where after the filter
+    `payments` would take a second one. A let that reads no let and whose
+    every subquery is such a sibling is computed before the filter with them.
+    """
+    wanted = {sig for name, e in lets if name in filtering for sig in _joined_signatures(e)}
+    if not wanted:
+        return filtering
+    siblings = {
+        name
+        for name, e in lets
+        if name not in filtering
+        and not _uses_lets(e)
+        and (found := _joined_signatures(e))
+        and found <= wanted
+    }
+    return filtering | siblings
+
+
+def _joined_signatures(expr: ir.Expr) -> set[str]:
+    """The signatures of the subqueries in `expr` read as grouped joins (None: some is not)."""
+    found = set()
+    for node in walk(expr):
+        if isinstance(node, ir.Scalar):
+            plan = decorrelation(node, frozenset())
+            if plan is None:
+                return set()
+            found.add(plan.signature)
+    return found
 
 
 def _let_levels(lets: tuple[tuple[str, ir.Expr], ...]) -> dict[str, int]:
