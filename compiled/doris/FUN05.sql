@@ -39,17 +39,21 @@ FROM (
       `f`.`program` AS `f__program`,
       `f`.`spend_deadline_on` AS `f__spend_deadline_on`,
       `f`.`township` AS `f__township`,
-      (
-        SELECT
-          COALESCE(SUM(`p`.`amount`), 0)
-        FROM `fin_payment` AS `p`
-        WHERE
-          (
-            `p`.`paid_on` <= CAST(:as_of AS DATE) OR `p`.`paid_on` IS NULL
-          )
-          AND `p`.`fund_id` = `f`.`fund_id`
-      ) AS `spent`
+      COALESCE(`p_groups`.`agg`, 0) AS `spent`
     FROM `fin_fund` AS `f`
+    LEFT JOIN (
+      SELECT
+        `p`.`fund_id` AS `key_1`,
+        COALESCE(SUM(`p`.`amount`), 0) AS `agg`
+      FROM `fin_payment` AS `p`
+      WHERE
+        (
+          `p`.`paid_on` <= CAST(:as_of AS DATE) OR `p`.`paid_on` IS NULL
+        )
+      GROUP BY
+        `p`.`fund_id`
+    ) AS `p_groups`
+      ON `p_groups`.`key_1` = `f`.`fund_id`
     WHERE
       (
         `f`.`allocated_on` <= CAST(:as_of AS DATE) OR `f`.`allocated_on` IS NULL

@@ -34,19 +34,7 @@ FROM (
     "model_groups_2"."agg_2",
     "model_groups_2"."agg_3",
     "model_groups_2"."tax",
-    COALESCE(
-      (
-        SELECT
-          MIN("e"."name")
-        FROM "mkt_enterprise" AS "e"
-        WHERE
-          (
-            "e"."registered_on" <= CAST($1 AS DATE) OR "e"."registered_on" IS NULL
-          )
-          AND "e"."enterprise_code" = "model_groups_2"."group_1"
-      ),
-      "model_groups_2"."group_1"
-    ) AS "ename"
+    COALESCE("e_groups"."agg_4", "model_groups_2"."group_1") AS "ename"
   FROM (
     SELECT
       "model_groups"."group_1",
@@ -54,16 +42,7 @@ FROM (
       "model_groups"."agg_1",
       "model_groups"."agg_2",
       "model_groups"."agg_3",
-      (
-        SELECT
-          COALESCE(SUM("x"."tax_paid"), 0)
-        FROM "tax_annual" AS "x"
-        WHERE
-          (
-            "x"."enterprise_code" = "model_groups"."group_1"
-            AND "x"."year" = "model_groups"."group_2"
-          )
-      ) AS "tax"
+      COALESCE("x_groups"."agg", 0) AS "tax"
     FROM (
       SELECT
         "grouped_rows"."group_1" AS "group_1",
@@ -92,7 +71,32 @@ FROM (
         "grouped_rows"."group_1",
         "grouped_rows"."group_2"
     ) AS "model_groups"
+    LEFT JOIN (
+      SELECT
+        "x"."enterprise_code" AS "key_1",
+        "x"."year" AS "key_2",
+        COALESCE(SUM("x"."tax_paid"), 0) AS "agg"
+      FROM "tax_annual" AS "x"
+      GROUP BY
+        "x"."enterprise_code",
+        "x"."year"
+    ) AS "x_groups"
+      ON "x_groups"."key_1" = "model_groups"."group_1"
+      AND "x_groups"."key_2" = "model_groups"."group_2"
   ) AS "model_groups_2"
+  LEFT JOIN (
+    SELECT
+      "e"."enterprise_code" AS "key_1_2",
+      MIN("e"."name") AS "agg_4"
+    FROM "mkt_enterprise" AS "e"
+    WHERE
+      (
+        "e"."registered_on" <= CAST($1 AS DATE) OR "e"."registered_on" IS NULL
+      )
+    GROUP BY
+      "e"."enterprise_code"
+  ) AS "e_groups"
+    ON "e_groups"."key_1_2" = "model_groups_2"."group_1"
   WHERE
     "model_groups_2"."agg_2" > (
       1.0 * "model_groups_2"."tax"

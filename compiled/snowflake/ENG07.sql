@@ -76,29 +76,36 @@ FROM (
         "C"."CONTRACTOR_CODE" AS "C__CONTRACTOR_CODE",
         "C"."CONTRACTOR_NAME" AS "C__CONTRACTOR_NAME",
         "C"."TOWNSHIP" AS "C__TOWNSHIP",
-        (
-          SELECT
-            MIN("A"."ACCEPTED_ON")
-          FROM "BUILD_ACCEPTANCE" AS "A"
-          WHERE
-            (
-              "A"."ACCEPTED_ON" <= CAST(:as_of AS DATE) OR "A"."ACCEPTED_ON" IS NULL
-            )
-            AND (
-              "A"."CONTRACT_ID" = "C"."CONTRACT_ID" AND "A"."RESULT" = '合格'
-            )
-        ) AS "ACCEPTED",
-        (
-          SELECT
-            COALESCE(SUM("X"."AMOUNT_DELTA"), 0)
-          FROM "BUILD_CHANGE" AS "X"
-          WHERE
-            (
-              "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
-            )
-            AND "X"."CONTRACT_ID" = "C"."CONTRACT_ID"
-        ) AS "NET"
+        "A_GROUPS"."AGG" AS "ACCEPTED",
+        COALESCE("X_GROUPS"."AGG_2", 0) AS "NET"
       FROM "TRADE_CONTRACT" AS "C"
+      LEFT JOIN (
+        SELECT
+          "A"."CONTRACT_ID" AS "KEY_1",
+          MIN("A"."ACCEPTED_ON") AS "AGG"
+        FROM "BUILD_ACCEPTANCE" AS "A"
+        WHERE
+          (
+            "A"."ACCEPTED_ON" <= CAST(:as_of AS DATE) OR "A"."ACCEPTED_ON" IS NULL
+          )
+          AND "A"."RESULT" = '合格'
+        GROUP BY
+          "A"."CONTRACT_ID"
+      ) AS "A_GROUPS"
+        ON "A_GROUPS"."KEY_1" = "C"."CONTRACT_ID"
+      LEFT JOIN (
+        SELECT
+          "X"."CONTRACT_ID" AS "KEY_1_2",
+          COALESCE(SUM("X"."AMOUNT_DELTA"), 0) AS "AGG_2"
+        FROM "BUILD_CHANGE" AS "X"
+        WHERE
+          (
+            "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
+          )
+        GROUP BY
+          "X"."CONTRACT_ID"
+      ) AS "X_GROUPS"
+        ON "X_GROUPS"."KEY_1_2" = "C"."CONTRACT_ID"
       WHERE
         (
           "C"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C"."SIGNED_ON" IS NULL

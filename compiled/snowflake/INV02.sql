@@ -34,19 +34,7 @@ FROM (
     "MODEL_GROUPS_2"."AGG_2",
     "MODEL_GROUPS_2"."AGG_3",
     "MODEL_GROUPS_2"."TAX",
-    COALESCE(
-      (
-        SELECT
-          MIN("E"."NAME")
-        FROM "MKT_ENTERPRISE" AS "E"
-        WHERE
-          (
-            "E"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E"."REGISTERED_ON" IS NULL
-          )
-          AND "E"."ENTERPRISE_CODE" = "MODEL_GROUPS_2"."GROUP_1"
-      ),
-      "MODEL_GROUPS_2"."GROUP_1"
-    ) AS "ENAME"
+    COALESCE("E_GROUPS"."AGG_4", "MODEL_GROUPS_2"."GROUP_1") AS "ENAME"
   FROM (
     SELECT
       "MODEL_GROUPS"."GROUP_1",
@@ -54,16 +42,7 @@ FROM (
       "MODEL_GROUPS"."AGG_1",
       "MODEL_GROUPS"."AGG_2",
       "MODEL_GROUPS"."AGG_3",
-      (
-        SELECT
-          COALESCE(SUM("X"."TAX_PAID"), 0)
-        FROM "TAX_ANNUAL" AS "X"
-        WHERE
-          (
-            "X"."ENTERPRISE_CODE" = "MODEL_GROUPS"."GROUP_1"
-            AND "X"."YEAR" = "MODEL_GROUPS"."GROUP_2"
-          )
-      ) AS "TAX"
+      COALESCE("X_GROUPS"."AGG", 0) AS "TAX"
     FROM (
       SELECT
         "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
@@ -92,7 +71,32 @@ FROM (
         "GROUPED_ROWS"."GROUP_1",
         "GROUPED_ROWS"."GROUP_2"
     ) AS "MODEL_GROUPS"
+    LEFT JOIN (
+      SELECT
+        "X"."ENTERPRISE_CODE" AS "KEY_1",
+        "X"."YEAR" AS "KEY_2",
+        COALESCE(SUM("X"."TAX_PAID"), 0) AS "AGG"
+      FROM "TAX_ANNUAL" AS "X"
+      GROUP BY
+        "X"."ENTERPRISE_CODE",
+        "X"."YEAR"
+    ) AS "X_GROUPS"
+      ON "X_GROUPS"."KEY_1" = "MODEL_GROUPS"."GROUP_1"
+      AND "X_GROUPS"."KEY_2" = "MODEL_GROUPS"."GROUP_2"
   ) AS "MODEL_GROUPS_2"
+  LEFT JOIN (
+    SELECT
+      "E"."ENTERPRISE_CODE" AS "KEY_1_2",
+      MIN("E"."NAME") AS "AGG_4"
+    FROM "MKT_ENTERPRISE" AS "E"
+    WHERE
+      (
+        "E"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E"."REGISTERED_ON" IS NULL
+      )
+    GROUP BY
+      "E"."ENTERPRISE_CODE"
+  ) AS "E_GROUPS"
+    ON "E_GROUPS"."KEY_1_2" = "MODEL_GROUPS_2"."GROUP_1"
   WHERE
     "MODEL_GROUPS_2"."AGG_2" > (
       1.0 * "MODEL_GROUPS_2"."TAX"
