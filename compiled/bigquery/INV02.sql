@@ -34,7 +34,19 @@ FROM (
     `model_groups_2`.`agg_2`,
     `model_groups_2`.`agg_3`,
     `model_groups_2`.`tax`,
-    COALESCE(`e_groups`.`agg_4`, `model_groups_2`.`group_1`) AS `ename`
+    COALESCE(
+      (
+        SELECT
+          MIN(`e`.`name`)
+        FROM `mkt_enterprise` AS `e`
+        WHERE
+          (
+            `e`.`registered_on` <= CAST(@as_of AS DATE) OR `e`.`registered_on` IS NULL
+          )
+          AND `e`.`enterprise_code` = `model_groups_2`.`group_1`
+      ),
+      `model_groups_2`.`group_1`
+    ) AS `ename`
   FROM (
     SELECT
       `model_groups`.`group_1`,
@@ -84,19 +96,6 @@ FROM (
       ON `x_groups`.`key_1` = `model_groups`.`group_1`
       AND `x_groups`.`key_2` = `model_groups`.`group_2`
   ) AS `model_groups_2`
-  LEFT JOIN (
-    SELECT
-      `e`.`enterprise_code` AS `key_1_2`,
-      MIN(`e`.`name`) AS `agg_4`
-    FROM `mkt_enterprise` AS `e`
-    WHERE
-      (
-        `e`.`registered_on` <= CAST(@as_of AS DATE) OR `e`.`registered_on` IS NULL
-      )
-    GROUP BY
-      `e`.`enterprise_code`
-  ) AS `e_groups`
-    ON `e_groups`.`key_1_2` = `model_groups_2`.`group_1`
   WHERE
     `model_groups_2`.`agg_2` > (
       1.0 * `model_groups_2`.`tax`

@@ -34,7 +34,19 @@ FROM (
     "MODEL_GROUPS_2"."AGG_2",
     "MODEL_GROUPS_2"."AGG_3",
     "MODEL_GROUPS_2"."TAX",
-    COALESCE("E_GROUPS"."AGG_4", "MODEL_GROUPS_2"."GROUP_1") AS "ENAME"
+    COALESCE(
+      (
+        SELECT
+          MIN("E"."NAME")
+        FROM "MKT_ENTERPRISE" AS "E"
+        WHERE
+          (
+            "E"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E"."REGISTERED_ON" IS NULL
+          )
+          AND "E"."ENTERPRISE_CODE" = "MODEL_GROUPS_2"."GROUP_1"
+      ),
+      "MODEL_GROUPS_2"."GROUP_1"
+    ) AS "ENAME"
   FROM (
     SELECT
       "MODEL_GROUPS"."GROUP_1",
@@ -84,19 +96,6 @@ FROM (
       ON "X_GROUPS"."KEY_1" = "MODEL_GROUPS"."GROUP_1"
       AND "X_GROUPS"."KEY_2" = "MODEL_GROUPS"."GROUP_2"
   ) AS "MODEL_GROUPS_2"
-  LEFT JOIN (
-    SELECT
-      "E"."ENTERPRISE_CODE" AS "KEY_1_2",
-      MIN("E"."NAME") AS "AGG_4"
-    FROM "MKT_ENTERPRISE" AS "E"
-    WHERE
-      (
-        "E"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E"."REGISTERED_ON" IS NULL
-      )
-    GROUP BY
-      "E"."ENTERPRISE_CODE"
-  ) AS "E_GROUPS"
-    ON "E_GROUPS"."KEY_1_2" = "MODEL_GROUPS_2"."GROUP_1"
   WHERE
     "MODEL_GROUPS_2"."AGG_2" > (
       1.0 * "MODEL_GROUPS_2"."TAX"

@@ -28,7 +28,19 @@ FROM (
     `model_groups`.`agg_5`,
     `model_groups`.`agg_6`,
     `model_groups`.`agg_7`,
-    COALESCE(`e_groups`.`agg`, `model_groups`.`group_1`) AS `ename`,
+    COALESCE(
+      (
+        SELECT
+          MIN(`e`.`name`)
+        FROM `mkt_enterprise` AS `e`
+        WHERE
+          (
+            `e`.`registered_on` <= CAST(:as_of AS DATE) OR `e`.`registered_on` IS NULL
+          )
+          AND `e`.`enterprise_code` = `model_groups`.`group_1`
+      ),
+      `model_groups`.`group_1`
+    ) AS `ename`,
     COALESCE(`township_name`.`name`, `model_groups`.`agg_1`) AS `township_name__1`,
     COALESCE(`township_name_2`.`name`, `model_groups`.`agg_3`) AS `township_name__2`
   FROM (
@@ -63,19 +75,6 @@ FROM (
       `grouped_rows`.`group_1`,
       `grouped_rows`.`group_2`
   ) AS `model_groups`
-  LEFT JOIN (
-    SELECT
-      `e`.`enterprise_code` AS `key_1`,
-      MIN(`e`.`name`) AS `agg`
-    FROM `mkt_enterprise` AS `e`
-    WHERE
-      (
-        `e`.`registered_on` <= CAST(:as_of AS DATE) OR `e`.`registered_on` IS NULL
-      )
-    GROUP BY
-      `e`.`enterprise_code`
-  ) AS `e_groups`
-    ON `e_groups`.`key_1` = `model_groups`.`group_1`
   LEFT JOIN `ref_township` AS `township_name`
     ON `township_name`.`township` = `model_groups`.`agg_1`
   LEFT JOIN `ref_township` AS `township_name_2`
