@@ -68,6 +68,10 @@ FROM (
           (
             `a_2`.`start_on` <= CAST(@as_of AS DATE) OR `a_2`.`start_on` IS NULL
           )
+          AND `a_2`.`kind` IN ('低保', '特困')
+          AND (
+            `a_2`.`end_on` IS NULL OR `a_2`.`end_on` >= CAST(@as_of AS DATE)
+          )
       ) AS `a_values`
         ON `v`.`owner_id` = `a_values`.`person_id`
         AND NOT COALESCE(`v`.`deregistered_on` < `a_values`.`start_on`, FALSE)

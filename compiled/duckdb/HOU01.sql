@@ -54,6 +54,7 @@ FROM (
           (
             "h_2"."applied_on" <= CAST($as_of AS DATE) OR "h_2"."applied_on" IS NULL
           )
+          AND "h_2"."status" = '批准'
       ) AS "h_values"
         ON "p"."household_id" = "h_values"."household_id"
         AND "p"."registered_on" < "h_values"."applied_on"

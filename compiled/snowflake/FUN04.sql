@@ -68,6 +68,10 @@ FROM (
           (
             "A_2"."START_ON" <= CAST(:as_of AS DATE) OR "A_2"."START_ON" IS NULL
           )
+          AND "A_2"."KIND" IN ('低保', '特困')
+          AND (
+            "A_2"."END_ON" IS NULL OR "A_2"."END_ON" >= CAST(:as_of AS DATE)
+          )
       ) AS "A_VALUES"
         ON "V"."OWNER_ID" = "A_VALUES"."PERSON_ID"
         AND NOT COALESCE("V"."DEREGISTERED_ON" < "A_VALUES"."START_ON", FALSE)

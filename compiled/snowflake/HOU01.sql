@@ -54,6 +54,7 @@ FROM (
           (
             "H_2"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H_2"."APPLIED_ON" IS NULL
           )
+          AND "H_2"."STATUS" = '批准'
       ) AS "H_VALUES"
         ON "P"."HOUSEHOLD_ID" = "H_VALUES"."HOUSEHOLD_ID"
         AND "P"."REGISTERED_ON" < "H_VALUES"."APPLIED_ON"

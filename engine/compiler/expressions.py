@@ -34,6 +34,7 @@ from adapters.names import table_named
 from dsl import ir
 from dsl.diagnostics import DiagnosticError
 from dsl.messages import diagnostic
+from dsl.node import walk
 from dsl.types import Type
 from engine.compiler import functions as fn
 from engine.compiler.decorrelate import Decorrelated, aggregate_key, decorrelation
@@ -186,8 +187,15 @@ class ExpressionCompiler:
         # Each relation the query reads, built once and named in a WITH (see `with_relations`).
         self.relations: dict[str, exp.Expression] = {}
         self.reads_pending = False  # whether the query reads a pre-check's source
-        # The bindings of sources left joined anywhere in the query: a row may lack one.
+        # The bindings of the sources of the query's SELECTs, and of those left joined (a row
+        # may lack one): a decorrelated subquery's domain is read from one of the first, not
+        # of the second (see `_domain_join`).
+        self.sources: set[int] = set()
         self.left_joined: set[int] = set()
+        # Conditions of a query's `where` that read one binding's columns alone, by its uid:
+        # every row of that query meets them (a decorrelated subquery's domain, see
+        # `_domain_join`, needs no values of other rows).
+        self.row_conditions: dict[int, list[ir.Expr]] = {}
 
     # ---- names
 
@@ -251,6 +259,7 @@ class ExpressionCompiler:
         for src in query.sources:
             alias = self.fresh_alias(src.binding.alias)
             inner = inner.with_binding(src.binding, alias)
+            self.sources.add(src.binding.uid)
             lookups.aliases.add(alias)
             relation = self.relation_or_table(src.binding, alias, inner)
             visible = self.visibility(src.binding, alias)
@@ -276,6 +285,11 @@ class ExpressionCompiler:
         lookups.takes_subqueries = True
         if query.where is not None:
             conditions.append(self.condition(query.where, inner))
+            own = {src.binding.uid for src in query.sources}
+            for condition in ir.conjuncts(query.where):
+                read = _only_reads(condition)
+                if read in own:
+                    self.row_conditions.setdefault(read, []).append(condition)
         if conditions:
             select = select.where(exp.and_(*conditions, copy=False), copy=False)
         yield select, inner
@@ -843,7 +857,7 @@ class ExpressionCompiler:
         if not scope.joins or not scope.joins[-1].takes_subqueries or scope.star_value is not None:
             return None
         plan = decorrelation(e, self.left_joined)
-        if plan is None:
+        if plan is None or (plan.domain is not None and plan.domain.uid not in self.sources):
             return None
         joins = scope.joins[-1]
         if plan.domain is None:
@@ -931,8 +945,10 @@ class ExpressionCompiler:
     ) -> tuple[exp.Join, CompileScope]:
         """The distinct values of the outer columns a subquery reads, joined to its rows.
 
-        Read from the outer source's visible rows (every outer row is one of
-        them, as the source is not left joined), on the conditions that read them.
+        Read from the outer source's visible rows that meet the conditions of
+        the outer query's `where` on that source alone (every outer row is one of
+        them, as the source is not left joined: FUN04's assistance of its two
+        kinds, not all), joined on the conditions that read them.
         """
         assert plan.domain is not None
         binding = plan.domain
@@ -940,9 +956,13 @@ class ExpressionCompiler:
         values = exp.select(
             *(exp.column(c, table=source_alias) for c in plan.domain_columns)
         ).from_(self.relation_or_table(binding, source_alias, inner), copy=False)
+        own = CompileScope().with_frame({binding.uid: source_alias})
+        met = [self.condition(c, own) for c in self.row_conditions.get(binding.uid, [])]
         visible = self.visibility(binding, source_alias)
         if visible is not None:
-            values = values.where(visible, copy=False)
+            met.insert(0, visible)
+        if met:
+            values = values.where(exp.and_(*met, copy=False), copy=False)
         alias = self.fresh_alias(f"{binding.alias}_values")
         inner = inner.with_binding(binding, alias)
         on = [self.condition(c, inner) for c in plan.outer_conditions]
@@ -1087,6 +1107,21 @@ def _own_aggregates(expr: Any) -> Iterator[ir.Agg]:
         return
     for child in ir.children(expr):
         yield from _own_aggregates(child)
+
+
+def _only_reads(condition: ir.Expr) -> int | None:
+    """The one binding whose columns `condition` reads, if it reads nothing else of a row.
+
+    Nothing compiled in a scope of its own (a subquery, a define's or lookup's
+    body), no let, argument or aggregate: only that row's columns and constants.
+    """
+    opaque = (ir.Exists, ir.Scalar, ir.LookupCall, ir.DefCall, ir.LetRef, ir.Arg, ir.Agg)
+    opaque += (ir.RowFound,)
+    nodes = list(walk(condition))
+    if any(isinstance(n, opaque) for n in nodes):
+        return None
+    read = {n.binding.uid for n in nodes if isinstance(n, ir.Col)}
+    return read.pop() if len(read) == 1 else None
 
 
 def _paren(e: exp.Expression) -> exp.Expression:

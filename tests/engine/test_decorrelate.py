@@ -109,7 +109,7 @@ model DD02 "相等之外还比较" {{
   let later = (from item i where i.ref = h.ref and not (i.dated < h.since) select count(*))
   let first_on = (from item i where i.ref = h.ref and not (i.dated < h.since)
                   select min(i.dated))
-  where later <= 3
+  where later <= 3 and h.holder_id != "H9"
 
   key      h.holder_id
   message  "{{later}}，{{first_on ?? '无'}}"
@@ -234,6 +234,9 @@ def test_a_comparison_with_the_outer_row_joins_its_distinct_values(
     domain = join.this.this.find(exp.Distinct)
     assert domain is not None
     assert domain.parent_select.args["from_"].this.name.lower() == "holder"
+    # Only the holders the model reads: the condition of its `where` on them alone.
+    where = domain.parent_select.args["where"]
+    assert "holder_id" in {c.name.lower() for c in where.find_all(exp.Column)}
     render(tree, dialect)
 
 
