@@ -89,7 +89,7 @@ FROM (
       ON `v_groups`.`key_1` <=> `a`.`person_id` AND `v_groups`.`key_2` <=> `a`.`start_on`
     LEFT JOIN (
       SELECT
-        `ep`.`person_id` AS `key_1_2`,
+        `a_values_2`.`person_id` AS `key_1_2`,
         COUNT(DISTINCT `e_2`.`enterprise_code`) AS `agg_2`
       FROM `enterprise_person__relation` AS `ep`
       INNER JOIN `mkt_enterprise` AS `e_2`
@@ -97,12 +97,26 @@ FROM (
         AND (
           `e_2`.`registered_on` <= CAST(:as_of AS DATE) OR `e_2`.`registered_on` IS NULL
         )
+      INNER JOIN (
+        SELECT DISTINCT
+          `a_3`.`person_id`
+        FROM `ca_assistance` AS `a_3`
+        WHERE
+          (
+            `a_3`.`start_on` <= CAST(:as_of AS DATE) OR `a_3`.`start_on` IS NULL
+          )
+          AND `a_3`.`kind` IN ('低保', '特困')
+          AND (
+            `a_3`.`end_on` IS NULL OR `a_3`.`end_on` >= CAST(:as_of AS DATE)
+          )
+      ) AS `a_values_2`
+        ON `ep`.`person_id` = `a_values_2`.`person_id`
       WHERE
         `e_2`.`status` = '存续'
       GROUP BY
-        `ep`.`person_id`
+        `a_values_2`.`person_id`
     ) AS `ep_groups`
-      ON `ep_groups`.`key_1_2` = `a`.`person_id`
+      ON `ep_groups`.`key_1_2` <=> `a`.`person_id`
     WHERE
       (
         `a`.`start_on` <= CAST(:as_of AS DATE) OR `a`.`start_on` IS NULL

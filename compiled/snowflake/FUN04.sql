@@ -90,7 +90,7 @@ FROM (
       AND "V_GROUPS"."KEY_2" IS NOT DISTINCT FROM "A"."START_ON"
     LEFT JOIN (
       SELECT
-        "EP"."PERSON_ID" AS "KEY_1_2",
+        "A_VALUES_2"."PERSON_ID" AS "KEY_1_2",
         COUNT(DISTINCT "E_2"."ENTERPRISE_CODE") AS "AGG_2"
       FROM "ENTERPRISE_PERSON__RELATION" AS "EP"
       INNER JOIN "MKT_ENTERPRISE" AS "E_2"
@@ -98,12 +98,26 @@ FROM (
         AND (
           "E_2"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E_2"."REGISTERED_ON" IS NULL
         )
+      INNER JOIN (
+        SELECT DISTINCT
+          "A_3"."PERSON_ID"
+        FROM "CA_ASSISTANCE" AS "A_3"
+        WHERE
+          (
+            "A_3"."START_ON" <= CAST(:as_of AS DATE) OR "A_3"."START_ON" IS NULL
+          )
+          AND "A_3"."KIND" IN ('低保', '特困')
+          AND (
+            "A_3"."END_ON" IS NULL OR "A_3"."END_ON" >= CAST(:as_of AS DATE)
+          )
+      ) AS "A_VALUES_2"
+        ON "EP"."PERSON_ID" = "A_VALUES_2"."PERSON_ID"
       WHERE
         "E_2"."STATUS" = '存续'
       GROUP BY
-        "EP"."PERSON_ID"
+        "A_VALUES_2"."PERSON_ID"
     ) AS "EP_GROUPS"
-      ON "EP_GROUPS"."KEY_1_2" = "A"."PERSON_ID"
+      ON "EP_GROUPS"."KEY_1_2" IS NOT DISTINCT FROM "A"."PERSON_ID"
     WHERE
       (
         "A"."START_ON" <= CAST(:as_of AS DATE) OR "A"."START_ON" IS NULL

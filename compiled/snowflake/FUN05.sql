@@ -43,17 +43,28 @@ FROM (
     FROM "FIN_FUND" AS "F"
     LEFT JOIN (
       SELECT
-        "P"."FUND_ID" AS "KEY_1",
+        "F_VALUES"."FUND_ID" AS "KEY_1",
         COALESCE(SUM("P"."AMOUNT"), 0) AS "AGG"
       FROM "FIN_PAYMENT" AS "P"
+      INNER JOIN (
+        SELECT DISTINCT
+          "F_2"."FUND_ID"
+        FROM "FIN_FUND" AS "F_2"
+        WHERE
+          (
+            "F_2"."ALLOCATED_ON" <= CAST(:as_of AS DATE) OR "F_2"."ALLOCATED_ON" IS NULL
+          )
+          AND "F_2"."SPEND_DEADLINE_ON" < CAST(:as_of AS DATE)
+      ) AS "F_VALUES"
+        ON "P"."FUND_ID" = "F_VALUES"."FUND_ID"
       WHERE
         (
           "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
         )
       GROUP BY
-        "P"."FUND_ID"
+        "F_VALUES"."FUND_ID"
     ) AS "P_GROUPS"
-      ON "P_GROUPS"."KEY_1" = "F"."FUND_ID"
+      ON "P_GROUPS"."KEY_1" IS NOT DISTINCT FROM "F"."FUND_ID"
     WHERE
       (
         "F"."ALLOCATED_ON" <= CAST(:as_of AS DATE) OR "F"."ALLOCATED_ON" IS NULL

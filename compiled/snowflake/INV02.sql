@@ -85,16 +85,29 @@ FROM (
     ) AS "MODEL_GROUPS"
     LEFT JOIN (
       SELECT
-        "X"."ENTERPRISE_CODE" AS "KEY_1",
-        "X"."YEAR" AS "KEY_2",
+        "I_VALUES"."ENTERPRISE_CODE" AS "KEY_1",
+        "I_VALUES"."YEAR" AS "KEY_2",
         COALESCE(SUM("X"."TAX_PAID"), 0) AS "AGG"
       FROM "TAX_ANNUAL" AS "X"
+      INNER JOIN (
+        SELECT DISTINCT
+          "I_2"."ENTERPRISE_CODE",
+          "I_2"."YEAR"
+        FROM "COM_INCENTIVE" AS "I_2"
+        WHERE
+          (
+            "I_2"."PAID_ON" <= CAST(:as_of AS DATE) OR "I_2"."PAID_ON" IS NULL
+          )
+          AND NOT "I_2"."YEAR" IS NULL
+      ) AS "I_VALUES"
+        ON "X"."ENTERPRISE_CODE" = "I_VALUES"."ENTERPRISE_CODE"
+        AND "X"."YEAR" = "I_VALUES"."YEAR"
       GROUP BY
-        "X"."ENTERPRISE_CODE",
-        "X"."YEAR"
+        "I_VALUES"."ENTERPRISE_CODE",
+        "I_VALUES"."YEAR"
     ) AS "X_GROUPS"
-      ON "X_GROUPS"."KEY_1" = "MODEL_GROUPS"."GROUP_1"
-      AND "X_GROUPS"."KEY_2" = "MODEL_GROUPS"."GROUP_2"
+      ON "X_GROUPS"."KEY_1" IS NOT DISTINCT FROM "MODEL_GROUPS"."GROUP_1"
+      AND "X_GROUPS"."KEY_2" IS NOT DISTINCT FROM "MODEL_GROUPS"."GROUP_2"
   ) AS "MODEL_GROUPS_2"
   WHERE
     "MODEL_GROUPS_2"."AGG_2" > (

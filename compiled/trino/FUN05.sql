@@ -43,17 +43,28 @@ FROM (
     FROM "fin_fund" AS "f"
     LEFT JOIN (
       SELECT
-        "p"."fund_id" AS "key_1",
+        "f_values"."fund_id" AS "key_1",
         COALESCE(SUM("p"."amount"), 0) AS "agg"
       FROM "fin_payment" AS "p"
+      INNER JOIN (
+        SELECT DISTINCT
+          "f_2"."fund_id"
+        FROM "fin_fund" AS "f_2"
+        WHERE
+          (
+            "f_2"."allocated_on" <= CAST(:as_of AS DATE) OR "f_2"."allocated_on" IS NULL
+          )
+          AND "f_2"."spend_deadline_on" < CAST(:as_of AS DATE)
+      ) AS "f_values"
+        ON "p"."fund_id" = "f_values"."fund_id"
       WHERE
         (
           "p"."paid_on" <= CAST(:as_of AS DATE) OR "p"."paid_on" IS NULL
         )
       GROUP BY
-        "p"."fund_id"
+        "f_values"."fund_id"
     ) AS "p_groups"
-      ON "p_groups"."key_1" = "f"."fund_id"
+      ON "p_groups"."key_1" IS NOT DISTINCT FROM "f"."fund_id"
     WHERE
       (
         "f"."allocated_on" <= CAST(:as_of AS DATE) OR "f"."allocated_on" IS NULL

@@ -18,11 +18,15 @@ table, joined to the model's rows:
   grouped by their side of each equality and joined with `=`: a null outer value matches
   no group, as it matches no row in the subquery, and reads the empty set's value.
 - domain: some condition compares with the outer row otherwise (HOU01's `p.registered_on
-  < h.applied_on`). The distinct values of the outer columns read (of the one source they
-  are all of) are joined to the inner rows on all those conditions, grouped by them, and
-  joined back with null-safe equality (functions.null_safe_equal): the distinct values
-  include nulls, and a condition such as `not (v.deregistered_on < a.start_on)` holds for
-  every vehicle where start_on is null, so such a row has a group of its own.
+  < h.applied_on`), or the outer query keeps only some rows of the source the values are
+  of (FUN04's assistance of two kinds: grouping every person's firms would read them all,
+  where the warehouse's own plan reads those of the persons assisted). The distinct values
+  of the outer columns read (of the one source they are all of, of its rows that meet
+  the outer query's conditions on it alone) are joined to the inner rows on all those
+  conditions, grouped by them, and joined back with null-safe equality
+  (functions.NULL_SAFE_EQUAL): the distinct values include nulls, and a condition such
+  as `not (v.deregistered_on < a.start_on)` holds for every vehicle where start_on is
+  null, so such a row has a group of its own.
 
 A subquery is kept as written where the joined form is not provably the same: its select
 reads anything but its own aggregates (count, sum, min, max, avg) of its own rows, an
@@ -56,13 +60,16 @@ class Decorrelated:
     that read only them. `keys`: each equality with the outer row, its inner side then
     its outer side (the keys form). `domain`, `domain_columns`, `outer_conditions`: the
     outer source, its columns read, and every condition that reads them (the domain
-    form). `aggregates`: each aggregate as written in the select, and renamed.
+    form). `aggregates`: each aggregate as written in the select, and renamed. A
+    subquery linked by equalities alone to columns of one source has both forms,
+    and the compiler chooses (`expressions._joined_scalar`).
     """
 
     query: ir.Query
-    keys: tuple[tuple[ir.Expr, ir.Expr], ...]
-    domain: ir.Binding | None
+    keys: tuple[tuple[ir.Expr, ir.Expr], ...]  # empty: the domain form only
+    domain: ir.Binding | None  # None: the keys form only
     domain_columns: tuple[str, ...]
+    domain_values: tuple[ir.Col, ...]  # each of domain_columns as the subquery reads it
     outer_conditions: tuple[ir.Expr, ...]
     aggregates: tuple[tuple[ir.Agg, ir.Agg], ...]
     signature: str
@@ -124,17 +131,22 @@ def decorrelation(scalar: ir.Scalar, left_joined: set[int] | frozenset[int]) -> 
     canonical = _canonical(scalar.query.sources)
     domain: ir.Binding | None = None
     columns: tuple[str, ...] = ()
+    values: tuple[ir.Col, ...] = ()
     outer_conditions: tuple[ir.Expr, ...] = ()
-    if other:
-        reads = outer_reads(correlated)
-        bindings = {n.binding for n in reads if isinstance(n, ir.Col)}
-        if len(bindings) != 1 or len(reads) != sum(isinstance(n, ir.Col) for n in reads):
-            return None
+    reads = outer_reads(correlated)
+    bindings = {n.binding for n in reads if isinstance(n, ir.Col)}
+    if len(bindings) == 1 and len(reads) == sum(isinstance(n, ir.Col) for n in reads):
         (domain,) = bindings
         if domain.uid in left_joined:
-            return None
-        columns = tuple(sorted({n.column for n in reads}))
+            domain = None
+    if domain is not None:
+        written = {n.column: n for n in reads}
+        columns = tuple(sorted(written))
+        values = tuple(written[c] for c in columns)
         outer_conditions = tuple(canonical(correlated))
+    elif other:
+        return None
+    if other:
         keys = []
     plan_query = ir.Query(canonical(scalar.query.sources), ir.and_all(canonical(inner)))
     plan_keys = tuple((canonical(mine), theirs) for mine, theirs in keys)
@@ -148,6 +160,7 @@ def decorrelation(scalar: ir.Scalar, left_joined: set[int] | frozenset[int]) -> 
         keys=plan_keys,
         domain=domain,
         domain_columns=columns,
+        domain_values=values,
         outer_conditions=outer_conditions,
         aggregates=tuple((a, canonical(a)) for a in aggregates),
         signature=signature,

@@ -62,7 +62,7 @@ class JoinScope:
     made: dict[tuple[str, tuple[exp.Expression, ...]], str] = field(default_factory=dict)
     # Correlated subqueries read as grouped derived tables joined here (see `_joined_scalar`),
     # by their plan's signature and outer values: siblings add columns to one.
-    grouped: dict[tuple[str, tuple[str, ...]], GroupedJoin] = field(default_factory=dict)
+    grouped: dict[tuple[str, bool, tuple[str, ...]], GroupedJoin] = field(default_factory=dict)
     # Whether such a join can be added: not while the SELECT's own joins are being built
     # (a condition of one of them cannot read a table joined after it).
     takes_subqueries: bool = True
@@ -857,15 +857,22 @@ class ExpressionCompiler:
         if not scope.joins or not scope.joins[-1].takes_subqueries or scope.star_value is not None:
             return None
         plan = decorrelation(e, self.left_joined)
-        if plan is None or (plan.domain is not None and plan.domain.uid not in self.sources):
+        if plan is None:
+            return None
+        domain = plan.domain
+        if domain is not None and domain.uid not in self.sources:
+            domain = None  # not a source's row (a bound row's, say)
+        if domain is not None and (not plan.keys or self.row_conditions.get(domain.uid)):
+            plan = dataclasses.replace(plan, keys=())
+        elif plan.keys:
+            plan = dataclasses.replace(plan, domain=None)  # a domain would be the whole source
+        else:
             return None
         joins = scope.joins[-1]
         if plan.domain is None:
             outer = [self._comparable(self.value(theirs, scope), theirs) for _, theirs in plan.keys]
         else:
-            outer = [
-                self.value(ir.Col(plan.domain, c, Type.STRING), scope) for c in plan.domain_columns
-            ]
+            outer = [self.value(value, scope) for value in plan.domain_values]
         if any(
             isinstance(node, exp.Subquery | exp.Select)
             or (isinstance(node, exp.Column) and node.table not in joins.aliases)
@@ -873,7 +880,7 @@ class ExpressionCompiler:
             for node in fn.nodes(value)
         ):
             return None
-        key = (plan.signature, tuple(value.sql() for value in outer))
+        key = (plan.signature, plan.domain is None, tuple(value.sql() for value in outer))
         grouped = joins.grouped.get(key)
         if grouped is None:
             grouped = self._grouped_join(plan, outer, scope)
