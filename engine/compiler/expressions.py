@@ -284,12 +284,12 @@ class ExpressionCompiler:
             select = select.join(join, copy=False)
         lookups.takes_subqueries = True
         if query.where is not None:
-            conditions.append(self.condition(query.where, inner))
             own = {src.binding.uid for src in query.sources}
             for condition in ir.conjuncts(query.where):
                 read = _only_reads(condition)
                 if read in own:
                     self.row_conditions.setdefault(read, []).append(condition)
+            conditions.append(self.condition(query.where, inner))
         if conditions:
             select = select.where(exp.and_(*conditions, copy=False), copy=False)
         yield select, inner
