@@ -30,16 +30,7 @@ FROM (
     `model_rows`.`c__contractor_name`,
     `model_rows`.`c__township`,
     `model_rows`.`net`,
-    (
-      SELECT
-        COUNT(*)
-      FROM `build_change` AS `x_2`
-      WHERE
-        (
-          `x_2`.`changed_on` <= CAST(:as_of AS DATE) OR `x_2`.`changed_on` IS NULL
-        )
-        AND `x_2`.`contract_id` = `model_rows`.`c__contract_id`
-    ) AS `changes`,
+    `model_rows`.`changes`,
     COALESCE(`township_name`.`name`, `model_rows`.`c__township`) AS `township_name__1`
   FROM (
     SELECT
@@ -48,17 +39,23 @@ FROM (
       `c`.`contractor_code` AS `c__contractor_code`,
       `c`.`contractor_name` AS `c__contractor_name`,
       `c`.`township` AS `c__township`,
-      (
-        SELECT
-          COALESCE(SUM(`x`.`amount_delta`), 0)
-        FROM `build_change` AS `x`
-        WHERE
-          (
-            `x`.`changed_on` <= CAST(:as_of AS DATE) OR `x`.`changed_on` IS NULL
-          )
-          AND `x`.`contract_id` = `c`.`contract_id`
-      ) AS `net`
+      COALESCE(`x_groups`.`agg`, 0) AS `net`,
+      COALESCE(`x_groups`.`agg_2`, 0) AS `changes`
     FROM `trade_contract` AS `c`
+    LEFT JOIN (
+      SELECT
+        `x`.`contract_id` AS `key_1`,
+        COALESCE(SUM(`x`.`amount_delta`), 0) AS `agg`,
+        COUNT(*) AS `agg_2`
+      FROM `build_change` AS `x`
+      WHERE
+        (
+          `x`.`changed_on` <= CAST(:as_of AS DATE) OR `x`.`changed_on` IS NULL
+        )
+      GROUP BY
+        `x`.`contract_id`
+    ) AS `x_groups`
+      ON `x_groups`.`key_1` = `c`.`contract_id`
     WHERE
       (
         `c`.`signed_on` <= CAST(:as_of AS DATE) OR `c`.`signed_on` IS NULL

@@ -24,19 +24,7 @@ FROM (
     `model_rows`.`h__township`,
     `model_rows`.`h__village`,
     `model_rows`.`earlier`,
-    (
-      SELECT
-        MIN(`p_2`.`registered_on`)
-      FROM `nr_homestead` AS `p_2`
-      WHERE
-        (
-          `p_2`.`registered_on` <= CAST(:as_of AS DATE) OR `p_2`.`registered_on` IS NULL
-        )
-        AND (
-          `p_2`.`household_id` = `model_rows`.`h__household_id`
-          AND `p_2`.`registered_on` < `model_rows`.`h__applied_on`
-        )
-    ) AS `first_on`,
+    `model_rows`.`first_on`,
     COALESCE(`township_name`.`name`, `model_rows`.`h__township`) AS `township_name__1`
   FROM (
     SELECT
@@ -47,20 +35,39 @@ FROM (
       `h`.`household_id` AS `h__household_id`,
       `h`.`township` AS `h__township`,
       `h`.`village` AS `h__village`,
-      (
-        SELECT
-          COUNT(*)
-        FROM `nr_homestead` AS `p`
+      COALESCE(`p_groups`.`agg`, 0) AS `earlier`,
+      `p_groups`.`agg_2` AS `first_on`
+    FROM `nr_housing_approval` AS `h`
+    LEFT JOIN (
+      SELECT
+        `h_values`.`applied_on` AS `key_1`,
+        `h_values`.`household_id` AS `key_2`,
+        COUNT(*) AS `agg`,
+        MIN(`p`.`registered_on`) AS `agg_2`
+      FROM `nr_homestead` AS `p`
+      INNER JOIN (
+        SELECT DISTINCT
+          `h_2`.`applied_on`,
+          `h_2`.`household_id`
+        FROM `nr_housing_approval` AS `h_2`
         WHERE
           (
-            `p`.`registered_on` <= CAST(:as_of AS DATE) OR `p`.`registered_on` IS NULL
+            `h_2`.`applied_on` <= CAST(:as_of AS DATE) OR `h_2`.`applied_on` IS NULL
           )
-          AND (
-            `p`.`household_id` = `h`.`household_id`
-            AND `p`.`registered_on` < `h`.`applied_on`
-          )
-      ) AS `earlier`
-    FROM `nr_housing_approval` AS `h`
+          AND `h_2`.`status` = '批准'
+      ) AS `h_values`
+        ON `p`.`household_id` = `h_values`.`household_id`
+        AND `p`.`registered_on` < `h_values`.`applied_on`
+      WHERE
+        (
+          `p`.`registered_on` <= CAST(:as_of AS DATE) OR `p`.`registered_on` IS NULL
+        )
+      GROUP BY
+        `h_values`.`applied_on`,
+        `h_values`.`household_id`
+    ) AS `p_groups`
+      ON `p_groups`.`key_1` <=> `h`.`applied_on`
+      AND `p_groups`.`key_2` <=> `h`.`household_id`
     WHERE
       (
         `h`.`applied_on` <= CAST(:as_of AS DATE) OR `h`.`applied_on` IS NULL

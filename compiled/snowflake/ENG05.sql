@@ -30,16 +30,7 @@ FROM (
     "MODEL_ROWS"."C__CONTRACTOR_NAME",
     "MODEL_ROWS"."C__TOWNSHIP",
     "MODEL_ROWS"."NET",
-    (
-      SELECT
-        COUNT(*)
-      FROM "BUILD_CHANGE" AS "X_2"
-      WHERE
-        (
-          "X_2"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X_2"."CHANGED_ON" IS NULL
-        )
-        AND "X_2"."CONTRACT_ID" = "MODEL_ROWS"."C__CONTRACT_ID"
-    ) AS "CHANGES",
+    "MODEL_ROWS"."CHANGES",
     COALESCE("TOWNSHIP_NAME"."NAME", "MODEL_ROWS"."C__TOWNSHIP") AS "TOWNSHIP_NAME__1"
   FROM (
     SELECT
@@ -48,17 +39,23 @@ FROM (
       "C"."CONTRACTOR_CODE" AS "C__CONTRACTOR_CODE",
       "C"."CONTRACTOR_NAME" AS "C__CONTRACTOR_NAME",
       "C"."TOWNSHIP" AS "C__TOWNSHIP",
-      (
-        SELECT
-          COALESCE(SUM("X"."AMOUNT_DELTA"), 0)
-        FROM "BUILD_CHANGE" AS "X"
-        WHERE
-          (
-            "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
-          )
-          AND "X"."CONTRACT_ID" = "C"."CONTRACT_ID"
-      ) AS "NET"
+      COALESCE("X_GROUPS"."AGG", 0) AS "NET",
+      COALESCE("X_GROUPS"."AGG_2", 0) AS "CHANGES"
     FROM "TRADE_CONTRACT" AS "C"
+    LEFT JOIN (
+      SELECT
+        "X"."CONTRACT_ID" AS "KEY_1",
+        COALESCE(SUM("X"."AMOUNT_DELTA"), 0) AS "AGG",
+        COUNT(*) AS "AGG_2"
+      FROM "BUILD_CHANGE" AS "X"
+      WHERE
+        (
+          "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
+        )
+      GROUP BY
+        "X"."CONTRACT_ID"
+    ) AS "X_GROUPS"
+      ON "X_GROUPS"."KEY_1" = "C"."CONTRACT_ID"
     WHERE
       (
         "C"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C"."SIGNED_ON" IS NULL

@@ -27,16 +27,7 @@ FROM (
     "MODEL_ROWS"."C__TOWNSHIP",
     "MODEL_ROWS"."NET",
     "MODEL_ROWS"."PAID",
-    (
-      SELECT
-        COUNT(*)
-      FROM "FIN_PAYMENT" AS "F_2"
-      WHERE
-        (
-          "F_2"."PAID_ON" <= CAST(:as_of AS DATE) OR "F_2"."PAID_ON" IS NULL
-        )
-        AND "F_2"."CONTRACT_ID" = "MODEL_ROWS"."C__CONTRACT_ID"
-    ) AS "PAYMENTS",
+    "MODEL_ROWS"."PAYMENTS",
     COALESCE("TOWNSHIP_NAME"."NAME", "MODEL_ROWS"."C__TOWNSHIP") AS "TOWNSHIP_NAME__1"
   FROM (
     SELECT
@@ -45,27 +36,37 @@ FROM (
       "C"."CONTRACTOR_CODE" AS "C__CONTRACTOR_CODE",
       "C"."CONTRACTOR_NAME" AS "C__CONTRACTOR_NAME",
       "C"."TOWNSHIP" AS "C__TOWNSHIP",
-      (
-        SELECT
-          COALESCE(SUM("X"."AMOUNT_DELTA"), 0)
-        FROM "BUILD_CHANGE" AS "X"
-        WHERE
-          (
-            "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
-          )
-          AND "X"."CONTRACT_ID" = "C"."CONTRACT_ID"
-      ) AS "NET",
-      (
-        SELECT
-          COALESCE(SUM("F"."AMOUNT"), 0)
-        FROM "FIN_PAYMENT" AS "F"
-        WHERE
-          (
-            "F"."PAID_ON" <= CAST(:as_of AS DATE) OR "F"."PAID_ON" IS NULL
-          )
-          AND "F"."CONTRACT_ID" = "C"."CONTRACT_ID"
-      ) AS "PAID"
+      COALESCE("X_GROUPS"."AGG", 0) AS "NET",
+      COALESCE("F_GROUPS"."AGG_2", 0) AS "PAID",
+      COALESCE("F_GROUPS"."AGG_3", 0) AS "PAYMENTS"
     FROM "TRADE_CONTRACT" AS "C"
+    LEFT JOIN (
+      SELECT
+        "X"."CONTRACT_ID" AS "KEY_1",
+        COALESCE(SUM("X"."AMOUNT_DELTA"), 0) AS "AGG"
+      FROM "BUILD_CHANGE" AS "X"
+      WHERE
+        (
+          "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
+        )
+      GROUP BY
+        "X"."CONTRACT_ID"
+    ) AS "X_GROUPS"
+      ON "X_GROUPS"."KEY_1" = "C"."CONTRACT_ID"
+    LEFT JOIN (
+      SELECT
+        "F"."CONTRACT_ID" AS "KEY_1_2",
+        COALESCE(SUM("F"."AMOUNT"), 0) AS "AGG_2",
+        COUNT(*) AS "AGG_3"
+      FROM "FIN_PAYMENT" AS "F"
+      WHERE
+        (
+          "F"."PAID_ON" <= CAST(:as_of AS DATE) OR "F"."PAID_ON" IS NULL
+        )
+      GROUP BY
+        "F"."CONTRACT_ID"
+    ) AS "F_GROUPS"
+      ON "F_GROUPS"."KEY_1_2" = "C"."CONTRACT_ID"
     WHERE
       (
         "C"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C"."SIGNED_ON" IS NULL

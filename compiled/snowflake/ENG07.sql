@@ -76,29 +76,58 @@ FROM (
         "C"."CONTRACTOR_CODE" AS "C__CONTRACTOR_CODE",
         "C"."CONTRACTOR_NAME" AS "C__CONTRACTOR_NAME",
         "C"."TOWNSHIP" AS "C__TOWNSHIP",
-        (
-          SELECT
-            MIN("A"."ACCEPTED_ON")
-          FROM "BUILD_ACCEPTANCE" AS "A"
-          WHERE
-            (
-              "A"."ACCEPTED_ON" <= CAST(:as_of AS DATE) OR "A"."ACCEPTED_ON" IS NULL
-            )
-            AND (
-              "A"."CONTRACT_ID" = "C"."CONTRACT_ID" AND "A"."RESULT" = '合格'
-            )
-        ) AS "ACCEPTED",
-        (
-          SELECT
-            COALESCE(SUM("X"."AMOUNT_DELTA"), 0)
-          FROM "BUILD_CHANGE" AS "X"
-          WHERE
-            (
-              "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
-            )
-            AND "X"."CONTRACT_ID" = "C"."CONTRACT_ID"
-        ) AS "NET"
+        "A_GROUPS"."AGG" AS "ACCEPTED",
+        COALESCE("X_GROUPS"."AGG_2", 0) AS "NET"
       FROM "TRADE_CONTRACT" AS "C"
+      LEFT JOIN (
+        SELECT
+          "C_VALUES"."CONTRACT_ID" AS "KEY_1",
+          MIN("A"."ACCEPTED_ON") AS "AGG"
+        FROM "BUILD_ACCEPTANCE" AS "A"
+        INNER JOIN (
+          SELECT DISTINCT
+            "C_2"."CONTRACT_ID"
+          FROM "TRADE_CONTRACT" AS "C_2"
+          WHERE
+            (
+              "C_2"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C_2"."SIGNED_ON" IS NULL
+            )
+            AND "C_2"."KIND" = '工程'
+        ) AS "C_VALUES"
+          ON "A"."CONTRACT_ID" = "C_VALUES"."CONTRACT_ID"
+        WHERE
+          (
+            "A"."ACCEPTED_ON" <= CAST(:as_of AS DATE) OR "A"."ACCEPTED_ON" IS NULL
+          )
+          AND "A"."RESULT" = '合格'
+        GROUP BY
+          "C_VALUES"."CONTRACT_ID"
+      ) AS "A_GROUPS"
+        ON "A_GROUPS"."KEY_1" IS NOT DISTINCT FROM "C"."CONTRACT_ID"
+      LEFT JOIN (
+        SELECT
+          "C_VALUES_2"."CONTRACT_ID" AS "KEY_1_2",
+          COALESCE(SUM("X"."AMOUNT_DELTA"), 0) AS "AGG_2"
+        FROM "BUILD_CHANGE" AS "X"
+        INNER JOIN (
+          SELECT DISTINCT
+            "C_3"."CONTRACT_ID"
+          FROM "TRADE_CONTRACT" AS "C_3"
+          WHERE
+            (
+              "C_3"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C_3"."SIGNED_ON" IS NULL
+            )
+            AND "C_3"."KIND" = '工程'
+        ) AS "C_VALUES_2"
+          ON "X"."CONTRACT_ID" = "C_VALUES_2"."CONTRACT_ID"
+        WHERE
+          (
+            "X"."CHANGED_ON" <= CAST(:as_of AS DATE) OR "X"."CHANGED_ON" IS NULL
+          )
+        GROUP BY
+          "C_VALUES_2"."CONTRACT_ID"
+      ) AS "X_GROUPS"
+        ON "X_GROUPS"."KEY_1_2" IS NOT DISTINCT FROM "C"."CONTRACT_ID"
       WHERE
         (
           "C"."SIGNED_ON" <= CAST(:as_of AS DATE) OR "C"."SIGNED_ON" IS NULL

@@ -50,37 +50,74 @@ FROM (
       "A"."START_ON" AS "A__START_ON",
       "A"."TOWNSHIP" AS "A__TOWNSHIP",
       "A"."VILLAGE" AS "A__VILLAGE",
-      (
-        SELECT
-          COUNT(*)
-        FROM "PS_VEHICLE" AS "V"
-        WHERE
-          (
-            "V"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "V"."REGISTERED_ON" IS NULL
-          )
-          AND (
-            "V"."OWNER_ID" = "A"."PERSON_ID"
-            AND (
-              "V"."VEHICLE_TYPE" <> '摩托车' OR "V"."VEHICLE_TYPE" IS NULL
-            )
-            AND NOT COALESCE("V"."DEREGISTERED_ON" < "A"."START_ON", FALSE)
-          )
-      ) AS "CARS",
-      (
-        SELECT
-          COUNT(DISTINCT "E_2"."ENTERPRISE_CODE")
-        FROM "ENTERPRISE_PERSON__RELATION" AS "EP"
-        INNER JOIN "MKT_ENTERPRISE" AS "E_2"
-          ON "E_2"."ENTERPRISE_CODE" = "EP"."ENTERPRISE_CODE"
-          AND (
-            "E_2"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E_2"."REGISTERED_ON" IS NULL
-          )
-        WHERE
-          (
-            "EP"."PERSON_ID" = "A"."PERSON_ID" AND "E_2"."STATUS" = '存续'
-          )
-      ) AS "FIRMS"
+      COALESCE("V_GROUPS"."AGG", 0) AS "CARS",
+      COALESCE("EP_GROUPS"."AGG_2", 0) AS "FIRMS"
     FROM "CA_ASSISTANCE" AS "A"
+    LEFT JOIN (
+      SELECT
+        "A_VALUES"."PERSON_ID" AS "KEY_1",
+        "A_VALUES"."START_ON" AS "KEY_2",
+        COUNT(*) AS "AGG"
+      FROM "PS_VEHICLE" AS "V"
+      INNER JOIN (
+        SELECT DISTINCT
+          "A_2"."PERSON_ID",
+          "A_2"."START_ON"
+        FROM "CA_ASSISTANCE" AS "A_2"
+        WHERE
+          (
+            "A_2"."START_ON" <= CAST(:as_of AS DATE) OR "A_2"."START_ON" IS NULL
+          )
+          AND "A_2"."KIND" IN ('低保', '特困')
+          AND (
+            "A_2"."END_ON" IS NULL OR "A_2"."END_ON" >= CAST(:as_of AS DATE)
+          )
+      ) AS "A_VALUES"
+        ON "V"."OWNER_ID" = "A_VALUES"."PERSON_ID"
+        AND NOT COALESCE("V"."DEREGISTERED_ON" < "A_VALUES"."START_ON", FALSE)
+      WHERE
+        (
+          "V"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "V"."REGISTERED_ON" IS NULL
+        )
+        AND (
+          "V"."VEHICLE_TYPE" <> '摩托车' OR "V"."VEHICLE_TYPE" IS NULL
+        )
+      GROUP BY
+        "A_VALUES"."PERSON_ID",
+        "A_VALUES"."START_ON"
+    ) AS "V_GROUPS"
+      ON "V_GROUPS"."KEY_1" IS NOT DISTINCT FROM "A"."PERSON_ID"
+      AND "V_GROUPS"."KEY_2" IS NOT DISTINCT FROM "A"."START_ON"
+    LEFT JOIN (
+      SELECT
+        "A_VALUES_2"."PERSON_ID" AS "KEY_1_2",
+        COUNT(DISTINCT "E_2"."ENTERPRISE_CODE") AS "AGG_2"
+      FROM "ENTERPRISE_PERSON__RELATION" AS "EP"
+      INNER JOIN "MKT_ENTERPRISE" AS "E_2"
+        ON "E_2"."ENTERPRISE_CODE" = "EP"."ENTERPRISE_CODE"
+        AND (
+          "E_2"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "E_2"."REGISTERED_ON" IS NULL
+        )
+      INNER JOIN (
+        SELECT DISTINCT
+          "A_3"."PERSON_ID"
+        FROM "CA_ASSISTANCE" AS "A_3"
+        WHERE
+          (
+            "A_3"."START_ON" <= CAST(:as_of AS DATE) OR "A_3"."START_ON" IS NULL
+          )
+          AND "A_3"."KIND" IN ('低保', '特困')
+          AND (
+            "A_3"."END_ON" IS NULL OR "A_3"."END_ON" >= CAST(:as_of AS DATE)
+          )
+      ) AS "A_VALUES_2"
+        ON "EP"."PERSON_ID" = "A_VALUES_2"."PERSON_ID"
+      WHERE
+        "E_2"."STATUS" = '存续'
+      GROUP BY
+        "A_VALUES_2"."PERSON_ID"
+    ) AS "EP_GROUPS"
+      ON "EP_GROUPS"."KEY_1_2" IS NOT DISTINCT FROM "A"."PERSON_ID"
     WHERE
       (
         "A"."START_ON" <= CAST(:as_of AS DATE) OR "A"."START_ON" IS NULL

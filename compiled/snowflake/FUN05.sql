@@ -39,17 +39,32 @@ FROM (
       "F"."PROGRAM" AS "F__PROGRAM",
       "F"."SPEND_DEADLINE_ON" AS "F__SPEND_DEADLINE_ON",
       "F"."TOWNSHIP" AS "F__TOWNSHIP",
-      (
-        SELECT
-          COALESCE(SUM("P"."AMOUNT"), 0)
-        FROM "FIN_PAYMENT" AS "P"
+      COALESCE("P_GROUPS"."AGG", 0) AS "SPENT"
+    FROM "FIN_FUND" AS "F"
+    LEFT JOIN (
+      SELECT
+        "F_VALUES"."FUND_ID" AS "KEY_1",
+        COALESCE(SUM("P"."AMOUNT"), 0) AS "AGG"
+      FROM "FIN_PAYMENT" AS "P"
+      INNER JOIN (
+        SELECT DISTINCT
+          "F_2"."FUND_ID"
+        FROM "FIN_FUND" AS "F_2"
         WHERE
           (
-            "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
+            "F_2"."ALLOCATED_ON" <= CAST(:as_of AS DATE) OR "F_2"."ALLOCATED_ON" IS NULL
           )
-          AND "P"."FUND_ID" = "F"."FUND_ID"
-      ) AS "SPENT"
-    FROM "FIN_FUND" AS "F"
+          AND "F_2"."SPEND_DEADLINE_ON" < CAST(:as_of AS DATE)
+      ) AS "F_VALUES"
+        ON "P"."FUND_ID" = "F_VALUES"."FUND_ID"
+      WHERE
+        (
+          "P"."PAID_ON" <= CAST(:as_of AS DATE) OR "P"."PAID_ON" IS NULL
+        )
+      GROUP BY
+        "F_VALUES"."FUND_ID"
+    ) AS "P_GROUPS"
+      ON "P_GROUPS"."KEY_1" IS NOT DISTINCT FROM "F"."FUND_ID"
     WHERE
       (
         "F"."ALLOCATED_ON" <= CAST(:as_of AS DATE) OR "F"."ALLOCATED_ON" IS NULL

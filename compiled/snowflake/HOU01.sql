@@ -24,19 +24,7 @@ FROM (
     "MODEL_ROWS"."H__TOWNSHIP",
     "MODEL_ROWS"."H__VILLAGE",
     "MODEL_ROWS"."EARLIER",
-    (
-      SELECT
-        MIN("P_2"."REGISTERED_ON")
-      FROM "NR_HOMESTEAD" AS "P_2"
-      WHERE
-        (
-          "P_2"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "P_2"."REGISTERED_ON" IS NULL
-        )
-        AND (
-          "P_2"."HOUSEHOLD_ID" = "MODEL_ROWS"."H__HOUSEHOLD_ID"
-          AND "P_2"."REGISTERED_ON" < "MODEL_ROWS"."H__APPLIED_ON"
-        )
-    ) AS "FIRST_ON",
+    "MODEL_ROWS"."FIRST_ON",
     COALESCE("TOWNSHIP_NAME"."NAME", "MODEL_ROWS"."H__TOWNSHIP") AS "TOWNSHIP_NAME__1"
   FROM (
     SELECT
@@ -47,20 +35,39 @@ FROM (
       "H"."HOUSEHOLD_ID" AS "H__HOUSEHOLD_ID",
       "H"."TOWNSHIP" AS "H__TOWNSHIP",
       "H"."VILLAGE" AS "H__VILLAGE",
-      (
-        SELECT
-          COUNT(*)
-        FROM "NR_HOMESTEAD" AS "P"
+      COALESCE("P_GROUPS"."AGG", 0) AS "EARLIER",
+      "P_GROUPS"."AGG_2" AS "FIRST_ON"
+    FROM "NR_HOUSING_APPROVAL" AS "H"
+    LEFT JOIN (
+      SELECT
+        "H_VALUES"."APPLIED_ON" AS "KEY_1",
+        "H_VALUES"."HOUSEHOLD_ID" AS "KEY_2",
+        COUNT(*) AS "AGG",
+        MIN("P"."REGISTERED_ON") AS "AGG_2"
+      FROM "NR_HOMESTEAD" AS "P"
+      INNER JOIN (
+        SELECT DISTINCT
+          "H_2"."APPLIED_ON",
+          "H_2"."HOUSEHOLD_ID"
+        FROM "NR_HOUSING_APPROVAL" AS "H_2"
         WHERE
           (
-            "P"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "P"."REGISTERED_ON" IS NULL
+            "H_2"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H_2"."APPLIED_ON" IS NULL
           )
-          AND (
-            "P"."HOUSEHOLD_ID" = "H"."HOUSEHOLD_ID"
-            AND "P"."REGISTERED_ON" < "H"."APPLIED_ON"
-          )
-      ) AS "EARLIER"
-    FROM "NR_HOUSING_APPROVAL" AS "H"
+          AND "H_2"."STATUS" = '批准'
+      ) AS "H_VALUES"
+        ON "P"."HOUSEHOLD_ID" = "H_VALUES"."HOUSEHOLD_ID"
+        AND "P"."REGISTERED_ON" < "H_VALUES"."APPLIED_ON"
+      WHERE
+        (
+          "P"."REGISTERED_ON" <= CAST(:as_of AS DATE) OR "P"."REGISTERED_ON" IS NULL
+        )
+      GROUP BY
+        "H_VALUES"."APPLIED_ON",
+        "H_VALUES"."HOUSEHOLD_ID"
+    ) AS "P_GROUPS"
+      ON "P_GROUPS"."KEY_1" IS NOT DISTINCT FROM "H"."APPLIED_ON"
+      AND "P_GROUPS"."KEY_2" IS NOT DISTINCT FROM "H"."HOUSEHOLD_ID"
     WHERE
       (
         "H"."APPLIED_ON" <= CAST(:as_of AS DATE) OR "H"."APPLIED_ON" IS NULL

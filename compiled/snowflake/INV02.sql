@@ -54,16 +54,7 @@ FROM (
       "MODEL_GROUPS"."AGG_1",
       "MODEL_GROUPS"."AGG_2",
       "MODEL_GROUPS"."AGG_3",
-      (
-        SELECT
-          COALESCE(SUM("X"."TAX_PAID"), 0)
-        FROM "TAX_ANNUAL" AS "X"
-        WHERE
-          (
-            "X"."ENTERPRISE_CODE" = "MODEL_GROUPS"."GROUP_1"
-            AND "X"."YEAR" = "MODEL_GROUPS"."GROUP_2"
-          )
-      ) AS "TAX"
+      COALESCE("X_GROUPS"."AGG", 0) AS "TAX"
     FROM (
       SELECT
         "GROUPED_ROWS"."GROUP_1" AS "GROUP_1",
@@ -92,6 +83,31 @@ FROM (
         "GROUPED_ROWS"."GROUP_1",
         "GROUPED_ROWS"."GROUP_2"
     ) AS "MODEL_GROUPS"
+    LEFT JOIN (
+      SELECT
+        "I_VALUES"."ENTERPRISE_CODE" AS "KEY_1",
+        "I_VALUES"."YEAR" AS "KEY_2",
+        COALESCE(SUM("X"."TAX_PAID"), 0) AS "AGG"
+      FROM "TAX_ANNUAL" AS "X"
+      INNER JOIN (
+        SELECT DISTINCT
+          "I_2"."ENTERPRISE_CODE",
+          "I_2"."YEAR"
+        FROM "COM_INCENTIVE" AS "I_2"
+        WHERE
+          (
+            "I_2"."PAID_ON" <= CAST(:as_of AS DATE) OR "I_2"."PAID_ON" IS NULL
+          )
+          AND NOT "I_2"."YEAR" IS NULL
+      ) AS "I_VALUES"
+        ON "X"."ENTERPRISE_CODE" = "I_VALUES"."ENTERPRISE_CODE"
+        AND "X"."YEAR" = "I_VALUES"."YEAR"
+      GROUP BY
+        "I_VALUES"."ENTERPRISE_CODE",
+        "I_VALUES"."YEAR"
+    ) AS "X_GROUPS"
+      ON "X_GROUPS"."KEY_1" IS NOT DISTINCT FROM "MODEL_GROUPS"."GROUP_1"
+      AND "X_GROUPS"."KEY_2" IS NOT DISTINCT FROM "MODEL_GROUPS"."GROUP_2"
   ) AS "MODEL_GROUPS_2"
   WHERE
     "MODEL_GROUPS_2"."AGG_2" > (

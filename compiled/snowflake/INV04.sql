@@ -46,28 +46,24 @@ FROM (
     "G"."ENTERPRISE_NAME" AS "G__ENTERPRISE_NAME",
     "G"."SIGNED_ON" AS "G__SIGNED_ON",
     "G"."TOWNSHIP" AS "G__TOWNSHIP",
-    (
-      SELECT
-        COALESCE(SUM("I_2"."AMOUNT"), 0)
-      FROM "COM_INCENTIVE" AS "I_2"
-      WHERE
-        (
-          "I_2"."PAID_ON" <= CAST(:as_of AS DATE) OR "I_2"."PAID_ON" IS NULL
-        )
-        AND "I_2"."AGREEMENT_ID" = "G"."AGREEMENT_ID"
-    ) AS "PAID",
-    (
-      SELECT
-        COUNT(*)
-      FROM "COM_INCENTIVE" AS "I_3"
-      WHERE
-        (
-          "I_3"."PAID_ON" <= CAST(:as_of AS DATE) OR "I_3"."PAID_ON" IS NULL
-        )
-        AND "I_3"."AGREEMENT_ID" = "G"."AGREEMENT_ID"
-    ) AS "PAYMENTS",
+    COALESCE("I_GROUPS"."AGG", 0) AS "PAID",
+    COALESCE("I_GROUPS"."AGG_2", 0) AS "PAYMENTS",
     COALESCE("TOWNSHIP_NAME"."NAME", "G"."TOWNSHIP") AS "TOWNSHIP_NAME__1"
   FROM "COM_AGREEMENT" AS "G"
+  LEFT JOIN (
+    SELECT
+      "I_2"."AGREEMENT_ID" AS "KEY_1",
+      COALESCE(SUM("I_2"."AMOUNT"), 0) AS "AGG",
+      COUNT(*) AS "AGG_2"
+    FROM "COM_INCENTIVE" AS "I_2"
+    WHERE
+      (
+        "I_2"."PAID_ON" <= CAST(:as_of AS DATE) OR "I_2"."PAID_ON" IS NULL
+      )
+    GROUP BY
+      "I_2"."AGREEMENT_ID"
+  ) AS "I_GROUPS"
+    ON "I_GROUPS"."KEY_1" = "G"."AGREEMENT_ID"
   LEFT JOIN "REF_TOWNSHIP" AS "TOWNSHIP_NAME"
     ON "TOWNSHIP_NAME"."TOWNSHIP" = "G"."TOWNSHIP"
   WHERE

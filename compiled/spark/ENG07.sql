@@ -76,29 +76,58 @@ FROM (
         `c`.`contractor_code` AS `c__contractor_code`,
         `c`.`contractor_name` AS `c__contractor_name`,
         `c`.`township` AS `c__township`,
-        (
-          SELECT
-            MIN(`a`.`accepted_on`)
-          FROM `build_acceptance` AS `a`
-          WHERE
-            (
-              `a`.`accepted_on` <= CAST(:as_of AS DATE) OR `a`.`accepted_on` IS NULL
-            )
-            AND (
-              `a`.`contract_id` = `c`.`contract_id` AND `a`.`result` = '合格'
-            )
-        ) AS `accepted`,
-        (
-          SELECT
-            COALESCE(SUM(`x`.`amount_delta`), 0)
-          FROM `build_change` AS `x`
-          WHERE
-            (
-              `x`.`changed_on` <= CAST(:as_of AS DATE) OR `x`.`changed_on` IS NULL
-            )
-            AND `x`.`contract_id` = `c`.`contract_id`
-        ) AS `net`
+        `a_groups`.`agg` AS `accepted`,
+        COALESCE(`x_groups`.`agg_2`, 0) AS `net`
       FROM `trade_contract` AS `c`
+      LEFT JOIN (
+        SELECT
+          `c_values`.`contract_id` AS `key_1`,
+          MIN(`a`.`accepted_on`) AS `agg`
+        FROM `build_acceptance` AS `a`
+        INNER JOIN (
+          SELECT DISTINCT
+            `c_2`.`contract_id`
+          FROM `trade_contract` AS `c_2`
+          WHERE
+            (
+              `c_2`.`signed_on` <= CAST(:as_of AS DATE) OR `c_2`.`signed_on` IS NULL
+            )
+            AND `c_2`.`kind` = '工程'
+        ) AS `c_values`
+          ON `a`.`contract_id` = `c_values`.`contract_id`
+        WHERE
+          (
+            `a`.`accepted_on` <= CAST(:as_of AS DATE) OR `a`.`accepted_on` IS NULL
+          )
+          AND `a`.`result` = '合格'
+        GROUP BY
+          `c_values`.`contract_id`
+      ) AS `a_groups`
+        ON `a_groups`.`key_1` IS NOT DISTINCT FROM `c`.`contract_id`
+      LEFT JOIN (
+        SELECT
+          `c_values_2`.`contract_id` AS `key_1_2`,
+          COALESCE(SUM(`x`.`amount_delta`), 0) AS `agg_2`
+        FROM `build_change` AS `x`
+        INNER JOIN (
+          SELECT DISTINCT
+            `c_3`.`contract_id`
+          FROM `trade_contract` AS `c_3`
+          WHERE
+            (
+              `c_3`.`signed_on` <= CAST(:as_of AS DATE) OR `c_3`.`signed_on` IS NULL
+            )
+            AND `c_3`.`kind` = '工程'
+        ) AS `c_values_2`
+          ON `x`.`contract_id` = `c_values_2`.`contract_id`
+        WHERE
+          (
+            `x`.`changed_on` <= CAST(:as_of AS DATE) OR `x`.`changed_on` IS NULL
+          )
+        GROUP BY
+          `c_values_2`.`contract_id`
+      ) AS `x_groups`
+        ON `x_groups`.`key_1_2` IS NOT DISTINCT FROM `c`.`contract_id`
       WHERE
         (
           `c`.`signed_on` <= CAST(:as_of AS DATE) OR `c`.`signed_on` IS NULL

@@ -50,37 +50,74 @@ FROM (
       `a`.`start_on` AS `a__start_on`,
       `a`.`township` AS `a__township`,
       `a`.`village` AS `a__village`,
-      (
-        SELECT
-          COUNT(*)
-        FROM `ps_vehicle` AS `v`
-        WHERE
-          (
-            `v`.`registered_on` <= CAST(:as_of AS DATE) OR `v`.`registered_on` IS NULL
-          )
-          AND (
-            `v`.`owner_id` = `a`.`person_id`
-            AND (
-              `v`.`vehicle_type` <> '摩托车' OR `v`.`vehicle_type` IS NULL
-            )
-            AND NOT COALESCE(`v`.`deregistered_on` < `a`.`start_on`, FALSE)
-          )
-      ) AS `cars`,
-      (
-        SELECT
-          COUNT(DISTINCT `e_2`.`enterprise_code`)
-        FROM `enterprise_person__relation` AS `ep`
-        INNER JOIN `mkt_enterprise` AS `e_2`
-          ON `e_2`.`enterprise_code` = `ep`.`enterprise_code`
-          AND (
-            `e_2`.`registered_on` <= CAST(:as_of AS DATE) OR `e_2`.`registered_on` IS NULL
-          )
-        WHERE
-          (
-            `ep`.`person_id` = `a`.`person_id` AND `e_2`.`status` = '存续'
-          )
-      ) AS `firms`
+      COALESCE(`v_groups`.`agg`, 0) AS `cars`,
+      COALESCE(`ep_groups`.`agg_2`, 0) AS `firms`
     FROM `ca_assistance` AS `a`
+    LEFT JOIN (
+      SELECT
+        `a_values`.`person_id` AS `key_1`,
+        `a_values`.`start_on` AS `key_2`,
+        COUNT(*) AS `agg`
+      FROM `ps_vehicle` AS `v`
+      INNER JOIN (
+        SELECT DISTINCT
+          `a_2`.`person_id`,
+          `a_2`.`start_on`
+        FROM `ca_assistance` AS `a_2`
+        WHERE
+          (
+            `a_2`.`start_on` <= CAST(:as_of AS DATE) OR `a_2`.`start_on` IS NULL
+          )
+          AND `a_2`.`kind` IN ('低保', '特困')
+          AND (
+            `a_2`.`end_on` IS NULL OR `a_2`.`end_on` >= CAST(:as_of AS DATE)
+          )
+      ) AS `a_values`
+        ON `v`.`owner_id` = `a_values`.`person_id`
+        AND NOT COALESCE(`v`.`deregistered_on` < `a_values`.`start_on`, FALSE)
+      WHERE
+        (
+          `v`.`registered_on` <= CAST(:as_of AS DATE) OR `v`.`registered_on` IS NULL
+        )
+        AND (
+          `v`.`vehicle_type` <> '摩托车' OR `v`.`vehicle_type` IS NULL
+        )
+      GROUP BY
+        `a_values`.`person_id`,
+        `a_values`.`start_on`
+    ) AS `v_groups`
+      ON `v_groups`.`key_1` IS NOT DISTINCT FROM `a`.`person_id`
+      AND `v_groups`.`key_2` IS NOT DISTINCT FROM `a`.`start_on`
+    LEFT JOIN (
+      SELECT
+        `a_values_2`.`person_id` AS `key_1_2`,
+        COUNT(DISTINCT `e_2`.`enterprise_code`) AS `agg_2`
+      FROM `enterprise_person__relation` AS `ep`
+      INNER JOIN `mkt_enterprise` AS `e_2`
+        ON `e_2`.`enterprise_code` = `ep`.`enterprise_code`
+        AND (
+          `e_2`.`registered_on` <= CAST(:as_of AS DATE) OR `e_2`.`registered_on` IS NULL
+        )
+      INNER JOIN (
+        SELECT DISTINCT
+          `a_3`.`person_id`
+        FROM `ca_assistance` AS `a_3`
+        WHERE
+          (
+            `a_3`.`start_on` <= CAST(:as_of AS DATE) OR `a_3`.`start_on` IS NULL
+          )
+          AND `a_3`.`kind` IN ('低保', '特困')
+          AND (
+            `a_3`.`end_on` IS NULL OR `a_3`.`end_on` >= CAST(:as_of AS DATE)
+          )
+      ) AS `a_values_2`
+        ON `ep`.`person_id` = `a_values_2`.`person_id`
+      WHERE
+        `e_2`.`status` = '存续'
+      GROUP BY
+        `a_values_2`.`person_id`
+    ) AS `ep_groups`
+      ON `ep_groups`.`key_1_2` IS NOT DISTINCT FROM `a`.`person_id`
     WHERE
       (
         `a`.`start_on` <= CAST(:as_of AS DATE) OR `a`.`start_on` IS NULL

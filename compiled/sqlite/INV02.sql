@@ -54,16 +54,7 @@ FROM (
       "model_groups"."agg_1",
       "model_groups"."agg_2",
       "model_groups"."agg_3",
-      (
-        SELECT
-          COALESCE(SUM("x"."tax_paid"), 0)
-        FROM "tax_annual" AS "x"
-        WHERE
-          (
-            "x"."enterprise_code" = "model_groups"."group_1"
-            AND "x"."year" = "model_groups"."group_2"
-          )
-      ) AS "tax"
+      COALESCE("x_groups"."agg", 0) AS "tax"
     FROM (
       SELECT
         "grouped_rows"."group_1" AS "group_1",
@@ -91,6 +82,31 @@ FROM (
         "grouped_rows"."group_1",
         "grouped_rows"."group_2"
     ) AS "model_groups"
+    LEFT JOIN (
+      SELECT
+        "i_values"."enterprise_code" AS "key_1",
+        "i_values"."year" AS "key_2",
+        COALESCE(SUM("x"."tax_paid"), 0) AS "agg"
+      FROM "tax_annual" AS "x"
+      INNER JOIN (
+        SELECT DISTINCT
+          "i_2"."enterprise_code",
+          "i_2"."year"
+        FROM "com_incentive" AS "i_2"
+        WHERE
+          (
+            "i_2"."paid_on" <= :as_of OR "i_2"."paid_on" IS NULL
+          )
+          AND NOT "i_2"."year" IS NULL
+      ) AS "i_values"
+        ON "x"."enterprise_code" = "i_values"."enterprise_code"
+        AND "x"."year" = "i_values"."year"
+      GROUP BY
+        "i_values"."enterprise_code",
+        "i_values"."year"
+    ) AS "x_groups"
+      ON "x_groups"."key_1" IS "model_groups"."group_1"
+      AND "x_groups"."key_2" IS "model_groups"."group_2"
   ) AS "model_groups_2"
   WHERE
     ROUND("model_groups_2"."agg_2", 6) > ROUND((

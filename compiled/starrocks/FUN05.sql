@@ -39,17 +39,32 @@ FROM (
       `f`.`program` AS `f__program`,
       `f`.`spend_deadline_on` AS `f__spend_deadline_on`,
       `f`.`township` AS `f__township`,
-      (
-        SELECT
-          COALESCE(SUM(`p`.`amount`), 0)
-        FROM `fin_payment` AS `p`
+      COALESCE(`p_groups`.`agg`, 0) AS `spent`
+    FROM `fin_fund` AS `f`
+    LEFT JOIN (
+      SELECT
+        `f_values`.`fund_id` AS `key_1`,
+        COALESCE(SUM(`p`.`amount`), 0) AS `agg`
+      FROM `fin_payment` AS `p`
+      INNER JOIN (
+        SELECT DISTINCT
+          `f_2`.`fund_id`
+        FROM `fin_fund` AS `f_2`
         WHERE
           (
-            `p`.`paid_on` <= CAST(:as_of AS DATE) OR `p`.`paid_on` IS NULL
+            `f_2`.`allocated_on` <= CAST(:as_of AS DATE) OR `f_2`.`allocated_on` IS NULL
           )
-          AND `p`.`fund_id` = `f`.`fund_id`
-      ) AS `spent`
-    FROM `fin_fund` AS `f`
+          AND `f_2`.`spend_deadline_on` < CAST(:as_of AS DATE)
+      ) AS `f_values`
+        ON `p`.`fund_id` = `f_values`.`fund_id`
+      WHERE
+        (
+          `p`.`paid_on` <= CAST(:as_of AS DATE) OR `p`.`paid_on` IS NULL
+        )
+      GROUP BY
+        `f_values`.`fund_id`
+    ) AS `p_groups`
+      ON `p_groups`.`key_1` <=> `f`.`fund_id`
     WHERE
       (
         `f`.`allocated_on` <= CAST(:as_of AS DATE) OR `f`.`allocated_on` IS NULL

@@ -46,28 +46,24 @@ FROM (
     `g`.`enterprise_name` AS `g__enterprise_name`,
     `g`.`signed_on` AS `g__signed_on`,
     `g`.`township` AS `g__township`,
-    (
-      SELECT
-        COALESCE(SUM(`i_2`.`amount`), 0)
-      FROM `com_incentive` AS `i_2`
-      WHERE
-        (
-          `i_2`.`paid_on` <= CAST(:as_of AS DATE) OR `i_2`.`paid_on` IS NULL
-        )
-        AND `i_2`.`agreement_id` = `g`.`agreement_id`
-    ) AS `paid`,
-    (
-      SELECT
-        COUNT(*)
-      FROM `com_incentive` AS `i_3`
-      WHERE
-        (
-          `i_3`.`paid_on` <= CAST(:as_of AS DATE) OR `i_3`.`paid_on` IS NULL
-        )
-        AND `i_3`.`agreement_id` = `g`.`agreement_id`
-    ) AS `payments`,
+    COALESCE(`i_groups`.`agg`, 0) AS `paid`,
+    COALESCE(`i_groups`.`agg_2`, 0) AS `payments`,
     COALESCE(`township_name`.`name`, `g`.`township`) AS `township_name__1`
   FROM `com_agreement` AS `g`
+  LEFT JOIN (
+    SELECT
+      `i_2`.`agreement_id` AS `key_1`,
+      COALESCE(SUM(`i_2`.`amount`), 0) AS `agg`,
+      COUNT(*) AS `agg_2`
+    FROM `com_incentive` AS `i_2`
+    WHERE
+      (
+        `i_2`.`paid_on` <= CAST(:as_of AS DATE) OR `i_2`.`paid_on` IS NULL
+      )
+    GROUP BY
+      `i_2`.`agreement_id`
+  ) AS `i_groups`
+    ON `i_groups`.`key_1` = `g`.`agreement_id`
   LEFT JOIN `ref_township` AS `township_name`
     ON `township_name`.`township` = `g`.`township`
   WHERE

@@ -27,16 +27,7 @@ FROM (
     "model_rows"."c__township",
     "model_rows"."net",
     "model_rows"."paid",
-    (
-      SELECT
-        COUNT(*)
-      FROM "fin_payment" AS "f_2"
-      WHERE
-        (
-          "f_2"."paid_on" <= CAST(:as_of AS DATE) OR "f_2"."paid_on" IS NULL
-        )
-        AND "f_2"."contract_id" = "model_rows"."c__contract_id"
-    ) AS "payments",
+    "model_rows"."payments",
     COALESCE("township_name"."name", "model_rows"."c__township") AS "township_name__1"
   FROM (
     SELECT
@@ -45,27 +36,37 @@ FROM (
       "c"."contractor_code" AS "c__contractor_code",
       "c"."contractor_name" AS "c__contractor_name",
       "c"."township" AS "c__township",
-      (
-        SELECT
-          COALESCE(SUM("x"."amount_delta"), 0)
-        FROM "build_change" AS "x"
-        WHERE
-          (
-            "x"."changed_on" <= CAST(:as_of AS DATE) OR "x"."changed_on" IS NULL
-          )
-          AND "x"."contract_id" = "c"."contract_id"
-      ) AS "net",
-      (
-        SELECT
-          COALESCE(SUM("f"."amount"), 0)
-        FROM "fin_payment" AS "f"
-        WHERE
-          (
-            "f"."paid_on" <= CAST(:as_of AS DATE) OR "f"."paid_on" IS NULL
-          )
-          AND "f"."contract_id" = "c"."contract_id"
-      ) AS "paid"
+      COALESCE("x_groups"."agg", 0) AS "net",
+      COALESCE("f_groups"."agg_2", 0) AS "paid",
+      COALESCE("f_groups"."agg_3", 0) AS "payments"
     FROM "trade_contract" AS "c"
+    LEFT JOIN (
+      SELECT
+        "x"."contract_id" AS "key_1",
+        COALESCE(SUM("x"."amount_delta"), 0) AS "agg"
+      FROM "build_change" AS "x"
+      WHERE
+        (
+          "x"."changed_on" <= CAST(:as_of AS DATE) OR "x"."changed_on" IS NULL
+        )
+      GROUP BY
+        "x"."contract_id"
+    ) AS "x_groups"
+      ON "x_groups"."key_1" = "c"."contract_id"
+    LEFT JOIN (
+      SELECT
+        "f"."contract_id" AS "key_1_2",
+        COALESCE(SUM("f"."amount"), 0) AS "agg_2",
+        COUNT(*) AS "agg_3"
+      FROM "fin_payment" AS "f"
+      WHERE
+        (
+          "f"."paid_on" <= CAST(:as_of AS DATE) OR "f"."paid_on" IS NULL
+        )
+      GROUP BY
+        "f"."contract_id"
+    ) AS "f_groups"
+      ON "f_groups"."key_1_2" = "c"."contract_id"
     WHERE
       (
         "c"."signed_on" <= CAST(:as_of AS DATE) OR "c"."signed_on" IS NULL

@@ -20,6 +20,7 @@ rows being 0, true division. What functions mean is in engine/compiler/functions
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,8 +34,10 @@ from adapters.names import table_named
 from dsl import ir
 from dsl.diagnostics import DiagnosticError
 from dsl.messages import diagnostic
+from dsl.node import walk
 from dsl.types import Type
 from engine.compiler import functions as fn
+from engine.compiler.decorrelate import Decorrelated, aggregate_key, decorrelation
 from engine.compiler.target import Target, pending_name, pending_queries, records_name
 
 # What first(x order by …) reads on the grouped rows: the columns of its order, each with
@@ -57,11 +60,33 @@ class JoinScope:
     aliases: set[str]
     joins: list[exp.Join] = field(default_factory=list)
     made: dict[tuple[str, tuple[exp.Expression, ...]], str] = field(default_factory=dict)
+    # Correlated subqueries read as grouped derived tables joined here (see `_joined_scalar`),
+    # by their plan's signature and outer values: siblings add columns to one.
+    grouped: dict[tuple[str, bool, tuple[str, ...]], GroupedJoin] = field(default_factory=dict)
+    # Whether such a join can be added: not while the SELECT's own joins are being built
+    # (a condition of one of them cannot read a table joined after it).
+    takes_subqueries: bool = True
 
     def join_to(self, select: exp.Select) -> None:
         """Join the lookups made here to `select`, after its own sources."""
         for join in self.joins:
             select.join(join, copy=False)
+
+
+@dataclass
+class GroupedJoin:
+    """A grouped derived table joined to a SELECT in place of correlated subqueries.
+
+    `select` is its query (grouped by the correlation), `scope` the scope inside it in
+    which more aggregates are compiled, `columns` the column of each aggregate (by
+    decorrelate.aggregate_key) already computed.
+    """
+
+    alias: str
+    select: exp.Select
+    scope: CompileScope
+    join: exp.Join
+    columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -162,6 +187,15 @@ class ExpressionCompiler:
         # Each relation the query reads, built once and named in a WITH (see `with_relations`).
         self.relations: dict[str, exp.Expression] = {}
         self.reads_pending = False  # whether the query reads a pre-check's source
+        # The bindings of the sources of the query's SELECTs, and of those left joined (a row
+        # may lack one): a decorrelated subquery's domain is read from one of the first, not
+        # of the second (see `_domain_join`).
+        self.sources: set[int] = set()
+        self.left_joined: set[int] = set()
+        # Conditions of a query's `where` that read one binding's columns alone, by its uid:
+        # every row of that query meets them (a decorrelated subquery's domain, see
+        # `_domain_join`, needs no values of other rows).
+        self.row_conditions: dict[int, list[ir.Expr]] = {}
 
     # ---- names
 
@@ -218,13 +252,14 @@ class ExpressionCompiler:
         them and those before it. Lookups compiled inside are joined last, when
         the caller is done with the SELECT.
         """
-        lookups = JoinScope(set())
+        lookups = JoinScope(set(), takes_subqueries=False)
         inner = dataclasses.replace(scope, agg_map={}).with_frame({}).with_joins(lookups)
         select = exp.Select()
         conditions: list[exp.Expression] = []
         for src in query.sources:
             alias = self.fresh_alias(src.binding.alias)
             inner = inner.with_binding(src.binding, alias)
+            self.sources.add(src.binding.uid)
             lookups.aliases.add(alias)
             relation = self.relation_or_table(src.binding, alias, inner)
             visible = self.visibility(src.binding, alias)
@@ -233,6 +268,8 @@ class ExpressionCompiler:
                 if visible is not None:
                     conditions.append(visible)
             else:
+                if src.join == "left":
+                    self.left_joined.add(src.binding.uid)
                 on = [self.condition(src.on, inner)] if src.on is not None else []
                 if visible is not None:
                     on.append(visible)
@@ -245,7 +282,13 @@ class ExpressionCompiler:
         for extra in then_join:
             join, inner = extra(inner)
             select = select.join(join, copy=False)
+        lookups.takes_subqueries = True
         if query.where is not None:
+            own = {src.binding.uid for src in query.sources}
+            for condition in ir.conjuncts(query.where):
+                read = _only_reads(condition)
+                if read in own:
+                    self.row_conditions.setdefault(read, []).append(condition)
             conditions.append(self.condition(query.where, inner))
         if conditions:
             select = select.where(exp.and_(*conditions, copy=False), copy=False)
@@ -793,8 +836,157 @@ class ExpressionCompiler:
             a.name in ir.QUANTILES for a in _own_aggregates(e.select)
         ):
             return self._ranked_scalar(e, scope)
+        joined = self._joined_scalar(e, scope)
+        if joined is not None:
+            return joined
         with self.query(e.query, scope) as (select, inner):
             return exp.Subquery(this=select.select(self.value(e.select, inner), copy=False))
+
+    def _joined_scalar(self, e: ir.Scalar, scope: CompileScope) -> exp.Expression | None:
+        """A correlated aggregate subquery read from a grouped derived table joined to its rows.
+
+        The plan is engine/compiler/decorrelate.py's (which says why); None where it
+        has none, or where the outer values it joins on are not columns of the
+        SELECT being built (`scope.joins[-1]`), and the subquery stays correlated.
+        The derived table is made once per SELECT for subqueries with the same
+        sources, conditions and outer values, each aggregate a column of it. Each
+        aggregate reads the empty set's value where the outer row has no group:
+        count and sum 0 (a sum is 0 over no rows, `functions.sum_of`), the others
+        null, which the LEFT JOIN gives; the select is then computed over those.
+        """
+        if not scope.joins or not scope.joins[-1].takes_subqueries or scope.star_value is not None:
+            return None
+        plan = decorrelation(e, self.left_joined)
+        if plan is None:
+            return None
+        domain = plan.domain
+        if domain is not None and domain.uid not in self.sources:
+            domain = None  # not a source's row (a bound row's, say)
+        if domain is not None and (not plan.keys or self.row_conditions.get(domain.uid)):
+            plan = dataclasses.replace(plan, keys=())
+        elif plan.keys:
+            plan = dataclasses.replace(plan, domain=None)  # a domain would be the whole source
+        else:
+            return None
+        joins = scope.joins[-1]
+        if plan.domain is None:
+            outer = [self._comparable(self.value(theirs, scope), theirs) for _, theirs in plan.keys]
+        else:
+            outer = [self.value(value, scope) for value in plan.domain_values]
+        if any(
+            isinstance(node, exp.Subquery | exp.Select)
+            or (isinstance(node, exp.Column) and node.table not in joins.aliases)
+            for value in outer
+            for node in fn.nodes(value)
+        ):
+            return None
+        key = (plan.signature, plan.domain is None, tuple(value.sql() for value in outer))
+        grouped = joins.grouped.get(key)
+        if grouped is None:
+            grouped = self._grouped_join(plan, outer, scope)
+            joins.grouped[key] = grouped
+            joins.joins.append(grouped.join)
+        empty_is_zero = ("count", "sum")
+        agg_map: dict[ir.Agg, exp.Expression] = {}
+        for written, renamed in plan.aggregates:
+            name = grouped.columns.get(aggregate_key(renamed))
+            if name is None:
+                name = self.fresh_column("agg")
+                value = self.value(renamed, grouped.scope)
+                grouped.select.select(exp.alias_(value, name, copy=False), copy=False)
+                grouped.columns[aggregate_key(renamed)] = name
+            column: exp.Expression = exp.column(name, table=grouped.alias)
+            if written.name in empty_is_zero:
+                column = exp.Coalesce(this=column, expressions=[exp.Literal.number(0)])
+            agg_map[written] = column
+        return self.value(e.select, dataclasses.replace(scope, agg_map=agg_map, group_map={}))
+
+    def _grouped_join(
+        self, plan: Decorrelated, outer: list[exp.Expression], scope: CompileScope
+    ) -> GroupedJoin:
+        """The grouped derived table of `plan`, LEFT JOINed on `outer` (its aggregates to come).
+
+        Keys form: grouped by the inner side of each equality, joined with `=`.
+        Domain form: the distinct outer values are joined to the inner rows on the
+        conditions reading them, grouped by them and joined with null-safe equality.
+        """
+        # The derived table sees nothing of the query around it but lets' definitions.
+        alone = CompileScope(lets=scope.lets)
+        then_join: list[ExtraJoin] = []
+        if plan.domain is not None:
+            then_join.append(functools.partial(self._domain_join, plan))
+        with self.query(plan.query, alone, then_join) as (select, inner):
+            if plan.domain is None:
+                keys = [self._comparable(self.value(mine, inner), mine) for mine, _ in plan.keys]
+            else:
+                keys = [
+                    exp.column(c, table=inner.alias_of(plan.domain)) for c in plan.domain_columns
+                ]
+            names = [self.fresh_column(f"key_{i + 1}") for i in range(len(keys))]
+            select = select.select(
+                *(exp.alias_(k, n, copy=False) for k, n in zip(keys, names, strict=True)),
+                copy=False,
+            ).group_by(*(k.copy() for k in keys), copy=False)
+        alias = self.fresh_alias(f"{plan.query.sources[0].binding.alias}_groups")
+        on = [
+            self._joined_on(plan, exp.column(n, table=alias), o)
+            for n, o in zip(names, outer, strict=True)
+        ]
+        join = exp.Join(
+            this=exp.alias_(exp.Subquery(this=select), alias, table=True, copy=False),
+            on=exp.and_(*on, copy=False),
+            side="LEFT",
+        )
+        return GroupedJoin(alias, select, inner, join)
+
+    def _joined_on(
+        self, plan: Decorrelated, group: exp.Expression, outer: exp.Expression
+    ) -> exp.Expression:
+        """A group's column against the outer row's: `=` (keys), null-safe `=` (domain)."""
+        if plan.domain is None:
+            return exp.EQ(this=group, expression=outer)
+        return fn.NULL_SAFE_EQUAL.build("null-safe =", [group, outer], self.builders)
+
+    def _domain_join(
+        self, plan: Decorrelated, inner: CompileScope
+    ) -> tuple[exp.Join, CompileScope]:
+        """The distinct values of the outer columns a subquery reads, joined to its rows.
+
+        Read from the outer source's visible rows that meet the conditions of
+        the outer query's `where` on that source alone (every outer row is one of
+        them, as the source is not left joined: FUN04's assistance of its two
+        kinds, not all), joined on the conditions that read them.
+        """
+        assert plan.domain is not None
+        binding = plan.domain
+        source_alias = self.fresh_alias(binding.alias)
+        values = exp.select(
+            *(exp.column(c, table=source_alias) for c in plan.domain_columns)
+        ).from_(self.relation_or_table(binding, source_alias, inner), copy=False)
+        own = CompileScope().with_frame({binding.uid: source_alias})
+        met = [self.condition(c, own) for c in self.row_conditions.get(binding.uid, [])]
+        visible = self.visibility(binding, source_alias)
+        if visible is not None:
+            met.insert(0, visible)
+        if met:
+            values = values.where(exp.and_(*met, copy=False), copy=False)
+        alias = self.fresh_alias(f"{binding.alias}_values")
+        inner = inner.with_binding(binding, alias)
+        on = [self.condition(c, inner) for c in plan.outer_conditions]
+        join = exp.Join(
+            this=exp.alias_(
+                exp.Subquery(this=values.distinct(copy=False)), alias, table=True, copy=False
+            ),
+            on=exp.and_(*on, copy=False),
+            kind="INNER",
+        )
+        return join, inner
+
+    def _comparable(self, value: exp.Expression, expr: ir.Expr) -> exp.Expression:
+        """A value as `=` compares it (see `_compared`): to fixed places on binary decimals."""
+        if fn.exact_decimals(self.dialect) or expr.type not in (Type.DECIMAL, Type.FLOAT):
+            return value
+        return fn.comparable_decimal(value, expr.type, self.dialect)
 
     def _ranked_scalar(self, e: ir.Scalar, scope: CompileScope) -> exp.Expression:
         """A subquery with a quantile where the warehouse has no ordered aggregate: two levels.
@@ -922,6 +1114,21 @@ def _own_aggregates(expr: Any) -> Iterator[ir.Agg]:
         return
     for child in ir.children(expr):
         yield from _own_aggregates(child)
+
+
+def _only_reads(condition: ir.Expr) -> int | None:
+    """The one binding whose columns `condition` reads, if it reads nothing else of a row.
+
+    Nothing compiled in a scope of its own (a subquery, a define's or lookup's
+    body), no let, argument or aggregate: only that row's columns and constants.
+    """
+    opaque = (ir.Exists, ir.Scalar, ir.LookupCall, ir.DefCall, ir.LetRef, ir.Arg, ir.Agg)
+    opaque += (ir.RowFound,)
+    nodes = list(walk(condition))
+    if any(isinstance(n, opaque) for n in nodes):
+        return None
+    read = {n.binding.uid for n in nodes if isinstance(n, ir.Col)}
+    return read.pop() if len(read) == 1 else None
 
 
 def _paren(e: exp.Expression) -> exp.Expression:

@@ -694,6 +694,22 @@ FUNCTIONS: dict[str, Meaning] = {
 # ---- operations the language has without a function name ---------------------------
 
 
+def _null_safe_equal(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    return exp.NullSafeEQ(this=args[0], expression=args[1])
+
+
+def _null_safe_equal_clickhouse(args: list[exp.Expression], b: Builders) -> exp.Expression:
+    return exp.Anonymous(this="isNotDistinctFrom", expressions=args)
+
+
+# `a` equals `b`, or both are null: how a decorrelated subquery's groups are joined back to the
+# outer rows when a group may be of a null (engine/compiler/decorrelate.py). sqlglot writes
+# NullSafeEQ as each warehouse says it: IS NOT DISTINCT FROM (DuckDB, PostgreSQL, Spark,
+# Trino, BigQuery, Snowflake, Hive), <=> (MySQL, Doris, StarRocks), IS (SQLite). ClickHouse
+# takes it in a JOIN's ON as its function isNotDistinctFrom.
+NULL_SAFE_EQUAL = Meaning(_null_safe_equal, {"clickhouse": _null_safe_equal_clickhouse})
+
+
 # Warehouses whose decimals are binary floating point: SQLite stores DECIMAL columns as
 # REAL (https://www.sqlite.org/datatype3.html), where 0.10 + 0.20 is 0.30000000000000004.
 INEXACT_DECIMALS = frozenset({"sqlite"})

@@ -561,7 +561,7 @@ def _narrowed_to(pack: ir.CheckedPack, model: ir.Model, source: str) -> tuple[st
     except DiagnosticError:
         return None
     read_as = pending_name(source)
-    reads = [t for t in tree.find_all(exp.Table) if t.name == read_as]
+    reads = [t for t in tree.find_all(exp.Table) if t.name == read_as and not _values_of(t)]
     if len(reads) != 1:
         return None
     # From the select reading the source up to the whole query, each select reads the one
@@ -582,6 +582,27 @@ def _narrowed_to(pack: ir.CheckedPack, model: ir.Model, source: str) -> tuple[st
         if not isinstance(below, exp.Subquery):
             return None
         select = below.parent_select
+
+
+def _values_of(read: exp.Table) -> bool:
+    """Whether `read` is only the distinct values of a correlated subquery's outer row.
+
+    engine/compiler/decorrelate.py's domain form reads the source again as
+    `JOIN (SELECT DISTINCT columns FROM source) ON …`, to group other rows by
+    those values and match each model row to its own values' group. Narrowed,
+    it reads the same rows as the model's own rows, so it holds the values of
+    every row evaluated, and a warning still depends on its row's values alone.
+    """
+    select = read.parent_select
+    return (
+        isinstance(select, exp.Select)
+        and bool(select.args.get("distinct"))
+        and select.args["from_"].this is read
+        and not select.args.get("joins")
+        and isinstance(select.parent, exp.Subquery)
+        and isinstance(select.parent.parent, exp.Join)
+        and select.parent.parent.args.get("kind") == "INNER"
+    )
 
 
 def _own(select: exp.Select, kind: type[exp.Expression]) -> bool:
