@@ -138,17 +138,25 @@ def shared_tables(
                 warehouse.execute(statement(drop, warehouse.dialect))
 
 
-def _make(
-    warehouse: Warehouse, pack: ir.CheckedPack, target: Target, step: SharedStep
-) -> SharedStep:
-    """Create one step's temporary table and count its rows (the caller drops it)."""
-    started = time.perf_counter()
-    create = exp.Create(
+def create_statement(pack: ir.CheckedPack, step: SharedStep, target: Target) -> exp.Create:
+    """CREATE TEMPORARY TABLE of `step` as the relation's rows for `target` (its as-of day).
+
+    `target.shared` names the tables of the steps before it, which it reads.
+    """
+    return exp.Create(
         this=table_named(step.table),
         kind="TABLE",
         properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
         expression=relation_rows(pack, step.relation, target),
     )
+
+
+def _make(
+    warehouse: Warehouse, pack: ir.CheckedPack, target: Target, step: SharedStep
+) -> SharedStep:
+    """Create one step's temporary table and count its rows (the caller drops it)."""
+    started = time.perf_counter()
+    create = create_statement(pack, step, target)
     count = exp.select(exp.Count(this=exp.Star())).from_(table_named(step.table))
     try:
         warehouse.execute(statement(create, warehouse.dialect))
