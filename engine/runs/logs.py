@@ -77,8 +77,9 @@ class EventLog:
             self._model(facts, "失败 failed", str(facts.get("error")))
         elif event == "model.finished" and self.titles is not None:
             self._model(facts, "", f"{facts['warnings']} 条预警 warnings  {facts['seconds']:.2f} s")
-        elif event == "shared.made" and facts.get("status") in ("refused", "failed"):
+        elif event == "shared.made" and facts.get("status") == "refused":
             # The run goes on, each model reading the relation inline: slower, same warnings.
+            # A step that failed otherwise (a source missing) is told by its models' outcomes.
             self._say(
                 f"  共享关系 {facts['relation']} 未能建为临时表，读取它的模型各自计算 / "
                 f"shared relation {facts['relation']} was not made a temporary table, the "
