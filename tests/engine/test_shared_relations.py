@@ -212,13 +212,16 @@ def test_a_refused_step_leaves_its_models_reading_the_relation_inline(
 
 
 def test_an_interrupt_at_the_shared_step_leaves_no_table(
-    pack: ir.CheckedPack, county: str, monkeypatch
+    pack: ir.CheckedPack, county_tables: dict[str, pa.Table], tmp_path: Path, monkeypatch
 ):
-    """At the fault point right after the table is made (OVERSIGHT_FAULT=SIGINT@run.shared)."""
-    if not county.startswith("duckdb"):
-        pytest.skip("a fault point fires once per process: one warehouse is enough")
+    """At the fault point right after the table is made (OVERSIGHT_FAULT=SIGINT@run.shared).
+
+    A point fires once per process, so this runs on one warehouse, DuckDB.
+    """
+    url = f"duckdb:///{tmp_path / 'county.duckdb'}"
+    demo_run.build_warehouse(url, type("County", (), {"tables": county_tables})())
     monkeypatch.setenv("OVERSIGHT_FAULT", "SIGINT@run.shared")
-    opened = connect(county)
+    opened = connect(url)
     recording = Recording(opened)
     try:
         with pytest.raises(KeyboardInterrupt):
