@@ -36,10 +36,11 @@ from engine.runs.reads import relations_read
 
 HOW_SHARED: dict[str, str | None] = {
     # A temporary table of the connection: only it sees the table, which lives in memory
-    # (DuckDB, also on a read-only connection: https://duckdb.org/docs/sql/statements/create_table
-    # #temporary-tables), in the connection's temporary database (SQLite), or in the
-    # session's pg_temp schema (PostgreSQL: the database's TEMPORARY privilege, which
-    # `oversight grants` gives the run; without it the models read the relation inline).
+    # (DuckDB, also on a read-only connection), in the connection's temporary database
+    # (SQLite), or in the session's pg_temp schema (PostgreSQL: the database's TEMPORARY
+    # privilege, which `oversight grants` gives the run; without it the models read the
+    # relation inline). https://duckdb.org/docs/stable/sql/statements/create_table,
+    # https://www.postgresql.org/docs/current/sql-createtable.html
     "duckdb": "temporary table",
     "sqlite": "temporary table",
     "postgres": "temporary table",
@@ -164,6 +165,7 @@ def _make(
     except WarehouseLost:
         raise
     except WarehouseError as exc:
+        signals.raise_if_received()  # a driver that turned a signal into its own error
         status = "refused" if isinstance(exc, PermissionDenied) else "failed"
         return replace(step, status=status, seconds=time.perf_counter() - started, error=str(exc))
     return replace(step, status="made", rows=rows, seconds=time.perf_counter() - started)
