@@ -4,7 +4,8 @@ The per-model figure of benchmarks/run.py ("slowest models") on its own, for
 a change to one model or to how one construct compiles: at each size, in
 fresh processes (benchmarks/worker.py) with the repetitions interleaved, the
 DuckDB time of the engine's query for each model (`split`: the reviewed file
-of compiled/ when current, as `oversight run` reads it) and of its
+of compiled/ when current, as `oversight run` reads it; a relation two or more
+of the models read is made once before them, its own row) and of its
 hand-written query with messages (`hand`, benchmarks/hand_messages.py), on
 the same DuckDB file and day. Before timing, one `engine` run must give
 exactly the hand-written query's warnings and messages, else it exits 1.
@@ -35,14 +36,17 @@ def measure(dataset: data.Dataset, models: list[str], as_of: dt.date, repeat: in
         return {"problems": problems}
     warm_files(dataset)
     seconds: dict[str, dict[str, list[float]]] = {m: {"engine": [], "hand": []} for m in models}
+    shared: list[float] = []  # the run's shared relations, made once before the models
     for _ in range(repeat):
         split = worker("split", env, db=dataset.duckdb, as_of=as_of, models=selected)
         hand = worker("hand", env, db=dataset.duckdb, as_of=as_of, models=selected)
+        shared.append(split.result["seconds"].get("shared", 0.0))
         for model in models:
             seconds[model]["engine"].append(split.result["per_model"][model]["query"])
             seconds[model]["hand"].append(hand.result["per_model"][model])
     return {
         "seconds": seconds,
+        "shared": shared,
         "warnings": {m: len(engine.result["keys"].get(m, {})) for m in models},
     }
 
@@ -77,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {statistics.median(engine):.3f} s ({min(engine):.3f}–{max(engine):.3f}) "
                 f"| {statistics.median(hand):.3f} s ({min(hand):.3f}–{max(hand):.3f}) "
                 f"| {statistics.median(engine) / statistics.median(hand):.2f} |"
+            )
+        shared = found["shared"]
+        if any(shared):  # what the models above read instead of computing it each
+            print(
+                f"| {data.size_label(size)} | shared relations, made once | "
+                f"| {statistics.median(shared):.3f} s ({min(shared):.3f}–{max(shared):.3f}) | | |"
             )
     return 0
 

@@ -290,17 +290,19 @@ def task_split(args: argparse.Namespace) -> dict[str, Any]:
     """run_models' loop with each step timed, to say where the engine's time goes.
 
     Mirrors engine/runs/run.py: read the reviewed files of compiled/ that are
-    current, then per model run its file (or compile it and render the SQL,
-    with `--sql compile` or when its file is not current) and turn the rows
-    into warnings. The first compile also pays for importing sqlglot's duckdb
+    current, make the run's shared relations once (`shared`: engine/runs/shared.py),
+    then per model run its file (or compile it and render the SQL, with `--sql
+    compile`, when its file is not current, or when it reads a shared relation) and
+    turn the rows into warnings. The first compile also pays for importing sqlglot's duckdb
     dialect, which `load_pack` does not need; that is timed on its own.
     """
     from adapters.duckdb import DuckDBWarehouse
     from engine import api
-    from engine.compiler.compile import Target, compile_model
+    from engine.compiler.compile import Target
     from engine.compiler.reviewed import reviewed_queries
+    from engine.runs.reads import relations_read
     from engine.runs.run import select_models
-    from engine.runs.warnings import to_warnings
+    from engine.runs.shared import plan_shared, shared_tables
 
     pack = api.load_pack(_policies(args))
     models = select_models(pack, args.models.split(",") if args.models else ())
@@ -315,36 +317,61 @@ def task_split(args: argparse.Namespace) -> dict[str, Any]:
     queries = reviewed_queries(pack, warehouse.dialect) if args.sql == "reviewed" else {}
     steps["reviewed"] = time.perf_counter() - connected
     target = Target(warehouse.dialect, args.as_of)
+    plan = plan_shared(pack, models, warehouse.dialect)
     try:
-        for model in models:
-            times = dict.fromkeys(("compile", "render"), 0.0)
-            if model.id in queries:
-                sql, bound = queries[model.id], {"as_of": args.as_of}
-            else:
-                if "sqlglot.dialects.duckdb" not in sys.modules:
-                    started = time.perf_counter()
-                    import sqlglot.dialects.duckdb  # noqa: F401  (what the first render imports)
-
-                    steps["dialect_import"] = time.perf_counter() - started
-                t_started = time.perf_counter()
-                compiled = compile_model(model, pack, target)
-                t_compiled = time.perf_counter()
-                sql, bound = compiled.sql(last_use=True), None
-                times["compile"] = t_compiled - t_started
-                times["render"] = time.perf_counter() - t_compiled
-            t_rendered = time.perf_counter()
-            rows = warehouse.query(sql, None, bound)
-            t_queried = time.perf_counter()
-            to_warnings(model, rows, pack.pack, args.as_of)
-            times["query"] = t_queried - t_rendered
-            times["warnings"] = time.perf_counter() - t_queried
-            per_model[model.id] = times
-            for step, seconds in times.items():
-                steps[step] += seconds
+        sharing = time.perf_counter()
+        with shared_tables(warehouse, pack, target, plan) as run_target:
+            steps["shared"] = time.perf_counter() - sharing
+            for model in models:
+                read_shared = relations_read(pack, model) & run_target.shared.keys()
+                _split_model(
+                    model, pack, warehouse, queries, read_shared, run_target, args, steps, per_model
+                )
     finally:
         warehouse.close()
     steps["total"] = time.perf_counter() - began
     return {"models": len(models), "seconds": steps, "per_model": per_model}
+
+
+def _split_model(
+    model: Any,
+    pack: Any,
+    warehouse: Any,
+    queries: dict[str, str],
+    read_shared: set[str],
+    target: Any,
+    args: argparse.Namespace,
+    steps: dict[str, float],
+    per_model: dict[str, dict[str, float]],
+) -> None:
+    """One model of task_split, each step timed into `steps` and `per_model`."""
+    from engine.compiler.compile import compile_model
+    from engine.runs.warnings import to_warnings
+
+    times = dict.fromkeys(("compile", "render"), 0.0)
+    if model.id in queries and not read_shared:
+        sql, bound = queries[model.id], {"as_of": args.as_of}
+    else:
+        if "sqlglot.dialects.duckdb" not in sys.modules:
+            started = time.perf_counter()
+            import sqlglot.dialects.duckdb  # noqa: F401  (what the first render imports)
+
+            steps["dialect_import"] = time.perf_counter() - started
+        t_started = time.perf_counter()
+        compiled = compile_model(model, pack, target)
+        t_compiled = time.perf_counter()
+        sql, bound = compiled.sql(last_use=True), None
+        times["compile"] = t_compiled - t_started
+        times["render"] = time.perf_counter() - t_compiled
+    t_rendered = time.perf_counter()
+    rows = warehouse.query(sql, None, bound)
+    t_queried = time.perf_counter()
+    to_warnings(model, rows, pack.pack, args.as_of)
+    times["query"] = t_queried - t_rendered
+    times["warnings"] = time.perf_counter() - t_queried
+    per_model[model.id] = times
+    for step, seconds in times.items():
+        steps[step] += seconds
 
 
 def task_hand(args: argparse.Namespace) -> dict[str, Any]:

@@ -237,6 +237,14 @@ def needs(
             "records (or none, when the warehouse has no sup_disposal) in a temporary table",
             INDEX_COMMANDS,
         )
+        found.add(
+            Privilege("TEMPORARY", "database", database),
+            "run、diff 把几个模型共读的关系（official_circle 等）每次运行只算一次，放进临时表；"
+            "没有此权限时各模型各自计算，结果相同但更慢 / run and diff compute a relation "
+            "that several models read (official_circle …) once per run, into a temporary "
+            "table; without it each model computes it itself: the same warnings, slower",
+            ("run", "diff"),
+        )
     return found.needs()
 
 

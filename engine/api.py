@@ -5,6 +5,7 @@ The CLI in engine/cli/ only parses arguments, calls these and prints.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,7 +21,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from adapters import PermissionDenied, Warehouse, WarehouseError, WarehouseLost, connect
-from adapters.names import statement, table_named
+from adapters.names import quote_identifiers, statement, table_named
 from adapters.passwords import WarehouseURL
 from dsl import ir
 from dsl.check import check_pack
@@ -60,7 +61,9 @@ from engine.runs.atomic import replace_file, replacing_file
 from engine.runs.ledger import new_run_id
 from engine.runs.logs import Progress
 from engine.runs.manifest import RunFacts, redact, write_document
+from engine.runs.reads import relations_read
 from engine.runs.run import Events, RunResult, run_models, select_models
+from engine.runs.shared import HOW_SHARED, create_statement, plan_shared
 from engine.schema import source_schema
 from engine.service import precheck as prechecks
 from engine.sources import SourceHealth, StaleMark, check_sources, previous_rows, stale_marks
@@ -1146,6 +1149,48 @@ def explain(
         "examples": [e.title for e in model.examples],
         "dialect": dialect,
         "sql": compiled.sql(pretty=True),
+    }
+
+
+def explain_run(
+    pack: ir.CheckedPack,
+    select: Iterable[str] = (),
+    dialect: str = "duckdb",
+    deployment: Deployment | None = None,
+) -> dict[str, Any]:
+    """The plan of a run of the selected models (every active one): what it computes once.
+
+    Each shared step (engine/runs/shared.py) with the models reading it and its
+    statement, the as-of day a placeholder; and per model, the run's tables it reads.
+    """
+    deployment = deployment or Deployment()
+    models = select_models(pack, select)
+    steps = plan_shared(pack, models, dialect)
+    target = Target(dialect, None, deployment.parameters, deployment.tables)
+    made: dict[str, str] = {}
+    shown = []
+    for step in steps:
+        create = create_statement(pack, step, dataclasses.replace(target, shared=dict(made)))
+        made[step.relation] = step.table
+        shown.append(
+            {
+                "relation": step.relation,
+                "title": pack.relations[step.relation].title,
+                "table": step.table,
+                "models": list(step.models),
+                "sql": render(quote_identifiers(create, dialect), dialect),
+            }
+        )
+    return {
+        "dialect": dialect,
+        "how": HOW_SHARED.get(dialect),
+        "models": [m.id for m in models],
+        "shared_steps": shown,
+        "reads": {
+            m.id: tables
+            for m in models
+            if (tables := sorted(made[r] for r in relations_read(pack, m) if r in made))
+        },
     }
 
 

@@ -298,9 +298,15 @@ class ExpressionCompiler:
     def relation_or_table(
         self, binding: ir.Binding, alias: str, scope: CompileScope
     ) -> exp.Expression:
-        """What a source reads as `alias`: its table, or the WITH of the relation it names."""
+        """What a source reads as `alias`: its table, or the WITH of the relation it names.
+
+        A relation the run computed once (`Target.shared`) is read from its table.
+        """
         if not binding.is_relation:
             return exp.alias_(self.table(binding.source), alias, table=True, copy=False)
+        if binding.source in self.target.shared:
+            shared = table_named(self.target.shared[binding.source])
+            return exp.alias_(shared, alias, table=True, copy=False)
         if binding.source not in self.relations:
             self.relations[binding.source] = self._relation_query(binding.source, scope)
         return exp.alias_(table_named(relation_name(binding.source)), alias, table=True, copy=False)
@@ -1098,6 +1104,18 @@ def fresh(wanted: str, used: set[str]) -> str:
         name = f"{wanted}_{n}"
     used.add(name.lower())
     return name
+
+
+def relation_rows(pack: ir.CheckedPack, name: str, target: Target) -> exp.Query:
+    """The rows of relation `name` as one query of their own, for a run to compute once.
+
+    The same union a model's WITH holds (the relations it reads as WITHs of its
+    own, or the run's tables of them, `Target.shared`), visibility as of
+    `target.as_of`: a model reading the table sees what its WITH would hold.
+    """
+    compiler = ExpressionCompiler(pack, target)
+    query = compiler._relation_query(name, CompileScope())
+    return compiler.with_relations(query)
 
 
 def relation_name(relation: str) -> str:

@@ -39,6 +39,9 @@ class Target:
     # A pre-check's rows (engine/service/precheck.py): the source they belong to is read as
     # `Pending.read` says, never from a table they were written to.
     pending: Pending | None = None
+    # Relation name → the table holding its rows, computed once by the run of several models
+    # that read it (engine/runs/shared.py): the query reads that table instead of a WITH.
+    shared: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

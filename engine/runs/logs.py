@@ -18,6 +18,7 @@ from adapters.redaction import scrub_value
 EVENT_CODES: dict[str, str] = {
     "run.started": "OV100",
     "source.checked": "OV101",
+    "shared.made": "OV102",
     "model.finished": "OV110",
     "model.skipped": "OV111",
     "model.failed": "OV112",
@@ -76,6 +77,14 @@ class EventLog:
             self._model(facts, "失败 failed", str(facts.get("error")))
         elif event == "model.finished" and self.titles is not None:
             self._model(facts, "", f"{facts['warnings']} 条预警 warnings  {facts['seconds']:.2f} s")
+        elif event == "shared.made" and facts.get("status") == "refused":
+            # The run goes on, each model reading the relation inline: slower, same warnings.
+            # A step that failed otherwise (a source missing) is told by its models' outcomes.
+            self._say(
+                f"  共享关系 {facts['relation']} 未能建为临时表，读取它的模型各自计算 / "
+                f"shared relation {facts['relation']} was not made a temporary table, the "
+                f"models reading it compute it themselves: {facts.get('error')}"
+            )
         elif event == "warehouse.lost" and facts.get("outcome") == "warehouse_lost":
             # What was lost is said once, by the command's error; this says what it means.
             self._say(

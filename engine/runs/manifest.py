@@ -103,6 +103,8 @@ class RunFacts:
                 },
                 **model_counts(result),
                 "models": [o.to_json() for o in outcomes],
+                # The relations the run computed once for several models, with rows and seconds.
+                "shared_steps": [s.to_json() for s in getattr(result, "shared", None) or ()],
                 "sources": [h.to_json() for h in sources],
                 "signal": signal,
             }
@@ -162,6 +164,7 @@ def write_unstarted(argv: Sequence[str], outcome: str, error: str | None = None)
         "seconds": 0.0,
         "warnings": {"raised": 0, "new_in_ledger": None},
         "models": [],
+        "shared_steps": [],
         "sources": [],
         "signal": signals.received(),
     }

@@ -74,3 +74,44 @@ def columns_read(pack: ir.CheckedPack, model: ir.Model) -> dict[str, frozenset[s
             elif isinstance(node, ir.Func) and node.name == "workdays":
                 read(CALENDAR, *CALENDAR_COLUMNS)
     return {source: frozenset(columns) for source, columns in sorted(found.items())}
+
+
+def relations_read(pack: ir.CheckedPack, model: ir.Model) -> frozenset[str]:
+    """The relations the model's query reads: named in it, through defines, or by a relation.
+
+    A run computes a relation that several of its models read once (engine/runs/shared.py);
+    this says which models read it, following what the compiler writes out as
+    `columns_read` does.
+    """
+    found: set[str] = set()
+    followed: set[tuple[str, str]] = set()
+    pending: list[Any] = [
+        model.query,
+        model.lets,
+        model.group_by,
+        model.having,
+        model.key,
+        model.township,
+        model.message,
+        model.bound,
+        model.amount,
+    ]
+
+    def follow(kind: str, name: str, what: Any) -> None:
+        if (kind, name) not in followed and what is not None:
+            followed.add((kind, name))
+            pending.append(what)
+
+    while pending:
+        for node in walk(pending.pop()):
+            if isinstance(node, ir.From) and node.binding.is_relation:
+                relation = pack.relations.get(node.binding.source)
+                found.add(node.binding.source)
+                follow("relation", node.binding.source, relation and relation.branches)
+            elif isinstance(node, ir.DefCall):
+                define = pack.defines.get(node.name)
+                follow("define", node.name, define and define.body)
+            elif isinstance(node, ir.LookupCall):
+                lookup = pack.lookups.get(node.name)
+                follow("lookup", node.name, lookup and lookup.default)
+    return frozenset(found)

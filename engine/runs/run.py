@@ -36,7 +36,8 @@ from dsl.suggest import closest
 from engine import signals
 from engine.compiler.compile import Pending, Target, compile_model
 from engine.compiler.reviewed import reviewed_queries
-from engine.runs.reads import columns_read
+from engine.runs.reads import columns_read, relations_read
+from engine.runs.shared import SharedStep, plan_shared, shared_tables
 from engine.runs.warnings import to_warnings
 from engine.schema import WARNINGS_SCHEMA
 from engine.sources import DriftedColumn, SourceHealth, drifted_columns, lagging
@@ -95,6 +96,8 @@ class RunResult:
     run_id: str | None = None
     manifest: dict[str, Any] | None = None
     sources: list[SourceHealth] = field(default_factory=list)  # their health, when checked
+    # The relations computed once for several of its models (engine/runs/shared.py).
+    shared: list[SharedStep] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ModelOutcome]:
@@ -187,6 +190,7 @@ def run_models(
     pending: Pending | None = None,
     prepared: Mapping[str, str] | None = None,
     sources: Sequence[SourceHealth] | None = None,
+    share: bool = True,
 ) -> RunResult:
     """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
 
@@ -198,6 +202,9 @@ def run_models(
     or tables are given, are compiled here. `sources` is the sources' health as of
     the day (engine.sources.check_sources): a model reading a column a source lost or
     retyped is skipped with why, and each outcome names the late or stale sources read.
+    With `share`, a relation that two or more of the models read is computed once, into a
+    temporary table the models then read (engine/runs/shared.py); without, each model
+    computes it, as when compiled alone. The warnings are the same.
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
@@ -213,93 +220,110 @@ def run_models(
     counted: dict[str, int] = {}
     parts: list[pa.Table] = []
     result = RunResult(as_of, WARNINGS_SCHEMA.empty_table())
-    for model in models:
-        scanned = None
-        sql_from = ""
-        behind = tuple(lagging(model.sources, sources or ()).items())
-        drifted = drifted_columns(columns_read(pack, model), sources, pack.pack) if sources else ()
-        if drifted:
-            outcome = ModelOutcome(
-                model.id,
-                "skipped",
-                revision=model.revision,
-                error="；".join(c.reason for c in drifted),
-                lagging_sources=behind,
-                drifted_columns=drifted,
-            )
-            result.outcomes.append(outcome)
-            events("model.skipped", outcome.to_json())
-            continue
-        started = time.perf_counter()
-        try:
-            if count_rows:
-                for source in model.sources:
-                    if source not in counted:
-                        counted[source] = _count(warehouse, tables.get(source, source))
-                scanned = sum(counted[s] for s in model.sources)
-            signals.point("model.query")
-            if model.id in as_reviewed:
-                sql_from = (
-                    "prepared by the caller"
-                    if prepared and model.id in prepared
-                    else f"compiled/{warehouse.dialect}/{model.id}.sql"
-                )
-                rows = warehouse.query(as_reviewed[model.id], timeout, {"as_of": as_of})
-            else:
-                sql_from = "compiled at run time"
-                query = _compiled_sql(model, pack, target)
-                rows = warehouse.query(query, timeout)
-            warnings, dropped = to_warnings(model, rows, pack.pack, as_of)
-        except (WarehouseLost, PermissionDenied):  # the run stops: no model would do better
-            raise
-        except _CompileBug as bug:
-            outcome = _failed(model, "failed", bug, started, scanned, sql_from, behind)
-            result.outcomes.append(outcome)
-            events("model.failed", outcome.to_json())
-            continue
-        except (WarehouseError, DiagnosticError) as exc:
-            signals.raise_if_received()  # a driver that turned a signal into its own error
-            # The catalog is asked only when something failed: a source that is not
-            # there makes the model skipped rather than failed. Asking before every
-            # model would cost a catalog query per source on every run.
-            try:
-                missing = _missing(model, warehouse, tables, present)
-            except (WarehouseLost, PermissionDenied):
-                raise
-            except WarehouseError:  # the catalog can't be asked either (an aborted
-                missing = ()  # transaction, as in an example): report the failure itself
-            if missing:
+    drift = {
+        model.id: drifted_columns(columns_read(pack, model), sources, pack.pack) if sources else ()
+        for model in models
+    }
+    # Pre-checks and queries prepared by the caller are evaluated as compiled, model by model.
+    share = share and pending is None and not prepared
+    planned = [m for m in models if not drift[m.id]] if share else []
+    result.shared = plan_shared(pack, planned, warehouse.dialect)
+    reads = {m.id: relations_read(pack, m) for m in planned}
+    with shared_tables(warehouse, pack, target, result.shared) as run_target:
+        for step in result.shared:
+            events("shared.made", step.to_json())
+        for model in models:
+            scanned = None
+            sql_from = ""
+            behind = tuple(lagging(model.sources, sources or ()).items())
+            drifted = drift[model.id]
+            if drifted:
                 outcome = ModelOutcome(
                     model.id,
                     "skipped",
-                    missing_sources=missing,
                     revision=model.revision,
+                    error="；".join(c.reason for c in drifted),
                     lagging_sources=behind,
+                    drifted_columns=drifted,
                 )
                 result.outcomes.append(outcome)
                 events("model.skipped", outcome.to_json())
                 continue
-            timed_out = isinstance(exc, QueryTimeout)
-            status = "timed_out" if timed_out else "failed"
-            outcome = _failed(model, status, exc, started, scanned, sql_from, behind)
+            started = time.perf_counter()
+            try:
+                if count_rows:
+                    for source in model.sources:
+                        if source not in counted:
+                            counted[source] = _count(warehouse, tables.get(source, source))
+                    scanned = sum(counted[s] for s in model.sources)
+                signals.point("model.query")
+                shared = sorted(reads.get(model.id, set()) & run_target.shared.keys())
+                if model.id in as_reviewed and not shared:
+                    sql_from = (
+                        "prepared by the caller"
+                        if prepared and model.id in prepared
+                        else f"compiled/{warehouse.dialect}/{model.id}.sql"
+                    )
+                    rows = warehouse.query(as_reviewed[model.id], timeout, {"as_of": as_of})
+                else:
+                    sql_from = "compiled at run time" + (
+                        f", reading the run's {', '.join(run_target.shared[r] for r in shared)}"
+                        if shared
+                        else ""
+                    )
+                    query = _compiled_sql(model, pack, run_target)
+                    rows = warehouse.query(query, timeout)
+                warnings, dropped = to_warnings(model, rows, pack.pack, as_of)
+            except (WarehouseLost, PermissionDenied):  # the run stops: no model would do better
+                raise
+            except _CompileBug as bug:
+                outcome = _failed(model, "failed", bug, started, scanned, sql_from, behind)
+                result.outcomes.append(outcome)
+                events("model.failed", outcome.to_json())
+                continue
+            except (WarehouseError, DiagnosticError) as exc:
+                signals.raise_if_received()  # a driver that turned a signal into its own error
+                # The catalog is asked only when something failed: a source that is not
+                # there makes the model skipped rather than failed. Asking before every
+                # model would cost a catalog query per source on every run.
+                try:
+                    missing = _missing(model, warehouse, tables, present)
+                except (WarehouseLost, PermissionDenied):
+                    raise
+                except WarehouseError:  # the catalog can't be asked either (an aborted
+                    missing = ()  # transaction, as in an example): report the failure itself
+                if missing:
+                    outcome = ModelOutcome(
+                        model.id,
+                        "skipped",
+                        missing_sources=missing,
+                        revision=model.revision,
+                        lagging_sources=behind,
+                    )
+                    result.outcomes.append(outcome)
+                    events("model.skipped", outcome.to_json())
+                    continue
+                timed_out = isinstance(exc, QueryTimeout)
+                status = "timed_out" if timed_out else "failed"
+                outcome = _failed(model, status, exc, started, scanned, sql_from, behind)
+                result.outcomes.append(outcome)
+                events("model.timed_out" if timed_out else "model.failed", outcome.to_json())
+                continue
+            parts.append(warnings)
+            outcome = ModelOutcome(
+                model.id,
+                "ran",
+                warnings.num_rows,
+                rows.num_rows,
+                dropped,
+                time.perf_counter() - started,
+                revision=model.revision,
+                rows_scanned=scanned,
+                sql=sql_from,
+                lagging_sources=behind,
+            )
             result.outcomes.append(outcome)
-            events("model.timed_out" if timed_out else "model.failed", outcome.to_json())
-            continue
-        parts.append(warnings)
-        outcome = ModelOutcome(
-            model.id,
-            "ran",
-            warnings.num_rows,
-            rows.num_rows,
-            dropped,
-            time.perf_counter() - started,
-            revision=model.revision,
-            rows_scanned=scanned,
-            sql=sql_from,
-            lagging_sources=behind,
-        )
-        result.outcomes.append(outcome)
-        events("model.finished", outcome.to_json())
+            events("model.finished", outcome.to_json())
     if parts:
         result.warnings = pa.concat_tables(parts)
     result.sources = list(sources or ())

@@ -317,3 +317,41 @@ def test_a_schema_the_role_may_not_use_is_named_not_taken_for_missing_tables(
     finally:
         county.dba(grant)
     assert county.engine_tables() == before
+
+
+def test_a_run_without_temporary_reads_shared_relations_inline(
+    county: Warehouse, granted: dict[str, Any], policy_repo: Path, capsys
+):
+    """The script grants TEMPORARY to run (its shared relations, engine/runs/shared.py); a
+    role without it still runs, each model computing the relation itself, and says so."""
+    temporary = [n for n in granted["needs"] if n["privilege"]["action"] == "TEMPORARY"]
+    assert temporary and "run" in temporary[0]["commands"]
+    manifests = {}
+    for held in (True, False):
+        manifest = county.folder / f"manifest-{held}.json"
+        revoke, grant = revoked(temporary[0], county.role)
+        if not held:
+            county.dba(revoke)
+        try:
+            code = main(
+                [
+                    *command_line("run", county, policy_repo, "2023-02-01"),
+                    "--no-ledger",
+                    "--manifest",
+                    str(manifest),
+                ]
+            )
+            _, err = capsys.readouterr()
+        finally:
+            if not held:
+                county.dba(grant)
+        assert code == ExitCode.OK, err
+        manifests[held] = json.loads(manifest.read_text(encoding="utf-8"))
+        assert ("official_circle" in err) == (not held), err  # said once, when refused
+    steps = {held: manifests[held]["shared_steps"] for held in manifests}
+    assert [s["status"] for s in steps[True]] == ["made", "made"]
+    assert [s["status"] for s in steps[False]] == ["refused", "refused"]
+    assert manifests[True]["warnings"] == manifests[False]["warnings"]
+    assert [m["warnings"] for m in manifests[True]["models"]] == [
+        m["warnings"] for m in manifests[False]["models"]
+    ]
