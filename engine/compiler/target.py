@@ -30,6 +30,10 @@ class Target:
     `as_of` None leaves a placeholder (`:as_of`), as in the reviewed files of
     compiled/. `parameters` overrides the pack's defaults; `tables` maps
     logical source names to physical ones (`schema.table` allowed).
+    `bind_parameters` leaves a placeholder for each scalar parameter too, as in
+    the reviewed files (engine/compiler/placeholders.py): its value is bound when
+    the query runs, and `parameters` only decide the values still written in
+    (a list, a map, a quantile's p).
     """
 
     dialect: str = "duckdb"
@@ -39,6 +43,7 @@ class Target:
     # A pre-check's rows (engine/service/precheck.py): the source they belong to is read as
     # `Pending.read` says, never from a table they were written to.
     pending: Pending | None = None
+    bind_parameters: bool = False
 
 
 @dataclass(frozen=True)
