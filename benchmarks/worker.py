@@ -9,7 +9,8 @@ process) and prints one JSON object as its last line of output.
 Tasks:
   compile  import the compiler, parse + type-check the pack (no examples), compile for duckdb
   engine   `engine.runs.run.run_models` on the DuckDB file as of a day (no ledger); with
-           `--sql compile`, compiling every model as a run does when compiled/ is not current
+           `--sql compile`, compiling every model as a run does when compiled/ is not current;
+           with `--deployment FILE`, its parameters (and tables) as `oversight run` uses them
   split    the same loop as run_models, with each step timed (reviewed files, query, …)
   spark    the same run_models on the county's Spark warehouse (`--spark-dir`, `--master`),
            start-up and each model timed, Spark's event log summed (benchmarks/spark_events.py)
@@ -106,15 +107,25 @@ def task_engine(args: argparse.Namespace) -> dict[str, Any]:
     imported = time.perf_counter()
     pack = api.load_pack(_policies(args))
     models = select_models(pack, args.models.split(",") if args.models else ())
+    county = api.deployment_for(pack, args.deployment)  # the pack's defaults without one
     checked = time.perf_counter()
     warehouse = DuckDBWarehouse(f"duckdb:///{args.db}", read_only=True, must_exist=True)
     try:
-        result = run_models(pack, warehouse, args.as_of, models, reviewed=args.sql == "reviewed")
+        result = run_models(
+            pack,
+            warehouse,
+            args.as_of,
+            models,
+            county.parameters,
+            county.tables,
+            reviewed=args.sql == "reviewed",
+        )
     finally:
         warehouse.close()
     done = time.perf_counter()
     return {
         **_outcomes(result, len(models)),
+        "compiled_at_run_time": sum(o.sql == "compiled at run time" for o in result.outcomes),
         "seconds": {
             "import": imported - started,
             "check": checked - imported,
@@ -337,7 +348,7 @@ def _split_model(
     model: Any,
     pack: Any,
     warehouse: Any,
-    queries: dict[str, str],
+    queries: dict[str, Any],
     read_shared: set[str],
     target: Any,
     args: argparse.Namespace,
@@ -350,7 +361,8 @@ def _split_model(
 
     times = dict.fromkeys(("compile", "render"), 0.0)
     if model.id in queries and not read_shared:
-        sql, bound = queries[model.id], {"as_of": args.as_of}
+        statement = queries[model.id]
+        sql, bound = statement.sql, statement.values(pack, args.as_of, {})
     else:
         if "sqlglot.dialects.duckdb" not in sys.modules:
             started = time.perf_counter()
@@ -503,6 +515,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--baseline", choices=("messages", "keys"), default="messages", help="for `hand`"
+    )
+    parser.add_argument(
+        "--deployment",
+        type=Path,
+        default=None,
+        help="for `engine`: a deployment file whose parameters and tables the run uses",
     )
     parser.add_argument(
         "--sql",

@@ -40,6 +40,7 @@ from dsl.messages import diagnostic
 from dsl.node import rewrite, walk
 from dsl.types import Type
 from engine.compiler import functions as fn
+from engine.compiler import placeholders
 from engine.compiler.decorrelate import decorrelation
 from engine.compiler.expressions import (
     CompileScope,
@@ -93,6 +94,15 @@ class CompiledModel:
     model: ir.Model
     dialect: str
     tree: exp.Expression
+    # The names of its placeholders (engine/compiler/placeholders.py), the as-of day first;
+    # on PostgreSQL in the order of their numbers, on SQLite see `bound`.
+    placeholders: tuple[str, ...] = ()
+    # The parameters whose values are written into it (the pack's defaults in compiled/).
+    written: frozenset[str] = frozenset()
+
+    def bound(self, sql: str) -> tuple[str, ...]:
+        """The placeholders' names in the order the warehouse binds them to `sql` (its text)."""
+        return placeholders.in_text_order(sql, self.dialect, self.placeholders)
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -163,7 +173,8 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
             ]
         )
     try:
-        tree = _ModelPlanner(pack, target, _lookups_as_lets(model, pack)).model_query()
+        planner = _ModelPlanner(pack, target, _lookups_as_lets(model, pack))
+        tree = planner.model_query()
     except fn.Unsupported as exc:
         raise DiagnosticError([_unsupported(model, exc.construct, exc.dialect)]) from None
     except fn.TooLarge as exc:
@@ -171,7 +182,10 @@ def compile_model(model: ir.Model, pack: ir.CheckedPack, target: Target) -> Comp
     except RecursionError:
         raise DiagnosticError([_too_large(model, _DEEP, target.dialect)]) from None
     assert_read_only(tree)
-    return CompiledModel(model, target.dialect, quote_identifiers(tree, target.dialect))
+    tree = quote_identifiers(tree, target.dialect)
+    bound = placeholders.numbered(tree, target.dialect)
+    written = frozenset(planner.expressions.written)
+    return CompiledModel(model, target.dialect, tree, bound, written)
 
 
 def key_columns(model: ir.Model) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from dsl.messages import diagnostic
 from dsl.node import walk
 from dsl.types import Type
 from engine.compiler import functions as fn
+from engine.compiler import placeholders
 from engine.compiler.decorrelate import Decorrelated, aggregate_key, decorrelation
 from engine.compiler.target import Target, pending_name, pending_queries, records_name
 
@@ -196,6 +197,11 @@ class ExpressionCompiler:
         # every row of that query meets them (a decorrelated subquery's domain, see
         # `_domain_join`, needs no values of other rows).
         self.row_conditions: dict[int, list[ir.Expr]] = {}
+        # The parameters whose values are written into the query (the target's, else the
+        # pack's defaults) rather than bound: a list, a map, a quantile's p, round's digits,
+        # or every one when the target binds none (engine/compiler/placeholders.py).
+        self.written: set[str] = set()
+        self._writing_in = 0  # > 0: compiling what must be a constant (see `constant`)
 
     # ---- names
 
@@ -224,8 +230,7 @@ class ExpressionCompiler:
     def as_of(self) -> exp.Expression:
         """The as-of day: the target's, or the `:as_of` placeholder of the reviewed files."""
         if self.target.as_of is None:
-            placeholder = fn.as_of_placeholder(self.dialect)
-            return placeholder if self.dialect == "sqlite" else exp.cast(placeholder, "date")
+            return placeholders.placeholder(placeholders.AS_OF, Type.DATE, self.dialect)
         return fn.date_literal(self.target.as_of.isoformat(), self.dialect)
 
     def literal(self, value: Any, type_: Type) -> exp.Expression:
@@ -233,7 +238,8 @@ class ExpressionCompiler:
         return fn.literal(value, type_, self.dialect)
 
     def parameter(self, name: str) -> Any:
-        """A parameter's value in effect: the deployment's, else the pack's default."""
+        """A parameter's value in effect, to be written in: the deployment's, else the pack's."""
+        self.written.add(name)
         if name in self.target.parameters:
             return self.target.parameters[name]
         return self.pack.pack.parameters[name].default
@@ -610,7 +616,20 @@ class ExpressionCompiler:
     def _lit(self, e: ir.Lit, scope: CompileScope) -> exp.Expression:
         return self.literal(e.value, e.type)
 
+    @contextmanager
+    def constant(self) -> Iterator[None]:
+        """Compile what a warehouse wants as a constant: parameters are written in, not bound."""
+        self._writing_in += 1
+        try:
+            yield
+        finally:
+            self._writing_in -= 1
+
     def _param(self, e: ir.Param, scope: CompileScope) -> exp.Expression:
+        if self.target.bind_parameters and not self._writing_in and e.name != placeholders.AS_OF:
+            # Bound when the query runs (engine/compiler/placeholders.py): the deployment's
+            # value, else the pack's default; a null one as null of the parameter's type.
+            return placeholders.placeholder(e.name, e.type, self.dialect)
         value = self.parameter(e.name)
         if value is None and self.dialect != "sqlite":
             # No threshold: a null of the parameter's type, so that it reads alike everywhere
@@ -631,6 +650,9 @@ class ExpressionCompiler:
 
     def _func(self, e: ir.Func, scope: CompileScope) -> exp.Expression:
         args = [self.value(a, scope) for a in e.args]
+        if e.name == "round" and len(e.args) > 1:  # its digits must be a constant (fn._digits)
+            with self.constant():
+                args[1] = self.value(e.args[1], scope)
         if e.name == "if":
             args[0] = self.condition(e.args[0], scope)
         if e.name == "concat":

@@ -733,18 +733,6 @@ def comparable_decimal(value: exp.Expression, type_: Any, dialect: str) -> exp.E
     return value
 
 
-def as_of_placeholder(dialect: str) -> exp.Expression:
-    """Where the reviewed files of compiled/ leave the as-of day for the driver to bind.
-
-    Named everywhere (`$as_of`, `:as_of`; ClickHouse's carries its type,
-    `{as_of: Date}`) but on PostgreSQL, whose server numbers parameters:
-    `$1`, the first and only one a model's query binds.
-    """
-    if dialect == "postgres":
-        return exp.Parameter(this=exp.Literal.number(1))
-    return exp.Placeholder(this="as_of", kind=exp.DataType.build("date"))
-
-
 def date_literal(value: str, dialect: str) -> exp.Expression:
     """A date constant; SQLite keeps dates as ISO text, so there it stays a string."""
     if dialect == "sqlite":

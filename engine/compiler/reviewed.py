@@ -7,11 +7,17 @@ compiling again when nothing they were made from has changed since:
 (the pack's rule files and pack.yaml, the compiler's own source and
 oversight's version) and the digest of each file written. A
 run that finds the inputs unchanged and a file as it was written binds the
-as-of day to the file's placeholder and runs it; anything else (a rule
-edited since the last `oversight compile --all`, a file edited by hand, a
-deployment that overrides parameters or maps tables) is compiled as before.
-Either way the warehouse gets the same query, the day bound in one and
+as-of day and each parameter to the file's placeholders (the deployment's
+value, else the pack's default: engine/compiler/placeholders.py) and runs it;
+anything else (a rule edited since the last `oversight compile --all`, a file
+edited by hand, a deployment that maps a table the model reads or changes a
+parameter the file has written in, such as a list) is compiled as before.
+Either way the warehouse gets the same query, the values bound in one and
 written in the other; the tests compare their warnings.
+
+Which placeholders a file has, in the order they are bound, and which
+parameters it has written in, its header says (`header_lines`), so that a run
+reads them without parsing the SQL.
 
 Why not always compile: compiling and writing out the 35 queries is a
 tenth of a second of every run, a sixth of a small county's whole run on
@@ -28,7 +34,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import adapters.names
 import dsl
@@ -37,6 +47,10 @@ from dsl.check import rule_files
 from engine import __version__
 
 FINGERPRINT = "fingerprint.json"
+
+# The header lines of a compiled file that say what a run binds and what it cannot change.
+BOUND = "-- bound, in this order: "
+WRITTEN = "-- written in (a run with other values compiles it again): "
 
 _NAMES = Path(adapters.names.__file__)  # how every name is quoted
 
@@ -101,8 +115,58 @@ def compiled_folder(policies: str | Path) -> Path:
     return Path(policies).resolve().parent / "compiled"
 
 
-def reviewed_queries(pack: ir.CheckedPack, dialect: str) -> dict[str, str]:
-    """Model id → the SQL text of compiled/DIALECT/ID.sql, for every file that is current.
+@dataclass(frozen=True)
+class Reviewed:
+    """A reviewed file's statement, its placeholders in binding order, what it has written in."""
+
+    sql: str
+    bound: tuple[str, ...] = ("as_of",)
+    written: frozenset[str] = frozenset()
+
+    def runs_with(self, parameters: Mapping[str, Any]) -> bool:
+        """Whether it runs with these overrides: none of them is a value it has written in."""
+        return self.written.isdisjoint(parameters)
+
+    def values(
+        self, pack: ir.CheckedPack, as_of: date, parameters: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """What to bind, in order: the day, and each parameter's override, else its default."""
+        declared = pack.pack.parameters
+        return {
+            name: as_of
+            if name == "as_of"
+            else parameters[name]
+            if name in parameters
+            else declared[name].default
+            for name in self.bound
+        }
+
+
+def header_lines(bound: Iterable[str], written: Iterable[str]) -> list[str]:
+    """The lines of a compiled file's header that `reviewed_queries` reads back."""
+    lines = [BOUND + ", ".join(bound)]
+    if written:
+        lines.append(WRITTEN + ", ".join(sorted(written)))
+    return lines
+
+
+def _read_header(text: str) -> Reviewed:
+    """The statement of a compiled file, and what its header says is bound and written in."""
+    bound: tuple[str, ...] = ("as_of",)  # a file without the line binds the day alone
+    written: frozenset[str] = frozenset()
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        if line.startswith(BOUND):
+            bound = tuple(n for n in line.removeprefix(BOUND).split(", ") if n)
+        elif line.startswith(WRITTEN):
+            written = frozenset(line.removeprefix(WRITTEN).split(", "))
+    # The statement without its closing semicolon, which not every driver takes.
+    return Reviewed(text.rstrip().removesuffix(";"), bound, written)
+
+
+def reviewed_queries(pack: ir.CheckedPack, dialect: str) -> dict[str, Reviewed]:
+    """Model id → the statement of compiled/DIALECT/ID.sql, for every file that is current.
 
     Empty when compiled/ is missing, out of date, or unreadable: the caller compiles.
     """
@@ -122,6 +186,5 @@ def reviewed_queries(pack: ir.CheckedPack, dialect: str) -> dict[str, str]:
         except OSError:
             continue
         if expected.get(name) == _file_digest(text):
-            # The statement without its closing semicolon, which not every driver takes.
-            queries[model_id] = text.decode("utf-8").rstrip().removesuffix(";")
+            queries[model_id] = _read_header(text.decode("utf-8"))
     return queries

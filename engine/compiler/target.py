@@ -30,6 +30,10 @@ class Target:
     `as_of` None leaves a placeholder (`:as_of`), as in the reviewed files of
     compiled/. `parameters` overrides the pack's defaults; `tables` maps
     logical source names to physical ones (`schema.table` allowed).
+    `bind_parameters` leaves a placeholder for each scalar parameter too, as in
+    the reviewed files (engine/compiler/placeholders.py): its value is bound when
+    the query runs, and `parameters` only decide the values still written in
+    (a list, a map, a quantile's p).
     """
 
     dialect: str = "duckdb"
@@ -42,6 +46,7 @@ class Target:
     # Relation name → the table holding its rows, computed once by the run of several models
     # that read it (engine/runs/shared.py): the query reads that table instead of a WITH.
     shared: Mapping[str, str] = field(default_factory=dict)
+    bind_parameters: bool = False
 
 
 @dataclass(frozen=True)

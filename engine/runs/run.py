@@ -35,7 +35,7 @@ from dsl.pack import SEVERITY_ALIASES
 from dsl.suggest import closest
 from engine import signals
 from engine.compiler.compile import Pending, Target, compile_model
-from engine.compiler.reviewed import reviewed_queries
+from engine.compiler.reviewed import Reviewed, reviewed_queries
 from engine.runs.reads import columns_read, relations_read
 from engine.runs.shared import SharedStep, plan_shared, shared_tables
 from engine.runs.warnings import to_warnings
@@ -198,8 +198,10 @@ def run_models(
     (engine/runs/logs.py names the events); `count_rows` counts the rows of every
     source a model reads, for the run's manifest. A model whose reviewed file
     in the pack's compiled/ is current runs that file (engine/compiler/reviewed.py)
-    unless `reviewed` is false; the others, and every model when parameters
-    or tables are given, are compiled here. `sources` is the sources' health as of
+    unless `reviewed` is false, the day and `parameters` (else the pack's defaults)
+    bound to its placeholders; the others are compiled here, and so is a model
+    reading a source that `tables` maps or a parameter given here that its file has
+    written in (a list, a map). `sources` is the sources' health as of
     the day (engine.sources.check_sources): a model reading a column a source lost or
     retyped is skipped with why, and each outcome names the late or stale sources read.
     With `share`, a relation that two or more of the models read is computed once, into a
@@ -208,14 +210,18 @@ def run_models(
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
-    target = Target(warehouse.dialect, as_of, dict(parameters or {}), tables, pending)
-    as_reviewed = (
-        reviewed_queries(pack, warehouse.dialect)
-        if reviewed and not parameters and not tables and pending is None
-        else {}
-    )
+    parameters = dict(parameters or {})
+    target = Target(warehouse.dialect, as_of, parameters, tables, pending)
+    as_reviewed = {
+        model_id: statement
+        for model_id, statement in (
+            reviewed_queries(pack, warehouse.dialect) if reviewed and pending is None else {}
+        ).items()
+        if statement.runs_with(parameters)
+        and not (tables and tables.keys() & pack.models[model_id].sources)
+    }
     if prepared:  # compiled already by the caller, the as-of day left a placeholder
-        as_reviewed = {**as_reviewed, **prepared}
+        as_reviewed = {**as_reviewed, **{m: Reviewed(sql) for m, sql in prepared.items()}}
     present: dict[str, bool] = {}
     counted: dict[str, int] = {}
     parts: list[pa.Table] = []
@@ -264,7 +270,9 @@ def run_models(
                         if prepared and model.id in prepared
                         else f"compiled/{warehouse.dialect}/{model.id}.sql"
                     )
-                    rows = warehouse.query(as_reviewed[model.id], timeout, {"as_of": as_of})
+                    statement = as_reviewed[model.id]
+                    bound = statement.values(pack, as_of, parameters)
+                    rows = warehouse.query(statement.sql, timeout, bound)
                 else:
                     sql_from = "compiled at run time" + (
                         f", reading the run's {', '.join(run_target.shared[r] for r in shared)}"

@@ -2,8 +2,10 @@
 
 The files and compiling give the same warnings; a rule edited since
 `oversight compile --all`, a file edited by hand, a missing or garbled
-fingerprint, a changed compiler, or a deployment's own parameters or tables
-make the run compile instead — never run SQL that does not match the rules.
+fingerprint, a changed compiler, or a deployment's own table for a source a
+model reads make the run compile instead — never run SQL that does not match
+the rules. A deployment's own parameters are bound to the files' placeholders
+(tests/demo/test_bound_parameters.py).
 """
 
 from __future__ import annotations
@@ -128,9 +130,15 @@ def test_a_changed_compiler_makes_compiled_out_of_date(pack, tmp_path, monkeypat
     assert reviewed.inputs_digest(pack) != before
 
 
-def test_a_deployments_parameters_or_tables_are_compiled_in(pack, county_url):
-    threshold = _run(pack, county_url, DAYS[-1], parameters={"tender_threshold": 4000000})
+def test_a_deployments_parameters_are_bound_and_its_tables_compiled_in(pack, county_url):
+    """A county's own thresholds run the reviewed files; a table it maps compiles its readers."""
+    threshold = _run(pack, county_url, DAYS[-1], parameters={"tender_threshold": 3000000})
+    assert [o.sql for o in threshold.outcomes] == [
+        f"compiled/duckdb/{o.model_id}.sql" for o in threshold.outcomes
+    ]
     mapped = _run(pack, county_url, DAYS[-1], tables={"dr_project": "main.dr_project"})
+    compiled_now = {o.model_id for o in mapped.outcomes if o.sql == COMPILED_AT_RUN}
+    assert compiled_now == {m.id for m in pack.models.values() if "dr_project" in m.sources}
+    assert compiled_now and len(compiled_now) < len(mapped.outcomes)
     for result in (threshold, mapped):
-        assert {o.sql for o in result.outcomes} == {COMPILED_AT_RUN}
         assert not result.failed

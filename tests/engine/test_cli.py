@@ -82,7 +82,11 @@ def test_compile_writes_one_file_per_model_with_a_header(tmp_path: Path, capsys)
     text = (out / "ENG01.sql").read_text(encoding="utf-8")
     assert text.startswith("-- ENG01 应招未招 | dialect: postgres")
     assert "do not edit" in text
-    assert "-- $1 is the day a run is evaluated for" in text and "CAST($1 AS DATE)" in text
+    assert "-- $1 is the day a run is evaluated for" in text
+    assert "CAST($1 /* as_of */ AS DATE)" in text
+    # Each parameter is a numbered placeholder, named beside it and in the header.
+    assert "$2 ($tender_grace_months), $3 ($tender_threshold) are bound to the deployment" in text
+    assert "-- bound, in this order: as_of, tender_grace_months, tender_threshold\n" in text
 
 
 def test_explain_names_parameters_sources_and_sql(capsys):

@@ -40,9 +40,10 @@ def test_compiles_and_parses_back(pack: ir.CheckedPack, model_id: str, dialect: 
 def test_without_a_day_the_query_keeps_an_as_of_placeholder(pack: ir.CheckedPack):
     duckdb = compile_model(pack.models["ENG01"], pack, Target("duckdb")).sql()
     assert "CAST($as_of AS DATE)" in duckdb and "2021" not in duckdb
-    # PostgreSQL's server numbers its parameters: the as-of day is $1.
+    # PostgreSQL's server numbers its parameters: the as-of day is $1, named in a comment.
     postgres = compile_model(pack.models["ENG01"], pack, Target("postgres")).sql()
-    assert "CAST($1 AS DATE)" in postgres and "as_of" not in postgres and "2021" not in postgres
+    assert "CAST($1 /* as_of */ AS DATE)" in postgres and "2021" not in postgres
+    assert "%(as_of)s" not in postgres and "$as_of" not in postgres
 
 
 def test_the_as_of_rule_is_applied_to_every_source_with_an_event_date(pack: ir.CheckedPack):

@@ -185,20 +185,54 @@ def test_a_deployment_that_sets_no_cap_overrides_a_pack_cap(pack: ir.CheckedPack
     assert _warnings(url, pack, overrides)["keys"]["ENG05"] == ["T1", "T2", "T3", "T4"]
 
 
-def test_the_reviewed_sql_holds_the_packs_values_and_a_deployment_is_compiled(tmp_path):
-    """compiled/ is what runs with the pack's values; a deployment's values are compiled afresh."""
+def _run(url: str, pack: ir.CheckedPack, parameters: dict[str, Any], reviewed: bool = True):
+    warehouse = connect(url)
+    try:
+        return run_models(pack, warehouse, AS_OF, parameters=parameters, reviewed=reviewed)
+    finally:
+        warehouse.close()
+
+
+def test_the_reviewed_sql_binds_a_scalar_and_a_list_or_map_is_compiled(
+    warehouse_url: str, tmp_path: Path
+):
+    """compiled/ binds $award_cap, null or not; a county's list or map compiles its models.
+
+    On each warehouse the reviewed files with the values bound give what compiling
+    with them written in gives, the null ("no cap") included.
+    """
     policies = tmp_path / "policies"
     shutil.copytree(PACK, policies)
     pack = api.load_pack(policies)
     api.write_compiled(pack, reviewed.compiled_folder(policies))
-    assert sorted(reviewed.reviewed_queries(pack, "duckdb")) == sorted(pack.models)
-    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
-    _county(url, pack)
+    dialect = warehouse_url.split(":", 1)[0].replace("postgresql", "postgres")
+    statements = reviewed.reviewed_queries(pack, dialect)
+    assert sorted(statements) == sorted(pack.models)
+    assert sorted(statements["ENG05"].bound) == ["as_of", "award_cap"]  # SQLite: in text order
+    assert statements["ENG01"].written == {"restricted_methods"}
+    _county(warehouse_url, pack)
     county = tmp_path / "county.yaml"
     county.write_text(COUNTY, encoding="utf-8")
-    assert _warnings(url, pack, {})["keys"] == WITH_THE_PACK
     overrides = load_deployment(county, pack.pack).parameters
-    assert _warnings(url, pack, overrides)["keys"] == WITH_THE_COUNTY
+    capped = {"award_cap": overrides["award_cap"]}
+    for parameters, expected in ((capped, None), ({}, WITH_THE_PACK), (overrides, WITH_THE_COUNTY)):
+        bound = _run(warehouse_url, pack, parameters)
+        written_in = _run(warehouse_url, pack, parameters, reviewed=False)
+        assert bound.warnings.equals(written_in.warnings), parameters
+        ran_from = {o.model_id: o.sql for o in bound.outcomes}
+        compiled_now = {m for m, sql in ran_from.items() if sql == "compiled at run time"}
+        # A list or a map is written in: a county that changes one compiles the models
+        # reading it, and only those.
+        assert compiled_now == ({"ENG01", "ENG02", "ENG03", "ENG06"} & pack.models.keys()
+                                if parameters is overrides else set())  # fmt: skip
+        assert ran_from["ENG05"] == f"compiled/{dialect}/ENG05.sql"
+        if expected is not None:
+            assert _warnings(warehouse_url, pack, parameters)["keys"] == expected
+    none = _warnings(warehouse_url, pack, {})["messages"]
+    assert none[("ENG05", "T3")] == "T3金额未填元，上限未设"
+    assert _warnings(warehouse_url, pack, capped)["messages"][("ENG05", "T1")] == (
+        "T1金额2000000元，上限1000000"
+    )
 
 
 # ---- what is compiled ------------------------------------------------------------------------
@@ -239,6 +273,26 @@ def test_no_threshold_is_a_null_of_its_type(pack: ir.CheckedPack):
     assert "1000000 IS NULL" in _sql(pack, "ENG05", award_cap=Decimal(1000000))
     # SQLite's NULL has no type, and its CAST(… AS DATE) would not be a date.
     assert "NULL IS NULL" in _sql(pack, "ENG05", "sqlite")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "where"),
+    [
+        ("duckdb", "$award_cap IS NULL OR "),  # an amount takes the type of the value bound
+        ("sqlite", ":award_cap IS NULL OR "),
+        ("postgres", "CAST($2 /* award_cap */ AS DECIMAL) IS NULL OR "),  # NUMERIC: exact
+        ("spark", ":award_cap IS NULL OR "),
+    ],
+)
+def test_a_bound_parameter_names_itself(pack: ir.CheckedPack, dialect: str, where: str):
+    """In the reviewed form a scalar is a placeholder named after it; a list stays written in."""
+    target = Target(dialect, bind_parameters=True)
+    capped = compile_model(pack.models["ENG05"], pack, target)
+    assert where in capped.sql() and "NULL AS DECIMAL" not in capped.sql()
+    assert sorted(capped.placeholders) == ["as_of", "award_cap"] and not capped.written
+    listed = compile_model(pack.models["ENG01"], pack, target)
+    assert "('邀请招标', '竞争性谈判')" in listed.sql()
+    assert listed.placeholders == ("as_of",) and listed.written == {"restricted_methods"}
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
