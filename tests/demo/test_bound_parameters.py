@@ -82,15 +82,19 @@ def test_a_countys_thresholds_bound_give_what_compiling_them_in_gives(
     pack: ir.CheckedPack, county_url: str
 ):
     dialect = county_url.split(":", 1)[0].replace("postgresql", "postgres")
-    bound = _run(pack, county_url, parameters=COUNTY)
-    # Not one model compiled: each ran its reviewed file, the county's values bound.
+    # Without the run's shared relations (whose readers compile at run time), not one
+    # model compiled: each ran its reviewed file, the county's values bound.
+    bound = _run(pack, county_url, parameters=COUNTY, share=False)
     assert [o.sql for o in bound.outcomes] == [
         f"compiled/{dialect}/{o.model_id}.sql" for o in bound.outcomes
     ]
-    written_in = _run(pack, county_url, parameters=COUNTY, reviewed=False)
+    written_in = _run(pack, county_url, parameters=COUNTY, reviewed=False, share=False)
     assert {o.sql for o in written_in.outcomes} == {"compiled at run time"}
     assert bound.warnings.num_rows > 0
     assert bound.warnings.equals(written_in.warnings)
+    shared = _run(pack, county_url, parameters=COUNTY)
+    assert any("reading the run's" in o.sql for o in shared.outcomes)
+    assert shared.warnings.equals(bound.warnings)
     # The values mattered: the month, day, ratio and count thresholds each changed warnings.
     defaults = _by_model(_run(pack, county_url))
     county = _by_model(bound)
