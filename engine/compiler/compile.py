@@ -40,6 +40,7 @@ from dsl.messages import diagnostic
 from dsl.node import rewrite, walk
 from dsl.types import Type
 from engine.compiler import functions as fn
+from engine.compiler.dialects import DIALECTS
 from engine.compiler.expressions import (
     CompileScope,
     ExpressionCompiler,
@@ -69,10 +70,6 @@ __all__ = [
     "routed_to",
 ]
 
-DIALECTS: tuple[str, ...] = (
-    "duckdb", "sqlite", "postgres", "spark", "trino", "bigquery", "snowflake", "mysql",
-    "clickhouse", "doris", "starrocks", "hive",
-)  # fmt: skip
 
 # The column of a model's query that holds its `amount` (涉及金额), when it has one.
 AMOUNT_COLUMN = "amount"

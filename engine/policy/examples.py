@@ -13,7 +13,6 @@ run them on every warehouse we claim).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -22,19 +21,10 @@ from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
+from engine.policy.check import ExampleOutcome
 from engine.runs.run import run_models
 from engine.schema import source_schema
 from engine.service.precheck import PRECHECK_SCHEMA, Request, precheck
-
-
-@dataclass(frozen=True)
-class ExampleOutcome:
-    """One example's verdict, with the diagnostics that explain a failure."""
-
-    model_id: str
-    title: str
-    passed: bool
-    problems: tuple[Diagnostic, ...] = ()
 
 
 def run_examples(
