@@ -161,7 +161,14 @@ def worker(task: str, env: dict[str, str], **options: Any) -> Run:
 _CLI = (
     "import sys; from engine.__main__ import entry_point; sys.argv[0] = 'oversight'; entry_point()"
 )
-_CLI_WITHOUT_PANDAS = "import sys; sys.modules['pandas'] = None; " + _CLI
+_CLI_WITHOUT_PANDAS = (
+    "import sys\n"
+    "class WithoutPandas:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.partition('.')[0] == 'pandas':\n"
+    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+    "sys.meta_path.insert(0, WithoutPandas())\n"
+) + _CLI.replace("; ", "\n")
 """The command as on an install without pandas, as the engine's worker runs (worker.py says why:
 pyarrow imports pandas at its first conversion of Python values, which the examples make)."""
 
