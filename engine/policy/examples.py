@@ -34,6 +34,7 @@ from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
+from engine.compiler import functions as fn
 from engine.compiler.compile import Target, compile_model
 from engine.policy.check import ExampleOutcome
 from engine.runs.run import run_models
@@ -129,17 +130,20 @@ class InPlace:
     ) -> str | None:
         """The model's SQL reading `tables`, the as-of day a placeholder; compiled once.
 
-        None when compiling fails other than with diagnostics (a bug): `run_models`
-        then compiles it and reports the failure as for any run.
+        None when compiling fails (a model a warehouse cannot express, a bug): `run_models`
+        then compiles it and reports the failure as for any run. None too for a query
+        that does not read the day (a rule without a window): `run_models` binds the
+        day to every query it is given, so it compiles that one itself, each time.
         """
         key = (model.id, tuple(sorted(tables)), repr(sorted(params.items())))
         if key not in self.queries:
             target = Target(self.warehouse.dialect, None, params, dict(tables))
             try:
-                self.queries[key] = compile_model(model, self.pack, target).sql(last_use=True)
-            except DiagnosticError:
-                raise  # said as the example's, every time, as a compiled-here run says it
-            except Exception:
+                compiled = compile_model(model, self.pack, target)
+                day = fn.as_of_placeholder(self.warehouse.dialect)
+                reads_day = any(node == day for node in compiled.tree.walk())
+                self.queries[key] = compiled.sql(last_use=True) if reads_day else None
+            except Exception:  # diagnostics too: said as a run that compiles says them
                 self.queries[key] = None
         return self.queries[key]
 
