@@ -6,11 +6,12 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from adapters.redaction import scrub
+
+if TYPE_CHECKING:  # only for the hints: `oversight check` and `fmt` never import pyarrow
+    import pyarrow as pa
 
 
 class WarehouseError(Exception):
@@ -233,6 +234,7 @@ class Warehouse(Protocol):
 
 def read_parquet_file(path: str) -> pa.Table:
     """A Parquet file (or glob) as Arrow, for warehouses that cannot read Parquet themselves."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:

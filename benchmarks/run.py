@@ -60,6 +60,9 @@ TARGETS = {
     "models_1x_seconds": 2.0,  # all 35 models at 1x on DuckDB
     "memory_100x_bytes": 24 * 1024**3,  # all 35 models at 100x
     "ratio_to_hand_sql": 1.2,
+    "check_cold_seconds": 2.0,  # `oversight check`, nothing cached, a fresh process
+    "check_edited_seconds": 0.5,  # `oversight check` after editing one model
+    "check_no_examples_seconds": 1.0,  # `oversight check --no-examples`, nothing cached
 }
 
 
@@ -117,9 +120,17 @@ def child_env(bytecode: bool = True) -> dict[str, str]:
 
 
 def spawn(
-    command: list[str], task: str, env: dict[str, str], parse_json: bool = True, timeout: float = 0
+    command: list[str],
+    task: str,
+    env: dict[str, str],
+    parse_json: bool = True,
+    timeout: float = 0,
+    exits: tuple[int, ...] = (0,),
 ) -> Run:
-    """Run one child to its end; its wall time, peak RSS (os.wait4) and last line of JSON."""
+    """Run one child to its end; its wall time, peak RSS (os.wait4) and last line of JSON.
+
+    An exit code not in `exits` is a failure (`check` exits 2 for a pack it finds at fault).
+    """
     load = load_average()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -130,7 +141,7 @@ def spawn(
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
-    if process.returncode != 0:
+    if process.returncode not in exits:
         raise WorkerFailed(f"{task} exited {process.returncode}:\n{stderr[-4000:]}")
     result = json.loads(stdout.strip().splitlines()[-1]) if parse_json else {}
     # os.wait4's ru_maxrss starts from this process's resident size at the fork (Linux keeps
@@ -152,26 +163,105 @@ def worker(task: str, env: dict[str, str], **options: Any) -> Run:
 _CLI = (
     "import sys; from engine.__main__ import entry_point; sys.argv[0] = 'oversight'; entry_point()"
 )
+_CLI_WITHOUT_PANDAS = (
+    "import sys\n"
+    "class WithoutPandas:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name.partition('.')[0] == 'pandas':\n"
+    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+    "sys.meta_path.insert(0, WithoutPandas())\n"
+) + _CLI.replace("; ", "\n")
+"""The command as on an install without pandas, as the engine's worker runs (worker.py says why:
+pyarrow imports pandas at its first conversion of Python values, which the examples make)."""
 
 
-def cli_check(env: dict[str, str]) -> Run:
-    """`oversight check --no-examples` as a user types it (it also checks compiled/ is current).
+def cli_check(
+    env: dict[str, str],
+    policies: Path | None = None,
+    options: tuple[str, ...] = ("--no-examples", "--no-cache"),
+) -> Run:
+    """`oversight check OPTIONS` as a user types it, on the pack at `policies` (default ./policies).
 
-    With --no-cache: every repetition checks everything, as the first check of a fresh
-    clone (and CI) does; the pack's .oversight/ cache would make all but the first one
-    a check of an unchanged pack.
+    The options default to `--no-examples --no-cache`, as every figure before the check
+    series was taken. With --no-cache nothing is read from or
+    written to the pack's .oversight/ cache, as in the first check of a fresh clone (and
+    CI). Its JSON (ok, models, examples, models_from_cache) is the run's result.
     """
-    command = [
-        sys.executable,
-        "-c",
-        _CLI,
-        "check",
-        "--no-examples",
-        "--no-cache",
-        "--format",
-        "json",
-    ]
-    return spawn(command, "cli_check", env, parse_json=False)
+    command = [sys.executable, "-c", _CLI_WITHOUT_PANDAS, "check", *options, "--format", "json"]
+    if policies is not None:
+        command += ["--policies", str(policies)]
+    return spawn(command, "cli_check", env, exits=(0, 2))
+
+
+CHECKS = ("check_cold", "check_unchanged", "check_edited", "check_no_examples")
+"""The series of `oversight check` in the edit loop (benchmarks/README.md says each)."""
+
+EDITED_MODEL = ("models/funds/FUN06.rule", "请核查。")
+"""The file the "edited" series changes, and the text it changes in its message and in
+each of its examples' expected messages alike, so that the examples still pass."""
+
+
+class CheckPack:
+    """A copy of the pack and compiled/ for the check series, edited as they need."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="oversight-check-bench-"))
+        shutil.copytree(
+            ROOT / "policies", self.folder / "policies", ignore=shutil.ignore_patterns(".*")
+        )
+        shutil.copytree(ROOT / "compiled", self.folder / "compiled")
+        self.policies = self.folder / "policies"
+        self.edits = 0
+
+    def edit(self) -> None:
+        """Change one model's message (and its examples' expectations) to a text not seen yet."""
+        self.edits += 1
+        self._replace(EDITED_MODEL[1], self._edited())
+
+    def undo(self) -> None:
+        """The model as it was (what compiled/ was made from), for the next repetition."""
+        self._replace(self._edited(), EDITED_MODEL[1])
+
+    def _edited(self) -> str:
+        return EDITED_MODEL[1].replace("。", f"{self.edits}。")
+
+    def _replace(self, old: str, new: str) -> None:
+        rule = self.policies / EDITED_MODEL[0]
+        rule.write_text(rule.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def measure_checks(env: dict[str, str], pack: CheckPack) -> dict[str, Run]:
+    """One repetition of each check series, each a fresh process, on `pack`.
+
+    The cache is filled (untimed) before the unchanged check; the edited check follows
+    an edit of one model, so it runs that model's examples and compiles it again, and
+    says compiled/ is stale for it (E710, exit 2), as it does for a user before
+    `oversight compile --all`. The edit is undone after it (each repetition's edit is
+    new text all the same).
+    """
+    runs = {"check_cold": cli_check(env, pack.policies, ("--no-cache",))}
+    cli_check(env, pack.policies, ())  # untimed: the cache as a check of this pack leaves it
+    runs["check_unchanged"] = cli_check(env, pack.policies, ())
+    pack.edit()
+    try:
+        runs["check_edited"] = cli_check(env, pack.policies, ())
+    finally:
+        pack.undo()
+    runs["check_no_examples"] = cli_check(env, pack.policies)
+    expected = {  # (ok, models from the cache): a figure of another outcome is no figure
+        "check_cold": (True, 0),
+        "check_unchanged": (True, 35),
+        "check_edited": (False, 34),
+        "check_no_examples": (True, 0),
+    }
+    for name, run in runs.items():
+        said = (run.result.get("ok"), run.result.get("models_from_cache"))
+        if said != expected[name] or run.result["examples_passed"] != run.result["examples"]:
+            raise WorkerFailed(f"{name}: {run.result}, expected ok and cached {expected[name]}")
+    return runs
 
 
 def cli_compile(env: dict[str, str]) -> Run:
@@ -215,25 +305,31 @@ def compare(engine: dict[str, Any], baseline: dict[str, Any], models: list[str])
 
 
 def measure_compile(repeat: int, log) -> dict[str, Series]:
-    """Parse + check + compile of the whole pack, and the CLI check, in cold processes."""
+    """Parse + check + compile of the whole pack, and the CLI check series, in cold processes."""
     cached, plain = child_env(True), child_env(False)
     series = {
         "compile": Series("compile"),
         "compile_no_bytecode": Series("compile_no_bytecode"),
         "cli_compile": Series("cli_compile"),
-        "cli_check": Series("cli_check"),
+        **{name: Series(name) for name in CHECKS},
     }
-    for i in range(repeat):
-        series["compile"].runs.append(worker("compile", cached))
-        series["compile_no_bytecode"].runs.append(worker("compile", plain))
-        series["cli_compile"].runs.append(cli_compile(cached))
-        series["cli_check"].runs.append(cli_check(cached))
-        log(
-            f"compile {i + 1}/{repeat}: {series['compile'].runs[-1].wall:.2f} s, "
-            f"no bytecode cache {series['compile_no_bytecode'].runs[-1].wall:.2f} s, "
-            f"oversight compile {series['cli_compile'].runs[-1].wall:.2f} s, "
-            f"oversight check {series['cli_check'].runs[-1].wall:.2f} s"
-        )
+    pack = CheckPack()
+    try:
+        cli_check(cached, pack.policies, ("--no-cache",))  # untimed: its modules' bytecode
+        for i in range(repeat):
+            series["compile"].runs.append(worker("compile", cached))
+            series["compile_no_bytecode"].runs.append(worker("compile", plain))
+            series["cli_compile"].runs.append(cli_compile(cached))
+            for name, run in measure_checks(cached, pack).items():
+                series[name].runs.append(run)
+            log(
+                f"compile {i + 1}/{repeat}: {series['compile'].runs[-1].wall:.2f} s, "
+                f"no bytecode cache {series['compile_no_bytecode'].runs[-1].wall:.2f} s, "
+                f"oversight compile {series['cli_compile'].runs[-1].wall:.2f} s, "
+                + ", ".join(f"{name} {series[name].runs[-1].wall:.2f} s" for name in CHECKS)
+            )
+    finally:
+        pack.close()
     return series
 
 
@@ -411,6 +507,7 @@ def markdown(report: dict[str, Any]) -> str:
     labels = [f"{s['size_label']}x ({s['rows']:,} rows)" for s in sizes]
     lines = ["| measurement | " + " | ".join(labels) + " | target |"]
     lines.append("|---|" + "---|" * len(labels) + "---|")
+    whole_pack_only = not sizes  # --whole-pack-only: the table per size says nothing
 
     def row(title: str, cells: list[str], target: str = "") -> None:
         lines.append(f"| {title} | " + " | ".join(cells) + f" | {target} |")
@@ -451,6 +548,8 @@ def markdown(report: dict[str, Any]) -> str:
     row("  of which reading Parquet", each("pandas", "read"))
     row("  peak RSS of the pandas process", rss("pandas"))
     row(f"**engine / pandas** ({n} models)", ratio("engine_over_pandas"), "reported")
+    if whole_pack_only:
+        lines = []
     compile_ = report.get("compile")
     lines += (
         []
@@ -474,9 +573,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{seconds_text(compile_['compile_no_bytecode']['wall'])} | |",
             f"| `oversight compile --dialect duckdb` (the CLI also imports pyarrow, DuckDB and "
             f"the ADBC drivers) | {seconds_text(compile_['cli_compile']['wall'])} | |",
-            f"| `oversight check --no-examples` (parses and checks the examples, compiles all "
-            f"12 dialects to compare "
-            f"with compiled/) | {seconds_text(compile_['cli_check']['wall'])} | |",
+            *check_rows(compile_),
         ]
     )
     lines += spark_markdown(sizes)
@@ -525,6 +622,40 @@ def markdown(report: dict[str, Any]) -> str:
         f"Load average before/after: {report['load_before']} / {report['load_after']}.",
     ]
     return "\n".join(lines) + "\n"
+
+
+CHECK_TITLES = {
+    "check_cold": (
+        "`oversight check`, nothing cached (`--no-cache`): parse, type-check, run the 157 "
+        "examples, compare compiled/ by its fingerprint",
+        "< 2 s",
+    ),
+    "check_unchanged": ("`oversight check`, nothing changed since the last check", ""),
+    "check_edited": (
+        "`oversight check` after editing one model's message (FUN06): its examples run, it "
+        "compiles for 12 dialects, compiled/ is stale for it (E710)",
+        "< 0.5 s",
+    ),
+    "check_no_examples": (
+        "`oversight check --no-examples --no-cache`: parse and type-check everything, compare "
+        "compiled/",
+        "< 1 s",
+    ),
+}
+
+
+def check_rows(compile_: dict[str, Any]) -> list[str]:
+    """The rows of the check series, each against its target (an earlier run's one row)."""
+    if "cli_check" in compile_:  # runs before the series: `check --no-examples --no-cache`
+        title = "`oversight check --no-examples` (compiled all 12 dialects to compare)"
+        return [f"| {title} | {seconds_text(compile_['cli_check']['wall'])} | |"]
+    rows = []
+    for name, (title, target) in CHECK_TITLES.items():
+        stats = compile_[name]["wall"]
+        limit = TARGETS[f"{name}_seconds"] if target else None
+        met = "" if limit is None else (" **met**" if stats["median"] < limit else " not met")
+        rows.append(f"| {title} | {seconds_text(stats)} | {target}{':' if target else ''}{met} |")
+    return rows
 
 
 def spark_markdown(sizes: list[dict[str, Any]]) -> list[str]:
@@ -789,6 +920,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-compile", action="store_true", help="skip the compile figures")
     parser.add_argument(
+        "--whole-pack-only",
+        action="store_true",
+        help="only the whole pack's figures (compile, the check series): no county, no sizes",
+    )
+    parser.add_argument(
         "--contenders",
         default=",".join(c for c in CONTENDERS if c != "spark_local"),
         help="which to measure, of: " + ", ".join(CONTENDERS) + " (the engine always, "
@@ -820,7 +956,7 @@ def main(argv: list[str] | None = None) -> int:
         args.render.with_suffix(".md").write_text(text)
         print(text)
         return 0
-    sizes = [float(s) for s in args.sizes.split(",") if s.strip()]
+    sizes = [] if args.whole_pack_only else [float(s) for s in args.sizes.split(",") if s.strip()]
     contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
     unknown = sorted(set(contenders) - set(CONTENDERS))
     if unknown:
@@ -863,13 +999,19 @@ def main(argv: list[str] | None = None) -> int:
     # Untimed: fill the bytecode cache, so that no measured process compiles sources.
     log("warming up (bytecode cache) …")
     PYCACHE.mkdir(parents=True, exist_ok=True)
-    smallest = min(datasets, key=lambda d: d.size)
+    smallest = min(datasets, key=lambda d: d.size) if datasets else None
     for task, options in (
         ("compile", {}),
-        ("engine", {"db": smallest.duckdb, "models": "ENG01"}),
-        ("hand", {"db": smallest.duckdb, "models": "ENG01"}),
-        ("hand", {"db": smallest.duckdb, "models": "ENG01", "baseline": "keys"}),
-        ("pandas", {"parquet": smallest.parquet, "models": "ENG01"}),
+        *(
+            (
+                ("engine", {"db": smallest.duckdb, "models": "ENG01"}),
+                ("hand", {"db": smallest.duckdb, "models": "ENG01"}),
+                ("hand", {"db": smallest.duckdb, "models": "ENG01", "baseline": "keys"}),
+                ("pandas", {"parquet": smallest.parquet, "models": "ENG01"}),
+            )
+            if smallest is not None
+            else ()
+        ),
     ):
         wanted = {"compile": not args.skip_compile, "engine": True}
         if wanted.get(task, any(c.startswith(task) for c in contenders)):
@@ -882,7 +1024,6 @@ def main(argv: list[str] | None = None) -> int:
             parse_json=False,
         )
     if not args.skip_compile:
-        cli_check(child_env(True))
         cli_compile(child_env(True))
 
     if not args.skip_compile:
@@ -893,7 +1034,7 @@ def main(argv: list[str] | None = None) -> int:
                 key: s.stats(key)
                 for key in (
                     ("wall", "max_rss")
-                    if name in ("cli_check", "cli_compile")
+                    if name in ("cli_compile", *CHECKS)
                     else ("wall", "max_rss", "import", "check", "compile", "in_process")
                 )
             }

@@ -26,11 +26,14 @@ through check, compile for every dialect, fmt and its examples.
 
 from __future__ import annotations
 
-from lark import Token, Tree
+from typing import TYPE_CHECKING
 
 from dsl.diagnostics import Diagnostic, Span
 from dsl.lexer import tokens
 from dsl.messages import diagnostic, message
+
+if TYPE_CHECKING:  # Lark is imported where a file is parsed: a cached tree needs none of it
+    from lark import Token, Tree
 
 # The pack's largest rule file has about 4,500 characters.
 MAX_FILE_CHARS = 200_000
@@ -225,6 +228,8 @@ def check_tree(
 
     An explicit stack, so that a tree of any depth is measured safely.
     """
+    from lark import Tree
+
     pending: list[tuple[Tree, int, int]] = [(tree, 1, 0)]
     while pending:
         node, depth, subqueries = pending.pop()
@@ -267,6 +272,8 @@ def _tree_span(node: Tree, file: str, line_shift: int, column_shift: int) -> Spa
 
 def _first_token(node: Tree) -> Token | None:
     """The first token under `node`, found without recursion (Lark's scan_values recurses)."""
+    from lark import Token, Tree
+
     pending: list[Tree | Token] = [node]
     while pending:
         item = pending.pop()

@@ -1,17 +1,19 @@
 """The engine as a library: what every CLI command does, callable from Python and tests.
 
-The CLI in engine/cli/ only parses arguments, calls these and prints.
+The CLI in engine/cli/ only parses arguments, calls these and prints. `check`
+(engine/policy/check.py) and the files of compiled/ (engine/compiler/files.py) have
+modules of their own, so that the edit loop imports neither the warehouses nor
+pyarrow; they are named here too (`from … import x as x`), as before.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,13 +27,21 @@ from adapters.names import quote_identifiers, statement, table_named
 from adapters.passwords import WarehouseURL
 from dsl import ir
 from dsl.check import check_pack
-from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
+from dsl.diagnostics import DiagnosticError
 from dsl.messages import diagnostic
 from dsl.suggest import did_you_mean
 from engine import __version__, signals
 from engine.access import named_refusal
-from engine.compiler import placeholders, reviewed
-from engine.compiler.compile import DIALECTS, CompiledModel, Target, compile_model, render
+from engine.compiler import reviewed
+from engine.compiler.compile import CompiledModel, Target, render
+from engine.compiler.files import compile_models
+from engine.compiler.files import compiled_files as compiled_files
+from engine.compiler.files import index_sql_file as index_sql_file
+from engine.compiler.files import sql_file as sql_file
+from engine.compiler.files import stale_compiled as stale_compiled
+from engine.compiler.files import write_compiled as write_compiled
+from engine.defaults import POLICIES_ENV as POLICIES_ENV
+from engine.defaults import WAREHOUSE_ENV, default_policies
 from engine.index.disposal import (
     DISPOSAL,
     deadline_days,
@@ -39,16 +49,15 @@ from engine.index.disposal import (
     read_disposal,
     with_disposal,
 )
-from engine.index.score import Period, ScoreResult, ScoreTables, compile_score, index_of, run_score
-from engine.policy.check_cache import INDEX, CheckCache
+from engine.index.score import Period, ScoreResult, ScoreTables, index_of, run_score
+from engine.policy.check import CheckReport as CheckReport
+from engine.policy.check import check as check
 from engine.policy.deployment import (
     DEFAULT_WAREHOUSE,
     Deployment,
     load_deployment,
     password_ready,
 )
-from engine.policy.examples import ExampleOutcome, run_examples
-from engine.policy.lifecycle import check_against
 from engine.policy.params import value_text
 from engine.remedy.common import common_problems, common_thresholds, with_facts
 from engine.remedy.common import document as common_document
@@ -58,137 +67,18 @@ from engine.reporting.report import render as render_report
 from engine.runs import ledger
 from engine.runs.atomic import replace_file, replacing_file
 from engine.runs.ledger import new_run_id
-from engine.runs.logs import Progress
+from engine.runs.logs import no_progress as no_progress
 from engine.runs.manifest import RunFacts, redact, write_document
 from engine.runs.reads import relations_read
 from engine.runs.run import Events, RunResult, run_models, select_models
 from engine.runs.shared import HOW_SHARED, create_statement, plan_shared
 from engine.schema import source_schema
 from engine.service import precheck as prechecks
+from engine.signals import RunInterrupted as RunInterrupted
 from engine.sources import SourceHealth, StaleMark, check_sources, previous_rows, stale_marks
 
-POLICIES_ENV = "OVERSIGHT_POLICIES"
-WAREHOUSE_ENV = "OVERSIGHT_WAREHOUSE"
 COMMON_PROBLEMS_FILE = "共性问题.json"
 """What `oversight advise --out DIR` writes in DIR: the period's common problems as JSON."""
-
-
-def no_progress(step: str, done: int, total: int) -> None:
-    """Progress that says nothing: for callers with no one watching (off a terminal, a test)."""
-
-
-def default_policies() -> Path:
-    """The pack to use when none is named: $OVERSIGHT_POLICIES, else ./policies."""
-    return Path(os.environ.get(POLICIES_ENV, "policies"))
-
-
-@dataclass
-class CheckReport:
-    """Everything `oversight check` found.
-
-    `from_cache`: the models (ids) for which nothing was run or compiled, what an
-    earlier check found of them being still true (engine/policy/check_cache.py).
-    """
-
-    diagnostics: list[Diagnostic]
-    sources: dict[str, str]
-    pack: ir.CheckedPack | None
-    examples: list[ExampleOutcome] = field(default_factory=list)
-    from_cache: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.pack is not None and not any(
-            d.severity is not Severity.WARNING for d in self.diagnostics
-        )
-
-
-def check(
-    policies: str | Path | None = None,
-    examples: bool = True,
-    against: str | None = None,
-    progress: Progress | None = None,
-    cache: bool = False,
-) -> CheckReport:
-    """Check the pack: types, every inline example, compiled/ current.
-
-    With `against` (a git revision), rules changed since then must come with a
-    higher pack version and a CHANGELOG entry. `progress` hears each step
-    (check, examples per model, against, compiled per dialect): it takes
-    seconds, and a person at a terminal should see it move.
-
-    With `cache` (what `oversight check` does unless --no-cache), the pack's
-    `.oversight/` keeps what this check found: the next one parses only the files
-    that changed and runs the examples and compiles only the models whose file, or
-    a shared item they reach, pack.yaml or the engine changed. Every file is still
-    checked, and compiled/ is still read and compared whole. Off by default: a
-    library caller (a test that patches the engine) gets the whole check.
-    """
-    progress = progress or no_progress
-    root = Path(policies or default_policies())
-    kept = CheckCache.of(root) if cache else CheckCache.off()
-    progress("check", 0, 1)
-    result = check_pack(root, __version__, parsed_before=kept.parsed)
-    progress("check", 1, 1)
-    report = CheckReport(list(result.diagnostics), result.sources, result.pack)
-    pack = result.pack
-    if pack is None:
-        kept.save()
-        return report
-    kept.know(pack, result.sources)
-    untouched = {m.id for m in pack.models.values() if kept.examples_passed(m)}
-    if examples:
-        models = sorted(pack.models.values(), key=lambda m: m.id)
-        changed = [m for m in models if m.id not in untouched]
-        done_before = len(models) - len(changed)  # the cache's models count as done
-        progress("examples", done_before, len(models))
-        ran = (
-            run_examples(
-                pack,
-                changed,
-                progress=lambda done, _: progress("examples", done_before + done, len(models)),
-            )
-            if changed
-            else []
-        )
-        for model in models:
-            if model.id in untouched:
-                report.examples += [ExampleOutcome(model.id, e.title, True) for e in model.examples]
-            else:
-                outcomes = [o for o in ran if o.model_id == model.id]
-                kept.passed(model, all(o.passed for o in outcomes))
-                report.examples += outcomes
-        for outcome in report.examples:
-            report.diagnostics.extend(outcome.problems)
-    if against:
-        progress("against", 0, 1)
-        report.diagnostics.extend(check_against(against, pack))
-        progress("against", 1, 1)
-    out = compiled_dir(root)
-    compiled_before: set[str] = set()
-    if out.is_dir():
-        known = kept.compiled([*pack.models, INDEX])
-        stale = stale_compiled(pack, out, progress, known, kept.compiled_now)
-        compiled_before = {m for m in pack.models if _compiled_everywhere(known, f"{m}.sql")}
-        if stale:
-            shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
-            report.diagnostics.append(
-                diagnostic(
-                    "E710",
-                    None,
-                    hints=("运行 oversight compile --all 重新生成 / run: oversight compile --all",),
-                    shown=shown,
-                    stale_count=len(stale),
-                )
-            )
-    if cache:
-        report.from_cache = sorted(
-            m
-            for m in pack.models
-            if (m in untouched or not examples) and (m in compiled_before or not out.is_dir())
-        )
-    kept.save()
-    return report
 
 
 def load_pack(policies: str | Path | None = None, examples: bool = False) -> ir.CheckedPack:
@@ -242,234 +132,12 @@ def compile_pack(
     target = Target(
         dialect, as_of, deployment.parameters, deployment.tables, bind_parameters=as_of is None
     )
-    compiled, problems = [], []
-    for model in select_models(pack, select, include_inactive=True):
-        try:
-            compiled.append(compile_model(model, pack, target))
-            compiled[-1].sql()  # render now, so that unsupported constructs surface here
-        except DiagnosticError as err:
-            problems.extend(err.diagnostics)
-    if problems:
-        raise DiagnosticError(problems)
-    return compiled
-
-
-def _source(pack: ir.CheckedPack, file: str) -> tuple[str, str]:
-    """A rule file as the header names it (from the pack's parent folder) and its hash."""
-    path = Path(file)
-    try:
-        shown = path.resolve().relative_to(pack.pack.root.resolve().parent).as_posix()
-    except ValueError:
-        shown = path.as_posix()
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    except OSError:
-        digest = "unknown"
-    return shown, digest
-
-
-def _header(
-    title: str,
-    dialect: str,
-    source: tuple[str, str],
-    revision: str,
-    pack: ir.CheckedPack,
-    placeholder_lines: list[str],
-) -> str:
-    shown, digest = source
-    return (
-        "\n".join(
-            [
-                f"-- {title} | dialect: {dialect}",
-                f"-- generated by oversight {__version__} from {shown} (sha256 {digest}), "
-                f"revision {revision}, pack {pack.pack.version}",
-                "-- do not edit: change the rule file and run `oversight compile --all`",
-                *placeholder_lines,
-            ]
-        )
-        + "\n"
-    )
-
-
-def _placeholder_text(compiled: CompiledModel, name: str) -> str:
-    """A placeholder as the file writes it: `$as_of`, `:as_of`, `$2 ($shared_account_min)`."""
-    if compiled.dialect == "postgres":
-        number = compiled.placeholders.index(name) + 1
-        return f"${number}" if name == placeholders.AS_OF else f"${number} (${name})"
-    node = next(p for p in compiled.tree.find_all(exp.Placeholder) if p.name == name)
-    return render(node, compiled.dialect)
-
-
-def _placeholder_lines(compiled: CompiledModel, sql: str) -> list[str]:
-    """What the header says of the placeholders: the day's, the parameters', and the order bound.
-
-    A model compiled for a day (`compile --as-of`) has every value written in.
-    """
-    bound = compiled.bound(sql)
-    shown = {name: _placeholder_text(compiled, name) for name in bound}
-    said = []
-    if placeholders.AS_OF in shown:
-        said.append(f"{shown[placeholders.AS_OF]} is the day a run is evaluated for")
-    params = [text for name, text in shown.items() if name != placeholders.AS_OF]
-    if params:
-        said.append(
-            f"{', '.join(params)} {'is' if len(params) == 1 else 'are'} bound to the "
-            "deployment's value, else the pack's default"
-        )
-    written = sorted(compiled.written)
-    if written:
-        said.append(f"{', '.join(f'${n}' for n in written)} written in as compiled")
-    lines = [f"-- {'; '.join(said)}"] if said else []
-    if not bound:
-        return lines
-    return lines + reviewed.header_lines(bound, written)
-
-
-def sql_file(compiled: CompiledModel, pack: ir.CheckedPack) -> str:
-    """A compiled model as a reviewable file: a header that says what made it, then the SQL."""
-    model = compiled.model
-    sql = compiled.sql(pretty=True)
-    header = _header(
-        f"{model.id} {model.title}",
-        compiled.dialect,
-        _source(pack, model.file),
-        model.revision,
-        pack,
-        _placeholder_lines(compiled, sql),
-    )
-    return header + sql + ";\n"
-
-
-def index_sql_file(pack: ir.CheckedPack, dialect: str) -> str:
-    """The index's query as a reviewable file, with the period as placeholders."""
-    index = pack.index
-    assert index is not None
-    tables = ScoreTables(ledger.LEDGER, "sup_disposal", "town_staffing")
-    query = compile_score(pack, Target(dialect), None, tables)
-    header = _header(
-        f"{index.name} {index.title}",
-        dialect,
-        _source(pack, index.file),
-        index.revision,
-        pack,
-        [
-            "-- :period_start, :period_end and :staffing_year are the period's; "
-            "parameters are the pack's defaults"
-        ],
-    )
-    return header + render(query, dialect, pretty=True) + ";\n"
-
-
-def compiled_files(
-    pack: ir.CheckedPack, dialects: Iterable[str] = DIALECTS, progress: Progress | None = None
-) -> dict[str, str]:
-    """Every file of compiled/: DIALECT/MODEL.sql for each model, and DIALECT/index.sql."""
-    files: dict[str, str] = {}
-    dialects = list(dialects)
-    for done, dialect in enumerate(dialects, 1):
-        for compiled in compile_pack(pack, dialect):
-            files[f"{dialect}/{compiled.model.id}.sql"] = sql_file(compiled, pack)
-        if pack.index is not None:
-            files[f"{dialect}/index.sql"] = index_sql_file(pack, dialect)
-        if progress is not None:
-            progress("compiled", done, len(dialects))
-    files[reviewed.FINGERPRINT] = reviewed.fingerprint(pack, files)
-    return files
+    return compile_models(pack, select_models(pack, select, include_inactive=True), target)
 
 
 def compiled_dir(policies: str | Path | None = None) -> Path:
     """Where the pack's compiled SQL lives: `compiled/` beside the policies folder."""
     return reviewed.compiled_folder(policies or default_policies())
-
-
-def write_compiled(pack: ir.CheckedPack, out: Path) -> int:
-    """Write every compiled file under `out`, removing .sql files that no longer belong."""
-    files = compiled_files(pack)
-    for existing in out.glob("*/*.sql"):
-        if existing.relative_to(out).as_posix() not in files:
-            existing.unlink()
-    for name, text in files.items():
-        write_text_atomically(out / name, text)
-    return len(files)
-
-
-def stale_compiled(
-    pack: ir.CheckedPack,
-    out: Path,
-    progress: Progress | None = None,
-    known: dict[str, str] | None = None,
-    compiled_now: Callable[[str, dict[str, str]], None] | None = None,
-) -> list[str]:
-    """The files of compiled/ that differ from what the pack compiles to now (or are extra).
-
-    `known` (compiled/ file → `reviewed.file_digest` of its text) are files whose
-    models are not compiled again (check's cache: their inputs are unchanged); the
-    files on disk are read and compared all the same. `compiled_now` hears, per
-    model id (or "index"), the digests of what was compiled.
-    """
-    digests = compiled_digests(pack, progress, known or {}, compiled_now)
-    stale = []
-    for name, digest in sorted(digests.items()):
-        try:
-            text = (out / name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            stale.append(name)
-            continue
-        if reviewed.file_digest(text) != digest:
-            stale.append(name)
-    extra = sorted(
-        p.relative_to(out).as_posix()
-        for p in out.glob("*/*.sql")
-        if p.relative_to(out).as_posix() not in digests
-    )
-    return stale + extra
-
-
-def compiled_digests(
-    pack: ir.CheckedPack,
-    progress: Progress | None = None,
-    known: dict[str, str] | None = None,
-    compiled_now: Callable[[str, dict[str, str]], None] | None = None,
-) -> dict[str, str]:
-    """What `compiled_files` would write, as each file's `reviewed.file_digest`.
-
-    A model (or the index) whose every file is in `known` takes its digests from
-    there instead of being compiled again.
-    """
-    known = known or {}
-    files = {m.id: f"{m.id}.sql" for m in select_models(pack, (), include_inactive=True)}
-    if pack.index is not None:
-        files[INDEX] = "index.sql"
-    todo = [owner for owner, file in files.items() if not _compiled_everywhere(known, file)]
-    models = [owner for owner in todo if owner != INDEX]
-    digests: dict[str, str] = {}
-    fresh: dict[str, dict[str, str]] = {}
-    for done, dialect in enumerate(DIALECTS, 1):
-        names = {owner: f"{dialect}/{file}" for owner, file in files.items()}
-        digests.update((names[owner], known[names[owner]]) for owner in names if owner not in todo)
-        for compiled in compile_pack(pack, dialect, models) if models else []:
-            name = names[compiled.model.id]
-            digests[name] = reviewed.file_digest(sql_file(compiled, pack))
-            fresh.setdefault(compiled.model.id, {})[name] = digests[name]
-        if INDEX in todo:
-            digests[names[INDEX]] = reviewed.file_digest(index_sql_file(pack, dialect))
-            fresh.setdefault(INDEX, {})[names[INDEX]] = digests[names[INDEX]]
-        if progress is not None:
-            progress("compiled", done, len(DIALECTS))
-    if compiled_now is not None:
-        for owner, files in fresh.items():
-            compiled_now(owner, files)
-    digests[reviewed.FINGERPRINT] = reviewed.file_digest(reviewed.fingerprint_of(pack, digests))
-    return digests
-
-
-def _compiled_everywhere(known: dict[str, str], file: str) -> bool:
-    """Whether `known` has the compiled/ file (`ENG01.sql`, `index.sql`) of every dialect."""
-    return all(f"{dialect}/{file}" in known for dialect in DIALECTS)
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """A run stopped by SIGINT or SIGTERM before its commit; its manifest is written."""
 
 
 class StaleSources(Exception):

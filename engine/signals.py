@@ -49,6 +49,14 @@ _cancellers: list[Callable[[], None]] = []
 _watching = False
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by SIGINT or SIGTERM before its commit; its manifest is written.
+
+    Here rather than in engine/api.py, which raises it, so that the command line can
+    tell it apart without importing the engine behind every command.
+    """
+
+
 def _handle(signum: int, frame: FrameType | None) -> None:
     """Note the signal; unwind the command unless its results are being committed."""
     global _received

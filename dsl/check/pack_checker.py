@@ -26,7 +26,6 @@ from dsl.check.shared import SharedDefinitions
 from dsl.diagnostics import Diagnostic, DiagnosticError, Severity
 from dsl.messages import diagnostic
 from dsl.pack import SEVERITY_ALIASES, Pack, load_pack
-from dsl.parser import parse_file
 
 
 @dataclass
@@ -97,6 +96,8 @@ def check_pack(
             if known is not None:
                 parsed.append(known)
                 continue
+        from dsl.parser import parse_file  # Lark: only for a file the cache has not seen
+
         try:
             parsed.append(parse_file(shown, text, examples))
             if parsed_before is not None and text is not None:

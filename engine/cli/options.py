@@ -1,20 +1,25 @@
-"""Command-line options that several commands share, written once.
+"""Command-line options and helpers that several commands share, written once.
 
-The command group (engine/cli/__init__.py) and the commands in their own
-modules (params, warnings, fmt, precheck) take them from here: the group
-imports those modules, so they cannot import it.
+Every command has its own module (check, compile, run, …), imported only when it
+is the command asked for (engine/cli/__init__.py); they take what they share from
+here. This module imports nothing heavy: `oversight check` and `--help` read it.
 """
 
 from __future__ import annotations
 
+import sys
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dsl.diagnostics import Diagnostic, render_human, render_json
-from engine.api import POLICIES_ENV, WAREHOUSE_ENV
-from engine.index.score import Period
+from engine.defaults import POLICIES_ENV, WAREHOUSE_ENV
+from engine.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from engine.index.score import Period
 
 
 def policies_option(
@@ -70,6 +75,8 @@ class PeriodType(click.ParamType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> Period:
+        from engine.index.score import Period  # the compiler: only for the commands that score
+
         if isinstance(value, Period):
             return value
         try:
@@ -103,3 +110,60 @@ def emit_diagnostics(
         click.echo(render_json(diagnostics), err=True)
     else:
         click.echo(render_human(diagnostics, sources), err=True)
+
+
+SELECT = click.option(
+    "--select",
+    "select",
+    multiple=True,
+    help="only these models, domains or severities (ENG01, ENG, 工程管理, red); repeatable",
+)
+
+
+class Failure(Exception):
+    """Ends a command with an exit code after its output has been written."""
+
+    def __init__(self, code: ExitCode) -> None:
+        super().__init__(code.name)
+        self.code = code
+
+
+def parse_date(value: str) -> date:
+    """A YYYY-MM-DD option's day; a usage error in both languages when it is not one."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(f"「{value}」不是 YYYY-MM-DD 格式的日期 / not a date") from None
+
+
+def on_terminal() -> bool:
+    """Whether a person is watching stderr: progress is shown only then (tests set it)."""
+    return sys.stderr.isatty()
+
+
+def selected(pack: Any, select: tuple[str, ...], include_inactive: bool = False) -> list[Any]:
+    """The models --select picks; a name that picks nothing is a usage error, with the closest."""
+    from engine.runs.run import UnknownSelector, select_models
+
+    try:
+        return select_models(pack, select, include_inactive)
+    except UnknownSelector as err:
+        hints = "".join(f"\n  = 提示 hint: {hint}" for hint in err.hints)
+        raise click.BadParameter(f"{err}{hints}", param_hint="--select") from None
+
+
+STEPS = {
+    "generate": "生成演示数据 generating the county",
+    "load": "写入数据仓库 loading",
+    "run": "按月末运行35个模型 running every model at each month end",
+    "check": "解析与类型检查 parsing and type-checking",
+    "examples": "运行示例 running the examples of each model",
+    "against": "与 git 版本比较 comparing with the git revision",
+    "compiled": "核对 compiled/ checking compiled/ for each dialect",
+}
+"""What `terminal_progress` calls each step of `check` and `demo`."""
+
+
+def terminal_progress(step: str, done: int, total: int) -> None:
+    """One line on stderr, rewritten in place: for people watching a terminal."""
+    click.echo(f"\r{STEPS.get(step, step)} {done}/{total}   ", err=True, nl=done == total)

@@ -42,6 +42,7 @@ from dsl.types import Type
 from engine.compiler import functions as fn
 from engine.compiler import placeholders
 from engine.compiler.decorrelate import decorrelation
+from engine.compiler.dialects import DIALECTS
 from engine.compiler.expressions import (
     CompileScope,
     ExpressionCompiler,
@@ -71,10 +72,6 @@ __all__ = [
     "routed_to",
 ]
 
-DIALECTS: tuple[str, ...] = (
-    "duckdb", "sqlite", "postgres", "spark", "trino", "bigquery", "snowflake", "mysql",
-    "clickhouse", "doris", "starrocks", "hive",
-)  # fmt: skip
 
 # The column of a model's query that holds its `amount` (涉及金额), when it has one.
 AMOUNT_COLUMN = "amount"

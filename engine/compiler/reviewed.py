@@ -28,23 +28,34 @@ differently without changing what it means, and the files stay what was
 reviewed; `oversight check` still reports them stale (E710) if the text
 would differ. A new sqlglot release must not stop a county's runs from using
 its reviewed SQL, nor fail a policy repository's CI by itself.
+
+The fingerprint also records, per model (and the index), a digest of what
+that model's files are made from (`owner_inputs`: its rule file, pack.yaml,
+the shared items it reaches, the compiler and sqlglot's version). `oversight
+check` takes a model whose digest is unchanged to compile to the files the
+fingerprint lists, so it compiles only the models whose inputs changed; it
+still reads every file and compares its bytes with what the fingerprint says
+was written (`stale_files`), so a file edited by hand is caught all the same.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import adapters.names
 import dsl
 from dsl import ir
 from dsl.check import rule_files
 from engine import __version__
+from engine.compiler.dialects import DIALECTS
+from engine.policy.check_cache import INDEX, Dependencies
 
 FINGERPRINT = "fingerprint.json"
 
@@ -52,7 +63,9 @@ FINGERPRINT = "fingerprint.json"
 BOUND = "-- bound, in this order: "
 WRITTEN = "-- written in (a run with other values compiles it again): "
 
-_NAMES = Path(adapters.names.__file__)  # how every name is quoted
+# How every name is quoted. Found by path, not imported: this module is read by `check`,
+# which imports sqlglot only when it has a model to compile.
+_NAMES = Path(__file__).resolve().parents[2] / "adapters" / "names.py"
 
 
 def _compiler_sources() -> list[Path]:
@@ -100,14 +113,127 @@ def fingerprint(pack: ir.CheckedPack, files: dict[str, str]) -> str:
     return fingerprint_of(pack, {name: file_digest(text) for name, text in files.items()})
 
 
-def fingerprint_of(pack: ir.CheckedPack, digests: dict[str, str]) -> str:
-    """compiled/fingerprint.json from each compiled file's `file_digest` (name → digest)."""
+def fingerprint_of(
+    pack: ir.CheckedPack, digests: dict[str, str], owners: Mapping[str, str] | None = None
+) -> str:
+    """compiled/fingerprint.json from each compiled file's `file_digest` (name → digest).
+
+    `owners` are `owner_inputs(pack)` when the caller has them already.
+    """
     record = {
         "about": "what the SQL files beside it were compiled from; written by oversight compile",
         "inputs": inputs_digest(pack),
+        "models": dict(sorted((owner_inputs(pack) if owners is None else owners).items())),
         "files": dict(sorted(digests.items())),
     }
     return json.dumps(record, ensure_ascii=False, indent=1) + "\n"
+
+
+@cache
+def compiler_key() -> str:
+    """A digest of what turns a checked model into its files: the compiler and sqlglot.
+
+    Unlike `inputs_digest`, sqlglot's version is in it: `check` must compile again
+    after an upgrade to see whether the text would differ (while runs go on using
+    the reviewed files).
+    """
+    try:
+        sqlglot = metadata.version("sqlglot")
+    except metadata.PackageNotFoundError:
+        sqlglot = "-"
+    digest = hashlib.sha256(f"oversight {__version__}\nsqlglot {sqlglot}\n".encode())
+    for path in _compiler_sources():
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def owners(pack: ir.CheckedPack) -> dict[str, str]:
+    """Every model id (and "index") → the name of its file in each dialect's folder."""
+    files = {model_id: f"{model_id}.sql" for model_id in sorted(pack.models)}
+    if pack.index is not None:
+        files[INDEX] = "index.sql"
+    return files
+
+
+def owner_inputs(pack: ir.CheckedPack, texts: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Model id (and "index") → a digest of everything its compiled files are made from.
+
+    Its rule file (bytes and the name the headers give it), pack.yaml, the checked
+    form of each shared item it reaches, and `compiler_key`. `texts` are the rule
+    files as the checker read them (file → text); without them they are read now.
+    """
+    root = Path(pack.pack.root)
+    try:
+        pack_yaml = hashlib.sha256((root / "pack.yaml").read_bytes()).hexdigest()
+    except OSError:
+        return {}
+    dependencies = Dependencies(pack, pack_yaml, root.resolve().parent, compiler_key())
+    nodes: list[tuple[str, ir.Model | ir.Index]] = list(pack.models.items())
+    if pack.index is not None:
+        nodes.append((INDEX, pack.index))
+    found = {}
+    for name, node in nodes:
+        try:
+            text = texts[node.file] if texts and node.file in texts else None
+            if text is None:
+                text = Path(node.file).read_text(encoding="utf-8")
+            found[name] = dependencies.of(node, text)
+        except (OSError, UnicodeDecodeError):
+            continue  # its file is gone: it is compiled, and its files compared, again
+    return found
+
+
+def recorded(folder: Path, inputs: Mapping[str, str], files: Mapping[str, str]) -> dict[str, str]:
+    """What compiled/fingerprint.json says the files of the unchanged models were, when written.
+
+    `inputs` are `owner_inputs` now and `files` each owner's file name (`owners`). Only
+    an owner recorded with the same digest and a digest for its file in every dialect is
+    taken; a missing or garbled fingerprint takes none. These are what the files held
+    when `oversight compile` wrote them, not what is on disk now: `stale_files` compares.
+    """
+    try:
+        record = json.loads((folder / FINGERPRINT).read_text(encoding="utf-8"))
+        before: dict[str, str] = record["models"]
+        written: dict[str, str] = record["files"]
+        if not isinstance(before, dict) or not isinstance(written, dict):
+            return {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+    known = {}
+    for owner, digest in inputs.items():
+        if before.get(owner) != digest or owner not in files:
+            continue
+        names = [f"{dialect}/{files[owner]}" for dialect in DIALECTS]
+        if all(isinstance(written.get(name), str) for name in names):
+            known.update((name, written[name]) for name in names)
+    return known
+
+
+def stale_files(folder: Path, digests: Mapping[str, str]) -> list[str]:
+    """The files of `folder` whose text is not what `digests` (name → `file_digest`) says.
+
+    Those missing or unreadable too, then the .sql files no one expects, sorted.
+    """
+    stale = []
+    for name, digest in sorted(digests.items()):
+        try:
+            text = (folder / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            stale.append(name)
+            continue
+        if file_digest(text) != digest:
+            stale.append(name)
+    extra = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.glob("*/*.sql")
+        if p.relative_to(folder).as_posix() not in digests
+    )
+    return stale + extra
+
+
+def everywhere(known: Container[str], file: str) -> bool:
+    """Whether `known` (compiled/ file names) holds `file` (MODEL.sql) for every dialect."""
+    return all(f"{dialect}/{file}" in known for dialect in DIALECTS)
 
 
 def compiled_folder(policies: str | Path) -> Path:

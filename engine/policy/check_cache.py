@@ -227,6 +227,7 @@ class Dependencies:
     pack: ir.CheckedPack
     pack_yaml: str  # the sha256 of pack.yaml as read before the pack was checked
     parent: Path  # the folder of the pack's folder, resolved
+    engine: str  # what reads them: `engine_key()` here, the compiler's for compiled/
     _items: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def _shared(self, kind: str, name: str) -> Any:
@@ -267,12 +268,14 @@ class Dependencies:
         files are in it), its name as those headers give it, pack.yaml, the engine, and
         the checked form (without places) of every shared item it reaches: editing a
         define changes the digest of the models that call it and of no other.
+        engine/compiler/reviewed.py keeps the same digest, with the compiler for the
+        engine, in compiled/fingerprint.json.
         """
         try:  # as the compiled files' headers name it: from the pack's parent folder
             named = Path(node.file).resolve().relative_to(self.parent).as_posix()
         except ValueError:
             named = str(Path(node.file).resolve())
-        digest = hashlib.sha256(f"{engine_key()}\0{named}\0".encode())
+        digest = hashlib.sha256(f"{self.engine}\0{named}\0".encode())
         digest.update(f"{self.pack_yaml}\0{_sha(text.encode('utf-8', 'surrogatepass'))}".encode())
         # and its bytes, which the headers hash: line endings alone change them, not the text
         digest.update(_sha(Path(node.file).read_bytes()).encode())
@@ -326,7 +329,8 @@ class CheckCache:
         """
         if self.folder is None or self.pack_yaml is None:
             return
-        dependencies = Dependencies(pack, self.pack_yaml, Path(pack.pack.root).resolve().parent)
+        parent = Path(pack.pack.root).resolve().parent
+        dependencies = Dependencies(pack, self.pack_yaml, parent, engine_key())
         nodes: list[tuple[str, ir.Model | ir.Index]] = list(pack.models.items())
         if pack.index is not None:
             nodes.append((INDEX, pack.index))

@@ -37,6 +37,10 @@ Progress = Callable[[str, int, int], None]
 """(step, done, total): how far a long command is, for a person watching a terminal."""
 
 
+def no_progress(step: str, done: int, total: int) -> None:
+    """Progress that says nothing: for callers with no one watching (off a terminal, a test)."""
+
+
 class EventLog:
     """Receives the events of a run and writes them as the user asked.
 

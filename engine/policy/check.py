@@ -1,0 +1,198 @@
+"""`oversight check`: the pack type-checked, its inline examples run, compiled/ current.
+
+The edit loop's command, so it imports only what the check at hand needs: the
+language always; DuckDB, pyarrow and the compiler only when a model's examples
+must run or its SQL must be compiled again (engine/policy/check_cache.py and
+compiled/fingerprint.json say which); git only with `against`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dsl import ir
+from dsl.check import check_pack
+from dsl.diagnostics import Diagnostic, Severity
+from dsl.messages import diagnostic
+from engine import __version__
+from engine.compiler import reviewed
+from engine.compiler.dialects import DIALECTS
+from engine.defaults import default_policies
+from engine.policy.check_cache import INDEX, CheckCache
+from engine.runs.logs import Progress, no_progress
+
+
+@dataclass(frozen=True)
+class ExampleOutcome:
+    """One example's verdict, with the diagnostics that explain a failure."""
+
+    model_id: str
+    title: str
+    passed: bool
+    problems: tuple[Diagnostic, ...] = ()
+
+
+@dataclass
+class CheckReport:
+    """Everything `oversight check` found.
+
+    `from_cache`: the models (ids) for which nothing was run or compiled, what an
+    earlier check found of them being still true (engine/policy/check_cache.py).
+    """
+
+    diagnostics: list[Diagnostic]
+    sources: dict[str, str]
+    pack: ir.CheckedPack | None
+    examples: list[ExampleOutcome] = field(default_factory=list)
+    from_cache: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.pack is not None and not any(
+            d.severity is not Severity.WARNING for d in self.diagnostics
+        )
+
+
+def check(
+    policies: str | Path | None = None,
+    examples: bool = True,
+    against: str | None = None,
+    progress: Progress | None = None,
+    cache: bool = False,
+) -> CheckReport:
+    """Check the pack: types, every inline example, compiled/ current.
+
+    With `against` (a git revision), rules changed since then must come with a
+    higher pack version and a CHANGELOG entry. `progress` hears each step
+    (check, examples per model, against, compiled per dialect): it takes
+    seconds, and a person at a terminal should see it move.
+
+    With `cache` (what `oversight check` does unless --no-cache), the pack's
+    `.oversight/` keeps what this check found: the next one parses only the files
+    that changed and runs the examples and compiles only the models whose file, or
+    a shared item they reach, pack.yaml or the engine changed. Every file is still
+    checked, and every file of compiled/ still read and compared. Off by default: a
+    library caller (a test that patches the engine) gets the whole check.
+
+    Either way a model whose inputs are those compiled/fingerprint.json records is
+    not compiled again: its files must hold what the fingerprint says they were
+    written with (engine/compiler/reviewed.py).
+    """
+    progress = progress or no_progress
+    root = Path(policies or default_policies())
+    kept = CheckCache.of(root) if cache else CheckCache.off()
+    progress("check", 0, 1)
+    result = check_pack(root, __version__, parsed_before=kept.parsed)
+    progress("check", 1, 1)
+    report = CheckReport(list(result.diagnostics), result.sources, result.pack)
+    pack = result.pack
+    if pack is None:
+        kept.save()
+        return report
+    kept.know(pack, result.sources)
+    untouched = {m.id for m in pack.models.values() if kept.examples_passed(m)}
+    if examples:
+        _run_examples(pack, kept, untouched, report, progress)
+    if against:
+        from engine.policy.lifecycle import check_against  # git and the warehouses: only here
+
+        progress("against", 0, 1)
+        report.diagnostics.extend(check_against(against, pack))
+        progress("against", 1, 1)
+    out = reviewed.compiled_folder(root)
+    compiled_before: set[str] = set()
+    if out.is_dir():
+        known = kept.compiled([*pack.models, INDEX])
+        compiled_before = {m for m in pack.models if reviewed.everywhere(known, f"{m}.sql")}
+        stale = _stale(pack, out, known, kept, result.sources, progress)
+        if stale:
+            shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
+            report.diagnostics.append(
+                diagnostic(
+                    "E710",
+                    None,
+                    hints=("运行 oversight compile --all 重新生成 / run: oversight compile --all",),
+                    shown=shown,
+                    stale_count=len(stale),
+                )
+            )
+    if cache:
+        report.from_cache = sorted(
+            m
+            for m in pack.models
+            if (m in untouched or not examples) and (m in compiled_before or not out.is_dir())
+        )
+    kept.save()
+    return report
+
+
+def _run_examples(
+    pack: ir.CheckedPack,
+    kept: CheckCache,
+    untouched: set[str],
+    report: CheckReport,
+    progress: Progress,
+) -> None:
+    """Run the examples of every model the cache cannot vouch for; the others count as passed."""
+    models = sorted(pack.models.values(), key=lambda m: m.id)
+    changed = [m for m in models if m.id not in untouched]
+    done_before = len(models) - len(changed)  # the cache's models count as done
+    progress("examples", done_before, len(models))
+    ran: list[ExampleOutcome] = []
+    if changed:
+        from engine.policy.examples import run_examples  # DuckDB and pyarrow: only now
+
+        ran = run_examples(
+            pack,
+            changed,
+            progress=lambda done, _: progress("examples", done_before + done, len(models)),
+        )
+    for model in models:
+        if model.id in untouched:
+            report.examples += [ExampleOutcome(model.id, e.title, True) for e in model.examples]
+        else:
+            outcomes = [o for o in ran if o.model_id == model.id]
+            kept.passed(model, all(o.passed for o in outcomes))
+            report.examples += outcomes
+    for outcome in report.examples:
+        report.diagnostics.extend(outcome.problems)
+
+
+def _stale(
+    pack: ir.CheckedPack,
+    out: Path,
+    known: dict[str, str],
+    kept: CheckCache,
+    texts: dict[str, str],
+    progress: Progress,
+) -> list[str]:
+    """The files of compiled/ that are not what the pack compiles to now, or are extra.
+
+    What each file should hold comes from the cache (`known`), else from the
+    fingerprint for a model whose inputs it records unchanged, else from compiling
+    the model now. The files on disk are read and compared in every case.
+    """
+    inputs = reviewed.owner_inputs(pack, texts)
+    owners = reviewed.owners(pack)
+    recorded = reviewed.recorded(out, inputs, owners)
+    for owner, file in owners.items():
+        if not reviewed.everywhere(known, file) and reviewed.everywhere(recorded, file):
+            mine = {name: recorded[name] for name in recorded if name.endswith(f"/{file}")}
+            kept.compiled_now(owner, mine)  # what it compiles to, for the next check too
+    known = {**recorded, **known}
+    if all(reviewed.everywhere(known, file) for file in owners.values()):
+        digests = {name: known[name] for name in _names(owners)}
+        for done in range(1, len(DIALECTS) + 1):
+            progress("compiled", done, len(DIALECTS))
+        fingerprint = reviewed.fingerprint_of(pack, digests, inputs)
+        digests[reviewed.FINGERPRINT] = reviewed.file_digest(fingerprint)
+        return reviewed.stale_files(out, digests)
+    from engine.compiler.files import stale_compiled  # sqlglot: only when there is SQL to write
+
+    return stale_compiled(pack, out, progress, known, kept.compiled_now, inputs)
+
+
+def _names(owners: dict[str, str]) -> list[str]:
+    """Every compiled/ file the owners have: DIALECT/FILE for each dialect."""
+    return [f"{dialect}/{file}" for dialect in DIALECTS for file in owners.values()]

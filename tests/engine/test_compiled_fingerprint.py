@@ -1,0 +1,113 @@
+"""`check` compares compiled/ by its fingerprint: it compiles only the models whose inputs changed.
+
+compiled/fingerprint.json records, per model and the index, a digest of what its
+files were made from (engine/compiler/reviewed.py `owner_inputs`). A model whose
+digest is unchanged is not compiled again, but its files are still read and
+compared with what the fingerprint says was written: compiled/ stale in any way
+still fails the check. Every check here is without the .oversight/ cache.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine import api
+from engine.compiler import files, reviewed
+from engine.compiler.dialects import DIALECTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def copied(tmp_path: Path) -> Path:
+    """A copy of the pack and its committed compiled/ (current: tests/engine/test_compiled.py)."""
+    shutil.copytree(ROOT / "policies", tmp_path / "policies", ignore=shutil.ignore_patterns(".*"))
+    shutil.copytree(ROOT / "compiled", tmp_path / "compiled")
+    return tmp_path
+
+
+@pytest.fixture
+def compiled_models(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the models `check` compiles (once per dialect), as it compiles them."""
+    seen: list[str] = []
+    compile_models = files.compile_models
+
+    def counting(pack, models, target):
+        models = list(models)
+        seen.extend(m.id for m in models)
+        return compile_models(pack, models, target)
+
+    monkeypatch.setattr(files, "compile_models", counting)
+    return seen
+
+
+def _stale(report: api.CheckReport) -> str:
+    [problem] = [d for d in report.diagnostics if d.code == "E710"]
+    return problem.message_zh
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_current_compiled_folder_passes_without_compiling_anything(copied, compiled_models):
+    report = api.check(copied / "policies", examples=False)
+    assert report.ok, report.diagnostics
+    assert compiled_models == []
+
+
+def test_a_file_edited_by_hand_is_caught_without_compiling(copied, compiled_models):
+    _edit(copied / "compiled" / "mysql" / "FIN02.sql", "SELECT", "SELECT DISTINCT")
+    (copied / "compiled" / "hive" / "ENG05.sql").unlink()
+    (copied / "compiled" / "trino" / "EXTRA01.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    stale = _stale(api.check(copied / "policies", examples=False))
+    for name in ("mysql/FIN02.sql", "hive/ENG05.sql", "trino/EXTRA01.sql"):
+        assert name in stale
+    assert "fingerprint.json" not in stale  # it still says what was written
+    assert compiled_models == []
+
+
+def test_an_edited_rule_compiles_that_model_alone_and_is_stale(copied, compiled_models):
+    _edit(copied / "policies" / "models" / "finance" / "FIN01.rule", "柜面现金", "柜台现金")
+    stale = _stale(api.check(copied / "policies", examples=False))
+    assert "FIN01.sql" in stale
+    assert compiled_models == ["FIN01"] * len(DIALECTS)
+
+
+def test_a_fingerprint_edited_to_vouch_for_another_text_still_fails(copied, compiled_models):
+    """The fingerprint is compared as every other file: it must be what compiling writes."""
+    fingerprint = copied / "compiled" / reviewed.FINGERPRINT
+    record = json.loads(fingerprint.read_text(encoding="utf-8"))
+    record["models"]["ENG02"] = "0" * 64
+    fingerprint.write_text(json.dumps(record, ensure_ascii=False, indent=1) + "\n", "utf-8")
+    stale = _stale(api.check(copied / "policies", examples=False))
+    assert stale.endswith("fingerprint.json")
+    assert compiled_models == ["ENG02"] * len(DIALECTS)  # not vouched for: compiled again
+
+
+@pytest.mark.parametrize("garbled", ["", "{", '{"models": []}', '{"models": {}, "files": 1}'])
+def test_a_garbled_fingerprint_means_compiling_every_model(copied, compiled_models, garbled):
+    (copied / "compiled" / reviewed.FINGERPRINT).write_text(garbled, encoding="utf-8")
+    report = api.check(copied / "policies", examples=False)
+    assert _stale(report).endswith("fingerprint.json")  # the only file that differs
+    assert len(compiled_models) == len(report.pack.models) * len(DIALECTS)
+
+
+def test_another_sqlglot_compiles_everything_again(copied, compiled_models, monkeypatch):
+    """A new sqlglot may write other text: check compiles to see, though runs use the files."""
+    monkeypatch.setattr(reviewed, "compiler_key", lambda: "another sqlglot")
+    report = api.check(copied / "policies", examples=False)
+    assert len(compiled_models) == len(report.pack.models) * len(DIALECTS)
+    assert _stale(report).endswith("fingerprint.json")  # the files' text is the same
+
+
+def test_what_the_fingerprint_records_is_what_compiling_writes(pack):
+    written = json.loads(files.compiled_files(pack, DIALECTS[:1])[reviewed.FINGERPRINT])
+    assert written["models"] == reviewed.owner_inputs(pack)
+    assert set(written["models"]) == {*pack.models, "index"}
