@@ -21,16 +21,9 @@ CALENDAR = "ref_calendar"
 CALENDAR_COLUMNS = ("day", "is_workday")  # what engine/compiler's workdays(a, b) reads
 
 
-def columns_read(pack: ir.CheckedPack, model: ir.Model) -> dict[str, frozenset[str]]:
-    """Per catalog source the model reads, the catalog columns its compiled query reads.
-
-    Each definition, relation and lookup is followed once (they may name one another);
-    the walk uses an explicit list, so a deep pack does not recurse here.
-    """
-    catalog = pack.pack.sources
-    found: dict[str, set[str]] = {}
-    followed: set[tuple[str, str]] = set()
-    pending: list[Any] = [
+def _compiled_parts(model: ir.Model) -> list[Any]:
+    """The parts of a model that the compiler writes out: where its query reads from."""
+    return [
         model.query,
         model.lets,
         model.group_by,
@@ -41,6 +34,18 @@ def columns_read(pack: ir.CheckedPack, model: ir.Model) -> dict[str, frozenset[s
         model.bound,
         model.amount,
     ]
+
+
+def columns_read(pack: ir.CheckedPack, model: ir.Model) -> dict[str, frozenset[str]]:
+    """Per catalog source the model reads, the catalog columns its compiled query reads.
+
+    Each definition, relation and lookup is followed once (they may name one another);
+    the walk uses an explicit list, so a deep pack does not recurse here.
+    """
+    catalog = pack.pack.sources
+    found: dict[str, set[str]] = {}
+    followed: set[tuple[str, str]] = set()
+    pending: list[Any] = _compiled_parts(model)
 
     def read(source: str, *columns: str | None) -> None:
         if source in catalog:  # not a bound row's own binding, nor the index's warnings
@@ -85,17 +90,7 @@ def relations_read(pack: ir.CheckedPack, model: ir.Model) -> frozenset[str]:
     """
     found: set[str] = set()
     followed: set[tuple[str, str]] = set()
-    pending: list[Any] = [
-        model.query,
-        model.lets,
-        model.group_by,
-        model.having,
-        model.key,
-        model.township,
-        model.message,
-        model.bound,
-        model.amount,
-    ]
+    pending: list[Any] = _compiled_parts(model)
 
     def follow(kind: str, name: str, what: Any) -> None:
         if (kind, name) not in followed and what is not None:
