@@ -34,7 +34,7 @@ from adapters.names import statement
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
-from engine.compiler import functions as fn
+from engine.compiler import placeholders
 from engine.compiler.compile import Target, compile_model
 from engine.policy.check import ExampleOutcome
 from engine.runs.run import run_models
@@ -140,8 +140,7 @@ class InPlace:
             target = Target(self.warehouse.dialect, None, params, dict(tables))
             try:
                 compiled = compile_model(model, self.pack, target)
-                day = fn.as_of_placeholder(self.warehouse.dialect)
-                reads_day = any(node == day for node in compiled.tree.walk())
+                reads_day = placeholders.AS_OF in compiled.placeholders
                 self.queries[key] = compiled.sql(last_use=True) if reads_day else None
             except Exception:  # diagnostics too: said as a run that compiles says them
                 self.queries[key] = None
