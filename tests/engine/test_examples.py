@@ -9,6 +9,7 @@ import pytest
 
 from dsl import ir
 from engine import api
+from engine.policy import examples
 from engine.policy.examples import run_examples
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +24,27 @@ def test_examples_of(model_id: str, pack: ir.CheckedPack):
     assert any(not e.expect for e in model.examples), "a near-miss example"
     failures = {o.title: [d.message for d in o.problems] for o in outcomes if not o.passed}
     assert failures == {}
+
+
+def test_each_model_is_compiled_once_for_its_examples(
+    pack: ir.CheckedPack, monkeypatch: pytest.MonkeyPatch
+):
+    """Examples read their rows in place through one query per model and parameters.
+
+    A model falls back to compiling per example only when its query cannot be made
+    (or does not read the day); every model of the pack can, so none falls back.
+    """
+    made: list[str | None] = []
+    query = examples.InPlace.query
+
+    def counted(self, model, tables, params):
+        made.append(sql := query(self, model, tables, params))
+        return sql
+
+    monkeypatch.setattr(examples.InPlace, "query", counted)
+    outcomes = run_examples(pack)
+    assert outcomes and all(o.passed for o in outcomes)
+    assert made and None not in made
 
 
 def _copy_pack(tmp_path: Path) -> Path:
