@@ -11,9 +11,13 @@ has ended, signals are ignored until the process is gone.
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import suppress
+from typing import NoReturn
 
 from engine import signals
+from engine.exit_codes import ExitCode
 
 
 def entry_point() -> None:
@@ -41,13 +45,39 @@ def entry_point() -> None:
         write_unstarted(args, "interrupted")
         print(f"已中断 interrupted ({signals.received()})", file=sys.stderr)
         signals.ended()
-        sys.exit(130)
+        _exit_interrupted()
     try:
         code = main(args)
     except KeyboardInterrupt:  # a signal after main() had answered, before it returned
-        code = 130
+        code = ExitCode.INTERRUPTED
     signals.ended()  # a signal now changes neither how the command ended nor its exit code
+    if code == ExitCode.INTERRUPTED and signals.received() is not None:
+        _exit_interrupted()
     sys.exit(code)
+
+
+def _exit_interrupted() -> NoReturn:
+    """End a command a signal stopped with 130, skipping the interpreter's shutdown.
+
+    The KeyboardInterrupt was caught and the command has done all it must (its
+    manifest written, nothing half-written left, the warehouse closed), but
+    CPython 3.11 can still end the process otherwise:
+
+    - raised inside `exec` of a string (dataclasses and namedtuple build their
+      methods that way, so any import may be in one), it leaves the
+      interpreter's "unhandled KeyboardInterrupt" flag set, and at exit the
+      interpreter kills itself with SIGINT: status −2, not 130 (CI met it at
+      one SIGTERM in five, 0.3–0.6 s into a run);
+    - raised in the middle of an import, it can leave an extension module half
+      made, and the interpreter's shutdown then crashed with SIGSEGV (once in
+      some hundreds).
+
+    So the standard streams are flushed and the process ends at once.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(Exception):  # a closed pipe has nothing left to flush
+            stream.flush()
+    os._exit(ExitCode.INTERRUPTED)
 
 
 if __name__ == "__main__":

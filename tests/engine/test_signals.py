@@ -223,6 +223,42 @@ def test_a_signal_wrapped_by_the_import_machinery_is_still_an_interrupt():
     assert "Traceback" not in done.stderr
 
 
+def test_a_signal_inside_exec_of_a_string_still_exits_130(tmp_path):
+    """CI once saw status −2 (SIGINT) for a run stopped by SIGTERM, its manifest written.
+
+    The signal landed while a dataclass was being built during a command's import:
+    dataclasses make their methods with `exec` of a string, and CPython 3.11 then
+    marks the KeyboardInterrupt "unhandled" even though oversight caught it, and
+    kills itself with SIGINT as it exits. The interrupted command must still answer
+    130. Run with `-m`, as `python -m engine` is: only that way of ending checks the mark.
+    """
+    (tmp_path / "signal_inside_exec.py").write_text(
+        "import sys\n"
+        "from engine.__main__ import entry_point\n"
+        "class SignalInsideExec:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'engine.cli.run':\n"
+        "            exec('import signal; signal.raise_signal(signal.SIGTERM)', {})\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, SignalInsideExec())\n"
+        "sys.argv = ['oversight', 'run', '--help']\n"
+        "entry_point()\n",
+        encoding="utf-8",
+    )
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-m", "signal_inside_exec"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 130, done.stderr
+    assert "interrupted (SIGTERM)" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_sigkill_before_the_commit_leaves_the_ledger_as_it_was(pristine, tmp_path):
     folder = fresh_county(pristine, tmp_path)
     run = ended(folder, start_run(folder, "SIGKILL@ledger.staged"))
