@@ -395,6 +395,10 @@ PACK_SECTIONS = (
     "messages",
     "freshness_defaults",
 )
+
+# The run's day: rules write it `as_of`, and compiled SQL binds it as the placeholder of
+# that name beside the parameters' own, so no parameter may be called so.
+RUN_DAY = "as_of"
 _SECTIONS_HINT = "pack.yaml 的部分有 / the sections are: " + "、".join(PACK_SECTIONS)
 
 
@@ -787,6 +791,14 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
                 message("E602.not_mapping", name=name),
                 data["parameters"],
                 name,
+            )
+            continue
+        if name == RUN_DAY:
+            problem(
+                message("E602.run_day", name=name),
+                data["parameters"],
+                name,
+                "运行日在规则中直接写作 as_of；请给参数另起一个名字，例如 as_of_months",
             )
             continue
         try:

@@ -55,10 +55,11 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.tokens import TokenType
 
+from dsl.pack import RUN_DAY
 from dsl.types import Type
 from engine.compiler import functions as fn
 
-AS_OF = "as_of"  # the as-of day's placeholder; no parameter may be so named ($as_of is the day)
+AS_OF = RUN_DAY  # the as-of day's placeholder; pack.yaml refuses a parameter so named (E602)
 
 # The types whose placeholder takes the type of the value bound, as the literal would:
 # 0.333 is DECIMAL(3,3) and 4000000 DECIMAL(7,0) on DuckDB and Spark, where a cast to

@@ -106,6 +106,22 @@ def test_a_value_that_does_not_fit_is_pointed_at_in_pack_yaml(
     assert words in problem.message_zh and problem.message_en
 
 
+def test_a_parameter_cannot_take_the_run_days_name(tmp_path):
+    """`as_of` in a rule is the run's day; a parameter so named would be bound in its place."""
+    (tmp_path / "pack.yaml").write_text(
+        "pack:\n  name: t\n  version: 0.1.0\ndomains:\n  ENG: 工程管理\n"
+        "parameters:\n  as_of:\n    type: int\n    default: 6\n    description: 说明\n"
+        "sources: {}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DiagnosticError) as raised:
+        load_pack(tmp_path)
+    [problem] = raised.value.diagnostics
+    assert (problem.code, problem.span.line, problem.span.column) == ("E602", 7, 3)
+    assert "这个名字是运行日" in problem.message_zh and "the run's day" in problem.message_en
+    assert "as_of_months" in problem.hints[0]
+
+
 def test_a_nullable_parameter_may_have_a_value_or_none(tmp_path):
     (tmp_path / "pack.yaml").write_text(
         "pack:\n  name: t\n  version: 0.1.0\ndomains:\n  ENG: 工程管理\nparameters:\n"
