@@ -29,6 +29,7 @@ if str(Path(__file__).parent) not in sys.path:
 
 from county_fixture import WAREHOUSE_KINDS  # noqa: E402
 from postgres_support import PASSWORD_REQUIRED_HBA  # noqa: E402
+from spark_support import spark_available  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,19 @@ def duckdb_warehouse(tmp_path: Path, pack: ir.CheckedPack) -> WarehouseBuilder:
 @pytest.fixture(params=WAREHOUSE_KINDS)
 def empty_warehouse(request, tmp_path: Path) -> str:
     """The URL of an empty warehouse of each kind (on PostgreSQL a fresh database)."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_database")
+    return f"{request.param}:///{tmp_path / f'county.{request.param}'}"
+
+
+@pytest.fixture(params=("duckdb", "sqlite", "postgres", "spark"))
+def warehouse_url(request, tmp_path: Path) -> str:
+    """The URL of an empty warehouse of each kind we run, Spark included (skipped without Java).
+
+    On PostgreSQL a fresh database. A test module may define its own `warehouse_url`.
+    """
+    if request.param == "spark" and (why := spark_available()):
+        pytest.skip(why)
     if request.param == "postgres":
         return request.getfixturevalue("postgres_database")
     return f"{request.param}:///{tmp_path / f'county.{request.param}'}"

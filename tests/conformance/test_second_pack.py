@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 from procurement_fixture import PACK, RUNS, WARNINGS, fill_procurement, procurement_pack
-from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir
@@ -29,27 +28,10 @@ from engine.exit_codes import ExitCode
 from engine.policy.examples import run_examples
 from engine.runs import ledger
 
-ENGINES = ("duckdb", "sqlite", "postgres", "spark")
-
 
 @pytest.fixture(scope="module")
 def pack() -> ir.CheckedPack:
     return procurement_pack(examples=True)
-
-
-@pytest.fixture(params=ENGINES)
-def warehouse_url(request, tmp_path: Path) -> str:
-    """A fresh, empty warehouse of each engine, as a URL."""
-    engine = request.param
-    if engine == "spark" and (why := spark_available()):
-        pytest.skip(why)
-    if engine == "postgres":
-        return request.getfixturevalue("postgres_database")
-    return {
-        "duckdb": f"duckdb:///{tmp_path / 'city.duckdb'}",
-        "sqlite": f"sqlite:///{tmp_path / 'city.sqlite'}",
-        "spark": f"spark:///{tmp_path / 'city'}",
-    }[engine]
 
 
 def _oversight(*args: str) -> tuple[int, str, str]:

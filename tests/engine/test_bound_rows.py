@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +29,6 @@ from typing import Any
 import pytest
 from conformance_checks import example_failures
 from county_fixture import fill_county
-from spark_support import spark_available
 from sqlglot import exp
 
 from adapters import connect
@@ -62,18 +60,6 @@ def bound_pack(tmp_path_factory: pytest.TempPathFactory) -> ir.CheckedPack:
         f"{d.code} {d.message_en}" for d in result.diagnostics
     ]
     return result.pack
-
-
-@pytest.fixture(params=ENGINES)
-def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty warehouse of each engine."""
-    engine = request.param
-    if engine == "spark" and (why := spark_available()):
-        pytest.skip(why)
-    if engine == "postgres":
-        yield request.getfixturevalue("postgres_database")
-        return
-    yield f"{engine}:///{tmp_path / f'county.{engine}'}"
 
 
 def test_the_rules_are_written_in_the_canonical_layout():

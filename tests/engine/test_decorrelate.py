@@ -18,12 +18,10 @@ messages word for word; the compiled trees are inspected for the joins.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conformance_checks import example_failures
-from spark_support import spark_available
 from sqlglot import exp
 
 from dsl import ir
@@ -271,20 +269,6 @@ def test_the_packs_siblings_share_their_join():
     (homesteads,) = grouped_joins(hou01, "nr_homestead")
     assert aggregates_of(homesteads) == ["Count", "Min"]
     assert not correlated_subqueries(hou01, "nr_homestead")
-
-
-ENGINES = ("duckdb", "sqlite", "postgres", "spark")
-
-
-@pytest.fixture(params=ENGINES)
-def warehouse_url(request, tmp_path: Path) -> Iterator[str]:
-    engine = request.param
-    if engine == "spark" and (why := spark_available()):
-        pytest.skip(why)
-    if engine == "postgres":
-        yield request.getfixturevalue("postgres_database")
-        return
-    yield f"{engine}:///{tmp_path / f'decorrelate.{engine}'}"
 
 
 def test_the_examples_give_the_same_warnings_on_every_warehouse(

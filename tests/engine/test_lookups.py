@@ -15,12 +15,10 @@ and no subquery reading a lookup's source.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conformance_checks import example_failures
-from spark_support import spark_available
 from sqlglot import exp
 
 from dsl import ir
@@ -298,20 +296,6 @@ def test_the_packs_township_name_is_one_join_per_key_in_every_model():
     # ENG01 names the township twice in one hole, INV05 two townships (min and max).
     assert len(joins_of(compile_model(calling["ENG01"], pack, Target()).tree, "ref_township")) == 1
     assert len(joins_of(compile_model(calling["INV05"], pack, Target()).tree, "ref_township")) == 2
-
-
-ENGINES = ("duckdb", "sqlite", "postgres", "spark")
-
-
-@pytest.fixture(params=ENGINES)
-def warehouse_url(request, tmp_path: Path) -> Iterator[str]:
-    engine = request.param
-    if engine == "spark" and (why := spark_available()):
-        pytest.skip(why)
-    if engine == "postgres":
-        yield request.getfixturevalue("postgres_database")
-        return
-    yield f"{engine}:///{tmp_path / f'lookups.{engine}'}"
 
 
 def test_the_examples_give_the_same_warnings_on_every_warehouse(

@@ -21,7 +21,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir
@@ -45,18 +44,6 @@ AS_OF = date(2021, 6, 30)
 @pytest.fixture(scope="module")
 def pack() -> ir.CheckedPack:
     return api.load_pack(PACK, examples=True)
-
-
-@pytest.fixture(params=ENGINES)
-def warehouse_url(request, tmp_path: Path) -> str:
-    """An empty warehouse of each engine (PostgreSQL: a fresh database)."""
-    engine = request.param
-    if engine == "spark" and (why := spark_available()):
-        pytest.skip(why)
-    if engine == "postgres":
-        return request.getfixturevalue("postgres_database")
-    suffix = {"duckdb": "w.duckdb", "sqlite": "w.sqlite", "spark": "w"}[engine]
-    return f"{engine}:///{tmp_path / suffix}"
 
 
 # ---- the examples ----------------------------------------------------------------------------

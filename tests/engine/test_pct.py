@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from spark_support import spark_available
 
 from adapters import connect
 from dsl import ir
@@ -155,15 +154,6 @@ def probe(tmp_path_factory) -> ir.CheckedPack:
     result = check_pack(root, examples=True)
     assert result.pack is not None, render_human(result.diagnostics, result.sources)
     return result.pack
-
-
-@pytest.fixture(params=("duckdb", "sqlite", "postgres", "spark"))
-def warehouse_url(request, tmp_path: Path) -> str:
-    if request.param == "spark" and (why := spark_available()):
-        pytest.skip(why)
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_database")
-    return f"{request.param}:///{tmp_path / f'probe.{request.param}'}"
 
 
 def test_pct_writes_the_same_on_every_warehouse(probe: ir.CheckedPack, warehouse_url: str):
