@@ -19,19 +19,34 @@ FROM (
     COUNT(DISTINCT "grouped_rows"."agg_3_1") AS "agg_3",
     COUNT(*) AS "agg_4"
   FROM (
+    WITH "candidate_rows" AS MATERIALIZED (
+      SELECT
+        "s"."account_no" AS "group_1",
+        "s"."township" AS "agg_1_1",
+        "s"."amount" AS "agg_2_1",
+        "s"."recipient_id" AS "agg_3_1"
+      FROM "fin_subsidy" AS "s"
+      WHERE
+        (
+          "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
+        )
+        AND NOT (
+          "s"."account_no" IS NULL
+          OR NOT REGEXP_MATCHES("s"."account_no", '[^ \t\n\r\x{A0}\x{3000}]')
+        )
+    )
     SELECT
-      "s"."account_no" AS "group_1",
-      "s"."township" AS "agg_1_1",
-      "s"."amount" AS "agg_2_1",
-      "s"."recipient_id" AS "agg_3_1"
-    FROM "fin_subsidy" AS "s"
+      *
+    FROM "candidate_rows"
     WHERE
-      (
-        "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
-      )
-      AND NOT (
-        "s"."account_no" IS NULL
-        OR NOT REGEXP_MATCHES("s"."account_no", '[^ \t\n\r\x{A0}\x{3000}]')
+      HASH("candidate_rows"."group_1") IN (
+        SELECT
+          HASH("candidate_rows"."group_1")
+        FROM "candidate_rows"
+        GROUP BY
+          HASH("candidate_rows"."group_1")
+        HAVING
+          COUNT(*) >= CAST($shared_account_min AS BIGINT)
       )
   ) AS "grouped_rows"
   GROUP BY

@@ -56,21 +56,36 @@ FROM (
       MIN("grouped_rows"."agg_6_1") AS "agg_6",
       MAX("grouped_rows"."agg_7_1") AS "agg_7"
     FROM (
+      WITH "candidate_rows" AS MATERIALIZED (
+        SELECT
+          "i"."enterprise_code" AS "group_1",
+          "i"."year" AS "group_2",
+          "i"."township" AS "agg_1_1",
+          "i"."amount" AS "agg_2_1",
+          "i"."township" AS "agg_3_1",
+          "i"."township" AS "agg_4_1",
+          "i"."paid_on" AS "agg_6_1",
+          "i"."paid_on" AS "agg_7_1"
+        FROM "com_incentive" AS "i"
+        WHERE
+          (
+            "i"."paid_on" <= CAST($as_of AS DATE) OR "i"."paid_on" IS NULL
+          )
+          AND NOT "i"."year" IS NULL
+      )
       SELECT
-        "i"."enterprise_code" AS "group_1",
-        "i"."year" AS "group_2",
-        "i"."township" AS "agg_1_1",
-        "i"."amount" AS "agg_2_1",
-        "i"."township" AS "agg_3_1",
-        "i"."township" AS "agg_4_1",
-        "i"."paid_on" AS "agg_6_1",
-        "i"."paid_on" AS "agg_7_1"
-      FROM "com_incentive" AS "i"
+        *
+      FROM "candidate_rows"
       WHERE
-        (
-          "i"."paid_on" <= CAST($as_of AS DATE) OR "i"."paid_on" IS NULL
+        HASH("candidate_rows"."group_1", "candidate_rows"."group_2") IN (
+          SELECT
+            HASH("candidate_rows"."group_1", "candidate_rows"."group_2")
+          FROM "candidate_rows"
+          GROUP BY
+            HASH("candidate_rows"."group_1", "candidate_rows"."group_2")
+          HAVING
+            COUNT(*) >= 2
         )
-        AND NOT "i"."year" IS NULL
     ) AS "grouped_rows"
     GROUP BY
       "grouped_rows"."group_1",

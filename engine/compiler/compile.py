@@ -505,6 +505,7 @@ class _ModelPlanner:
                     columns.append(exp.alias_(window, first_by, copy=False))
                 plan.append((agg, names, first_by))
             inner = inner.select(*columns, copy=False)
+        inner = self._rows_of_large_groups(inner, group_names, aggregates, top)
 
         def grouped_col(name: str) -> exp.Column:
             return exp.column(name, table=rows_alias)
@@ -571,6 +572,56 @@ class _ModelPlanner:
             outer = outer.where(self._all_of(having, scope), copy=False)
         return outer
 
+    def _rows_of_large_groups(
+        self,
+        rows: exp.Select,
+        group_names: list[str],
+        aggregates: list[ir.Agg],
+        top: CompileScope,
+    ) -> exp.Select:
+        """`rows` less those of groups too small for `having`, where that is cheaper to know.
+
+        A `having` that asks a count of a group's rows to reach a constant (`count(*) >= 2`,
+        `count(distinct x) >= $n`: every count is at most count(*)) can only keep groups of
+        that many rows. On a warehouse with a hash of the group values (fn.group_hash) the
+        rows are first counted by that hash, and only the rows of hashes with enough of them
+        are grouped: WITH candidate_rows AS MATERIALIZED (rows) SELECT * FROM candidate_rows
+        WHERE hash(groups) IN (SELECT hash(groups) … GROUP BY … HAVING COUNT(*) >= n). The
+        groups and warnings are the same; elsewhere, or without such a condition, `rows`.
+        """
+        floors = [
+            (condition, count)
+            for condition, count in _row_count_floors(self.model.having)
+            if count in aggregates
+        ]
+        if not floors or fn.group_hash(self.dialect, []) is None:
+            return rows
+        pool = self.expressions.fresh_alias("candidate_rows")
+
+        def hashed() -> exp.Expression:
+            values: list[exp.Expression] = [exp.column(g, table=pool) for g in group_names]
+            found = fn.group_hash(self.dialect, values)
+            assert found is not None
+            return found
+
+        every_row = exp.Count(this=exp.Star())
+        tests = [
+            self.expressions.condition(condition, top.with_groups({}, {count: every_row}))
+            for condition, count in floors
+        ]
+        large = (
+            exp.select(hashed())
+            .from_(pool)
+            .group_by(hashed(), copy=False)
+            .having(exp.and_(*tests, copy=False), copy=False)
+        )
+        return (
+            exp.select(exp.Star())
+            .from_(pool)
+            .where(exp.In(this=hashed(), query=exp.Subquery(this=large)), copy=False)
+            .with_(pool, as_=rows, materialized=True, copy=False)
+        )
+
     def _groups_read_from(self, top: CompileScope, alias: str, lets: list[str]) -> CompileScope:
         """The scope in which group values, aggregates and lets computed so far are of `alias`."""
         return top.with_groups(
@@ -609,6 +660,29 @@ class _ModelPlanner:
         for output in outputs:
             visit(output)
         return [(n, e) for n, e in self.model.lets if n in wanted]
+
+
+def _row_count_floors(having: ir.Expr | None) -> list[tuple[ir.Compare, ir.Agg]]:
+    """The conditions of `having` (joined by `and`) that ask a count to reach a constant.
+
+    Each with its count: `count(…) >= c`, `count(…) > c`, or the same turned round
+    (`c <= count(…)`), c a literal or a parameter. A group these keep has at least
+    c rows (more than c), since no count of a group exceeds its number of rows.
+    """
+    found = []
+    for condition in ir.conjuncts(having):
+        if not isinstance(condition, ir.Compare):
+            continue
+        if condition.op in (">=", ">"):
+            count, least = condition.left, condition.right
+        elif condition.op in ("<=", "<"):
+            count, least = condition.right, condition.left
+        else:
+            continue
+        if isinstance(count, ir.Agg) and count.name == "count":
+            if isinstance(least, (ir.Lit, ir.Param)):
+                found.append((condition, count))
+    return found
 
 
 def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
