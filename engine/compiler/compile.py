@@ -525,13 +525,14 @@ class _ModelPlanner:
             )
             for (agg, names, first_by), agg_name in zip(plan, agg_names, strict=True)
         ]
-        groups = (
-            exp.select(*group_columns, *aggregate_columns)
-            .from_(
-                exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False), copy=False
+        rows = exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False)
+        groups = self._distinct_in_two_phases(rows, group_names, plan, agg_names)
+        if groups is None:
+            groups = (
+                exp.select(*group_columns, *aggregate_columns)
+                .from_(rows, copy=False)
+                .group_by(*(grouped_col(g) for g in group_names), copy=False)
             )
-            .group_by(*(grouped_col(g) for g in group_names), copy=False)
-        )
         current = exp.alias_(exp.Subquery(this=groups), groups_alias, table=True, copy=False)
         self.group_columns = dict(zip(model.group_by, group_names, strict=True))
         self.agg_columns = dict(zip(aggregates, agg_names, strict=True))
@@ -571,6 +572,64 @@ class _ModelPlanner:
         if having and filtered_at > max(levels.values(), default=-1):
             outer = outer.where(self._all_of(having, scope), copy=False)
         return outer
+
+    def _distinct_in_two_phases(
+        self,
+        rows: exp.Expression,
+        group_names: list[str],
+        plan: list[tuple[ir.Agg, list[str], FirstBy]],
+        agg_names: list[str],
+    ) -> exp.Select | None:
+        """The groups of `rows` with their one count(distinct x) as two groupings, where faster.
+
+        On a warehouse of fn.TWO_PHASE_DISTINCT, when the aggregates are one
+        count(distinct x) and counts, sums (not of floats: their order would change the
+        last digits), minima and maxima without `where`: the rows are first grouped by
+        the group values and x, each aggregate taken per (group, x); the groups then count
+        their non-null x and combine the rest (a sum of sums, a minimum of minima, a count
+        as the sum of counts). The same groups and values; None elsewhere.
+        """
+        if not fn.two_phase_distinct(self.dialect):
+            return None
+        distinct = [(agg, names) for agg, names, _ in plan if agg.distinct]
+        if len(distinct) != 1 or distinct[0][0].name != "count" or len(distinct[0][1]) != 1:
+            return None
+        for agg, _names, first_by in plan:
+            if first_by is not None or agg.filter is not None or agg.name not in _COMBINED:
+                return None
+            if agg.name == "sum" and agg.args[0].type is Type.FLOAT:
+                return None
+        x = self.expressions
+        rows_alias = rows.alias
+        value = distinct[0][1][0]
+        pair = x.fresh_alias("distinct_values")
+        keys = [*group_names, value]
+        partial = exp.select(
+            *(exp.alias_(exp.column(k, table=rows_alias), k, copy=False) for k in keys)
+        )
+        combined: list[exp.Expression] = []
+        for (agg, names, _), agg_name in zip(plan, agg_names, strict=True):
+            if agg.distinct:  # each (group, x) is one row of `pair`; a null x is not counted
+                combined.append(exp.alias_(exp.Count(this=exp.column(value, table=pair)), agg_name))
+                continue
+            part = x.fresh_column(f"{agg_name}_part")
+            inputs = [exp.column(n, table=rows_alias) for n in names]
+            partial = partial.select(
+                exp.alias_(_COMBINED[agg.name][0](agg, inputs), part, copy=False), copy=False
+            )
+            outer = _COMBINED[agg.name][1](exp.column(part, table=pair))
+            combined.append(exp.alias_(outer, agg_name, copy=False))
+        partial = partial.from_(rows, copy=False).group_by(
+            *(exp.column(k, table=rows_alias) for k in keys), copy=False
+        )
+        return (
+            exp.select(
+                *(exp.alias_(exp.column(g, table=pair), g, copy=False) for g in group_names),
+                *combined,
+            )
+            .from_(exp.alias_(exp.Subquery(this=partial), pair, table=True, copy=False))
+            .group_by(*(exp.column(g, table=pair) for g in group_names), copy=False)
+        )
 
     def _rows_of_large_groups(
         self,
@@ -660,6 +719,19 @@ class _ModelPlanner:
         for output in outputs:
             visit(output)
         return [(n, e) for n, e in self.model.lets if n in wanted]
+
+
+def _count_part(agg: ir.Agg, inputs: list[exp.Expression]) -> exp.Expression:
+    return exp.Count(this=exp.Star() if agg.star else inputs[0])
+
+
+# How each aggregate is taken per (group, x) and combined per group, for _distinct_in_two_phases.
+_COMBINED: dict[str, tuple[Any, Any]] = {
+    "count": (_count_part, lambda part: exp.cast(exp.Sum(this=part), exp.DataType.Type.BIGINT)),
+    "sum": (lambda agg, inputs: exp.Sum(this=inputs[0]), fn.sum_of),
+    "min": (lambda agg, inputs: exp.Min(this=inputs[0]), lambda part: exp.Min(this=part)),
+    "max": (lambda agg, inputs: exp.Max(this=inputs[0]), lambda part: exp.Max(this=part)),
+}
 
 
 def _row_count_floors(having: ir.Expr | None) -> list[tuple[ir.Compare, ir.Agg]]:

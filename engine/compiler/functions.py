@@ -828,6 +828,17 @@ def group_hash(dialect: str, values: list[exp.Expression]) -> exp.Expression | N
     return build(values) if build is not None else None
 
 
+# count(distinct x) per group as two groupings (by the group values and x, then by the group
+# values), which DuckDB runs in parallel where one DISTINCT aggregate is not: FUN06 at 10x,
+# 0.9 of its time. Elsewhere the warehouse's own DISTINCT.
+_TWO_PHASE_DISTINCT = frozenset({"duckdb"})
+
+
+def two_phase_distinct(dialect: str) -> bool:
+    """Whether a group's one count(distinct x) is better taken in two groupings here."""
+    return dialect in _TWO_PHASE_DISTINCT
+
+
 def sum_of(value: exp.Expression) -> exp.Expression:
     """SUM that is 0 over no rows, as the contract says."""
     return exp.Coalesce(this=exp.Sum(this=value), expressions=[exp.Literal.number(0)])
