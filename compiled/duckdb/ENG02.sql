@@ -31,39 +31,54 @@ FROM (
     COUNT(*) AS "agg_3",
     MAX("grouped_rows"."agg_4_1") AS "agg_4"
   FROM (
-    SELECT
-      "model_rows"."root" AS "group_1",
-      "model_rows"."c__township" AS "agg_1_1",
-      "model_rows"."c__amount" AS "agg_2_1",
-      "model_rows"."c__amount" AS "agg_4_1"
-    FROM (
+    WITH "candidate_rows" AS MATERIALIZED (
       SELECT
-        "c"."amount" AS "c__amount",
-        "c"."project_id" AS "c__project_id",
-        "c"."township" AS "c__township",
-        "p"."parent_project_id" AS "p__parent_project_id",
-        COALESCE("p"."parent_project_id", "c"."project_id") AS "root"
-      FROM "trade_contract" AS "c"
-      LEFT JOIN "dr_project" AS "p"
-        ON "p"."project_id" = "c"."project_id"
-        AND (
-          "p"."approved_on" <= CAST($as_of AS DATE) OR "p"."approved_on" IS NULL
-        )
-      WHERE
-        (
-          "c"."signed_on" <= CAST($as_of AS DATE) OR "c"."signed_on" IS NULL
-        )
-        AND (
+        "model_rows"."root" AS "group_1",
+        "model_rows"."c__township" AS "agg_1_1",
+        "model_rows"."c__amount" AS "agg_2_1",
+        "model_rows"."c__amount" AS "agg_4_1"
+      FROM (
+        SELECT
+          "c"."amount" AS "c__amount",
+          "c"."project_id" AS "c__project_id",
+          "c"."township" AS "c__township",
+          "p"."parent_project_id" AS "p__parent_project_id",
+          COALESCE("p"."parent_project_id", "c"."project_id") AS "root"
+        FROM "trade_contract" AS "c"
+        LEFT JOIN "dr_project" AS "p"
+          ON "p"."project_id" = "c"."project_id"
+          AND (
+            "p"."approved_on" <= CAST($as_of AS DATE) OR "p"."approved_on" IS NULL
+          )
+        WHERE
           (
-            "c"."tender_id" IS NULL
-            OR NOT REGEXP_MATCHES("c"."tender_id", '[^ \t\n\r\x{A0}\x{3000}]')
+            "c"."signed_on" <= CAST($as_of AS DATE) OR "c"."signed_on" IS NULL
           )
-          AND NOT (
-            "c"."project_id" IS NULL
-            OR NOT REGEXP_MATCHES("c"."project_id", '[^ \t\n\r\x{A0}\x{3000}]')
+          AND (
+            (
+              "c"."tender_id" IS NULL
+              OR NOT REGEXP_MATCHES("c"."tender_id", '[^ \t\n\r\x{A0}\x{3000}]')
+            )
+            AND NOT (
+              "c"."project_id" IS NULL
+              OR NOT REGEXP_MATCHES("c"."project_id", '[^ \t\n\r\x{A0}\x{3000}]')
+            )
           )
-        )
-    ) AS "model_rows"
+      ) AS "model_rows"
+    )
+    SELECT
+      *
+    FROM "candidate_rows"
+    WHERE
+      HASH("candidate_rows"."group_1") IN (
+        SELECT
+          HASH("candidate_rows"."group_1")
+        FROM "candidate_rows"
+        GROUP BY
+          HASH("candidate_rows"."group_1")
+        HAVING
+          COUNT(*) >= 2
+      )
   ) AS "grouped_rows"
   GROUP BY
     "grouped_rows"."group_1"

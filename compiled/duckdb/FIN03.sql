@@ -27,23 +27,38 @@ FROM (
     COUNT(*) AS "agg_3",
     MAX("grouped_rows"."agg_4_1") AS "agg_4"
   FROM (
+    WITH "candidate_rows" AS MATERIALIZED (
+      SELECT
+        "r"."claimant_id" AS "group_1",
+        "r"."vendor_name" AS "group_2",
+        STRFTIME("r"."expense_on", '%Y-%m') AS "group_3",
+        "r"."township" AS "agg_1_1",
+        "r"."expense_on" AS "agg_1_by_1",
+        "r"."township" AS "agg_1_by_2",
+        "r"."amount" AS "agg_2_1",
+        "r"."amount" AS "agg_4_1"
+      FROM "town_reimbursement" AS "r"
+      WHERE
+        (
+          "r"."expense_on" <= CAST($as_of AS DATE) OR "r"."expense_on" IS NULL
+        )
+        AND NOT (
+          "r"."vendor_name" IS NULL
+          OR NOT REGEXP_MATCHES("r"."vendor_name", '[^ \t\n\r\x{A0}\x{3000}]')
+        )
+    )
     SELECT
-      "r"."claimant_id" AS "group_1",
-      "r"."vendor_name" AS "group_2",
-      STRFTIME("r"."expense_on", '%Y-%m') AS "group_3",
-      "r"."township" AS "agg_1_1",
-      "r"."expense_on" AS "agg_1_by_1",
-      "r"."township" AS "agg_1_by_2",
-      "r"."amount" AS "agg_2_1",
-      "r"."amount" AS "agg_4_1"
-    FROM "town_reimbursement" AS "r"
+      *
+    FROM "candidate_rows"
     WHERE
-      (
-        "r"."expense_on" <= CAST($as_of AS DATE) OR "r"."expense_on" IS NULL
-      )
-      AND NOT (
-        "r"."vendor_name" IS NULL
-        OR NOT REGEXP_MATCHES("r"."vendor_name", '[^ \t\n\r\x{A0}\x{3000}]')
+      HASH("candidate_rows"."group_1", "candidate_rows"."group_2", "candidate_rows"."group_3") IN (
+        SELECT
+          HASH("candidate_rows"."group_1", "candidate_rows"."group_2", "candidate_rows"."group_3")
+        FROM "candidate_rows"
+        GROUP BY
+          HASH("candidate_rows"."group_1", "candidate_rows"."group_2", "candidate_rows"."group_3")
+        HAVING
+          COUNT(*) >= CAST($split_min_count AS BIGINT)
       )
   ) AS "grouped_rows"
   GROUP BY

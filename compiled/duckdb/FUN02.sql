@@ -27,22 +27,37 @@ FROM (
     MIN("grouped_rows"."agg_4_1") AS "agg_4",
     MAX("grouped_rows"."agg_5_1") AS "agg_5"
   FROM (
+    WITH "candidate_rows" AS MATERIALIZED (
+      SELECT
+        "s"."recipient_id" AS "group_1",
+        "s"."program" AS "group_2",
+        "s"."period" AS "group_3",
+        "s"."township" AS "agg_1_1",
+        "s"."amount" AS "agg_2_1",
+        "s"."paid_on" AS "agg_4_1",
+        "s"."paid_on" AS "agg_5_1"
+      FROM "fin_subsidy" AS "s"
+      WHERE
+        (
+          "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
+        )
+        AND NOT (
+          "s"."period" IS NULL
+          OR NOT REGEXP_MATCHES("s"."period", '[^ \t\n\r\x{A0}\x{3000}]')
+        )
+    )
     SELECT
-      "s"."recipient_id" AS "group_1",
-      "s"."program" AS "group_2",
-      "s"."period" AS "group_3",
-      "s"."township" AS "agg_1_1",
-      "s"."amount" AS "agg_2_1",
-      "s"."paid_on" AS "agg_4_1",
-      "s"."paid_on" AS "agg_5_1"
-    FROM "fin_subsidy" AS "s"
+      *
+    FROM "candidate_rows"
     WHERE
-      (
-        "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
-      )
-      AND NOT (
-        "s"."period" IS NULL
-        OR NOT REGEXP_MATCHES("s"."period", '[^ \t\n\r\x{A0}\x{3000}]')
+      HASH("candidate_rows"."group_1", "candidate_rows"."group_2", "candidate_rows"."group_3") IN (
+        SELECT
+          HASH("candidate_rows"."group_1", "candidate_rows"."group_2", "candidate_rows"."group_3")
+        FROM "candidate_rows"
+        GROUP BY
+          HASH("candidate_rows"."group_1", "candidate_rows"."group_2", "candidate_rows"."group_3")
+        HAVING
+          COUNT(*) >= 2
       )
   ) AS "grouped_rows"
   GROUP BY

@@ -13,29 +13,55 @@ SELECT
   "model_groups"."agg_2" AS "hole_4"
 FROM (
   SELECT
-    "grouped_rows"."group_1" AS "group_1",
-    MIN("grouped_rows"."agg_1_1") AS "agg_1",
-    COALESCE(SUM("grouped_rows"."agg_2_1"), 0) AS "agg_2",
-    COUNT(DISTINCT "grouped_rows"."agg_3_1") AS "agg_3",
-    COUNT(*) AS "agg_4"
+    "distinct_values"."group_1" AS "group_1",
+    MIN("distinct_values"."agg_1_part") AS "agg_1",
+    COALESCE(SUM("distinct_values"."agg_2_part"), 0) AS "agg_2",
+    COUNT("distinct_values"."agg_3_1") AS "agg_3",
+    CAST(SUM("distinct_values"."agg_4_part") AS BIGINT) AS "agg_4"
   FROM (
     SELECT
-      "s"."account_no" AS "group_1",
-      "s"."township" AS "agg_1_1",
-      "s"."amount" AS "agg_2_1",
-      "s"."recipient_id" AS "agg_3_1"
-    FROM "fin_subsidy" AS "s"
-    WHERE
-      (
-        "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
+      "grouped_rows"."group_1" AS "group_1",
+      "grouped_rows"."agg_3_1" AS "agg_3_1",
+      MIN("grouped_rows"."agg_1_1") AS "agg_1_part",
+      SUM("grouped_rows"."agg_2_1") AS "agg_2_part",
+      COUNT(*) AS "agg_4_part"
+    FROM (
+      WITH "candidate_rows" AS MATERIALIZED (
+        SELECT
+          "s"."account_no" AS "group_1",
+          "s"."township" AS "agg_1_1",
+          "s"."amount" AS "agg_2_1",
+          "s"."recipient_id" AS "agg_3_1"
+        FROM "fin_subsidy" AS "s"
+        WHERE
+          (
+            "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
+          )
+          AND NOT (
+            "s"."account_no" IS NULL
+            OR NOT REGEXP_MATCHES("s"."account_no", '[^ \t\n\r\x{A0}\x{3000}]')
+          )
       )
-      AND NOT (
-        "s"."account_no" IS NULL
-        OR NOT REGEXP_MATCHES("s"."account_no", '[^ \t\n\r\x{A0}\x{3000}]')
-      )
-  ) AS "grouped_rows"
+      SELECT
+        *
+      FROM "candidate_rows"
+      WHERE
+        HASH("candidate_rows"."group_1") IN (
+          SELECT
+            HASH("candidate_rows"."group_1")
+          FROM "candidate_rows"
+          GROUP BY
+            HASH("candidate_rows"."group_1")
+          HAVING
+            COUNT(*) >= CAST($shared_account_min AS BIGINT)
+        )
+    ) AS "grouped_rows"
+    GROUP BY
+      "grouped_rows"."group_1",
+      "grouped_rows"."agg_3_1"
+  ) AS "distinct_values"
   GROUP BY
-    "grouped_rows"."group_1"
+    "distinct_values"."group_1"
 ) AS "model_groups"
 WHERE
   "model_groups"."agg_3" >= CAST($shared_account_min AS BIGINT);

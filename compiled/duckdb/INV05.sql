@@ -46,35 +46,66 @@ FROM (
     COALESCE("township_name_2"."name", "model_groups"."agg_3") AS "township_name__2"
   FROM (
     SELECT
-      "grouped_rows"."group_1" AS "group_1",
-      "grouped_rows"."group_2" AS "group_2",
-      MIN("grouped_rows"."agg_1_1") AS "agg_1",
-      COALESCE(SUM("grouped_rows"."agg_2_1"), 0) AS "agg_2",
-      MAX("grouped_rows"."agg_3_1") AS "agg_3",
-      COUNT(DISTINCT "grouped_rows"."agg_4_1") AS "agg_4",
-      COUNT(*) AS "agg_5",
-      MIN("grouped_rows"."agg_6_1") AS "agg_6",
-      MAX("grouped_rows"."agg_7_1") AS "agg_7"
+      "distinct_values"."group_1" AS "group_1",
+      "distinct_values"."group_2" AS "group_2",
+      MIN("distinct_values"."agg_1_part") AS "agg_1",
+      COALESCE(SUM("distinct_values"."agg_2_part"), 0) AS "agg_2",
+      MAX("distinct_values"."agg_3_part") AS "agg_3",
+      COUNT("distinct_values"."agg_4_1") AS "agg_4",
+      CAST(SUM("distinct_values"."agg_5_part") AS BIGINT) AS "agg_5",
+      MIN("distinct_values"."agg_6_part") AS "agg_6",
+      MAX("distinct_values"."agg_7_part") AS "agg_7"
     FROM (
       SELECT
-        "i"."enterprise_code" AS "group_1",
-        "i"."year" AS "group_2",
-        "i"."township" AS "agg_1_1",
-        "i"."amount" AS "agg_2_1",
-        "i"."township" AS "agg_3_1",
-        "i"."township" AS "agg_4_1",
-        "i"."paid_on" AS "agg_6_1",
-        "i"."paid_on" AS "agg_7_1"
-      FROM "com_incentive" AS "i"
-      WHERE
-        (
-          "i"."paid_on" <= CAST($as_of AS DATE) OR "i"."paid_on" IS NULL
+        "grouped_rows"."group_1" AS "group_1",
+        "grouped_rows"."group_2" AS "group_2",
+        "grouped_rows"."agg_4_1" AS "agg_4_1",
+        MIN("grouped_rows"."agg_1_1") AS "agg_1_part",
+        SUM("grouped_rows"."agg_2_1") AS "agg_2_part",
+        MAX("grouped_rows"."agg_3_1") AS "agg_3_part",
+        COUNT(*) AS "agg_5_part",
+        MIN("grouped_rows"."agg_6_1") AS "agg_6_part",
+        MAX("grouped_rows"."agg_7_1") AS "agg_7_part"
+      FROM (
+        WITH "candidate_rows" AS MATERIALIZED (
+          SELECT
+            "i"."enterprise_code" AS "group_1",
+            "i"."year" AS "group_2",
+            "i"."township" AS "agg_1_1",
+            "i"."amount" AS "agg_2_1",
+            "i"."township" AS "agg_3_1",
+            "i"."township" AS "agg_4_1",
+            "i"."paid_on" AS "agg_6_1",
+            "i"."paid_on" AS "agg_7_1"
+          FROM "com_incentive" AS "i"
+          WHERE
+            (
+              "i"."paid_on" <= CAST($as_of AS DATE) OR "i"."paid_on" IS NULL
+            )
+            AND NOT "i"."year" IS NULL
         )
-        AND NOT "i"."year" IS NULL
-    ) AS "grouped_rows"
+        SELECT
+          *
+        FROM "candidate_rows"
+        WHERE
+          HASH("candidate_rows"."group_1", "candidate_rows"."group_2") IN (
+            SELECT
+              HASH("candidate_rows"."group_1", "candidate_rows"."group_2")
+            FROM "candidate_rows"
+            GROUP BY
+              HASH("candidate_rows"."group_1", "candidate_rows"."group_2")
+            HAVING
+              COUNT(*) >= 2
+          )
+      ) AS "grouped_rows"
+      GROUP BY
+        "grouped_rows"."group_1",
+        "grouped_rows"."group_2",
+        "grouped_rows"."agg_4_1"
+    ) AS "distinct_values"
     GROUP BY
-      "grouped_rows"."group_1",
-      "grouped_rows"."group_2"
+      "distinct_values"."group_1",
+      "distinct_values"."group_2"
   ) AS "model_groups"
   LEFT JOIN "ref_township" AS "township_name"
     ON "township_name"."township" = "model_groups"."agg_1"

@@ -505,6 +505,7 @@ class _ModelPlanner:
                     columns.append(exp.alias_(window, first_by, copy=False))
                 plan.append((agg, names, first_by))
             inner = inner.select(*columns, copy=False)
+        inner = self._rows_of_large_groups(inner, group_names, aggregates, top)
 
         def grouped_col(name: str) -> exp.Column:
             return exp.column(name, table=rows_alias)
@@ -524,13 +525,14 @@ class _ModelPlanner:
             )
             for (agg, names, first_by), agg_name in zip(plan, agg_names, strict=True)
         ]
-        groups = (
-            exp.select(*group_columns, *aggregate_columns)
-            .from_(
-                exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False), copy=False
+        rows = exp.alias_(exp.Subquery(this=inner), rows_alias, table=True, copy=False)
+        groups = self._distinct_in_two_phases(rows, group_names, plan, agg_names)
+        if groups is None:
+            groups = (
+                exp.select(*group_columns, *aggregate_columns)
+                .from_(rows, copy=False)
+                .group_by(*(grouped_col(g) for g in group_names), copy=False)
             )
-            .group_by(*(grouped_col(g) for g in group_names), copy=False)
-        )
         current = exp.alias_(exp.Subquery(this=groups), groups_alias, table=True, copy=False)
         self.group_columns = dict(zip(model.group_by, group_names, strict=True))
         self.agg_columns = dict(zip(aggregates, agg_names, strict=True))
@@ -571,6 +573,114 @@ class _ModelPlanner:
             outer = outer.where(self._all_of(having, scope), copy=False)
         return outer
 
+    def _distinct_in_two_phases(
+        self,
+        rows: exp.Expression,
+        group_names: list[str],
+        plan: list[tuple[ir.Agg, list[str], FirstBy]],
+        agg_names: list[str],
+    ) -> exp.Select | None:
+        """The groups of `rows` with their one count(distinct x) as two groupings, where faster.
+
+        On a warehouse of fn.TWO_PHASE_DISTINCT, when the aggregates are one
+        count(distinct x) and counts, sums (not of floats: their order would change the
+        last digits), minima and maxima without `where`: the rows are first grouped by
+        the group values and x, each aggregate taken per (group, x); the groups then count
+        their non-null x and combine the rest (a sum of sums, a minimum of minima, a count
+        as the sum of counts). The same groups and values; None elsewhere.
+        """
+        if not fn.two_phase_distinct(self.dialect):
+            return None
+        distinct = [(agg, names) for agg, names, _ in plan if agg.distinct]
+        if len(distinct) != 1 or distinct[0][0].name != "count" or len(distinct[0][1]) != 1:
+            return None
+        for agg, _names, first_by in plan:
+            if first_by is not None or agg.filter is not None or agg.name not in _COMBINED:
+                return None
+            if agg.name == "sum" and agg.args[0].type is Type.FLOAT:
+                return None
+        x = self.expressions
+        rows_alias = rows.alias
+        value = distinct[0][1][0]
+        pair = x.fresh_alias("distinct_values")
+        keys = [*group_names, value]
+        partial = exp.select(
+            *(exp.alias_(exp.column(k, table=rows_alias), k, copy=False) for k in keys)
+        )
+        combined: list[exp.Expression] = []
+        for (agg, names, _), agg_name in zip(plan, agg_names, strict=True):
+            if agg.distinct:  # each (group, x) is one row of `pair`; a null x is not counted
+                combined.append(exp.alias_(exp.Count(this=exp.column(value, table=pair)), agg_name))
+                continue
+            part = x.fresh_column(f"{agg_name}_part")
+            inputs = [exp.column(n, table=rows_alias) for n in names]
+            partial = partial.select(
+                exp.alias_(_COMBINED[agg.name][0](agg, inputs), part, copy=False), copy=False
+            )
+            outer = _COMBINED[agg.name][1](exp.column(part, table=pair))
+            combined.append(exp.alias_(outer, agg_name, copy=False))
+        partial = partial.from_(rows, copy=False).group_by(
+            *(exp.column(k, table=rows_alias) for k in keys), copy=False
+        )
+        return (
+            exp.select(
+                *(exp.alias_(exp.column(g, table=pair), g, copy=False) for g in group_names),
+                *combined,
+            )
+            .from_(exp.alias_(exp.Subquery(this=partial), pair, table=True, copy=False))
+            .group_by(*(exp.column(g, table=pair) for g in group_names), copy=False)
+        )
+
+    def _rows_of_large_groups(
+        self,
+        rows: exp.Select,
+        group_names: list[str],
+        aggregates: list[ir.Agg],
+        top: CompileScope,
+    ) -> exp.Select:
+        """`rows` less those of groups too small for `having`, where that is cheaper to know.
+
+        A `having` that asks a count of a group's rows to reach a constant (`count(*) >= 2`,
+        `count(distinct x) >= $n`: every count is at most count(*)) can only keep groups of
+        that many rows. On a warehouse with a hash of the group values (fn.group_hash) the
+        rows are first counted by that hash, and only the rows of hashes with enough of them
+        are grouped: WITH candidate_rows AS MATERIALIZED (rows) SELECT * FROM candidate_rows
+        WHERE hash(groups) IN (SELECT hash(groups) … GROUP BY … HAVING COUNT(*) >= n). The
+        groups and warnings are the same; elsewhere, or without such a condition, `rows`.
+        """
+        floors = [
+            (condition, count)
+            for condition, count in _row_count_floors(self.model.having)
+            if count in aggregates
+        ]
+        if not floors or fn.group_hash(self.dialect, []) is None:
+            return rows
+        pool = self.expressions.fresh_alias("candidate_rows")
+
+        def hashed() -> exp.Expression:
+            values: list[exp.Expression] = [exp.column(g, table=pool) for g in group_names]
+            found = fn.group_hash(self.dialect, values)
+            assert found is not None
+            return found
+
+        every_row = exp.Count(this=exp.Star())
+        tests = [
+            self.expressions.condition(condition, top.with_groups({}, {count: every_row}))
+            for condition, count in floors
+        ]
+        large = (
+            exp.select(hashed())
+            .from_(pool)
+            .group_by(hashed(), copy=False)
+            .having(exp.and_(*tests, copy=False), copy=False)
+        )
+        return (
+            exp.select(exp.Star())
+            .from_(pool)
+            .where(exp.In(this=hashed(), query=exp.Subquery(this=large)), copy=False)
+            .with_(pool, as_=rows, materialized=True, copy=False)
+        )
+
     def _groups_read_from(self, top: CompileScope, alias: str, lets: list[str]) -> CompileScope:
         """The scope in which group values, aggregates and lets computed so far are of `alias`."""
         return top.with_groups(
@@ -609,6 +719,42 @@ class _ModelPlanner:
         for output in outputs:
             visit(output)
         return [(n, e) for n, e in self.model.lets if n in wanted]
+
+
+def _count_part(agg: ir.Agg, inputs: list[exp.Expression]) -> exp.Expression:
+    return exp.Count(this=exp.Star() if agg.star else inputs[0])
+
+
+# How each aggregate is taken per (group, x) and combined per group, for _distinct_in_two_phases.
+_COMBINED: dict[str, tuple[Any, Any]] = {
+    "count": (_count_part, lambda part: exp.cast(exp.Sum(this=part), exp.DataType.Type.BIGINT)),
+    "sum": (lambda agg, inputs: exp.Sum(this=inputs[0]), fn.sum_of),
+    "min": (lambda agg, inputs: exp.Min(this=inputs[0]), lambda part: exp.Min(this=part)),
+    "max": (lambda agg, inputs: exp.Max(this=inputs[0]), lambda part: exp.Max(this=part)),
+}
+
+
+def _row_count_floors(having: ir.Expr | None) -> list[tuple[ir.Compare, ir.Agg]]:
+    """The conditions of `having` (joined by `and`) that ask a count to reach a constant.
+
+    Each with its count: `count(…) >= c`, `count(…) > c`, or the same turned round
+    (`c <= count(…)`), c a literal or a parameter. A group these keep has at least
+    c rows (more than c), since no count of a group exceeds its number of rows.
+    """
+    found = []
+    for condition in ir.conjuncts(having):
+        if not isinstance(condition, ir.Compare):
+            continue
+        if condition.op in (">=", ">"):
+            count, least = condition.left, condition.right
+        elif condition.op in ("<=", "<"):
+            count, least = condition.right, condition.left
+        else:
+            continue
+        if isinstance(count, ir.Agg) and count.name == "count":
+            if isinstance(least, (ir.Lit, ir.Param)):
+                found.append((condition, count))
+    return found
 
 
 def _lookups_as_lets(model: ir.Model, pack: ir.CheckedPack) -> ir.Model:
