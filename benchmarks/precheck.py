@@ -227,6 +227,16 @@ class _Undo(Exception):
     """Rolls the naive way's write back."""
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, every thread) process `pid` has used so far (Linux).
+
+    What the service spends per request, whatever else the machine is running: latency and
+    requests per second on a shared machine depend on the other processes too.
+    """
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     """The value below which a fraction `q` of `values` lie (nearest rank)."""
     ordered = sorted(values)
@@ -264,10 +274,12 @@ def main() -> int:
             port = free_port()
             server = start_server(url, port, args.connections)
             load_before = os.getloadavg()
+            cpu_before = cpu_seconds(server.pid)
             try:
                 latencies, statuses, wall = asyncio.run(
                     load(port, records, args.requests, args.clients)
                 )
+                cpu = cpu_seconds(server.pid) - cpu_before
             finally:
                 server.terminate()
                 server.wait(60)
@@ -290,6 +302,7 @@ def main() -> int:
             "single_ours_ms": 1000 * statistics.median(ours),
             "single_naive_ms": 1000 * statistics.median(naive),
             "naive_over_ours": statistics.median(naive) / statistics.median(ours),
+            "server_cpu_ms_per_request": 1000 * cpu / len(latencies),
             "tables_unchanged": unchanged,
             "audit_rows": audited,
             "load_average": load_before,
