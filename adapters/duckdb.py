@@ -33,6 +33,9 @@ LOCK_WAIT_SECONDS = 120.0
 STATISTICS_OPTIMIZERS = ("statistics_propagation", "compressed_materialization", "row_group_pruner")
 """DuckDB's optimisers whose plans depend on the rows' statistics at planning time."""
 
+PREPARED_MAX = 512
+"""Statements one connection keeps prepared at most (`prepared`)."""
+
 SMALL_ROWS = 64
 """Rows appended as parameters rather than through a registered Arrow table (`append`)."""
 
@@ -67,6 +70,8 @@ class DuckDBWarehouse:
         # table): DuckDB then binds a statement prepared before it again at every execution.
         self._catalog = 0
         self._prepared: dict[str, tuple[str, int]] = {}
+        self._without_statistics = False
+        self._named = 0
         self._kept: dict[str, object] = {}
 
     @staticmethod
@@ -184,9 +189,16 @@ class DuckDBWarehouse:
         entry = self._prepared.get(sql)
         if entry is not None and entry[1] == self._catalog:
             return f"EXECUTE {entry[0]}"
-        if not self._prepared:
+        if not self._without_statistics:
             self._plan_without_statistics()
-        name = entry[0] if entry else f"oversight_prepared_{len(self._prepared)}"
+            self._without_statistics = True
+        if entry is None and len(self._prepared) >= PREPARED_MAX:  # many days asked about
+            for old, _ in self._prepared.values():
+                with suppress(duckdb.Error):
+                    self.connection.execute(f"DEALLOCATE {old}")
+            self._prepared = {}
+        self._named += 1
+        name = entry[0] if entry else f"oversight_prepared_{self._named}"
         try:
             self.connection.execute(f"PREPARE {name} AS {sql}")
         except duckdb.Error as exc:
@@ -268,16 +280,13 @@ class DuckDBWarehouse:
         """Append a few rows as parameters: no Arrow table registered, the catalog unchanged."""
         if table.num_rows == 0:
             return
-        if table.num_rows > SMALL_ROWS:
+        if table.num_rows > SMALL_ROWS or not _plain(table.schema):
             insert = exp.insert(exp.select("*").from_("__oversight_arrow"), table_named(name))
             self._with_arrow(table, statement(insert, "duckdb"))
             return
-        columns = [exp.to_identifier(c) for c in table.column_names]
-        values = exp.Tuple(expressions=[exp.Placeholder() for _ in columns])
-        insert = exp.Insert(
-            this=exp.Schema(this=table_named(name), expressions=columns),
-            expression=exp.Values(expressions=[values]),
-        )
+        # By position, as `INSERT … SELECT *` from the Arrow table would.
+        values = exp.Tuple(expressions=[exp.Placeholder() for _ in table.column_names])
+        insert = exp.Insert(this=table_named(name), expression=exp.Values(expressions=[values]))
         rows = [list(row.values()) for row in table.to_pylist()]
         self.connection.executemany(statement(insert, "duckdb"), rows)
 
@@ -309,7 +318,7 @@ class DuckDBWarehouse:
             raise failure(exc, f"无法读取 Parquet 文件 {path}") from exc
 
     def append(self, name: str, table: pa.Table) -> None:
-        if table.num_rows <= SMALL_ROWS:  # a pre-check's audit row: the catalog unchanged
+        if table.num_rows <= SMALL_ROWS and _plain(table.schema):  # a pre-check's audit row
             try:
                 self._insert_rows(name, table)
             except duckdb.Error as exc:
@@ -378,6 +387,20 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _plain(schema: pa.Schema) -> bool:
+    """Whether every column's values pass through Python unchanged (as parameters)."""
+    return all(
+        pa.types.is_string(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_date32(t)
+        or pa.types.is_decimal(t)
+        or (pa.types.is_timestamp(t) and t.tz is None and t.unit in ("s", "ms", "us"))
+        for t in schema.types
+    )
 
 
 def connect_duckdb(url: str, read_only: bool = False, must_exist: bool = False) -> DuckDBWarehouse:

@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from adapters.base import QueryTimeout, Warehouse, WarehouseError
@@ -49,6 +50,7 @@ from dsl.types import Type
 from engine import __version__
 from engine.compiler.compile import compile_model
 from engine.compiler.expressions import relation_rows
+from engine.compiler.placeholders import AS_OF
 from engine.compiler.reviewed import Reviewed
 from engine.compiler.target import (
     Pending,
@@ -73,6 +75,9 @@ CHANGES = ("new", "changed")
 REMEMBER_SECONDS = 60.0
 """How long a service remembers the warnings of the models it evaluates in full as they stand
 now (Standing); 0: never."""
+
+DAYS_REMEMBERED = 4096
+"""What `_remembered` holds at most of queries written for a day (`_on_day`)."""
 
 KEPT_TABLES = 16
 """How many tables of relations (Standing.relations) one connection keeps at most."""
@@ -481,16 +486,14 @@ def precheck(
         pending = Pending(asked.source, rows, read, within, stored if within else None, amends)
         prepared: dict[str, str | Reviewed] | None = None
         if rows is None:
-            day = (
-                asked.as_of if prepares else None
-            )  # written in: nothing bound, nothing bound again
             compiled = _prepared(
-                pack, chosen, pending, warehouse.dialect, parameters, tables, shared, day
+                pack, chosen, pending, warehouse.dialect, parameters, tables, shared
             )
             prepared = dict(compiled)
             for model_id, sql in compiled.items() if prepares else ():
                 try:
-                    prepared[model_id] = Reviewed(prepares(sql), bound=())
+                    day = _on_day(pack, sql, asked.as_of, warehouse.dialect)
+                    prepared[model_id] = Reviewed(prepares(day), bound=())
                 except WarehouseError:  # run as it is: run_models reports what fails
                     pass
         return run_models(
@@ -616,12 +619,10 @@ def _prepared(
     parameters: dict[str, Any],
     tables: dict[str, str],
     shared: Mapping[str, str] | None = None,
-    as_of: date | None = None,
 ) -> dict[str, str]:
     """Each model's query reading `pending` as the connection provides it, compiled once.
 
-    The as-of day is a placeholder, bound when the query runs, unless `as_of` is
-    given (the query is then that day's: a connection prepares it); `shared` names the
+    The as-of day is a placeholder, bound when the query runs; `shared` names the
     tables of relations the query reads instead of computing them (Standing.relations).
     A model that does not compile is left to run_models, which reports it as it
     reports any model.
@@ -634,16 +635,36 @@ def _prepared(
             "sql", model.id, pending.source, pending.read, pending.within, pending.stored,
             pending.amends, dialect,
             tuple(sorted(parameters.items())), tuple(sorted(tables.items())),
-            tuple(sorted(shared.items())), as_of,
+            tuple(sorted(shared.items())),
         )  # fmt: skip
         if key not in cache:
-            target = Target(dialect, as_of, parameters, tables, pending, shared)
+            target = Target(dialect, None, parameters, tables, pending, shared)
             try:
                 cache[key] = compile_model(model, pack, target).sql(last_use=True)
             except DiagnosticError:
                 continue
         prepared[model.id] = cache[key]
     return prepared
+
+
+def _on_day(pack: ir.CheckedPack, sql: str, as_of: date, dialect: str) -> str:
+    """`sql` (from `_prepared`) with its as-of placeholder written as the day, once per day.
+
+    A connection prepares the query so: a prepared statement given the day as a
+    parameter is bound again at every execution (DuckDB cannot type it beforehand).
+    """
+    cache = _remembered(pack)
+    key = ("day", sql, as_of)
+    if key not in cache:
+        if len(cache) > DAYS_REMEMBERED:  # a service asked about many days: start again
+            cache.clear()
+        tree = sqlglot.parse_one(sql, read=dialect)
+        day = exp.cast(exp.Literal.string(as_of.isoformat()), exp.DataType.build("date"))
+        for placeholder in list(tree.find_all(exp.Placeholder)):
+            if placeholder.name == AS_OF:
+                placeholder.replace(day.copy())
+        cache[key] = statement(tree, dialect)
+    return cache[key]
 
 
 def narrowed_to(pack: ir.CheckedPack, model: ir.Model, source: str) -> tuple[str, ...] | None:
