@@ -30,6 +30,15 @@ from adapters.names import statement, table_named
 
 LOCK_WAIT_SECONDS = 120.0
 
+STATISTICS_OPTIMIZERS = ("statistics_propagation", "compressed_materialization", "row_group_pruner")
+"""DuckDB's optimisers whose plans depend on the rows' statistics at planning time."""
+
+PREPARED_MAX = 512
+"""Statements one connection keeps prepared at most (`prepared`)."""
+
+SMALL_ROWS = 64
+"""Rows appended as parameters rather than through a registered Arrow table (`append`)."""
+
 
 def database_path(url: str) -> str:
     """The file a URL names, as SQLAlchemy reads it.
@@ -56,6 +65,14 @@ class DuckDBWarehouse:
         if path != ":memory:" and (read_only or must_exist) and not Path(path).exists():
             raise WarehouseNotFound(path, "DuckDB database")
         self.connection = self._open(path, read_only)
+        # What `prepared` and `kept` remember of this connection. `_catalog` counts what this
+        # connection did that may change its catalog (a DDL statement, a registered Arrow
+        # table): DuckDB then binds a statement prepared before it again at every execution.
+        self._catalog = 0
+        self._prepared: dict[str, tuple[str, int]] = {}
+        self._without_statistics = False
+        self._named = 0
+        self._kept: dict[str, object] = {}
 
     @staticmethod
     def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -154,10 +171,124 @@ class DuckDBWarehouse:
             raise failure(exc, f"无法读取表 {name} 的列") from exc
 
     def execute(self, sql: str) -> None:
+        self._catalog += 1
         try:
             self.connection.execute(sql)
         except duckdb.Error as exc:
             raise failure(exc, "语句执行失败") from exc
+
+    def prepared(self, sql: str) -> str:
+        """A statement that runs `sql` (no placeholders) as prepared once on this connection.
+
+        Binding and optimising a model's query costs about as much as running it on the
+        few rows a pre-check reads; a prepared statement does that once. DuckDB binds it
+        again by itself whenever the catalog changed since (correct, but no longer
+        cheaper), so it is prepared again after this connection changed its catalog.
+        https://duckdb.org/docs/stable/sql/query_syntax/prepared_statements
+        """
+        entry = self._prepared.get(sql)
+        if entry is not None and entry[1] == self._catalog:
+            return f"EXECUTE {entry[0]}"
+        if not self._without_statistics:
+            self._plan_without_statistics()
+            self._without_statistics = True
+        if entry is None and len(self._prepared) >= PREPARED_MAX:  # many days asked about
+            for old, _ in self._prepared.values():
+                with suppress(duckdb.Error):
+                    self.connection.execute(f"DEALLOCATE {old}")
+            self._prepared = {}
+        self._named += 1
+        name = entry[0] if entry else f"oversight_prepared_{self._named}"
+        try:
+            self.connection.execute(f"PREPARE {name} AS {sql}")
+        except duckdb.Error as exc:
+            self._prepared.pop(sql, None)
+            raise failure(exc, "查询准备失败") from exc
+        self._prepared[sql] = (name, self._catalog)
+        return f"EXECUTE {name}"
+
+    def _plan_without_statistics(self) -> None:
+        """Plans that hold for any rows: the optimisers that read the rows' statistics, off.
+
+        DuckDB plans a prepared statement with the statistics its tables have then (a
+        filter that no row passed becomes an empty result) and keeps the plan while
+        the rows change: a pre-check's kept tables change at every use. A setting of
+        the database (DuckDB has no per-connection one), so of every connection to it
+        in this process; the others' answers are the same, planned without them.
+        https://duckdb.org/docs/stable/configuration/overview (disabled_optimizers)
+        """
+        setting = "current_setting('disabled_optimizers')"
+        now = self.connection.sql(f"SELECT {setting}").fetchall()[0][0] or ""
+        off = [name for name in now.split(",") if name.strip()]
+        off += [name for name in STATISTICS_OPTIMIZERS if name not in off]
+        self.connection.execute(f"SET disabled_optimizers = '{','.join(off)}'")
+
+    @contextmanager
+    def kept(self, name: str, rows: pa.Table | exp.Query, shape: object) -> Iterator[int]:
+        """`rows` readable as `name` until the block ends; yields how many there are.
+
+        Like `registered`, a temporary table only this connection sees, but kept empty
+        between uses rather than dropped (`filled`): nothing changes the catalog, so
+        statements prepared on the connection stay prepared.
+        """
+        count = self.filled(name, rows, shape)
+        try:
+            yield count
+        finally:
+            with suppress(duckdb.Error):
+                self.connection.execute(statement(exp.delete(table_named(name)), "duckdb"))
+
+    def filled(self, name: str, rows: pa.Table | exp.Query, shape: object) -> int:
+        """A temporary table `name` of this connection holding `rows` alone; how many.
+
+        Made the first time, and again when `shape` (the columns the caller means)
+        differs from the last time's; otherwise emptied and filled, which leaves the
+        catalog as it was (`prepared`).
+        """
+        if self._kept.get(name) != shape:
+            self._kept.pop(name, None)
+            drop = exp.Drop(tables=[table_named(name)], kind="TABLE", exists=True)
+            self.execute(statement(drop, "duckdb"))
+            empty = (
+                exp.select("*").from_("__oversight_arrow")
+                if isinstance(rows, pa.Table)
+                else exp.select("*").from_(exp.Subquery(this=rows.copy(), alias="r"))
+            ).where(exp.false())
+            create = exp.Create(
+                this=table_named(name),
+                kind="TABLE",
+                properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+                expression=empty,
+            )
+            if isinstance(rows, pa.Table):
+                self._with_arrow(rows.schema.empty_table(), statement(create, "duckdb"))
+            else:
+                self.execute(statement(create, "duckdb"))
+            self._kept[name] = shape
+        try:
+            self.connection.execute(statement(exp.delete(table_named(name)), "duckdb"))
+            if isinstance(rows, pa.Table):
+                self._insert_rows(name, rows)
+                return rows.num_rows
+            insert = exp.insert(rows, table_named(name))
+            return int(self.connection.execute(statement(insert, "duckdb")).fetchall()[0][0])
+        except duckdb.Error as exc:
+            self._kept.pop(name, None)  # made again at the next use
+            raise failure(exc, "写入临时表失败") from exc
+
+    def _insert_rows(self, name: str, table: pa.Table) -> None:
+        """Append a few rows as parameters: no Arrow table registered, the catalog unchanged."""
+        if table.num_rows == 0:
+            return
+        if table.num_rows > SMALL_ROWS or not _plain(table.schema):
+            insert = exp.insert(exp.select("*").from_("__oversight_arrow"), table_named(name))
+            self._with_arrow(table, statement(insert, "duckdb"))
+            return
+        # By position, as `INSERT … SELECT *` from the Arrow table would.
+        values = exp.Tuple(expressions=[exp.Placeholder() for _ in table.column_names])
+        insert = exp.Insert(this=table_named(name), expression=exp.Values(expressions=[values]))
+        rows = [list(row.values()) for row in table.to_pylist()]
+        self.connection.executemany(statement(insert, "duckdb"), rows)
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         rows = exp.select("*").from_("__oversight_arrow")
@@ -167,6 +298,7 @@ class DuckDBWarehouse:
     @contextmanager
     def scratch(self, name: str, table: pa.Table) -> Iterator[None]:
         # DuckDB reads the Arrow table in place, as a view of this connection: no DDL at all.
+        self._catalog += 1
         self.connection.register(name, table)
         try:
             yield
@@ -179,17 +311,25 @@ class DuckDBWarehouse:
             exp.Anonymous(this="read_parquet", expressions=[exp.Literal.string(str(path))])
         )
         create = exp.Create(this=table_named(name), kind="TABLE", expression=rows, replace=replace)
+        self._catalog += 1
         try:
             self.connection.execute(statement(create, "duckdb"))
         except duckdb.Error as exc:
             raise failure(exc, f"无法读取 Parquet 文件 {path}") from exc
 
     def append(self, name: str, table: pa.Table) -> None:
+        if table.num_rows <= SMALL_ROWS and _plain(table.schema):  # a pre-check's audit row
+            try:
+                self._insert_rows(name, table)
+            except duckdb.Error as exc:
+                raise failure(exc, "写入数据失败") from exc
+            return
         insert = exp.insert(exp.select("*").from_("__oversight_arrow"), table_named(name))
         self._with_arrow(table, statement(insert, "duckdb"))
 
     def _with_arrow(self, table: pa.Table, statement: str) -> None:
         """Run a statement that reads the Arrow table under the name __oversight_arrow."""
+        self._catalog += 1  # a registered table is a view of the connection's catalog
         self.connection.register("__oversight_arrow", table)
         try:
             self.connection.execute(statement)
@@ -206,6 +346,8 @@ class DuckDBWarehouse:
         in the database file (a pre-check's records are read so). Not the Arrow table
         itself: DuckDB cannot push every filter it plans into a scan of one.
         """
+        if self._kept.pop(name, None) is not None:  # kept by `kept` until now: made anew
+            self.execute(statement(exp.Drop(tables=[table_named(name)], kind="TABLE"), "duckdb"))
         arrow = isinstance(rows, pa.Table)
         query = exp.select("*").from_("__oversight_arrow") if arrow else rows
         temporary = exp.Create(
@@ -226,7 +368,7 @@ class DuckDBWarehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.execute("BEGIN TRANSACTION")
+        self._control("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
@@ -234,10 +376,31 @@ class DuckDBWarehouse:
             with suppress(duckdb.Error):
                 self.connection.execute("ROLLBACK")
             raise
-        self.execute("COMMIT")  # a write-write conflict can surface only here: Conflict
+        self._control("COMMIT")  # a write-write conflict can surface only here: Conflict
+
+    def _control(self, sql: str) -> None:
+        """A transaction's BEGIN or COMMIT: the catalog is not changed by it."""
+        try:
+            self.connection.execute(sql)
+        except duckdb.Error as exc:
+            raise failure(exc, "语句执行失败") from exc
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _plain(schema: pa.Schema) -> bool:
+    """Whether every column's values pass through Python unchanged (as parameters)."""
+    return all(
+        pa.types.is_string(t)
+        or pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_date32(t)
+        or pa.types.is_decimal(t)
+        or (pa.types.is_timestamp(t) and t.tz is None and t.unit in ("s", "ms", "us"))
+        for t in schema.types
+    )
 
 
 def connect_duckdb(url: str, read_only: bool = False, must_exist: bool = False) -> DuckDBWarehouse:

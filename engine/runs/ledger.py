@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,7 +23,7 @@ from typing import TypeVar
 import pyarrow as pa
 from sqlglot import exp
 
-from adapters.base import Conflict, Warehouse
+from adapters.base import Conflict, Warehouse, WarehouseError
 from adapters.names import statement, table_named
 from engine import __version__, signals
 from engine.compiler.functions import date_literal
@@ -187,13 +188,34 @@ def record_precheck(
     Pre-checks come many at once: an append that meets another's lock is tried again.
     """
     audit = pa.Table.from_pylist([row], schema=PRECHECKS_SCHEMA)
+    name = tables.name(PRECHECKS)
+    try:
+        seen = _AUDITED.setdefault(warehouse, set())
+    except TypeError:  # a connection that cannot be referred to weakly: the catalog each time
+        seen = set()
 
     def append_audit() -> None:
         with warehouse.transaction():
-            ensure_tables(warehouse, tables, (PRECHECKS,))
-            warehouse.append(tables.name(PRECHECKS), audit)
+            # The catalog is asked once per connection (a query as long as the append):
+            # a table dropped since makes the append fail, and it is asked again.
+            if name not in seen:
+                ensure_tables(warehouse, tables, (PRECHECKS,))
+            warehouse.append(name, audit)
+        seen.add(name)
 
-    _retry_on_conflict(append_audit, pause=0.05)
+    try:
+        _retry_on_conflict(append_audit, pause=0.05)
+    except Conflict:
+        raise
+    except WarehouseError:
+        if name not in seen:
+            raise
+        seen.discard(name)
+        _retry_on_conflict(append_audit, pause=0.05)
+
+
+_AUDITED: weakref.WeakKeyDictionary[Warehouse, set[str]] = weakref.WeakKeyDictionary()
+"""Per connection, the audit tables it has appended to: they exist (`record_precheck`)."""
 
 
 def _retry_on_conflict(attempt: Callable[[], T], pause: float) -> T:

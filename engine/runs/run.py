@@ -188,7 +188,7 @@ def run_models(
     count_rows: bool = False,
     reviewed: bool = True,
     pending: Pending | None = None,
-    prepared: Mapping[str, str] | None = None,
+    prepared: Mapping[str, str | Reviewed] | None = None,
     sources: Sequence[SourceHealth] | None = None,
     share: bool = True,
 ) -> RunResult:
@@ -220,8 +220,11 @@ def run_models(
         if statement.runs_with(parameters)
         and not (tables and tables.keys() & pack.models[model_id].sources)
     }
-    if prepared:  # compiled already by the caller, the as-of day left a placeholder
-        as_reviewed = {**as_reviewed, **{m: Reviewed(sql) for m, sql in prepared.items()}}
+    if prepared:  # compiled already by the caller (a text: the as-of day left a placeholder)
+        as_reviewed = {
+            **as_reviewed,
+            **{m: Reviewed(s) if isinstance(s, str) else s for m, s in prepared.items()},
+        }
     present: dict[str, bool] = {}
     counted: dict[str, int] = {}
     parts: list[pa.Table] = []

@@ -27,18 +27,20 @@ import json
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from adapters.base import QueryTimeout, Warehouse, WarehouseError
-from adapters.names import statement
+from adapters.names import statement, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic, message
@@ -47,6 +49,9 @@ from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__
 from engine.compiler.compile import compile_model
+from engine.compiler.expressions import relation_rows
+from engine.compiler.placeholders import AS_OF
+from engine.compiler.reviewed import Reviewed
 from engine.compiler.target import (
     Pending,
     Target,
@@ -57,6 +62,7 @@ from engine.compiler.target import (
 )
 from engine.policy.deployment import Deployment
 from engine.runs import ledger
+from engine.runs.reads import relations_read
 from engine.runs.run import ModelOutcome, RunResult, run_models, select_models
 from engine.schema import WARNINGS_SCHEMA, source_schema
 from engine.values import convert, value_hints
@@ -69,6 +75,12 @@ CHANGES = ("new", "changed")
 REMEMBER_SECONDS = 60.0
 """How long a service remembers the warnings of the models it evaluates in full as they stand
 now (Standing); 0: never."""
+
+DAYS_REMEMBERED = 4096
+"""What `_remembered` holds at most of queries written for a day (`_on_day`)."""
+
+KEPT_TABLES = 16
+"""How many tables of relations (Standing.relations) one connection keeps at most."""
 
 PRECHECK_SCHEMA = pa.schema(
     [
@@ -323,6 +335,10 @@ class Standing:
         self.entries = entries
         self._lock = threading.Lock()
         self._remembered: dict[tuple[Any, ...], tuple[float, ir.CheckedPack, RunResult]] = {}
+        # Per connection (dropped with it), its tables of relations: name → (made, pack).
+        self._kept: weakref.WeakKeyDictionary[Warehouse, dict[str, tuple[float, Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def result(
         self, pack: ir.CheckedPack, key: tuple[Any, ...], run: Callable[[], RunResult]
@@ -341,6 +357,69 @@ class Standing:
                     self._remembered.pop(next(iter(self._remembered)))
                 self._remembered[key] = (now, pack, result)
         return result
+
+    def relations(
+        self,
+        warehouse: Warehouse,
+        pack: ir.CheckedPack,
+        as_of: date,
+        parameters: Mapping[str, Any],
+        tables: Mapping[str, str],
+        names: set[str],
+    ) -> dict[str, str]:
+        """Relation → a temporary table of `warehouse`'s connection holding its rows as of `as_of`.
+
+        For each of `names` (relations that do not read the pre-checked source), the
+        rows as they stood at most `seconds` ago, made again when older, for another
+        pack or other settings. A relation such as `official_circle` is the same for
+        every pre-check of a day: computed inline, it was most of many models' query
+        time. A connection keeps its own tables (only it sees them, in memory, never in
+        the database file), so the caller holds `warehouse` alone while the tables are
+        read. One the warehouse cannot make is left out: its models read it inline.
+        """
+        if self.seconds <= 0 or not names:
+            return {}
+        with self._lock:
+            kept = self._kept.setdefault(warehouse, {})
+        settings = (as_of, tuple(sorted(parameters.items())), tuple(sorted(tables.items())))
+        suffix = hashlib.sha256(repr(settings).encode()).hexdigest()[:10]
+        made: dict[str, str] = {}
+        now = time.monotonic()
+        for relation in pack.relations:  # in dependency order: one may read another's table
+            if relation not in names:
+                continue
+            table = f"oversight_precheck__{relation}__{suffix}"
+            entry = kept.get(table)
+            if entry is not None and entry[1] is pack and now - entry[0] <= self.seconds:
+                made[relation] = table
+                continue
+            kept.pop(table, None)
+            target = Target(warehouse.dialect, as_of, parameters, tables, shared=dict(made))
+            try:
+                rows = relation_rows(pack, relation, target)
+                fills = getattr(warehouse, "filled", None)
+                if fills is not None:  # filled again, the catalog unchanged (prepared queries)
+                    fills(table, rows, (pack.relations[relation].revision, relation))
+                else:
+                    create = exp.Create(
+                        this=table_named(table),
+                        kind="TABLE",
+                        replace=True,
+                        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+                        expression=rows,
+                    )
+                    warehouse.execute(statement(create, warehouse.dialect))
+            except (WarehouseError, DiagnosticError):
+                continue  # its models read it inline
+            while len(kept) >= KEPT_TABLES:  # the oldest made goes
+                oldest = min(kept, key=lambda name: kept[name][0])
+                kept.pop(oldest)
+                drop = exp.Drop(tables=[table_named(oldest)], kind="TABLE", exists=True)
+                with suppress(WarehouseError):
+                    warehouse.execute(statement(drop, warehouse.dialect))
+            kept[table] = (now, pack)
+            made[relation] = table
+        return made
 
 
 def precheck(
@@ -382,18 +461,41 @@ def precheck(
     # same for every pre-check, compiled once. Elsewhere they are literal rows in the query.
     registers = getattr(warehouse, "registered", None)
     rows = None if registers else asked.rows
+    # A service's connections (`standing`) keep those tables between pre-checks and each
+    # model's query prepared (DuckDB: adapters/duckdb.py `kept`, `prepared`): binding and
+    # optimising a query cost about as much as running it on a pre-check's few rows.
+    keeps = getattr(warehouse, "kept", None) if standing is not None and registers else None
+    prepares = getattr(warehouse, "prepared", None) if keeps else None
     narrowed = [within for within in groups if within]
+    # The relations the models read that the records cannot change, as the service keeps
+    # them (Standing.relations): read from a table of the connection instead of computed.
+    shared: dict[str, str] = {}
+    if standing is not None and registers:
+        unchanged = {
+            relation
+            for model in models
+            for relation in relations_read(pack, model)
+            if asked.source not in pack.relations[relation].sources
+        }
+        shared = standing.relations(warehouse, pack, asked.as_of, parameters, tables, unchanged)
     stored: str | None = None  # set below, before the models run
     nothing_stored = False
     amends = True
 
     def run(chosen: list[ir.Model], read: str, within: tuple[str, ...]) -> RunResult:
         pending = Pending(asked.source, rows, read, within, stored if within else None, amends)
-        prepared = (
-            _prepared(pack, chosen, pending, warehouse.dialect, parameters, tables)
-            if rows is None
-            else None
-        )
+        prepared: dict[str, str | Reviewed] | None = None
+        if rows is None:
+            compiled = _prepared(
+                pack, chosen, pending, warehouse.dialect, parameters, tables, shared
+            )
+            prepared = dict(compiled)
+            for model_id, sql in compiled.items() if prepares else ():
+                try:
+                    day = _on_day(pack, sql, asked.as_of, warehouse.dialect)
+                    prepared[model_id] = Reviewed(prepares(day), bound=())
+                except WarehouseError:  # run as it is: run_models reports what fails
+                    pass
         return run_models(
             pack, warehouse, asked.as_of, chosen, parameters, tables, timeout,
             reviewed=reviewed, pending=pending, prepared=prepared,
@@ -414,7 +516,10 @@ def precheck(
         if registers:
             schema = source_schema(pack.pack.sources[asked.source])
             records = pa.Table.from_pylist(list(asked.rows), schema=schema)
-            registered.enter_context(registers(records_name(asked.source), records))
+            if keeps:
+                registered.enter_context(keeps(records_name(asked.source), records, str(schema)))
+            else:
+                registered.enter_context(registers(records_name(asked.source), records))
         try:
             # The stored rows the records amend, if any. Without, each query reads the
             # stored rows as they are, plus the records.
@@ -429,11 +534,17 @@ def precheck(
                 # none, the narrowed models give nothing now.
                 values = {c: {row[c] for row in [*asked.rows, *amended]} for c in firsts}
                 query = stored_rows_with(pack, asked.source, values, warehouse.dialect, tables)
-                registered.enter_context(registers(touched_name(asked.source), query))
-                count = exp.select(exp.Count(this=exp.Star())).from_(touched_name(asked.source))
-                counted = warehouse.query(statement(count, warehouse.dialect))
-                stored = touched_name(asked.source)
-                nothing_stored = counted.column(0)[0].as_py() == 0
+                touched = touched_name(asked.source)
+                if keeps:
+                    shape = (str(schema), tables.get(asked.source, asked.source))
+                    counted = registered.enter_context(keeps(touched, query, shape))
+                else:
+                    registered.enter_context(registers(touched, query))
+                    count = exp.select(exp.Count(this=exp.Star())).from_(touched)
+                    answer = warehouse.query(statement(count, warehouse.dialect))
+                    counted = answer.column(0)[0].as_py()
+                stored = touched
+                nothing_stored = counted == 0
         except WarehouseError:  # the source's table is missing: each model says so
             pass
         results = {
@@ -507,12 +618,16 @@ def _prepared(
     dialect: str,
     parameters: dict[str, Any],
     tables: dict[str, str],
+    shared: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Each model's query reading `pending` as the connection provides it, compiled once.
 
-    The as-of day is a placeholder, bound when the query runs. A model that does
-    not compile is left to run_models, which reports it as it reports any model.
+    The as-of day is a placeholder, bound when the query runs; `shared` names the
+    tables of relations the query reads instead of computing them (Standing.relations).
+    A model that does not compile is left to run_models, which reports it as it
+    reports any model.
     """
+    shared = dict(shared or {})
     prepared = {}
     cache = _remembered(pack)
     for model in models:
@@ -520,15 +635,36 @@ def _prepared(
             "sql", model.id, pending.source, pending.read, pending.within, pending.stored,
             pending.amends, dialect,
             tuple(sorted(parameters.items())), tuple(sorted(tables.items())),
+            tuple(sorted(shared.items())),
         )  # fmt: skip
         if key not in cache:
-            target = Target(dialect, None, parameters, tables, pending)
+            target = Target(dialect, None, parameters, tables, pending, shared)
             try:
                 cache[key] = compile_model(model, pack, target).sql(last_use=True)
             except DiagnosticError:
                 continue
         prepared[model.id] = cache[key]
     return prepared
+
+
+def _on_day(pack: ir.CheckedPack, sql: str, as_of: date, dialect: str) -> str:
+    """`sql` (from `_prepared`) with its as-of placeholder written as the day, once per day.
+
+    A connection prepares the query so: a prepared statement given the day as a
+    parameter is bound again at every execution (DuckDB cannot type it beforehand).
+    """
+    cache = _remembered(pack)
+    key = ("day", sql, as_of)
+    if key not in cache:
+        if len(cache) > DAYS_REMEMBERED:  # a service asked about many days: start again
+            cache.clear()
+        tree = sqlglot.parse_one(sql, read=dialect)
+        day = exp.cast(exp.Literal.string(as_of.isoformat()), exp.DataType.build("date"))
+        for placeholder in list(tree.find_all(exp.Placeholder)):
+            if placeholder.name == AS_OF:
+                placeholder.replace(day.copy())
+        cache[key] = statement(tree, dialect)
+    return cache[key]
 
 
 def narrowed_to(pack: ir.CheckedPack, model: ir.Model, source: str) -> tuple[str, ...] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pyarrow as pa
 import pytest
@@ -130,3 +130,31 @@ def test_the_ledger_can_live_in_a_schema_of_its_own(warehouse):
     assert warehouse.has_table("oversight.oversight_ledger")
     assert not warehouse.has_table("oversight_ledger")
     assert len(ledger.read(warehouse, tables)) == 1
+
+
+def audit_row(number: int) -> dict[str, object]:
+    """One pre-check's audit row (ledger.PRECHECKS_SCHEMA)."""
+    return {
+        "precheck_id": f"p{number}",
+        "checked_at": datetime(2021, 12, 31, 9, 0, number),
+        "caller": "finance",
+        "source": "fin_payment",
+        "as_of": date(2021, 12, 31),
+        "records": 1,
+        "digest": "d",
+        "models": "FIN04",
+        "warnings": 0,
+        "answer": "[]",
+        "pack_version": "0.1.0",
+        "engine_version": "0",
+    }
+
+
+def test_an_audit_table_dropped_after_its_first_row_is_made_again(warehouse):
+    """The connection remembers the audit table exists; the append still makes it again."""
+    ledger.record_precheck(warehouse, audit_row(1))
+    warehouse.execute(f"DROP TABLE {ledger.PRECHECKS}")
+    ledger.record_precheck(warehouse, audit_row(2))
+    ledger.record_precheck(warehouse, audit_row(3))
+    ids = warehouse.query(f"SELECT precheck_id FROM {ledger.PRECHECKS} ORDER BY 1")
+    assert ids.column(0).to_pylist() == ["p2", "p3"]

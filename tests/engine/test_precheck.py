@@ -642,3 +642,53 @@ def test_a_model_is_evaluated_on_the_rows_of_the_records_keys_only_when_that_is_
     pack: ir.CheckedPack, model_id: str, source: str, within: tuple[str, ...] | None
 ):
     assert narrowed_to(pack, pack.models[model_id], source) == within
+
+
+def test_a_service_connection_answers_each_precheck_for_its_own_records(
+    county: County, pack: ir.CheckedPack
+):
+    """Through one connection kept by a service, a small payment, then a large one, then small.
+
+    On DuckDB the connection keeps the records' table and each model's query prepared
+    between pre-checks: a plan made while the table held a payment no filter passes
+    must still find the large one (DuckDB plans with the rows' statistics at the time).
+    """
+    url = county({})
+    warehouse = connect(url)
+    standing = Standing(seconds=3600)
+    try:
+        for number, amount, warned in ((1, 100, False), (2, 500000, True), (3, 100, False)):
+            asked = request(pack, "fin_payment", [payment(f"ZF{number}", amount)])
+            answer = precheck(warehouse, pack, asked, standing=standing).warnings
+            expected = [("FIN04", f"ZF{number}")] if warned else []
+            assert list(messages(answer)) == expected, (number, amount)
+    finally:
+        warehouse.close()
+
+
+def test_relations_the_records_cannot_change_are_kept_by_the_connection(
+    county: County, pack: ir.CheckedPack
+):
+    """official_circle is kept for a lease; enterprise_person, which a shareholder changes, not.
+
+    On DuckDB, where a pre-check reads them so (elsewhere the models read them inline).
+    """
+    url = county({})
+    if not url.startswith("duckdb"):
+        pytest.skip("pre-checks keep relations on DuckDB")
+    warehouse = connect(url)
+    standing = Standing(seconds=3600)
+    day = date(2021, 12, 31)
+    try:
+        for source, kept in (
+            ("ag_lease", {"official_circle", "enterprise_person"}),
+            ("mkt_shareholder", {"official_circle"}),
+        ):
+            unchanged = {
+                name for name in pack.relations if source not in pack.relations[name].sources
+            }
+            assert standing.relations(warehouse, pack, day, {}, {}, unchanged).keys() == kept
+        never = Standing(seconds=0)
+        assert never.relations(warehouse, pack, day, {}, {}, {"official_circle"}) == {}
+    finally:
+        warehouse.close()
