@@ -188,7 +188,7 @@ def run_models(
     count_rows: bool = False,
     reviewed: bool = True,
     pending: Pending | None = None,
-    prepared: Mapping[str, str] | None = None,
+    prepared: Mapping[str, str | Reviewed] | None = None,
     sources: Sequence[SourceHealth] | None = None,
     share: bool = True,
 ) -> RunResult:
@@ -207,6 +207,9 @@ def run_models(
     With `share`, a relation that two or more of the models read is computed once, into a
     temporary table the models then read (engine/runs/shared.py); without, each model
     computes it, as when compiled alone. The warnings are the same.
+    `prepared` (model id → statement) are queries the caller compiled already: SQL text
+    binds the day to its placeholder, a `Reviewed` binds what it says (nothing, for a
+    statement with the day written in).
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
@@ -220,8 +223,10 @@ def run_models(
         if statement.runs_with(parameters)
         and not (tables and tables.keys() & pack.models[model_id].sources)
     }
-    if prepared:  # compiled already by the caller, the as-of day left a placeholder
-        as_reviewed = {**as_reviewed, **{m: Reviewed(sql) for m, sql in prepared.items()}}
+    if prepared:  # compiled already by the caller
+        as_reviewed |= {
+            m: sql if isinstance(sql, Reviewed) else Reviewed(sql) for m, sql in prepared.items()
+        }
     present: dict[str, bool] = {}
     counted: dict[str, int] = {}
     parts: list[pa.Table] = []

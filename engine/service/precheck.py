@@ -46,6 +46,7 @@ from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__
+from engine.arrays import array_of, table_from_rows
 from engine.compiler.compile import compile_model
 from engine.compiler.target import (
     Pending,
@@ -413,7 +414,7 @@ def precheck(
     with ExitStack() as registered:
         if registers:
             schema = source_schema(pack.pack.sources[asked.source])
-            records = pa.Table.from_pylist(list(asked.rows), schema=schema)
+            records = table_from_rows(list(asked.rows), schema)
             registered.enter_context(registers(records_name(asked.source), records))
         try:
             # The stored rows the records amend, if any. Without, each query reads the
@@ -733,8 +734,8 @@ def difference(now: pa.Table, then: pa.Table) -> pa.Table:
             keep.append(i)
             change.append("changed")
             message_now.append(messages[(m, k)])
-    chosen = then.take(pa.array(keep, pa.int64())).cast(WARNINGS_SCHEMA)
+    chosen = then.take(array_of(keep, pa.int64())).cast(WARNINGS_SCHEMA)
     return pa.Table.from_arrays(
-        [*chosen.columns, pa.array(change, pa.string()), pa.array(message_now, pa.string())],
+        [*chosen.columns, array_of(change, pa.string()), array_of(message_now, pa.string())],
         schema=PRECHECK_SCHEMA,
     )

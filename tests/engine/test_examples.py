@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
 from engine import api
 from engine.policy import examples
@@ -26,25 +27,40 @@ def test_examples_of(model_id: str, pack: ir.CheckedPack):
     assert failures == {}
 
 
-def test_each_model_is_compiled_once_for_its_examples(
+def test_each_model_is_compiled_and_prepared_once_for_its_examples(
     pack: ir.CheckedPack, monkeypatch: pytest.MonkeyPatch
 ):
-    """Examples read their rows in place through one query per model and parameters.
+    """Examples read their rows in place through one prepared query per model and parameters.
 
-    A model falls back to compiling per example only when its query cannot be made
-    (or does not read the day); every model of the pack can, so none falls back.
+    A model falls back to compiling per example only when its query cannot be made or
+    prepared; every model of the pack can, so none falls back, and DuckDB prepares one
+    statement per model and parameters, not one per example.
     """
-    made: list[str | None] = []
+    made: list[tuple[str, bool] | None] = []
     query = examples.InPlace.query
+    prepared: list[str] = []
+    prepare = DuckDBWarehouse.prepare
 
     def counted(self, model, tables, params):
-        made.append(sql := query(self, model, tables, params))
-        return sql
+        made.append(found := query(self, model, tables, params))
+        return found
+
+    def preparing(self, sql):
+        prepared.append(sql)
+        return prepare(self, sql)
 
     monkeypatch.setattr(examples.InPlace, "query", counted)
+    monkeypatch.setattr(DuckDBWarehouse, "prepare", preparing)
     outcomes = run_examples(pack)
     assert outcomes and all(o.passed for o in outcomes)
     assert made and None not in made
+    in_place = {
+        (model.id, repr(sorted(example.params)))
+        for model in pack.models.values()
+        for example in model.examples
+        if not example.pending
+    }
+    assert len(prepared) == len(in_place) < len(made)
 
 
 def _copy_pack(tmp_path: Path) -> Path:
