@@ -2,16 +2,19 @@
 
 `pa.array(values)` first asks whether `values` is a pandas object, and to ask it
 imports pandas when pandas is installed (pyarrow's `_is_array_like`;
-https://github.com/apache/arrow/issues/34994): 0.2 to 0.7 s of every process
-that turns Python values into Arrow, the examples of `oversight check` and the
-warnings of every run among them, although oversight never uses pandas. Here the
-columns of the types the catalog and the warnings use are written into Arrow
-buffers directly (`pa.Array.from_buffers`), which never asks. A value of another
-Python type than the column's own (a float for a decimal, a datetime with a time
-zone) goes to `pa.array` as before, so that what is accepted, converted or
-refused, and how, stays pyarrow's; only the common case is faster.
+https://github.com/apache/arrow/issues/34994): 0.2 to 0.7 s of a process that
+turns a few Python values into Arrow (an example's rows, its warnings), although
+oversight never uses pandas. Here a column of the types the catalog and the
+warnings use is written into Arrow buffers directly (`pa.Array.from_buffers`),
+which never asks, up to `SMALL` values (pyarrow converts more faster). A value of
+another Python type than the column's own (a float for a decimal, a datetime with
+a time zone) goes to `pa.array` as before, so that what is accepted, converted or
+refused, and how, stays pyarrow's.
 
-pandas is not blocked: a process that uses it (pyspark) still imports it.
+pandas is not blocked: a process that uses it (pyspark) still imports it. Nor is
+it avoided everywhere: DuckDB's Python API imports it to bind a Python value to a
+placeholder, and `import pyarrow.dataset` (which DuckDB does to scan an Arrow
+table) makes a pyarrow scalar that asks as above.
 """
 
 from __future__ import annotations
@@ -46,9 +49,16 @@ def table_from_rows(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.
     return table_of(columns, schema)
 
 
+SMALL = 10_000
+"""Up to how many values a column is written here. pyarrow converts in C, some 2.5 times
+as fast: for a large column (a run's many warnings) that outweighs importing pandas once."""
+
+
 def array_of(values: Sequence[Any], type_: pa.DataType) -> pa.Array:
-    """`pa.array(values, type_)`, without importing pandas for the catalog's types."""
+    """`pa.array(values, type_)`; without importing pandas for `SMALL` values or fewer."""
     values = list(values)
+    if len(values) > SMALL:
+        return pa.array(values, type_)
     try:
         return _written(values, type_)
     except _Other:
@@ -122,11 +132,11 @@ def _validity(values: list[Any]) -> tuple[pa.Buffer | None, int]:
 
 def _bits(flags: list[bool]) -> pa.Buffer:
     """Flags as an Arrow bitmap: least significant bit first."""
-    number = 0
+    bits = bytearray((len(flags) + 7) // 8 or 1)
     for i, flag in enumerate(flags):
         if flag:
-            number |= 1 << i
-    return pa.py_buffer(number.to_bytes((len(flags) + 7) // 8 or 1, "little"))
+            bits[i >> 3] |= 1 << (i & 7)
+    return pa.py_buffer(bytes(bits))
 
 
 def _str(value: Any) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from engine.arrays import array_of, table_from_rows, table_of
+from engine import arrays
+from engine.arrays import SMALL, array_of, table_from_rows, table_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,3 +110,16 @@ def test_the_catalog_and_the_warnings_are_made_without_importing_pandas():
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, check=True
     )
     assert json.loads(done.stdout.strip().splitlines()[-1]) is False
+
+
+def test_a_large_column_is_pyarrows_own_conversion(monkeypatch: pytest.MonkeyPatch):
+    """Past `SMALL` values pyarrow's C conversion is faster than importing pandas costs."""
+
+    def written_here(values: list[Any], type_: pa.DataType) -> pa.Array:
+        raise AssertionError("written from buffers")
+
+    monkeypatch.setattr(arrays, "_written", written_here)
+    values = [f"w{i}" if i % 3 else None for i in range(SMALL + 1)]
+    assert array_of(values, pa.string()).equals(pa.array(values, pa.string()))
+    with pytest.raises(AssertionError):
+        array_of(values[:SMALL], pa.string())
