@@ -174,27 +174,12 @@ class DuckDBWarehouse:
         finally:
             self.connection.unregister(name)
 
-    @contextmanager
-    def replaceable(self, name: str, table: pa.Table) -> Iterator[Replaceable]:
-        """Arrow data as view `name`, its rows replaceable between queries, while `with` lasts.
-
-        DuckDB asks the registered object for its rows at each scan, so a statement
-        prepared once over the view (`prepare`) reads whatever `Replaceable.table` is
-        then: no new registration, which would make DuckDB bind and plan it again.
-        """
-        held = Replaceable(table)
-        self.connection.register(name, held)
-        try:
-            yield held
-        finally:
-            self.connection.unregister(name)
-
     def prepare(self, sql: str) -> str:
         """Prepare a statement once, its placeholders left open; returns its name.
 
         `executing` then gives the statement that runs it with given values. Running a
         prepared statement skips parsing, binding and planning the query again: most
-        of the time a query over a handful of rows takes.
+        of the time a query over a handful of rows takes (the examples of `check`).
         """
         self._prepared += 1
         name = exp.to_identifier(f"__oversight_prepared_{self._prepared}", quoted=True)
@@ -327,18 +312,3 @@ def _held_elsewhere(path: str, read_only: bool) -> bool:
     finally:
         os.close(descriptor)
     return False
-
-
-class Replaceable:
-    """An Arrow table DuckDB reads in place, its rows swapped between queries.
-
-    DuckDB reads it through the Arrow C stream interface (`__arrow_c_stream__`), asking
-    for the rows at each scan (`DuckDBWarehouse.replaceable`).
-    """
-
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-
-    def __arrow_c_stream__(self, requested_schema: object = None) -> object:
-        """The rows now (https://arrow.apache.org/docs/format/CDataInterface/PyCapsuleInterface.html)."""
-        return self.table.__arrow_c_stream__(requested_schema)

@@ -43,6 +43,11 @@ def table_of(columns: Mapping[str, Sequence[Any]], schema: pa.Schema) -> pa.Tabl
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def empty_table(schema: pa.Schema) -> pa.Table:
+    """`schema.empty_table()`, which imports pandas as `pa.array` does."""
+    return table_of({name: [] for name in schema.names}, schema)
+
+
 def table_from_rows(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
     """`pa.Table.from_pylist(rows, schema=schema)`: a missing column is null, as there."""
     columns = {name: [row.get(name) for row in rows] for name in schema.names}

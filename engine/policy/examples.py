@@ -10,30 +10,30 @@ in-memory DuckDB unless another warehouse is given (the conformance tests
 run them on every warehouse we claim).
 
 On that in-memory DuckDB (what `oversight check` runs), an example without
-pending rows does not write its rows at all: each source it gives rows for is
-its Arrow table, read in place under a name of its own for the examples' queries
-(a view registered once per source, its rows swapped for each example), every
-other source it reads an empty Arrow table so, and the model is compiled and
-prepared once for those names with the as-of day a placeholder, given for each
-example. Writing the rows in a transaction and rolling it back (as on a given
-warehouse, into empty tables of every source made first) took three statements
-per example more, and the 35 empty tables a third of a second; registering each
-example's tables anew, and so parsing and planning its query anew, 40 % more of
-the time DuckDB took.
+pending rows is run on tables of the examples' own, one per source, made once
+and empty: the example inserts its given rows and deletes them after its query,
+and each model's query is compiled and prepared once for those tables with the
+as-of day a placeholder, given for each example. Writing the rows into empty
+tables of every source in a transaction and rolling it back (as on a given
+warehouse) took three statements per example more, and the 35 empty tables a
+third of a second; reading each example's rows as Arrow tables registered in
+place parsed and planned its query anew (40 % more of DuckDB's time), and made
+DuckDB import pandas (engine/arrays.py), which the examples of a model without
+pending rows now never do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import Warehouse, WarehouseError
-from adapters.duckdb import DuckDBWarehouse, Replaceable
-from adapters.names import statement
+from adapters.duckdb import DuckDBWarehouse
+from adapters.names import statement, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
@@ -62,9 +62,8 @@ def run_examples(
     models = sorted(pack.models.values(), key=lambda m: m.id) if models is None else models
     own = DuckDBWarehouse("duckdb:///:memory:") if warehouse is None else None
     target: Warehouse = warehouse or own  # type: ignore[assignment]
-    held = ExitStack()
     try:
-        in_place = InPlace(pack, own, held) if own is not None else None
+        in_place = InPlace(pack, own) if own is not None else None
         if in_place is None:
             empty_sources(pack, target)
         else:
@@ -80,7 +79,6 @@ def run_examples(
                 progress(done, len(models))
         return outcomes
     finally:
-        held.close()
         if own is not None:
             own.close()
 
@@ -103,49 +101,90 @@ def empty_sources(pack: ir.CheckedPack, warehouse: Warehouse) -> None:
 
 
 class InPlace:
-    """Runs examples on their rows read in place, each model prepared once for them.
+    """Runs examples on tables of their own, each model prepared once for them.
 
     Only for the in-memory DuckDB `run_examples` opens itself. Each source a model
-    reads is a view of an Arrow table whose rows are swapped for each example
-    (`DuckDBWarehouse.replaceable`: no statement at all), and each model's query is
-    compiled and prepared once, the as-of day a placeholder given as a literal for
-    each example: DuckDB then neither parses nor plans it again, most of the few
-    milliseconds an example's query takes.
+    reads is a temporary table of the examples' own, made once and empty; an example
+    inserts its given rows (literals) and deletes them after its query. Each model's
+    query is compiled and prepared once for those tables, the as-of day a
+    placeholder given as a literal for each example: DuckDB then neither parses nor
+    plans it again, most of the few milliseconds an example's query takes. No value
+    passes through DuckDB's Python binding nor an Arrow scan, each of which imports
+    pandas when it is installed (engine/arrays.py).
     """
 
     PREFIX = "__example_"
 
-    def __init__(self, pack: ir.CheckedPack, warehouse: DuckDBWarehouse, held: ExitStack) -> None:
+    def __init__(self, pack: ir.CheckedPack, warehouse: DuckDBWarehouse) -> None:
         self.pack = pack
         self.warehouse = warehouse
-        self.held = held  # the views, until run_examples is done
-        self.views: dict[str, Replaceable] = {}
+        self.made: set[str] = set()
         self.queries: dict[tuple[str, tuple[str, ...], str], tuple[str, bool] | None] = {}
-        self.empties: dict[str, pa.Table] = {}
         self.tables_made = False
 
     def written(self) -> None:
         """The sources as empty tables, for an example whose rows are written (a pre-check's).
 
-        Made at the first such example only: the others read every source in place.
+        Made at the first such example only: the others read tables of their own.
         """
         if not self.tables_made:
             empty_sources(self.pack, self.warehouse)
             self.tables_made = True
 
-    def empty(self, source: str) -> pa.Table:
-        """The source's columns, typed as the catalog says, without rows (made once)."""
-        if source not in self.empties:
-            self.empties[source] = source_schema(self.pack.pack.sources[source]).empty_table()
-        return self.empties[source]
+    def table(self, source: str) -> str:
+        """The examples' own table of `source`: its columns as the catalog types them."""
+        name = f"{self.PREFIX}{source}"
+        if source not in self.made:
+            columns = self.pack.pack.sources[source].columns.values()
+            schema = exp.Schema(
+                this=table_named(name),
+                expressions=[
+                    exp.ColumnDef(this=exp.to_identifier(c.name), kind=fn.SQL_TYPES[c.type])
+                    for c in columns
+                ],
+            )
+            temporary = exp.Properties(expressions=[exp.TemporaryProperty()])
+            create = exp.Create(this=schema, kind="TABLE", properties=temporary)
+            self.warehouse.execute(statement(create, self.warehouse.dialect))
+            self.made.add(source)
+        return name
 
-    def view(self, source: str) -> Replaceable:
-        """The view the examples' queries read `source` from (registered once, empty)."""
-        if source not in self.views:
-            name = f"{self.PREFIX}{source}"
-            replaceable = self.warehouse.replaceable(name, self.empty(source))
-            self.views[source] = self.held.enter_context(replaceable)
-        return self.views[source]
+    @contextmanager
+    def given(self, example: ir.Example) -> Iterator[None]:
+        """The example's given rows in the examples' tables while the `with` lasts."""
+        rows: dict[str, list[Mapping[str, Any]]] = {}
+        for source, values in example.rows:
+            rows.setdefault(source, []).append(dict(values))
+        filled: list[str] = []
+        try:
+            for source, given in rows.items():
+                columns = list(self.pack.pack.sources[source].columns.values())
+                values = exp.Values(
+                    expressions=[
+                        exp.Tuple(
+                            expressions=[
+                                exp.cast(
+                                    fn.literal(row.get(c.name), c.type, self.warehouse.dialect),
+                                    fn.SQL_TYPES[c.type],
+                                )
+                                for c in columns
+                            ]
+                        )
+                        for row in given
+                    ]
+                )
+                name = self.table(source)
+                filled.append(name)
+                insert = exp.insert(values, table_named(name))
+                try:
+                    self.warehouse.execute(statement(insert, self.warehouse.dialect))
+                except WarehouseError as exc:
+                    raise GivenRowsRefused(str(exc)) from exc
+            yield
+        finally:
+            for name in filled:
+                emptied = exp.delete(table_named(name))
+                self.warehouse.execute(statement(emptied, self.warehouse.dialect))
 
     def query(
         self, model: ir.Model, tables: Mapping[str, str], params: dict[str, Any]
@@ -168,19 +207,15 @@ class InPlace:
                 self.queries[key] = None
         return self.queries[key]
 
-    def evaluate(
-        self, model: ir.Model, example: ir.Example, rows: dict[str, pa.Table]
-    ) -> tuple[pa.Table, str | None]:
-        """The example's warnings, its given rows read in place; or why its model failed.
+    def evaluate(self, model: ir.Model, example: ir.Example) -> tuple[pa.Table, str | None]:
+        """The example's warnings, its given rows in the examples' tables; or why it failed.
 
-        Every source the model reads is read under the example's name for it (empty
+        Every source the model reads is read from the examples' table of it (empty
         where the example gives no rows), so that one prepared query serves all the
         model's examples with the same parameters.
         """
-        tables = {source: f"{self.PREFIX}{source}" for source in {*model.sources, *rows}}
-        for source in tables:
-            table = rows.get(source)
-            self.view(source).table = self.empty(source) if table is None else table
+        sources = {*model.sources, *(source for source, _ in example.rows)}
+        tables = {source: self.table(source) for source in sources}
         params = dict(example.params)
         query = self.query(model, tables, params)
         prepared = None
@@ -189,16 +224,17 @@ class InPlace:
             day = {placeholders.AS_OF: fn.date_literal(example.as_of.isoformat(), "duckdb")}
             sql = self.warehouse.executing(name, day if reads_day else {})
             prepared = {model.id: Reviewed(sql, bound=())}  # the day is written in
-        result = run_models(
-            self.pack,
-            self.warehouse,
-            example.as_of,
-            [model],
-            params,
-            tables,
-            reviewed=False,
-            prepared=prepared,
-        )
+        with self.given(example):
+            result = run_models(
+                self.pack,
+                self.warehouse,
+                example.as_of,
+                [model],
+                params,
+                tables,
+                reviewed=False,
+                prepared=prepared,
+            )
         error = (result.failed[0].error or "") if result.failed else None
         return result.warnings, error
 
@@ -211,15 +247,15 @@ def _run_one(
     in_place: InPlace | None = None,
 ) -> ExampleOutcome:
     with_example = f"示例「{example.title}」"
-    rows = _rows(pack, example)
     try:
         if in_place is not None and not example.pending:
-            warnings, error = in_place.evaluate(model, example, rows)
+            warnings, error = in_place.evaluate(model, example)
         else:
             if in_place is not None:
                 in_place.written()
+            rows = _rows(pack, example)
             warnings, error = _in_transaction(pack, warehouse, model, example, rows)
-    except (DiagnosticError, pa.ArrowException) as exc:
+    except (DiagnosticError, pa.ArrowException, GivenRowsRefused) as exc:
         problem = diagnostic(
             "E513.could_not_run",
             example.span,
@@ -379,3 +415,10 @@ class _Rollback(Exception):
     def __init__(self, result: object) -> None:
         super().__init__("rollback")
         self.result = result
+
+
+class GivenRowsRefused(Exception):
+    """An example's given rows that its table would not take.
+
+    Said as E513, as a value that Arrow refuses is when the rows are written elsewhere.
+    """

@@ -34,6 +34,7 @@ from dsl.diagnostics import DiagnosticError
 from dsl.pack import SEVERITY_ALIASES
 from dsl.suggest import closest
 from engine import signals
+from engine.arrays import empty_table
 from engine.compiler.compile import Pending, Target, compile_model
 from engine.compiler.reviewed import Reviewed, reviewed_queries
 from engine.runs.reads import columns_read, relations_read
@@ -230,7 +231,7 @@ def run_models(
     present: dict[str, bool] = {}
     counted: dict[str, int] = {}
     parts: list[pa.Table] = []
-    result = RunResult(as_of, WARNINGS_SCHEMA.empty_table())
+    result = RunResult(as_of, empty_table(WARNINGS_SCHEMA))
     drift = {
         model.id: drifted_columns(columns_read(pack, model), sources, pack.pack) if sources else ()
         for model in models
