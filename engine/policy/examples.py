@@ -37,7 +37,7 @@ from adapters.names import statement, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
-from engine.arrays import table_from_rows
+from engine.arrays import empty_table, table_from_rows
 from engine.compiler import functions as fn
 from engine.compiler import placeholders
 from engine.compiler.compile import Target, compile_model
@@ -128,63 +128,95 @@ class InPlace:
         Made at the first such example only: the others read tables of their own.
         """
         if not self.tables_made:
-            empty_sources(self.pack, self.warehouse)
+            for source in self.pack.pack.sources:
+                self._create(source, source)
             self.tables_made = True
 
     def table(self, source: str) -> str:
-        """The examples' own table of `source`: its columns as the catalog types them."""
+        """The examples' own table of `source` (made at its first use)."""
         name = f"{self.PREFIX}{source}"
         if source not in self.made:
-            columns = self.pack.pack.sources[source].columns.values()
-            schema = exp.Schema(
-                this=table_named(name),
-                expressions=[
-                    exp.ColumnDef(this=exp.to_identifier(c.name), kind=fn.SQL_TYPES[c.type])
-                    for c in columns
-                ],
-            )
-            temporary = exp.Properties(expressions=[exp.TemporaryProperty()])
-            create = exp.Create(this=schema, kind="TABLE", properties=temporary)
-            self.warehouse.execute(statement(create, self.warehouse.dialect))
+            self._create(name, source)
             self.made.add(source)
         return name
+
+    def _create(self, name: str, source: str) -> None:
+        """An empty table `name` with the columns of `source`, as the catalog types them.
+
+        A table of the database, not a temporary one: a failed query asks the catalog
+        whether the tables it reads are there, as a run does (engine/runs/run.py).
+        """
+        columns = self.pack.pack.sources[source].columns.values()
+        schema = exp.Schema(
+            this=table_named(name),
+            expressions=[
+                exp.ColumnDef(this=exp.to_identifier(c.name), kind=fn.SQL_TYPES[c.type])
+                for c in columns
+            ],
+        )
+        create = exp.Create(this=schema, kind="TABLE", replace=True)
+        self.warehouse.execute(statement(create, self.warehouse.dialect))
+
+    def insert(self, example: ir.Example, named: Callable[[str], str]) -> list[str]:
+        """Insert the example's given rows as literals; returns the tables filled.
+
+        Each source's rows go into table `named(source)`.
+        """
+        rows: dict[str, list[Mapping[str, Any]]] = {}
+        for source, values in example.rows:
+            rows.setdefault(source, []).append(dict(values))
+        filled = []
+        for source, given in rows.items():
+            columns = list(self.pack.pack.sources[source].columns.values())
+            values = exp.Values(
+                expressions=[
+                    exp.Tuple(
+                        expressions=[
+                            exp.cast(
+                                fn.literal(row.get(c.name), c.type, self.warehouse.dialect),
+                                fn.SQL_TYPES[c.type],
+                            )
+                            for c in columns
+                        ]
+                    )
+                    for row in given
+                ]
+            )
+            name = named(source)
+            filled.append(name)
+            insert = exp.insert(values, table_named(name))
+            try:
+                self.warehouse.execute(statement(insert, self.warehouse.dialect))
+            except WarehouseError as exc:
+                raise GivenRowsRefused(str(exc)) from exc
+        return filled
 
     @contextmanager
     def given(self, example: ir.Example) -> Iterator[None]:
         """The example's given rows in the examples' tables while the `with` lasts."""
-        rows: dict[str, list[Mapping[str, Any]]] = {}
-        for source, values in example.rows:
-            rows.setdefault(source, []).append(dict(values))
         filled: list[str] = []
         try:
-            for source, given in rows.items():
-                columns = list(self.pack.pack.sources[source].columns.values())
-                values = exp.Values(
-                    expressions=[
-                        exp.Tuple(
-                            expressions=[
-                                exp.cast(
-                                    fn.literal(row.get(c.name), c.type, self.warehouse.dialect),
-                                    fn.SQL_TYPES[c.type],
-                                )
-                                for c in columns
-                            ]
-                        )
-                        for row in given
-                    ]
-                )
-                name = self.table(source)
-                filled.append(name)
-                insert = exp.insert(values, table_named(name))
-                try:
-                    self.warehouse.execute(statement(insert, self.warehouse.dialect))
-                except WarehouseError as exc:
-                    raise GivenRowsRefused(str(exc)) from exc
+            filled = self.insert(example, self.table)
             yield
         finally:
             for name in filled:
                 emptied = exp.delete(table_named(name))
                 self.warehouse.execute(statement(emptied, self.warehouse.dialect))
+
+    def prechecked(self, model: ir.Model, example: ir.Example) -> tuple[pa.Table, str | None]:
+        """A pre-check example's warnings, or why its model failed.
+
+        Its given rows are stored in the sources' tables (`written`) in a transaction
+        rolled back after; its pending rows are literals of the queries.
+        """
+        self.written()
+        try:
+            with self.warehouse.transaction():
+                self.insert(example, lambda source: source)
+                raise _Rollback(_evaluate(self.pack, self.warehouse, model, example, True))
+        except _Rollback as done:
+            warnings, error = done.result
+            return warnings, error
 
     def query(
         self, model: ir.Model, tables: Mapping[str, str], params: dict[str, Any]
@@ -250,9 +282,9 @@ def _run_one(
     try:
         if in_place is not None and not example.pending:
             warnings, error = in_place.evaluate(model, example)
+        elif in_place is not None:
+            warnings, error = in_place.prechecked(model, example)
         else:
-            if in_place is not None:
-                in_place.written()
             rows = _rows(pack, example)
             warnings, error = _in_transaction(pack, warehouse, model, example, rows)
     except (DiagnosticError, pa.ArrowException, GivenRowsRefused) as exc:
@@ -352,7 +384,11 @@ def _in_transaction(
 
 
 def _evaluate(
-    pack: ir.CheckedPack, warehouse: Warehouse, model: ir.Model, example: ir.Example
+    pack: ir.CheckedPack,
+    warehouse: Warehouse,
+    model: ir.Model,
+    example: ir.Example,
+    literal_rows: bool = False,
 ) -> tuple[pa.Table, str | None]:
     """The example's warnings, with the given rows stored; or why its model failed.
 
@@ -375,10 +411,16 @@ def _evaluate(
     )
     try:
         answer = precheck(
-            warehouse, pack, asked, parameters=dict(example.params), models=[model], reviewed=False
+            warehouse,
+            pack,
+            asked,
+            parameters=dict(example.params),
+            models=[model],
+            reviewed=False,
+            literal_rows=literal_rows,
         )
     except WarehouseError as exc:
-        return PRECHECK_SCHEMA.empty_table(), str(exc)
+        return empty_table(PRECHECK_SCHEMA), str(exc)
     return answer.warnings, None
 
 

@@ -46,7 +46,7 @@ from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__
-from engine.arrays import array_of, table_from_rows
+from engine.arrays import array_of, empty_table, table_from_rows
 from engine.compiler.compile import compile_model
 from engine.compiler.target import (
     Pending,
@@ -355,6 +355,7 @@ def precheck(
     models: Sequence[ir.Model] | None = None,
     reviewed: bool = True,
     standing: Standing | None = None,
+    literal_rows: bool = False,
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
@@ -366,7 +367,10 @@ def precheck(
     record amends a stored row, the stored rows are read as they are.
 
     `models` defaults to models_reading(); an inline example names its own
-    model, and runs it as compiled now (`reviewed` false), as examples do.
+    model, and runs it as compiled now (`reviewed` false), as examples do, and
+    with `literal_rows` has its few records written into the queries even on
+    DuckDB: the queries are compiled per pre-check then, but DuckDB neither scans
+    Arrow nor binds a Python value, each of which imports pandas (engine/arrays.py).
 
     Raises WarehouseError when the warehouse fails or a model fails (half an
     answer would say "no warnings" where there are some); a model skipped
@@ -381,7 +385,7 @@ def precheck(
     parameters = dict(parameters or {})
     # DuckDB reads the records as a registered Arrow table: every query's text is then the
     # same for every pre-check, compiled once. Elsewhere they are literal rows in the query.
-    registers = getattr(warehouse, "registered", None)
+    registers = None if literal_rows else getattr(warehouse, "registered", None)
     rows = None if registers else asked.rows
     narrowed = [within for within in groups if within]
     stored: str | None = None  # set below, before the models run
@@ -403,7 +407,7 @@ def precheck(
     def evaluate(half: str, within: tuple[str, ...], chosen: list[ir.Model]) -> RunResult:
         if half == "now" and within and nothing_stored:  # the records touch no stored row
             ran = [ModelOutcome(m.id, "ran") for m in chosen]
-            return RunResult(asked.as_of, WARNINGS_SCHEMA.empty_table(), ran)
+            return RunResult(asked.as_of, empty_table(WARNINGS_SCHEMA), ran)
         if standing is None or half == "then" or within:
             return run(chosen, half, within)
         ids = tuple(m.id for m in chosen)
