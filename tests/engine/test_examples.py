@@ -279,3 +279,39 @@ def test_a_pre_check_example_written_wrong_is_refused_before_it_runs(
     report = api.check(_pack_of(tmp_path, "FIN04", edit=(written, rewritten)))
     assert [d.code for d in report.diagnostics] == codes
     assert report.pack is None and report.examples == []
+
+
+PLANNED_ON_EMPTY_TABLES = """model DOC001 "一次规划，各示例的行不同" {
+  domain   ENG
+  severity blue
+  status   draft
+  from ref_township t
+  where t.kind = "街道"
+  let longest = (from ref_township x select max(length(x.name)))
+  key      t.township
+  township t.township
+  message  "{longest}"
+  example "汉字的长度按字数" {
+    as_of 2021-12-31
+    given ref_township { township: "330122001", name: "桐君街道", kind: "街道" }
+    expect "330122001" message "4"
+  }
+  example "另一个乡镇" {
+    as_of 2021-12-31
+    given ref_township { township: "330122002", name: "旧县街道", kind: "街道" }
+    given ref_township { township: "330122101", name: "横村镇", kind: "镇" }
+    expect "330122002" message "4"
+  }
+}
+"""
+
+
+def test_a_query_planned_once_reads_each_examples_rows_as_they_are(tmp_path: Path):
+    """Each model's query is prepared on the examples' empty tables, then run on each
+    example's rows: a plan resting on the empty tables' statistics would fold the filter
+    away (no warning) and count the bytes of a Chinese name (12, not 4)."""
+    pack_dir = _copy_pack(tmp_path)
+    (pack_dir / "models" / "doc001.rule").write_text(PLANNED_ON_EMPTY_TABLES, encoding="utf-8")
+    pack = api.load_pack(pack_dir, examples=True)
+    outcomes = run_examples(pack, [pack.models["DOC001"]])
+    assert [(o.passed, [d.hints for d in o.problems]) for o in outcomes] == [(True, [])] * 2
