@@ -165,16 +165,6 @@ def worker(task: str, env: dict[str, str], **options: Any) -> Run:
 _CLI = (
     "import sys; from engine.__main__ import entry_point; sys.argv[0] = 'oversight'; entry_point()"
 )
-_CLI_WITHOUT_PANDAS = (
-    "import sys\n"
-    "class WithoutPandas:\n"
-    "    def find_spec(self, name, path=None, target=None):\n"
-    "        if name.partition('.')[0] == 'pandas':\n"
-    "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-    "sys.meta_path.insert(0, WithoutPandas())\n"
-) + _CLI.replace("; ", "\n")
-"""The command as on an install without pandas, as the engine's worker runs (worker.py says why:
-pyarrow imports pandas at its first conversion of Python values, which the examples make)."""
 
 
 def cli_check(
@@ -184,12 +174,15 @@ def cli_check(
 ) -> Run:
     """`oversight check OPTIONS` as a user types it, on the pack at `policies` (default ./policies).
 
+    pandas stays importable, as on the machine of a user who has it: check imports it
+    no more (tests/engine/test_cli_lazy.py says so).
+
     The options default to `--no-examples --no-cache`, as every figure before the check
     series was taken. With --no-cache nothing is read from or
     written to the pack's .oversight/ cache, as in the first check of a fresh clone (and
     CI). Its JSON (ok, models, examples, models_from_cache) is the run's result.
     """
-    command = [sys.executable, "-c", _CLI_WITHOUT_PANDAS, "check", *options, "--format", "json"]
+    command = [sys.executable, "-c", _CLI, "check", *options, "--format", "json"]
     if policies is not None:
         command += ["--policies", str(policies)]
     return spawn(command, "cli_check", env, exits=(0, 2))

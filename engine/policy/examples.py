@@ -10,19 +10,22 @@ in-memory DuckDB unless another warehouse is given (the conformance tests
 run them on every warehouse we claim).
 
 On that in-memory DuckDB (what `oversight check` runs), an example without
-pending rows does not write its rows at all: each source it gives rows for is
-its Arrow table, registered in place under a name of its own for the example's
-query (`scratch`), every other source it reads an empty Arrow table so, and
-the model is compiled once for those names with the as-of day a placeholder,
-bound for each example. Writing the rows in a transaction and rolling it back
-(as on a given warehouse, into empty tables of every source made first) took
-three statements per example more, and the 35 empty tables a third of a second.
+pending rows is run on tables of the examples' own, one per source, made once
+and empty: the example inserts its given rows and deletes them after its query,
+and each model's query is compiled and prepared once for those tables with the
+as-of day a placeholder, given for each example. Writing the rows into empty
+tables of every source in a transaction and rolling it back (as on a given
+warehouse) took three statements per example more, and the 35 empty tables a
+third of a second; reading each example's rows as Arrow tables registered in
+place parsed and planned its query anew (40 % more of DuckDB's time), and made
+DuckDB import pandas (engine/arrays.py), which the examples of a model without
+pending rows now never do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -30,12 +33,15 @@ from sqlglot import exp
 
 from adapters.base import Warehouse, WarehouseError
 from adapters.duckdb import DuckDBWarehouse
-from adapters.names import statement
+from adapters.names import statement, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
+from engine.arrays import empty_table, table_from_rows
+from engine.compiler import functions as fn
 from engine.compiler import placeholders
 from engine.compiler.compile import Target, compile_model
+from engine.compiler.reviewed import Reviewed
 from engine.policy.check import ExampleOutcome
 from engine.runs.run import run_models
 from engine.schema import source_schema
@@ -54,16 +60,19 @@ def run_examples(
     county's warehouse. `progress` hears (models done, models) after each model.
     """
     models = sorted(pack.models.values(), key=lambda m: m.id) if models is None else models
-    own = warehouse is None
-    target: Warehouse = warehouse or DuckDBWarehouse("duckdb:///:memory:")
+    own = DuckDBWarehouse("duckdb:///:memory:") if warehouse is None else None
+    target: Warehouse = warehouse or own  # type: ignore[assignment]
     try:
-        in_place = InPlace(pack, target) if own else None
+        in_place = InPlace(pack, own) if own is not None else None
         if in_place is None:
             empty_sources(pack, target)
         else:
             # A few rows per example: DuckDB's threads would only take turns planning them.
             one = exp.Set(expressions=[exp.SetItem(this=exp.column("threads").eq(1))])
             target.execute(statement(one, target.dialect))
+            # Each model's query is planned once, on empty tables, and run on each example's
+            # rows: no plan may rest on what the tables held then.
+            own.plan_without_statistics()
         outcomes = []
         for done, model in enumerate(models, 1):
             outcomes += [
@@ -73,8 +82,8 @@ def run_examples(
                 progress(done, len(models))
         return outcomes
     finally:
-        if own:
-            target.close()
+        if own is not None:
+            own.close()
 
 
 def _rows(pack: ir.CheckedPack, example: ir.Example) -> dict[str, pa.Table]:
@@ -84,7 +93,7 @@ def _rows(pack: ir.CheckedPack, example: ir.Example) -> dict[str, pa.Table]:
     tables = {}
     for source, rows in grouped.items():
         schema = source_schema(pack.pack.sources[source])
-        tables[source] = pa.Table.from_pylist(rows, schema=schema)
+        tables[source] = table_from_rows(rows, schema)
     return tables
 
 
@@ -95,45 +104,130 @@ def empty_sources(pack: ir.CheckedPack, warehouse: Warehouse) -> None:
 
 
 class InPlace:
-    """Runs examples on their rows registered in place, each model compiled once for them.
+    """Runs examples on tables of their own, each model prepared once for them.
 
-    Only for the in-memory DuckDB `run_examples` opens itself, whose empty sources
-    it made: `scratch` there is a view of the Arrow table, no statement at all.
+    Only for the in-memory DuckDB `run_examples` opens itself. Each source a model
+    reads is a temporary table of the examples' own, made once and empty; an example
+    inserts its given rows (literals) and deletes them after its query. Each model's
+    query is compiled and prepared once for those tables, the as-of day a
+    placeholder given as a literal for each example: DuckDB then neither parses nor
+    plans it again, most of the few milliseconds an example's query takes. No value
+    passes through DuckDB's Python binding nor an Arrow scan, each of which imports
+    pandas when it is installed (engine/arrays.py).
     """
 
     PREFIX = "__example_"
 
-    def __init__(self, pack: ir.CheckedPack, warehouse: Warehouse) -> None:
+    def __init__(self, pack: ir.CheckedPack, warehouse: DuckDBWarehouse) -> None:
         self.pack = pack
         self.warehouse = warehouse
-        self.queries: dict[tuple[str, tuple[str, ...], str], str | None] = {}
-        self.empties: dict[str, pa.Table] = {}
+        self.made: set[str] = set()
+        self.queries: dict[tuple[str, tuple[str, ...], str], tuple[str, bool] | None] = {}
         self.tables_made = False
 
     def written(self) -> None:
         """The sources as empty tables, for an example whose rows are written (a pre-check's).
 
-        Made at the first such example only: the others read every source in place.
+        Made at the first such example only: the others read tables of their own.
         """
         if not self.tables_made:
-            empty_sources(self.pack, self.warehouse)
+            for source in self.pack.pack.sources:
+                self._create(source, source)
             self.tables_made = True
 
-    def empty(self, source: str) -> pa.Table:
-        """The source's columns, typed as the catalog says, without rows (made once)."""
-        if source not in self.empties:
-            self.empties[source] = source_schema(self.pack.pack.sources[source]).empty_table()
-        return self.empties[source]
+    def table(self, source: str) -> str:
+        """The examples' own table of `source` (made at its first use)."""
+        name = f"{self.PREFIX}{source}"
+        if source not in self.made:
+            self._create(name, source)
+            self.made.add(source)
+        return name
+
+    def _create(self, name: str, source: str) -> None:
+        """An empty table `name` with the columns of `source`, as the catalog types them.
+
+        A table of the database, not a temporary one: a failed query asks the catalog
+        whether the tables it reads are there, as a run does (engine/runs/run.py).
+        """
+        columns = self.pack.pack.sources[source].columns.values()
+        schema = exp.Schema(
+            this=table_named(name),
+            expressions=[
+                exp.ColumnDef(this=exp.to_identifier(c.name), kind=fn.SQL_TYPES[c.type])
+                for c in columns
+            ],
+        )
+        create = exp.Create(this=schema, kind="TABLE", replace=True)
+        self.warehouse.execute(statement(create, self.warehouse.dialect))
+
+    def insert(self, example: ir.Example, named: Callable[[str], str]) -> list[str]:
+        """Insert the example's given rows as literals; returns the tables filled.
+
+        Each source's rows go into table `named(source)`.
+        """
+        rows: dict[str, list[Mapping[str, Any]]] = {}
+        for source, values in example.rows:
+            rows.setdefault(source, []).append(dict(values))
+        filled = []
+        for source, given in rows.items():
+            columns = list(self.pack.pack.sources[source].columns.values())
+            values = exp.Values(
+                expressions=[
+                    exp.Tuple(
+                        expressions=[
+                            # no CAST: the table's column types them (and a CAST for each
+                            # value took four fifths of the time of writing the statement)
+                            fn.literal(row.get(c.name), c.type, self.warehouse.dialect)
+                            for c in columns
+                        ]
+                    )
+                    for row in given
+                ]
+            )
+            name = named(source)
+            filled.append(name)
+            insert = exp.insert(values, table_named(name))
+            try:
+                self.warehouse.execute(statement(insert, self.warehouse.dialect))
+            except WarehouseError as exc:
+                raise GivenRowsRefused(str(exc)) from exc
+        return filled
+
+    @contextmanager
+    def given(self, example: ir.Example) -> Iterator[None]:
+        """The example's given rows in the examples' tables while the `with` lasts."""
+        filled: list[str] = []
+        try:
+            filled = self.insert(example, self.table)
+            yield
+        finally:
+            for name in filled:
+                emptied = exp.delete(table_named(name))
+                self.warehouse.execute(statement(emptied, self.warehouse.dialect))
+
+    def prechecked(self, model: ir.Model, example: ir.Example) -> tuple[pa.Table, str | None]:
+        """A pre-check example's warnings, or why its model failed.
+
+        Its given rows are stored in the sources' tables (`written`) in a transaction
+        rolled back after; its pending rows are literals of the queries.
+        """
+        self.written()
+        try:
+            with self.warehouse.transaction():
+                self.insert(example, lambda source: source)
+                raise _Rollback(_evaluate(self.pack, self.warehouse, model, example, True))
+        except _Rollback as done:
+            warnings, error = done.result
+            return warnings, error
 
     def query(
         self, model: ir.Model, tables: Mapping[str, str], params: dict[str, Any]
-    ) -> str | None:
-        """The model's SQL reading `tables`, the as-of day a placeholder; compiled once.
+    ) -> tuple[str, bool] | None:
+        """The model's prepared query reading `tables`, and whether it reads the day.
 
-        None when compiling fails (a model a warehouse cannot express, a bug): `run_models`
-        then compiles it and reports the failure as for any run. None too for a query
-        that does not read the day (a rule without a window): `run_models` binds the
-        day to every query it is given, so it compiles that one itself, each time.
+        Compiled and prepared once. None when compiling or preparing fails (a model a
+        warehouse cannot express, a bug): `run_models` then compiles it and reports the
+        failure as for any run.
         """
         key = (model.id, tuple(sorted(tables)), repr(sorted(params.items())))
         if key not in self.queries:
@@ -141,29 +235,30 @@ class InPlace:
             try:
                 compiled = compile_model(model, self.pack, target)
                 reads_day = placeholders.AS_OF in compiled.placeholders
-                self.queries[key] = compiled.sql(last_use=True) if reads_day else None
+                name = self.warehouse.prepare(compiled.sql(last_use=True))
+                self.queries[key] = (name, reads_day)
             except Exception:  # diagnostics too: said as a run that compiles says them
                 self.queries[key] = None
         return self.queries[key]
 
-    def evaluate(
-        self, model: ir.Model, example: ir.Example, rows: dict[str, pa.Table]
-    ) -> tuple[pa.Table, str | None]:
-        """The example's warnings, its given rows read in place; or why its model failed.
+    def evaluate(self, model: ir.Model, example: ir.Example) -> tuple[pa.Table, str | None]:
+        """The example's warnings, its given rows in the examples' tables; or why it failed.
 
-        Every source the model reads is read under the example's name for it (empty
-        where the example gives no rows), so that one compiled query serves all the
+        Every source the model reads is read from the examples' table of it (empty
+        where the example gives no rows), so that one prepared query serves all the
         model's examples with the same parameters.
         """
-        tables = {source: f"{self.PREFIX}{source}" for source in {*model.sources, *rows}}
+        sources = {*model.sources, *(source for source, _ in example.rows)}
+        tables = {source: self.table(source) for source in sources}
         params = dict(example.params)
-        sql = self.query(model, tables, params)
-        with ExitStack() as registered:
-            for source, name in tables.items():
-                table = rows.get(source)
-                if table is None:
-                    table = self.empty(source)
-                registered.enter_context(self.warehouse.scratch(name, table))
+        query = self.query(model, tables, params)
+        prepared = None
+        if query is not None:
+            name, reads_day = query
+            day = {placeholders.AS_OF: fn.date_literal(example.as_of.isoformat(), "duckdb")}
+            sql = self.warehouse.executing(name, day if reads_day else {})
+            prepared = {model.id: Reviewed(sql, bound=())}  # the day is written in
+        with self.given(example):
             result = run_models(
                 self.pack,
                 self.warehouse,
@@ -172,7 +267,7 @@ class InPlace:
                 params,
                 tables,
                 reviewed=False,
-                prepared={model.id: sql} if sql is not None else None,
+                prepared=prepared,
             )
         error = (result.failed[0].error or "") if result.failed else None
         return result.warnings, error
@@ -186,15 +281,15 @@ def _run_one(
     in_place: InPlace | None = None,
 ) -> ExampleOutcome:
     with_example = f"示例「{example.title}」"
-    rows = _rows(pack, example)
     try:
         if in_place is not None and not example.pending:
-            warnings, error = in_place.evaluate(model, example, rows)
+            warnings, error = in_place.evaluate(model, example)
+        elif in_place is not None:
+            warnings, error = in_place.prechecked(model, example)
         else:
-            if in_place is not None:
-                in_place.written()
+            rows = _rows(pack, example)
             warnings, error = _in_transaction(pack, warehouse, model, example, rows)
-    except (DiagnosticError, pa.ArrowException) as exc:
+    except (DiagnosticError, pa.ArrowException, GivenRowsRefused) as exc:
         problem = diagnostic(
             "E513.could_not_run",
             example.span,
@@ -291,7 +386,11 @@ def _in_transaction(
 
 
 def _evaluate(
-    pack: ir.CheckedPack, warehouse: Warehouse, model: ir.Model, example: ir.Example
+    pack: ir.CheckedPack,
+    warehouse: Warehouse,
+    model: ir.Model,
+    example: ir.Example,
+    literal_rows: bool = False,
 ) -> tuple[pa.Table, str | None]:
     """The example's warnings, with the given rows stored; or why its model failed.
 
@@ -314,10 +413,16 @@ def _evaluate(
     )
     try:
         answer = precheck(
-            warehouse, pack, asked, parameters=dict(example.params), models=[model], reviewed=False
+            warehouse,
+            pack,
+            asked,
+            parameters=dict(example.params),
+            models=[model],
+            reviewed=False,
+            literal_rows=literal_rows,
         )
     except WarehouseError as exc:
-        return PRECHECK_SCHEMA.empty_table(), str(exc)
+        return empty_table(PRECHECK_SCHEMA), str(exc)
     return answer.warnings, None
 
 
@@ -354,3 +459,10 @@ class _Rollback(Exception):
     def __init__(self, result: object) -> None:
         super().__init__("rollback")
         self.result = result
+
+
+class GivenRowsRefused(Exception):
+    """An example's given rows that its table would not take.
+
+    Said as E513, as a value that Arrow refuses is when the rows are written elsewhere.
+    """

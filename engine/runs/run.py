@@ -34,6 +34,7 @@ from dsl.diagnostics import DiagnosticError
 from dsl.pack import SEVERITY_ALIASES
 from dsl.suggest import closest
 from engine import signals
+from engine.arrays import empty_table
 from engine.compiler.compile import Pending, Target, compile_model
 from engine.compiler.reviewed import Reviewed, reviewed_queries
 from engine.runs.reads import columns_read, relations_read
@@ -207,6 +208,9 @@ def run_models(
     With `share`, a relation that two or more of the models read is computed once, into a
     temporary table the models then read (engine/runs/shared.py); without, each model
     computes it, as when compiled alone. The warnings are the same.
+    `prepared` (model id → statement) are queries the caller compiled already: SQL text
+    binds the day to its placeholder, a `Reviewed` binds what it says (nothing, for a
+    statement with the day written in).
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
@@ -220,15 +224,14 @@ def run_models(
         if statement.runs_with(parameters)
         and not (tables and tables.keys() & pack.models[model_id].sources)
     }
-    if prepared:  # compiled already by the caller (a text: the as-of day left a placeholder)
-        as_reviewed = {
-            **as_reviewed,
-            **{m: Reviewed(s) if isinstance(s, str) else s for m, s in prepared.items()},
+    if prepared:  # compiled already by the caller
+        as_reviewed |= {
+            m: sql if isinstance(sql, Reviewed) else Reviewed(sql) for m, sql in prepared.items()
         }
     present: dict[str, bool] = {}
     counted: dict[str, int] = {}
     parts: list[pa.Table] = []
-    result = RunResult(as_of, WARNINGS_SCHEMA.empty_table())
+    result = RunResult(as_of, empty_table(WARNINGS_SCHEMA))
     drift = {
         model.id: drifted_columns(columns_read(pack, model), sources, pack.pack) if sources else ()
         for model in models

@@ -22,6 +22,7 @@ from dsl import ir
 from dsl.functions import PCT_DIGITS
 from dsl.pack import Pack
 from dsl.types import Type
+from engine.arrays import table_of
 from engine.compiler.compile import AMOUNT_COLUMN, hole_columns, key_columns
 from engine.schema import FEN, WARNINGS_SCHEMA, decimal_of, fen
 
@@ -202,4 +203,4 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
         "pack_version": [pack.version] * len(keys),
         "evidence": [best[k][2] for k in keys],
     }
-    return pa.Table.from_pydict(data, schema=WARNINGS_SCHEMA), dropped
+    return table_of(data, WARNINGS_SCHEMA), dropped

@@ -48,6 +48,7 @@ from dsl.pack import Source
 from dsl.suggest import did_you_mean
 from dsl.types import Type
 from engine import __version__
+from engine.arrays import array_of, empty_table, table_from_rows
 from engine.compiler.compile import compile_model
 from engine.compiler.expressions import relation_rows
 from engine.compiler.placeholders import AS_OF
@@ -433,6 +434,7 @@ def precheck(
     models: Sequence[ir.Model] | None = None,
     reviewed: bool = True,
     standing: Standing | None = None,
+    literal_rows: bool = False,
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
@@ -444,7 +446,10 @@ def precheck(
     record amends a stored row, the stored rows are read as they are.
 
     `models` defaults to models_reading(); an inline example names its own
-    model, and runs it as compiled now (`reviewed` false), as examples do.
+    model, and runs it as compiled now (`reviewed` false), as examples do, and
+    with `literal_rows` has its few records written into the queries even on
+    DuckDB: the queries are compiled per pre-check then, but DuckDB neither scans
+    Arrow nor binds a Python value, each of which imports pandas (engine/arrays.py).
 
     Raises WarehouseError when the warehouse fails or a model fails (half an
     answer would say "no warnings" where there are some); a model skipped
@@ -459,7 +464,7 @@ def precheck(
     parameters = dict(parameters or {})
     # DuckDB reads the records as a registered Arrow table: every query's text is then the
     # same for every pre-check, compiled once. Elsewhere they are literal rows in the query.
-    registers = getattr(warehouse, "registered", None)
+    registers = None if literal_rows else getattr(warehouse, "registered", None)
     rows = None if registers else asked.rows
     # A service's connections (`standing`) keep those tables between pre-checks and each
     # model's query prepared (DuckDB: adapters/duckdb.py `kept`, `prepared`): binding and
@@ -504,7 +509,7 @@ def precheck(
     def evaluate(half: str, within: tuple[str, ...], chosen: list[ir.Model]) -> RunResult:
         if half == "now" and within and nothing_stored:  # the records touch no stored row
             ran = [ModelOutcome(m.id, "ran") for m in chosen]
-            return RunResult(asked.as_of, WARNINGS_SCHEMA.empty_table(), ran)
+            return RunResult(asked.as_of, empty_table(WARNINGS_SCHEMA), ran)
         if standing is None or half == "then" or within:
             return run(chosen, half, within)
         ids = tuple(m.id for m in chosen)
@@ -515,7 +520,7 @@ def precheck(
     with ExitStack() as registered:
         if registers:
             schema = source_schema(pack.pack.sources[asked.source])
-            records = pa.Table.from_pylist(list(asked.rows), schema=schema)
+            records = table_from_rows(list(asked.rows), schema)
             if keeps:
                 registered.enter_context(keeps(records_name(asked.source), records, str(schema)))
             else:
@@ -869,8 +874,8 @@ def difference(now: pa.Table, then: pa.Table) -> pa.Table:
             keep.append(i)
             change.append("changed")
             message_now.append(messages[(m, k)])
-    chosen = then.take(pa.array(keep, pa.int64())).cast(WARNINGS_SCHEMA)
+    chosen = then.take(array_of(keep, pa.int64())).cast(WARNINGS_SCHEMA)
     return pa.Table.from_arrays(
-        [*chosen.columns, pa.array(change, pa.string()), pa.array(message_now, pa.string())],
+        [*chosen.columns, array_of(change, pa.string()), array_of(message_now, pa.string())],
         schema=PRECHECK_SCHEMA,
     )

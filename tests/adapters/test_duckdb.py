@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlglot import exp
 
 from adapters import WarehouseError, connect
 from adapters.duckdb import DuckDBWarehouse, database_path
@@ -103,3 +105,21 @@ def test_grouped_left_join_regression():
         ") AS r GROUP BY g HAVING COALESCE(SUM(a), 0) >= 4000000"
     ).fetchall()
     assert rows == [("R4", "330122103")]
+
+
+def test_a_prepared_statement_runs_with_literal_values_on_the_rows_there_then():
+    """Prepared once, run for each example: the rows then in the table are read."""
+    warehouse = DuckDBWarehouse("duckdb://")
+    warehouse.load("t", pa.table({"d": pa.array([date(2021, 1, 1)], pa.date32())}))
+    name = warehouse.prepare(
+        "SELECT count(*) AS n FROM t AS a CROSS JOIN t AS b WHERE a.d <= $as_of"
+    )
+    day = {"as_of": exp.cast(exp.Literal.string("2021-06-30"), "DATE")}
+    assert warehouse.query(warehouse.executing(name, day)).to_pylist() == [{"n": 1}]
+    warehouse.append("t", pa.table({"d": pa.array([date(2021, 12, 1)], pa.date32())}))
+    assert warehouse.query(warehouse.executing(name, day)).to_pylist() == [{"n": 2}]
+    later = {"as_of": exp.cast(exp.Literal.string("2021-12-31"), "DATE")}
+    assert warehouse.query(warehouse.executing(name, later)).to_pylist() == [{"n": 4}]
+    plain = warehouse.prepare("SELECT 1 AS one")
+    assert plain != name
+    assert warehouse.query(warehouse.executing(plain, {})).to_pylist() == [{"one": 1}]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from adapters.duckdb import DuckDBWarehouse
 from dsl import ir
 from engine import api
 from engine.policy import examples
@@ -26,25 +31,67 @@ def test_examples_of(model_id: str, pack: ir.CheckedPack):
     assert failures == {}
 
 
-def test_each_model_is_compiled_once_for_its_examples(
+def test_each_model_is_compiled_and_prepared_once_for_its_examples(
     pack: ir.CheckedPack, monkeypatch: pytest.MonkeyPatch
 ):
-    """Examples read their rows in place through one query per model and parameters.
+    """Examples read their rows in place through one prepared query per model and parameters.
 
-    A model falls back to compiling per example only when its query cannot be made
-    (or does not read the day); every model of the pack can, so none falls back.
+    A model falls back to compiling per example only when its query cannot be made or
+    prepared; every model of the pack can, so none falls back, and DuckDB prepares one
+    statement per model and parameters, not one per example.
     """
-    made: list[str | None] = []
+    made: list[tuple[str, bool] | None] = []
     query = examples.InPlace.query
+    prepared: list[str] = []
+    prepare = DuckDBWarehouse.prepare
 
     def counted(self, model, tables, params):
-        made.append(sql := query(self, model, tables, params))
-        return sql
+        made.append(found := query(self, model, tables, params))
+        return found
+
+    def preparing(self, sql):
+        prepared.append(sql)
+        return prepare(self, sql)
 
     monkeypatch.setattr(examples.InPlace, "query", counted)
+    monkeypatch.setattr(DuckDBWarehouse, "prepare", preparing)
     outcomes = run_examples(pack)
     assert outcomes and all(o.passed for o in outcomes)
     assert made and None not in made
+    in_place = {
+        (model.id, repr(sorted(example.params)))
+        for model in pack.models.values()
+        for example in model.examples
+        if not example.pending
+    }
+    assert len(prepared) == len(in_place) < len(made)
+
+
+def test_examples_without_pending_rows_import_neither_pandas_nor_arrow_datasets():
+    """An edit of a model is checked without the 0.2–0.7 s of importing pandas.
+
+    DuckDB imports pandas to bind a Python value, and pyarrow.dataset (which imports
+    pandas) to scan an Arrow table; the examples' rows are inserted as literals and the
+    day is written into the call of the prepared query instead. In a fresh interpreter.
+    """
+    pytest.importorskip("pandas")  # without it, nothing could import it anyway
+    probe = (
+        "import json, sys\n"
+        "from engine import api\n"
+        "from engine.policy.examples import run_examples\n"
+        f"pack = api.load_pack({str(ROOT / 'policies')!r}, examples=True)\n"
+        "plain = [m for m in pack.models.values() if not any(e.pending for e in m.examples)]\n"
+        "outcomes = run_examples(pack, plain[:3])\n"
+        "loaded = [n for n in ('pandas', 'pyarrow.dataset') if n in sys.modules]\n"
+        "print(json.dumps([len(outcomes), all(o.passed for o in outcomes), loaded]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
+    ran, passed, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert ran > 3 and passed
+    assert loaded == []
 
 
 def _copy_pack(tmp_path: Path) -> Path:
@@ -232,3 +279,39 @@ def test_a_pre_check_example_written_wrong_is_refused_before_it_runs(
     report = api.check(_pack_of(tmp_path, "FIN04", edit=(written, rewritten)))
     assert [d.code for d in report.diagnostics] == codes
     assert report.pack is None and report.examples == []
+
+
+PLANNED_ON_EMPTY_TABLES = """model DOC001 "一次规划，各示例的行不同" {
+  domain   ENG
+  severity blue
+  status   draft
+  from ref_township t
+  where t.kind = "街道"
+  let longest = (from ref_township x select max(length(x.name)))
+  key      t.township
+  township t.township
+  message  "{longest}"
+  example "汉字的长度按字数" {
+    as_of 2021-12-31
+    given ref_township { township: "330122001", name: "桐君街道", kind: "街道" }
+    expect "330122001" message "4"
+  }
+  example "另一个乡镇" {
+    as_of 2021-12-31
+    given ref_township { township: "330122002", name: "旧县街道", kind: "街道" }
+    given ref_township { township: "330122101", name: "横村镇", kind: "镇" }
+    expect "330122002" message "4"
+  }
+}
+"""
+
+
+def test_a_query_planned_once_reads_each_examples_rows_as_they_are(tmp_path: Path):
+    """Each model's query is prepared on the examples' empty tables, then run on each
+    example's rows: a plan resting on the empty tables' statistics would fold the filter
+    away (no warning) and count the bytes of a Chinese name (12, not 4)."""
+    pack_dir = _copy_pack(tmp_path)
+    (pack_dir / "models" / "doc001.rule").write_text(PLANNED_ON_EMPTY_TABLES, encoding="utf-8")
+    pack = api.load_pack(pack_dir, examples=True)
+    outcomes = run_examples(pack, [pack.models["DOC001"]])
+    assert [(o.passed, [d.hints for d in o.problems]) for o in outcomes] == [(True, [])] * 2
