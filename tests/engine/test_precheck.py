@@ -667,15 +667,13 @@ def test_a_service_connection_answers_each_precheck_for_its_own_records(
 
 
 def test_relations_the_records_cannot_change_are_kept_by_the_connection(
-    county: County, pack: ir.CheckedPack
+    tmp_path: Path, pack: ir.CheckedPack, townships: list[dict]
 ):
     """official_circle is kept for a lease; enterprise_person, which a shareholder changes, not.
 
     On DuckDB, where a pre-check reads them so (elsewhere the models read them inline).
     """
-    url = county({})
-    if not url.startswith("duckdb"):
-        pytest.skip("pre-checks keep relations on DuckDB")
+    url = fill_county(f"duckdb:///{tmp_path / 'county.duckdb'}", pack, townships, {})
     warehouse = connect(url)
     standing = Standing(seconds=3600)
     day = date(2021, 12, 31)
