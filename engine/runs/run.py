@@ -241,7 +241,7 @@ def run_models(
     planned = [m for m in models if not drift[m.id]] if share else []
     result.shared = plan_shared(pack, planned, warehouse.dialect)
     reads = {m.id: relations_read(pack, m) for m in planned}
-    with shared_tables(warehouse, pack, target, result.shared) as run_target:
+    with shared_tables(warehouse, pack, target, result.shared, timeout) as run_target:
         for step in result.shared:
             events("shared.made", step.to_json())
         for model in models:

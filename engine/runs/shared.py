@@ -26,7 +26,14 @@ from typing import Any
 
 from sqlglot import exp
 
-from adapters.base import PermissionDenied, Warehouse, WarehouseError, WarehouseLost
+from adapters.base import (
+    PermissionDenied,
+    QueryTimeout,
+    TimeLimit,
+    Warehouse,
+    WarehouseError,
+    WarehouseLost,
+)
 from adapters.names import statement, table_named
 from dsl import ir
 from engine import signals
@@ -114,19 +121,21 @@ def shared_tables(
     pack: ir.CheckedPack,
     target: Target,
     steps: list[SharedStep],
+    timeout: float | None = None,
 ) -> Iterator[Target]:
     """Make each step's table, yield `target` reading them, and drop them when the block ends.
 
     `steps` is updated in place with how each went. A step the warehouse refuses or
-    fails is left out of the target, so its models read the relation inline; a lost
-    warehouse stops the run (WarehouseLost), as it would at the first model.
+    fails, or that runs past `timeout` seconds (the run's limit for one query), is left
+    out of the target, so its models read the relation inline, each within that limit
+    again; a lost warehouse stops the run (WarehouseLost), as it would at the first model.
     """
     made: dict[str, str] = {}
     tried: list[str] = []  # dropped at the end, made or not: a step may stop halfway
     try:
         for i, step in enumerate(steps):
             tried.append(step.table)
-            steps[i] = _make(warehouse, pack, replace(target, shared=dict(made)), step)
+            steps[i] = _make(warehouse, pack, replace(target, shared=dict(made)), step, timeout)
             if steps[i].status == "made":
                 made[step.relation] = step.table
             signals.point("run.shared")
@@ -153,19 +162,31 @@ def create_statement(pack: ir.CheckedPack, step: SharedStep, target: Target) -> 
 
 
 def _make(
-    warehouse: Warehouse, pack: ir.CheckedPack, target: Target, step: SharedStep
+    warehouse: Warehouse,
+    pack: ir.CheckedPack,
+    target: Target,
+    step: SharedStep,
+    timeout: float | None = None,
 ) -> SharedStep:
-    """Create one step's temporary table and count its rows (the caller drops it)."""
+    """Create one step's temporary table and count its rows (the caller drops it).
+
+    The CREATE runs the relation's whole query, so it has the run's time limit for
+    one query, as each model's query has.
+    """
     started = time.perf_counter()
     create = create_statement(pack, step, target)
     count = exp.select(exp.Count(this=exp.Star())).from_(table_named(step.table))
+    limit = TimeLimit(timeout, warehouse.interrupt)
     try:
-        warehouse.execute(statement(create, warehouse.dialect))
+        with limit:
+            warehouse.execute(statement(create, warehouse.dialect))
         rows = int(warehouse.query(statement(count, warehouse.dialect)).column(0)[0].as_py())
     except WarehouseLost:
         raise
     except WarehouseError as exc:
         signals.raise_if_received()  # a driver that turned a signal into its own error
+        if limit.expired.is_set():  # the adapter saw a cancel: it was the time limit's
+            exc = QueryTimeout.after(timeout)
         status = "refused" if isinstance(exc, PermissionDenied) else "failed"
         return replace(step, status=status, seconds=time.perf_counter() - started, error=str(exc))
     return replace(step, status="made", rows=rows, seconds=time.perf_counter() - started)

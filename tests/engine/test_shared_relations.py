@@ -11,6 +11,7 @@ inline, with the same warnings.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,7 +22,13 @@ import pytest
 from click.testing import CliRunner
 
 from adapters import connect
-from adapters.base import PermissionDenied, QueryFailed, Warehouse, WarehouseLost
+from adapters.base import (
+    PermissionDenied,
+    QueryCancelled,
+    QueryFailed,
+    Warehouse,
+    WarehouseLost,
+)
 from dsl import ir
 from engine.cli import cli
 from engine.demo import demo_run
@@ -209,6 +216,40 @@ def test_a_refused_step_leaves_its_models_reading_the_relation_inline(
     assert not refused.failed
     assert rows(refused.warnings) == rows(inline.warnings)
     assert recording.temporary_tables() == []
+
+
+class EndlessCreate(Recording):
+    """A warehouse whose CREATE of a shared table runs until something interrupts it."""
+
+    def __init__(self, inner: Warehouse) -> None:
+        super().__init__(inner)
+        self.interrupted = threading.Event()
+
+    def execute(self, sql: str) -> None:
+        if sql.startswith("CREATE TEMPORARY"):
+            self.statements.append(sql)
+            if not self.interrupted.wait(60):
+                raise AssertionError("nothing interrupted the CREATE within 60 s")
+            raise QueryCancelled("查询已被取消", "the query was cancelled")  # as adapters do
+        super().execute(sql)
+
+    def interrupt(self) -> None:
+        self.interrupted.set()
+
+
+def test_a_shared_step_past_the_runs_time_limit_leaves_its_models_reading_inline(
+    pack: ir.CheckedPack, warehouse: Warehouse
+):
+    """`run --timeout` bounds the CREATE of a shared table as it bounds each model's query."""
+    endless = EndlessCreate(warehouse)
+    limited = run_models(pack, endless, AS_OF, models_of(pack, READERS), timeout=0.2)
+    inline = run_models(pack, warehouse, AS_OF, models_of(pack, READERS), share=False)
+    assert [(s.status, s.rows) for s in limited.shared] == [("failed", None)]
+    assert "timed out after 0.2s" in (limited.shared[0].error or "")
+    assert not limited.failed
+    assert rows(limited.warnings) == rows(inline.warnings)
+    assert all(CIRCLE not in s for s in endless.statements if "key_1" in s)
+    assert endless.temporary_tables() == []
 
 
 def test_an_interrupt_at_the_shared_step_leaves_no_table(
