@@ -185,8 +185,8 @@ def _make(
         raise
     except WarehouseError as exc:
         signals.raise_if_received()  # a driver that turned a signal into its own error
-        if limit.expired.is_set():  # the adapter saw a cancel: it was the time limit's
-            exc = QueryTimeout.after(timeout)
-        status = "refused" if isinstance(exc, PermissionDenied) else "failed"
-        return replace(step, status=status, seconds=time.perf_counter() - started, error=str(exc))
+        # The adapter saw a cancel; when the time limit expired, it was the limit's.
+        why = QueryTimeout.after(timeout) if limit.expired.is_set() else exc
+        status = "refused" if isinstance(why, PermissionDenied) else "failed"
+        return replace(step, status=status, seconds=time.perf_counter() - started, error=str(why))
     return replace(step, status="made", rows=rows, seconds=time.perf_counter() - started)
