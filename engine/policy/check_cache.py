@@ -6,8 +6,14 @@ git). It holds two things, each under a digest of everything it was made from:
 - `parsed/DIGEST.pickle`: a rule file's syntax tree, under a digest of the file's
   bytes, the name diagnostics show for it and the engine (`engine_key`). Only a
   file that parsed without a diagnostic is kept; one with a problem is parsed
-  again every time. The checker itself always runs over the whole pack, so every
-  diagnostic is found afresh on every check.
+  again every time.
+- `models/DIGEST.pickle`: what checking a model found (its checked form and its
+  warnings), under a digest of its file's text, the name shown for it, pack.yaml,
+  the engine and the names of every shared item, with the digest of the checked
+  form of each shared item it reaches (`ParsedFiles.model`). A model for which both
+  are unchanged is not checked again; the shared items, the index and the pack-wide
+  checks (ids apart, duplicates) always run. Written only by a check that found no
+  error.
 - `check.json`: per model (and the index), the digest of what its outcome
   depends on (`Dependencies.of`: its file, pack.yaml, each shared definition,
   relation and lookup it reaches, the engine) with the titles of its examples
@@ -29,7 +35,9 @@ import json
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from datetime import date
+from decimal import Decimal
 from enum import Enum
 from functools import cache
 from importlib import metadata
@@ -39,8 +47,9 @@ from typing import Any
 import dsl
 from dsl import ast, ir, types
 from dsl import pack as pack_module
-from dsl.diagnostics import Span
-from dsl.node import dump, walk
+from dsl.check.shared import SharedDefinitions
+from dsl.diagnostics import Diagnostic, Severity, Span
+from dsl.node import Node, dump, walk
 from dsl.pack import Pack
 from engine import __version__
 from engine.runs.atomic import replace_file
@@ -48,6 +57,7 @@ from engine.runs.atomic import replace_file
 FOLDER = ".oversight"
 RESULTS = "check.json"
 PARSED = "parsed"
+MODELS = "models"
 FORMAT = 1
 """Bumped when what the cache holds changes shape: a file of another format is ignored."""
 
@@ -88,7 +98,7 @@ def _sha(data: bytes) -> str:
 
 
 class TreesOnly(pickle.Unpickler):
-    """Unpickles syntax trees and packs, nothing else: a cache file can name no other class.
+    """Unpickles syntax and checked trees, packs and diagnostics: a cache file can name no other.
 
     (https://docs.python.org/3/library/pickle.html#restricting-globals) The folder is
     the pack's, but whatever is written there must not be able to run code.
@@ -107,9 +117,11 @@ class TreesOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self._PLAIN:
             return super().find_class(module, name)
-        if module == "dsl.diagnostics" and name == "Span":
-            return Span
-        kinds = {"dsl.ast": ast, "dsl.pack": pack_module, "dsl.types": types}.get(module)
+        if module == "dsl.diagnostics" and name in ("Span", "Diagnostic", "Severity"):
+            return {"Span": Span, "Diagnostic": Diagnostic, "Severity": Severity}[name]
+        kinds = {"dsl.ast": ast, "dsl.ir": ir, "dsl.pack": pack_module, "dsl.types": types}.get(
+            module
+        )
         found = getattr(kinds, name, None) if kinds is not None else None
         if isinstance(found, type) and (is_dataclass(found) or issubclass(found, Enum)):
             return found
@@ -122,6 +134,15 @@ class ParsedFiles:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
         self.used: set[str] = set()
+        # Each rule file as it was parsed: shown name → (sha256 of its text, with examples).
+        self.texts: dict[str, tuple[str, bool]] = {}
+        self.pack_yaml: str | None = None  # the sha256 of the pack.yaml the pack was read from
+        # The digest of each shared item's checked form, (kind, name) → digest; `know` uses
+        # the same (the checked forms are the same objects).
+        self.items: dict[tuple[str, str], str] = {}
+        self._names: tuple[int, str] | None = None  # (id of the shared definitions, digest)
+        # What this check found or reused, by key; True where models/ does not hold it yet.
+        self.models: dict[str, tuple[_Kept, bool]] = {}
 
     def key(self, shown: str, text: str, examples: bool) -> str:
         """The name of the file that keeps this text's tree: a digest of all it depends on."""
@@ -137,6 +158,7 @@ class ParsedFiles:
         if not isinstance(tree, ast.RuleFile) or tree.text != text or tree.path != shown:
             return None
         self.used.add(key)
+        self.texts[shown] = (_sha(text.encode("utf-8", "surrogatepass")), examples)
         return tree
 
     def put(self, shown: str, text: str, examples: bool, tree: ast.RuleFile) -> None:
@@ -145,6 +167,7 @@ class ParsedFiles:
             return
         key = self.key(shown, text, examples)
         self.used.add(key)
+        self.texts[shown] = (_sha(text.encode("utf-8", "surrogatepass")), examples)
         _keep(self.folder / f"{key}.pickle", tree)
 
     def pack(self, root: Path, engine_version: str | None, load: Callable[[], Pack]) -> Pack:
@@ -165,26 +188,114 @@ class ParsedFiles:
         pack = _unpickled(path)
         if isinstance(pack, Pack) and pack.root == root:
             self.used.add(key)
+            self.pack_yaml = _sha(before)
             return pack
         pack = load()
         try:
             unchanged = (root / "pack.yaml").read_bytes() == before  # not saved again meanwhile
         except OSError:
             unchanged = False
-        if unchanged and _keep(path, pack):
-            self.used.add(key)
+        if unchanged:
+            self.pack_yaml = _sha(before)
+            if _keep(path, pack):
+                self.used.add(key)
         return pack
+
+    def model(
+        self, node: ast.Model, shared: SharedDefinitions
+    ) -> tuple[ir.Model, list[Diagnostic]] | None:
+        """What checking `node` found before, if nothing it depends on has changed; else None.
+
+        Its file's text and shown name, pack.yaml, the engine and the names of every
+        shared item (a new definition can take a name the model reads) give the
+        entry's key; the checked form of each shared item its checked form reaches,
+        now, must be what it was. The model's own uids are moved to follow the uids
+        given so far, and `shared` skips them, as a check of the whole pack would.
+        """
+        key = self._key(node, shared)
+        if key is None or self.folder is None:
+            return None
+        kept = _kept(self.folder.parent / MODELS / f"{key}.pickle")
+        if kept is None or kept.model.id != node.id:
+            return None
+        if kept.reaches != self._reaches(kept.items, shared):
+            return None
+        model, after, was = kept.model, shared.uids_given, kept.after_uid
+        if after != was:
+            model = _moved(model, was, was + kept.uids, after - was)
+        shared.skip_uids(kept.uids)
+        self.models[key] = (replace(kept, after_uid=after, model=model), after != was)
+        return model, list(kept.found)
+
+    def checked(
+        self,
+        node: ast.Model,
+        shared: SharedDefinitions,
+        after_uid: int,
+        model: ir.Model,
+        found: list[Diagnostic],
+    ) -> None:
+        """Keep what checking `node` found now (written by `CheckCache.save`, if no error)."""
+        key = self._key(node, shared)
+        if key is None:
+            return
+        items = tuple(_closure(model, _table(shared)))
+        uids = shared.uids_given - after_uid
+        reaches = self._reaches(items, shared)
+        self.models[key] = (_Kept(items, reaches, after_uid, uids, model, tuple(found)), True)
+
+    def _key(self, node: ast.Model, shared: SharedDefinitions) -> str | None:
+        """The digest of what a model's check reads besides the shared items it reaches."""
+        text = self.texts.get(node.span.file)
+        if self.folder is None or self.pack_yaml is None or text is None:
+            return None
+        if self._names is None or self._names[0] != id(shared):
+            names = sorted(
+                [
+                    *(f"define {n}" for n in shared.define_asts),
+                    *(f"relation {n}" for n in shared.relation_asts),
+                    *(f"lookup {n}" for n in shared.lookup_asts),
+                ]
+            )
+            self._names = (id(shared), _sha("\0".join(names).encode()))
+        said = [engine_key(), self.pack_yaml, node.span.file, text[0], str(text[1]), node.id]
+        return _sha("\0".join([*said, self._names[1]]).encode())
+
+    def _reaches(self, items: tuple[tuple[str, str], ...], shared: SharedDefinitions) -> str:
+        """A digest of the checked forms of `items` (shared items) as they are now."""
+        table = _table(shared)
+        said = [f"{k}\0{n}\0{_item_digest(self.items, k, n, table(k, n))}" for k, n in items]
+        return _sha("\0".join(said).encode())
+
+    def save_models(self) -> None:
+        """Write the entries models/ does not hold yet; delete those this check did not use.
+
+        The caller calls it only after a check that found no error.
+        """
+        if self.folder is None:
+            return
+        folder = self.folder.parent / MODELS
+        for key, (kept, new) in self.models.items():
+            if new:
+                _keep(folder / f"{key}.pickle", kept.plain())
+        _forget(folder, set(self.models))
 
     def forget_unused(self) -> None:
         """Delete the trees of file versions this check did not see: edits leave old ones."""
-        if self.folder is None or not self.used:
-            return
-        try:
-            for path in self.folder.glob("*.pickle"):
-                if path.stem not in self.used:
-                    path.unlink(missing_ok=True)
-        except OSError:
-            pass
+        if self.folder is not None:
+            _forget(self.folder, self.used)
+
+
+def _forget(folder: Path, used: set[str]) -> None:
+    """Delete the cache files of `folder` not named in `used` (nothing when `used` is empty)."""
+    if not used:
+        return
+    try:
+        for path in folder.glob("*.pickle"):
+            if path.stem not in used:
+                path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def _unpickled(path: Path) -> Any:
@@ -207,6 +318,107 @@ def _keep(path: Path, value: Any) -> bool:
     except (OSError, pickle.PicklingError, RecursionError):
         return False
     return True
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """One model's file in models/: what checking it found, and from what.
+
+    `items`: the shared items its checked form reaches (through one another);
+    `reaches`: the digest of their checked forms then; `after_uid`, `uids`: its own
+    uids were the `uids` after `after_uid`.
+    """
+
+    items: tuple[tuple[str, str], ...]
+    reaches: str
+    after_uid: int
+    uids: int
+    model: ir.Model
+    found: tuple[Diagnostic, ...]
+
+    def plain(self) -> tuple[Any, ...]:
+        """As the file holds it: plain values and trees only (`TreesOnly`), with the format."""
+        fields_ = (self.items, self.reaches, self.after_uid, self.uids, self.model, self.found)
+        return (FORMAT, *fields_)
+
+
+def _kept(path: Path) -> _Kept | None:
+    """A model's entry as its file holds it; None when missing, unreadable or malformed."""
+    value = _unpickled(path)
+    if not (isinstance(value, tuple) and len(value) == 7 and value[0] == FORMAT):
+        return None
+    _, items, reaches, after_uid, uids, model, found = value
+    if (
+        isinstance(reaches, str)
+        and type(after_uid) is int
+        and type(uids) is int
+        and isinstance(items, tuple)
+        and all(
+            isinstance(i, tuple) and len(i) == 2 and all(isinstance(p, str) for p in i)
+            for i in items
+        )
+        and isinstance(model, ir.Model)
+        and isinstance(found, tuple)
+        and all(isinstance(d, Diagnostic) for d in found)
+    ):
+        return _Kept(items, reaches, after_uid, uids, model, found)
+    return None
+
+
+def _table(shared: SharedDefinitions) -> Callable[[str, str], Any]:
+    """A shared item's checked form by kind and name (None: failed or not declared)."""
+    tables = {"define": shared.defines, "lookup": shared.lookups, "relation": shared.relations}
+    return lambda kind, name: tables[kind].get(name)
+
+
+def _item_digest(memo: dict[tuple[str, str], str], kind: str, name: str, item: Any) -> str:
+    """The digest of one shared item's checked form, without places; kept in `memo`."""
+    known = memo.get((kind, name))
+    if known is None:
+        text = json.dumps(dump(item, spans=False), ensure_ascii=False, sort_keys=True)
+        known = memo[(kind, name)] = _sha(f"{kind} {name}\0{text}".encode())
+    return known
+
+
+def _closure(node: Any, table: Callable[[str, str], Any]) -> list[tuple[str, str]]:
+    """Every shared item `node` reaches, through the items it reaches, sorted."""
+    seen: set[tuple[str, str]] = set()
+    todo: set[tuple[str, str]] = set()
+    _reached(node, todo)
+    while todo:
+        item = todo.pop()
+        if item in seen:
+            continue
+        seen.add(item)
+        shared = table(*item)
+        if shared is not None:
+            _reached(shared, todo)
+    return sorted(seen)
+
+
+_PLAIN = (str, int, float, Enum, Span, Decimal, date, type(None))
+
+
+def _moved(value: Any, low: int, high: int, by: int) -> Any:
+    """`value` with the uid of every binding in (low, high] moved by `by` (the rest as it is)."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, ir.Binding):
+        return replace(value, uid=value.uid + by) if low < value.uid <= high else value
+    if isinstance(value, Node):
+        changes = {}
+        for part in fields(value):  # every field: bindings are not nodes, so `rewrite` skips them
+            old = getattr(value, part.name)
+            new = _moved(old, low, high, by)
+            if new is not old:
+                changes[part.name] = new
+        return replace(value, **changes) if changes else value
+    if isinstance(value, tuple):
+        items = tuple(_moved(v, low, high, by) for v in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, frozenset):
+        return frozenset(_moved(v, low, high, by) for v in value)
+    return value
 
 
 def _reached(node: Any, found: set[tuple[str, str]]) -> None:
@@ -240,26 +452,10 @@ class Dependencies:
 
     def _closure(self, node: Any) -> list[tuple[str, str]]:
         """Every shared item `node` reaches, through the items it reaches, sorted."""
-        seen: set[tuple[str, str]] = set()
-        todo: set[tuple[str, str]] = set()
-        _reached(node, todo)
-        while todo:
-            item = todo.pop()
-            if item in seen:
-                continue
-            seen.add(item)
-            shared = self._shared(*item)
-            if shared is not None:
-                _reached(shared, todo)
-        return sorted(seen)
+        return _closure(node, self._shared)
 
     def _item_digest(self, kind: str, name: str) -> str:
-        known = self._items.get((kind, name))
-        if known is None:
-            shared = self._shared(kind, name)
-            text = json.dumps(dump(shared, spans=False), ensure_ascii=False, sort_keys=True)
-            known = self._items[(kind, name)] = _sha(f"{kind} {name}\0{text}".encode())
-        return known
+        return _item_digest(self._items, kind, name, self._shared(kind, name))
 
     def of(self, node: ir.Model | ir.Index, text: str) -> str:
         """A digest of what `node` compiles and runs its examples from; `text` is its file's.
@@ -330,7 +526,7 @@ class CheckCache:
         if self.folder is None or self.pack_yaml is None:
             return
         parent = Path(pack.pack.root).resolve().parent
-        dependencies = Dependencies(pack, self.pack_yaml, parent, engine_key())
+        dependencies = Dependencies(pack, self.pack_yaml, parent, engine_key(), self.parsed.items)
         nodes: list[tuple[str, ir.Model | ir.Index]] = list(pack.models.items())
         if pack.index is not None:
             nodes.append((INDEX, pack.index))
@@ -391,6 +587,8 @@ class CheckCache:
         self.parsed.forget_unused()
         if not self.digests or _pack_yaml(self.folder.parent) != self.pack_yaml:
             return  # pack.yaml changed while the pack was checked: what was found is not its
+        if self.parsed.pack_yaml == self.pack_yaml:  # the pack.yaml the models were checked with
+            self.parsed.save_models()
         record = {
             "about": "written by oversight check; safe to delete",
             "format": FORMAT,
