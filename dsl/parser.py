@@ -22,13 +22,6 @@ from lark.lexer import BasicLexer, CallChain, PatternStr, TerminalDef, UnlessCal
 from dsl import ast, lexer, limits
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.messages import Wording, diagnostic
-from dsl.syntax_errors import (
-    FRIENDLY_ERRORS,
-    INCOMPLETE_HOLE,
-    describe_expected,
-    hint_for_character,
-    hint_for_token,
-)
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
@@ -377,6 +370,13 @@ def _syntax_diagnostic(
         width = len(str(exc.token))
     col = column + (column_shift if line == 1 else 0)
     span = Span.point(path, line + line_shift, col, width)
+    # The wording of syntax errors is built from the catalog: read only for a file that has one.
+    from dsl.syntax_errors import (
+        FRIENDLY_ERRORS,
+        describe_expected,
+        hint_for_character,
+        hint_for_token,
+    )
 
     label = _match_friendly(exc)
     if label is not None:
@@ -416,6 +416,8 @@ def _match_friendly(exc: UnexpectedInput) -> str | None:
     """
     if not isinstance(exc, UnexpectedToken):
         return None
+    from dsl.syntax_errors import FRIENDLY_ERRORS
+
     for label, (*_, example) in FRIENDLY_ERRORS.items():
         try:
             lark_parser().parse(example, start="start")
@@ -1097,6 +1099,8 @@ def _in_hole(found: Diagnostic) -> Diagnostic:
     """A message hole that ends too early: say so, not that the file ends too early."""
     if found.code != "E103":
         return found
+    from dsl.syntax_errors import INCOMPLETE_HOLE
+
     code, zh, en, hint = INCOMPLETE_HOLE
     return Wording(code, zh, en).at(found.span, [hint, *found.hints])
 

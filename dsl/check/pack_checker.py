@@ -106,8 +106,9 @@ def check_pack(
     texts: dict[str, str] = {}
     parsed: list[ast.RuleFile] = []
     files = rule_files(root)
-    for path in files:
-        shown = _shown_path(path)
+    here = Path.cwd().resolve()
+    shown_paths = [_shown_path(path, here) for path in files]
+    for path, shown in zip(files, shown_paths, strict=True):
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -137,15 +138,15 @@ def check_pack(
         None if errors else checked,
         diagnostics,
         texts,
-        [_shown_path(p) for p in files],
+        shown_paths,
         checker.models_checked,
     )
 
 
-def _shown_path(path: Path) -> str:
-    """A path as diagnostics show it: relative to the working directory when below it."""
+def _shown_path(path: Path, here: Path) -> str:
+    """A path as diagnostics show it: relative to `here` (the working directory) when below it."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return path.resolve().relative_to(here).as_posix()
     except ValueError:
         return str(path)
 

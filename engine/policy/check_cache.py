@@ -267,6 +267,10 @@ class ParsedFiles:
         said = [f"{k}\0{n}\0{_item_digest(self.items, k, n, table(k, n))}" for k, n in items]
         return _sha("\0".join(said).encode())
 
+    def reached(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """The shared items each model of this check reaches, by model id, as found checking it."""
+        return {kept.model.id: kept.items for kept, _ in self.models.values()}
+
     def save_models(self) -> None:
         """Write the entries models/ does not hold yet; delete those this check did not use.
 
@@ -457,7 +461,12 @@ class Dependencies:
     def _item_digest(self, kind: str, name: str) -> str:
         return _item_digest(self._items, kind, name, self._shared(kind, name))
 
-    def of(self, node: ir.Model | ir.Index, text: str) -> str:
+    def of(
+        self,
+        node: ir.Model | ir.Index,
+        text: str,
+        reaches: Iterable[tuple[str, str]] | None = None,
+    ) -> str:
         """A digest of what `node` compiles and runs its examples from; `text` is its file's.
 
         The rule file as it was parsed (its examples and the header of its compiled
@@ -465,7 +474,8 @@ class Dependencies:
         the checked form (without places) of every shared item it reaches: editing a
         define changes the digest of the models that call it and of no other.
         engine/compiler/reviewed.py keeps the same digest, with the compiler for the
-        engine, in compiled/fingerprint.json.
+        engine, in compiled/fingerprint.json. `reaches`: those shared items, when the
+        check found them already (`ParsedFiles.reached`).
         """
         try:  # as the compiled files' headers name it: from the pack's parent folder
             named = Path(node.file).resolve().relative_to(self.parent).as_posix()
@@ -475,7 +485,7 @@ class Dependencies:
         digest.update(f"{self.pack_yaml}\0{_sha(text.encode('utf-8', 'surrogatepass'))}".encode())
         # and its bytes, which the headers hash: line endings alone change them, not the text
         digest.update(_sha(Path(node.file).read_bytes()).encode())
-        for kind, name in self._closure(node):
+        for kind, name in self._closure(node) if reaches is None else reaches:
             digest.update(f"{kind}\0{name}\0{self._item_digest(kind, name)}\0".encode())
         return digest.hexdigest()
 
@@ -530,11 +540,13 @@ class CheckCache:
         nodes: list[tuple[str, ir.Model | ir.Index]] = list(pack.models.items())
         if pack.index is not None:
             nodes.append((INDEX, pack.index))
+        reached = self.parsed.reached()
         for name, node in nodes:
             text = texts.get(node.file)
             try:
                 if text is not None:
-                    self.digests[name] = dependencies.of(node, text)
+                    reaches = reached.get(name) if name != INDEX else None
+                    self.digests[name] = dependencies.of(node, text, reaches)
             except OSError:
                 pass  # its file is gone already: nothing is kept of it
 
