@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -40,7 +41,6 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -68,14 +68,34 @@ IGNORE_ALL = "# written by oversight check: a cache, never committed\n*\n"
 _LIBRARIES = ("lark", "sqlglot", "duckdb", "pyarrow", "ruamel.yaml")
 
 
+ENGINE = "engine.json"
+_KNOWN_KEYS: dict[str, str] = {}
+"""Engine keys a pack's cache recorded (`CheckCache`), by the `engine_stamp` they were found at."""
+_STAMPS: dict[str, str] = {}
+"""The stamp each key of this process was found at, taken before it (a file saved meanwhile
+gives a stamp that no later check sees)."""
+
+
 @cache
 def engine_key() -> str:
     """A digest of the engine that checks: its version, its source and the libraries' versions.
 
     The source is hashed too, not only `__version__`: an engine changed in place (a
     developer's checkout, a patched install) must not be served what its earlier
-    self found.
+    self found. Reading and hashing every source file and asking for each library's
+    version takes a fresh check 10 ms: a key recorded at the same `engine_stamp` is
+    taken instead.
     """
+    stamp = engine_stamp()
+    key = _KNOWN_KEYS.get(stamp) or engine_key_of_files()
+    _STAMPS[key] = stamp
+    return key
+
+
+def engine_key_of_files() -> str:
+    """`engine_key` worked out from the files and the installed libraries."""
+    from importlib import metadata  # what finds the versions: 10 ms to import
+
     digest = hashlib.sha256(f"oversight-check-cache {FORMAT} {__version__}\n".encode())
     digest.update(f"python {sys.version}\n".encode())
     for name in _LIBRARIES:
@@ -91,6 +111,36 @@ def engine_key() -> str:
                 digest.update(path.relative_to(code).as_posix().encode() + b"\0")
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def engine_stamp() -> str:
+    """What would tell that `engine_key` changed, from the files' sizes and times alone.
+
+    The engine's version, Python's, the import path and the time each of its folders
+    last changed (installing or removing a library adds or removes its folder of
+    metadata there, so a library's new version changes it), and the path, size and
+    modification time of every source file `engine_key` hashes: what Python itself
+    trusts to tell that a module's bytecode is current, to the nanosecond here.
+    """
+    said = [f"{FORMAT} {__version__}", sys.version, *sys.path]
+    for entry in sys.path:
+        try:
+            said.append(str(os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            said.append("-")
+    code = Path(dsl.__file__).resolve().parent.parent
+    for folder in ("dsl", "engine", "adapters"):
+        for top, subfolders, files in os.walk(code / folder):
+            subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+            for name in sorted(files):
+                if name.endswith((".py", ".lark", ".toml")):
+                    path = os.path.join(top, name)
+                    try:
+                        found = os.stat(path)
+                    except OSError:
+                        continue
+                    said.append(f"{path}\0{found.st_size}\0{found.st_mtime_ns}")
+    return _sha("\n".join(said).encode("utf-8", "surrogatepass"))
 
 
 def _sha(data: bytes) -> str:
@@ -513,6 +563,7 @@ class CheckCache:
         self.digests: dict[str, str] = {}
         self.pack_yaml: str | None = None
         if folder is not None:
+            _read_engine(folder / ENGINE)
             self.entries = _read(folder / RESULTS)
             self.pack_yaml = _pack_yaml(folder.parent)
 
@@ -620,6 +671,32 @@ class CheckCache:
             replace_file(self.folder / RESULTS, lambda out: out.write(data))
         except OSError:
             pass  # a pack on a read-only disk is checked in full every time
+        _keep_engine(self.folder / ENGINE)
+
+
+def _read_engine(path: Path) -> None:
+    """Take in the engine key a pack's cache recorded, with the stamp it was found at."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        stamp, key = record["stamp"], record["key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if all(isinstance(v, str) and len(v) == 64 and v.isalnum() for v in (stamp, key)):
+        _KNOWN_KEYS.setdefault(stamp, key)
+
+
+def _keep_engine(path: Path) -> None:
+    """Record this process's engine key and its stamp, unless the cache holds them already."""
+    key = engine_key()
+    stamp = _STAMPS.get(key)
+    if stamp is None or _KNOWN_KEYS.get(stamp) == key:
+        return
+    data = json.dumps({"stamp": stamp, "key": key}).encode() + b"\n"
+    try:
+        replace_file(path, lambda out: out.write(data))
+    except OSError:
+        return
+    _KNOWN_KEYS[stamp] = key
 
 
 def _pack_yaml(root: Path) -> str | None:

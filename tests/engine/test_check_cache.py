@@ -351,3 +351,25 @@ def test_corrupt_or_foreign_model_files_are_ignored(warm: Path):
     assert len(cached.models_checked) == 4
     _same(cached, whole)
     assert pack_dir.is_dir()
+
+
+def test_the_engine_key_is_recorded_with_the_stamp_it_was_found_at(warm: Path):
+    """A fresh check takes the engine's key from `.oversight/engine.json` at the same stamp."""
+    recorded = json.loads((warm / FOLDER / check_cache.ENGINE).read_text(encoding="utf-8"))
+    assert recorded == {
+        "stamp": check_cache.engine_stamp(),
+        "key": check_cache.engine_key_of_files(),
+    }
+
+
+def test_an_engine_key_recorded_at_another_stamp_is_not_taken(
+    warm: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(check_cache, "_KNOWN_KEYS", {})
+    monkeypatch.setattr(check_cache, "engine_key", check_cache.engine_key.__wrapped__)
+    engine = warm / FOLDER / check_cache.ENGINE
+    engine.write_text(json.dumps({"stamp": "0" * 64, "key": "1" * 64}), encoding="utf-8")
+    CheckCache.of(warm)
+    assert check_cache.engine_key() != "1" * 64
+    monkeypatch.setattr(check_cache, "engine_stamp", lambda: "0" * 64)
+    assert check_cache.engine_key() == "1" * 64  # what a stamp that matched would give
