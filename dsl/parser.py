@@ -88,9 +88,14 @@ class _TerminalByTerminal:
 
     def __init__(self, terminals: list[TerminalDef], flags: int) -> None:
         self.allowed_types = {t.name for t in terminals}
-        self._patterns = [(t.name, _pattern(t.pattern.to_regexp(), flags)) for t in terminals]
+        # A plain string is compared as it is (its pattern is the string escaped); any
+        # other terminal is matched by its pattern.
+        self._tries = [
+            (t.name, t.pattern.value if _plain(t, flags) else None, t.pattern.to_regexp(), flags)
+            for t in terminals
+        ]
         self._words: dict[str, str] | None = None
-        if all(isinstance(t.pattern, PatternStr) and not t.pattern.flags for t in terminals):
+        if all(_plain(t, flags) for t in terminals):
             self._words = {}
             for t in reversed(terminals):  # the first of equal strings wins, as in the alternation
                 self._words[t.pattern.value] = t.name
@@ -98,8 +103,12 @@ class _TerminalByTerminal:
     def match(self, text: Any, pos: int) -> tuple[str, str] | None:
         """The first terminal that matches at `pos`, as (text, name); `text`: a str or a slice."""
         whole, end = (text, len(text)) if isinstance(text, str) else (text.text, text.end)
-        for name, pattern in self._patterns:
-            found = pattern.match(whole, pos, end)
+        for name, plain, regexp, flags in self._tries:
+            if plain is not None:
+                if whole.startswith(plain, pos, end):
+                    return plain, name
+                continue
+            found = _pattern(regexp, flags).match(whole, pos, end)
             if found:
                 return found.group(0), name
         return None
@@ -108,10 +117,15 @@ class _TerminalByTerminal:
         """The first terminal that matches the whole of `text` (a keyword for a NAME)."""
         if self._words is not None:
             return self._words.get(text)
-        for name, pattern in self._patterns:
-            if pattern.fullmatch(text):
+        for name, plain, regexp, flags in self._tries:
+            if text == plain or (plain is None and _pattern(regexp, flags).fullmatch(text)):
                 return name
         return None
+
+
+def _plain(terminal: TerminalDef, flags: int) -> bool:
+    """Whether a terminal is a string matched as it is (no flag of its own or of the lexer)."""
+    return isinstance(terminal.pattern, PatternStr) and not terminal.pattern.flags and not flags
 
 
 class _SharedPatternsLexer(BasicLexer):

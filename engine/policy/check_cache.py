@@ -69,7 +69,7 @@ _LIBRARIES = ("lark", "sqlglot", "duckdb", "pyarrow", "ruamel.yaml")
 
 
 ENGINE = "engine.json"
-_KNOWN_KEYS: dict[str, str] = {}
+KNOWN_ENGINE_KEYS: dict[str, str] = {}
 """Engine keys a pack's cache recorded (`CheckCache`), by the `engine_stamp` they were found at."""
 _STAMPS: dict[str, str] = {}
 """The stamp each key of this process was found at, taken before it (a file saved meanwhile
@@ -87,7 +87,7 @@ def engine_key() -> str:
     taken instead.
     """
     stamp = engine_stamp()
-    key = _KNOWN_KEYS.get(stamp) or engine_key_of_files()
+    key = KNOWN_ENGINE_KEYS.get(stamp) or engine_key_of_files()
     _STAMPS[key] = stamp
     return key
 
@@ -682,21 +682,21 @@ def _read_engine(path: Path) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         return
     if all(isinstance(v, str) and len(v) == 64 and v.isalnum() for v in (stamp, key)):
-        _KNOWN_KEYS.setdefault(stamp, key)
+        KNOWN_ENGINE_KEYS.setdefault(stamp, key)
 
 
 def _keep_engine(path: Path) -> None:
     """Record this process's engine key and its stamp, unless the cache holds them already."""
     key = engine_key()
     stamp = _STAMPS.get(key)
-    if stamp is None or _KNOWN_KEYS.get(stamp) == key:
+    if stamp is None or KNOWN_ENGINE_KEYS.get(stamp) == key:
         return
     data = json.dumps({"stamp": stamp, "key": key}).encode() + b"\n"
     try:
         replace_file(path, lambda out: out.write(data))
     except OSError:
         return
-    _KNOWN_KEYS[stamp] = key
+    KNOWN_ENGINE_KEYS[stamp] = key
 
 
 def _pack_yaml(root: Path) -> str | None:

@@ -365,7 +365,7 @@ def test_the_engine_key_is_recorded_with_the_stamp_it_was_found_at(warm: Path):
 def test_an_engine_key_recorded_at_another_stamp_is_not_taken(
     warm: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(check_cache, "_KNOWN_KEYS", {})
+    monkeypatch.setattr(check_cache, "KNOWN_ENGINE_KEYS", {})
     monkeypatch.setattr(check_cache, "engine_key", check_cache.engine_key.__wrapped__)
     engine = warm / FOLDER / check_cache.ENGINE
     engine.write_text(json.dumps({"stamp": "0" * 64, "key": "1" * 64}), encoding="utf-8")
