@@ -562,8 +562,9 @@ class CheckCache:
         self.entries: dict[str, Entry] = {}
         self.digests: dict[str, str] = {}
         self.pack_yaml: str | None = None
+        self.engine_recorded: tuple[str, str] | None = None  # engine.json: (stamp, key)
         if folder is not None:
-            _read_engine(folder / ENGINE)
+            self.engine_recorded = _read_engine(folder / ENGINE)
             self.entries = _read(folder / RESULTS)
             self.pack_yaml = _pack_yaml(folder.parent)
 
@@ -671,32 +672,33 @@ class CheckCache:
             replace_file(self.folder / RESULTS, lambda out: out.write(data))
         except OSError:
             pass  # a pack on a read-only disk is checked in full every time
-        _keep_engine(self.folder / ENGINE)
+        _keep_engine(self.folder / ENGINE, self.engine_recorded)
 
 
-def _read_engine(path: Path) -> None:
+def _read_engine(path: Path) -> tuple[str, str] | None:
     """Take in the engine key a pack's cache recorded, with the stamp it was found at."""
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
         stamp, key = record["stamp"], record["key"]
     except (OSError, ValueError, KeyError, TypeError):
-        return
-    if all(isinstance(v, str) and len(v) == 64 and v.isalnum() for v in (stamp, key)):
-        KNOWN_ENGINE_KEYS.setdefault(stamp, key)
+        return None
+    if not all(isinstance(v, str) and len(v) == 64 and v.isalnum() for v in (stamp, key)):
+        return None
+    KNOWN_ENGINE_KEYS.setdefault(stamp, key)
+    return stamp, key
 
 
-def _keep_engine(path: Path) -> None:
-    """Record this process's engine key and its stamp, unless the cache holds them already."""
+def _keep_engine(path: Path, recorded: tuple[str, str] | None) -> None:
+    """Record this process's engine key and its stamp, unless the file holds them already."""
     key = engine_key()
     stamp = _STAMPS.get(key)
-    if stamp is None or KNOWN_ENGINE_KEYS.get(stamp) == key:
+    if stamp is None or recorded == (stamp, key):
         return
     data = json.dumps({"stamp": stamp, "key": key}).encode() + b"\n"
     try:
         replace_file(path, lambda out: out.write(data))
     except OSError:
-        return
-    KNOWN_ENGINE_KEYS[stamp] = key
+        pass
 
 
 def _pack_yaml(root: Path) -> str | None:
