@@ -43,7 +43,8 @@ class CheckResult:
 class ParsedFiles(Protocol):
     """What an earlier check parsed and found (`oversight check`'s cache).
 
-    `get` gives the tree of exactly this text, shown under this name, or None; `put` is
+    `get` gives the tree of exactly this text, shown under this name, or None, its models
+    perhaps as outlines (id and places, no clauses) that `whole` gives whole; `put` is
     handed only a tree that parsed without a diagnostic. `model` gives what checking a
     model found before (its checked form and diagnostics) when nothing that can change
     it has changed, else None; `checked` is handed each model checked now, with the uid
@@ -53,6 +54,10 @@ class ParsedFiles(Protocol):
     def get(self, shown: str, text: str, examples: bool) -> ast.RuleFile | None: ...
 
     def put(self, shown: str, text: str, examples: bool, tree: ast.RuleFile) -> None: ...
+
+    def whole(self, node: ast.Model) -> ast.Model:
+        """The model as parsed, where `get` gave `node` as an outline; else `node`."""
+        ...
 
     def pack(self, root: Path, engine_version: str | None, load: Callable[[], Pack]) -> Pack:
         """pack.yaml as read before if it is unchanged, else `load()` (which may raise)."""
@@ -235,6 +240,8 @@ class PackChecker(Reporter):
             self.diagnostics.extend(found)
             return model
         start, after_uid = len(self.diagnostics), shared.uids_given
+        if self.before is not None:
+            node = self.before.whole(node)
         model = ModelCheck(shared, self.examples).check(node)
         self.models_checked.append(node.id)
         if model is not None and self.before is not None:

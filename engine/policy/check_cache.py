@@ -193,6 +193,8 @@ class ParsedFiles:
         self._names: tuple[int, str] | None = None  # (id of the shared definitions, digest)
         # What this check found or reused, by key; True where models/ does not hold it yet.
         self.models: dict[str, tuple[_Kept, bool]] = {}
+        # The models `get` gave as outlines (no clauses), by id(): the outline, its tree's file.
+        self._outlines: dict[int, tuple[ast.Model, Path, str, bool]] = {}
 
     def key(self, shown: str, text: str, examples: bool) -> str:
         """The name of the file that keeps this text's tree: a digest of all it depends on."""
@@ -204,21 +206,51 @@ class ParsedFiles:
         if self.folder is None:
             return None
         key = self.key(shown, text, examples)
-        tree = _unpickled(self.folder / f"{key}.pickle")
-        if not isinstance(tree, ast.RuleFile) or tree.text != text or tree.path != shown:
-            return None
-        self.used.add(key)
+        outline = _unpickled(self.folder / f"{key}{OUTLINE}.pickle")
+        if isinstance(outline, ast.RuleFile) and outline.text == text and outline.path == shown:
+            tree = outline
+            for item in outline.items:
+                if isinstance(item, ast.Model) and not item.clauses:
+                    self._outlines[id(item)] = (item, self.folder / f"{key}.pickle", text, examples)
+        else:
+            tree = _unpickled(self.folder / f"{key}.pickle")
+            if not isinstance(tree, ast.RuleFile) or tree.text != text or tree.path != shown:
+                return None
+            _keep_outline(self.folder / f"{key}{OUTLINE}.pickle", tree)
+        self.used.update((key, f"{key}{OUTLINE}"))
         self.texts[shown] = (_sha(text.encode("utf-8", "surrogatepass")), examples)
         return tree
+
+    def whole(self, node: ast.Model) -> ast.Model:
+        """The model `node` is the outline of, as parsed (`node` itself when it is no outline).
+
+        `get` gives each model of an unchanged file as an outline (its id and places, no
+        clauses): a model whose check is reused needs no more, and reading every model's
+        tree is a tenth of a check. The checker asks for the whole before checking one.
+        """
+        known = self._outlines.get(id(node))
+        if known is None or known[0] is not node:
+            return node
+        tree = _unpickled(known[1])
+        for item in tree.items if isinstance(tree, ast.RuleFile) else ():
+            if isinstance(item, ast.Model) and item.id == node.id and item.span == node.span:
+                return item
+        from dsl.parser import parse_file  # the tree's file is gone: parse the text again
+
+        for item in parse_file(node.span.file, known[2], known[3]).items:
+            if isinstance(item, ast.Model) and item.id == node.id and item.span == node.span:
+                return item
+        raise LookupError(f"model {node.id} is not in {node.span.file} any more")
 
     def put(self, shown: str, text: str, examples: bool, tree: ast.RuleFile) -> None:
         """Keep a tree that parsed without a diagnostic (the caller never hands another)."""
         if self.folder is None:
             return
         key = self.key(shown, text, examples)
-        self.used.add(key)
+        self.used.update((key, f"{key}{OUTLINE}"))
         self.texts[shown] = (_sha(text.encode("utf-8", "surrogatepass")), examples)
         _keep(self.folder / f"{key}.pickle", tree)
+        _keep_outline(self.folder / f"{key}{OUTLINE}.pickle", tree)
 
     def pack(self, root: Path, engine_version: str | None, load: Callable[[], Pack]) -> Pack:
         """pack.yaml read before, if its bytes are those read then; else `load()`, kept.
@@ -350,6 +382,22 @@ def _forget(folder: Path, used: set[str]) -> None:
                 path.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+OUTLINE = ".outline"
+"""The suffix of a tree's outline: its models without their clauses (`ParsedFiles.whole`)."""
+
+
+def _keep_outline(path: Path, tree: ast.RuleFile) -> None:
+    """Keep `tree` with each model cut to an outline (no clauses), beside the tree itself.
+
+    A file whose models all have clauses only: a model written without any is kept
+    whole (an outline could not be told from it).
+    """
+    models = [i for i in tree.items if isinstance(i, ast.Model)]
+    if models and all(m.clauses for m in models):
+        items = tuple(replace(i, clauses=()) if isinstance(i, ast.Model) else i for i in tree.items)
+        _keep(path, replace(tree, items=items))
 
 
 def _unpickled(path: Path) -> Any:

@@ -373,3 +373,25 @@ def test_an_engine_key_recorded_at_another_stamp_is_not_taken(
     assert check_cache.engine_key() != "1" * 64
     monkeypatch.setattr(check_cache, "engine_stamp", lambda: "0" * 64)
     assert check_cache.engine_key() == "1" * 64  # what a stamp that matched would give
+
+
+def test_a_model_read_as_an_outline_is_read_whole_to_be_checked_again(warm: Path):
+    """Unchanged files come as outlines; a model to check again is read whole, or parsed again."""
+    parsed = warm / FOLDER / PARSED
+    outlines = sorted(parsed.glob(f"*{check_cache.OUTLINE}.pickle"))
+    assert len(outlines) == 35  # one per model file; the shared file and the index are whole
+    gone = []
+    for tree in parsed.glob("*.pickle"):
+        held = pickle.loads(tree.read_bytes())
+        if tree not in outlines and "HOU05" in getattr(held, "path", ""):
+            tree.unlink()  # HOU05's whole tree is gone: it is parsed again
+            gone.append(tree)
+    assert len(gone) == 1
+    _edit(
+        warm / "shared" / "common.rule",
+        "exists(official_circle c where c.person_id = person and c.township = town)",
+        "exists(official_circle c where c.township = town and c.person_id = person)",
+    )
+    cached, whole = _checked(warm)
+    assert "HOU05" in cached.models_checked and len(cached.models_checked) == 6
+    _same(cached, whole)
