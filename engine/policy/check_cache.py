@@ -1,10 +1,12 @@
 """What `oversight check` found last time, kept so that an edit re-checks only what it touched.
 
 The cache lives in the pack's own `.oversight/` folder (which ignores itself in
-git). It holds two things, each under a digest of everything it was made from:
+git). It holds these, each under a digest of everything it was made from:
 
 - `parsed/DIGEST.pickle`: a rule file's syntax tree, under a digest of the file's
-  bytes, the name diagnostics show for it and the engine (`engine_key`). Only a
+  bytes, the name diagnostics show for it and the engine (`engine_key`), and beside
+  it `DIGEST.outline.pickle`, the same with each model cut to its id and places
+  (`ParsedFiles.whole` reads the whole model where one is checked again). Only a
   file that parsed without a diagnostic is kept; one with a problem is parsed
   again every time.
 - `models/DIGEST.pickle`: what checking a model found (its checked form and its
@@ -20,6 +22,8 @@ git). It holds two things, each under a digest of everything it was made from:
   when all of them passed, and the sha256 of each compiled/ file it compiles to.
   A model whose digest is unchanged does not run its examples nor compile again;
   the compiled/ files on disk are still read and compared on every check.
+- `engine.json`: the engine key with the `engine_stamp` (files' sizes and times)
+  it was worked out at, so that a fresh process need not hash the engine's source.
 
 Nothing read from here is trusted unless its digest matches: an unreadable,
 corrupt or foreign file is a miss, never an error and never a pass. Every file
