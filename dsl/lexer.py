@@ -58,7 +58,9 @@ _PATTERNS = {
 }
 KINDS = tuple(_PATTERNS)
 
-_TOKEN = re.compile("|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTERNS.items()))
+_TOKEN = "|".join(f"(?P<{kind}>{pattern})" for kind, pattern in _PATTERNS.items())
+"""One alternative per kind, compiled where first used (`re` keeps it): NAME's class over
+the CJK blocks takes milliseconds to compile, and a check may lex nothing."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class Token:
 
 def tokens(text: str) -> Iterator[Token]:
     """Every token of `text` in order, spaces and comments included: joined, they are `text`."""
-    for match in _TOKEN.finditer(text):
+    for match in re.finditer(_TOKEN, text):
         kind = match.lastgroup
         assert kind is not None  # every alternative is a named group
         yield Token(kind, match.group(), match.start(), match.end())

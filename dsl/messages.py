@@ -11,9 +11,9 @@ oversight in one place, in both languages.
 from __future__ import annotations
 
 import string
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -73,7 +73,7 @@ class Wording(NamedTuple):
 
         Empty hints are left out, so that a site can pass one it may not have.
         """
-        severity = CATALOG[self.code].severity
+        severity = _catalog()[self.code].severity
         return Diagnostic(
             self.code, self.zh, self.en, span, tuple(h for h in hints if h), severity, path
         )
@@ -85,6 +85,8 @@ def template_fields(template: str) -> set[str]:
 
 
 def _load(path: Path) -> dict[str, Entry]:
+    import tomllib  # with the catalog: a check that finds nothing to say never reads it
+
     with path.open("rb") as handle:
         data = tomllib.load(handle)
     catalog = {}
@@ -102,12 +104,22 @@ def _load(path: Path) -> dict[str, Entry]:
     return catalog
 
 
-CATALOG: dict[str, Entry] = _load(CATALOG_FILE)
+@cache
+def _catalog() -> dict[str, Entry]:
+    """messages.toml, read where the first message is said (a tenth of a fresh check's start)."""
+    return _load(CATALOG_FILE)
+
+
+def __getattr__(name: str) -> Any:
+    """`CATALOG`, every code's entry by code: read on first use (PEP 562)."""
+    if name == "CATALOG":
+        return _catalog()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def template(key: str) -> Template:
     """The wording a message key names; KeyError for a key the catalog lacks."""
-    return CATALOG[key.partition(".")[0]].templates[key]
+    return _catalog()[key.partition(".")[0]].templates[key]
 
 
 def message(key: str, /, **fields: Any) -> Wording:

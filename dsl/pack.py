@@ -13,17 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+from typing import TYPE_CHECKING, Any
 
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.messages import Wording, diagnostic, message
 from dsl.suggest import did_you_mean
 from dsl.types import Type, parse_type_name, storage_problem
+
+if TYPE_CHECKING:  # ruamel.yaml is imported where YAML is read: a check with pack.yaml cached
+    from ruamel.yaml.error import MarkedYAMLError  # (engine/policy/check_cache.py) reads none
+    from ruamel.yaml.nodes import Node, ScalarNode
 
 SEVERITIES = {"red": "红色", "yellow": "黄色", "blue": "蓝色"}
 SEVERITY_ALIASES = {**{v: k for k, v in SEVERITIES.items()}, **{k: k for k in SEVERITIES}}
@@ -33,8 +32,10 @@ SEVERITY_ALIASES = {**{v: k for k, v in SEVERITIES.items()}, **{k: k for k in SE
 # name (项目表), not starting with a digit. Names of tables, schemas and columns must be
 # plain so that every dialect reads them the same way; quotes, semicolons, spaces and dashes
 # are refused where the name is written (E605, E624) rather than reaching a warehouse.
+# Compiled where first matched (`re` keeps it): a class over the CJK blocks takes
+# milliseconds to compile, and a check that finds pack.yaml in its cache matches none.
 _NAME_START = "A-Za-z_\u3400-\u4dbf\u4e00-\u9fff"
-IDENTIFIER = re.compile(f"[{_NAME_START}][{_NAME_START}0-9]*")
+IDENTIFIER = f"[{_NAME_START}][{_NAME_START}0-9]*"
 IDENTIFIER_HINT = (
     "名称只能由字母、数字、下划线和汉字组成，且不以数字开头 / "
     "a name is letters, digits, underscores and Chinese characters, not starting with a digit"
@@ -43,7 +44,7 @@ IDENTIFIER_HINT = (
 
 def is_identifier(text: object) -> bool:
     """Whether `text` is a plain identifier (see IDENTIFIER)."""
-    return isinstance(text, str) and IDENTIFIER.fullmatch(text) is not None
+    return isinstance(text, str) and re.fullmatch(IDENTIFIER, text) is not None
 
 
 def is_table_name(text: object) -> bool:
@@ -635,6 +636,8 @@ def repeated_key(node: Node | None) -> ScalarNode | None:
     it keeps both, so that a repeated key of a map parameter can be named
     where it is (E692) rather than as a file that is not YAML.
     """
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
     if not isinstance(node, MappingNode):
         return None
     seen: set[str] = set()
@@ -655,6 +658,10 @@ def repeated_map_key(
     (`("parameters",)` in a deployment file); `what` is the key under each
     parameter that holds its value ("default" in pack.yaml, "" for the entry itself).
     """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.nodes import MappingNode
+
     try:
         root = YAML(typ="rt").compose(text)
     except MarkedYAMLError:
@@ -681,6 +688,8 @@ def repeated_map_key(
 
 
 def _child(node: Node | None, key: str) -> Node | None:
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
     if isinstance(node, MappingNode):
         for key_node, value in node.value:
             if isinstance(key_node, ScalarNode) and key_node.value == key:
@@ -719,6 +728,10 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
     With `engine_version`, a pack whose `engine:` range excludes it is refused:
     a pack written for another engine may mean something else here.
     """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError
+
     root = Path(root)
     path = root / "pack.yaml"
     shown = str(path)

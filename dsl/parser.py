@@ -13,20 +13,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lexer import BasicLexer, CallChain, PatternStr, TerminalDef, UnlessCallback
 
 from dsl import ast, lexer, limits
 from dsl.diagnostics import Diagnostic, DiagnosticError, Span
 from dsl.messages import Wording, diagnostic
-from dsl.syntax_errors import (
-    FRIENDLY_ERRORS,
-    INCOMPLETE_HOLE,
-    describe_expected,
-    hint_for_character,
-    hint_for_token,
-)
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
@@ -73,16 +68,132 @@ class _WholeWords:
 
 
 @cache
-def lark_parser(strict: bool = False) -> Lark:
+def _pattern(regexp: str, flags: int) -> re.Pattern[str]:
+    """One terminal's regular expression, compiled once per process whatever the state."""
+    return re.compile(regexp, flags)
+
+
+class _TerminalByTerminal:
+    """Lark's `Scanner` (lark/lexer.py), trying each terminal's own compiled pattern in turn.
+
+    Lark compiles, for each state of its contextual lexer, one alternation of the
+    terminals that state accepts. NAME's class spans the CJK blocks, and Python's
+    `re` walks every code point of a class range when it compiles one: the 30-odd
+    states one rule file visits cost 40 ms of a fresh `oversight check`, three times
+    the parse itself. An alternation matched at one position takes its first
+    alternative that matches, so trying the same terminals in the same order, each
+    compiled once, finds the same token. Keywords (what `fullmatch` serves: a NAME
+    that is a whole keyword of the state) are plain strings, so a dict finds them.
+    """
+
+    def __init__(self, terminals: list[TerminalDef], flags: int) -> None:
+        self.allowed_types = {t.name for t in terminals}
+        # A plain string is compared as it is (its pattern is the string escaped); any
+        # other terminal is matched by its pattern.
+        self._tries = [
+            (t.name, t.pattern.value if _plain(t, flags) else None, t.pattern.to_regexp(), flags)
+            for t in terminals
+        ]
+        self._words: dict[str, str] | None = None
+        if all(_plain(t, flags) for t in terminals):
+            self._words = {}
+            for t in reversed(terminals):  # the first of equal strings wins, as in the alternation
+                self._words[t.pattern.value] = t.name
+
+    def match(self, text: Any, pos: int) -> tuple[str, str] | None:
+        """The first terminal that matches at `pos`, as (text, name); `text`: a str or a slice."""
+        whole, end = (text, len(text)) if isinstance(text, str) else (text.text, text.end)
+        for name, plain, regexp, flags in self._tries:
+            if plain is not None:
+                if whole.startswith(plain, pos, end):
+                    return plain, name
+                continue
+            found = _pattern(regexp, flags).match(whole, pos, end)
+            if found:
+                return found.group(0), name
+        return None
+
+    def fullmatch(self, text: str) -> str | None:
+        """The first terminal that matches the whole of `text` (a keyword for a NAME)."""
+        if self._words is not None:
+            return self._words.get(text)
+        for name, plain, regexp, flags in self._tries:
+            if text == plain or (plain is None and _pattern(regexp, flags).fullmatch(text)):
+                return name
+        return None
+
+
+def _plain(terminal: TerminalDef, flags: int) -> bool:
+    """Whether a terminal is a string matched as it is (no flag of its own or of the lexer)."""
+    return isinstance(terminal.pattern, PatternStr) and not terminal.pattern.flags and not flags
+
+
+class _SharedPatternsLexer(BasicLexer):
+    """Lark's lexer of one parser state, its scanner a `_TerminalByTerminal`.
+
+    `_build_scanner` is lark's own (lark/lexer.py: `BasicLexer._build_scanner` and
+    `_create_unless`), with the scanners made here: a keyword that NAME would also
+    read is taken out of the state's terminals and given back by a callback on NAME
+    when the name is that whole keyword.
+    """
+
+    def _build_scanner(self) -> _TerminalByTerminal:  # type: ignore[override]
+        flags = self.g_regex_flags
+        words = [t for t in self.terminals if isinstance(t.pattern, PatternStr)]
+        embedded: set[TerminalDef] = set()
+        self.callback = {}
+        for named in self.terminals:
+            if isinstance(named.pattern, PatternStr):
+                continue
+            unless = []
+            for word in words:
+                if word.priority != named.priority:
+                    continue
+                found = _pattern(named.pattern.to_regexp(), flags).match(word.pattern.value)
+                if found and found.group(0) == word.pattern.value:
+                    unless.append(word)
+                    if word.pattern.flags <= named.pattern.flags:
+                        embedded.add(word)
+            if unless:
+                self.callback[named.name] = UnlessCallback(_TerminalByTerminal(unless, flags))
+        for kind, call in self.user_callbacks.items():  # none: as lark chains them
+            known = self.callback.get(kind)
+            self.callback[kind] = (
+                call if known is None else CallChain(known, call, lambda t, k=kind: t.type == k)
+            )
+        kept = [t for t in self.terminals if t not in embedded]
+        return _TerminalByTerminal(kept, flags)
+
+
+def _share_patterns(parser: Lark) -> Lark:
+    """Give every state of `parser`'s contextual lexer the scanner of `_SharedPatternsLexer`.
+
+    Reaches into Lark's lexer objects (lark 1.2 and 1.3 lay them out alike); a Lark
+    that lays them out otherwise keeps its own scanners, as correct and slower.
+    """
+    contextual = getattr(getattr(parser.parser, "lexer", None), "lexer", None)
+    lexers = getattr(contextual, "lexers", None)
+    root = getattr(contextual, "root_lexer", None)
+    if not isinstance(lexers, dict) or not isinstance(root, BasicLexer):
+        return parser
+    for state in {*lexers.values(), root}:
+        if type(state) is BasicLexer and getattr(state, "_scanner", False) is None:
+            state.__class__ = _SharedPatternsLexer
+    return parser
+
+
+@cache
+def lark_parser(strict: bool = False, lark_scanners: bool = False) -> Lark:
     """The Lark parser, built once per process (and cached on disk by Lark between processes).
 
     Everything else reads rule files through parse_file and parse_expression;
     the raw parser is public for the grammar's own checks (tests/dsl): that
     it loads in Lark's strict mode (no conflicts), in which parser state
-    each friendly syntax error stops, and that dsl/lexer.py reads tokens as
-    it does.
+    each friendly syntax error stops, that dsl/lexer.py reads tokens as it
+    does, and (`lark_scanners`: Lark's lexer untouched) that `_TerminalByTerminal`
+    reads them as Lark's own scanners do.
     """
-    return Lark(
+    parser = Lark(
         GRAMMAR_PATH.read_text(encoding="utf-8"),
         parser="lalr",
         start=["start", "expr"],
@@ -92,6 +203,7 @@ def lark_parser(strict: bool = False) -> Lark:
         strict=strict,
         cache=not strict,
     )
+    return parser if lark_scanners else _share_patterns(parser)
 
 
 def normalise_full_width(text: str) -> str:
@@ -272,6 +384,13 @@ def _syntax_diagnostic(
         width = len(str(exc.token))
     col = column + (column_shift if line == 1 else 0)
     span = Span.point(path, line + line_shift, col, width)
+    # The wording of syntax errors is built from the catalog: read only for a file that has one.
+    from dsl.syntax_errors import (
+        FRIENDLY_ERRORS,
+        describe_expected,
+        hint_for_character,
+        hint_for_token,
+    )
 
     label = _match_friendly(exc)
     if label is not None:
@@ -311,6 +430,8 @@ def _match_friendly(exc: UnexpectedInput) -> str | None:
     """
     if not isinstance(exc, UnexpectedToken):
         return None
+    from dsl.syntax_errors import FRIENDLY_ERRORS
+
     for label, (*_, example) in FRIENDLY_ERRORS.items():
         try:
             lark_parser().parse(example, start="start")
@@ -992,6 +1113,8 @@ def _in_hole(found: Diagnostic) -> Diagnostic:
     """A message hole that ends too early: say so, not that the file ends too early."""
     if found.code != "E103":
         return found
+    from dsl.syntax_errors import INCOMPLETE_HOLE
+
     code, zh, en, hint = INCOMPLETE_HOLE
     return Wording(code, zh, en).at(found.span, [hint, *found.hints])
 

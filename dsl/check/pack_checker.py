@@ -36,22 +36,47 @@ class CheckResult:
     diagnostics: list[Diagnostic]
     sources: dict[str, str] = field(default_factory=dict)  # file -> text, for rendering
     files: list[str] = field(default_factory=list)
+    # The models the model checker went through; the others' outcome was found before.
+    models_checked: list[str] = field(default_factory=list)
 
 
 class ParsedFiles(Protocol):
-    """Trees of rule files parsed before (`oversight check`'s cache): parsing is most of a check.
+    """What an earlier check parsed and found (`oversight check`'s cache).
 
-    `get` gives the tree of exactly this text, shown under this name, or None; `put` is
-    handed only a tree that parsed without a diagnostic.
+    `get` gives the tree of exactly this text, shown under this name, or None, its models
+    perhaps as outlines (id and places, no clauses) that `whole` gives whole; `put` is
+    handed only a tree that parsed without a diagnostic. `model` gives what checking a
+    model found before (its checked form and diagnostics) when nothing that can change
+    it has changed, else None; `checked` is handed each model checked now, with the uid
+    it started after and what it found.
     """
 
     def get(self, shown: str, text: str, examples: bool) -> ast.RuleFile | None: ...
 
     def put(self, shown: str, text: str, examples: bool, tree: ast.RuleFile) -> None: ...
 
+    def whole(self, node: ast.Model) -> ast.Model:
+        """The model as parsed, where `get` gave `node` as an outline; else `node`."""
+        ...
+
     def pack(self, root: Path, engine_version: str | None, load: Callable[[], Pack]) -> Pack:
         """pack.yaml as read before if it is unchanged, else `load()` (which may raise)."""
         ...
+
+    def model(
+        self, node: ast.Model, shared: SharedDefinitions
+    ) -> tuple[ir.Model, list[Diagnostic]] | None:
+        """The model as checked before, its uids moved to follow `shared`'s, which skips them."""
+        ...
+
+    def checked(
+        self,
+        node: ast.Model,
+        shared: SharedDefinitions,
+        after_uid: int,
+        model: ir.Model,
+        found: list[Diagnostic],
+    ) -> None: ...
 
 
 def rule_files(root: Path) -> list[Path]:
@@ -70,7 +95,9 @@ def check_pack(
     With `engine_version`, a pack made for another engine is refused (E604).
     With `examples` false, inline examples are neither parsed nor required:
     for commands that only compile or run the models. `parsed_before` may hold
-    the trees of unchanged files; the checker still checks every file.
+    the trees of unchanged files and what checking their models found: a model
+    whose file, pack.yaml, shared items it reaches and engine are unchanged is not
+    checked again (its diagnostics are said again). Everything else is checked.
     """
     root = Path(root)
     try:
@@ -84,8 +111,9 @@ def check_pack(
     texts: dict[str, str] = {}
     parsed: list[ast.RuleFile] = []
     files = rule_files(root)
-    for path in files:
-        shown = _shown_path(path)
+    here = Path.cwd().resolve()
+    shown_paths = [_shown_path(path, here) for path in files]
+    for path, shown in zip(files, shown_paths, strict=True):
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -108,18 +136,22 @@ def check_pack(
                 parsed.append(err.partial)
     if not files:
         diagnostics.append(diagnostic("E600.no_rule_files", None, root=root))
-    checker = PackChecker(pack, diagnostics, examples)
+    checker = PackChecker(pack, diagnostics, examples, parsed_before)
     checked = checker.check(parsed)
     errors = [d for d in diagnostics if d.severity is not Severity.WARNING]
     return CheckResult(
-        None if errors else checked, diagnostics, texts, [_shown_path(p) for p in files]
+        None if errors else checked,
+        diagnostics,
+        texts,
+        shown_paths,
+        checker.models_checked,
     )
 
 
-def _shown_path(path: Path) -> str:
-    """A path as diagnostics show it: relative to the working directory when below it."""
+def _shown_path(path: Path, here: Path) -> str:
+    """A path as diagnostics show it: relative to `here` (the working directory) when below it."""
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return path.resolve().relative_to(here).as_posix()
     except ValueError:
         return str(path)
 
@@ -127,10 +159,18 @@ def _shown_path(path: Path) -> str:
 class PackChecker(Reporter):
     """Checks one pack's parsed files (`check`); appends problems to `diagnostics`."""
 
-    def __init__(self, pack: Pack, diagnostics: list[Diagnostic], examples: bool = True) -> None:
+    def __init__(
+        self,
+        pack: Pack,
+        diagnostics: list[Diagnostic],
+        examples: bool = True,
+        before: ParsedFiles | None = None,
+    ) -> None:
         super().__init__(diagnostics)
         self.pack = pack
         self.examples = examples  # whether the files were parsed with their examples
+        self.before = before  # what an earlier check found (`check_pack`'s parsed_before)
+        self.models_checked: list[str] = []
 
     def check(self, files: list[ast.RuleFile]) -> ir.CheckedPack:
         """The pack the files make: shared items first, then every model, then the index."""
@@ -161,7 +201,7 @@ class PackChecker(Reporter):
         shared.check_all()
         models = {}
         for model_id, model_ast in model_asts.items():
-            checked = ModelCheck(shared, self.examples).check(model_ast)
+            checked = self._model(model_ast, shared)
             if checked is not None:
                 models[model_id] = checked
         for extra in index_asts[1:]:
@@ -187,6 +227,26 @@ class PackChecker(Reporter):
         index = IndexCheck(shared).check(index_asts[0]) if index_asts else None
         defines, relations, lookups = shared.checked()
         return ir.CheckedPack(self.pack, models, defines, relations, index, lookups)
+
+    def _model(self, node: ast.Model, shared: SharedDefinitions) -> ir.Model | None:
+        """One model checked, or as an earlier check found it when nothing it depends on changed.
+
+        In the pack's order either way: diagnostics keep their order, and uids follow
+        one another as in a check of the whole.
+        """
+        before = self.before.model(node, shared) if self.before is not None else None
+        if before is not None:
+            model, found = before
+            self.diagnostics.extend(found)
+            return model
+        start, after_uid = len(self.diagnostics), shared.uids_given
+        if self.before is not None:
+            node = self.before.whole(node)
+        model = ModelCheck(shared, self.examples).check(node)
+        self.models_checked.append(node.id)
+        if model is not None and self.before is not None:
+            self.before.checked(node, shared, after_uid, model, self.diagnostics[start:])
+        return model
 
     def _id_apart(self, node: ast.Model, earlier: dict[str, ast.Model]) -> None:
         """An id must name its model alone wherever it is written (E281, E282).

@@ -92,6 +92,20 @@ class SharedDefinitions(Reporter):
         self._uid += 1
         return self._uid
 
+    @property
+    def uids_given(self) -> int:
+        """How many uids `new_uid` has given so far (the last one given)."""
+        return self._uid
+
+    def skip_uids(self, count: int) -> None:
+        """Pass over `count` uids: those a model checked before holds (its outcome reused).
+
+        Each model draws its uids in one run, after the shared items' own; skipping a
+        reused model's run gives every model and the index checked after it the uids a
+        check of the whole pack would.
+        """
+        self._uid += count
+
     def period_warnings(self) -> ir.Binding:
         """A new binding of the index's period warnings, `w` until the index names it."""
         binding = ir.Binding(self.new_uid(), "w", PERIOD_WARNINGS, False)

@@ -46,7 +46,6 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +136,8 @@ def compiler_key() -> str:
     after an upgrade to see whether the text would differ (while runs go on using
     the reviewed files).
     """
+    from importlib import metadata  # 10 ms to import: only where compiled/ is compared
+
     try:
         sqlglot = metadata.version("sqlglot")
     except metadata.PackageNotFoundError:
