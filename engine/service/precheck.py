@@ -486,9 +486,13 @@ def precheck(
     stored: str | None = None  # set below, before the models run
     nothing_stored = False
     amends = True
+    # A stored row with a record's key is amended: with none, a model narrowed to values
+    # that include the key reads the records alone (`alone`).
+    key = set(pack.pack.sources[asked.source].key)
 
     def run(chosen: list[ir.Model], read: str, within: tuple[str, ...]) -> RunResult:
-        pending = Pending(asked.source, rows, read, within, stored if within else None, amends)
+        amending = amends and read != "records"
+        pending = Pending(asked.source, rows, read, within, stored if within else None, amending)
         prepared: dict[str, str | Reviewed] | None = None
         if rows is None:
             compiled = _prepared(
@@ -506,8 +510,14 @@ def precheck(
             reviewed=reviewed, pending=pending, prepared=prepared,
         )  # fmt: skip
 
+    def alone(within: tuple[str, ...]) -> bool:
+        """Whether no stored row has the records' values of `within` (nor amended ones)."""
+        return bool(within) and (nothing_stored or (not amends and key <= set(within)))
+
     def evaluate(half: str, within: tuple[str, ...], chosen: list[ir.Model]) -> RunResult:
-        if half == "now" and within and nothing_stored:  # the records touch no stored row
+        if alone(within):  # now: nothing; then: the records by themselves
+            if half == "then":
+                return run(chosen, "records", ())
             ran = [ModelOutcome(m.id, "ran") for m in chosen]
             return RunResult(asked.as_of, empty_table(WARNINGS_SCHEMA), ran)
         if standing is None or half == "then" or within:
@@ -531,7 +541,7 @@ def precheck(
             firsts = sorted({within[0] for within in narrowed})
             amended = _amended(warehouse, pack, asked, firsts, tables)
             amends = bool(amended)
-            if registers and narrowed:
+            if registers and not all(alone(within) for within in narrowed):
                 # On DuckDB the stored rows the narrowed models can see are copied first
                 # into a small table (a superset: rows with the values of the first column
                 # of some `within` that the records or the rows they amend have). DuckDB
