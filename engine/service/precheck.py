@@ -456,7 +456,12 @@ def precheck(
     because a source it reads is not in the warehouse is named in `skipped`.
     Writes nothing (the audit row is the caller's: engine.api.precheck).
     """
-    models = models_reading(pack, asked.source) if models is None else list(models)
+    if models is None:
+        cache = _remembered(pack)
+        if ("reading", asked.source) not in cache:
+            cache[("reading", asked.source)] = models_reading(pack, asked.source)
+        models = cache[("reading", asked.source)]
+    models = list(models)
     groups: dict[tuple[str, ...], list[ir.Model]] = {}
     for model in models:
         groups.setdefault(narrowed_to(pack, model, asked.source) or (), []).append(model)
@@ -476,12 +481,7 @@ def precheck(
     # them (Standing.relations): read from a table of the connection instead of computed.
     shared: dict[str, str] = {}
     if standing is not None and registers:
-        unchanged = {
-            relation
-            for model in models
-            for relation in relations_read(pack, model)
-            if asked.source not in pack.relations[relation].sources
-        }
+        unchanged = _unchanged(pack, asked.source, models)
         shared = standing.relations(warehouse, pack, asked.as_of, parameters, tables, unchanged)
     stored: str | None = None  # set below, before the models run
     nothing_stored = False
@@ -588,6 +588,24 @@ def precheck(
         difference(now, then),
         skipped,
     )
+
+
+def _unchanged(pack: ir.CheckedPack, source: str, models: Sequence[ir.Model]) -> set[str]:
+    """The relations `models` read that do not read `source`: records cannot change them.
+
+    Worked out once per pack (following a model's definitions and relations is a
+    walk of its whole tree).
+    """
+    cache = _remembered(pack)
+    key = ("unchanged", source, tuple(m.id for m in models))
+    if key not in cache:
+        cache[key] = {
+            relation
+            for model in models
+            for relation in relations_read(pack, model)
+            if source not in pack.relations[relation].sources
+        }
+    return cache[key]
 
 
 def _amended(
@@ -861,6 +879,8 @@ def audit_row(answer: Prechecked, caller: str, pack_version: str) -> dict[str, o
 
 def difference(now: pa.Table, then: pa.Table) -> pa.Table:
     """The warnings of `then` that `now` lacks (new) or words differently (changed)."""
+    if then.num_rows == 0:
+        return empty_table(PRECHECK_SCHEMA)
     messages = {
         (m, k): message
         for m, k, message in zip(
