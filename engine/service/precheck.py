@@ -490,6 +490,10 @@ def precheck(
     # that include the key reads the records alone (`alone`).
     key = set(pack.pack.sources[asked.source].key)
 
+    # Each group's run without the records: a model whose rows the records leave as they
+    # were (most of them) has its warnings taken from it rather than made again.
+    nows: dict[tuple[str, ...], RunResult] = {}
+
     def run(chosen: list[ir.Model], read: str, within: tuple[str, ...]) -> RunResult:
         amending = amends and read != "records"
         pending = Pending(asked.source, rows, read, within, stored if within else None, amending)
@@ -505,9 +509,11 @@ def precheck(
                     prepared[model_id] = Reviewed(prepares(day), bound=())
                 except WarehouseError:  # run as it is: run_models reports what fails
                     pass
+        known = nows[within].rows if read == "then" and within in nows else None
         return run_models(
             pack, warehouse, asked.as_of, chosen, parameters, tables, timeout,
             reviewed=reviewed, pending=pending, prepared=prepared,
+            keep_rows=read == "now", known=known,
         )  # fmt: skip
 
     def alone(within: tuple[str, ...]) -> bool:
@@ -521,11 +527,17 @@ def precheck(
             ran = [ModelOutcome(m.id, "ran") for m in chosen]
             return RunResult(asked.as_of, empty_table(WARNINGS_SCHEMA), ran)
         if standing is None or half == "then" or within:
-            return run(chosen, half, within)
-        ids = tuple(m.id for m in chosen)
-        settings = (tuple(sorted(parameters.items())), tuple(sorted(tables.items())), reviewed)
-        key = (asked.source, asked.as_of, ids, *settings)
-        return standing.result(pack, key, lambda: run(chosen, "now", ()))
+            result = run(chosen, half, within)
+        else:
+            ids = tuple(m.id for m in chosen)
+            settings = (
+                tuple(sorted(parameters.items())), tuple(sorted(tables.items())), reviewed,
+            )  # fmt: skip
+            key = (asked.source, asked.as_of, ids, *settings)
+            result = standing.result(pack, key, lambda: run(chosen, "now", ()))
+        if half == "now":
+            nows[within] = result
+        return result
 
     with ExitStack() as registered:
         if registers:
