@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -73,26 +76,91 @@ class TimeLimit:
 
     `expired` tells afterwards whether it was, so that the adapter can report the
     failure that follows as QueryTimeout rather than as a cancel from elsewhere.
-    No limit (None or 0) starts no timer.
+    No limit (None or 0) watches nothing. One thread of the process (`_Watch`)
+    watches every limit: a thread started per query cost a pre-check of nine
+    queries more than a millisecond of CPU, and as much again waiting for each to
+    start. Once the `with` is left, `interrupt` is not called.
     """
 
     def __init__(self, seconds: float | None, interrupt: Callable[[], None]) -> None:
         self.expired = threading.Event()
         self._interrupt = interrupt
-        self._timer = threading.Timer(seconds, self._expire) if seconds else None
+        self._seconds = seconds
 
     def _expire(self) -> None:
+        """Called by the watch, under its lock, if the `with` is still open."""
         self.expired.set()
         self._interrupt()
 
     def __enter__(self) -> TimeLimit:
-        if self._timer is not None:
-            self._timer.start()
+        if self._seconds:
+            _WATCH.add(self, self._seconds)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        if self._seconds:
+            _WATCH.remove(self)
+
+
+class _Watch:
+    """The thread that calls the interrupt of each TimeLimit whose time is up.
+
+    Limits wait in a heap by deadline; the thread sleeps until the first one's. A
+    limit removed (its `with` left) is only marked, and skipped when its turn comes.
+    Started at the first limit; a daemon thread, so it never keeps a process alive.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._heap: list[tuple[float, int, TimeLimit]] = []
+        self._open: set[int] = set()
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, limit: TimeLimit, seconds: float) -> None:
+        with self._lock:
+            self._count += 1
+            self._open.add(id(limit))
+            heapq.heappush(self._heap, (time.monotonic() + seconds, self._count, limit))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="oversight-time-limits", daemon=True
+                )
+                self._thread.start()
+            if self._heap[0][2] is limit:  # the earliest now: the thread sleeps less
+                self._lock.notify()
+
+    def remove(self, limit: TimeLimit) -> None:
+        with self._lock:
+            self._open.discard(id(limit))
+
+    def _run(self) -> None:
+        with self._lock:
+            while True:
+                while self._heap and id(self._heap[0][2]) not in self._open:
+                    heapq.heappop(self._heap)  # left already
+                if not self._heap:
+                    self._lock.wait()
+                    continue
+                deadline, _, limit = self._heap[0]
+                left = deadline - time.monotonic()
+                if left > 0:
+                    self._lock.wait(left)
+                    continue
+                heapq.heappop(self._heap)
+                self._open.discard(id(limit))
+                limit._expire()  # under the lock: never after the `with` was left
+
+
+_WATCH = _Watch()
+
+
+def _watch_anew() -> None:
+    """A forked child has none of its parent's threads: it watches its own limits afresh."""
+    _WATCH.__init__()  # type: ignore[misc]
+
+
+os.register_at_fork(after_in_child=_watch_anew)
 
 
 class QueryFailed(WarehouseError):

@@ -73,6 +73,11 @@ class DuckDBWarehouse:
         self._without_statistics = False
         self._named = 0
         self._kept: dict[str, object] = {}
+        self._texts: dict[tuple[str, str, int], str] = {}
+        # Kept tables known to be empty (`kept` emptied them when its block ended), and
+        # whether a transaction of `transaction()` is open.
+        self._emptied: set[str] = set()
+        self._in_transaction = False
 
     @staticmethod
     def _open(path: str, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -231,14 +236,17 @@ class DuckDBWarehouse:
 
         Like `registered`, a temporary table only this connection sees, but kept empty
         between uses rather than dropped (`filled`): nothing changes the catalog, so
-        statements prepared on the connection stay prepared.
+        statements prepared on the connection stay prepared. Only `kept` and `filled`
+        write it: emptied at the end of a use, it is known to be empty at the next one.
         """
         count = self.filled(name, rows, shape)
         try:
             yield count
         finally:
             with suppress(duckdb.Error):
-                self.connection.execute(statement(exp.delete(table_named(name)), "duckdb"))
+                self.connection.execute(self._text("delete", name))
+                if not self._in_transaction:  # a rollback cannot bring the rows back
+                    self._emptied.add(name)
 
     def filled(self, name: str, rows: pa.Table | exp.Query, shape: object) -> int:
         """A temporary table `name` of this connection holding `rows` alone; how many.
@@ -249,6 +257,7 @@ class DuckDBWarehouse:
         """
         if self._kept.get(name) != shape:
             self._kept.pop(name, None)
+            self._emptied.discard(name)
             drop = exp.Drop(tables=[table_named(name)], kind="TABLE", exists=True)
             self.execute(statement(drop, "duckdb"))
             empty = (
@@ -268,7 +277,10 @@ class DuckDBWarehouse:
                 self.execute(statement(create, "duckdb"))
             self._kept[name] = shape
         try:
-            self.connection.execute(statement(exp.delete(table_named(name)), "duckdb"))
+            if name in self._emptied:  # emptied when last used (`kept`): no DELETE again
+                self._emptied.discard(name)
+            else:
+                self.connection.execute(self._text("delete", name))
             if isinstance(rows, pa.Table):
                 self._insert_rows(name, rows)
                 return rows.num_rows
@@ -287,10 +299,31 @@ class DuckDBWarehouse:
             self._with_arrow(table, statement(insert, "duckdb"))
             return
         # By position, as `INSERT … SELECT *` from the Arrow table would.
-        values = exp.Tuple(expressions=[exp.Placeholder() for _ in table.column_names])
-        insert = exp.Insert(this=table_named(name), expression=exp.Values(expressions=[values]))
+        insert = self._text("insert", name, table.num_columns)
         rows = [list(row.values()) for row in table.to_pylist()]
-        self.connection.executemany(statement(insert, "duckdb"), rows)
+        if len(rows) == 1:  # a pre-check's record, an audit row: a quarter cheaper so
+            self.connection.execute(insert, rows[0])
+        else:
+            self.connection.executemany(insert, rows)
+
+    def _text(self, kind: str, name: str, columns: int = 0) -> str:
+        """The statement emptying table `name` ("delete") or adding a row of `columns` to it.
+
+        ("insert", the values as parameters.) Written once per connection: a pre-check
+        runs several, and writing one costs as much as DuckDB running it.
+        """
+        key = (kind, name, columns)
+        text = self._texts.get(key)
+        if text is None:
+            if kind == "delete":
+                tree: exp.Expression = exp.delete(table_named(name))
+            else:
+                values = exp.Tuple(expressions=[exp.Placeholder() for _ in range(columns)])
+                tree = exp.Insert(
+                    this=table_named(name), expression=exp.Values(expressions=[values])
+                )
+            text = self._texts[key] = statement(tree, "duckdb")
+        return text
 
     def load(self, name: str, table: pa.Table, replace: bool = False) -> None:
         rows = exp.select("*").from_("__oversight_arrow")
@@ -378,6 +411,7 @@ class DuckDBWarehouse:
         in the database file (a pre-check's records are read so). Not the Arrow table
         itself: DuckDB cannot push every filter it plans into a scan of one.
         """
+        self._emptied.discard(name)
         if self._kept.pop(name, None) is not None:  # kept by `kept` until now: made anew
             self.execute(statement(exp.Drop(tables=[table_named(name)], kind="TABLE"), "duckdb"))
         arrow = isinstance(rows, pa.Table)
@@ -401,13 +435,17 @@ class DuckDBWarehouse:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         self._control("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield
         except BaseException:
             # What failed is the error to report; a rollback that fails too adds nothing.
+            self._in_transaction = False
+            self._emptied.clear()  # a DELETE rolled back leaves rows again
             with suppress(duckdb.Error):
                 self.connection.execute("ROLLBACK")
             raise
+        self._in_transaction = False
         self._control("COMMIT")  # a write-write conflict can surface only here: Conflict
 
     def _control(self, sql: str) -> None:

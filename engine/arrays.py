@@ -44,8 +44,20 @@ def table_of(columns: Mapping[str, Sequence[Any]], schema: pa.Schema) -> pa.Tabl
 
 
 def empty_table(schema: pa.Schema) -> pa.Table:
-    """`schema.empty_table()`, which imports pandas as `pa.array` does."""
-    return table_of({name: [] for name in schema.names}, schema)
+    """`schema.empty_table()`, which imports pandas as `pa.array` does.
+
+    Made once per schema: an Arrow table never changes, and a pre-check asks for an
+    empty table of warnings for nearly every model it evaluates.
+    """
+    entry = _EMPTY.get(id(schema))
+    if entry is None or entry[0] is not schema:  # by identity: metadata stays the caller's
+        if len(_EMPTY) >= 64:  # schemas made on the fly (examples' sources): start again
+            _EMPTY.clear()
+        entry = _EMPTY[id(schema)] = (schema, table_of({n: [] for n in schema.names}, schema))
+    return entry[1]
+
+
+_EMPTY: dict[int, tuple[pa.Schema, pa.Table]] = {}
 
 
 def table_from_rows(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:

@@ -59,6 +59,9 @@ class Pending:
     values in those columns equal a pending row's or an amended stored row's: a
     model whose warnings are each made from the rows of one such value (its key)
     is evaluated on the few rows a pre-check can change (engine/service/precheck.py).
+    "records" reads the pending rows alone (`within`, `stored` and `amends` aside):
+    what "then" narrowed reads when no stored row has the pending rows' values of
+    `within` (a new matter, narrowed to its own key).
     """
 
     source: str
@@ -162,6 +165,8 @@ def _within_touched(
 def _pending_read(source: Source, pending: Pending, stored: exp.Table) -> exp.Expression:
     """What a query reads for the pre-check's source, as `pending.read` and `.within` say."""
     columns = list(source.columns)
+    if pending.read == "records":
+        return exp.select(*columns).from_(table_named(records_name(source.name)))
     stored_rows = exp.select(*(exp.column(c, table="s") for c in columns)).from_(
         exp.alias_(stored.copy(), "s", table=True)
     )

@@ -195,11 +195,15 @@ def record_precheck(
         seen = set()
 
     def append_audit() -> None:
+        # The catalog is asked once per connection (a query as long as the append): a
+        # table dropped since makes the append fail, and it is asked again. Once the table
+        # is known, the append is one statement, all or nothing by itself: no transaction
+        # around it (its BEGIN and COMMIT cost a pre-check as much as the append).
+        if name in seen:
+            warehouse.append(name, audit)
+            return
         with warehouse.transaction():
-            # The catalog is asked once per connection (a query as long as the append):
-            # a table dropped since makes the append fail, and it is asked again.
-            if name not in seen:
-                ensure_tables(warehouse, tables, (PRECHECKS,))
+            ensure_tables(warehouse, tables, (PRECHECKS,))
             warehouse.append(name, audit)
         seen.add(name)
 

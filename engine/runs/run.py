@@ -86,6 +86,15 @@ class ModelOutcome:
         }
 
 
+@dataclass(frozen=True)
+class ModelRows:
+    """A model's query's rows, and what `to_warnings` made of them as of the run's day."""
+
+    rows: pa.Table
+    warnings: pa.Table
+    dropped: int
+
+
 @dataclass
 class RunResult:
     """All warnings of one run, and how each model went."""
@@ -99,6 +108,9 @@ class RunResult:
     sources: list[SourceHealth] = field(default_factory=list)  # their health, when checked
     # The relations computed once for several of its models (engine/runs/shared.py).
     shared: list[SharedStep] = field(default_factory=list)
+    # Per model, when asked (`run_models(keep_rows=True)`): its query's rows, the warnings
+    # made of them and the rows dropped for want of a key (`ModelRows`).
+    rows: dict[str, ModelRows] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[ModelOutcome]:
@@ -192,6 +204,8 @@ def run_models(
     prepared: Mapping[str, str | Reviewed] | None = None,
     sources: Sequence[SourceHealth] | None = None,
     share: bool = True,
+    keep_rows: bool = False,
+    known: Mapping[str, ModelRows] | None = None,
 ) -> RunResult:
     """Evaluate `models` (default: every active one) as of `as_of` on `warehouse`.
 
@@ -211,6 +225,10 @@ def run_models(
     `prepared` (model id → statement) are queries the caller compiled already: SQL text
     binds the day to its placeholder, a `Reviewed` binds what it says (nothing, for a
     statement with the day written in).
+    `keep_rows` keeps each model's rows and warnings in the result (`RunResult.rows`);
+    a model whose rows equal those `known` holds for it (an earlier run as of the same
+    day, under the same pack: a pre-check's two halves) takes the warnings made of
+    them then, instead of making them again.
     """
     models = select_models(pack) if models is None else models
     tables = dict(tables or {})
@@ -287,7 +305,13 @@ def run_models(
                     )
                     query = _compiled_sql(model, pack, run_target)
                     rows = warehouse.query(query, timeout)
-                warnings, dropped = to_warnings(model, rows, pack.pack, as_of)
+                seen = known.get(model.id) if known else None
+                if seen is not None and rows.equals(seen.rows):
+                    warnings, dropped = seen.warnings, seen.dropped
+                else:
+                    warnings, dropped = to_warnings(model, rows, pack.pack, as_of)
+                if keep_rows:
+                    result.rows[model.id] = ModelRows(rows, warnings, dropped)
             except (WarehouseLost, PermissionDenied):  # the run stops: no model would do better
                 raise
             except _CompileBug as bug:

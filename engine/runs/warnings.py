@@ -22,7 +22,7 @@ from dsl import ir
 from dsl.functions import PCT_DIGITS
 from dsl.pack import Pack
 from dsl.types import Type
-from engine.arrays import table_of
+from engine.arrays import empty_table, table_of
 from engine.compiler.compile import AMOUNT_COLUMN, hole_columns, key_columns
 from engine.schema import FEN, WARNINGS_SCHEMA, decimal_of, fen
 
@@ -189,6 +189,8 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
         )
         if key not in best or candidate < best[key]:
             best[key] = candidate
+    if not best:  # most models' answer to a pre-check
+        return empty_table(WARNINGS_SCHEMA), dropped
     keys = sorted(best)
     data = {
         "model_id": [model.id] * len(keys),

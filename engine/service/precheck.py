@@ -456,7 +456,12 @@ def precheck(
     because a source it reads is not in the warehouse is named in `skipped`.
     Writes nothing (the audit row is the caller's: engine.api.precheck).
     """
-    models = models_reading(pack, asked.source) if models is None else list(models)
+    if models is None:
+        cache = _remembered(pack)
+        if ("reading", asked.source) not in cache:
+            cache[("reading", asked.source)] = models_reading(pack, asked.source)
+        models = cache[("reading", asked.source)]
+    models = list(models)
     groups: dict[tuple[str, ...], list[ir.Model]] = {}
     for model in models:
         groups.setdefault(narrowed_to(pack, model, asked.source) or (), []).append(model)
@@ -476,19 +481,22 @@ def precheck(
     # them (Standing.relations): read from a table of the connection instead of computed.
     shared: dict[str, str] = {}
     if standing is not None and registers:
-        unchanged = {
-            relation
-            for model in models
-            for relation in relations_read(pack, model)
-            if asked.source not in pack.relations[relation].sources
-        }
+        unchanged = _unchanged(pack, asked.source, models)
         shared = standing.relations(warehouse, pack, asked.as_of, parameters, tables, unchanged)
     stored: str | None = None  # set below, before the models run
     nothing_stored = False
     amends = True
+    # A stored row with a record's key is amended: with none, a model narrowed to values
+    # that include the key reads the records alone (`alone`).
+    key = set(pack.pack.sources[asked.source].key)
+
+    # Each group's run without the records: a model whose rows the records leave as they
+    # were (most of them) has its warnings taken from it rather than made again.
+    nows: dict[tuple[str, ...], RunResult] = {}
 
     def run(chosen: list[ir.Model], read: str, within: tuple[str, ...]) -> RunResult:
-        pending = Pending(asked.source, rows, read, within, stored if within else None, amends)
+        amending = amends and read != "records"
+        pending = Pending(asked.source, rows, read, within, stored if within else None, amending)
         prepared: dict[str, str | Reviewed] | None = None
         if rows is None:
             compiled = _prepared(
@@ -501,21 +509,35 @@ def precheck(
                     prepared[model_id] = Reviewed(prepares(day), bound=())
                 except WarehouseError:  # run as it is: run_models reports what fails
                     pass
+        known = nows[within].rows if read == "then" and within in nows else None
         return run_models(
             pack, warehouse, asked.as_of, chosen, parameters, tables, timeout,
             reviewed=reviewed, pending=pending, prepared=prepared,
+            keep_rows=read == "now", known=known,
         )  # fmt: skip
 
+    def alone(within: tuple[str, ...]) -> bool:
+        """Whether no stored row has the records' values of `within` (nor amended ones)."""
+        return bool(within) and (nothing_stored or (not amends and key <= set(within)))
+
     def evaluate(half: str, within: tuple[str, ...], chosen: list[ir.Model]) -> RunResult:
-        if half == "now" and within and nothing_stored:  # the records touch no stored row
+        if alone(within):  # now: nothing; then: the records by themselves
+            if half == "then":
+                return run(chosen, "records", ())
             ran = [ModelOutcome(m.id, "ran") for m in chosen]
             return RunResult(asked.as_of, empty_table(WARNINGS_SCHEMA), ran)
         if standing is None or half == "then" or within:
-            return run(chosen, half, within)
-        ids = tuple(m.id for m in chosen)
-        settings = (tuple(sorted(parameters.items())), tuple(sorted(tables.items())), reviewed)
-        key = (asked.source, asked.as_of, ids, *settings)
-        return standing.result(pack, key, lambda: run(chosen, "now", ()))
+            result = run(chosen, half, within)
+        else:
+            ids = tuple(m.id for m in chosen)
+            settings = (
+                tuple(sorted(parameters.items())), tuple(sorted(tables.items())), reviewed,
+            )  # fmt: skip
+            key = (asked.source, asked.as_of, ids, *settings)
+            result = standing.result(pack, key, lambda: run(chosen, "now", ()))
+        if half == "now":
+            nows[within] = result
+        return result
 
     with ExitStack() as registered:
         if registers:
@@ -531,7 +553,7 @@ def precheck(
             firsts = sorted({within[0] for within in narrowed})
             amended = _amended(warehouse, pack, asked, firsts, tables)
             amends = bool(amended)
-            if registers and narrowed:
+            if registers and not all(alone(within) for within in narrowed):
                 # On DuckDB the stored rows the narrowed models can see are copied first
                 # into a small table (a superset: rows with the values of the first column
                 # of some `within` that the records or the rows they amend have). DuckDB
@@ -578,6 +600,24 @@ def precheck(
         difference(now, then),
         skipped,
     )
+
+
+def _unchanged(pack: ir.CheckedPack, source: str, models: Sequence[ir.Model]) -> set[str]:
+    """The relations `models` read that do not read `source`: records cannot change them.
+
+    Worked out once per pack (following a model's definitions and relations is a
+    walk of its whole tree).
+    """
+    cache = _remembered(pack)
+    key = ("unchanged", source, tuple(m.id for m in models))
+    if key not in cache:
+        cache[key] = {
+            relation
+            for model in models
+            for relation in relations_read(pack, model)
+            if source not in pack.relations[relation].sources
+        }
+    return cache[key]
 
 
 def _amended(
@@ -851,6 +891,8 @@ def audit_row(answer: Prechecked, caller: str, pack_version: str) -> dict[str, o
 
 def difference(now: pa.Table, then: pa.Table) -> pa.Table:
     """The warnings of `then` that `now` lacks (new) or words differently (changed)."""
+    if then.num_rows == 0:
+        return empty_table(PRECHECK_SCHEMA)
     messages = {
         (m, k): message
         for m, k, message in zip(

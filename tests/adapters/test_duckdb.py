@@ -123,3 +123,22 @@ def test_a_prepared_statement_runs_with_literal_values_on_the_rows_there_then():
     plain = warehouse.prepare("SELECT 1 AS one")
     assert plain != name
     assert warehouse.query(warehouse.executing(plain, {})).to_pylist() == [{"one": 1}]
+
+
+def _rows(warehouse: DuckDBWarehouse, name: str) -> list[tuple]:
+    return sorted(warehouse.connection.sql(f'SELECT * FROM "{name}"').fetchall())
+
+
+def test_a_kept_table_holds_each_uses_rows_alone_and_is_empty_between_uses():
+    warehouse = connect("duckdb:///:memory:")
+    first = pa.table({"k": ["a", "b"], "n": [1, 2]})
+    with warehouse.kept("t", first, "shape") as count:
+        assert count == 2 and _rows(warehouse, "t") == [("a", 1), ("b", 2)]
+    assert _rows(warehouse, "t") == []
+    with warehouse.kept("t", pa.table({"k": ["c"], "n": [3]}), "shape"):
+        assert _rows(warehouse, "t") == [("c", 3)]
+    # Filled while a use is not over (its rows replaced), it is still empty after.
+    with warehouse.kept("t", pa.table({"k": ["d"], "n": [4]}), "shape"):
+        warehouse.filled("t", pa.table({"k": ["x"], "n": [8]}), "shape")
+        assert _rows(warehouse, "t") == [("x", 8)]
+    assert _rows(warehouse, "t") == []
