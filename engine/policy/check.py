@@ -60,6 +60,7 @@ def check(
     against: str | None = None,
     progress: Progress | None = None,
     cache: bool = False,
+    jobs: int | None = None,
 ) -> CheckReport:
     """Check the pack: types, every inline example, compiled/ current.
 
@@ -74,6 +75,9 @@ def check(
     a shared item they reach, pack.yaml or the engine changed. Every file is still
     checked, and every file of compiled/ still read and compared. Off by default: a
     library caller (a test that patches the engine) gets the whole check.
+
+    `jobs`: how many processes run the examples, two at most (engine/policy/workers.py);
+    by default two where the process may use two cores and there are enough examples.
 
     Either way a model whose inputs are those compiled/fingerprint.json records is
     not compiled again: its files must hold what the fingerprint says they were
@@ -93,7 +97,7 @@ def check(
     kept.know(pack, result.sources)
     untouched = {m.id for m in pack.models.values() if kept.examples_passed(m)}
     if examples:
-        _run_examples(pack, kept, untouched, report, progress)
+        _run_examples(pack, kept, untouched, report, progress, jobs)
     if against:
         from engine.policy.lifecycle import check_against  # git and the warehouses: only here
 
@@ -133,6 +137,7 @@ def _run_examples(
     untouched: set[str],
     report: CheckReport,
     progress: Progress,
+    jobs: int | None = None,
 ) -> None:
     """Run the examples of every model the cache cannot vouch for; the others count as passed."""
     models = sorted(pack.models.values(), key=lambda m: m.id)
@@ -141,12 +146,13 @@ def _run_examples(
     progress("examples", done_before, len(models))
     ran: list[ExampleOutcome] = []
     if changed:
-        from engine.policy.examples import run_examples  # DuckDB and pyarrow: only now
+        from engine.policy.workers import run_examples_split  # DuckDB: only now
 
-        ran = run_examples(
+        ran = run_examples_split(
             pack,
             changed,
             progress=lambda done, _: progress("examples", done_before + done, len(models)),
+            jobs=jobs,
         )
     for model in models:
         if model.id in untouched:

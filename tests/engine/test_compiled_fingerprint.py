@@ -73,11 +73,36 @@ def test_a_file_edited_by_hand_is_caught_without_compiling(copied, compiled_mode
     assert compiled_models == []
 
 
-def test_an_edited_rule_compiles_that_model_alone_and_is_stale(copied, compiled_models):
+def test_an_edited_rule_is_stale_by_its_files_headers_without_compiling(copied, compiled_models):
+    """Each file's header names the rule file's sha256: an edit makes every one of them
+    differ from what compiling would write, which check says without compiling it."""
     _edit(copied / "policies" / "models" / "finance" / "FIN01.rule", "柜面现金", "柜台现金")
-    stale = _stale(api.check(copied / "policies", examples=False))
-    assert "FIN01.sql" in stale
-    assert compiled_models == ["FIN01"] * len(DIALECTS)
+    report = api.check(copied / "policies", examples=False)
+    [problem] = [d for d in report.diagnostics if d.code == "E710"]
+    assert problem.message_en.startswith(f"compiled/ is stale: {len(DIALECTS) + 1} files differ")
+    assert "FIN01.sql" in problem.message_zh and "fingerprint.json" in problem.message_zh
+    assert compiled_models == []
+
+
+def test_a_file_whose_header_is_current_is_compiled_to_compare(copied, compiled_models):
+    """A shared item edited changes what its models compile from, not their files' headers:
+    those models are compiled to see whether their SQL changed (here it did not)."""
+    _edit(copied / "policies" / "shared" / "common.rule", '"公职人员及亲属圈"', '"公职人员亲属圈"')
+    report = api.check(copied / "policies", examples=False)
+    assert _stale(report).endswith("fingerprint.json")  # the only file that differs
+    reaching = set(compiled_models)
+    assert reaching and "official_circle" not in reaching
+    assert compiled_models == sorted(reaching) * len(DIALECTS)
+
+
+def test_a_rule_edited_back_is_current_again(copied, compiled_models):
+    rule = copied / "policies" / "models" / "finance" / "FIN01.rule"
+    text = rule.read_text(encoding="utf-8")
+    _edit(rule, "柜面现金", "柜台现金")
+    assert not api.check(copied / "policies", examples=False).ok
+    rule.write_text(text, encoding="utf-8")
+    assert api.check(copied / "policies", examples=False).ok
+    assert compiled_models == []
 
 
 def test_a_fingerprint_edited_to_vouch_for_another_text_still_fails(copied, compiled_models):
