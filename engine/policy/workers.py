@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from dsl import ir
+from engine import signals
 from engine.policy.check import ExampleOutcome
 
 Progress = Callable[[int, int], None]
@@ -78,8 +79,9 @@ def run_examples_split(
     for module in ("engine.compiler.compile", "sqlglot.dialects.duckdb"):
         importlib.import_module(module)  # once, for both processes
     mine, theirs = halves(models)
-    worker = _Worker.start(pack, theirs)
+    worker = Worker.start(pack, theirs)
     try:
+        signals.point("check.forked")
         from engine.policy.examples import run_examples
 
         told = (lambda done, _: progress(done, len(models))) if progress else None
@@ -134,7 +136,7 @@ class WorkerDied(Exception):
 
 
 @dataclass
-class _Worker:
+class Worker:
     """The forked child running some models' examples, and the pipe it answers through."""
 
     pid: int
@@ -142,7 +144,7 @@ class _Worker:
     reaped: bool = False
 
     @classmethod
-    def start(cls, pack: ir.CheckedPack, models: list[ir.Model]) -> _Worker:
+    def start(cls, pack: ir.CheckedPack, models: list[ir.Model]) -> Worker:
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -198,6 +200,7 @@ def _child(pack: ir.CheckedPack, models: list[ir.Model], write_end: int) -> None
         signal.set_wakeup_fd(-1)  # the parent's signal watcher is the parent's
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
+        signals.point("check.worker")
         from engine.policy.examples import run_examples
 
         try:
