@@ -160,10 +160,10 @@ class Worker:
             chunks.append(chunk)
         _, status = os.waitpid(self.pid, 0)
         self.reaped = True
-        data = b"".join(chunks)
-        if not data:
-            raise WorkerDied(_ended(status))
-        kind, payload = pickle.loads(data)
+        try:
+            kind, payload = pickle.loads(b"".join(chunks))
+        except Exception:  # nothing, or half an answer: it died writing
+            raise WorkerDied(_ended(status)) from None
         if kind == "raised":
             raise payload
         return payload
