@@ -96,8 +96,10 @@ def test_the_halves_cost_about_the_same_and_keep_the_models_order(pack: ir.Check
 
 
 def _command(policies: Path, **env: str) -> subprocess.Popen:
+    # two processes, however busy the machine running the tests is
+    args = ["check", "--no-cache", "--jobs", "2", "--policies", str(policies)]
     return subprocess.Popen(
-        [sys.executable, "-m", "engine", "check", "--policies", str(policies), "--no-cache"],
+        [sys.executable, "-m", "engine", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
