@@ -140,3 +140,15 @@ def test_an_interrupted_check_ends_both_processes(tmp_path: Path, broken: Path, 
     assert command.returncode == 130
     assert "已中断 interrupted" in err and "Traceback" not in err
     assert _gone(command.pid)  # the child was killed and reaped, not left running
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "jobs"),
+    [({0, 1}, 0.6, 2), ({0, 1}, 1.6, 1), ({0}, 0.0, 1), ({0, 1, 2, 3}, 3.2, 2)],
+)
+def test_a_second_process_only_where_a_core_is_free(
+    monkeypatch: pytest.MonkeyPatch, cores: set[int], load: float, jobs: int
+):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: cores)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert workers.default_jobs() == jobs
