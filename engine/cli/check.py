@@ -42,7 +42,7 @@ from engine.policy import check as checking
     "--jobs",
     type=click.IntRange(1, 2),
     default=None,
-    help="processes that run the examples: 1 or 2 (default: 2 on two or more cores)",
+    help="processes that run the examples: 1 or 2 (default: 2 while a second core is free)",
 )
 def check(
     policies: Path | None,

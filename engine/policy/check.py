@@ -77,7 +77,7 @@ def check(
     library caller (a test that patches the engine) gets the whole check.
 
     `jobs`: how many processes run the examples, two at most (engine/policy/workers.py);
-    by default two where the process may use two cores and there are enough examples.
+    by default two while a second core is free and there are enough examples.
 
     Either way a model whose inputs are those compiled/fingerprint.json records is
     not compiled again: its files must hold what the fingerprint says they were
