@@ -9,8 +9,8 @@ expects to be new, or changed (`expect "K" changed`). They run on an
 in-memory DuckDB unless another warehouse is given (the conformance tests
 run them on every warehouse we claim).
 
-On that in-memory DuckDB (what `oversight check` runs), an example without
-pending rows is run on tables of the examples' own, one per source, made once
+On that in-memory DuckDB (what `oversight check` runs), every example is run on
+tables of the examples' own, one per source, made once
 and empty: the example inserts its given rows and deletes them after its query,
 and each model's query is compiled and prepared once for those tables with the
 as-of day a placeholder, given for each example. Writing the rows into empty
@@ -18,8 +18,7 @@ tables of every source in a transaction and rolling it back (as on a given
 warehouse) took three statements per example more, and the 35 empty tables a
 third of a second; reading each example's rows as Arrow tables registered in
 place parsed and planned its query anew (40 % more of DuckDB's time), and made
-DuckDB import pandas (engine/arrays.py), which the examples of a model without
-pending rows now never do.
+DuckDB import pandas (engine/arrays.py), which the examples now never do.
 
 Nor does anything there pass through pyarrow: each query's answer is read as
 Python rows and worded as a run words them (engine/runs/warnings.py `worded`), and
