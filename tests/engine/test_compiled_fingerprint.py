@@ -136,3 +136,21 @@ def test_what_the_fingerprint_records_is_what_compiling_writes(pack):
     written = json.loads(files.compiled_files(pack, DIALECTS[:1])[reviewed.FINGERPRINT])
     assert written["models"] == reviewed.owner_inputs(pack)
     assert set(written["models"]) == {*pack.models, "index"}
+
+
+def test_remade_reads_the_first_two_lines_of_each_dialects_file(copied):
+    pack = api.load_pack(copied / "policies")
+    out = copied / "compiled"
+    assert not reviewed.remade(out, pack, "FIN01")  # as compiled
+    assert not reviewed.remade(out, pack, "index")
+    # One dialect's file still as compiled is enough to compile and compare the model.
+    for dialect in DIALECTS[1:]:
+        (out / dialect / "FIN01.sql").unlink()
+    assert not reviewed.remade(out, pack, "FIN01")
+    (out / DIALECTS[0] / "FIN01.sql").unlink()
+    assert reviewed.remade(out, pack, "FIN01")  # no file at all: every one is stale
+    for dialect in DIALECTS:
+        path = out / dialect / "FIN02.sql"
+        lines = path.read_text(encoding="utf-8").split("\n", 2)
+        path.write_text("\n".join([lines[0], lines[1].replace(", pack ", ", pack 9"), lines[2]]))
+    assert reviewed.remade(out, pack, "FIN02")  # another pack version named in each header
