@@ -48,9 +48,10 @@ end sooner in one process."""
 def default_jobs() -> int:
     """How many processes run the examples: two where a second core is free, else one.
 
-    Free by the last minute's load average: below the cores less half a core. On a
-    machine whose cores are all busy, a second process only takes turns with the
-    first and adds its own start (about 15 % more work): the check then took a third
+    Free by the last minute's load average: below the cores less one (on two cores,
+    less than one core busy). Where the other processes keep the cores busy, a second
+    process only takes turns with the first and adds its own start (about 15 % more
+    work): at a load of 1–3 on two cores the check took as long or up to a third
     longer than in one process. The answer is the same either way.
     """
     try:
@@ -61,7 +62,7 @@ def default_jobs() -> int:
         busy = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): take the cores as free
         busy = 0.0
-    return 2 if cores >= 2 and busy < cores - 0.5 else 1
+    return 2 if cores >= 2 and busy < cores - 1 else 1
 
 
 def run_examples_split(

@@ -144,7 +144,7 @@ def test_an_interrupted_check_ends_both_processes(tmp_path: Path, broken: Path, 
 
 @pytest.mark.parametrize(
     ("cores", "load", "jobs"),
-    [({0, 1}, 0.6, 2), ({0, 1}, 1.6, 1), ({0}, 0.0, 1), ({0, 1, 2, 3}, 3.2, 2)],
+    [({0, 1}, 0.6, 2), ({0, 1}, 1.2, 1), ({0}, 0.0, 1), ({0, 1, 2, 3}, 2.5, 2)],
 )
 def test_a_second_process_only_where_a_core_is_free(
     monkeypatch: pytest.MonkeyPatch, cores: set[int], load: float, jobs: int
