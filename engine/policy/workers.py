@@ -11,7 +11,7 @@ test_check_workers.py holds the two to it).
 
 The fork happens before this process imports DuckDB, whose import starts a thread
 of its own (a forked child would inherit its state without the thread); where
-DuckDB is loaded already, fork is missing (Windows), one core is all there is, or
+DuckDB is loaded already, fork is missing (Windows), no second core is free, or
 the work is too little to pay for a second process (an edited model's few
 examples), everything runs here. sqlglot and the compiler are imported before
 the fork, so that neither process imports them twice.
