@@ -9,10 +9,9 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import (
@@ -27,6 +26,9 @@ from adapters.base import (
     WarehouseUnreachable,
 )
 from adapters.names import statement, table_named
+
+if TYPE_CHECKING:  # the hints only: `oversight check` runs its examples without pyarrow
+    import pyarrow as pa
 
 LOCK_WAIT_SECONDS = 120.0
 
@@ -125,6 +127,20 @@ class DuckDBWarehouse:
         except duckdb.InterruptException as exc:
             if limit.expired.is_set():
                 raise QueryTimeout.after(timeout) from exc
+            raise QueryCancelled("查询已被取消", "the query was cancelled") from exc
+        except duckdb.Error as exc:
+            raise failure(exc, "查询执行失败") from exc
+
+    def query_rows(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A statement's answer as Python rows, with its columns' names.
+
+        For the few rows of `check`'s examples: no Arrow table is made (nor pyarrow,
+        with numpy, imported for it), and fetching a handful of rows so is quicker.
+        """
+        try:
+            answer = self.connection.execute(sql)
+            return [column[0] for column in answer.description or ()], answer.fetchall()
+        except duckdb.InterruptException as exc:
             raise QueryCancelled("查询已被取消", "the query was cancelled") from exc
         except duckdb.Error as exc:
             raise failure(exc, "查询执行失败") from exc
@@ -260,9 +276,10 @@ class DuckDBWarehouse:
             self._emptied.discard(name)
             drop = exp.Drop(tables=[table_named(name)], kind="TABLE", exists=True)
             self.execute(statement(drop, "duckdb"))
+            arrow = not isinstance(rows, exp.Query)  # an Arrow table: pyarrow is loaded
             empty = (
                 exp.select("*").from_("__oversight_arrow")
-                if isinstance(rows, pa.Table)
+                if arrow
                 else exp.select("*").from_(exp.Subquery(this=rows.copy(), alias="r"))
             ).where(exp.false())
             create = exp.Create(
@@ -271,7 +288,7 @@ class DuckDBWarehouse:
                 properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
                 expression=empty,
             )
-            if isinstance(rows, pa.Table):
+            if arrow:
                 self._with_arrow(rows.schema.empty_table(), statement(create, "duckdb"))
             else:
                 self.execute(statement(create, "duckdb"))
@@ -281,7 +298,7 @@ class DuckDBWarehouse:
                 self._emptied.discard(name)
             else:
                 self.connection.execute(self._text("delete", name))
-            if isinstance(rows, pa.Table):
+            if not isinstance(rows, exp.Query):
                 self._insert_rows(name, rows)
                 return rows.num_rows
             insert = exp.insert(rows, table_named(name))
@@ -414,7 +431,7 @@ class DuckDBWarehouse:
         self._emptied.discard(name)
         if self._kept.pop(name, None) is not None:  # kept by `kept` until now: made anew
             self.execute(statement(exp.Drop(tables=[table_named(name)], kind="TABLE"), "duckdb"))
-        arrow = isinstance(rows, pa.Table)
+        arrow = not isinstance(rows, exp.Query)
         query = exp.select("*").from_("__oversight_arrow") if arrow else rows
         temporary = exp.Create(
             this=table_named(name),
@@ -461,6 +478,8 @@ class DuckDBWarehouse:
 
 def _plain(schema: pa.Schema) -> bool:
     """Whether every column's values pass through Python unchanged (as parameters)."""
+    import pyarrow as pa  # loaded already: the schema is an Arrow table's
+
     return all(
         pa.types.is_string(t)
         or pa.types.is_integer(t)

@@ -39,12 +39,19 @@ from engine.policy import check as checking
     is_flag=True,
     help="check everything afresh, neither reading nor writing the pack's .oversight/ cache",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="processes that run the examples: 1 or 2 (default: 2 while a second core is free)",
+)
 def check(
     policies: Path | None,
     output_format: str,
     no_examples: bool,
     against: str | None,
     no_cache: bool,
+    jobs: int | None,
 ) -> None:
     """Parse, type-check and run every inline example of the pack."""
     progress = terminal_progress if on_terminal() else None
@@ -59,6 +66,7 @@ def check(
             against=against,
             progress=progress,
             cache=not no_cache,
+            jobs=jobs,
         )
     finally:
         gc.unfreeze()

@@ -60,6 +60,7 @@ def check(
     against: str | None = None,
     progress: Progress | None = None,
     cache: bool = False,
+    jobs: int | None = None,
 ) -> CheckReport:
     """Check the pack: types, every inline example, compiled/ current.
 
@@ -74,6 +75,9 @@ def check(
     a shared item they reach, pack.yaml or the engine changed. Every file is still
     checked, and every file of compiled/ still read and compared. Off by default: a
     library caller (a test that patches the engine) gets the whole check.
+
+    `jobs`: how many processes run the examples, two at most (engine/policy/workers.py);
+    by default two while a second core is free and there are enough examples.
 
     Either way a model whose inputs are those compiled/fingerprint.json records is
     not compiled again: its files must hold what the fingerprint says they were
@@ -93,7 +97,7 @@ def check(
     kept.know(pack, result.sources)
     untouched = {m.id for m in pack.models.values() if kept.examples_passed(m)}
     if examples:
-        _run_examples(pack, kept, untouched, report, progress)
+        _run_examples(pack, kept, untouched, report, progress, jobs)
     if against:
         from engine.policy.lifecycle import check_against  # git and the warehouses: only here
 
@@ -133,6 +137,7 @@ def _run_examples(
     untouched: set[str],
     report: CheckReport,
     progress: Progress,
+    jobs: int | None = None,
 ) -> None:
     """Run the examples of every model the cache cannot vouch for; the others count as passed."""
     models = sorted(pack.models.values(), key=lambda m: m.id)
@@ -141,12 +146,13 @@ def _run_examples(
     progress("examples", done_before, len(models))
     ran: list[ExampleOutcome] = []
     if changed:
-        from engine.policy.examples import run_examples  # DuckDB and pyarrow: only now
+        from engine.policy.workers import run_examples_split  # DuckDB: only now
 
-        ran = run_examples(
+        ran = run_examples_split(
             pack,
             changed,
             progress=lambda done, _: progress("examples", done_before + done, len(models)),
+            jobs=jobs,
         )
     for model in models:
         if model.id in untouched:
@@ -171,7 +177,8 @@ def _stale(
 
     What each file should hold comes from the cache (`known`), else from the
     fingerprint for a model whose inputs it records unchanged, else from compiling
-    the model now. The files on disk are read and compared in every case.
+    the model now, unless its files' headers show them stale already
+    (`reviewed.remade`). The files on disk are read and compared in every case.
     """
     inputs = reviewed.owner_inputs(pack, texts)
     owners = reviewed.owners(pack)
@@ -181,12 +188,25 @@ def _stale(
             mine = {name: recorded[name] for name in recorded if name.endswith(f"/{file}")}
             kept.compiled_now(owner, mine)  # what it compiles to, for the next check too
     known = {**recorded, **known}
+    # A model neither vouches for whose files' headers name another rule file (an edit
+    # since `oversight compile --all`) is stale in every dialect: not compiled to say so.
+    # The fingerprint is then stale too: it records other inputs for that model.
+    remade = [
+        owner
+        for owner, file in owners.items()
+        if not reviewed.everywhere(known, file) and reviewed.remade(out, pack, owner)
+    ]
+    for owner in remade:
+        known.update((f"{dialect}/{owners[owner]}", reviewed.STALE) for dialect in DIALECTS)
     if all(reviewed.everywhere(known, file) for file in owners.values()):
         digests = {name: known[name] for name in _names(owners)}
         for done in range(1, len(DIALECTS) + 1):
             progress("compiled", done, len(DIALECTS))
-        fingerprint = reviewed.fingerprint_of(pack, digests, inputs)
-        digests[reviewed.FINGERPRINT] = reviewed.file_digest(fingerprint)
+        if remade:
+            digests[reviewed.FINGERPRINT] = reviewed.STALE
+        else:
+            fingerprint = reviewed.fingerprint_of(pack, digests, inputs)
+            digests[reviewed.FINGERPRINT] = reviewed.file_digest(fingerprint)
         return reviewed.stale_files(out, digests)
     from engine.compiler.files import stale_compiled  # sqlglot: only when there is SQL to write
 

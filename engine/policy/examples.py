@@ -9,8 +9,8 @@ expects to be new, or changed (`expect "K" changed`). They run on an
 in-memory DuckDB unless another warehouse is given (the conformance tests
 run them on every warehouse we claim).
 
-On that in-memory DuckDB (what `oversight check` runs), an example without
-pending rows is run on tables of the examples' own, one per source, made once
+On that in-memory DuckDB (what `oversight check` runs), every example is run on
+tables of the examples' own, one per source, made once
 and empty: the example inserts its given rows and deletes them after its query,
 and each model's query is compiled and prepared once for those tables with the
 as-of day a placeholder, given for each example. Writing the rows into empty
@@ -18,34 +18,45 @@ tables of every source in a transaction and rolling it back (as on a given
 warehouse) took three statements per example more, and the 35 empty tables a
 third of a second; reading each example's rows as Arrow tables registered in
 place parsed and planned its query anew (40 % more of DuckDB's time), and made
-DuckDB import pandas (engine/arrays.py), which the examples of a model without
-pending rows now never do.
+DuckDB import pandas (engine/arrays.py), which the examples now never do.
+
+Nor does anything there pass through pyarrow: each query's answer is read as
+Python rows and worded as a run words them (engine/runs/warnings.py `worded`), and
+an example with pending rows is evaluated there as its pre-check is defined: the
+model on the given rows, then on the given rows with the pending rows committed
+(a stored row of the same key replaced), the warnings of the second that the first
+lacks or words differently. Importing pyarrow (and numpy with it) took a quarter
+of a second of an edit loop's check; the pre-check service's own path
+(engine/service/precheck.py), run on any warehouse given, is what the
+conformance tests hold to the same examples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlglot import exp
 
 from adapters.base import Warehouse, WarehouseError
 from adapters.duckdb import DuckDBWarehouse
-from adapters.names import statement, table_named
+from adapters.names import quote_identifiers, statement, table_named
 from dsl import ir
 from dsl.diagnostics import Diagnostic, DiagnosticError
 from dsl.messages import diagnostic
-from engine.arrays import empty_table, table_from_rows
 from engine.compiler import functions as fn
 from engine.compiler import placeholders
 from engine.compiler.compile import Target, compile_model
-from engine.compiler.reviewed import Reviewed
 from engine.policy.check import ExampleOutcome
-from engine.runs.run import run_models
-from engine.schema import source_schema
-from engine.service.precheck import PRECHECK_SCHEMA, Request, precheck
+from engine.runs.warnings import worded
+
+if TYPE_CHECKING:  # the hints only: the examples `check` runs never import pyarrow
+    import pyarrow as pa
+
+Got = dict[str, dict[str, Any]]
+"""An example's warnings by key: each a run's warning as a dict (`warning_key`, `township`,
+`message`, …; a pre-check's with `change` and `message_now`)."""
 
 
 def run_examples(
@@ -87,6 +98,9 @@ def run_examples(
 
 
 def _rows(pack: ir.CheckedPack, example: ir.Example) -> dict[str, pa.Table]:
+    from engine.arrays import table_from_rows
+    from engine.schema import source_schema
+
     grouped: dict[str, list[dict[str, object]]] = {}
     for source, values in example.rows:
         grouped.setdefault(source, []).append(dict(values))
@@ -99,6 +113,8 @@ def _rows(pack: ir.CheckedPack, example: ir.Example) -> dict[str, pa.Table]:
 
 def empty_sources(pack: ir.CheckedPack, warehouse: Warehouse) -> None:
     """Every source of the catalog as an empty table of `warehouse`, typed as the catalog says."""
+    from engine.schema import source_schema  # pyarrow: for a warehouse given, not check's own
+
     for name, source in pack.pack.sources.items():
         warehouse.load(name, source_schema(source).empty_table(), replace=True)
 
@@ -107,13 +123,13 @@ class InPlace:
     """Runs examples on tables of their own, each model prepared once for them.
 
     Only for the in-memory DuckDB `run_examples` opens itself. Each source a model
-    reads is a temporary table of the examples' own, made once and empty; an example
-    inserts its given rows (literals) and deletes them after its query. Each model's
-    query is compiled and prepared once for those tables, the as-of day a
-    placeholder given as a literal for each example: DuckDB then neither parses nor
-    plans it again, most of the few milliseconds an example's query takes. No value
-    passes through DuckDB's Python binding nor an Arrow scan, each of which imports
-    pandas when it is installed (engine/arrays.py).
+    reads is a table of the examples' own, made once and empty; an example inserts
+    its given rows (literals) and deletes them after its query. Each model's query
+    is compiled and prepared once for those tables, the as-of day a placeholder
+    given as a literal for each example: DuckDB then neither parses nor plans it
+    again, most of the few milliseconds an example's query takes. No value passes
+    through DuckDB's Python binding nor an Arrow scan, each of which imports pandas
+    when it is installed (engine/arrays.py), and the answers are read as Python rows.
     """
 
     PREFIX = "__example_"
@@ -123,17 +139,8 @@ class InPlace:
         self.warehouse = warehouse
         self.made: set[str] = set()
         self.queries: dict[tuple[str, tuple[str, ...], str], tuple[str, bool] | None] = {}
-        self.tables_made = False
-
-    def written(self) -> None:
-        """The sources as empty tables, for an example whose rows are written (a pre-check's).
-
-        Made at the first such example only: the others read tables of their own.
-        """
-        if not self.tables_made:
-            for source in self.pack.pack.sources:
-                self._create(source, source)
-            self.tables_made = True
+        self.emptied: dict[str, str] = {}
+        self.calls: dict[tuple[str, str], str] = {}
 
     def table(self, source: str) -> str:
         """The examples' own table of `source` (made at its first use)."""
@@ -158,18 +165,24 @@ class InPlace:
             ],
         )
         create = exp.Create(this=schema, kind="TABLE", replace=True)
-        self.warehouse.execute(statement(create, self.warehouse.dialect))
+        self.warehouse.execute(self._sql(create))
 
-    def insert(self, example: ir.Example, named: Callable[[str], str]) -> list[str]:
-        """Insert the example's given rows as literals; returns the tables filled.
+    def _sql(self, tree: exp.Expression) -> str:
+        """A statement's text, as `statement` writes it, from a tree built for it alone.
 
-        Each source's rows go into table `named(source)`.
+        Not copied before it is written, as sqlglot otherwise does in case the tree is
+        used again: a fifth of the time of writing an example's rows.
         """
-        rows: dict[str, list[Mapping[str, Any]]] = {}
-        for source, values in example.rows:
-            rows.setdefault(source, []).append(dict(values))
+        dialect = self.warehouse.dialect
+        return quote_identifiers(tree, dialect).sql(dialect, copy=False)
+
+    def insert(self, rows: ir.Rows) -> list[str]:
+        """Insert `rows` as literals into the examples' tables; returns the tables filled."""
+        grouped: dict[str, list[Mapping[str, Any]]] = {}
+        for source, values in rows:
+            grouped.setdefault(source, []).append(dict(values))
         filled = []
-        for source, given in rows.items():
+        for source, given in grouped.items():
             columns = list(self.pack.pack.sources[source].columns.values())
             values = exp.Values(
                 expressions=[
@@ -184,41 +197,27 @@ class InPlace:
                     for row in given
                 ]
             )
-            name = named(source)
+            name = self.table(source)
             filled.append(name)
             insert = exp.insert(values, table_named(name))
             try:
-                self.warehouse.execute(statement(insert, self.warehouse.dialect))
+                self.warehouse.execute(self._sql(insert))
             except WarehouseError as exc:
                 raise GivenRowsRefused(str(exc)) from exc
         return filled
 
     @contextmanager
-    def given(self, example: ir.Example) -> Iterator[None]:
-        """The example's given rows in the examples' tables while the `with` lasts."""
+    def given(self, rows: ir.Rows) -> Iterator[None]:
+        """`rows` in the examples' tables while the `with` lasts."""
         filled: list[str] = []
         try:
-            filled = self.insert(example, self.table)
+            filled = self.insert(rows)
             yield
         finally:
             for name in filled:
-                emptied = exp.delete(table_named(name))
-                self.warehouse.execute(statement(emptied, self.warehouse.dialect))
-
-    def prechecked(self, model: ir.Model, example: ir.Example) -> tuple[pa.Table, str | None]:
-        """A pre-check example's warnings, or why its model failed.
-
-        Its given rows are stored in the sources' tables (`written`) in a transaction
-        rolled back after; its pending rows are literals of the queries.
-        """
-        self.written()
-        try:
-            with self.warehouse.transaction():
-                self.insert(example, lambda source: source)
-                raise _Rollback(_evaluate(self.pack, self.warehouse, model, example, True))
-        except _Rollback as done:
-            warnings, error = done.result
-            return warnings, error
+                if name not in self.emptied:  # the same statement for every example
+                    self.emptied[name] = self._sql(exp.delete(table_named(name)))
+                self.warehouse.execute(self.emptied[name])
 
     def query(
         self, model: ir.Model, tables: Mapping[str, str], params: dict[str, Any]
@@ -241,36 +240,115 @@ class InPlace:
                 self.queries[key] = None
         return self.queries[key]
 
-    def evaluate(self, model: ir.Model, example: ir.Example) -> tuple[pa.Table, str | None]:
+    def evaluate(self, model: ir.Model, example: ir.Example) -> tuple[Got, str | None]:
         """The example's warnings, its given rows in the examples' tables; or why it failed.
 
         Every source the model reads is read from the examples' table of it (empty
         where the example gives no rows), so that one prepared query serves all the
-        model's examples with the same parameters.
+        model's examples with the same parameters. With pending rows, the pre-check's
+        warnings: those the rows add or change (`prechecked`).
         """
-        sources = {*model.sources, *(source for source, _ in example.rows)}
+        if example.pending:
+            return self.prechecked(model, example)
+        return self.warnings(model, example, example.rows)
+
+    def warnings(
+        self, model: ir.Model, example: ir.Example, rows: ir.Rows
+    ) -> tuple[Got, str | None]:
+        """The model's warnings as of the example's day, on `rows`; or why it failed."""
+        sources = {*model.sources, *(source for source, _ in rows)}
         tables = {source: self.table(source) for source in sources}
         params = dict(example.params)
         query = self.query(model, tables, params)
-        prepared = None
-        if query is not None:
-            name, reads_day = query
-            day = {placeholders.AS_OF: fn.date_literal(example.as_of.isoformat(), "duckdb")}
-            sql = self.warehouse.executing(name, day if reads_day else {})
-            prepared = {model.id: Reviewed(sql, bound=())}  # the day is written in
-        with self.given(example):
-            result = run_models(
-                self.pack,
-                self.warehouse,
-                example.as_of,
-                [model],
-                params,
-                tables,
-                reviewed=False,
-                prepared=prepared,
+        if query is None:  # compiled again and the failure said, as a run says it
+            with self.given(rows):
+                return _as_run(self.pack, self.warehouse, model, example, tables)
+        name, reads_day = query
+        on = example.as_of.isoformat() if reads_day else ""
+        if (name, on) not in self.calls:  # the same call for each example of the same day
+            day = {placeholders.AS_OF: fn.date_literal(on, "duckdb")} if reads_day else {}
+            self.calls[name, on] = self.warehouse.executing(name, day)
+        sql = self.calls[name, on]
+        with self.given(rows):
+            try:
+                names, answer = self.warehouse.query_rows(sql)
+            except WarehouseError as exc:
+                return {}, str(exc)
+        columns = {name: [row[i] for row in answer] for i, name in enumerate(names)}
+        words, _ = worded(model, columns, len(answer))
+        got = {
+            w.key: {"warning_key": w.key, "township": w.township, "message": w.message}
+            for w in words
+        }
+        return got, None
+
+    def prechecked(self, model: ir.Model, example: ir.Example) -> tuple[Got, str | None]:
+        """A pre-check example's warnings: what its pending rows add or change, or why it failed.
+
+        As engine/service/precheck.py defines a pre-check: the model's warnings with the
+        pending rows committed (each replacing a given row of its source with the same
+        key) against its warnings on the given rows alone.
+        """
+        now, error = self.warnings(model, example, example.rows)
+        if error is None:
+            then, error = self.warnings(model, example, committed(self.pack, example))
+        if error is not None:
+            failed = WarehouseError(  # worded as the pre-check service words it
+                f"模型 {model.id} 未能预检：{error}",
+                f"model {model.id} could not be pre-checked: {error}",
             )
-        error = (result.failed[0].error or "") if result.failed else None
-        return result.warnings, error
+            return {}, str(failed)
+        got = {}
+        for key, warning in then.items():
+            before = now.get(key)
+            if before is None or before["message"] != warning["message"]:
+                changed = before is not None
+                got[key] = {
+                    **warning,
+                    "change": "changed" if changed else "new",
+                    "message_now": before["message"] if changed else None,
+                }
+        return got, None
+
+
+def committed(pack: ir.CheckedPack, example: ir.Example) -> ir.Rows:
+    """The example's given rows with its pending rows committed.
+
+    A given row of the pending rows' source whose key (the catalog's) a pending row
+    has is replaced: left out, and the pending rows added. A key with a null never
+    matches, as `=` in SQL (engine/compiler/target.py reads the pending rows so).
+    """
+    source = example.pending_source
+    key = pack.pack.sources[source].key if source is not None else ()
+
+    def key_of(values: Sequence[tuple[str, Any]]) -> tuple[Any, ...] | None:
+        row = dict(values)
+        found = tuple(row.get(k) for k in key)
+        return None if any(v is None for v in found) else found
+
+    pending = {key_of(values) for _, values in example.pending} - {None}
+    kept = tuple(
+        (name, values)
+        for name, values in example.rows
+        if name != source or key_of(values) not in pending
+    )
+    return kept + tuple(example.pending)
+
+
+def _as_run(
+    pack: ir.CheckedPack,
+    warehouse: Warehouse,
+    model: ir.Model,
+    example: ir.Example,
+    tables: Mapping[str, str],
+) -> tuple[Got, str | None]:
+    """The example run as `oversight run` runs a model (compiled and said by run_models)."""
+    from engine.runs.run import run_models  # pyarrow: only for a model that did not prepare
+
+    params = dict(example.params)
+    result = run_models(pack, warehouse, example.as_of, [model], params, tables, reviewed=False)
+    error = (result.failed[0].error or "") if result.failed else None
+    return {row["warning_key"]: row for row in result.warnings.to_pylist()}, error
 
 
 def _run_one(
@@ -282,14 +360,11 @@ def _run_one(
 ) -> ExampleOutcome:
     with_example = f"示例「{example.title}」"
     try:
-        if in_place is not None and not example.pending:
-            warnings, error = in_place.evaluate(model, example)
-        elif in_place is not None:
-            warnings, error = in_place.prechecked(model, example)
+        if in_place is not None:
+            got, error = in_place.evaluate(model, example)
         else:
-            rows = _rows(pack, example)
-            warnings, error = _in_transaction(pack, warehouse, model, example, rows)
-    except (DiagnosticError, pa.ArrowException, GivenRowsRefused) as exc:
+            got, error = _on_warehouse(pack, warehouse, model, example)
+    except (DiagnosticError, GivenRowsRefused) as exc:
         problem = diagnostic(
             "E513.could_not_run",
             example.span,
@@ -302,7 +377,6 @@ def _run_one(
         problem = diagnostic("E513.failed", example.span, with_example=with_example, error=error)
         return ExampleOutcome(model.id, example.title, False, (problem,))
 
-    got = {row["warning_key"]: row for row in warnings.to_pylist()}
     expected = {e.key: e for e in example.expect}
     problems: list[Diagnostic] = []
     missing = sorted(set(expected) - set(got))
@@ -363,6 +437,23 @@ def _run_one(
     return ExampleOutcome(model.id, example.title, not problems, tuple(problems))
 
 
+def _on_warehouse(
+    pack: ir.CheckedPack, warehouse: Warehouse, model: ir.Model, example: ir.Example
+) -> tuple[Got, str | None]:
+    """The example on a warehouse given, its sources empty: its rows written and taken out.
+
+    A pre-check example goes through the pre-check service's own path there.
+    """
+    import pyarrow as pa  # a warehouse given (the conformance tests): Arrow tables
+
+    try:
+        rows = _rows(pack, example)
+    except pa.ArrowException as exc:  # said as a value a table refuses
+        raise GivenRowsRefused(str(exc)) from exc
+    warnings, error = _in_transaction(pack, warehouse, model, example, rows)
+    return {row["warning_key"]: row for row in warnings.to_pylist()}, error
+
+
 def _in_transaction(
     pack: ir.CheckedPack,
     warehouse: Warehouse,
@@ -378,6 +469,8 @@ def _in_transaction(
             raise _Rollback(_evaluate(pack, warehouse, model, example))
     except _Rollback as done:
         if not warehouse.transactional:  # nothing rolled back: empty what the example filled
+            from engine.schema import source_schema
+
             for source in rows:
                 empty = source_schema(pack.pack.sources[source]).empty_table()
                 warehouse.load(source, empty, replace=True)
@@ -390,7 +483,6 @@ def _evaluate(
     warehouse: Warehouse,
     model: ir.Model,
     example: ir.Example,
-    literal_rows: bool = False,
 ) -> tuple[pa.Table, str | None]:
     """The example's warnings, with the given rows stored; or why its model failed.
 
@@ -400,6 +492,10 @@ def _evaluate(
     compile now, whether or not compiled/ is current (the demo runs the reviewed
     files, so that conformance runs both paths on every warehouse).
     """
+    from engine.arrays import empty_table
+    from engine.runs.run import run_models
+    from engine.service.precheck import PRECHECK_SCHEMA, Request, precheck
+
     source = example.pending_source
     if source is None:
         result = run_models(
@@ -419,7 +515,6 @@ def _evaluate(
             parameters=dict(example.params),
             models=[model],
             reviewed=False,
-            literal_rows=literal_rows,
         )
     except WarehouseError as exc:
         return empty_table(PRECHECK_SCHEMA), str(exc)

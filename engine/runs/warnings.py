@@ -12,19 +12,20 @@ is written, so that 8716.380000000001 from a REAL column is DuckDB's 8716.38.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dsl import ir
 from dsl.functions import PCT_DIGITS
 from dsl.pack import Pack
 from dsl.types import Type
-from engine.arrays import empty_table, table_of
 from engine.compiler.compile import AMOUNT_COLUMN, hole_columns, key_columns
-from engine.schema import FEN, WARNINGS_SCHEMA, decimal_of, fen
+from engine.money import FEN, decimal_of, fen
+
+if TYPE_CHECKING:  # the hints only: `oversight check` words its examples' rows without pyarrow
+    import pyarrow as pa
 
 NULL_TEXT = "空"
 KEY_SEPARATOR = "|"
@@ -136,20 +137,32 @@ def amount_evidence(value: Any, type_: Type) -> str | None:
     return None if written is None else str(written)
 
 
-def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tuple[pa.Table, int]:
-    """Warnings from a model's rows: one per key, deterministic when rows share a key.
+class Worded(NamedTuple):
+    """One warning of a model as its rows word it: the key, where it goes, what it says."""
 
-    Returns the warnings and the number of rows dropped because a key part
-    was missing (a warning without a key could never be disposed of).
+    key: str
+    township: str | None
+    message: str
+    evidence: str  # JSON
+
+
+def worded(
+    model: ir.Model, columns: Mapping[str, Sequence[Any]], count: int
+) -> tuple[list[Worded], int]:
+    """Warnings from a model's rows (`columns`: name → `count` values): one per key, sorted.
+
+    Deterministic when rows share a key (the least of township, message and
+    evidence is kept). Returns them and the number of rows dropped because a key
+    part was missing (a warning without a key could never be disposed of). Plain
+    Python: `to_warnings` makes the run's Arrow table of them.
     """
     keys_in, holes_in = key_columns(model), hole_columns(model)
     key_types = [k.type for k in model.key]
-    columns = {name: rows.column(name).to_pylist() for name in rows.column_names}
     best: dict[str, tuple[str, str, str]] = {}
     routed = "township" in columns  # a model of a pack without townships has no such column
     amounts = columns.get(AMOUNT_COLUMN) if model.amount is not None else None
     dropped = 0
-    for i in range(rows.num_rows):
+    for i in range(count):
         key_values = [columns[c][i] for c in keys_in]
         if any(v is None for v in key_values):
             dropped += 1
@@ -189,20 +202,35 @@ def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tup
         )
         if key not in best or candidate < best[key]:
             best[key] = candidate
-    if not best:  # most models' answer to a pre-check
+    words = [Worded(k, best[k][0] or None, best[k][1], best[k][2]) for k in sorted(best)]
+    return words, dropped
+
+
+def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tuple[pa.Table, int]:
+    """Warnings from a model's rows, as a run returns them (`worded`, in the warnings' schema).
+
+    Returns the warnings and the number of rows dropped because a key part
+    was missing (a warning without a key could never be disposed of).
+    """
+    from engine.arrays import empty_table, table_of  # pyarrow: a run's, not a check's
+    from engine.schema import WARNINGS_SCHEMA
+
+    columns = {name: rows.column(name).to_pylist() for name in rows.column_names}
+    words, dropped = worded(model, columns, rows.num_rows)
+    if not words:  # most models' answer to a pre-check
         return empty_table(WARNINGS_SCHEMA), dropped
-    keys = sorted(best)
+    n = len(words)
     data = {
-        "model_id": [model.id] * len(keys),
-        "warning_key": keys,
-        "township": [best[k][0] or None for k in keys],
-        "severity": [model.severity] * len(keys),
-        "domain": [model.domain] * len(keys),
-        "message": [best[k][1] for k in keys],
-        "as_of": [as_of] * len(keys),
-        "model_title": [model.title] * len(keys),
-        "model_revision": [model.revision] * len(keys),
-        "pack_version": [pack.version] * len(keys),
-        "evidence": [best[k][2] for k in keys],
+        "model_id": [model.id] * n,
+        "warning_key": [w.key for w in words],
+        "township": [w.township for w in words],
+        "severity": [model.severity] * n,
+        "domain": [model.domain] * n,
+        "message": [w.message for w in words],
+        "as_of": [as_of] * n,
+        "model_title": [model.title] * n,
+        "model_revision": [model.revision] * n,
+        "pack_version": [pack.version] * n,
+        "evidence": [w.evidence for w in words],
     }
     return table_of(data, WARNINGS_SCHEMA), dropped

@@ -73,11 +73,36 @@ def test_a_file_edited_by_hand_is_caught_without_compiling(copied, compiled_mode
     assert compiled_models == []
 
 
-def test_an_edited_rule_compiles_that_model_alone_and_is_stale(copied, compiled_models):
+def test_an_edited_rule_is_stale_by_its_files_headers_without_compiling(copied, compiled_models):
+    """Each file's header names the rule file's sha256: an edit makes every one of them
+    differ from what compiling would write, which check says without compiling it."""
     _edit(copied / "policies" / "models" / "finance" / "FIN01.rule", "柜面现金", "柜台现金")
-    stale = _stale(api.check(copied / "policies", examples=False))
-    assert "FIN01.sql" in stale
-    assert compiled_models == ["FIN01"] * len(DIALECTS)
+    report = api.check(copied / "policies", examples=False)
+    [problem] = [d for d in report.diagnostics if d.code == "E710"]
+    assert problem.message_en.startswith(f"compiled/ is stale: {len(DIALECTS) + 1} files differ")
+    assert "FIN01.sql" in problem.message_zh and "fingerprint.json" in problem.message_zh
+    assert compiled_models == []
+
+
+def test_a_file_whose_header_is_current_is_compiled_to_compare(copied, compiled_models):
+    """A shared item edited changes what its models compile from, not their files' headers:
+    those models are compiled to see whether their SQL changed (here it did not)."""
+    _edit(copied / "policies" / "shared" / "common.rule", '"公职人员及亲属圈"', '"公职人员亲属圈"')
+    report = api.check(copied / "policies", examples=False)
+    assert _stale(report).endswith("fingerprint.json")  # the only file that differs
+    reaching = set(compiled_models)
+    assert reaching and "official_circle" not in reaching
+    assert compiled_models == sorted(reaching) * len(DIALECTS)
+
+
+def test_a_rule_edited_back_is_current_again(copied, compiled_models):
+    rule = copied / "policies" / "models" / "finance" / "FIN01.rule"
+    text = rule.read_text(encoding="utf-8")
+    _edit(rule, "柜面现金", "柜台现金")
+    assert not api.check(copied / "policies", examples=False).ok
+    rule.write_text(text, encoding="utf-8")
+    assert api.check(copied / "policies", examples=False).ok
+    assert compiled_models == []
 
 
 def test_a_fingerprint_edited_to_vouch_for_another_text_still_fails(copied, compiled_models):
@@ -111,3 +136,21 @@ def test_what_the_fingerprint_records_is_what_compiling_writes(pack):
     written = json.loads(files.compiled_files(pack, DIALECTS[:1])[reviewed.FINGERPRINT])
     assert written["models"] == reviewed.owner_inputs(pack)
     assert set(written["models"]) == {*pack.models, "index"}
+
+
+def test_remade_reads_the_first_two_lines_of_each_dialects_file(copied):
+    pack = api.load_pack(copied / "policies")
+    out = copied / "compiled"
+    assert not reviewed.remade(out, pack, "FIN01")  # as compiled
+    assert not reviewed.remade(out, pack, "index")
+    # One dialect's file still as compiled is enough to compile and compare the model.
+    for dialect in DIALECTS[1:]:
+        (out / dialect / "FIN01.sql").unlink()
+    assert not reviewed.remade(out, pack, "FIN01")
+    (out / DIALECTS[0] / "FIN01.sql").unlink()
+    assert reviewed.remade(out, pack, "FIN01")  # no file at all: every one is stale
+    for dialect in DIALECTS:
+        path = out / dialect / "FIN02.sql"
+        lines = path.read_text(encoding="utf-8").split("\n", 2)
+        path.write_text("\n".join([lines[0], lines[1].replace(", pack ", ", pack 9"), lines[2]]))
+    assert reviewed.remade(out, pack, "FIN02")  # another pack version named in each header
