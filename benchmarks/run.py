@@ -262,7 +262,7 @@ def measure_checks(env: dict[str, str], pack: CheckPack) -> dict[str, Run]:
     """One repetition of each check series, each a fresh process, on `pack`.
 
     The cache is filled (untimed) before the unchanged check; the edited check follows
-    an edit of one model, so it runs that model's examples and compiles it again, and
+    an edit of one model, so it type-checks that model and runs its examples, and
     says compiled/ is stale for it (E710, exit 2), as it does for a user before
     `oversight compile --all`. The edit is undone after it (each repetition's edit is
     new text all the same).
@@ -690,8 +690,8 @@ CHECK_TITLES = {
     ),
     "check_unchanged": ("`oversight check`, nothing changed since the last check", ""),
     "check_edited": (
-        "`oversight check` after editing one model's message (FUN06): its examples run, it "
-        "compiles for 12 dialects, compiled/ is stale for it (E710)",
+        "`oversight check` after editing one model's message (FUN06): it is type-checked and "
+        "its examples run, compiled/ is stale for it by its files' headers (E710)",
         "< 0.5 s",
     ),
     "check_no_examples": (
