@@ -434,7 +434,6 @@ def precheck(
     models: Sequence[ir.Model] | None = None,
     reviewed: bool = True,
     standing: Standing | None = None,
-    literal_rows: bool = False,
 ) -> Prechecked:
     """The warnings `asked`'s records would add or change, by the models that read their source.
 
@@ -446,22 +445,14 @@ def precheck(
     record amends a stored row, the stored rows are read as they are.
 
     `models` defaults to models_reading(); an inline example names its own
-    model, and runs it as compiled now (`reviewed` false), as examples do, and
-    with `literal_rows` has its few records written into the queries even on
-    DuckDB: the queries are compiled per pre-check then, but DuckDB neither scans
-    Arrow nor binds a Python value, each of which imports pandas (engine/arrays.py).
+    model, and runs it as compiled now (`reviewed` false), as examples do.
 
     Raises WarehouseError when the warehouse fails or a model fails (half an
     answer would say "no warnings" where there are some); a model skipped
     because a source it reads is not in the warehouse is named in `skipped`.
     Writes nothing (the audit row is the caller's: engine.api.precheck).
     """
-    if models is None:
-        cache = _remembered(pack)
-        if ("reading", asked.source) not in cache:
-            cache[("reading", asked.source)] = models_reading(pack, asked.source)
-        models = cache[("reading", asked.source)]
-    models = list(models)
+    models = list(_reading(pack, asked.source) if models is None else models)
     groups: dict[tuple[str, ...], list[ir.Model]] = {}
     for model in models:
         groups.setdefault(narrowed_to(pack, model, asked.source) or (), []).append(model)
@@ -469,7 +460,7 @@ def precheck(
     parameters = dict(parameters or {})
     # DuckDB reads the records as a registered Arrow table: every query's text is then the
     # same for every pre-check, compiled once. Elsewhere they are literal rows in the query.
-    registers = None if literal_rows else getattr(warehouse, "registered", None)
+    registers = getattr(warehouse, "registered", None)
     rows = None if registers else asked.rows
     # A service's connections (`standing`) keep those tables between pre-checks and each
     # model's query prepared (DuckDB: adapters/duckdb.py `kept`, `prepared`): binding and
@@ -600,6 +591,15 @@ def precheck(
         difference(now, then),
         skipped,
     )
+
+
+def _reading(pack: ir.CheckedPack, source: str) -> list[ir.Model]:
+    """`models_reading`, worked out once per pack (a walk of every model's tree)."""
+    cache = _remembered(pack)
+    key = ("reading", source)
+    if key not in cache:
+        cache[key] = models_reading(pack, source)
+    return cache[key]
 
 
 def _unchanged(pack: ir.CheckedPack, source: str, models: Sequence[ir.Model]) -> set[str]:
