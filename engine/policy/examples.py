@@ -49,7 +49,7 @@ from engine.compiler import functions as fn
 from engine.compiler import placeholders
 from engine.compiler.compile import Target, compile_model
 from engine.policy.check import ExampleOutcome
-from engine.runs.warnings import worded
+from engine.runs.warnings import changes, worded
 
 if TYPE_CHECKING:  # the hints only: the examples `check` runs never import pyarrow
     import pyarrow as pa
@@ -298,16 +298,13 @@ class InPlace:
                 f"model {model.id} could not be pre-checked: {error}",
             )
             return {}, str(failed)
+        warnings = list(then.items())
+        said = {key: warning["message"] for key, warning in now.items()}
+        found = changes(said, ((key, warning["message"]) for key, warning in warnings))
         got = {}
-        for key, warning in then.items():
-            before = now.get(key)
-            if before is None or before["message"] != warning["message"]:
-                changed = before is not None
-                got[key] = {
-                    **warning,
-                    "change": "changed" if changed else "new",
-                    "message_now": before["message"] if changed else None,
-                }
+        for i, change, message_now in found:
+            key, warning = warnings[i]
+            got[key] = {**warning, "change": change, "message_now": message_now}
         return got, None
 
 

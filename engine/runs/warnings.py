@@ -12,7 +12,7 @@ is written, so that 8716.380000000001 from a REAL column is DuckDB's 8716.38.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -204,6 +204,23 @@ def worded(
             best[key] = candidate
     words = [Worded(k, best[k][0] or None, best[k][1], best[k][2]) for k in sorted(best)]
     return words, dropped
+
+
+def changes(
+    now: Mapping[Hashable, str], then: Iterable[tuple[Hashable, str]]
+) -> Iterator[tuple[int, str, str | None]]:
+    """What a pre-check answers of warnings `then` (key, message) against `now` (key → message).
+
+    Each warning of `then` that `now` lacks ("new") or words differently ("changed"):
+    its position in `then`, the change, and its message now (None when new). The one
+    rule of the pre-check service (engine/service/precheck.py `difference`) and of
+    `check`'s pre-check examples (engine/policy/examples.py), kept here without pyarrow.
+    """
+    for i, (key, message) in enumerate(then):
+        if key not in now:
+            yield i, "new", None
+        elif now[key] != message:
+            yield i, "changed", now[key]
 
 
 def to_warnings(model: ir.Model, rows: pa.Table, pack: Pack, as_of: date) -> tuple[pa.Table, int]:

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -65,6 +65,7 @@ from engine.policy.deployment import Deployment
 from engine.runs import ledger
 from engine.runs.reads import relations_read
 from engine.runs.run import ModelOutcome, RunResult, run_models, select_models
+from engine.runs.warnings import changes
 from engine.schema import WARNINGS_SCHEMA, source_schema
 from engine.values import convert, value_hints
 
@@ -889,38 +890,21 @@ def audit_row(answer: Prechecked, caller: str, pack_version: str) -> dict[str, o
     }
 
 
+def _messages(warnings: pa.Table) -> Iterator[tuple[tuple[str, str], str]]:
+    """Each warning's (model, key) and message, in the table's order."""
+    models = warnings.column("model_id").to_pylist()
+    keys = warnings.column("warning_key").to_pylist()
+    return zip(zip(models, keys, strict=True), warnings.column("message").to_pylist(), strict=True)
+
+
 def difference(now: pa.Table, then: pa.Table) -> pa.Table:
     """The warnings of `then` that `now` lacks (new) or words differently (changed)."""
     if then.num_rows == 0:
         return empty_table(PRECHECK_SCHEMA)
-    messages = {
-        (m, k): message
-        for m, k, message in zip(
-            now.column("model_id").to_pylist(),
-            now.column("warning_key").to_pylist(),
-            now.column("message").to_pylist(),
-            strict=True,
-        )
-    }
-    keep: list[int] = []
-    change: list[str] = []
-    message_now: list[str | None] = []
-    for i, (m, k, message_then) in enumerate(
-        zip(
-            then.column("model_id").to_pylist(),
-            then.column("warning_key").to_pylist(),
-            then.column("message").to_pylist(),
-            strict=True,
-        )
-    ):
-        if (m, k) not in messages:
-            keep.append(i)
-            change.append("new")
-            message_now.append(None)
-        elif messages[(m, k)] != message_then:
-            keep.append(i)
-            change.append("changed")
-            message_now.append(messages[(m, k)])
+    found = list(changes(dict(_messages(now)), _messages(then)))
+    keep = [i for i, _, _ in found]
+    change = [c for _, c, _ in found]
+    message_now = [m for _, _, m in found]
     chosen = then.take(array_of(keep, pa.int64())).cast(WARNINGS_SCHEMA)
     return pa.Table.from_arrays(
         [*chosen.columns, array_of(change, pa.string()), array_of(message_now, pa.string())],
