@@ -8,8 +8,10 @@ compiled/fingerprint.json say which); git only with `against`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dsl import ir
 from dsl.check import check_pack
@@ -21,6 +23,9 @@ from engine.compiler.dialects import DIALECTS
 from engine.defaults import default_policies
 from engine.policy.check_cache import INDEX, CheckCache
 from engine.runs.logs import Progress, no_progress
+
+if TYPE_CHECKING:
+    from engine.policy.workers import Worker
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,7 @@ def check(
     library caller (a test that patches the engine) gets the whole check.
 
     `jobs`: how many processes run the examples, two at most (engine/policy/workers.py);
-    by default two while a second core is free and there are enough examples.
+    by default two while a second core is free, the second one started at once.
 
     Either way a model whose inputs are those compiled/fingerprint.json records is
     not compiled again: its files must hold what the fingerprint says they were
@@ -85,50 +90,87 @@ def check(
     """
     progress = progress or no_progress
     root = Path(policies or default_policies())
-    kept = CheckCache.of(root) if cache else CheckCache.off()
-    progress("check", 0, 1)
-    result = check_pack(root, __version__, parsed_before=kept.parsed)
-    progress("check", 1, 1)
-    report = CheckReport(list(result.diagnostics), result.sources, result.pack)
-    pack = result.pack
-    if pack is None:
-        kept.save()
-        return report
-    kept.know(pack, result.sources)
-    untouched = {m.id for m in pack.models.values() if kept.examples_passed(m)}
-    if examples:
-        _run_examples(pack, kept, untouched, report, progress, jobs)
-    if against:
-        from engine.policy.lifecycle import check_against  # git and the warehouses: only here
+    from engine.policy import workers  # the standard library's fork and pipes
 
-        progress("against", 0, 1)
-        report.diagnostics.extend(check_against(against, pack))
-        progress("against", 1, 1)
-    out = reviewed.compiled_folder(root)
-    compiled_before: set[str] = set()
-    if out.is_dir():
-        known = kept.compiled([*pack.models, INDEX])
-        compiled_before = {m for m in pack.models if reviewed.everywhere(known, f"{m}.sql")}
-        stale = _stale(pack, out, known, kept, result.sources, progress)
-        if stale:
-            shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
-            report.diagnostics.append(
-                diagnostic(
-                    "E710",
-                    None,
-                    hints=("运行 oversight compile --all 重新生成 / run: oversight compile --all",),
-                    shown=shown,
-                    stale_count=len(stale),
-                )
-            )
+    worker = workers.second_process(jobs) if examples else None
+    try:
+        kept = CheckCache.of(root) if cache else CheckCache.off()
+        progress("check", 0, 1)
+        result = check_pack(root, __version__, parsed_before=kept.parsed)
+        progress("check", 1, 1)
+        report = CheckReport(list(result.diagnostics), result.sources, result.pack)
+        pack = result.pack
+        if pack is None:
+            kept.save()
+            return report
+        kept.know(pack, result.sources)
+        untouched = {m.id for m in pack.models.values() if kept.examples_passed(m)}
+
+        def compare() -> Compared:
+            return _compare(root, pack, kept, result.sources, against, progress)
+
+        if examples:
+            compared = _run_examples(pack, kept, untouched, report, progress, worker, compare)
+        else:
+            compared = compare()
+    finally:
+        if worker is not None:
+            worker.stop()
+    report.diagnostics.extend(compared.diagnostics)
     if cache:
         report.from_cache = sorted(
             m
             for m in pack.models
-            if (m in untouched or not examples) and (m in compiled_before or not out.is_dir())
+            if (m in untouched or not examples)
+            and (m in compared.compiled_before or not compared.compiled)
         )
     kept.save()
     return report
+
+
+@dataclass
+class Compared:
+    """What `--against` and compiled/ found, and which models' files the cache vouched for."""
+
+    diagnostics: list[Diagnostic]
+    compiled: bool  # the pack has a compiled/ folder
+    compiled_before: set[str]
+
+
+def _compare(
+    root: Path,
+    pack: ir.CheckedPack,
+    kept: CheckCache,
+    sources: dict[str, str],
+    against: str | None,
+    progress: Progress,
+) -> Compared:
+    """The version bump and CHANGELOG entry `against` asks for, and compiled/ current."""
+    found: list[Diagnostic] = []
+    if against:
+        from engine.policy.lifecycle import check_against  # git and the warehouses: only here
+
+        progress("against", 0, 1)
+        found += check_against(against, pack)
+        progress("against", 1, 1)
+    out = reviewed.compiled_folder(root)
+    if not out.is_dir():
+        return Compared(found, False, set())
+    known = kept.compiled([*pack.models, INDEX])
+    compiled_before = {m for m in pack.models if reviewed.everywhere(known, f"{m}.sql")}
+    stale = _stale(pack, out, known, kept, sources, progress)
+    if stale:
+        shown = "、".join(stale[:5]) + (f" 等 {len(stale)} 个" if len(stale) > 5 else "")
+        found.append(
+            diagnostic(
+                "E710",
+                None,
+                hints=("运行 oversight compile --all 重新生成 / run: oversight compile --all",),
+                shown=shown,
+                stale_count=len(stale),
+            )
+        )
+    return Compared(found, True, compiled_before)
 
 
 def _run_examples(
@@ -137,23 +179,30 @@ def _run_examples(
     untouched: set[str],
     report: CheckReport,
     progress: Progress,
-    jobs: int | None = None,
-) -> None:
-    """Run the examples of every model the cache cannot vouch for; the others count as passed."""
+    worker: Worker | None,
+    meanwhile: Callable[[], Compared],
+) -> Compared:
+    """Run the examples of every model the cache cannot vouch for; the others count as passed.
+
+    `meanwhile` runs while the second process runs its examples (its answer is
+    returned): comparing compiled/ then costs an edit loop's check nothing.
+    """
     models = sorted(pack.models.values(), key=lambda m: m.id)
     changed = [m for m in models if m.id not in untouched]
     done_before = len(models) - len(changed)  # the cache's models count as done
     progress("examples", done_before, len(models))
-    ran: list[ExampleOutcome] = []
+    collect: Callable[[], list[ExampleOutcome]] = list
     if changed:
-        from engine.policy.workers import run_examples_split  # DuckDB: only now
+        from engine.policy.workers import share_examples
 
-        ran = run_examples_split(
+        collect = share_examples(
             pack,
             changed,
+            worker,
             progress=lambda done, _: progress("examples", done_before + done, len(models)),
-            jobs=jobs,
         )
+    compared = meanwhile()
+    ran = collect()
     for model in models:
         if model.id in untouched:
             report.examples += [ExampleOutcome(model.id, e.title, True) for e in model.examples]
@@ -163,6 +212,7 @@ def _run_examples(
             report.examples += outcomes
     for outcome in report.examples:
         report.diagnostics.extend(outcome.problems)
+    return compared
 
 
 def _stale(

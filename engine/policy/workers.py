@@ -1,20 +1,23 @@
-"""`oversight check`'s examples on two cores: half the models' examples in a forked process.
+"""`oversight check`'s examples on two cores: a second process, started before the rules are read.
 
-A cold check spends most of its time running the examples (157 in the demo pack,
-each a few milliseconds of DuckDB, sqlglot and Python), all in one thread; the
-machines the edit loop runs on have two cores or more. After the pack is checked,
-the process forks: the child runs the examples of about half the models, the
-parent the others, each on an in-memory DuckDB of its own, and the child sends
-its outcomes back through a pipe (pickled `ExampleOutcome`s). The outcomes are
-put in the models' order: the same as one process gives (tests/engine/
-test_check_workers.py holds the two to it).
+Running the examples needs sqlglot's DuckDB dialect and DuckDB itself, about 0.2 s
+of imports, and a cold check's 157 examples are most of its time, all in one
+thread; the machines the edit loop runs on have two cores or more. So where a
+second core is free, `check` forks at once, before it reads a rule file: the
+child imports what the examples need while the parent parses and type-checks the
+pack, then waits for work. After the check the parent sends it the models whose
+examples must run (a pickled `ir.CheckedPack` holding only them): all of them when
+they are few (after an edit, the edited model's), so that the parent never
+imports DuckDB or sqlglot; about half of them otherwise, the parent running the
+rest on its own in-memory DuckDB. The child sends its outcomes back pickled
+(`ExampleOutcome`s), and they are put in the models' order: the same as one
+process gives (tests/engine/test_check_workers.py holds the two to it). A check
+that finds nothing to run ends the child unasked.
 
 The fork happens before this process imports DuckDB, whose import starts a thread
 of its own (a forked child would inherit its state without the thread); where
-DuckDB is loaded already, fork is missing (Windows), no second core is free, or
-the work is too little to pay for a second process (an edited model's few
-examples), everything runs here. sqlglot and the compiler are imported before
-the fork, so that neither process imports them twice.
+DuckDB is loaded already, fork is missing (Windows) or no second core is free,
+everything runs here.
 
 The child is part of the command: Ctrl-C reaches both (the child dies of it at
 once, quietly); a SIGTERM to the parent, or any error in it, kills and reaps the
@@ -24,13 +27,13 @@ without answering is said as one error, `WorkerDied`, never a hang.
 
 from __future__ import annotations
 
-import importlib
 import os
 import pickle
 import signal
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from dsl import ir
 from engine import signals
@@ -39,75 +42,100 @@ from engine.policy.check import ExampleOutcome
 Progress = Callable[[int, int], None]
 
 FEWEST = 40
-"""Fewer examples than this run in one process. A second one costs about 0.15 s of work
-(forking, importing DuckDB, its own database and tables, a page copied at each first
-write), 0.1 s of it before its first example: a few models' examples (about 6 ms each)
-end sooner in one process."""
+"""Fewer examples than this all run in the second process, the parent importing nothing for
+them; more are shared. A share costs the parent its own imports and database (about 0.15 s),
+which pays only once there is about that much to run (a few models' examples, about 6 ms
+each, do not)."""
 
 
 def default_jobs() -> int:
-    """How many processes run the examples: two where a second core is free, else one.
+    """How many processes run the examples: two where a second core is free now, else one.
 
-    Free by the last minute's load average: below the cores less one (on two cores,
-    less than one core busy). Where the other processes keep the cores busy, a second
-    process only takes turns with the first and adds its own start (about 15 % more
-    work): at a load of 1–3 on two cores the check took as long or up to a third
-    longer than in one process. The answer is the same either way.
+    Free by what runs at this instant besides this process (`others_running`): below
+    the cores less one (on two cores, nothing else). Where other processes keep the
+    cores busy, a second process only takes turns with the first and adds its own
+    imports (about 15 % more work): at a load of 1–3 on two cores the check took as
+    long or up to a third longer than in one process. The answer is the same either way.
     """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
+    return 2 if cores >= 2 and others_running() < cores - 1 else 1
+
+
+def others_running(loadavg: Path = Path("/proc/loadavg")) -> float:
+    """How many other processes want a core now: Linux's count of runnable ones, less this one.
+
+    Not the load average: that is a minute's memory, and an edit loop's own checks,
+    a few seconds of one core each, kept it near one on two cores while both were idle
+    when the next check started. Elsewhere the load average is what there is (and
+    none, on Windows, counts as free).
+    """
     try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average (Windows): take the cores as free
-        busy = 0.0
-    return 2 if cores >= 2 and busy < cores - 1 else 1
+        runnable = loadavg.read_text(encoding="ascii").split()[3].partition("/")[0]
+        return max(int(runnable) - 1, 0)
+    except (OSError, IndexError, ValueError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return 0.0
 
 
-def run_examples_split(
-    pack: ir.CheckedPack,
-    models: list[ir.Model],
-    progress: Progress | None = None,
-    jobs: int | None = None,
-) -> list[ExampleOutcome]:
-    """Every example of `models`, in `jobs` processes (two at most), outcomes in their order.
+def second_process(jobs: int | None) -> Worker | None:
+    """The examples' second process, forked now (before the rules are read), or None.
 
-    `progress` hears (models done, models) as `run_examples` says it; the child's
-    models count as done when its answer arrives.
+    None where `jobs` (default: `default_jobs()`) is one, fork is missing or DuckDB
+    is loaded already (a library caller): the examples then run in this process.
     """
     jobs = default_jobs() if jobs is None else jobs
-    examples = sum(len(model.examples) for model in models)
-    serial = (
-        jobs < 2
-        or examples < FEWEST
-        or len(models) < 2
-        or not hasattr(os, "fork")
-        or "duckdb" in sys.modules
-    )
-    if serial:
+    if jobs < 2 or not hasattr(os, "fork") or "duckdb" in sys.modules:
+        return None
+    return Worker.start()
+
+
+def share_examples(
+    pack: ir.CheckedPack,
+    models: list[ir.Model],
+    worker: Worker | None,
+    progress: Progress | None = None,
+) -> Callable[[], list[ExampleOutcome]]:
+    """Run the examples of `models` here and in `worker`; what collects the outcomes, in order.
+
+    This process's share has run when this returns; the worker's may still be
+    running, and the caller may do something else until it calls what this
+    returns. `progress` hears (models done, models) as `run_examples` says it; the
+    child's models count as done when its answer arrives.
+    """
+    if worker is None:
         from engine.policy.examples import run_examples  # DuckDB: only now
 
-        return run_examples(pack, models, progress=progress)
-    for module in ("engine.compiler.compile", "sqlglot.dialects.duckdb"):
-        importlib.import_module(module)  # once, for both processes
-    mine, theirs = halves(models)
-    worker = Worker.start(pack, theirs)
-    try:
-        signals.point("check.forked")
+        ran = run_examples(pack, models, progress=progress)
+        return lambda: ran
+    examples = sum(len(model.examples) for model in models)
+    if examples < FEWEST or len(models) < 2:
+        mine, theirs = [], models
+    else:
+        mine, theirs = halves(models)
+    worker.ask(pack, theirs)
+    signals.point("check.forked")
+    ours: list[ExampleOutcome] = []
+    if mine:
         from engine.policy.examples import run_examples
 
         told = (lambda done, _: progress(done, len(models))) if progress else None
         ours = run_examples(pack, mine, progress=told)
+
+    def collect() -> list[ExampleOutcome]:
         others = worker.outcomes()
-    finally:
-        worker.stop()
-    if progress is not None:
-        progress(len(models), len(models))
-    by_model: dict[str, list[ExampleOutcome]] = {}
-    for outcome in [*ours, *others]:
-        by_model.setdefault(outcome.model_id, []).append(outcome)
-    return [outcome for model in models for outcome in by_model.get(model.id, [])]
+        if progress is not None:
+            progress(len(models), len(models))
+        by_model: dict[str, list[ExampleOutcome]] = {}
+        for outcome in [*ours, *others]:
+            by_model.setdefault(outcome.model_id, []).append(outcome)
+        return [outcome for model in models for outcome in by_model.get(model.id, [])]
+
+    return collect
 
 
 def cost(model: ir.Model) -> int:
@@ -150,31 +178,47 @@ class WorkerDied(Exception):
 
 @dataclass
 class Worker:
-    """The forked child running some models' examples, and the pipe it answers through."""
+    """The forked child that runs the examples it is sent, and the pipes to and from it."""
 
     pid: int
-    answer: int  # the pipe's read end
+    request: int  # the write end of the pipe the work goes through
+    answer: int  # the read end of the pipe the outcomes come back through
     reaped: bool = False
 
     @classmethod
-    def start(cls, pack: ir.CheckedPack, models: list[ir.Model]) -> Worker:
-        read_end, write_end = os.pipe()
+    def start(cls) -> Worker:
+        """Fork the child; it imports what the examples need, then waits for `ask`."""
+        work_read, work_write = os.pipe()
+        answer_read, answer_write = os.pipe()
+        _widen(work_write)
         pid = os.fork()
         if pid == 0:  # the child: never returns
-            os.close(read_end)
-            _child(pack, models, write_end)
-        os.close(write_end)
-        return cls(pid, read_end)
+            os.close(work_write)
+            os.close(answer_read)
+            _child(work_read, answer_write)
+        os.close(work_read)
+        os.close(answer_write)
+        return cls(pid, work_write, answer_read)
+
+    def ask(self, pack: ir.CheckedPack, models: list[ir.Model]) -> None:
+        """Send the child `models` to run, with the part of `pack` their examples read."""
+        own = replace(pack, models={model.id: model for model in models}, index=None)
+        data = pickle.dumps((own, models), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            _write_all(self.request, data)
+        except BrokenPipeError:  # it died before it read its work
+            self.outcomes()  # raises WorkerDied
+        finally:
+            os.close(self.request)
+            self.request = -1
 
     def outcomes(self) -> list[ExampleOutcome]:
         """The child's outcomes, once it has sent them all; what it raised is raised here."""
-        chunks = []
-        while chunk := os.read(self.answer, 1 << 16):
-            chunks.append(chunk)
+        data = _read_all(self.answer)
         _, status = os.waitpid(self.pid, 0)
         self.reaped = True
         try:
-            kind, payload = pickle.loads(b"".join(chunks))
+            kind, payload = pickle.loads(data)
         except Exception:  # nothing, or half an answer: it died writing
             raise WorkerDied(_ended(status)) from None
         if kind == "raised":
@@ -182,8 +226,11 @@ class Worker:
         return payload
 
     def stop(self) -> None:
-        """Kill the child if it still runs (the parent failed or was interrupted), and reap it."""
-        os.close(self.answer)
+        """Kill the child if it still runs (unasked, or the parent failed or was interrupted)."""
+        for end in (self.request, self.answer):
+            if end >= 0:
+                os.close(end)
+        self.request = self.answer = -1
         if not self.reaped:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -191,6 +238,29 @@ class Worker:
                 pass
             os.waitpid(self.pid, 0)
             self.reaped = True
+
+
+def _widen(end: int) -> None:
+    """Let the pipe hold a whole request (Linux): the parent never waits on the child's imports."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(end, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):  # elsewhere, or over the system's limit
+        pass
+
+
+def _write_all(end: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(end, view) :]
+
+
+def _read_all(end: int) -> bytes:
+    chunks = []
+    while chunk := os.read(end, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _ended(status: int) -> str:
@@ -201,22 +271,31 @@ def _ended(status: int) -> str:
     return f"退出码 {os.waitstatus_to_exitcode(status)} / exit status {os.WEXITSTATUS(status)}"
 
 
-def _child(pack: ir.CheckedPack, models: list[ir.Model], write_end: int) -> None:
-    """Run the examples of `models` and write the outcomes to `write_end`; then exit at once.
+def _child(work: int, answer_end: int) -> None:
+    """Import what the examples need, run those `work` sends, write the outcomes; exit at once.
 
-    Ctrl-C and SIGTERM end it the operating system's way: the parent says what
-    happened. `os._exit`: neither the parent's buffered output nor its exit
-    handlers run a second time here.
+    Nothing sent (the pipe closed empty) ends it quietly. Ctrl-C and SIGTERM end
+    it the operating system's way: the parent says what happened. `os._exit`:
+    neither the parent's buffered output nor its exit handlers run a second time
+    here.
     """
     code = 0
     try:
         signal.set_wakeup_fd(-1)  # the parent's signal watcher is the parent's
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
+        signals.point("check.warming")
+        from engine.policy.examples import warm_up
+
+        warm_up()
+        request = _read_all(work)
+        if not request:
+            return
         signals.point("check.worker")
         from engine.policy.examples import run_examples
 
         try:
+            pack, models = pickle.loads(request)
             answer = ("outcomes", run_examples(pack, models))
         except Exception as exc:  # raised in the parent, as one process would raise it
             answer = ("raised", exc)
@@ -226,9 +305,7 @@ def _child(pack: ir.CheckedPack, models: list[ir.Model], write_end: int) -> None
             kind, what = answer
             said = f"{type(what).__name__}: {what}" if kind == "raised" else str(exc)
             data = pickle.dumps(("raised", RuntimeError(said)))
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_end, view) :]
+        _write_all(answer_end, data)
     except BaseException:
         code = 1
     finally:

@@ -29,11 +29,11 @@ PROBE = """
 import json, sys
 from engine.policy import check, workers
 started = []
-start = workers.Worker.start
-def counted(pack, models):
+ask = workers.Worker.ask
+def counted(self, pack, models):
     started.append(len(models))
-    return start(pack, models)
-workers.Worker.start = counted
+    return ask(self, pack, models)
+workers.Worker.ask = counted
 report = check.check(sys.argv[1], jobs=int(sys.argv[2]))
 print(json.dumps({
     "forked": started,
@@ -143,12 +143,31 @@ def test_an_interrupted_check_ends_both_processes(tmp_path: Path, broken: Path, 
 
 
 @pytest.mark.parametrize(
-    ("cores", "load", "jobs"),
-    [({0, 1}, 0.6, 2), ({0, 1}, 1.2, 1), ({0}, 0.0, 1), ({0, 1, 2, 3}, 2.5, 2)],
+    ("cores", "others", "jobs"),
+    [({0, 1}, 0, 2), ({0, 1}, 1, 1), ({0}, 0, 1), ({0, 1, 2, 3}, 2, 2), ({0, 1, 2, 3}, 3, 1)],
 )
-def test_a_second_process_only_where_a_core_is_free(
-    monkeypatch: pytest.MonkeyPatch, cores: set[int], load: float, jobs: int
+def test_a_second_process_only_where_a_core_is_free_now(
+    monkeypatch: pytest.MonkeyPatch, cores: set[int], others: int, jobs: int
 ):
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: cores)
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(workers, "others_running", lambda: others)
     assert workers.default_jobs() == jobs
+
+
+@pytest.mark.parametrize(
+    ("loadavg", "others"),
+    [
+        ("1.04 0.93 1.23 1/108 32075\n", 0),  # a minute's load near one, but only this process runs
+        ("0.20 0.10 0.05 3/120 99\n", 2),
+        ("garbled\n", 0.7),  # then the load average
+        (None, 0.7),  # no /proc (not Linux)
+    ],
+)
+def test_what_runs_now_is_linux_count_of_runnable_processes_less_this_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, loadavg: str | None, others: float
+):
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.7, 0.5, 0.4))
+    proc = tmp_path / "loadavg"
+    if loadavg is not None:
+        proc.write_text(loadavg, encoding="ascii")
+    assert workers.others_running(proc) == others
