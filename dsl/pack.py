@@ -727,17 +727,28 @@ def load_pack(root: str | Path, engine_version: str | None = None) -> Pack:
 
     With `engine_version`, a pack whose `engine:` range excludes it is refused:
     a pack written for another engine may mean something else here.
+
+    Read by libyaml first (dsl/yaml_reading.py); a pack.yaml with a problem is read
+    again the round-trip way, so that every problem is placed where it always was.
     """
-    from ruamel.yaml import YAML
+    try:
+        return read_pack(Path(root), engine_version, quick=True)
+    except DiagnosticError:
+        return read_pack(Path(root), engine_version, quick=False)
+
+
+def read_pack(root: Path, engine_version: str | None, quick: bool) -> Pack:
+    """`load_pack` with one reading of the text: by libyaml where `quick`, else round-trip."""
     from ruamel.yaml.constructor import DuplicateKeyError
     from ruamel.yaml.error import MarkedYAMLError
 
-    root = Path(root)
+    from dsl.yaml_reading import read_yaml
+
     path = root / "pack.yaml"
     shown = str(path)
     try:
         text = path.read_text(encoding="utf-8")
-        data = YAML(typ="rt").load(text)
+        data = read_yaml(text, quick)
     except DuplicateKeyError as exc:
         twice = repeated_map_key(text, shown, [("parameters",)], "default")
         if twice is None:
