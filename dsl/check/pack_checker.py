@@ -84,11 +84,37 @@ def rule_files(root: Path) -> list[Path]:
     return sorted(root.rglob("*.rule"), key=lambda p: p.relative_to(root).as_posix())
 
 
+Unparsed = tuple[str, "str | None"]
+"""A rule file to parse: its name as shown, and its text (None: not UTF-8, said by the parser)."""
+
+
+@dataclass
+class NotParsed:
+    """A rule file's syntax errors, and what of it could be read (a bad date or brace)."""
+
+    diagnostics: list[Diagnostic]
+    partial: ast.RuleFile | None
+
+
+Parsed = ast.RuleFile | NotParsed
+
+
+def parse_one(shown: str, text: str | None, examples: bool) -> Parsed:
+    """One rule file parsed, or its syntax errors."""
+    from dsl.parser import parse_file  # Lark: only for a file the cache has not seen
+
+    try:
+        return parse_file(shown, text, examples)
+    except DiagnosticError as err:
+        return NotParsed(err.diagnostics, err.partial)
+
+
 def check_pack(
     root: str | Path,
     engine_version: str | None = None,
     examples: bool = True,
     parsed_before: ParsedFiles | None = None,
+    parse: Callable[[list[Unparsed], bool], list[Parsed]] | None = None,
 ) -> CheckResult:
     """Parse and check every rule file of the pack at `root` against its pack.yaml.
 
@@ -98,6 +124,8 @@ def check_pack(
     the trees of unchanged files and what checking their models found: a model
     whose file, pack.yaml, shared items it reaches and engine are unchanged is not
     checked again (its diagnostics are said again). Everything else is checked.
+    `parse` parses the files `parsed_before` does not know, each as `parse_one`
+    does (`oversight check` shares them between two processes).
     """
     root = Path(root)
     try:
@@ -109,10 +137,11 @@ def check_pack(
         return CheckResult(None, err.diagnostics)
     diagnostics: list[Diagnostic] = []
     texts: dict[str, str] = {}
-    parsed: list[ast.RuleFile] = []
     files = rule_files(root)
     here = Path.cwd().resolve()
     shown_paths = [_shown_path(path, here) for path in files]
+    trees: dict[str, Parsed] = {}  # by the name shown
+    todo: list[Unparsed] = []
     for path, shown in zip(files, shown_paths, strict=True):
         try:
             text = path.read_text(encoding="utf-8")
@@ -122,18 +151,24 @@ def check_pack(
             texts[shown] = text
             known = parsed_before.get(shown, text, examples) if parsed_before else None
             if known is not None:
-                parsed.append(known)
+                trees[shown] = known
                 continue
-        from dsl.parser import parse_file  # Lark: only for a file the cache has not seen
-
-        try:
-            parsed.append(parse_file(shown, text, examples))
-            if parsed_before is not None and text is not None:
-                parsed_before.put(shown, text, examples, parsed[-1])
-        except DiagnosticError as err:
-            diagnostics.extend(err.diagnostics)
-            if err.partial is not None:  # a bad date or message brace: check the rest as well
-                parsed.append(err.partial)
+        todo.append((shown, text))
+    if todo:
+        each = parse or (lambda files, examples: [parse_one(*f, examples) for f in files])
+        for (shown, text), tree in zip(todo, each(todo, examples), strict=True):
+            trees[shown] = tree
+            if isinstance(tree, ast.RuleFile) and parsed_before is not None and text is not None:
+                parsed_before.put(shown, text, examples, tree)
+    parsed: list[ast.RuleFile] = []
+    for shown in shown_paths:
+        tree = trees[shown]
+        if isinstance(tree, NotParsed):
+            diagnostics.extend(tree.diagnostics)
+            if tree.partial is None:
+                continue
+            tree = tree.partial  # a bad date or message brace: check the rest as well
+        parsed.append(tree)
     if not files:
         diagnostics.append(diagnostic("E600.no_rule_files", None, root=root))
     checker = PackChecker(pack, diagnostics, examples, parsed_before)

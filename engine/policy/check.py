@@ -96,7 +96,9 @@ def check(
     try:
         kept = CheckCache.of(root) if cache else CheckCache.off()
         progress("check", 0, 1)
-        result = check_pack(root, __version__, parsed_before=kept.parsed)
+        result = check_pack(
+            root, __version__, parsed_before=kept.parsed, parse=workers.parse_files(jobs)
+        )
         progress("check", 1, 1)
         report = CheckReport(list(result.diagnostics), result.sources, result.pack)
         pack = result.pack

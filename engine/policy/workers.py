@@ -14,6 +14,11 @@ rest on its own in-memory DuckDB. The child sends its outcomes back pickled
 process gives (tests/engine/test_check_workers.py holds the two to it). A check
 that finds nothing to run ends the child unasked.
 
+Parsing many rule files (a cold check: Lark reads the demo pack's 37 in about half a
+second, all in Python) is shared the same way, by another child forked once the
+parser is loaded: it parses about half of them, by size, and sends back their trees
+(`parse_files`).
+
 The fork happens before this process imports DuckDB, whose import starts a thread
 of its own (a forked child would inherit its state without the thread); where
 DuckDB is loaded already, fork is missing (Windows) or no second core is free,
@@ -34,12 +39,17 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dsl import ir
 from engine import signals
 from engine.policy.check import ExampleOutcome
 
+if TYPE_CHECKING:
+    from dsl.check.pack_checker import Parsed, Unparsed
+
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 FEWEST = 40
 """Fewer examples than this all run in the second process, the parent importing nothing for
@@ -91,7 +101,7 @@ def second_process(jobs: int | None) -> Worker | None:
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 2 or not hasattr(os, "fork") or "duckdb" in sys.modules:
         return None
-    return Worker.start()
+    return Worker.start(_run_sent_examples, "check.warming")
 
 
 def share_examples(
@@ -127,7 +137,7 @@ def share_examples(
         ours = run_examples(pack, mine, progress=told)
 
     def collect() -> list[ExampleOutcome]:
-        others = worker.outcomes()
+        others = worker.answer()
         if progress is not None:
             progress(len(models), len(models))
         by_model: dict[str, list[ExampleOutcome]] = {}
@@ -136,6 +146,45 @@ def share_examples(
         return [outcome for model in models for outcome in by_model.get(model.id, [])]
 
     return collect
+
+
+FEWEST_FILES = 8
+"""Fewer rule files to parse than this are parsed here: a second process costs about 40 ms
+(forking, its trees pickled and read back), two or three files' parsing."""
+
+
+def parse_files(jobs: int | None) -> Callable[[list[Unparsed], bool], list[Parsed]] | None:
+    """What parses many rule files in two processes (dsl/check `check_pack`'s `parse`), or None.
+
+    None where one process is asked for or free (`jobs`, `default_jobs()`) or fork is
+    missing: check_pack then parses every file here.
+    """
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 2 or not hasattr(os, "fork"):
+        return None
+    return _parse_in_two
+
+
+def _parse_in_two(files: list[Unparsed], examples: bool) -> list[Parsed]:
+    """Each of `files` parsed (a tree or its syntax errors), about half of them in a child."""
+    from dsl.check.pack_checker import parse_one  # Lark, loaded here for both processes
+
+    if len(files) < FEWEST_FILES:
+        return [parse_one(shown, text, examples) for shown, text in files]
+    from dsl.parser import lark_parser
+
+    lark_parser()
+    mine, theirs = _split(range(len(files)), lambda i: len(files[i][1] or ""))
+    child = Worker.start(
+        lambda _: [parse_one(*files[i], examples) for i in theirs], "check.parsing"
+    )
+    try:
+        ours = [parse_one(*files[i], examples) for i in mine]
+        others = child.answer(_PARSING)
+    finally:
+        child.stop()
+    by_index = dict(zip([*mine, *theirs], [*ours, *others], strict=True))
+    return [by_index[i] for i in range(len(files))]
 
 
 def cost(model: ir.Model) -> int:
@@ -147,47 +196,65 @@ def cost(model: ir.Model) -> int:
 
 
 def halves(models: Iterable[ir.Model]) -> tuple[list[ir.Model], list[ir.Model]]:
-    """The models in two lists of about equal `cost`, each in the given order.
+    """The models in two lists of about equal `cost`, each in the given order."""
+    return _split(list(models), cost)
 
-    The costliest first, each to the lighter half; the parent's half (the first)
+
+def _split(items: Iterable[T], weight: Callable[[T], int]) -> tuple[list[T], list[T]]:
+    """`items` in two lists of about equal weight, each in the given order.
+
+    The heaviest first, each to the lighter half; the parent's half (the first)
     takes a tie, since the child starts a moment later.
     """
-    models = list(models)
+    items = list(items)
     weights = [0, 0]
-    side: dict[str, int] = {}
-    for model in sorted(models, key=cost, reverse=True):
+    side: dict[int, int] = {}
+    for at in sorted(range(len(items)), key=lambda i: weight(items[i]), reverse=True):
         lighter = 0 if weights[0] <= weights[1] else 1
-        side[model.id] = lighter
-        weights[lighter] += cost(model)
+        side[at] = lighter
+        weights[lighter] += weight(items[at])
     return (
-        [m for m in models if side[m.id] == 0],
-        [m for m in models if side[m.id] == 1],
+        [item for at, item in enumerate(items) if side[at] == 0],
+        [item for at, item in enumerate(items) if side[at] == 1],
     )
+
+
+_EXAMPLES = ("示例未全部运行", "before all examples ran")
+_PARSING = ("规则文件未全部读完", "before all rule files were read")
 
 
 class WorkerDied(Exception):
     """check's second process ended without its answer (killed, out of memory, a crash)."""
 
-    def __init__(self, how: str) -> None:
+    def __init__(self, how: str, unfinished: tuple[str, str] = _EXAMPLES) -> None:
+        zh, en = unfinished
         super().__init__(
-            f"检查示例的第二个进程意外结束（{how}），示例未全部运行；可用 --jobs 1 "
-            f"在一个进程中检查 / check's second process ended unexpectedly ({how}) before "
-            "all examples ran; --jobs 1 checks in one process"
+            f"检查的第二个进程意外结束（{how}），{zh}；可用 --jobs 1 在一个进程中检查 / "
+            f"check's second process ended unexpectedly ({how}) {en}; --jobs 1 checks in "
+            "one process"
         )
+
+
+_UNASKED = object()  # what the examples' child returns when the check had nothing for it
 
 
 @dataclass
 class Worker:
-    """The forked child that runs the examples it is sent, and the pipes to and from it."""
+    """A forked child of check, the pipe that sends it work and the one it answers through."""
 
     pid: int
     request: int  # the write end of the pipe the work goes through
-    answer: int  # the read end of the pipe the outcomes come back through
+    answer_end: int  # the read end of the pipe the answer comes back through
     reaped: bool = False
 
     @classmethod
-    def start(cls) -> Worker:
-        """Fork the child; it imports what the examples need, then waits for `ask`."""
+    def start(cls, task: Callable[[Callable[[], bytes]], object], point: str) -> Worker:
+        """Fork a child that runs `task` and sends back what it returns or raises.
+
+        `task` is given what reads the work `ask` sends (once all of it is sent; empty
+        if none). `point` names the child's first instant for the fault tests
+        (engine/signals.py).
+        """
         work_read, work_write = os.pipe()
         answer_read, answer_write = os.pipe()
         _widen(work_write)
@@ -195,42 +262,42 @@ class Worker:
         if pid == 0:  # the child: never returns
             os.close(work_write)
             os.close(answer_read)
-            _child(work_read, answer_write)
+            _child(lambda: task(lambda: _read_all(work_read)), point, answer_write)
         os.close(work_read)
         os.close(answer_write)
         return cls(pid, work_write, answer_read)
 
     def ask(self, pack: ir.CheckedPack, models: list[ir.Model]) -> None:
-        """Send the child `models` to run, with the part of `pack` their examples read."""
+        """Send the examples' child `models` to run, with the part of `pack` they read."""
         own = replace(pack, models={model.id: model for model in models}, index=None)
         data = pickle.dumps((own, models), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             _write_all(self.request, data)
         except BrokenPipeError:  # it died before it read its work
-            self.outcomes()  # raises WorkerDied
+            self.answer()  # raises WorkerDied
         finally:
             os.close(self.request)
             self.request = -1
 
-    def outcomes(self) -> list[ExampleOutcome]:
-        """The child's outcomes, once it has sent them all; what it raised is raised here."""
-        data = _read_all(self.answer)
+    def answer(self, unfinished: tuple[str, str] = _EXAMPLES) -> Any:
+        """What the child's task returned, once it is all sent; what it raised is raised here."""
+        data = _read_all(self.answer_end)
         _, status = os.waitpid(self.pid, 0)
         self.reaped = True
         try:
             kind, payload = pickle.loads(data)
         except Exception:  # nothing, or half an answer: it died writing
-            raise WorkerDied(_ended(status)) from None
+            raise WorkerDied(_ended(status), unfinished) from None
         if kind == "raised":
             raise payload
         return payload
 
     def stop(self) -> None:
         """Kill the child if it still runs (unasked, or the parent failed or was interrupted)."""
-        for end in (self.request, self.answer):
+        for end in (self.request, self.answer_end):
             if end >= 0:
                 os.close(end)
-        self.request = self.answer = -1
+        self.request = self.answer_end = -1
         if not self.reaped:
             try:
                 os.kill(self.pid, signal.SIGKILL)
@@ -238,6 +305,19 @@ class Worker:
                 pass
             os.waitpid(self.pid, 0)
             self.reaped = True
+
+
+def _run_sent_examples(work: Callable[[], bytes]) -> object:
+    """The examples' child's task: import what they need, then run those the parent sends."""
+    from engine.policy.examples import run_examples, warm_up
+
+    warm_up()
+    request = work()
+    if not request:
+        return _UNASKED
+    signals.point("check.worker")
+    pack, models = pickle.loads(request)
+    return run_examples(pack, models)
 
 
 def _widen(end: int) -> None:
@@ -271,34 +351,26 @@ def _ended(status: int) -> str:
     return f"退出码 {os.waitstatus_to_exitcode(status)} / exit status {os.WEXITSTATUS(status)}"
 
 
-def _child(work: int, answer_end: int) -> None:
-    """Import what the examples need, run those `work` sends, write the outcomes; exit at once.
+def _child(task: Callable[[], object], point: str, answer_end: int) -> None:
+    """Run `task`, write what it returned or raised to `answer_end`; exit at once.
 
-    Nothing sent (the pipe closed empty) ends it quietly. Ctrl-C and SIGTERM end
-    it the operating system's way: the parent says what happened. `os._exit`:
-    neither the parent's buffered output nor its exit handlers run a second time
-    here.
+    A task that had nothing to do (`_UNASKED`) ends quietly. Ctrl-C and SIGTERM
+    end the child the operating system's way: the parent says what happened.
+    `os._exit`: neither the parent's buffered output nor its exit handlers run a
+    second time here.
     """
     code = 0
     try:
         signal.set_wakeup_fd(-1)  # the parent's signal watcher is the parent's
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
-        signals.point("check.warming")
-        from engine.policy.examples import warm_up
-
-        warm_up()
-        request = _read_all(work)
-        if not request:
-            return
-        signals.point("check.worker")
-        from engine.policy.examples import run_examples
-
+        signals.point(point)
         try:
-            pack, models = pickle.loads(request)
-            answer = ("outcomes", run_examples(pack, models))
+            answer: tuple[str, object] = ("returned", task())
         except Exception as exc:  # raised in the parent, as one process would raise it
             answer = ("raised", exc)
+        if answer[1] is _UNASKED:
+            return
         try:
             data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # what does not pickle is sent as words

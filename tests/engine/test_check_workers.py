@@ -60,6 +60,21 @@ def broken(tmp_path: Path) -> Path:
     return tmp_path / "policies"
 
 
+@pytest.fixture
+def unparsable(broken: Path) -> Path:
+    """`broken`, and rule files that do not parse: a syntax error, a bad date, in three files."""
+    for name, old, new in [
+        ("engineering/ENG02.rule", "  where blank(c.tender_id)", "  where blank(c.tender_id"),
+        ("investment/INV01.rule", "signed_on: 2021-06-15", "signed_on: 2021-02-30"),
+        ("funds/FUN06.rule", "model FUN06", "modle FUN06"),
+    ]:
+        rule = broken / "models" / name
+        text = rule.read_text(encoding="utf-8")
+        assert old in text
+        rule.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return broken
+
+
 def _checked(policies: Path, jobs: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
@@ -84,6 +99,13 @@ def test_two_processes_find_what_one_finds(broken: Path):
     assert len(one["examples"]) > workers.FEWEST
     # The examples read DuckDB's answers as Python rows: no Arrow, numpy or pandas.
     assert one["loaded"] == [] and two["loaded"] == []
+
+
+def test_files_parsed_in_two_processes_say_what_one_says(unparsable: Path):
+    one, two = _checked(unparsable, 1), _checked(unparsable, 2)
+    assert two["diagnostics"] == one["diagnostics"]
+    codes = [code for code, _, _ in one["diagnostics"]]
+    assert len(codes) >= 3 and all(code.startswith("E1") for code in codes[:3])
 
 
 def test_the_halves_cost_about_the_same_and_keep_the_models_order(pack: ir.CheckedPack):
@@ -117,11 +139,19 @@ def _gone(group: int) -> bool:
     return False
 
 
-def test_a_second_process_that_dies_is_said_plainly(broken: Path):
-    command = _command(broken, OVERSIGHT_FAULT="SIGKILL@check.worker")
+@pytest.mark.parametrize(
+    ("point", "unfinished"),
+    [
+        ("check.warming", "示例未全部运行"),  # the examples' child, before it was sent work
+        ("check.worker", "示例未全部运行"),  # the same, running its examples
+        ("check.parsing", "规则文件未全部读完"),  # the child parsing half the rule files
+    ],
+)
+def test_a_second_process_that_dies_is_said_plainly(broken: Path, point: str, unfinished: str):
+    command = _command(broken, OVERSIGHT_FAULT=f"SIGKILL@{point}")
     _, err = command.communicate()
     assert command.returncode == 70  # ExitCode.INTERNAL
-    assert "检查示例的第二个进程意外结束" in err and "killed by SIGKILL" in err
+    assert "检查的第二个进程意外结束" in err and unfinished in err and "killed by SIGKILL" in err
     assert "--jobs 1" in err and "Traceback" not in err
 
 
