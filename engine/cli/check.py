@@ -6,8 +6,10 @@ that checking an unchanged pack does not import the warehouses, pyarrow or sqlgl
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
+from functools import cache
 from pathlib import Path
 
 import click
@@ -70,6 +72,7 @@ def check(
         )
     finally:
         gc.unfreeze()
+    _freeze_at_exit()
     emit_diagnostics(report.diagnostics, output_format, report.sources)
     models = len(report.pack.models) if report.pack else 0
     passed = sum(1 for e in report.examples if e.passed)
@@ -103,6 +106,17 @@ def check(
         click.echo(f"✗ 发现 {errors} 个问题 / {errors} problems found", err=True)
     if not report.ok:
         raise Failure(ExitCode.INVALID_POLICY)
+
+
+@cache
+def _freeze_at_exit() -> None:
+    """At the interpreter's exit, keep what is left out of its last collection.
+
+    The process frees it all as it ends; the collection the interpreter makes first
+    walked every tree a cold check had built, 0.15 s of about 1.8. Registered once per
+    process (a test's process may run many checks), it runs after the command's output.
+    """
+    atexit.register(gc.freeze)
 
 
 def _from_cache_zh(cached: int, before: str = "；", after: str = "") -> str:

@@ -92,6 +92,8 @@ def check(
     root = Path(policies or default_policies())
     from engine.policy import workers  # the standard library's fork and pipes
 
+    # Judged once, before this check's own second process makes a core look busy.
+    jobs = workers.default_jobs() if jobs is None else jobs
     worker = workers.second_process(jobs) if examples else None
     try:
         kept = CheckCache.of(root) if cache else CheckCache.off()
