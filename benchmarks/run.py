@@ -329,6 +329,16 @@ def compare(engine: dict[str, Any], baseline: dict[str, Any], models: list[str])
     return problems
 
 
+COMPARED_ONLY = ("keys", "messages")
+"""What a contender's result holds only to be compared (its warnings' keys and messages):
+checked when measured, not written to the results (29 MB a repetition at 100x)."""
+
+
+def kept(result: dict[str, Any]) -> dict[str, Any]:
+    """A contender's result as the results file keeps it: every figure, not its warnings."""
+    return {key: value for key, value in result.items() if key not in COMPARED_ONLY}
+
+
 def measure_compile(repeat: int, log) -> dict[str, Series]:
     """Parse + check + compile of the whole pack, and the CLI check series, in cold processes."""
     cached, plain = child_env(True), child_env(False)
@@ -878,7 +888,8 @@ def summarise_size(dataset: data.Dataset, series: dict[str, Series]) -> dict[str
         "spark": {name: spark_summary(series[name]) for name in SPARK if name in stats},
         "raw": {
             name: [
-                {"wall": r.wall, "max_rss": r.max_rss, "load": r.load, **r.result} for r in s.runs
+                {"wall": r.wall, "max_rss": r.max_rss, "load": r.load, **kept(r.result)}
+                for r in s.runs
             ]
             for name, s in series.items()
         },
