@@ -155,8 +155,8 @@ def check_pack(
                 continue
         todo.append((shown, text))
     if todo:
-        each = parse or (lambda files, examples: [parse_one(*f, examples) for f in files])
-        for (shown, text), tree in zip(todo, each(todo, examples), strict=True):
+        now = parse(todo, examples) if parse else [parse_one(*f, examples) for f in todo]
+        for (shown, text), tree in zip(todo, now, strict=True):
             trees[shown] = tree
             if isinstance(tree, ast.RuleFile) and parsed_before is not None and text is not None:
                 parsed_before.put(shown, text, examples, tree)

@@ -155,11 +155,12 @@ FEWEST_FILES = 8
 def parse_files(jobs: int) -> Callable[[list[Unparsed], bool], list[Parsed]] | None:
     """What parses many rule files in two processes (dsl/check `check_pack`'s `parse`), or None.
 
-    None where `jobs` is one or fork is missing: check_pack then parses every file here.
-    A cold check has the examples' child importing meanwhile: three processes for a
-    moment, on two cores, which still ends the parsing sooner.
+    None where `jobs` is one, fork is missing or DuckDB is loaded (its threads: a library
+    caller): check_pack then parses every file here. A cold check has the examples'
+    child importing meanwhile: three processes for a moment, on two cores, which still
+    ends the parsing sooner.
     """
-    if jobs < 2 or not hasattr(os, "fork"):
+    if jobs < 2 or not hasattr(os, "fork") or "duckdb" in sys.modules:
         return None
     return _parse_in_two
 
