@@ -92,13 +92,21 @@ def others_running(loadavg: Path = Path("/proc/loadavg")) -> float:
             return 0.0
 
 
+def forks(jobs: int) -> bool:
+    """Whether check may fork: two `jobs`, fork there (not Windows), and DuckDB not loaded.
+
+    DuckDB's import starts a thread of its own (a library caller's process); a forked
+    child would inherit its state without the thread.
+    """
+    return jobs >= 2 and hasattr(os, "fork") and "duckdb" not in sys.modules
+
+
 def second_process(jobs: int) -> Worker | None:
     """The examples' second process, forked now (before the rules are read), or None.
 
-    None where `jobs` is one, fork is missing or DuckDB is loaded already (a library
-    caller): the examples then run in this process.
+    None where check may not fork (`forks`): the examples then run in this process.
     """
-    if jobs < 2 or not hasattr(os, "fork") or "duckdb" in sys.modules:
+    if not forks(jobs):
         return None
     return Worker.start(_run_sent_examples, "check.warming")
 
@@ -155,12 +163,11 @@ FEWEST_FILES = 8
 def parse_files(jobs: int) -> Callable[[list[Unparsed], bool], list[Parsed]] | None:
     """What parses many rule files in two processes (dsl/check `check_pack`'s `parse`), or None.
 
-    None where `jobs` is one, fork is missing or DuckDB is loaded (its threads: a library
-    caller): check_pack then parses every file here. A cold check has the examples'
-    child importing meanwhile: three processes for a moment, on two cores, which still
-    ends the parsing sooner.
+    None where check may not fork (`forks`): check_pack then parses every file here. A
+    cold check has the examples' child importing meanwhile: three processes for a moment,
+    on two cores, which still ends the parsing sooner.
     """
-    if jobs < 2 or not hasattr(os, "fork") or "duckdb" in sys.modules:
+    if not forks(jobs):
         return None
     return _parse_in_two
 
