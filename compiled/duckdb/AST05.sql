@@ -50,24 +50,30 @@ WHERE
     "l"."signed_on" <= CAST($as_of AS DATE) OR "l"."signed_on" IS NULL
   )
   AND (
-    EXISTS(
-      SELECT
-        1
-      FROM "official_circle__relation" AS "c"
-      WHERE
-        (
-          "c"."person_id" = "l"."lessee_id" AND "c"."township" = "l"."township"
-        )
+    (
+      NOT "l"."lessee_id" IS NULL
+      AND NOT "l"."township" IS NULL
+      AND ("l"."lessee_id", "l"."township") IN (
+        SELECT
+          "c"."person_id",
+          "c"."township"
+        FROM "official_circle__relation" AS "c"
+        WHERE
+          NOT "c"."person_id" IS NULL AND NOT "c"."township" IS NULL
+      )
     )
-    OR EXISTS(
-      SELECT
-        1
-      FROM "enterprise_person__relation" AS "ep"
-      INNER JOIN "official_circle__relation" AS "c_2"
-        ON "c_2"."person_id" = "ep"."person_id"
-      WHERE
-        (
-          "ep"."enterprise_code" = "l"."lessee_id" AND "c_2"."township" = "l"."township"
-        )
+    OR (
+      NOT "l"."lessee_id" IS NULL
+      AND NOT "l"."township" IS NULL
+      AND ("l"."lessee_id", "l"."township") IN (
+        SELECT
+          "ep"."enterprise_code",
+          "c_2"."township"
+        FROM "enterprise_person__relation" AS "ep"
+        INNER JOIN "official_circle__relation" AS "c_2"
+          ON "c_2"."person_id" = "ep"."person_id"
+        WHERE
+          NOT "ep"."enterprise_code" IS NULL AND NOT "c_2"."township" IS NULL
+      )
     )
   );

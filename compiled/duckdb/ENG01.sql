@@ -28,14 +28,17 @@ WHERE
       "p"."status" <> '终止' OR "p"."status" IS NULL
     )
     AND CAST("p"."approved_on" + INTERVAL (CAST($tender_grace_months AS BIGINT)) MONTH AS DATE) < CAST($as_of AS DATE)
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM "trade_tender" AS "t"
-      WHERE
-        (
-          "t"."published_on" <= CAST($as_of AS DATE) OR "t"."published_on" IS NULL
-        )
-        AND "t"."project_id" = "p"."project_id"
+    AND NOT (
+      NOT "p"."project_id" IS NULL
+      AND "p"."project_id" IN (
+        SELECT
+          "t"."project_id"
+        FROM "trade_tender" AS "t"
+        WHERE
+          (
+            "t"."published_on" <= CAST($as_of AS DATE) OR "t"."published_on" IS NULL
+          )
+          AND NOT "t"."project_id" IS NULL
+      )
     )
   );

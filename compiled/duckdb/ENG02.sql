@@ -57,11 +57,21 @@ FROM (
           AND (
             (
               "c"."tender_id" IS NULL
-              OR NOT REGEXP_MATCHES("c"."tender_id", '[^ \t\n\r\x{A0}\x{3000}]')
+              OR (
+                (
+                  UNICODE("c"."tender_id") <= 32 OR UNICODE("c"."tender_id") IN (160, 12288)
+                )
+                AND NOT REGEXP_MATCHES("c"."tender_id", '[^ \t\n\r\x{A0}\x{3000}]')
+              )
             )
-            AND NOT (
-              "c"."project_id" IS NULL
-              OR NOT REGEXP_MATCHES("c"."project_id", '[^ \t\n\r\x{A0}\x{3000}]')
+            AND (
+              NOT "c"."project_id" IS NULL
+              AND (
+                (
+                  UNICODE("c"."project_id") > 32 AND NOT UNICODE("c"."project_id") IN (160, 12288)
+                )
+                OR REGEXP_MATCHES("c"."project_id", '[^ \t\n\r\x{A0}\x{3000}]')
+              )
             )
           )
       ) AS "model_rows"

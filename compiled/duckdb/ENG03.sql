@@ -14,45 +14,59 @@ WHERE
   (
     "t"."published_on" <= CAST($as_of AS DATE) OR "t"."published_on" IS NULL
   )
-  AND EXISTS(
-    SELECT
-      1
-    FROM "trade_bid" AS "a"
-    INNER JOIN "trade_bid" AS "b"
-      ON (
-        "b"."tender_id" = "a"."tender_id"
-        AND (
-          "b"."bidder_code" <> "a"."bidder_code"
-          OR "b"."bidder_code" IS NULL
-          OR "a"."bidder_code" IS NULL
+  AND (
+    NOT "t"."tender_id" IS NULL
+    AND "t"."tender_id" IN (
+      SELECT
+        "a"."tender_id"
+      FROM "trade_bid" AS "a"
+      INNER JOIN "trade_bid" AS "b"
+        ON (
+          "b"."tender_id" = "a"."tender_id"
+          AND (
+            "b"."bidder_code" <> "a"."bidder_code"
+            OR "b"."bidder_code" IS NULL
+            OR "a"."bidder_code" IS NULL
+          )
         )
-      )
-      AND (
-        CAST("b"."submitted_at" AS DATE) <= CAST($as_of AS DATE)
-        OR CAST("b"."submitted_at" AS DATE) IS NULL
-      )
-    WHERE
-      (
-        CAST("a"."submitted_at" AS DATE) <= CAST($as_of AS DATE)
-        OR CAST("a"."submitted_at" AS DATE) IS NULL
-      )
-      AND (
-        "a"."tender_id" = "t"."tender_id"
         AND (
+          CAST("b"."submitted_at" AS DATE) <= CAST($as_of AS DATE)
+          OR CAST("b"."submitted_at" AS DATE) IS NULL
+        )
+      WHERE
+        (
           (
-            NOT (
-              "a"."contact_phone" IS NULL
-              OR NOT REGEXP_MATCHES("a"."contact_phone", '[^ \t\n\r\x{A0}\x{3000}]')
-            )
-            AND "a"."contact_phone" = "b"."contact_phone"
+            CAST("a"."submitted_at" AS DATE) <= CAST($as_of AS DATE)
+            OR CAST("a"."submitted_at" AS DATE) IS NULL
           )
-          OR (
-            NOT (
-              "a"."ip_address" IS NULL
-              OR NOT REGEXP_MATCHES("a"."ip_address", '[^ \t\n\r\x{A0}\x{3000}]')
+          AND (
+            (
+              (
+                NOT "a"."contact_phone" IS NULL
+                AND (
+                  (
+                    UNICODE("a"."contact_phone") > 32
+                    AND NOT UNICODE("a"."contact_phone") IN (160, 12288)
+                  )
+                  OR REGEXP_MATCHES("a"."contact_phone", '[^ \t\n\r\x{A0}\x{3000}]')
+                )
+              )
+              AND "a"."contact_phone" = "b"."contact_phone"
             )
-            AND "a"."ip_address" = "b"."ip_address"
+            OR (
+              (
+                NOT "a"."ip_address" IS NULL
+                AND (
+                  (
+                    UNICODE("a"."ip_address") > 32 AND NOT UNICODE("a"."ip_address") IN (160, 12288)
+                  )
+                  OR REGEXP_MATCHES("a"."ip_address", '[^ \t\n\r\x{A0}\x{3000}]')
+                )
+              )
+              AND "a"."ip_address" = "b"."ip_address"
+            )
           )
         )
-      )
+        AND NOT "a"."tender_id" IS NULL
+    )
   );

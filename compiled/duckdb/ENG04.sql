@@ -71,9 +71,14 @@ LEFT JOIN (
         CAST("a"."submitted_at" AS DATE) <= CAST($as_of AS DATE)
         OR CAST("a"."submitted_at" AS DATE) IS NULL
       )
-      AND NOT (
-        "pa"."person_id" IS NULL
-        OR NOT REGEXP_MATCHES("pa"."person_id", '[^ \t\n\r\x{A0}\x{3000}]')
+      AND (
+        NOT "pa"."person_id" IS NULL
+        AND (
+          (
+            UNICODE("pa"."person_id") > 32 AND NOT UNICODE("pa"."person_id") IN (160, 12288)
+          )
+          OR REGEXP_MATCHES("pa"."person_id", '[^ \t\n\r\x{A0}\x{3000}]')
+        )
       )
   ) AS "m__ranked"
   WHERE

@@ -46,25 +46,30 @@ WHERE
     "c"."signed_on" <= CAST($as_of AS DATE) OR "c"."signed_on" IS NULL
   )
   AND (
-    EXISTS(
-      SELECT
-        1
-      FROM "official_circle__relation" AS "c_2"
-      WHERE
-        (
-          "c_2"."person_id" = "c"."contractor_code" AND "c_2"."township" = "c"."township"
-        )
+    (
+      NOT "c"."contractor_code" IS NULL
+      AND NOT "c"."township" IS NULL
+      AND ("c"."contractor_code", "c"."township") IN (
+        SELECT
+          "c_2"."person_id",
+          "c_2"."township"
+        FROM "official_circle__relation" AS "c_2"
+        WHERE
+          NOT "c_2"."person_id" IS NULL AND NOT "c_2"."township" IS NULL
+      )
     )
-    OR EXISTS(
-      SELECT
-        1
-      FROM "enterprise_person__relation" AS "ep"
-      INNER JOIN "official_circle__relation" AS "c_3"
-        ON "c_3"."person_id" = "ep"."person_id"
-      WHERE
-        (
-          "ep"."enterprise_code" = "c"."contractor_code"
-          AND "c_3"."township" = "c"."township"
-        )
+    OR (
+      NOT "c"."contractor_code" IS NULL
+      AND NOT "c"."township" IS NULL
+      AND ("c"."contractor_code", "c"."township") IN (
+        SELECT
+          "ep"."enterprise_code",
+          "c_3"."township"
+        FROM "enterprise_person__relation" AS "ep"
+        INNER JOIN "official_circle__relation" AS "c_3"
+          ON "c_3"."person_id" = "ep"."person_id"
+        WHERE
+          NOT "ep"."enterprise_code" IS NULL AND NOT "c_3"."township" IS NULL
+      )
     )
   );

@@ -32,8 +32,13 @@ WHERE
     "t"."direction" = '付'
     AND "t"."channel" IN ('柜面现金', 'ATM')
     AND "t"."amount" >= $cash_limit
-    AND NOT (
-      "a"."township" IS NULL
-      OR NOT REGEXP_MATCHES("a"."township", '[^ \t\n\r\x{A0}\x{3000}]')
+    AND (
+      NOT "a"."township" IS NULL
+      AND (
+        (
+          UNICODE("a"."township") > 32 AND NOT UNICODE("a"."township") IN (160, 12288)
+        )
+        OR REGEXP_MATCHES("a"."township", '[^ \t\n\r\x{A0}\x{3000}]')
+      )
     )
   );

@@ -42,9 +42,15 @@ FROM (
         (
           "r"."expense_on" <= CAST($as_of AS DATE) OR "r"."expense_on" IS NULL
         )
-        AND NOT (
-          "r"."vendor_name" IS NULL
-          OR NOT REGEXP_MATCHES("r"."vendor_name", '[^ \t\n\r\x{A0}\x{3000}]')
+        AND (
+          NOT "r"."vendor_name" IS NULL
+          AND (
+            (
+              UNICODE("r"."vendor_name") > 32
+              AND NOT UNICODE("r"."vendor_name") IN (160, 12288)
+            )
+            OR REGEXP_MATCHES("r"."vendor_name", '[^ \t\n\r\x{A0}\x{3000}]')
+          )
         )
     )
     SELECT

@@ -15,7 +15,13 @@ SELECT
   CASE
     WHEN (
       "model_rows_2"."p__contract_id" IS NULL
-      OR NOT REGEXP_MATCHES("model_rows_2"."p__contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
+      OR (
+        (
+          UNICODE("model_rows_2"."p__contract_id") <= 32
+          OR UNICODE("model_rows_2"."p__contract_id") IN (160, 12288)
+        )
+        AND NOT REGEXP_MATCHES("model_rows_2"."p__contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
+      )
     )
     THEN '无'
     ELSE "model_rows_2"."p__contract_id"
@@ -45,7 +51,12 @@ FROM (
       "p"."township" AS "p__township",
       (
         "p"."contract_id" IS NULL
-        OR NOT REGEXP_MATCHES("p"."contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
+        OR (
+          (
+            UNICODE("p"."contract_id") <= 32 OR UNICODE("p"."contract_id") IN (160, 12288)
+          )
+          AND NOT REGEXP_MATCHES("p"."contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
+        )
       ) AS "hoisted__1"
     FROM "fin_payment" AS "p"
     WHERE
@@ -95,7 +106,13 @@ FROM (
               "model_rows"."hoisted__1"
               AND (
                 "d_2"."contract_id" IS NULL
-                OR NOT REGEXP_MATCHES("d_2"."contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
+                OR (
+                  (
+                    UNICODE("d_2"."contract_id") <= 32
+                    OR UNICODE("d_2"."contract_id") IN (160, 12288)
+                  )
+                  AND NOT REGEXP_MATCHES("d_2"."contract_id", '[^ \t\n\r\x{A0}\x{3000}]')
+                )
               )
               AND "d_2"."amount" >= "model_rows"."p__amount"
               AND "d_2"."decided_on" >= CAST("model_rows"."p__paid_on" + INTERVAL (-CAST($decision_window_days AS BIGINT)) DAY AS DATE)

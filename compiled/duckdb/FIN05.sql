@@ -38,13 +38,16 @@ WHERE
     (
       "p"."economic_class" <> '工资福利' OR "p"."economic_class" IS NULL
     )
-    AND EXISTS(
-      SELECT
-        1
-      FROM "official_circle__relation" AS "c"
-      WHERE
-        (
-          "c"."person_id" = "p"."payee_code" AND "c"."township" = "p"."township"
-        )
+    AND (
+      NOT "p"."payee_code" IS NULL
+      AND NOT "p"."township" IS NULL
+      AND ("p"."payee_code", "p"."township") IN (
+        SELECT
+          "c"."person_id",
+          "c"."township"
+        FROM "official_circle__relation" AS "c"
+        WHERE
+          NOT "c"."person_id" IS NULL AND NOT "c"."township" IS NULL
+      )
     )
   );

@@ -41,9 +41,14 @@ FROM (
         (
           "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
         )
-        AND NOT (
-          "s"."period" IS NULL
-          OR NOT REGEXP_MATCHES("s"."period", '[^ \t\n\r\x{A0}\x{3000}]')
+        AND (
+          NOT "s"."period" IS NULL
+          AND (
+            (
+              UNICODE("s"."period") > 32 AND NOT UNICODE("s"."period") IN (160, 12288)
+            )
+            OR REGEXP_MATCHES("s"."period", '[^ \t\n\r\x{A0}\x{3000}]')
+          )
         )
     )
     SELECT

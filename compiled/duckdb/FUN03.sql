@@ -33,12 +33,15 @@ WHERE
   (
     "a"."start_on" <= CAST($as_of AS DATE) OR "a"."start_on" IS NULL
   )
-  AND EXISTS(
-    SELECT
-      1
-    FROM "official_circle__relation" AS "c"
-    WHERE
-      (
-        "c"."person_id" = "a"."person_id" AND "c"."township" = "a"."township"
-      )
+  AND (
+    NOT "a"."person_id" IS NULL
+    AND NOT "a"."township" IS NULL
+    AND ("a"."person_id", "a"."township") IN (
+      SELECT
+        "c"."person_id",
+        "c"."township"
+      FROM "official_circle__relation" AS "c"
+      WHERE
+        NOT "c"."person_id" IS NULL AND NOT "c"."township" IS NULL
+    )
   );

@@ -37,9 +37,14 @@ FROM (
           (
             "s"."paid_on" <= CAST($as_of AS DATE) OR "s"."paid_on" IS NULL
           )
-          AND NOT (
-            "s"."account_no" IS NULL
-            OR NOT REGEXP_MATCHES("s"."account_no", '[^ \t\n\r\x{A0}\x{3000}]')
+          AND (
+            NOT "s"."account_no" IS NULL
+            AND (
+              (
+                UNICODE("s"."account_no") > 32 AND NOT UNICODE("s"."account_no") IN (160, 12288)
+              )
+              OR REGEXP_MATCHES("s"."account_no", '[^ \t\n\r\x{A0}\x{3000}]')
+            )
           )
       )
       SELECT

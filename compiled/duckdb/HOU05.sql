@@ -34,13 +34,16 @@ WHERE
   )
   AND (
     "h"."status" = '批准'
-    AND EXISTS(
-      SELECT
-        1
-      FROM "official_circle__relation" AS "c"
-      WHERE
-        (
-          "c"."person_id" = "h"."applicant_id" AND "c"."township" = "h"."township"
-        )
+    AND (
+      NOT "h"."applicant_id" IS NULL
+      AND NOT "h"."township" IS NULL
+      AND ("h"."applicant_id", "h"."township") IN (
+        SELECT
+          "c"."person_id",
+          "c"."township"
+        FROM "official_circle__relation" AS "c"
+        WHERE
+          NOT "c"."person_id" IS NULL AND NOT "c"."township" IS NULL
+      )
     )
   );

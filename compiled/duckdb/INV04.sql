@@ -72,37 +72,45 @@ FROM (
       "g"."signed_on" <= CAST($as_of AS DATE) OR "g"."signed_on" IS NULL
     )
     AND (
-      EXISTS(
-        SELECT
-          1
-        FROM "com_incentive" AS "i"
-        WHERE
-          (
-            "i"."paid_on" <= CAST($as_of AS DATE) OR "i"."paid_on" IS NULL
-          )
-          AND "i"."agreement_id" = "g"."agreement_id"
+      (
+        NOT "g"."agreement_id" IS NULL
+        AND "g"."agreement_id" IN (
+          SELECT
+            "i"."agreement_id"
+          FROM "com_incentive" AS "i"
+          WHERE
+            (
+              "i"."paid_on" <= CAST($as_of AS DATE) OR "i"."paid_on" IS NULL
+            )
+            AND NOT "i"."agreement_id" IS NULL
+        )
       )
       AND (
-        EXISTS(
-          SELECT
-            1
-          FROM "official_circle__relation" AS "c"
-          WHERE
-            (
-              "c"."person_id" = "g"."enterprise_code" AND "c"."township" = "g"."township"
-            )
+        (
+          NOT "g"."enterprise_code" IS NULL
+          AND NOT "g"."township" IS NULL
+          AND ("g"."enterprise_code", "g"."township") IN (
+            SELECT
+              "c"."person_id",
+              "c"."township"
+            FROM "official_circle__relation" AS "c"
+            WHERE
+              NOT "c"."person_id" IS NULL AND NOT "c"."township" IS NULL
+          )
         )
-        OR EXISTS(
-          SELECT
-            1
-          FROM "enterprise_person__relation" AS "ep"
-          INNER JOIN "official_circle__relation" AS "c_2"
-            ON "c_2"."person_id" = "ep"."person_id"
-          WHERE
-            (
-              "ep"."enterprise_code" = "g"."enterprise_code"
-              AND "c_2"."township" = "g"."township"
-            )
+        OR (
+          NOT "g"."enterprise_code" IS NULL
+          AND NOT "g"."township" IS NULL
+          AND ("g"."enterprise_code", "g"."township") IN (
+            SELECT
+              "ep"."enterprise_code",
+              "c_2"."township"
+            FROM "enterprise_person__relation" AS "ep"
+            INNER JOIN "official_circle__relation" AS "c_2"
+              ON "c_2"."person_id" = "ep"."person_id"
+            WHERE
+              NOT "ep"."enterprise_code" IS NULL AND NOT "c_2"."township" IS NULL
+          )
         )
       )
     )

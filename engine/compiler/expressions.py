@@ -791,6 +791,12 @@ class ExpressionCompiler:
     def _not(self, e: ir.Not, scope: CompileScope) -> exp.Expression:
         # A condition on a missing value is false, so its negation is true: NOT over NULL
         # would stay NULL in SQL, hence COALESCE unless the operand can't be NULL.
+        if isinstance(e.operand, ir.Func) and _never_null(e.operand):
+            call = e.operand
+            args = [self.value(a, scope) for a in call.args]
+            negated = fn.FUNCTIONS[call.name].build_negated(call.name, args, self.builders)
+            if negated is not None:
+                return negated
         inner = self.condition(e.operand, scope)
         if not _never_null(e.operand):
             inner = exp.Coalesce(this=inner, expressions=[exp.false()])
@@ -853,11 +859,33 @@ class ExpressionCompiler:
     def _exists(self, e: ir.Exists, scope: CompileScope) -> exp.Expression:
         branches = []
         for query in _exists_branches(e.query):
+            ties = _equal_ties(query, self.dialect) if fn.exists_as_in(self.dialect) else None
+            if ties is not None:
+                branches.append(self._exists_as_in(ties, scope))
+                continue
             with self.query(query, scope) as (select, _):
                 branches.append(exp.Exists(this=select.select(exp.Literal.number(1), copy=False)))
         if len(branches) == 1:
             return branches[0]
         return exp.Paren(this=exp.or_(*branches, copy=False))
+
+    def _exists_as_in(self, ties: Ties, scope: CompileScope) -> exp.Expression:
+        """`exists` as `x IS NOT NULL AND … AND (x, …) IN (SELECT a, … WHERE a IS NOT NULL …)`.
+
+        Where EXISTS is true or false, an IN is null when a value on either side
+        is; the tests of both sides keep it two-valued, so that the rewrite means
+        the same under `not` and `or` too (fn.exists_as_in says why it is made).
+        """
+        with self.query(ties.rest, scope) as (select, inner):
+            wanted = [self.value(col, inner) for col, _ in ties.pairs]
+            for value in wanted:
+                select = select.where(exp.Not(this=_is_null(value)), copy=False)
+            select = select.select(*wanted, copy=False)
+        outer = [self.value(col, scope) for _, col in ties.pairs]
+        tested = outer[0] if len(outer) == 1 else exp.Tuple(expressions=outer)
+        parts = [exp.Not(this=_is_null(value)) for value in outer]
+        parts.append(exp.In(this=tested.copy(), query=exp.Subquery(this=select)))
+        return exp.Paren(this=exp.and_(*parts, copy=False))
 
     def _scalar(self, e: ir.Scalar, scope: CompileScope) -> exp.Expression:
         if fn.ranked_quantile(self.dialect) and any(
@@ -1193,6 +1221,77 @@ def _never_null(e: ir.Expr) -> bool:
     if isinstance(e, ir.Agg) and e.name in ("count", "sum"):
         return True
     return False
+
+
+@dataclass(frozen=True)
+class Ties:
+    """An `exists` query split for ExpressionCompiler._exists_as_in.
+
+    `pairs` are its equalities with the outer row (its own column, the outer
+    one), `rest` the query without them: it reads no value of the outer row.
+    """
+
+    pairs: list[tuple[ir.Col, ir.Col | ir.Arg]]
+    rest: ir.Query
+
+
+def _equal_ties(query: ir.Query, dialect: str) -> Ties | None:
+    """`query`'s ties to the outer row, when each is `own column = outer value`, else None.
+
+    An outer value is a column of an enclosing query's row, or an argument of
+    the define whose body this is (in_official_circle's `person`), compiled
+    where it was passed. None where another condition reads the outer row or
+    what is compiled in a scope of its own (a nested subquery, a let), or where
+    the two sides of an equality differ in type or compare at fixed places
+    (SQLite's decimals): the IN would not compare them as `=` does.
+    """
+    own = {src.binding.uid for src in query.sources}
+    if not all(_reads_own_row_only(src.on, own) for src in query.sources):
+        return None
+    pairs: list[tuple[ir.Col, ir.Col | ir.Arg]] = []
+    rest: list[ir.Expr] = []
+    for condition in ir.conjuncts(query.where):
+        tie = _tie(condition, own)
+        if tie is not None:
+            inner, outer = tie
+            if inner.type != outer.type or (
+                inner.type in (Type.DECIMAL, Type.FLOAT) and not fn.exact_decimals(dialect)
+            ):
+                return None
+            pairs.append(tie)
+        elif _reads_own_row_only(condition, own):
+            rest.append(condition)
+        else:
+            return None
+    if not pairs:
+        return None
+    return Ties(pairs, ir.Query(query.sources, ir.and_all(rest)))
+
+
+def _tie(condition: ir.Expr, own: set[int]) -> tuple[ir.Col, ir.Col | ir.Arg] | None:
+    """`own column = outer value` (either way round) as (the column, the value), else None."""
+    if not (isinstance(condition, ir.Compare) and condition.op == "="):
+        return None
+    for inner, outer in ((condition.left, condition.right), (condition.right, condition.left)):
+        outside = isinstance(outer, ir.Arg) or (
+            isinstance(outer, ir.Col) and outer.binding.uid not in own
+        )
+        if isinstance(inner, ir.Col) and inner.binding.uid in own and outside:
+            return inner, outer  # type: ignore[return-value]
+    return None
+
+
+def _reads_own_row_only(condition: ir.Expr | None, own: set[int]) -> bool:
+    """Whether `condition` reads only the columns of `own` bindings and constants."""
+    opaque = (ir.Exists, ir.Scalar, ir.LookupCall, ir.DefCall, ir.LetRef, ir.Arg, ir.Agg)
+    nodes = list(walk(condition)) if condition is not None else []
+    return not any(isinstance(n, (*opaque, ir.RowFound)) for n in nodes) and all(
+        n.binding.uid in own for n in nodes if isinstance(n, ir.Col)
+    )
+
+
+def _is_null(value: exp.Expression) -> exp.Expression:
+    return exp.Is(this=value.copy(), expression=exp.null())
 
 
 def _exists_branches(query: ir.Query) -> list[ir.Query]:
