@@ -22,20 +22,11 @@ from engine.compiler import reviewed
 from engine.compiler.dialects import DIALECTS
 from engine.defaults import default_policies
 from engine.policy.check_cache import INDEX, CheckCache
+from engine.policy.outcome import ExampleOutcome
 from engine.runs.logs import Progress, no_progress
 
 if TYPE_CHECKING:
     from engine.policy.workers import Worker
-
-
-@dataclass(frozen=True)
-class ExampleOutcome:
-    """One example's verdict, with the diagnostics that explain a failure."""
-
-    model_id: str
-    title: str
-    passed: bool
-    problems: tuple[Diagnostic, ...] = ()
 
 
 @dataclass
@@ -66,6 +57,7 @@ def check(
     progress: Progress | None = None,
     cache: bool = False,
     jobs: int | None = None,
+    worker: Worker | None = None,
 ) -> CheckReport:
     """Check the pack: types, every inline example, compiled/ current.
 
@@ -83,6 +75,8 @@ def check(
 
     `jobs`: how many processes run the examples, two at most (engine/policy/workers.py);
     by default two while a second core is free, the second one started at once.
+    `worker`: that second process, where the caller forked it already (`oversight
+    check` does, before it imports this module); check ends it either way.
 
     Either way a model whose inputs are those compiled/fingerprint.json records is
     not compiled again: its files must hold what the fingerprint says they were
@@ -94,7 +88,8 @@ def check(
 
     # Judged once, before this check's own second process makes a core look busy.
     jobs = workers.default_jobs() if jobs is None else jobs
-    worker = workers.second_process(jobs) if examples else None
+    if worker is None and examples:
+        worker = workers.second_process(jobs)
     try:
         kept = CheckCache.of(root) if cache else CheckCache.off()
         progress("check", 0, 1)

@@ -49,7 +49,7 @@ from dsl.messages import diagnostic
 from engine.compiler import functions as fn
 from engine.compiler import placeholders
 from engine.compiler.compile import Target, compile_model
-from engine.policy.check import ExampleOutcome
+from engine.policy.outcome import ExampleOutcome
 from engine.runs.warnings import changes, worded
 
 if TYPE_CHECKING:  # the hints only: the examples `check` runs never import pyarrow

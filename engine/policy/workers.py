@@ -3,16 +3,16 @@
 Running the examples needs sqlglot's DuckDB dialect and DuckDB itself, about 0.2 s
 of imports, and a cold check's 157 examples are most of its time, all in one
 thread; the machines the edit loop runs on have two cores or more. So where a
-second core is free, `check` forks at once, before it reads a rule file: the
-child imports what the examples need while the parent parses and type-checks the
-pack, then waits for work. After the check the parent sends it the models whose
-examples must run (a pickled `ir.CheckedPack` holding only them): all of them when
-they are few (after an edit, the edited model's), so that the parent never
-imports DuckDB or sqlglot; about half of them otherwise, the parent running the
-rest on its own in-memory DuckDB. The child sends its outcomes back pickled
-(`ExampleOutcome`s), and they are put in the models' order: the same as one
-process gives (tests/engine/test_check_workers.py holds the two to it). A check
-that finds nothing to run ends the child unasked.
+second core is free, `check` forks at once (`oversight check` before it even imports
+the language's checker, which the child never needs): the child imports what the
+examples need while the parent parses and type-checks the pack, then waits for work.
+After the check the parent sends it the models whose examples must run (a pickled
+`ir.CheckedPack` holding only them): all of them when they are few (after an edit,
+the edited model's), so that the parent never imports DuckDB or sqlglot; about half
+of them otherwise, the parent running the rest on its own in-memory DuckDB. The child
+sends its outcomes back pickled (`ExampleOutcome`s), and they are put in the models'
+order: the same as one process gives (tests/engine/test_check_workers.py holds the two
+to it). A check that finds nothing to run ends the child unasked.
 
 Parsing many rule files (a cold check: Lark reads the demo pack's 37 in about half a
 second, all in Python) is shared the same way, by another child forked once the
@@ -41,12 +41,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dsl import ir
 from engine import signals
-from engine.policy.check import ExampleOutcome
 
 if TYPE_CHECKING:
+    from dsl import ir
     from dsl.check.pack_checker import Parsed, Unparsed
+    from engine.policy.outcome import ExampleOutcome
 
 Progress = Callable[[int, int], None]
 T = TypeVar("T")

@@ -174,6 +174,31 @@ def test_an_interrupted_check_ends_both_processes(tmp_path: Path, broken: Path, 
     assert _gone(command.pid)  # the child was killed and reaped, not left running
 
 
+def test_the_command_forks_before_it_loads_the_checker_which_the_child_never_loads():
+    """The examples' child starts its imports while the parent imports the language's checker.
+
+    `oversight check` forks as its command begins (engine/cli/check.py): up to then
+    neither the checker nor the language's classes are loaded, and the examples'
+    modules do not load the checker, so the child never spends the 0.1 s on it.
+    """
+    probe = (
+        "import json, sys\n"
+        "late = ('dsl.ir', 'dsl.check', 'engine.policy.check')\n"
+        "import engine.cli.check\n"
+        "before = [m for m in late if m in sys.modules]\n"
+        "import engine.policy.examples\n"
+        "child = [m for m in late if m in sys.modules]\n"
+        "print(json.dumps([before, child]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    before, child = json.loads(done.stdout)
+    assert before == []
+    assert child == ["dsl.ir"]
+
+
 @pytest.mark.parametrize(
     ("cores", "others", "jobs"),
     [({0, 1}, 0, 2), ({0, 1}, 1, 1), ({0}, 0, 1), ({0, 1, 2, 3}, 2, 2), ({0, 1, 2, 3}, 3, 1)],
