@@ -75,7 +75,16 @@ class Token:
 
 def tokens(text: str) -> Iterator[Token]:
     """Every token of `text` in order, spaces and comments included: joined, they are `text`."""
-    for match in re.finditer(_TOKEN, text):
+    for match in token_matches(text):
         kind = match.lastgroup
         assert kind is not None  # every alternative is a named group
         yield Token(kind, match.group(), match.start(), match.end())
+
+
+def token_matches(text: str) -> Iterator[re.Match[str]]:
+    """`tokens` as matches, each kind its `lastgroup`: for a pass over every token of a file.
+
+    A frozen Token per token is a third of such a pass (dsl/limits.py's over the demo pack:
+    45 ms with them, 31 without).
+    """
+    return re.finditer(_TOKEN, text)

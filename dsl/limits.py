@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dsl.diagnostics import Diagnostic, Span
-from dsl.lexer import tokens
+from dsl.lexer import token_matches
 from dsl.messages import diagnostic, message
 
 if TYPE_CHECKING:  # Lark is imported where a file is parsed: a cached tree needs none of it
@@ -100,12 +100,12 @@ def check_text(
     if len(text) > MAX_FILE_CHARS:
         return file_too_large(file, len(text))
     depth = 0
-    for lexeme in tokens(text):
-        kind, token = lexeme.kind, lexeme.text
+    for lexeme in token_matches(text):
+        kind, token = lexeme.lastgroup, lexeme.group()
         if kind in ("name", "param") and len(token.lstrip("$")) > MAX_NAME_CHARS:
             return diagnostic(
                 "E131",
-                place.span(lexeme.start, lexeme.end),
+                place.span(lexeme.start(), lexeme.end()),
                 length=len(token.lstrip("$")),
                 max_name_chars=MAX_NAME_CHARS,
                 hints=[
@@ -118,7 +118,7 @@ def check_text(
             if digits > MAX_NUMBER_DIGITS:
                 return diagnostic(
                     "E132.number",
-                    place.span(lexeme.start, lexeme.end),
+                    place.span(lexeme.start(), lexeme.end()),
                     digits=digits,
                     max_number_digits=MAX_NUMBER_DIGITS,
                     hints=[
@@ -129,7 +129,7 @@ def check_text(
         elif kind in ("string", "unclosed") and len(token) - 2 > MAX_STRING_CHARS:
             return diagnostic(
                 "E132.string",
-                place.span(lexeme.start, lexeme.end),
+                place.span(lexeme.start(), lexeme.end()),
                 length=len(token) - 2,
                 max_string_chars=MAX_STRING_CHARS,
                 hints=[
@@ -140,7 +140,7 @@ def check_text(
         elif token in ("(", "{"):
             depth += 1
             if depth > MAX_NESTING:
-                return too_deep(place.span(lexeme.start, lexeme.end), "brackets")
+                return too_deep(place.span(lexeme.start(), lexeme.end()), "brackets")
         elif token in (")", "}"):
             depth = max(depth - 1, 0)
     return None

@@ -206,44 +206,34 @@ def lark_parser(strict: bool = False, lark_scanners: bool = False) -> Lark:
     return parser if lark_scanners else _share_patterns(parser)
 
 
+# What normalise_full_width reads in one step: a comment (to the end of its line), a
+# string quoted with ", ' or “ (a backslash takes the next character, even a line break, as
+# text; an unescaped line break ends an unclosed string), or a run of anything else.
+_FULL_WIDTH_SEGMENT = re.compile(
+    r"(?P<comment>[#＃][^\n]*)"
+    r"|(?P<plain>\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?)"
+    r"|“(?P<curly>(?:[^”\"\\\n]|\\.)*)(?P<closed>[”\"]?)"
+    r"|(?P<code>[^\"'“#＃]+)",
+    re.DOTALL,
+)
+
+
 def normalise_full_width(text: str) -> str:
     """Read full-width punctuation and digits as ASCII outside strings and comments.
 
     A string may also be quoted with “ and ”, as Chinese input methods type them.
     """
     out: list[str] = []
-    quote: str | None = None  # the character that closes the current string
-    in_comment = False
-    escaped = False
-    for ch in text:
-        if in_comment:
-            out.append(ch)
-            in_comment = ch != "\n"
-            continue
-        if quote is not None:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote or (quote == "”" and ch == '"'):
-                quote = None
-                out.append('"' if ch == "”" else ch)
-                continue
-            elif ch == "\n":
-                quote = None
-            out.append(ch)
-            continue
-        if ch in "\"'":
-            quote = ch
-            out.append(ch)
-        elif ch == "“":
-            quote = "”"
-            out.append('"')
-        elif ch in "#＃":
-            in_comment = True
-            out.append("#")
+    for segment in _FULL_WIDTH_SEGMENT.finditer(text):
+        code, comment, curly = segment.group("code", "comment", "curly")
+        if code is not None:
+            out.append(code.translate(FULL_WIDTH))
+        elif comment is not None:
+            out.append("#" + comment[1:])
+        elif curly is not None:
+            out.append('"' + curly + ('"' if segment.group("closed") else ""))
         else:
-            out.append(ch.translate(FULL_WIDTH))
+            out.append(segment.group())
     return "".join(out)
 
 
