@@ -40,6 +40,20 @@ FIXTURE_2021Q4 = [
 """The fixture's 2021Q4 township, total, rank and colour, computed by hand (index.md)."""
 
 
+def small_pack(root: Path, pack_yaml: str, rules: str) -> ir.CheckedPack:
+    """A test's own pack (pack.yaml and one rule file under `root`), checked clean, examples kept.
+
+    Only E710 is allowed: a small pack has no compiled/ folder.
+    """
+    (root / "models").mkdir(parents=True)
+    (root / "pack.yaml").write_text(pack_yaml, encoding="utf-8")
+    (root / "models" / "models.rule").write_text(rules, encoding="utf-8")
+    report = api.check(root)
+    problems = [d for d in report.diagnostics if d.code != "E710"]
+    assert not problems, [d.message for d in problems]
+    return api.load_pack(root, examples=True)
+
+
 def example_failures(url: str, pack: ir.CheckedPack) -> tuple[int, dict[str, list[str]]]:
     """How many examples ran on the (fresh, empty) warehouse at `url`, and which failed why."""
     warehouse = connect(url)

@@ -17,11 +17,10 @@ inspected.
 from __future__ import annotations
 
 import pytest
-from conformance_checks import example_failures
+from conformance_checks import example_failures, small_pack
 from sqlglot import exp
 
 from dsl import ir
-from engine import api
 from engine.compiler.compile import DIALECTS, Target, compile_model, render
 
 PACK_YAML = """\
@@ -207,14 +206,7 @@ AS_IN = ("EX01", "EX02", "EX03", "EX04")
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory) -> ir.CheckedPack:
-    root = tmp_path_factory.mktemp("exists_as_in") / "policies"
-    (root / "models").mkdir(parents=True)
-    (root / "pack.yaml").write_text(PACK_YAML, encoding="utf-8")
-    (root / "models" / "listed.rule").write_text(MODELS, encoding="utf-8")
-    report = api.check(root)
-    problems = [d for d in report.diagnostics if d.code != "E710"]
-    assert not problems, [d.message for d in problems]
-    return api.load_pack(root, examples=True)
+    return small_pack(tmp_path_factory.mktemp("exists_as_in") / "policies", PACK_YAML, MODELS)
 
 
 def in_subqueries(tree: exp.Expression) -> list[exp.In]:

@@ -15,11 +15,10 @@ SQLite groups them as written, and GG03 is grouped as written everywhere.
 from __future__ import annotations
 
 import pytest
-from conformance_checks import example_failures
+from conformance_checks import example_failures, small_pack
 from sqlglot import exp
 
 from dsl import ir
-from engine import api
 from engine.compiler.compile import DIALECTS, Target, compile_model, render
 
 PACK_YAML = """\
@@ -196,14 +195,7 @@ model GG04 "所属期为空的也分组" {{
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory) -> ir.CheckedPack:
-    root = tmp_path_factory.mktemp("large_groups") / "policies"
-    (root / "models").mkdir(parents=True)
-    (root / "pack.yaml").write_text(PACK_YAML, encoding="utf-8")
-    (root / "models" / "groups.rule").write_text(MODELS, encoding="utf-8")
-    report = api.check(root)
-    problems = [d for d in report.diagnostics if d.code != "E710"]
-    assert not problems, [d.message for d in problems]
-    return api.load_pack(root, examples=True)
+    return small_pack(tmp_path_factory.mktemp("large_groups") / "policies", PACK_YAML, MODELS)
 
 
 def prefilters(tree: exp.Expression) -> list[exp.CTE]:
