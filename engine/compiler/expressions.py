@@ -792,11 +792,10 @@ class ExpressionCompiler:
         # A condition on a missing value is false, so its negation is true: NOT over NULL
         # would stay NULL in SQL, hence COALESCE unless the operand can't be NULL.
         if isinstance(e.operand, ir.Func) and _never_null(e.operand):
-            call = e.operand
-            args = [self.value(a, scope) for a in call.args]
-            negated = fn.FUNCTIONS[call.name].build_negated(call.name, args, self.builders)
-            if negated is not None:
-                return negated
+            call, meaning = e.operand, fn.FUNCTIONS[e.operand.name]
+            if meaning.negates(self.dialect):
+                args = [self.value(a, scope) for a in call.args]
+                return meaning.build_negated(call.name, args, self.builders)
         inner = self.condition(e.operand, scope)
         if not _never_null(e.operand):
             inner = exp.Coalesce(this=inner, expressions=[exp.false()])
@@ -1185,18 +1184,23 @@ def _own_aggregates(expr: Any) -> Iterator[ir.Agg]:
 
 
 def _only_reads(condition: ir.Expr) -> int | None:
-    """The one binding whose columns `condition` reads, if it reads nothing else of a row.
+    """The one binding whose columns `condition` reads, if it reads nothing else of a row."""
+    read = _rows_read(condition)
+    return read.pop() if read is not None and len(read) == 1 else None
+
+
+def _rows_read(condition: ir.Expr | None) -> set[int] | None:
+    """The bindings whose columns `condition` reads, or None if it reads more than columns.
 
     Nothing compiled in a scope of its own (a subquery, a define's or lookup's
-    body), no let, argument or aggregate: only that row's columns and constants.
+    body), no let, argument or aggregate: only rows' columns and constants.
     """
     opaque = (ir.Exists, ir.Scalar, ir.LookupCall, ir.DefCall, ir.LetRef, ir.Arg, ir.Agg)
     opaque += (ir.RowFound,)
-    nodes = list(walk(condition))
+    nodes = list(walk(condition)) if condition is not None else []
     if any(isinstance(n, opaque) for n in nodes):
         return None
-    read = {n.binding.uid for n in nodes if isinstance(n, ir.Col)}
-    return read.pop() if len(read) == 1 else None
+    return {n.binding.uid for n in nodes if isinstance(n, ir.Col)}
 
 
 def _paren(e: exp.Expression) -> exp.Expression:
@@ -1283,11 +1287,8 @@ def _tie(condition: ir.Expr, own: set[int]) -> tuple[ir.Col, ir.Col | ir.Arg] | 
 
 def _reads_own_row_only(condition: ir.Expr | None, own: set[int]) -> bool:
     """Whether `condition` reads only the columns of `own` bindings and constants."""
-    opaque = (ir.Exists, ir.Scalar, ir.LookupCall, ir.DefCall, ir.LetRef, ir.Arg, ir.Agg)
-    nodes = list(walk(condition)) if condition is not None else []
-    return not any(isinstance(n, (*opaque, ir.RowFound)) for n in nodes) and all(
-        n.binding.uid in own for n in nodes if isinstance(n, ir.Col)
-    )
+    read = _rows_read(condition)
+    return read is not None and read <= own
 
 
 def _is_null(value: exp.Expression) -> exp.Expression:

@@ -98,13 +98,13 @@ class Meaning:
             raise Unsupported(name, b.dialect)
         return within_size(builder([a.copy() for a in args], b), f"{name}()", b.dialect)
 
-    def build_negated(
-        self, name: str, args: list[exp.Expression], b: Builders
-    ) -> exp.Expression | None:
-        """`not f(…)` as this warehouse's own form of it, or None to negate f's SQL."""
-        builder = self.negated.get(b.dialect)
-        if builder is None:
-            return None
+    def negates(self, dialect: str) -> bool:
+        """Whether `not f(…)` has a form of its own here (else f's SQL is negated)."""
+        return dialect in self.negated
+
+    def build_negated(self, name: str, args: list[exp.Expression], b: Builders) -> exp.Expression:
+        """`not f(…)` as this warehouse's own form of it (where `negates`)."""
+        builder = self.negated[b.dialect]
         return within_size(builder([a.copy() for a in args], b), f"not {name}()", b.dialect)
 
 
